@@ -1,0 +1,102 @@
+import { webcrypto } from 'node:crypto';
+import { chmod, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+import { generateSPKIFingerprint } from 'mockttp';
+import type { Logger } from '../events/logger.js';
+import { writeFileAtomic } from '../data/write-file-atomic.js';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+export interface CertificateAuthority {
+  certPath: string;
+  keyPath: string;
+  cert: string;
+  key: string;
+  /** base64 SHA-256 of the SPKI, for Chromium's `--ignore-certificate-errors-spki-list`. */
+  spki: string;
+  notAfter: Date;
+}
+
+export interface CaOptions {
+  dataDir: string;
+  lifetimeDays: number;
+  renewBeforeDays: number;
+  logger: Logger;
+  now?: () => Date;
+}
+
+const DAY_MS = 86_400_000;
+const KEY_ALGORITHM = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+
+function toPem(der: ArrayBuffer, label: string): string {
+  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+/** A fresh CA, unique to this install: its own key pair, random serial, short lifetime. */
+export async function generateCa(lifetimeDays: number, now: Date): Promise<{ cert: string; key: string }> {
+  const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
+  const name = `CN=AiPlugs local CA (${now.toISOString().slice(0, 10)}), O=AiPlugs, OU=Local interception for this user only`;
+  const serial = Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)));
+  serial[0] = (serial[0] ?? 0) & 0x7f; // positive INTEGER
+  const ski = await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as CryptoKey);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial.toString('hex'),
+    name,
+    notBefore: new Date(now.getTime() - DAY_MS),
+    notAfter: new Date(now.getTime() + lifetimeDays * DAY_MS),
+    signingAlgorithm: KEY_ALGORITHM,
+    keys: keys as CryptoKeyPair,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      ski,
+      new x509.AuthorityKeyIdentifierExtension(ski.keyId),
+    ],
+  });
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return { cert: cert.toString('pem'), key: toPem(pkcs8, 'PRIVATE KEY') };
+}
+
+/** Why an existing CA must be replaced, or null when it is fine to keep. */
+async function reasonToRegenerate(certPath: string, keyPath: string, renewBeforeDays: number, now: Date): Promise<string | null> {
+  let certPem: string;
+  let keyPem: string;
+  try {
+    [certPem, keyPem] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no CA yet' : `the CA files cannot be read (${code ?? (error as Error).message})`;
+  }
+  let cert: x509.X509Certificate;
+  try {
+    cert = new x509.X509Certificate(certPem);
+    await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(keyPem), KEY_ALGORITHM, false, ['sign']);
+  } catch (error) {
+    return `the CA files are unreadable (${(error as Error).message})`;
+  }
+  const daysLeft = (cert.notAfter.getTime() - now.getTime()) / DAY_MS;
+  if (daysLeft < renewBeforeDays) return `the CA expires on ${cert.notAfter.toISOString()} (${Math.floor(daysLeft)} days left)`;
+  return null;
+}
+
+/**
+ * Returns this install's CA, generating it on first start and rotating it when it is missing,
+ * unreadable or near expiry. The key is written with mode 0600 and never leaves the data dir.
+ */
+export async function ensureCertificateAuthority(options: CaOptions): Promise<CertificateAuthority> {
+  const now = options.now?.() ?? new Date();
+  const certPath = join(options.dataDir, 'ca.pem');
+  const keyPath = join(options.dataDir, 'ca.key');
+  const reason = await reasonToRegenerate(certPath, keyPath, options.renewBeforeDays, now);
+  if (reason) {
+    const fresh = await generateCa(options.lifetimeDays, now);
+    await writeFileAtomic(keyPath, fresh.key, 0o600);
+    await writeFileAtomic(certPath, fresh.cert, 0o644);
+    options.logger.info(`Generated a new CA certificate because ${reason}: ${certPath} (valid ${options.lifetimeDays} days)`);
+  }
+  await chmod(keyPath, 0o600);
+  const [cert, key] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
+  return { certPath, keyPath, cert, key, spki: await generateSPKIFingerprint(cert), notAfter: new x509.X509Certificate(cert).notAfter };
+}

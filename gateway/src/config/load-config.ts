@@ -1,0 +1,147 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { z } from 'zod';
+import { configSchema, type GatewayConfig } from './config-schema.js';
+
+/** One setting from one place: `path` into the config object, and where it came from for error messages. */
+export interface ConfigAssignment {
+  path: string[];
+  value: unknown;
+  source: string;
+}
+
+/** The repository's own defaults, used by `npm start` and as the base layer for everyone else. */
+export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../../config/config.json', import.meta.url));
+
+/**
+ * Variables that predate the `AIPLUGS_*` scheme (the seed used them) and still win over the files.
+ * They are applied after the derived `AIPLUGS_*` names, so the seed's spelling beats both files.
+ */
+const LEGACY_ENV: Record<string, string[]> = {
+  CLOUD_BASE_URL: ['cloud', 'base_url'],
+  SYSTEM_API_KEY: ['cloud', 'api_key'],
+  AIPLUGS_OFFLINE: ['models', 'offline'],
+  AIPLUGS_MODEL_MIRROR: ['models', 'mirror'],
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Flattens a parsed JSON config into leaf assignments; arrays are leaves. */
+export function flattenConfig(value: unknown, source: string, prefix: string[] = []): ConfigAssignment[] {
+  if (!isPlainObject(value)) return [{ path: prefix, value, source }];
+  return Object.entries(value).flatMap(([key, child]) => flattenConfig(child, source, [...prefix, key]));
+}
+
+/** `["proxy","csp_mode"]` → `AIPLUGS_PROXY_CSP_MODE`. */
+export function envNameFor(path: string[]): string {
+  return `AIPLUGS_${path.join('_').toUpperCase()}`;
+}
+
+/** Reads every config key's `AIPLUGS_*` variable, then the legacy names, from an environment. */
+export function envAssignments(defaults: unknown, env: NodeJS.ProcessEnv): ConfigAssignment[] {
+  const derived = flattenConfig(defaults, '')
+    .map(({ path }) => ({ path, name: envNameFor(path) }))
+    .filter(({ name }) => env[name] !== undefined)
+    .map(({ path, name }) => ({ path, value: env[name], source: `environment variable ${name}` }));
+  const legacy = Object.entries(LEGACY_ENV)
+    .filter(([name]) => env[name] !== undefined)
+    .map(([name, path]) => ({ path, value: env[name], source: `environment variable ${name}` }));
+  return [...derived, ...legacy];
+}
+
+function assign(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    if (!isPlainObject(node[key])) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  const last = path.at(-1);
+  if (last !== undefined) node[last] = value;
+}
+
+function lookup(target: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((node, key) => (isPlainObject(node) ? node[String(key)] : undefined), target);
+}
+
+/** Describes what a zod issue expected, in words a user can act on. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_value') return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`;
+  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.join(', ')}`;
+  return issue.message;
+}
+
+/**
+ * Applies layers in order (later wins) and validates the result.
+ * Errors name the key, the offending value, where it came from and what was expected.
+ */
+export function resolveConfig(layers: ConfigAssignment[]): GatewayConfig {
+  const raw: Record<string, unknown> = {};
+  const sourceOf = new Map<string, string>();
+  for (const { path, value, source } of layers) {
+    assign(raw, path, value);
+    sourceOf.set(path.join('.'), source);
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const key = issue.path.join('.') || '(top level)';
+    const value = lookup(raw, issue.path);
+    const source = sourceOf.get(key);
+    const shown = value === undefined ? 'missing' : JSON.stringify(value);
+    return `  ${key} = ${shown}${source ? ` (from ${source})` : ''}: ${describeIssue(issue)}`;
+  });
+  return fail(`Invalid configuration:\n${lines.join('\n')}`);
+}
+
+function fail(message: string): never {
+  throw new ConfigError(message);
+}
+
+async function readJsonFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return fail(`Cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    return fail(`Config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export interface LoadConfigOptions {
+  /** The embedded defaults; tests may point elsewhere. */
+  defaultsFile?: string;
+  /** The user's config file (`--config`, or `config.json` in the data dir when present). */
+  userFile?: string | null;
+  env?: NodeJS.ProcessEnv;
+  /** Command-line flags, highest precedence. */
+  overrides?: ConfigAssignment[];
+}
+
+/**
+ * Loads the gateway configuration. Precedence, lowest to highest:
+ * `config/config.json` < user config file < `AIPLUGS_*` env < seed env names < CLI flags.
+ *
+ * @example
+ *   const config = await loadConfig({ env: process.env, overrides: [{ path: ['api', 'port'], value: 5001, source: '--api-port' }] });
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<GatewayConfig> {
+  const defaultsFile = options.defaultsFile ?? DEFAULT_CONFIG_FILE;
+  const defaults = await readJsonFile(defaultsFile);
+  const layers = [
+    ...flattenConfig(defaults, defaultsFile),
+    ...(options.userFile ? flattenConfig(await readJsonFile(options.userFile), options.userFile) : []),
+    ...envAssignments(defaults, options.env ?? {}),
+    ...(options.overrides ?? []),
+  ];
+  return resolveConfig(layers);
+}

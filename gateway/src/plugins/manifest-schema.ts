@@ -1,0 +1,107 @@
+import { MatchPattern } from '@webext-core/match-patterns';
+import { z } from 'zod';
+
+/** Plugin ids appear in URLs, file names and env values: keep them boring. */
+export const pluginIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected 1-64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+/** True for a path that stays inside the folder it is relative to, on every OS. */
+export function isSafeRelativePath(path: string): boolean {
+  if (path.length === 0 || path.includes('\0') || path.includes('\\')) return false;
+  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) return false;
+  return path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+}
+
+const relativeFile = z
+  .string()
+  .refine(isSafeRelativePath, 'expected a relative path inside the plugin folder (no "..", no leading "/", no "\\", no NUL)');
+
+const matchPattern = z.string().superRefine((pattern, ctx) => {
+  try {
+    new MatchPattern(pattern);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+
+/** A model file name: one path segment, not hidden, not one of the provisioner's own suffixes. */
+export const modelFilenameSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((name) => !/[/\\\0]/.test(name) && !name.startsWith('.'), 'expected a plain file name (no "/", "\\", NUL or leading ".")')
+  .refine((name) => !/\.(part|lock|corrupt(-\d+)?)$/.test(name), 'must not end in .part, .lock or .corrupt (reserved for downloads)');
+
+const sourceUrl = z
+  .string()
+  .regex(/^(https?:\/\/|file:)/, 'expected an http:, https: or file: URL');
+
+export const modelDeclarationSchema = z.object({
+  /** Environment variable that carries the model's absolute path to the backend. */
+  key: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name ([A-Za-z_][A-Za-z0-9_]*)'),
+  filename: modelFilenameSchema,
+  source_url: sourceUrl,
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hexadecimal digits')
+    .transform((hash) => hash.toLowerCase()),
+  size: z.number().int().positive().optional(),
+  mirrors: z.array(sourceUrl).default([]),
+});
+
+export const contentScriptSchema = z.object({
+  matches: z.array(matchPattern).min(1),
+  exclude_matches: z.array(matchPattern).default([]),
+  js: z.array(relativeFile).default([]),
+  css: z.array(relativeFile).default([]),
+  run_at: z.enum(['document_start', 'document_end', 'document_idle']).default('document_idle'),
+});
+
+export const cloudSettingsSchema = z.object({
+  /** Which OpenAI-compatible endpoint payloads go to. */
+  endpoint: z.enum(['chat', 'embeddings', 'raw']).default('chat'),
+  model: z.string().min(1).optional(),
+  system_prompt: z.string().optional(),
+});
+
+export const inferenceSchema = z
+  .object({
+    default_mode: z.enum(['local', 'cloud']),
+    local_entry: relativeFile.optional(),
+    models: z.array(modelDeclarationSchema).default([]),
+    cloud: cloudSettingsSchema.optional(),
+  })
+  .superRefine((inference, ctx) => {
+    const seen = new Set<string>();
+    inference.models.forEach((model, index) => {
+      if (seen.has(model.key)) ctx.addIssue({ code: 'custom', path: ['models', index, 'key'], message: `duplicate model key "${model.key}"` });
+      seen.add(model.key);
+    });
+  });
+
+export const manifestSchema = z.object({
+  manifest_version: z.literal(3),
+  id: pluginIdSchema,
+  name: z.string().min(1),
+  version: z.string().min(1),
+  description: z.string().default(''),
+  content_scripts: z.array(contentScriptSchema).default([]),
+  inference: inferenceSchema.optional(),
+});
+
+export type PluginManifest = z.infer<typeof manifestSchema>;
+export type ContentScript = z.infer<typeof contentScriptSchema>;
+export type ModelDeclaration = z.infer<typeof modelDeclarationSchema>;
+export type RunAt = ContentScript['run_at'];
+
+/** Formats zod issues as `path: message` lines, the way `plugins validate` and the registry report them. */
+export function formatManifestIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.reduce<string>(
+      (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
+      '',
+    );
+    return `${path || '(manifest)'}: ${issue.message}`;
+  });
+}
