@@ -1,0 +1,57 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+
+/**
+ * An error with an HTTP status and a stable machine-readable code; the API's error handler
+ * turns it into the contract's `{"error":{"code","message"}}` body.
+ *
+ * @example
+ *   throw new ApiError(404, 'plugin_not_found', `No plugin "${id}"`);
+ */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+export function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+/** Reads a JSON body and validates it, so every route rejects bad input the same way. */
+export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON');
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
+    throw new ApiError(400, 'invalid_body', details);
+  }
+  return parsed.data;
+}
+
+/** The one place errors become responses; unknown errors are logged and hidden behind a 500. */
+export function toErrorResponse(error: unknown, c: Context, logUnexpected: (error: unknown) => void): Response {
+  if (error instanceof ApiError) return c.json(errorBody(error.code, error.message), error.status);
+  if (error instanceof HTTPException) {
+    const status = error.status as ContentfulStatusCode;
+    return c.json(errorBody(`http_${status}`, error.message || 'Request failed'), status);
+  }
+  logUnexpected(error);
+  return c.json(errorBody('internal_error', 'The gateway hit an unexpected error; see its log'), 500);
+}

@@ -1,0 +1,53 @@
+import { Hono } from 'hono';
+import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../events/logger.js';
+import type { InferenceRouter } from '../inference/inference-router.js';
+import type { PluginRegistry } from '../plugins/plugin-registry.js';
+import { ApiError, toErrorResponse } from './api-error.js';
+import type { ApiEnv } from './api-env.js';
+import { guardRequests } from './guard-requests.js';
+import { eventRoutes } from './routes/event-routes.js';
+import { pluginRoutes } from './routes/plugin-routes.js';
+
+export interface ApiOptions {
+  version: string;
+  token: string;
+  registry: PluginRegistry;
+  router: InferenceRouter;
+  bus: EventBus;
+  logger: Logger;
+  ca: CertificateAuthority;
+  /** Filled in once the servers listen: ports are only known then. */
+  addresses: () => { apiPort: number; proxyPort: number };
+  /** Extra sub-apps from other capabilities (models, settings, dashboard), mounted at their paths. */
+  mounts?: Array<{ path: string; app: Hono<ApiEnv> }>;
+}
+
+/**
+ * The gateway's HTTP API as a plain Hono app: served on the API port and, for pages, through the
+ * proxy's same-origin bridge (which calls `app.fetch` in-process with a `bridge` binding).
+ */
+export function createApi(options: ApiOptions): Hono<ApiEnv> {
+  const startedAt = Date.now();
+  const apiOrigins = () => {
+    const { apiPort } = options.addresses();
+    return [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
+  };
+  const app = new Hono<ApiEnv>();
+  app.onError((error, c) => toErrorResponse(error, c, (unexpected) => options.logger.error(`API ${c.req.method} ${c.req.path}: ${(unexpected as Error).stack ?? String(unexpected)}`)));
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
+  app.use('*', guardRequests({ token: options.token, registry: options.registry, apiOrigins }));
+  app.get('/api/health', (c) => {
+    const { apiPort, proxyPort } = options.addresses();
+    return c.json({ status: 'ok', name: 'aiplugs', version: options.version, apiPort, proxyPort, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
+  });
+  app.get('/api/ca.pem', (c) => c.body(options.ca.cert, 200, { 'content-type': 'application/x-pem-file', 'content-disposition': 'attachment; filename="aiplugs-ca.pem"' }));
+  app.route('/api/plugins', pluginRoutes(options.registry, options.router));
+  app.route('/api/events', eventRoutes(options.bus));
+  for (const mount of options.mounts ?? []) app.route(mount.path, mount.app);
+  app.all('/api/*', () => {
+    throw new ApiError(404, 'not_found', 'No such API route');
+  });
+  return app;
+}

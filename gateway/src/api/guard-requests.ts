@@ -1,0 +1,78 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import type { PluginRegistry } from '../plugins/plugin-registry.js';
+import { ApiError } from './api-error.js';
+import type { ApiEnv } from './api-env.js';
+
+/** Routes anyone on this machine may read without the token: liveness and the public CA certificate. */
+const PUBLIC_ROUTES = new Set(['GET /api/health', 'GET /api/ca.pem']);
+
+/** What a bridged page may call, and for which plugin: only plugin-scoped calls. */
+const PAGE_ROUTES: Array<{ method: string; pattern: RegExp }> = [
+  { method: 'POST', pattern: /^\/api\/plugins\/([^/]+)\/infer$/ },
+  { method: 'GET', pattern: /^\/api\/plugins\/([^/]+)\/files\/.+$/ },
+  { method: 'GET', pattern: /^\/ws$/ },
+];
+
+/** Compares secrets in constant time (hashing first makes the lengths equal). */
+export function tokensEqual(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The plugin a bridged page call targets, or null if pages may not make this call at all. */
+export function pagePluginTarget(method: string, path: string, query: URLSearchParams): string | null {
+  for (const route of PAGE_ROUTES) {
+    if (route.method !== method) continue;
+    const match = route.pattern.exec(path);
+    if (!match) continue;
+    return match[1] !== undefined ? decodeURIComponent(match[1]) : query.get('plugin_id');
+  }
+  return null;
+}
+
+export interface GuardOptions {
+  token: string;
+  registry: PluginRegistry;
+  /** Origins allowed to call the API from a browser (the dashboard's own). */
+  apiOrigins: () => string[];
+}
+
+/**
+ * Decides who is calling and whether they may: DNS-rebinding Host/Origin checks for direct calls,
+ * the bearer token for everything but public routes, and for bridged pages only the plugins
+ * whose content scripts cover that page.
+ */
+export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const url = new URL(c.req.url);
+    const route = `${c.req.method} ${url.pathname}`;
+    const bridge = c.env?.bridge;
+    if (bridge) {
+      const pluginId = pagePluginTarget(c.req.method, url.pathname, url.searchParams);
+      if (pluginId === null) throw new ApiError(403, 'forbidden', 'Pages may only call their own plugins');
+      const injected = options.registry.matching(bridge.pageUrl).some((match) => match.plugin.id === pluginId);
+      if (!injected) throw new ApiError(403, 'plugin_not_injected', `Plugin "${pluginId}" is not active on this page`);
+      c.set('caller', { kind: 'page', pageUrl: bridge.pageUrl });
+      return next();
+    }
+    const allowedOrigins = options.apiOrigins();
+    const host = c.req.header('host') ?? '';
+    if (!allowedOrigins.some((origin) => origin.endsWith(`//${host}`))) {
+      throw new ApiError(403, 'forbidden_host', `Host "${host}" is not this gateway; use ${allowedOrigins[0] ?? '127.0.0.1'}`);
+    }
+    const origin = c.req.header('origin');
+    if (origin && !allowedOrigins.includes(origin) && !/^(chrome|moz|safari-web)-extension:\/\//.test(origin)) {
+      throw new ApiError(403, 'forbidden_origin', `Origin "${origin}" may not call the gateway API`);
+    }
+    if (!PUBLIC_ROUTES.has(route)) {
+      const header = c.req.header('authorization') ?? '';
+      const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+      if (!given) throw new ApiError(401, 'unauthorized', 'This call needs the API token (Authorization: Bearer <token>; see `aiplugs status`)');
+      if (!tokensEqual(given, options.token)) throw new ApiError(401, 'unauthorized', 'The API token is wrong');
+    }
+    c.set('caller', { kind: 'user' });
+    return next();
+  };
+}

@@ -1,0 +1,40 @@
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { EventBus, GatewayEvent } from '../../events/event-bus.js';
+import type { ApiEnv } from '../api-env.js';
+
+/**
+ * `GET /api/events`: server-sent events of logs, download progress and worker state.
+ * Recent history is replayed first so a dashboard opened mid-download sees where it is.
+ */
+export function eventRoutes(bus: EventBus) {
+  return new Hono<ApiEnv>().get('/', (c) =>
+    streamSSE(c, async (stream) => {
+      const queue: GatewayEvent[] = [...bus.recent()];
+      let wake: (() => void) | null = null;
+      const unsubscribe = bus.subscribe((event) => {
+        queue.push(event);
+        wake?.();
+      });
+      stream.onAbort(unsubscribe);
+      try {
+        while (!stream.aborted) {
+          const event = queue.shift();
+          if (event) {
+            await stream.writeSSE({ event: event.type, data: JSON.stringify(event) });
+            continue;
+          }
+          // Park until the next event, with a heartbeat so proxies and idle timers keep the stream.
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, 15_000).unref();
+          });
+          wake = null;
+          if (queue.length === 0 && !stream.aborted) await stream.write(': keep-alive\n\n');
+        }
+      } finally {
+        unsubscribe();
+      }
+    }),
+  );
+}

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { ConfigAssignment } from '../../config/load-config.js';
+import { startGateway } from '../../gateway.js';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number 0-65535 (0 = any free port)');
+  return port;
+}
+
+interface StartFlags {
+  apiPort?: number;
+  proxyPort?: number;
+  pluginsDir?: string;
+  modelsDir?: string;
+  dataDir?: string;
+  config?: string;
+  json?: boolean;
+}
+
+/** Flags become the highest-precedence config layer, named after the flag in error messages. */
+export function flagAssignments(flags: StartFlags): ConfigAssignment[] {
+  const pairs: Array<[string[], unknown, string]> = [
+    [['api', 'port'], flags.apiPort, '--api-port'],
+    [['proxy', 'port'], flags.proxyPort, '--proxy-port'],
+    [['plugins_dir'], flags.pluginsDir, '--plugins-dir'],
+    [['models_dir'], flags.modelsDir, '--models-dir'],
+  ];
+  return pairs.filter(([, value]) => value !== undefined).map(([path, value, source]) => ({ path, value, source }));
+}
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('start the gateway (API + proxy) in the foreground; Ctrl-C stops it')
+    .option('--api-port <port>', 'API port (default: first free in 5000-5100; 0 = any)', parsePort)
+    .option('--proxy-port <port>', 'proxy port (default: first free in 8080-8180; 0 = any)', parsePort)
+    .option('--plugins-dir <dir>', 'plugins folder (default: the repository plugins/)')
+    .option('--models-dir <dir>', 'central models folder (default: the repository models/)')
+    .option('--data-dir <dir>', 'where the CA, token, runtime.json and logs live')
+    .option('--config <file>', 'a user config file layered over config/config.json')
+    .option('--json', 'print one JSON ready line on stdout, logs stay on stderr')
+    .action(async (flags: StartFlags) => {
+      const gateway = await startGateway({ dataDir: flags.dataDir, configFile: flags.config, overrides: flagAssignments(flags) });
+      const { info } = gateway;
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ event: 'ready', ...info })}\n`);
+      } else {
+        process.stdout.write(
+          [
+            `AiPlugs gateway is running.`,
+            `  API:    ${info.apiUrl}`,
+            `  Proxy:  ${info.proxyUrl}   (point your browser here)`,
+            `  CA:     ${info.caCertPath}`,
+            `  SPKI:   ${info.caSpki}`,
+            `  Data:   ${info.dataDir}`,
+            `Press Ctrl-C to stop.`,
+            '',
+          ].join('\n'),
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const shutdown = (signal: string) => {
+          gateway.logger.info(`Received ${signal}`);
+          void gateway.stop().then(resolve);
+        };
+        process.once('SIGINT', () => shutdown('SIGINT'));
+        process.once('SIGTERM', () => shutdown('SIGTERM'));
+      });
+    });
+}

@@ -1,0 +1,145 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { createApi } from './api/create-api.js';
+import { ApiError } from './api/api-error.js';
+import { ensureCertificateAuthority } from './ca/certificate-authority.js';
+import type { GatewayConfig } from './config/config-schema.js';
+import { loadConfig, type ConfigAssignment } from './config/load-config.js';
+import { clearRuntimeInfo, ensureApiToken, prepareDataDir, resolveDataDir, writeRuntimeInfo } from './data/data-dir.js';
+import { createEventBus, type EventBus } from './events/event-bus.js';
+import { createLogger, type Logger } from './events/logger.js';
+import { createInferenceRouter, type InferenceBackend } from './inference/inference-router.js';
+import { LOOPBACK, pickPort } from './net/pick-port.js';
+import { createPluginRegistry, type PluginRegistry } from './plugins/plugin-registry.js';
+import { createProxy } from './proxy/create-proxy.js';
+import { hostMatchesSitePattern } from './proxy/site-patterns.js';
+import { PACKAGE_ROOT, VERSION } from './version.js';
+
+/** The ready line of the public contract (`--json`), also written to `runtime.json`. */
+export interface ReadyInfo {
+  apiUrl: string;
+  apiPort: number;
+  proxyUrl: string;
+  proxyPort: number;
+  caCertPath: string;
+  caSpki: string;
+  dataDir: string;
+}
+
+export interface StartGatewayOptions {
+  /** `--data-dir`; else `AIPLUGS_DATA_DIR`; else the per-user app data folder. */
+  dataDir?: string | undefined;
+  /** `--config`; else `<dataDir>/config.json` when it exists. */
+  configFile?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** CLI flags, highest precedence. */
+  overrides?: ConfigAssignment[];
+  /** Where log lines go (stderr by default). */
+  writeLog?: (line: string) => void;
+}
+
+export interface RunningGateway {
+  info: ReadyInfo;
+  config: GatewayConfig;
+  token: string;
+  registry: PluginRegistry;
+  bus: EventBus;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+const repoPath = (name: string) => fileURLToPath(new URL(name, PACKAGE_ROOT));
+
+function listen(app: { fetch: (request: Request, env: never) => Response | Promise<Response> }, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch as never, port, hostname: LOOPBACK }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+/**
+ * The composition root: loads config, data dir, CA and plugins, then starts the API and the proxy
+ * on 127.0.0.1 and wires every capability together. Dependencies point inward: the API and the
+ * proxy use the registry and the router; nothing below them knows they exist.
+ */
+export async function startGateway(options: StartGatewayOptions = {}): Promise<RunningGateway> {
+  const env = options.env ?? process.env;
+  const dataDir = resolveDataDir(options.dataDir, env);
+  await prepareDataDir(dataDir);
+  const defaultUserConfig = join(dataDir, 'config.json');
+  const userFile = options.configFile ?? env.AIPLUGS_CONFIG ?? (existsSync(defaultUserConfig) ? defaultUserConfig : null);
+  const config = await loadConfig({ userFile, env, overrides: options.overrides ?? [] });
+
+  const bus = createEventBus();
+  const token = await ensureApiToken(dataDir);
+  const logger = createLogger({ bus, level: config.log_level, write: options.writeLog, secrets: () => [token, config.cloud.api_key] });
+  const ca = await ensureCertificateAuthority({ dataDir, lifetimeDays: config.ca.lifetime_days, renewBeforeDays: config.ca.renew_before_days, logger: logger.child('ca') });
+
+  const pluginsDir = config.plugins_dir ?? repoPath('plugins');
+  const registry = await createPluginRegistry({
+    pluginsDir,
+    onBroken: (plugin) => logger.child('plugins').warn(`Plugin "${plugin.id}" is disabled: ${plugin.errors.join('; ')}`),
+  });
+  const enabled = registry.list().filter((plugin) => plugin.status === 'enabled');
+  logger.info(`Loaded ${enabled.length} plugin(s) from ${pluginsDir}: ${enabled.map((plugin) => plugin.id).join(', ') || 'none'}`);
+
+  const apiPort = await pickPort(config.api.port, config.api.port_range);
+  let proxyPort = 0;
+  const unavailable = (what: string): InferenceBackend => ({
+    infer: async () => {
+      throw new ApiError(501, 'backend_unavailable', `${what} inference is not available in this build`);
+    },
+  });
+  const router = createInferenceRouter({ registry, local: unavailable('Local'), cloud: unavailable('Cloud') });
+  const api = createApi({ version: VERSION, token, registry, router, bus, logger: logger.child('api'), ca, addresses: () => ({ apiPort, proxyPort }) });
+  const apiServer = await listen(api, apiPort);
+
+  const proxy = await createProxy({
+    port: await pickPort(config.proxy.port, config.proxy.port_range),
+    ca,
+    registry,
+    api,
+    logger: logger.child('proxy'),
+    version: VERSION,
+    apiPort: () => apiPort,
+    cspMode: config.proxy.csp_mode,
+    maxInjectBytes: config.proxy.max_inject_bytes,
+    trustedTestHosts: config.proxy.trusted_test_hosts,
+    switches: {
+      paused: () => config.proxy.paused,
+      siteDisabled: (host) => config.proxy.disabled_sites.some((pattern) => hostMatchesSitePattern(host, pattern)),
+    },
+  });
+  proxyPort = proxy.port;
+
+  const info: ReadyInfo = {
+    apiUrl: `http://${LOOPBACK}:${apiPort}`,
+    apiPort,
+    proxyUrl: proxy.url,
+    proxyPort,
+    caCertPath: ca.certPath,
+    caSpki: ca.spki,
+    dataDir,
+  };
+  await writeRuntimeInfo(dataDir, { ...info, pid: process.pid, startedAt: new Date().toISOString() });
+  logger.info(`API listening on ${info.apiUrl}, proxy on ${info.proxyUrl}`);
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info('Shutting down');
+      await Promise.allSettled([
+        proxy.stop(),
+        new Promise<void>((resolve) => {
+          apiServer.close(() => resolve());
+          (apiServer as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+      ]);
+      await clearRuntimeInfo(dataDir, process.pid);
+    })();
+    return stopping;
+  };
+  return { info, config, token, registry, bus, logger, stop };
+}

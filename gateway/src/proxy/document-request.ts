@@ -1,0 +1,41 @@
+/**
+ * Which exchanges are documents worth injecting. Pure functions over headers so each rule can be
+ * unit-tested alone; the proxy calls `isDocumentRequest` before contacting the upstream and
+ * `isInjectableResponse` once the response headers arrive.
+ */
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** Header lookup that ignores case: mockttp keeps request header names as the client sent them. */
+export function headerValue(headers: Headers, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === wanted) return Array.isArray(value) ? value.join(', ') : value;
+  }
+  return undefined;
+}
+
+const DOCUMENT_DESTINATIONS = new Set(['document', 'iframe', 'frame']);
+
+/**
+ * A navigation to a document. With fetch metadata (every current browser on https and trustworthy
+ * origins) only `Sec-Fetch-Dest: document|iframe|frame` + `Sec-Fetch-Mode: navigate` count.
+ * Without it (plain-HTTP origins, curl, old clients) a GET that accepts `text/html` counts, unless
+ * it announces itself as XHR.
+ */
+export function isDocumentRequest(method: string, headers: Headers): boolean {
+  if (method.toUpperCase() !== 'GET') return false;
+  const dest = headerValue(headers, 'sec-fetch-dest');
+  if (dest !== undefined) return DOCUMENT_DESTINATIONS.has(dest.toLowerCase()) && headerValue(headers, 'sec-fetch-mode')?.toLowerCase() === 'navigate';
+  if (headerValue(headers, 'x-requested-with')?.toLowerCase() === 'xmlhttprequest') return false;
+  if (headerValue(headers, 'upgrade') !== undefined) return false;
+  return /\btext\/html\b|\bapplication\/xhtml\+xml\b/i.test(headerValue(headers, 'accept') ?? '');
+}
+
+/** A 2xx HTML response that is shown, not downloaded, and has a body. */
+export function isInjectableResponse(status: number, headers: Headers): boolean {
+  if (status < 200 || status > 299 || status === 204 || status === 205) return false;
+  const type = (headerValue(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'text/html' && type !== 'application/xhtml+xml') return false;
+  return !/^\s*attachment/i.test(headerValue(headers, 'content-disposition') ?? '');
+}

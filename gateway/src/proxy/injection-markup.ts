@@ -1,0 +1,37 @@
+import type { PluginMatch } from '../plugins/plugin-registry.js';
+import { pageRuntimeScript } from '../runtime/page-runtime.js';
+
+/** The bridge path of a plugin file, percent-encoded so the markup stays ASCII. */
+export function pluginFilePath(pluginId: string, file: string): string {
+  return `/api/plugins/${encodeURIComponent(pluginId)}/files/${file.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+export interface MarkupOptions {
+  version: string;
+  apiPort: number;
+  /** Added to every element we inject, so a page's CSP can let exactly our scripts run. */
+  nonce?: string | undefined;
+}
+
+function attr(name: string, value: string | undefined): string {
+  return value ? ` ${name}="${value.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"` : '';
+}
+
+/**
+ * Everything injected into one document, as one ASCII string placed at a single point early in
+ * the head: the runtime first, then styles, then scripts by `run_at`:
+ * `document_start` as blocking tags (run before any page script), `document_end` as `defer`
+ * (after parsing, before DOMContentLoaded), `document_idle` loaded by the runtime afterwards.
+ */
+export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOptions): string {
+  const nonce = attr('nonce', options.nonce);
+  const scripts = matches.flatMap(({ plugin, scripts: contentScripts }) => contentScripts.map((script) => ({ id: plugin.id, script })));
+  const styles = scripts.flatMap(({ id, script }) => script.css.map((file) => `<link rel="stylesheet"${nonce} href="/__aiplugs${pluginFilePath(id, file)}">`));
+  const tags = (runAt: string, extra: string) =>
+    scripts
+      .filter(({ script }) => script.run_at === runAt)
+      .flatMap(({ id, script }) => script.js.map((file) => `<script${extra}${nonce} src="/__aiplugs${pluginFilePath(id, file)}"></script>`));
+  const idle = scripts.filter(({ script }) => script.run_at === 'document_idle').flatMap(({ id, script }) => script.js.map((file) => pluginFilePath(id, file)));
+  const runtime = pageRuntimeScript({ version: options.version, apiPort: options.apiPort, plugins: matches.map(({ plugin }) => plugin.id), idle });
+  return [`<script${nonce} data-aiplugs="runtime">${runtime}</script>`, ...styles, ...tags('document_start', ''), ...tags('document_end', ' defer')].join('');
+}

@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+
+const SOURCE = readFileSync(new URL('./page-runtime.browser.js', import.meta.url), 'utf8')
+  // Strip the leading comment block and trailing whitespace: pages get only the code.
+  .replace(/^(\/\/[^\n]*\n)+/, '')
+  .trim();
+
+if (!/^[\x00-\x7f]*$/.test(SOURCE) || /<\/script/i.test(SOURCE)) {
+  throw new Error('page-runtime.browser.js must be ASCII and must not contain "</script"');
+}
+
+export interface PageRuntimeConfig {
+  version: string;
+  apiPort: number;
+  /** Ids of the plugins injected into this page (the runtime exposes them as `AiPlugs.plugins`). */
+  plugins: string[];
+  /** Bridge paths of `document_idle` scripts, loaded after DOMContentLoaded. */
+  idle: string[];
+}
+
+/**
+ * Serializes a value as JSON that is safe inside an inline `<script>` and pure ASCII, so it can be
+ * spliced into a page of any ASCII-compatible charset without changing the page's bytes.
+ */
+export function toInlineJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff<>&\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The runtime as an inline script body: the runtime function applied to this page's config. */
+export function pageRuntimeScript(config: PageRuntimeConfig): string {
+  return `${SOURCE}(${toInlineJson(config)});`;
+}
