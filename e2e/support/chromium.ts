@@ -1,0 +1,21 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type LaunchOptions } from '@playwright/test';
+
+/** `CHROMIUM_PATH`, else Debian's Chromium, else Playwright's own browser where one is installed. */
+export function chromiumPath(): string | undefined {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  return existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined;
+}
+
+/** Flags that keep Chromium from calling Google services on a machine with no internet. */
+export const QUIET_CHROMIUM_ARGS = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+
+/** Chromium routed through the gateway proxy, trusting its CA by SPKI only (nothing installed). */
+export function launchThroughProxy(proxyUrl: string, caSpki: string, extra: LaunchOptions = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    proxy: { server: proxyUrl },
+    args: [...QUIET_CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${caSpki}`],
+    ...extra,
+  });
+}

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = join(REPO_ROOT, 'gateway/bin/aiplugs.js');
+
+export interface ReadyLine {
+  event: 'ready';
+  apiUrl: string;
+  apiPort: number;
+  proxyUrl: string;
+  proxyPort: number;
+  caCertPath: string;
+  caSpki: string;
+  dataDir: string;
+}
+
+export interface GatewayChild {
+  ready: ReadyLine;
+  child: ChildProcess;
+  dataDir: string;
+  /** Everything the gateway wrote to stderr (its log) so far. */
+  log: () => string;
+  token: () => Promise<string>;
+  stop: () => Promise<number | null>;
+}
+
+export interface StartOptions {
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  dataDir?: string;
+}
+
+/**
+ * Starts the gateway exactly as a user would (`aiplugs start --json`), on free ports and a
+ * throw-away data dir, and waits for its ready line.
+ */
+export async function startGatewayProcess(options: StartOptions = {}): Promise<GatewayChild> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'aiplugs-e2e-')));
+  const child = spawn(process.execPath, [CLI, 'start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: 'localhost', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const ready = await new Promise<ReadyLine>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new Error(`gateway not ready after 20 s:\n${stderr}`)), 20_000);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(line) as ReadyLine);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code} before ready:\n${stderr}`));
+    });
+  });
+  return {
+    ready,
+    child,
+    dataDir,
+    log: () => stderr,
+    token: async () => (await import('node:fs/promises')).readFile(join(dataDir, 'token'), 'utf8').then((text) => text.trim()),
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+        child.kill('SIGTERM');
+        const code = await exited;
+        if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+        return code;
+      }
+      return child.exitCode;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, envNameFor, loadConfig } from './load-config.js';
+
+async function userConfig(content: unknown): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), 'aiplugs-config-')), 'config.json');
+  await writeFile(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+describe('loadConfig', () => {
+  it('loads the embedded defaults', async () => {
+    const config = await loadConfig({ env: {} });
+    assert.deepEqual(config.api.port_range, [5000, 5100]);
+    assert.deepEqual(config.proxy.port_range, [8080, 8180]);
+    assert.equal(config.api.port, null);
+    assert.equal(config.workers.keep_alive_seconds, 300);
+  });
+
+  it('applies CLI > environment > user file > defaults', async () => {
+    const userFile = await userConfig({ api: { port: 5050 }, workers: { keep_alive_seconds: 10 }, proxy: { csp_mode: 'strip' } });
+    const config = await loadConfig({
+      userFile,
+      env: { AIPLUGS_API_PORT: '5060', AIPLUGS_WORKERS_KEEP_ALIVE_SECONDS: '20' },
+      overrides: [{ path: ['api', 'port'], value: 5070, source: '--api-port' }],
+    });
+    assert.equal(config.api.port, 5070);
+    assert.equal(config.workers.keep_alive_seconds, 20);
+    assert.equal(config.proxy.csp_mode, 'strip');
+  });
+
+  it('lets SYSTEM_API_KEY and CLOUD_BASE_URL beat the config files', async () => {
+    const userFile = await userConfig({ cloud: { base_url: 'http://file.example/v1', api_key: 'from-file' } });
+    const config = await loadConfig({ userFile, env: { CLOUD_BASE_URL: 'http://127.0.0.1:9/v1', SYSTEM_API_KEY: 'from-env' } });
+    assert.equal(config.cloud.base_url, 'http://127.0.0.1:9/v1');
+    assert.equal(config.cloud.api_key, 'from-env');
+  });
+
+  it('parses env spellings: flags, lists, ranges, empty = unset', async () => {
+    const config = await loadConfig({
+      env: { AIPLUGS_OFFLINE: 'yes', AIPLUGS_PROXY_DISABLED_SITES: 'a.com, *.b.org', AIPLUGS_API_PORT_RANGE: '6000-6010', AIPLUGS_CLOUD_API_KEY: '' },
+    });
+    assert.equal(config.models.offline, true);
+    assert.deepEqual(config.proxy.disabled_sites, ['a.com', '*.b.org']);
+    assert.deepEqual(config.api.port_range, [6000, 6010]);
+    assert.equal(config.cloud.api_key, null);
+  });
+
+  it('names the key, the value, its source and what was expected', async () => {
+    await assert.rejects(loadConfig({ env: { AIPLUGS_PROXY_CSP_MODE: 'loose' } }), (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /proxy\.csp_mode = "loose" \(from environment variable AIPLUGS_PROXY_CSP_MODE\): expected one of "nonce" \| "strip"/);
+      return true;
+    });
+    await assert.rejects(loadConfig({ env: { AIPLUGS_API_PORT: 'eighty' } }), /api\.port = "eighty".*expected number/);
+  });
+
+  it('rejects unknown keys and broken JSON in a user file', async () => {
+    await assert.rejects(loadConfig({ userFile: await userConfig({ proxy: { cps_mode: 'strip' } }) }), /unknown key\(s\) cps_mode/);
+    await assert.rejects(loadConfig({ userFile: await userConfig('{ nope') }), /is not valid JSON/);
+  });
+
+  it('derives one AIPLUGS_* name per key', () => {
+    assert.equal(envNameFor(['proxy', 'csp_mode']), 'AIPLUGS_PROXY_CSP_MODE');
+  });
+});

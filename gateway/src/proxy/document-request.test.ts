@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isDocumentRequest, isInjectableResponse } from './document-request.js';
+
+const navigate = { 'Sec-Fetch-Dest': 'document', 'Sec-Fetch-Mode': 'navigate', Accept: 'text/html' };
+
+describe('isDocumentRequest', () => {
+  it('accepts navigations to documents and frames', () => {
+    assert.equal(isDocumentRequest('GET', navigate), true);
+    assert.equal(isDocumentRequest('GET', { ...navigate, 'Sec-Fetch-Dest': 'iframe' }), true);
+    assert.equal(isDocumentRequest('GET', { 'sec-fetch-dest': 'frame', 'sec-fetch-mode': 'navigate' }), true);
+  });
+
+  it('rejects fetch/XHR, CORS, no-cors, images, scripts, workers and non-GET', () => {
+    assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'cors', Accept: 'text/html' }), false);
+    assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'no-cors' }), false);
+    assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'image', 'Sec-Fetch-Mode': 'no-cors' }), false);
+    assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'script', 'Sec-Fetch-Mode': 'no-cors' }), false);
+    assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'document', 'Sec-Fetch-Mode': 'cors' }), false);
+    assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'websocket', 'Sec-Fetch-Mode': 'websocket' }), false);
+    assert.equal(isDocumentRequest('HEAD', navigate), false);
+    assert.equal(isDocumentRequest('POST', navigate), false);
+  });
+
+  it('falls back to Accept when there is no fetch metadata (plain HTTP, curl, old browsers)', () => {
+    assert.equal(isDocumentRequest('GET', { Accept: 'text/html,application/xhtml+xml;q=0.9' }), true);
+    assert.equal(isDocumentRequest('GET', { Accept: '*/*' }), false);
+    assert.equal(isDocumentRequest('GET', {}), false);
+    assert.equal(isDocumentRequest('GET', { Accept: 'text/html', 'X-Requested-With': 'XMLHttpRequest' }), false);
+    assert.equal(isDocumentRequest('GET', { Accept: 'text/html', Upgrade: 'websocket' }), false);
+  });
+});
+
+describe('isInjectableResponse', () => {
+  it('accepts 2xx HTML and XHTML', () => {
+    assert.equal(isInjectableResponse(200, { 'content-type': 'text/html; charset=utf-8' }), true);
+    assert.equal(isInjectableResponse(203, { 'content-type': 'application/xhtml+xml' }), true);
+  });
+
+  it('rejects other types, other statuses and downloads', () => {
+    assert.equal(isInjectableResponse(200, { 'content-type': 'application/json' }), false);
+    assert.equal(isInjectableResponse(200, { 'content-type': 'image/png' }), false);
+    assert.equal(isInjectableResponse(200, {}), false);
+    assert.equal(isInjectableResponse(204, { 'content-type': 'text/html' }), false);
+    assert.equal(isInjectableResponse(304, { 'content-type': 'text/html' }), false);
+    assert.equal(isInjectableResponse(404, { 'content-type': 'text/html' }), false);
+    assert.equal(isInjectableResponse(302, { 'content-type': 'text/html' }), false);
+    assert.equal(isInjectableResponse(200, { 'content-type': 'text/html', 'content-disposition': 'attachment; filename=a.html' }), false);
+  });
+});
