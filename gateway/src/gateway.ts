@@ -14,7 +14,8 @@ import { createInferenceRouter, type InferenceBackend } from './inference/infere
 import { LOOPBACK, pickPort } from './net/pick-port.js';
 import { createPluginRegistry, type PluginRegistry } from './plugins/plugin-registry.js';
 import { createProxy } from './proxy/create-proxy.js';
-import { hostMatchesSitePattern } from './proxy/site-patterns.js';
+import { activePlugins } from './settings/active-plugins.js';
+import { createSettingsStore } from './settings/settings-store.js';
 import { PACKAGE_ROOT, VERSION } from './version.js';
 
 /** The ready line of the public contract (`--json`), also written to `runtime.json`. */
@@ -85,6 +86,13 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   const enabled = registry.list().filter((plugin) => plugin.status === 'enabled');
   logger.info(`Loaded ${enabled.length} plugin(s) from ${pluginsDir}: ${enabled.map((plugin) => plugin.id).join(', ') || 'none'}`);
 
+  const settings = await createSettingsStore({
+    dataDir,
+    defaults: { paused: config.proxy.paused, disabled_sites: config.proxy.disabled_sites, plugin_disabled_sites: {}, plugin_modes: {} },
+    logger: logger.child('settings'),
+  });
+  const injectedInto = (url: string) => activePlugins(registry, settings.get(), url);
+
   const apiPort = await pickPort(config.api.port, config.api.port_range);
   let proxyPort = 0;
   const unavailable = (what: string): InferenceBackend => ({
@@ -92,14 +100,14 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
       throw new ApiError(501, 'backend_unavailable', `${what} inference is not available in this build`);
     },
   });
-  const router = createInferenceRouter({ registry, local: unavailable('Local'), cloud: unavailable('Cloud') });
-  const api = createApi({ version: VERSION, token, registry, router, bus, logger: logger.child('api'), ca, addresses: () => ({ apiPort, proxyPort }) });
+  const router = createInferenceRouter({ registry, local: unavailable('Local'), cloud: unavailable('Cloud'), userMode: (id) => settings.get().plugin_modes[id] });
+  const api = createApi({ version: VERSION, token, registry, activePlugins: injectedInto, settings, router, bus, logger: logger.child('api'), ca, addresses: () => ({ apiPort, proxyPort }) });
   const apiServer = await listen(api, apiPort);
 
   const proxy = await createProxy({
     port: await pickPort(config.proxy.port, config.proxy.port_range),
     ca,
-    registry,
+    activePlugins: injectedInto,
     api,
     logger: logger.child('proxy'),
     version: VERSION,
@@ -107,10 +115,6 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     cspMode: config.proxy.csp_mode,
     maxInjectBytes: config.proxy.max_inject_bytes,
     trustedTestHosts: config.proxy.trusted_test_hosts,
-    switches: {
-      paused: () => config.proxy.paused,
-      siteDisabled: (host) => config.proxy.disabled_sites.some((pattern) => hostMatchesSitePattern(host, pattern)),
-    },
   });
   proxyPort = proxy.port;
 

@@ -3,17 +3,21 @@ import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../events/logger.js';
 import type { InferenceRouter } from '../inference/inference-router.js';
-import type { PluginRegistry } from '../plugins/plugin-registry.js';
+import type { PluginMatch, PluginRegistry } from '../plugins/plugin-registry.js';
+import type { SettingsStore } from '../settings/settings-store.js';
 import { ApiError, toErrorResponse } from './api-error.js';
 import type { ApiEnv } from './api-env.js';
 import { guardRequests } from './guard-requests.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { pluginRoutes } from './routes/plugin-routes.js';
+import { settingsRoutes } from './routes/settings-routes.js';
 
 export interface ApiOptions {
   version: string;
   token: string;
   registry: PluginRegistry;
+  activePlugins: (url: string) => PluginMatch[];
+  settings: SettingsStore;
   router: InferenceRouter;
   bus: EventBus;
   logger: Logger;
@@ -37,7 +41,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.onError((error, c) => toErrorResponse(error, c, (unexpected) => options.logger.error(`API ${c.req.method} ${c.req.path}: ${(unexpected as Error).stack ?? String(unexpected)}`)));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
-  app.use('*', guardRequests({ token: options.token, registry: options.registry, apiOrigins }));
+  app.use('*', guardRequests({ token: options.token, activePlugins: options.activePlugins, apiOrigins }));
   app.get('/api/health', (c) => {
     const { apiPort, proxyPort } = options.addresses();
     return c.json({ status: 'ok', name: 'aiplugs', version: options.version, apiPort, proxyPort, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
@@ -45,6 +49,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   app.get('/api/ca.pem', (c) => c.body(options.ca.cert, 200, { 'content-type': 'application/x-pem-file', 'content-disposition': 'attachment; filename="aiplugs-ca.pem"' }));
   app.route('/api/plugins', pluginRoutes(options.registry, options.router));
   app.route('/api/events', eventRoutes(options.bus));
+  app.route('/api/settings', settingsRoutes(options.settings, options.registry, options.activePlugins));
   for (const mount of options.mounts ?? []) app.route(mount.path, mount.app);
   app.all('/api/*', () => {
     throw new ApiError(404, 'not_found', 'No such API route');

@@ -1,6 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import type { PluginRegistry } from '../plugins/plugin-registry.js';
+import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { ApiError } from './api-error.js';
 import type { ApiEnv } from './api-env.js';
 
@@ -34,7 +34,8 @@ export function pagePluginTarget(method: string, path: string, query: URLSearchP
 
 export interface GuardOptions {
   token: string;
-  registry: PluginRegistry;
+  /** The plugins injected into a page URL: the only ones that page may call. */
+  activePlugins: (url: string) => PluginMatch[];
   /** Origins allowed to call the API from a browser (the dashboard's own). */
   apiOrigins: () => string[];
 }
@@ -52,7 +53,7 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
     if (bridge) {
       const pluginId = pagePluginTarget(c.req.method, url.pathname, url.searchParams);
       if (pluginId === null) throw new ApiError(403, 'forbidden', 'Pages may only call their own plugins');
-      const injected = options.registry.matching(bridge.pageUrl).some((match) => match.plugin.id === pluginId);
+      const injected = options.activePlugins(bridge.pageUrl).some((match) => match.plugin.id === pluginId);
       if (!injected) throw new ApiError(403, 'plugin_not_injected', `Plugin "${pluginId}" is not active on this page`);
       c.set('caller', { kind: 'page', pageUrl: bridge.pageUrl });
       return next();

@@ -5,7 +5,7 @@ import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { CspMode } from '../config/config-schema.js';
 import type { Logger } from '../events/logger.js';
 import { LOOPBACK } from '../net/pick-port.js';
-import type { PluginRegistry } from '../plugins/plugin-registry.js';
+import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { isDocumentRequest, isInjectableResponse } from './document-request.js';
 import { findInjectionOffset, isAsciiIncompatible, spliceMarkup } from './html-injection.js';
 import { buildInjectionMarkup } from './injection-markup.js';
@@ -15,16 +15,11 @@ import { CONDITIONAL_REQUEST_HEADERS, injectedDocumentHeaders, withoutHeaders } 
 type CallbackResponseResult = requestSteps.CallbackResponseResult;
 type PassThroughResponse = requestSteps.PassThroughResponse;
 
-/** Runtime switches the user can flip without a restart. */
-export interface InjectionSwitches {
-  paused(): boolean;
-  siteDisabled(hostname: string): boolean;
-}
-
 export interface ProxyOptions {
   port: number;
   ca: CertificateAuthority;
-  registry: PluginRegistry;
+  /** The plugins to inject into a URL, after the user's switches (see settings/active-plugins). */
+  activePlugins: (url: string) => PluginMatch[];
   api: Hono<ApiEnv>;
   logger: Logger;
   version: string;
@@ -33,7 +28,6 @@ export interface ProxyOptions {
   maxInjectBytes: number;
   /** Upstream hosts whose certificate errors are ignored: local test sites only, never a default. */
   trustedTestHosts: string[];
-  switches: InjectionSwitches;
 }
 
 export interface GatewayProxy {
@@ -55,10 +49,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
 
   const injectDocument = (response: PassThroughResponse, request: CompletedRequest): Promise<CallbackResponseResult | void> | void => {
     if (!isInjectableResponse(response.statusCode, response.headers)) return;
-    if (options.switches.paused()) return;
-    const url = new URL(request.url);
-    if (options.switches.siteDisabled(url.hostname)) return;
-    const matches = options.registry.matching(request.url);
+    const matches = options.activePlugins(request.url);
     if (matches.length === 0) return;
     return (async () => {
       const body = await response.body.getDecodedBuffer();
@@ -86,7 +77,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
       ...upstream,
       // A 304 for a page we inject would let the browser reuse a copy without the injection.
       beforeRequest: (request) =>
-        options.registry.matching(request.url).length > 0 ? { headers: withoutHeaders(request.headers, CONDITIONAL_REQUEST_HEADERS) as Record<string, string> } : undefined,
+        options.activePlugins(request.url).length > 0 ? { headers: withoutHeaders(request.headers, CONDITIONAL_REQUEST_HEADERS) as Record<string, string> } : undefined,
       beforeResponse: injectDocument,
     });
   await server.forUnmatchedRequest().always().thenPassThrough(upstream);
