@@ -4,7 +4,7 @@ type Headers = Record<string, string | string[] | undefined>;
 const BLOCKING_HEADERS = ['content-security-policy', 'content-security-policy-report-only', 'x-frame-options'];
 
 /** Validators and freshness that would let a browser reuse a copy without our injection. */
-const CACHE_HEADERS = ['cache-control', 'expires', 'etag', 'last-modified', 'age', 'pragma'];
+export const CACHE_HEADERS = ['cache-control', 'expires', 'etag', 'last-modified', 'age', 'pragma'];
 
 /** Request headers that could make the upstream answer 304 and resurrect an uninjected cached copy. */
 export const CONDITIONAL_REQUEST_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import type { Transform } from 'node:stream';
+import type { CspMode } from '../config/config-schema.js';
+import type { PluginMatch } from '../plugins/plugin-registry.js';
+import { allowAiPlugsInHeader, type CspContext } from './csp-policy.js';
+import { headerValue, isInjectableResponse } from './document-request.js';
+import { createHeadRewriter } from './head-rewriter.js';
+import { findInjectionOffset, isAsciiIncompatible } from './html-injection.js';
+import { buildInjectionMarkup } from './injection-markup.js';
+import { findMetaCspTags, metaCspTag } from './meta-csp.js';
+import { CACHE_HEADERS } from './response-headers.js';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+export interface DocumentResponse {
+  url: string;
+  statusCode: number;
+  headers: Headers;
+}
+
+export interface DocumentPlan {
+  statusCode: number;
+  /** Response headers for the rewritten document (no Content-Length: the body is streamed). */
+  headers: Headers;
+  /** A fresh transform over the DECODED body: injects into the head, streams the rest. */
+  createTransform: () => Transform;
+  plugins: string[];
+}
+
+export interface DocumentPlannerOptions {
+  activePlugins: (url: string) => PluginMatch[];
+  cspMode: CspMode;
+  version: string;
+  apiPort: () => number;
+  /** How much of a document is held back to find its head; the rest always streams. */
+  maxHeadBytes: number;
+}
+
+const CSP_HEADERS = ['content-security-policy', 'content-security-policy-report-only'];
+const STRIPPED_HEADERS = [...CSP_HEADERS, 'x-frame-options'];
+
+type Edit = { start: number; end: number; text: string };
+
+/** Applies non-overlapping edits to bytes, last first so earlier offsets stay valid. */
+export function applyEdits(bytes: Buffer, edits: Edit[]): Buffer {
+  const parts: Buffer[] = [];
+  let cursor = bytes.byteLength;
+  for (const edit of [...edits].sort((a, b) => b.start - a.start)) {
+    parts.unshift(Buffer.from(edit.text, 'latin1'), bytes.subarray(edit.end, cursor));
+    cursor = edit.start;
+  }
+  parts.unshift(bytes.subarray(0, cursor));
+  return Buffer.concat(parts);
+}
+
+/** Rewrites a document head: the injection at its earliest point, and meta CSP tags per mode. */
+export function rewriteHead(head: Buffer, markup: string, mode: CspMode, context: CspContext): Buffer {
+  const metaEdits = findMetaCspTags(head.toString('latin1')).map((tag) => ({
+    start: tag.start,
+    end: tag.end,
+    text: mode === 'strip' ? '' : metaCspTag(allowAiPlugsInHeader(tag.policy, context), tag.reportOnly),
+  }));
+  const offset = findInjectionOffset(head) ?? 0;
+  return applyEdits(head, [...metaEdits, { start: offset, end: offset, text: markup }]);
+}
+
+function rewriteHeaders(headers: Headers, mode: CspMode, context: CspContext): Headers {
+  const out: Headers = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (CACHE_HEADERS.includes(lower) || lower === 'content-length') continue;
+    if (mode === 'strip' && STRIPPED_HEADERS.includes(lower)) continue;
+    if (mode === 'nonce' && CSP_HEADERS.includes(lower) && value !== undefined) {
+      out[name] = Array.isArray(value) ? value.map((policy) => allowAiPlugsInHeader(policy, context)) : allowAiPlugsInHeader(value, context);
+      continue;
+    }
+    out[name] = value;
+  }
+  out['cache-control'] = 'no-store';
+  return out;
+}
+
+/**
+ * Decides, from a document's status and headers alone, whether and how to rewrite it — before
+ * any of its body has arrived, so that a body we leave alone is never buffered.
+ *
+ * @example
+ *   const plan = createDocumentPlanner({ activePlugins, cspMode: 'nonce', version, apiPort: () => 5000, maxHeadBytes: 1 << 20 });
+ *   const decision = plan({ url, statusCode: 200, headers }); // null → pass through untouched
+ */
+export function createDocumentPlanner(options: DocumentPlannerOptions): (response: DocumentResponse) => DocumentPlan | null {
+  return (response) => {
+    if (!isInjectableResponse(response.statusCode, response.headers)) return null;
+    const contentType = headerValue(response.headers, 'content-type');
+    if (isAsciiIncompatible(new Uint8Array(), contentType)) return null;
+    const matches = options.activePlugins(response.url);
+    if (matches.length === 0) return null;
+    const context: CspContext = { nonce: randomBytes(16).toString('base64'), origin: new URL(response.url).origin };
+    const markup = buildInjectionMarkup(matches, {
+      version: options.version,
+      apiPort: options.apiPort(),
+      nonce: options.cspMode === 'nonce' ? context.nonce : undefined,
+    });
+    return {
+      statusCode: response.statusCode,
+      headers: rewriteHeaders(response.headers, options.cspMode, context),
+      plugins: matches.map(({ plugin }) => plugin.id),
+      createTransform: () =>
+        createHeadRewriter({
+          maxHeadBytes: options.maxHeadBytes,
+          // A UTF-16 page (by BOM) cannot take ASCII markup: it passes unchanged.
+          rewrite: (head) => (isAsciiIncompatible(head.subarray(0, 2), contentType) ? head : rewriteHead(head, markup, options.cspMode, context)),
+        }),
+    };
+  };
+}
