@@ -29,7 +29,7 @@ export class HashingSink extends Writable {
   }
 
   /** Resolves once the underlying stream has closed its file (so it can be truncated or renamed). */
-  get closed(): Promise<void> {
+  get innerClosed(): Promise<void> {
     return this.#innerClosed;
   }
 

@@ -1,0 +1,638 @@
+import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../events/logger.js';
+import { formatManifestIssues, modelDeclarationSchema, type ModelDeclaration } from '../plugins/manifest-schema.js';
+import type { LoadedPlugin } from '../plugins/plugin-registry.js';
+import { createPartFileStream, downloadModelFile, type CreatePartStream, type DownloadProgress } from './download-file.js';
+import { acquireFileLock, isFileLocked } from './file-lock.js';
+import { sha256File } from './hash-file.js';
+import { parseMirrorSpec } from './mirror-rewrite.js';
+import { ModelError, type ModelErrorCode } from './model-error.js';
+import { resolveSources, type AuthorizationFor, type ModelSource } from './model-source.js';
+import { createSpeedMeter, describeProgress, etaSeconds, formatBytes, type ModelProgress } from './progress-meter.js';
+import { createVerifyCache } from './verify-cache.js';
+
+export interface ModelProvisionerOptions {
+  /** The central models folder (`AIPLUGS_MODELS_DIR`, `--models-dir`); created when missing. */
+  modelsDir: string;
+  /** Never touch the network (`AIPLUGS_OFFLINE=1`); `file:` sources still work. Default false. */
+  offline?: boolean;
+  /** Mirror spec (`AIPLUGS_MODEL_MIRROR`), see `parseMirrorSpec`. Default none. */
+  mirror?: string | null;
+  /** `.part` files untouched for longer are removed by `cleanStaleParts()`. Default 168 (a week). */
+  stalePartHours?: number;
+  /** Receives `model-progress` events for the dashboard. */
+  bus?: EventBus;
+  logger?: Logger;
+  /** No byte for this long fails an attempt as stalled. Default 30 000. */
+  stallTimeoutMs?: number;
+  /** Extra attempts per source after a transient failure. Default 5. */
+  retries?: number;
+  /** First backoff delay, doubled per retry with jitter. Default 1 000. */
+  retryBaseMs?: number;
+  /** Backoff cap. Default 30 000. */
+  retryMaxMs?: number;
+  /** Cap on a server's `Retry-After`. Default 120 000. */
+  retryAfterMaxMs?: number;
+  /** A download lock not refreshed for this long is taken over (min 2 000). Default 10 000. */
+  lockStaleMs?: number;
+  /** How often a process waiting for another's download checks again. Default 500. */
+  lockPollMs?: number;
+  /** Minimum gap between `model-progress` events (and `onProgress` calls) per file. Default 500. */
+  progressIntervalMs?: number;
+  /** Gap between "Downloading model …" log lines per file. Default 5 000. */
+  logIntervalMs?: number;
+  /** Opens `.part` files for writing; inject to simulate a full disk. */
+  createPartStream?: CreatePartStream;
+  /** `Authorization` for a source URL without user info (a hub token, say); never sent across hosts. */
+  authorizationFor?: AuthorizationFor;
+}
+
+export interface EnsureOptions {
+  /** Cancels this caller's wait; a shared download stops only when every caller has cancelled. */
+  signal?: AbortSignal;
+  /** This caller's view of the progress of each of the plugin's files. */
+  onProgress?: (progress: ModelProgress) => void;
+  /** Leave progress out of the log (the CLI draws bars instead); warnings and errors still go there. */
+  quiet?: boolean;
+}
+
+/** `missing`, `downloading`, `ready`, `corrupt` as the issue names them; `unverified` = present, not yet hashed; `conflict` = plugins disagree on its hash. */
+export type ModelState = 'missing' | 'downloading' | 'ready' | 'corrupt' | 'unverified' | 'conflict';
+
+export interface ModelStatus {
+  filename: string;
+  /** Absolute path the file has (or will have) in the models folder. */
+  path: string;
+  sha256: string;
+  /** From the manifest, when declared. */
+  declaredSize: number | null;
+  /** Size of the file on disk, when present. */
+  sizeOnDisk: number | null;
+  plugins: Array<{ id: string; key: string }>;
+  state: ModelState;
+  /** While downloading (or for a left-over `.part`): bytes so far. */
+  receivedBytes: number | null;
+  totalBytes: number | null;
+  percent: number | null;
+  bytesPerSecond: number | null;
+  /** The last failure in this process, cleared by a success. */
+  error: { code: ModelErrorCode; message: string } | null;
+}
+
+export interface PullResult {
+  plugin: string;
+  ok: boolean;
+  env: Record<string, string>;
+  error: { code: ModelErrorCode; message: string } | null;
+}
+
+export interface VerifyResult {
+  filename: string;
+  path: string;
+  plugins: string[];
+  state: 'ready' | 'corrupt' | 'missing' | 'conflict';
+  expectedSha256: string;
+  actualSha256: string | null;
+}
+
+export interface GcEntry {
+  name: string;
+  path: string;
+  bytes: number;
+}
+
+export interface GcResult {
+  /** Removed (or, with `dryRun`, removable). */
+  removed: GcEntry[];
+  /** Present but left alone, with the reason. */
+  skipped: Array<{ name: string; reason: string }>;
+  bytes: number;
+}
+
+/**
+ * The model provisioner. Every method is safe to call concurrently, from any number of
+ * gateway processes sharing one models folder.
+ */
+export interface ModelProvisioner {
+  readonly modelsDir: string;
+  readonly offline: boolean;
+  /**
+   * Makes every model the plugin declares present and verified; resolves to `{KEY: absolutePath}`
+   * for the worker's environment. Rejects with a `ModelError`.
+   */
+  ensure(plugin: LoadedPlugin, options?: EnsureOptions): Promise<Record<string, string>>;
+  /** `ensure` for several plugins; never rejects, reports each plugin's outcome. */
+  pull(plugins: LoadedPlugin[], options?: EnsureOptions): Promise<PullResult[]>;
+  /** Every declared model with its state; cheap (no hashing), for `GET /api/models`. */
+  list(plugins: LoadedPlugin[]): Promise<ModelStatus[]>;
+  /** Re-hashes every present declared file, ignoring the cache; does not move anything. */
+  verify(plugins: LoadedPlugin[], options?: { signal?: AbortSignal; onProgress?: (progress: ModelProgress) => void }): Promise<VerifyResult[]>;
+  /** Removes files in the models folder that no plugin in `plugins` declares. */
+  gc(plugins: LoadedPlugin[], options?: { dryRun?: boolean }): Promise<GcResult>;
+  /** Removes `.part` files older than `stalePartHours` that nobody is writing; call at start-up. */
+  cleanStaleParts(): Promise<string[]>;
+}
+
+/** The folder (inside the models folder) for sidecars: hidden, and no model may be named like it. */
+const STATE_DIR = '.aiplugs';
+
+interface Declared {
+  filename: string;
+  sha256: string;
+  size: number | undefined;
+  owners: Array<{ plugin: LoadedPlugin; declaration: ModelDeclaration }>;
+  conflict: string | null;
+}
+
+/** Groups declarations by file name; a file claimed with two different hashes is a conflict. */
+function collectDeclarations(plugins: LoadedPlugin[]): Declared[] {
+  const byName = new Map<string, Declared>();
+  for (const plugin of plugins) {
+    for (const declaration of plugin.manifest.inference?.models ?? []) {
+      let entry = byName.get(declaration.filename);
+      if (!entry) {
+        entry = { filename: declaration.filename, sha256: declaration.sha256, size: declaration.size, owners: [], conflict: null };
+        byName.set(declaration.filename, entry);
+      } else if (entry.sha256 !== declaration.sha256 && !entry.conflict) {
+        const first = entry.owners[0]?.plugin.id ?? '?';
+        entry.conflict = `"${declaration.filename}" is declared with SHA-256 ${entry.sha256} by ${first} and ${declaration.sha256} by ${plugin.id}`;
+      }
+      entry.size ??= declaration.size;
+      entry.owners.push({ plugin, declaration });
+    }
+  }
+  return [...byName.values()].sort((a, b) => a.filename.localeCompare(b.filename));
+}
+
+interface Job {
+  sha256: string;
+  promise: Promise<string>;
+  controller: AbortController;
+  plugins: Set<string>;
+  listeners: Set<(progress: ModelProgress) => void>;
+  waiters: number;
+  logProgress: boolean;
+  last: ModelProgress;
+}
+
+const errorInfo = (error: unknown): { code: ModelErrorCode; message: string } =>
+  error instanceof ModelError ? { code: error.code, message: error.message } : { code: 'network', message: (error as Error)?.message ?? String(error) };
+
+/**
+ * Creates the model provisioner: the central registry of model files, downloaded on first use,
+ * verified by SHA-256, shared by every plugin that declares the same file, safe against crashes
+ * and concurrent gateways. Configuration is resolved here once; a bad mirror spec throws now.
+ *
+ * @example
+ *   const provisioner = createModelProvisioner({ modelsDir, offline: config.models.offline, mirror: config.models.mirror,
+ *     stalePartHours: config.models.stale_part_hours, bus, logger: logger.child('models') });
+ *   const env = await provisioner.ensure(plugin); // { LID_MODEL: '/…/models/lid.176.ftz' }
+ */
+export function createModelProvisioner(options: ModelProvisionerOptions): ModelProvisioner {
+  const modelsDir = resolve(options.modelsDir);
+  const stateDir = join(modelsDir, STATE_DIR);
+  const settings = {
+    offline: options.offline ?? false,
+    mirrors: parseMirrorSpec(options.mirror ?? null),
+    stalePartMs: (options.stalePartHours ?? 168) * 3_600_000,
+    stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+    retries: options.retries ?? 5,
+    retryBaseMs: options.retryBaseMs ?? 1_000,
+    retryMaxMs: options.retryMaxMs ?? 30_000,
+    retryAfterMaxMs: options.retryAfterMaxMs ?? 120_000,
+    lockStaleMs: Math.max(2_000, options.lockStaleMs ?? 10_000),
+    lockPollMs: options.lockPollMs ?? 500,
+    progressIntervalMs: options.progressIntervalMs ?? 500,
+    logIntervalMs: options.logIntervalMs ?? 5_000,
+    createPartStream: options.createPartStream ?? createPartFileStream,
+  };
+  const logger = options.logger;
+  const cache = createVerifyCache(stateDir);
+  const jobs = new Map<string, Job>();
+  const lastErrors = new Map<string, { code: ModelErrorCode; message: string }>();
+  const targetOf = (filename: string) => join(modelsDir, filename);
+  const partOf = (filename: string) => `${targetOf(filename)}.part`;
+  const metaOf = (filename: string) => join(stateDir, `${filename}.part.json`);
+
+  /** Schema check again at this edge: a `LoadedPlugin` may be built by code, not only by the registry. */
+  function checkDeclaration(plugin: LoadedPlugin, declaration: ModelDeclaration): ModelDeclaration {
+    const parsed = modelDeclarationSchema.safeParse(declaration);
+    if (!parsed.success) {
+      throw new ModelError('invalid_declaration', `Plugin ${plugin.id} declares an invalid model: ${formatManifestIssues(parsed.error).join('; ')}`);
+    }
+    if (dirname(targetOf(parsed.data.filename)) !== modelsDir) {
+      throw new ModelError('invalid_declaration', `Plugin ${plugin.id}: model file name "${declaration.filename}" would leave the models folder`);
+    }
+    return parsed.data;
+  }
+
+  /** The recorded hash of the file as it is now, without reading it; undefined when absent or unknown. */
+  async function cachedHash(filename: string): Promise<string | undefined> {
+    const stats = await stat(targetOf(filename)).catch(() => undefined);
+    return stats?.isFile() ? cache.lookup(filename, stats) : undefined;
+  }
+
+  async function verifiedHash(filename: string, onBytes?: (bytes: number, total: number) => void): Promise<{ sha256: string; size: number } | undefined> {
+    const target = targetOf(filename);
+    const stats = await stat(target).catch(() => undefined);
+    if (!stats) return undefined;
+    if (!stats.isFile()) throw new ModelError('invalid_declaration', `${target} exists but is not a regular file`);
+    const cached = await cache.lookup(filename, stats);
+    if (cached) return { sha256: cached, size: stats.size };
+    const sha256 = await sha256File(target, onBytes ? { onBytes: (bytes) => onBytes(bytes, stats.size) } : {});
+    // Record against the stats read before hashing: if the file changed meanwhile, the entry simply won't match.
+    await cache.record(filename, stats, sha256).catch(() => undefined);
+    return { sha256, size: stats.size };
+  }
+
+  function startJob(filename: string, sha256: string, size: number | undefined, sources: ModelSource[], plugin: string, logProgress: boolean): Job {
+    const controller = new AbortController();
+    const speed = createSpeedMeter();
+    let lastPhase: ModelProgress['state'] | undefined;
+    let lastEventAt = 0;
+    let lastLogAt = 0;
+    const job: Job = {
+      sha256,
+      controller,
+      plugins: new Set([plugin]),
+      listeners: new Set(),
+      waiters: 0,
+      logProgress,
+      last: { filename, plugins: [plugin], state: 'verifying', receivedBytes: 0, totalBytes: size ?? null, bytesPerSecond: 0, etaSeconds: null },
+      promise: Promise.resolve(''),
+    };
+    const forWhom = () => [...job.plugins].join(', ');
+
+    const publish = (progress: ModelProgress, force: boolean) => {
+      job.last = progress;
+      const now = Date.now();
+      if (!force && now - lastEventAt < settings.progressIntervalMs) return;
+      lastEventAt = now;
+      for (const listener of job.listeners) listener(progress);
+      for (const id of progress.plugins) {
+        options.bus?.emit({
+          type: 'model-progress',
+          plugin: id,
+          filename,
+          receivedBytes: progress.receivedBytes,
+          totalBytes: progress.totalBytes,
+          bytesPerSecond: Math.round(progress.bytesPerSecond),
+          state: progress.state,
+          ...(progress.error ? { error: progress.error } : {}),
+        });
+      }
+      if (job.logProgress && progress.state === 'downloading' && now - lastLogAt >= settings.logIntervalMs) {
+        lastLogAt = now;
+        logger?.info(`Downloading model ${filename} for ${forWhom()}… ${describeProgress(progress)}`);
+      }
+    };
+    const onProgress = (progress: DownloadProgress) => {
+      const state = progress.phase;
+      const changed = state !== lastPhase;
+      if (changed) speed.reset();
+      lastPhase = state;
+      const bytesPerSecond = speed.sample(progress.receivedBytes);
+      publish(
+        {
+          filename,
+          plugins: [...job.plugins],
+          state,
+          receivedBytes: progress.receivedBytes,
+          totalBytes: progress.totalBytes,
+          bytesPerSecond,
+          etaSeconds: etaSeconds(progress.receivedBytes, progress.totalBytes, bytesPerSecond),
+        },
+        changed,
+      );
+    };
+
+    const run = async (): Promise<string> => {
+      const target = targetOf(filename);
+      // Fast path without the lock: the final file only ever appears by atomic rename, so a cache hit is safe.
+      if ((await cachedHash(filename)) === sha256) return target;
+      const usable = settings.offline ? sources.filter((source) => source.kind === 'file') : sources;
+      let release: (() => Promise<void>) | undefined;
+      let waitedLogged = false;
+      try {
+        await mkdir(modelsDir, { recursive: true });
+        release = await acquireFileLock(target, {
+          staleMs: settings.lockStaleMs,
+          pollMs: settings.lockPollMs,
+          signal: controller.signal,
+          onCompromised: (error) =>
+            controller.abort(new ModelError('lock_lost', `Lost the download lock for ${filename} (${error.message}); another process may have taken over`, { transient: true })),
+          onWait: async () => {
+            if (!waitedLogged) logger?.info(`Waiting for another AiPlugs process that is downloading ${filename}…`);
+            waitedLogged = true;
+            const part = await stat(partOf(filename)).catch(() => undefined);
+            onProgress({ phase: 'downloading', receivedBytes: part?.size ?? 0, totalBytes: size ?? null });
+          },
+        });
+        // Whoever held the lock may have finished the file meanwhile; a corrupt one is moved aside, not deleted.
+        const present = await verifiedHash(filename, (receivedBytes, totalBytes) => onProgress({ phase: 'verifying', receivedBytes, totalBytes }));
+        if (present?.sha256 === sha256) return target;
+        if (present) {
+          const aside = `${target}.corrupt-${Date.now()}`;
+          await rename(target, aside);
+          await cache.forget(filename);
+          logger?.warn(`Model ${filename} for ${forWhom()} does not match its SHA-256 (expected ${sha256}, found ${present.sha256}); moved it to ${aside} and fetching it again`);
+        }
+        if (usable.length === 0) {
+          throw new ModelError(
+            'offline',
+            `Model ${filename} for ${forWhom()} is missing and offline mode (AIPLUGS_OFFLINE) forbids downloading it from ${sources[0]?.display ?? 'its source'}. ` +
+              `Put the file at ${target} or pull it with network access ("aiplugs models pull ${[...job.plugins][0] ?? 'all'}").`,
+          );
+        }
+        const started = Date.now();
+        let startOffset = 0;
+        const { source, bytes } = await downloadModelFile(
+          { filename, target, partPath: partOf(filename), metaPath: metaOf(filename), sha256, size, sources: usable },
+          {
+            retries: settings.retries,
+            retryBaseMs: settings.retryBaseMs,
+            retryMaxMs: settings.retryMaxMs,
+            retryAfterMaxMs: settings.retryAfterMaxMs,
+            stallTimeoutMs: settings.stallTimeoutMs,
+            signal: controller.signal,
+            createPartStream: settings.createPartStream,
+            onProgress,
+            onNote: (level, message) => (level === 'warn' ? logger?.warn(message) : job.logProgress && logger?.info(message)),
+            onSourceStart: (from, offset, total) => {
+              startOffset = offset;
+              if (!job.logProgress) return;
+              const resume = offset > 0 ? `, resuming at ${formatBytes(offset)}` : '';
+              const of = total !== null ? ` (${formatBytes(total)}${resume})` : resume ? ` (${resume.slice(2)})` : '';
+              logger?.info(`Downloading model ${filename} for ${forWhom()}… from ${from.display}${of}`);
+            },
+          },
+        );
+        const stats = await stat(target);
+        await cache.record(filename, stats, sha256).catch(() => undefined);
+        const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+        if (job.logProgress) {
+          logger?.info(`Model ${filename} ready for ${forWhom()}: ${formatBytes(bytes)} from ${source.display} in ${seconds.toFixed(1)}s (${formatBytes((bytes - startOffset) / seconds)}/s)`);
+        }
+        return target;
+      } catch (error) {
+        const reason = controller.signal.reason;
+        if (reason instanceof ModelError && reason.code === 'lock_lost') throw reason;
+        throw error;
+      } finally {
+        await release?.();
+      }
+    };
+
+    job.promise = run().then(
+      (path) => {
+        lastErrors.delete(filename);
+        publish({ ...job.last, plugins: [...job.plugins], state: 'ready', receivedBytes: job.last.totalBytes ?? job.last.receivedBytes, bytesPerSecond: 0, etaSeconds: 0 }, true);
+        return path;
+      },
+      (error: unknown) => {
+        const info = errorInfo(error);
+        lastErrors.set(filename, info);
+        if (info.code !== 'aborted') logger?.error(`Model ${filename} for ${forWhom()} failed: ${info.message}`);
+        publish({ ...job.last, plugins: [...job.plugins], state: 'failed', bytesPerSecond: 0, etaSeconds: null, error: info.message }, true);
+        throw error;
+      },
+    );
+    job.promise
+      .finally(() => {
+        if (jobs.get(filename) === job) jobs.delete(filename);
+      })
+      .catch(() => undefined);
+    return job;
+  }
+
+  /** Joins (or starts) the one job for a file; this caller's signal only withdraws this caller. */
+  function provisionFile(plugin: LoadedPlugin, declaration: ModelDeclaration, ensureOptions: EnsureOptions): Promise<string> {
+    const sources = resolveSources(declaration, plugin.dir, settings.mirrors, options.authorizationFor);
+    let job = jobs.get(declaration.filename);
+    if (job && job.sha256 !== declaration.sha256) {
+      return Promise.reject(
+        new ModelError('conflict', `Plugin ${plugin.id} declares ${declaration.filename} with SHA-256 ${declaration.sha256}, but ${[...job.plugins].join(', ')} is fetching it with ${job.sha256}`),
+      );
+    }
+    if (!job) {
+      job = startJob(declaration.filename, declaration.sha256, declaration.size, sources, plugin.id, !ensureOptions.quiet);
+      jobs.set(declaration.filename, job);
+    }
+    const shared = job;
+    shared.plugins.add(plugin.id);
+    if (!ensureOptions.quiet) shared.logProgress = true;
+    const listener = ensureOptions.onProgress;
+    if (listener) {
+      shared.listeners.add(listener);
+      listener(shared.last);
+    }
+    shared.waiters += 1;
+    const signal = ensureOptions.signal;
+    return new Promise<string>((resolvePath, reject) => {
+      let settled = false;
+      const leave = () => {
+        settled = true;
+        if (listener) shared.listeners.delete(listener);
+        signal?.removeEventListener('abort', onAbort);
+        shared.waiters -= 1;
+      };
+      const onAbort = () => {
+        if (settled) return;
+        leave();
+        if (shared.waiters === 0) {
+          // Nobody wants it any more: stop, leaving the part resumable; new callers start afresh.
+          if (jobs.get(declaration.filename) === shared) jobs.delete(declaration.filename);
+          shared.controller.abort(new ModelError('aborted', 'cancelled'));
+        }
+        reject(new ModelError('aborted', `Waiting for ${declaration.filename} was cancelled`));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      shared.promise.then(
+        (path) => {
+          if (settled) return;
+          leave();
+          resolvePath(path);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          leave();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  async function ensure(plugin: LoadedPlugin, ensureOptions: EnsureOptions = {}): Promise<Record<string, string>> {
+    const declarations = (plugin.manifest.inference?.models ?? []).map((declaration) => checkDeclaration(plugin, declaration));
+    const results = await Promise.allSettled(declarations.map((declaration) => provisionFile(plugin, declaration, ensureOptions)));
+    const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) {
+      const first = errorInfo(failures[0]);
+      throw new ModelError(first.code, failures.map((failure) => errorInfo(failure).message).join('\n'));
+    }
+    const env: Record<string, string> = {};
+    declarations.forEach((declaration, index) => {
+      const result = results[index];
+      if (result?.status === 'fulfilled') env[declaration.key] = result.value;
+    });
+    return env;
+  }
+
+  async function statusOf(entry: Declared): Promise<ModelStatus> {
+    const target = targetOf(entry.filename);
+    const base: ModelStatus = {
+      filename: entry.filename,
+      path: target,
+      sha256: entry.sha256,
+      declaredSize: entry.size ?? null,
+      sizeOnDisk: null,
+      plugins: entry.owners.map(({ plugin, declaration }) => ({ id: plugin.id, key: declaration.key })),
+      state: 'missing',
+      receivedBytes: null,
+      totalBytes: entry.size ?? null,
+      percent: null,
+      bytesPerSecond: null,
+      error: lastErrors.get(entry.filename) ?? null,
+    };
+    const withProgress = (received: number, total: number | null, bytesPerSecond: number | null): ModelStatus => ({
+      ...base,
+      state: 'downloading',
+      receivedBytes: received,
+      totalBytes: total,
+      percent: total ? Math.min(100, Math.round((1000 * received) / total) / 10) : null,
+      bytesPerSecond,
+    });
+    if (entry.conflict) return { ...base, state: 'conflict', error: { code: 'conflict', message: entry.conflict } };
+    const job = jobs.get(entry.filename);
+    if (job) return withProgress(job.last.receivedBytes, job.last.totalBytes, Math.round(job.last.bytesPerSecond));
+    const stats = await stat(target).catch(() => undefined);
+    if (stats?.isFile()) {
+      const cached = await cache.lookup(entry.filename, stats);
+      const state: ModelState = cached === undefined ? 'unverified' : cached === entry.sha256 ? 'ready' : 'corrupt';
+      return { ...base, state, sizeOnDisk: stats.size };
+    }
+    const part = await stat(partOf(entry.filename)).catch(() => undefined);
+    if (part && (await isFileLocked(target, settings.lockStaleMs))) return withProgress(part.size, entry.size ?? null, null);
+    return { ...base, receivedBytes: part ? part.size : null };
+  }
+
+  async function verify(
+    plugins: LoadedPlugin[],
+    verifyOptions: { signal?: AbortSignal; onProgress?: (progress: ModelProgress) => void } = {},
+  ): Promise<VerifyResult[]> {
+    const results: VerifyResult[] = [];
+    for (const entry of collectDeclarations(plugins)) {
+      const target = targetOf(entry.filename);
+      const base = { filename: entry.filename, path: target, plugins: entry.owners.map((owner) => owner.plugin.id), expectedSha256: entry.sha256 };
+      const stats = await stat(target).catch(() => undefined);
+      if (!stats?.isFile()) {
+        results.push({ ...base, state: 'missing', actualSha256: null });
+        continue;
+      }
+      const speed = createSpeedMeter();
+      const report = (receivedBytes: number) => {
+        const bytesPerSecond = speed.sample(receivedBytes);
+        verifyOptions.onProgress?.({
+          filename: entry.filename,
+          plugins: base.plugins,
+          state: 'verifying',
+          receivedBytes,
+          totalBytes: stats.size,
+          bytesPerSecond,
+          etaSeconds: etaSeconds(receivedBytes, stats.size, bytesPerSecond),
+        });
+      };
+      report(0);
+      const actual = await sha256File(target, { onBytes: report, ...(verifyOptions.signal ? { signal: verifyOptions.signal } : {}) });
+      await cache.record(entry.filename, stats, actual).catch(() => undefined);
+      const state = entry.conflict ? 'conflict' : actual === entry.sha256 ? 'ready' : 'corrupt';
+      results.push({ ...base, state, actualSha256: actual });
+    }
+    return results;
+  }
+
+  async function gc(plugins: LoadedPlugin[], gcOptions: { dryRun?: boolean } = {}): Promise<GcResult> {
+    const declared = new Set(collectDeclarations(plugins).map((entry) => entry.filename));
+    const keep = new Set([...declared].flatMap((name) => [name, `${name}.part`, `${name}.lock`]));
+    const result: GcResult = { removed: [], skipped: [], bytes: 0 };
+    const entries = await readdir(modelsDir, { withFileTypes: true }).catch(() => []);
+    const remove = async (name: string, path: string, bytes: number, isDir = false) => {
+      result.removed.push({ name, path, bytes });
+      result.bytes += bytes;
+      if (!gcOptions.dryRun) await rm(path, { force: true, recursive: isDir });
+    };
+    for (const entry of entries) {
+      const path = join(modelsDir, entry.name);
+      if (keep.has(entry.name) || entry.name.startsWith('.')) continue;
+      if (entry.name.endsWith('.lock') && entry.isDirectory()) {
+        const target = path.slice(0, -'.lock'.length);
+        if (await isFileLocked(target, settings.lockStaleMs)) result.skipped.push({ name: entry.name, reason: 'another process holds this download lock' });
+        else await remove(entry.name, path, 0, true);
+        continue;
+      }
+      if (!entry.isFile()) {
+        result.skipped.push({ name: entry.name, reason: 'not a regular file (gc only removes files)' });
+        continue;
+      }
+      if (entry.name.endsWith('.part') && (await isFileLocked(path.slice(0, -'.part'.length), settings.lockStaleMs))) {
+        result.skipped.push({ name: entry.name, reason: 'being downloaded by another process' });
+        continue;
+      }
+      const stats = await stat(path).catch(() => undefined);
+      if (stats) await remove(entry.name, path, stats.size);
+    }
+    // Sidecars of files that are no longer declared.
+    const sidecars = await readdir(stateDir).catch(() => []);
+    for (const name of sidecars) {
+      const owner = name.replace(/\.(verified|part)\.json$/, '');
+      if (owner !== name && !declared.has(owner) && !gcOptions.dryRun) await unlink(join(stateDir, name)).catch(() => undefined);
+    }
+    return result;
+  }
+
+  async function cleanStaleParts(): Promise<string[]> {
+    const removed: string[] = [];
+    const cutoff = Date.now() - settings.stalePartMs;
+    const entries = await readdir(modelsDir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (!entry.isFile() || !entry.name.endsWith('.part')) continue;
+      const path = join(modelsDir, entry.name);
+      const filename = entry.name.slice(0, -'.part'.length);
+      const stats = await stat(path).catch(() => undefined);
+      if (!stats || stats.mtimeMs >= cutoff || jobs.has(filename)) continue;
+      if (await isFileLocked(targetOf(filename), settings.lockStaleMs)) continue;
+      await unlink(path).catch(() => undefined);
+      await unlink(metaOf(filename)).catch(() => undefined);
+      removed.push(path);
+      logger?.info(`Removed stale partial download ${path} (${formatBytes(stats.size)}, untouched for ${Math.round((Date.now() - stats.mtimeMs) / 3_600_000)}h)`);
+    }
+    return removed;
+  }
+
+  return {
+    modelsDir,
+    offline: settings.offline,
+    ensure,
+    async pull(plugins, pullOptions = {}) {
+      return Promise.all(
+        plugins.map(async (plugin): Promise<PullResult> => {
+          try {
+            return { plugin: plugin.id, ok: true, env: await ensure(plugin, pullOptions), error: null };
+          } catch (error) {
+            return { plugin: plugin.id, ok: false, env: {}, error: errorInfo(error) };
+          }
+        }),
+      );
+    },
+    async list(plugins) {
+      return Promise.all(collectDeclarations(plugins).map(statusOf));
+    },
+    verify,
+    gc,
+    cleanStaleParts,
+  };
+}
