@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './events/logger.js';
 import { createInferenceRouter, type InferenceBackend } from './inference/inference-router.js';
 import { LOOPBACK, pickPort } from './net/pick-port.js';
 import { createPluginRegistry, type PluginRegistry } from './plugins/plugin-registry.js';
+import { watchPlugins } from './plugins/watch-plugins.js';
 import { createProxy } from './proxy/create-proxy.js';
 import { activePlugins } from './settings/active-plugins.js';
 import { createSettingsStore } from './settings/settings-store.js';
@@ -85,6 +86,8 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   });
   const enabled = registry.list().filter((plugin) => plugin.status === 'enabled');
   logger.info(`Loaded ${enabled.length} plugin(s) from ${pluginsDir}: ${enabled.map((plugin) => plugin.id).join(', ') || 'none'}`);
+  const stopWatchingPlugins = watchPlugins({ registry, pluginsDir, logger: logger.child('plugins') });
+  registry.onChange((ids) => logger.child('plugins').info(`Reloaded plugin(s): ${ids.join(', ')}`));
 
   const settings = await createSettingsStore({
     dataDir,
@@ -134,6 +137,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   const stop = () => {
     stopping ??= (async () => {
       logger.info('Shutting down');
+      stopWatchingPlugins();
       await Promise.allSettled([
         proxy.stop(),
         new Promise<void>((resolve) => {

@@ -80,9 +80,8 @@ describe('plugin registry', () => {
     const root = await pluginsDir({ linked: manifest('linked') });
     await writeFile(join(root, 'secret.js'), 'secret');
     await symlink(join(root, 'secret.js'), join(root, 'linked', 'escape.js'));
-    const registry = await createPluginRegistry({ pluginsDir: root });
     await writeFile(join(root, 'linked', 'manifest.json'), JSON.stringify({ ...manifest('linked'), content_scripts: [{ matches: ['<all_urls>'], js: ['escape.js'] }] }));
-    await registry.reload();
+    const registry = await createPluginRegistry({ pluginsDir: root });
     const record = registry.get('linked');
     assert.equal(record?.status, 'error');
     assert.match(record?.status === 'error' ? (record.errors[0] ?? '') : '', /resolves outside the plugin folder/);
@@ -105,5 +104,31 @@ describe('plugin registry', () => {
     assert.deepEqual(ids('https://www.example.com/private/x'), ['all']);
     assert.deepEqual(ids('https://example.org/'), ['all']);
     assert.deepEqual(ids('https://notexample.com/'), ['all']);
+  });
+});
+
+describe('plugin registry reloads', () => {
+  it('reports changed plugins and keeps the last good version when an edit breaks one', async () => {
+    const root = await pluginsDir({ one: manifest('one'), two: manifest('two') });
+    const registry = await createPluginRegistry({ pluginsDir: root });
+    const changes: string[][] = [];
+    registry.onChange((ids) => changes.push(ids));
+    const before = registry.get('one');
+
+    await registry.reload();
+    assert.deepEqual(changes, [], 'nothing changed, nothing reported');
+
+    await writeFile(join(root, 'one', 'content.js'), '// edited, and longer than before');
+    await registry.reload();
+    assert.deepEqual(changes, [['one']]);
+    const edited = registry.get('one');
+    assert.ok(edited?.status === 'enabled' && before?.status === 'enabled' && edited.revision !== before.revision);
+
+    await writeFile(join(root, 'one', 'manifest.json'), '{ broken');
+    await registry.reload();
+    const kept = registry.get('one');
+    assert.equal(kept?.status, 'enabled');
+    assert.match(kept?.status === 'enabled' ? (kept.pendingErrors?.[0] ?? '') : '', /invalid JSON/);
+    assert.deepEqual(registry.matching('https://www.example.com/').map((m) => m.plugin.id), ['one', 'two']);
   });
 });

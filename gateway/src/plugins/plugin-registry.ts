@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { formatManifestIssues, manifestSchema, type ContentScript, type PluginManifest } from './manifest-schema.js';
@@ -9,6 +10,10 @@ export interface LoadedPlugin {
   status: 'enabled';
   manifest: PluginManifest;
   contentScripts: CompiledContentScript[];
+  /** Changes whenever any file of the plugin changes: workers restart, pages get the new scripts. */
+  revision: string;
+  /** Set when a later edit broke the plugin: this (last good) version keeps running meanwhile. */
+  pendingErrors?: string[];
 }
 
 export interface BrokenPlugin {
@@ -52,6 +57,28 @@ async function checkReferencedFiles(dir: string, manifest: PluginManifest): Prom
   return problems.filter((problem): problem is string => problem !== null);
 }
 
+/** Folders that hold installed dependencies, not plugin source: never part of the revision. */
+const NOT_SOURCE = new Set(['node_modules', '.venv', 'venv', '__pycache__', '.git']);
+
+/** A fingerprint of the plugin's source files (names, sizes, mtimes), a few levels deep. */
+async function pluginRevision(dir: string, depth = 3): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (folder: string, level: number): Promise<void> => {
+    const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) {
+        if (level < depth && !NOT_SOURCE.has(entry.name)) await walk(path, level + 1);
+      } else {
+        const info = await stat(path).catch(() => null);
+        if (info) hash.update(`${path}\0${info.size}\0${info.mtimeMs}\n`);
+      }
+    }
+  };
+  await walk(dir, 0);
+  return hash.digest('hex').slice(0, 16);
+}
+
 /**
  * Reads and validates one plugin folder. Never throws: every problem becomes a `BrokenPlugin`
  * so one bad manifest cannot take the others down.
@@ -75,7 +102,14 @@ export async function loadPlugin(dir: string, folderName: string): Promise<Plugi
   const manifest = parsed.data;
   const fileProblems = await checkReferencedFiles(dir, manifest);
   if (fileProblems.length > 0) return { ...broken(fileProblems), id: manifest.id };
-  return { id: manifest.id, dir, status: 'enabled', manifest, contentScripts: manifest.content_scripts.map(compileContentScript) };
+  return {
+    id: manifest.id,
+    dir,
+    status: 'enabled',
+    manifest,
+    contentScripts: manifest.content_scripts.map(compileContentScript),
+    revision: await pluginRevision(dir),
+  };
 }
 
 /** Loads every `<pluginsDir>/<folder>/manifest.json`; duplicate ids after the first are reported broken. */
@@ -100,6 +134,8 @@ export interface PluginRegistry {
   matching(url: string): PluginMatch[];
   /** Re-reads the plugins folder; returns the new list. */
   reload(): Promise<PluginRecord[]>;
+  /** Called after a reload with the ids whose revision, status or existence changed. */
+  onChange(listener: (changedIds: string[]) => void): () => void;
 }
 
 export interface PluginRegistryOptions {
@@ -118,11 +154,23 @@ export interface PluginRegistryOptions {
 export async function createPluginRegistry(options: PluginRegistryOptions): Promise<PluginRegistry> {
   let records: PluginRecord[] = [];
   let byId = new Map<string, PluginRecord>();
+  const listeners = new Set<(changedIds: string[]) => void>();
   const reload = async () => {
-    const next = await loadPlugins(options.pluginsDir);
-    for (const record of next) if (record.status === 'error') options.onBroken?.(record);
+    const loaded = await loadPlugins(options.pluginsDir);
+    // A broken edit of a plugin that was running keeps the last good version, with the error shown.
+    const next = loaded.map((record): PluginRecord => {
+      const previous = byId.get(record.id);
+      if (record.status !== 'error' || previous?.status !== 'enabled') return record;
+      return { ...previous, pendingErrors: record.errors };
+    });
+    for (const record of loaded) if (record.status === 'error') options.onBroken?.(record);
+    const fingerprint = (record: PluginRecord | undefined) => (record ? `${record.status}:${record.status === 'enabled' ? record.revision : record.errors.join()}` : 'gone');
+    const ids = new Set([...byId.keys(), ...next.map((record) => record.id)]);
+    const nextById = new Map(next.map((record) => [record.id, record]));
+    const changed = [...ids].filter((id) => fingerprint(byId.get(id)) !== fingerprint(nextById.get(id)));
     records = next;
-    byId = new Map(next.map((record) => [record.id, record]));
+    byId = nextById;
+    if (changed.length > 0) for (const listener of listeners) listener(changed);
     return records;
   };
   await reload();
@@ -136,5 +184,9 @@ export async function createPluginRegistry(options: PluginRegistryOptions): Prom
         return scripts.length > 0 ? [{ plugin: record, scripts }] : [];
       }),
     reload,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
 }

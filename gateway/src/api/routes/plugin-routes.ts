@@ -31,6 +31,7 @@ export function describePlugin(record: PluginRecord) {
   return {
     id: record.id,
     status: record.status,
+    ...(record.pendingErrors ? { pending_errors: record.pendingErrors } : {}),
     name: manifest.name,
     version: manifest.version,
     description: manifest.description,
