@@ -9,9 +9,8 @@ import { describe, it, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { createEventBus, type GatewayEvent } from '../events/event-bus.js';
 import { createLogger } from '../events/logger.js';
-import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { ModelError } from './model-error.js';
-import { createModelProvisioner, type ModelProvisionerOptions } from './model-provisioner.js';
+import { createModelProvisioner, type ModelProvisionerOptions, type PluginWithModels } from './model-provisioner.js';
 import { randomContent, sha256Hex, startModelServer, testPlugin, type ModelTestServer } from './testing/model-test-server.js';
 
 interface Fixture {
@@ -74,7 +73,7 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<Mod
 }
 
 /** Serves `content` at `/path` and returns a plugin declaring it as MODEL. */
-function serve(f: Fixture, path: string, content: Buffer, extra: Partial<Parameters<ModelTestServer['files']['set']>[1]> = {}): LoadedPlugin {
+function serve(f: Fixture, path: string, content: Buffer, extra: Partial<Parameters<ModelTestServer['files']['set']>[1]> = {}): PluginWithModels {
   f.server.files.set(path, { content, ...extra });
   return testPlugin('p', f.pluginDir, [{ key: 'MODEL', filename: path.split('/').pop() ?? 'm.bin', source_url: f.server.url(path), sha256: sha256Hex(content) }]);
 }

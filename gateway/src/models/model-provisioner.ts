@@ -13,6 +13,12 @@ import { resolveSources, type AuthorizationFor, type ModelSource } from './model
 import { createSpeedMeter, describeProgress, etaSeconds, formatBytes, type ModelProgress } from './progress-meter.js';
 import { createVerifyCache } from './verify-cache.js';
 
+/**
+ * The part of a loaded plugin the provisioner reads: its id (for messages and events), its folder
+ * (for relative `file:` sources) and its manifest. Any `LoadedPlugin` fits.
+ */
+export type PluginWithModels = Pick<LoadedPlugin, 'id' | 'dir' | 'manifest'>;
+
 export interface ModelProvisionerOptions {
   /** The central models folder (`AIPLUGS_MODELS_DIR`, `--models-dir`); created when missing. */
   modelsDir: string;
@@ -122,15 +128,15 @@ export interface ModelProvisioner {
    * Makes every model the plugin declares present and verified; resolves to `{KEY: absolutePath}`
    * for the worker's environment. Rejects with a `ModelError`.
    */
-  ensure(plugin: LoadedPlugin, options?: EnsureOptions): Promise<Record<string, string>>;
+  ensure(plugin: PluginWithModels, options?: EnsureOptions): Promise<Record<string, string>>;
   /** `ensure` for several plugins; never rejects, reports each plugin's outcome. */
-  pull(plugins: LoadedPlugin[], options?: EnsureOptions): Promise<PullResult[]>;
+  pull(plugins: PluginWithModels[], options?: EnsureOptions): Promise<PullResult[]>;
   /** Every declared model with its state; cheap (no hashing), for `GET /api/models`. */
-  list(plugins: LoadedPlugin[]): Promise<ModelStatus[]>;
+  list(plugins: PluginWithModels[]): Promise<ModelStatus[]>;
   /** Re-hashes every present declared file, ignoring the cache; does not move anything. */
-  verify(plugins: LoadedPlugin[], options?: { signal?: AbortSignal; onProgress?: (progress: ModelProgress) => void }): Promise<VerifyResult[]>;
+  verify(plugins: PluginWithModels[], options?: { signal?: AbortSignal; onProgress?: (progress: ModelProgress) => void }): Promise<VerifyResult[]>;
   /** Removes files in the models folder that no plugin in `plugins` declares. */
-  gc(plugins: LoadedPlugin[], options?: { dryRun?: boolean }): Promise<GcResult>;
+  gc(plugins: PluginWithModels[], options?: { dryRun?: boolean }): Promise<GcResult>;
   /** Removes `.part` files older than `stalePartHours` that nobody is writing; call at start-up. */
   cleanStaleParts(): Promise<string[]>;
 }
@@ -142,12 +148,12 @@ interface Declared {
   filename: string;
   sha256: string;
   size: number | undefined;
-  owners: Array<{ plugin: LoadedPlugin; declaration: ModelDeclaration }>;
+  owners: Array<{ plugin: PluginWithModels; declaration: ModelDeclaration }>;
   conflict: string | null;
 }
 
 /** Groups declarations by file name; a file claimed with two different hashes is a conflict. */
-function collectDeclarations(plugins: LoadedPlugin[]): Declared[] {
+function collectDeclarations(plugins: PluginWithModels[]): Declared[] {
   const byName = new Map<string, Declared>();
   for (const plugin of plugins) {
     for (const declaration of plugin.manifest.inference?.models ?? []) {
@@ -216,8 +222,8 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
   const partOf = (filename: string) => `${targetOf(filename)}.part`;
   const metaOf = (filename: string) => join(stateDir, `${filename}.part.json`);
 
-  /** Schema check again at this edge: a `LoadedPlugin` may be built by code, not only by the registry. */
-  function checkDeclaration(plugin: LoadedPlugin, declaration: ModelDeclaration): ModelDeclaration {
+  /** Schema check again at this edge: a `PluginWithModels` may be built by code, not only by the registry. */
+  function checkDeclaration(plugin: PluginWithModels, declaration: ModelDeclaration): ModelDeclaration {
     const parsed = modelDeclarationSchema.safeParse(declaration);
     if (!parsed.success) {
       throw new ModelError('invalid_declaration', `Plugin ${plugin.id} declares an invalid model: ${formatManifestIssues(parsed.error).join('; ')}`);
@@ -408,7 +414,7 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
   }
 
   /** Joins (or starts) the one job for a file; this caller's signal only withdraws this caller. */
-  function provisionFile(plugin: LoadedPlugin, declaration: ModelDeclaration, ensureOptions: EnsureOptions): Promise<string> {
+  function provisionFile(plugin: PluginWithModels, declaration: ModelDeclaration, ensureOptions: EnsureOptions): Promise<string> {
     const sources = resolveSources(declaration, plugin.dir, settings.mirrors, options.authorizationFor);
     let job = jobs.get(declaration.filename);
     if (job && job.sha256 !== declaration.sha256) {
@@ -465,7 +471,7 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
     });
   }
 
-  async function ensure(plugin: LoadedPlugin, ensureOptions: EnsureOptions = {}): Promise<Record<string, string>> {
+  async function ensure(plugin: PluginWithModels, ensureOptions: EnsureOptions = {}): Promise<Record<string, string>> {
     const declarations = (plugin.manifest.inference?.models ?? []).map((declaration) => checkDeclaration(plugin, declaration));
     const results = await Promise.allSettled(declarations.map((declaration) => provisionFile(plugin, declaration, ensureOptions)));
     const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
@@ -521,7 +527,7 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
   }
 
   async function verify(
-    plugins: LoadedPlugin[],
+    plugins: PluginWithModels[],
     verifyOptions: { signal?: AbortSignal; onProgress?: (progress: ModelProgress) => void } = {},
   ): Promise<VerifyResult[]> {
     const results: VerifyResult[] = [];
@@ -555,7 +561,7 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
     return results;
   }
 
-  async function gc(plugins: LoadedPlugin[], gcOptions: { dryRun?: boolean } = {}): Promise<GcResult> {
+  async function gc(plugins: PluginWithModels[], gcOptions: { dryRun?: boolean } = {}): Promise<GcResult> {
     const declared = new Set(collectDeclarations(plugins).map((entry) => entry.filename));
     const keep = new Set([...declared].flatMap((name) => [name, `${name}.part`, `${name}.lock`]));
     const result: GcResult = { removed: [], skipped: [], bytes: 0 };

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ModelDeclaration } from '../../plugins/manifest-schema.js';
 import { manifestSchema } from '../../plugins/manifest-schema.js';
-import type { LoadedPlugin } from '../../plugins/plugin-registry.js';
+import type { PluginWithModels } from '../model-provisioner.js';
 
 /** One scripted misbehaviour, consumed by one request (in order) before normal serving resumes. */
 export type ServerStep =
@@ -136,7 +136,7 @@ export async function startModelServer(host = '127.0.0.1'): Promise<ModelTestSer
 export type TestModel = Omit<ModelDeclaration, 'mirrors'> & { mirrors?: string[] };
 
 /** A plugin as the registry would load it, declaring `models`. */
-export function testPlugin(id: string, dir: string, models: TestModel[]): LoadedPlugin {
+export function testPlugin(id: string, dir: string, models: TestModel[]): PluginWithModels {
   const manifest = manifestSchema.parse({ manifest_version: 3, id, name: id, version: '1.0.0', inference: { default_mode: 'local', models } });
-  return { id, dir, status: 'enabled', manifest, contentScripts: [] };
+  return { id, dir, manifest };
 }

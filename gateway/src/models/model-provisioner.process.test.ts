@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createModelProvisioner } from './model-provisioner.js';
+import { randomContent, sha256Hex, startModelServer, testPlugin, type TestModel } from './testing/model-test-server.js';
+
+const CHILD = fileURLToPath(new URL('./testing/provision-child.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface ChildLine {
+  event: 'progress' | 'done' | 'error';
+  state?: string;
+  receivedBytes?: number;
+  env?: Record<string, string>;
+  code?: string;
+  message?: string;
+}
+
+/** Starts `provision-child.ts` and calls `onLine` for each JSON line it prints. */
+function startChild(input: { modelsDir: string; pluginDir: string; pluginId: string; models: TestModel[] }, onLine: (line: ChildLine, child: ChildProcess) => void) {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(input)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    try {
+      onLine(JSON.parse(text) as ChildLine, child);
+    } catch {
+      // Not one of ours (a warning printed by a dependency).
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+  });
+  return { child, exited };
+}
+
+describe('model provisioner across processes', () => {
+  it('resumes with Range after the downloading process is killed with SIGKILL', async (t) => {
+    const root = await mkdtemp(join(tmpdir(), 'aiplugs-kill-'));
+    const server = await startModelServer();
+    t.after(async () => {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    });
+    const modelsDir = join(root, 'models');
+    const content = randomContent(1024 * 1024);
+    server.files.set('/m.bin', { content, throttle: { chunkBytes: 16 * 1024, delayMs: 10 } });
+    const models: TestModel[] = [{ key: 'MODEL', filename: 'm.bin', source_url: server.url('/m.bin'), sha256: sha256Hex(content) }];
+
+    let killedAt = 0;
+    const { exited } = startChild({ modelsDir, pluginDir: root, pluginId: 'p', models }, (line, child) => {
+      if (line.event === 'progress' && line.state === 'downloading' && (line.receivedBytes ?? 0) >= 256 * 1024 && !killedAt) {
+        killedAt = line.receivedBytes ?? 0;
+        child.kill('SIGKILL');
+      }
+    });
+    const { signal, stderr } = await exited;
+    assert.equal(signal, 'SIGKILL', `the child should have been killed mid-download; stderr: ${stderr}`);
+    const partBytes = (await stat(join(modelsDir, 'm.bin.part'))).size;
+    assert.ok(partBytes >= killedAt, `the part keeps what was written (${partBytes} >= ${killedAt})`);
+    assert.ok(partBytes < content.length);
+
+    // The dead child's lock is taken over once stale (lockStaleMs 2000, the minimum).
+    const env = await createModelProvisioner({ modelsDir, lockStaleMs: 2000, lockPollMs: 50 }).ensure(testPlugin('p', root, models));
+    assert.equal(env.MODEL, join(modelsDir, 'm.bin'));
+    assert.ok((await readFile(join(modelsDir, 'm.bin'))).equals(content));
+    const requests = server.requestsFor('/m.bin');
+    assert.equal(requests.length, 2);
+    assert.equal(requests[1]?.headers.range, `bytes=${partBytes}-`);
+  });
+
+  it('lets two processes on one models folder produce one valid file with one download', async (t) => {
+    const root = await mkdtemp(join(tmpdir(), 'aiplugs-two-'));
+    const server = await startModelServer();
+    t.after(async () => {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    });
+    const modelsDir = join(root, 'models');
+    await mkdir(modelsDir);
+    const content = randomContent(512 * 1024);
+    server.files.set('/m.bin', { content, throttle: { chunkBytes: 32 * 1024, delayMs: 10 } });
+    const models: TestModel[] = [{ key: 'MODEL', filename: 'm.bin', source_url: server.url('/m.bin'), sha256: sha256Hex(content) }];
+    const outcomes: ChildLine[][] = [[], []];
+    const children = [0, 1].map((index) =>
+      startChild({ modelsDir, pluginDir: root, pluginId: `p${index}`, models }, (line) => {
+        if (line.event !== 'progress') outcomes[index]?.push(line);
+      }),
+    );
+    const exits = await Promise.all(children.map((child) => child.exited));
+    exits.forEach((exit, index) => assert.equal(exit.code, 0, `child ${index}: ${JSON.stringify(outcomes[index])} ${exit.stderr}`));
+    for (const lines of outcomes) assert.deepEqual(lines, [{ event: 'done', env: { MODEL: join(modelsDir, 'm.bin') } }]);
+    assert.ok((await readFile(join(modelsDir, 'm.bin'))).equals(content));
+    assert.equal(server.requestsFor('/m.bin').length, 1, 'the second process waits for the lock and then trusts the finished file');
+  });
+});
