@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import iconv from 'iconv-lite';
+import { launchThroughProxy } from './support/chromium.js';
+import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
+import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/proxy-client.js';
+import type { TestSite } from './support/test-site.js';
+import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, encodedPage, startProxyTestSite } from './sites/proxy-test-site.js';
+
+const FIXTURE_PLUGINS = join(REPO_ROOT, 'e2e/fixtures/plugins');
+
+type Window = typeof globalThis & { __order?: string[]; __navs?: Array<{ from: string; to: string; kind: string }>; AiPlugs?: { plugins: string[] } };
+
+let site: TestSite;
+let plainSite: TestSite;
+const gateways: Partial<Record<'nonce' | 'strip', GatewayChild>> = {};
+const browsers: Partial<Record<'nonce' | 'strip', Browser>> = {};
+
+test.beforeAll(async () => {
+  site = await startProxyTestSite();
+  plainSite = await startProxyTestSite({ https: false });
+  for (const mode of ['nonce', 'strip'] as const) {
+    const gateway = await startGatewayProcess({ args: ['--plugins-dir', FIXTURE_PLUGINS], env: { AIPLUGS_PROXY_CSP_MODE: mode } });
+    gateways[mode] = gateway;
+    browsers[mode] = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
+  }
+});
+
+test.afterAll(async () => {
+  for (const mode of ['nonce', 'strip'] as const) {
+    await browsers[mode]?.close();
+    expect(await gateways[mode]?.stop()).toBe(0);
+  }
+  await site?.close();
+  await plainSite?.close();
+});
+
+async function open(mode: 'nonce' | 'strip', path: string, origin = site.origin): Promise<Page> {
+  const page = await browsers[mode]!.newPage();
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  await page.goto(`${origin}${path}`);
+  (page as Page & { cspErrors?: string[] }).cspErrors = errors;
+  return page;
+}
+
+const order = (page: Page) => page.evaluate(() => (window as Window).__order ?? []);
+const injected = (page: Page) => page.evaluate(() => (window as Window).AiPlugs?.plugins ?? null);
+
+async function expectPluginsRan(page: Page) {
+  await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+  expect(await injected(page)).toEqual(['marker', 'ping']);
+  const stages = await order(page);
+  expect(stages[0]).toMatch(/^start:loading:nobody$/);
+  expect(stages.indexOf('end:interactive')).toBeGreaterThan(0);
+  expect(stages.at(-1)).toMatch(/^idle:(interactive|complete)$/);
+  expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--aiplugs-marker').trim())).toBe('injected');
+}
+
+for (const mode of ['nonce', 'strip'] as const) {
+  test.describe(`csp mode ${mode}`, () => {
+    test('strict CSP header: plugins and the page both run, in run_at order', async () => {
+      const page = await open(mode, '/csp-header');
+      await expectPluginsRan(page);
+      await expect(page.locator('html')).toHaveAttribute('data-page-script', 'ran');
+      const stages = await order(page);
+      expect(stages.indexOf('start:loading:nobody')).toBeLessThan(stages.indexOf('page:loading'));
+    });
+
+    test('CSP in a meta tag', async () => {
+      const page = await open(mode, '/csp-meta');
+      await expectPluginsRan(page);
+      await expect(page.locator('html')).toHaveAttribute('data-page-script', 'ran');
+    });
+
+    test("default-src 'none' only", async () => {
+      const page = await open(mode, '/csp-default-only');
+      await expectPluginsRan(page);
+    });
+
+    test("'strict-dynamic' nonce policy", async () => {
+      const page = await open(mode, '/strict-dynamic');
+      await expectPluginsRan(page);
+      await expect(page.locator('html')).toHaveAttribute('data-page-script', 'ran');
+    });
+
+    test('Trusted Types page keeps working with plugins', async () => {
+      const page = await open(mode, '/trusted-types');
+      await expectPluginsRan(page);
+      await expect(page.locator('#tt')).toHaveText('tt ok');
+    });
+  });
+}
+
+test.describe('injection rules (nonce mode)', () => {
+  test('the policy the page gets still blocks what the site blocked', async () => {
+    const response = await proxiedRequest(gateways.nonce!.ready.proxyUrl, gateways.nonce!.ready.caCertPath, `${site.origin}/csp-header`, { headers: NAVIGATION_HEADERS });
+    const policy = response.headers['content-security-policy'] ?? '';
+    expect(policy).toMatch(/script-src 'self' 'nonce-[^']+' https:\/\/localhost:\d+\/__aiplugs\//);
+    expect(policy).not.toMatch(/unsafe-inline|\*/);
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    const nonce = /'nonce-([^']+)'/.exec(policy)?.[1];
+    const again = await proxiedRequest(gateways.nonce!.ready.proxyUrl, gateways.nonce!.ready.caCertPath, `${site.origin}/csp-header`, { headers: NAVIGATION_HEADERS });
+    expect(/'nonce-([^']+)'/.exec(again.headers['content-security-policy'] ?? '')?.[1]).not.toBe(nonce);
+  });
+
+  test('an iframe document is injected too', async () => {
+    const page = await open('nonce', '/frame-parent');
+    const frame = page.frameLocator('#child');
+    await expect(frame.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+  });
+
+  test('fetch, XHR and JSON come back byte-identical and uninjected', async () => {
+    const page = await open('nonce', '/');
+    const result = await page.evaluate(async () => {
+      const json = await (await fetch('/data.json')).text();
+      const fragment = await (await fetch('/fragment.html')).text();
+      const xhr = await new Promise<string>((resolve) => {
+        const request = new XMLHttpRequest();
+        request.open('GET', '/fragment.html');
+        request.onload = () => resolve(request.responseText);
+        request.send();
+      });
+      const image = new Uint8Array(await (await fetch('/image.png')).arrayBuffer()).length;
+      return { json, fragment, xhr, image };
+    });
+    expect(result).toEqual({ json: JSON_BODY, fragment: HTML_FRAGMENT, xhr: HTML_FRAGMENT, image: 16 });
+  });
+
+  test('an SPA pushState page gets exactly one aiplugs:navigate per change', async () => {
+    const page = await open('nonce', '/spa');
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    await page.evaluate(() => {
+      history.pushState({}, '', '/spa/one');
+      history.pushState({}, '', '/spa/one');
+      history.replaceState({}, '', '/spa/two');
+      location.hash = '#three';
+    });
+    await page.goBack();
+    await expect.poll(() => page.evaluate(() => (window as Window).__navs?.map((nav) => `${nav.kind}:${new URL(nav.to).pathname}${new URL(nav.to).hash}`))).toEqual([
+      'pushState:/spa/one',
+      'replaceState:/spa/two',
+      'hashchange:/spa/two#three',
+      'popstate:/spa/two',
+    ]);
+  });
+
+  test('gzip, br and deflate pages are injected and re-encoded correctly', async () => {
+    for (const encoding of ['gzip', 'br', 'deflate']) {
+      const page = await open('nonce', `/${encoding}`);
+      await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+      await expect(page.locator('h1')).toHaveText('compressed');
+      await page.close();
+    }
+  });
+
+  for (const charset of Object.keys(ENCODED_PAGES) as Array<keyof typeof ENCODED_PAGES>) {
+    test(`a ${charset} page keeps every byte apart from the insertion`, async () => {
+      const { proxyUrl, caCertPath } = gateways.nonce!.ready;
+      const response = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}/${charset}`, { headers: NAVIGATION_HEADERS });
+      const { rest, injected: markup } = withoutInjection(response.body);
+      expect(markup).not.toBe('');
+      expect(/^[\x00-\x7f]*$/.test(markup)).toBe(true);
+      expect(rest.equals(encodedPage(charset))).toBe(true);
+      const page = await open('nonce', `/${charset}`);
+      await expect(page.locator('#text')).toHaveText(ENCODED_PAGES[charset]);
+      expect(iconv.decode(rest, charset)).toContain(ENCODED_PAGES[charset]);
+    });
+  }
+
+  test('a page with no <head> gets the runtime before its first script', async () => {
+    const page = await open('nonce', '/no-head');
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    const stages = await order(page);
+    expect(stages.indexOf('start:loading:nobody')).toBeLessThan(stages.indexOf('page:loading'));
+  });
+
+  test('a plain-HTTP page is injected', async () => {
+    const page = await open('nonce', '/', plainSite.origin);
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+  });
+
+  test('without fetch metadata (curl-like clients) Accept decides; XHR and HEAD never', async () => {
+    const { proxyUrl, caCertPath } = gateways.nonce!.ready;
+    const get = (headers: Record<string, string>, method = 'GET') => proxiedRequest(proxyUrl, caCertPath, `${plainSite.origin}/`, { method, headers });
+    expect(withoutInjection((await get({ accept: 'text/html' })).body).injected).not.toBe('');
+    expect(withoutInjection((await get({ accept: '*/*' })).body).injected).toBe('');
+    expect(withoutInjection((await get({ accept: 'text/html', 'x-requested-with': 'XMLHttpRequest' })).body).injected).toBe('');
+    expect((await get({ accept: 'text/html' }, 'HEAD')).body.byteLength).toBe(0);
+  });
+
+  test('downloads, error statuses and excluded URLs are not injected', async () => {
+    const { proxyUrl, caCertPath } = gateways.nonce!.ready;
+    for (const path of ['/download', '/not-found', '/excluded/page']) {
+      const response = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}${path}`, { headers: NAVIGATION_HEADERS });
+      expect(withoutInjection(response.body).injected, path).toBe('');
+    }
+  });
+
+  test('injected documents are never cached; sub-resources keep their caching', async () => {
+    const { proxyUrl, caCertPath } = gateways.nonce!.ready;
+    const document = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}/cached`, { headers: { ...NAVIGATION_HEADERS, 'if-none-match': '"v1"' } });
+    expect(document.status).toBe(200);
+    expect(document.headers['cache-control']).toBe('no-store');
+    expect(document.headers.etag).toBeUndefined();
+    expect(withoutInjection(document.body).injected).not.toBe('');
+    const style = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}/style.css`, { headers: { 'sec-fetch-dest': 'style', 'sec-fetch-mode': 'no-cors' } });
+    expect(style.headers['cache-control']).toBe('max-age=3600');
+    expect(style.headers.etag).toBe('"css"');
+  });
+
+  test('a large download passes through intact', async () => {
+    const { proxyUrl, caCertPath } = gateways.nonce!.ready;
+    const response = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}/large.bin`, { headers: NAVIGATION_HEADERS });
+    expect(response.body.byteLength).toBe(LARGE_BYTES);
+    expect(createHash('sha256').update(response.body).digest('hex')).toBe(createHash('sha256').update(Buffer.alloc(LARGE_BYTES, 7)).digest('hex'));
+  });
+
+  test('a page may not call a plugin that is not injected into it', async () => {
+    const page = await open('nonce', '/');
+    const status = await page.evaluate(async () => {
+      const response = await fetch('/__aiplugs/api/plugins/elsewhere/infer', { method: 'POST', body: '{"payload":1}', headers: { 'content-type': 'application/json' } });
+      return { status: response.status, body: await response.json() };
+    });
+    expect(status).toEqual({ status: 403, body: { error: { code: 'plugin_not_injected', message: 'Plugin "elsewhere" is not active on this page' } } });
+  });
+
+  test('per-site disable and global pause stop injection without a restart', async () => {
+    const gateway = gateways.strip!;
+    const token = await gateway.token();
+    const patch = (body: unknown) =>
+      fetch(`${gateway.ready.apiUrl}/api/settings`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await patch({ disabled_sites: ['localhost'] })).status).toBe(200);
+    let page = await open('strip', '/');
+    expect(await injected(page)).toBeNull();
+    expect((await patch({ disabled_sites: [], plugin_disabled_sites: { ping: ['localhost'] } })).status).toBe(200);
+    page = await open('strip', '/');
+    expect(await injected(page)).toEqual(['marker']);
+    expect((await patch({ paused: true, plugin_disabled_sites: {} })).status).toBe(200);
+    page = await open('strip', '/');
+    expect(await injected(page)).toBeNull();
+    expect((await patch({ paused: false })).status).toBe(200);
+    page = await open('strip', '/');
+    expect(await injected(page)).toEqual(['marker', 'ping']);
+  });
+});

@@ -1,0 +1,88 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import iconv from 'iconv-lite';
+import { respond, startTestSite, type Handler, type TestSite } from '../support/test-site.js';
+
+export const JSON_BODY = '{"ok":true,"text":"caf\u00e9 \u2603","n":[1,2,3]}';
+export const HTML_FRAGMENT = '<!doctype html><html><head><title>fragment</title></head><body>fragment</body></html>';
+
+/** Texts in other scripts, and the charsets their test pages are encoded in. */
+export const ENCODED_PAGES = {
+  'euc-kr': '\uc548\ub155\ud558\uc138\uc694 \uc138\uacc4',
+  shift_jis: '\u30c6\u30b9\u30c8\u306e\u30da\u30fc\u30b8\u3067\u3059',
+  gbk: '\u4e2d\u6587\u6d4b\u8bd5\u9875\u9762',
+  'iso-8859-1': 'Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e',
+} as const;
+
+export function encodedPage(charset: keyof typeof ENCODED_PAGES): Buffer {
+  const text = ENCODED_PAGES[charset];
+  return iconv.encode(`<!DOCTYPE html>\n<html>\n<head>\n<meta charset="${charset}">\n<title>${text}</title>\n</head>\n<body><p id="text">${text}</p><script src="/app.js"></script></body>\n</html>\n`, charset);
+}
+
+const html = (headers: Record<string, string>, body: string | Buffer): Handler => respond(200, { 'content-type': 'text/html; charset=utf-8', ...headers }, body);
+const page = (title: string, head = '', body = '') =>
+  `<!doctype html><html><head><title>${title}</title>${head}<script src="/app.js"></script></head><body><h1>${title}</h1>${body}</body></html>`;
+
+/** The page's own script: proves page scripts still run, and records its place in the order. */
+const APP_JS = `window.__order = window.__order || []; window.__order.push('page:' + document.readyState); document.documentElement.dataset.pageScript = 'ran';`;
+
+export const LARGE_BYTES = 48 * 1024 * 1024;
+
+/** A local HTTPS site covering every kind of response the proxy must treat right. */
+export function startProxyTestSite(options: { https?: boolean } = {}): Promise<TestSite> {
+  const compressed = page('compressed');
+  return startTestSite(
+    {
+      '/': html({}, page('home')),
+      '/app.js': respond(200, { 'content-type': 'text/javascript' }, APP_JS),
+      '/csp-header': html({ 'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'", 'x-frame-options': 'DENY' }, page('csp header')),
+      '/csp-meta': html({}, page('csp meta', `<meta http-equiv="Content-Security-Policy" content="script-src 'self'; connect-src 'none'">`)),
+      '/csp-default-only': html({ 'content-security-policy': "default-src 'none'; script-src-attr 'none'" }, page('csp default only').replace('<script src="/app.js"></script>', '')),
+      '/strict-dynamic': html(
+        { 'content-security-policy': "script-src 'nonce-pagenonce' 'strict-dynamic'; object-src 'none'; base-uri 'none'" },
+        `<!doctype html><html><head><title>strict dynamic</title><script nonce="pagenonce">window.__order = window.__order || []; window.__order.push('page'); document.documentElement.dataset.pageScript = 'ran';</script></head><body>sd</body></html>`,
+      ),
+      '/trusted-types': html(
+        { 'content-security-policy': "require-trusted-types-for 'script'; trusted-types app; script-src 'self'" },
+        page('trusted types', '', '<script src="/tt.js"></script>'),
+      ),
+      '/tt.js': respond(200, { 'content-type': 'text/javascript' }, "const p = trustedTypes.createPolicy('app', { createHTML: (s) => s }); document.body.insertAdjacentHTML('beforeend', p.createHTML('<b id=tt>tt ok</b>'));"),
+      '/frame-parent': html({}, page('parent', '', '<iframe id="child" src="/frame-child"></iframe>')),
+      '/frame-child': html({}, page('child')),
+      '/spa': html({}, page('spa', '', '<script src="/spa.js"></script>')),
+      '/spa.js': respond(200, { 'content-type': 'text/javascript' }, `window.__navs = []; window.addEventListener('aiplugs:navigate', (e) => window.__navs.push(e.detail));`),
+      '/data.json': respond(200, { 'content-type': 'application/json' }, JSON_BODY),
+      '/fragment.html': html({}, HTML_FRAGMENT),
+      '/image.png': respond(200, { 'content-type': 'image/png' }, Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')),
+      '/gzip': html({ 'content-encoding': 'gzip' }, gzipSync(compressed)),
+      '/br': html({ 'content-encoding': 'br' }, brotliCompressSync(compressed)),
+      '/deflate': html({ 'content-encoding': 'deflate' }, deflateSync(compressed)),
+      '/euc-kr': respond(200, { 'content-type': 'text/html; charset=euc-kr' }, encodedPage('euc-kr')),
+      '/shift_jis': respond(200, { 'content-type': 'text/html; charset=shift_jis' }, encodedPage('shift_jis')),
+      '/gbk': respond(200, { 'content-type': 'text/html; charset=gbk' }, encodedPage('gbk')),
+      '/iso-8859-1': respond(200, { 'content-type': 'text/html; charset=iso-8859-1' }, encodedPage('iso-8859-1')),
+      '/no-head': html({}, '<p id="text">no head here</p><script src="/app.js"></script>'),
+      '/download': html({ 'content-disposition': 'attachment; filename="page.html"' }, page('download')),
+      '/not-found': respond(404, { 'content-type': 'text/html' }, page('missing')),
+      '/excluded/page': html({}, page('excluded')),
+      '/cached': (request, response) => {
+        if (request.headers['if-none-match'] === '"v1"') return void response.writeHead(304, { etag: '"v1"' }).end();
+        response.writeHead(200, { 'content-type': 'text/html', etag: '"v1"', 'cache-control': 'max-age=3600' }).end(page('cached'));
+      },
+      '/style.css': respond(200, { 'content-type': 'text/css', 'cache-control': 'max-age=3600', etag: '"css"' }, 'body { color: black }'),
+      '/large.bin': (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(LARGE_BYTES) });
+        const chunk = Buffer.alloc(1024 * 1024, 7);
+        let sent = 0;
+        const pump = () => {
+          while (sent < LARGE_BYTES) {
+            sent += chunk.byteLength;
+            if (!response.write(chunk)) return void response.once('drain', pump);
+          }
+          response.end();
+        };
+        pump();
+      },
+    },
+    options,
+  );
+}
