@@ -9,6 +9,7 @@ import { ApiError, toErrorResponse } from './api-error.js';
 import type { ApiEnv } from './api-env.js';
 import { guardRequests } from './guard-requests.js';
 import { eventRoutes } from './routes/event-routes.js';
+import { injectionRoutes } from './routes/injection-routes.js';
 import { pluginRoutes } from './routes/plugin-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
 
@@ -50,6 +51,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   app.route('/api/plugins', pluginRoutes(options.registry, options.router));
   app.route('/api/events', eventRoutes(options.bus));
   app.route('/api/settings', settingsRoutes(options.settings, options.registry, options.activePlugins));
+  app.route('/api/inject', injectionRoutes({ version: options.version, activePlugins: options.activePlugins, apiPort: () => options.addresses().apiPort }));
   for (const mount of options.mounts ?? []) app.route(mount.path, mount.app);
   app.all('/api/*', () => {
     throw new ApiError(404, 'not_found', 'No such API route');

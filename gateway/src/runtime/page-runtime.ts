@@ -16,6 +16,12 @@ export interface PageRuntimeConfig {
   plugins: string[];
   /** Bridge paths of `document_idle` scripts, loaded after DOMContentLoaded. */
   idle: string[];
+  /**
+   * How the page reaches the gateway: `bridge` (default) through the proxy's same-origin
+   * `/__aiplugs/` path; `extension` through the companion extension, for documents the proxy
+   * never saw (the extension then starts the plugins itself).
+   */
+  transport?: 'bridge' | 'extension';
 }
 
 /**
