@@ -181,6 +181,8 @@ interface Job {
   waiters: number;
   logProgress: boolean;
   last: ModelProgress;
+  /** Whether `last` is real progress yet (a late joiner is shown it at once). */
+  published: boolean;
 }
 
 const errorInfo = (error: unknown): { code: ModelErrorCode; message: string } =>
@@ -266,6 +268,7 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
       listeners: new Set(),
       waiters: 0,
       logProgress,
+      published: false,
       last: { filename, plugins: [plugin], state: 'verifying', receivedBytes: 0, totalBytes: size ?? null, bytesPerSecond: 0, etaSeconds: null },
       promise: Promise.resolve(''),
     };
@@ -273,6 +276,7 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
 
     const publish = (progress: ModelProgress, force: boolean) => {
       job.last = progress;
+      job.published = true;
       const now = Date.now();
       if (!force && now - lastEventAt < settings.progressIntervalMs) return;
       lastEventAt = now;
@@ -432,7 +436,7 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
     const listener = ensureOptions.onProgress;
     if (listener) {
       shared.listeners.add(listener);
-      listener(shared.last);
+      if (shared.published) listener(shared.last);
     }
     shared.waiters += 1;
     const signal = ensureOptions.signal;
