@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type BackendRuntime = 'python' | 'node';
+
+/** How to start the host for one backend file: the program, its arguments, and which runtime it is. */
+export interface BackendCommand {
+  runtime: BackendRuntime;
+  program: string;
+  args: string[];
+  entry: string;
+}
+
+export const PYTHON_HOST = fileURLToPath(new URL('./hosts/python-host.py', import.meta.url));
+export const NODE_HOST = fileURLToPath(new URL('./hosts/node-host.mjs', import.meta.url));
+
+const NODE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
+const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
+
+/** Resolved once: the tsx loader the gateway itself runs on, so `.ts` backends need no build step. */
+let tsxLoader: string | null | undefined;
+function findTsxLoader(): string | null {
+  if (tsxLoader === undefined) {
+    try {
+      tsxLoader = import.meta.resolve('tsx');
+    } catch {
+      tsxLoader = null;
+    }
+  }
+  return tsxLoader;
+}
+
+/**
+ * The Python a plugin runs with: its own virtual environment when it ships one (`.venv/` or
+ * `venv/` in the plugin folder, the usual names), else the configured interpreter.
+ */
+export function pythonFor(pluginDir: string, configured: string): string {
+  const candidates = process.platform === 'win32' ? ['.venv/Scripts/python.exe', 'venv/Scripts/python.exe'] : ['.venv/bin/python', 'venv/bin/python'];
+  for (const candidate of candidates) {
+    const path = join(pluginDir, candidate);
+    if (existsSync(path)) return path;
+  }
+  return configured;
+}
+
+export class UnsupportedBackendError extends Error {
+  override name = 'UnsupportedBackendError';
+}
+
+export interface BackendCommandOptions {
+  pluginDir: string;
+  localEntry: string;
+  /** `workers.python`: the interpreter used when the plugin has no venv. */
+  python: string;
+  /** The Node binary for Node backends: the gateway's own by default. */
+  node?: string;
+  concurrency: number;
+  /** The gateway's pid, so the host can tell when it has been orphaned. */
+  parentPid: number;
+  inFd: number;
+  outFd: number;
+}
+
+/**
+ * Chooses the host for a backend by its file extension: `.py` → python-host.py, `.js`/`.mjs`/`.cjs`
+ * → node-host.mjs, `.ts`/`.mts`/`.cts` → node-host.mjs with tsx's loader.
+ *
+ * @example
+ *   backendCommand({ pluginDir, localEntry: 'backend.py', python: 'python3', concurrency: 1, parentPid: process.pid, inFd: 3, outFd: 4 });
+ *   // → { runtime: 'python', program: 'python3', args: ['-u', '…/python-host.py', '--entry', '…/backend.py', …] }
+ */
+export function backendCommand(options: BackendCommandOptions): BackendCommand {
+  const entry = resolve(options.pluginDir, options.localEntry);
+  const ext = extname(entry).toLowerCase();
+  const hostArgs = ['--entry', entry, '--in-fd', String(options.inFd), '--out-fd', String(options.outFd), '--parent-pid', String(options.parentPid), '--concurrency', String(options.concurrency)];
+  if (ext === '.py') {
+    // -u: unbuffered, so a backend's print() reaches the log when it happens, not at exit.
+    return { runtime: 'python', program: pythonFor(options.pluginDir, options.python), args: ['-u', PYTHON_HOST, ...hostArgs], entry };
+  }
+  const node = options.node ?? process.execPath;
+  // A plain .js outside any "type": "module" package would be CommonJS and reject `export`;
+  // detect-module lets the seed-style ESM backend.js run wherever the plugin folder lives.
+  const nodeFlags = ['--disable-warning=ExperimentalWarning', '--experimental-detect-module'];
+  if (NODE_EXTENSIONS.has(ext)) return { runtime: 'node', program: node, args: [...nodeFlags, NODE_HOST, ...hostArgs], entry };
+  if (TYPESCRIPT_EXTENSIONS.has(ext)) {
+    const loader = findTsxLoader();
+    if (!loader) throw new UnsupportedBackendError(`${options.localEntry}: TypeScript backends need the tsx package, which is not installed`);
+    return { runtime: 'node', program: node, args: [...nodeFlags, '--import', loader, NODE_HOST, ...hostArgs], entry };
+  }
+  throw new UnsupportedBackendError(`${options.localEntry}: unsupported backend type "${ext || '(none)'}"; use .py, .js, .mjs, .cjs or .ts`);
+}

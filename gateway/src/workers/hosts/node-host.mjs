@@ -1,0 +1,149 @@
+// AiPlugs worker host for Node plugin backends (.js, .mjs, .cjs, and .ts through tsx).
+//
+// Imports the backend module and serves its `run(payload)` over a private channel: JSON lines in
+// on one file descriptor, JSON lines out on another. stdout and stderr are left to the backend, so
+// its console.log() goes to the gateway log and can never corrupt a reply.
+//
+// Contract with the backend (the seed's): an exported `run(payload)`, sync or async, returning
+// JSON. A second argument `{ signal }` is passed for cancellation. A generator or async
+// generator streams: every yielded value is a partial result and the final result is their list.
+//
+// Usage (the gateway starts it): node node-host.mjs --entry FILE --in-fd 3 --out-fd 4 --parent-pid N
+import { Socket } from 'node:net';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+const { values: args } = parseArgs({
+  options: {
+    entry: { type: 'string' },
+    'in-fd': { type: 'string' },
+    'out-fd': { type: 'string' },
+    'parent-pid': { type: 'string' },
+    concurrency: { type: 'string', default: '1' },
+  },
+});
+
+const MAX_TRACEBACK = 8000;
+const output = new Socket({ fd: Number(args['out-fd']), readable: false, writable: true });
+const send = (message) => output.write(`${JSON.stringify(message)}\n`);
+
+function describe(error) {
+  if (error instanceof Error) {
+    return { type: error.name || 'Error', message: error.message || error.name || 'Error', traceback: String(error.stack ?? '').slice(-MAX_TRACEBACK) };
+  }
+  return { type: 'Error', message: typeof error === 'string' ? error : `non-Error thrown: ${safeStringify(error)}` };
+}
+
+function safeStringify(value) {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+// Leave nothing behind: the gateway makes us a process-group leader, so killing the group also
+// takes down anything the backend spawned.
+function dieWithGroup() {
+  try {
+    if (process.platform !== 'win32') process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    // not a group leader (started by hand): just go
+  }
+  process.exit(0);
+}
+
+// If the gateway is killed with -9 we are re-parented. A busy synchronous run() would block this
+// thread's timers, so a tiny worker thread does the watching; it is unref'd and costs no startup.
+const watchdog = new Worker(
+  `const { workerData } = require('node:worker_threads');
+   setInterval(() => { if (process.ppid !== workerData) { try { process.kill(-process.pid, 'SIGKILL'); } catch {} process.kill(process.pid, 'SIGKILL'); } }, 500);`,
+  { eval: true, workerData: Number(args['parent-pid']) },
+);
+watchdog.unref();
+
+let run;
+try {
+  const module = await import(pathToFileURL(args.entry).href);
+  run = module.run ?? module.default?.run ?? (typeof module.default === 'function' ? module.default : undefined);
+  if (typeof run !== 'function') throw new TypeError(`${args.entry.split(/[\\/]/).pop()} exports no run(payload) function`);
+} catch (error) {
+  console.error(error);
+  send({ type: 'fatal', error: describe(error) });
+  output.end(() => process.exit(1));
+  await new Promise(() => {}); // wait for the flush above
+}
+
+const controllers = new Map();
+
+// A generator (or any iterator) streams; arrays and plain objects are ordinary results.
+function isStream(value) {
+  if (value === null || typeof value !== 'object' || typeof value.next !== 'function') return false;
+  return typeof value[Symbol.asyncIterator] === 'function' || typeof value[Symbol.iterator] === 'function';
+}
+
+async function handle(id, payload) {
+  const controller = new AbortController();
+  controllers.set(id, controller);
+  try {
+    let value = await run(payload, { signal: controller.signal });
+    if (isStream(value)) {
+      const chunks = [];
+      for await (const item of value) {
+        if (controller.signal.aborted) break;
+        chunks.push(item);
+        send({ type: 'chunk', id, data: item ?? null });
+      }
+      value = chunks;
+    }
+    if (controller.signal.aborted) {
+      send({ type: 'cancelled', id });
+      return;
+    }
+    let line;
+    try {
+      line = JSON.stringify({ type: 'result', id, result: value ?? null });
+    } catch (error) {
+      send({ type: 'error', id, error: { type: 'TypeError', message: `run() returned a value that is not JSON: ${error.message}` } });
+      return;
+    }
+    output.write(`${line}\n`);
+  } catch (error) {
+    if (controller.signal.aborted) send({ type: 'cancelled', id });
+    else send({ type: 'error', id, error: describe(error) });
+  } finally {
+    controllers.delete(id);
+  }
+}
+
+function onLine(line) {
+  let message;
+  try {
+    message = JSON.parse(line);
+  } catch (error) {
+    console.error(`aiplugs host: ignoring a malformed request line (${error.message})`);
+    return;
+  }
+  if (message.type === 'request') void handle(message.id, message.payload);
+  else if (message.type === 'cancel') controllers.get(message.id)?.abort();
+}
+
+const input = new Socket({ fd: Number(args['in-fd']), readable: true, writable: false });
+let buffered = '';
+input.setEncoding('utf8');
+input.on('data', (text) => {
+  buffered += text;
+  let newline = buffered.indexOf('\n');
+  while (newline !== -1) {
+    const line = buffered.slice(0, newline);
+    buffered = buffered.slice(newline + 1);
+    if (line.trim()) onLine(line);
+    newline = buffered.indexOf('\n');
+  }
+});
+// The gateway closed the channel: it is stopping or gone.
+input.on('end', dieWithGroup);
+input.on('error', dieWithGroup);
+
+send({ type: 'ready', pid: process.pid, runtime: 'node', version: process.versions.node });

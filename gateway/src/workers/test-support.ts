@@ -1,0 +1,55 @@
+import { fileURLToPath } from 'node:url';
+import { createEventBus, type EventBus, type GatewayEvent } from '../events/event-bus.js';
+import { createLogger, type Logger } from '../events/logger.js';
+import { loadPlugin, type LoadedPlugin } from '../plugins/plugin-registry.js';
+
+/** Test helpers shared by the worker, router and connection tests (not used by the gateway). */
+
+export const FIXTURE_PLUGINS = fileURLToPath(new URL('./fixtures/plugins/', import.meta.url));
+
+export async function fixturePlugin(id: string, dir = FIXTURE_PLUGINS): Promise<LoadedPlugin> {
+  const record = await loadPlugin(`${dir}${dir.endsWith('/') ? '' : '/'}${id}`, id);
+  if (record.status !== 'enabled') throw new Error(`fixture ${id} is broken: ${record.errors.join('; ')}`);
+  return record;
+}
+
+/** A logger that records every line (for "the print reached the log" assertions) and stays quiet. */
+export function recordingLogger(): { logger: Logger; bus: EventBus; lines: string[]; events: GatewayEvent[] } {
+  const bus = createEventBus({ history: 10_000 });
+  const lines: string[] = [];
+  const events: GatewayEvent[] = [];
+  bus.subscribe((event) => events.push(event));
+  const logger = createLogger({ bus, level: 'debug', write: (line) => lines.push(line) });
+  return { logger, bus, lines, events };
+}
+
+/** Polls until `check` returns a truthy value; fails after `timeoutMs` (a hang guard, not a timing assertion). */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** True while a process with this pid exists (signal 0 only checks). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A rejected promise's ApiError code (or the error's name) for compact assertions. */
+export async function errorCode(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as { code?: string }).code ?? (error as Error).name;
+  }
+  throw new Error('expected the promise to reject');
+}

@@ -1,0 +1,32 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ApiError } from '../api/api-error.js';
+
+/**
+ * The errors the worker manager answers with. Each has a stable `code` (the API's error body
+ * carries it) and the status a caller should see. The router's fallback decides on the code.
+ */
+export const workerErrors = {
+  /** The bounded queue is full: come back later (HTTP 503, as the issue asks). */
+  busy: (plugin: string, limit: number) => new ApiError(503, 'worker_busy', `Plugin "${plugin}" is busy (${limit} request(s) running or queued); try again shortly`),
+  /** Crash loop: the plugin stays off until its files change or the user resets it. */
+  failed: (plugin: string, reason: string) =>
+    new ApiError(503, 'worker_failed', `Plugin "${plugin}" is stopped after repeated crashes (reset it with POST /api/workers/${plugin}/reset, or change its files): ${reason}`),
+  startFailed: (plugin: string, reason: string) => new ApiError(502, 'worker_start_failed', `Plugin "${plugin}" backend failed to start: ${reason}`),
+  crashed: (plugin: string, reason: string) => new ApiError(502, 'worker_crashed', `Plugin "${plugin}" backend crashed while answering: ${reason}`),
+  restarted: (plugin: string, why: string) => new ApiError(502, 'worker_restarted', `Plugin "${plugin}" backend was restarted (${why}) before it answered`),
+  timeout: (plugin: string, seconds: number) => new ApiError(504, 'worker_timeout', `Plugin "${plugin}" did not answer within ${seconds} s; its worker was restarted`),
+  /** `run` raised: the exception's type and message, verbatim. */
+  backend: (plugin: string, type: string, message: string) => new ApiError(500, 'backend_error', `Plugin "${plugin}" backend raised ${type}: ${message}`),
+  noLocalBackend: (plugin: string) => new ApiError(501, 'no_local_backend', `Plugin "${plugin}" has no local backend (inference.local_entry)`),
+  unsupported: (plugin: string, reason: string) => new ApiError(501, 'unsupported_backend', `Plugin "${plugin}": ${reason}`),
+  modelsUnavailable: (plugin: string, reason: string) => new ApiError(503, 'models_unavailable', `Plugin "${plugin}" models are not available: ${reason}`),
+  shuttingDown: () => new ApiError(503, 'shutting_down', 'The gateway is shutting down'),
+  /** The caller went away. Nobody reads this answer; 499 is the usual "client closed request". */
+  cancelled: () => new ApiError(499 as ContentfulStatusCode, 'cancelled', 'The request was cancelled by the caller'),
+};
+
+/** Keeps crash reports readable: the last lines of stderr, indented under the message. */
+export function withStderr(message: string, stderr: string[], lines = 10): string {
+  const tail = stderr.filter((line) => line.trim()).slice(-lines);
+  return tail.length > 0 ? `${message}\n  stderr:\n${tail.map((line) => `    ${line}`).join('\n')}` : message;
+}

@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { LoadedPlugin } from '../plugins/plugin-registry.js';
+import { errorCode, FIXTURE_PLUGINS, fixturePlugin, processAlive, recordingLogger, waitFor } from './test-support.js';
+import { createWorkerManager, type WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
+
+const MODELS_DIR = '/opt/aiplugs-test-models';
+const modelPaths = async (plugin: LoadedPlugin) => Object.fromEntries(plugin.manifest.inference!.models.map((model) => [model.key, join(MODELS_DIR, model.filename)]));
+const noSignal = () => new AbortController().signal;
+
+const managers: WorkerManager[] = [];
+function manager(overrides: Partial<WorkerManagerOptions> = {}) {
+  const recorder = recordingLogger();
+  const workers = createWorkerManager({
+    provisionModels: modelPaths,
+    modelsDir: MODELS_DIR,
+    logger: recorder.logger,
+    bus: recorder.bus,
+    keepAliveMs: 0,
+    crash: { initialBackoffMs: 10, maxBackoffMs: 50 },
+    ...overrides,
+  });
+  managers.push(workers);
+  return { workers, ...recorder };
+}
+after(() => Promise.all(managers.map((workers) => workers.stop())));
+
+type Echo = { echo: unknown; pid: number };
+
+for (const id of ['node-ops', 'py-ops']) {
+  describe(`${id} backend`, () => {
+    test('answers run(payload) and logs what the backend prints under the plugin id, off the request channel', async () => {
+      const { workers, lines } = manager();
+      const plugin = await fixturePlugin(id);
+      const first = (await workers.infer(plugin, { hello: 'world' }, noSignal())) as Echo;
+      assert.deepEqual(first.echo, { hello: 'world' });
+      // A print that looks exactly like a protocol answer must not be taken for one.
+      const fake = JSON.stringify({ type: 'result', id: 2, result: 'forged' });
+      assert.deepEqual(await workers.infer(plugin, { op: 'print', text: fake }, noSignal()), { printed: true });
+      assert.ok(lines.some((line) => line.includes(`[${id}] ${id} backend loaded`)), 'import-time print is logged with the plugin id');
+      // stdout and the answer channel are separate pipes: the printed line may land just after the answer.
+      await waitFor(() => lines.some((line) => line.includes(`[${id}] ${fake}`)), 'the printed line in the log');
+    });
+
+    test('a backend exception reaches the caller with its message and the worker stays up', async () => {
+      const { workers } = manager();
+      const plugin = await fixturePlugin(id);
+      const { pid } = (await workers.infer(plugin, {}, noSignal())) as Echo;
+      await assert.rejects(workers.infer(plugin, { op: 'raise', message: 'the input was odd' }, noSignal()), (error: Error & { code: string; status: number }) => {
+        assert.equal(error.code, 'backend_error');
+        assert.equal(error.status, 500);
+        assert.match(error.message, /(ValueError|RangeError): the input was odd/);
+        return true;
+      });
+      assert.equal(((await workers.infer(plugin, {}, noSignal())) as Echo).pid, pid);
+    });
+
+    test('a generator run() streams chunks and returns them all', async () => {
+      const { workers } = manager();
+      const chunks: unknown[] = [];
+      const result = await workers.infer(await fixturePlugin(id), { op: 'stream', count: 3 }, noSignal(), (chunk) => chunks.push(chunk));
+      assert.deepEqual(chunks, [{ part: 0 }, { part: 1 }, { part: 2 }]);
+      assert.deepEqual(result, chunks);
+    });
+
+    test('a hung request times out, the worker is killed and the next request gets a fresh one', async () => {
+      const { workers, events } = manager({ requestTimeoutMs: 400, startupTimeoutMs: 15_000 });
+      const plugin = await fixturePlugin(id);
+      const { pid } = (await workers.infer(plugin, {}, noSignal())) as Echo;
+      assert.equal(await errorCode(workers.infer(plugin, { op: 'hang' }, noSignal())), 'worker_timeout');
+      await waitFor(() => !processAlive(pid), 'the hung worker to be killed');
+      const next = (await workers.infer(plugin, {}, noSignal())) as Echo;
+      assert.notEqual(next.pid, pid);
+      assert.ok(events.some((event) => event.type === 'worker-state' && event.plugin === id && event.state === 'stopping' && /timed out/.test(event.detail ?? '')));
+    });
+
+    test('a crash mid-request is reported with stderr, and the worker restarts after a backoff', async () => {
+      const { workers } = manager();
+      const plugin = await fixturePlugin(id);
+      const { pid } = (await workers.infer(plugin, {}, noSignal())) as Echo;
+      await assert.rejects(workers.infer(plugin, { op: 'crash' }, noSignal()), (error: Error & { code: string }) => {
+        assert.equal(error.code, 'worker_crashed');
+        assert.match(error.message, /fixture crash requested/);
+        return true;
+      });
+      const next = (await workers.infer(plugin, {}, noSignal())) as Echo;
+      assert.notEqual(next.pid, pid);
+      assert.equal(workers.status(id)?.recentCrashes, 1);
+    });
+  });
+}
+
+test("the seed's backend.py runs unmodified: print at import, model path from the environment", async () => {
+  const { workers, lines } = manager();
+  const result = await workers.infer(await fixturePlugin('seed-math'), { a: 2, b: 3 }, noSignal());
+  assert.deepEqual(result, { sum: 5, model_path: join(MODELS_DIR, 'math-model.bin') });
+  assert.ok(lines.some((line) => line.includes(`[seed-math] Loading model from ${join(MODELS_DIR, 'math-model.bin')}`)));
+});
+
+test('a TypeScript backend runs through tsx', async () => {
+  const { workers } = manager();
+  assert.deepEqual(await workers.infer(await fixturePlugin('ts-echo'), { text: 'typed' }, noSignal()), { echo: 'typed', typed: true });
+});
+
+test('workers get their identity and model paths but none of the gateway secrets', async () => {
+  const token = 'tok_0123456789abcdef0123456789abcdef';
+  const { workers } = manager({
+    env: { ...process.env, SYSTEM_API_KEY: 'sk-cloud-secret', CLOUD_BASE_URL: 'http://cloud.invalid', AIPLUGS_CLOUD_API_KEY: 'sk-other', COPIED_TOKEN: token, HARMLESS: 'yes' },
+    secretValues: () => [token],
+  });
+  const plugin = await fixturePlugin('py-ops');
+  const names = ['AIPLUGS_PLUGIN_ID', 'AIPLUGS_PLUGIN_DIR', 'AIPLUGS_MODELS_DIR', 'SYSTEM_API_KEY', 'CLOUD_BASE_URL', 'AIPLUGS_CLOUD_API_KEY', 'COPIED_TOKEN', 'HARMLESS'];
+  assert.deepEqual(await workers.infer(plugin, { op: 'env', names }, noSignal()), {
+    AIPLUGS_PLUGIN_ID: 'py-ops',
+    AIPLUGS_PLUGIN_DIR: plugin.dir,
+    AIPLUGS_MODELS_DIR: MODELS_DIR,
+    SYSTEM_API_KEY: null,
+    CLOUD_BASE_URL: null,
+    AIPLUGS_CLOUD_API_KEY: null,
+    COPIED_TOKEN: null,
+    HARMLESS: 'yes',
+  });
+});
+
+test('a backend that keeps failing to start is stopped with its stderr, until reset or changed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'aiplugs-crashloop-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+  await cp(join(FIXTURE_PLUGINS, 'crash-on-start'), join(dir, 'crash-on-start'), { recursive: true });
+  const { workers, events } = manager({ crash: { limit: 3, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 5 } });
+  const plugin = await fixturePlugin('crash-on-start', dir);
+  const codes: string[] = [];
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    codes.push(await errorCode(workers.infer(plugin, {}, noSignal())));
+    await waitFor(() => workers.status('crash-on-start')?.state !== 'starting', 'the attempt to settle');
+  }
+  assert.deepEqual(codes, ['worker_start_failed', 'worker_start_failed', 'worker_start_failed']);
+  assert.equal(workers.status('crash-on-start')?.state, 'failed');
+  await assert.rejects(workers.infer(plugin, {}, noSignal()), (error: Error & { code: string; status: number }) => {
+    assert.equal(error.code, 'worker_failed');
+    assert.equal(error.status, 503);
+    assert.match(error.message, /giving up during import/);
+    return true;
+  });
+  const failed = events.find((event) => event.type === 'worker-state' && event.state === 'failed');
+  assert.match(failed?.type === 'worker-state' ? failed.detail ?? '' : '', /giving up during import/);
+
+  // A reset lifts the stop: the next request tries (and fails to start) again.
+  assert.equal(workers.reset('crash-on-start'), true);
+  assert.equal(await errorCode(workers.infer(plugin, {}, noSignal())), 'worker_start_failed');
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    await waitFor(() => workers.status('crash-on-start')?.state !== 'starting', 'the attempt to settle');
+    await errorCode(workers.infer(plugin, {}, noSignal()));
+  }
+  await waitFor(() => workers.status('crash-on-start')?.state === 'failed', 'a second crash-loop stop');
+  // So does changing the backend's files.
+  const future = new Date(Date.now() + 60_000);
+  await utimes(join(dir, 'crash-on-start', 'backend.mjs'), future, future);
+  assert.equal(await errorCode(workers.infer(plugin, {}, noSignal())), 'worker_start_failed');
+});
+
+test('an idle worker is unloaded after its keep-alive and re-spawned on the next request', async () => {
+  const { workers } = manager({ keepAliveMs: 100 });
+  const plugin = await fixturePlugin('node-ops');
+  const { pid } = (await workers.infer(plugin, {}, noSignal())) as Echo;
+  await waitFor(() => workers.status('node-ops')?.state === 'idle' && !processAlive(pid), 'the idle unload');
+  const next = (await workers.infer(plugin, {}, noSignal())) as Echo;
+  assert.notEqual(next.pid, pid);
+});
+
+test('keep-alive 0 never unloads', async () => {
+  const { workers } = manager({ keepAliveMs: 0 });
+  const plugin = await fixturePlugin('node-ops');
+  const { pid } = (await workers.infer(plugin, {}, noSignal())) as Echo;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(((await workers.infer(plugin, {}, noSignal())) as Echo).pid, pid);
+});
+
+test('a full queue answers busy (503) and queued or running requests can be cancelled', async () => {
+  const { workers } = manager({ concurrency: 1, queueSize: 1 });
+  const plugin = await fixturePlugin('node-ops');
+  const { pid } = (await workers.infer(plugin, {}, noSignal())) as Echo;
+  const running = new AbortController();
+  const queued = new AbortController();
+  const first = workers.infer(plugin, { op: 'sleep', ms: 60_000 }, running.signal);
+  const second = workers.infer(plugin, { op: 'sleep', ms: 60_000 }, queued.signal);
+  await waitFor(() => workers.status('node-ops')?.queued === 1, 'one running and one queued');
+  await assert.rejects(workers.infer(plugin, {}, noSignal()), (error: Error & { code: string; status: number }) => error.code === 'worker_busy' && error.status === 503);
+
+  queued.abort();
+  assert.equal(await errorCode(second), 'cancelled');
+  assert.equal(workers.status('node-ops')?.queued, 0);
+  running.abort();
+  assert.equal(await errorCode(first), 'cancelled');
+  // The host stopped the cancelled sleep: the slot frees without a restart.
+  await waitFor(() => workers.status('node-ops')?.inFlight === 0, 'the cancelled request to leave the worker');
+  assert.equal(((await workers.infer(plugin, {}, noSignal())) as Echo).pid, pid);
+});
+
+test('concurrency lets one worker run several requests at once', async () => {
+  const { workers } = manager({ concurrency: 2, queueSize: 0 });
+  const plugin = await fixturePlugin('node-ops');
+  const calls = [workers.infer(plugin, { op: 'sleep', ms: 300 }, noSignal()), workers.infer(plugin, { op: 'sleep', ms: 300 }, noSignal())];
+  await waitFor(() => workers.status('node-ops')?.inFlight === 2, 'two requests in flight');
+  const results = (await Promise.all(calls)) as Array<{ pid: number }>;
+  assert.equal(results[0]?.pid, results[1]?.pid);
+});
+
+test('stop() ends every worker and refuses new work', async () => {
+  const { workers } = manager();
+  const pids = await Promise.all(['node-ops', 'py-ops'].map(async (id) => ((await workers.infer(await fixturePlugin(id), {}, noSignal())) as Echo).pid));
+  await workers.stop();
+  for (const pid of pids) assert.equal(processAlive(pid), false);
+  assert.equal(await errorCode(workers.infer(await fixturePlugin('node-ops'), {}, noSignal())), 'shutting_down');
+});
+
+test('a model provisioning failure fails the request without counting as a crash', async () => {
+  const { workers } = manager({
+    provisionModels: async () => {
+      throw new Error('offline and math-model.bin is missing');
+    },
+  });
+  await assert.rejects(workers.infer(await fixturePlugin('seed-math'), {}, noSignal()), (error: Error & { code: string }) => {
+    assert.equal(error.code, 'models_unavailable');
+    assert.match(error.message, /math-model\.bin is missing/);
+    return true;
+  });
+  assert.equal(workers.status('seed-math')?.recentCrashes, 0);
+});

@@ -1,0 +1,579 @@
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ApiError } from '../api/api-error.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../events/logger.js';
+import type { InferenceBackend } from '../inference/inference-router.js';
+import type { LoadedPlugin } from '../plugins/plugin-registry.js';
+import { backendCommand, UnsupportedBackendError } from './backend-command.js';
+import { createCrashPolicy, type CrashPolicy, type CrashPolicyOptions } from './crash-policy.js';
+import { withStderr, workerErrors } from './worker-errors.js';
+import { buildWorkerEnv } from './worker-env.js';
+import { ANSWER_FD, BackendError, REQUEST_FD, spawnWorkerProcess, WorkerCancelledError, WorkerExitError, type WorkerProcess } from './worker-process.js';
+
+export type WorkerState = 'idle' | 'provisioning' | 'starting' | 'ready' | 'backoff' | 'stopping' | 'failed';
+
+/** What `GET /api/workers` shows for one plugin. */
+export interface WorkerStatus {
+  plugin: string;
+  state: WorkerState;
+  pid: number | null;
+  runtime: string | null;
+  inFlight: number;
+  queued: number;
+  served: number;
+  recentCrashes: number;
+  startedAt: string | null;
+  lastError: string | null;
+}
+
+export interface WorkerManagerOptions {
+  /**
+   * Makes a plugin's models present and returns `{ KEY: absolutePath }`; called before every spawn
+   * (the provisioner's `ensure`). A rejection fails the waiting requests, not the worker.
+   */
+  provisionModels: (plugin: LoadedPlugin, signal: AbortSignal) => Promise<Record<string, string>>;
+  /** Passed to backends as `AIPLUGS_MODELS_DIR`. */
+  modelsDir: string;
+  logger: Logger;
+  /** Where `worker-state` events go (dashboard, `GET /api/events`). */
+  bus?: EventBus;
+  /** Interpreter for `.py` backends without their own venv. Default `python3`. */
+  python?: string;
+  /** Node binary for `.js`/`.ts` backends. Default: the gateway's own. */
+  node?: string;
+  /** Idle time before a worker is unloaded; 0 = never. Default 5 min. */
+  keepAliveMs?: number;
+  /** Per request, from dispatch to answer; on expiry the worker is killed and restarted. Default 120 s. */
+  requestTimeoutMs?: number;
+  /** From spawn to "ready" (imports, model loading). Default: `requestTimeoutMs`. */
+  startupTimeoutMs?: number;
+  /** Requests one worker runs at once. Default 1. */
+  concurrency?: number;
+  /** Requests waiting beyond `concurrency`; more get HTTP 503 `worker_busy`. Default 16. */
+  queueSize?: number;
+  /** Between SIGTERM and SIGKILL when stopping a worker. Default 3 s. */
+  stopGraceMs?: number;
+  /** Restart backoff and crash-loop limits (default: 3 crashes in 5 min stop the plugin). */
+  crash?: CrashPolicyOptions;
+  /** The environment workers start from, minus secrets. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Secret values no worker may inherit under any name (API token, cloud key). */
+  secretValues?: () => Array<string | null | undefined>;
+  /** Secrets a manifest may ask for by name (see worker-env.ts). */
+  grantableSecrets?: () => Record<string, string | null | undefined>;
+}
+
+export interface WorkerManager extends InferenceBackend {
+  infer(plugin: LoadedPlugin, payload: unknown, signal: AbortSignal, onChunk?: (chunk: unknown) => void): Promise<unknown>;
+  list(): WorkerStatus[];
+  status(pluginId: string): WorkerStatus | undefined;
+  /** Clears a crash-loop stop so the next request starts the worker again. */
+  reset(pluginId: string): boolean;
+  /** Stops a plugin's worker now (it restarts on the next request). */
+  unload(pluginId: string): Promise<void>;
+  /** Stops every worker (SIGTERM, then SIGKILL after the grace period) and refuses new work. */
+  stop(): Promise<void>;
+}
+
+interface Job {
+  payload: unknown;
+  signal: AbortSignal;
+  onChunk: ((chunk: unknown) => void) | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  settled: boolean;
+  onAbort: () => void;
+  requestId?: number;
+  worker?: WorkerProcess;
+  timer?: NodeJS.Timeout;
+}
+
+type KillReason = 'timeout' | 'idle' | 'shutdown' | 'unload';
+
+/** Files whose change lifts a crash-loop stop: the manifest and the backend entry. */
+async function fingerprint(plugin: LoadedPlugin): Promise<string> {
+  const files = [join(plugin.dir, 'manifest.json'), resolve(plugin.dir, plugin.manifest.inference?.local_entry ?? 'manifest.json')];
+  const parts = await Promise.all(
+    files.map(async (file) => {
+      try {
+        const info = await stat(file);
+        return `${info.mtimeMs}:${info.size}`;
+      } catch {
+        return 'missing';
+      }
+    }),
+  );
+  return parts.join('|');
+}
+
+interface Settings {
+  keepAliveMs: number;
+  requestTimeoutMs: number;
+  startupTimeoutMs: number;
+  concurrency: number;
+  queueSize: number;
+  stopGraceMs: number;
+}
+
+/**
+ * One plugin's worker: its process, queue, timers and crash history. All policy lives here; the
+ * process wrapper only speaks the protocol.
+ */
+class PluginWorker {
+  state: WorkerState = 'idle';
+  process: WorkerProcess | null = null;
+  readonly queue: Job[] = [];
+  readonly inFlight = new Set<Job>();
+  served = 0;
+  startedAt: number | null = null;
+  lastError: string | null = null;
+  private starting = false;
+  private stopping: Promise<void> | null = null;
+  private killReason: KillReason | null = null;
+  private backoffUntil = 0;
+  private backoffTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private failedFingerprint: Promise<string> | null = null;
+  /** Processes that reached "ready": only their exits count as crashes (start failures are counted by start()). */
+  private readonly readyProcesses = new WeakSet<WorkerProcess>();
+  private closed = false;
+  private readonly crashes: CrashPolicy;
+  private readonly log: Logger;
+  private readonly output: Logger;
+
+  constructor(
+    public plugin: LoadedPlugin,
+    private readonly options: WorkerManagerOptions,
+    private readonly settings: Settings,
+    private readonly lifetime: AbortSignal,
+  ) {
+    this.crashes = createCrashPolicy(options.crash);
+    this.log = options.logger;
+    // Backend output is logged under the plugin's own id, as the seed did.
+    this.output = options.logger.child(plugin.id);
+  }
+
+  private get id(): string {
+    return this.plugin.id;
+  }
+
+  private setState(state: WorkerState, detail?: string): void {
+    if (state === this.state && detail === undefined) return;
+    this.state = state;
+    this.options.bus?.emit({ type: 'worker-state', plugin: this.id, state, ...(detail !== undefined ? { detail } : {}) });
+  }
+
+  status(): WorkerStatus {
+    return {
+      plugin: this.id,
+      state: this.state,
+      pid: this.process?.pid ?? null,
+      runtime: this.process?.runtime ?? null,
+      inFlight: this.inFlight.size,
+      queued: this.queue.length,
+      served: this.served,
+      recentCrashes: this.crashes.recent(Date.now()),
+      startedAt: this.startedAt === null ? null : new Date(this.startedAt).toISOString(),
+      lastError: this.lastError,
+    };
+  }
+
+  async submit(plugin: LoadedPlugin, payload: unknown, signal: AbortSignal, onChunk?: (chunk: unknown) => void): Promise<unknown> {
+    this.plugin = plugin;
+    if (this.closed) throw workerErrors.shuttingDown();
+    if (this.state === 'failed') {
+      if ((await fingerprint(plugin)) === (await this.failedFingerprint)) throw workerErrors.failed(this.id, this.lastError ?? 'unknown error');
+      this.log.info(`Plugin "${this.id}" changed since its crash loop; trying its backend again`);
+      this.reset();
+    }
+    if (signal.aborted) throw workerErrors.cancelled();
+    const capacity = this.settings.concurrency + this.settings.queueSize;
+    if (this.inFlight.size + this.queue.length >= capacity) throw workerErrors.busy(this.id, capacity);
+    return new Promise<unknown>((resolvePromise, rejectPromise) => {
+      const job: Job = {
+        payload,
+        signal,
+        onChunk,
+        settled: false,
+        resolve: resolvePromise,
+        reject: rejectPromise,
+        onAbort: () => this.cancel(job),
+      };
+      signal.addEventListener('abort', job.onAbort, { once: true });
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  private finish(job: Job, outcome: { result: unknown } | { error: Error }): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.signal.removeEventListener('abort', job.onAbort);
+    if ('error' in outcome) job.reject(outcome.error);
+    else job.resolve(outcome.result);
+  }
+
+  private cancel(job: Job): void {
+    const queued = this.queue.indexOf(job);
+    if (queued !== -1) this.queue.splice(queued, 1);
+    else if (job.worker && job.requestId !== undefined) job.worker.cancel(job.requestId);
+    // The slot stays taken until the host confirms or answers: one request at a time means it.
+    this.finish(job, { error: workerErrors.cancelled() });
+    this.armIdle();
+  }
+
+  /** Starts the worker if work is waiting, and hands queued jobs to it while it has room. */
+  pump(): void {
+    if (this.closed || this.state === 'failed') return;
+    if (this.queue.length === 0) {
+      this.armIdle();
+      return;
+    }
+    this.disarmIdle();
+    const worker = this.process;
+    if (worker && this.state === 'ready') {
+      while (this.queue.length > 0 && this.inFlight.size < this.settings.concurrency) this.dispatch(worker, this.queue.shift()!);
+      return;
+    }
+    if (worker || this.starting || this.stopping) return; // it will pump again when that settles
+    const wait = this.backoffUntil - Date.now();
+    if (wait > 0) {
+      if (!this.backoffTimer) {
+        this.backoffTimer = setTimeout(() => {
+          this.backoffTimer = null;
+          this.pump();
+        }, wait);
+        this.backoffTimer.unref();
+      }
+      return;
+    }
+    void this.start();
+  }
+
+  private dispatch(worker: WorkerProcess, job: Job): void {
+    const onChunk = job.onChunk;
+    const { id, done } = worker.request(
+      job.payload,
+      onChunk
+        ? (data) => {
+            if (!job.settled) onChunk(data);
+          }
+        : undefined,
+    );
+    job.requestId = id;
+    job.worker = worker;
+    this.inFlight.add(job);
+    job.timer = setTimeout(() => this.onTimeout(job), this.settings.requestTimeoutMs);
+    done.then(
+      (result) => {
+        this.served += 1;
+        this.finish(job, { result });
+      },
+      (error: Error) => this.finish(job, { error: this.translate(error) }),
+    ).finally(() => {
+      clearTimeout(job.timer);
+      this.inFlight.delete(job);
+      this.pump();
+    });
+  }
+
+  private translate(error: Error): Error {
+    if (error instanceof BackendError) return workerErrors.backend(this.id, error.failure.type, error.failure.message);
+    if (error instanceof WorkerCancelledError) return workerErrors.cancelled();
+    if (error instanceof WorkerExitError) {
+      if (!error.exit.expected) return workerErrors.crashed(this.id, withStderr(error.message, error.stderr));
+      if (this.killReason === 'shutdown') return workerErrors.shuttingDown();
+      return workerErrors.restarted(this.id, this.killReason === 'timeout' ? 'another request timed out' : 'it was unloaded');
+    }
+    return error;
+  }
+
+  private onTimeout(job: Job): void {
+    const worker = job.worker;
+    const seconds = Math.round(this.settings.requestTimeoutMs / 100) / 10;
+    this.finish(job, { error: workerErrors.timeout(this.id, seconds) });
+    if (!worker || worker !== this.process || !worker.isAlive()) return;
+    this.lastError = `a request timed out after ${seconds} s`;
+    this.log.warn(`Plugin "${this.id}" did not answer within ${seconds} s; killing worker ${worker.pid} and restarting it`);
+    this.setState('stopping', 'request timed out; restarting');
+    void this.terminate(worker, 'timeout', 0);
+  }
+
+  /** Stops a process on purpose; in-flight jobs are answered by `translate` with the reason. */
+  private terminate(worker: WorkerProcess, reason: KillReason, graceMs: number): Promise<void> {
+    this.killReason = reason;
+    this.disarmIdle();
+    this.stopping = (async () => {
+      await (graceMs > 0 ? worker.stop(graceMs) : worker.kill());
+      if (this.process === worker) this.process = null;
+      this.startedAt = null;
+      this.stopping = null;
+      if (!this.closed) this.setState('idle', reason === 'idle' ? 'unloaded after keep-alive' : reason === 'timeout' ? 'killed after a timeout' : 'stopped');
+      this.pump();
+    })();
+    return this.stopping;
+  }
+
+  private async start(): Promise<void> {
+    this.starting = true;
+    const plugin = this.plugin;
+    const entry = plugin.manifest.inference?.local_entry;
+    let worker: WorkerProcess | null = null;
+    try {
+      if (!entry) throw workerErrors.noLocalBackend(this.id);
+      this.setState('provisioning');
+      let modelPaths: Record<string, string>;
+      try {
+        modelPaths = await this.options.provisionModels(plugin, this.lifetime);
+      } catch (error) {
+        throw error instanceof ApiError ? error : workerErrors.modelsUnavailable(this.id, (error as Error).message);
+      }
+      if (this.closed) return;
+      let command;
+      try {
+        command = backendCommand({
+          pluginDir: plugin.dir,
+          localEntry: entry,
+          python: this.options.python ?? 'python3',
+          ...(this.options.node ? { node: this.options.node } : {}),
+          concurrency: this.settings.concurrency,
+          parentPid: process.pid,
+          inFd: REQUEST_FD,
+          outFd: ANSWER_FD,
+        });
+      } catch (error) {
+        if (error instanceof UnsupportedBackendError) throw workerErrors.unsupported(this.id, error.message);
+        throw error;
+      }
+      const env = buildWorkerEnv({
+        plugin,
+        modelPaths,
+        modelsDir: this.options.modelsDir,
+        base: this.options.env ?? process.env,
+        secretValues: this.options.secretValues?.() ?? [],
+        grantable: this.options.grantableSecrets?.() ?? {},
+      });
+      this.setState('starting');
+      const startedAt = Date.now();
+      worker = spawnWorkerProcess({
+        command,
+        env,
+        cwd: plugin.dir,
+        onOutput: (stream, line) => (stream === 'stdout' ? this.output.info(line) : this.output.warn(line)),
+        onProtocolError: (problem) => this.log.error(`Plugin "${this.id}" worker sent a bad message: ${problem}`),
+      });
+      this.process = worker;
+      const current = worker;
+      void worker.exited.then((exit) => this.onExit(current, exit.expected));
+      let startupTimer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        startupTimer = setTimeout(() => reject(new Error(`it did not become ready within ${Math.round(this.settings.startupTimeoutMs / 1000)} s`)), this.settings.startupTimeoutMs);
+      });
+      try {
+        await Promise.race([worker.ready, timedOut]);
+      } finally {
+        clearTimeout(startupTimer);
+      }
+      if (this.closed) return;
+      this.readyProcesses.add(worker);
+      this.startedAt = Date.now();
+      this.lastError = null;
+      this.setState('ready', `pid ${worker.pid} (${worker.runtime}) ready in ${Date.now() - startedAt} ms`);
+      this.log.info(`Plugin "${this.id}" worker ${worker.pid} (${worker.runtime}) is ready`);
+    } catch (error) {
+      this.startFailed(worker, error as Error);
+    } finally {
+      this.starting = false;
+    }
+    this.pump();
+  }
+
+  private startFailed(worker: WorkerProcess | null, error: Error): void {
+    if (this.closed) return;
+    const startError = error instanceof ApiError ? error : null;
+    if (startError && !worker) {
+      // Provisioning or configuration: nothing crashed, the waiting requests just cannot run.
+      this.lastError = startError.message;
+      this.setState('idle', startError.message);
+      this.rejectQueued(startError);
+      return;
+    }
+    const stderr = worker?.stderrTail() ?? [];
+    const reason = error instanceof WorkerExitError ? error.message.replace(/^The backend failed to start: /, '') : error.message;
+    if (worker?.isAlive()) {
+      this.killReason = 'timeout';
+      void worker.kill();
+    }
+    if (this.process === worker) this.process = null;
+    this.lastError = withStderr(reason, stderr);
+    this.log.error(`Plugin "${this.id}" backend failed to start: ${this.lastError}`);
+    // Fail the waiting requests now, with the reason: a broken import should not make callers
+    // wait through every restart attempt. The next request tries again, after the backoff.
+    this.rejectQueued(workerErrors.startFailed(this.id, this.lastError));
+    this.recordCrash('start failed');
+  }
+
+  private onExit(worker: WorkerProcess, expected: boolean): void {
+    if (this.process === worker) this.process = null;
+    if (expected || this.closed || !this.readyProcesses.has(worker)) return;
+    this.startedAt = null;
+    this.lastError = withStderr(`worker ${worker.pid} exited unexpectedly`, worker.stderrTail());
+    this.log.error(`Plugin "${this.id}" ${this.lastError}`);
+    this.recordCrash('crashed');
+    this.pump();
+  }
+
+  private recordCrash(what: string): void {
+    const verdict = this.crashes.record(Date.now());
+    if (verdict.action === 'stop') {
+      this.markFailed(verdict.recent);
+      return;
+    }
+    this.backoffUntil = Date.now() + verdict.delayMs;
+    this.setState('backoff', `${what}; restart in ${verdict.delayMs} ms (crash ${verdict.recent})\n${this.lastError ?? ''}`.trim());
+  }
+
+  private markFailed(recent: number): void {
+    const reason = this.lastError ?? 'unknown error';
+    this.setState('failed', `${recent} crashes in the crash window; stopped until the plugin changes or is reset\n${reason}`);
+    this.log.error(`Plugin "${this.id}" stopped after ${recent} crashes; reset it or change its files`);
+    this.rejectQueued(workerErrors.failed(this.id, reason));
+    this.failedFingerprint = fingerprint(this.plugin);
+  }
+
+  private rejectQueued(error: Error): void {
+    for (const job of this.queue.splice(0)) this.finish(job, { error });
+  }
+
+  reset(): boolean {
+    const wasFailed = this.state === 'failed';
+    this.crashes.reset();
+    this.backoffUntil = 0;
+    this.failedFingerprint = null;
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.backoffTimer = null;
+    if (wasFailed || this.state === 'backoff') {
+      this.lastError = null;
+      this.setState('idle', 'reset');
+    }
+    this.pump();
+    return wasFailed;
+  }
+
+  private armIdle(): void {
+    if (this.idleTimer || this.settings.keepAliveMs <= 0 || !this.process || this.state !== 'ready') return;
+    if (this.inFlight.size > 0 || this.queue.length > 0) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const worker = this.process;
+      if (!worker || this.inFlight.size > 0 || this.queue.length > 0 || this.state !== 'ready') return;
+      this.log.info(`Plugin "${this.id}" idle for ${Math.round(this.settings.keepAliveMs / 1000)} s; unloading worker ${worker.pid}`);
+      this.setState('stopping', 'idle');
+      void this.terminate(worker, 'idle', this.settings.stopGraceMs);
+    }, this.settings.keepAliveMs);
+    this.idleTimer.unref();
+  }
+
+  private disarmIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  async unload(): Promise<void> {
+    const worker = this.process;
+    if (this.stopping) return this.stopping;
+    if (!worker) return;
+    this.setState('stopping', 'unload requested');
+    await this.terminate(worker, 'unload', this.settings.stopGraceMs);
+  }
+
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    this.disarmIdle();
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.rejectQueued(workerErrors.shuttingDown());
+    const worker = this.process;
+    if (!worker) return;
+    this.killReason = 'shutdown';
+    this.setState('stopping', 'gateway shutdown');
+    await worker.stop(this.settings.stopGraceMs);
+    this.process = null;
+    this.setState('idle', 'stopped');
+  }
+
+  /** Last resort at process exit: no time for grace, but never leave a worker behind. */
+  killNow(): void {
+    const pid = this.process?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(process.platform === 'win32' ? pid : -pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// A gateway that exits without stop() (an uncaught error, process.exit) still takes its workers
+// along; one listener serves every manager in the process. A gateway killed with SIGKILL relies
+// on the hosts noticing that they were orphaned.
+const liveManagers = new Set<() => void>();
+process.once('exit', () => {
+  for (const killAll of liveManagers) killAll();
+});
+
+/**
+ * The worker manager: runs each plugin's local backend as a child process, spawned lazily on the
+ * first request after its models are provisioned, and keeps it healthy — bounded queue, per-request
+ * timeout, cancellation, idle unload, crash restarts with backoff, and a crash-loop stop. It is the
+ * `local` backend of the inference router.
+ *
+ * @example
+ *   const workers = createWorkerManager({ provisionModels: (plugin, signal) => provisioner.ensure(plugin, { signal }), modelsDir, logger });
+ *   const router = createInferenceRouter({ registry, local: workers, cloud });
+ *   // on shutdown:
+ *   await workers.stop();
+ */
+export function createWorkerManager(options: WorkerManagerOptions): WorkerManager {
+  const requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
+  const settings: Settings = {
+    keepAliveMs: options.keepAliveMs ?? 5 * 60_000,
+    requestTimeoutMs,
+    startupTimeoutMs: options.startupTimeoutMs ?? requestTimeoutMs,
+    concurrency: Math.max(1, options.concurrency ?? 1),
+    queueSize: Math.max(0, options.queueSize ?? 16),
+    stopGraceMs: options.stopGraceMs ?? 3000,
+  };
+  const lifetime = new AbortController();
+  const workers = new Map<string, PluginWorker>();
+  let stopped: Promise<void> | null = null;
+  const killAll = () => {
+    for (const worker of workers.values()) worker.killNow();
+  };
+  liveManagers.add(killAll);
+
+  return {
+    async infer(plugin, payload, signal, onChunk) {
+      if (stopped) throw workerErrors.shuttingDown();
+      if (!plugin.manifest.inference?.local_entry) throw workerErrors.noLocalBackend(plugin.id);
+      let worker = workers.get(plugin.id);
+      if (!worker) {
+        worker = new PluginWorker(plugin, { ...options, logger: options.logger }, settings, lifetime.signal);
+        workers.set(plugin.id, worker);
+      }
+      return worker.submit(plugin, payload, signal, onChunk);
+    },
+    list: () => [...workers.values()].map((worker) => worker.status()),
+    status: (pluginId) => workers.get(pluginId)?.status(),
+    reset: (pluginId) => workers.get(pluginId)?.reset() ?? false,
+    unload: async (pluginId) => workers.get(pluginId)?.unload(),
+    stop() {
+      stopped ??= (async () => {
+        lifetime.abort();
+        await Promise.allSettled([...workers.values()].map((worker) => worker.shutdown()));
+        liveManagers.delete(killAll);
+      })();
+      return stopped;
+    },
+  };
+}

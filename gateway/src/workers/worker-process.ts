@@ -1,0 +1,319 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { BackendCommand } from './backend-command.js';
+import { createLineSplitter, decodeHostMessage, encodeGatewayMessage, type BackendFailure } from './worker-protocol.js';
+
+/** The child's file descriptors for the request channel (0-2 stay stdin/stdout/stderr). */
+export const REQUEST_FD = 3;
+export const ANSWER_FD = 4;
+
+/** How a worker process ended, and whether the gateway meant it to (stop, idle unload, timeout kill). */
+export interface WorkerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  expected: boolean;
+  /** The spawn error, when the program could not be started at all (ENOENT, EACCES). */
+  spawnError?: string;
+}
+
+/** `run` raised: the caller gets the exception's message; the worker stays up. */
+export class BackendError extends Error {
+  override name = 'BackendError';
+  constructor(readonly failure: BackendFailure) {
+    super(failure.message);
+  }
+}
+
+/** The process ended while a request was in flight, or before it ever became ready. */
+export class WorkerExitError extends Error {
+  override name = 'WorkerExitError';
+  constructor(
+    message: string,
+    readonly exit: WorkerExit,
+    readonly stderr: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** The host confirmed it dropped a cancelled request. */
+export class WorkerCancelledError extends Error {
+  override name = 'WorkerCancelledError';
+}
+
+export interface WorkerProcessOptions {
+  command: BackendCommand;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Every line the backend prints, for the gateway log. */
+  onOutput: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** A line on the answer channel that is not a valid message (a host bug, logged). */
+  onProtocolError?: (problem: string) => void;
+  /** Lines of stderr kept for crash reports. Default 20. */
+  stderrLines?: number;
+  /** Largest answer line accepted; a bigger one kills the worker. Default 64 MiB. */
+  maxMessageBytes?: number;
+  /** Longest printed line before it is logged in pieces. Default 16 KiB. */
+  maxOutputLine?: number;
+}
+
+export interface WorkerRequest {
+  id: number;
+  /** Settles with the result, or rejects with BackendError / WorkerExitError / WorkerCancelledError. */
+  done: Promise<unknown>;
+}
+
+export interface WorkerProcess {
+  readonly pid: number | undefined;
+  readonly runtime: BackendCommand['runtime'];
+  /** Resolves once the backend imported and exposes `run`; rejects with WorkerExitError otherwise. */
+  readonly ready: Promise<void>;
+  /** Resolves when the process is gone; never rejects. */
+  readonly exited: Promise<WorkerExit>;
+  isAlive(): boolean;
+  request(payload: unknown, onChunk?: (data: unknown) => void): WorkerRequest;
+  /** Asks the host to drop a request; its `done` settles when the host confirms or answers. */
+  cancel(id: number): void;
+  /** SIGTERM to the process group, then SIGKILL after `graceMs`. */
+  stop(graceMs: number): Promise<WorkerExit>;
+  /** SIGKILL to the process group now (a hung worker gets no grace). */
+  kill(): Promise<WorkerExit>;
+  stderrTail(): string[];
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  onChunk: ((data: unknown) => void) | undefined;
+}
+
+/** Splits printed output into lines, logging over-long ones in pieces rather than buffering them. */
+function lineReader(stream: Readable | null, maxLine: number, onLine: (line: string) => void): void {
+  if (!stream) return;
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (text: string) => {
+    pending += text;
+    let newline = pending.indexOf('\n');
+    while (newline !== -1) {
+      onLine(pending.slice(0, newline).replace(/\r$/, ''));
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
+    }
+    while (pending.length > maxLine) {
+      onLine(pending.slice(0, maxLine));
+      pending = pending.slice(maxLine);
+    }
+  });
+  stream.on('end', () => {
+    if (pending) onLine(pending);
+    pending = '';
+  });
+}
+
+/** Signals the whole process group (the host is its leader), falling back to the process alone. */
+function signalTree(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    if (process.platform !== 'win32') {
+      process.kill(-child.pid, signal);
+      return;
+    }
+  } catch {
+    // the group is already gone, or the child is not a leader
+  }
+  try {
+    child.kill(signal);
+  } catch {
+    // already exited
+  }
+}
+
+/**
+ * One backend process: spawns a host for the backend in its own process group, speaks the JSON-lines
+ * protocol on fds 3/4, sends its printed output to the log line by line and keeps the last stderr
+ * lines for crash reports. It knows nothing of queues or policies: that is the worker manager's job.
+ *
+ * @example
+ *   const worker = spawnWorkerProcess({ command, env, cwd: plugin.dir, onOutput: (s, line) => log.info(line) });
+ *   await worker.ready;
+ *   const { done } = worker.request({ text: 'hi' });
+ *   console.log(await done);
+ */
+export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess {
+  const tailSize = options.stderrLines ?? 20;
+  const tail: string[] = [];
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let expected = false;
+  let alive = true;
+  let fatal: BackendFailure | null = null;
+  let markReady: () => void = () => undefined;
+  let failReady: (error: Error) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  // Callers may only await `exited`; make sure an unobserved start failure never crashes the gateway.
+  ready.catch(() => undefined);
+  let isReady = false;
+
+  const child = spawn(options.command.program, options.command.args, {
+    cwd: options.cwd,
+    env: options.env,
+    // stdin closed: a backend that reads it gets EOF instead of hanging on the gateway's terminal.
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    // Own process group: the gateway can stop the backend with everything it spawned, and a
+    // Ctrl-C in the gateway's terminal does not reach workers before the gateway has stopped them.
+    detached: process.platform !== 'win32',
+    windowsHide: true,
+  });
+  const requests = child.stdio[REQUEST_FD] as Writable | null;
+  const answers = child.stdio[ANSWER_FD] as Readable | null;
+  // EPIPE when writing to a worker that just died is reported through 'exit'; nothing to add.
+  requests?.on('error', () => undefined);
+  answers?.on('error', () => undefined);
+
+  const maxLine = options.maxOutputLine ?? 16 * 1024;
+  lineReader(child.stdout, maxLine, (line) => options.onOutput('stdout', line));
+  lineReader(child.stderr, maxLine, (line) => {
+    tail.push(line);
+    if (tail.length > tailSize) tail.shift();
+    options.onOutput('stderr', line);
+  });
+
+  const splitter = createLineSplitter({
+    maxLineBytes: options.maxMessageBytes ?? 64 * 1024 * 1024,
+    onLine(line) {
+      if (!line) return;
+      const decoded = decodeHostMessage(line);
+      if (!decoded.ok) {
+        options.onProtocolError?.(decoded.problem);
+        return;
+      }
+      const message = decoded.message;
+      switch (message.type) {
+        case 'ready':
+          isReady = true;
+          markReady();
+          return;
+        case 'fatal':
+          fatal = message.error;
+          return;
+        case 'chunk':
+          pending.get(message.id)?.onChunk?.(message.data);
+          return;
+        case 'result':
+        case 'error':
+        case 'cancelled': {
+          const entry = pending.get(message.id);
+          if (!entry) return;
+          pending.delete(message.id);
+          if (message.type === 'result') entry.resolve(message.result);
+          else if (message.type === 'error') entry.reject(new BackendError(message.error));
+          else entry.reject(new WorkerCancelledError('cancelled'));
+          return;
+        }
+      }
+    },
+    onOverflow(bytes) {
+      options.onProtocolError?.(`an answer exceeded ${bytes} bytes; stopping the worker`);
+      signalTree(child, 'SIGKILL');
+    },
+  });
+  answers?.on('data', splitter.push);
+
+  const exited = new Promise<WorkerExit>((resolve) => {
+    let spawnError: string | undefined;
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      spawnError = `cannot start ${options.command.program}: ${error.code ?? error.message}`;
+      // No 'exit' follows a failed spawn: settle here.
+      if (child.pid === undefined) finish(null, null);
+    });
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (!alive) return;
+      alive = false;
+      const exit: WorkerExit = { code, signal, expected, ...(spawnError ? { spawnError } : {}) };
+      const how = spawnError ?? (signal ? `was killed by ${signal}` : `exited with code ${code}`);
+      const startFailure = fatal ? `${fatal.type}: ${fatal.message}` : null;
+      const error = new WorkerExitError(
+        isReady ? `The worker ${how}` : `The backend failed to start: ${startFailure ?? how}`,
+        exit,
+        [...tail],
+      );
+      if (!isReady) failReady(error);
+      for (const entry of pending.values()) entry.reject(error);
+      pending.clear();
+      resolve(exit);
+    };
+    child.once('exit', (code, signal) => {
+      // Anything the backend spawned dies with it (same process group): no orphans, and the
+      // stdio pipes they inherited close, so 'close' below can fire.
+      if (child.pid !== undefined && process.platform !== 'win32') {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // the group is already empty
+        }
+      }
+      // 'close' waits for stdio to drain, so the last printed lines are in the tail before we
+      // report; a grandchild that escaped the group must not delay crash detection for long.
+      const late = setTimeout(() => finish(code, signal), 2000);
+      late.unref();
+      child.once('close', () => {
+        clearTimeout(late);
+        finish(code, signal);
+      });
+    });
+  });
+
+  const terminate = async (graceMs: number): Promise<WorkerExit> => {
+    expected = true;
+    if (!alive) return exited;
+    signalTree(child, graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
+    if (graceMs > 0) {
+      const timer = setTimeout(() => signalTree(child, 'SIGKILL'), graceMs);
+      timer.unref();
+      void exited.then(() => clearTimeout(timer));
+    }
+    // Closing our end of the channel also tells a host that ignores signals to go.
+    requests?.end();
+    return exited;
+  };
+
+  return {
+    get pid() {
+      return child.pid;
+    },
+    runtime: options.command.runtime,
+    ready,
+    exited,
+    isAlive: () => alive,
+    request(payload, onChunk) {
+      const id = nextId++;
+      const done = new Promise<unknown>((resolve, reject) => {
+        if (!alive || !requests) {
+          reject(new WorkerExitError('The worker is not running', { code: child.exitCode, signal: child.signalCode, expected }, [...tail]));
+          return;
+        }
+        pending.set(id, { resolve, reject, onChunk });
+        let line: string;
+        try {
+          line = encodeGatewayMessage({ type: 'request', id, payload });
+        } catch (error) {
+          pending.delete(id);
+          reject(new BackendError({ type: 'TypeError', message: `The payload is not JSON: ${(error as Error).message}` }));
+          return;
+        }
+        requests.write(line);
+      });
+      return { id, done };
+    },
+    cancel(id) {
+      if (alive && pending.has(id)) requests?.write(encodeGatewayMessage({ type: 'cancel', id }));
+    },
+    stop: (graceMs) => terminate(graceMs),
+    kill: () => terminate(0),
+    stderrTail: () => [...tail],
+  };
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+/**
+ * The request channel between the gateway and a worker host (python-host.py, node-host.mjs):
+ * one JSON object per line, requests on the child's fd 3, answers on its fd 4. stdout and stderr
+ * stay free for whatever the backend prints, so a `print()` can never corrupt a reply.
+ *
+ * Every line a host sends is validated here: a host is a separate program (and may be an old or
+ * foreign one), so nothing it says is trusted before it has been parsed.
+ */
+
+/** Request ids are small integers chosen by the gateway, unique per worker process. */
+const requestId = z.number().int().nonnegative();
+
+/** What the backend raised: its type and message, plus the traceback/stack for the log. */
+export const backendFailureSchema = z.object({
+  type: z.string().default('Error'),
+  message: z.string(),
+  traceback: z.string().optional(),
+});
+export type BackendFailure = z.infer<typeof backendFailureSchema>;
+
+export const hostMessageSchema = z.discriminatedUnion('type', [
+  /** The backend module imported and exposes `run`: requests may flow. */
+  z.object({ type: z.literal('ready'), pid: z.number().int(), runtime: z.string(), version: z.string().optional() }),
+  /** The backend could not be loaded (import error, no `run`); the host exits after sending this. */
+  z.object({ type: z.literal('fatal'), error: backendFailureSchema }),
+  /** `run` returned (or its generator finished); `result` is JSON. */
+  z.object({ type: z.literal('result'), id: requestId, result: z.unknown() }),
+  /** One partial result: a value yielded by a generator `run`. */
+  z.object({ type: z.literal('chunk'), id: requestId, data: z.unknown() }),
+  /** `run` raised; the worker stays up. */
+  z.object({ type: z.literal('error'), id: requestId, error: backendFailureSchema }),
+  /** The host stopped work on a request the gateway cancelled. */
+  z.object({ type: z.literal('cancelled'), id: requestId }),
+]);
+export type HostMessage = z.infer<typeof hostMessageSchema>;
+
+/** What the gateway sends. Hosts validate these themselves (they are written in other languages). */
+export type GatewayMessage = { type: 'request'; id: number; payload: unknown } | { type: 'cancel'; id: number };
+
+/** Encodes one gateway message as a line. JSON never contains a raw newline, so framing is safe. */
+export function encodeGatewayMessage(message: GatewayMessage): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+/**
+ * Parses one line from a host. Returns the message, or a description of what was wrong so the
+ * caller can log it with the plugin's name (a broken line is a host bug, never the backend's output).
+ */
+export function decodeHostMessage(line: string): { ok: true; message: HostMessage } | { ok: false; problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (error) {
+    return { ok: false, problem: `not JSON (${(error as Error).message})` };
+  }
+  const parsed = hostMessageSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, problem: parsed.error.issues.map((issue) => `${issue.path.join('.') || '(message)'}: ${issue.message}`).join('; ') };
+  return { ok: true, message: parsed.data };
+}
+
+/**
+ * Splits a byte stream into lines without re-decoding what it has already scanned, and refuses a
+ * line longer than `maxLineBytes` (a runaway host must not grow the gateway's memory unboundedly).
+ *
+ * @example
+ *   const split = createLineSplitter({ maxLineBytes: 1 << 20, onLine: console.log, onOverflow: () => child.kill() });
+ *   stream.on('data', split.push);
+ */
+export function createLineSplitter(options: { maxLineBytes: number; onLine: (line: string) => void; onOverflow: (bytes: number) => void }) {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let overflowed = false;
+  return {
+    push(chunk: Buffer): void {
+      if (overflowed) return;
+      let start = 0;
+      for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+        const piece = chunk.subarray(start, newline);
+        const line = pendingBytes === 0 ? piece.toString('utf8') : Buffer.concat([...pending, piece]).toString('utf8');
+        pending = [];
+        pendingBytes = 0;
+        start = newline + 1;
+        options.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+      }
+      if (start < chunk.length) {
+        pending.push(chunk.subarray(start));
+        pendingBytes += chunk.length - start;
+        if (pendingBytes > options.maxLineBytes) {
+          overflowed = true;
+          pending = [];
+          options.onOverflow(pendingBytes);
+        }
+      }
+    },
+    /** The unterminated rest, for streams that end without a final newline (backend output). */
+    flush(): string | null {
+      if (pendingBytes === 0) return null;
+      const rest = Buffer.concat(pending).toString('utf8');
+      pending = [];
+      pendingBytes = 0;
+      return rest;
+    },
+  };
+}
