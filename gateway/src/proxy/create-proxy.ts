@@ -1,4 +1,4 @@
-import { getLocal, type CompletedRequest, type Mockttp, type requestSteps } from 'mockttp';
+import { getLocal, type InitiatedRequest, type Mockttp, type requestSteps } from 'mockttp';
 import type { Hono } from 'hono';
 import type { ApiEnv } from '../api/api-env.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
@@ -6,14 +6,17 @@ import type { CspMode } from '../config/config-schema.js';
 import type { Logger } from '../events/logger.js';
 import { LOOPBACK } from '../net/pick-port.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
-import { isDocumentRequest, isInjectableResponse } from './document-request.js';
-import { findInjectionOffset, isAsciiIncompatible, spliceMarkup } from './html-injection.js';
-import { buildInjectionMarkup } from './injection-markup.js';
-import { createBridgeHandler, isBridgeRequest } from './page-bridge.js';
-import { CONDITIONAL_REQUEST_HEADERS, injectedDocumentHeaders, withoutHeaders } from './response-headers.js';
+import { canDecode, createDecoders, decodableAcceptEncoding } from './body-codec.js';
+import { createDocumentPlanner, type DocumentPlan, type DocumentResponse } from './document-plan.js';
+import { headerValue, isDocumentRequest } from './document-request.js';
+import { BRIDGE_PREFIX, createBridgeHandler } from './page-bridge.js';
+import { CONDITIONAL_REQUEST_HEADERS, withoutHeaders } from './response-headers.js';
 
-type CallbackResponseResult = requestSteps.CallbackResponseResult;
-type PassThroughResponse = requestSteps.PassThroughResponse;
+type PassThroughResponseHead = requestSteps.PassThroughResponseHead;
+type StreamResponseResult = requestSteps.StreamResponseResult;
+
+/** Decides from a response's head whether and how to rewrite a document (see document-plan). */
+export type DocumentPlanner = (response: DocumentResponse) => DocumentPlan | null;
 
 export interface ProxyOptions {
   port: number;
@@ -25,9 +28,14 @@ export interface ProxyOptions {
   version: string;
   apiPort: () => number;
   cspMode: CspMode;
-  maxInjectBytes: number;
+  /** How much of a document is held back to find its head (`proxy.max_head_bytes`); default 1 MiB. */
+  maxHeadBytes?: number;
+  /** Unused: documents are streamed now, whatever their size. Kept so older callers typecheck. */
+  maxInjectBytes?: number;
   /** Upstream hosts whose certificate errors are ignored: local test sites only, never a default. */
   trustedTestHosts: string[];
+  /** Replaces the document planner built from the options above (tests, alternative rewrites). */
+  planDocument?: DocumentPlanner;
 }
 
 export interface GatewayProxy {
@@ -36,49 +44,80 @@ export interface GatewayProxy {
   stop(): Promise<void>;
 }
 
+const DEFAULT_MAX_HEAD_BYTES = 1024 * 1024;
+
+/** `scheme://host[:port]/__aiplugs/…`; a URL matcher, unlike a callback, never waits for a body. */
+export const BRIDGE_URL = new RegExp(`^[a-z][a-z0-9+.-]*://[^/?#]*${BRIDGE_PREFIX.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`, 'i');
+
+/** The body framing of a rewritten document is ours: decoded (identity) and sent chunked. */
+const UPSTREAM_FRAMING_HEADERS = ['content-encoding', 'content-length', 'transfer-encoding'];
+
+/**
+ * Rewrites a document as it streams: the plan's transform sees the decoded body, which is served
+ * without content-encoding. Bodies in an encoding we cannot decode pass through untouched.
+ * Relies on the `transformResponseStream` hook of our mockttp patch (patches/README.md).
+ */
+export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Logger) {
+  return (response: PassThroughResponseHead, request: InitiatedRequest): StreamResponseResult | undefined => {
+    const encoding = headerValue(response.headers, 'content-encoding');
+    if (!canDecode(encoding)) {
+      logger.debug(`Not rewriting ${request.url}: cannot decode content-encoding "${encoding}"`);
+      return undefined;
+    }
+    const plan = planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers });
+    if (!plan) return undefined;
+    logger.debug(`Injecting ${plan.plugins.join(', ')} into ${request.url}`);
+    return {
+      statusCode: plan.statusCode,
+      headers: withoutHeaders(plan.headers, UPSTREAM_FRAMING_HEADERS),
+      transform: () => [...createDecoders(encoding), plan.createTransform()],
+    };
+  };
+}
+
 /**
  * The interception proxy: a mockttp server on 127.0.0.1 whose rules, in priority order, are
  * 1. the same-origin bridge (`/__aiplugs/*` on any host → the API, in-process),
- * 2. documents (navigations that may get plugins injected),
- * 3. everything else, passed through untouched (fetch/XHR, images, scripts, WebSockets).
+ * 2. documents (GET navigations that may get plugins injected, rewritten as a stream),
+ * 3. everything else, passed through untouched (fetch/XHR, images, scripts, uploads, WebSockets).
+ *
+ * No body is held whole: rule matching looks at the method, URL and headers only (a callback
+ * matcher is only reached by GETs, whose bodies are empty), documents stream through the plan's
+ * transform, and all other bodies are piped (with our mockttp patch, which stops mockttp keeping
+ * a copy of every body it forwards).
  */
 export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> {
   const { logger } = options;
   const server: Mockttp = getLocal({ https: { key: options.ca.key, cert: options.ca.cert }, listenHost: LOOPBACK, recordTraffic: false });
   const upstream = { ignoreHostHttpsErrors: options.trustedTestHosts };
-
-  const injectDocument = (response: PassThroughResponse, request: CompletedRequest): Promise<CallbackResponseResult | void> | void => {
-    if (!isInjectableResponse(response.statusCode, response.headers)) return;
-    const matches = options.activePlugins(request.url);
-    if (matches.length === 0) return;
-    return (async () => {
-      const body = await response.body.getDecodedBuffer();
-      if (!body || body.byteLength > options.maxInjectBytes) return;
-      if (isAsciiIncompatible(body.subarray(0, 4), response.headers['content-type'] as string | undefined)) return;
-      const offset = findInjectionOffset(body) ?? 0;
-      const markup = buildInjectionMarkup(matches, { version: options.version, apiPort: options.apiPort() });
-      const injected = spliceMarkup(body, offset, markup);
-      logger.debug(`Injected ${matches.map((m) => m.plugin.id).join(', ')} into ${request.url}`);
-      return {
-        statusCode: response.statusCode,
-        headers: injectedDocumentHeaders(response.headers, { stripCsp: options.cspMode === 'strip', contentLength: injected.byteLength }),
-        body: injected,
-      };
-    })();
-  };
+  const planDocument =
+    options.planDocument ??
+    createDocumentPlanner({
+      activePlugins: options.activePlugins,
+      cspMode: options.cspMode,
+      version: options.version,
+      apiPort: options.apiPort,
+      maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
+    });
 
   await server.start(options.port);
-  await server.forAnyRequest().matching((request) => isBridgeRequest(request.url)).always().thenCallback(createBridgeHandler(options.api));
+  await server.forAnyRequest().withUrlMatching(BRIDGE_URL).always().thenCallback(createBridgeHandler(options.api));
   await server
-    .forAnyRequest()
+    .forGet()
     .matching((request) => isDocumentRequest(request.method, request.headers))
     .always()
     .thenPassThrough({
       ...upstream,
-      // A 304 for a page we inject would let the browser reuse a copy without the injection.
-      beforeRequest: (request) =>
-        options.activePlugins(request.url).length > 0 ? { headers: withoutHeaders(request.headers, CONDITIONAL_REQUEST_HEADERS) as Record<string, string> } : undefined,
-      beforeResponse: injectDocument,
+      beforeRequest: (request) => {
+        if (options.activePlugins(request.url).length === 0) return undefined;
+        // A 304 for a page we inject would let the browser reuse a copy without the injection,
+        // and a body we cannot decode (zstd on Node 20) could not be injected into.
+        const acceptEncoding = headerValue(request.headers, 'accept-encoding');
+        const headers = withoutHeaders(request.headers, [...CONDITIONAL_REQUEST_HEADERS, 'accept-encoding']);
+        if (acceptEncoding !== undefined) headers['accept-encoding'] = decodableAcceptEncoding(acceptEncoding);
+        return { headers: headers as Record<string, string> };
+      },
+      transformResponseStream: streamDocumentResponse(planDocument, logger),
     });
   await server.forUnmatchedRequest().always().thenPassThrough(upstream);
   await server.forAnyWebSocket().always().thenPassThrough(upstream);

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, it } from 'node:test';
+import zlib from 'node:zlib';
+import { canDecode, createDecoders, decodableAcceptEncoding } from './body-codec.js';
+
+const text = Buffer.from('<!doctype html><html><head><title>é</title></head><body>' + 'hello '.repeat(20_000) + '</body></html>');
+
+/** Feeds `bytes` in small chunks, as a network would, through the decoders of `encoding`. */
+async function decode(bytes: Buffer, encoding: string | undefined, chunkSize = 1000): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += chunkSize) chunks.push(bytes.subarray(at, at + chunkSize));
+  const out: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      out.push(chunk);
+      callback();
+    },
+  });
+  await pipeline([Readable.from(chunks), ...createDecoders(encoding), sink]);
+  return Buffer.concat(out);
+}
+
+describe('canDecode', () => {
+  it('accepts identity, gzip, deflate, br and lists of them; rejects unknown codings', () => {
+    for (const encoding of [undefined, '', 'identity', 'gzip', 'x-gzip', 'deflate', 'br', 'GZIP', 'gzip, br']) assert.equal(canDecode(encoding), true, encoding);
+    assert.equal(canDecode('compress'), false);
+    assert.equal(canDecode('gzip, sdch'), false);
+  });
+
+  it('accepts zstd exactly when this Node can decompress it', () => {
+    assert.equal(canDecode('zstd'), typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress === 'function');
+  });
+});
+
+describe('createDecoders', () => {
+  it('decodes gzip, zlib deflate, raw deflate and brotli split across chunks', async () => {
+    assert.deepEqual(await decode(zlib.gzipSync(text), 'gzip'), text);
+    assert.deepEqual(await decode(zlib.deflateSync(text), 'deflate'), text);
+    assert.deepEqual(await decode(zlib.deflateRawSync(text), 'deflate'), text);
+    assert.deepEqual(await decode(zlib.brotliCompressSync(text), 'br'), text);
+    assert.deepEqual(await decode(zlib.deflateSync(text), 'deflate', 1), text);
+  });
+
+  it('undoes stacked codings last first, and leaves identity bodies alone', async () => {
+    assert.deepEqual(await decode(zlib.brotliCompressSync(zlib.gzipSync(text)), 'gzip, br'), text);
+    assert.deepEqual(await decode(text, 'identity'), text);
+    assert.deepEqual(createDecoders(undefined), []);
+  });
+
+  it('keeps what a truncated body decodes to, as browsers do', async () => {
+    const gzip = zlib.gzipSync(text);
+    const partial = await decode(gzip.subarray(0, gzip.length - 12), 'gzip');
+    assert.ok(partial.length > 0 && text.subarray(0, partial.length).equals(partial));
+  });
+
+  it('fails loudly on a corrupt body and on a coding it cannot decode', async () => {
+    await assert.rejects(decode(Buffer.from('definitely not gzip'), 'gzip'));
+    assert.throws(() => createDecoders('compress'), /compress/);
+  });
+});
+
+describe('decodableAcceptEncoding', () => {
+  it('keeps the codings we decode, in the client order with their q-values', () => {
+    assert.equal(decodableAcceptEncoding('gzip, deflate, br;q=0.9, compress'), 'gzip, deflate, br;q=0.9');
+    assert.equal(decodableAcceptEncoding('compress, *'), 'identity');
+    assert.equal(decodableAcceptEncoding(''), 'identity');
+  });
+
+  it('drops zstd where this Node cannot decode it', () => {
+    const zstd = typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress === 'function';
+    assert.equal(decodableAcceptEncoding('gzip, deflate, br, zstd'), zstd ? 'gzip, deflate, br, zstd' : 'gzip, deflate, br');
+  });
+});

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import zlib from 'node:zlib';
+import { Hono } from 'hono';
+import { generateCACertificate } from 'mockttp';
+import type { ApiEnv } from '../api/api-env.js';
+import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import type { Logger } from '../events/logger.js';
+import type { PluginMatch } from '../plugins/plugin-registry.js';
+import { BRIDGE_URL, createProxy, type GatewayProxy } from './create-proxy.js';
+
+const match = {
+  plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [] },
+  scripts: [{ matches: ['<all_urls>'], exclude_matches: [], js: ['content.js'], css: [], run_at: 'document_start' }],
+} as unknown as PluginMatch;
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+const page = Buffer.from(`<!doctype html><html><head><title>t</title></head><body>${'p'.repeat(200_000)}</body></html>`);
+const navigate = { 'sec-fetch-dest': 'document', 'sec-fetch-mode': 'navigate', accept: 'text/html' };
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function viaProxy(proxy: GatewayProxy, url: string, headers: Record<string, string>, method = 'GET'): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: proxy.port, method, path: url, headers: { host: new URL(url).host, ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('createProxy', () => {
+  let site: Server;
+  let origin: string;
+  let proxy: GatewayProxy;
+  const seen: Record<string, IncomingHttpHeaders> = {};
+
+  before(async () => {
+    site = createServer((request: IncomingMessage, response: ServerResponse) => {
+      const path = request.url ?? '/';
+      seen[path] = request.headers;
+      if (path === '/page.gz') {
+        response.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip', etag: '"v1"' }).end(zlib.gzipSync(page));
+      } else if (path === '/page.br') {
+        response.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'br' }).end(zlib.brotliCompressSync(page));
+      } else if (path === '/page.compress') {
+        response.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'compress' }).end('opaque');
+      } else if (path === '/data.gz') {
+        const gz = zlib.gzipSync('{"a":1}');
+        response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(gz.length) }).end(gz);
+      } else {
+        response.writeHead(200, { 'content-type': 'text/html', 'content-length': String(page.length) }).end(page);
+      }
+    });
+    site.listen(0, '127.0.0.1');
+    await once(site, 'listening');
+    origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    const ca = await generateCACertificate();
+    const api = new Hono<ApiEnv>().get('/api/ping', (c) => c.json({ pong: true }));
+    proxy = await createProxy({
+      port: 0,
+      ca: ca as unknown as CertificateAuthority,
+      activePlugins: () => [match],
+      api,
+      logger: silent,
+      version: '0.0.0',
+      apiPort: () => 5000,
+      cspMode: 'strip',
+      maxHeadBytes: 64 * 1024,
+      trustedTestHosts: [],
+    });
+  });
+
+  after(async () => {
+    await proxy.stop();
+    site.closeAllConnections();
+    site.close();
+  });
+
+  it('injects into a gzip navigation and serves it decoded, chunked and uncached', async () => {
+    const reply = await viaProxy(proxy, `${origin}/page.gz`, { ...navigate, 'accept-encoding': 'gzip, br, zstd', 'if-none-match': '"v1"' });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers['content-encoding'], undefined);
+    assert.equal(reply.headers['content-length'], undefined);
+    assert.equal(reply.headers['transfer-encoding'], 'chunked');
+    assert.equal(reply.headers['cache-control'], 'no-store');
+    assert.equal(reply.headers.etag, undefined);
+    const html = reply.body.toString('latin1');
+    assert.ok(html.startsWith('<!doctype html><html><head><script data-aiplugs="runtime">'), html.slice(0, 80));
+    assert.ok(html.endsWith(page.subarray(page.indexOf('<title>')).toString('latin1')));
+    // The upstream was asked for a fresh copy in an encoding we can decode.
+    assert.equal(seen['/page.gz']?.['if-none-match'], undefined);
+    assert.ok(!/zstd/.test(String(seen['/page.gz']?.['accept-encoding'])) || typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress === 'function');
+  });
+
+  it('injects into a brotli navigation and into an identity one', async () => {
+    for (const path of ['/page.br', '/page.html']) {
+      const reply = await viaProxy(proxy, `${origin}${path}`, navigate);
+      assert.ok(reply.body.includes('data-aiplugs="runtime"'), path);
+      assert.equal(reply.body.length > page.length, true);
+    }
+  });
+
+  it('passes a body in an encoding it cannot decode through untouched', async () => {
+    const reply = await viaProxy(proxy, `${origin}/page.compress`, navigate);
+    assert.equal(reply.headers['content-encoding'], 'compress');
+    assert.equal(reply.body.toString(), 'opaque');
+  });
+
+  it('passes non-documents through byte for byte, still encoded and with their length', async () => {
+    const reply = await viaProxy(proxy, `${origin}/data.gz`, { accept: '*/*', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'cors' });
+    assert.equal(reply.headers['content-encoding'], 'gzip');
+    assert.equal(reply.headers['content-length'], String(reply.body.length));
+    assert.equal(zlib.gunzipSync(reply.body).toString(), '{"a":1}');
+    const html = await viaProxy(proxy, `${origin}/page.html`, { accept: 'text/html', 'sec-fetch-dest': 'iframe', 'sec-fetch-mode': 'no-cors' });
+    assert.deepEqual(html.body, page);
+  });
+
+  it('answers the same-origin bridge in-process, on any host', async () => {
+    assert.ok(BRIDGE_URL.test('https://example.com/__aiplugs/api/ping'));
+    assert.ok(!BRIDGE_URL.test('https://example.com/x/__aiplugs/api/ping'));
+    assert.ok(!BRIDGE_URL.test('https://example.com/?next=/__aiplugs/'));
+    const reply = await viaProxy(proxy, `${origin}/__aiplugs/api/ping`, { referer: `${origin}/page.html` });
+    assert.deepEqual(JSON.parse(reply.body.toString()), { pong: true });
+    assert.equal(seen['/__aiplugs/api/ping'], undefined);
+  });
+});
