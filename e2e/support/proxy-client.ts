@@ -29,8 +29,9 @@ export const NAVIGATION_HEADERS = { accept: 'text/html,application/xhtml+xml,*/*
 /** The injected markup is one contiguous run starting with the runtime; returns the body without it. */
 export function withoutInjection(body: Buffer): { rest: Buffer; injected: string } {
   const text = body.toString('latin1');
-  const start = text.indexOf('<script data-aiplugs="runtime"');
-  if (start < 0) return { rest: body, injected: '' };
+  const marker = text.indexOf('data-aiplugs="runtime"');
+  if (marker < 0) return { rest: body, injected: '' };
+  const start = text.lastIndexOf('<script', marker);
   const pattern = /<script[^>]*data-aiplugs="runtime"[\s\S]*?<\/script>(?:<link [^>]*href="\/__aiplugs\/[^"]*">|<script[^>]* src="\/__aiplugs\/[^"]*"><\/script>)*/y;
   pattern.lastIndex = start;
   const match = pattern.exec(text);
