@@ -1,0 +1,123 @@
+/**
+ * Security checklist 2 and 3 — DNS rebinding and who may call what.
+ * Foreign Host or Origin → 403; no or wrong token → 401; pages reach only the plugins injected
+ * into them, whatever Referer or Origin they forge.
+ */
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
+import { proxiedRequest } from '../../e2e/support/proxy-client.js';
+import { respond, startTestSite, type TestSite } from '../../e2e/support/test-site.js';
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+/** A raw HTTP request, so Host and Origin can be set to anything an attacker could send. */
+function raw(port: number, path: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+let gateway: GatewayChild;
+let token: string;
+let site: TestSite;
+let host: string;
+
+before(async () => {
+  gateway = await startGatewayProcess({ args: ['--plugins-dir', join(REPO_ROOT, 'e2e/fixtures/plugins')] });
+  token = await gateway.token();
+  host = `127.0.0.1:${gateway.ready.apiPort}`;
+  site = await startTestSite({ '/': respond(200, { 'content-type': 'text/html' }, '<html><head></head></html>') });
+});
+after(async () => {
+  await gateway?.stop();
+  await site?.close();
+});
+
+describe('DNS rebinding defence', () => {
+  it('refuses a foreign Host, even with the right token', async () => {
+    for (const foreign of [`evil.example:${gateway.ready.apiPort}`, 'evil.example', `127.0.0.1.evil.example:${gateway.ready.apiPort}`]) {
+      const reply = await raw(gateway.ready.apiPort, '/api/plugins', { host: foreign, authorization: `Bearer ${token}` });
+      assert.equal(reply.status, 403, foreign);
+      assert.equal(JSON.parse(reply.body).error.code, 'forbidden_host');
+    }
+    assert.equal((await raw(gateway.ready.apiPort, '/api/health', { host: 'evil.example' })).status, 403);
+  });
+
+  it('accepts 127.0.0.1 and localhost on its own port', async () => {
+    assert.equal((await raw(gateway.ready.apiPort, '/api/health', { host })).status, 200);
+    assert.equal((await raw(gateway.ready.apiPort, '/api/health', { host: `localhost:${gateway.ready.apiPort}` })).status, 200);
+  });
+
+  it('refuses an Origin that is not the dashboard or the extension', async () => {
+    for (const origin of ['https://evil.example', 'http://localhost:1', 'null']) {
+      const reply = await raw(gateway.ready.apiPort, '/api/plugins', { host, origin, authorization: `Bearer ${token}` });
+      assert.equal(reply.status, 403, origin);
+      assert.equal(JSON.parse(reply.body).error.code, 'forbidden_origin');
+    }
+    const own = await raw(gateway.ready.apiPort, '/api/plugins', { host, origin: `http://${host}`, authorization: `Bearer ${token}` });
+    assert.equal(own.status, 200);
+    const extension = await raw(gateway.ready.apiPort, '/api/plugins', { host, origin: 'chrome-extension://abcdefghijklmnopabcdefghijklmnop', authorization: `Bearer ${token}` });
+    assert.equal(extension.status, 200);
+  });
+});
+
+describe('the API token', () => {
+  it('is required for everything but health and the CA certificate', async () => {
+    for (const [method, path] of [['GET', '/api/plugins'], ['GET', '/api/plugins/ping'], ['POST', '/api/plugins/ping/infer'], ['GET', '/api/settings'], ['PATCH', '/api/settings'], ['GET', '/api/events']] as const) {
+      const body = method === 'GET' ? undefined : '{}';
+      const none = await raw(gateway.ready.apiPort, path, { host, 'content-type': 'application/json' }, method, body);
+      assert.equal(none.status, 401, `${method} ${path} without token`);
+      const wrong = await raw(gateway.ready.apiPort, path, { host, authorization: `Bearer ${'x'.repeat(token.length)}`, 'content-type': 'application/json' }, method, body);
+      assert.equal(wrong.status, 401, `${method} ${path} with a wrong token`);
+      assert.equal(JSON.parse(wrong.body).error.code, 'unauthorized');
+    }
+    assert.equal((await raw(gateway.ready.apiPort, '/api/ca.pem', { host })).status, 200);
+  });
+
+  it('changes settings only with the token', async () => {
+    const denied = await raw(gateway.ready.apiPort, '/api/settings', { host, 'content-type': 'application/json' }, 'PATCH', '{"paused":true}');
+    assert.equal(denied.status, 401);
+    const settings = await raw(gateway.ready.apiPort, '/api/settings', { host, authorization: `Bearer ${token}` });
+    assert.equal(JSON.parse(settings.body).paused, false);
+  });
+});
+
+describe('the page bridge', () => {
+  const bridge = (path: string, headers: Record<string, string>) =>
+    proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}/__aiplugs${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+
+  it('refuses a plugin not injected into the page', async () => {
+    const reply = await bridge('/api/plugins/elsewhere/infer', { referer: `${site.origin}/` });
+    assert.equal(reply.status, 403);
+    assert.equal(JSON.parse(reply.body.toString()).error.code, 'plugin_not_injected');
+  });
+
+  it('ignores a forged Referer or Origin pointing at the site the plugin is for', async () => {
+    for (const headers of [{ referer: 'https://elsewhere.invalid/' }, { origin: 'https://elsewhere.invalid' }, { referer: 'https://elsewhere.invalid/', origin: 'https://elsewhere.invalid' }]) {
+      const reply = await bridge('/api/plugins/elsewhere/infer', headers);
+      assert.equal(reply.status, 403, JSON.stringify(headers));
+    }
+  });
+
+  it('never exposes user-only routes to pages', async () => {
+    for (const path of ['/api/settings', '/api/plugins', '/api/events', '/api/models/pull']) {
+      const reply = await proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}/__aiplugs${path}`, { headers: { referer: `${site.origin}/` } });
+      assert.equal(reply.status, 403, path);
+    }
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * Security checklist 1 — binding and trust.
+ * The API and the proxy accept connections on 127.0.0.1 only; the CA is unique per install,
+ * its key is private (0600) and no route serves it.
+ */
+import assert from 'node:assert/strict';
+import { readFile, stat } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
+
+/** Resolves 'connected' or the error code; only loopback addresses are ever dialled. */
+function dial(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+/** Local addresses of listening TCP sockets on `port`, from /proc (no traffic needed). */
+async function listeningAddresses(port: number): Promise<string[]> {
+  const table = await readFile('/proc/net/tcp', 'utf8').catch(() => '');
+  const table6 = await readFile('/proc/net/tcp6', 'utf8').catch(() => '');
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return [...table.split('\n'), ...table6.split('\n')]
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A')
+    .map((fields) => fields[1]?.split(':')[0] ?? '');
+}
+
+let gateway: GatewayChild;
+let second: GatewayChild;
+
+before(async () => {
+  gateway = await startGatewayProcess();
+  second = await startGatewayProcess();
+});
+after(async () => {
+  await gateway?.stop();
+  await second?.stop();
+});
+
+describe('binding', () => {
+  it('a control server on all interfaces is reachable on 127.0.0.2 (so the check below means something)', async () => {
+    const server = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    const { port } = server.address() as { port: number };
+    assert.equal(await dial('127.0.0.2', port), 'connected');
+    server.close();
+  });
+
+  for (const which of ['apiPort', 'proxyPort'] as const) {
+    it(`the ${which === 'apiPort' ? 'API' : 'proxy'} accepts 127.0.0.1 and refuses every other address`, async () => {
+      const port = gateway.ready[which];
+      assert.equal(await dial('127.0.0.1', port), 'connected');
+      assert.equal(await dial('127.0.0.2', port), 'ECONNREFUSED');
+      // 0100007F is 127.0.0.1 in /proc's little-endian hex: nothing listens on 0.0.0.0 or ::.
+      if ((await readFile('/proc/net/tcp', 'utf8').catch(() => null)) !== null) assert.deepEqual(await listeningAddresses(port), ['0100007F']);
+    });
+  }
+});
+
+describe('certificate authority', () => {
+  it('is unique per install and its key is private', async () => {
+    assert.notEqual(gateway.ready.caSpki, second.ready.caSpki);
+    const key = await stat(`${gateway.dataDir}/ca.key`);
+    assert.equal(key.mode & 0o777, 0o600);
+    assert.equal((await stat(gateway.dataDir)).mode & 0o077, 0, 'data dir is private to the user');
+    assert.equal((await stat(`${gateway.dataDir}/token`)).mode & 0o777, 0o600);
+  });
+
+  it('is reused on restart (same SPKI)', async () => {
+    const again = await startGatewayProcess({ dataDir: second.dataDir });
+    try {
+      assert.equal(again.ready.caSpki, second.ready.caSpki);
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it('no API route serves the CA key', async () => {
+    const key = (await readFile(`${gateway.dataDir}/ca.key`, 'utf8')).split('\n')[1] ?? '';
+    const token = await gateway.token();
+    for (const path of ['/api/ca.pem', '/api/ca.key', '/ca.key', '/api/health', '/api/plugins/echo/files/../../../ca.key', '/api/settings']) {
+      const response = await fetch(`${gateway.ready.apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.ok(!(await response.text()).includes(key), path);
+    }
+  });
+});
