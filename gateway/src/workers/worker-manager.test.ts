@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm, utimes } from 'node:fs/promises';
+import { cp, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -155,10 +155,26 @@ test('a backend that keeps failing to start is stopped with its stderr, until re
     await errorCode(workers.infer(plugin, {}, noSignal()));
   }
   await waitFor(() => workers.status('crash-on-start')?.state === 'failed', 'a second crash-loop stop');
-  // So does changing the backend's files.
+  // So does changing the backend's files (a new revision from the registry).
   const future = new Date(Date.now() + 60_000);
   await utimes(join(dir, 'crash-on-start', 'backend.mjs'), future, future);
-  assert.equal(await errorCode(workers.infer(plugin, {}, noSignal())), 'worker_start_failed');
+  assert.equal(await errorCode(workers.infer(plugin, {}, noSignal())), 'worker_failed', 'the old revision stays stopped');
+  assert.equal(await errorCode(workers.infer(await fixturePlugin('crash-on-start', dir), {}, noSignal())), 'worker_start_failed');
+});
+
+test('a plugin edited on disk gets a fresh worker running the new code', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'aiplugs-reload-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+  await cp(join(FIXTURE_PLUGINS, 'node-ops'), join(dir, 'node-ops'), { recursive: true });
+  const { workers } = manager();
+  const first = (await workers.infer(await fixturePlugin('node-ops', dir), {}, noSignal())) as Echo;
+  await writeFile(join(dir, 'node-ops', 'backend.js'), 'export const run = () => ({ version: 2, pid: process.pid });\n');
+  const edited = await fixturePlugin('node-ops', dir);
+  workers.refresh('node-ops', edited);
+  await waitFor(() => !processAlive(first.pid), 'the old worker to stop');
+  const second = (await workers.infer(edited, {}, noSignal())) as { version: number; pid: number };
+  assert.equal(second.version, 2);
+  assert.notEqual(second.pid, first.pid);
 });
 
 test('an idle worker is unloaded after its keep-alive and re-spawned on the next request', async () => {

@@ -1,5 +1,3 @@
-import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { ApiError } from '../api/api-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../events/logger.js';
@@ -72,6 +70,11 @@ export interface WorkerManager extends InferenceBackend {
   reset(pluginId: string): boolean;
   /** Stops a plugin's worker now (it restarts on the next request). */
   unload(pluginId: string): Promise<void>;
+  /**
+   * Tells the manager a plugin changed on disk (the registry's onChange): its worker restarts
+   * with the new code once idle, and a crash-loop stop is lifted. `null` = removed or broken.
+   */
+  refresh(pluginId: string, plugin: LoadedPlugin | null): void;
   /** Stops every worker (SIGTERM, then SIGKILL after the grace period) and refuses new work. */
   stop(): Promise<void>;
 }
@@ -89,23 +92,7 @@ interface Job {
   timer?: NodeJS.Timeout;
 }
 
-type KillReason = 'timeout' | 'idle' | 'shutdown' | 'unload';
-
-/** Files whose change lifts a crash-loop stop: the manifest and the backend entry. */
-async function fingerprint(plugin: LoadedPlugin): Promise<string> {
-  const files = [join(plugin.dir, 'manifest.json'), resolve(plugin.dir, plugin.manifest.inference?.local_entry ?? 'manifest.json')];
-  const parts = await Promise.all(
-    files.map(async (file) => {
-      try {
-        const info = await stat(file);
-        return `${info.mtimeMs}:${info.size}`;
-      } catch {
-        return 'missing';
-      }
-    }),
-  );
-  return parts.join('|');
-}
+type KillReason = 'timeout' | 'idle' | 'shutdown' | 'unload' | 'reload';
 
 interface Settings {
   keepAliveMs: number;
@@ -134,7 +121,10 @@ class PluginWorker {
   private backoffUntil = 0;
   private backoffTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
-  private failedFingerprint: Promise<string> | null = null;
+  /** The plugin revision that crash-looped: a new revision (any file edited) lifts the stop. */
+  private failedRevision: string | null = null;
+  /** The revision the running process was started from; a newer one restarts it when idle. */
+  private runningRevision: string | null = null;
   /** Processes that reached "ready": only their exits count as crashes (start failures are counted by start()). */
   private readonly readyProcesses = new WeakSet<WorkerProcess>();
   private closed = false;
@@ -180,13 +170,9 @@ class PluginWorker {
   }
 
   async submit(plugin: LoadedPlugin, payload: unknown, signal: AbortSignal, onChunk?: (chunk: unknown) => void): Promise<unknown> {
-    this.plugin = plugin;
     if (this.closed) throw workerErrors.shuttingDown();
-    if (this.state === 'failed') {
-      if ((await fingerprint(plugin)) === (await this.failedFingerprint)) throw workerErrors.failed(this.id, this.lastError ?? 'unknown error');
-      this.log.info(`Plugin "${this.id}" changed since its crash loop; trying its backend again`);
-      this.reset();
-    }
+    this.refresh(plugin);
+    if (this.state === 'failed') throw workerErrors.failed(this.id, this.lastError ?? 'unknown error');
     if (signal.aborted) throw workerErrors.cancelled();
     const capacity = this.settings.concurrency + this.settings.queueSize;
     if (this.inFlight.size + this.queue.length >= capacity) throw workerErrors.busy(this.id, capacity);
@@ -233,6 +219,7 @@ class PluginWorker {
     this.disarmIdle();
     const worker = this.process;
     if (worker && this.state === 'ready') {
+      if (this.restartIfStale(worker)) return;
       while (this.queue.length > 0 && this.inFlight.size < this.settings.concurrency) this.dispatch(worker, this.queue.shift()!);
       return;
     }
@@ -243,12 +230,38 @@ class PluginWorker {
         this.backoffTimer = setTimeout(() => {
           this.backoffTimer = null;
           this.pump();
-        }, wait);
-        this.backoffTimer.unref();
+        }, wait); // not unref'd: requests are waiting on it
       }
       return;
     }
     void this.start();
+  }
+
+  /**
+   * Takes a new plugin version (hot reload): a crash-looped plugin gets another chance, and a
+   * worker running old code is replaced once its in-flight requests are done.
+   */
+  refresh(plugin: LoadedPlugin): void {
+    const changed = plugin.revision !== this.plugin.revision;
+    this.plugin = plugin;
+    if (!changed) return;
+    if (this.state === 'failed' && plugin.revision !== this.failedRevision) {
+      this.log.info(`Plugin "${this.id}" changed since its crash loop; trying its backend again`);
+      this.reset();
+      return;
+    }
+    if (this.process && this.state === 'ready') this.restartIfStale(this.process);
+  }
+
+  /** True while the running process is older than the plugin and is being (or will be) replaced. */
+  private restartIfStale(worker: WorkerProcess): boolean {
+    if (this.runningRevision === this.plugin.revision) return false;
+    if (this.inFlight.size === 0) {
+      this.log.info(`Plugin "${this.id}" changed; restarting its worker ${worker.pid}`);
+      this.setState('stopping', 'plugin changed; restarting');
+      void this.terminate(worker, 'reload', this.settings.stopGraceMs);
+    }
+    return true;
   }
 
   private dispatch(worker: WorkerProcess, job: Job): void {
@@ -284,7 +297,7 @@ class PluginWorker {
     if (error instanceof WorkerExitError) {
       if (!error.exit.expected) return workerErrors.crashed(this.id, withStderr(error.message, error.stderr));
       if (this.killReason === 'shutdown') return workerErrors.shuttingDown();
-      return workerErrors.restarted(this.id, this.killReason === 'timeout' ? 'another request timed out' : 'it was unloaded');
+      return workerErrors.restarted(this.id, this.killReason === 'timeout' ? 'another request timed out' : this.killReason === 'reload' ? 'the plugin changed' : 'it was unloaded');
     }
     return error;
   }
@@ -309,7 +322,7 @@ class PluginWorker {
       if (this.process === worker) this.process = null;
       this.startedAt = null;
       this.stopping = null;
-      if (!this.closed) this.setState('idle', reason === 'idle' ? 'unloaded after keep-alive' : reason === 'timeout' ? 'killed after a timeout' : 'stopped');
+      if (!this.closed) this.setState('idle', { idle: 'unloaded after keep-alive', timeout: 'killed after a timeout', reload: 'plugin changed', unload: 'stopped', shutdown: 'stopped' }[reason]);
       this.pump();
     })();
     return this.stopping;
@@ -355,6 +368,7 @@ class PluginWorker {
         grantable: this.options.grantableSecrets?.() ?? {},
       });
       this.setState('starting');
+      this.runningRevision = plugin.revision;
       const startedAt = Date.now();
       worker = spawnWorkerProcess({
         command,
@@ -439,7 +453,7 @@ class PluginWorker {
     this.setState('failed', `${recent} crashes in the crash window; stopped until the plugin changes or is reset\n${reason}`);
     this.log.error(`Plugin "${this.id}" stopped after ${recent} crashes; reset it or change its files`);
     this.rejectQueued(workerErrors.failed(this.id, reason));
-    this.failedFingerprint = fingerprint(this.plugin);
+    this.failedRevision = this.plugin.revision;
   }
 
   private rejectQueued(error: Error): void {
@@ -450,7 +464,7 @@ class PluginWorker {
     const wasFailed = this.state === 'failed';
     this.crashes.reset();
     this.backoffUntil = 0;
-    this.failedFingerprint = null;
+    this.failedRevision = null;
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
     this.backoffTimer = null;
     if (wasFailed || this.state === 'backoff') {
@@ -567,6 +581,12 @@ export function createWorkerManager(options: WorkerManagerOptions): WorkerManage
     status: (pluginId) => workers.get(pluginId)?.status(),
     reset: (pluginId) => workers.get(pluginId)?.reset() ?? false,
     unload: async (pluginId) => workers.get(pluginId)?.unload(),
+    refresh(pluginId, plugin) {
+      const worker = workers.get(pluginId);
+      if (!worker) return;
+      if (plugin) worker.refresh(plugin);
+      else void worker.unload();
+    },
     stop() {
       stopped ??= (async () => {
         lifetime.abort();
