@@ -1,0 +1,170 @@
+import browser, { type Runtime } from 'webextension-polyfill';
+import { discoverGateway, GatewayError } from '../common/gateway-client';
+import { StorageKey, type BackgroundReplies, type BackgroundRequest, type PageResponse, type RequestOf } from '../common/protocol';
+import { hostMatchesSitePattern, sitePatternFor } from '../common/site-patterns';
+import { loadSettings, loadTabState, saveSettings } from '../common/storage';
+import { SKIP_ONCE_KEY } from '../injected/navigation-hook';
+import { clientFor, connectionStatus, currentClient, pair } from './gateway-connection';
+import { buildHeaderRules, installHeaderRules } from './header-rules';
+import { markSkipOnceInPage } from './page-injection';
+import { applyProxyRouting } from './proxy-routing';
+import { recordRuntimeStatus, resyncTabs, syncTab } from './tab-sync';
+
+type Handler<K extends BackgroundRequest['type']> = (message: RequestOf<K>, sender: Runtime.MessageSender) => Promise<BackgroundReplies[K]>;
+type Handlers = { [K in BackgroundRequest['type']]: Handler<K> };
+
+/** Brings the layer-1 header rules in line with the gateway's plugins and switches. */
+export async function syncHeaderRules(): Promise<void> {
+  const settings = await loadSettings();
+  const client = clientFor(settings);
+  if (settings.cspMode !== 'strip' || !client || !settings.token) return installHeaderRules([]);
+  try {
+    const [plugins, gatewaySettings] = await Promise.all([client.plugins(), client.settings()]);
+    await installHeaderRules(buildHeaderRules(plugins, gatewaySettings));
+  } catch {
+    // gateway down: keep the last rules rather than strip nothing or everything
+  }
+}
+
+const topFrameTab = (sender: Runtime.MessageSender): number | null =>
+  sender.tab?.id !== undefined && (sender.frameId ?? 0) === 0 ? sender.tab.id : null;
+
+function pageFailure(id: string, status: number, code: string, message: string): PageResponse {
+  return { id, ok: false, status, error: { code, message } };
+}
+
+/** Every message the background answers, by type: the protocol in `common/protocol.ts`. */
+const handlers: Handlers = {
+  async 'page-loaded'(message, sender) {
+    const tabId = topFrameTab(sender);
+    if (tabId !== null) void syncTab({ tabId, url: message.url, reason: 'load', documentId: sender.documentId }).catch(() => undefined);
+    return null;
+  },
+  async 'page-navigated'(message, sender) {
+    const tabId = topFrameTab(sender);
+    if (tabId !== null) void syncTab({ tabId, url: message.url, reason: 'navigate', documentId: sender.documentId }).catch(() => undefined);
+    return null;
+  },
+  async 'runtime-status'(message, sender) {
+    const tabId = topFrameTab(sender);
+    if (tabId !== null) void recordRuntimeStatus(tabId, message.status).catch(() => undefined);
+    return null;
+  },
+  /**
+   * The fallback runtime's calls: the page never sees the token, and may call only the plugins
+   * active for its own URL (the bridge's rule, enforced here since there is no bridge).
+   */
+  async 'page-request'({ request }, sender) {
+    const { id, pluginId, url } = request;
+    try {
+      if (!sender.url || new URL(sender.url).origin !== new URL(url).origin) return pageFailure(id, 403, 'forbidden', 'The call did not come from this page');
+    } catch {
+      return pageFailure(id, 400, 'invalid_url', 'The page URL is not valid');
+    }
+    const client = await currentClient();
+    const settings = await loadSettings();
+    if (!client || !settings.token) return pageFailure(id, 503, 'gateway_unpaired', 'The AiPlugs extension is not paired with a gateway');
+    try {
+      const active = await client.active(url);
+      if (!active.plugins.some((plugin) => plugin.id === pluginId && plugin.active)) {
+        return pageFailure(id, 403, 'plugin_not_active', `Plugin "${pluginId}" is not active on this page`);
+      }
+      return { id, ok: true, result: await client.infer(pluginId, request.body) };
+    } catch (error) {
+      if (error instanceof GatewayError) return pageFailure(id, error.status, error.code, error.message);
+      return pageFailure(id, 500, 'extension_error', (error as Error).message);
+    }
+  },
+  async 'get-connection'() {
+    return connectionStatus();
+  },
+  async 'discover-gateway'() {
+    const found = await discoverGateway();
+    if (found.address) await saveSettings({ gatewayAddress: found.address });
+    return found;
+  },
+  async pair({ address, token }) {
+    const status = await pair(address, token);
+    if (status.state === 'connected') {
+      await applyProxyRouting(await loadSettings());
+      await syncHeaderRules();
+      void resyncTabs();
+    }
+    return status;
+  },
+  async 'set-plugin-enabled'({ tabId, pluginId, enabled }) {
+    const state = await loadTabState(tabId);
+    const client = await currentClient();
+    const site = state && sitePatternFor(state.url);
+    if (!state || !client || !site) return state;
+    const current = await client.settings();
+    const sites = current.plugin_disabled_sites[pluginId] ?? [];
+    const next = enabled ? sites.filter((pattern) => !hostMatchesSitePattern(site, pattern)) : [...new Set([...sites, site])];
+    await client.updateSettings({ plugin_disabled_sites: { ...current.plugin_disabled_sites, [pluginId]: next } });
+    await syncHeaderRules();
+    // Every open tab of this site follows at once: the stopped plugin is told to tear down.
+    await resyncTabs((other) => sitePatternFor(other.url) === site);
+    return loadTabState(tabId);
+  },
+  async 'set-paused'({ paused }) {
+    const client = await currentClient();
+    if (client) {
+      await client.updateSettings({ paused });
+      await syncHeaderRules();
+      await resyncTabs();
+    }
+    return connectionStatus();
+  },
+  async 'reload-without-plugins'({ tabId }) {
+    // One plugin-free load of this tab: the document_start hook reads the flag and the page
+    // runtime stands down; the proxy's plugin tags are blocked for this tab until that load is over.
+    await browser.declarativeNetRequest.updateSessionRules({
+      removeRuleIds: [tabId],
+      addRules: [
+        {
+          id: tabId,
+          priority: 1,
+          action: { type: 'block' },
+          condition: { tabIds: [tabId], urlFilter: '/__aiplugs/', resourceTypes: ['script', 'stylesheet', 'xmlhttprequest', 'websocket'] },
+        },
+      ],
+    });
+    const { [StorageKey.suppressedTabs]: tabs = [] } = (await browser.storage.session.get(StorageKey.suppressedTabs)) as { [key: string]: number[] };
+    await browser.storage.session.set({ [StorageKey.suppressedTabs]: [...new Set([...tabs, tabId])] });
+    await browser.scripting.executeScript({ target: { tabId, frameIds: [0] }, func: markSkipOnceInPage, args: [SKIP_ONCE_KEY] });
+    await browser.tabs.reload(tabId);
+    return null;
+  },
+  async 'retry-injection'({ tabId }) {
+    const state = await loadTabState(tabId);
+    if (!state) return null;
+    if (state.csp) {
+      // The page's CSP blocked us: the header rules (strip mode) apply from the next load on.
+      await saveSettings({ cspMode: 'strip' });
+      await syncHeaderRules();
+      await browser.tabs.reload(tabId);
+      return state;
+    }
+    return syncTab({ tabId, url: state.url, reason: 'retry' });
+  },
+  async 'set-proxy-routing'({ enabled }) {
+    const settings = await saveSettings({ proxyRouting: enabled });
+    if (enabled && !settings.proxyPort) await connectionStatus(); // learns the proxy port
+    const latest = await loadSettings();
+    await applyProxyRouting(latest);
+    return latest;
+  },
+  async 'set-csp-mode'({ mode }) {
+    const settings = await saveSettings({ cspMode: mode });
+    await syncHeaderRules();
+    return settings;
+  },
+};
+
+/** The `runtime.onMessage` listener: dispatches by type; failures come back as `{failure}`. */
+export function handleMessage(message: unknown, sender: Runtime.MessageSender): Promise<unknown> | undefined {
+  const request = message as BackgroundRequest;
+  const handler = handlers[request?.type] as Handler<BackgroundRequest['type']> | undefined;
+  if (!handler) return undefined;
+  return handler(request as never, sender).catch((error: unknown) => ({ failure: { message: (error as Error).message ?? String(error) } }));
+}

@@ -1,0 +1,87 @@
+/**
+ * Functions the background runs inside a tab's page world with `scripting.executeScript`.
+ * Each is serialized on its own: it may use only its arguments and the page's globals, never
+ * anything imported or declared outside it.
+ */
+import type { PageOutcome } from '../common/protocol';
+import type { InjectedFile, RunAt } from '../common/gateway-types';
+
+export interface ReconcilePlan {
+  url: string;
+  /** Restart plugins that are in error (the popup's retry). */
+  retry: boolean;
+  plugins: Array<{ id: string; scripts: Array<{ run_at: RunAt; js: InjectedFile[]; css: InjectedFile[] }> }>;
+}
+
+export interface ApplyPlanInput {
+  /** The extension-transport page runtime as a complete script (from `GET /api/inject`). */
+  runtime: string;
+  plan: ReconcilePlan;
+  /** Inject even if an earlier attempt on this document claimed the fallback (retry). */
+  force: boolean;
+}
+
+/**
+ * Brings the document's plugins in line with `plan`:
+ * - a page runtime is there (the proxy's, or ours from earlier): it reconciles, so plugins that no
+ *   longer match tear down and newly matching ones start;
+ * - none is there and plugins match: injects the runtime (extension transport), then the plugins,
+ *   exactly once per document, and only once the document is known not to get one from the proxy.
+ */
+export function applyPlanInPage(input: ApplyPlanInput): PageOutcome | Promise<PageOutcome> {
+  type Runtime = { transport: 'bridge' | 'extension'; reconcile: (plan: unknown) => string[] };
+  type Hook = { suppressed?: boolean; decided?: boolean; fallbackClaimed?: boolean; whenDecided?: (callback: () => void) => void };
+  const w = window as unknown as { __aiplugsRuntime?: Runtime; __aiplugsNavigationHook?: Hook; AiPlugs?: { runtime?: string } };
+  const hook = w.__aiplugsNavigationHook;
+
+  const act = (): PageOutcome => {
+    if (hook && hook.suppressed) return { outcome: 'suppressed' };
+    const existing = w.__aiplugsRuntime;
+    if (existing) {
+      existing.reconcile(input.plan);
+      return { outcome: existing.transport === 'bridge' ? 'proxy' : 'extension' };
+    }
+    if (w.AiPlugs && w.AiPlugs.runtime) return { outcome: 'proxy' }; // an older runtime that cannot reconcile
+    if (input.plan.plugins.length === 0) return { outcome: 'none' };
+    const type = document.contentType;
+    if (type !== 'text/html' && type !== 'application/xhtml+xml') return { outcome: 'unsupported', error: `Not an HTML page (${type})` };
+    if (hook) {
+      if (hook.fallbackClaimed && !input.force) return { outcome: 'failed', error: 'The AiPlugs runtime did not start on this page' };
+      hook.fallbackClaimed = true;
+    }
+    const script = document.createElement('script');
+    const nonced = document.querySelector<HTMLScriptElement>('script[nonce]');
+    if (nonced && nonced.nonce) script.nonce = nonced.nonce; // a CSP with a nonce lets a script carrying it run
+    script.setAttribute('data-aiplugs', 'runtime-extension');
+    try {
+      script.textContent = input.runtime;
+      (document.head || document.documentElement).appendChild(script);
+    } catch (error) {
+      return { outcome: 'failed', csp: true, error: `The page refused the AiPlugs runtime: ${(error as Error).message}` };
+    }
+    script.remove();
+    const installed = w.__aiplugsRuntime;
+    if (!installed) return { outcome: 'failed', csp: true, error: "The page's Content-Security-Policy blocked the AiPlugs runtime" };
+    installed.reconcile(input.plan);
+    return { outcome: 'extension' };
+  };
+
+  if (hook && hook.decided === false && hook.whenDecided) {
+    const whenDecided = hook.whenDecided;
+    return new Promise((resolve) => whenDecided(() => resolve(act())));
+  }
+  return act();
+}
+
+/** Whether this load runs without plugins; resolves once the page has loaded (its tags were requested). */
+export function suppressedLoadInPage(): boolean | Promise<boolean> {
+  const hook = (window as unknown as { __aiplugsNavigationHook?: { suppressed?: boolean } }).__aiplugsNavigationHook;
+  if (!hook || !hook.suppressed) return false;
+  if (document.readyState === 'complete') return true;
+  return new Promise((resolve) => window.addEventListener('load', () => resolve(true), { once: true }));
+}
+
+/** Marks the tab's next document "without plugins" (runs in the ISOLATED world: same sessionStorage). */
+export function markSkipOnceInPage(key: string): void {
+  sessionStorage.setItem(key, '1');
+}

@@ -1,0 +1,167 @@
+import browser from 'webextension-polyfill';
+import { GatewayError } from '../common/gateway-client';
+import { runningCount, StorageKey, type PageOutcome, type RuntimeStatus, type TabState } from '../common/protocol';
+import { hostMatchesSitePattern } from '../common/site-patterns';
+import { allTabStates, loadSettings, loadTabState, saveTabState } from '../common/storage';
+import { clientFor } from './gateway-connection';
+import { applyPlanInPage, suppressedLoadInPage, type ApplyPlanInput } from './page-injection';
+
+/**
+ * Keeps each tab's plugins in line with its URL and the user's switches, and its state (for the
+ * badge and popup) in `storage.session`. One queue per tab: a navigation that arrives while the
+ * load before it is still being handled waits its turn, so states never interleave.
+ */
+
+const queues = new Map<number, Promise<unknown>>();
+
+/** Runs `job` after every earlier job of the same tab. Call it synchronously in a handler. */
+function inTabQueue<T>(tabId: number, job: () => Promise<T>): Promise<T> {
+  const previous = queues.get(tabId) ?? Promise.resolve();
+  const next = previous.then(job, job);
+  const settled = next.catch(() => undefined);
+  queues.set(tabId, settled);
+  void settled.then(() => {
+    if (queues.get(tabId) === settled) queues.delete(tabId);
+  });
+  return next;
+}
+
+export async function updateBadge(state: TabState): Promise<void> {
+  const failed = state.injection === 'failed';
+  const count = runningCount(state);
+  const text = failed ? '!' : count > 0 ? String(count) : '';
+  try {
+    await browser.action.setBadgeText({ tabId: state.tabId, text });
+    await browser.action.setBadgeBackgroundColor({ tabId: state.tabId, color: failed ? '#b91c1c' : '#1f2937' });
+    await browser.action.setTitle({ tabId: state.tabId, title: failed ? `AiPlugs: ${state.injectionError ?? 'injection failed'}` : `AiPlugs: ${count} plugin(s) on this tab` });
+  } catch {
+    // the tab is gone
+  }
+}
+
+async function store(state: TabState): Promise<TabState> {
+  await saveTabState(state);
+  await updateBadge(state);
+  return state;
+}
+
+export interface SyncRequest {
+  tabId: number;
+  url: string;
+  /** `load`: a new document (or one restored from cache); `navigate`: a SPA URL change; `settings`: a switch changed; `retry`: the popup's retry. */
+  reason: 'load' | 'navigate' | 'settings' | 'retry';
+  /** The document the request is about (Chromium), so a late answer never lands in the next one. */
+  documentId?: string | undefined;
+}
+
+const isWebUrl = (url: string) => /^https?:\/\//i.test(url);
+
+function describeFailure(error: unknown): string {
+  if (error instanceof GatewayError) return error.message;
+  return `Could not inject into this page: ${(error as Error).message ?? String(error)}`;
+}
+
+async function runInPage<T, A extends unknown[]>(request: SyncRequest, func: (...args: A) => T | Promise<T>, args: A): Promise<T> {
+  const target = request.documentId ? { tabId: request.tabId, documentIds: [request.documentId] } : { tabId: request.tabId, frameIds: [0] };
+  const [injection] = await browser.scripting.executeScript({ target, world: 'MAIN', injectImmediately: true, func: func as () => void, args });
+  return injection?.result as T;
+}
+
+/** Lifts a "reload without plugins" block once its load is over; true if this load was the suppressed one. */
+async function finishSuppressedLoad(request: SyncRequest): Promise<boolean> {
+  const { [StorageKey.suppressedTabs]: tabs = [] } = (await browser.storage.session.get(StorageKey.suppressedTabs)) as { [key: string]: number[] };
+  if (!tabs.includes(request.tabId)) return false;
+  let suppressed = false;
+  try {
+    suppressed = await runInPage(request, suppressedLoadInPage, []);
+  } finally {
+    await browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: [request.tabId] });
+    await browser.storage.session.set({ [StorageKey.suppressedTabs]: tabs.filter((id) => id !== request.tabId) });
+  }
+  return suppressed;
+}
+
+/**
+ * Recomputes what runs on a tab: asks the gateway which plugins are active for the URL, then
+ * reconciles the page (starting, stopping, or — when the document has no runtime — injecting
+ * them as the fallback), and records the outcome.
+ */
+export function syncTab(request: SyncRequest): Promise<TabState> {
+  return inTabQueue(request.tabId, async () => {
+    const previous = await loadTabState(request.tabId);
+    const sameDocument = request.reason !== 'load';
+    const state: TabState = {
+      tabId: request.tabId,
+      url: request.url,
+      injection: 'pending',
+      matched: sameDocument ? (previous?.matched ?? []) : [],
+      runtime: sameDocument ? previous?.runtime : undefined,
+      updatedAt: Date.now(),
+    };
+    if (!isWebUrl(request.url)) return store({ ...state, injection: 'unsupported' });
+    if (request.reason === 'load' && (await finishSuppressedLoad(request).catch(() => false))) {
+      return store({ ...state, injection: 'suppressed' });
+    }
+    const settings = await loadSettings();
+    const client = clientFor(settings);
+    if (!client || !settings.token) {
+      return store({ ...state, injection: 'failed', injectionError: 'The extension is not paired with an AiPlugs gateway yet: open the popup to set it up.' });
+    }
+    let plan, active, plugins, gatewaySettings;
+    try {
+      [plan, active, plugins, gatewaySettings] = await Promise.all([client.inject(request.url), client.active(request.url), client.plugins(), client.settings()]);
+    } catch (error) {
+      return store({ ...state, injection: 'failed', injectionError: describeFailure(error) });
+    }
+    const host = new URL(request.url).hostname;
+    const names = new Map(plugins.map((plugin) => [plugin.id, plugin.name ?? plugin.id]));
+    state.matched = active.plugins.map(({ id, active: isActive }) => ({
+      id,
+      name: names.get(id) ?? id,
+      active: isActive,
+      enabledOnSite: !(gatewaySettings.plugin_disabled_sites[id] ?? []).some((pattern) => hostMatchesSitePattern(host, pattern)),
+    }));
+    const input: ApplyPlanInput = {
+      runtime: plan.runtime,
+      plan: { url: request.url, retry: request.reason === 'retry', plugins: plan.plugins.map(({ id, scripts }) => ({ id, scripts })) },
+      force: request.reason === 'retry',
+    };
+    let outcome: PageOutcome;
+    try {
+      outcome = await runInPage(request, applyPlanInPage, [input]);
+    } catch (error) {
+      const message = (error as Error).message ?? String(error);
+      // The document went away (navigated, closed) while we worked: its successor reports itself.
+      if (/No (frame|document|tab)|Frame with ID|document.*(not found|removed)/i.test(message)) return previous ?? state;
+      outcome = { outcome: plan.plugins.length > 0 ? 'failed' : 'none', error: `The browser refused to inject into this page: ${message}` };
+    }
+    if (!outcome) outcome = { outcome: 'failed', error: 'The page did not answer' };
+    const latest = await loadTabState(request.tabId);
+    // A status report that arrived while we waited belongs to this document: keep it.
+    const runtime = latest?.runtime && latest.updatedAt >= state.updatedAt ? latest.runtime : state.runtime;
+    return store({
+      ...state,
+      runtime: outcome.outcome === 'none' || outcome.outcome === 'suppressed' ? runtime && { ...runtime, plugins: [] } : runtime,
+      injection: outcome.outcome,
+      injectionError: outcome.error,
+      csp: outcome.csp,
+      updatedAt: Date.now(),
+    });
+  });
+}
+
+/** Records what the page runtime says about its plugins (badge count, per-plugin state). */
+export function recordRuntimeStatus(tabId: number, status: RuntimeStatus): Promise<TabState> {
+  return inTabQueue(tabId, async () => {
+    const previous = await loadTabState(tabId);
+    const base: TabState = previous ?? { tabId, url: status.url, injection: 'pending', matched: [], updatedAt: Date.now() };
+    const injection = base.injection === 'pending' || base.injection === 'none' ? (status.transport === 'bridge' ? 'proxy' : 'extension') : base.injection;
+    return store({ ...base, url: status.url, runtime: status, injection, updatedAt: Date.now() });
+  });
+}
+
+/** Re-syncs every tab we know (after a switch changed), optionally only those on one host. */
+export async function resyncTabs(filter: (state: TabState) => boolean = () => true): Promise<void> {
+  const states = (await allTabStates()).filter(filter);
+  await Promise.all(states.map((state) => syncTab({ tabId: state.tabId, url: state.url, reason: 'settings' }).catch(() => undefined)));
+}

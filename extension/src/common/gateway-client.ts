@@ -1,0 +1,136 @@
+import type { ActivePlugins, GatewayErrorBody, GatewayEvent, GatewayHealth, GatewaySettings, InjectionPlan, PluginInfo } from './gateway-types';
+
+/** A failed gateway call, with the API's error code or `gateway_down` when nothing answered. */
+export class GatewayError extends Error {
+  override name = 'GatewayError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 0,
+  ) {
+    super(message);
+  }
+}
+
+export interface GatewayClientOptions {
+  /** API base URL, e.g. `http://127.0.0.1:5000`. */
+  address: string;
+  token: string | null;
+  /** Per-request timeout; event streams have none. */
+  timeoutMs?: number;
+}
+
+/** Normalizes what a user types (`5000`, `localhost:5000`, `http://127.0.0.1:5000/`) to a base URL. */
+export function normalizeAddress(input: string): string | null {
+  let text = input.trim();
+  if (!text) return null;
+  if (/^\d+$/.test(text)) text = `127.0.0.1:${text}`;
+  if (!/^https?:\/\//i.test(text)) text = `http://${text}`;
+  try {
+    const url = new URL(text);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The gateway API as the extension uses it: every call carries the token, every failure becomes
+ * a `GatewayError` that says in words what went wrong.
+ *
+ * @example
+ *   const gateway = createGatewayClient({ address: 'http://127.0.0.1:5000', token });
+ *   const plan = await gateway.inject('https://example.com/');
+ */
+export function createGatewayClient(options: GatewayClientOptions) {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const call = async <T>(path: string, init: RequestInit & { timeout?: number | null } = {}): Promise<T> => {
+    const headers = new Headers(init.headers);
+    if (options.token) headers.set('authorization', `Bearer ${options.token}`);
+    if (init.body) headers.set('content-type', 'application/json');
+    const signals = [init.signal, init.timeout === null ? null : AbortSignal.timeout(init.timeout ?? timeoutMs)].filter((s): s is AbortSignal => !!s);
+    let response: Response;
+    try {
+      response = await fetch(`${options.address}${path}`, { ...init, headers, signal: AbortSignal.any(signals), cache: 'no-store', credentials: 'omit' });
+    } catch (error) {
+      if (init.signal?.aborted) throw error;
+      throw new GatewayError('gateway_down', `The AiPlugs gateway is not reachable at ${options.address}. Start it with "npx aiplugs start".`);
+    }
+    if (init.timeout === null && response.ok) return response as T;
+    const body = (await response.json().catch(() => null)) as (T & Partial<GatewayErrorBody>) | null;
+    if (!response.ok) {
+      const error = body?.error;
+      throw new GatewayError(error?.code ?? `http_${response.status}`, error?.message ?? `The gateway answered HTTP ${response.status}`, response.status);
+    }
+    return body as T;
+  };
+  return {
+    address: options.address,
+    health: (timeout?: number) => call<GatewayHealth>('/api/health', { timeout: timeout ?? timeoutMs }),
+    settings: () => call<GatewaySettings>('/api/settings'),
+    updateSettings: (patch: Partial<GatewaySettings>) => call<GatewaySettings>('/api/settings', { method: 'PATCH', body: JSON.stringify(patch) }),
+    active: (url: string) => call<ActivePlugins>(`/api/settings/active?url=${encodeURIComponent(url)}`),
+    plugins: () => call<{ plugins: PluginInfo[] }>('/api/plugins').then((answer) => answer.plugins),
+    inject: (url: string) => call<InjectionPlan>(`/api/inject?url=${encodeURIComponent(url)}`),
+    infer: (pluginId: string, body: unknown) =>
+      call<{ result: unknown }>(`/api/plugins/${encodeURIComponent(pluginId)}/infer`, { method: 'POST', body: JSON.stringify(body), timeout: 10 * 60_000 }).then((answer) => answer.result),
+    /** Follows `GET /api/events` until `signal` aborts; EventSource cannot send the token, fetch can. */
+    async events(signal: AbortSignal, onEvent: (event: GatewayEvent) => void): Promise<void> {
+      const response = await call<Response>('/api/events', { signal, timeout: null });
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block
+            .split('\n')
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trimStart())
+            .join('\n');
+          if (!data) continue;
+          try {
+            onEvent(JSON.parse(data) as GatewayEvent);
+          } catch {
+            // a malformed event is skipped, the stream goes on
+          }
+        }
+      }
+    },
+  };
+}
+
+export type GatewayClient = ReturnType<typeof createGatewayClient>;
+
+/** The API port range of the public contract, probed when the address is not known. */
+export const API_PORT_RANGE: [number, number] = [5000, 5100];
+
+/**
+ * Finds a running gateway on this machine: probes `/api/health` on 127.0.0.1 across the contract's
+ * API port range, a batch at a time, and returns the first that answers as AiPlugs.
+ */
+export async function discoverGateway(range: [number, number] = API_PORT_RANGE, batch = 20): Promise<{ address: string | null; probed: number }> {
+  let probed = 0;
+  for (let port = range[0]; port <= range[1]; port += batch) {
+    const ports = Array.from({ length: Math.min(batch, range[1] - port + 1) }, (_, i) => port + i);
+    probed += ports.length;
+    const found = await Promise.all(
+      ports.map(async (candidate) => {
+        const address = `http://127.0.0.1:${candidate}`;
+        try {
+          const health = await createGatewayClient({ address, token: null }).health(1500);
+          return health.name === 'aiplugs' ? address : null;
+        } catch {
+          return null;
+        }
+      }),
+    );
+    const address = found.find((item) => item !== null);
+    if (address) return { address, probed };
+  }
+  return { address: null, probed };
+}

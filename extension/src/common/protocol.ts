@@ -1,0 +1,202 @@
+/**
+ * The one place that defines how the extension's parts talk to each other, typed end to end:
+ *
+ *   page world (page runtime, MAIN-world hook)
+ *      ⇅  DOM events on `window`, details as JSON strings (strings cross worlds unchanged)
+ *   ISOLATED content script (page relay)
+ *      ⇅  runtime.sendMessage
+ *   background  ⇄  popup (runtime.sendMessage) · gateway API (HTTP, Bearer token)
+ *
+ * Every message names its `type`; `BackgroundReplies` says what the background answers to each.
+ */
+import type { InjectionPlan, PluginInfo } from './gateway-types';
+
+// --- page world ⇄ ISOLATED content script (DOM events) ---------------------------------------------
+
+/** Event names shared with `gateway/src/runtime/page-runtime.browser.js`; keep the two in step. */
+export const PageEvent = {
+  /** Public: a SPA URL change; `detail` is `{from, to, kind}` (an object, for page scripts). */
+  navigate: 'aiplugs:navigate',
+  /** Runtime → relay: the runtime's plugins and their states, JSON `RuntimeStatus`. */
+  runtimeStatus: 'aiplugs:runtime-status',
+  /** Relay → runtime: please dispatch `runtimeStatus` again. */
+  statusRequest: 'aiplugs:status-request',
+  /** Runtime (extension transport) → relay: JSON `PageRequest`. */
+  extensionRequest: 'aiplugs:extension-request',
+  /** Relay → runtime: JSON `PageResponse`. */
+  extensionResponse: 'aiplugs:extension-response',
+} as const;
+
+export type PluginRunState = 'running' | 'stopped' | 'error';
+
+/** What a page runtime reports about itself. */
+export interface RuntimeStatus {
+  url: string;
+  /** `bridge`: injected by the proxy; `extension`: injected by this extension's fallback. */
+  transport: 'bridge' | 'extension';
+  version: string;
+  plugins: Array<{ id: string; state: PluginRunState; error?: string }>;
+}
+
+export interface PageRequest {
+  id: string;
+  kind: 'infer';
+  pluginId: string;
+  /** The page's `location.href` when it called. */
+  url: string;
+  body: { payload: unknown; mode?: 'local' | 'cloud' };
+}
+
+export type PageResponse =
+  | { id: string; ok: true; result: unknown }
+  | { id: string; ok: false; status: number; error: { code: string; message: string } };
+
+/** Where the document's plugins came from, as the background saw it. */
+export type InjectionOutcome =
+  /** The proxy injected the runtime (the page crossed the gateway). */
+  | 'proxy'
+  /** The extension injected the runtime and plugins itself (the fallback). */
+  | 'extension'
+  /** No plugin matches this URL: nothing to inject. */
+  | 'none'
+  /** "Reload without plugins" is in effect for this load. */
+  | 'suppressed'
+  /** Not a page plugins can run in (not http(s), not HTML). */
+  | 'unsupported'
+  /** Plugins match, but injection did not happen: see `injectionError`. */
+  | 'failed';
+
+/** What the MAIN-world injection step (`applyPlanInPage`) reports back. */
+export interface PageOutcome {
+  outcome: InjectionOutcome;
+  error?: string;
+  /** The failure is the page's Content-Security-Policy (a reload with header rules may fix it). */
+  csp?: boolean;
+}
+
+// --- per-tab state (storage.session) and settings (storage.local) ------------------------------------
+
+export interface MatchedPlugin {
+  id: string;
+  name: string;
+  /** False when switched off here (plugin on this site, the whole site, or the global pause). */
+  active: boolean;
+  /** True when the plugin itself is switched off for this site (what the popup toggle shows). */
+  enabledOnSite: boolean;
+}
+
+export interface TabState {
+  tabId: number;
+  url: string;
+  injection: InjectionOutcome | 'pending';
+  injectionError?: string;
+  csp?: boolean;
+  /** Plugins whose `matches` cover the URL, whether or not they are switched on. */
+  matched: MatchedPlugin[];
+  /** Last report of the page runtime, if the document has one. */
+  runtime?: RuntimeStatus;
+  updatedAt: number;
+}
+
+export interface ExtensionSettings {
+  /** Gateway API base URL, e.g. `http://127.0.0.1:5000`; null until found or typed in. */
+  gatewayAddress: string | null;
+  /** The gateway's API token (pairing); null until the user pastes it. */
+  token: string | null;
+  /** Route this browser through the gateway proxy (PAC script via the proxy API). */
+  proxyRouting: boolean;
+  /** Layer-1 header filtering: `strip` removes CSP/X-Frame-Options on sites with active plugins. */
+  cspMode: 'strip' | 'keep';
+  /** The gateway's proxy port, last seen in `/api/health` (the PAC script needs it). */
+  proxyPort: number | null;
+}
+
+export const DEFAULT_SETTINGS: ExtensionSettings = {
+  gatewayAddress: null,
+  token: null,
+  proxyRouting: false,
+  cspMode: 'strip',
+  proxyPort: null,
+};
+
+export type ConnectionStatus =
+  | { state: 'unconfigured'; message: string }
+  | { state: 'down'; address: string; message: string }
+  | { state: 'unpaired'; address: string; version: string; message: string }
+  | { state: 'connected'; address: string; version: string; apiPort: number; proxyPort: number; paused: boolean; message: string };
+
+/** The popup's view of one plugin on a tab. */
+export interface TabPluginView extends MatchedPlugin {
+  state: PluginRunState | 'off' | 'starting';
+  error?: string;
+}
+
+// --- messages to the background ------------------------------------------------------------------
+
+export type BackgroundRequest =
+  // from the page relay (top frame of a tab)
+  | { type: 'page-loaded'; url: string; restored: boolean }
+  | { type: 'page-navigated'; url: string }
+  | { type: 'runtime-status'; status: RuntimeStatus }
+  | { type: 'page-request'; request: PageRequest }
+  // from the popup
+  | { type: 'get-connection' }
+  | { type: 'discover-gateway' }
+  | { type: 'pair'; address: string; token: string }
+  | { type: 'set-plugin-enabled'; tabId: number; pluginId: string; enabled: boolean }
+  | { type: 'set-paused'; paused: boolean }
+  | { type: 'reload-without-plugins'; tabId: number }
+  | { type: 'retry-injection'; tabId: number }
+  | { type: 'set-proxy-routing'; enabled: boolean }
+  | { type: 'set-csp-mode'; mode: ExtensionSettings['cspMode'] };
+
+export interface BackgroundReplies {
+  'page-loaded': null;
+  'page-navigated': null;
+  'runtime-status': null;
+  'page-request': PageResponse;
+  'get-connection': ConnectionStatus;
+  'discover-gateway': { address: string | null; probed: number };
+  pair: ConnectionStatus;
+  'set-plugin-enabled': TabState | null;
+  'set-paused': ConnectionStatus;
+  'reload-without-plugins': null;
+  'retry-injection': TabState | null;
+  'set-proxy-routing': ExtensionSettings;
+  'set-csp-mode': ExtensionSettings;
+}
+
+export type RequestOf<T extends BackgroundRequest['type']> = Extract<BackgroundRequest, { type: T }>;
+
+/** A failure the background reports instead of throwing across the message boundary. */
+export interface BackgroundFailure {
+  failure: { message: string };
+}
+
+/** Keys in `storage.session` / `storage.local`. */
+export const StorageKey = {
+  settings: 'settings',
+  tab: (tabId: number) => `tab:${tabId}`,
+  isTab: (key: string) => key.startsWith('tab:'),
+  /** Tabs with a "reload without plugins" block rule waiting to be lifted. */
+  suppressedTabs: 'suppressed-tabs',
+} as const;
+
+/** The popup's plugin rows: matched plugins with what the page runtime says about each. */
+export function pluginViews(state: TabState | null): TabPluginView[] {
+  if (!state) return [];
+  const reported = new Map((state.runtime?.plugins ?? []).map((plugin) => [plugin.id, plugin]));
+  return state.matched.map((plugin) => {
+    const report = reported.get(plugin.id);
+    if (!plugin.active) return { ...plugin, state: 'off' };
+    if (!report) return { ...plugin, state: state.injection === 'failed' ? 'error' : 'starting', error: state.injection === 'failed' ? state.injectionError : undefined };
+    return { ...plugin, state: report.state, error: report.error };
+  });
+}
+
+/** How many plugins run on the tab: what the toolbar badge shows. */
+export function runningCount(state: TabState | null): number {
+  return (state?.runtime?.plugins ?? []).filter((plugin) => plugin.state !== 'stopped').length;
+}
+
+export type { InjectionPlan, PluginInfo };

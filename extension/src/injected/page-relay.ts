@@ -1,0 +1,45 @@
+import browser from 'webextension-polyfill';
+import { PageEvent, type BackgroundRequest, type PageRequest, type PageResponse, type RuntimeStatus } from '../common/protocol';
+
+/**
+ * The ISOLATED-world half of the page side (top frame, document_start): tells the background
+ * about the document and its SPA navigations, forwards the page runtime's status reports, and
+ * carries the fallback runtime's calls to the background (which holds the token) and back.
+ */
+export function startPageRelay(): void {
+  const send = (message: BackgroundRequest) => browser.runtime.sendMessage(message);
+  const quietly = (promise: Promise<unknown>) => promise.catch(() => undefined); // the extension was reloaded: nothing to tell
+
+  quietly(send({ type: 'page-loaded', url: location.href, restored: false }));
+  // A document restored from the back/forward cache kept its state but the tab's state moved on.
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) quietly(send({ type: 'page-loaded', url: location.href, restored: true }));
+  });
+  window.addEventListener(PageEvent.navigate, () => {
+    quietly(send({ type: 'page-navigated', url: location.href }));
+  });
+  window.addEventListener(PageEvent.runtimeStatus, (event) => {
+    const status = parse<RuntimeStatus>((event as CustomEvent).detail);
+    if (status) quietly(send({ type: 'runtime-status', status }));
+  });
+  window.addEventListener(PageEvent.extensionRequest, (event) => {
+    const request = parse<PageRequest>((event as CustomEvent).detail);
+    if (!request || request.kind !== 'infer' || typeof request.id !== 'string') return;
+    const answer = (response: PageResponse) => window.dispatchEvent(new CustomEvent(PageEvent.extensionResponse, { detail: JSON.stringify(response) }));
+    send({ type: 'page-request', request: { ...request, url: location.href } }).then(
+      (response) => answer(response as PageResponse),
+      (error: unknown) => answer({ id: request.id, ok: false, status: 0, error: { code: 'extension_unavailable', message: `The AiPlugs extension did not answer: ${(error as Error).message}` } }),
+    );
+  });
+  // The worker may have restarted since the runtime last reported: ask once the page is up.
+  window.addEventListener('load', () => window.dispatchEvent(new CustomEvent(PageEvent.statusRequest)), { once: true });
+}
+
+function parse<T>(detail: unknown): T | null {
+  if (typeof detail !== 'string') return null;
+  try {
+    return JSON.parse(detail) as T;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,222 @@
+import browser from 'webextension-polyfill';
+import { createGatewayClient } from '../common/gateway-client';
+import type { GatewayEvent } from '../common/gateway-types';
+import {
+  pluginViews,
+  runningCount,
+  StorageKey,
+  type BackgroundFailure,
+  type BackgroundReplies,
+  type BackgroundRequest,
+  type ConnectionStatus,
+  type TabPluginView,
+  type TabState,
+} from '../common/protocol';
+import { loadSettings, loadTabState } from '../common/storage';
+
+/** Sends a typed request to the background; a `{failure}` answer becomes a thrown error. */
+export async function ask<T extends BackgroundRequest['type']>(message: Extract<BackgroundRequest, { type: T }>): Promise<BackgroundReplies[T]> {
+  const reply = (await browser.runtime.sendMessage(message)) as BackgroundReplies[T] | BackgroundFailure;
+  if (reply && typeof reply === 'object' && 'failure' in reply) throw new Error(reply.failure.message);
+  return reply as BackgroundReplies[T];
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** The tab the popup is about: `?tabId=` (tests, or a popup opened as a page), else the active tab. */
+async function targetTabId(): Promise<number | null> {
+  const param = new URLSearchParams(location.search).get('tabId');
+  if (param && /^\d+$/.test(param)) return Number(param);
+  const [tab] = await browser.tabs.query({ active: true, currentWindow: true });
+  return tab?.id ?? null;
+}
+
+const INJECTION_TEXT: Record<TabState['injection'], string> = {
+  proxy: 'Plugins injected by the gateway proxy.',
+  extension: 'Plugins injected by the extension (this page did not come through the proxy).',
+  none: 'No plugin runs on this page.',
+  suppressed: 'Loaded without plugins. Reload to bring them back.',
+  unsupported: 'Plugins do not run on this kind of page.',
+  failed: 'Injection failed.',
+  pending: 'Looking at this page…',
+};
+
+interface Download {
+  percent: number | null;
+  state: string;
+  error?: string;
+}
+
+function stateText(plugin: TabPluginView, download: Download | undefined): { text: string; state: string } {
+  if (download && download.state === 'downloading') return { text: `model downloading${download.percent === null ? '' : ` ${download.percent}%`}`, state: 'downloading' };
+  if (download && download.state === 'failed') return { text: `error: model download failed${download.error ? ` (${download.error})` : ''}`, state: 'error' };
+  switch (plugin.state) {
+    case 'running':
+      return { text: 'running', state: 'running' };
+    case 'error':
+      return { text: `error: ${plugin.error ?? 'unknown'}`, state: 'error' };
+    case 'stopped':
+      return { text: 'stopped', state: 'stopped' };
+    case 'off':
+      return { text: plugin.enabledOnSite ? 'off (site or pause)' : 'off on this site', state: 'off' };
+    default:
+      return { text: 'starting…', state: 'starting' };
+  }
+}
+
+export async function startPopup(): Promise<void> {
+  const tabId = await targetTabId();
+  const downloads = new Map<string, Download>();
+  let tabState: TabState | null = tabId === null ? null : await loadTabState(tabId);
+  let connection: ConnectionStatus | null = null;
+
+  const renderTab = () => {
+    $('tab-section').hidden = tabId === null;
+    const url = tabState?.url;
+    $('tab-host').textContent = url ? new URL(url).host : '';
+    const count = runningCount(tabState);
+    $('tab-count').textContent = count > 0 ? String(count) : '';
+    const injection = $('injection');
+    const kind = tabState?.injection ?? 'pending';
+    injection.dataset.state = kind;
+    injection.textContent = kind === 'failed' ? `${INJECTION_TEXT.failed} ${tabState?.injectionError ?? ''}`.trim() : INJECTION_TEXT[kind];
+    $('retry').hidden = kind !== 'failed';
+    const list = $('plugins');
+    list.replaceChildren(
+      ...pluginViews(tabState).map((plugin) => {
+        const item = document.createElement('li');
+        const { text, state } = stateText(plugin, downloads.get(plugin.id));
+        item.dataset.plugin = plugin.id;
+        item.dataset.state = state;
+        const label = document.createElement('span');
+        const name = document.createElement('span');
+        name.className = 'name';
+        name.textContent = plugin.name;
+        const status = document.createElement('div');
+        status.className = 'state';
+        status.textContent = text;
+        label.append(name, status);
+        const toggle = document.createElement('input');
+        toggle.type = 'checkbox';
+        toggle.checked = plugin.enabledOnSite;
+        toggle.title = `Run ${plugin.name} on this site`;
+        toggle.dataset.testid = `toggle-${plugin.id}`;
+        toggle.addEventListener('change', () => {
+          toggle.disabled = true;
+          void ask({ type: 'set-plugin-enabled', tabId: tabId!, pluginId: plugin.id, enabled: toggle.checked })
+            .then((state) => {
+              tabState = state ?? tabState;
+              renderTab();
+            })
+            .catch(showError);
+        });
+        item.append(label, toggle);
+        return item;
+      }),
+    );
+  };
+
+  const renderConnection = () => {
+    if (!connection) return;
+    const line = $('connection');
+    line.dataset.state = connection.state;
+    line.textContent = connection.message;
+    $('connection-dot').dataset.state = connection.state;
+    const paused = $<HTMLInputElement>('paused');
+    paused.checked = connection.state === 'connected' && connection.paused;
+    paused.disabled = connection.state !== 'connected';
+    const address = 'address' in connection ? connection.address : null;
+    $<HTMLAnchorElement>('dashboard').href = address ? `${address}/` : '#';
+    $<HTMLAnchorElement>('ca').href = address ? `${address}/api/ca.pem` : '#';
+  };
+
+  const showError = (error: unknown) => {
+    const line = $('connection');
+    line.dataset.state = 'down';
+    line.textContent = (error as Error).message ?? String(error);
+  };
+
+  // Settings form, filled from storage.
+  const settings = await loadSettings();
+  $<HTMLInputElement>('address').value = settings.gatewayAddress ?? '';
+  $<HTMLInputElement>('token').value = settings.token ?? '';
+  $<HTMLSelectElement>('csp-mode').value = settings.cspMode;
+  $<HTMLInputElement>('proxy-routing').checked = settings.proxyRouting;
+
+  $('pair-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    $('connection').textContent = 'Pairing…';
+    void ask({ type: 'pair', address: $<HTMLInputElement>('address').value, token: $<HTMLInputElement>('token').value })
+      .then((status) => {
+        connection = status;
+        renderConnection();
+        if (status.state === 'connected') followEvents();
+      })
+      .catch(showError);
+  });
+  $('discover').addEventListener('click', () => {
+    $('connection').textContent = 'Looking for the gateway on 127.0.0.1, ports 5000-5100…';
+    void ask({ type: 'discover-gateway' })
+      .then(async (found) => {
+        if (found.address) $<HTMLInputElement>('address').value = found.address;
+        connection = found.address ? await ask({ type: 'get-connection' }) : { state: 'unconfigured', message: `No gateway answered on ${found.probed} ports. Is it running? Type its address if it uses another port.` };
+        renderConnection();
+      })
+      .catch(showError);
+  });
+  $('csp-mode').addEventListener('change', () => void ask({ type: 'set-csp-mode', mode: $<HTMLSelectElement>('csp-mode').value as 'strip' | 'keep' }).catch(showError));
+  $('proxy-routing').addEventListener('change', () => void ask({ type: 'set-proxy-routing', enabled: $<HTMLInputElement>('proxy-routing').checked }).catch(showError));
+  $('paused').addEventListener('change', () =>
+    void ask({ type: 'set-paused', paused: $<HTMLInputElement>('paused').checked })
+      .then((status) => {
+        connection = status;
+        renderConnection();
+      })
+      .catch(showError),
+  );
+  $('reload-without').addEventListener('click', () => tabId !== null && void ask({ type: 'reload-without-plugins', tabId }).catch(showError));
+  $('retry').addEventListener('click', () =>
+    tabId !== null &&
+    void ask({ type: 'retry-injection', tabId })
+      .then((state) => {
+        tabState = state ?? tabState;
+        renderTab();
+      })
+      .catch(showError),
+  );
+
+  // Live: the tab's state as the background records it.
+  browser.storage.onChanged.addListener((changes, area) => {
+    if (area !== 'session' || tabId === null) return;
+    const change = changes[StorageKey.tab(tabId)];
+    if (!change) return;
+    tabState = (change.newValue as TabState | undefined) ?? null;
+    renderTab();
+  });
+
+  // Model downloads and worker errors, while the popup is open.
+  let following: AbortController | null = null;
+  const followEvents = () => {
+    following?.abort();
+    following = new AbortController();
+    void loadSettings().then((current) => {
+      if (!current.gatewayAddress || !current.token) return;
+      const client = createGatewayClient({ address: current.gatewayAddress, token: current.token });
+      return client
+        .events(following!.signal, (event: GatewayEvent) => {
+          if (event.type === 'model-progress') {
+            const percent = event.totalBytes ? Math.floor((event.receivedBytes / event.totalBytes) * 100) : null;
+            downloads.set(event.plugin, { percent, state: event.state, error: event.error });
+            renderTab();
+          }
+        })
+        .catch(() => undefined);
+    });
+  };
+
+  renderTab();
+  connection = await ask({ type: 'get-connection' }).catch((error: unknown) => ({ state: 'down', address: '', message: (error as Error).message }) as ConnectionStatus);
+  renderConnection();
+  if (connection.state === 'connected') followEvents();
+  document.body.dataset.ready = 'true';
+}

@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig } from 'wxt';
+
+/** The extension ships with the project's version (the root package.json). */
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * The public half of the extension's signing key: it fixes the Chromium extension id
+ * (begpjpdcgffpmaidncfacapllamkklkg) for unpacked builds, so tests and the gateway's docs can
+ * name it. Firefox takes its id from `browser_specific_settings` instead.
+ */
+const CHROMIUM_KEY =
+  'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAt4GIXAaDwvVXF4sconP6r5ImdQbOid8+XY9oKbQ2i0q77P4Uyj+6xiDOMdiU8x2GPHVp9r1YkiMBeVXMRypmXKq1qHy+RWLZRvEjlH8ZJ4OkwyO0nfXR3wGDBTmNcU0BendSHCubBVwMCOv+++ZT015zg9/6Oi7wLWBdDjnfrjqU4IMuQjbgNmH5ABIlx2VFcsnQGi5FJgOOTGcyofNUwz/rBlItQN9QZj3okRcpr96fk2SqkBTACvfrscdocl+A74Rv2TyCbqLoypDI0uU1zWZJ+YZCuXl0lueFqqXhrk93b+TYj6FYPTe2qW6N6RRIW+YlbsluP9IdxdFdsnOV6QIDAQAB';
+
+export default defineConfig({
+  srcDir: 'src',
+  outDir: '.output',
+  // Explicit imports everywhere: a newcomer can follow every name to its module.
+  imports: false,
+  modules: ['@wxt-dev/webextension-polyfill'],
+  manifest: ({ browser }) => ({
+    name: 'AiPlugs',
+    version,
+    description: 'Companion to the AiPlugs gateway: SPA navigation hooks, per-tab plugin UI, settings and proxy routing.',
+    permissions: ['storage', 'scripting', 'proxy', 'declarativeNetRequest'],
+    host_permissions: ['<all_urls>'],
+    action: { default_title: 'AiPlugs' },
+    ...(browser === 'firefox'
+      ? { browser_specific_settings: { gecko: { id: 'companion@aiplugs.dev', strict_min_version: '128.0', data_collection_permissions: { required: ['none'] } } } }
+      : { key: CHROMIUM_KEY, minimum_chrome_version: '121' }),
+  }),
+});
