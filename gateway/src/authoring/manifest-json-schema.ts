@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { manifestSchema } from '../plugins/manifest-schema.js';
+
+/** Where the generated schema is committed, relative to the repository root. */
+export const MANIFEST_SCHEMA_PATH = 'schemas/manifest.schema.json';
+
+/**
+ * What each manifest field means, shown by editors on hover and completion. Keyed by the field's
+ * path through `properties` (array items as `[]`). Kept here, beside the generator, so the zod
+ * schema stays about validation; `manifest-json-schema.test.ts` fails when a field has none.
+ */
+export const FIELD_DESCRIPTIONS: Record<string, string> = {
+  '': 'An AiPlugs plugin manifest: plugins/<id>/manifest.json. See docs/PLUGINS.md.',
+  $schema: 'Optional: the JSON Schema this file follows, for editor completion. Ignored by the gateway.',
+  manifest_version: 'Always 3.',
+  id: 'The plugin id: 1-64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit. Used in URLs (/__aiplugs/api/plugins/<id>/…), in AiPlugs.infer(id, …) and in logs. Unique among installed plugins.',
+  name: 'Human-readable name, shown in the dashboard and the extension popup.',
+  version: 'The plugin version (free text; semver recommended).',
+  description: 'One or two sentences on what the plugin does.',
+  content_scripts: 'Scripts (and styles) injected into matching pages, like a WebExtension\'s content_scripts. They run in the page\'s own world, after the AiPlugs page runtime.',
+  'content_scripts[]': 'One group of files injected into the pages its match patterns cover.',
+  'content_scripts[].matches': 'WebExtension match patterns of the pages to inject into, e.g. "<all_urls>", "*://*.example.com/*".',
+  'content_scripts[].matches[]': 'A WebExtension match pattern.',
+  'content_scripts[].exclude_matches': 'Match patterns of pages to leave alone even though "matches" covers them.',
+  'content_scripts[].exclude_matches[]': 'A WebExtension match pattern.',
+  'content_scripts[].js': 'JavaScript files, relative to the plugin folder, injected in this order.',
+  'content_scripts[].js[]': 'A path relative to the plugin folder (no "..", no leading "/").',
+  'content_scripts[].css': 'Style sheets, relative to the plugin folder, added to the page. Prefer styles inside your own shadow root: page CSS cannot reach those.',
+  'content_scripts[].css[]': 'A path relative to the plugin folder (no "..", no leading "/").',
+  'content_scripts[].run_at': 'When the scripts run: "document_start" (before the page\'s own scripts), "document_end" (DOM parsed) or "document_idle" (after DOMContentLoaded, the default).',
+  inference: 'How AiPlugs.infer() calls for this plugin are answered: by a local backend process or by a cloud / cluster server.',
+  'inference.default_mode': '"local" runs local_entry on this machine; "cloud" relays to the OpenAI-compatible server set by cloud.base_url / CLOUD_BASE_URL. The user may switch it per plugin.',
+  'inference.local_entry': 'The backend file, relative to the plugin folder: .py (Python), .js/.mjs/.cjs (Node) or .ts (Node through tsx). It exposes run(payload) returning JSON.',
+  'inference.models': 'Model files the backend needs. Each is downloaded into the central models/ folder on first use, verified by SHA-256, and its absolute path handed to the backend in the environment variable named by "key".',
+  'inference.models[]': 'One model file.',
+  'inference.models[].key': 'The environment variable that carries the model file\'s absolute path to the backend, e.g. "LID_MODEL_PATH".',
+  'inference.models[].filename': 'The file name inside models/ (one path segment). Plugins declaring the same filename share one file, so they must declare the same sha256.',
+  'inference.models[].source_url': 'Where the file comes from: an https:/http: URL (the official one), or a file: URL; a relative file: path is resolved against the plugin folder.',
+  'inference.models[].sha256': 'The file\'s SHA-256 in hex. Every download is verified against it; a file that does not match is never used.',
+  'inference.models[].size': 'The file size in bytes, when known: used for progress before the server says it.',
+  'inference.models[].mirrors': 'Fallback sources, tried in order when source_url fails (e.g. a file: copy that ships inside an npm package).',
+  'inference.models[].mirrors[]': 'An https:, http: or file: URL; relative file: paths are resolved against the plugin folder.',
+  'inference.cloud': 'Cloud mode settings: how a payload becomes a request to the OpenAI-compatible server.',
+  'inference.cloud.endpoint': '"chat" → POST {base}/v1/chat/completions; "embeddings" → POST {base}/v1/embeddings; "raw" → POST {base}/api/plugins/<id>/infer (another AiPlugs gateway).',
+  'inference.cloud.model': 'The model name sent to the server; defaults to cloud.model in the gateway config.',
+  'inference.cloud.system_prompt': 'A system message put before the user\'s, for "chat".',
+};
+
+type JsonSchema = { [key: string]: unknown; properties?: Record<string, JsonSchema>; items?: JsonSchema };
+
+/** Every field path of a generated schema, in the notation of FIELD_DESCRIPTIONS. */
+export function fieldPaths(schema: JsonSchema, prefix = ''): string[] {
+  const paths: string[] = [];
+  for (const [name, child] of Object.entries(schema.properties ?? {})) {
+    const path = prefix ? `${prefix}.${name}` : name;
+    paths.push(path, ...fieldPaths(child, path));
+  }
+  if (schema.items && typeof schema.items === 'object') {
+    const path = `${prefix}[]`;
+    paths.push(path, ...fieldPaths(schema.items, path));
+  }
+  return paths;
+}
+
+function describe(schema: JsonSchema, prefix: string): void {
+  const description = FIELD_DESCRIPTIONS[prefix];
+  if (description) schema.description = description;
+  for (const [name, child] of Object.entries(schema.properties ?? {})) describe(child, prefix ? `${prefix}.${name}` : name);
+  if (schema.items && typeof schema.items === 'object') describe(schema.items, `${prefix}[]`);
+}
+
+/**
+ * The manifest's JSON Schema, generated from the zod schema the gateway validates with
+ * (`z.toJSONSchema`, input side: defaults are optional, as an author writes them), plus field
+ * descriptions and an optional `$schema` key so manifests can point editors at it.
+ * Checks the zod schema makes in code (match-pattern syntax, files that must exist) are not
+ * expressible here: `aiplugs plugins validate` reports those.
+ *
+ * @example
+ *   JSON.stringify(buildManifestJsonSchema(), null, 2); // what `npm run schema` writes
+ */
+export function buildManifestJsonSchema(): JsonSchema {
+  const generated = z.toJSONSchema(manifestSchema, { io: 'input', target: 'draft-2020-12' }) as JsonSchema;
+  const { $schema: draft, ...rest } = generated;
+  const schema: JsonSchema = {
+    $schema: draft,
+    title: 'AiPlugs plugin manifest',
+    ...rest,
+    properties: { $schema: { type: 'string' }, ...(rest.properties ?? {}) },
+  };
+  describe(schema, '');
+  return schema;
+}
+
+/** The exact text committed at MANIFEST_SCHEMA_PATH. */
+export function manifestJsonSchemaText(): string {
+  return `${JSON.stringify(buildManifestJsonSchema(), null, 2)}\n`;
+}
