@@ -66,7 +66,7 @@ function assign(target: Record<string, unknown>, path: string[], value: unknown)
 }
 
 function lookup(target: unknown, path: PropertyKey[]): unknown {
-  return path.reduce<unknown>((node, key) => (isPlainObject(node) ? node[String(key)] : undefined), target);
+  return path.reduce<unknown>((node, key) => (isPlainObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[String(key)] : undefined), target);
 }
 
 /** Describes what a zod issue expected, in words a user can act on. */
@@ -90,11 +90,17 @@ export function resolveConfig(layers: ConfigAssignment[]): GatewayConfig {
   const parsed = configSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
-    const key = issue.path.join('.') || '(top level)';
-    const value = lookup(raw, issue.path);
+    // Report the setting as the user wrote it: the longest prefix of the issue path they assigned
+    // (an env var sets `proxy.port_range` as one string, the issue may point at its element 0).
+    let depth = issue.path.length;
+    while (depth > 0 && !sourceOf.has(issue.path.slice(0, depth).join('.'))) depth -= 1;
+    const keyPath = depth > 0 ? issue.path.slice(0, depth) : issue.path;
+    const key = keyPath.join('.') || '(top level)';
+    const inner = issue.path.slice(keyPath.length);
+    const value = lookup(raw, keyPath);
     const source = sourceOf.get(key);
     const shown = value === undefined ? 'missing' : JSON.stringify(value);
-    return `  ${key} = ${shown}${source ? ` (from ${source})` : ''}: ${describeIssue(issue)}`;
+    return `  ${key} = ${shown}${source ? ` (from ${source})` : ''}: ${inner.length > 0 ? `[${inner.join('.')}] ` : ''}${describeIssue(issue)}`;
   });
   return fail(`Invalid configuration:\n${lines.join('\n')}`);
 }
