@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ApiError } from '../api/api-error.js';
+import type { PluginManifest } from '../plugins/manifest-schema.js';
+import type { LoadedPlugin, PluginRecord, PluginRegistry } from '../plugins/plugin-registry.js';
+import { createInferenceRouter, type FallbackPolicy, type InferenceBackend, type InferenceMode } from './inference-router.js';
+
+function registryWith(defaultMode: InferenceMode): PluginRegistry {
+  const manifest: PluginManifest = { manifest_version: 3, id: 'p', name: 'P', version: '1', description: '', content_scripts: [], inference: { default_mode: defaultMode, models: [] } };
+  const plugin: LoadedPlugin = { id: 'p', dir: '/p', status: 'enabled', manifest, contentScripts: [], revision: 'r' };
+  const records: PluginRecord[] = [plugin];
+  return { list: () => records, get: (id) => records.find((record) => record.id === id), matching: () => [], reload: async () => records, onChange: () => () => undefined };
+}
+
+/** A backend that answers with its own name, or fails with the given error. */
+function backend(name: InferenceMode, failWith?: ApiError, chunks: unknown[] = []): InferenceBackend & { calls: number } {
+  const self = {
+    calls: 0,
+    async infer(_plugin: LoadedPlugin, payload: unknown, _signal: AbortSignal, onChunk?: (chunk: unknown) => void) {
+      self.calls += 1;
+      for (const chunk of chunks) onChunk?.(chunk);
+      if (failWith) throw failWith;
+      return { from: name, payload };
+    },
+  };
+  return self;
+}
+
+const unavailable = (code: string) => new ApiError(503, code, `${code} happened`);
+
+test('mode: request beats user setting beats manifest default', async () => {
+  const router = (userMode?: InferenceMode) => createInferenceRouter({ registry: registryWith('local'), local: backend('local'), cloud: backend('cloud'), userMode: () => userMode });
+  assert.deepEqual(await router().infer('p', { payload: 1 }), { from: 'local', payload: 1 });
+  assert.deepEqual(await router('cloud').infer('p', { payload: 1 }), { from: 'cloud', payload: 1 });
+  assert.deepEqual(await router('cloud').infer('p', { payload: 1, mode: 'local' }), { from: 'local', payload: 1 });
+});
+
+test('falls back local → cloud only when the policy allows and the failure means "cannot serve"', async () => {
+  const make = (policy: FallbackPolicy, error: ApiError) => createInferenceRouter({ registry: registryWith('local'), local: backend('local', error), cloud: backend('cloud'), fallback: () => policy });
+  let mode: InferenceMode | undefined;
+  assert.deepEqual(await make('local_to_cloud', unavailable('worker_failed')).infer('p', { payload: 1, onMode: (served) => (mode = served) }), { from: 'cloud', payload: 1 });
+  assert.equal(mode, 'cloud');
+  assert.deepEqual(await make('both', unavailable('worker_busy')).infer('p', { payload: 1 }), { from: 'cloud', payload: 1 });
+  await assert.rejects(make('none', unavailable('worker_failed')).infer('p', { payload: 1 }), /worker_failed happened/);
+  await assert.rejects(make('cloud_to_local', unavailable('worker_failed')).infer('p', { payload: 1 }), /worker_failed happened/);
+  // The backend raised: the cloud would not know better.
+  await assert.rejects(make('both', new ApiError(500, 'backend_error', 'ValueError: bad')).infer('p', { payload: 1 }), /ValueError: bad/);
+});
+
+test('falls back cloud → local, and a per-request flag overrides the policy', async () => {
+  const router = createInferenceRouter({ registry: registryWith('cloud'), local: backend('local'), cloud: backend('cloud', unavailable('cloud_unreachable')), fallback: () => 'none' });
+  await assert.rejects(router.infer('p', { payload: 1 }), /cloud_unreachable/);
+  assert.deepEqual(await router.infer('p', { payload: 1, fallback: true }), { from: 'local', payload: 1 });
+  const eager = createInferenceRouter({ registry: registryWith('cloud'), local: backend('local'), cloud: backend('cloud', unavailable('cloud_timeout')), fallback: () => 'both' });
+  await assert.rejects(eager.infer('p', { payload: 1, fallback: false }), /cloud_timeout/);
+});
+
+test('no fallback once partial results went out; both failures are reported', async () => {
+  const cloud = backend('cloud');
+  const streamed = createInferenceRouter({ registry: registryWith('local'), local: backend('local', unavailable('worker_crashed'), ['partial']), cloud, fallback: () => 'both' });
+  const chunks: unknown[] = [];
+  await assert.rejects(streamed.infer('p', { payload: 1, onChunk: (chunk) => chunks.push(chunk) }), /worker_crashed/);
+  assert.deepEqual(chunks, ['partial']);
+  assert.equal(cloud.calls, 0);
+
+  const bothDown = createInferenceRouter({ registry: registryWith('local'), local: backend('local', unavailable('worker_failed')), cloud: backend('cloud', new ApiError(501, 'cloud_not_configured', 'no cloud')), fallback: () => 'both' });
+  await assert.rejects(bothDown.infer('p', { payload: 1 }), (error: ApiError) => {
+    assert.equal(error.code, 'worker_failed');
+    assert.match(error.message, /worker_failed happened \(fallback to cloud also failed: no cloud\)/);
+    return true;
+  });
+});
+
+test('unknown and pluginless calls are refused before any backend runs', async () => {
+  const local = backend('local');
+  const router = createInferenceRouter({ registry: registryWith('local'), local, cloud: backend('cloud') });
+  await assert.rejects(router.infer('nope', { payload: 1 }), (error: ApiError) => error.code === 'plugin_not_found');
+  assert.equal(local.calls, 0);
+});
