@@ -1,3 +1,5 @@
+// @ts-check
+/// <reference path="../../types/aiplugs-page.d.ts" />
 // Runs in the page (document_idle). Shows that AiPlugs is active by round-tripping the page title
 // through the local backend, and exposes the answer for automation as data-aiplugs-echo.
 (async () => {
@@ -10,10 +12,12 @@
   root.append(badge);
   document.documentElement.append(host);
   try {
+    /** @type {{ echo: { title: string }, plugin: string }} */
     const answer = await window.AiPlugs.infer('echo', { title: document.title });
     badge.textContent = `AiPlugs echo: ${answer.echo.title}`;
     document.documentElement.dataset.aiplugsEcho = JSON.stringify(answer);
-  } catch (error) {
+  } catch (caught) {
+    const error = /** @type {Error} */ (caught);
     badge.textContent = `AiPlugs echo failed: ${error.message}`;
     document.documentElement.dataset.aiplugsEchoError = error.message;
   }
