@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Transform, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
@@ -273,14 +273,10 @@ async function transferOnce(source: ModelSource, request: DownloadRequest, state
       report();
     });
     report();
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        watchdog.touch();
-        callback(null, chunk);
-      },
-    });
+    // The watchdog is fed by bytes reaching the disk: if neither the network nor the disk moves
+    // for `stallTimeoutMs`, this attempt is stuck either way.
     watchdog.touch();
-    await pipeline(opened.body, tap, sink, { signal: options.signal });
+    await pipeline(opened.body, sink, { signal: options.signal });
     if (opened.totalBytes !== null && state.offset !== opened.totalBytes) {
       throw new ModelError('network', `${source.display} ended after ${state.offset} of ${opened.totalBytes} bytes`, { transient: true });
     }
