@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load-config.js';
 import { VERSION } from '../version.js';
+import { registerPluginNewCommand } from './commands/plugin-new.js';
 import { registerStartCommand } from './commands/start.js';
 
 /** Exit codes that mean something to scripts. */
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerStartCommand(program);
+  registerPluginNewCommand(program);
   return program;
 }
 
