@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { createModelProvisioner, type ModelProvisioner } from '../models/model-provisioner.js';
+import { loadPlugin, type LoadedPlugin } from '../plugins/plugin-registry.js';
+import { PACKAGE_ROOT } from '../version.js';
+import { createWorkerManager, type WorkerManager } from '../workers/worker-manager.js';
+import { recordingLogger } from '../workers/test-support.js';
+
+/**
+ * The example plugins in plugins/ through the real provisioner and worker hosts (no gateway, no
+ * browser: the e2e tests in e2e/plugins/ do that). Offline mode: only the package-local `file:`
+ * mirrors are used, so this never touches the network.
+ */
+const PLUGINS_DIR = fileURLToPath(new URL('plugins/', PACKAGE_ROOT));
+const EXAMPLES = ['echo', 'heavy-math-solver', 'image-reader', 'language-lens', 'page-summarizer'];
+
+async function example(id: string): Promise<LoadedPlugin> {
+  const record = await loadPlugin(join(PLUGINS_DIR, id), id);
+  assert.equal(record.status, 'enabled', record.status === 'error' ? `${id}: ${record.errors.join('; ')}` : '');
+  return record as LoadedPlugin;
+}
+
+describe('example plugins', () => {
+  it('every folder in plugins/ loads, has a README, and names its folder as its id', async () => {
+    const folders = (await readdir(PLUGINS_DIR, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    for (const id of EXAMPLES) assert.ok(folders.includes(id), `plugins/${id} exists`);
+    for (const id of EXAMPLES) {
+      const plugin = await example(id);
+      assert.equal(plugin.manifest.id, id);
+      if (id !== 'echo') await stat(join(PLUGINS_DIR, id, 'README.md'));
+    }
+  });
+
+  it('model mirrors are package files that exist after npm install and match the declared SHA-256 and size', async () => {
+    for (const id of ['language-lens', 'image-reader']) {
+      const plugin = await example(id);
+      const models = plugin.manifest.inference?.models ?? [];
+      assert.ok(models.length > 0, `${id} declares its model`);
+      for (const model of models) {
+        assert.match(model.source_url, /^https:\/\//, 'the official URL comes first');
+        const mirror = model.mirrors.find((url) => url.startsWith('file:../../node_modules/'));
+        assert.ok(mirror, `${id}: a file: mirror inside node_modules, relative to the plugin folder`);
+        const path = join(PLUGINS_DIR, id, decodeURIComponent(mirror.slice('file:'.length)));
+        assert.equal((await stat(path)).size, model.size);
+      }
+    }
+  });
+
+  describe('backends, through the provisioner and the real worker hosts', () => {
+    let modelsDir: string;
+    let provisioner: ModelProvisioner;
+    let workers: WorkerManager;
+    const recorder = recordingLogger();
+    before(async () => {
+      modelsDir = await mkdtemp(join(tmpdir(), 'aiplugs-example-models-'));
+      provisioner = createModelProvisioner({ modelsDir, offline: true, bus: recorder.bus, logger: recorder.logger, progressIntervalMs: 0 });
+      workers = createWorkerManager({
+        provisionModels: (plugin, signal) => provisioner.ensure(plugin, { signal }),
+        modelsDir,
+        logger: recorder.logger,
+        bus: recorder.bus,
+        keepAliveMs: 0,
+      });
+    });
+    after(async () => {
+      await workers.stop();
+      await rm(modelsDir, { recursive: true, force: true });
+    });
+    const signal = () => new AbortController().signal;
+
+    it('language-lens: lid.176.ftz is provisioned from the package mirror, loaded from LID_MODEL_PATH, and tells German from English', async () => {
+      const plugin = await example('language-lens');
+      const answer = (await workers.infer(plugin, { texts: ['Der schnelle braune Fuchs springt über den faulen Hund und läuft davon.', 'The quick brown fox jumps over the lazy dog and runs away.'] }, signal())) as {
+        model: string;
+        results: Array<{ lang: string; confident: boolean }>;
+      };
+      assert.equal(answer.model, 'lid.176.ftz');
+      assert.deepEqual(answer.results.map((result) => result.lang), ['de', 'en']);
+      assert.ok(answer.results.every((result) => result.confident));
+      const path = join(modelsDir, 'lid.176.ftz');
+      assert.equal((await stat(path)).size, 938013);
+      assert.ok(recorder.lines.some((line) => line.includes(`language-lens: loaded fastText model ${path}`)), 'the backend loaded the file the env named');
+      assert.ok(recorder.events.some((event) => event.type === 'model-progress' && event.plugin === 'language-lens' && event.state === 'ready'));
+    });
+
+    it('heavy-math-solver: exact arithmetic and equations, and text that only looks like math left alone', async () => {
+      const plugin = await example('heavy-math-solver');
+      const solve = async (text: string) => ((await workers.infer(plugin, { text }, signal())) as { problems: Array<{ answer: string }> }).problems.map((problem) => problem.answer);
+      assert.deepEqual(await solve('What is 12 * (3 + 4)?'), ['12 * (3 + 4) = 84']);
+      assert.deepEqual(await solve('Solve 2x + 3 = 11 for x.'), ['x = 4']);
+      assert.deepEqual(await solve('x^2 - 5x + 6 = 0'), ['x = 2 or x = 3']);
+      assert.deepEqual(await solve('1/3 + 1/6'), ['1/3 + 1/6 = 1/2']);
+      assert.deepEqual(await solve('15% of 200'), ['15% * 200 = 30']);
+      assert.deepEqual(await solve('2^10 − 24 ÷ 4'), ['2^10 - 24 / 4 = 1018']);
+      assert.deepEqual(await solve('Meet on 2024-05-01, call 555-1234.'), []);
+      assert.deepEqual(await solve('__import__("os").system("true")'), []);
+      const skipped = (await workers.infer(plugin, { text: '5/0' }, signal())) as { skipped: Array<{ reason: string }> };
+      assert.deepEqual(skipped.skipped.map((item) => item.reason), ['division by zero']);
+    });
+  });
+});
