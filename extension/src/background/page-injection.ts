@@ -73,12 +73,16 @@ export function applyPlanInPage(input: ApplyPlanInput): PageOutcome | Promise<Pa
   return act();
 }
 
-/** Whether this load runs without plugins; resolves once the page has loaded (its tags were requested). */
+/**
+ * Whether this load runs without plugins; resolves once the document is parsed, when every tag
+ * the proxy wrote into it has been requested (and blocked). Never waits for `load`: Chromium holds
+ * the load event until an injected script's promise settles, so that would wait forever.
+ */
 export function suppressedLoadInPage(): boolean | Promise<boolean> {
   const hook = (window as unknown as { __aiplugsNavigationHook?: { suppressed?: boolean } }).__aiplugsNavigationHook;
   if (!hook || !hook.suppressed) return false;
-  if (document.readyState === 'complete') return true;
-  return new Promise((resolve) => window.addEventListener('load', () => resolve(true), { once: true }));
+  if (document.readyState !== 'loading') return true;
+  return new Promise((resolve) => document.addEventListener('DOMContentLoaded', () => resolve(true), { once: true }));
 }
 
 /** Marks the tab's next document "without plugins" (runs in the ISOLATED world: same sessionStorage). */

@@ -1,0 +1,143 @@
+import { expect, test, type Page } from '@playwright/test';
+import { startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
+import type { TestSite } from '../support/test-site.js';
+import { badgeText, FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
+import { startExtensionSite } from './support/extension-site.js';
+
+/**
+ * The extension alongside the proxy: Chromium routed through the gateway (command-line proxy),
+ * so documents arrive injected by the proxy and the extension adds navigation, UI and settings.
+ */
+
+type E2EWindow = Window & { __navs: string[]; __e2e?: { runs: Array<{ id: string; transport?: string }>; stops: string[] }; AiPlugs: { plugins: string[]; transport: string } };
+
+let gateway: GatewayChild;
+let site: TestSite;
+let browser: ExtensionBrowser;
+
+test.describe.configure({ mode: 'serial' });
+
+test.beforeAll(async () => {
+  site = await startExtensionSite();
+  gateway = await startGatewayProcess({ args: ['--plugins-dir', FIXTURE_PLUGINS] });
+  browser = await launchWithExtension({ proxyServer: gateway.ready.proxyUrl, caSpki: gateway.ready.caSpki });
+  await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
+});
+
+test.afterAll(async () => {
+  await browser?.close();
+  await gateway?.stop();
+  await site?.close();
+});
+
+const runsOf = (page: Page, id: string) => page.evaluate((wanted) => ((window as unknown as E2EWindow).__e2e?.runs ?? []).filter((run) => run.id === wanted).length, id);
+
+test('SPA navigation fires one aiplugs:navigate per change and starts and stops plugins by URL', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.origin}/spa/home`);
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('bridge'); // the proxy injected
+
+  await page.click('#to-a');
+  await expect(page.locator('html')).toHaveAttribute('data-run-spa-a', '1');
+  await page.click('#to-b');
+  await expect(page.locator('html')).toHaveAttribute('data-run-spa-b', '1');
+  await expect(page.locator('html')).toHaveAttribute('data-stop-spa-a', '1');
+  await page.goBack(); // popstate back to /spa/a
+  await expect(page.locator('html')).toHaveAttribute('data-run-spa-a', '2');
+  await expect(page.locator('html')).toHaveAttribute('data-stop-spa-b', '1');
+  await page.click('#to-home');
+  await expect(page.locator('html')).toHaveAttribute('data-stop-spa-a', '2');
+
+  // Exactly one event per change, although the proxy's runtime and the extension are both there.
+  expect(await page.evaluate(() => (window as unknown as E2EWindow).__navs)).toEqual(['/spa/home -> /spa/a', '/spa/a -> /spa/b', '/spa/b -> /spa/a', '/spa/a -> /spa/home']);
+  expect(await runsOf(page, 'marker-start')).toBe(1);
+  expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.plugins)).toEqual(['marker-start']);
+  await page.close();
+});
+
+test('the popup lists the tab plugins and the badge counts them', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.origin}/spa/a`);
+  await expect(page.locator('html')).toHaveAttribute('data-run-spa-a', '1');
+  const tabId = await tabIdOf(browser, page);
+  await expect.poll(() => badgeText(browser, tabId)).toBe('2');
+
+  const popup = await openPopup(browser.context, tabId);
+  await expect(popup.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'proxy');
+  await expect(popup.getByTestId('tab-count')).toHaveText('2');
+  await expect(popup.locator('li[data-plugin="marker-start"]')).toHaveAttribute('data-state', 'running');
+  await expect(popup.locator('li[data-plugin="spa-a"]')).toHaveAttribute('data-state', 'running');
+  await expect(popup.locator('li[data-plugin="marker-start"] .name')).toHaveText('Marker (document_start)');
+  await expect(popup.locator('li[data-plugin="spa-b"]')).toHaveCount(0);
+  await keepScreenshot(popup, 'popup-proxied-tab');
+  await popup.close();
+  await page.close();
+});
+
+test('turning a plugin off for the site stops it on the tab at once and the proxy stops injecting it', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.origin}/plain`);
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  const tabId = await tabIdOf(browser, page);
+  const popup = await openPopup(browser.context, tabId);
+  await expect(popup.locator('li[data-plugin="marker-start"]')).toHaveAttribute('data-state', 'running');
+
+  await popup.getByTestId('toggle-marker-start').uncheck();
+  await expect(page.locator('html')).toHaveAttribute('data-stop-marker-start', '1'); // told to tear down, no reload
+  await expect(popup.locator('li[data-plugin="marker-start"]')).toHaveAttribute('data-state', 'off');
+  await expect.poll(() => badgeText(browser, tabId)).toBe('');
+  await keepScreenshot(popup, 'popup-plugin-off');
+
+  const settings = await fetch(`${gateway.ready.apiUrl}/api/settings`, { headers: { authorization: `Bearer ${await gateway.token()}` } }).then((r) => r.json());
+  expect(settings.plugin_disabled_sites['marker-start']).toEqual(['localhost']);
+  await page.reload();
+  await expect(page.locator('h1')).toHaveText('plain');
+  expect(await runsOf(page, 'marker-start')).toBe(0);
+  expect(await page.locator('script[data-aiplugs="runtime"]').count()).toBe(0); // the proxy injected nothing
+
+  await popup.getByTestId('toggle-marker-start').check();
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1'); // started again, live
+  await expect.poll(() => badgeText(browser, tabId)).toBe('1');
+  await popup.close();
+  await page.close();
+});
+
+test('a page served by its own service worker gets its plugins from the extension, exactly once', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.origin}/sw/install`);
+  await expect(page.locator('html')).toHaveAttribute('data-sw-ready', '1');
+  await page.goto(`${site.origin}/sw/page`);
+  await expect(page.locator('#origin')).toHaveText('served by the service worker');
+  expect(site.requests.some((request) => request.path === '/sw/page')).toBe(false); // never crossed the proxy
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('extension');
+  expect(await runsOf(page, 'marker-start')).toBe(1);
+  const tabId = await tabIdOf(browser, page);
+  const popup = await openPopup(browser.context, tabId);
+  await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'extension');
+  await keepScreenshot(popup, 'popup-service-worker-page');
+  await popup.close();
+  // Settled: a later look still finds one run (no second injection by a late event).
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 300)));
+  expect(await runsOf(page, 'marker-start')).toBe(1);
+  await page.close();
+});
+
+test('reload without plugins gives one plugin-free load of the tab', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.origin}/plain`);
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  const tabId = await tabIdOf(browser, page);
+  const popup = await openPopup(browser.context, tabId);
+  await popup.getByTestId('reload-without').click();
+  await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'suppressed'); // recorded once that load is over
+  await expect(page.locator('h1')).toHaveText('plain');
+  expect(await runsOf(page, 'marker-start')).toBe(0);
+  expect(await page.evaluate(() => 'AiPlugs' in window)).toBe(false);
+  await page.reload();
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  await popup.close();
+  await page.close();
+});
