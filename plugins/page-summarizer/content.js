@@ -93,13 +93,59 @@
     }
   }
 
-  /** @param {string} text @param {(partial: string) => void} onText */
+  /**
+   * Streams the summary over the plugin's WebSocket (AiPlugs.connect): the gateway relays each
+   * piece of the model's answer as a `chunk` message as soon as the server produces it, then the
+   * `result`. Where no socket can be had (the extension transport, an old gateway) it falls back
+   * to one AiPlugs.infer call, and the panel fills in at the end.
+   * @param {string} text @param {(partial: string) => void} onText @returns {Promise<string>}
+   */
   async function summarize(text, onText) {
     const payload = { text: `Title: ${document.title}\nURL: ${location.href}\n\n${text}`, max_tokens: 400 };
+    const streamed = window.AiPlugs.transport === 'bridge' ? await stream(payload, onText) : null;
+    if (streamed !== null) return streamed;
     /** @type {{ text: string }} */
     const result = await window.AiPlugs.infer(PLUGIN, payload);
-    onText(result.text);
     return result.text;
+  }
+
+  /**
+   * One streamed call; resolves to the final text, or to null when the socket closed before
+   * anything arrived (then the caller falls back to infer).
+   * @param {unknown} payload @param {(partial: string) => void} onText @returns {Promise<string | null>}
+   */
+  function stream(payload, onText) {
+    return new Promise((resolve, reject) => {
+      const connection = window.AiPlugs.connect(PLUGIN);
+      const id = `summary-${Date.now()}`;
+      let text = '';
+      let settled = false;
+      /** @param {() => void} action */
+      const settle = (action) => {
+        if (settled) return;
+        settled = true;
+        connection.close();
+        action();
+      };
+      connection.send({ type: 'infer', id, payload, stream: true }); // queued until the socket is open
+      connection.on('message', (message) => {
+        const event = /** @type {StreamMessage} */ (message);
+        if (!event || event.id !== id) return;
+        if (event.type === 'chunk') {
+          text += typeof event.data === 'string' ? event.data : '';
+          onText(text);
+        } else if (event.type === 'result') {
+          settle(() => resolve(event.result?.text ?? text));
+        } else if (event.type === 'error') {
+          const failure = /** @type {AiPlugsError} */ (new Error(event.error?.message ?? 'Summarizing failed'));
+          failure.name = 'AiPlugsError';
+          failure.code = event.error?.code ?? 'error';
+          failure.status = 0;
+          settle(() => reject(failure));
+        }
+      });
+      connection.on('close', () => settle(() => resolve(text ? text : null)));
+    });
   }
 
   let running = false;
@@ -114,7 +160,7 @@
     button.disabled = true;
     show('streaming', 'Summarizing…', `Sending ${text.length.toLocaleString()} characters to your cloud model.`);
     try {
-      const final = await summarize(text, (partial) => show('streaming', partial, 'Streaming…'));
+      const final = await summarize(text, (partial) => show('streaming', partial, 'Streaming from your cloud model…'));
       show('done', final || '(the model returned an empty answer)', '');
     } catch (error) {
       show('error', explain(/** @type {AiPlugsError} */ (error)));
@@ -138,3 +184,5 @@
   });
   attach();
 })();
+
+/** @typedef {{ type?: string, id?: string, data?: unknown, result?: { text?: string }, error?: { code?: string, message?: string } } | null} StreamMessage */
