@@ -20,6 +20,12 @@ describe('manifest JSON Schema', () => {
     assert.deepEqual(Object.keys(FIELD_DESCRIPTIONS).filter((path) => !paths.has(path)), []);
   });
 
+  it('docs/PLUGINS.md documents every field in its manifest reference', async () => {
+    const docs = await readFile(new URL('docs/PLUGINS.md', PACKAGE_ROOT), 'utf8');
+    const missing = fieldPaths(buildManifestJsonSchema()).filter((path) => !path.endsWith('[]') && !docs.includes(`| \`${path}\` |`));
+    assert.deepEqual(missing, [], 'add a row for each to the manifest reference table');
+  });
+
   it('keeps the checks JSON Schema can express: required fields, patterns, enums', () => {
     const schema = buildManifestJsonSchema() as { required: string[]; properties: Record<string, { pattern?: string; const?: unknown }> };
     assert.deepEqual(schema.required, ['manifest_version', 'id', 'name', 'version']);
