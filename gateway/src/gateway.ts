@@ -15,6 +15,9 @@ import { LOOPBACK, pickPort } from './net/pick-port.js';
 import { createPluginRegistry, type PluginRegistry } from './plugins/plugin-registry.js';
 import { watchPlugins } from './plugins/watch-plugins.js';
 import { createProxy } from './proxy/create-proxy.js';
+import { createDashboardAuth } from './dashboard/dashboard-auth.js';
+import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard/dashboard-routes.js';
+import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
 import { activePlugins } from './settings/active-plugins.js';
 import { createSettingsStore } from './settings/settings-store.js';
 import { PACKAGE_ROOT, VERSION } from './version.js';
@@ -49,6 +52,10 @@ export interface RunningGateway {
   registry: PluginRegistry;
   bus: EventBus;
   logger: Logger;
+  /** A fresh one-time dashboard login link (`/login?code=…`). */
+  loginUrl(): string;
+  /** Resolves once the gateway has stopped, however it was asked to (signal, `aiplugs stop`, dashboard). */
+  closed: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -104,7 +111,34 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     },
   });
   const router = createInferenceRouter({ registry, local: unavailable('Local'), cloud: unavailable('Cloud'), userMode: (id) => settings.get().plugin_modes[id] });
-  const api = createApi({ version: VERSION, token, registry, activePlugins: injectedInto, settings, router, bus, logger: logger.child('api'), ca, addresses: () => ({ apiPort, proxyPort }) });
+  const dashboardAuth = createDashboardAuth({ cookieName: `aiplugs_session_${apiPort}` });
+  const dashboard: DashboardOptions = {
+    auth: dashboardAuth,
+    token,
+    version: VERSION,
+    ca,
+    dataDir,
+    logger: logger.child('dashboard'),
+    overview: () => ({ apiUrl: `http://${LOOPBACK}:${apiPort}`, proxyUrl: `http://${LOOPBACK}:${proxyPort}`, apiPort, proxyPort }),
+    requestShutdown: () => void stop(),
+  };
+  const api = createApi({
+    version: VERSION,
+    token,
+    registry,
+    activePlugins: injectedInto,
+    settings,
+    router,
+    bus,
+    logger: logger.child('api'),
+    ca,
+    addresses: () => ({ apiPort, proxyPort }),
+    mounts: [
+      { path: '/', app: dashboardPages(dashboard) },
+      { path: '/api', app: dashboardApi(dashboard) },
+    ],
+    isDashboardSession: dashboardAuth.isSession,
+  });
   const apiServer = await listen(api, apiPort);
 
   const proxy = await createProxy({
@@ -132,7 +166,13 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   };
   await writeRuntimeInfo(dataDir, { ...info, pid: process.pid, startedAt: new Date().toISOString() });
   logger.info(`API listening on ${info.apiUrl}, proxy on ${info.proxyUrl}`);
+  const systemProxy = systemProxyHooks({ dataDir, logger: logger.child('system-proxy'), env });
+  await systemProxy.recoverAfterCrash();
 
+  let markClosed = () => {};
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
@@ -145,9 +185,12 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
           (apiServer as { closeAllConnections?: () => void }).closeAllConnections?.();
         }),
       ]);
+      await systemProxy.restoreOnExit(process.pid);
       await clearRuntimeInfo(dataDir, process.pid);
+      markClosed();
     })();
     return stopping;
   };
-  return { info, config, token, registry, bus, logger, stop };
+  const loginUrl = () => `${info.apiUrl}/login?code=${dashboardAuth.mintLoginCode()}`;
+  return { info, config, token, registry, bus, logger, loginUrl, closed, stop };
 }

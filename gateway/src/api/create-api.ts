@@ -27,6 +27,8 @@ export interface ApiOptions {
   addresses: () => { apiPort: number; proxyPort: number };
   /** Extra sub-apps from other capabilities (models, settings, dashboard), mounted at their paths. */
   mounts?: Array<{ path: string; app: Hono<ApiEnv> }>;
+  /** The dashboard's session check (cookie from its one-time login link). */
+  isDashboardSession?: (cookieHeader: string | undefined) => boolean;
 }
 
 /**
@@ -42,7 +44,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.onError((error, c) => toErrorResponse(error, c, (unexpected) => options.logger.error(`API ${c.req.method} ${c.req.path}: ${(unexpected as Error).stack ?? String(unexpected)}`)));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
-  app.use('*', guardRequests({ token: options.token, activePlugins: options.activePlugins, apiOrigins }));
+  app.use('*', guardRequests({ token: options.token, activePlugins: options.activePlugins, apiOrigins, isDashboardSession: options.isDashboardSession }));
   app.get('/api/health', (c) => {
     const { apiPort, proxyPort } = options.addresses();
     return c.json({ status: 'ok', name: 'aiplugs', version: options.version, apiPort, proxyPort, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });

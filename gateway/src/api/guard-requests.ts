@@ -5,7 +5,18 @@ import { ApiError } from './api-error.js';
 import type { ApiEnv } from './api-env.js';
 
 /** Routes anyone on this machine may read without the token: liveness and the public CA certificate. */
-const PUBLIC_ROUTES = new Set(['GET /api/health', 'GET /api/ca.pem']);
+const PUBLIC_ROUTES = new Set([
+  'GET /api/health',
+  'GET /api/ca.pem',
+  // The dashboard's sign-in page (one-time link or token form) and its static files (no secrets).
+  'GET /login',
+  'POST /login',
+  'GET /dashboard/dashboard.css',
+  'GET /dashboard/dashboard.js',
+]);
+
+/** Methods that change something: a cookie-authenticated call must also prove its Origin. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** What a bridged page may call, and for which plugin: only plugin-scoped calls. */
 const PAGE_ROUTES: Array<{ method: string; pattern: RegExp }> = [
@@ -38,6 +49,8 @@ export interface GuardOptions {
   activePlugins: (url: string) => PluginMatch[];
   /** Origins allowed to call the API from a browser (the dashboard's own). */
   apiOrigins: () => string[];
+  /** Whether a Cookie header carries a dashboard session (set by its login link); accepted like the token. */
+  isDashboardSession?: (cookieHeader: string | undefined) => boolean;
 }
 
 /**
@@ -67,8 +80,20 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
     if (origin && !allowedOrigins.includes(origin) && !/^(chrome|moz|safari-web)-extension:\/\//.test(origin)) {
       throw new ApiError(403, 'forbidden_origin', `Origin "${origin}" may not call the gateway API`);
     }
+    const header = c.req.header('authorization') ?? '';
+    if (!PUBLIC_ROUTES.has(route) && !header && options.isDashboardSession?.(c.req.header('cookie'))) {
+      // Cookies ride along on cross-site requests too: changes need our own Origin (SameSite=Strict is the first line).
+      if (!SAFE_METHODS.has(c.req.method) && !(origin && allowedOrigins.includes(origin))) {
+        throw new ApiError(403, 'forbidden_origin', 'A dashboard session may only change things from the dashboard itself');
+      }
+      c.set('caller', { kind: 'user' });
+      return next();
+    }
+    if (!PUBLIC_ROUTES.has(route) && c.req.method === 'GET' && !url.pathname.startsWith('/api/') && url.pathname !== '/ws' && (c.req.header('accept') ?? '').includes('text/html')) {
+      // A browser opening the dashboard without a session: send it to the sign-in page.
+      return c.redirect('/login', 303);
+    }
     if (!PUBLIC_ROUTES.has(route)) {
-      const header = c.req.header('authorization') ?? '';
       const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
       if (!given) throw new ApiError(401, 'unauthorized', 'This call needs the API token (Authorization: Bearer <token>; see `aiplugs status`)');
       if (!tokensEqual(given, options.token)) throw new ApiError(401, 'unauthorized', 'The API token is wrong');

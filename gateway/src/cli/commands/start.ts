@@ -1,7 +1,19 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { ConfigAssignment } from '../../config/load-config.js';
-import { startGateway } from '../../gateway.js';
+import { startGateway, type RunningGateway } from '../../gateway.js';
+import { detectProxyBackend, setSystemProxy } from '../../system-proxy/system-proxy.js';
+
+/** `start --system-proxy`: the gateway restores the OS settings itself when it stops. */
+async function pointSystemProxyAtGateway(gateway: RunningGateway): Promise<void> {
+  const { backend, reason } = await detectProxyBackend();
+  if (!backend) {
+    gateway.logger.warn(`System proxy not changed: ${reason}`);
+    return;
+  }
+  await setSystemProxy({ dataDir: gateway.info.dataDir, backend, target: { host: '127.0.0.1', port: gateway.info.proxyPort }, gatewayPid: process.pid });
+  gateway.logger.info(`System proxy (${backend.name}) now points at ${gateway.info.proxyUrl}; it is restored when the gateway stops`);
+}
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -17,6 +29,7 @@ interface StartFlags {
   dataDir?: string;
   config?: string;
   json?: boolean;
+  systemProxy?: boolean;
 }
 
 /** Flags become the highest-precedence config layer, named after the flag in error messages. */
@@ -41,6 +54,7 @@ export function registerStartCommand(program: Command): void {
     .option('--data-dir <dir>', 'where the CA, token, runtime.json and logs live')
     .option('--config <file>', 'a user config file layered over config/config.json')
     .option('--json', 'print one JSON ready line on stdout, logs stay on stderr')
+    .option('--system-proxy', 'also point the OS proxy settings at the gateway (restored on exit; see `aiplugs proxy`)')
     .action(async (flags: StartFlags) => {
       const gateway = await startGateway({ dataDir: flags.dataDir, configFile: flags.config, overrides: flagAssignments(flags) });
       const { info } = gateway;
@@ -55,18 +69,23 @@ export function registerStartCommand(program: Command): void {
             `  CA:     ${info.caCertPath}`,
             `  SPKI:   ${info.caSpki}`,
             `  Data:   ${info.dataDir}`,
+            `  Dashboard: ${gateway.loginUrl()}`,
+            `            (one-time login link; \`aiplugs dashboard\` prints a new one)`,
             `Press Ctrl-C to stop.`,
             '',
           ].join('\n'),
         );
       }
-      await new Promise<void>((resolve) => {
-        const shutdown = (signal: string) => {
-          gateway.logger.info(`Received ${signal}`);
-          void gateway.stop().then(resolve);
-        };
-        process.once('SIGINT', () => shutdown('SIGINT'));
-        process.once('SIGTERM', () => shutdown('SIGTERM'));
-      });
+      if (flags.systemProxy) await pointSystemProxyAtGateway(gateway);
+      const onSignal = (signal: NodeJS.Signals) => {
+        gateway.logger.info(`Received ${signal}`);
+        void gateway.stop();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      // Ends on a signal, `aiplugs stop` (POST /api/shutdown) or the dashboard's Stop button.
+      await gateway.closed;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     });
 }
