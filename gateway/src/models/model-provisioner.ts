@@ -1,14 +1,24 @@
-import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, rename, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../events/logger.js';
 import { formatManifestIssues, modelDeclarationSchema, type ModelDeclaration } from '../plugins/manifest-schema.js';
 import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { createPartFileStream, downloadModelFile, type CreatePartStream, type DownloadProgress } from './download-file.js';
-import { acquireFileLock, isFileLocked } from './file-lock.js';
+import { acquireFileLock } from './file-lock.js';
 import { sha256File } from './hash-file.js';
 import { parseMirrorSpec } from './mirror-rewrite.js';
 import { ModelError, type ModelErrorCode } from './model-error.js';
+import {
+  cleanStaleParts,
+  collectGarbage,
+  listModels,
+  verifyModels,
+  type GcResult,
+  type InventoryContext,
+  type ModelStatus,
+  type VerifyResult,
+} from './model-inventory.js';
 import { resolveSources, type AuthorizationFor, type ModelSource } from './model-source.js';
 import { createSpeedMeter, describeProgress, etaSeconds, formatBytes, type ModelProgress } from './progress-meter.js';
 import { createVerifyCache } from './verify-cache.js';
@@ -18,6 +28,8 @@ import { createVerifyCache } from './verify-cache.js';
  * (for relative `file:` sources) and its manifest. Any `LoadedPlugin` fits.
  */
 export type PluginWithModels = Pick<LoadedPlugin, 'id' | 'dir' | 'manifest'>;
+
+export type { GcEntry, GcResult, ModelState, ModelStatus, VerifyResult } from './model-inventory.js';
 
 export interface ModelProvisionerOptions {
   /** The central models folder (`AIPLUGS_MODELS_DIR`, `--models-dir`); created when missing. */
@@ -64,57 +76,11 @@ export interface EnsureOptions {
   quiet?: boolean;
 }
 
-/** `missing`, `downloading`, `ready`, `corrupt` as the issue names them; `unverified` = present, not yet hashed; `conflict` = plugins disagree on its hash. */
-export type ModelState = 'missing' | 'downloading' | 'ready' | 'corrupt' | 'unverified' | 'conflict';
-
-export interface ModelStatus {
-  filename: string;
-  /** Absolute path the file has (or will have) in the models folder. */
-  path: string;
-  sha256: string;
-  /** From the manifest, when declared. */
-  declaredSize: number | null;
-  /** Size of the file on disk, when present. */
-  sizeOnDisk: number | null;
-  plugins: Array<{ id: string; key: string }>;
-  state: ModelState;
-  /** While downloading (or for a left-over `.part`): bytes so far. */
-  receivedBytes: number | null;
-  totalBytes: number | null;
-  percent: number | null;
-  bytesPerSecond: number | null;
-  /** The last failure in this process, cleared by a success. */
-  error: { code: ModelErrorCode; message: string } | null;
-}
-
 export interface PullResult {
   plugin: string;
   ok: boolean;
   env: Record<string, string>;
   error: { code: ModelErrorCode; message: string } | null;
-}
-
-export interface VerifyResult {
-  filename: string;
-  path: string;
-  plugins: string[];
-  state: 'ready' | 'corrupt' | 'missing' | 'conflict';
-  expectedSha256: string;
-  actualSha256: string | null;
-}
-
-export interface GcEntry {
-  name: string;
-  path: string;
-  bytes: number;
-}
-
-export interface GcResult {
-  /** Removed (or, with `dryRun`, removable). */
-  removed: GcEntry[];
-  /** Present but left alone, with the reason. */
-  skipped: Array<{ name: string; reason: string }>;
-  bytes: number;
 }
 
 /**
@@ -143,34 +109,6 @@ export interface ModelProvisioner {
 
 /** The folder (inside the models folder) for sidecars: hidden, and no model may be named like it. */
 const STATE_DIR = '.aiplugs';
-
-interface Declared {
-  filename: string;
-  sha256: string;
-  size: number | undefined;
-  owners: Array<{ plugin: PluginWithModels; declaration: ModelDeclaration }>;
-  conflict: string | null;
-}
-
-/** Groups declarations by file name; a file claimed with two different hashes is a conflict. */
-function collectDeclarations(plugins: PluginWithModels[]): Declared[] {
-  const byName = new Map<string, Declared>();
-  for (const plugin of plugins) {
-    for (const declaration of plugin.manifest.inference?.models ?? []) {
-      let entry = byName.get(declaration.filename);
-      if (!entry) {
-        entry = { filename: declaration.filename, sha256: declaration.sha256, size: declaration.size, owners: [], conflict: null };
-        byName.set(declaration.filename, entry);
-      } else if (entry.sha256 !== declaration.sha256 && !entry.conflict) {
-        const first = entry.owners[0]?.plugin.id ?? '?';
-        entry.conflict = `"${declaration.filename}" is declared with SHA-256 ${entry.sha256} by ${first} and ${declaration.sha256} by ${plugin.id}`;
-      }
-      entry.size ??= declaration.size;
-      entry.owners.push({ plugin, declaration });
-    }
-  }
-  return [...byName.values()].sort((a, b) => a.filename.localeCompare(b.filename));
-}
 
 interface Job {
   sha256: string;
@@ -387,8 +325,12 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
         }
         return target;
       } catch (error) {
-        const reason = controller.signal.reason;
+        const reason: unknown = controller.signal.reason;
         if (reason instanceof ModelError && reason.code === 'lock_lost') throw reason;
+        // Cancelled while waiting for the lock or hashing: say so, not "operation was aborted".
+        if (controller.signal.aborted && !(error instanceof ModelError)) {
+          throw new ModelError('aborted', `Provisioning ${filename} was cancelled`, { cause: error });
+        }
         throw error;
       } finally {
         await release?.();
@@ -492,136 +434,16 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
     return env;
   }
 
-  async function statusOf(entry: Declared): Promise<ModelStatus> {
-    const target = targetOf(entry.filename);
-    const base: ModelStatus = {
-      filename: entry.filename,
-      path: target,
-      sha256: entry.sha256,
-      declaredSize: entry.size ?? null,
-      sizeOnDisk: null,
-      plugins: entry.owners.map(({ plugin, declaration }) => ({ id: plugin.id, key: declaration.key })),
-      state: 'missing',
-      receivedBytes: null,
-      totalBytes: entry.size ?? null,
-      percent: null,
-      bytesPerSecond: null,
-      error: lastErrors.get(entry.filename) ?? null,
-    };
-    const withProgress = (received: number, total: number | null, bytesPerSecond: number | null): ModelStatus => ({
-      ...base,
-      state: 'downloading',
-      receivedBytes: received,
-      totalBytes: total,
-      percent: total ? Math.min(100, Math.round((1000 * received) / total) / 10) : null,
-      bytesPerSecond,
-    });
-    if (entry.conflict) return { ...base, state: 'conflict', error: { code: 'conflict', message: entry.conflict } };
-    const job = jobs.get(entry.filename);
-    if (job) return withProgress(job.last.receivedBytes, job.last.totalBytes, Math.round(job.last.bytesPerSecond));
-    const stats = await stat(target).catch(() => undefined);
-    if (stats?.isFile()) {
-      const cached = await cache.lookup(entry.filename, stats);
-      const state: ModelState = cached === undefined ? 'unverified' : cached === entry.sha256 ? 'ready' : 'corrupt';
-      return { ...base, state, sizeOnDisk: stats.size };
-    }
-    const part = await stat(partOf(entry.filename)).catch(() => undefined);
-    if (part && (await isFileLocked(target, settings.lockStaleMs))) return withProgress(part.size, entry.size ?? null, null);
-    return { ...base, receivedBytes: part ? part.size : null };
-  }
-
-  async function verify(
-    plugins: PluginWithModels[],
-    verifyOptions: { signal?: AbortSignal; onProgress?: (progress: ModelProgress) => void } = {},
-  ): Promise<VerifyResult[]> {
-    const results: VerifyResult[] = [];
-    for (const entry of collectDeclarations(plugins)) {
-      const target = targetOf(entry.filename);
-      const base = { filename: entry.filename, path: target, plugins: entry.owners.map((owner) => owner.plugin.id), expectedSha256: entry.sha256 };
-      const stats = await stat(target).catch(() => undefined);
-      if (!stats?.isFile()) {
-        results.push({ ...base, state: 'missing', actualSha256: null });
-        continue;
-      }
-      const speed = createSpeedMeter();
-      const report = (receivedBytes: number) => {
-        const bytesPerSecond = speed.sample(receivedBytes);
-        verifyOptions.onProgress?.({
-          filename: entry.filename,
-          plugins: base.plugins,
-          state: 'verifying',
-          receivedBytes,
-          totalBytes: stats.size,
-          bytesPerSecond,
-          etaSeconds: etaSeconds(receivedBytes, stats.size, bytesPerSecond),
-        });
-      };
-      report(0);
-      const actual = await sha256File(target, { onBytes: report, ...(verifyOptions.signal ? { signal: verifyOptions.signal } : {}) });
-      await cache.record(entry.filename, stats, actual).catch(() => undefined);
-      const state = entry.conflict ? 'conflict' : actual === entry.sha256 ? 'ready' : 'corrupt';
-      results.push({ ...base, state, actualSha256: actual });
-    }
-    return results;
-  }
-
-  async function gc(plugins: PluginWithModels[], gcOptions: { dryRun?: boolean } = {}): Promise<GcResult> {
-    const declared = new Set(collectDeclarations(plugins).map((entry) => entry.filename));
-    const keep = new Set([...declared].flatMap((name) => [name, `${name}.part`, `${name}.lock`]));
-    const result: GcResult = { removed: [], skipped: [], bytes: 0 };
-    const entries = await readdir(modelsDir, { withFileTypes: true }).catch(() => []);
-    const remove = async (name: string, path: string, bytes: number, isDir = false) => {
-      result.removed.push({ name, path, bytes });
-      result.bytes += bytes;
-      if (!gcOptions.dryRun) await rm(path, { force: true, recursive: isDir });
-    };
-    for (const entry of entries) {
-      const path = join(modelsDir, entry.name);
-      if (keep.has(entry.name) || entry.name.startsWith('.')) continue;
-      if (entry.name.endsWith('.lock') && entry.isDirectory()) {
-        const target = path.slice(0, -'.lock'.length);
-        if (await isFileLocked(target, settings.lockStaleMs)) result.skipped.push({ name: entry.name, reason: 'another process holds this download lock' });
-        else await remove(entry.name, path, 0, true);
-        continue;
-      }
-      if (!entry.isFile()) {
-        result.skipped.push({ name: entry.name, reason: 'not a regular file (gc only removes files)' });
-        continue;
-      }
-      if (entry.name.endsWith('.part') && (await isFileLocked(path.slice(0, -'.part'.length), settings.lockStaleMs))) {
-        result.skipped.push({ name: entry.name, reason: 'being downloaded by another process' });
-        continue;
-      }
-      const stats = await stat(path).catch(() => undefined);
-      if (stats) await remove(entry.name, path, stats.size);
-    }
-    // Sidecars of files that are no longer declared.
-    const sidecars = await readdir(stateDir).catch(() => []);
-    for (const name of sidecars) {
-      const owner = name.replace(/\.(verified|part)\.json$/, '');
-      if (owner !== name && !declared.has(owner) && !gcOptions.dryRun) await unlink(join(stateDir, name)).catch(() => undefined);
-    }
-    return result;
-  }
-
-  async function cleanStaleParts(): Promise<string[]> {
-    const removed: string[] = [];
-    const cutoff = Date.now() - settings.stalePartMs;
-    const entries = await readdir(modelsDir, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries) {
-      if (!entry.isFile() || !entry.name.endsWith('.part')) continue;
-      const path = join(modelsDir, entry.name);
-      const filename = entry.name.slice(0, -'.part'.length);
-      const stats = await stat(path).catch(() => undefined);
-      if (!stats || stats.mtimeMs >= cutoff || jobs.has(filename)) continue;
-      if (await isFileLocked(targetOf(filename), settings.lockStaleMs)) continue;
-      await unlink(path).catch(() => undefined);
-      await unlink(metaOf(filename)).catch(() => undefined);
-      removed.push(path);
-      logger?.info(`Removed stale partial download ${path} (${formatBytes(stats.size)}, untouched for ${Math.round((Date.now() - stats.mtimeMs) / 3_600_000)}h)`);
-    }
-    return removed;
-  }
+  const inventory: InventoryContext = {
+    modelsDir,
+    stateDir,
+    cache,
+    lockStaleMs: settings.lockStaleMs,
+    stalePartMs: settings.stalePartMs,
+    logger,
+    activeProgress: (filename) => jobs.get(filename)?.last,
+    lastError: (filename) => lastErrors.get(filename),
+  };
 
   return {
     modelsDir,
@@ -638,11 +460,9 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
         }),
       );
     },
-    async list(plugins) {
-      return Promise.all(collectDeclarations(plugins).map(statusOf));
-    },
-    verify,
-    gc,
-    cleanStaleParts,
+    list: (plugins) => listModels(inventory, plugins),
+    verify: (plugins, verifyOptions) => verifyModels(inventory, plugins, verifyOptions),
+    gc: (plugins, gcOptions) => collectGarbage(inventory, plugins, gcOptions),
+    cleanStaleParts: () => cleanStaleParts(inventory),
   };
 }
