@@ -375,6 +375,30 @@ describe('model provisioner', () => {
     assert.equal(f.server.requestsFor('/m.bin').length, 1);
   });
 
+  it('times out a server that never sends headers, then retries', async (t) => {
+    const f = await fixture(t);
+    const content = randomContent(8 * 1024);
+    const plugin = serve(f, '/m.bin', content, { script: [{ hang: true }] });
+    await f.provisioner().ensure(plugin);
+    assert.ok((await readFile(join(f.modelsDir, 'm.bin'))).equals(content));
+    assert.equal(f.server.requestsFor('/m.bin').length, 2);
+    assert.ok(f.logLines.some((line) => line.includes('(stalled)')));
+  });
+
+  it('fails at once when the models folder is not writable', async (t) => {
+    const f = await fixture(t);
+    const plugin = serve(f, '/m.bin', randomContent(8 * 1024));
+    const denied = () =>
+      new Writable({
+        write(_chunk, _encoding, callback) {
+          callback(Object.assign(new Error('EACCES: permission denied, open'), { code: 'EACCES' }));
+        },
+      });
+    const error = await rejectsWith(f.provisioner({ createPartStream: denied }).ensure(plugin), 'permission_denied');
+    assert.match(error.message, /Permission denied writing .*m\.bin\.part/);
+    assert.equal(f.server.requestsFor('/m.bin').length, 1);
+  });
+
   it('sends credentials from the URL to its own host only, never across a redirect', async (t) => {
     const f = await fixture(t);
     const other = await startModelServer();

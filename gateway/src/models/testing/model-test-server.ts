@@ -12,7 +12,9 @@ export type ServerStep =
   /** Send this many bytes of the body, then hold the connection open and send nothing. */
   | { stallAfter: number }
   /** Send this many bytes of the body, then drop the connection. */
-  | { resetAfter: number };
+  | { resetAfter: number }
+  /** Accept the request and never answer, not even headers. */
+  | { hang: true };
 
 /** How the test server serves one path. Every switch models a behaviour seen in real servers. */
 export interface ServedFile {
@@ -84,6 +86,7 @@ export async function startModelServer(host = '127.0.0.1'): Promise<ModelTestSer
     if (file.redirectTo) return void res.writeHead(302, { location: file.redirectTo }).end();
     if (file.requireAuthorization && req.headers.authorization !== file.requireAuthorization) return void res.writeHead(401).end();
     const step = file.script?.shift();
+    if (step && 'hang' in step) return;
     if (step && 'status' in step) return void res.writeHead(step.status, step.headers ?? {}).end();
     const etag = file.etag === undefined ? `"${sha256Hex(file.content).slice(0, 16)}"` : file.etag;
     const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' };
