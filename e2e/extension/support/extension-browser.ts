@@ -50,7 +50,8 @@ export async function launchWithExtension(options: LaunchOptions = {}): Promise<
     ],
   });
   const worker = async () => {
-    const live = context.serviceWorkers().find((candidate) => candidate.url().startsWith(`chrome-extension://${EXTENSION_ID}/`));
+    // The newest one: after a restart Playwright may still list the stopped worker first.
+    const live = context.serviceWorkers().filter((candidate) => candidate.url().startsWith(`chrome-extension://${EXTENSION_ID}/`)).at(-1);
     return live ?? context.waitForEvent('serviceworker', { predicate: (candidate) => candidate.url().startsWith(`chrome-extension://${EXTENSION_ID}/`) });
   };
   await worker();
