@@ -299,6 +299,22 @@ describe('model provisioner', () => {
     assert.equal(range, `bytes=${kept}-`);
   });
 
+  it('close() stops running downloads, keeps their parts and releases their locks', async (t) => {
+    const f = await fixture(t);
+    const content = randomContent(512 * 1024);
+    const plugin = serve(f, '/m.bin', content, { throttle: { chunkBytes: 32 * 1024, delayMs: 10 } });
+    const provisioner = f.provisioner();
+    let started!: () => void;
+    const downloading = new Promise<void>((resolve) => (started = resolve));
+    const pending = provisioner.ensure(plugin, { onProgress: (progress) => progress.receivedBytes > 0 && started() });
+    await downloading;
+    await provisioner.close();
+    await rejectsWith(pending, 'aborted');
+    assert.ok((await stat(join(f.modelsDir, 'm.bin.part'))).size > 0);
+    assert.ok(!existsSync(join(f.modelsDir, 'm.bin.lock')));
+    assert.ok(!existsSync(join(f.modelsDir, 'm.bin')));
+  });
+
   it('offline: never touches the network and names the missing model', async (t) => {
     const f = await fixture(t);
     const content = randomContent(1024);

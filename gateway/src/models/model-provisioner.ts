@@ -105,6 +105,11 @@ export interface ModelProvisioner {
   gc(plugins: PluginWithModels[], options?: { dryRun?: boolean }): Promise<GcResult>;
   /** Removes `.part` files older than `stalePartHours` that nobody is writing; call at start-up. */
   cleanStaleParts(): Promise<string[]>;
+  /**
+   * Stops every download of this process and releases its locks, leaving the parts to resume
+   * later; waiting callers get `aborted`. For the gateway's shutdown.
+   */
+  close(): Promise<void>;
 }
 
 /** The folder (inside the models folder) for sidecars: hidden, and no model may be named like it. */
@@ -464,5 +469,10 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
     verify: (plugins, verifyOptions) => verifyModels(inventory, plugins, verifyOptions),
     gc: (plugins, gcOptions) => collectGarbage(inventory, plugins, gcOptions),
     cleanStaleParts: () => cleanStaleParts(inventory),
+    async close() {
+      const running = [...jobs.values()];
+      for (const job of running) job.controller.abort(new ModelError('aborted', 'The gateway is shutting down'));
+      await Promise.allSettled(running.map((job) => job.promise));
+    },
   };
 }
