@@ -89,6 +89,10 @@ test('turning a plugin off for the site stops it on the tab at once and the prox
   await expect(popup.locator('li[data-plugin="marker-start"]')).toHaveAttribute('data-state', 'off');
   await expect.poll(() => badgeText(browser, tabId)).toBe('');
   await keepScreenshot(popup, 'popup-plugin-off');
+  // The layer-1 header rules follow: the plugin's rule now leaves this site's CSP alone.
+  const worker = await browser.worker();
+  const excludesSite = () => worker.evaluate(() => chrome.declarativeNetRequest.getDynamicRules().then((rules) => rules.some((rule) => rule.condition.excludedRequestDomains?.includes('localhost'))));
+  await expect.poll(excludesSite).toBe(true);
 
   const settings = await fetch(`${gateway.ready.apiUrl}/api/settings`, { headers: { authorization: `Bearer ${await gateway.token()}` } }).then((r) => r.json());
   expect(settings.plugin_disabled_sites['marker-start']).toEqual(['localhost']);
@@ -100,6 +104,7 @@ test('turning a plugin off for the site stops it on the tab at once and the prox
   await popup.getByTestId('toggle-marker-start').check();
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1'); // started again, live
   await expect.poll(() => badgeText(browser, tabId)).toBe('1');
+  await expect.poll(excludesSite).toBe(false);
   await popup.close();
   await page.close();
 });
