@@ -1,11 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load-config.js';
 import { VERSION } from '../version.js';
-import { registerPluginNewCommand } from './commands/plugin-new.js';
+import { CliError, EXIT } from './cli-error.js';
+import { registerBrowserCommand } from './commands/browser.js';
+import { registerCaCommand } from './commands/ca.js';
+import { registerDashboardCommand } from './commands/dashboard.js';
+import { registerDoctorCommand } from './commands/doctor.js';
+import { registerPluginsCommand } from './commands/plugins.js';
+import { registerProxyCommand } from './commands/proxy.js';
 import { registerStartCommand } from './commands/start.js';
+import { registerStatusCommand } from './commands/status.js';
+import { registerStopCommand } from './commands/stop.js';
 
-/** Exit codes that mean something to scripts. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, notRunning: 4 } as const;
+export { EXIT } from './cli-error.js';
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -13,9 +20,27 @@ export function buildProgram(): Command {
     .description('AiPlugs: a local gateway that injects AI plugins into the pages you browse')
     .version(VERSION)
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `\nExit codes: ${EXIT.ok} ok, ${EXIT.failure} failure, ${EXIT.usage} usage error, ${EXIT.config} invalid config, ${EXIT.notRunning} gateway not running, ${EXIT.problems} problems found (doctor, plugins validate).\nEvery command has --help. Docs: docs/CLI.md`,
+    );
+  // Run the gateway
   registerStartCommand(program);
-  registerPluginNewCommand(program);
+  registerStatusCommand(program);
+  registerStopCommand(program);
+  registerDashboardCommand(program);
+  // Trust and browsers
+  registerCaCommand(program);
+  registerBrowserCommand(program);
+  registerProxyCommand(program);
+  // Plugins and models
+  registerPluginsCommand(program);
+  // models: registered here by the models engineer (gateway/src/cli/commands/models.ts, registerModelsCommand).
+  // Diagnostics
+  registerDoctorCommand(program);
+  // Subcommands inherit exitOverride so `--help` and usage errors return codes instead of exiting.
+  for (const command of program.commands) command.exitOverride();
   return program;
 }
 
@@ -26,6 +51,11 @@ export async function main(argv: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`aiplugs: ${error.message}\n`);
+      process.exitCode = error.exitCode;
       return;
     }
     if (error instanceof ConfigError) {

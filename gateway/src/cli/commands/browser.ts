@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { builtExtensionDir } from '../../browser/browser-args.js';
+import { findBrowser } from '../../browser/find-browser.js';
+import { attachOrStartGateway, requestLoginUrl } from '../../browser/gateway-link.js';
+import { launchBrowser } from '../../browser/launch-browser.js';
+import { CliError, EXIT } from '../cli-error.js';
+import { addDataDirOption, print, type DataDirFlags } from './cli-context.js';
+
+interface BrowserFlags extends DataDirFlags {
+  browser?: string;
+  extension: boolean | string;
+  headless?: boolean;
+}
+
+/**
+ * `aiplugs browser [url]`: Chromium (or Chrome/Edge/Brave) in a temporary profile wired to the
+ * gateway (proxy, CA by SPKI, the built extension), attached to the running gateway or with one
+ * started for as long as the browser is open. Closing the window or Ctrl-C removes the profile.
+ */
+export function registerBrowserCommand(program: Command): void {
+  const command = program
+    .command('browser')
+    .description('open a browser wired to the gateway in a throw-away profile (nothing installed system-wide)')
+    .argument('[url]', 'page to open (default: the dashboard, signed in)')
+    .option('--browser <path>', 'browser executable (default: AIPLUGS_BROWSER, CHROMIUM_PATH, else Chromium, Chrome, Edge, Brave)')
+    .option('--extension <dir>', 'unpacked extension to load (default: extension/.output/chrome-mv3 when built)')
+    .option('--no-extension', 'do not load the extension')
+    .option('--headless', 'no window (automation, CI)')
+    .option('--json', 'print JSON lines (started/closed) on stdout');
+  addDataDirOption(command);
+  command.action(async (url: string | undefined, flags: BrowserFlags) => {
+    const found = flags.browser ? { name: 'custom', path: flags.browser } : await findBrowser();
+    if (!found) throw new CliError(EXIT.failure, 'No Chromium-family browser found: install Chromium (Debian: apt-get install chromium) or set AIPLUGS_BROWSER=/path/to/browser');
+    const link = await attachOrStartGateway({ dataDir: flags.dataDir, startOptions: { writeLog: (line) => process.stderr.write(`${line}\n`) } });
+    const extensionDir = flags.extension === false ? null : typeof flags.extension === 'string' ? flags.extension : builtExtensionDir();
+    const target = url ?? (await requestLoginUrl(link.info.apiUrl, link.token).catch(() => 'about:blank'));
+    let browser;
+    try {
+      browser = await launchBrowser({
+        executable: found.path,
+        proxyUrl: link.info.proxyUrl,
+        caSpki: link.info.caSpki,
+        extensionDir,
+        url: target,
+        headless: flags.headless ?? false,
+        noSandbox: process.platform === 'linux' && process.getuid?.() === 0,
+      });
+    } catch (error) {
+      await link.stop();
+      throw new CliError(EXIT.failure, (error as Error).message);
+    }
+    const started = { event: 'browser-started', pid: browser.pid, executable: found.path, profileDir: browser.profileDir, extensionDir, gatewayAttached: link.attached, apiUrl: link.info.apiUrl, proxyUrl: link.info.proxyUrl };
+    if (flags.json) print(JSON.stringify(started));
+    else {
+      print(
+        `Started ${found.name} (pid ${browser.pid}) through ${link.info.proxyUrl}`,
+        `  profile:   ${browser.profileDir} (deleted when the browser closes)`,
+        `  extension: ${extensionDir ?? 'not loaded (build it: extension/.output/chrome-mv3)'}`,
+        `  gateway:   ${link.attached ? 'the running one' : 'started for this browser; stops with it'} (${link.info.apiUrl})`,
+        'Close the browser or press Ctrl-C to end.',
+      );
+    }
+    const onSignal = () => void browser.close();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    await browser.closed;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await link.stop();
+    if (flags.json) print(JSON.stringify({ event: 'browser-closed', pid: browser.pid, profileDir: browser.profileDir }));
+    else print('Browser closed; profile removed.');
+  });
+}

@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { ensureCertificateAuthority, type CertificateAuthority } from '../../ca/certificate-authority.js';
+import type { GatewayConfig } from '../../config/config-schema.js';
+import { loadConfig } from '../../config/load-config.js';
+import { prepareDataDir, resolveDataDir } from '../../data/data-dir.js';
+import { createEventBus } from '../../events/event-bus.js';
+import { createLogger } from '../../events/logger.js';
+
+/** Flags every command that reads the data dir accepts. */
+export interface DataDirFlags {
+  dataDir?: string;
+  config?: string;
+  json?: boolean;
+}
+
+export const addDataDirOption = (command: Command) => command.option('--data-dir <dir>', 'the gateway data dir (default: AIPLUGS_DATA_DIR or the per-user app folder)');
+export const addConfigOption = (command: Command) => command.option('--config <file>', 'a user config file (default: <data dir>/config.json when present)');
+export const addJsonOption = (command: Command) => command.option('--json', 'print JSON on stdout instead of text');
+
+export const cliDataDir = (flags: DataDirFlags, env: NodeJS.ProcessEnv = process.env) => resolveDataDir(flags.dataDir, env);
+
+/** The same config the gateway would load for this data dir (defaults < file < env). */
+export async function cliConfig(flags: DataDirFlags, env: NodeJS.ProcessEnv = process.env): Promise<GatewayConfig> {
+  const dataDir = cliDataDir(flags, env);
+  const defaultFile = join(dataDir, 'config.json');
+  const userFile = flags.config ?? env.AIPLUGS_CONFIG ?? (existsSync(defaultFile) ? defaultFile : null);
+  return loadConfig({ userFile, env });
+}
+
+/** The data dir's CA, generated the way the gateway would if there is none yet. */
+export async function cliCertificateAuthority(flags: DataDirFlags): Promise<CertificateAuthority> {
+  const dataDir = cliDataDir(flags);
+  const config = await cliConfig(flags);
+  await prepareDataDir(dataDir);
+  const logger = createLogger({ bus: createEventBus({ history: 1 }), level: 'info' }, 'ca');
+  return ensureCertificateAuthority({ dataDir, lifetimeDays: config.ca.lifetime_days, renewBeforeDays: config.ca.renew_before_days, logger });
+}
+
+export const printJson = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+export const print = (...lines: string[]) => process.stdout.write(`${lines.join('\n')}\n`);
