@@ -26,7 +26,7 @@ export default defineConfig({
     host_permissions: ['<all_urls>'],
     action: { default_title: 'AiPlugs' },
     ...(browser === 'firefox'
-      ? { browser_specific_settings: { gecko: { id: 'companion@aiplugs.dev', strict_min_version: '128.0', data_collection_permissions: { required: ['none'] } } } }
+      ? { browser_specific_settings: { gecko: { id: 'companion@aiplugs.dev', strict_min_version: '140.0', data_collection_permissions: { required: ['none'] } }, gecko_android: { strict_min_version: '142.0' } } }
       : { key: CHROMIUM_KEY, minimum_chrome_version: '121' }),
   }),
 });
