@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { WebSocket, type ClientOptions } from 'ws';
+import { ApiError } from '../api/api-error.js';
+import type { InferenceRouter, InferRequest } from '../inference/inference-router.js';
+import type { PluginManifest } from '../plugins/manifest-schema.js';
+import type { LoadedPlugin, PluginRecord, PluginRegistry } from '../plugins/plugin-registry.js';
+import { recordingLogger, waitFor } from '../workers/test-support.js';
+import { createConnectionManager, type ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
+import { bridgedWebSocketPath } from './websocket-bridge.js';
+import { attachWebSocketEndpoint } from './websocket-endpoint.js';
+
+const TOKEN = 'test-token-0123456789abcdefghijklmnop';
+const SECRET = 'test-bridge-secret';
+
+function pluginRecord(id: string): LoadedPlugin {
+  const manifest: PluginManifest = { manifest_version: 3, id, name: id, version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [] } };
+  return { id, dir: `/${id}`, status: 'enabled', manifest, contentScripts: [], revision: 'r' };
+}
+const records: PluginRecord[] = [pluginRecord('echo'), pluginRecord('other')];
+const registry: PluginRegistry = { list: () => records, get: (id) => records.find((r) => r.id === id), matching: () => [], reload: async () => records, onChange: () => () => undefined };
+/** The page http://site.test/ has "echo" injected; nothing else is active anywhere. */
+const activePlugins = (url: string) => (url.startsWith('http://site.test/') ? [{ plugin: records[0] as LoadedPlugin, scripts: [] }] : []);
+
+/** A router double: echoes, streams, waits for cancellation, or floods, as the payload says. */
+let running = 0;
+let maxRunning = 0;
+const calls: InferRequest[] = [];
+const router: InferenceRouter = {
+  async infer(pluginId, request) {
+    calls.push(request);
+    running += 1;
+    maxRunning = Math.max(maxRunning, running);
+    try {
+      const payload = request.payload as { op?: string; n?: number } | null;
+      if (payload?.op === 'stream') {
+        request.onChunk?.('a');
+        request.onChunk?.('b');
+      }
+      if (payload?.op === 'flood') for (let i = 0; i < (payload.n ?? 100); i += 1) request.onChunk?.('x'.repeat(16 * 1024));
+      if (payload?.op === 'wait') {
+        await new Promise((resolve) => {
+          if (request.signal?.aborted) resolve(null);
+          request.signal?.addEventListener('abort', resolve);
+        });
+        throw new ApiError(499 as 400, 'cancelled', 'cancelled');
+      }
+      if (payload?.op === 'hold') await new Promise((resolve) => setTimeout(resolve, 100));
+      if (payload?.op === 'fail') throw new ApiError(503, 'worker_busy', 'busy, try later');
+      return { plugin: pluginId, payload };
+    } finally {
+      running -= 1;
+    }
+  },
+};
+
+let port: number;
+let connections: ConnectionManager;
+const managers: ConnectionManager[] = [];
+const servers: Array<{ httpServer: Server; attached: { close(): void } }> = [];
+
+async function listen(overrides: Partial<ConnectionManagerOptions> = {}) {
+  const { logger } = recordingLogger();
+  const manager = createConnectionManager({ router, logger, ...overrides });
+  managers.push(manager);
+  const httpServer = createServer((_request, response) => response.end());
+  const attached = attachWebSocketEndpoint(httpServer, { connections: manager, token: TOKEN, registry, activePlugins, apiOrigins: () => [`http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`], logger, bridgeSecret: SECRET });
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  servers.push({ httpServer, attached });
+  return { manager, httpServer, attached, port: (httpServer.address() as AddressInfo).port };
+}
+
+before(async () => {
+  ({ manager: connections, port } = await listen());
+});
+after(async () => {
+  await Promise.all(managers.map((manager) => manager.close()));
+  for (const { httpServer, attached } of servers) {
+    attached.close();
+    httpServer.closeAllConnections();
+    httpServer.close();
+  }
+});
+
+type Message = { type: string; id?: unknown; data?: unknown; result?: unknown; error?: { code: string; message: string } };
+
+/** A client that queues what it receives so tests can await "the next message". */
+function client(path: string, options: ClientOptions = {}, at = port) {
+  const ws = new WebSocket(`ws://127.0.0.1:${at}${path}`, options);
+  const inbox: Message[] = [];
+  const waiters: Array<(message: Message) => void> = [];
+  ws.on('message', (data) => {
+    const message = JSON.parse(String(data)) as Message;
+    const waiter = waiters.shift();
+    if (waiter) waiter(message);
+    else inbox.push(message);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  const next = () => new Promise<Message>((resolve) => (inbox.length > 0 ? resolve(inbox.shift()!) : waiters.push(resolve)));
+  const send = (message: unknown) => ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  return { ws, next, send, closed };
+}
+
+/** The HTTP status of a refused handshake. */
+async function refusedWith(path: string, options: ClientOptions = {}): Promise<number> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, options);
+  ws.on('error', () => undefined);
+  const [, response] = (await once(ws, 'unexpected-response')) as [unknown, { statusCode: number }];
+  ws.terminate();
+  return response.statusCode;
+}
+
+const direct = (plugin = 'echo', clientId = 'c1') => `/ws?plugin_id=${plugin}&client_id=${clientId}&token=${TOKEN}`;
+
+test('direct sockets need the token, this host, a trusted origin and an existing plugin', async () => {
+  assert.equal(await refusedWith('/ws?plugin_id=echo&client_id=c1'), 401);
+  assert.equal(await refusedWith('/ws?plugin_id=echo&client_id=c1&token=wrong'), 401);
+  assert.equal(await refusedWith(direct(), { headers: { host: 'evil.example' } }), 403);
+  assert.equal(await refusedWith(direct(), { origin: 'https://evil.example' }), 403);
+  assert.equal(await refusedWith(direct('nope')), 404);
+  assert.equal(await refusedWith('/ws?plugin_id=echo&token=' + TOKEN), 400);
+  const viaHeader = client('/ws?plugin_id=echo&client_id=h1', { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.deepEqual(await viaHeader.next(), { type: 'hello', plugin_id: 'echo', client_id: 'h1', heartbeat_ms: 30_000 });
+  viaHeader.ws.close();
+});
+
+test('infer over the socket: chunks then the result; errors and bad messages are answered, not fatal', async () => {
+  const page = client(direct('echo', 'infer-1'));
+  assert.equal((await page.next()).type, 'hello');
+  page.send({ type: 'infer', id: 1, payload: { op: 'stream' } });
+  assert.deepEqual(await page.next(), { type: 'chunk', id: 1, data: 'a' });
+  assert.deepEqual(await page.next(), { type: 'chunk', id: 1, data: 'b' });
+  assert.deepEqual(await page.next(), { type: 'result', id: 1, result: { plugin: 'echo', payload: { op: 'stream' } }, mode: null });
+  page.send({ type: 'infer', id: 'x', payload: { op: 'fail' } });
+  assert.deepEqual(await page.next(), { type: 'error', id: 'x', error: { code: 'worker_busy', message: 'busy, try later' } });
+  page.send('not json');
+  assert.equal((await page.next()).error?.code, 'invalid_message');
+  page.send({ type: 'infer' });
+  assert.match((await page.next()).error?.message ?? '', /id/);
+  page.send({ type: 'ping', t: 7 });
+  assert.deepEqual(await page.next(), { type: 'pong', t: 7 });
+  page.ws.close();
+});
+
+test('cancel aborts the call', async () => {
+  const page = client(direct('echo', 'cancel-1'));
+  await page.next();
+  page.send({ type: 'infer', id: 9, payload: { op: 'wait' } });
+  const call = await waitFor(() => calls.find((request) => (request.payload as { op?: string })?.op === 'wait' && !request.signal?.aborted), 'the call to start');
+  page.send({ type: 'cancel', id: 9 });
+  await waitFor(() => call.signal?.aborted, 'the call to be aborted');
+  page.ws.close();
+});
+
+test('a new connection with the same plugin + client replaces the old one (close 4000)', async () => {
+  const first = client(direct('echo', 'same'));
+  await first.next();
+  const second = client(direct('echo', 'same'));
+  await second.next();
+  assert.deepEqual(await first.closed, { code: 4000, reason: 'replaced by a newer connection of this client' });
+  second.send({ type: 'ping' });
+  assert.equal((await second.next()).type, 'pong');
+  const otherClient = client(direct('echo', 'different'));
+  await otherClient.next();
+  assert.equal(connections.size(), 2);
+  assert.equal(connections.send('echo', 'same', { hi: 1 }), true);
+  assert.deepEqual(await second.next(), { type: 'push', data: { hi: 1 } });
+  assert.equal(connections.broadcast('echo', 'all'), 2);
+  second.ws.close();
+  otherClient.ws.close();
+  await waitFor(() => connections.size() === 0, 'both sockets to close');
+});
+
+test('a peer that stops answering pings is dropped', async () => {
+  const { manager, port: fastPort } = await listen({ heartbeatMs: 50 });
+  const deaf = client(direct('echo', 'deaf'), { autoPong: false }, fastPort);
+  await deaf.next();
+  const healthy = client(direct('echo', 'healthy'), {}, fastPort);
+  await healthy.next();
+  assert.equal((await deaf.closed).code, 1006);
+  await waitFor(() => manager.size() === 1, 'the dead peer to be forgotten');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(manager.size(), 1, 'the peer that answers pings stays');
+  healthy.ws.close();
+});
+
+test('backpressure: a page that does not read is closed (1013); a page that floods calls is read slower', async () => {
+  const { manager, port: tightPort } = await listen({ maxBufferedBytes: 64 * 1024, maxInFlight: 2 });
+  const slow = client(direct('echo', 'slow'), {}, tightPort);
+  await slow.next();
+  slow.ws.pause(); // stops reading: the kernel buffers fill, then the gateway's queue grows
+  slow.send({ type: 'infer', id: 1, payload: { op: 'flood', n: 1000 } });
+  await waitFor(() => manager.size() === 0, 'the gateway to drop the page that does not read');
+  slow.ws.resume();
+  assert.ok([1013, 1006].includes((await slow.closed).code));
+
+  maxRunning = 0;
+  const eager = client(direct('echo', 'eager'), {}, tightPort);
+  await eager.next();
+  for (let id = 0; id < 6; id += 1) eager.send({ type: 'infer', id, payload: { op: 'hold' } });
+  const results = [];
+  for (let id = 0; id < 6; id += 1) results.push(await eager.next());
+  assert.ok(results.every((message) => message.type === 'result'));
+  assert.ok(maxRunning <= 2, `at most 2 calls ran at once (saw ${maxRunning})`);
+  eager.ws.close();
+});
+
+test('page sockets come only through the proxy bridge, from a page where the plugin is active', async () => {
+  const bridged = (query: string) => `${bridgedWebSocketPath(SECRET)}?${query}`;
+  const page = client(bridged('plugin_id=echo&client_id=p1'), { origin: 'http://site.test', headers: { host: 'site.test' } });
+  assert.equal((await page.next()).type, 'hello');
+  page.ws.close();
+  // Without the proxy's secret there is no bridge.
+  assert.equal(await refusedWith(`${bridgedWebSocketPath('guessed')}?plugin_id=echo&client_id=p1`, { origin: 'http://site.test', headers: { host: 'site.test' } }), 403);
+  // A plugin that is not injected into the page, or another site's page, gets 4403: do not retry.
+  const wrongPlugin = client(bridged('plugin_id=other&client_id=p2'), { origin: 'http://site.test', headers: { host: 'site.test' } });
+  assert.equal((await wrongPlugin.closed).code, 4403);
+  const crossSite = client(bridged('plugin_id=echo&client_id=p3'), { origin: 'https://evil.example', headers: { host: 'site.test' } });
+  assert.equal((await crossSite.closed).code, 4403);
+  // page_url narrows the page, but only within the socket's own origin.
+  const claimed = client(bridged(`plugin_id=echo&client_id=p4&page_url=${encodeURIComponent('https://elsewhere.example/')}`), { origin: 'http://site.test', headers: { host: 'site.test' } });
+  assert.equal((await claimed.next()).type, 'hello');
+  claimed.ws.close();
+});
+
+test('10k reconnects leave no sockets behind', async () => {
+  const { manager, httpServer, port: churnPort } = await listen();
+  const before = await new Promise<number>((resolve) => httpServer.getConnections((_error, count) => resolve(count)));
+  const rounds = 10_000;
+  const parallel = 100;
+  let done = 0;
+  const worker = async (lane: number) => {
+    while (done < rounds) {
+      done += 1;
+      // Half the lanes reconnect with the same client id (zombie replacement), half with new ones.
+      const clientId = lane % 2 === 0 ? `lane-${lane}` : `c-${done}`;
+      const ws = new WebSocket(`ws://127.0.0.1:${churnPort}${direct('echo', clientId)}`);
+      await once(ws, 'message');
+      ws.close();
+      await once(ws, 'close');
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, (_, lane) => worker(lane)));
+  await waitFor(() => manager.size() === 0, 'the manager to forget every socket');
+  await waitFor(
+    () => new Promise<boolean>((resolve) => httpServer.getConnections((_error, count) => resolve(count === before))),
+    'the server to hold no sockets',
+  );
+});

@@ -1,0 +1,166 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { Caller } from '../api/api-env.js';
+import { tokensEqual } from '../api/guard-requests.js';
+import type { Logger } from '../events/logger.js';
+import { pluginIdSchema } from '../plugins/manifest-schema.js';
+import type { PluginMatch, PluginRegistry } from '../plugins/plugin-registry.js';
+import type { ConnectionIdentity, ConnectionManager } from './connection-manager.js';
+import { clientIdSchema, CLOSE } from './connection-protocol.js';
+import { BRIDGE_SECRET } from './websocket-bridge.js';
+
+export interface WebSocketEndpointOptions {
+  connections: ConnectionManager;
+  token: string;
+  registry: PluginRegistry;
+  /** The plugins injected into a page URL (settings-aware): the only ones a bridged page may reach. */
+  activePlugins: (url: string) => PluginMatch[];
+  /** Origins allowed to open direct sockets from a browser (the dashboard's own). */
+  apiOrigins: () => string[];
+  logger: Logger;
+  /** The proxy's secret (see websocket-bridge.ts). Default: this process's BRIDGE_SECRET. */
+  bridgeSecret?: string;
+  /** Largest frame a page may send. Default 1 MiB. */
+  maxPayloadBytes?: number;
+}
+
+/** Why an upgrade is refused: before the handshake (an HTTP status), or after it (a close code the runtime understands). */
+type Refusal = { kind: 'http'; status: number; code: string; message: string } | { kind: 'close'; closeCode: number; message: string };
+type Verdict = { ok: true; identity: ConnectionIdentity } | ({ ok: false } & Refusal);
+
+const BRIDGE_PATH = /^\/__aiplugs-bridge\/([^/]+)\/ws$/;
+
+const refuse = (status: number, code: string, message: string): Verdict => ({ ok: false, kind: 'http', status, code, message });
+
+function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The plugin and client a socket is for, from its query; null with a reason when malformed. */
+function parseTarget(url: URL): { pluginId: string; clientId: string } | { problem: string } {
+  const pluginId = pluginIdSchema.safeParse(url.searchParams.get('plugin_id') ?? '');
+  if (!pluginId.success) return { problem: 'plugin_id is missing or malformed' };
+  const clientId = clientIdSchema.safeParse(url.searchParams.get('client_id') ?? '');
+  if (!clientId.success) return { problem: 'client_id is missing or malformed (1-128 of A-Z a-z 0-9 _ . : -)' };
+  return { pluginId: pluginId.data, clientId: clientId.data };
+}
+
+/**
+ * The page a bridged socket speaks for. The browser sets `Origin` on every WebSocket handshake and
+ * a page's script cannot change it; it must be the site the socket was opened to (`Host`), or a
+ * page on site B could open site A's bridge and borrow A's plugins. The page runtime may name the
+ * exact page in `page_url` (content scripts can match paths); it is believed only on that origin.
+ */
+export function bridgedSocketPage(request: IncomingMessage, url: URL): string | null {
+  const origin = header(request, 'origin');
+  const host = header(request, 'host');
+  if (!origin || !host) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    return null;
+  }
+  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.host.toLowerCase() !== host.toLowerCase()) return null;
+  const claimed = url.searchParams.get('page_url');
+  if (claimed) {
+    try {
+      const page = new URL(claimed);
+      if (page.origin === parsed.origin) return page.href;
+    } catch {
+      // ignore a malformed claim: fall back to the origin
+    }
+  }
+  return `${parsed.origin}/`;
+}
+
+function authorizeBridged(request: IncomingMessage, url: URL, options: WebSocketEndpointOptions, given: string): Verdict {
+  if (!tokensEqual(given, options.bridgeSecret ?? BRIDGE_SECRET)) return refuse(403, 'forbidden', 'Not a proxy-bridged socket');
+  const target = parseTarget(url);
+  if ('problem' in target) return refuse(400, 'invalid_query', target.problem);
+  const pageUrl = bridgedSocketPage(request, url);
+  if (!pageUrl) return { ok: false, kind: 'close', closeCode: CLOSE.forbidden, message: 'the socket must be opened by a page of this site' };
+  if (!options.activePlugins(pageUrl).some((match) => match.plugin.id === target.pluginId)) {
+    return { ok: false, kind: 'close', closeCode: CLOSE.forbidden, message: `plugin "${target.pluginId}" is not active on this page` };
+  }
+  return { ok: true, identity: { ...target, caller: { kind: 'page', pageUrl } satisfies Caller } };
+}
+
+function authorizeDirect(request: IncomingMessage, url: URL, options: WebSocketEndpointOptions): Verdict {
+  // The same DNS-rebinding and cross-site defences as the HTTP API (guard-requests.ts).
+  const allowed = options.apiOrigins();
+  const host = header(request, 'host') ?? '';
+  if (!allowed.some((origin) => origin.endsWith(`//${host}`))) return refuse(403, 'forbidden_host', `Host "${host}" is not this gateway`);
+  const origin = header(request, 'origin');
+  if (origin && !allowed.includes(origin) && !/^(chrome|moz|safari-web)-extension:\/\//.test(origin)) {
+    return refuse(403, 'forbidden_origin', `Origin "${origin}" may not open gateway sockets`);
+  }
+  const authorization = header(request, 'authorization') ?? '';
+  // Browsers cannot set headers on a WebSocket, so `?token=` is accepted too (compared in constant time).
+  const given = authorization.startsWith('Bearer ') ? authorization.slice('Bearer '.length).trim() : (url.searchParams.get('token') ?? '');
+  if (!given) return refuse(401, 'unauthorized', 'This socket needs the API token (Authorization: Bearer, or ?token=)');
+  if (!tokensEqual(given, options.token)) return refuse(401, 'unauthorized', 'The API token is wrong');
+  const target = parseTarget(url);
+  if ('problem' in target) return refuse(400, 'invalid_query', target.problem);
+  const record = options.registry.get(target.pluginId);
+  if (!record || record.status !== 'enabled') return refuse(404, 'plugin_not_found', `No enabled plugin "${target.pluginId}"`);
+  return { ok: true, identity: { ...target, caller: { kind: 'user' } } };
+}
+
+/** Decides whether an upgrade request may become a plugin socket, and as whom. Null: not ours. */
+export function authorizeUpgrade(request: IncomingMessage, options: WebSocketEndpointOptions): Verdict | null {
+  const url = new URL(request.url ?? '/', 'http://gateway.invalid');
+  if (url.pathname === '/ws') return authorizeDirect(request, url, options);
+  const bridged = BRIDGE_PATH.exec(url.pathname);
+  if (bridged) return authorizeBridged(request, url, options, decodeURIComponent(bridged[1]!));
+  return null;
+}
+
+function rejectHandshake(socket: Duplex, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+}
+
+/**
+ * Serves plugin WebSockets on the API server: `/ws?plugin_id=&client_id=` for direct callers with
+ * the token, and the secret bridge path for pages, which the proxy forwards from
+ * `wss://site/__aiplugs/ws`. Accepted sockets go to the connection manager.
+ *
+ * @example
+ *   const endpoint = attachWebSocketEndpoint(apiServer, { connections, token, registry, activePlugins, apiOrigins, logger });
+ *   // on shutdown: endpoint.close();
+ */
+export function attachWebSocketEndpoint(server: Server, options: WebSocketEndpointOptions): { close(): void } {
+  // The connection manager does its own heartbeats and bookkeeping; ws only does the protocol.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1024 * 1024, perMessageDeflate: false, clientTracking: false });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const verdict = authorizeUpgrade(request, options);
+    if (verdict === null) {
+      // Another listener may own this path; if none does, answer rather than leave the socket hanging.
+      if (server.listenerCount('upgrade') === 1) rejectHandshake(socket, 404, { error: { code: 'not_found', message: 'No WebSocket endpoint here' } });
+      return;
+    }
+    if (!verdict.ok && verdict.kind === 'http') {
+      rejectHandshake(socket, verdict.status, { error: { code: verdict.code, message: verdict.message } });
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      if (!verdict.ok) {
+        // A 4403 close, unlike a failed handshake, tells the page runtime not to retry.
+        ws.close(verdict.closeCode, verdict.message.slice(0, 120));
+        return;
+      }
+      options.connections.adopt(ws, verdict.identity);
+    });
+  };
+  server.on('upgrade', onUpgrade);
+  return {
+    close() {
+      server.off('upgrade', onUpgrade);
+      wss.close();
+    },
+  };
+}
