@@ -11,6 +11,9 @@ import { clearRuntimeInfo, ensureApiToken, prepareDataDir, resolveDataDir, write
 import { createEventBus, type EventBus } from './events/event-bus.js';
 import { createLogger, type Logger } from './events/logger.js';
 import { createInferenceRouter, type InferenceBackend } from './inference/inference-router.js';
+import { createModelProvisioner } from './models/model-provisioner.js';
+import { modelsRoutes } from './models/models-routes.js';
+import type { ApiEnv } from './api/api-env.js';
 import { LOOPBACK, pickPort } from './net/pick-port.js';
 import { createPluginRegistry, type PluginRegistry } from './plugins/plugin-registry.js';
 import { watchPlugins } from './plugins/watch-plugins.js';
@@ -96,6 +99,16 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   const stopWatchingPlugins = watchPlugins({ registry, pluginsDir, logger: logger.child('plugins') });
   registry.onChange((ids) => logger.child('plugins').info(`Reloaded plugin(s): ${ids.join(', ')}`));
 
+  const provisioner = createModelProvisioner({
+    modelsDir: config.models_dir ?? repoPath('models'),
+    offline: config.models.offline,
+    mirror: config.models.mirror,
+    stalePartHours: config.models.stale_part_hours,
+    bus,
+    logger: logger.child('models'),
+  });
+  await provisioner.cleanStaleParts();
+
   const settings = await createSettingsStore({
     dataDir,
     defaults: { paused: config.proxy.paused, disabled_sites: config.proxy.disabled_sites, plugin_disabled_sites: {}, plugin_modes: {} },
@@ -134,6 +147,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     ca,
     addresses: () => ({ apiPort, proxyPort }),
     mounts: [
+      { path: '/api/models', app: modelsRoutes<ApiEnv>(provisioner, registry) },
       { path: '/', app: dashboardPages(dashboard) },
       { path: '/api', app: dashboardApi(dashboard) },
     ],
@@ -150,7 +164,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     version: VERSION,
     apiPort: () => apiPort,
     cspMode: config.proxy.csp_mode,
-    maxInjectBytes: config.proxy.max_inject_bytes,
+    maxHeadBytes: config.proxy.max_head_bytes,
     trustedTestHosts: config.proxy.trusted_test_hosts,
   });
   proxyPort = proxy.port;
@@ -178,6 +192,8 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     stopping ??= (async () => {
       logger.info('Shutting down');
       stopWatchingPlugins();
+      // Downloads stop where they are: their .part files resume on the next start.
+      await provisioner.close();
       await Promise.allSettled([
         proxy.stop(),
         new Promise<void>((resolve) => {

@@ -108,7 +108,8 @@ describe('the page bridge', () => {
   });
 
   it('ignores a forged Referer or Origin pointing at the site the plugin is for', async () => {
-    for (const headers of [{ referer: 'https://elsewhere.invalid/' }, { origin: 'https://elsewhere.invalid' }, { referer: 'https://elsewhere.invalid/', origin: 'https://elsewhere.invalid' }]) {
+    const forgeries: Array<Record<string, string>> = [{ referer: 'https://elsewhere.invalid/' }, { origin: 'https://elsewhere.invalid' }, { referer: 'https://elsewhere.invalid/', origin: 'https://elsewhere.invalid' }];
+    for (const headers of forgeries) {
       const reply = await bridge('/api/plugins/elsewhere/infer', headers);
       assert.equal(reply.status, 403, JSON.stringify(headers));
     }

@@ -42,8 +42,6 @@ export const configSchema = z.strictObject({
     port: optionalPort,
     port_range: portRange,
     csp_mode: cspModeSchema,
-    /** HTML documents larger than this pass through without injection rather than being buffered. */
-    max_inject_bytes: positiveInt,
     /** How much of a document is held back to find its head; the rest of the body always streams. */
     max_head_bytes: positiveInt,
     /** Hosts whose self-signed upstream certificates are accepted: for local test sites only. */

@@ -30,8 +30,6 @@ export interface ProxyOptions {
   cspMode: CspMode;
   /** How much of a document is held back to find its head (`proxy.max_head_bytes`); default 1 MiB. */
   maxHeadBytes?: number;
-  /** Unused: documents are streamed now, whatever their size. Kept so older callers typecheck. */
-  maxInjectBytes?: number;
   /** Upstream hosts whose certificate errors are ignored: local test sites only, never a default. */
   trustedTestHosts: string[];
   /** Replaces the document planner built from the options above (tests, alternative rewrites). */
