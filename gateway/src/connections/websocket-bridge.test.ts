@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { getLocal, type Mockttp } from 'mockttp';
+import { WebSocket } from 'ws';
+import type { InferenceRouter } from '../inference/inference-router.js';
+import type { PluginManifest } from '../plugins/manifest-schema.js';
+import type { LoadedPlugin, PluginRegistry } from '../plugins/plugin-registry.js';
+import { recordingLogger, waitFor } from '../workers/test-support.js';
+import { createConnectionManager } from './connection-manager.js';
+import { bridgeWebSocketRule } from './websocket-bridge.js';
+import { attachWebSocketEndpoint } from './websocket-endpoint.js';
+
+const manifest: PluginManifest = { manifest_version: 3, id: 'echo', name: 'Echo', version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [] } };
+const echo: LoadedPlugin = { id: 'echo', dir: '/echo', status: 'enabled', manifest, contentScripts: [], revision: 'r' };
+const registry: PluginRegistry = { list: () => [echo], get: (id) => (id === 'echo' ? echo : undefined), matching: () => [], reload: async () => [echo], onChange: () => () => undefined };
+const router: InferenceRouter = { infer: async (pluginId, request) => ({ pluginId, payload: request.payload }) };
+const { logger } = recordingLogger();
+const connections = createConnectionManager({ router, logger });
+const api = createServer((_request, response) => response.end());
+let proxy: Mockttp;
+let pageUrls: string[] = [];
+
+before(async () => {
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const apiPort = (api.address() as AddressInfo).port;
+  attachWebSocketEndpoint(api, {
+    connections,
+    token: 'unused-token-unused-token-unused',
+    registry,
+    activePlugins: (url) => {
+      pageUrls.push(url);
+      return url.startsWith('http://shop.test/') ? [{ plugin: echo, scripts: [] }] : [];
+    },
+    apiOrigins: () => [`http://127.0.0.1:${apiPort}`],
+    logger,
+  });
+  proxy = getLocal();
+  await proxy.start();
+  await bridgeWebSocketRule(proxy, { apiPort });
+  // Added after the bridge rule on purpose: the bridge must still win (it has a higher priority).
+  await proxy.forAnyWebSocket().always().thenRejectConnection(502, 'passthrough would go to the site');
+});
+after(async () => {
+  await connections.close();
+  await proxy.stop();
+  api.closeAllConnections();
+  api.close();
+});
+
+/**
+ * A page's socket as the proxy sees it: sent to the proxy port with the site's Host and the page's
+ * Origin (what a browser does for ws:// through a proxy, minus the CONNECT for wss://).
+ */
+function pageSocket(site: string, query: string, origin = `http://${site}`) {
+  const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/__aiplugs/ws?${query}`, { headers: { host: site }, origin });
+  ws.on('error', () => undefined);
+  return ws;
+}
+
+test('wss://site/__aiplugs/ws reaches the connection manager through the proxy, as that page', async () => {
+  pageUrls = [];
+  const ws = pageSocket('shop.test', `plugin_id=echo&client_id=tab-1&page_url=${encodeURIComponent('http://shop.test/cart?x=1')}`);
+  const [hello] = await once(ws, 'message');
+  assert.equal(JSON.parse(String(hello)).type, 'hello');
+  assert.deepEqual(pageUrls, ['http://shop.test/cart?x=1']);
+  ws.send(JSON.stringify({ type: 'infer', id: 1, payload: { q: 1 } }));
+  const [answer] = await once(ws, 'message');
+  assert.deepEqual(JSON.parse(String(answer)), { type: 'result', id: 1, result: { pluginId: 'echo', payload: { q: 1 } }, mode: null });
+  ws.close();
+  await waitFor(() => connections.size() === 0, 'the socket to close');
+});
+
+test('a page of another site cannot borrow the bridge (4403), and plugins not on the page are refused', async () => {
+  const crossSite = pageSocket('shop.test', 'plugin_id=echo&client_id=tab-2', 'http://evil.test');
+  const [code] = await once(crossSite, 'close');
+  assert.equal(code, 4403);
+  const elsewhere = pageSocket('blog.test', 'plugin_id=echo&client_id=tab-3');
+  const [otherCode, reason] = await once(elsewhere, 'close');
+  assert.equal(otherCode, 4403);
+  assert.match(String(reason), /not active on this page/);
+});
+
+test('other WebSockets are not touched by the bridge rule', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/socket.io/`, { headers: { host: 'shop.test' } });
+  ws.on('error', () => undefined);
+  const [, response] = (await once(ws, 'unexpected-response')) as [unknown, { statusCode: number }];
+  assert.equal(response.statusCode, 502);
+  ws.terminate();
+});
