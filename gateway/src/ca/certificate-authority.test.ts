@@ -41,7 +41,7 @@ describe('certificate authority', () => {
     const first = await ensureCertificateAuthority({ ...options, now: () => now });
     const nearExpiry = await ensureCertificateAuthority({ ...options, now: () => new Date(now.getTime() + 340 * DAY) });
     assert.notEqual(nearExpiry.spki, first.spki);
-    assert.match(lines.at(-1) ?? '', /because the CA expires on .* \(24 days left\)/);
+    assert.match(lines.at(-1) ?? '', /because the CA expires on .* \(25 days left\)/);
 
     await writeFile(join(dataDir, 'ca.key'), 'garbage');
     const afterCorruption = await ensureCertificateAuthority({ ...options, now: () => now });
