@@ -1,16 +1,18 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApi } from './api/create-api.js';
-import { ApiError } from './api/api-error.js';
+import { createConnectionManager } from './connections/connection-manager.js';
+import { attachWebSocketEndpoint } from './connections/websocket-endpoint.js';
 import { ensureCertificateAuthority } from './ca/certificate-authority.js';
 import type { GatewayConfig } from './config/config-schema.js';
 import { loadConfig, type ConfigAssignment } from './config/load-config.js';
 import { clearRuntimeInfo, ensureApiToken, prepareDataDir, resolveDataDir, writeRuntimeInfo } from './data/data-dir.js';
 import { createEventBus, type EventBus } from './events/event-bus.js';
 import { createLogger, type Logger } from './events/logger.js';
-import { createInferenceRouter, type InferenceBackend } from './inference/inference-router.js';
+import { createCloudRelay } from './inference/cloud-relay.js';
+import { inferStreamRoutes } from './inference/infer-stream-route.js';
+import { createInferenceRouter } from './inference/inference-router.js';
 import { createModelProvisioner } from './models/model-provisioner.js';
 import { modelsRoutes } from './models/models-routes.js';
 import type { ApiEnv } from './api/api-env.js';
@@ -23,7 +25,9 @@ import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
 import { activePlugins } from './settings/active-plugins.js';
 import { createSettingsStore } from './settings/settings-store.js';
-import { PACKAGE_ROOT, VERSION } from './version.js';
+import { repoPath, VERSION } from './version.js';
+import { createWorkerManager } from './workers/worker-manager.js';
+import { workerRoutes } from './workers/worker-routes.js';
 
 /** The ready line of the public contract (`--json`), also written to `runtime.json`. */
 export interface ReadyInfo {
@@ -62,7 +66,6 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-const repoPath = (name: string) => fileURLToPath(new URL(name, PACKAGE_ROOT));
 
 function listen(app: { fetch: (request: Request, env: never) => Response | Promise<Response> }, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
@@ -118,12 +121,36 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
 
   const apiPort = await pickPort(config.api.port, config.api.port_range);
   let proxyPort = 0;
-  const unavailable = (what: string): InferenceBackend => ({
-    infer: async () => {
-      throw new ApiError(501, 'backend_unavailable', `${what} inference is not available in this build`);
-    },
+  const workers = createWorkerManager({
+    // Models are made present (downloaded, verified) before every spawn; failures reach the caller.
+    provisionModels: (plugin, signal) => provisioner.ensure(plugin, { signal }),
+    modelsDir: provisioner.modelsDir,
+    logger: logger.child('workers'),
+    bus,
+    python: config.workers.python,
+    keepAliveMs: config.workers.keep_alive_seconds * 1000,
+    requestTimeoutMs: config.workers.request_timeout_seconds * 1000,
+    concurrency: config.workers.concurrency,
+    queueSize: config.workers.queue_size,
+    env,
+    secretValues: () => [token, config.cloud.api_key],
+    grantableSecrets: () => ({ SYSTEM_API_KEY: config.cloud.api_key, CLOUD_BASE_URL: config.cloud.base_url, AIPLUGS_API_TOKEN: token }),
   });
-  const router = createInferenceRouter({ registry, local: unavailable('Local'), cloud: unavailable('Cloud'), userMode: (id) => settings.get().plugin_modes[id] });
+  registry.onChange((ids) => {
+    for (const id of ids) {
+      const record = registry.get(id);
+      workers.refresh(id, record?.status === 'enabled' ? record : null);
+    }
+  });
+  const cloud = createCloudRelay({ settings: () => config.cloud, logger: logger.child('cloud') });
+  const router = createInferenceRouter({
+    registry,
+    local: workers,
+    cloud,
+    userMode: (id) => settings.get().plugin_modes[id],
+    fallback: () => config.cloud.fallback,
+    logger: logger.child('inference'),
+  });
   const dashboardAuth = createDashboardAuth({ cookieName: `aiplugs_session_${apiPort}` });
   const dashboard: DashboardOptions = {
     auth: dashboardAuth,
@@ -148,12 +175,23 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     addresses: () => ({ apiPort, proxyPort }),
     mounts: [
       { path: '/api/models', app: modelsRoutes<ApiEnv>(provisioner, registry) },
+      { path: '/api/workers', app: workerRoutes(workers, registry) },
+      { path: '/api/plugins', app: inferStreamRoutes(router) },
       { path: '/', app: dashboardPages(dashboard) },
       { path: '/api', app: dashboardApi(dashboard) },
     ],
     isDashboardSession: dashboardAuth.isSession,
   });
   const apiServer = await listen(api, apiPort);
+  const connections = createConnectionManager({ router, logger: logger.child('ws') });
+  const webSockets = attachWebSocketEndpoint(apiServer, {
+    connections,
+    token,
+    registry,
+    activePlugins: injectedInto,
+    apiOrigins: () => [`http://${LOOPBACK}:${apiPort}`, `http://localhost:${apiPort}`],
+    logger: logger.child('ws'),
+  });
 
   const proxy = await createProxy({
     port: await pickPort(config.proxy.port, config.proxy.port_range),
@@ -194,7 +232,10 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
       stopWatchingPlugins();
       // Downloads stop where they are: their .part files resume on the next start.
       await provisioner.close();
+      webSockets.close();
       await Promise.allSettled([
+        connections.close(),
+        workers.stop(),
         proxy.stop(),
         new Promise<void>((resolve) => {
           apiServer.close(() => resolve());

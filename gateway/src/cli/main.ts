@@ -6,6 +6,8 @@ import { registerBrowserCommand } from './commands/browser.js';
 import { registerCaCommand } from './commands/ca.js';
 import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerModelsCommand } from './commands/models.js';
+import { loadModelsContext } from './commands/models-context.js';
 import { registerPluginsCommand } from './commands/plugins.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerStartCommand } from './commands/start.js';
@@ -36,7 +38,7 @@ export function buildProgram(): Command {
   registerProxyCommand(program);
   // Plugins and models
   registerPluginsCommand(program);
-  // models: registered here by the models engineer (gateway/src/cli/commands/models.ts, registerModelsCommand).
+  registerModelsCommand(program, loadModelsContext);
   // Diagnostics
   registerDoctorCommand(program);
   // Subcommands inherit exitOverride so `--help` and usage errors return codes instead of exiting.

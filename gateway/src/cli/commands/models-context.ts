@@ -1,0 +1,27 @@
+import { createEventBus } from '../../events/event-bus.js';
+import { createLogger } from '../../events/logger.js';
+import { createModelProvisioner } from '../../models/model-provisioner.js';
+import { createPluginRegistry } from '../../plugins/plugin-registry.js';
+import { repoPath } from '../../version.js';
+import { cliConfig } from './cli-context.js';
+import type { ModelsCommandContext, ModelsCommandFlags } from './models.js';
+
+/**
+ * What `aiplugs models …` works on: the same config, plugins and models folder the gateway would
+ * use (flags beat config), without starting any server.
+ */
+export async function loadModelsContext(flags: ModelsCommandFlags): Promise<ModelsCommandContext> {
+  const config = await cliConfig({ config: flags.config });
+  const bus = createEventBus({ history: 1 });
+  const logger = createLogger({ bus, level: config.log_level });
+  const registry = await createPluginRegistry({ pluginsDir: flags.pluginsDir ?? config.plugins_dir ?? repoPath('plugins') });
+  const provisioner = createModelProvisioner({
+    modelsDir: flags.modelsDir ?? config.models_dir ?? repoPath('models'),
+    offline: config.models.offline,
+    mirror: config.models.mirror,
+    stalePartHours: config.models.stale_part_hours,
+    bus,
+    logger: logger.child('models'),
+  });
+  return { provisioner, registry, logger };
+}
