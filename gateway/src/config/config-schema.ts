@@ -56,6 +56,8 @@ export const configSchema = z.strictObject({
     model: optionalText,
     timeout_ms: positiveInt,
     retries: nonNegativeInt,
+    /** When the chosen side (local/cloud) cannot serve, whether the other one may. */
+    fallback: z.enum(['none', 'local_to_cloud', 'cloud_to_local', 'both']),
   }),
   workers: z.strictObject({
     python: z.string().min(1),

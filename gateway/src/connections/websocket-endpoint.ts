@@ -1,4 +1,5 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Caller } from '../api/api-env.js';
@@ -124,7 +125,7 @@ function rejectHandshake(socket: Duplex, status: number, body: unknown): void {
 }
 
 /**
- * Serves plugin WebSockets on the API server: `/ws?plugin_id=&client_id=` for direct callers with
+ * Serves plugin WebSockets on the API server (any node:http-style server, via its 'upgrade' event): `/ws?plugin_id=&client_id=` for direct callers with
  * the token, and the secret bridge path for pages, which the proxy forwards from
  * `wss://site/__aiplugs/ws`. Accepted sockets go to the connection manager.
  *
@@ -132,7 +133,7 @@ function rejectHandshake(socket: Duplex, status: number, body: unknown): void {
  *   const endpoint = attachWebSocketEndpoint(apiServer, { connections, token, registry, activePlugins, apiOrigins, logger });
  *   // on shutdown: endpoint.close();
  */
-export function attachWebSocketEndpoint(server: Server, options: WebSocketEndpointOptions): { close(): void } {
+export function attachWebSocketEndpoint(server: EventEmitter, options: WebSocketEndpointOptions): { close(): void } {
   // The connection manager does its own heartbeats and bookkeeping; ws only does the protocol.
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1024 * 1024, perMessageDeflate: false, clientTracking: false });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
