@@ -94,6 +94,19 @@ describe('plugin registry', () => {
     assert.equal(records[1]?.status, 'error');
   });
 
+  it('shares a model file between plugins but refuses one name with two hashes', async () => {
+    const withModel = (id: string, sha: string) => ({
+      ...manifest(id),
+      inference: { default_mode: 'local', models: [{ key: 'M', filename: 'shared.bin', source_url: 'https://example.com/m', sha256: sha }] },
+    });
+    const registry = await createPluginRegistry({ pluginsDir: await pluginsDir({ a: withModel('a', GOOD_SHA), b: withModel('b', GOOD_SHA), c: withModel('c', 'b'.repeat(64)) }) });
+    assert.equal(registry.get('a')?.status, 'enabled');
+    assert.equal(registry.get('b')?.status, 'enabled');
+    const c = registry.get('c');
+    assert.equal(c?.status, 'error');
+    assert.match(c?.status === 'error' ? (c.errors[0] ?? '') : '', /inference\.models\[0\]\.filename: "shared\.bin" is already declared by plugin "a" with a different sha256/);
+  });
+
   it('matches URLs with WebExtension semantics, honouring exclude_matches', async () => {
     const registry = await createPluginRegistry({
       pluginsDir: await pluginsDir({ one: manifest('one'), all: { ...manifest('all'), content_scripts: [{ matches: ['<all_urls>'], js: ['content.js'] }] } }),

@@ -118,12 +118,36 @@ export async function loadPlugins(pluginsDir: string): Promise<PluginRecord[]> {
   const folders = entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name).sort();
   const records = await Promise.all(folders.map((name) => loadPlugin(join(pluginsDir, name), name)));
   const seen = new Set<string>();
-  return records.map((record) => {
+  const unique = records.map((record): PluginRecord => {
     if (!seen.has(record.id)) {
       seen.add(record.id);
       return record;
     }
     return { id: record.id, dir: record.dir, status: 'error', errors: [`id: "${record.id}" is already used by another plugin folder`] };
+  });
+  return rejectModelConflicts(unique);
+}
+
+/**
+ * Models live in one central folder, keyed by file name: two plugins may share a file, but not
+ * declare different contents (hashes) under one name, or each would keep replacing the other's.
+ * The first plugin (in id order) keeps the name; a later one that disagrees is disabled.
+ */
+function rejectModelConflicts(records: PluginRecord[]): PluginRecord[] {
+  const owners = new Map<string, { id: string; sha256: string }>();
+  return records.map((record) => {
+    if (record.status !== 'enabled') return record;
+    const models = record.manifest.inference?.models ?? [];
+    const conflicts = models.flatMap((model, index) => {
+      const owner = owners.get(model.filename);
+      if (owner && owner.sha256 !== model.sha256) {
+        return [`inference.models[${index}].filename: "${model.filename}" is already declared by plugin "${owner.id}" with a different sha256`];
+      }
+      return [];
+    });
+    if (conflicts.length > 0) return { id: record.id, dir: record.dir, status: 'error', errors: conflicts };
+    for (const model of models) if (!owners.has(model.filename)) owners.set(model.filename, { id: record.id, sha256: model.sha256 });
+    return record;
   });
 }
 
