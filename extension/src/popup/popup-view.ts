@@ -47,7 +47,11 @@ interface Download {
   error?: string;
 }
 
-function stateText(plugin: TabPluginView, download: Download | undefined): { text: string; state: string } {
+/** Worker states that mean the plugin's backend is broken (the worker manager's words). */
+const WORKER_FAILURE = /^(failed|backoff)$/;
+
+function stateText(plugin: TabPluginView, download: Download | undefined, worker: { state: string; detail?: string } | undefined): { text: string; state: string } {
+  if (worker && WORKER_FAILURE.test(worker.state) && plugin.state !== 'off') return { text: `error: ${worker.detail ?? `backend ${worker.state}`}`, state: 'error' };
   if (download && download.state === 'downloading') return { text: `model downloading${download.percent === null ? '' : ` ${download.percent}%`}`, state: 'downloading' };
   if (download && download.state === 'failed') return { text: `error: model download failed${download.error ? ` (${download.error})` : ''}`, state: 'error' };
   switch (plugin.state) {
@@ -67,6 +71,7 @@ function stateText(plugin: TabPluginView, download: Download | undefined): { tex
 export async function startPopup(): Promise<void> {
   const tabId = await targetTabId();
   const downloads = new Map<string, Download>();
+  const workers = new Map<string, { state: string; detail?: string }>();
   let tabState: TabState | null = tabId === null ? null : await loadTabState(tabId);
   let connection: ConnectionStatus | null = null;
 
@@ -85,7 +90,7 @@ export async function startPopup(): Promise<void> {
     list.replaceChildren(
       ...pluginViews(tabState).map((plugin) => {
         const item = document.createElement('li');
-        const { text, state } = stateText(plugin, downloads.get(plugin.id));
+        const { text, state } = stateText(plugin, downloads.get(plugin.id), workers.get(plugin.id));
         item.dataset.plugin = plugin.id;
         item.dataset.state = state;
         const label = document.createElement('span');
@@ -207,6 +212,9 @@ export async function startPopup(): Promise<void> {
           if (event.type === 'model-progress') {
             const percent = event.totalBytes ? Math.floor((event.receivedBytes / event.totalBytes) * 100) : null;
             downloads.set(event.plugin, { percent, state: event.state, error: event.error });
+            renderTab();
+          } else if (event.type === 'worker-state') {
+            workers.set(event.plugin, { state: event.state, detail: event.detail });
             renderTab();
           }
         })
