@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
+import getPort, { portNumbers } from 'get-port';
 import { startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
 import type { TestSite } from '../support/test-site.js';
 import { badgeText, EXTENSION_ID, FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
@@ -24,16 +28,20 @@ const RESOLVER = pathToFileURL(fileURLToPath(new URL('./support/resolve-test-hos
 let gateway: GatewayChild;
 let site: TestSite;
 let browser: ExtensionBrowser;
+let profile: string;
 
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
   site = await startExtensionSite();
+  // An API port inside the contract's range, so that "Find" can discover this gateway.
+  const apiPort = await getPort({ port: portNumbers(5000, 5100), host: '127.0.0.1' });
   gateway = await startGatewayProcess({
-    args: ['--plugins-dir', FIXTURE_PLUGINS],
+    args: ['--plugins-dir', FIXTURE_PLUGINS, '--api-port', String(apiPort)],
     env: { NODE_OPTIONS: `--import=${RESOLVER}`, AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: `localhost,${ROUTED_HOST}` },
   });
-  browser = await launchWithExtension({ caSpki: gateway.ready.caSpki });
+  profile = await mkdtemp(join(tmpdir(), 'aiplugs-ext-profile-'));
+  browser = await launchWithExtension({ caSpki: gateway.ready.caSpki, userDataDir: profile });
   await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
 });
 
@@ -41,6 +49,20 @@ test.afterAll(async () => {
   await browser?.close();
   await gateway?.stop();
   await site?.close();
+  if (profile) await rm(profile, { recursive: true, force: true });
+});
+
+test('"Find" discovers a gateway on the contract\'s API ports', async () => {
+  const popup = await openPopup(browser.context);
+  await popup.getByTestId('address').fill('');
+  await popup.getByTestId('discover').click();
+  await expect(popup.getByTestId('address')).toHaveValue(/^http:\/\/127\.0\.0\.1:(50\d\d|5100)$/);
+  const found = await popup.getByTestId('address').inputValue();
+  const health = await fetch(`${found}/api/health`).then((response) => response.json());
+  expect(health.name).toBe('aiplugs');
+  await popup.close();
+  // Another gateway in the range (a developer's own) may have answered first: pair with ours again.
+  if (found !== gateway.ready.apiUrl) await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
 });
 
 const runsOf = (page: Page, id: string) => page.evaluate((wanted) => ((window as unknown as E2EWindow).__e2e?.runs ?? []).filter((run) => run.id === wanted).length, id);
@@ -182,6 +204,20 @@ test('settings and tab state survive a service-worker restart', async () => {
   await expect(page.locator('html')).toHaveAttribute('data-run-spa-a', '1');
   await popup.close();
   await observer.close();
+  await page.close();
+});
+
+test('pairing and switches survive a browser restart', async () => {
+  await browser.close();
+  browser = await launchWithExtension({ caSpki: gateway.ready.caSpki, userDataDir: profile });
+  const popup = await openPopup(browser.context);
+  await expect(popup.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  await expect(popup.getByTestId('address')).toHaveValue(gateway.ready.apiUrl);
+  await expect(popup.getByTestId('csp-mode')).toHaveValue('strip');
+  const page = await browser.context.newPage();
+  await page.goto(`${site.origin}/plain`);
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  await popup.close();
   await page.close();
 });
 
