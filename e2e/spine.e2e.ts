@@ -47,7 +47,7 @@ test('a page under a strict CSP gets the echo plugin, which calls its backend th
   expect(answer.echo).toEqual({ title: 'Spine test page' });
 
   expect(await page.evaluate(() => (window as unknown as { AIPLUGS_API_PORT: number }).AIPLUGS_API_PORT)).toBe(gateway.ready.apiPort);
-  expect(await page.evaluate(() => (window as unknown as { AiPlugs: { plugins: string[] } }).AiPlugs.plugins)).toEqual(['echo']);
+  expect(await page.evaluate(() => (window as unknown as { AiPlugs: { plugins: string[] } }).AiPlugs.plugins)).toContain('echo');
   await expect.poll(() => page.evaluate(() => (window as unknown as { __json?: string }).__json)).toBe(JSON_BODY);
 });
 
