@@ -54,6 +54,7 @@
   panel.append(head, summary, hint);
   const button = document.createElement('button');
   button.type = 'button';
+  button.className = 'summarize';
   button.textContent = 'Summarize';
   button.title = 'Summarize this page with your cloud model (Page Summarizer)';
   dock.append(panel, button);

@@ -1,0 +1,107 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, test, type Browser } from '@playwright/test';
+import { launchThroughProxy } from '../support/chromium.js';
+import { respond, startTestSite, type TestSite } from '../support/test-site.js';
+import { collectConsoleErrors, expectVisible, hostileCss, progressStates, selectText, startExampleGateway, startModelHost, strictPage, type ExampleGateway } from './support.js';
+
+// Language Lens end to end: the gateway as `npm start` runs it, with an empty models folder and
+// the model's official host standing in as a local server that does not have the file (the real
+// one is never contacted). The first page provisions lid.176.ftz from the copy inside the
+// fasttext.wasm.js package, the Node backend loads it from LID_MODEL_PATH, and the page shows
+// fastText's real answers.
+
+const GERMAN = 'Der schnelle braune Fuchs springt über den faulen Hund, und am Abend gehen wir zusammen in den Biergarten.';
+const ENGLISH = 'The quick brown fox jumps over the lazy dog, and in the evening we all go for a walk along the river.';
+const FRENCH = 'Nous sommes allés au marché ce matin pour acheter du pain frais, du fromage et des fruits de saison.';
+const ITALIAN = 'Questa sera andiamo a mangiare una pizza con gli amici nella piazza vicino alla stazione centrale.';
+
+/** The page's "router": replaces the whole body (our chip included) and pushes a new URL. */
+const SPA_JS = `
+document.getElementById('next').addEventListener('click', (event) => {
+  event.preventDefault();
+  const main = document.createElement('main');
+  const p = document.createElement('p');
+  p.id = 'it';
+  p.textContent = ${JSON.stringify(ITALIAN)};
+  main.append(p);
+  document.body.replaceChildren(main);
+  history.pushState({}, '', '/lens/page-2');
+});`;
+
+// One gateway per file: its tests run in order in one worker (the config runs files in parallel).
+test.describe.configure({ mode: 'serial', timeout: 120_000 });
+
+let site: TestSite;
+let modelHost: Awaited<ReturnType<typeof startModelHost>>;
+let gateway: ExampleGateway;
+let browser: Browser;
+
+test.beforeAll(async () => {
+  site = await startTestSite({
+    '/hostile.css': hostileCss,
+    '/spa.js': respond(200, { 'content-type': 'text/javascript' }, SPA_JS),
+    '/lens': strictPage(
+      'Language Lens test',
+      `<main><p id="de">${GERMAN}</p><p id="en">${ENGLISH}</p><p id="fr">${FRENCH}</p><p id="short">Hi there.</p><a id="next" href="/lens/page-2">next page</a></main><script src="/spa.js"></script>`,
+    ),
+  });
+  modelHost = await startModelHost(); // has nothing: the official URL fails with 404
+  gateway = await startExampleGateway({ env: { AIPLUGS_MODEL_MIRROR: modelHost.url } });
+  browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
+});
+
+test.afterAll(async () => {
+  await browser?.close();
+  expect(await gateway?.close()).toBe(0);
+  await modelHost?.close();
+  await site?.close();
+});
+
+test('first use provisions lid.176.ftz from the package mirror, and paragraphs get their real languages', async () => {
+  const page = await browser.newPage();
+  const consoleErrors = collectConsoleErrors(page);
+  await page.goto(`${site.origin}/lens`);
+
+  // The first answer waits for provisioning and the model load: a hang guard, not a timing claim.
+  await expect(page.locator('#de aiplugs-lang-badge span')).toHaveText('de', { timeout: 60_000 });
+  await expect(page.locator('#en aiplugs-lang-badge span')).toHaveText('en');
+  await expect(page.locator('#fr aiplugs-lang-badge span')).toHaveText('fr');
+  await expect(page.locator('#de')).toHaveAttribute('data-aiplugs-lang', 'de');
+  await expect(page.locator('#de aiplugs-lang-badge span')).toHaveAttribute('title', /German, \d+% \(fastText lid\.176\)/);
+  await expect(page.locator('#short aiplugs-lang-badge')).toHaveCount(0); // too short to tell
+  await expect(page.locator('aiplugs-language-lens .summary')).toHaveText(/Language Lens: (de|en|fr) 1 · (de|en|fr) 1 · (de|en|fr) 1/);
+  await expectVisible(page, 'aiplugs-language-lens .chip');
+
+  // Provisioning: the official URL was tried (at the stand-in host), then the package's copy.
+  expect(modelHost.requests).toContain('/fasttext/supervised-models/lid.176.ftz');
+  expect((await stat(join(gateway.modelsDir, 'lid.176.ftz'))).size).toBe(938013);
+  const states = progressStates(gateway, 'language-lens');
+  expect(states.at(-1)).toBe('ready');
+  expect(states.length).toBeGreaterThan(1); // progress before ready
+  expect(gateway.log()).toMatch(/Model lid\.176\.ftz ready for language-lens: .* from file:\S*node_modules\/fasttext\.wasm\.js\/dist\/models\/language-identification\/assets\/lid\.176\.ftz/);
+  // The backend loaded the file the gateway provisioned, by the path in LID_MODEL_PATH.
+  expect(gateway.log()).toContain(`language-lens: loaded fastText model ${join(gateway.modelsDir, 'lid.176.ftz')}`);
+  expect(consoleErrors.filter((text) => /Content Security Policy|TrustedHTML|Trusted Type/i.test(text))).toEqual([]);
+});
+
+test('the selection chip names the language of what is selected', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${site.origin}/lens`);
+  await expect(page.locator('#fr aiplugs-lang-badge span')).toHaveText('fr');
+  await selectText(page, '#fr');
+  await expect(page.locator('aiplugs-language-lens .selection')).toHaveText(/^Selection: French \(fr\), \d+%$/);
+  await selectText(page, '#de');
+  await expect(page.locator('aiplugs-language-lens .selection')).toHaveText(/^Selection: German \(de\), \d+%$/);
+});
+
+test('an SPA navigation that throws the body away gets the chip back and the new paragraphs labelled', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${site.origin}/lens`);
+  await expect(page.locator('#de aiplugs-lang-badge span')).toHaveText('de');
+  await page.click('#next');
+  await expect(page).toHaveURL(/\/lens\/page-2$/);
+  await expect(page.locator('#it aiplugs-lang-badge span')).toHaveText('it');
+  await expectVisible(page, 'aiplugs-language-lens .chip');
+  await expect(page.locator('aiplugs-language-lens')).toHaveCount(1);
+});
