@@ -8,6 +8,7 @@ import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerModelsCommand } from './commands/models.js';
 import { loadModelsContext } from './commands/models-context.js';
+import { registerPluginNewCommand } from './commands/plugin-new.js';
 import { registerPluginsCommand } from './commands/plugins.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerStartCommand } from './commands/start.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerProxyCommand(program);
   // Plugins and models
   registerPluginsCommand(program);
+  registerPluginNewCommand(program);
   registerModelsCommand(program, loadModelsContext);
   // Diagnostics
   registerDoctorCommand(program);
