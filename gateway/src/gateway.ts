@@ -204,6 +204,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     cspMode: config.proxy.csp_mode,
     maxHeadBytes: config.proxy.max_head_bytes,
     trustedTestHosts: config.proxy.trusted_test_hosts,
+    upstreamCaFiles: config.proxy.upstream_ca_files,
   });
   proxyPort = proxy.port;
 

@@ -46,6 +46,8 @@ export const configSchema = z.strictObject({
     max_head_bytes: positiveInt,
     /** Hosts whose self-signed upstream certificates are accepted: for local test sites only. */
     trusted_test_hosts: list,
+    /** PEM files of extra CAs trusted for upstream servers (a company CA); Node's store stays in use. */
+    upstream_ca_files: list,
     paused: flag,
     /** Host match patterns (`example.com`, `*.example.com`) where nothing is injected. */
     disabled_sites: list,

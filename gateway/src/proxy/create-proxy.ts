@@ -11,6 +11,7 @@ import { createDocumentPlanner, type DocumentPlan, type DocumentResponse } from 
 import { headerValue, isDocumentRequest } from './document-request.js';
 import { BRIDGE_PREFIX, createBridgeHandler } from './page-bridge.js';
 import { CONDITIONAL_REQUEST_HEADERS, withoutHeaders } from './response-headers.js';
+import { createUpstreamErrorLog, describeUpstreamFailure, renderUpstreamErrorPage } from './upstream-error-page.js';
 
 type PassThroughResponseHead = requestSteps.PassThroughResponseHead;
 type StreamResponseResult = requestSteps.StreamResponseResult;
@@ -32,6 +33,8 @@ export interface ProxyOptions {
   maxHeadBytes?: number;
   /** Upstream hosts whose certificate errors are ignored: local test sites only, never a default. */
   trustedTestHosts: string[];
+  /** Extra CA certificates (PEM files) trusted for upstream servers, e.g. a company CA. */
+  upstreamCaFiles?: string[];
   /** Replaces the document planner built from the options above (tests, alternative rewrites). */
   planDocument?: DocumentPlanner;
 }
@@ -74,6 +77,30 @@ export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Lo
 }
 
 /**
+ * Answers requests the proxy could not complete with a page that says why, and logs each failing
+ * host once a minute at most (Chromium's offline calls to Google hosts only at debug level).
+ */
+export function createErrorResponder(logger: Logger) {
+  const levelFor = createUpstreamErrorLog();
+  return (error: unknown, request: { url: string }) => {
+    let host = 'the site';
+    try {
+      host = new URL(request.url).host;
+    } catch {
+      // keep the generic name
+    }
+    const failure = describeUpstreamFailure(error, host);
+    const level = levelFor(host);
+    if (level !== 'silent') logger[level](`${failure.title}: ${failure.reason}`);
+    return {
+      statusCode: failure.status,
+      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-aiplugs-error': failure.kind },
+      body: renderUpstreamErrorPage(failure),
+    };
+  };
+}
+
+/**
  * The interception proxy: a mockttp server on 127.0.0.1 whose rules, in priority order, are
  * 1. the same-origin bridge (`/__aiplugs/*` on any host → the API, in-process),
  * 2. documents (GET navigations that may get plugins injected, rewritten as a stream),
@@ -86,8 +113,16 @@ export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Lo
  */
 export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> {
   const { logger } = options;
-  const server: Mockttp = getLocal({ https: { key: options.ca.key, cert: options.ca.cert }, listenHost: LOOPBACK, recordTraffic: false });
-  const upstream = { ignoreHostHttpsErrors: options.trustedTestHosts };
+  const server: Mockttp = getLocal({
+    https: { key: options.ca.key, cert: options.ca.cert },
+    listenHost: LOOPBACK,
+    recordTraffic: false,
+    errorResponder: createErrorResponder(logger),
+  });
+  const upstream = {
+    ignoreHostHttpsErrors: options.trustedTestHosts,
+    additionalTrustedCAs: (options.upstreamCaFiles ?? []).map((certPath) => ({ certPath })),
+  };
   const planDocument =
     options.planDocument ??
     createDocumentPlanner({
