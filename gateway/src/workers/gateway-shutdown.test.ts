@@ -109,3 +109,23 @@ test('the real gateway streams over SSE and over its WebSocket', async () => {
   gateway.child.kill('SIGTERM');
   assert.equal((await gateway.exited).code, 0);
 });
+
+test('an HTTP caller that goes away cancels its call in the worker', async () => {
+  const gateway = await startGateway();
+  const pid = await workerPid(gateway.call, 'node-ops');
+  const controller = new AbortController();
+  const abandoned = fetch(`${gateway.ready.apiUrl}/api/plugins/node-ops/infer`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ payload: { op: 'sleep', ms: 60_000 } }),
+    signal: controller.signal,
+  }).catch((error: Error) => error.name);
+  const status = async () => ((await gateway.call('/api/workers')).body.workers as Array<{ inFlight: number; pid: number }>)[0]!;
+  await waitFor(async () => (await status()).inFlight === 1, 'the call to reach the worker');
+  controller.abort();
+  assert.equal(await abandoned, 'AbortError');
+  await waitFor(async () => (await status()).inFlight === 0, 'the worker to drop the abandoned call');
+  assert.equal((await status()).pid, pid, 'cancelled, not restarted');
+  gateway.child.kill('SIGTERM');
+  await gateway.exited;
+});
