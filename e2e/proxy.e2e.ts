@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import iconv from 'iconv-lite';
+import { WebSocketServer } from 'ws';
 import { launchThroughProxy } from './support/chromium.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
 import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/proxy-client.js';
@@ -19,6 +20,8 @@ const browsers: Partial<Record<'nonce' | 'strip', Browser>> = {};
 
 test.beforeAll(async () => {
   site = await startProxyTestSite();
+  // The site's own WebSocket (an echo) must pass through the proxy untouched.
+  new WebSocketServer({ server: site.server, path: '/socket' }).on('connection', (socket) => socket.on('message', (data) => socket.send(`echo:${data.toString()}`)));
   plainSite = await startProxyTestSite({ https: false });
   for (const mode of ['nonce', 'strip'] as const) {
     const gateway = await startGatewayProcess({ args: ['--plugins-dir', FIXTURE_PLUGINS], env: { AIPLUGS_PROXY_CSP_MODE: mode } });
@@ -219,6 +222,20 @@ test.describe('injection rules (nonce mode)', () => {
     const response = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}/large.bin`, { headers: NAVIGATION_HEADERS });
     expect(response.body.byteLength).toBe(LARGE_BYTES);
     expect(createHash('sha256').update(response.body).digest('hex')).toBe(createHash('sha256').update(Buffer.alloc(LARGE_BYTES, 7)).digest('hex'));
+  });
+
+  test("the site's own WebSocket passes through", async () => {
+    const page = await open('nonce', '/');
+    const reply = await page.evaluate(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const socket = new WebSocket(`wss://${location.host}/socket`);
+          socket.onopen = () => socket.send('hello');
+          socket.onmessage = (event) => resolve(String(event.data));
+          socket.onerror = () => reject(new Error('websocket failed'));
+        }),
+    );
+    expect(reply).toBe('echo:hello');
   });
 
   test('a page may not call a plugin that is not injected into it', async () => {

@@ -11,6 +11,8 @@ export interface TestSite {
   port: number;
   /** Paths requested so far, with the headers they came with. */
   requests: Array<{ path: string; headers: IncomingMessage['headers'] }>;
+  /** The underlying server, e.g. to attach a WebSocket server. */
+  server: Server;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startTestSite(routes: Record<string, Handler>, options: { 
     origin: `${options.https === false ? 'http' : 'https'}://localhost:${port}`,
     port,
     requests,
+    server,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
