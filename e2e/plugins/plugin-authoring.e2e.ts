@@ -50,8 +50,8 @@ for (const backend of ['python', 'node'] as const) {
     const id = `hello-${backend}`;
     const created = JSON.parse((await cli('plugin', 'new', id, '--backend', backend, '--plugins-dir', pluginsDir, '--json')).stdout) as { dir: string; testCommand: string[] };
     expect(created.dir).toBe(join(pluginsDir, id));
-    const validated = await cli('plugins', 'validate', created.dir);
-    expect(`${validated.stdout}${validated.stderr}`).not.toMatch(/error|invalid/i);
+    const validated = await cli('plugins', 'validate', created.dir); // rejects on a non-zero exit (5: problems found)
+    expect(validated.stdout).toContain(`✓ ${id} 0.1.0`);
     const [program, ...args] = created.testCommand;
     const own = await run(program!, args, { cwd: created.dir, env: cleanEnv });
     expect(`${own.stdout}${own.stderr}`).toMatch(backend === 'node' ? /# pass 2/ : /Ran 2 tests[\s\S]*OK/);
