@@ -19,6 +19,9 @@
   const BLOCKS = 'p, li, blockquote, dd, dt, h1, h2, h3, h4, figcaption, td';
   const MIN_CHARS = 20;
   const MAX_PER_REQUEST = 100;
+  /** A page with more paragraphs than this gets the first ones labelled: enough to see its languages. */
+  const MAX_PARAGRAPHS = 2000;
+  let claimed = 0;
   const DONE = 'aiplugsLang'; // data-aiplugs-lang on paragraphs we have labelled
 
   const sheet = new CSSStyleSheet();
@@ -115,10 +118,14 @@
       attach();
       const pending = [];
       for (const element of document.querySelectorAll(BLOCKS)) {
+        if (claimed >= MAX_PARAGRAPHS) break;
         if (/** @type {HTMLElement} */ (element).dataset[DONE] !== undefined || element.closest(`${TAG}, ${BADGE_TAG}`)) continue;
         const text = ownText(element);
         /** @type {HTMLElement} */ (element).dataset[DONE] = ''; // claimed, whatever the answer
-        if (text.length >= MIN_CHARS) pending.push({ element, text });
+        if (text.length >= MIN_CHARS) {
+          pending.push({ element, text });
+          claimed += 1;
+        }
       }
       for (let i = 0; i < pending.length; i += MAX_PER_REQUEST) {
         const batch = pending.slice(i, i + MAX_PER_REQUEST);
