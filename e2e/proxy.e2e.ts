@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import iconv from 'iconv-lite';
 import { WebSocketServer } from 'ws';
+import { createSecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { generateCACertificate } from 'mockttp';
 import { launchThroughProxy } from './support/chromium.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
 import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/proxy-client.js';
@@ -222,6 +225,21 @@ test.describe('injection rules (nonce mode)', () => {
     const response = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}/large.bin`, { headers: NAVIGATION_HEADERS });
     expect(response.body.byteLength).toBe(LARGE_BYTES);
     expect(createHash('sha256').update(response.body).digest('hex')).toBe(createHash('sha256').update(Buffer.alloc(LARGE_BYTES, 7)).digest('hex'));
+  });
+
+  test('an HTTP/2-only site loads through the proxy and is injected', async () => {
+    const server = createSecureServer({ ...(await generateCACertificate({ subject: { commonName: 'localhost' } })), allowHTTP1: false }, (request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' });
+      response.end(`<!doctype html><html><head><title>h2</title></head><body><p id="version">${request.httpVersion}</p></body></html>`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const page = await open('nonce', '/', `https://localhost:${(server.address() as AddressInfo).port}`);
+      await expect(page.locator('#version')).toHaveText('2.0');
+      await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    } finally {
+      server.close();
+    }
   });
 
   test("the site's own WebSocket passes through", async () => {

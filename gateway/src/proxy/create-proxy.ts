@@ -116,6 +116,8 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
   const server: Mockttp = getLocal({
     https: { key: options.ca.key, cert: options.ca.cert },
     listenHost: LOOPBACK,
+    // Browsers speak HTTP/2 to the proxy and the proxy to HTTP/2 sites (ALPN, HTTP/1.1 fallback).
+    http2: true,
     recordTraffic: false,
     errorResponder: createErrorResponder(logger),
   });
