@@ -3,7 +3,9 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { getLocal, type Mockttp } from 'mockttp';
+import { connect as connectTcp } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { generateCACertificate, getLocal, type Mockttp } from 'mockttp';
 import { WebSocket } from 'ws';
 import type { InferenceRouter } from '../inference/inference-router.js';
 import type { PluginManifest } from '../plugins/manifest-schema.js';
@@ -32,12 +34,13 @@ before(async () => {
     registry,
     activePlugins: (url) => {
       pageUrls.push(url);
-      return url.startsWith('http://shop.test/') ? [{ plugin: echo, scripts: [] }] : [];
+      return /^https?:\/\/shop\.test\//.test(url) ? [{ plugin: echo, scripts: [] }] : [];
     },
     apiOrigins: () => [`http://127.0.0.1:${apiPort}`],
     logger,
   });
-  proxy = getLocal();
+  // HTTPS-capable, like the gateway's proxy: pages on https sites open wss:// sockets.
+  proxy = getLocal({ https: await generateCACertificate() });
   await proxy.start();
   await bridgeWebSocketRule(proxy, { apiPort });
   // Added after the bridge rule on purpose: the bridge must still win (it has a higher priority).
@@ -89,4 +92,22 @@ test('other WebSockets are not touched by the bridge rule', async () => {
   const [, response] = (await once(ws, 'unexpected-response')) as [unknown, { statusCode: number }];
   assert.equal(response.statusCode, 502);
   ws.terminate();
+});
+
+test('wss:// from an https page, tunnelled through the proxy with CONNECT, is bridged too', async () => {
+  const tunnel = connectTcp(proxy.port, '127.0.0.1');
+  await once(tunnel, 'connect');
+  tunnel.write('CONNECT shop.test:443 HTTP/1.1\r\nHost: shop.test:443\r\n\r\n');
+  const [reply] = (await once(tunnel, 'data')) as [Buffer];
+  assert.match(reply.toString(), /^HTTP\/1\.1 200/);
+  // The test trusts the proxy's throw-away CA implicitly; a browser trusts the gateway's CA.
+  const secure = connectTls({ socket: tunnel, servername: 'shop.test', rejectUnauthorized: false });
+  await once(secure, 'secureConnect');
+  const ws = new WebSocket('wss://shop.test/__aiplugs/ws?plugin_id=echo&client_id=tls-1', { origin: 'https://shop.test', createConnection: () => secure });
+  ws.on('error', () => undefined);
+  pageUrls = [];
+  const [hello] = await once(ws, 'message');
+  assert.equal(JSON.parse(String(hello)).type, 'hello');
+  assert.deepEqual(pageUrls, ['https://shop.test/']);
+  ws.close();
 });

@@ -572,7 +572,7 @@ export function createWorkerManager(options: WorkerManagerOptions): WorkerManage
       if (!plugin.manifest.inference?.local_entry) throw workerErrors.noLocalBackend(plugin.id);
       let worker = workers.get(plugin.id);
       if (!worker) {
-        worker = new PluginWorker(plugin, { ...options, logger: options.logger }, settings, lifetime.signal);
+        worker = new PluginWorker(plugin, options, settings, lifetime.signal);
         workers.set(plugin.id, worker);
       }
       return worker.submit(plugin, payload, signal, onChunk);
