@@ -67,7 +67,7 @@ for (const id of ['node-ops', 'py-ops']) {
     });
 
     test('a hung request times out, the worker is killed and the next request gets a fresh one', async () => {
-      const { workers, events } = manager({ requestTimeoutMs: 400, startupTimeoutMs: 15_000 });
+      const { workers, events } = manager({ requestTimeoutMs: 1500, startupTimeoutMs: 15_000 });
       const plugin = await fixturePlugin(id);
       const { pid } = (await workers.infer(plugin, {}, noSignal())) as Echo;
       assert.equal(await errorCode(workers.infer(plugin, { op: 'hang' }, noSignal())), 'worker_timeout');
