@@ -49,7 +49,7 @@ export function registerBrowserCommand(program: Command): void {
       await link.stop();
       throw new CliError(EXIT.failure, (error as Error).message);
     }
-    const started = { event: 'browser-started', pid: browser.pid, executable: found.path, profileDir: browser.profileDir, extensionDir, gatewayAttached: link.attached, apiUrl: link.info.apiUrl, proxyUrl: link.info.proxyUrl };
+    const started = { event: 'browser-started', pid: browser.pid, executable: found.path, args: browser.args, profileDir: browser.profileDir, extensionDir, gatewayAttached: link.attached, apiUrl: link.info.apiUrl, proxyUrl: link.info.proxyUrl };
     if (flags.json) print(JSON.stringify(started));
     else {
       print(
