@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { startGatewayProcess } from '../support/gateway-process.js';
+import { runCli } from './run-cli.js';
+
+test('status, plugins list, dashboard and stop drive a running gateway; exit codes mean something', async () => {
+  const gateway = await startGatewayProcess();
+  const args = ['--data-dir', gateway.dataDir];
+  try {
+    const status = await runCli(['status', '--json', ...args]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, apiUrl: gateway.ready.apiUrl, proxyUrl: gateway.ready.proxyUrl, pid: gateway.child.pid });
+    expect((await runCli(['status', '--token', ...args])).stdout.trim()).toBe(await gateway.token());
+
+    const plugins = JSON.parse((await runCli(['plugins', 'list', '--json', ...args])).stdout);
+    expect(plugins.source).toContain(gateway.ready.apiUrl);
+    expect(plugins.plugins.map((plugin: { id: string }) => plugin.id)).toContain('echo');
+
+    const link = (await runCli(['dashboard', ...args])).stdout.trim();
+    expect(link).toMatch(new RegExp(`^${gateway.ready.apiUrl}/login\\?code=[\\w-]{20,}$`));
+
+    const stop = await runCli(['stop', ...args]);
+    expect(stop.stdout).toContain(`Stopped the gateway (pid ${gateway.child.pid})`);
+    expect(stop.code).toBe(0);
+    await expect.poll(() => gateway.child.exitCode).toBe(0);
+    expect(existsSync(join(gateway.dataDir, 'runtime.json'))).toBe(false);
+
+    const after = await runCli(['status', ...args]);
+    expect(after.code).toBe(4);
+    expect(after.stdout).toContain('not running');
+    expect((await runCli(['stop', ...args])).code).toBe(4);
+  } finally {
+    await gateway.stop();
+  }
+});
+
+test('plugins validate reports every manifest problem with its JSON path and exits 5', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'aiplugs-validate-'));
+  try {
+    await mkdir(join(dir, 'good'));
+    await writeFile(join(dir, 'good/manifest.json'), JSON.stringify({ manifest_version: 3, id: 'good', name: 'Good', version: '1.0.0', content_scripts: [{ matches: ['https://*/*'], js: ['c.js'] }] }));
+    await writeFile(join(dir, 'good/c.js'), '');
+    await mkdir(join(dir, 'bad'));
+    await writeFile(
+      join(dir, 'bad/manifest.json'),
+      JSON.stringify({ manifest_version: 2, id: 'Bad Id', name: 'Bad', version: '1', content_scripts: [{ matches: ['not a pattern'], js: ['../escape.js'] }], inference: { default_mode: 'local', models: [{ key: '1x', filename: 'm.bin', source_url: 'ftp://x', sha256: 'abc' }] } }),
+    );
+    const result = await runCli(['plugins', 'validate', dir]);
+    expect(result.code).toBe(5);
+    for (const path of ['manifest_version', 'id', 'content_scripts[0].matches[0]', 'content_scripts[0].js[0]', 'inference.models[0].key', 'inference.models[0].source_url', 'inference.models[0].sha256']) {
+      expect(result.stdout).toContain(`    ${path}: `);
+    }
+    expect(result.stdout).toContain('✓ good 1.0.0');
+    expect(result.stdout).toContain('1 of 2 plugin(s) have problems.');
+
+    const single = await runCli(['plugins', 'validate', join(dir, 'good'), '--json']);
+    expect(single.code).toBe(0);
+    expect(JSON.parse(single.stdout)).toMatchObject({ valid: true, plugins: [{ id: 'good', valid: true, errors: [] }] });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--help works everywhere and usage errors exit 2', async () => {
+  for (const command of [[], ['start'], ['status'], ['stop'], ['dashboard'], ['ca'], ['ca', 'install'], ['ca', 'status'], ['plugins', 'validate'], ['browser'], ['proxy', 'set'], ['proxy', 'reset'], ['doctor']]) {
+    const result = await runCli([...command, '--help']);
+    expect(result.code, command.join(' ')).toBe(0);
+    expect(result.stdout).toContain('Usage: aiplugs');
+  }
+  expect((await runCli(['no-such-command'])).code).toBe(2);
+  expect((await runCli(['ca', 'install', '--store', 'nowhere'])).code).toBe(2);
+  const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-cli-'));
+  const noTty = await runCli(['ca', 'install', '--data-dir', dataDir]);
+  expect(noTty.code).toBe(2);
+  expect(noTty.stderr).toContain('pass --yes');
+  await rm(dataDir, { recursive: true, force: true });
+});
