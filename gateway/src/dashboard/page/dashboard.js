@@ -167,7 +167,9 @@ function renderModels() {
       const label = model.state === 'downloading'
         ? `${formatBytes(received)} of ${formatBytes(total)}${model.bytesPerSecond ? ` at ${formatBytes(model.bytesPerSecond)}/s` : ''}`
         : model.state === 'ready' ? formatBytes(total ?? model.sizeOnDisk) : model.error ? model.error : total ? formatBytes(total) : '';
-      const bar = el('progress', { max: 100, ...(percent === null ? {} : { value: percent.toFixed(1) }), 'aria-label': `${model.filename} progress` });
+      // Indeterminate (no value) only while downloading an unknown size; otherwise an empty or full bar.
+      const value = percent !== null ? percent.toFixed(1) : model.state === 'downloading' ? null : '0';
+      const bar = el('progress', { max: 100, value, 'aria-label': `${model.filename} progress` });
       return el('tr', { 'data-model': model.filename },
         el('td', {}, el('code', {}, model.filename)),
         el('td', {}, (model.plugins ?? []).join(', ')),
