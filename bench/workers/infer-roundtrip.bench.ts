@@ -10,6 +10,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import { WebSocket } from 'ws';
 import { createEventBus } from '../../gateway/src/events/event-bus.js';
 import { createLogger } from '../../gateway/src/events/logger.js';
 import { loadPlugin, type LoadedPlugin } from '../../gateway/src/plugins/plugin-registry.js';
@@ -121,6 +123,37 @@ export async function run(): Promise<RoundTripRow[]> {
       });
       client.close();
     }
+    // The same calls over one WebSocket (what a page's AiPlugs.connect uses): no HTTP per call.
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.apiPort}/ws?plugin_id=node-ops&client_id=bench&token=${gateway.token}`, { perMessageDeflate: false });
+    await once(ws, 'message'); // hello
+    const waiting = new Map<number, () => void>();
+    ws.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { id: number };
+      waiting.get(message.id)?.();
+      waiting.delete(message.id);
+    });
+    let nextId = 0;
+    const wsCall = () =>
+      new Promise<boolean>((resolve) => {
+        const id = nextId++;
+        waiting.set(id, () => resolve(true));
+        ws.send(JSON.stringify({ type: 'infer', id, payload: PAYLOAD, stream: false }));
+      });
+    await time(2000, wsCall);
+    const overWs = summarize(await time(SEQUENTIAL, wsCall));
+    const gatewayBefore = await cpuMs(gateway.child.pid!);
+    const wsThroughput = await throughput(8, wsCall); // the connection runs at most 8 calls at once
+    const gatewayAfter = await cpuMs(gateway.child.pid!);
+    rows.push({
+      path: 'WebSocket {type:"infer"} on /ws (gateway child, Node worker)',
+      ...overWs,
+      overheadP50Ms: overWs.p50Ms - direct.p50Ms,
+      reqPerSec: wsThroughput.perSecond,
+      rejected: wsThroughput.rejected,
+      gatewayCpuUs: gatewayBefore === null || gatewayAfter === null ? null : Math.round(((gatewayAfter - gatewayBefore) * 1000) / wsThroughput.done),
+      workerCpuUs: null,
+    });
+    ws.close();
   } finally {
     await gateway.stop();
   }
