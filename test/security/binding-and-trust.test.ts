@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
+import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
 
@@ -89,5 +91,35 @@ describe('certificate authority', () => {
       const response = await fetch(`${gateway.ready.apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
       assert.ok(!(await response.text()).includes(key), path);
     }
+  });
+});
+
+/**
+ * Opens a TLS session through the proxy (CONNECT to a loopback target, no request is ever sent
+ * upstream) and returns the leaf certificate's names, or the handshake error.
+ */
+function leafNames(proxyPort: number, sni: string | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    const connectRequest = request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: '127.0.0.1:9' });
+    connectRequest.on('connect', (_response, socket) => {
+      const session = tlsConnect({ socket, servername: sni, rejectUnauthorized: false }, () => {
+        resolve(session.getPeerCertificate().subjectaltname ?? '');
+        session.destroy();
+      });
+      session.on('error', (error) => resolve(`error: ${error.message}`));
+    });
+    connectRequest.on('error', (error) => resolve(`error: ${error.message}`));
+    connectRequest.end();
+  });
+}
+
+describe('leaf certificates', () => {
+  it('name exactly the host the client asked for', async () => {
+    assert.equal(await leafNames(gateway.ready.proxyPort, 'shop.example'), 'DNS:shop.example');
+  });
+
+  it('are never issued for an IP literal, nor for a real name when the client sent none', async () => {
+    assert.match(await leafNames(gateway.ready.proxyPort, '127.0.0.5'), /^error: /);
+    assert.equal(await leafNames(gateway.ready.proxyPort, undefined), 'DNS:no-sni.aiplugs.invalid');
   });
 });

@@ -114,7 +114,9 @@ export function createErrorResponder(logger: Logger) {
 export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> {
   const { logger } = options;
   const server: Mockttp = getLocal({
-    https: { key: options.ca.key, cert: options.ca.cert },
+    // A client that sends no SNI (it asked for an IP address) gets a certificate for a reserved name
+    // that matches nothing, rather than one for a name it did not ask for.
+    https: { key: options.ca.key, cert: options.ca.cert, defaultDomain: 'no-sni.aiplugs.invalid' },
     listenHost: LOOPBACK,
     // Browsers speak HTTP/2 to the proxy and the proxy to HTTP/2 sites (ALPN, HTTP/1.1 fallback).
     http2: true,
