@@ -130,17 +130,19 @@ function onLine(line) {
 }
 
 const input = new Socket({ fd: Number(args['in-fd']), readable: true, writable: false });
-let buffered = '';
-input.setEncoding('utf8');
-input.on('data', (text) => {
-  buffered += text;
-  let newline = buffered.indexOf('\n');
-  while (newline !== -1) {
-    const line = buffered.slice(0, newline);
-    buffered = buffered.slice(newline + 1);
+// Pieces of the current line, joined once its newline arrives: a large payload that comes in many
+// reads is scanned and copied once, not once per read.
+let parts = [];
+input.on('data', (chunk) => {
+  let start = 0;
+  for (let newline = chunk.indexOf(10, start); newline !== -1; newline = chunk.indexOf(10, start)) {
+    parts.push(chunk.subarray(start, newline));
+    const line = (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString('utf8');
+    parts = [];
+    start = newline + 1;
     if (line.trim()) onLine(line);
-    newline = buffered.indexOf('\n');
   }
+  if (start < chunk.length) parts.push(chunk.subarray(start));
 });
 // The gateway closed the channel: it is stopping or gone.
 input.on('end', dieWithGroup);

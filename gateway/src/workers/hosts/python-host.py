@@ -206,15 +206,22 @@ class Host:
 
         class Reader(asyncio.Protocol):
             def __init__(self):
-                self.buffer = b""
+                # Pieces of the current line: joined once its newline arrives, so a large payload
+                # that comes in many reads is copied once, not once per read.
+                self.parts = []
 
             def data_received(self, data):
-                self.buffer += data
+                start = 0
                 while True:
-                    newline = self.buffer.find(b"\n")
+                    newline = data.find(b"\n", start)
                     if newline < 0:
-                        break
-                    line, self.buffer = self.buffer[:newline], self.buffer[newline + 1:]
+                        if start < len(data):
+                            self.parts.append(data[start:])
+                        return
+                    self.parts.append(data[start:newline])
+                    line = b"".join(self.parts)
+                    self.parts = []
+                    start = newline + 1
                     if line.strip():
                         host.on_line(line.decode("utf-8"))
 
