@@ -58,6 +58,13 @@ for (const id of ['node-ops', 'py-ops']) {
       assert.equal(((await workers.infer(plugin, {}, noSignal())) as Echo).pid, pid);
     });
 
+    test('a large payload with multi-byte text crosses the channel intact', async () => {
+      const { workers } = manager();
+      const text = 'é☃𝄞'.repeat(300_000); // ~2.7 MB of UTF-8, split across many pipe reads
+      const result = (await workers.infer(await fixturePlugin(id), { text }, noSignal())) as { echo: { text: string } };
+      assert.equal(result.echo.text, text);
+    });
+
     test('a generator run() streams chunks and returns them all', async () => {
       const { workers } = manager();
       const chunks: unknown[] = [];
