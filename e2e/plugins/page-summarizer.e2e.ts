@@ -117,11 +117,8 @@ test('Summarize sends the page to the cloud model and shows its answer in the pa
 });
 
 test('the answer streams into the panel: the first piece shows while the server holds back the rest', async () => {
-  // Page sockets (AiPlugs.connect → wss://<site>/__aiplugs/ws) need the proxy to forward them to the
-  // API port: connections/websocket-bridge.ts has the rule (bridgeWebSocketRule), but
-  // proxy/create-proxy.ts does not install it yet, so the upgrade gets a 404 and the plugin falls back
-  // to one non-streamed infer (the test above). Remove this line once the rule is installed.
-  test.fixme(true, 'the proxy does not bridge page WebSockets yet (bridgeWebSocketRule is not installed in create-proxy.ts)');
+  // Page sockets (AiPlugs.connect → wss://<site>/__aiplugs/ws) reach the connection manager through
+  // the proxy's WebSocket bridge rule (connections/websocket-bridge.ts).
   const held = await startCloudStub();
   const streaming = await startExampleGateway({ env: { CLOUD_BASE_URL: held.url, SYSTEM_API_KEY: API_KEY } });
   const streamingBrowser = await launchThroughProxy(streaming.ready.proxyUrl, streaming.ready.caSpki);

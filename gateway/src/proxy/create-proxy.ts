@@ -6,6 +6,7 @@ import type { CspMode } from '../config/config-schema.js';
 import type { Logger } from '../events/logger.js';
 import { LOOPBACK } from '../net/pick-port.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
+import { bridgeWebSocketRule } from '../connections/websocket-bridge.js';
 import { canDecode, createDecoders, decodableAcceptEncoding } from './body-codec.js';
 import { createDocumentPlanner, type DocumentPlan, type DocumentResponse } from './document-plan.js';
 import { headerValue, isDocumentRequest } from './document-request.js';
@@ -139,6 +140,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
 
   await server.start(options.port);
   await server.forAnyRequest().withUrlMatching(BRIDGE_URL).always().thenCallback(createBridgeHandler(options.api));
+  await bridgeWebSocketRule(server, { apiPort: options.apiPort() });
   await server
     .forGet()
     .matching((request) => isDocumentRequest(request.method, request.headers))
