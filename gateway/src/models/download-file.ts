@@ -329,40 +329,58 @@ export async function downloadModelFile(request: DownloadRequest, options: Downl
   const state = await loadPart(request, options);
   const failures: string[] = [];
   let worst: ModelError | undefined;
-  for (const source of request.sources) {
-    const seenMismatches = new Set<string>();
-    for (let attempt = 0; ; ) {
-      try {
-        options.signal.throwIfAborted();
-        // A part that already holds every byte (a crash between the last write and the rename) needs no request.
-        const expectedTotal = request.size ?? state.meta?.totalBytes ?? undefined;
-        const complete = expectedTotal !== undefined && state.meta !== undefined && state.offset === expectedTotal;
-        if (!complete) await transferOnce(source, request, state, options);
-        const actual = state.hash.copy().digest('hex');
-        if (actual === request.sha256) {
-          await commitPart(request);
-          return { source, bytes: state.offset };
+  // Every source gets a turn before any is retried: a source that fails before sending a byte
+  // (refused, DNS, 5xx) hands over to the next one at once, so an offline machine reaches a local
+  // mirror without first sitting through the official URL's backoff.
+  const pending = request.sources.map((source) => ({ source, attempts: 0, seenMismatches: new Set<string>() }));
+  for (let round = 0; pending.length > 0; round += 1) {
+    if (round > 0) {
+      const delayMs = backoffMs(round, options);
+      options.onNote('warn', `Every source failed for now; retrying in ${(delayMs / 1000).toFixed(1)}s from byte ${state.offset}`);
+      await sleep(delayMs, undefined, { signal: options.signal }).catch(() => undefined);
+    }
+    for (const entry of [...pending]) {
+      const { source, seenMismatches } = entry;
+      for (;;) {
+        const offsetBefore = state.offset;
+        try {
+          options.signal.throwIfAborted();
+          // A part that already holds every byte (a crash between the last write and the rename) needs no request.
+          const expectedTotal = request.size ?? state.meta?.totalBytes ?? undefined;
+          const complete = expectedTotal !== undefined && state.meta !== undefined && state.offset === expectedTotal;
+          if (!complete) await transferOnce(source, request, state, options);
+          const actual = state.hash.copy().digest('hex');
+          if (actual === request.sha256) {
+            await commitPart(request);
+            return { source, bytes: state.offset };
+          }
+          await resetPart(request, state);
+          // A server that sends the same wrong bytes twice will keep doing so: stop retrying it.
+          const repeat = seenMismatches.has(actual);
+          seenMismatches.add(actual);
+          throw new ModelError('hash_mismatch', `SHA-256 mismatch for ${request.filename} from ${source.display}: expected ${request.sha256}, got ${actual}`, {
+            transient: !repeat,
+          });
+        } catch (raw) {
+          if (options.signal.aborted) throw new ModelError('aborted', `Download of ${request.filename} was cancelled; the partial file is kept and will resume`, { cause: raw });
+          const error = toModelError(raw, { path: request.partPath, url: source.display });
+          if (error.fatal || error.code === 'aborted') throw error;
+          if (!worst || error.code === 'hash_mismatch') worst = error;
+          if (!error.transient || entry.attempts >= options.retries) {
+            failures.push(error.message);
+            pending.splice(pending.indexOf(entry), 1);
+            break;
+          }
+          entry.attempts += 1;
+          const madeProgress = state.offset > offsetBefore;
+          if (!madeProgress && pending.length > 1) {
+            options.onNote('warn', `${error.message}; trying the next source first`);
+            break;
+          }
+          const delayMs = error.retryAfterMs !== undefined ? Math.min(error.retryAfterMs, options.retryAfterMaxMs) : backoffMs(entry.attempts, options);
+          options.onNote('warn', `${error.message}; retry ${entry.attempts}/${options.retries} in ${(delayMs / 1000).toFixed(1)}s from byte ${state.offset}`);
+          await sleep(delayMs, undefined, { signal: options.signal }).catch(() => undefined);
         }
-        await resetPart(request, state);
-        // A server that sends the same wrong bytes twice will keep doing so: stop retrying it.
-        const repeat = seenMismatches.has(actual);
-        seenMismatches.add(actual);
-        throw new ModelError('hash_mismatch', `SHA-256 mismatch for ${request.filename} from ${source.display}: expected ${request.sha256}, got ${actual}`, {
-          transient: !repeat,
-        });
-      } catch (raw) {
-        if (options.signal.aborted) throw new ModelError('aborted', `Download of ${request.filename} was cancelled; the partial file is kept and will resume`, { cause: raw });
-        const error = toModelError(raw, { path: request.partPath, url: source.display });
-        if (error.fatal || error.code === 'aborted') throw error;
-        if (!worst || error.code === 'hash_mismatch') worst = error;
-        if (!error.transient || attempt >= options.retries) {
-          failures.push(error.message);
-          break;
-        }
-        attempt += 1;
-        const delayMs = error.retryAfterMs !== undefined ? Math.min(error.retryAfterMs, options.retryAfterMaxMs) : backoffMs(attempt, options);
-        options.onNote('warn', `${error.message}; retry ${attempt}/${options.retries} in ${(delayMs / 1000).toFixed(1)}s from byte ${state.offset}`);
-        await sleep(delayMs, undefined, { signal: options.signal }).catch(() => undefined);
       }
     }
   }
