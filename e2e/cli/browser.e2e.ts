@@ -10,6 +10,9 @@ import { CLI, REPO_ROOT, startGatewayProcess } from '../support/gateway-process.
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { processesMentioning } from './run-cli.js';
 
+// Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
+test.describe.configure({ timeout: 120_000 });
+
 test.skip(process.platform !== 'linux', 'process checks read /proc');
 
 interface Started {

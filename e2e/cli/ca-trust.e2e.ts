@@ -8,6 +8,9 @@ import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { findOnPath } from '../../gateway/src/os/run-command.js';
 import { runCli } from './run-cli.js';
 
+// Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
+test.describe.configure({ timeout: 120_000 });
+
 // The real thing on Linux: certutil writes a fresh HOME's NSS db, and Chromium started with that
 // HOME and no SPKI flag trusts the gateway's certificates, until `ca uninstall` takes it away.
 test.skip(process.platform !== 'linux', 'NSS trust is verified on Linux');

@@ -6,6 +6,9 @@ import { expect, test } from '@playwright/test';
 import { startGatewayProcess } from '../support/gateway-process.js';
 import { runCli } from './run-cli.js';
 
+// Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
+test.describe.configure({ timeout: 120_000 });
+
 test('status, plugins list, dashboard and stop drive a running gateway; exit codes mean something', async () => {
   const gateway = await startGatewayProcess();
   const args = ['--data-dir', gateway.dataDir];
@@ -65,10 +68,16 @@ test('plugins validate reports every manifest problem with its JSON path and exi
 });
 
 test('--help works everywhere and usage errors exit 2', async () => {
-  for (const command of [[], ['start'], ['status'], ['stop'], ['dashboard'], ['ca'], ['ca', 'install'], ['ca', 'status'], ['plugins', 'validate'], ['browser'], ['proxy', 'set'], ['proxy', 'reset'], ['doctor']]) {
-    const result = await runCli([...command, '--help']);
-    expect(result.code, command.join(' ')).toBe(0);
-    expect(result.stdout).toContain('Usage: aiplugs');
+  // Each run is a fresh Node process (a few seconds on a busy 2-core machine): give it room.
+  test.setTimeout(180_000);
+  const commands = [[], ['start'], ['status'], ['stop'], ['dashboard'], ['ca'], ['ca', 'install'], ['ca', 'status'], ['plugins', 'validate'], ['browser'], ['proxy', 'set'], ['proxy', 'reset'], ['doctor']];
+  for (let index = 0; index < commands.length; index += 4) {
+    const batch = commands.slice(index, index + 4);
+    const results = await Promise.all(batch.map((command) => runCli([...command, '--help'])));
+    results.forEach((result, i) => {
+      expect(result.code, batch[i]!.join(' ')).toBe(0);
+      expect(result.stdout).toContain('Usage: aiplugs');
+    });
   }
   expect((await runCli(['no-such-command'])).code).toBe(2);
   expect((await runCli(['ca', 'install', '--store', 'nowhere'])).code).toBe(2);

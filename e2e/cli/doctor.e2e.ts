@@ -8,6 +8,9 @@ import { expect, test } from '@playwright/test';
 import { detectProxyBackend } from '../../gateway/src/system-proxy/system-proxy.js';
 import { runCli } from './run-cli.js';
 
+// Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
+test.describe.configure({ timeout: 120_000 });
+
 interface Finding {
   check: string;
   level: string;

@@ -8,6 +8,9 @@ import { chromiumPath } from '../support/chromium.js';
 import { REPO_ROOT, startGatewayProcess } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 
+// Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
+test.describe.configure({ timeout: 120_000 });
+
 const EXAMPLE = join(REPO_ROOT, 'gateway/src/playwright/example.ts');
 
 let site: TestSite;

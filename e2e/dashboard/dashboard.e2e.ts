@@ -8,6 +8,9 @@ import { runCli } from '../cli/run-cli.js';
 import { chromiumPath, QUIET_CHROMIUM_ARGS } from '../support/chromium.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
 
+// Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
+test.describe.configure({ timeout: 120_000 });
+
 const ARTIFACTS = join(REPO_ROOT, 'e2e/artifacts');
 
 let browser: Browser;
