@@ -114,7 +114,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
 
   const settings = await createSettingsStore({
     dataDir,
-    defaults: { paused: config.proxy.paused, disabled_sites: config.proxy.disabled_sites, plugin_disabled_sites: {}, plugin_modes: {} },
+    defaults: { paused: config.proxy.paused, disabled_sites: config.proxy.disabled_sites, plugin_disabled_sites: {}, plugin_modes: {}, plugin_allowed_secrets: {} },
     logger: logger.child('settings'),
   });
   const injectedInto = (url: string) => activePlugins(registry, settings.get(), url);
@@ -134,7 +134,12 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     queueSize: config.workers.queue_size,
     env,
     secretValues: () => [token, config.cloud.api_key],
-    grantableSecrets: () => ({ SYSTEM_API_KEY: config.cloud.api_key, CLOUD_BASE_URL: config.cloud.base_url, AIPLUGS_API_TOKEN: token }),
+    // A secret reaches a worker only if its manifest asks (inference.env) and the user allowed it.
+    grantableSecrets: (pluginId) => {
+      const allowed = new Set(settings.get().plugin_allowed_secrets[pluginId] ?? []);
+      const all = { SYSTEM_API_KEY: config.cloud.api_key, CLOUD_BASE_URL: config.cloud.base_url, AIPLUGS_API_TOKEN: token };
+      return Object.fromEntries(Object.entries(all).filter(([name]) => allowed.has(name as keyof typeof all)));
+    },
   });
   registry.onChange((ids) => {
     for (const id of ids) {

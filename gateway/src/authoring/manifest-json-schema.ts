@@ -30,6 +30,8 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
   'content_scripts[].run_at': 'When the scripts run: "document_start" (before the page\'s own scripts), "document_end" (DOM parsed) or "document_idle" (after DOMContentLoaded, the default).',
   inference: 'How AiPlugs.infer() calls for this plugin are answered: by a local backend process or by a cloud / cluster server.',
   'inference.default_mode': '"local" runs local_entry on this machine; "cloud" relays to the OpenAI-compatible server set by cloud.base_url / CLOUD_BASE_URL. The user may switch it per plugin.',
+  'inference.env': 'Gateway secrets the backend asks to receive as environment variables (SYSTEM_API_KEY, CLOUD_BASE_URL, AIPLUGS_API_TOKEN). Each is passed only if the user also allowed it for this plugin (settings plugin_allowed_secrets).',
+  'inference.env[]': 'The name of one gateway secret the backend asks for.',
   'inference.local_entry': 'The backend file, relative to the plugin folder: .py (Python), .js/.mjs/.cjs (Node) or .ts (Node through tsx). It exposes run(payload) returning JSON.',
   'inference.models': 'Model files the backend needs. Each is downloaded into the central models/ folder on first use, verified by SHA-256, and its absolute path handed to the backend in the environment variable named by "key".',
   'inference.models[]': 'One model file.',

@@ -17,7 +17,7 @@ const TOKEN = 'test-token-0123456789abcdefghijklmnop';
 const SECRET = 'test-bridge-secret';
 
 function pluginRecord(id: string): LoadedPlugin {
-  const manifest: PluginManifest = { manifest_version: 3, id, name: id, version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [] } };
+  const manifest: PluginManifest = { manifest_version: 3, id, name: id, version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [], env: [] } };
   return { id, dir: `/${id}`, status: 'enabled', manifest, contentScripts: [], revision: 'r' };
 }
 const records: PluginRecord[] = [pluginRecord('echo'), pluginRecord('other')];

@@ -15,7 +15,7 @@ import { createConnectionManager } from './connection-manager.js';
 import { bridgeWebSocketRule } from './websocket-bridge.js';
 import { attachWebSocketEndpoint } from './websocket-endpoint.js';
 
-const manifest: PluginManifest = { manifest_version: 3, id: 'echo', name: 'Echo', version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [] } };
+const manifest: PluginManifest = { manifest_version: 3, id: 'echo', name: 'Echo', version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [], env: [] } };
 const echo: LoadedPlugin = { id: 'echo', dir: '/echo', status: 'enabled', manifest, contentScripts: [], revision: 'r' };
 const registry: PluginRegistry = { list: () => [echo], get: (id) => (id === 'echo' ? echo : undefined), matching: () => [], reload: async () => [echo], onChange: () => () => undefined };
 const router: InferenceRouter = { infer: async (pluginId, request) => ({ pluginId, payload: request.payload }) };

@@ -46,7 +46,7 @@ function plugin(cloud?: NonNullable<PluginManifest['inference']>['cloud']): Load
     version: '1.0.0',
     description: '',
     content_scripts: [],
-    inference: { default_mode: 'cloud', models: [], ...(cloud ? { cloud } : {}) },
+    inference: { default_mode: 'cloud', models: [], env: [], ...(cloud ? { cloud } : {}) },
   };
   return { id: 'summarize', dir: '/nonexistent', status: 'enabled', manifest, contentScripts: [], revision: 'r1' };
 }

@@ -6,7 +6,7 @@ import type { LoadedPlugin, PluginRecord, PluginRegistry } from '../plugins/plug
 import { createInferenceRouter, type FallbackPolicy, type InferenceBackend, type InferenceMode } from './inference-router.js';
 
 function registryWith(defaultMode: InferenceMode): PluginRegistry {
-  const manifest: PluginManifest = { manifest_version: 3, id: 'p', name: 'P', version: '1', description: '', content_scripts: [], inference: { default_mode: defaultMode, models: [] } };
+  const manifest: PluginManifest = { manifest_version: 3, id: 'p', name: 'P', version: '1', description: '', content_scripts: [], inference: { default_mode: defaultMode, models: [], env: [] } };
   const plugin: LoadedPlugin = { id: 'p', dir: '/p', status: 'enabled', manifest, contentScripts: [], revision: 'r' };
   const records: PluginRecord[] = [plugin];
   return { list: () => records, get: (id) => records.find((record) => record.id === id), matching: () => [], reload: async () => records, onChange: () => () => undefined };

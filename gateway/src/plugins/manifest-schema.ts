@@ -65,12 +65,16 @@ export const cloudSettingsSchema = z.object({
   system_prompt: z.string().optional(),
 });
 
+/** Gateway secrets a backend may ask for; each is passed only if the user also allowed it. */
+export const GRANTABLE_SECRETS = ['SYSTEM_API_KEY', 'CLOUD_BASE_URL', 'AIPLUGS_API_TOKEN'] as const;
+
 export const inferenceSchema = z
   .object({
     default_mode: z.enum(['local', 'cloud']),
     local_entry: relativeFile.optional(),
     models: z.array(modelDeclarationSchema).default([]),
     cloud: cloudSettingsSchema.optional(),
+    env: z.array(z.enum(GRANTABLE_SECRETS)).default([]),
   })
   .superRefine((inference, ctx) => {
     const seen = new Set<string>();

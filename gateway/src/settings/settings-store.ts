@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../data/write-file-atomic.js';
 import type { Logger } from '../events/logger.js';
+import { GRANTABLE_SECRETS } from '../plugins/manifest-schema.js';
 
 const sitePatterns = z.array(z.string().trim().min(1).max(253).regex(/^(\*|(\*\.)?[a-z0-9.-]+)$/i, 'expected a host pattern like example.com or *.example.com'));
 
@@ -16,6 +17,8 @@ export const settingsSchema = z.strictObject({
   plugin_disabled_sites: z.record(z.string(), sitePatterns),
   /** Per plugin: the user's choice of local or cloud inference, beating the manifest default. */
   plugin_modes: z.record(z.string(), z.enum(['local', 'cloud'])),
+  /** Per plugin: which of the secrets its manifest asks for (`inference.env`) the user allows. */
+  plugin_allowed_secrets: z.record(z.string(), z.array(z.enum(GRANTABLE_SECRETS))),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

@@ -19,18 +19,13 @@ export interface WorkerEnvOptions {
   base: NodeJS.ProcessEnv;
   /** Secret values (API token, cloud key): any variable holding one is dropped, whatever its name. */
   secretValues: Array<string | null | undefined>;
-  /** Secrets a manifest may ask for by name, e.g. `{ SYSTEM_API_KEY: config.cloud.api_key }`. */
+  /** Secrets this plugin may receive by name (the user allowed them), e.g. `{ SYSTEM_API_KEY: config.cloud.api_key }`. */
   grantable: Record<string, string | null | undefined>;
 }
 
-/**
- * The names a plugin asks to receive. Read defensively: the manifest schema may or may not carry
- * `inference.env` (an array of names such as "SYSTEM_API_KEY"); until it does this returns [].
- */
+/** The secret names a plugin's manifest asks to receive (`inference.env`). */
 export function requestedSecretNames(plugin: LoadedPlugin): string[] {
-  const inference = plugin.manifest.inference as { env?: unknown } | undefined;
-  const names = inference?.env;
-  return Array.isArray(names) ? names.filter((name): name is string => typeof name === 'string') : [];
+  return plugin.manifest.inference?.env ?? [];
 }
 
 /**

@@ -59,7 +59,7 @@ export interface WorkerManagerOptions {
   /** Secret values no worker may inherit under any name (API token, cloud key). */
   secretValues?: () => Array<string | null | undefined>;
   /** Secrets a manifest may ask for by name (see worker-env.ts). */
-  grantableSecrets?: () => Record<string, string | null | undefined>;
+  grantableSecrets?: (pluginId: string) => Record<string, string | null | undefined>;
 }
 
 export interface WorkerManager extends InferenceBackend {
@@ -365,7 +365,7 @@ class PluginWorker {
         modelsDir: this.options.modelsDir,
         base: this.options.env ?? process.env,
         secretValues: this.options.secretValues?.() ?? [],
-        grantable: this.options.grantableSecrets?.() ?? {},
+        grantable: this.options.grantableSecrets?.(plugin.id) ?? {},
       });
       this.setState('starting');
       this.runningRevision = plugin.revision;

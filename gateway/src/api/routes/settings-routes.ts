@@ -17,7 +17,8 @@ export function settingsRoutes(store: SettingsStore, registry: PluginRegistry, a
     .get('/', (c) => c.json(store.get()))
     .patch('/', async (c) => {
       const patch = await parseJsonBody(c, settingsPatchSchema);
-      for (const id of [...Object.keys(patch.plugin_disabled_sites ?? {}), ...Object.keys(patch.plugin_modes ?? {})]) {
+      const perPlugin = [patch.plugin_disabled_sites, patch.plugin_modes, patch.plugin_allowed_secrets].flatMap((map) => Object.keys(map ?? {}));
+      for (const id of perPlugin) {
         if (!registry.get(id)) throw new ApiError(404, 'plugin_not_found', `No plugin "${id}" is installed`);
       }
       return c.json(await store.update(patch));
