@@ -256,6 +256,31 @@ test.describe('injection rules (nonce mode)', () => {
     expect(reply).toBe('echo:hello');
   });
 
+  test('AiPlugs.connect talks to the plugin over the page WebSocket bridge, across SPA navigations', async () => {
+    const page = await open('nonce', '/');
+    const results = await page.evaluate(async () => {
+      type Connection = { on: (type: string, cb: (detail: { type?: string; result?: unknown; code?: number }) => void) => void; send: (message: unknown) => void; close: () => void };
+      const aiplugs = (window as unknown as { AiPlugs: { connect: (id: string) => Connection } }).AiPlugs;
+      const call = (connection: Connection, id: number) =>
+        new Promise<unknown>((resolve) => {
+          connection.on('message', (message) => {
+            if (message.type === 'result' || message.type === 'error') resolve(message);
+          });
+          connection.send({ type: 'infer', id, payload: { n: id } });
+        });
+      const ping = aiplugs.connect('ping');
+      const first = await call(ping, 1);
+      history.pushState({}, '', '/moved');
+      const second = await call(ping, 2);
+      ping.close();
+      const refused = await new Promise<number | undefined>((resolve) => aiplugs.connect('elsewhere').on('close', (detail) => resolve(detail.code)));
+      return { first, second, refused };
+    });
+    expect(results.first).toMatchObject({ type: 'result', result: { pong: { n: 1 } } });
+    expect(results.second).toMatchObject({ type: 'result', result: { pong: { n: 2 } } });
+    expect(results.refused).toBe(4403);
+  });
+
   test('a page may not call a plugin that is not injected into it', async () => {
     const page = await open('nonce', '/');
     const status = await page.evaluate(async () => {

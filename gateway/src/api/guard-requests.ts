@@ -22,7 +22,6 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const PAGE_ROUTES: Array<{ method: string; pattern: RegExp }> = [
   { method: 'POST', pattern: /^\/api\/plugins\/([^/]+)\/infer$/ },
   { method: 'GET', pattern: /^\/api\/plugins\/([^/]+)\/files\/.+$/ },
-  { method: 'GET', pattern: /^\/ws$/ },
 ];
 
 /** Compares secrets in constant time (hashing first makes the lengths equal). */

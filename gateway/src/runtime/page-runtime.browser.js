@@ -220,11 +220,13 @@
     var closed = false;
     var attempt = 0;
     var pending = [];
-    var url = (origin.indexOf('https:') === 0 ? 'wss:' : 'ws:') + origin.slice(origin.indexOf('//')) +
+    var base = (origin.indexOf('https:') === 0 ? 'wss:' : 'ws:') + origin.slice(origin.indexOf('//')) +
       '/__aiplugs/ws?plugin_id=' + encodeURIComponent(pluginId) + '&client_id=' + encodeURIComponent(clientId(pluginId));
     function emit(type, detail) { events.dispatchEvent(new NativeCustomEvent(type, { detail: detail })); }
     function open() {
-      socket = new NativeWebSocket(url);
+      // The gateway authorizes the socket for the page it was opened on (content scripts can match
+      // paths), so the current URL goes along, and an SPA navigation reconnects below.
+      socket = new NativeWebSocket(base + '&page_url=' + encodeURIComponent(w.location.href));
       socket.onopen = function () {
         attempt = 0;
         emit('open');
@@ -249,6 +251,14 @@
       setTimeout(function () { emit('close', { code: 4501, reason: 'AiPlugs.connect needs the gateway proxy on this page' }); }, 0);
     } else {
       open();
+      onNavigate(function () {
+        if (closed || !socket || socket.readyState > 1) return;
+        var previous = socket;
+        previous.onclose = null;
+        previous.close(1000, 'page navigated');
+        emit('close', { code: 1000, reason: 'page navigated' });
+        open();
+      });
     }
     return {
       events: events,
