@@ -46,6 +46,8 @@ export interface GatewayLink {
   attached: boolean;
   /** Stops the gateway only if this link started it. */
   stop(): Promise<void>;
+  /** For a gateway started here: resolves when it stops (also via `aiplugs stop` or the dashboard). */
+  closed: Promise<void> | null;
 }
 
 export interface LinkOptions {
@@ -76,11 +78,11 @@ export async function attachOrStartGateway(options: LinkOptions = {}): Promise<G
       caSpki: runtime.caSpki,
       dataDir: runtime.dataDir,
     };
-    return { info, token: running.token, attached: true, stop: async () => undefined };
+    return { info, token: running.token, attached: true, stop: async () => undefined, closed: null };
   }
   if (options.start === false) throw new GatewayNotRunningError(`No gateway is running for ${dataDir}; start one with \`aiplugs start\``);
   const gateway = await startGateway({ ...options.startOptions, dataDir, env });
-  return { info: gateway.info, token: gateway.token, attached: false, stop: () => gateway.stop() };
+  return { info: gateway.info, token: gateway.token, attached: false, stop: () => gateway.stop(), closed: gateway.closed };
 }
 
 /** Mints a one-time dashboard login link from a running gateway (token-protected call). */

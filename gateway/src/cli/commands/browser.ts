@@ -63,6 +63,8 @@ export function registerBrowserCommand(program: Command): void {
     const onSignal = () => void browser.close();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // A gateway started for this browser may be stopped from elsewhere (`aiplugs stop`, dashboard): the browser goes with it.
+    void link.closed?.then(() => browser.close());
     await browser.closed;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

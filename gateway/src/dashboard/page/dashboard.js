@@ -216,6 +216,19 @@ function onModelProgress(event) {
 
 const workers = new Map();
 
+/** GET /api/workers (when this gateway has workers): the state before any event arrives. */
+async function loadWorkers() {
+  try {
+    const body = await api('/api/workers');
+    for (const worker of body.workers ?? []) {
+      const detail = [worker.pid ? `pid ${worker.pid}` : '', worker.runtime ?? '', worker.served ? `${worker.served} served` : '', worker.lastError ?? ''].filter(Boolean).join(' · ');
+      onWorkerState({ plugin: worker.plugin, state: worker.state, time: worker.startedAt ?? new Date().toISOString(), detail });
+    }
+  } catch {
+    // No worker routes in this build: events alone fill the table.
+  }
+}
+
 function onWorkerState(event) {
   workers.set(event.plugin, event);
   $('workers-note').hidden = true;
@@ -357,7 +370,7 @@ function connectEvents() {
 
 async function start() {
   await Promise.all([loadOverview(), loadSettings()]);
-  await Promise.all([loadPlugins(), loadModels(), loadCa(), loadPairing()]);
+  await Promise.all([loadPlugins(), loadModels(), loadWorkers(), loadCa(), loadPairing()]);
   tickUptime();
   setInterval(tickUptime, 1000);
   connectEvents();
