@@ -230,6 +230,12 @@ describe('mockttp patch: transformResponseStream', () => {
         };
         return;
       }
+      if (path === '/dies') {
+        // Half a document, then the connection drops.
+        response.writeHead(200, { 'content-type': 'text/html', 'content-length': String(2 * CHUNK.length) });
+        response.write(CHUNK, () => setTimeout(() => response.socket?.destroy(), 20));
+        return;
+      }
       response.writeHead(path === '/missing' ? 404 : 200, { 'content-type': 'text/plain', 'content-length': '5', 'x-upstream': '1' });
       response.end(request.method === 'HEAD' ? undefined : 'hello');
     });
@@ -305,6 +311,13 @@ describe('mockttp patch: transformResponseStream', () => {
       transformResponseStream: () => ({ transform: () => new Transform({ transform: (_chunk, _e, done) => done(new Error('boom')) }) }),
     });
     await assert.rejects(viaProxy(proxy, `${upstream.url}/broken`), /aborted|socket hang up|ECONNRESET/);
+  });
+
+  it('cuts the response short when the upstream dies mid-body, never ends it as complete', async () => {
+    await proxy.forGet(`${upstream.url}/dies`).thenPassThrough({
+      transformResponseStream: () => ({ transform: () => new Transform({ transform: (chunk, _e, done) => done(null, chunk) }) }),
+    });
+    await assert.rejects(viaProxy(proxy, `${upstream.url}/dies`), /aborted|socket hang up|ECONNRESET/);
   });
 
   it('refuses to be combined with beforeResponse', () => {
