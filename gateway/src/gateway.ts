@@ -131,6 +131,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     keepAliveMs: config.workers.keep_alive_seconds * 1000,
     requestTimeoutMs: config.workers.request_timeout_seconds * 1000,
     concurrency: config.workers.concurrency,
+    maxMemoryMb: config.workers.max_memory_mb,
     queueSize: config.workers.queue_size,
     env,
     secretValues: () => [token, config.cloud.api_key],

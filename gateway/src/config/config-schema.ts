@@ -67,6 +67,8 @@ export const configSchema = z.strictObject({
     request_timeout_seconds: positiveInt,
     concurrency: positiveInt,
     queue_size: nonNegativeInt,
+    /** Per-worker memory cap in MB (0 = none): a runaway backend fails alone instead of the machine. */
+    max_memory_mb: nonNegativeInt,
   }),
   models: z.strictObject({
     offline: flag,

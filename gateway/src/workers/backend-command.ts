@@ -56,6 +56,8 @@ export interface BackendCommandOptions {
   /** The Node binary for Node backends: the gateway's own by default. */
   node?: string;
   concurrency: number;
+  /** Memory a worker may use before its allocations fail (Python) or it is stopped (Node); 0 = no cap. */
+  maxMemoryMb?: number;
   /** The gateway's pid, so the host can tell when it has been orphaned. */
   parentPid: number;
   inFd: number;
@@ -74,14 +76,17 @@ export function backendCommand(options: BackendCommandOptions): BackendCommand {
   const entry = resolve(options.pluginDir, options.localEntry);
   const ext = extname(entry).toLowerCase();
   const hostArgs = ['--entry', entry, '--in-fd', String(options.inFd), '--out-fd', String(options.outFd), '--parent-pid', String(options.parentPid), '--concurrency', String(options.concurrency)];
+  const memoryCap = options.maxMemoryMb ?? 0;
   if (ext === '.py') {
     // -u: unbuffered, so a backend's print() reaches the log when it happens, not at exit.
-    return { runtime: 'python', program: pythonFor(options.pluginDir, options.python), args: ['-u', PYTHON_HOST, ...hostArgs], entry };
+    const pythonArgs = ['-u', PYTHON_HOST, ...hostArgs, ...(memoryCap > 0 ? ['--max-memory-mb', String(memoryCap)] : [])];
+    return { runtime: 'python', program: pythonFor(options.pluginDir, options.python), args: pythonArgs, entry };
   }
   const node = options.node ?? process.execPath;
   // A plain .js outside any "type": "module" package would be CommonJS and reject `export`;
   // detect-module lets the seed-style ESM backend.js run wherever the plugin folder lives.
-  const nodeFlags = ['--disable-warning=ExperimentalWarning', '--experimental-detect-module'];
+  // A heap cap turns a runaway backend into a worker crash (restarted) instead of a machine-wide OOM.
+  const nodeFlags = ['--disable-warning=ExperimentalWarning', '--experimental-detect-module', ...(memoryCap > 0 ? [`--max-old-space-size=${memoryCap}`] : [])];
   if (NODE_EXTENSIONS.has(ext)) return { runtime: 'node', program: node, args: [...nodeFlags, NODE_HOST, ...hostArgs], entry };
   if (TYPESCRIPT_EXTENSIONS.has(ext)) {
     const loader = findTsxLoader();

@@ -48,6 +48,8 @@ export interface WorkerManagerOptions {
   startupTimeoutMs?: number;
   /** Requests one worker runs at once. Default 1. */
   concurrency?: number;
+  /** Per-worker memory cap in MB (0 = none). Default 0. */
+  maxMemoryMb?: number;
   /** Requests waiting beyond `concurrency`; more get HTTP 503 `worker_busy`. Default 16. */
   queueSize?: number;
   /** Between SIGTERM and SIGKILL when stopping a worker. Default 3 s. */
@@ -351,6 +353,7 @@ class PluginWorker {
           python: this.options.python ?? 'python3',
           ...(this.options.node ? { node: this.options.node } : {}),
           concurrency: this.settings.concurrency,
+          maxMemoryMb: this.options.maxMemoryMb ?? 0,
           parentPid: process.pid,
           inFd: REQUEST_FD,
           outFd: ANSWER_FD,

@@ -37,7 +37,24 @@ def parse_args():
     parser.add_argument("--out-fd", type=int, required=True)
     parser.add_argument("--parent-pid", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--max-memory-mb", type=int, default=0)
     return parser.parse_args()
+
+
+def cap_memory(megabytes):
+    """Makes a runaway backend get MemoryError instead of exhausting the machine.
+
+    RLIMIT_DATA (heap and private mappings) rather than RLIMIT_AS: native libraries reserve large
+    address ranges they never touch, which an address-space cap would wrongly refuse.
+    """
+    if megabytes <= 0:
+        return
+    try:
+        import resource
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    except (ImportError, ValueError, OSError) as error:
+        sys.stderr.write("aiplugs: could not cap worker memory: %s\n" % error)
 
 
 class Channel:
@@ -239,6 +256,7 @@ class Host:
 
 def main():
     args = parse_args()
+    cap_memory(args.max_memory_mb)
     channel = Channel(args.out_fd)
     threading.Thread(target=watch_parent, args=(args.parent_pid,), name="aiplugs-parent-watch", daemon=True).start()
     try:
