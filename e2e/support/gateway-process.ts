@@ -4,20 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { ReadyInfo } from '../../gateway/src/gateway.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(REPO_ROOT, 'gateway/bin/aiplugs.js');
 
-export interface ReadyLine {
-  event: 'ready';
-  apiUrl: string;
-  apiPort: number;
-  proxyUrl: string;
-  proxyPort: number;
-  caCertPath: string;
-  caSpki: string;
-  dataDir: string;
-}
+/** The contract's ready line: the gateway's own ReadyInfo, tagged. */
+export type ReadyLine = ReadyInfo & { event: 'ready' };
 
 export interface GatewayChild {
   ready: ReadyLine;
