@@ -35,20 +35,22 @@ function runExample(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdo
   });
 }
 
-const profiles = async () => (await readdir(tmpdir())).filter((name) => name.startsWith('aiplugs-playwright-'));
+const profiles = async (dir: string) => (await readdir(dir)).filter((name) => name.startsWith('aiplugs-playwright-'));
 
 test('the aiplugs/playwright example starts a gateway, sees the plugins on the page, and cleans up', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-helper-'));
+  // A private TMPDIR: the browser profile must appear and vanish there, whatever runs in parallel.
+  const privateTmp = await mkdtemp(join(tmpdir(), 'aiplugs-helper-tmp-'));
   try {
-    const before = await profiles();
-    const result = await runExample({ AIPLUGS_DATA_DIR: dataDir });
+    const result = await runExample({ AIPLUGS_DATA_DIR: dataDir, TMPDIR: privateTmp });
     expect(result.code, result.stderr).toBe(0);
     const line = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}');
     expect(line).toMatchObject({ title: 'Helper page', attached: false });
     expect(line.plugins).toContain('echo');
     expect(existsSync(join(dataDir, 'runtime.json'))).toBe(false);
-    expect((await profiles()).filter((name) => !before.includes(name))).toEqual([]);
+    expect(await profiles(privateTmp)).toEqual([]);
   } finally {
+    await rm(privateTmp, { recursive: true, force: true });
     await rm(dataDir, { recursive: true, force: true });
   }
 });
@@ -62,6 +64,23 @@ test('the helper attaches to a running gateway and leaves it running', async () 
     expect(line).toMatchObject({ title: 'Helper page', attached: true, gateway: gateway.ready.apiUrl });
     expect(gateway.child.exitCode).toBeNull();
   } finally {
+    await gateway.stop();
+  }
+});
+
+test('pages get plugins, but the gateway dashboard never goes through the proxy (no plugin can read its session)', async () => {
+  const gateway = await startGatewayProcess();
+  const { launchWithAiPlugs } = await import('../../gateway/src/playwright/index.js');
+  const aiplugs = await launchWithAiPlugs({ dataDir: gateway.dataDir, executablePath: chromiumPath() });
+  try {
+    const page = await aiplugs.context.newPage();
+    await page.goto(`${site.origin}/`);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { AiPlugs?: { plugins: string[] } }).AiPlugs?.plugins ?? [])).toContain('echo');
+    await page.goto(`${aiplugs.gateway.apiUrl}/login`);
+    await expect(page.getByRole('heading', { name: 'AiPlugs dashboard' })).toBeVisible();
+    expect(await page.evaluate(() => 'AiPlugs' in window)).toBe(false);
+  } finally {
+    await aiplugs.close();
     await gateway.stop();
   }
 });

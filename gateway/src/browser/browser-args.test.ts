@@ -12,6 +12,11 @@ describe('chromiumArgs', () => {
     assert.ok(!args.includes('--no-sandbox'));
   });
 
+  it('keeps the gateway API itself off the proxy', () => {
+    const args = chromiumArgs({ profileDir: '/p', proxyUrl: 'http://127.0.0.1:8080', caSpki: 'x', bypass: ['127.0.0.1:5000'] });
+    assert.ok(args.includes('--proxy-bypass-list=<-loopback>;127.0.0.1:5000'));
+  });
+
   it('loads the extension with both flags, and can run headless without a sandbox', () => {
     const args = chromiumArgs({ profileDir: '/p', proxyUrl: 'http://127.0.0.1:1', caSpki: 'x', extensionDir: '/ext', headless: true, noSandbox: true });
     assert.ok(args.includes('--load-extension=/ext'));

@@ -20,6 +20,16 @@ export interface BrowserArgsOptions {
   headless?: boolean;
   /** Chromium refuses to start as root without it (containers, CI). */
   noSandbox?: boolean;
+  /** `host:port`s reached directly, not through the proxy: the gateway's own API (see below). */
+  bypass?: string[];
+}
+
+/**
+ * The gateway API origin must never go through the proxy: the proxy would inject plugin scripts
+ * into the dashboard, which holds a session for the whole API.
+ */
+export function apiBypass(apiUrl: string): string {
+  return new URL(apiUrl).host;
 }
 
 /**
@@ -31,8 +41,9 @@ export function chromiumArgs(options: BrowserArgsOptions): string[] {
   const args = [
     `--user-data-dir=${options.profileDir}`,
     `--proxy-server=${options.proxyUrl}`,
-    // By default Chromium sends localhost straight out; plugins should see local sites too.
-    '--proxy-bypass-list=<-loopback>',
+    // By default Chromium sends localhost straight out; plugins should see local sites too,
+    // except the gateway itself.
+    `--proxy-bypass-list=${['<-loopback>', ...(options.bypass ?? [])].join(';')}`,
     `--ignore-certificate-errors-spki-list=${options.caSpki}`,
     '--no-first-run',
     '--no-default-browser-check',

@@ -3,7 +3,8 @@
  *
  * `launchWithAiPlugs()` attaches to the running gateway (or starts one in this process), then
  * returns a Chromium BrowserContext wired to it: every request through the gateway proxy, the
- * gateway CA trusted by SPKI inside a temporary profile (nothing installed anywhere), and the
+ * gateway CA trusted by SPKI inside a temporary profile (nothing installed anywhere), the
+ * gateway's own API kept off the proxy, and the
  * built extension loaded when there is one. `close()` ends the browser, removes the profile and
  * stops the gateway if it started one.
  *
@@ -19,7 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, BrowserType, LaunchOptions } from '@playwright/test';
-import { builtExtensionDir } from '../browser/browser-args.js';
+import { apiBypass, builtExtensionDir } from '../browser/browser-args.js';
 import { findBrowser } from '../browser/find-browser.js';
 import { attachOrStartGateway } from '../browser/gateway-link.js';
 import type { ReadyInfo } from '../gateway.js';
@@ -51,9 +52,22 @@ export interface AiPlugsSession {
   close(): Promise<void>;
 }
 
-/** Chromium flags that wire a profile to the gateway (Playwright adds the proxy itself). */
-export function aiplugsChromiumArgs(caSpki: string, extensionDir: string | null): string[] {
-  const args = [`--ignore-certificate-errors-spki-list=${caSpki}`, '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+/**
+ * Chromium flags that wire a profile to the gateway. The proxy flags are ours, not Playwright's
+ * `proxy` option: Chromium lets later bypass rules win, and Playwright appends `<-loopback>` after
+ * the caller's rules, which would send the gateway's own API (the dashboard) through the proxy.
+ */
+export function aiplugsChromiumArgs(info: Pick<ReadyInfo, 'proxyUrl' | 'apiUrl' | 'caSpki'>, extensionDir: string | null): string[] {
+  const args = [
+    `--proxy-server=${info.proxyUrl}`,
+    // Loopback through the proxy (local sites get plugins), except the gateway itself: no plugin may run in the dashboard.
+    `--proxy-bypass-list=<-loopback>;${apiBypass(info.apiUrl)}`,
+    `--ignore-certificate-errors-spki-list=${info.caSpki}`,
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ];
   // Playwright passes --disable-extensions; both of these are needed to load one anyway.
   if (extensionDir) args.push(`--disable-extensions-except=${extensionDir}`, `--load-extension=${extensionDir}`);
   return args;
@@ -72,8 +86,7 @@ export async function launchWithAiPlugs(options: LaunchWithAiPlugsOptions = {}):
       ...options.contextOptions,
       ...(executablePath ? { executablePath } : {}),
       headless: options.headless ?? true,
-      proxy: { server: link.info.proxyUrl },
-      args: [...aiplugsChromiumArgs(link.info.caSpki, extensionDir), ...((options.contextOptions as LaunchOptions | undefined)?.args ?? [])],
+      args: [...aiplugsChromiumArgs(link.info, extensionDir), ...((options.contextOptions as LaunchOptions | undefined)?.args ?? [])],
     });
   } catch (error) {
     await rm(profileDir, { recursive: true, force: true });

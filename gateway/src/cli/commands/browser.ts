@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { builtExtensionDir } from '../../browser/browser-args.js';
+import { apiBypass, builtExtensionDir } from '../../browser/browser-args.js';
 import { findBrowser } from '../../browser/find-browser.js';
 import { attachOrStartGateway, requestLoginUrl } from '../../browser/gateway-link.js';
 import { launchBrowser } from '../../browser/launch-browser.js';
@@ -44,6 +44,7 @@ export function registerBrowserCommand(program: Command): void {
         url: target,
         headless: flags.headless ?? false,
         noSandbox: process.platform === 'linux' && process.getuid?.() === 0,
+        bypass: [apiBypass(link.info.apiUrl)],
       });
     } catch (error) {
       await link.stop();
