@@ -3,7 +3,7 @@
  * child processes, keep-alive clients (direct, or through an HTTP proxy with CONNECT for https),
  * and a peak-RSS probe over /proc. Nothing here touches the network beyond 127.0.0.1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
@@ -196,12 +196,29 @@ export async function startMitmdump(): Promise<ProxyChild | null> {
   };
 }
 
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time (user + system) a process has used so far, in seconds (Linux /proc). Unlike wall
+ * time, it barely moves when other programs load the machine: a fairer cost comparison.
+ */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
 /** Peak RSS of a process between `reset()` and `peakMb()` (Linux: clear_refs 5 resets VmHWM). */
 export class RssProbe {
   private sampled = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly pid: number) {}
+  constructor(readonly pid: number) {}
 
   private async status(field: 'VmRSS' | 'VmHWM'): Promise<number> {
     const text = await readFile(`/proc/${this.pid}/status`, 'utf8');
