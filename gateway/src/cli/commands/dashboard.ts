@@ -7,7 +7,7 @@ import { addDataDirOption, cliDataDir, print, type DataDirFlags } from './cli-co
 /** How each OS opens a URL in the user's default browser. */
 export function openUrlCommand(url: string, platform: NodeJS.Platform = process.platform): OsCommand {
   if (platform === 'darwin') return { file: 'open', args: [url] };
-  if (platform === 'win32') return { file: 'cmd', args: ['/c', 'start', '""', url.replace(/&/g, '^&')] };
+  if (platform === 'win32') return { file: 'cmd', args: ['/c', 'start', '', url.replace(/&/g, '^&')] }; // '' = the window title start wants first
   return { file: 'xdg-open', args: [url] };
 }
 
