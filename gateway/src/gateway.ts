@@ -23,7 +23,7 @@ import { createProxy } from './proxy/create-proxy.js';
 import { createDashboardAuth } from './dashboard/dashboard-auth.js';
 import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard/dashboard-routes.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
-import { activePlugins } from './settings/active-plugins.js';
+import { activePlugins, isGatewayOrigin } from './settings/active-plugins.js';
 import { createSettingsStore } from './settings/settings-store.js';
 import { repoPath, VERSION } from './version.js';
 import { createWorkerManager } from './workers/worker-manager.js';
@@ -117,9 +117,10 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     defaults: { paused: config.proxy.paused, disabled_sites: config.proxy.disabled_sites, plugin_disabled_sites: {}, plugin_modes: {}, plugin_allowed_secrets: {} },
     logger: logger.child('settings'),
   });
-  const injectedInto = (url: string) => activePlugins(registry, settings.get(), url);
-
   const apiPort = await pickPort(config.api.port, config.api.port_range);
+  // The gateway's own pages (dashboard, login) never get plugins, even if a browser proxies them:
+  // a plugin there could read the dashboard session.
+  const injectedInto = (url: string) => (isGatewayOrigin(url, apiPort) ? [] : activePlugins(registry, settings.get(), url));
   let proxyPort = 0;
   const workers = createWorkerManager({
     // Models are made present (downloaded, verified) before every spawn; failures reach the caller.

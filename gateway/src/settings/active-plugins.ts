@@ -20,3 +20,15 @@ export function activePlugins(registry: PluginRegistry, settings: Settings, url:
     .matching(url)
     .filter(({ plugin }) => !(settings.plugin_disabled_sites[plugin.id] ?? []).some((pattern) => hostMatchesSitePattern(hostname, pattern)));
 }
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** True for a URL on the gateway's own API origin (any loopback name for it). */
+export function isGatewayOrigin(url: string, apiPort: number): boolean {
+  try {
+    const parsed = new URL(url);
+    return LOOPBACK_HOSTS.has(parsed.hostname) && Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80)) === apiPort;
+  } catch {
+    return false;
+  }
+}
