@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
-import { proxiedRequest } from '../../e2e/support/proxy-client.js';
+import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from '../../e2e/support/proxy-client.js';
 import { respond, startTestSite, type TestSite } from '../../e2e/support/test-site.js';
 
 interface Reply {
@@ -112,6 +112,15 @@ describe('the page bridge', () => {
     for (const headers of forgeries) {
       const reply = await bridge('/api/plugins/elsewhere/infer', headers);
       assert.equal(reply.status, 403, JSON.stringify(headers));
+    }
+  });
+
+  it("never injects plugins into the gateway's own pages, even when a browser proxies them", async () => {
+    for (const name of ['127.0.0.1', 'localhost']) {
+      const page = await proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `http://${name}:${gateway.ready.apiPort}/login`, { headers: NAVIGATION_HEADERS });
+      assert.equal(page.status, 200);
+      assert.match(page.headers['content-type'] ?? '', /text\/html/);
+      assert.equal(withoutInjection(page.body).injected, '', name);
     }
   });
 
