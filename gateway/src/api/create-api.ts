@@ -7,7 +7,8 @@ import type { PluginMatch, PluginRegistry } from '../plugins/plugin-registry.js'
 import type { SettingsStore } from '../settings/settings-store.js';
 import { ApiError, toErrorResponse } from './api-error.js';
 import type { ApiEnv } from './api-env.js';
-import { guardRequests } from './guard-requests.js';
+import { guardRequests, PAGE_RUNTIME_PREFIX } from './guard-requests.js';
+import { PAGE_RUNTIME_FILE, PAGE_RUNTIME_FILE_SOURCE } from '../runtime/page-runtime.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { injectionRoutes } from './routes/injection-routes.js';
 import { pluginRoutes } from './routes/plugin-routes.js';
@@ -50,6 +51,10 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     return c.json({ status: 'ok', name: 'aiplugs', version: options.version, apiPort, proxyPort, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
   });
   app.get('/api/ca.pem', (c) => c.body(options.ca.cert, 200, { 'content-type': 'application/x-pem-file', 'content-disposition': 'attachment; filename="aiplugs-ca.pem"' }));
+  // Pages load this through the bridge; its name changes with its content, so it can be cached forever.
+  app.get(`${PAGE_RUNTIME_PREFIX}${PAGE_RUNTIME_FILE}`, (c) =>
+    c.body(PAGE_RUNTIME_FILE_SOURCE, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' }),
+  );
   app.route('/api/plugins', pluginRoutes(options.registry, options.router));
   app.route('/api/events', eventRoutes(options.bus));
   app.route('/api/settings', settingsRoutes(options.settings, options.registry, options.activePlugins));

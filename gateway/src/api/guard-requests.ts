@@ -24,6 +24,9 @@ const PAGE_ROUTES: Array<{ method: string; pattern: RegExp }> = [
   { method: 'GET', pattern: /^\/api\/plugins\/([^/]+)\/files\/.+$/ },
 ];
 
+/** Where the bridge serves the page runtime file (`/__aiplugs/runtime/<hash>.js` on every site). */
+export const PAGE_RUNTIME_PREFIX = '/runtime/';
+
 /** Compares secrets in constant time (hashing first makes the lengths equal). */
 export function tokensEqual(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
@@ -63,6 +66,11 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
     const route = `${c.req.method} ${url.pathname}`;
     const bridge = c.env?.bridge;
     if (bridge) {
+      // The page runtime file is the same for every page and holds nothing per user.
+      if (c.req.method === 'GET' && url.pathname.startsWith(PAGE_RUNTIME_PREFIX)) {
+        c.set('caller', { kind: 'page', pageUrl: bridge.pageUrl });
+        return next();
+      }
       const pluginId = pagePluginTarget(c.req.method, url.pathname, url.searchParams);
       if (pluginId === null) throw new ApiError(403, 'forbidden', 'Pages may only call their own plugins');
       const injected = options.activePlugins(bridge.pageUrl).some((match) => match.plugin.id === pluginId);

@@ -53,7 +53,7 @@ describe('document plan', () => {
     assert.ok(plan);
     const body = ['<!doctype html><ht', 'ml><he', 'ad><title>t</title></he', 'ad><body>', 'x'.repeat(1000), '</body>'];
     const out = (await run(plan, body.map((part) => Buffer.from(part)))).toString();
-    assert.ok(out.startsWith('<!doctype html><html><head><script data-aiplugs="runtime">'));
+    assert.ok(out.startsWith('<!doctype html><html><head><script src="/__aiplugs/runtime/'));
     assert.ok(out.endsWith(`<title>t</title></head><body>${'x'.repeat(1000)}</body>`));
   });
 
@@ -61,7 +61,7 @@ describe('document plan', () => {
     const plan = planner('strip')({ url: 'https://a.test/', statusCode: 200, headers: html });
     assert.ok(plan);
     const out = (await run(plan, [Buffer.from(`<html>${' '.repeat(100)}`), Buffer.from('<p>rest</p>')])).toString();
-    assert.ok(out.startsWith('<html><script data-aiplugs="runtime">'));
+    assert.ok(out.startsWith('<html><script src="/__aiplugs/runtime/'));
     assert.ok(out.endsWith('<p>rest</p>'));
   });
 

@@ -1,5 +1,5 @@
 import type { PluginMatch } from '../plugins/plugin-registry.js';
-import { pageRuntimeScript } from '../runtime/page-runtime.js';
+import { PAGE_RUNTIME_FILE, toInlineJson } from '../runtime/page-runtime.js';
 
 /** The bridge path of a plugin file, percent-encoded so the markup stays ASCII. */
 export function pluginFilePath(pluginId: string, file: string): string {
@@ -19,7 +19,8 @@ function attr(name: string, value: string | undefined): string {
 
 /**
  * Everything injected into one document, as one ASCII string placed at a single point early in
- * the head: the runtime first, then styles, then scripts by `run_at`:
+ * the head: the runtime first (a blocking, cacheable script that reads this page's config from its
+ * own element), then styles, then scripts by `run_at`:
  * `document_start` as blocking tags (run before any page script), `document_end` as `defer`
  * (after parsing, before DOMContentLoaded), `document_idle` loaded by the runtime afterwards.
  */
@@ -32,6 +33,7 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
       .filter(({ script }) => script.run_at === runAt)
       .flatMap(({ id, script }) => script.js.map((file) => `<script${extra}${nonce} src="/__aiplugs${pluginFilePath(id, file)}"></script>`));
   const idle = scripts.filter(({ script }) => script.run_at === 'document_idle').flatMap(({ id, script }) => script.js.map((file) => pluginFilePath(id, file)));
-  const runtime = pageRuntimeScript({ version: options.version, apiPort: options.apiPort, plugins: matches.map(({ plugin }) => plugin.id), idle });
-  return [`<script${nonce} data-aiplugs="runtime">${runtime}</script>`, ...styles, ...tags('document_start', ''), ...tags('document_end', ' defer')].join('');
+  const config = toInlineJson({ version: options.version, apiPort: options.apiPort, plugins: matches.map(({ plugin }) => plugin.id), idle });
+  const runtime = `<script${nonce} src="/__aiplugs/runtime/${PAGE_RUNTIME_FILE}" data-aiplugs="runtime"${attr('data-aiplugs-config', config)}></script>`;
+  return [runtime, ...styles, ...tags('document_start', ''), ...tags('document_end', ' defer')].join('');
 }
