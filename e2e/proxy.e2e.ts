@@ -242,6 +242,23 @@ test.describe('injection rules (nonce mode)', () => {
     }
   });
 
+  test('an upstream with an untrusted certificate gets a clear blocked page, never the site', async () => {
+    // A gateway with no test-host exemption: the local site's self-signed certificate must fail.
+    const strict = await startGatewayProcess({ args: ['--plugins-dir', FIXTURE_PLUGINS], env: { AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: '' } });
+    const browser = await launchThroughProxy(strict.ready.proxyUrl, strict.ready.caSpki);
+    try {
+      const page = await browser.newPage();
+      const response = await page.goto(`${site.origin}/`);
+      expect(response?.status()).toBe(502);
+      await expect(page.locator('h1')).toHaveText(/^Blocked: localhost:\d+ failed certificate checks$/);
+      await expect(page.locator('body')).toContainText('self-signed');
+      expect(await injected(page)).toBeNull();
+    } finally {
+      await browser.close();
+      await strict.stop();
+    }
+  });
+
   test("the site's own WebSocket passes through", async () => {
     const page = await open('nonce', '/');
     const reply = await page.evaluate(
