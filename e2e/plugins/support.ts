@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { expect, type Page } from '@playwright/test';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild, type StartOptions } from '../support/gateway-process.js';
 import { respond, type Handler } from '../support/test-site.js';
+import { createSseParser } from '../../gateway/src/inference/sse-parser.js';
 
 /** Shared by the example plugins' end-to-end tests: a gateway on the repository's plugins/, strict pages, events. */
 
@@ -66,21 +67,10 @@ export async function startExampleGateway(options: StartOptions & { pluginsDir?:
   const response = await fetch(`${gateway.ready.apiUrl}/api/events`, { headers: { authorization: `Bearer ${await gateway.token()}` }, signal: stream.signal });
   void (async () => {
     const decoder = new TextDecoder();
-    let buffer = '';
+    const parser = createSseParser();
     try {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = block
-            .split('\n')
-            .filter((line) => line.startsWith('data:'))
-            .map((line) => line.slice(5).trim())
-            .join('\n');
-          if (data) events.push(JSON.parse(data) as GatewayEventRecord);
-        }
+        for (const event of parser.push(decoder.decode(chunk, { stream: true }))) events.push(JSON.parse(event.data) as GatewayEventRecord);
       }
     } catch {
       // aborted at close

@@ -1,4 +1,6 @@
 import type { ActivePlugins, GatewayErrorBody, GatewayEvent, GatewayHealth, GatewaySettings, InjectionPlan, PluginInfo } from './gateway-types';
+// The gateway's own parser: one set of text/event-stream rules for both ends.
+import { createSseParser } from '../../../gateway/src/inference/sse-parser';
 
 /** A failed gateway call, with the API's error code or `gateway_down` when nothing answered. */
 export class GatewayError extends Error {
@@ -78,21 +80,11 @@ export function createGatewayClient(options: GatewayClientOptions) {
     async events(signal: AbortSignal, onEvent: (event: GatewayEvent) => void): Promise<void> {
       const response = await call<Response>('/api/events', { signal, timeout: null });
       const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
+      const parser = createSseParser();
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
-        buffer += value;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = block
-            .split('\n')
-            .filter((line) => line.startsWith('data:'))
-            .map((line) => line.slice(5).trimStart())
-            .join('\n');
-          if (!data) continue;
+        for (const { data } of parser.push(value)) {
           try {
             onEvent(JSON.parse(data) as GatewayEvent);
           } catch {
