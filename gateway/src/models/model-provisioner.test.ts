@@ -377,19 +377,27 @@ describe('model provisioner', () => {
     assert.ok(!existsSync(join(f.root, 'evil.bin')));
   });
 
-  it('fails at once on a full disk (no retry, no other source)', async (t) => {
-    const f = await fixture(t);
-    const plugin = serve(f, '/m.bin', randomContent(64 * 1024));
-    const full = () =>
-      new Writable({
-        write(_chunk, _encoding, callback) {
-          callback(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
-        },
-      });
-    const error = await rejectsWith(f.provisioner({ createPartStream: full }).ensure(plugin), 'disk_full');
-    assert.match(error.message, /m\.bin\.part/);
-    assert.equal(f.server.requestsFor('/m.bin').length, 1);
-  });
+  /** A part-file stream whose every write fails with `code`, as a full disk or a read-only folder does. */
+  const failingWrites = (code: string, message: string) => () =>
+    new Writable({
+      write(_chunk, _encoding, callback) {
+        callback(Object.assign(new Error(message), { code }));
+      },
+    });
+
+  const fatalWriteErrors = [
+    { name: 'on a full disk (no retry, no other source)', code: 'ENOSPC', message: 'ENOSPC: no space left on device, write', size: 64 * 1024, expected: 'disk_full', reported: /m\.bin\.part/ },
+    { name: 'when the models folder is not writable', code: 'EACCES', message: 'EACCES: permission denied, open', size: 8 * 1024, expected: 'permission_denied', reported: /Permission denied writing .*m\.bin\.part/ },
+  ] as const;
+  for (const failure of fatalWriteErrors) {
+    it(`fails at once ${failure.name}`, async (t) => {
+      const f = await fixture(t);
+      const plugin = serve(f, '/m.bin', randomContent(failure.size));
+      const error = await rejectsWith(f.provisioner({ createPartStream: failingWrites(failure.code, failure.message) }).ensure(plugin), failure.expected);
+      assert.match(error.message, failure.reported);
+      assert.equal(f.server.requestsFor('/m.bin').length, 1);
+    });
+  }
 
   it('times out a server that never sends headers, then retries', async (t) => {
     const f = await fixture(t);
@@ -401,19 +409,6 @@ describe('model provisioner', () => {
     assert.ok(f.logLines.some((line) => line.includes('(stalled)')));
   });
 
-  it('fails at once when the models folder is not writable', async (t) => {
-    const f = await fixture(t);
-    const plugin = serve(f, '/m.bin', randomContent(8 * 1024));
-    const denied = () =>
-      new Writable({
-        write(_chunk, _encoding, callback) {
-          callback(Object.assign(new Error('EACCES: permission denied, open'), { code: 'EACCES' }));
-        },
-      });
-    const error = await rejectsWith(f.provisioner({ createPartStream: denied }).ensure(plugin), 'permission_denied');
-    assert.match(error.message, /Permission denied writing .*m\.bin\.part/);
-    assert.equal(f.server.requestsFor('/m.bin').length, 1);
-  });
 
   it('sends credentials from the URL to its own host only, never across a redirect', async (t) => {
     const f = await fixture(t);
