@@ -1,0 +1,210 @@
+/**
+ * Security checklist 3 and 8 — the hostile web, from outside the browser: huge uploads to the
+ * bridge and the API, and a local program that talks to the proxy as if it were a page (forged
+ * Referer / Origin, no capability). Each test is the attack; the gateway must refuse it before
+ * reading the body, keep its memory, and stay responsive. (Page-side attacks in real Chromium:
+ * e2e/hostile-web.e2e.ts.)
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
+import { respond, startTestSite, type TestSite } from '../../e2e/support/test-site.js';
+
+const MiB = 1024 * 1024;
+const UPLOAD_BYTES = 200 * MiB;
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+interface UploadOutcome {
+  status: number;
+  head: string;
+  /** Body bytes this client had written when the answer arrived (or the connection ended). */
+  sent: number;
+}
+
+/**
+ * Sends one request on a raw socket and keeps writing `bodyBytes` of body (chunked when no
+ * Content-Length is declared) until the server answers or closes: what a page's fetch() with a
+ * huge body does, and what tells whether the server decided on the head or read everything.
+ */
+function upload(port: number, requestLine: string, headers: Record<string, string>, bodyBytes: number, options: { declareLength: boolean }): Promise<UploadOutcome> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = connect({ host: '127.0.0.1', port });
+    const chunk = Buffer.alloc(256 * 1024, 0x61);
+    let sent = 0;
+    let answer = '';
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0);
+      resolve({ status, head: answer.split('\r\n\r\n')[0] ?? '', sent });
+    };
+    socket.on('data', (data: Buffer) => {
+      answer += data.toString('latin1');
+      if (answer.includes('\r\n\r\n')) setTimeout(finish, 50); // let a short body arrive too
+    });
+    socket.on('close', finish);
+    socket.on('error', () => finish());
+    socket.setTimeout(120_000, () => reject(new Error(`no answer after 120 s (${sent} bytes sent)`)));
+    const head = [requestLine, ...Object.entries({ ...headers, ...(options.declareLength ? { 'content-length': String(bodyBytes) } : { 'transfer-encoding': 'chunked' }) }).map(([name, value]) => `${name}: ${value}`)].join('\r\n');
+    socket.write(`${head}\r\n\r\n`);
+    const pump = () => {
+      while (!settled && sent < bodyBytes) {
+        const piece = chunk.subarray(0, Math.min(chunk.byteLength, bodyBytes - sent));
+        sent += piece.byteLength;
+        const framed = options.declareLength ? piece : Buffer.concat([Buffer.from(`${piece.byteLength.toString(16)}\r\n`), piece, Buffer.from('\r\n')]);
+        if (!socket.write(framed)) return void socket.once('drain', pump);
+      }
+      if (!settled && !options.declareLength) socket.write('0\r\n\r\n');
+    };
+    pump();
+  });
+}
+
+/** A raw proxy request in absolute form, as an HTTP proxy client (or another local program) sends it. */
+function rawProxyRequest(proxyPort: number, lines: string[], body = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: proxyPort });
+    let answer = '';
+    socket.on('data', (data: Buffer) => {
+      answer += data.toString('latin1');
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+    socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+    setTimeout(() => socket.end(), 1500);
+  });
+}
+
+let gateway: GatewayChild;
+let site: TestSite;
+let token: string;
+
+before(async () => {
+  // Plain HTTP, so that a raw socket can speak to the proxy the way a local program would.
+  site = await startTestSite({ '/': respond(200, { 'content-type': 'text/html' }, '<!doctype html><html><head><title>t</title></head><body>hi</body></html>') }, { https: false });
+  gateway = await startGatewayProcess({ args: ['--plugins-dir', join(REPO_ROOT, 'e2e/fixtures/hostile-plugins')] });
+  token = await gateway.token();
+});
+after(async () => {
+  await gateway?.stop();
+  await site?.close();
+});
+
+/** What page JavaScript finds in its own document: the bridge base its plugin scripts load from. */
+async function pageBridgeBase(): Promise<string> {
+  const html = await rawProxyRequest(gateway.ready.proxyPort, [`GET ${site.origin}/ HTTP/1.1`, `host: localhost:${site.port}`, 'accept: text/html', 'sec-fetch-dest: document', 'sec-fetch-mode: navigate', 'connection: close']);
+  const src = /src="(\/__aiplugs[^"]*?)\/api\/plugins\/guarded\/files\//.exec(html)?.[1];
+  assert.ok(src, `no plugin script in the injected page:\n${html.slice(0, 2000)}`);
+  return src;
+}
+
+describe('bodies are refused on their head, never buffered', () => {
+  it('a page uploading 200 MB to the bridge gets 413 at once, and the gateway keeps its memory', async () => {
+    const base = await pageBridgeBase();
+    const before = await rssMb(gateway.child.pid!);
+    const outcomes = await Promise.all(
+      [true, false, true, false].map((declareLength) =>
+        upload(
+          gateway.ready.proxyPort,
+          `POST ${site.origin}${base}/api/plugins/guarded/infer HTTP/1.1`,
+          { host: `localhost:${site.port}`, 'content-type': 'application/json', referer: `${site.origin}/`, origin: site.origin },
+          UPLOAD_BYTES,
+          { declareLength },
+        ),
+      ),
+    );
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, 413, outcome.head);
+      assert.ok(outcome.sent < 64 * MiB, `the gateway read ${outcome.sent} bytes before answering`);
+    }
+    const grown = (await rssMb(gateway.child.pid!)) - before;
+    assert.ok(grown < 64, `gateway RSS grew by ${grown.toFixed(0)} MB`);
+    const health = await fetch(`${gateway.ready.apiUrl}/api/health`);
+    assert.equal(health.status, 200);
+  });
+
+  it('the API refuses an over-cap body with 413 before reading it, even with the token', async () => {
+    const before = await rssMb(gateway.child.pid!);
+    const outcome = await upload(gateway.ready.apiPort, 'POST /api/plugins/guarded/infer HTTP/1.1', { host: `127.0.0.1:${gateway.ready.apiPort}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' }, UPLOAD_BYTES, { declareLength: false });
+    assert.equal(outcome.status, 413, outcome.head);
+    assert.ok(outcome.sent < 64 * MiB, `the API read ${outcome.sent} bytes before answering`);
+    assert.ok((await rssMb(gateway.child.pid!)) - before < 64);
+  });
+
+  it('unauthenticated routes take only tiny bodies', async () => {
+    const outcome = await upload(gateway.ready.apiPort, 'POST /login HTTP/1.1', { host: `127.0.0.1:${gateway.ready.apiPort}`, 'content-type': 'application/x-www-form-urlencoded' }, 8 * MiB, { declareLength: true });
+    assert.equal(outcome.status, 413, outcome.head);
+  });
+
+  it('a caller without the token is refused before its body is read', async () => {
+    const outcome = await upload(gateway.ready.apiPort, 'POST /api/plugins/guarded/infer HTTP/1.1', { host: `127.0.0.1:${gateway.ready.apiPort}`, 'content-type': 'application/json' }, UPLOAD_BYTES, { declareLength: true });
+    assert.equal(outcome.status, 401, outcome.head);
+    assert.ok(outcome.sent < 64 * MiB);
+  });
+});
+
+describe('a local program posing as a page', () => {
+  const forged = (path: string) => [
+    `POST ${site.origin}/__aiplugs${path} HTTP/1.1`,
+    `host: localhost:${site.port}`,
+    `referer: ${site.origin}/`,
+    `origin: ${site.origin}`,
+    'content-type: application/json',
+    'content-length: 13',
+    'connection: close',
+  ];
+
+  it('cannot call an injected plugin with a forged Referer and Origin', async () => {
+    const answer = await rawProxyRequest(gateway.ready.proxyPort, forged('/api/plugins/guarded/infer'), '{"payload":1}');
+    assert.match(answer, /^HTTP\/1\.1 403 /, answer.slice(0, 300));
+    assert.doesNotMatch(answer, /"echo"/);
+  });
+
+  it("cannot read a plugin's files with a forged Referer", async () => {
+    const answer = await rawProxyRequest(gateway.ready.proxyPort, [`GET ${site.origin}/__aiplugs/api/plugins/guarded/files/content.js HTTP/1.1`, `host: localhost:${site.port}`, `referer: ${site.origin}/`, 'connection: close']);
+    assert.match(answer, /^HTTP\/1\.1 403 /, answer.slice(0, 300));
+  });
+
+  it("cannot open a plugin socket with a forged Origin", async () => {
+    const answer = await rawProxyRequest(gateway.ready.proxyPort, [
+      `GET ${site.origin}/__aiplugs/ws?plugin_id=guarded&client_id=attacker HTTP/1.1`,
+      `host: localhost:${site.port}`,
+      `origin: ${site.origin}`,
+      'connection: Upgrade',
+      'upgrade: websocket',
+      'sec-websocket-version: 13',
+      'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==',
+    ]);
+    assert.doesNotMatch(answer, /"type":"hello"/, answer.slice(0, 300));
+  });
+
+  it('cannot use a capability minted for another site', async () => {
+    const base = await pageBridgeBase();
+    const other = await startTestSite({}, { https: false });
+    try {
+      const answer = await rawProxyRequest(gateway.ready.proxyPort, [`GET ${other.origin}${base}/api/plugins/guarded/files/content.js HTTP/1.1`, `host: localhost:${other.port}`, 'connection: close']);
+      assert.match(answer, /^HTTP\/1\.1 403 /, answer.slice(0, 300));
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('malformed requests', () => {
+  it('a malformed Host gets 403 with a JSON error, not a 500', async () => {
+    for (const host of ['[::1', 'a b', '%zz', 'exa mple.com:99999']) {
+      const answer = await rawProxyRequest(gateway.ready.apiPort, ['GET /api/health HTTP/1.1', `host: ${host}`, 'connection: close']);
+      assert.match(answer, /^HTTP\/1\.1 (403|400) /, `${host}: ${answer.slice(0, 200)}`);
+      assert.doesNotMatch(answer, / 500 |at .+\.ts:\d+/);
+    }
+  });
+});
