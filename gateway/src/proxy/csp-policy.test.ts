@@ -6,9 +6,13 @@ const context = { nonce: 'N0nce', origin: 'https://site.test' };
 const directive = (policy: string, name: string) => parsePolicy(policy).find((d) => d.name === name)?.values ?? null;
 
 describe('allowAiPlugs', () => {
-  it("adds the nonce and bridge source to script-src 'self'", () => {
+  it("adds only the nonce to script-src: no host or path source a page's own script could ride on", () => {
     const out = allowAiPlugs("script-src 'self'", context);
-    assert.deepEqual(directive(out, 'script-src'), ["'self'", "'nonce-N0nce'", 'https://site.test/__aiplugs/']);
+    assert.deepEqual(directive(out, 'script-src'), ["'self'", "'nonce-N0nce'"]);
+    assert.deepEqual(directive(allowAiPlugs("script-src 'nonce-page'", context), 'script-src'), ["'nonce-page'", "'nonce-N0nce'"]);
+    for (const policy of ["script-src 'self'", "default-src 'none'", "script-src 'nonce-page'", "style-src 'sha256-abc'", "script-src 'self' 'unsafe-inline'"]) {
+      for (const name of ['script-src', 'style-src']) assert.ok(!(directive(allowAiPlugs(policy, context), name) ?? []).some((value) => value.includes('__aiplugs')), `${policy} → ${name}`);
+    }
   });
 
   it("keeps 'strict-dynamic' policies nonce-only (host sources are ignored there)", () => {
@@ -17,16 +21,16 @@ describe('allowAiPlugs', () => {
     assert.deepEqual(directive(out, 'object-src'), ["'none'"]);
   });
 
-  it("does not break a page that relies on 'unsafe-inline' by adding a nonce", () => {
+  it("does not break a page that relies on 'unsafe-inline' by adding a nonce (nor loosens it)", () => {
     const out = allowAiPlugs("script-src 'self' 'unsafe-inline'", context);
-    assert.deepEqual(directive(out, 'script-src'), ["'self'", "'unsafe-inline'", 'https://site.test/__aiplugs/']);
+    assert.deepEqual(directive(out, 'script-src'), ["'self'", "'unsafe-inline'"]);
   });
 
   it('derives script, style and connect directives from default-src only policies', () => {
     const out = allowAiPlugs("default-src 'none'", context);
     assert.deepEqual(directive(out, 'default-src'), ["'none'"]);
-    assert.deepEqual(directive(out, 'script-src'), ["'nonce-N0nce'", 'https://site.test/__aiplugs/']);
-    assert.deepEqual(directive(out, 'style-src'), ["'nonce-N0nce'", 'https://site.test/__aiplugs/']);
+    assert.deepEqual(directive(out, 'script-src'), ["'nonce-N0nce'"]);
+    assert.deepEqual(directive(out, 'style-src'), ["'nonce-N0nce'"]);
     assert.deepEqual(directive(out, 'connect-src'), ['https://site.test/__aiplugs/', 'wss://site.test/__aiplugs/']);
   });
 

@@ -32,15 +32,15 @@ const isNonceOrHash = (value: string) => /^'(nonce|sha256|sha384|sha512)-/i.test
 const has = (values: string[], keyword: string) => values.some((value) => value.toLowerCase() === keyword);
 
 /**
- * Adds our sources to one source list. A nonce disables `'unsafe-inline'` for the page's own inline
- * code, so where the page relies on `'unsafe-inline'` (and has no nonce or hash of its own) we add
- * a path-restricted bridge source instead; under `'strict-dynamic'` only a nonce works.
+ * Adds our nonce to one source list, and nothing else: no host or path source, so a script the
+ * page did not nonce stays blocked even if it points at the bridge. A nonce would switch off a
+ * page's `'unsafe-inline'`, so a list that relies on it (no nonce or hash of its own) is left as
+ * it is: our elements then load only if it already allows them (e.g. through `'self'`).
  */
 function allowOurElements(values: string[], context: CspContext): string[] {
   const kept = values.filter((value) => value.toLowerCase() !== "'none'");
-  const bridgeSource = `${context.origin}/__aiplugs/`;
   const pageUsesUnsafeInline = has(kept, "'unsafe-inline'") && !kept.some(isNonceOrHash) && !has(kept, "'strict-dynamic'");
-  return pageUsesUnsafeInline ? [...kept, bridgeSource] : [...kept, `'nonce-${context.nonce}'`, ...(has(kept, "'strict-dynamic'") ? [] : [bridgeSource])];
+  return pageUsesUnsafeInline ? values : [...kept, `'nonce-${context.nonce}'`];
 }
 
 function allowBridgeConnections(values: string[], context: CspContext): string[] {
