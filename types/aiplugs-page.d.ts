@@ -19,7 +19,7 @@ declare global {
   type AiPlugsMode = 'local' | 'cloud';
 
   interface AiPlugsInferOptions {
-    /** Overrides the user's choice and the manifest's `inference.default_mode` for this call. */
+    /** The mode this call expects (`local` or `cloud`); it must be the one the user set for the plugin (else `mode_not_allowed`). Pages cannot change where a plugin runs. */
     mode?: AiPlugsMode;
     /** Cancels the call; the promise rejects with the signal's reason. */
     signal?: AbortSignal;
@@ -78,10 +78,15 @@ declare global {
     readonly plugins: readonly string[];
     /**
      * Calls the plugin's backend with `payload` (any JSON) and resolves to its `run()` result.
-     * A page may only call plugins injected into it. Rejects with an {@link AiPlugsError}.
+     * A page may only call plugins injected into it, in the mode the user set for the plugin
+     * (asking for another `mode` rejects with code `mode_not_allowed`). Rejects with an
+     * {@link AiPlugsError} whose message is generic; the details are in the gateway's log.
      */
     infer<Result = unknown>(pluginId: string, payload?: unknown, options?: AiPlugsInferOptions): Promise<Result>;
-    /** Opens (or reuses, per tab) a WebSocket to the plugin. Needs the proxy (transport `bridge`). */
+    /**
+     * Opens a new WebSocket to the plugin: every call is its own connection (two in one page both
+     * stay open), which reconnects by itself. Needs the proxy (transport `bridge`).
+     */
     connect(pluginId: string): AiPlugsConnection;
     /** Calls back on every SPA URL change (pushState, replaceState, popstate, hashchange); returns the unsubscribe function. */
     onNavigate(callback: (navigation: AiPlugsNavigation) => void): () => void;

@@ -16,6 +16,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { WebSocket } from 'ws';
 import { createConnectionManager } from '../../gateway/src/connections/connection-manager.js';
+import { createCapabilityIssuer } from '../../gateway/src/bridge/page-capability.js';
 import { attachWebSocketEndpoint } from '../../gateway/src/connections/websocket-endpoint.js';
 import { createEventBus } from '../../gateway/src/events/event-bus.js';
 import { createLogger } from '../../gateway/src/events/logger.js';
@@ -76,7 +77,7 @@ async function inProcess(): Promise<ChurnRow[]> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const endpoint = attachWebSocketEndpoint(server, { connections, token: 'bench-token', registry, activePlugins: () => [], apiOrigins: () => [`http://127.0.0.1:${port}`], logger });
+  const endpoint = attachWebSocketEndpoint(server, { connections, token: 'bench-token', registry, activeOnSite: () => false, capabilities: createCapabilityIssuer(), bridgeSecret: 'unused-bench-secret-0123456789', apiOrigins: () => [`http://127.0.0.1:${port}`], logger });
   try {
     await churn(port, (clientId) => `plugin_id=echo&client_id=${clientId}&token=bench-token`, 2, async (round, perSecond) => {
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -117,8 +117,8 @@ test('Summarize sends the page to the cloud model and shows its answer in the pa
 });
 
 test('the answer streams into the panel: the first piece shows while the server holds back the rest', async () => {
-  // Page sockets (AiPlugs.connect → wss://<site>/__aiplugs/ws) reach the connection manager through
-  // the proxy's WebSocket bridge rule (connections/websocket-bridge.ts).
+  // Page sockets (AiPlugs.connect → wss://<site>/__aiplugs/cap/<token>/ws) reach the connection
+  // manager through the proxy's bridge rules (proxy/bridge-rules.ts).
   const held = await startCloudStub();
   const streaming = await startExampleGateway({ env: { CLOUD_BASE_URL: held.url, SYSTEM_API_KEY: API_KEY } });
   const streamingBrowser = await launchThroughProxy(streaming.ready.proxyUrl, streaming.ready.caSpki);

@@ -11,10 +11,10 @@ export interface RawResponse {
  * A non-browser client through the gateway proxy, for byte-level checks a browser hides
  * (exact bodies, encodings, headers). It trusts the gateway CA, like a configured browser would.
  */
-export async function proxiedRequest(proxyUrl: string, caCertPath: string, url: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+export async function proxiedRequest(proxyUrl: string, caCertPath: string, url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawResponse> {
   const agent = new ProxyAgent({ uri: proxyUrl, requestTls: { ca: await readFile(caCertPath, 'utf8') } });
   try {
-    const response = await request(url, { dispatcher: agent, method: (options.method ?? 'GET') as 'GET', headers: options.headers ?? {} });
+    const response = await request(url, { dispatcher: agent, method: (options.method ?? 'GET') as 'GET', headers: options.headers ?? {}, ...(options.body !== undefined ? { body: options.body } : {}) });
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(response.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : String(value ?? '');
     return { status: response.statusCode, headers, body: Buffer.from(await response.body.arrayBuffer()) };

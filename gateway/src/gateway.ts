@@ -1,7 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApi } from './api/create-api.js';
+import { createBridgeEntry } from './bridge/bridge-entry.js';
+import { createCapabilityIssuer } from './bridge/page-capability.js';
+import { createCloudBudget } from './inference/cloud-budget.js';
+import { cloudUsageRoutes } from './inference/cloud-usage-routes.js';
 import { createConnectionManager } from './connections/connection-manager.js';
 import { attachWebSocketEndpoint } from './connections/websocket-endpoint.js';
 import { ensureCertificateAuthority } from './ca/certificate-authority.js';
@@ -23,7 +28,7 @@ import { createProxy } from './proxy/create-proxy.js';
 import { createDashboardAuth } from './dashboard/dashboard-auth.js';
 import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard/dashboard-routes.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
-import { activePlugins, isGatewayOrigin } from './settings/active-plugins.js';
+import { activeOnSite, activePlugins, isGatewayOrigin } from './settings/active-plugins.js';
 import { createSettingsStore } from './settings/settings-store.js';
 import { repoPath, VERSION } from './version.js';
 import { createWorkerManager } from './workers/worker-manager.js';
@@ -67,10 +72,14 @@ export interface RunningGateway {
 }
 
 
-function listen(app: { fetch: (request: Request, env: never) => Response | Promise<Response> }, port: number): Promise<ServerType> {
+function listen(app: { fetch: (request: Request, env: ApiEnv['Bindings']) => Response | Promise<Response> }, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch as never, port, hostname: LOOPBACK }, () => resolve(server));
     server.once('error', reject);
+    // A client that dribbles its head or body ties up only its own socket, and not for long.
+    const http = server as ServerType & { headersTimeout: number; requestTimeout: number };
+    http.headersTimeout = 10_000;
+    http.requestTimeout = 30_000;
   });
 }
 
@@ -121,6 +130,11 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   // The gateway's own pages (dashboard, login) never get plugins, even if a browser proxies them:
   // a plugin there could read the dashboard session.
   const injectedInto = (url: string) => (isGatewayOrigin(url, apiPort) ? [] : activePlugins(registry, settings.get(), url));
+  const stillActiveOnSite = (origin: string, pluginId: string) => !isGatewayOrigin(origin, apiPort) && activeOnSite(registry, settings.get(), origin, pluginId);
+  // The bridge: the proxy proves it forwarded a request with a per-process secret, and each injected
+  // document carries a capability for its own plugins on its own origin (see bridge/).
+  const bridgeSecret = randomBytes(32).toString('base64url');
+  const capabilities = createCapabilityIssuer();
   let proxyPort = 0;
   const workers = createWorkerManager({
     // Models are made present (downloaded, verified) before every spawn; failures reach the caller.
@@ -150,10 +164,12 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     }
   });
   const cloud = createCloudRelay({ settings: () => config.cloud, logger: logger.child('cloud') });
+  const budget = createCloudBudget({ limits: () => ({ requestsPerMinute: config.cloud.page_requests_per_minute, maxTokens: config.cloud.page_max_tokens }), bus });
   const router = createInferenceRouter({
     registry,
     local: workers,
     cloud,
+    budget,
     userMode: (id) => settings.get().plugin_modes[id],
     fallback: () => config.cloud.fallback,
     logger: logger.child('inference'),
@@ -174,6 +190,13 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     token,
     registry,
     activePlugins: injectedInto,
+    activeOnSite: stillActiveOnSite,
+    bodyLimits: {
+      defaultBytes: config.api.max_body_bytes,
+      inferBytes: config.api.max_infer_body_bytes,
+      publicBytes: 16 * 1024,
+      budgetBytes: config.api.max_buffered_body_bytes,
+    },
     settings,
     router,
     bus,
@@ -184,18 +207,22 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
       { path: '/api/models', app: modelsRoutes<ApiEnv>(provisioner, registry) },
       { path: '/api/workers', app: workerRoutes(workers, registry) },
       { path: '/api/plugins', app: inferStreamRoutes(router) },
+      { path: '/api/cloud', app: cloudUsageRoutes(budget) },
       { path: '/', app: dashboardPages(dashboard) },
       { path: '/api', app: dashboardApi(dashboard) },
     ],
     isDashboardSession: dashboardAuth.isSession,
   });
-  const apiServer = await listen(api, apiPort);
+  const bridge = createBridgeEntry({ fetch: api.fetch, secret: bridgeSecret, capabilities, maxInFlightPerOrigin: config.api.max_page_requests_in_flight });
+  const apiServer = await listen({ fetch: (request, env) => (bridge.handles(request) ? bridge.fetch(request, env) : api.fetch(request, env)) }, apiPort);
   const connections = createConnectionManager({ router, logger: logger.child('ws') });
   const webSockets = attachWebSocketEndpoint(apiServer, {
     connections,
     token,
     registry,
-    activePlugins: injectedInto,
+    activeOnSite: stillActiveOnSite,
+    capabilities,
+    bridgeSecret,
     apiOrigins: () => [`http://${LOOPBACK}:${apiPort}`, `http://localhost:${apiPort}`],
     logger: logger.child('ws'),
   });
@@ -204,7 +231,8 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     port: await pickPort(config.proxy.port, config.proxy.port_range),
     ca,
     activePlugins: injectedInto,
-    api,
+    capabilities,
+    bridgeSecret,
     logger: logger.child('proxy'),
     version: VERSION,
     apiPort: () => apiPort,

@@ -95,24 +95,50 @@ describe('the API token', () => {
 });
 
 describe('the page bridge', () => {
-  const bridge = (path: string, headers: Record<string, string>) =>
-    proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}/__aiplugs${path}`, {
-      method: 'POST',
+  /** What a page finds in its own document: the capability base its bridge calls go under. */
+  const pageBridge = async (path = '/') => {
+    const page = await proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}${path}`, { headers: NAVIGATION_HEADERS });
+    const base = /&quot;bridge&quot;:&quot;(\/__aiplugs\/cap\/[^&]+)&quot;/.exec(page.body.toString())?.[1];
+    assert.ok(base, 'the injected page carries its bridge base');
+    return base;
+  };
+  const call = (path: string, headers: Record<string, string> = {}, method = 'POST') =>
+    proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}${path}`, {
+      method,
       headers: { 'content-type': 'application/json', ...headers },
+      ...(method === 'POST' ? { body: '{"payload":1}' } : {}),
     });
 
-  it('refuses a plugin not injected into the page', async () => {
-    const reply = await bridge('/api/plugins/elsewhere/infer', { referer: `${site.origin}/` });
+  it('answers a plugin injected into the page, and refuses one that is not', async () => {
+    const base = await pageBridge();
+    const ok = await call(`${base}/api/plugins/ping/infer`);
+    assert.equal(ok.status, 200, ok.body.toString());
+    const reply = await call(`${base}/api/plugins/elsewhere/infer`);
     assert.equal(reply.status, 403);
     assert.equal(JSON.parse(reply.body.toString()).error.code, 'plugin_not_injected');
   });
 
-  it('ignores a forged Referer or Origin pointing at the site the plugin is for', async () => {
-    const forgeries: Array<Record<string, string>> = [{ referer: 'https://elsewhere.invalid/' }, { origin: 'https://elsewhere.invalid' }, { referer: 'https://elsewhere.invalid/', origin: 'https://elsewhere.invalid' }];
+  it('ignores a forged Referer or Origin: without a capability there is no bridge', async () => {
+    const forgeries: Array<Record<string, string>> = [{ referer: `${site.origin}/` }, { origin: site.origin }, { referer: 'https://elsewhere.invalid/', origin: 'https://elsewhere.invalid' }];
     for (const headers of forgeries) {
-      const reply = await bridge('/api/plugins/elsewhere/infer', headers);
-      assert.equal(reply.status, 403, JSON.stringify(headers));
+      for (const plugin of ['ping', 'elsewhere']) {
+        const reply = await call(`/__aiplugs/api/plugins/${plugin}/infer`, headers);
+        assert.equal(reply.status, 403, `${plugin} ${JSON.stringify(headers)}`);
+      }
     }
+  });
+
+  it('a pause applies to pages that are already open', async () => {
+    const base = await pageBridge();
+    const patch = (paused: boolean) =>
+      fetch(`${gateway.ready.apiUrl}/api/settings`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ paused }) });
+    assert.equal((await patch(true)).status, 200);
+    try {
+      assert.equal((await call(`${base}/api/plugins/ping/infer`)).status, 403);
+    } finally {
+      await patch(false);
+    }
+    assert.equal((await call(`${base}/api/plugins/ping/infer`)).status, 200);
   });
 
   it("never injects plugins into the gateway's own pages, even when a browser proxies them", async () => {
@@ -124,9 +150,10 @@ describe('the page bridge', () => {
     }
   });
 
-  it('never exposes user-only routes to pages', async () => {
-    for (const path of ['/api/settings', '/api/plugins', '/api/events', '/api/models/pull']) {
-      const reply = await proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}/__aiplugs${path}`, { headers: { referer: `${site.origin}/` } });
+  it('never exposes user-only routes to pages, even with a valid capability', async () => {
+    const base = await pageBridge();
+    for (const path of ['/api/settings', '/api/plugins', '/api/events', '/api/models/pull', '/api/cloud/usage', '/api/inject?url=https://localhost/', '/api/workers']) {
+      const reply = await call(`${base}${path}`, {}, 'GET');
       assert.equal(reply.status, 403, path);
     }
   });

@@ -1,7 +1,8 @@
 /**
  * Security checklist 6 and 7 — no fingerprint in pages, no secrets anywhere they could leak.
  * Two installs inject the same bytes for the same plugins, apart from the seed's
- * AIPLUGS_API_PORT and the per-response CSP nonce; the API token and the cloud key never appear
+ * AIPLUGS_API_PORT, the per-response CSP nonce and the per-document bridge capability (which
+ * differs on every load, so it cannot identify an install either); the API token and the cloud key never appear
  * in pages, logs, events or error bodies.
  */
 import assert from 'node:assert/strict';
@@ -38,12 +39,22 @@ async function injectedBy(gateway: GatewayChild): Promise<string> {
 }
 
 describe('no fingerprint in pages', () => {
-  it('two installs inject the same runtime, apart from the API port and the nonce', async () => {
+  it('two installs inject the same runtime, apart from the API port, the nonce and the per-load capability', async () => {
+    const capabilities = (markup: string) => new Set(markup.match(/\/__aiplugs\/cap\/[^/"&]+/g) ?? []);
     const normalize = (markup: string, port: number) =>
-      markup.replace(new RegExp(`apiPort(&quot;|"):${port}`, 'g'), 'apiPort:PORT').replace(/nonce="[^"]+"/g, 'nonce="N"');
-    const a = normalize(await injectedBy(first), first.ready.apiPort);
+      markup
+        .replace(new RegExp(`apiPort(&quot;|"):${port}`, 'g'), 'apiPort:PORT')
+        .replace(/nonce="[^"]+"/g, 'nonce="N"')
+        .replace(/\/__aiplugs\/cap\/[^/"&]+/g, '/__aiplugs/cap/CAP');
+    const first1 = await injectedBy(first);
+    const a = normalize(first1, first.ready.apiPort);
     const b = normalize(await injectedBy(second), second.ready.apiPort);
     assert.equal(a, b);
+    // One capability per document, new on every load: nothing stable a site could track.
+    const [one] = capabilities(first1);
+    const [two] = capabilities(await injectedBy(first));
+    assert.equal(capabilities(first1).size, 1);
+    assert.ok(one && two && one !== two);
   });
 
   it('never carries the token, the CA or anything from the data dir', async () => {

@@ -6,8 +6,10 @@ import type { InferenceRouter } from '../inference/inference-router.js';
 import type { PluginMatch, PluginRegistry } from '../plugins/plugin-registry.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { ApiError, toErrorResponse } from './api-error.js';
+import { pageErrorBody } from './page-errors.js';
 import type { ApiEnv } from './api-env.js';
-import { guardRequests, PAGE_RUNTIME_PREFIX } from './guard-requests.js';
+import { guardRequests, isPublicRoute, PAGE_RUNTIME_PREFIX } from './guard-requests.js';
+import { limitBodies, type BodyLimits } from './limit-bodies.js';
 import { PAGE_RUNTIME_FILE, PAGE_RUNTIME_FILE_SOURCE } from '../runtime/page-runtime.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { injectionRoutes } from './routes/injection-routes.js';
@@ -19,6 +21,9 @@ export interface ApiOptions {
   token: string;
   registry: PluginRegistry;
   activePlugins: (url: string) => PluginMatch[];
+  /** Whether a plugin still runs on a site (pause and switches since the page was injected). */
+  activeOnSite: (origin: string, pluginId: string) => boolean;
+  bodyLimits: BodyLimits;
   settings: SettingsStore;
   router: InferenceRouter;
   bus: EventBus;
@@ -43,9 +48,18 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     return [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
   };
   const app = new Hono<ApiEnv>();
-  app.onError((error, c) => toErrorResponse(error, c, (unexpected) => options.logger.error(`API ${c.req.method} ${c.req.path}: ${(unexpected as Error).stack ?? String(unexpected)}`)));
+  app.onError((error, c) => {
+    const bridge = c.env?.bridge;
+    if (!bridge) return toErrorResponse(error, c, (unexpected) => options.logger.error(`API ${c.req.method} ${c.req.path}: ${(unexpected as Error).stack ?? String(unexpected)}`));
+    // A page gets a code and a generic message; the detail (paths, stderr, URLs) is for the user's log.
+    const detail = error instanceof ApiError ? `${error.code}: ${error.message}` : ((error as Error).stack ?? String(error));
+    options.logger.warn(`Page call ${c.req.method} ${c.req.path} from ${bridge.origin} failed: ${detail}`);
+    return c.json(pageErrorBody(error), error instanceof ApiError ? error.status : 500);
+  });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
-  app.use('*', guardRequests({ token: options.token, activePlugins: options.activePlugins, apiOrigins, isDashboardSession: options.isDashboardSession }));
+  // Who is calling is decided on the head; only then is a (bounded) body read.
+  app.use('*', guardRequests({ token: options.token, activeOnSite: options.activeOnSite, apiOrigins, isDashboardSession: options.isDashboardSession }));
+  app.use('*', limitBodies(options.bodyLimits, isPublicRoute));
   app.get('/api/health', (c) => {
     const { apiPort, proxyPort } = options.addresses();
     return c.json({ status: 'ok', name: 'aiplugs', version: options.version, apiPort, proxyPort, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });

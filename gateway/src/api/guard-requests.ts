@@ -1,6 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { ApiError } from './api-error.js';
 import type { ApiEnv } from './api-env.js';
 
@@ -14,6 +13,11 @@ const PUBLIC_ROUTES = new Set([
   'GET /dashboard/dashboard.css',
   'GET /dashboard/dashboard.js',
 ]);
+
+/** True for a route anyone on this machine may call without the token. */
+export function isPublicRoute(method: string, path: string): boolean {
+  return PUBLIC_ROUTES.has(`${method} ${path}`);
+}
 
 /** Methods that change something: a cookie-authenticated call must also prove its Origin. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -47,8 +51,11 @@ export function pagePluginTarget(method: string, path: string, query: URLSearchP
 
 export interface GuardOptions {
   token: string;
-  /** The plugins injected into a page URL: the only ones that page may call. */
-  activePlugins: (url: string) => PluginMatch[];
+  /**
+   * Whether a plugin still runs on a site (not paused or switched off there since the page was
+   * injected). A page may call a plugin only if its capability lists it AND this holds.
+   */
+  activeOnSite: (origin: string, pluginId: string) => boolean;
   /** Origins allowed to call the API from a browser (the dashboard's own). */
   apiOrigins: () => string[];
   /** Whether a Cookie header carries a dashboard session (set by its login link); accepted like the token. */
@@ -67,15 +74,17 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
     const bridge = c.env?.bridge;
     if (bridge) {
       // The page runtime file is the same for every page and holds nothing per user.
-      if (c.req.method === 'GET' && url.pathname.startsWith(PAGE_RUNTIME_PREFIX)) {
-        c.set('caller', { kind: 'page', pageUrl: bridge.pageUrl });
+      if (c.req.method === 'GET' && url.pathname.startsWith(PAGE_RUNTIME_PREFIX) && !url.pathname.slice(PAGE_RUNTIME_PREFIX.length).includes('/')) {
         return next();
       }
+      const { grant } = bridge;
+      if (!grant) throw new ApiError(403, 'capability_required', 'Bridged calls need the capability of an injected page');
       const pluginId = pagePluginTarget(c.req.method, url.pathname, url.searchParams);
       if (pluginId === null) throw new ApiError(403, 'forbidden', 'Pages may only call their own plugins');
-      const injected = options.activePlugins(bridge.pageUrl).some((match) => match.plugin.id === pluginId);
-      if (!injected) throw new ApiError(403, 'plugin_not_injected', `Plugin "${pluginId}" is not active on this page`);
-      c.set('caller', { kind: 'page', pageUrl: bridge.pageUrl });
+      if (!grant.plugins.includes(pluginId) || !options.activeOnSite(bridge.origin, pluginId)) {
+        throw new ApiError(403, 'plugin_not_injected', `Plugin "${pluginId}" is not active on this page`);
+      }
+      c.set('caller', { kind: 'page', origin: bridge.origin, session: grant.session });
       return next();
     }
     const allowedOrigins = options.apiOrigins();

@@ -13,7 +13,7 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
   '': 'An AiPlugs plugin manifest: plugins/<id>/manifest.json. See docs/PLUGINS.md.',
   $schema: 'Optional: the JSON Schema this file follows, for editor completion. Ignored by the gateway.',
   manifest_version: 'Always 3.',
-  id: 'The plugin id: 1-64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit. Used in URLs (/__aiplugs/api/plugins/<id>/…), in AiPlugs.infer(id, …) and in logs. Unique among installed plugins.',
+  id: 'The plugin id: 1-64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit. Used in URLs (…/api/plugins/<id>/…), in AiPlugs.infer(id, …) and in logs. Unique among installed plugins.',
   name: 'Human-readable name, shown in the dashboard and the extension popup.',
   version: 'The plugin version (free text; semver recommended).',
   description: 'One or two sentences on what the plugin does.',
@@ -28,6 +28,8 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
   'content_scripts[].css': 'Style sheets, relative to the plugin folder, added to the page. Prefer styles inside your own shadow root: page CSS cannot reach those.',
   'content_scripts[].css[]': 'A path relative to the plugin folder (no "..", no leading "/").',
   'content_scripts[].run_at': 'When the scripts run: "document_start" (before the page\'s own scripts), "document_end" (DOM parsed) or "document_idle" (after DOMContentLoaded, the default).',
+  web_accessible_resources: 'Files pages may load besides the content scripts and their CSS (images, fonts, templates): paths or "*" / "**" globs relative to the plugin folder, e.g. "icons/*.svg". Nothing else in the folder is ever served to a page; dotfiles never are, whatever a glob says.',
+  'web_accessible_resources[]': 'A path or glob relative to the plugin folder.',
   inference: 'How AiPlugs.infer() calls for this plugin are answered: by a local backend process or by a cloud / cluster server.',
   'inference.default_mode': '"local" runs local_entry on this machine; "cloud" relays to the OpenAI-compatible server set by cloud.base_url / CLOUD_BASE_URL. The user may switch it per plugin.',
   'inference.env': 'Gateway secrets the backend asks to receive as environment variables (SYSTEM_API_KEY, CLOUD_BASE_URL, AIPLUGS_API_TOKEN). Each is passed only if the user also allowed it for this plugin (settings plugin_allowed_secrets).',
@@ -46,6 +48,8 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
   'inference.cloud.endpoint': '"chat" → POST {base}/v1/chat/completions; "embeddings" → POST {base}/v1/embeddings; "raw" → POST {base}/api/plugins/<id>/infer (another AiPlugs gateway).',
   'inference.cloud.model': 'The model name sent to the server; defaults to cloud.model in the gateway config.',
   'inference.cloud.system_prompt': 'A system message put before the user\'s, for "chat".',
+  'inference.cloud.requests_per_minute': 'The most cloud calls per minute the plugin\'s pages need. The user\'s cap (cloud.page_requests_per_minute) still applies: a manifest can only lower it.',
+  'inference.cloud.max_tokens': 'The longest answer (max_tokens) the plugin\'s page calls need. The user\'s cap (cloud.page_max_tokens) still applies.',
 };
 
 type JsonSchema = { [key: string]: unknown; properties?: Record<string, JsonSchema>; items?: JsonSchema };

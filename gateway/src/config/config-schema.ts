@@ -37,6 +37,14 @@ export const configSchema = z.strictObject({
   api: z.strictObject({
     port: optionalPort,
     port_range: portRange,
+    /** Largest request body a route takes, unless it needs more (below); refused on the head when declared. */
+    max_body_bytes: positiveInt,
+    /** Largest body of a plugin call (payloads may carry an image). */
+    max_infer_body_bytes: positiveInt,
+    /** Body bytes all requests together may hold at once; beyond it callers get 503. */
+    max_buffered_body_bytes: positiveInt,
+    /** Bridged calls one site may have in flight at once; beyond it that site gets 429. */
+    max_page_requests_in_flight: positiveInt,
   }),
   proxy: z.strictObject({
     port: optionalPort,
@@ -60,6 +68,10 @@ export const configSchema = z.strictObject({
     retries: nonNegativeInt,
     /** When the chosen side (local/cloud) cannot serve, whether the other one may. */
     fallback: z.enum(['none', 'local_to_cloud', 'cloud_to_local', 'both']),
+    /** Cloud calls a plugin's pages may start per minute (a manifest may ask for fewer). */
+    page_requests_per_minute: positiveInt,
+    /** Longest answer (max_tokens) a page-started cloud call may ask for. */
+    page_max_tokens: positiveInt,
   }),
   workers: z.strictObject({
     python: z.string().min(1),

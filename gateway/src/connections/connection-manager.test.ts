@@ -10,11 +10,12 @@ import type { PluginManifest } from '../plugins/manifest-schema.js';
 import type { LoadedPlugin, PluginRecord, PluginRegistry } from '../plugins/plugin-registry.js';
 import { recordingLogger, waitFor } from '../workers/test-support.js';
 import { createConnectionManager, type ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
-import { bridgedWebSocketPath } from './websocket-bridge.js';
+import { createCapabilityIssuer } from '../bridge/page-capability.js';
 import { attachWebSocketEndpoint } from './websocket-endpoint.js';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnop';
-const SECRET = 'test-bridge-secret';
+const SECRET = 'test-bridge-secret-0123456789';
+const capabilities = createCapabilityIssuer();
 
 function pluginRecord(id: string): LoadedPlugin {
   const manifest: PluginManifest = { manifest_version: 3, id, name: id, version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [], env: [] } };
@@ -22,8 +23,8 @@ function pluginRecord(id: string): LoadedPlugin {
 }
 const records: PluginRecord[] = [pluginRecord('echo'), pluginRecord('other')];
 const registry: PluginRegistry = { list: () => records, get: (id) => records.find((r) => r.id === id), matching: () => [], reload: async () => records, onChange: () => () => undefined };
-/** The page http://site.test/ has "echo" injected; nothing else is active anywhere. */
-const activePlugins = (url: string) => (url.startsWith('http://site.test/') ? [{ plugin: records[0] as LoadedPlugin, scripts: [] }] : []);
+/** Plugins are active on every site the tests use, unless switched off on "paused.test". */
+const activeOnSite = (origin: string) => origin !== 'http://paused.test';
 
 /** A router double: echoes, streams, waits for cancellation, or floods, as the payload says. */
 let running = 0;
@@ -67,7 +68,7 @@ async function listen(overrides: Partial<ConnectionManagerOptions> = {}) {
   const manager = createConnectionManager({ router, logger, ...overrides });
   managers.push(manager);
   const httpServer = createServer((_request, response) => response.end());
-  const attached = attachWebSocketEndpoint(httpServer, { connections: manager, token: TOKEN, registry, activePlugins, apiOrigins: () => [`http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`], logger, bridgeSecret: SECRET });
+  const attached = attachWebSocketEndpoint(httpServer, { connections: manager, token: TOKEN, registry, activeOnSite, capabilities, apiOrigins: () => [`http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`], logger, bridgeSecret: SECRET });
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
   servers.push({ httpServer, attached });
   return { manager, httpServer, attached, port: (httpServer.address() as AddressInfo).port };
@@ -208,22 +209,45 @@ test('backpressure: a page that does not read is closed (1013); a page that floo
   eager.ws.close();
 });
 
-test('page sockets come only through the proxy bridge, from a page where the plugin is active', async () => {
-  const bridged = (query: string) => `${bridgedWebSocketPath(SECRET)}?${query}`;
-  const page = client(bridged('plugin_id=echo&client_id=p1'), { origin: 'http://site.test', headers: { host: 'site.test' } });
+/** The API-side path of a page socket as the proxy forwards it, under a capability for `plugins`. */
+function bridgedSocket(origin: string, plugins: string[], query: string, secret = SECRET, session = capabilities.newSession()) {
+  const token = capabilities.mint({ origin, plugins, session });
+  return `/__aiplugs-bridge/${secret}/${origin.split(':')[0]}/cap/${token}/ws?${query}`;
+}
+
+test('page sockets come only through the proxy bridge, with a capability for that site and plugin', async () => {
+  const site = { origin: 'http://site.test', headers: { host: 'site.test' } };
+  const page = client(bridgedSocket('http://site.test', ['echo'], 'plugin_id=echo&client_id=p1'), site);
   assert.equal((await page.next()).type, 'hello');
   page.ws.close();
   // Without the proxy's secret there is no bridge.
-  assert.equal(await refusedWith(`${bridgedWebSocketPath('guessed')}?plugin_id=echo&client_id=p1`, { origin: 'http://site.test', headers: { host: 'site.test' } }), 403);
-  // A plugin that is not injected into the page, or another site's page, gets 4403: do not retry.
-  const wrongPlugin = client(bridged('plugin_id=other&client_id=p2'), { origin: 'http://site.test', headers: { host: 'site.test' } });
+  assert.equal(await refusedWith(bridgedSocket('http://site.test', ['echo'], 'plugin_id=echo&client_id=p1', 'guessed-secret-0123456789'), site), 403);
+  // A capability minted for another site, or opened from another site's page: refused on the head.
+  assert.equal(await refusedWith(bridgedSocket('http://elsewhere.test', ['echo'], 'plugin_id=echo&client_id=p2'), site), 403);
+  assert.equal(await refusedWith(bridgedSocket('http://site.test', ['echo'], 'plugin_id=echo&client_id=p3'), { origin: 'https://evil.example', headers: { host: 'site.test' } }), 403);
+  // A plugin the capability does not list, or one switched off on the site since: 4403, do not retry.
+  const wrongPlugin = client(bridgedSocket('http://site.test', ['echo'], 'plugin_id=other&client_id=p4'), site);
   assert.equal((await wrongPlugin.closed).code, 4403);
-  const crossSite = client(bridged('plugin_id=echo&client_id=p3'), { origin: 'https://evil.example', headers: { host: 'site.test' } });
-  assert.equal((await crossSite.closed).code, 4403);
-  // page_url narrows the page, but only within the socket's own origin.
-  const claimed = client(bridged(`plugin_id=echo&client_id=p4&page_url=${encodeURIComponent('https://elsewhere.example/')}`), { origin: 'http://site.test', headers: { host: 'site.test' } });
-  assert.equal((await claimed.next()).type, 'hello');
-  claimed.ws.close();
+  const paused = client(bridgedSocket('http://paused.test', ['echo'], 'plugin_id=echo&client_id=p5'), { origin: 'http://paused.test', headers: { host: 'paused.test' } });
+  assert.equal((await paused.closed).code, 4403);
+});
+
+test("a reconnect replaces its own zombie, but never another page load's socket with the same id", async () => {
+  const site = { origin: 'http://site.test', headers: { host: 'site.test' } };
+  const session = capabilities.newSession();
+  const first = client(bridgedSocket('http://site.test', ['echo'], 'plugin_id=echo&client_id=same', SECRET, session), site);
+  await first.next();
+  // Another tab (another capability session) copies the id: both stay open.
+  const otherTab = client(bridgedSocket('http://site.test', ['echo'], 'plugin_id=echo&client_id=same'), site);
+  await otherTab.next();
+  // The first page reconnects (same session, same id): its old socket is the zombie.
+  const again = client(bridgedSocket('http://site.test', ['echo'], 'plugin_id=echo&client_id=same', SECRET, session), site);
+  await again.next();
+  assert.equal((await first.closed).code, 4000);
+  otherTab.send({ type: 'infer', id: 1, payload: 'still here' });
+  assert.equal((await otherTab.next()).type, 'result');
+  otherTab.ws.close();
+  again.ws.close();
 });
 
 test('10k reconnects leave no sockets behind', async () => {

@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { Caller } from '../api/api-env.js';
 import { ApiError } from '../api/api-error.js';
+import { pageErrorBody } from '../api/page-errors.js';
 import type { Logger } from '../events/logger.js';
 import type { InferenceRouter } from '../inference/inference-router.js';
 import { CLOSE, decodeClientMessage, type ClientMessage, type MessageId, type ServerMessage } from './connection-protocol.js';
@@ -24,7 +25,7 @@ export interface ConnectionManagerOptions {
 }
 
 export interface ConnectionManager {
-  /** Takes over an accepted socket; an older socket with the same plugin + client is closed with 4000. */
+  /** Takes over an accepted socket; an older socket of the same plugin, client and page load is closed with 4000. */
   adopt(ws: WebSocket, identity: ConnectionIdentity): void;
   /** Sends `{type:"push", data}` to one client of a plugin; false if it is not connected. */
   send(pluginId: string, clientId: string, data: unknown): boolean;
@@ -46,7 +47,13 @@ interface Connection extends ConnectionIdentity {
   backlog: Array<Extract<ClientMessage, { type: 'infer' }>>;
 }
 
-const keyOf = (pluginId: string, clientId: string) => `${pluginId}\n${clientId}`;
+/**
+ * Which sockets replace each other: the same plugin and client id, and for pages the same origin
+ * and page load (the capability's session). A page cannot kick another tab's socket by guessing
+ * or copying its id, and two connections of one page (two ids) both live.
+ */
+const keyOf = ({ pluginId, clientId, caller }: ConnectionIdentity) =>
+  caller.kind === 'page' ? `${pluginId}\n${clientId}\n${caller.origin}\n${caller.session}` : `${pluginId}\n${clientId}`;
 
 /**
  * The connection manager: at most one live WebSocket per plugin_id + client_id (a reconnecting
@@ -126,6 +133,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
         mode: message.mode,
         fallback: message.fallback,
         signal: controller.signal,
+        caller: connection.caller,
         onChunk: message.stream === false ? undefined : (data) => void post(connection, { type: 'chunk', id: message.id, data: data ?? null }),
         onMode: (served) => {
           mode = served;
@@ -138,7 +146,14 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
         (error: unknown) => {
           if (controller.signal.aborted) return;
           if (!(error instanceof ApiError)) logger.error(`WebSocket call to ${connection.pluginId} failed: ${(error as Error).stack ?? String(error)}`);
-          const body = error instanceof ApiError ? { code: error.code, message: error.message } : { code: 'internal_error', message: 'The gateway hit an unexpected error; see its log' };
+          else if (connection.caller.kind === 'page') logger.warn(`Page socket call to ${connection.pluginId} from ${connection.caller.origin} failed: ${error.code}: ${error.message}`);
+          // Pages get a code and a generic message; the detail is in the log line above.
+          const body =
+            connection.caller.kind === 'page'
+              ? pageErrorBody(error).error
+              : error instanceof ApiError
+                ? { code: error.code, message: error.message }
+                : { code: 'internal_error', message: 'The gateway hit an unexpected error; see its log' };
           post(connection, { type: 'error', id: message.id, error: body });
         },
       )
@@ -200,7 +215,7 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
 
   return {
     adopt(ws, identity) {
-      const key = keyOf(identity.pluginId, identity.clientId);
+      const key = keyOf(identity);
       const connection: Connection = { ...identity, ws, key, alive: true, paused: false, calls: new Map(), backlog: [] };
       const previous = live.get(key);
       if (previous) {
@@ -224,8 +239,10 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
       post(connection, { type: 'hello', plugin_id: identity.pluginId, client_id: identity.clientId, heartbeat_ms: heartbeatMs });
     },
     send(pluginId, clientId, data) {
-      const connection = live.get(keyOf(pluginId, clientId));
-      return connection ? post(connection, { type: 'push', data }) : false;
+      for (const connection of live.values()) {
+        if (connection.pluginId === pluginId && connection.clientId === clientId) return post(connection, { type: 'push', data });
+      }
+      return false;
     },
     broadcast(pluginId, data) {
       let sent = 0;

@@ -6,22 +6,25 @@ import type { Caller } from '../api/api-env.js';
 import { tokensEqual } from '../api/guard-requests.js';
 import type { Logger } from '../events/logger.js';
 import { pluginIdSchema } from '../plugins/manifest-schema.js';
-import type { PluginMatch, PluginRegistry } from '../plugins/plugin-registry.js';
+import type { PluginRegistry } from '../plugins/plugin-registry.js';
+import { identifyBridgedRequest } from '../bridge/bridge-entry.js';
+import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import type { ConnectionIdentity, ConnectionManager } from './connection-manager.js';
 import { clientIdSchema, CLOSE } from './connection-protocol.js';
-import { BRIDGE_SECRET } from './websocket-bridge.js';
 
 export interface WebSocketEndpointOptions {
   connections: ConnectionManager;
   token: string;
   registry: PluginRegistry;
-  /** The plugins injected into a page URL (settings-aware): the only ones a bridged page may reach. */
-  activePlugins: (url: string) => PluginMatch[];
+  /** Whether a plugin still runs on a site (pause and switches since the page was injected). */
+  activeOnSite: (origin: string, pluginId: string) => boolean;
+  /** Checks the capability a page's socket path carries. */
+  capabilities: CapabilityIssuer;
+  /** The proxy's per-process secret (see proxy/bridge-rules.ts). */
+  bridgeSecret: string;
   /** Origins allowed to open direct sockets from a browser (the dashboard's own). */
   apiOrigins: () => string[];
   logger: Logger;
-  /** The proxy's secret (see websocket-bridge.ts). Default: this process's BRIDGE_SECRET. */
-  bridgeSecret?: string;
   /** Largest frame a page may send. Default 1 MiB. */
   maxPayloadBytes?: number;
 }
@@ -29,8 +32,6 @@ export interface WebSocketEndpointOptions {
 /** Why an upgrade is refused: before the handshake (an HTTP status), or after it (a close code the runtime understands). */
 type Refusal = { kind: 'http'; status: number; code: string; message: string } | { kind: 'close'; closeCode: number; message: string };
 type Verdict = { ok: true; identity: ConnectionIdentity } | ({ ok: false } & Refusal);
-
-const BRIDGE_PATH = /^\/__aiplugs-bridge\/([^/]+)\/ws$/;
 
 const refuse = (status: number, code: string, message: string): Verdict => ({ ok: false, kind: 'http', status, code, message });
 
@@ -49,44 +50,22 @@ function parseTarget(url: URL): { pluginId: string; clientId: string } | { probl
 }
 
 /**
- * The page a bridged socket speaks for. The browser sets `Origin` on every WebSocket handshake and
- * a page's script cannot change it; it must be the site the socket was opened to (`Host`), or a
- * page on site B could open site A's bridge and borrow A's plugins. The page runtime may name the
- * exact page in `page_url` (content scripts can match paths); it is believed only on that origin.
+ * A page's socket, forwarded by the proxy from `wss://<site>/__aiplugs/cap/<token>/ws`: the same
+ * head checks as bridged HTTP (secret, origin, capability, fetch metadata), then the plugin must
+ * be one the capability lists and still active on the site.
  */
-export function bridgedSocketPage(request: IncomingMessage, url: URL): string | null {
-  const origin = header(request, 'origin');
-  const host = header(request, 'host');
-  if (!origin || !host) return null;
-  let parsed: URL;
-  try {
-    parsed = new URL(origin);
-  } catch {
-    return null;
-  }
-  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.host.toLowerCase() !== host.toLowerCase()) return null;
-  const claimed = url.searchParams.get('page_url');
-  if (claimed) {
-    try {
-      const page = new URL(claimed);
-      if (page.origin === parsed.origin) return page.href;
-    } catch {
-      // ignore a malformed claim: fall back to the origin
-    }
-  }
-  return `${parsed.origin}/`;
-}
-
-function authorizeBridged(request: IncomingMessage, url: URL, options: WebSocketEndpointOptions, given: string): Verdict {
-  if (!tokensEqual(given, options.bridgeSecret ?? BRIDGE_SECRET)) return refuse(403, 'forbidden', 'Not a proxy-bridged socket');
+function authorizeBridged(request: IncomingMessage, url: URL, options: WebSocketEndpointOptions): Verdict {
+  const headers = { get: (name: string) => header(request, name) ?? null };
+  const verdict = identifyBridgedRequest(url.pathname, headers, { secret: options.bridgeSecret, capabilities: options.capabilities });
+  if (!verdict.ok) return refuse(verdict.response.status, 'forbidden', 'Not a socket of an injected page');
+  const { origin, grant, path } = verdict.identity;
+  if (!grant || path !== '/ws') return refuse(404, 'not_found', 'No WebSocket endpoint here');
   const target = parseTarget(url);
   if ('problem' in target) return refuse(400, 'invalid_query', target.problem);
-  const pageUrl = bridgedSocketPage(request, url);
-  if (!pageUrl) return { ok: false, kind: 'close', closeCode: CLOSE.forbidden, message: 'the socket must be opened by a page of this site' };
-  if (!options.activePlugins(pageUrl).some((match) => match.plugin.id === target.pluginId)) {
+  if (!grant.plugins.includes(target.pluginId) || !options.activeOnSite(origin, target.pluginId)) {
     return { ok: false, kind: 'close', closeCode: CLOSE.forbidden, message: `plugin "${target.pluginId}" is not active on this page` };
   }
-  return { ok: true, identity: { ...target, caller: { kind: 'page', pageUrl } satisfies Caller } };
+  return { ok: true, identity: { ...target, caller: { kind: 'page', origin, session: grant.session } satisfies Caller } };
 }
 
 function authorizeDirect(request: IncomingMessage, url: URL, options: WebSocketEndpointOptions): Verdict {
@@ -114,8 +93,7 @@ function authorizeDirect(request: IncomingMessage, url: URL, options: WebSocketE
 export function authorizeUpgrade(request: IncomingMessage, options: WebSocketEndpointOptions): Verdict | null {
   const url = new URL(request.url ?? '/', 'http://gateway.invalid');
   if (url.pathname === '/ws') return authorizeDirect(request, url, options);
-  const bridged = BRIDGE_PATH.exec(url.pathname);
-  if (bridged) return authorizeBridged(request, url, options, decodeURIComponent(bridged[1]!));
+  if (url.pathname.startsWith('/__aiplugs-bridge/')) return authorizeBridged(request, url, options);
   return null;
 }
 
@@ -125,12 +103,13 @@ function rejectHandshake(socket: Duplex, status: number, body: unknown): void {
 }
 
 /**
- * Serves plugin WebSockets on the API server (any node:http-style server, via its 'upgrade' event): `/ws?plugin_id=&client_id=` for direct callers with
- * the token, and the secret bridge path for pages, which the proxy forwards from
- * `wss://site/__aiplugs/ws`. Accepted sockets go to the connection manager.
+ * Serves plugin WebSockets on the API server (any node:http-style server, via its 'upgrade' event):
+ * `/ws?plugin_id=&client_id=` for direct callers with the token, and the secret bridge path for
+ * pages, which the proxy forwards from `wss://site/__aiplugs/cap/<token>/ws`. Accepted sockets go
+ * to the connection manager.
  *
  * @example
- *   const endpoint = attachWebSocketEndpoint(apiServer, { connections, token, registry, activePlugins, apiOrigins, logger });
+ *   const endpoint = attachWebSocketEndpoint(apiServer, { connections, token, registry, activeOnSite, capabilities, bridgeSecret, apiOrigins, logger });
  *   // on shutdown: endpoint.close();
  */
 export function attachWebSocketEndpoint(server: EventEmitter, options: WebSocketEndpointOptions): { close(): void } {

@@ -29,7 +29,7 @@ function makeApp() {
   };
   const app = new Hono<ApiEnv>();
   app.onError((error, c) => c.json({ error: { message: error.message } }, (error as { status?: number }).status as 401 ?? 500));
-  app.use('*', guardRequests({ token: TOKEN, activePlugins: () => [], apiOrigins: () => [ORIGIN], isDashboardSession: auth.isSession }));
+  app.use('*', guardRequests({ token: TOKEN, activeOnSite: () => false, apiOrigins: () => [ORIGIN], isDashboardSession: auth.isSession }));
   app.route('/', dashboardPages(options));
   app.route('/api', dashboardApi(options));
   app.patch('/api/settings', (c) => c.json({ ok: true }));

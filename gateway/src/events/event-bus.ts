@@ -3,7 +3,8 @@ export type GatewayEvent =
   | { type: 'log'; time: string; level: LogLevel; scope: string; message: string }
   | { type: 'model-progress'; time: string; plugin: string; filename: string; receivedBytes: number; totalBytes: number | null; bytesPerSecond: number; state: 'downloading' | 'verifying' | 'ready' | 'failed'; error?: string }
   | { type: 'worker-state'; time: string; plugin: string; state: string; detail?: string }
-  | { type: 'settings'; time: string };
+  | { type: 'settings'; time: string }
+  | { type: 'cloud-usage'; time: string; plugin: string; requests: number; rejected: number; tokens: number; lastMinute: number; limits: { requestsPerMinute: number; maxTokens: number } };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

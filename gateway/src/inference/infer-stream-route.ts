@@ -39,6 +39,7 @@ export function streamInference(c: Context<ApiEnv>, router: InferenceRouter, plu
         mode: body.mode,
         fallback: body.fallback,
         signal: cancel.signal,
+        caller: c.get('caller'),
         onChunk: (chunk) => void send('chunk', chunk ?? null),
         onMode: (mode) => {
           served = mode;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ApiError } from '../api/api-error.js';
 import type { PluginManifest } from '../plugins/manifest-schema.js';
 import type { LoadedPlugin, PluginRecord, PluginRegistry } from '../plugins/plugin-registry.js';
+import { createCloudBudget, effectiveLimits } from './cloud-budget.js';
 import { createInferenceRouter, type FallbackPolicy, type InferenceBackend, type InferenceMode } from './inference-router.js';
 
 function registryWith(defaultMode: InferenceMode): PluginRegistry {
@@ -76,4 +77,55 @@ test('unknown and pluginless calls are refused before any backend runs', async (
   const router = createInferenceRouter({ registry: registryWith('local'), local, cloud: backend('cloud') });
   await assert.rejects(router.infer('nope', { payload: 1 }), (error: ApiError) => error.code === 'plugin_not_found');
   assert.equal(local.calls, 0);
+});
+
+const page = { kind: 'page', origin: 'https://site.test', session: 's1' } as const;
+
+test('a page gets the mode the user set (or the default), never another one, and cannot ask for a fallback', async () => {
+  const cloud = backend('cloud');
+  const router = (userMode?: InferenceMode) =>
+    createInferenceRouter({ registry: registryWith('local'), local: backend('local'), cloud, userMode: () => userMode, budget: createCloudBudget({ limits: () => ({ requestsPerMinute: 10, maxTokens: 100 }) }) });
+  await assert.rejects(router().infer('p', { payload: 1, mode: 'cloud', caller: page }), (error: ApiError) => error.code === 'mode_not_allowed');
+  assert.deepEqual(await router().infer('p', { payload: 1, mode: 'local', caller: page }), { from: 'local', payload: 1 });
+  assert.deepEqual(await router('cloud').infer('p', { payload: 1, caller: page }), { from: 'cloud', payload: 1 });
+  await assert.rejects(router('cloud').infer('p', { payload: 1, mode: 'local', caller: page }), (error: ApiError) => error.code === 'mode_not_allowed');
+  // The user's own calls (no caller) may pick either side.
+  assert.deepEqual(await router().infer('p', { payload: 1, mode: 'cloud' }), { from: 'cloud', payload: 1 });
+  // A page's fallback flag is ignored: only the user's policy (none here) counts.
+  const failing = createInferenceRouter({ registry: registryWith('local'), local: backend('local', unavailable('worker_failed')), cloud, fallback: () => 'none', budget: createCloudBudget({ limits: () => ({ requestsPerMinute: 10, maxTokens: 100 }) }) });
+  const before = cloud.calls;
+  await assert.rejects(failing.infer('p', { payload: 1, fallback: true, caller: page }), /worker_failed/);
+  assert.equal(cloud.calls, before);
+});
+
+test("a page's cloud calls spend its plugin's budget: requests per minute and a max_tokens cap", async () => {
+  let now = 1_000_000;
+  const seen: Array<number | undefined> = [];
+  const cloud: InferenceBackend = {
+    async infer(_plugin, payload, _signal, _onChunk, limits) {
+      seen.push(limits?.maxTokens);
+      limits?.onTokens?.(7);
+      return payload;
+    },
+  };
+  const budget = createCloudBudget({ limits: () => ({ requestsPerMinute: 2, maxTokens: 256 }), now: () => now });
+  const router = createInferenceRouter({ registry: registryWith('cloud'), local: backend('local'), cloud, budget });
+  await router.infer('p', { payload: 1, caller: page });
+  await router.infer('p', { payload: 2, caller: page });
+  await assert.rejects(router.infer('p', { payload: 3, caller: page }), (error: ApiError) => error.code === 'cloud_budget_exceeded' && error.status === 429);
+  // The user's own calls are not counted against pages.
+  await router.infer('p', { payload: 4 });
+  now += 60_001;
+  await router.infer('p', { payload: 5, caller: page });
+  assert.deepEqual(seen, [256, 256, undefined, 256]);
+  assert.deepEqual(budget.usage(), [{ plugin: 'p', requests: 3, rejected: 1, tokens: 21, lastMinute: 1, limits: { requestsPerMinute: 2, maxTokens: 256 } }]);
+});
+
+test('a manifest may ask for a smaller cloud budget than the user allows, never a larger one', () => {
+  const plugin = (cloud: { requests_per_minute?: number; max_tokens?: number }) =>
+    ({ id: 'p', manifest: { inference: { default_mode: 'cloud', cloud: { endpoint: 'chat', ...cloud } } } }) as unknown as LoadedPlugin;
+  const caps = { requestsPerMinute: 10, maxTokens: 1000 };
+  assert.deepEqual(effectiveLimits(plugin({ requests_per_minute: 3, max_tokens: 200 }), caps), { requestsPerMinute: 3, maxTokens: 200 });
+  assert.deepEqual(effectiveLimits(plugin({ requests_per_minute: 300, max_tokens: 20_000 }), caps), caps);
+  assert.deepEqual(effectiveLimits(plugin({}), caps), caps);
 });

@@ -1,11 +1,21 @@
+import type { Caller } from '../api/api-env.js';
 import { ApiError } from '../api/api-error.js';
 import type { Logger } from '../events/logger.js';
 import type { LoadedPlugin, PluginRegistry } from '../plugins/plugin-registry.js';
+import type { CloudBudget } from './cloud-budget.js';
 
 export type InferenceMode = 'local' | 'cloud';
 
 /** When the chosen backend cannot serve, whether to try the other one (`cloud.fallback` in config). */
 export type FallbackPolicy = 'none' | 'local_to_cloud' | 'cloud_to_local' | 'both';
+
+/** Caps one call runs under (page calls to the cloud get their plugin's budget). */
+export interface CallLimits {
+  /** The longest answer, in tokens, the backend may ask for. */
+  maxTokens?: number;
+  /** Told how many tokens the call used, when the backend knows. */
+  onTokens?: (tokens: number) => void;
+}
 
 /** Something that can answer a plugin's request: the worker manager (local) or the cloud relay. */
 export interface InferenceBackend {
@@ -13,7 +23,7 @@ export interface InferenceBackend {
    * Answers one call. `onChunk`, when given, receives partial results as they are produced
    * (generator backends, streamed cloud completions); the promise still resolves to the result.
    */
-  infer(plugin: LoadedPlugin, payload: unknown, signal: AbortSignal, onChunk?: (chunk: unknown) => void): Promise<unknown>;
+  infer(plugin: LoadedPlugin, payload: unknown, signal: AbortSignal, onChunk?: (chunk: unknown) => void, limits?: CallLimits): Promise<unknown>;
 }
 
 export interface InferRequest {
@@ -26,6 +36,11 @@ export interface InferRequest {
   fallback?: boolean | undefined;
   /** Told which mode finally served the call (after a fallback, the other one). */
   onMode?: ((mode: InferenceMode) => void) | undefined;
+  /**
+   * Who asks. A page may not choose where its call runs (only the user's setting counts) nor ask
+   * for a fallback, and its cloud calls spend its plugin's budget. Unset: the user (token).
+   */
+  caller?: Caller | undefined;
 }
 
 export interface InferenceRouterOptions {
@@ -36,6 +51,8 @@ export interface InferenceRouterOptions {
   userMode?: (pluginId: string) => InferenceMode | undefined;
   /** The fallback policy, read per call so a settings change applies at once. Default: none. */
   fallback?: (pluginId: string) => FallbackPolicy;
+  /** Budgets of page-initiated cloud calls; without one, page calls never go to the cloud. */
+  budget?: CloudBudget;
   logger?: Logger;
 }
 
@@ -68,6 +85,18 @@ export const FALLBACK_CODES = new Set([
   'cloud_not_found',
 ]);
 
+/**
+ * The mode a call runs in. The user's choice (else the manifest's default) is what a page gets;
+ * a page asking for the other mode is refused rather than silently served, so a site can never
+ * send a local-only plugin's data (or the user's money) to the cloud. The user may pick freely.
+ */
+export function chooseMode(pluginId: string, configured: InferenceMode, requested: InferenceMode | undefined, caller: Caller | undefined): InferenceMode {
+  if (caller?.kind === 'page' && requested !== undefined && requested !== configured) {
+    throw new ApiError(403, 'mode_not_allowed', `Plugin "${pluginId}" runs ${configured} for pages; a page may not ask for ${requested}`);
+  }
+  return requested ?? configured;
+}
+
 /** Looks a plugin up and refuses, with a specific error, anything that cannot run. */
 export function requireRunnablePlugin(registry: PluginRegistry, pluginId: string): LoadedPlugin {
   const record = registry.get(pluginId);
@@ -81,8 +110,9 @@ function allowsFallback(policy: FallbackPolicy, from: InferenceMode): boolean {
 }
 
 /**
- * Routes a plugin call to local or cloud: the request's `mode` beats the user's setting, which
- * beats the manifest's `default_mode`. When the chosen side cannot serve (see FALLBACK_CODES) and
+ * Routes a plugin call to local or cloud: for the user (token) the request's `mode` beats the
+ * user's setting, which beats the manifest's `default_mode`; a page gets the setting only (see
+ * chooseMode), and its cloud calls spend the plugin's budget. When the chosen side cannot serve (see FALLBACK_CODES) and
  * the fallback policy (or the request) allows it, the other side gets the call — unless partial
  * results were already sent, which a second backend could not continue.
  *
@@ -96,7 +126,8 @@ export function createInferenceRouter(options: InferenceRouterOptions): Inferenc
       const plugin = requireRunnablePlugin(options.registry, pluginId);
       const inference = plugin.manifest.inference;
       if (!inference) throw new ApiError(400, 'no_inference', `Plugin "${pluginId}" declares no inference backend`);
-      const mode = request.mode ?? options.userMode?.(pluginId) ?? inference.default_mode;
+      const page = request.caller?.kind === 'page';
+      const mode = chooseMode(pluginId, options.userMode?.(pluginId) ?? inference.default_mode, request.mode, request.caller);
       const signal = request.signal ?? new AbortController().signal;
       let chunked = false;
       const onChunk = request.onChunk
@@ -105,18 +136,24 @@ export function createInferenceRouter(options: InferenceRouterOptions): Inferenc
             request.onChunk!(chunk);
           }
         : undefined;
-      const backend = (which: InferenceMode) => (which === 'local' ? options.local : options.cloud);
+      const run = (which: InferenceMode) => {
+        if (which === 'local') return options.local.infer(plugin, request.payload, signal, onChunk);
+        if (!page) return options.cloud.infer(plugin, request.payload, signal, onChunk);
+        if (!options.budget) throw new ApiError(403, 'mode_not_allowed', `Plugin "${pluginId}": pages may not reach the cloud here`);
+        const { maxTokens } = options.budget.admit(plugin);
+        return options.cloud.infer(plugin, request.payload, signal, onChunk, { maxTokens, onTokens: (tokens) => options.budget?.recordTokens(pluginId, tokens) });
+      };
       try {
-        const result = await backend(mode).infer(plugin, request.payload, signal, onChunk);
+        const result = await run(mode);
         request.onMode?.(mode);
         return result;
       } catch (error) {
         const other: InferenceMode = mode === 'local' ? 'cloud' : 'local';
-        const permitted = request.fallback ?? allowsFallback(options.fallback?.(pluginId) ?? 'none', mode);
+        const permitted = (page ? undefined : request.fallback) ?? allowsFallback(options.fallback?.(pluginId) ?? 'none', mode);
         if (!permitted || chunked || signal.aborted || !(error instanceof ApiError) || !FALLBACK_CODES.has(error.code)) throw error;
         options.logger?.warn(`Plugin "${pluginId}": ${mode} inference failed (${error.code}); falling back to ${other}`);
         try {
-          const result = await backend(other).infer(plugin, request.payload, signal, onChunk);
+          const result = await run(other);
           request.onMode?.(other);
           return result;
         } catch (second) {

@@ -63,6 +63,9 @@ export const cloudSettingsSchema = z.object({
   endpoint: z.enum(['chat', 'embeddings', 'raw']).default('chat'),
   model: z.string().min(1).optional(),
   system_prompt: z.string().optional(),
+  /** What the plugin's page calls need at most; the user's `cloud.page_*` caps still apply. */
+  requests_per_minute: z.number().int().positive().optional(),
+  max_tokens: z.number().int().positive().optional(),
 });
 
 /** Gateway secrets a backend may ask for; each is passed only if the user also allowed it. */
@@ -91,6 +94,11 @@ export const manifestSchema = z.object({
   version: z.string().min(1),
   description: z.string().default(''),
   content_scripts: z.array(contentScriptSchema).default([]),
+  /**
+   * Files pages may load besides the content scripts and their CSS (images, fonts, templates):
+   * paths or `*` / `**` globs relative to the plugin folder. Nothing else in the folder is served.
+   */
+  web_accessible_resources: z.array(z.string().min(1).max(200).refine((glob) => isSafeRelativePath(glob.replace(/\*+/g, 'x')), 'expected a relative path or glob inside the plugin folder')).optional(),
   inference: inferenceSchema.optional(),
 });
 

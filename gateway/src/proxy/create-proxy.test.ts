@@ -4,13 +4,12 @@ import { createServer, request as httpRequest, type IncomingHttpHeaders, type In
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
-import { Hono } from 'hono';
 import { generateCACertificate } from 'mockttp';
-import type { ApiEnv } from '../api/api-env.js';
+import { createCapabilityIssuer } from '../bridge/page-capability.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { Logger } from '../events/logger.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
-import { BRIDGE_URL, createProxy, type GatewayProxy } from './create-proxy.js';
+import { createProxy, loggableUrl, type GatewayProxy } from './create-proxy.js';
 
 const match = {
   plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [] },
@@ -43,7 +42,9 @@ describe('createProxy', () => {
   let site: Server;
   let origin: string;
   let proxy: GatewayProxy;
+  let api: Server;
   const seen: Record<string, IncomingHttpHeaders> = {};
+  const apiSeen: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
 
   before(async () => {
     site = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -66,15 +67,22 @@ describe('createProxy', () => {
     await once(site, 'listening');
     origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
     const ca = await generateCACertificate();
-    const api = new Hono<ApiEnv>().get('/api/ping', (c) => c.json({ pong: true }));
+    // Where the bridge forwards to: the gateway's API port.
+    api = createServer((request, response) => {
+      apiSeen.push({ path: request.url ?? '', headers: request.headers });
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"pong":true}');
+    });
+    api.listen(0, '127.0.0.1');
+    await once(api, 'listening');
     proxy = await createProxy({
       port: 0,
       ca: ca as unknown as CertificateAuthority,
       activePlugins: () => [match],
-      api,
+      capabilities: createCapabilityIssuer(),
+      bridgeSecret: 'proxy-test-secret-0123456789',
       logger: silent,
       version: '0.0.0',
-      apiPort: () => 5000,
+      apiPort: () => (api.address() as AddressInfo).port,
       cspMode: 'strip',
       maxHeadBytes: 64 * 1024,
       trustedTestHosts: [],
@@ -85,6 +93,7 @@ describe('createProxy', () => {
     await proxy.stop();
     site.closeAllConnections();
     site.close();
+    api.close();
   });
 
   it('injects into a gzip navigation and serves it decoded, chunked and uncached', async () => {
@@ -126,12 +135,19 @@ describe('createProxy', () => {
     assert.deepEqual(html.body, page);
   });
 
-  it('answers the same-origin bridge in-process, on any host', async () => {
-    assert.ok(BRIDGE_URL.test('https://example.com/__aiplugs/api/ping'));
-    assert.ok(!BRIDGE_URL.test('https://example.com/x/__aiplugs/api/ping'));
-    assert.ok(!BRIDGE_URL.test('https://example.com/?next=/__aiplugs/'));
-    const reply = await viaProxy(proxy, `${origin}/__aiplugs/api/ping`, { referer: `${origin}/page.html` });
+  it("forwards the same-origin bridge of any host to the API port, with the proxy's secret and the site's Host", async () => {
+    const reply = await viaProxy(proxy, `${origin}/__aiplugs/cap/t0k.en/api/ping?x=1`, { referer: `${origin}/page.html`, cookie: 'site=secret' });
     assert.deepEqual(JSON.parse(reply.body.toString()), { pong: true });
-    assert.equal(seen['/__aiplugs/api/ping'], undefined);
+    assert.equal(seen['/__aiplugs/cap/t0k.en/api/ping?x=1'], undefined, 'the site never sees bridge calls');
+    const forwarded = apiSeen.at(-1);
+    assert.equal(forwarded?.path, '/__aiplugs-bridge/proxy-test-secret-0123456789/http/cap/t0k.en/api/ping?x=1');
+    assert.equal(forwarded?.headers.host, new URL(origin).host);
+    assert.equal(forwarded?.headers.cookie, undefined);
+  });
+
+  it('logs URLs without their query string or fragment', () => {
+    assert.equal(loggableUrl('https://a.test/search?q=secret#frag'), 'https://a.test/search');
+    assert.equal(loggableUrl('https://a.test/p#token=1'), 'https://a.test/p');
+    assert.equal(loggableUrl('https://a.test/p'), 'https://a.test/p');
   });
 });

@@ -1,16 +1,14 @@
 import { getLocal, type InitiatedRequest, type Mockttp, type requestSteps } from 'mockttp';
-import type { Hono } from 'hono';
-import type { ApiEnv } from '../api/api-env.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { CspMode } from '../config/config-schema.js';
 import type { Logger } from '../events/logger.js';
 import { LOOPBACK } from '../net/pick-port.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
-import { bridgeWebSocketRule } from '../connections/websocket-bridge.js';
+import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import { canDecode, createDecoders, decodableAcceptEncoding } from './body-codec.js';
 import { createDocumentPlanner, type DocumentPlan, type DocumentResponse } from './document-plan.js';
 import { headerValue, isDocumentRequest } from './document-request.js';
-import { BRIDGE_PREFIX, createBridgeHandler } from './page-bridge.js';
+import { addBridgeRules } from './bridge-rules.js';
 import { CONDITIONAL_REQUEST_HEADERS, withoutHeaders } from './response-headers.js';
 import { createUpstreamErrorLog, describeUpstreamFailure, renderUpstreamErrorPage } from './upstream-error-page.js';
 
@@ -25,7 +23,10 @@ export interface ProxyOptions {
   ca: CertificateAuthority;
   /** The plugins to inject into a URL, after the user's switches (see settings/active-plugins). */
   activePlugins: (url: string) => PluginMatch[];
-  api: Hono<ApiEnv>;
+  /** Mints the capability each injected document gets for its bridge calls. */
+  capabilities: CapabilityIssuer;
+  /** The per-process secret the bridge rules put into forwarded paths (the API checks it). */
+  bridgeSecret: string;
   logger: Logger;
   version: string;
   apiPort: () => number;
@@ -48,8 +49,11 @@ export interface GatewayProxy {
 
 const DEFAULT_MAX_HEAD_BYTES = 1024 * 1024;
 
-/** `scheme://host[:port]/__aiplugs/…`; a URL matcher, unlike a callback, never waits for a body. */
-export const BRIDGE_URL = new RegExp(`^[a-z][a-z0-9+.-]*://[^/?#]*${BRIDGE_PREFIX.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`, 'i');
+/** A URL for logs: no query string or fragment (they can hold tokens, searches, personal data). */
+export function loggableUrl(url: string): string {
+  const end = url.search(/[?#]/);
+  return end < 0 ? url : url.slice(0, end);
+}
 
 /** The body framing of a rewritten document is ours: decoded (identity) and sent chunked. */
 const UPSTREAM_FRAMING_HEADERS = ['content-encoding', 'content-length', 'transfer-encoding'];
@@ -63,12 +67,12 @@ export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Lo
   return (response: PassThroughResponseHead, request: InitiatedRequest): StreamResponseResult | undefined => {
     const encoding = headerValue(response.headers, 'content-encoding');
     if (!canDecode(encoding)) {
-      logger.debug(`Not rewriting ${request.url}: cannot decode content-encoding "${encoding}"`);
+      logger.debug(`Not rewriting ${loggableUrl(request.url)}: cannot decode content-encoding "${encoding}"`);
       return undefined;
     }
     const plan = planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers });
     if (!plan) return undefined;
-    logger.debug(`Injecting ${plan.plugins.join(', ')} into ${request.url}`);
+    logger.debug(`Injecting ${plan.plugins.join(', ')} into ${loggableUrl(request.url)}`);
     return {
       statusCode: plan.statusCode,
       headers: withoutHeaders(plan.headers, UPSTREAM_FRAMING_HEADERS),
@@ -103,7 +107,7 @@ export function createErrorResponder(logger: Logger) {
 
 /**
  * The interception proxy: a mockttp server on 127.0.0.1 whose rules, in priority order, are
- * 1. the same-origin bridge (`/__aiplugs/*` on any host → the API, in-process),
+ * 1. the same-origin bridge (`/__aiplugs/*` on any host, streamed to the API port, see bridge-rules),
  * 2. documents (GET navigations that may get plugins injected, rewritten as a stream),
  * 3. everything else, passed through untouched (fetch/XHR, images, scripts, uploads, WebSockets).
  *
@@ -135,12 +139,12 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
       cspMode: options.cspMode,
       version: options.version,
       apiPort: options.apiPort,
+      capabilities: options.capabilities,
       maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
     });
 
   await server.start(options.port);
-  await server.forAnyRequest().withUrlMatching(BRIDGE_URL).always().thenCallback(createBridgeHandler(options.api));
-  await bridgeWebSocketRule(server, { apiPort: options.apiPort() });
+  await addBridgeRules(server, { apiPort: options.apiPort(), secret: options.bridgeSecret });
   await server
     .forGet()
     .matching((request) => isDocumentRequest(request.method, request.headers))

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
+import { createCapabilityIssuer } from '../bridge/page-capability.js';
 import { createDocumentPlanner, rewriteHead } from './document-plan.js';
 import { findHeadEnd } from './head-rewriter.js';
 
@@ -11,8 +12,9 @@ const match = {
   scripts: [{ matches: ['<all_urls>'], exclude_matches: [], js: ['content.js'], css: ['ui.css'], run_at: 'document_start' }],
 } as unknown as PluginMatch;
 
+const capabilities = createCapabilityIssuer();
 const planner = (cspMode: 'nonce' | 'strip', active = [match]) =>
-  createDocumentPlanner({ activePlugins: () => active, cspMode, version: '1.0.0', apiPort: () => 5000, maxHeadBytes: 64 });
+  createDocumentPlanner({ activePlugins: () => active, cspMode, version: '1.0.0', apiPort: () => 5000, capabilities, maxHeadBytes: 64 });
 
 async function run(plan: NonNullable<ReturnType<ReturnType<typeof planner>>>, chunks: Buffer[]): Promise<Buffer> {
   return buffer(Readable.from(chunks).pipe(plan.createTransform()));
@@ -33,7 +35,7 @@ describe('document plan', () => {
     const strip = planner('strip')({ url: 'https://a.test/', statusCode: 200, headers });
     assert.deepEqual(strip?.headers, { ...html, 'strict-transport-security': 'max-age=1', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
     const nonce = planner('nonce')({ url: 'https://a.test/', statusCode: 200, headers });
-    assert.match(String(nonce?.headers['content-security-policy']), /^script-src 'self' 'nonce-[A-Za-z0-9+/=]+' https:\/\/a\.test\/__aiplugs\//);
+    assert.match(String(nonce?.headers['content-security-policy']), /^script-src 'self' 'nonce-[A-Za-z0-9+/=]+'(;|$)/);
     assert.equal(nonce?.headers['x-frame-options'], 'DENY');
     assert.equal(nonce?.headers.etag, undefined);
   });
@@ -46,6 +48,22 @@ describe('document plan', () => {
     const tags = out.match(/<(script|link)[^>]*>/g) ?? [];
     assert.equal(tags.length, 3);
     for (const tag of tags) assert.ok(tag.includes(`nonce="${nonce}"`), tag);
+  });
+
+  it("loads plugin files under a fresh capability for the document's origin and injected plugins", async () => {
+    const bases: string[] = [];
+    for (let load = 0; load < 2; load += 1) {
+      const plan = planner('strip')({ url: 'https://a.test/page?q=1', statusCode: 200, headers: html });
+      assert.ok(plan);
+      const out = (await run(plan, [Buffer.from('<html><head></head></html>')])).toString();
+      const token = /src="\/__aiplugs\/cap\/([^/"]+)\/api\/plugins\/demo\/files\/content\.js"/.exec(out)?.[1];
+      assert.ok(token, out);
+      assert.equal(capabilities.verify(token, 'https://a.test')?.plugins.join(), 'demo');
+      assert.equal(capabilities.verify(token, 'https://b.test'), null);
+      assert.match(out, new RegExp(`data-aiplugs-config="[^"]*&quot;bridge&quot;:&quot;/__aiplugs/cap/${token.replace(/[.]/g, '\\.')}&quot;`));
+      bases.push(token);
+    }
+    assert.notEqual(bases[0], bases[1], 'every document load gets its own capability (its own socket session)');
   });
 
   it('streams: holds back only the head, across chunk boundaries', async () => {
@@ -71,7 +89,7 @@ describe('document plan', () => {
     assert.equal(rewriteHead(head, '<!--X-->', 'strip', context).toString(), '<html><head><!--X--><meta charset="utf-8">');
     assert.equal(
       rewriteHead(head, '<!--X-->', 'nonce', context).toString(),
-      `<html><head><!--X--><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="script-src 'self' 'nonce-abc' https://a.test/__aiplugs/">`,
+      `<html><head><!--X--><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="script-src 'self' 'nonce-abc'">`,
     );
   });
 

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Transform } from 'node:stream';
+import { capabilityBase } from '../bridge/bridge-paths.js';
+import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import type { CspMode } from '../config/config-schema.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { allowAiPlugsInHeader, type CspContext } from './csp-policy.js';
@@ -32,6 +34,8 @@ export interface DocumentPlannerOptions {
   cspMode: CspMode;
   version: string;
   apiPort: () => number;
+  /** Mints each document's bridge capability (its origin, its plugins, its load). */
+  capabilities: CapabilityIssuer;
   /** How much of a document is held back to find its head; the rest always streams. */
   maxHeadBytes: number;
 }
@@ -95,16 +99,20 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     if (isAsciiIncompatible(new Uint8Array(), contentType)) return null;
     const matches = options.activePlugins(response.url);
     if (matches.length === 0) return null;
-    const context: CspContext = { nonce: randomBytes(16).toString('base64'), origin: new URL(response.url).origin };
+    const origin = new URL(response.url).origin;
+    const context: CspContext = { nonce: randomBytes(16).toString('base64'), origin };
+    const plugins = matches.map(({ plugin }) => plugin.id);
+    const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession() });
     const markup = buildInjectionMarkup(matches, {
       version: options.version,
       apiPort: options.apiPort(),
+      bridgeBase: capabilityBase(capability),
       nonce: options.cspMode === 'nonce' ? context.nonce : undefined,
     });
     return {
       statusCode: response.statusCode,
       headers: rewriteHeaders(response.headers, options.cspMode, context),
-      plugins: matches.map(({ plugin }) => plugin.id),
+      plugins,
       createTransform: () =>
         createHeadRewriter({
           maxHeadBytes: options.maxHeadBytes,

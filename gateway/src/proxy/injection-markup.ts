@@ -9,6 +9,8 @@ export function pluginFilePath(pluginId: string, file: string): string {
 export interface MarkupOptions {
   version: string;
   apiPort: number;
+  /** Where this document's bridge calls go: `/__aiplugs/cap/<token>` (see bridge/bridge-paths). */
+  bridgeBase: string;
   /** Added to every element we inject, so a page's CSP can let exactly our scripts run. */
   nonce?: string | undefined;
 }
@@ -27,13 +29,13 @@ function attr(name: string, value: string | undefined): string {
 export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOptions): string {
   const nonce = attr('nonce', options.nonce);
   const scripts = matches.flatMap(({ plugin, scripts: contentScripts }) => contentScripts.map((script) => ({ id: plugin.id, script })));
-  const styles = scripts.flatMap(({ id, script }) => script.css.map((file) => `<link rel="stylesheet"${nonce} href="/__aiplugs${pluginFilePath(id, file)}">`));
+  const styles = scripts.flatMap(({ id, script }) => script.css.map((file) => `<link rel="stylesheet"${nonce} href="${options.bridgeBase}${pluginFilePath(id, file)}">`));
   const tags = (runAt: string, extra: string) =>
     scripts
       .filter(({ script }) => script.run_at === runAt)
-      .flatMap(({ id, script }) => script.js.map((file) => `<script${extra}${nonce} src="/__aiplugs${pluginFilePath(id, file)}"></script>`));
+      .flatMap(({ id, script }) => script.js.map((file) => `<script${extra}${nonce} src="${options.bridgeBase}${pluginFilePath(id, file)}"></script>`));
   const idle = scripts.filter(({ script }) => script.run_at === 'document_idle').flatMap(({ id, script }) => script.js.map((file) => pluginFilePath(id, file)));
-  const config = toInlineJson({ version: options.version, apiPort: options.apiPort, plugins: matches.map(({ plugin }) => plugin.id), idle });
+  const config = toInlineJson({ version: options.version, apiPort: options.apiPort, bridge: options.bridgeBase, plugins: matches.map(({ plugin }) => plugin.id), idle });
   const runtime = `<script${nonce} src="/__aiplugs/runtime/${PAGE_RUNTIME_FILE}" data-aiplugs="runtime"${attr('data-aiplugs-config', config)}></script>`;
   return [runtime, ...styles, ...tags('document_start', ''), ...tags('document_end', ' defer')].join('');
 }

@@ -19,7 +19,9 @@
   var toJson = JSON.stringify;
   var fromJson = JSON.parse;
   var origin = w.location.origin;
-  var bridge = origin + '/__aiplugs';
+  // Every bridge call goes under this document's capability (`/__aiplugs/cap/<token>`), which the
+  // proxy minted for exactly the plugins it injected here.
+  var bridge = origin + (typeof config.bridge === 'string' ? config.bridge : '/__aiplugs');
   var transport = config.transport === 'extension' ? 'extension' : 'bridge';
   var current = document.currentScript;
   var nonce = (current && (current.nonce || current.getAttribute('nonce'))) || '';
@@ -201,17 +203,11 @@
   }
 
   // --- WebSocket connections --------------------------------------------------------------------
-  function clientId(pluginId) {
-    var key = 'aiplugs:client:' + pluginId;
-    try {
-      var known = w.sessionStorage.getItem(key);
-      if (known) return known;
-      var fresh = (w.crypto && w.crypto.randomUUID) ? w.crypto.randomUUID() : String(Math.random()).slice(2);
-      w.sessionStorage.setItem(key, fresh);
-      return fresh;
-    } catch (error) {
-      return String(Math.random()).slice(2);
-    }
+  // A fresh id per connect() call: two connections of one page both live, and the id is kept only
+  // across that connection's own reconnects (the gateway replaces a zombie of the same page load).
+  function connectionId() {
+    if (w.crypto && w.crypto.randomUUID) return w.crypto.randomUUID();
+    return String(Math.random()).slice(2) + String(Math.random()).slice(2);
   }
 
   function connect(pluginId) {
@@ -220,13 +216,11 @@
     var closed = false;
     var attempt = 0;
     var pending = [];
-    var base = (origin.indexOf('https:') === 0 ? 'wss:' : 'ws:') + origin.slice(origin.indexOf('//')) +
-      '/__aiplugs/ws?plugin_id=' + encodeURIComponent(pluginId) + '&client_id=' + encodeURIComponent(clientId(pluginId));
+    var url = (bridge.indexOf('https:') === 0 ? 'wss:' : 'ws:') + bridge.slice(bridge.indexOf('//')) +
+      '/ws?plugin_id=' + encodeURIComponent(pluginId) + '&client_id=' + encodeURIComponent(connectionId());
     function emit(type, detail) { events.dispatchEvent(new NativeCustomEvent(type, { detail: detail })); }
     function open() {
-      // The gateway authorizes the socket for the page it was opened on (content scripts can match
-      // paths), so the current URL goes along, and an SPA navigation reconnects below.
-      socket = new NativeWebSocket(base + '&page_url=' + encodeURIComponent(w.location.href));
+      socket = new NativeWebSocket(url);
       socket.onopen = function () {
         attempt = 0;
         emit('open');
@@ -251,14 +245,6 @@
       setTimeout(function () { emit('close', { code: 4501, reason: 'AiPlugs.connect needs the gateway proxy on this page' }); }, 0);
     } else {
       open();
-      onNavigate(function () {
-        if (closed || !socket || socket.readyState > 1) return;
-        var previous = socket;
-        previous.onclose = null;
-        previous.close(1000, 'page navigated');
-        emit('close', { code: 1000, reason: 'page navigated' });
-        open();
-      });
     }
     return {
       events: events,

@@ -8,17 +8,36 @@ import type { Settings } from './settings-store.js';
  * exactly this set and the bridge lets a page call exactly this set, so they cannot disagree.
  */
 export function activePlugins(registry: PluginRegistry, settings: Settings, url: string): PluginMatch[] {
-  if (settings.paused) return [];
-  let hostname: string;
+  const hostname = hostnameOf(url);
+  if (hostname === null || !siteAllowed(settings, hostname)) return [];
+  return registry.matching(url).filter(({ plugin }) => pluginAllowedOnSite(settings, hostname, plugin.id));
+}
+
+/**
+ * Whether a plugin injected into a page of `origin` may still run there: it is still enabled and
+ * the user has not paused everything or switched the site or the plugin on it off since. The
+ * bridge asks this on every call, so a switch takes effect at once on open pages too.
+ */
+export function activeOnSite(registry: PluginRegistry, settings: Settings, origin: string, pluginId: string): boolean {
+  const hostname = hostnameOf(origin);
+  if (hostname === null || !siteAllowed(settings, hostname)) return false;
+  return registry.get(pluginId)?.status === 'enabled' && pluginAllowedOnSite(settings, hostname, pluginId);
+}
+
+function hostnameOf(url: string): string | null {
   try {
-    hostname = new URL(url).hostname;
+    return new URL(url).hostname;
   } catch {
-    return [];
+    return null;
   }
-  if (settings.disabled_sites.some((pattern) => hostMatchesSitePattern(hostname, pattern))) return [];
-  return registry
-    .matching(url)
-    .filter(({ plugin }) => !(settings.plugin_disabled_sites[plugin.id] ?? []).some((pattern) => hostMatchesSitePattern(hostname, pattern)));
+}
+
+function siteAllowed(settings: Settings, hostname: string): boolean {
+  return !settings.paused && !settings.disabled_sites.some((pattern) => hostMatchesSitePattern(hostname, pattern));
+}
+
+function pluginAllowedOnSite(settings: Settings, hostname: string, pluginId: string): boolean {
+  return !(settings.plugin_disabled_sites[pluginId] ?? []).some((pattern) => hostMatchesSitePattern(hostname, pattern));
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);

@@ -3,8 +3,8 @@ import { extname, join, sep } from 'node:path';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { InferenceRouter } from '../../inference/inference-router.js';
-import { isSafeRelativePath } from '../../plugins/manifest-schema.js';
 import type { PluginRecord, PluginRegistry } from '../../plugins/plugin-registry.js';
+import { publishedFiles } from '../../plugins/published-files.js';
 import { ApiError, parseJsonBody } from '../api-error.js';
 import type { ApiEnv } from '../api-env.js';
 
@@ -46,11 +46,15 @@ export function describePlugin(record: PluginRecord) {
   };
 }
 
-/** Serves a file of an enabled plugin, refusing anything that would leave the plugin folder. */
+/**
+ * Serves a file an enabled plugin publishes (content scripts, their CSS, `web_accessible_resources`),
+ * refusing anything else in its folder and anything that would leave it. An unpublished file is
+ * "not found", whether or not it exists: a page learns nothing about the folder.
+ */
 async function readPluginFile(registry: PluginRegistry, id: string, path: string): Promise<{ body: Buffer; type: string }> {
   const record = registry.get(id);
   if (!record || record.status !== 'enabled') throw new ApiError(404, 'plugin_not_found', `No enabled plugin "${id}"`);
-  if (!isSafeRelativePath(path)) throw new ApiError(400, 'invalid_path', `"${path}" is not a path inside the plugin`);
+  if (!publishedFiles(record.manifest)(path)) throw new ApiError(404, 'file_not_found', `Plugin "${id}" publishes no file "${path}"`);
   try {
     const root = await realpath(record.dir);
     const file = await realpath(join(root, path));
@@ -72,13 +76,18 @@ export function pluginRoutes(registry: PluginRegistry, router: InferenceRouter) 
     })
     .post('/:id/infer', async (c) => {
       const body = await parseJsonBody(c, inferBodySchema);
-      const result = await router.infer(c.req.param('id'), { payload: body.payload, mode: body.mode, signal: c.req.raw.signal });
+      const result = await router.infer(c.req.param('id'), { payload: body.payload, mode: body.mode, signal: c.req.raw.signal, caller: c.get('caller') });
       return c.json({ result });
     })
     .get('/:id/files/*', async (c) => {
       const id = c.req.param('id');
       const prefix = `/api/plugins/${encodeURIComponent(id)}/files/`;
-      const path = decodeURIComponent(new URL(c.req.url).pathname.slice(prefix.length));
+      let path: string;
+      try {
+        path = decodeURIComponent(new URL(c.req.url).pathname.slice(prefix.length));
+      } catch {
+        throw new ApiError(400, 'invalid_path', 'The file path is not valid percent-encoding');
+      }
       const file = await readPluginFile(registry, id, path);
       // Plugin files change under hot reload; revalidate every time rather than serve a stale script.
       return c.body(new Uint8Array(file.body), 200, { 'content-type': file.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });

@@ -239,6 +239,33 @@ function onWorkerState(event) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cloud use by pages: GET /api/cloud/usage, then `cloud-usage` events
+
+const cloudUsage = new Map();
+
+async function loadCloudUsage() {
+  const body = await api('/api/cloud/usage');
+  for (const usage of body.plugins ?? []) onCloudUsage(usage);
+}
+
+function onCloudUsage(usage) {
+  cloudUsage.set(usage.plugin, usage);
+  $('cloud-note').hidden = true;
+  $('cloud-usage').replaceChildren(
+    ...[...cloudUsage.values()].sort((a, b) => a.plugin.localeCompare(b.plugin)).map((row) =>
+      el(
+        'tr',
+        { 'data-cloud-plugin': row.plugin },
+        el('td', {}, row.plugin),
+        el('td', {}, String(row.requests)),
+        el('td', {}, `${row.lastMinute} / ${row.limits.requestsPerMinute}`),
+        el('td', {}, `${row.tokens} (≤ ${row.limits.maxTokens} per answer)`),
+        el('td', {}, String(row.rejected)),
+      )),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // CA certificate: where it is trusted, optional install with a warning
 
 async function loadCa() {
@@ -345,7 +372,7 @@ function setConnection(text, kind) {
 
 function connectEvents() {
   const source = new EventSource('/api/events');
-  const handlers = { log: onLog, 'model-progress': onModelProgress, 'worker-state': onWorkerState, settings: () => loadSettings().catch(() => undefined) };
+  const handlers = { log: onLog, 'model-progress': onModelProgress, 'worker-state': onWorkerState, 'cloud-usage': onCloudUsage, settings: () => loadSettings().catch(() => undefined) };
   for (const [type, handle] of Object.entries(handlers)) {
     source.addEventListener(type, (message) => {
       try {
@@ -370,7 +397,7 @@ function connectEvents() {
 
 async function start() {
   await Promise.all([loadOverview(), loadSettings()]);
-  await Promise.all([loadPlugins(), loadModels(), loadWorkers(), loadCa(), loadPairing()]);
+  await Promise.all([loadPlugins(), loadModels(), loadWorkers(), loadCloudUsage(), loadCa(), loadPairing()]);
   tickUptime();
   setInterval(tickUptime, 1000);
   connectEvents();

@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect as connectTcp, type AddressInfo } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import { generateCACertificate, getLocal, type Mockttp } from 'mockttp';
+import { WebSocket } from 'ws';
+import type { ApiEnv } from '../api/api-env.js';
+import { createConnectionManager } from '../connections/connection-manager.js';
+import { attachWebSocketEndpoint } from '../connections/websocket-endpoint.js';
+import type { InferenceRouter } from '../inference/inference-router.js';
+import type { PluginManifest } from '../plugins/manifest-schema.js';
+import type { LoadedPlugin, PluginRegistry } from '../plugins/plugin-registry.js';
+import { addBridgeRules, bridgeUrlPattern, isPageWebSocketUrl } from '../proxy/bridge-rules.js';
+import { recordingLogger, waitFor } from '../workers/test-support.js';
+import { createBridgeEntry } from './bridge-entry.js';
+import { capabilityBase, originOf, parseForwardedPath, parsePagePath } from './bridge-paths.js';
+import { createCapabilityIssuer } from './page-capability.js';
+
+const SECRET = 'bridge-test-secret-0123456789abcdef';
+const capabilities = createCapabilityIssuer();
+const manifest: PluginManifest = { manifest_version: 3, id: 'echo', name: 'Echo', version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [], env: [] } };
+const echo: LoadedPlugin = { id: 'echo', dir: '/echo', status: 'enabled', manifest, contentScripts: [], revision: 'r' };
+const registry: PluginRegistry = { list: () => [echo], get: (id) => (id === 'echo' ? echo : undefined), matching: () => [], reload: async () => [echo], onChange: () => () => undefined };
+const router: InferenceRouter = { infer: async (pluginId, request) => ({ pluginId, payload: request.payload, caller: request.caller }) };
+const { logger } = recordingLogger();
+const connections = createConnectionManager({ router, logger });
+
+/** A stand-in API app: reports what the bridge told it, and how much body it could read. */
+const app = new Hono<ApiEnv>().all('*', async (c) => {
+  const body = c.req.raw.body ? (await c.req.text()).length : null;
+  return c.json({ path: new URL(c.req.url).pathname, bridge: c.env?.bridge ?? null, cookie: c.req.header('cookie') ?? null, body });
+});
+const entry = createBridgeEntry({ fetch: app.fetch, secret: SECRET, capabilities, maxInFlightPerOrigin: 4 });
+let api: ServerType;
+let proxy: Mockttp;
+
+before(async () => {
+  api = await new Promise<ServerType>((resolve) => {
+    const server = serve({ fetch: (request, env) => (entry.handles(request) ? entry.fetch(request, env as ApiEnv['Bindings']) : app.fetch(request, env)), port: 0, hostname: '127.0.0.1' }, () => resolve(server));
+  });
+  const apiPort = (api.address() as AddressInfo).port;
+  attachWebSocketEndpoint(api, { connections, token: 'unused-token-unused-token-unused', registry, activeOnSite: () => true, capabilities, bridgeSecret: SECRET, apiOrigins: () => [`http://127.0.0.1:${apiPort}`], logger });
+  proxy = getLocal({ https: await generateCACertificate() });
+  await proxy.start();
+  await addBridgeRules(proxy, { apiPort, secret: SECRET });
+  // Added after the bridge rules on purpose: the bridge must still win.
+  await proxy.forAnyRequest().always().thenReply(502, 'passthrough would go to the site');
+  await proxy.forAnyWebSocket().always().thenRejectConnection(502, 'passthrough would go to the site');
+});
+after(async () => {
+  await connections.close();
+  await proxy.stop();
+  api.close();
+});
+
+/** A plain-HTTP proxy request, as a browser sends it for an http:// page. */
+async function viaProxy(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  const target = new URL(url);
+  const socket = connectTcp(proxy.port, '127.0.0.1');
+  await once(socket, 'connect');
+  const body = init.body ?? '';
+  const headers = { host: target.host, connection: 'close', ...(body ? { 'content-length': String(Buffer.byteLength(body)), 'content-type': 'application/json' } : {}), ...init.headers };
+  socket.write(`${init.method ?? 'GET'} ${url} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`);
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  await once(socket, 'close');
+  const status = Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]);
+  const json = text.slice(text.indexOf('\r\n\r\n') + 4).replace(/^[0-9a-f]+\r\n/, '').replace(/\r\n0\r\n\r\n$/, '');
+  return { status, body: JSON.parse(json) as Record<string, unknown> };
+}
+
+describe('bridge paths', () => {
+  it('parses what the proxy forwards and what pages use', () => {
+    assert.deepEqual(parseForwardedPath(`/__aiplugs-bridge/${SECRET}/https/cap/abc/api/x`), { secret: SECRET, scheme: 'https', rest: '/cap/abc/api/x' });
+    assert.equal(parseForwardedPath(`/__aiplugs-bridge/${SECRET}/ftp/x`), null);
+    assert.deepEqual(parsePagePath('/runtime/runtime-1.js'), { kind: 'runtime', path: '/runtime/runtime-1.js' });
+    assert.deepEqual(parsePagePath('/cap/tok/api/plugins/a/infer'), { kind: 'capability', token: 'tok', path: '/api/plugins/a/infer' });
+    assert.equal(parsePagePath('/api/plugins/a/infer'), null);
+    assert.equal(originOf('https', 'Shop.Test:443'), 'https://shop.test');
+    assert.equal(originOf('http', 'shop.test:8080'), 'http://shop.test:8080');
+    for (const bad of [undefined, '', 'a b', 'x@y', 'x/y', '[::1']) assert.equal(originOf('https', bad), null, String(bad));
+  });
+
+  it('matches only /__aiplugs/ at the root of a URL, and page sockets only under a capability', () => {
+    assert.ok(bridgeUrlPattern('https').test('https://example.com/__aiplugs/cap/t/api'));
+    assert.ok(!bridgeUrlPattern('https').test('http://example.com/__aiplugs/cap/t/api'));
+    assert.ok(!bridgeUrlPattern('https').test('https://example.com/x/__aiplugs/api'));
+    assert.ok(!bridgeUrlPattern('https').test('https://example.com/?next=/__aiplugs/'));
+    assert.ok(isPageWebSocketUrl('wss://example.com/__aiplugs/cap/tok/ws?plugin_id=a', 'https'));
+    assert.ok(!isPageWebSocketUrl('wss://example.com/__aiplugs/ws?plugin_id=a', 'https'));
+    assert.ok(!isPageWebSocketUrl('ws://example.com/__aiplugs/cap/tok/ws', 'https'));
+  });
+});
+
+describe('capabilities', () => {
+  it('verify only on the origin they were minted for, and only untampered', () => {
+    const grant = { origin: 'https://shop.test', plugins: ['echo', 'other'], session: capabilities.newSession() };
+    const token = capabilities.mint(grant);
+    assert.deepEqual(capabilities.verify(token, 'https://shop.test'), grant);
+    assert.equal(capabilities.verify(token, 'http://shop.test'), null);
+    assert.equal(capabilities.verify(token, 'https://evil.test'), null);
+    assert.equal(createCapabilityIssuer().verify(token, 'https://shop.test'), null, 'another gateway (or a restart) has another key');
+    const [payload, mac] = token.split('.');
+    const widened = Buffer.from(JSON.stringify([1, grant.session, ['echo', 'other', 'secret-plugin']])).toString('base64url');
+    assert.equal(capabilities.verify(`${widened}.${mac}`, 'https://shop.test'), null);
+    assert.equal(capabilities.verify(`${payload}.${'A'.repeat(43)}`, 'https://shop.test'), null);
+    assert.equal(capabilities.verify('x'.repeat(100_000), 'https://shop.test'), null);
+  });
+});
+
+describe('the proxy forwards the bridge to the API, which trusts only what the proxy proved', () => {
+  const token = capabilities.mint({ origin: 'http://shop.test', plugins: ['echo'], session: 'session-0001' });
+
+  it('hands a capability call to the API as its origin and grant, with the body streamed and cookies dropped', async () => {
+    const reply = await viaProxy(`http://shop.test${capabilityBase(token)}/api/plugins/echo/infer?x=1`, { method: 'POST', body: '{"payload":1}', headers: { cookie: 'site=secret', origin: 'http://shop.test' } });
+    assert.equal(reply.status, 200);
+    assert.deepEqual(reply.body, { path: '/api/plugins/echo/infer', bridge: { origin: 'http://shop.test', grant: { origin: 'http://shop.test', plugins: ['echo'], session: 'session-0001' } }, cookie: null, body: 13 });
+  });
+
+  it('serves the runtime without a capability, and nothing else', async () => {
+    assert.deepEqual((await viaProxy('http://shop.test/__aiplugs/runtime/runtime-1.js')).body.bridge, { origin: 'http://shop.test', grant: null });
+    assert.equal((await viaProxy('http://shop.test/__aiplugs/api/plugins/echo/infer', { method: 'POST', body: '{}' })).status, 403);
+  });
+
+  it("refuses another site's capability, another site's page, and cross-site fetches", async () => {
+    assert.equal((await viaProxy(`http://evil.test${capabilityBase(token)}/api/plugins/echo/infer`, { method: 'POST', body: '{}' })).status, 403);
+    assert.equal((await viaProxy(`http://shop.test${capabilityBase(token)}/api/plugins/echo/infer`, { method: 'POST', body: '{}', headers: { origin: 'http://evil.test' } })).status, 403);
+    assert.equal((await viaProxy(`http://shop.test${capabilityBase(token)}/api/plugins/echo/files/a.js`, { headers: { 'sec-fetch-site': 'cross-site' } })).status, 403);
+  });
+
+  it('never lets a direct caller skip the proxy: the forwarded path needs the secret', async () => {
+    const response = await fetch(`http://127.0.0.1:${(api.address() as AddressInfo).port}/__aiplugs-bridge/guessed-secret-0123456789/http/cap/${token}/api/x`, { headers: { host: 'shop.test' } });
+    assert.equal(response.status, 403);
+  });
+
+  it('wss:// from an https page, tunnelled with CONNECT, reaches the connection manager as that page', async () => {
+    const httpsToken = capabilities.mint({ origin: 'https://shop.test', plugins: ['echo'], session: 'session-0002' });
+    const tunnel = connectTcp(proxy.port, '127.0.0.1');
+    await once(tunnel, 'connect');
+    tunnel.write('CONNECT shop.test:443 HTTP/1.1\r\nHost: shop.test:443\r\n\r\n');
+    const [reply] = (await once(tunnel, 'data')) as [Buffer];
+    assert.match(reply.toString(), /^HTTP\/1\.1 200/);
+    // The test trusts the proxy's throw-away CA implicitly; a browser trusts the gateway's CA.
+    const secure = connectTls({ socket: tunnel, servername: 'shop.test', rejectUnauthorized: false });
+    await once(secure, 'secureConnect');
+    const ws = new WebSocket(`wss://shop.test${capabilityBase(httpsToken)}/ws?plugin_id=echo&client_id=tls-1`, { origin: 'https://shop.test', createConnection: () => secure });
+    ws.on('error', () => undefined);
+    const [hello] = await once(ws, 'message');
+    assert.equal(JSON.parse(String(hello)).type, 'hello');
+    ws.send(JSON.stringify({ type: 'infer', id: 1, payload: 'p' }));
+    const [answer] = await once(ws, 'message');
+    assert.deepEqual(JSON.parse(String(answer)).result.caller, { kind: 'page', origin: 'https://shop.test', session: 'session-0002' });
+    ws.close();
+    await waitFor(() => connections.size() === 0, 'the socket to close');
+  });
+
+  it('other WebSockets are not touched by the bridge rules', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/socket.io/`, { headers: { host: 'shop.test' } });
+    ws.on('error', () => undefined);
+    const [, response] = (await once(ws, 'unexpected-response')) as [unknown, { statusCode: number }];
+    assert.equal(response.statusCode, 502);
+    ws.terminate();
+  });
+});
