@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { chromium, expect, test, type Browser, type Page } from '@playwright/test';
 import iconv from 'iconv-lite';
 import { WebSocketServer } from 'ws';
 import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { generateCACertificate } from 'mockttp';
-import { launchThroughProxy } from './support/chromium.js';
+import { chromiumPath, launchThroughProxy, QUIET_CHROMIUM_ARGS } from './support/chromium.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
 import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/proxy-client.js';
 import type { TestSite } from './support/test-site.js';
-import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, encodedPage, startProxyTestSite } from './sites/proxy-test-site.js';
+import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
 
 const FIXTURE_PLUGINS = join(REPO_ROOT, 'e2e/fixtures/plugins');
 
@@ -179,6 +179,23 @@ test.describe('injection rules (nonce mode)', () => {
       expect(iconv.decode(rest, charset)).toContain(ENCODED_PAGES[charset]);
     });
   }
+
+  test('a <meta charset> near byte 800 stays in the first 1,024 bytes: the text renders as it does direct', async () => {
+    const { proxyUrl, caCertPath } = gateways.nonce!.ready;
+    const response = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}/late-meta-charset`, { headers: NAVIGATION_HEADERS });
+    expect(withoutInjection(response.body).rest.equals(lateMetaCharsetPage())).toBe(true);
+    const direct = await chromium.launch({ executablePath: chromiumPath(), args: QUIET_CHROMIUM_ARGS });
+    try {
+      const directPage = await (await direct.newContext({ ignoreHTTPSErrors: true })).newPage();
+      await directPage.goto(`${site.origin}/late-meta-charset`);
+      await expect(directPage.locator('#text')).toHaveText(LATE_META_CHARSET_TEXT);
+    } finally {
+      await direct.close();
+    }
+    const page = await open('nonce', '/late-meta-charset');
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    await expect(page.locator('#text')).toHaveText(LATE_META_CHARSET_TEXT);
+  });
 
   test('a page with no <head> gets the runtime before its first script', async () => {
     const page = await open('nonce', '/no-head');

@@ -13,6 +13,21 @@ export const ENCODED_PAGES = {
   'iso-8859-1': 'Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e',
 } as const;
 
+/** Non-ASCII text on a page whose only charset declaration is a `<meta charset>` near byte 800. */
+export const LATE_META_CHARSET_TEXT = 'Gr\u00fc\u00dfe aus K\u00f6ln \u2014 caf\u00e9 \u2603 \u65e5\u672c\u8a9e';
+
+/**
+ * The page for LATE_META_CHARSET_TEXT, served as plain `text/html`. Its meta sits after `</head>`
+ * (it still lands in the head): Chromium looks for a charset past the first 1,024 bytes only while
+ * it has seen nothing but head tags, so pushed out of those bytes the meta is never found.
+ */
+export function lateMetaCharsetPage(): Buffer {
+  const before = '<!doctype html><html><head><title>late charset</title><meta name="description" content="';
+  const after = '"></head>\n';
+  const padding = 'a'.repeat(800 - before.length - after.length);
+  return Buffer.from(`${before}${padding}${after}<meta charset="utf-8">\n<body><p id="text">${LATE_META_CHARSET_TEXT}</p><script src="/app.js"></script></body></html>`, 'utf8');
+}
+
 export function encodedPage(charset: keyof typeof ENCODED_PAGES): Buffer {
   const text = ENCODED_PAGES[charset];
   return iconv.encode(`<!DOCTYPE html>\n<html>\n<head>\n<meta charset="${charset}">\n<title>${text}</title>\n</head>\n<body><p id="text">${text}</p><script src="/app.js"></script></body>\n</html>\n`, charset);
@@ -60,6 +75,7 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       '/shift_jis': respond(200, { 'content-type': 'text/html; charset=shift_jis' }, encodedPage('shift_jis')),
       '/gbk': respond(200, { 'content-type': 'text/html; charset=gbk' }, encodedPage('gbk')),
       '/iso-8859-1': respond(200, { 'content-type': 'text/html; charset=iso-8859-1' }, encodedPage('iso-8859-1')),
+      '/late-meta-charset': respond(200, { 'content-type': 'text/html' }, lateMetaCharsetPage()),
       '/no-head': html({}, '<p id="text">no head here</p><script src="/app.js"></script>'),
       '/download': html({ 'content-disposition': 'attachment; filename="page.html"' }, page('download')),
       '/not-found': respond(404, { 'content-type': 'text/html' }, page('missing')),

@@ -4,8 +4,7 @@ import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { createCapabilityIssuer } from '../bridge/page-capability.js';
-import { createDocumentPlanner, rewriteHead } from './document-plan.js';
-import { findHeadEnd } from './head-rewriter.js';
+import { createDocumentPlanner } from './document-plan.js';
 
 const match = {
   plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [] },
@@ -13,8 +12,8 @@ const match = {
 } as unknown as PluginMatch;
 
 const capabilities = createCapabilityIssuer();
-const planner = (cspMode: 'nonce' | 'strip', active = [match]) =>
-  createDocumentPlanner({ activePlugins: () => active, cspMode, version: '1.0.0', apiPort: () => 5000, capabilities, maxHeadBytes: 64 });
+const planner = (cspMode: 'nonce' | 'strip', active = [match], maxHeadBytes = 64) =>
+  createDocumentPlanner({ activePlugins: () => active, cspMode, version: '1.0.0', apiPort: () => 5000, capabilities, maxHeadBytes });
 
 async function run(plan: NonNullable<ReturnType<ReturnType<typeof planner>>>, chunks: Buffer[]): Promise<Buffer> {
   return buffer(Readable.from(chunks).pipe(plan.createTransform()));
@@ -78,24 +77,27 @@ describe('document plan', () => {
   it('gives up waiting for a head at the cap and injects at the best point so far', async () => {
     const plan = planner('strip')({ url: 'https://a.test/', statusCode: 200, headers: html });
     assert.ok(plan);
-    const out = (await run(plan, [Buffer.from(`<html>${' '.repeat(100)}`), Buffer.from('<p>rest</p>')])).toString();
+    const out = (await run(plan, [Buffer.from(`<html><!--${'x'.repeat(100)}`), Buffer.from('--><p>rest</p>')])).toString();
     assert.ok(out.startsWith('<html><script src="/__aiplugs/runtime/'));
-    assert.ok(out.endsWith('<p>rest</p>'));
+    assert.ok(out.endsWith(`<!--${'x'.repeat(100)}--><p>rest</p>`));
   });
 
-  it('rewrites meta CSP tags per mode', () => {
-    const head = Buffer.from(`<html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="script-src &#39;self&#39;">`);
-    const context = { nonce: 'abc', origin: 'https://a.test' };
-    assert.equal(rewriteHead(head, '<!--X-->', 'strip', context).toString(), '<html><head><!--X--><meta charset="utf-8">');
-    assert.equal(
-      rewriteHead(head, '<!--X-->', 'nonce', context).toString(),
-      `<html><head><!--X--><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="script-src 'self' 'nonce-abc'">`,
-    );
+  it('leaves a UTF-16 page (by BOM) untouched', async () => {
+    const plan = planner('strip')({ url: 'https://a.test/', statusCode: 200, headers: { 'content-type': 'text/html' } });
+    assert.ok(plan);
+    const page = Buffer.from('\ufeff<html><head></head></html>', 'utf16le');
+    assert.deepEqual(await run(plan, [page.subarray(0, 1), page.subarray(1)]), page);
   });
 
-  it('finds the end of the head', () => {
-    assert.equal(findHeadEnd(Buffer.from('<head><title>x</title></HEAD >')), 22);
-    assert.equal(findHeadEnd(Buffer.from('<p>no head<BODY class=x>')), 10);
-    assert.equal(findHeadEnd(Buffer.from('<head><title>x</title>')), null);
+  it('rewrites meta CSP tags per mode, keeping their other attributes', async () => {
+    const head = `<html><head><meta charset="utf-8"><meta id="csp" http-equiv="Content-Security-Policy" content="script-src &#39;self&#39;"><title>t</title>`;
+    const strip = planner('strip', [match], 1024)({ url: 'https://a.test/', statusCode: 200, headers: html });
+    assert.ok(strip);
+    assert.match((await run(strip, [Buffer.from(head)])).toString(), /^<html><head><meta charset="utf-8"><script [^]*<\/script><title>t<\/title>$/);
+    const nonce = planner('nonce', [match], 1024)({ url: 'https://a.test/', statusCode: 200, headers: html });
+    assert.ok(nonce);
+    const out = (await run(nonce, [Buffer.from(head)])).toString();
+    const value = /nonce="([^"]+)"/.exec(out)?.[1];
+    assert.ok(out.endsWith(`<meta id="csp" http-equiv="Content-Security-Policy" content="script-src 'self' 'nonce-${value}'"><title>t</title>`), out);
   });
 });

@@ -6,10 +6,10 @@ import type { CspMode } from '../config/config-schema.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { allowAiPlugsInHeader, type CspContext } from './csp-policy.js';
 import { headerValue, isInjectableResponse } from './document-request.js';
-import { createHeadRewriter } from './head-rewriter.js';
-import { findInjectionOffset, isAsciiIncompatible } from './html-injection.js';
+import { HeadRewriter } from './head-rewriter.js';
+import { isAsciiIncompatible } from './html-injection.js';
 import { buildInjectionMarkup } from './injection-markup.js';
-import { findMetaCspTags, metaCspTag } from './meta-csp.js';
+import type { MetaCspRewrite } from './meta-csp.js';
 import { CACHE_HEADERS } from './response-headers.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -43,29 +43,9 @@ export interface DocumentPlannerOptions {
 const CSP_HEADERS = ['content-security-policy', 'content-security-policy-report-only'];
 const STRIPPED_HEADERS = [...CSP_HEADERS, 'x-frame-options'];
 
-type Edit = { start: number; end: number; text: string };
-
-/** Applies non-overlapping edits to bytes, last first so earlier offsets stay valid. */
-export function applyEdits(bytes: Buffer, edits: Edit[]): Buffer {
-  const parts: Buffer[] = [];
-  let cursor = bytes.byteLength;
-  for (const edit of [...edits].sort((a, b) => b.start - a.start)) {
-    parts.unshift(Buffer.from(edit.text, 'latin1'), bytes.subarray(edit.end, cursor));
-    cursor = edit.start;
-  }
-  parts.unshift(bytes.subarray(0, cursor));
-  return Buffer.concat(parts);
-}
-
-/** Rewrites a document head: the injection at its earliest point, and meta CSP tags per mode. */
-export function rewriteHead(head: Buffer, markup: string, mode: CspMode, context: CspContext): Buffer {
-  const metaEdits = findMetaCspTags(head.toString('latin1')).map((tag) => ({
-    start: tag.start,
-    end: tag.end,
-    text: mode === 'strip' ? '' : metaCspTag(allowAiPlugsInHeader(tag.policy, context), tag.reportOnly),
-  }));
-  const offset = findInjectionOffset(head) ?? 0;
-  return applyEdits(head, [...metaEdits, { start: offset, end: offset, text: markup }]);
+/** What becomes of a `<meta http-equiv=Content-Security-Policy>` in the head, per mode. */
+function metaCspRewrite(mode: CspMode, context: CspContext): MetaCspRewrite {
+  return mode === 'strip' ? () => null : (policy) => allowAiPlugsInHeader(policy, context);
 }
 
 function rewriteHeaders(headers: Headers, mode: CspMode, context: CspContext): Headers {
@@ -113,12 +93,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
       statusCode: response.statusCode,
       headers: rewriteHeaders(response.headers, options.cspMode, context),
       plugins,
-      createTransform: () =>
-        createHeadRewriter({
-          maxHeadBytes: options.maxHeadBytes,
-          // A UTF-16 page (by BOM) cannot take ASCII markup: it passes unchanged.
-          rewrite: (head) => (isAsciiIncompatible(head.subarray(0, 2), contentType) ? head : rewriteHead(head, markup, options.cspMode, context)),
-        }),
+      createTransform: () => new HeadRewriter({ maxHeadBytes: options.maxHeadBytes, markup, rewriteMetaCsp: metaCspRewrite(options.cspMode, context) }),
     };
   };
 }

@@ -1,49 +1,114 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { HeadScanner } from './head-scanner.js';
+import { isAsciiIncompatible } from './html-injection.js';
+import type { ByteEdit, MetaCspRewrite } from './meta-csp.js';
 
-/** The end of a document's head, where it is certain: `</head>` or `<body`. */
-export function findHeadEnd(bytes: Buffer): number | null {
-  const match = /<\/head\s*>|<body[\s>]/i.exec(bytes.toString('latin1'));
-  return match ? match.index : null;
+export interface HeadRewriterOptions {
+  /** How far into a document to look (`proxy.max_head_bytes`); later bytes always stream. */
+  maxHeadBytes: number;
+  /** The markup to inject: ASCII, opaque here. */
+  markup: string;
+  /** Maps each CSP meta tag's policy to its replacement, or null to remove the tag. */
+  rewriteMetaCsp: MetaCspRewrite;
 }
 
 /**
- * A stream that holds back only a document's head (up to `maxHeadBytes`), hands it to `rewrite`
- * once, then passes every later byte straight through. Memory stays bounded by the cap whatever
- * the document's size, and the page starts rendering as soon as its head is through.
+ * A stream that injects markup into a document's head and rewrites its CSP meta tags while the
+ * bytes flow: each byte is scanned once (head-scanner), and only bytes whose fate is still open
+ * are held back — the tag being read, or, near the top, up to a `<meta charset>` that may still
+ * come — never more than `maxHeadBytes`. Past the head every chunk passes straight through.
+ *
+ * @example
+ *   Readable.from(chunks).pipe(new HeadRewriter({ maxHeadBytes: 1 << 20, markup: '<script src=/x></script>', rewriteMetaCsp: () => null }));
  */
-export function createHeadRewriter(options: { maxHeadBytes: number; rewrite: (head: Buffer) => Buffer }): Transform {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let done = false;
-  const release = (stream: Transform, final: boolean): void => {
-    const buffered = Buffer.concat(pending, pendingBytes);
-    const headEnd = findHeadEnd(buffered);
-    if (headEnd === null && !final && pendingBytes < options.maxHeadBytes) return;
-    const cut = headEnd ?? buffered.byteLength;
-    done = true;
-    pending = [];
-    stream.push(options.rewrite(buffered.subarray(0, cut)));
-    if (cut < buffered.byteLength) stream.push(buffered.subarray(cut));
-  };
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      if (done) return callback(null, chunk);
-      pending.push(chunk);
-      pendingBytes += chunk.byteLength;
-      try {
-        release(this, false);
-        callback();
-      } catch (error) {
-        callback(error as Error);
+export class HeadRewriter extends Transform {
+  private readonly scanner: HeadScanner;
+  /** Received bytes not yet passed on, starting at absolute offset `emitted`. */
+  private readonly held: Buffer[] = [];
+  private heldFrom = 0;
+  private emitted = 0;
+  private received = 0;
+  /** The first bytes, until there are two to tell a UTF-16 BOM by; null once told. */
+  private sniffed: Buffer | null = Buffer.alloc(0);
+  private passThrough = false;
+
+  constructor(options: HeadRewriterOptions) {
+    super();
+    this.scanner = new HeadScanner({ maxBytes: options.maxHeadBytes, markup: options.markup, rewriteMetaCsp: options.rewriteMetaCsp });
+  }
+
+  /** Bytes the scanner examined: at most about one per byte of the document's head, for tests. */
+  get work(): number {
+    return this.scanner.work;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.passThrough) return callback(null, chunk);
+    if (this.sniffed) {
+      this.sniffed = Buffer.concat([this.sniffed, chunk]);
+      if (this.sniffed.byteLength < 2) return callback();
+      chunk = this.sniffed;
+      this.sniffed = null;
+      // A UTF-16 page (by BOM) cannot take ASCII markup without corrupting it.
+      if (isAsciiIncompatible(chunk, undefined)) {
+        this.passThrough = true;
+        return callback(null, chunk);
       }
-    },
-    flush(callback: TransformCallback) {
-      try {
-        if (!done) release(this, true);
-        callback();
-      } catch (error) {
-        callback(error as Error);
+    }
+    this.scanner.write(chunk);
+    this.held.push(chunk);
+    this.received += chunk.byteLength;
+    this.release(this.scanner.settled);
+    if (this.scanner.done && this.emitted === this.received) this.passThrough = true;
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.sniffed) {
+      // A document of fewer than two bytes.
+      this.held.push(this.sniffed);
+      this.received += this.sniffed.byteLength;
+      this.scanner.write(this.sniffed);
+      this.sniffed = null;
+    }
+    if (!this.passThrough) {
+      this.scanner.end();
+      this.release(Infinity);
+    }
+    callback();
+  }
+
+  /** Passes on every byte before `settled`, with the edits decided for them. */
+  private release(settled: number): void {
+    for (const edit of this.scanner.takeEdits(settled)) this.apply(edit);
+    this.forward(Math.min(settled, this.received), true);
+  }
+
+  private apply(edit: ByteEdit): void {
+    this.forward(edit.start, true);
+    if (edit.text) this.push(Buffer.from(edit.text, 'latin1'));
+    this.forward(edit.end, false);
+  }
+
+  /** Moves the held bytes up to absolute offset `to` out: pushed on, or dropped. */
+  private forward(to: number, keep: boolean): void {
+    while (this.emitted < to) {
+      const head = this.held[this.heldFrom]!;
+      const take = Math.min(head.byteLength, to - this.emitted);
+      if (keep) this.push(take === head.byteLength ? head : head.subarray(0, take));
+      this.emitted += take;
+      if (take === head.byteLength) {
+        this.held[this.heldFrom] = EMPTY;
+        this.heldFrom += 1;
+      } else {
+        this.held[this.heldFrom] = head.subarray(take);
       }
-    },
-  });
+    }
+    if (this.heldFrom > 64 && this.heldFrom * 2 > this.held.length) {
+      this.held.splice(0, this.heldFrom);
+      this.heldFrom = 0;
+    }
+  }
 }
+
+const EMPTY = Buffer.alloc(0);

@@ -1,19 +1,55 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findMetaCspTags, metaCspTag } from './meta-csp.js';
+import { HtmlTokenizer, type StartTag } from './html-tokenizer.js';
+import { metaCspEdit, metaCspPolicy, quoteAttributeValue } from './meta-csp.js';
+
+/** The first start tag of `html`, as the tokenizer reports it. */
+function firstTag(html: string): StartTag {
+  let found: StartTag | undefined;
+  const tokenizer = new HtmlTokenizer({
+    startTag: (tag) => {
+      found ??= tag;
+      return 'data';
+    },
+    endTag() {},
+    markup() {},
+    text() {},
+  });
+  tokenizer.write(Buffer.from(html, 'latin1'));
+  tokenizer.end();
+  assert.ok(found);
+  return found;
+}
+
+const apply = (html: string, rewrite: (policy: string) => string | null) => {
+  const edit = metaCspEdit(firstTag(html), rewrite);
+  return edit ? html.slice(0, edit.start) + edit.text + html.slice(edit.end) : html;
+};
 
 describe('meta CSP tags', () => {
-  it('finds tags in any quoting and case, decoding entities', () => {
-    const text = `<META HTTP-EQUIV=content-security-policy CONTENT="default-src &apos;self&apos;"><meta name="x" content="y"><meta http-equiv='Content-Security-Policy-Report-Only' content='img-src "none" > x'>`;
-    const tags = findMetaCspTags(text);
-    assert.deepEqual(tags.map(({ policy, reportOnly }) => ({ policy, reportOnly })), [
-      { policy: "default-src 'self'", reportOnly: false },
-      { policy: 'img-src "none" > x', reportOnly: true },
-    ]);
-    assert.equal(text.slice(tags[1]?.start, tags[1]?.end).endsWith("x'>"), true);
+  it('finds the policy in any quoting and case, decoding every character reference', () => {
+    assert.deepEqual(metaCspPolicy(firstTag(`<META HTTP-EQUIV=content-security-policy CONTENT="default-src &apos;self&apos;&semi; img-src &#x27;none&#39;">`))?.policy, "default-src 'self'; img-src 'none'");
+    assert.equal(metaCspPolicy(firstTag(`<meta http-equiv='Content-Security-Policy-Report-Only' content='img-src "none" > x'>`))?.policy, 'img-src "none" > x');
+    assert.equal(metaCspPolicy(firstTag(`<meta name="x" content="y">`)), null);
+    // As in HTML, the first of two same-named attributes wins, and an empty policy is no policy.
+    assert.equal(metaCspPolicy(firstTag(`<meta http-equiv=refresh http-equiv=content-security-policy content=a>`)), null);
+    assert.equal(metaCspPolicy(firstTag(`<meta http-equiv=content-security-policy content>`)), null);
   });
 
-  it('writes ASCII-only, safely quoted tags', () => {
-    assert.equal(metaCspTag(`script-src "a" & é`, false), '<meta http-equiv="Content-Security-Policy" content="script-src &quot;a&quot; &amp; &#233;">');
+  it('rewrites only the content value, keeping every other attribute and byte', () => {
+    assert.equal(
+      apply(`<meta id="csp" http-equiv="Content-Security-Policy" content="script-src 'self'" data-x='1'>`, (policy) => `${policy} 'nonce-a'`),
+      `<meta id="csp" http-equiv="Content-Security-Policy" content="script-src 'self' 'nonce-a'" data-x='1'>`,
+    );
+    assert.equal(apply(`<meta http-equiv=content-security-policy content=default-src class=k>`, (policy) => `${policy} 'self'`), `<meta http-equiv=content-security-policy content="default-src 'self'" class=k>`);
+    assert.equal(apply(`<meta http-equiv=content-security-policy content=a>`, (policy) => policy), `<meta http-equiv=content-security-policy content=a>`);
+  });
+
+  it('removes the whole tag when asked to', () => {
+    assert.equal(apply(`<meta http-equiv="Content-Security-Policy" content="a">`, () => null), '');
+  });
+
+  it('writes ASCII-only, safely quoted values', () => {
+    assert.equal(quoteAttributeValue(`script-src "a" & é`), '"script-src &quot;a&quot; &amp; &#233;"');
   });
 });

@@ -1,50 +1,54 @@
 /**
  * `<meta http-equiv="Content-Security-Policy" content="…">` tags in a document's head: header
- * rules never see them, so the document rewriter edits them in the (latin1-read) head bytes.
+ * rules never see them, so the head scanner edits them in place. Only the `content` value changes
+ * (or the whole tag goes): every other attribute, and every byte around it, is kept.
  */
+import { decodeHTMLAttribute } from 'entities/lib/decode.js';
+import type { Attribute, StartTag } from './html-tokenizer.js';
 
-export interface MetaCspTag {
+/** A policy's replacement, or null to remove the tag (`strip` mode). */
+export type MetaCspRewrite = (policy: string) => string | null;
+
+/** A change to a document's bytes: `[start, end)` becomes `text` (ASCII). */
+export interface ByteEdit {
   start: number;
   end: number;
-  /** The `content` attribute, entity-decoded. */
-  policy: string;
-  reportOnly: boolean;
+  text: string;
 }
 
-const ENTITIES: Record<string, string> = { quot: '"', apos: "'", amp: '&', lt: '<', gt: '>' };
+const CSP_EQUIVS = ['content-security-policy', 'content-security-policy-report-only'];
 
-export function decodeAttribute(value: string): string {
-  return value.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, body: string) => {
-    if (body.startsWith('#x') || body.startsWith('#X')) return String.fromCodePoint(parseInt(body.slice(2), 16));
-    if (body.startsWith('#')) return String.fromCodePoint(parseInt(body.slice(1), 10));
-    return ENTITIES[body.toLowerCase()] ?? entity;
-  });
+export function attributeOf(tag: StartTag, name: string): Attribute | undefined {
+  return tag.attributes.find((attribute) => attribute.name === name);
 }
 
-function attributes(tag: string): Map<string, string> {
-  const found = new Map<string, string>();
-  const pattern = /([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
-  for (const match of tag.replace(/^<meta/i, '').matchAll(pattern)) {
-    const name = match[1]?.toLowerCase();
-    if (name && !found.has(name)) found.set(name, decodeAttribute(match[2] ?? match[3] ?? match[4] ?? ''));
-  }
-  return found;
+/** The policy a meta tag declares (entity-decoded), or null when it is not a CSP meta tag. */
+export function metaCspPolicy(tag: StartTag): { policy: string; content: Attribute } | null {
+  if (tag.name !== 'meta') return null;
+  const equiv = attributeOf(tag, 'http-equiv');
+  if (!equiv || !CSP_EQUIVS.includes(decodeHTMLAttribute(equiv.value).trim().toLowerCase())) return null;
+  const content = attributeOf(tag, 'content');
+  // Browsers ignore a CSP meta tag without a policy.
+  if (!content || content.valueStart < 0) return null;
+  return { policy: decodeHTMLAttribute(content.value), content };
 }
 
-/** Every CSP meta tag in `text` (latin1-decoded bytes, so offsets are byte offsets). */
-export function findMetaCspTags(text: string): MetaCspTag[] {
-  const tags: MetaCspTag[] = [];
-  for (const match of text.matchAll(/<meta\b(?:[^>"']|"[^"]*"|'[^']*')*>/gi)) {
-    const attrs = attributes(match[0]);
-    const equiv = attrs.get('http-equiv')?.trim().toLowerCase();
-    if (equiv !== 'content-security-policy' && equiv !== 'content-security-policy-report-only') continue;
-    tags.push({ start: match.index, end: match.index + match[0].length, policy: attrs.get('content') ?? '', reportOnly: equiv.endsWith('report-only') });
-  }
-  return tags;
+/** An attribute value in double quotes, ASCII only, that decodes back to `value`. */
+export function quoteAttributeValue(value: string): string {
+  return `"${value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/[^\x20-\x7e]/g, (char) => `&#${char.codePointAt(0)};`)}"`;
 }
 
-/** A replacement meta tag, ASCII only, with the policy safely quoted. */
-export function metaCspTag(policy: string, reportOnly: boolean): string {
-  const escaped = policy.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/[^\x20-\x7e]/g, (char) => `&#${char.codePointAt(0)};`);
-  return `<meta http-equiv="Content-Security-Policy${reportOnly ? '-Report-Only' : ''}" content="${escaped}">`;
+/**
+ * The edit a CSP meta tag needs: its `content` value rewritten in place (quotes included, so an
+ * unquoted value can take spaces), the tag removed, or nothing when the policy stays the same.
+ */
+export function metaCspEdit(tag: StartTag, rewrite: MetaCspRewrite): ByteEdit | null {
+  const found = metaCspPolicy(tag);
+  if (!found) return null;
+  const replacement = rewrite(found.policy);
+  if (replacement === null) return { start: tag.start, end: tag.end, text: '' };
+  if (replacement === found.policy) return null;
+  const { content } = found;
+  const quote = content.quoted ? 1 : 0;
+  return { start: content.valueStart - quote, end: content.valueEnd + quote, text: quoteAttributeValue(replacement) };
 }

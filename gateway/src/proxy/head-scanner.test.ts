@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HeadScanner, PRESCAN_BYTES } from './head-scanner.js';
+import type { ByteEdit } from './meta-csp.js';
+
+const MARKUP = '<!--X-->';
+
+/** The edits for a whole document, fed `chunkSize` bytes at a time (0: in one piece). */
+function scan(html: string, options: { chunkSize?: number; maxBytes?: number; rewrite?: (policy: string) => string | null } = {}): ByteEdit[] {
+  const scanner = new HeadScanner({ maxBytes: options.maxBytes ?? 1 << 20, markup: MARKUP, rewriteMetaCsp: options.rewrite ?? ((policy) => policy) });
+  const bytes = Buffer.from(html, 'latin1');
+  const size = options.chunkSize || bytes.length || 1;
+  const edits: ByteEdit[] = [];
+  for (let at = 0; at < bytes.length; at += size) {
+    scanner.write(bytes.subarray(at, at + size));
+    edits.push(...scanner.takeEdits(scanner.settled));
+  }
+  scanner.end();
+  edits.push(...scanner.takeEdits(Infinity));
+  return edits;
+}
+
+/** Where the markup goes. */
+const at = (html: string, chunkSize = 0) => {
+  const insertions = scan(html, { chunkSize }).filter((edit) => edit.text === MARKUP);
+  assert.equal(insertions.length, 1);
+  return insertions[0]!.start;
+};
+const after = (html: string, marker: string) => html.indexOf(marker) + marker.length;
+const before = (html: string, marker: string) => html.indexOf(marker);
+
+describe('HeadScanner: where the markup goes', () => {
+  it('right after <head>, with attributes and a quoted ">"', () => {
+    const html = '<!DOCTYPE html><html lang="en"><head data-x="a>b"><script>1</script>';
+    assert.equal(at(html), after(html, '"a>b">'));
+  });
+
+  it('without a <head>: before the first token that opens the head, past the whitespace the parser ignores', () => {
+    const html = '<!doctype html>\n<html>\n<body><script>page()</script>';
+    // Right after <html> the newline would become a text node in the head.
+    assert.equal(at(html), before(html, '<body>'));
+    const comment = '<html><!-- note --> <p>x';
+    assert.equal(at(comment), before(comment, '<p>'));
+  });
+
+  it('with neither: after the doctype and comments, before the first script', () => {
+    const html = '<!-- banner --><!doctype html><script>page()</script><p>hi';
+    assert.equal(at(html), after(html, '<!doctype html>'));
+    assert.equal(at('<p>just text'), 0);
+    assert.equal(at('just text'), 0);
+    assert.equal(at(''), 0);
+  });
+
+  it('skips a UTF-8 BOM and an XML declaration', () => {
+    const bom = '\xef\xbb\xbf<head><title>';
+    assert.equal(at(bom), 3 + '<head>'.length);
+    const xhtml = '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head>';
+    assert.equal(at(xhtml), xhtml.length);
+  });
+
+  it('is case-insensitive and does not mistake <header> for <head>', () => {
+    assert.equal(at('<HTML><HEAD><TITLE>'), '<HTML><HEAD>'.length);
+    assert.equal(at('<html><header>x</header>'), '<html>'.length);
+  });
+
+  it('reads tags as HTML does: a quote inside an attribute name does not open a value', () => {
+    const html = '<html a"b><head c=d"e><title>';
+    assert.equal(at(html), after(html, 'd"e>'));
+  });
+
+  it('goes after a <meta charset> in the first 1,024 bytes, never past a script or <base>', () => {
+    const late = `<html><head><title>t</title><meta name=x content="${'a'.repeat(700)}"></head>\n<meta charset=utf-8><body>`;
+    assert.equal(at(late), after(late, '<meta charset=utf-8>'));
+    const scripted = '<head><script>1</script><meta charset=utf-8>';
+    assert.equal(at(scripted), after(scripted, '<head>'));
+    const based = '<head><base href="https://cdn.test/"><meta charset=utf-8>';
+    assert.equal(at(based), after(based, '<head>'));
+    const equiv = '<head><meta http-equiv=Content-Type content="text/html; charset=utf-8">';
+    assert.equal(at(equiv), equiv.length);
+    const tooLate = `<head><title>${'a'.repeat(PRESCAN_BYTES)}</title><meta charset=utf-8>`;
+    assert.equal(at(tooLate), after(tooLate, '<head>'));
+  });
+
+  it('decides the same way however the document is chunked', () => {
+    const documents = ['<!doctype html><html><head data-x="a>b"><title>', '<!-- c -->\n<html>\n <body>', `<head><title>t</title><meta charset="utf-8"><script>`];
+    for (const html of documents) {
+      for (const size of [1, 2, 3, 7]) assert.equal(at(html, size), at(html), `${JSON.stringify(html)} in ${size}-byte chunks`);
+    }
+  });
+
+  it('at the end of a document, drops an unfinished tag the way HTML does and injects before it', () => {
+    assert.equal(at('<html><head data-x="unfinished'), '<html>'.length);
+    assert.equal(at('<!doctype html><html><he'), '<!doctype html><html>'.length);
+  });
+
+  it('gives up at maxBytes and injects at the best point so far', () => {
+    const edits = scan(`<!doctype html><!--${'x'.repeat(100)}-->`, { maxBytes: 64, chunkSize: 10 });
+    assert.deepEqual(edits, [{ start: '<!doctype html>'.length, end: '<!doctype html>'.length, text: MARKUP }]);
+  });
+});
+
+describe('HeadScanner: CSP meta tags', () => {
+  const policy = "script-src 'self'";
+  const tag = `<meta id=m http-equiv="Content-Security-Policy" content="${policy}" data-keep>`;
+
+  it('rewrites the content of each CSP meta tag in the head, keeping every other attribute', () => {
+    const html = `<html><head><title>t</title>${tag}</head><body>`;
+    const edits = scan(html, { rewrite: (found) => `${found}; x` });
+    const start = html.indexOf('"script-src');
+    assert.deepEqual(edits, [
+      { start: after(html, '<head>'), end: after(html, '<head>'), text: MARKUP },
+      { start, end: start + policy.length + 2, text: `"${policy}; x"` },
+    ]);
+  });
+
+  it('removes the tag when the rewrite says so', () => {
+    const html = `<head>${tag}`;
+    assert.deepEqual(scan(html, { rewrite: () => null })[1], { start: html.indexOf('<meta'), end: html.length, text: '' });
+  });
+
+  it('follows the head past </head> (the parser puts a later <meta> back into it) and stops at the body', () => {
+    const html = `<head></head> ${tag}<body>${tag}`;
+    const edits = scan(html, { rewrite: () => null });
+    assert.deepEqual(edits.map((edit) => edit.start), [after(html, '<head>'), html.indexOf('<meta')]);
+  });
+
+  it('does not look inside scripts, comments, <template> or the body', () => {
+    const html = `<head><script>"${tag}"</script><!--${tag}--><template>${tag}</template>${tag}`;
+    assert.equal(scan(html, { rewrite: () => null }).length, 1);
+    assert.equal(scan(`<p>${tag}`, { rewrite: () => null }).length, 1);
+  });
+
+  it('finds the same edits in 1-byte chunks', () => {
+    const html = `<!doctype html><html><head><title>t</title>${tag}<meta charset=utf-8></head>`;
+    assert.deepEqual(scan(html, { chunkSize: 1, rewrite: (found) => `${found}; y` }), scan(html, { rewrite: (found) => `${found}; y` }));
+  });
+});

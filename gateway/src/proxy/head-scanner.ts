@@ -1,0 +1,233 @@
+/**
+ * Decides, as a document's bytes stream past once, where the injected markup goes and which CSP
+ * meta tags to rewrite, by following the HTML tree builder's first insertion modes ("initial" to
+ * "after head") over the tokens of html-tokenizer.
+ *
+ * The markup goes where the parser would put it in the head anyway, so that the page's own DOM is
+ * the same with it as without it (apart from the added nodes):
+ * - right after `<head …>`;
+ * - else just before the first token that makes the parser create the head itself (the first
+ *   text, or a tag other than `<html>`), so after a doctype, comments, `<html …>` and the
+ *   whitespace the parser ignores there — never before it, where that whitespace would become a
+ *   text node in the head;
+ * - always before the page's first script;
+ * - but after a `<meta charset>` that starts in the first 1,024 bytes and follows that point,
+ *   when only head content that runs nothing lies between (browsers look for the charset in those
+ *   bytes; pushed out of them, a page's text can decode as windows-1252).
+ *
+ * CSP meta tags count only as children of the head: the scan follows the document to where the
+ * body starts (or a `<template>`, whose contents it does not follow) and no further.
+ */
+import { HtmlTokenizer, type ContentModel, type StartTag, type TokenHandler } from './html-tokenizer.js';
+import { attributeOf, metaCspEdit, type ByteEdit, type MetaCspRewrite } from './meta-csp.js';
+
+/** Bytes browsers scan for a `<meta charset>` before parsing (HTML's encoding prescan). */
+export const PRESCAN_BYTES = 1024;
+
+export interface HeadScannerOptions {
+  /** Stop after this many bytes (`proxy.max_head_bytes`): inject at the best point found so far. */
+  maxBytes: number;
+  /** The markup to insert: ASCII, opaque here. */
+  markup: string;
+  rewriteMetaCsp: MetaCspRewrite;
+}
+
+type Mode = 'beforeHtml' | 'beforeHead' | 'inHead' | 'afterHead' | 'done';
+
+/** Start tags the parser puts into the head from "in head", and what follows each. */
+const HEAD_CONTENT: Record<string, ContentModel> = {
+  html: 'data',
+  head: 'data',
+  base: 'data',
+  basefont: 'data',
+  bgsound: 'data',
+  link: 'data',
+  meta: 'data',
+  title: 'rcdata',
+  // Scripting is on in the browsers we serve: <noscript> is raw text.
+  noscript: 'rawtext',
+  noframes: 'rawtext',
+  style: 'rawtext',
+  script: 'script',
+};
+/** Start tags that "after head" still puts into the head. */
+const BACK_INTO_HEAD = new Set(['base', 'basefont', 'bgsound', 'link', 'meta', 'noframes', 'script', 'style', 'template', 'title']);
+/** End tags that act like any other token before the body: they end the head. */
+const HEAD_ENDING_END_TAGS = new Set(['head', 'body', 'html', 'br']);
+/** Head content the markup must not move past: it runs, or changes how our URLs resolve. */
+const MUST_FOLLOW_MARKUP = new Set(['script', 'base']);
+
+function declaresCharset(tag: StartTag): boolean {
+  if (tag.name !== 'meta') return false;
+  if (attributeOf(tag, 'charset')) return true;
+  const equiv = attributeOf(tag, 'http-equiv')?.value.trim().toLowerCase();
+  return equiv === 'content-type' && /charset/i.test(attributeOf(tag, 'content')?.value ?? '');
+}
+
+/**
+ * @example
+ *   const scanner = new HeadScanner({ maxBytes: 1 << 20, markup: '<script src=/x></script>', rewriteMetaCsp: () => null });
+ *   scanner.write(Buffer.from('<!doctype html><html><head><title>'));
+ *   scanner.takeEdits(scanner.settled); // → [{ start: 27, end: 27, text: '<script src=/x></script>' }]
+ */
+export class HeadScanner implements TokenHandler {
+  private readonly tokenizer = new HtmlTokenizer(this);
+  private mode: Mode = 'beforeHtml';
+  private injected = false;
+  /** While looking for a `<meta charset>` past the first point the markup could go: that point. */
+  private fallback: number | null = null;
+  /** Decided edits not yet taken, in document order. */
+  private edits: ByteEdit[] = [];
+
+  constructor(private readonly options: HeadScannerOptions) {}
+
+  /** Bytes examined so far (each once, however the document is chunked). */
+  get work(): number {
+    return this.tokenizer.work;
+  }
+
+  /** True once nothing more will be edited: later bytes can pass straight through. */
+  get done(): boolean {
+    return this.mode === 'done';
+  }
+
+  /** Bytes before this offset are final: no edit will start before it. */
+  get settled(): number {
+    if (this.mode === 'done') return Infinity;
+    if (this.fallback !== null) return this.fallback;
+    if (!this.injected) return this.tokenizer.boundary;
+    const open = this.tokenizer.openStartTag;
+    return open >= 0 ? open : this.tokenizer.position;
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.mode === 'done') return;
+    const room = this.options.maxBytes - this.tokenizer.position;
+    this.tokenizer.write(chunk.length < room ? chunk : chunk.subarray(0, Math.max(room, 0)));
+    if (this.fallback !== null && this.tokenizer.position >= PRESCAN_BYTES) {
+      const pending = this.tokenizer.tokenInProgress;
+      if (pending < 0 || pending >= PRESCAN_BYTES) this.injectAt(this.fallback);
+    }
+    if (this.tokenizer.position >= this.options.maxBytes) this.giveUp();
+  }
+
+  end(): void {
+    if (this.mode === 'done') return;
+    this.tokenizer.end();
+    this.giveUp();
+  }
+
+  /** Removes and returns the edits that start before `upTo` (`settled`, or Infinity at the end). */
+  takeEdits(upTo: number): ByteEdit[] {
+    // One starting exactly at `settled` may still get the markup inserted in front of it.
+    const count = this.edits.findIndex((edit) => edit.start >= upTo);
+    return this.edits.splice(0, count < 0 ? this.edits.length : count);
+  }
+
+  text(at: number): void {
+    this.beforeToken(at);
+    if (this.mode === 'beforeHtml' || this.mode === 'beforeHead') this.decide(at);
+    // Text is "anything else" from here to the body: the body starts.
+    this.finish();
+  }
+
+  markup(start: number): void {
+    this.beforeToken(start);
+  }
+
+  startTag(tag: StartTag): ContentModel {
+    this.beforeToken(tag.start);
+    switch (this.mode) {
+      case 'beforeHtml':
+      case 'beforeHead':
+        if (tag.name === 'html') {
+          this.mode = 'beforeHead';
+          return 'data';
+        }
+        this.mode = 'inHead';
+        if (tag.name === 'head') {
+          this.decide(tag.end);
+          return 'data';
+        }
+        this.decide(tag.start);
+        return this.inHead(tag);
+      case 'inHead':
+        return this.inHead(tag);
+      case 'afterHead':
+        if (tag.name === 'html' || tag.name === 'head' || BACK_INTO_HEAD.has(tag.name)) return this.inHead(tag);
+        this.finish();
+        return 'data';
+      case 'done':
+        return 'data';
+    }
+  }
+
+  endTag(name: string, start: number): void {
+    this.beforeToken(start);
+    // Other end tags are ignored in every mode here (a `</head>` after the head too).
+    if (!HEAD_ENDING_END_TAGS.has(name)) return;
+    if (this.mode === 'beforeHtml' || this.mode === 'beforeHead') {
+      this.decide(start);
+      this.mode = 'inHead';
+    }
+    if (this.mode === 'inHead' && name === 'head') this.mode = 'afterHead';
+    else if (name !== 'head') this.finish();
+  }
+
+  private inHead(tag: StartTag): ContentModel {
+    const model = HEAD_CONTENT[tag.name];
+    if (tag.name === 'template' || model === undefined) {
+      // <template> contents are not the head's children; anything else starts the body.
+      this.finish();
+      return 'data';
+    }
+    if (MUST_FOLLOW_MARKUP.has(tag.name)) this.stopLookingForCharset();
+    if (tag.name === 'meta') this.meta(tag);
+    return model;
+  }
+
+  private meta(tag: StartTag): void {
+    const edit = metaCspEdit(tag, this.options.rewriteMetaCsp);
+    if (edit) this.edits.push(edit);
+    if (this.fallback !== null && declaresCharset(tag)) this.injectAt(tag.end);
+  }
+
+  /** A token starting past the prescan bytes ends the search for a `<meta charset>`. */
+  private beforeToken(start: number): void {
+    if (this.fallback !== null && start >= PRESCAN_BYTES) this.injectAt(this.fallback);
+  }
+
+  /** The first point the markup can go: there, or after a `<meta charset>` still to come. */
+  private decide(at: number): void {
+    if (at >= PRESCAN_BYTES) this.injectAt(at);
+    else this.fallback = at;
+  }
+
+  private stopLookingForCharset(): void {
+    if (this.fallback !== null) this.injectAt(this.fallback);
+  }
+
+  private injectAt(at: number): void {
+    this.fallback = null;
+    this.injected = true;
+    const edit = { start: at, end: at, text: this.options.markup };
+    // CSP meta edits found while looking for a charset lie before or after it; an insertion goes
+    // before a replacement that starts at the same offset.
+    const index = this.edits.findIndex((other) => other.start >= at);
+    this.edits.splice(index < 0 ? this.edits.length : index, 0, edit);
+  }
+
+  /** Nothing after this point is edited. */
+  private finish(): void {
+    this.stopLookingForCharset();
+    this.mode = 'done';
+    this.tokenizer.stop();
+  }
+
+  /** The end of the document or of the bytes we may read: inject at the best point so far. */
+  private giveUp(): void {
+    if (this.mode === 'done') return;
+    if (!this.injected && this.fallback === null) this.injectAt(this.tokenizer.boundary);
+    this.finish();
+  }
+}
