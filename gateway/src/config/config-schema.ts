@@ -74,6 +74,10 @@ export const configSchema = z.strictObject({
     offline: flag,
     mirror: optionalText,
     stale_part_hours: positiveInt,
+    /** The most bytes taken from a source for a model that declares no `size` (a declared size is the bound otherwise). */
+    max_download_bytes: positiveInt,
+    /** Free space a model download must leave on the models disk; checked before and while it runs. */
+    min_free_bytes: nonNegativeInt,
   }),
   ca: z.strictObject({
     lifetime_days: positiveInt.max(825),

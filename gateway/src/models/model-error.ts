@@ -17,6 +17,12 @@ export type ModelErrorCode =
   | 'http_error'
   /** The bytes (or the size the server announced) do not match the declaration. */
   | 'hash_mismatch'
+  /**
+   * The source sent (or announced) more bytes than the manifest's `size`, or, without one,
+   * more than `models.max_download_bytes`.
+   */
+  | 'too_large'
+  /** The disk ran out, or would leave less free than `models.min_free_bytes`. */
   | 'disk_full'
   | 'permission_denied'
   /** Connection, timeout, stall or 5xx failures that outlasted every retry. */
