@@ -60,6 +60,12 @@ export const configSchema = z.strictObject({
     retries: nonNegativeInt,
     /** When the chosen side (local/cloud) cannot serve, whether the other one may. */
     fallback: z.enum(['none', 'local_to_cloud', 'cloud_to_local', 'both']),
+    /** The most bytes read from one cloud answer, streamed or not. */
+    max_response_bytes: positiveInt,
+    /** The longest line, and the largest event, of a streamed cloud answer, in characters. */
+    max_event_chars: positiveInt,
+    /** The most characters of a streamed cloud answer kept (its text, or its chunks). */
+    max_answer_chars: positiveInt,
   }),
   workers: z.strictObject({
     python: z.string().min(1),

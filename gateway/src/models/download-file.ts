@@ -7,11 +7,12 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { writeFileAtomic } from '../data/write-file-atomic.js';
+import { parseRetryAfter } from '../net/retry-after.js';
 import { createByteGuard } from './byte-guard.js';
 import { hashFile } from './hash-file.js';
 import { HashingSink } from './hashing-sink.js';
 import { httpGet } from './http-get.js';
-import { errorForStatus, ModelError, parseRetryAfter, toModelError } from './model-error.js';
+import { errorForStatus, ModelError, toModelError } from './model-error.js';
 import type { ModelSource } from './model-source.js';
 
 /** Opens the `.part` file for writing at `start`; injectable so tests can simulate a full disk. */
@@ -371,7 +372,8 @@ export async function downloadModelFile(request: DownloadRequest, options: Downl
   await mkdir(dirname(request.partPath), { recursive: true });
   await mkdir(dirname(request.metaPath), { recursive: true });
   const state = await loadPart(request, options);
-  await options.ensureSpace(request.size !== undefined ? Math.max(0, request.size - state.offset) : 0);
+  // A part that already holds every declared byte needs no room; anything else needs at least the reserve.
+  if (request.size === undefined || state.offset < request.size) await options.ensureSpace(request.size !== undefined ? request.size - state.offset : 0);
   const failures: string[] = [];
   let worst: ModelError | undefined;
   // Every source gets a turn before any is retried: a source that fails before sending a byte

@@ -113,11 +113,3 @@ export function errorForStatus(status: number, url: string, retryAfterMs: number
   }
   return new ModelError('http_error', `HTTP ${status} from ${url}`);
 }
-
-/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds from now. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
