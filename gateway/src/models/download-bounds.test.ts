@@ -18,6 +18,9 @@ async function assertPartSettled(f: Fixture): Promise<number> {
   return before;
 }
 
+/** A busy machine must not turn these into stall retries: each test counts requests. */
+const patient = { stallTimeoutMs: 10_000 };
+
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('downloads stay within bounds', () => {
@@ -26,7 +29,7 @@ describe('downloads stay within bounds', () => {
     const content = randomContent(1000);
     f.server.files.set('/m.bin', { content, endless: true });
     const plugin = testPlugin('p', f.pluginDir, [{ key: 'MODEL', filename: 'm.bin', source_url: f.server.url('/m.bin'), sha256: sha256Hex(content), size: 1000 }]);
-    const error = await rejectsWith(f.provisioner().ensure(plugin), 'too_large');
+    const error = await rejectsWith(f.provisioner(patient).ensure(plugin), 'too_large');
     assert.match(error.message, /\bfor p\b/);
     assert.match(error.message, new RegExp(escape(f.server.url('/m.bin'))));
     assert.match(error.message, /declares 1000 bytes/);
@@ -38,12 +41,21 @@ describe('downloads stay within bounds', () => {
     assert.ok(requests[0]?.cutOff, 'the connection is closed, not read to the end');
   });
 
+  it('reports too_large even when an earlier attempt failed otherwise (a 503 first)', async (t) => {
+    const f = await fixture(t);
+    const content = randomContent(1000);
+    f.server.files.set('/m.bin', { content, endless: true, script: [{ status: 503 }] });
+    const plugin = testPlugin('p', f.pluginDir, [{ key: 'MODEL', filename: 'm.bin', source_url: f.server.url('/m.bin'), sha256: sha256Hex(content), size: 1000 }]);
+    await rejectsWith(f.provisioner(patient).ensure(plugin), 'too_large');
+    assert.equal(f.server.requestsFor('/m.bin').length, 2);
+  });
+
   it('stops an endless body without a declared size at models.max_download_bytes', async (t) => {
     const f = await fixture(t);
     const content = randomContent(1000);
     f.server.files.set('/m.bin', { content, endless: true });
     const plugin = testPlugin('p', f.pluginDir, [{ key: 'MODEL', filename: 'm.bin', source_url: f.server.url('/m.bin'), sha256: sha256Hex(content) }]);
-    const error = await rejectsWith(f.provisioner({ maxDownloadBytes: 256 * 1024 }).ensure(plugin), 'too_large');
+    const error = await rejectsWith(f.provisioner({ ...patient, maxDownloadBytes: 256 * 1024 }).ensure(plugin), 'too_large');
     assert.match(error.message, /models\.max_download_bytes/);
     assert.match(error.message, /\bfor p\b/);
     assert.equal(await assertPartSettled(f), 0);
@@ -56,7 +68,7 @@ describe('downloads stay within bounds', () => {
     const content = randomContent(512 * 1024);
     f.server.files.set('/m.bin', { content });
     const plugin = testPlugin('p', f.pluginDir, [{ key: 'MODEL', filename: 'm.bin', source_url: f.server.url('/m.bin'), sha256: sha256Hex(content) }]);
-    const error = await rejectsWith(f.provisioner({ maxDownloadBytes: 256 * 1024 }).ensure(plugin), 'too_large');
+    const error = await rejectsWith(f.provisioner({ ...patient, maxDownloadBytes: 256 * 1024 }).ensure(plugin), 'too_large');
     assert.match(error.message, /524288 bytes/);
     assert.equal(await partSize(f), 0);
   });
@@ -82,7 +94,7 @@ describe('downloads stay within bounds', () => {
     // A 3 MiB disk that the part fills: its free space is what the real part file leaves.
     const disk = 3 * 1024 * 1024;
     const reserve = 1024 * 1024;
-    const provisioner = f.provisioner({ minFreeBytes: reserve, freeSpace: async () => disk - (await partSize(f)), spaceCheckBytes: 64 * 1024 });
+    const provisioner = f.provisioner({ ...patient, minFreeBytes: reserve, freeSpace: async () => disk - (await partSize(f)), spaceCheckBytes: 64 * 1024 });
     const error = await rejectsWith(provisioner.ensure(plugin), 'disk_full');
     assert.match(error.message, /\bfor p\b/);
     const kept = await assertPartSettled(f);

@@ -374,8 +374,8 @@ export async function downloadModelFile(request: DownloadRequest, options: Downl
   const state = await loadPart(request, options);
   // A part that already holds every declared byte needs no room; anything else needs at least the reserve.
   if (request.size === undefined || state.offset < request.size) await options.ensureSpace(request.size !== undefined ? request.size - state.offset : 0);
-  const failures: string[] = [];
-  let worst: ModelError | undefined;
+  /** How each source finally failed. */
+  const failures: ModelError[] = [];
   // Every source gets a turn before any is retried: a source that fails before sending a byte
   // (refused, DNS, 5xx) hands over to the next one at once, so an offline machine reaches a local
   // mirror without first sitting through the official URL's backoff.
@@ -414,9 +414,8 @@ export async function downloadModelFile(request: DownloadRequest, options: Downl
           if (error.fatal || error.code === 'aborted') throw error;
           // A part past its bound can never become the file; it must not linger either.
           if (error.code === 'too_large') await resetPart(request, state);
-          if (!worst || error.code === 'hash_mismatch') worst = error;
           if (!error.transient || entry.attempts >= options.retries) {
-            failures.push(error.message);
+            failures.push(error);
             pending.splice(pending.indexOf(entry), 1);
             break;
           }
@@ -433,6 +432,8 @@ export async function downloadModelFile(request: DownloadRequest, options: Downl
       }
     }
   }
-  const summary = failures.length === 1 ? failures[0] : failures.map((f, i) => `(${i + 1}) ${f}`).join('; ');
+  // The code is that of a reported failure (a wrong file says more than a flaky mirror).
+  const worst = failures.find((failure) => failure.code === 'hash_mismatch') ?? failures[0];
+  const summary = failures.length === 1 ? failures[0]?.message : failures.map((failure, i) => `(${i + 1}) ${failure.message}`).join('; ');
   throw new ModelError(worst?.code ?? 'network', `Could not download ${request.filename}: ${summary}`, { cause: worst });
 }
