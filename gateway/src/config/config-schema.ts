@@ -72,6 +72,12 @@ export const configSchema = z.strictObject({
     page_requests_per_minute: positiveInt,
     /** Longest answer (max_tokens) a page-started cloud call may ask for. */
     page_max_tokens: positiveInt,
+    /** The most bytes read from one cloud answer, streamed or not. */
+    max_response_bytes: positiveInt,
+    /** The longest line, and the largest event, of a streamed cloud answer, in characters. */
+    max_event_chars: positiveInt,
+    /** The most characters of a streamed cloud answer kept (its text, or its chunks). */
+    max_answer_chars: positiveInt,
   }),
   workers: z.strictObject({
     python: z.string().min(1),
@@ -86,6 +92,10 @@ export const configSchema = z.strictObject({
     offline: flag,
     mirror: optionalText,
     stale_part_hours: positiveInt,
+    /** The most bytes taken from a source for a model that declares no `size` (a declared size is the bound otherwise). */
+    max_download_bytes: positiveInt,
+    /** Free space a model download must leave on the models disk; checked before and while it runs. */
+    min_free_bytes: nonNegativeInt,
   }),
   ca: z.strictObject({
     lifetime_days: positiveInt.max(825),

@@ -1,71 +1,38 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { loadConfig } from '../config/load-config.js';
-import type { PluginManifest } from '../plugins/manifest-schema.js';
-import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { createCloudRelay, type CloudRelaySettings } from './cloud-relay.js';
+import { answerJson as json, cloudPlugin as plugin, completion, startCloudTestServer, type CloudTestServer, type SeenRequest } from './testing/cloud-test-server.js';
 
-/** A local stand-in for vLLM/Ollama/LocalAI: each test scripts its answers. */
-type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => unknown;
-let handler: Handler = (_request, _body, response) => response.end();
-const seen: Array<{ url: string; body: unknown; authorization: string | undefined; accept: string | undefined }> = [];
-let server: Server;
+let server: CloudTestServer;
 let baseUrl: string;
+let seen: SeenRequest[];
 
 before(async () => {
-  server = createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (text: string) => (body += text));
-    request.on('end', () => {
-      seen.push({ url: request.url ?? '', body: body ? JSON.parse(body) : null, authorization: request.headers.authorization, accept: request.headers.accept });
-      void handler(request, body, response);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startCloudTestServer();
+  baseUrl = server.baseUrl;
+  seen = server.seen;
 });
-after(() => {
-  server.closeAllConnections();
-  return new Promise<void>((resolve) => server.close(() => resolve()));
-});
+after(() => server.close());
 beforeEach(() => {
   seen.length = 0;
 });
-
-function plugin(cloud?: NonNullable<PluginManifest['inference']>['cloud']): LoadedPlugin {
-  const manifest: PluginManifest = {
-    manifest_version: 3,
-    id: 'summarize',
-    name: 'Summarize',
-    version: '1.0.0',
-    description: '',
-    content_scripts: [],
-    inference: { default_mode: 'cloud', models: [], env: [], ...(cloud ? { cloud } : {}) },
-  };
-  return { id: 'summarize', dir: '/nonexistent', status: 'enabled', manifest, contentScripts: [], revision: 'r1' };
-}
 
 function relay(overrides: Partial<CloudRelaySettings> = {}) {
   const settings: CloudRelaySettings = { base_url: baseUrl, api_key: 'sk-test-key-123', model: 'config-model', timeout_ms: 5000, retries: 2, ...overrides };
   return createCloudRelay({ settings: () => settings, retryDelayMs: () => 1 });
 }
 
-const json = (response: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) => {
-  response.writeHead(status, { 'content-type': 'application/json', ...headers });
-  response.end(JSON.stringify(value));
-};
-const completion = (content: string) => ({ model: 'served-model', choices: [{ message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { total_tokens: 3 } });
 const signal = () => new AbortController().signal;
 
 describe('OpenAI-compatible chat', () => {
   test('sends the model, the system prompt and the key, and returns the text', async () => {
-    handler = (_request, _body, response) => json(response, 200, completion('Short summary.'));
+    server.handler = (_request, _body, response) => json(response, 200, completion('Short summary.'));
     const result = await relay().infer(plugin({ endpoint: 'chat', model: 'manifest-model', system_prompt: 'Be brief.' }), { text: 'A long article', temperature: 0.2, model: 'ignored' }, signal());
     assert.deepEqual(result, { text: 'Short summary.', message: { role: 'assistant', content: 'Short summary.' }, finish_reason: 'stop', model: 'served-model', usage: { total_tokens: 3 } });
     assert.equal(seen[0]?.url, '/v1/chat/completions');
@@ -82,27 +49,14 @@ describe('OpenAI-compatible chat', () => {
   });
 
   test('uses config.cloud.model when the manifest names none, and accepts a base URL ending in /v1', async () => {
-    handler = (_request, _body, response) => json(response, 200, completion('ok'));
+    server.handler = (_request, _body, response) => json(response, 200, completion('ok'));
     await relay({ base_url: `${baseUrl}/v1/` }).infer(plugin(), 'hello', signal());
     assert.equal(seen[0]?.url, '/v1/chat/completions');
     assert.deepEqual(seen[0]?.body, { model: 'config-model', messages: [{ role: 'user', content: 'hello' }], stream: false });
   });
 
-  test('retries 5xx and honours Retry-After on 429/503', async () => {
-    let calls = 0;
-    handler = (_request, _body, response) => {
-      calls += 1;
-      if (calls === 1) return json(response, 503, { error: { message: 'warming up' } }, { 'retry-after': '0' });
-      if (calls === 2) return json(response, 500, { error: { message: 'oops' } });
-      return json(response, 200, completion('third time lucky'));
-    };
-    const result = (await relay({ retries: 2 }).infer(plugin(), 'hi', signal())) as { text: string };
-    assert.equal(result.text, 'third time lucky');
-    assert.equal(calls, 3);
-  });
-
   test('gives up after the retries and passes the error body back readably', async () => {
-    handler = (_request, _body, response) => json(response, 429, { error: { message: 'Rate limit reached for requests' } }, { 'retry-after': '0' });
+    server.handler = (_request, _body, response) => json(response, 429, { error: { message: 'Rate limit reached for requests' } }, { 'retry-after': '0' });
     await assert.rejects(relay({ retries: 1 }).infer(plugin(), 'hi', signal()), (error: Error & { code: string; status: number }) => {
       assert.equal(error.code, 'cloud_rate_limited');
       assert.equal(error.status, 429);
@@ -113,7 +67,7 @@ describe('OpenAI-compatible chat', () => {
   });
 
   test('a rejected key is reported without retrying and without echoing the key', async () => {
-    handler = (_request, _body, response) => json(response, 401, { error: { message: 'Incorrect API key provided: sk-test-key-123' } });
+    server.handler = (_request, _body, response) => json(response, 401, { error: { message: 'Incorrect API key provided: sk-test-key-123' } });
     await assert.rejects(relay().infer(plugin(), 'hi', signal()), (error: Error & { code: string }) => {
       assert.equal(error.code, 'cloud_unauthorized');
       assert.match(error.message, /Incorrect API key provided: \[redacted\]/);
@@ -124,7 +78,7 @@ describe('OpenAI-compatible chat', () => {
   });
 
   test('a plain-text error body is passed back too', async () => {
-    handler = (_request, _body, response) => {
+    server.handler = (_request, _body, response) => {
       response.writeHead(400, { 'content-type': 'text/plain' });
       response.end('model "nope" not found, try pulling it first');
     };
@@ -134,7 +88,7 @@ describe('OpenAI-compatible chat', () => {
   test('streams deltas to the caller as they arrive', async () => {
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
-    handler = async (_request, _body, response) => {
+    server.handler = async (_request, _body, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       const event = (content: string | null, finish: string | null = null) => `data: ${JSON.stringify({ model: 'm', choices: [{ delta: content === null ? { role: 'assistant' } : { content }, finish_reason: finish }] })}\n\n`;
       response.write(event(null));
@@ -157,7 +111,7 @@ describe('OpenAI-compatible chat', () => {
   });
 
   test('a stream that stalls is a timeout, and cancelling stops it', async () => {
-    handler = (_request, _body, response) => {
+    server.handler = (_request, _body, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       response.write(`data: ${JSON.stringify({ choices: [{ delta: { content: 'partial' } }] })}\n\n`);
       // …and then nothing more.
@@ -172,7 +126,7 @@ describe('OpenAI-compatible chat', () => {
 });
 
 test('embeddings map to /v1/embeddings and come back in input order', async () => {
-  handler = (_request, _body, response) =>
+  server.handler = (_request, _body, response) =>
     json(response, 200, {
       model: 'embedder',
       data: [
@@ -188,14 +142,14 @@ test('embeddings map to /v1/embeddings and come back in input order', async () =
 
 describe('raw endpoint (the AiPlugs contract on a remote gateway or cluster)', () => {
   test('posts {payload} to /api/plugins/:id/infer and unwraps {result}', async () => {
-    handler = (_request, _body, response) => json(response, 200, { result: { answer: 42 } });
+    server.handler = (_request, _body, response) => json(response, 200, { result: { answer: 42 } });
     assert.deepEqual(await relay().infer(plugin({ endpoint: 'raw' }), { q: 'life' }, signal()), { answer: 42 });
     assert.equal(seen[0]?.url, '/api/plugins/summarize/infer');
     assert.deepEqual(seen[0]?.body, { payload: { q: 'life' } });
   });
 
   test('relays chunk events and takes the result event', async () => {
-    handler = (_request, _body, response) => {
+    server.handler = (_request, _body, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       response.end('event: chunk\ndata: {"step":1}\n\nevent: chunk\ndata: {"step":2}\n\nevent: result\ndata: {"result":"done"}\n\n');
     };
@@ -205,7 +159,7 @@ describe('raw endpoint (the AiPlugs contract on a remote gateway or cluster)', (
   });
 
   test('relays JSON-lines (chunked) answers line by line', async () => {
-    handler = (_request, _body, response) => {
+    server.handler = (_request, _body, response) => {
       response.writeHead(200, { 'content-type': 'application/x-ndjson' });
       response.write('{"token":"a"}\n{"tok');
       response.end('en":"b"}\n');
@@ -218,7 +172,7 @@ describe('raw endpoint (the AiPlugs contract on a remote gateway or cluster)', (
 });
 
 test('CLOUD_BASE_URL and SYSTEM_API_KEY beat config files (seed precedence)', async () => {
-  handler = (_request, _body, response) => json(response, 200, completion('from env'));
+  server.handler = (_request, _body, response) => json(response, 200, completion('from env'));
   const dir = await mkdtemp(join(tmpdir(), 'aiplugs-cloud-'));
   after(() => rm(dir, { recursive: true, force: true }));
   const userFile = join(dir, 'config.json');
@@ -240,6 +194,6 @@ test('unconfigured, unreachable and silent servers each fail with their own code
     assert.match(error.message, /ECONNREFUSED/);
     return true;
   });
-  handler = () => undefined; // never answers
+  server.handler = () => undefined; // never answers
   await assert.rejects(relay({ timeout_ms: 200, retries: 0 }).infer(plugin(), 'hi', signal()), (error: Error & { code: string }) => error.code === 'cloud_timeout');
 });

@@ -104,7 +104,7 @@ test("a page's cloud calls spend its plugin's budget: requests per minute and a 
   const cloud: InferenceBackend = {
     async infer(_plugin, payload, _signal, _onChunk, limits) {
       seen.push(limits?.maxTokens);
-      limits?.onTokens?.(7);
+      limits?.onUsage?.({ inputTokens: 3, outputTokens: 4, totalTokens: 7 });
       return payload;
     },
   };

@@ -3,18 +3,22 @@ import { ApiError } from '../api/api-error.js';
 import type { Logger } from '../events/logger.js';
 import type { LoadedPlugin, PluginRegistry } from '../plugins/plugin-registry.js';
 import type { CloudBudget } from './cloud-budget.js';
+import type { TokenUsage } from './openai-compatible.js';
 
 export type InferenceMode = 'local' | 'cloud';
 
 /** When the chosen backend cannot serve, whether to try the other one (`cloud.fallback` in config). */
 export type FallbackPolicy = 'none' | 'local_to_cloud' | 'cloud_to_local' | 'both';
 
-/** Caps one call runs under (page calls to the cloud get their plugin's budget). */
+/**
+ * Caps one call runs under (page calls to the cloud get their plugin's budget); the cloud relay's
+ * per-call options (`CloudInferOptions`) are exactly these.
+ */
 export interface CallLimits {
   /** The longest answer, in tokens, the backend may ask for. */
-  maxTokens?: number;
-  /** Told how many tokens the call used, when the backend knows. */
-  onTokens?: (tokens: number) => void;
+  maxTokens?: number | undefined;
+  /** Told what the call cost, when the backend knows. */
+  onUsage?: ((usage: TokenUsage) => void) | undefined;
 }
 
 /** Something that can answer a plugin's request: the worker manager (local) or the cloud relay. */
@@ -141,7 +145,7 @@ export function createInferenceRouter(options: InferenceRouterOptions): Inferenc
         if (!page) return options.cloud.infer(plugin, request.payload, signal, onChunk);
         if (!options.budget) throw new ApiError(403, 'mode_not_allowed', `Plugin "${pluginId}": pages may not reach the cloud here`);
         const { maxTokens } = options.budget.admit(plugin);
-        return options.cloud.infer(plugin, request.payload, signal, onChunk, { maxTokens, onTokens: (tokens) => options.budget?.recordTokens(pluginId, tokens) });
+        return options.cloud.infer(plugin, request.payload, signal, onChunk, { maxTokens, onUsage: (usage) => options.budget?.recordTokens(pluginId, usage.totalTokens) });
       };
       try {
         const result = await run(mode);

@@ -79,11 +79,41 @@ const embeddingsResponseSchema = z.looseObject({
   usage: z.unknown().optional(),
 });
 
-/** A streamed answer in progress: turns events into chunks to relay and, at the end, the result. */
+const usageSchema = z.looseObject({
+  prompt_tokens: z.number().int().nonnegative().optional(),
+  completion_tokens: z.number().int().nonnegative().optional(),
+  total_tokens: z.number().int().nonnegative().optional(),
+});
+
+/** Tokens one call cost, as the server counted them (OpenAI's `usage`). */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+}
+
+/** Reads OpenAI's `usage` object; null when the server sent none (or nothing readable). */
+export function readTokenUsage(raw: unknown): TokenUsage | null {
+  const parsed = usageSchema.safeParse(raw);
+  if (!parsed.success) return null;
+  const { prompt_tokens: input, completion_tokens: output, total_tokens: total } = parsed.data;
+  if (input === undefined && output === undefined && total === undefined) return null;
+  return { inputTokens: input ?? 0, outputTokens: output ?? 0, totalTokens: total ?? (input ?? 0) + (output ?? 0) };
+}
+
+/** A finished answer: the plugin's result, and what it cost when the server said so. */
+export interface CloudAnswer {
+  result: unknown;
+  usage: TokenUsage | null;
+}
+
+/** A streamed answer in progress: turns events into chunks to relay and, at the end, the answer. */
 export interface StreamState {
   /** The chunk to relay for this event, or undefined to relay nothing. Throws on an error event. */
   onEvent(event: ServerSentEvent): unknown;
-  result(): unknown;
+  /** Characters of answer kept so far (text, chunks), for the relay's cap on what it holds. */
+  keptChars(): number;
+  result(): CloudAnswer;
 }
 
 /** One cloud call, fully decided before any byte is sent. */
@@ -92,7 +122,7 @@ export interface CloudCall {
   body: unknown;
   /** Ask the server to stream (chat and raw only; embeddings never stream). */
   stream: boolean;
-  parseJson(json: unknown): unknown;
+  parseJson(json: unknown): CloudAnswer;
   streamState(): StreamState;
 }
 
@@ -139,17 +169,44 @@ export function chatMessages(payload: unknown, systemPrompt: string | undefined)
   return { messages, parameters };
 }
 
-function chatCall(base: string, model: string | null, cloud: CloudSettings, payload: unknown, stream: boolean): CloudCall {
+const OUTPUT_TOKEN_PARAMETERS = ['max_tokens', 'max_completion_tokens'] as const;
+
+/**
+ * Holds a chat call to `maxTokens` output tokens whatever the payload asks: each output-token
+ * parameter the payload set is lowered to the cap (or replaced when it is not a positive number);
+ * with neither set, `max_tokens` is (the older name, which every OpenAI-compatible server reads).
+ * A payload that uses `max_completion_tokens` alone keeps it alone: newer OpenAI models refuse
+ * `max_tokens`.
+ */
+export function capOutputTokens(parameters: Record<string, unknown>, maxTokens: number): Record<string, unknown> {
+  const capped = { ...parameters };
+  const present = OUTPUT_TOKEN_PARAMETERS.filter((name) => capped[name] !== undefined);
+  for (const name of present) {
+    const value = capped[name];
+    capped[name] = typeof value === 'number' && Number.isInteger(value) && value > 0 ? Math.min(value, maxTokens) : maxTokens;
+  }
+  if (present.length === 0) capped.max_tokens = maxTokens;
+  return capped;
+}
+
+function chatCall(base: string, model: string | null, cloud: CloudSettings, payload: unknown, stream: boolean, limits: CloudCallLimits): CloudCall {
   const { messages, parameters } = chatMessages(payload, cloud.system_prompt);
+  const sampling = limits.maxTokens !== undefined ? capOutputTokens(parameters, limits.maxTokens) : parameters;
+  // Streamed answers carry usage only when asked (a last chunk with empty choices).
+  const streamOptions = stream && limits.streamUsage ? { stream_options: { include_usage: true } } : {};
   return {
     url: openAiUrl(base, '/chat/completions'),
-    body: { ...(model ? { model } : {}), messages, ...parameters, stream },
+    body: { ...(model ? { model } : {}), messages, ...sampling, stream, ...streamOptions },
     stream,
     parseJson(json) {
       const parsed = chatCompletionSchema.safeParse(json);
       if (!parsed.success) throw badResponse('chat completion', json);
       const choice = parsed.data.choices[0]!;
-      return { text: choice.message.content ?? '', message: choice.message, finish_reason: choice.finish_reason ?? null, model: parsed.data.model ?? model, usage: parsed.data.usage ?? null };
+      const usage = parsed.data.usage ?? null;
+      return {
+        result: { text: choice.message.content ?? '', message: choice.message, finish_reason: choice.finish_reason ?? null, model: parsed.data.model ?? model, usage },
+        usage: readTokenUsage(usage),
+      };
     },
     streamState() {
       let text = '';
@@ -178,7 +235,8 @@ function chatCall(base: string, model: string | null, cloud: CloudSettings, payl
           text += delta;
           return delta;
         },
-        result: () => ({ text, message: { role: 'assistant', content: text }, finish_reason: finish, model: served, usage }),
+        keptChars: () => text.length,
+        result: () => ({ result: { text, message: { role: 'assistant', content: text }, finish_reason: finish, model: served, usage }, usage: readTokenUsage(usage) }),
       };
     },
   };
@@ -196,7 +254,11 @@ function embeddingsCall(base: string, model: string | null, payload: unknown): C
       const response = embeddingsResponseSchema.safeParse(json);
       if (!response.success) throw badResponse('embeddings answer', json);
       const embeddings = [...response.data.data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((item) => item.embedding);
-      return { embeddings, ...(typeof input === 'string' ? { embedding: embeddings[0] ?? null } : {}), model: response.data.model ?? model, usage: response.data.usage ?? null };
+      const usage = response.data.usage ?? null;
+      return {
+        result: { embeddings, ...(typeof input === 'string' ? { embedding: embeddings[0] ?? null } : {}), model: response.data.model ?? model, usage },
+        usage: readTokenUsage(usage),
+      };
     },
     streamState() {
       throw new Error('embeddings do not stream');
@@ -222,10 +284,11 @@ function rawCall(base: string, pluginId: string, payload: unknown, stream: boole
     url: `${base.replace(/\/+$/, '')}/api/plugins/${encodeURIComponent(pluginId)}/infer`,
     body: { payload: payload ?? null },
     stream,
-    parseJson: unwrapResult,
+    parseJson: (json) => ({ result: unwrapResult(json), usage: null }),
     streamState() {
       // The AiPlugs SSE shape (`chunk`, `result`, `error` events); unnamed events are chunks.
       const chunks: unknown[] = [];
+      let kept = 0;
       let final: { value: unknown } | null = null;
       return {
         onEvent(event) {
@@ -239,9 +302,11 @@ function rawCall(base: string, pluginId: string, payload: unknown, stream: boole
             return undefined;
           }
           chunks.push(value);
+          kept += event.data.length;
           return value;
         },
-        result: () => (final ? final.value : chunks),
+        keptChars: () => kept,
+        result: () => ({ result: final ? final.value : chunks, usage: null }),
       };
     },
   };
@@ -257,24 +322,42 @@ export interface CloudCallOptions {
   payload: unknown;
   /** The caller wants partial results (it passed an onChunk). */
   stream: boolean;
+  limits?: CloudCallLimits;
 }
 
+/** What one call may cost; decided per call by the caller (a plugin's or a page's budget). */
+export interface CloudCallLimits {
+  /**
+   * The most output tokens a chat call may produce: `max_tokens` / `max_completion_tokens` are
+   * clamped to it whatever the payload says (see `capOutputTokens`). Embeddings produce no output
+   * tokens; a `raw` call's payload is the plugin's own and is not touched.
+   */
+  maxTokens?: number | undefined;
+  /** Ask a streamed chat answer to report its usage (`stream_options.include_usage`). */
+  streamUsage?: boolean | undefined;
+}
+
+const limitsSchema = z.object({ maxTokens: z.number().int().positive().optional(), streamUsage: z.boolean().optional() });
+
 /**
- * Decides the URL and body of a cloud call from the manifest, the config and the payload.
+ * Decides the URL and body of a cloud call from the manifest, the config and the payload, within
+ * the caller's `limits` (an output-token cap, usage in streams).
  *
  * @example
  *   buildCloudCall({ baseUrl: 'http://gpu-box:8000', pluginId: 'summarize', cloud: { endpoint: 'chat', model: 'qwen2.5' }, defaultModel: null, payload: 'Hello', stream: false });
  *   // → { url: 'http://gpu-box:8000/v1/chat/completions', body: { model: 'qwen2.5', messages: [{ role: 'user', content: 'Hello' }], stream: false }, … }
+ *   buildCloudCall({ …, payload: { prompt: 'Hello', max_tokens: 100000 }, limits: { maxTokens: 512 } }).body.max_tokens; // 512
  */
 export function buildCloudCall(options: CloudCallOptions): CloudCall {
   const cloud: CloudSettings = options.cloud ?? { endpoint: 'chat' };
   const model = cloud.model ?? options.defaultModel;
+  const limits = limitsSchema.parse(options.limits ?? {});
   switch (cloud.endpoint) {
     case 'embeddings':
       return embeddingsCall(options.baseUrl, model, options.payload);
     case 'raw':
       return rawCall(options.baseUrl, options.pluginId, options.payload, options.stream);
     default:
-      return chatCall(options.baseUrl, model, cloud, options.payload, options.stream);
+      return chatCall(options.baseUrl, model, cloud, options.payload, options.stream, limits);
   }
 }

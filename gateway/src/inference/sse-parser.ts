@@ -1,3 +1,7 @@
+import { createLineSplitter, StreamLimitError } from './line-splitter.js';
+
+export { StreamLimitError } from './line-splitter.js';
+
 /** One server-sent event: its `event:` name (default "message") and its joined `data:` lines. */
 export interface ServerSentEvent {
   event: string;
@@ -5,24 +9,37 @@ export interface ServerSentEvent {
   id?: string;
 }
 
+export interface SseParserOptions {
+  /**
+   * The longest line, and the most `data` one event may gather, in characters; past it `push`
+   * throws a `StreamLimitError`. Set it for any stream from outside (the cloud relay does);
+   * unbounded by default.
+   */
+  maxEventChars?: number;
+}
+
 /**
  * An incremental text/event-stream parser (the WHATWG rules that matter here: CR, LF or CRLF line
  * ends, multi-line `data:`, comments, an optional space after the colon, a blank line dispatches).
- * Feed it decoded text as it arrives; it hands back the events completed so far.
+ * Feed it decoded text as it arrives; it hands back the events completed so far. Linear in the
+ * text, and bounded by `maxEventChars`.
  *
  * @example
- *   const parser = createSseParser();
+ *   const parser = createSseParser({ maxEventChars: 1 << 20 });
  *   for (const event of parser.push('data: {"a":1}\n\n')) console.log(event.data); // {"a":1}
  */
-export function createSseParser() {
-  let buffer = '';
+export function createSseParser(options: SseParserOptions = {}) {
+  const maxEventChars = options.maxEventChars ?? Number.POSITIVE_INFINITY;
+  const lines = createLineSplitter(maxEventChars);
   let data: string[] = [];
+  let dataChars = 0;
   let event = '';
   let id: string | undefined;
   const takeLine = (line: string, out: ServerSentEvent[]) => {
     if (line === '') {
       if (data.length > 0) out.push({ event: event || 'message', data: data.join('\n'), ...(id !== undefined ? { id } : {}) });
       data = [];
+      dataChars = 0;
       event = '';
       return;
     }
@@ -31,29 +48,24 @@ export function createSseParser() {
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') data.push(value);
-    else if (field === 'event') event = value;
+    if (field === 'data') {
+      dataChars += value.length + 1;
+      if (dataChars > maxEventChars) throw new StreamLimitError('An event', maxEventChars);
+      data.push(value);
+    } else if (field === 'event') event = value;
     else if (field === 'id') id = value;
   };
   return {
     push(text: string): ServerSentEvent[] {
-      buffer += text;
       const out: ServerSentEvent[] = [];
-      for (;;) {
-        const match = /\r\n|\r|\n/.exec(buffer);
-        if (!match) break;
-        // A lone CR at the very end may be the first half of a CRLF: wait for more text.
-        if (match[0] === '\r' && match.index === buffer.length - 1) break;
-        takeLine(buffer.slice(0, match.index), out);
-        buffer = buffer.slice(match.index + match[0].length);
-      }
+      for (const line of lines.push(text)) takeLine(line, out);
       return out;
     },
     /** Dispatches a final event that the server did not terminate with a blank line. */
     end(): ServerSentEvent[] {
       const out: ServerSentEvent[] = [];
-      if (buffer) takeLine(buffer.replace(/\r$/, ''), out);
-      buffer = '';
+      const rest = lines.end();
+      if (rest !== undefined) takeLine(rest, out);
       takeLine('', out);
       return out;
     },

@@ -7,10 +7,12 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { writeFileAtomic } from '../data/write-file-atomic.js';
+import { parseRetryAfter } from '../net/retry-after.js';
+import { createByteGuard } from './byte-guard.js';
 import { hashFile } from './hash-file.js';
 import { HashingSink } from './hashing-sink.js';
 import { httpGet } from './http-get.js';
-import { errorForStatus, ModelError, parseRetryAfter, toModelError } from './model-error.js';
+import { errorForStatus, ModelError, toModelError } from './model-error.js';
 import type { ModelSource } from './model-source.js';
 
 /** Opens the `.part` file for writing at `start`; injectable so tests can simulate a full disk. */
@@ -38,7 +40,11 @@ export interface DownloadRequest {
   metaPath: string;
   sha256: string;
   size: number | undefined;
+  /** The most bytes accepted when `size` is not declared (`models.max_download_bytes`). */
+  maxBytes: number;
   sources: ModelSource[];
+  /** Who wants the file ("p", "a, b"), for messages. */
+  forWhom: () => string;
 }
 
 export interface DownloadProgress {
@@ -58,6 +64,13 @@ export interface DownloadOptions {
   stallTimeoutMs: number;
   signal: AbortSignal;
   createPartStream: CreatePartStream;
+  /**
+   * Rejects (with a fatal `disk_full`) when the disk cannot take `bytesToCome` more and still keep
+   * its reserve; called before the first request, when a source announces its size, and every
+   * `spaceCheckBytes` while bytes arrive (with 0 when the size is unknown).
+   */
+  ensureSpace: (bytesToCome: number) => Promise<void>;
+  spaceCheckBytes: number;
   /** Called often (per chunk); throttle on the receiving side. */
   onProgress: (progress: DownloadProgress) => void;
   /** Human-readable notes worth a log line (restarts, retries). */
@@ -96,7 +109,7 @@ async function loadPart(request: DownloadRequest, options: DownloadOptions): Pro
   const stats = await stat(request.partPath).catch(() => undefined);
   if (!stats) return freshState();
   const meta = await readPartMeta(request.metaPath);
-  const tooBig = request.size !== undefined && stats.size > request.size;
+  const tooBig = stats.size > byteLimit(request);
   if (stats.size === 0 || !meta || meta.sha256 !== request.sha256 || tooBig) {
     if (stats.size > 0) options.onNote('info', `Discarding ${request.partPath}: it does not belong to this declaration`);
     await discardPart(request);
@@ -155,9 +168,30 @@ async function resetPart(request: DownloadRequest, state: PartState): Promise<vo
   await discardPart(request);
 }
 
+/** The most bytes the part may ever hold: the declared size, else `models.max_download_bytes`. */
+const byteLimit = (request: DownloadRequest): number => request.size ?? request.maxBytes;
+
+/** The error for a source that sends (or, `announced`, says it will send) more than `byteLimit`. */
+function tooLarge(request: DownloadRequest, display: string, announced?: number): ModelError {
+  const who = `${request.filename} (for ${request.forWhom()})`;
+  const raise = '. Declare its size in the manifest, or raise models.max_download_bytes';
+  const stopped = '; stopped there and discarded the partial file';
+  const max = `models.max_download_bytes (${request.maxBytes} bytes)`;
+  const message =
+    request.size !== undefined
+      ? `The manifest declares ${request.size} bytes for ${who}, but ${display} sent more${stopped}`
+      : announced !== undefined
+        ? `${who} declares no size, and ${display} announces ${announced} bytes, more than ${max}${raise}`
+        : `${who} declares no size, and ${display} sent more than ${max}${stopped}${raise}`;
+  return new ModelError('too_large', message);
+}
+
 function checkAnnouncedSize(request: DownloadRequest, total: number | null, display: string, body: Readable): void {
-  if (request.size === undefined || total === null || total === request.size) return;
+  if (total === null) return;
+  if (request.size === undefined && total <= request.maxBytes) return;
+  if (request.size === total) return;
   body.destroy();
+  if (request.size === undefined) throw tooLarge(request, display, total);
   throw new ModelError(
     'hash_mismatch',
     `Size mismatch for ${request.filename}: ${display} has ${total} bytes, the manifest declares ${request.size}`,
@@ -260,6 +294,10 @@ async function transferOnce(source: ModelSource, request: DownloadRequest, state
       source.kind === 'http' ? await openHttpSource(source, request, state, options, watchdog) : await openFileSource(source, request, state, options);
     body = opened.body;
     watchdog.target((error) => opened.body.destroy(error));
+    // What is yet to reach the disk: the rest of a known total, or (size unknown) what has
+    // arrived but is still buffered on its way to the part.
+    const bytesToCome = (received: number) => Math.max(0, (opened.totalBytes ?? received) - state.offset);
+    await options.ensureSpace(bytesToCome(state.offset));
     // The sidecar is written before any byte so that a crash at any later point leaves a resumable part.
     await writeFileAtomic(request.metaPath, `${JSON.stringify(opened.meta)}\n`);
     state.meta = opened.meta;
@@ -276,7 +314,14 @@ async function transferOnce(source: ModelSource, request: DownloadRequest, state
     // The watchdog is fed by bytes reaching the disk: if neither the network nor the disk moves
     // for `stallTimeoutMs`, this attempt is stuck either way.
     watchdog.touch();
-    await pipeline(opened.body, sink, { signal: options.signal });
+    const guard = createByteGuard({
+      offset: state.offset,
+      limit: byteLimit(request),
+      tooLarge: () => tooLarge(request, source.display),
+      checkEvery: options.spaceCheckBytes,
+      check: (offset) => options.ensureSpace(bytesToCome(offset)),
+    });
+    await pipeline(opened.body, guard, sink, { signal: options.signal });
     if (opened.totalBytes !== null && state.offset !== opened.totalBytes) {
       throw new ModelError('network', `${source.display} ended after ${state.offset} of ${opened.totalBytes} bytes`, { transient: true });
     }
@@ -327,8 +372,10 @@ export async function downloadModelFile(request: DownloadRequest, options: Downl
   await mkdir(dirname(request.partPath), { recursive: true });
   await mkdir(dirname(request.metaPath), { recursive: true });
   const state = await loadPart(request, options);
-  const failures: string[] = [];
-  let worst: ModelError | undefined;
+  // A part that already holds every declared byte needs no room; anything else needs at least the reserve.
+  if (request.size === undefined || state.offset < request.size) await options.ensureSpace(request.size !== undefined ? request.size - state.offset : 0);
+  /** How each source finally failed. */
+  const failures: ModelError[] = [];
   // Every source gets a turn before any is retried: a source that fails before sending a byte
   // (refused, DNS, 5xx) hands over to the next one at once, so an offline machine reaches a local
   // mirror without first sitting through the official URL's backoff.
@@ -365,9 +412,10 @@ export async function downloadModelFile(request: DownloadRequest, options: Downl
           if (options.signal.aborted) throw new ModelError('aborted', `Download of ${request.filename} was cancelled; the partial file is kept and will resume`, { cause: raw });
           const error = toModelError(raw, { path: request.partPath, url: source.display });
           if (error.fatal || error.code === 'aborted') throw error;
-          if (!worst || error.code === 'hash_mismatch') worst = error;
+          // A part past its bound can never become the file; it must not linger either.
+          if (error.code === 'too_large') await resetPart(request, state);
           if (!error.transient || entry.attempts >= options.retries) {
-            failures.push(error.message);
+            failures.push(error);
             pending.splice(pending.indexOf(entry), 1);
             break;
           }
@@ -384,6 +432,8 @@ export async function downloadModelFile(request: DownloadRequest, options: Downl
       }
     }
   }
-  const summary = failures.length === 1 ? failures[0] : failures.map((f, i) => `(${i + 1}) ${f}`).join('; ');
+  // The code is that of a reported failure (a wrong file says more than a flaky mirror).
+  const worst = failures.find((failure) => failure.code === 'hash_mismatch') ?? failures[0];
+  const summary = failures.length === 1 ? failures[0]?.message : failures.map((failure, i) => `(${i + 1}) ${failure.message}`).join('; ');
   throw new ModelError(worst?.code ?? 'network', `Could not download ${request.filename}: ${summary}`, { cause: worst });
 }

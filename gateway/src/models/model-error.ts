@@ -17,6 +17,12 @@ export type ModelErrorCode =
   | 'http_error'
   /** The bytes (or the size the server announced) do not match the declaration. */
   | 'hash_mismatch'
+  /**
+   * The source sent (or announced) more bytes than the manifest's `size`, or, without one,
+   * more than `models.max_download_bytes`.
+   */
+  | 'too_large'
+  /** The disk ran out, or would leave less free than `models.min_free_bytes`. */
   | 'disk_full'
   | 'permission_denied'
   /** Connection, timeout, stall or 5xx failures that outlasted every retry. */
@@ -106,12 +112,4 @@ export function errorForStatus(status: number, url: string, retryAfterMs: number
     return new ModelError('network', `HTTP ${status} from ${url}`, { transient: true, retryAfterMs });
   }
   return new ModelError('http_error', `HTTP ${status} from ${url}`);
-}
-
-/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds from now. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

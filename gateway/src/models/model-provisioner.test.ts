@@ -1,84 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { createEventBus, type GatewayEvent } from '../events/event-bus.js';
-import { createLogger } from '../events/logger.js';
-import { ModelError } from './model-error.js';
-import { createModelProvisioner, type ModelProvisionerOptions, type PluginWithModels } from './model-provisioner.js';
-import { randomContent, sha256Hex, startModelServer, testPlugin, type ModelTestServer } from './testing/model-test-server.js';
-
-interface Fixture {
-  root: string;
-  modelsDir: string;
-  pluginDir: string;
-  server: ModelTestServer;
-  events: GatewayEvent[];
-  logLines: string[];
-  provisioner(extra?: Partial<ModelProvisionerOptions>): ReturnType<typeof createModelProvisioner>;
-}
-
-async function fixture(t: TestContext): Promise<Fixture> {
-  const root = await mkdtemp(join(tmpdir(), 'aiplugs-models-'));
-  const modelsDir = join(root, 'models');
-  const pluginDir = join(root, 'plugins', 'p');
-  await mkdir(pluginDir, { recursive: true });
-  const server = await startModelServer();
-  const bus = createEventBus({ history: 10_000 });
-  const events: GatewayEvent[] = [];
-  bus.subscribe((event) => events.push(event));
-  const logLines: string[] = [];
-  const logger = createLogger({ bus, level: 'debug', write: (line) => logLines.push(line) });
-  t.after(async () => {
-    await server.close();
-    await rm(root, { recursive: true, force: true });
-  });
-  return {
-    root,
-    modelsDir,
-    pluginDir,
-    server,
-    events,
-    logLines,
-    provisioner: (extra = {}) =>
-      createModelProvisioner({
-        modelsDir,
-        bus,
-        logger,
-        retryBaseMs: 5,
-        retryMaxMs: 20,
-        stallTimeoutMs: 300,
-        lockPollMs: 20,
-        progressIntervalMs: 0,
-        logIntervalMs: 0,
-        ...extra,
-      }),
-  };
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<ModelError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ModelError, `expected a ModelError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected a rejection with ${code}`);
-}
-
-/** Serves `content` at `/path` and returns a plugin declaring it as MODEL. */
-function serve(f: Fixture, path: string, content: Buffer, extra: Partial<Parameters<ModelTestServer['files']['set']>[1]> = {}): PluginWithModels {
-  f.server.files.set(path, { content, ...extra });
-  return testPlugin('p', f.pluginDir, [{ key: 'MODEL', filename: path.split('/').pop() ?? 'm.bin', source_url: f.server.url(path), sha256: sha256Hex(content) }]);
-}
-
-const leftovers = async (dir: string) => (await readdir(dir)).filter((name) => name.endsWith('.part'));
+import { fixture, leftovers, rejectsWith, serve } from './testing/provisioner-fixture.js';
+import { randomContent, sha256Hex, startModelServer, testPlugin } from './testing/model-test-server.js';
 
 describe('model provisioner', () => {
   it('downloads a missing file, verifies it, reports progress and returns {KEY: absolute path}', async (t) => {

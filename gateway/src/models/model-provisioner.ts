@@ -6,6 +6,7 @@ import { formatManifestIssues, modelDeclarationSchema, type ModelDeclaration } f
 import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { createPartFileStream, downloadModelFile, type CreatePartStream, type DownloadProgress } from './download-file.js';
 import { acquireFileLock } from './file-lock.js';
+import { freeSpaceOf, type FreeSpaceProbe } from './free-space.js';
 import { sha256File } from './hash-file.js';
 import { parseMirrorSpec } from './mirror-rewrite.js';
 import { ModelError, type ModelErrorCode } from './model-error.js';
@@ -65,6 +66,14 @@ export interface ModelProvisionerOptions {
   createPartStream?: CreatePartStream;
   /** `Authorization` for a source URL without user info (a hub token, say); never sent across hosts. */
   authorizationFor?: AuthorizationFor;
+  /** The most bytes taken from a source for a file that declares no `size`. Default 20 GiB. */
+  maxDownloadBytes?: number;
+  /** Free space a download must leave on the models disk. Default 1 GiB. */
+  minFreeBytes?: number;
+  /** Measures free space on the models disk (default `statfs`); inject to simulate a small disk. */
+  freeSpace?: FreeSpaceProbe;
+  /** Free space is measured again after this many bytes arrive. Default 64 MiB. */
+  spaceCheckBytes?: number;
 }
 
 export interface EnsureOptions {
@@ -112,6 +121,8 @@ export interface ModelProvisioner {
   close(): Promise<void>;
 }
 
+const GiB = 1024 * 1024 * 1024;
+
 /** The folder (inside the models folder) for sidecars: hidden, and no model may be named like it. */
 const STATE_DIR = '.aiplugs';
 
@@ -158,6 +169,10 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
     progressIntervalMs: options.progressIntervalMs ?? 500,
     logIntervalMs: options.logIntervalMs ?? 5_000,
     createPartStream: options.createPartStream ?? createPartFileStream,
+    maxDownloadBytes: options.maxDownloadBytes ?? 20 * GiB,
+    minFreeBytes: options.minFreeBytes ?? GiB,
+    freeSpace: options.freeSpace ?? freeSpaceOf,
+    spaceCheckBytes: Math.max(1, options.spaceCheckBytes ?? 64 * 1024 * 1024),
   };
   const logger = options.logger;
   const cache = createVerifyCache(stateDir);
@@ -166,6 +181,24 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
   const targetOf = (filename: string) => join(modelsDir, filename);
   const partOf = (filename: string) => `${targetOf(filename)}.part`;
   const metaOf = (filename: string) => join(stateDir, `${filename}.part.json`);
+
+  /**
+   * Fails a download (fatally: no other source needs less disk) that would leave less than
+   * `minFreeBytes` free. A disk whose free space cannot be measured is not checked; ENOSPC still
+   * stops the download then.
+   */
+  async function ensureSpace(filename: string, forWhom: string, bytesToCome: number): Promise<void> {
+    const free = await settings.freeSpace(modelsDir).catch(() => undefined);
+    if (free === undefined || free >= bytesToCome + settings.minFreeBytes) return;
+    const reserve = `the ${formatBytes(settings.minFreeBytes)} kept free (models.min_free_bytes)`;
+    const short = bytesToCome > 0 ? `it needs ${formatBytes(bytesToCome)} more to write plus ${reserve}` : `below ${reserve}`;
+    throw new ModelError(
+      'disk_full',
+      `Not enough free space for model ${filename} (for ${forWhom}) in ${modelsDir}: ${formatBytes(Math.max(0, free))} is free, ${short}. ` +
+        'Free some space and pull again (a partial download is kept and resumes), or move models elsewhere (--models-dir / AIPLUGS_MODELS_DIR)',
+      { fatal: true },
+    );
+  }
 
   /** Schema check again at this edge: a `PluginWithModels` may be built by code, not only by the registry. */
   function checkDeclaration(plugin: PluginWithModels, declaration: ModelDeclaration): ModelDeclaration {
@@ -302,7 +335,7 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
         const started = Date.now();
         let startOffset = 0;
         const { source, bytes } = await downloadModelFile(
-          { filename, target, partPath: partOf(filename), metaPath: metaOf(filename), sha256, size, sources: usable },
+          { filename, target, partPath: partOf(filename), metaPath: metaOf(filename), sha256, size, maxBytes: settings.maxDownloadBytes, sources: usable, forWhom },
           {
             retries: settings.retries,
             retryBaseMs: settings.retryBaseMs,
@@ -311,6 +344,8 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
             stallTimeoutMs: settings.stallTimeoutMs,
             signal: controller.signal,
             createPartStream: settings.createPartStream,
+            ensureSpace: (bytesToCome) => ensureSpace(filename, forWhom(), bytesToCome),
+            spaceCheckBytes: settings.spaceCheckBytes,
             onProgress,
             onNote: (level, message) => (level === 'warn' ? logger?.warn(message) : job.logProgress && logger?.info(message)),
             onSourceStart: (from, offset, total) => {

@@ -20,6 +20,8 @@ export async function loadModelsContext(flags: ModelsCommandFlags): Promise<Mode
     offline: config.models.offline,
     mirror: config.models.mirror,
     stalePartHours: config.models.stale_part_hours,
+    maxDownloadBytes: config.models.max_download_bytes,
+    minFreeBytes: config.models.min_free_bytes,
     bus,
     logger: logger.child('models'),
   });

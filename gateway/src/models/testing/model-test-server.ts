@@ -35,11 +35,24 @@ export interface ServedFile {
   redirectTo?: string;
   /** Answer 401 unless this exact `Authorization` arrives. */
   requireAuthorization?: string;
+  /**
+   * Send `content` and then keep sending random bytes, without a `Content-Length`, for as long as
+   * the client reads: a hostile or broken source whose body never ends. (A safety net stops it
+   * at `ENDLESS_SAFETY_BYTES`, so that a regression fails a test rather than filling the disk.)
+   */
+  endless?: boolean;
 }
+
+/** Where an `endless` body gives up if the client never does. */
+export const ENDLESS_SAFETY_BYTES = 256 * 1024 * 1024;
 
 export interface RecordedRequest {
   path: string;
   headers: IncomingHttpHeaders;
+  /** Body bytes handed to the socket so far (counted for `endless` bodies only). */
+  bytesSent: number;
+  /** Whether the client went away before the server finished its answer. */
+  cutOff: boolean;
 }
 
 export interface ModelTestServer {
@@ -57,6 +70,28 @@ export const sha256Hex = (data: Buffer): string => createHash('sha256').update(d
 
 /** Deterministic-length random bytes: every test gets content no cache could have seen. */
 export const randomContent = (bytes: number): Buffer => randomBytes(bytes);
+
+/** Writes until the client stops reading (or the safety net), honouring backpressure. */
+async function writeEndlessly(res: ServerResponse, first: Buffer, record: RecordedRequest): Promise<void> {
+  const filler = randomBytes(64 * 1024);
+  let chunk = first;
+  while (!res.destroyed && record.bytesSent < ENDLESS_SAFETY_BYTES) {
+    record.bytesSent += chunk.length;
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const go = () => {
+          res.off('drain', go);
+          res.off('close', go);
+          resolve();
+        };
+        res.on('drain', go);
+        res.on('close', go);
+      });
+    }
+    chunk = filler;
+  }
+  res.end();
+}
 
 async function writeSlowly(res: ServerResponse, body: Buffer, throttle: { chunkBytes: number; delayMs: number }): Promise<void> {
   for (let offset = 0; offset < body.length; offset += throttle.chunkBytes) {
@@ -80,7 +115,9 @@ export async function startModelServer(host = '127.0.0.1'): Promise<ModelTestSer
   const requests: RecordedRequest[] = [];
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    requests.push({ path, headers: req.headers });
+    const record: RecordedRequest = { path, headers: req.headers, bytesSent: 0, cutOff: false };
+    requests.push(record);
+    res.on('close', () => (record.cutOff = !res.writableFinished));
     const file = files.get(path);
     if (!file) return void res.writeHead(404).end('not found');
     if (file.redirectTo) return void res.writeHead(302, { location: file.redirectTo }).end();
@@ -97,7 +134,7 @@ export async function startModelServer(host = '127.0.0.1'): Promise<ModelTestSer
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
     const validatorOk = !ifRange || file.ifRange === false || ifRange === etag || ifRange === file.lastModified;
-    if ((file.ranges ?? true) && range && validatorOk) {
+    if ((file.ranges ?? true) && !file.endless && range && validatorOk) {
       start = Number(range[1]);
       if (start >= file.content.length) {
         return void res.writeHead(416, { 'content-range': `bytes */${file.content.length}` }).end();
@@ -108,6 +145,10 @@ export async function startModelServer(host = '127.0.0.1'): Promise<ModelTestSer
       headers['content-range'] = `bytes ${start}-${file.content.length - 1}/${file.content.length}`;
     }
     const body = file.content.subarray(start);
+    if (file.endless) {
+      res.writeHead(status, headers);
+      return void writeEndlessly(res, body, record);
+    }
     headers['content-length'] = body.length;
     res.writeHead(status, headers);
     if (step && 'stallAfter' in step) return void res.write(body.subarray(0, step.stallAfter));
