@@ -5,9 +5,9 @@ export interface ResourceWatchdogOptions {
   source?: ProcessTableSource | null;
   /** Between samples. Default 200 ms: a fast allocator overshoots a cap by about this much time's worth. */
   intervalMs?: number;
-  /** Between full scans that find new descendants (the costly part). Default 1 s. */
+  /** Between full scans that find new descendants (the costly part: one read per process on the machine). Default 2 s. */
   rescanMs?: number;
-  /** A sample that failed as a whole (procfs unreadable): logged, and the next tick tries again. */
+  /** Sampling started failing (procfs unreadable); said once per run of failures, the next tick tries again. */
   onError?: (error: Error) => void;
 }
 
@@ -36,10 +36,11 @@ interface Watcher {
 export function createResourceWatchdog(options: ResourceWatchdogOptions = {}): ResourceWatchdog {
   const source = options.source === undefined ? (procfsAvailable() ? createProcfsSource() : null) : options.source;
   const intervalMs = options.intervalMs ?? 200;
-  const rescanMs = options.rescanMs ?? 1000;
+  const rescanMs = options.rescanMs ?? 2000;
   const watched = new Map<number, Watcher>();
   let timer: NodeJS.Timeout | null = null;
   let busy = false;
+  let failing = false;
   let lastScan = Number.NEGATIVE_INFINITY;
 
   const tick = async () => {
@@ -54,8 +55,10 @@ export function createResourceWatchdog(options: ResourceWatchdogOptions = {}): R
         // A root that is gone has exited; its exit is reported by the process wrapper.
         if (table.has(root)) watcher.onUsage(totalUsage(watcher.members, table));
       }
+      failing = false;
     } catch (error) {
-      options.onError?.(error as Error);
+      if (!failing) options.onError?.(error as Error);
+      failing = true;
     } finally {
       busy = false;
     }
