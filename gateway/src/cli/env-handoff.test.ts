@@ -81,28 +81,20 @@ describe('the launcher in front of the gateway', () => {
     assert.deepEqual(await probe.exited, { code: 7, signal: null });
   });
 
-  it('passes SIGTERM on to the gateway and ends with its status', async () => {
-    const probe = runProbe(['wait'], { ...baseEnv, ...SECRETS });
-    await probe.next<Report>();
-    probe.child.kill('SIGTERM');
-    assert.deepEqual(await probe.next<{ signal: string }>(), { signal: 'SIGTERM' });
-    assert.deepEqual(await probe.exited, { code: 0, signal: null });
-  });
-
-  it('a Ctrl-C (SIGINT to the foreground process group) reaches the gateway once, not twice', async () => {
-    const probe = runProbe(['wait'], { ...baseEnv, ...SECRETS });
-    await probe.next<Report>();
-    process.kill(-probe.child.pid!, 'SIGINT');
-    assert.deepEqual(await probe.next<{ signal: string }>(), { signal: 'SIGINT' });
-    // A second SIGINT would have hit the default action (the gateway's "stop now"): killed by the signal.
-    assert.deepEqual(await probe.exited, { code: 0, signal: null });
-  });
-
-  it('a launcher killed with SIGKILL still stops the gateway, cleanly', async () => {
-    const probe = runProbe(['wait'], { ...baseEnv, ...SECRETS });
-    await probe.next<Report>();
-    probe.child.kill('SIGKILL');
-    // The gateway shares the launcher's stdout: its report still arrives.
-    assert.deepEqual(await probe.next<{ signal: string }>(), { signal: 'SIGTERM' });
-  });
+  const signalCases = [
+    { what: 'SIGTERM to the launcher reaches the gateway, which ends cleanly', send: (pid: number) => process.kill(pid, 'SIGTERM'), gets: 'SIGTERM', exit: { code: 0, signal: null } },
+    // A second SIGINT would hit the default action (the gateway's "stop now"): killed by the signal.
+    { what: 'a Ctrl-C (SIGINT to the foreground process group) reaches the gateway once, not twice', send: (pid: number) => process.kill(-pid, 'SIGINT'), gets: 'SIGINT', exit: { code: 0, signal: null } },
+    // The channel closes; the gateway shares the launcher's stdout, so its report still arrives.
+    { what: 'a launcher killed with SIGKILL still stops the gateway, cleanly', send: (pid: number) => process.kill(pid, 'SIGKILL'), gets: 'SIGTERM', exit: { code: null, signal: 'SIGKILL' } },
+  ] as const;
+  for (const { what, send, gets, exit } of signalCases) {
+    it(what, async () => {
+      const probe = runProbe(['wait'], { ...baseEnv, ...SECRETS });
+      await probe.next<Report>();
+      send(probe.child.pid!);
+      assert.deepEqual(await probe.next<{ signal: string }>(), { signal: gets });
+      assert.deepEqual(await probe.exited, exit);
+    });
+  }
 });
