@@ -148,9 +148,11 @@ export async function startGateway(options: { env?: NodeJS.ProcessEnv; nodeArgs?
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${log}`)));
   });
   child.stdout?.resume();
+  // The gateway's own pid: with secrets in the environment `child` is a launcher in front of it.
+  const { pid } = JSON.parse(await readFile(join(dataDir, 'runtime.json'), 'utf8')) as { pid: number };
   return {
     name: 'gateway',
-    pid: child.pid!,
+    pid,
     port: ready.proxyPort,
     stop: async () => {
       await stopChild(child);

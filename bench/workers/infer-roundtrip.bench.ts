@@ -108,9 +108,9 @@ export async function run(): Promise<RoundTripRow[]> {
       const workerPid = (JSON.parse(first.text) as { result: { pid: number } }).result.pid;
       await time(2000, call);
       const api = summarize(await time(SEQUENTIAL, call));
-      const [gatewayBefore, workerBefore] = [await cpuMs(gateway.child.pid!), await cpuMs(workerPid)];
+      const [gatewayBefore, workerBefore] = [await cpuMs(gateway.pid), await cpuMs(workerPid)];
       const apiThroughput = await throughput(16, call);
-      const [gatewayAfter, workerAfter] = [await cpuMs(gateway.child.pid!), await cpuMs(workerPid)];
+      const [gatewayAfter, workerAfter] = [await cpuMs(gateway.pid), await cpuMs(workerPid)];
       const perRequest = (before: number | null, after: number | null) => (before === null || after === null ? null : Math.round(((after - before) * 1000) / apiThroughput.done));
       rows.push({
         path: `POST /api/plugins/${id}/infer (gateway child, ${id === 'node-ops' ? 'Node' : 'Python'} worker)`,
@@ -141,9 +141,9 @@ export async function run(): Promise<RoundTripRow[]> {
       });
     await time(2000, wsCall);
     const overWs = summarize(await time(SEQUENTIAL, wsCall));
-    const gatewayBefore = await cpuMs(gateway.child.pid!);
+    const gatewayBefore = await cpuMs(gateway.pid);
     const wsThroughput = await throughput(8, wsCall); // the connection runs at most 8 calls at once
-    const gatewayAfter = await cpuMs(gateway.child.pid!);
+    const gatewayAfter = await cpuMs(gateway.pid);
     rows.push({
       path: 'WebSocket {type:"infer"} on /ws (gateway child, Node worker)',
       ...overWs,

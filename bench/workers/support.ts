@@ -17,6 +17,8 @@ export const FIXTURE_PLUGINS = join(REPO, 'gateway/src/workers/fixtures/plugins'
 
 export interface GatewayChild {
   child: ChildProcess;
+  /** The gateway process to measure (not necessarily `child`). */
+  pid: number;
   apiUrl: string;
   apiPort: number;
   token: string;
@@ -36,8 +38,11 @@ export async function startGatewayChild(env: NodeJS.ProcessEnv = {}): Promise<Ga
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${log}`)));
   });
   const token = (await readFile(join(dataDir, 'token'), 'utf8')).trim();
+  // The gateway's own pid: with secrets in the environment `child` is a launcher in front of it.
+  const { pid } = JSON.parse(await readFile(join(dataDir, 'runtime.json'), 'utf8')) as { pid: number };
   return {
     child,
+    pid,
     ...ready,
     token,
     async stop() {

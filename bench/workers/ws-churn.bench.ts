@@ -100,7 +100,7 @@ async function inProcess(): Promise<ChurnRow[]> {
 
 export async function run(): Promise<ChurnRow[]> {
   const gateway = await startGatewayChild();
-  const pid = gateway.child.pid!;
+  const pid = gateway.pid;
   const rows: ChurnRow[] = [];
   try {
     await churn(gateway.apiPort, (clientId) => `plugin_id=node-ops&client_id=${clientId}&token=${gateway.token}`, 2, async (round, perSecond) => {

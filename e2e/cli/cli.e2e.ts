@@ -15,7 +15,7 @@ test('status, plugins list, dashboard and stop drive a running gateway; exit cod
   try {
     const status = await runCli(['status', '--json', ...args]);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, apiUrl: gateway.ready.apiUrl, proxyUrl: gateway.ready.proxyUrl, pid: gateway.child.pid });
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, apiUrl: gateway.ready.apiUrl, proxyUrl: gateway.ready.proxyUrl, pid: gateway.pid });
     expect((await runCli(['status', '--token', ...args])).stdout.trim()).toBe(await gateway.token());
 
     const plugins = JSON.parse((await runCli(['plugins', 'list', '--json', ...args])).stdout);
@@ -26,7 +26,7 @@ test('status, plugins list, dashboard and stop drive a running gateway; exit cod
     expect(link).toMatch(new RegExp(`^${gateway.ready.apiUrl}/login\\?code=[\\w-]{20,}$`));
 
     const stop = await runCli(['stop', ...args]);
-    expect(stop.stdout).toContain(`Stopped the gateway (pid ${gateway.child.pid})`);
+    expect(stop.stdout).toContain(`Stopped the gateway (pid ${gateway.pid})`);
     expect(stop.code).toBe(0);
     await expect.poll(() => gateway.child.exitCode).toBe(0);
     expect(existsSync(join(gateway.dataDir, 'runtime.json'))).toBe(false);

@@ -56,7 +56,7 @@ test('after a crash (kill -9), the next start restores the settings', async () =
   try {
     const crashed = await startGatewayProcess({ dataDir, env, args: ['--system-proxy'] });
     await expect.poll(() => gs('get', 'org.gnome.system.proxy', 'mode')).toBe("'manual'");
-    crashed.child.kill('SIGKILL');
+    process.kill(crashed.pid, 'SIGKILL'); // the gateway itself, not a launcher in front of it
     await new Promise((resolve) => crashed.child.once('exit', resolve));
     expect(gs('get', 'org.gnome.system.proxy', 'mode')).toBe("'manual'");
 

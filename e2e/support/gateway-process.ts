@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,6 +15,8 @@ export type ReadyLine = ReadyInfo & { event: 'ready' };
 export interface GatewayChild {
   ready: ReadyLine;
   child: ChildProcess;
+  /** The gateway's own pid (from runtime.json): `child` may be a launcher in front of it. */
+  pid: number;
   dataDir: string;
   /** Everything the gateway wrote to stderr (its log) so far. */
   log: () => string;
@@ -55,12 +57,14 @@ export async function startGatewayProcess(options: StartOptions = {}): Promise<G
       reject(new Error(`gateway exited with ${code} before ready:\n${stderr}`));
     });
   });
+  const runtime = JSON.parse(await readFile(join(dataDir, 'runtime.json'), 'utf8')) as { pid: number };
   return {
     ready,
     child,
+    pid: runtime.pid,
     dataDir,
     log: () => stderr,
-    token: async () => (await import('node:fs/promises')).readFile(join(dataDir, 'token'), 'utf8').then((text) => text.trim()),
+    token: async () => (await readFile(join(dataDir, 'token'), 'utf8')).trim(),
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -149,8 +149,10 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     requestTimeoutMs: config.workers.request_timeout_seconds * 1000,
     concurrency: config.workers.concurrency,
     maxMemoryMb: config.workers.max_memory_mb,
+    requestCpuMs: config.workers.request_cpu_seconds * 1000,
     queueSize: config.workers.queue_size,
     env,
+    envPassthrough: config.workers.env_passthrough,
     secretValues: () => [token, config.cloud.api_key],
     // A secret reaches a worker only if its manifest asks (inference.env) and the user allowed it.
     grantableSecrets: (pluginId) => {

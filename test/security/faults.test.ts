@@ -73,7 +73,7 @@ describe('faults', () => {
   });
 
   it('200 concurrent page loads all get injected, health stays fast, memory comes back', async () => {
-    const pid = gateway.child.pid!;
+    const pid = gateway.pid;
     const baseline = await rssMb(pid);
     const loads = Array.from({ length: 200 }, () => proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}/page`, { headers: NAVIGATION_HEADERS }));
     await healthWithinOneSecond(gateway);
@@ -104,7 +104,7 @@ describe('crash safety', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 30));
     const exited = new Promise((resolve) => first.child.once('exit', resolve));
-    first.child.kill('SIGKILL');
+    process.kill(first.pid, 'SIGKILL'); // the gateway itself, not a launcher in front of it
     await Promise.all([exited, ...writes]);
     const text = await readFile(join(dataDir, 'settings.json'), 'utf8').catch(() => null);
     if (text !== null) assert.doesNotThrow(() => JSON.parse(text), 'settings.json is whole');

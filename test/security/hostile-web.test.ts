@@ -110,7 +110,7 @@ async function pageBridgeBase(): Promise<string> {
 describe('bodies are refused on their head, never buffered', () => {
   it('a page uploading 200 MB to the bridge gets 413 at once, and the gateway keeps its memory', async () => {
     const base = await pageBridgeBase();
-    const before = await rssMb(gateway.child.pid!);
+    const before = await rssMb(gateway.pid);
     const outcomes = await Promise.all(
       [true, false, true, false].map((declareLength) =>
         upload(
@@ -126,18 +126,18 @@ describe('bodies are refused on their head, never buffered', () => {
       assert.equal(outcome.status, 413, outcome.head);
       assert.ok(outcome.sent < 64 * MiB, `the gateway read ${outcome.sent} bytes before answering`);
     }
-    const grown = (await rssMb(gateway.child.pid!)) - before;
+    const grown = (await rssMb(gateway.pid)) - before;
     assert.ok(grown < 64, `gateway RSS grew by ${grown.toFixed(0)} MB`);
     const health = await fetch(`${gateway.ready.apiUrl}/api/health`);
     assert.equal(health.status, 200);
   });
 
   it('the API refuses an over-cap body with 413 before reading it, even with the token', async () => {
-    const before = await rssMb(gateway.child.pid!);
+    const before = await rssMb(gateway.pid);
     const outcome = await upload(gateway.ready.apiPort, 'POST /api/plugins/guarded/infer HTTP/1.1', { host: `127.0.0.1:${gateway.ready.apiPort}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' }, UPLOAD_BYTES, { declareLength: false });
     assert.equal(outcome.status, 413, outcome.head);
     assert.ok(outcome.sent < 64 * MiB, `the API read ${outcome.sent} bytes before answering`);
-    assert.ok((await rssMb(gateway.child.pid!)) - before < 64);
+    assert.ok((await rssMb(gateway.pid)) - before < 64);
   });
 
   it('unauthenticated routes take only tiny bodies', async () => {

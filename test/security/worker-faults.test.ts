@@ -82,14 +82,28 @@ describe('misbehaving plugins', () => {
 
   for (const plugin of ['hog-node', 'hog-python']) {
     it(`${plugin}: allocating without bound fails that call with a clear error, and the plugin recovers`, async () => {
-      const baseline = await rssMb(gateway.child.pid!);
+      const baseline = await rssMb(gateway.pid);
       const response = await healthyDuring(infer(plugin, {}));
       assert.ok(response.status >= 500, `status ${response.status}`);
       const body = (await response.json()) as { error: { code: string; message: string } };
       assert.match(`${body.error.code} ${body.error.message}`, /memory|MemoryError|crash|exited|heap/i);
       const again = await infer(plugin, { ok: true });
       assert.equal(again.status, 200, JSON.stringify(await again.clone().json()));
-      assert.ok((await rssMb(gateway.child.pid!)) < baseline + 150, 'the gateway itself did not grow');
+      assert.ok((await rssMb(gateway.pid)) < baseline + 150, 'the gateway itself did not grow');
+    });
+  }
+
+  for (const plugin of ['hog-buffer', 'hog-bytes', 'hog-native']) {
+    it(`${plugin}: memory outside any heap (RSS) is capped by workers.max_memory_mb: the worker is killed, the caller and the log say why`, async () => {
+      const response = await healthyDuring(infer(plugin, { mb: 512, holdMs: 15_000 }));
+      const body = (await response.json()) as { error?: { code: string; message: string } };
+      assert.equal(response.status, 502, JSON.stringify(body));
+      assert.equal(body.error?.code, 'worker_memory_exceeded');
+      assert.match(body.error?.message ?? '', /256 MB/);
+      assert.match(gateway.log(), new RegExp(`Plugin "${plugin}" worker \\d+ uses \\d+ MB of memory, over its 256 MB cap`));
+      const status = (await (await fetch(`${gateway.ready.apiUrl}/api/workers/${plugin}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { recentCrashes: number };
+      assert.equal(status.recentCrashes, 1, 'it counts as a crash for the restart backoff');
+      assert.equal((await infer(plugin, { ok: true })).status, 200, 'the plugin recovers');
     });
   }
 

@@ -14,6 +14,8 @@ const PAGE_MESSAGES: Record<string, string> = {
   worker_crashed: "The plugin's backend crashed while answering",
   worker_restarted: "The plugin's backend was restarted before it answered",
   worker_timeout: "The plugin's backend did not answer in time",
+  worker_memory_exceeded: "The plugin's backend used more memory than allowed and was stopped",
+  worker_cpu_exceeded: "The plugin's backend used more CPU time than allowed and was stopped",
   no_local_backend: 'The plugin has no local backend',
   unsupported_backend: "The plugin's backend cannot run on this machine",
   no_inference: 'The plugin declares no backend',

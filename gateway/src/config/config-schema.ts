@@ -85,8 +85,12 @@ export const configSchema = z.strictObject({
     request_timeout_seconds: positiveInt,
     concurrency: positiveInt,
     queue_size: nonNegativeInt,
-    /** Per-worker memory cap in MB (0 = none): a runaway backend fails alone instead of the machine. */
+    /** Per-worker cap on resident memory (the worker and its children) in MB, 0 = none: over it the worker is killed. */
     max_memory_mb: nonNegativeInt,
+    /** CPU time one call may use (0 = no budget; wall time is capped by request_timeout_seconds). */
+    request_cpu_seconds: nonNegativeInt,
+    /** Environment variables passed to workers beyond the built-in allowlist (never a gateway secret). */
+    env_passthrough: list,
   }),
   models: z.strictObject({
     offline: flag,

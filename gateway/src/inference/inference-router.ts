@@ -79,6 +79,8 @@ export const FALLBACK_CODES = new Set([
   'worker_crashed',
   'worker_restarted',
   'worker_timeout',
+  'worker_memory_exceeded',
+  'worker_cpu_exceeded',
   'backend_unavailable',
   'cloud_not_configured',
   'cloud_unreachable',

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dataLimitMb } from './worker-limits.js';
 
 export type BackendRuntime = 'python' | 'node';
 
@@ -56,7 +57,10 @@ export interface BackendCommandOptions {
   /** The Node binary for Node backends: the gateway's own by default. */
   node?: string;
   concurrency: number;
-  /** Memory a worker may use before its allocations fail (Python) or it is stopped (Node); 0 = no cap. */
+  /**
+   * `workers.max_memory_mb` (0 = no cap). The watchdog enforces it on resident memory; here it only
+   * sets the first lines of defence: Node's heap cap, and Python's RLIMIT_DATA backstop.
+   */
   maxMemoryMb?: number;
   /** The gateway's pid, so the host can tell when it has been orphaned. */
   parentPid: number;
@@ -79,13 +83,14 @@ export function backendCommand(options: BackendCommandOptions): BackendCommand {
   const memoryCap = options.maxMemoryMb ?? 0;
   if (ext === '.py') {
     // -u: unbuffered, so a backend's print() reaches the log when it happens, not at exit.
-    const pythonArgs = ['-u', PYTHON_HOST, ...hostArgs, ...(memoryCap > 0 ? ['--max-memory-mb', String(memoryCap)] : [])];
+    const pythonArgs = ['-u', PYTHON_HOST, ...hostArgs, ...(memoryCap > 0 ? ['--data-limit-mb', String(dataLimitMb(memoryCap))] : [])];
     return { runtime: 'python', program: pythonFor(options.pluginDir, options.python), args: pythonArgs, entry };
   }
   const node = options.node ?? process.execPath;
   // A plain .js outside any "type": "module" package would be CommonJS and reject `export`;
   // detect-module lets the seed-style ESM backend.js run wherever the plugin folder lives.
-  // A heap cap turns a runaway backend into a worker crash (restarted) instead of a machine-wide OOM.
+  // A heap cap turns a runaway JS heap into a worker crash early; memory outside the heap (Buffers,
+  // native addons) is left to the watchdog.
   const nodeFlags = ['--disable-warning=ExperimentalWarning', '--experimental-detect-module', ...(memoryCap > 0 ? [`--max-old-space-size=${memoryCap}`] : [])];
   if (NODE_EXTENSIONS.has(ext)) return { runtime: 'node', program: node, args: [...nodeFlags, NODE_HOST, ...hostArgs], entry };
   if (TYPESCRIPT_EXTENSIONS.has(ext)) {

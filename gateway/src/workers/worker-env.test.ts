@@ -28,6 +28,38 @@ describe('worker environment', () => {
     assert.equal(env.AIPLUGS_MODELS_DIR, '/models');
   });
 
+  it('starts from an allowlist, not from the gateway environment minus a denylist', () => {
+    const gatewayEnv = {
+      PATH: '/usr/bin',
+      HOME: '/home/u',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      TMPDIR: '/tmp/u',
+      PYENV_VERSION: '3.11.7',
+      OTHER_TOKEN: 'ghp_unrelated',
+      AWS_SECRET_ACCESS_KEY: 'aws-secret',
+      NODE_OPTIONS: '--require /tmp/evil.js',
+      LD_PRELOAD: '/tmp/evil.so',
+      HTTPS_PROXY: 'http://user:pass@proxy:3128',
+      CUDA_VISIBLE_DEVICES: '0',
+    };
+    const env = buildWorkerEnv({ plugin: plugin([]), modelPaths: {}, modelsDir: '/m', base: gatewayEnv, secretValues: [], grantable: {} });
+    assert.deepEqual(
+      Object.keys(env).filter((name) => !name.startsWith('AIPLUGS_') && !name.startsWith('PYTHON')).sort(),
+      ['HOME', 'LANG', 'LC_ALL', 'PATH', 'PYENV_VERSION', 'TMPDIR'],
+    );
+    const extended = buildWorkerEnv({ plugin: plugin([]), modelPaths: {}, modelsDir: '/m', base: gatewayEnv, secretValues: [], grantable: {}, passthrough: ['CUDA_VISIBLE_DEVICES', 'SYSTEM_API_KEY', 'AIPLUGS_CLOUD_API_KEY'] });
+    assert.equal(extended.CUDA_VISIBLE_DEVICES, '0', 'workers.env_passthrough adds names');
+    assert.equal(extended.OTHER_TOKEN, undefined);
+  });
+
+  it('never passes a gateway secret through workers.env_passthrough: only a grant does that', () => {
+    const env = buildWorkerEnv({ plugin: plugin([]), modelPaths: {}, modelsDir: '/m', base, secretValues: ['tok-123456'], grantable: {}, passthrough: ['SYSTEM_API_KEY', 'AIPLUGS_PROXY_CSP_MODE', 'OTHER'] });
+    assert.equal(env.SYSTEM_API_KEY, undefined);
+    assert.equal(env.AIPLUGS_PROXY_CSP_MODE, undefined);
+    assert.equal(env.OTHER, undefined, 'a listed variable holding a secret value is still dropped');
+  });
+
   it('passes a secret only when the manifest asks and the user allowed it', () => {
     const asked = plugin(['SYSTEM_API_KEY']);
     const notAllowed = buildWorkerEnv({ plugin: asked, modelPaths: {}, modelsDir: '/m', base, secretValues: ['sk-secret'], grantable: {} });

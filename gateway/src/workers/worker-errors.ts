@@ -14,6 +14,12 @@ export const workerErrors = {
   startFailed: (plugin: string, reason: string) => new ApiError(502, 'worker_start_failed', `Plugin "${plugin}" backend failed to start: ${reason}`),
   crashed: (plugin: string, reason: string) => new ApiError(502, 'worker_crashed', `Plugin "${plugin}" backend crashed while answering: ${reason}`),
   restarted: (plugin: string, why: string) => new ApiError(502, 'worker_restarted', `Plugin "${plugin}" backend was restarted (${why}) before it answered`),
+  /** The watchdog stopped the worker: its process tree's resident memory passed `workers.max_memory_mb`. */
+  memoryExceeded: (plugin: string, capMb: number, usedMb: number) =>
+    new ApiError(502, 'worker_memory_exceeded', `Plugin "${plugin}" backend used ${usedMb} MB of memory, over its ${capMb} MB cap (workers.max_memory_mb); its worker was stopped`),
+  /** The watchdog stopped the worker: one call used more CPU time than `workers.request_cpu_seconds`. */
+  cpuExceeded: (plugin: string, budgetSeconds: number) =>
+    new ApiError(504, 'worker_cpu_exceeded', `Plugin "${plugin}" call used more than ${budgetSeconds} s of CPU time (workers.request_cpu_seconds); its worker was stopped`),
   timeout: (plugin: string, seconds: number) => new ApiError(504, 'worker_timeout', `Plugin "${plugin}" did not answer within ${seconds} s; its worker was restarted`),
   /** `run` raised: the exception's type and message, verbatim. */
   backend: (plugin: string, type: string, message: string) => new ApiError(500, 'backend_error', `Plugin "${plugin}" backend raised ${type}: ${message}`),

@@ -100,6 +100,44 @@ for (const id of ['node-ops', 'py-ops']) {
   });
 }
 
+for (const id of ['node-ops', 'py-ops']) {
+  describe(`${id} resource limits`, () => {
+    test('a worker whose memory (RSS, not just heap) passes workers.max_memory_mb is killed, the caller and the log are told, and it counts as a crash', async () => {
+      const { workers, lines } = manager({ maxMemoryMb: 160 });
+      const plugin = await fixturePlugin(id);
+      const { pid } = (await workers.infer(plugin, {}, noSignal())) as Echo;
+      // 320 MB of touched Buffers / bytearrays, held: only a watchdog on the process's RSS stops it.
+      await assert.rejects(workers.infer(plugin, { op: 'hog', mb: 320, holdMs: 15_000 }, noSignal()), (error: Error & { code: string; status: number }) => {
+        assert.equal(error.code, 'worker_memory_exceeded', error.message);
+        assert.match(error.message, /160 MB/);
+        assert.doesNotMatch(error.message, /\//, 'no paths reach the caller');
+        return true;
+      });
+      assert.equal(processAlive(pid), false);
+      const logged = lines.find((line) => line.includes(`Plugin "${id}"`) && line.includes('memory')) ?? '';
+      assert.match(logged, /over its 160 MB cap/, 'the log names the plugin and the cap');
+      assert.ok(Number(/uses (\d+) MB of memory/.exec(logged)?.[1]) > 160, `the measured RSS: ${logged}`);
+      assert.equal(workers.status(id)?.recentCrashes, 1);
+      assert.notEqual(((await workers.infer(plugin, {}, noSignal())) as Echo).pid, pid, 'the next call gets a fresh worker');
+    });
+
+    test('a call over its CPU-time budget is stopped with a clear error and counts as a crash', async () => {
+      const { workers } = manager({ requestCpuMs: 1000, requestTimeoutMs: 60_000 });
+      const plugin = await fixturePlugin(id);
+      const { pid } = (await workers.infer(plugin, {}, noSignal())) as Echo;
+      await assert.rejects(workers.infer(plugin, { op: 'spin', ms: 10_000 }, noSignal()), (error: Error & { code: string }) => {
+        assert.equal(error.code, 'worker_cpu_exceeded', error.message);
+        assert.match(error.message, /1 s of CPU time/);
+        return true;
+      });
+      assert.equal(processAlive(pid), false);
+      assert.equal(workers.status(id)?.recentCrashes, 1);
+      // Time spent starting (imports, model loading) is not charged to the first call.
+      assert.deepEqual(((await workers.infer(plugin, { op: 'spin', ms: 700 }, noSignal())) as { spun: boolean }).spun, true);
+    });
+  });
+}
+
 test("the seed's backend.py runs unmodified: print at import, model path from the environment", async () => {
   const { workers, lines } = manager();
   const result = await workers.infer(await fixturePlugin('seed-math'), { a: 2, b: 3 }, noSignal());
@@ -112,14 +150,15 @@ test('a TypeScript backend runs through tsx', async () => {
   assert.deepEqual(await workers.infer(await fixturePlugin('ts-echo'), { text: 'typed' }, noSignal()), { echo: 'typed', typed: true });
 });
 
-test('workers get their identity and model paths but none of the gateway secrets', async () => {
+test('workers get their identity, model paths and the listed variables, but no gateway secret and nothing unlisted', async () => {
   const token = 'tok_0123456789abcdef0123456789abcdef';
   const { workers } = manager({
-    env: { ...process.env, SYSTEM_API_KEY: 'sk-cloud-secret', CLOUD_BASE_URL: 'http://cloud.invalid', AIPLUGS_CLOUD_API_KEY: 'sk-other', COPIED_TOKEN: token, HARMLESS: 'yes' },
+    env: { ...process.env, SYSTEM_API_KEY: 'sk-cloud-secret', CLOUD_BASE_URL: 'http://cloud.invalid', AIPLUGS_CLOUD_API_KEY: 'sk-other', COPIED_TOKEN: token, OTHER_TOKEN: 'ghp_unrelated', HARMLESS: 'yes' },
     secretValues: () => [token],
+    envPassthrough: ['HARMLESS', 'COPIED_TOKEN'],
   });
   const plugin = await fixturePlugin('py-ops');
-  const names = ['AIPLUGS_PLUGIN_ID', 'AIPLUGS_PLUGIN_DIR', 'AIPLUGS_MODELS_DIR', 'SYSTEM_API_KEY', 'CLOUD_BASE_URL', 'AIPLUGS_CLOUD_API_KEY', 'COPIED_TOKEN', 'HARMLESS'];
+  const names = ['AIPLUGS_PLUGIN_ID', 'AIPLUGS_PLUGIN_DIR', 'AIPLUGS_MODELS_DIR', 'SYSTEM_API_KEY', 'CLOUD_BASE_URL', 'AIPLUGS_CLOUD_API_KEY', 'COPIED_TOKEN', 'OTHER_TOKEN', 'HARMLESS'];
   assert.deepEqual(await workers.infer(plugin, { op: 'env', names }, noSignal()), {
     AIPLUGS_PLUGIN_ID: 'py-ops',
     AIPLUGS_PLUGIN_DIR: plugin.dir,
@@ -128,6 +167,7 @@ test('workers get their identity and model paths but none of the gateway secrets
     CLOUD_BASE_URL: null,
     AIPLUGS_CLOUD_API_KEY: null,
     COPIED_TOKEN: null,
+    OTHER_TOKEN: null,
     HARMLESS: 'yes',
   });
 });

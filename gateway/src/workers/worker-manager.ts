@@ -5,8 +5,11 @@ import type { InferenceBackend } from '../inference/inference-router.js';
 import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { backendCommand, UnsupportedBackendError } from './backend-command.js';
 import { createCrashPolicy, type CrashPolicy, type CrashPolicyOptions } from './crash-policy.js';
+import type { TreeUsage } from './process-usage.js';
+import { createResourceWatchdog, type ResourceWatchdog } from './resource-watchdog.js';
 import { withStderr, workerErrors } from './worker-errors.js';
 import { buildWorkerEnv } from './worker-env.js';
+import { cpuBreach, describeBreach, memoryBreach, type LimitBreach } from './worker-limits.js';
 import { ANSWER_FD, BackendError, REQUEST_FD, spawnWorkerProcess, WorkerCancelledError, WorkerExitError, type WorkerProcess } from './worker-process.js';
 
 export type WorkerState = 'idle' | 'provisioning' | 'starting' | 'ready' | 'backoff' | 'stopping' | 'failed';
@@ -48,16 +51,25 @@ export interface WorkerManagerOptions {
   startupTimeoutMs?: number;
   /** Requests one worker runs at once. Default 1. */
   concurrency?: number;
-  /** Per-worker memory cap in MB (0 = none). Default 0. */
+  /**
+   * Per-worker memory cap in MB (0 = none), on the resident memory of the worker and everything it
+   * started: over it, the worker is killed and that counts as a crash. Default 0.
+   */
   maxMemoryMb?: number;
+  /** CPU time one call may use (0 = no budget); over it, as for memory. Default 0. */
+  requestCpuMs?: number;
+  /** Measures workers for the two limits above. Default: procfs on Linux; elsewhere it is off (and says so). */
+  watchdog?: ResourceWatchdog;
   /** Requests waiting beyond `concurrency`; more get HTTP 503 `worker_busy`. Default 16. */
   queueSize?: number;
   /** Between SIGTERM and SIGKILL when stopping a worker. Default 3 s. */
   stopGraceMs?: number;
   /** Restart backoff and crash-loop limits (default: 3 crashes in 5 min stop the plugin). */
   crash?: CrashPolicyOptions;
-  /** The environment workers start from, minus secrets. Default `process.env`. */
+  /** The environment the allowlisted variables are taken from. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** Names passed to workers beyond the built-in allowlist (`workers.env_passthrough`). */
+  envPassthrough?: string[];
   /** Secret values no worker may inherit under any name (API token, cloud key). */
   secretValues?: () => Array<string | null | undefined>;
   /** Secrets a manifest may ask for by name (see worker-env.ts). */
@@ -92,6 +104,8 @@ interface Job {
   requestId?: number;
   worker?: WorkerProcess;
   timer?: NodeJS.Timeout;
+  /** The worker's CPU time at the first sample after dispatch: what this call is charged from. */
+  cpuStartMs?: number;
 }
 
 type KillReason = 'timeout' | 'idle' | 'shutdown' | 'unload' | 'reload';
@@ -103,6 +117,8 @@ interface Settings {
   concurrency: number;
   queueSize: number;
   stopGraceMs: number;
+  maxMemoryMb: number;
+  requestCpuMs: number;
 }
 
 /**
@@ -129,6 +145,8 @@ class PluginWorker {
   private runningRevision: string | null = null;
   /** Processes that reached "ready": only their exits count as crashes (start failures are counted by start()). */
   private readonly readyProcesses = new WeakSet<WorkerProcess>();
+  /** Processes the watchdog stopped, and why: their exits are crashes, their callers get the reason. */
+  private readonly breaches = new WeakMap<WorkerProcess, LimitBreach>();
   private closed = false;
   private readonly crashes: CrashPolicy;
   private readonly log: Logger;
@@ -139,6 +157,7 @@ class PluginWorker {
     private readonly options: WorkerManagerOptions,
     private readonly settings: Settings,
     private readonly lifetime: AbortSignal,
+    private readonly watchdog: ResourceWatchdog | null,
   ) {
     this.crashes = createCrashPolicy(options.crash);
     this.log = options.logger;
@@ -285,7 +304,7 @@ class PluginWorker {
         this.served += 1;
         this.finish(job, { result });
       },
-      (error: Error) => this.finish(job, { error: this.translate(error) }),
+      (error: Error) => this.finish(job, { error: this.translate(error, worker) }),
     ).finally(() => {
       clearTimeout(job.timer);
       this.inFlight.delete(job);
@@ -293,15 +312,46 @@ class PluginWorker {
     });
   }
 
-  private translate(error: Error): Error {
+  private translate(error: Error, worker: WorkerProcess): Error {
     if (error instanceof BackendError) return workerErrors.backend(this.id, error.failure.type, error.failure.message);
     if (error instanceof WorkerCancelledError) return workerErrors.cancelled();
+    const breach = this.breaches.get(worker);
+    if (error instanceof WorkerExitError && breach) return this.breachError(breach);
     if (error instanceof WorkerExitError) {
       if (!error.exit.expected) return workerErrors.crashed(this.id, withStderr(error.message, error.stderr));
       if (this.killReason === 'shutdown') return workerErrors.shuttingDown();
       return workerErrors.restarted(this.id, this.killReason === 'timeout' ? 'another request timed out' : this.killReason === 'reload' ? 'the plugin changed' : 'it was unloaded');
     }
     return error;
+  }
+
+  private breachError(breach: LimitBreach): Error {
+    return breach.kind === 'memory' ? workerErrors.memoryExceeded(this.id, breach.capMb, breach.usedMb) : workerErrors.cpuExceeded(this.id, breach.budgetSeconds);
+  }
+
+  /** A watchdog sample: a worker over its memory cap, or a call over its CPU budget, is killed. */
+  private onUsage(worker: WorkerProcess, usage: TreeUsage): void {
+    if (!worker.isAlive() || this.breaches.has(worker)) return;
+    const breach = memoryBreach(usage, this.settings.maxMemoryMb) ?? this.cpuBreachOf(worker, usage);
+    if (!breach) return;
+    this.breaches.set(worker, breach);
+    this.lastError = describeBreach(breach);
+    this.log.error(`Plugin "${this.id}" worker ${worker.pid} ${this.lastError}; killing it`);
+    this.setState('stopping', this.lastError);
+    void worker.kill();
+  }
+
+  private cpuBreachOf(worker: WorkerProcess, usage: TreeUsage): LimitBreach | null {
+    if (this.settings.requestCpuMs <= 0) return null;
+    for (const job of this.inFlight) {
+      if (job.worker !== worker) continue;
+      // Charged from the first sample after dispatch: never for start-up or an earlier call, at
+      // the price of up to one sample interval of this call going uncounted.
+      job.cpuStartMs ??= usage.cpuMs;
+      const breach = cpuBreach(usage.cpuMs - job.cpuStartMs, this.settings.requestCpuMs);
+      if (breach) return breach;
+    }
+    return null;
   }
 
   private onTimeout(job: Job): void {
@@ -353,7 +403,7 @@ class PluginWorker {
           python: this.options.python ?? 'python3',
           ...(this.options.node ? { node: this.options.node } : {}),
           concurrency: this.settings.concurrency,
-          maxMemoryMb: this.options.maxMemoryMb ?? 0,
+          maxMemoryMb: this.settings.maxMemoryMb,
           parentPid: process.pid,
           inFd: REQUEST_FD,
           outFd: ANSWER_FD,
@@ -369,6 +419,7 @@ class PluginWorker {
         base: this.options.env ?? process.env,
         secretValues: this.options.secretValues?.() ?? [],
         grantable: this.options.grantableSecrets?.(plugin.id) ?? {},
+        passthrough: this.options.envPassthrough ?? [],
       });
       this.setState('starting');
       this.runningRevision = plugin.revision;
@@ -382,7 +433,11 @@ class PluginWorker {
       });
       this.process = worker;
       const current = worker;
-      void worker.exited.then((exit) => this.onExit(current, exit.expected));
+      const stopWatching = worker.pid === undefined ? undefined : this.watchdog?.watch(worker.pid, (usage) => this.onUsage(current, usage));
+      void worker.exited.then((exit) => {
+        stopWatching?.();
+        this.onExit(current, exit.expected);
+      });
       let startupTimer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_, reject) => {
         startupTimer = setTimeout(() => reject(new Error(`it did not become ready within ${Math.round(this.settings.startupTimeoutMs / 1000)} s`)), this.settings.startupTimeoutMs);
@@ -417,6 +472,15 @@ class PluginWorker {
       return;
     }
     const stderr = worker?.stderrTail() ?? [];
+    const breach = worker ? this.breaches.get(worker) : undefined;
+    if (breach) {
+      // Killed by the watchdog while loading (a model too big for the cap): say that, not "SIGKILL".
+      if (this.process === worker) this.process = null;
+      this.lastError = describeBreach(breach);
+      this.rejectQueued(this.breachError(breach));
+      this.recordCrash('start failed');
+      return;
+    }
     const reason = error instanceof WorkerExitError ? error.message.replace(/^The backend failed to start: /, '') : error.message;
     if (worker?.isAlive()) {
       this.killReason = 'timeout';
@@ -433,11 +497,18 @@ class PluginWorker {
 
   private onExit(worker: WorkerProcess, expected: boolean): void {
     if (this.process === worker) this.process = null;
-    if (expected || this.closed || !this.readyProcesses.has(worker)) return;
+    const breach = this.breaches.get(worker);
+    // A kill by the watchdog is expected by the process wrapper, but it is the backend's fault: a crash.
+    if ((expected && !breach) || this.closed || !this.readyProcesses.has(worker)) return;
     this.startedAt = null;
-    this.lastError = withStderr(`worker ${worker.pid} exited unexpectedly`, worker.stderrTail());
-    this.log.error(`Plugin "${this.id}" ${this.lastError}`);
-    this.recordCrash('crashed');
+    if (breach) {
+      this.lastError = describeBreach(breach);
+      this.recordCrash(breach.kind === 'memory' ? 'over its memory cap' : 'over its CPU budget');
+    } else {
+      this.lastError = withStderr(`worker ${worker.pid} exited unexpectedly`, worker.stderrTail());
+      this.log.error(`Plugin "${this.id}" ${this.lastError}`);
+      this.recordCrash('crashed');
+    }
     this.pump();
   }
 
@@ -560,7 +631,17 @@ export function createWorkerManager(options: WorkerManagerOptions): WorkerManage
     concurrency: Math.max(1, options.concurrency ?? 1),
     queueSize: Math.max(0, options.queueSize ?? 16),
     stopGraceMs: options.stopGraceMs ?? 3000,
+    maxMemoryMb: options.maxMemoryMb ?? 0,
+    requestCpuMs: options.requestCpuMs ?? 0,
   };
+  const limited = settings.maxMemoryMb > 0 || settings.requestCpuMs > 0;
+  const watchdog = limited ? (options.watchdog ?? createResourceWatchdog({ onError: (error) => options.logger.warn(`Worker watchdog sample failed: ${error.message}`) })) : null;
+  if (watchdog && !watchdog.available) {
+    // Never silent: say which limits are not enforced here and what still applies.
+    options.logger.warn(
+      `workers.max_memory_mb and workers.request_cpu_seconds are not enforced on ${process.platform}: the worker watchdog reads Linux /proc. Only the Node heap cap and Python's RLIMIT_DATA backstop apply; request_timeout_seconds still does.`,
+    );
+  }
   const lifetime = new AbortController();
   const workers = new Map<string, PluginWorker>();
   let stopped: Promise<void> | null = null;
@@ -575,7 +656,7 @@ export function createWorkerManager(options: WorkerManagerOptions): WorkerManage
       if (!plugin.manifest.inference?.local_entry) throw workerErrors.noLocalBackend(plugin.id);
       let worker = workers.get(plugin.id);
       if (!worker) {
-        worker = new PluginWorker(plugin, options, settings, lifetime.signal);
+        worker = new PluginWorker(plugin, options, settings, lifetime.signal, watchdog);
         workers.set(plugin.id, worker);
       }
       return worker.submit(plugin, payload, signal, onChunk);

@@ -58,6 +58,13 @@ export function registerStartCommand(program: Command): void {
     .action(async (flags: StartFlags) => {
       const gateway = await startGateway({ dataDir: flags.dataDir, configFile: flags.config, overrides: flagAssignments(flags) });
       const { info } = gateway;
+      // Listening before the ready line: whoever reads it may signal at once (a launcher, a test).
+      const onSignal = (signal: NodeJS.Signals) => {
+        gateway.logger.info(`Received ${signal}`);
+        void gateway.stop();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ event: 'ready', ...info })}\n`);
       } else {
@@ -77,12 +84,6 @@ export function registerStartCommand(program: Command): void {
         );
       }
       if (flags.systemProxy) await pointSystemProxyAtGateway(gateway);
-      const onSignal = (signal: NodeJS.Signals) => {
-        gateway.logger.info(`Received ${signal}`);
-        void gateway.stop();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
       // Ends on a signal, `aiplugs stop` (POST /api/shutdown) or the dashboard's Stop button.
       await gateway.closed;
       process.off('SIGINT', onSignal);

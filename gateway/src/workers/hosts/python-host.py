@@ -37,12 +37,14 @@ def parse_args():
     parser.add_argument("--out-fd", type=int, required=True)
     parser.add_argument("--parent-pid", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=1)
-    parser.add_argument("--max-memory-mb", type=int, default=0)
+    parser.add_argument("--data-limit-mb", type=int, default=0)
     return parser.parse_args()
 
 
 def cap_memory(megabytes):
-    """Makes a runaway backend get MemoryError instead of exhausting the machine.
+    """A backstop under the gateway's watchdog, which enforces workers.max_memory_mb on resident
+    memory: an allocation burst between two of its samples gets MemoryError here instead of
+    exhausting the machine. The gateway sets it well above the cap.
 
     RLIMIT_DATA (heap and private mappings) rather than RLIMIT_AS: native libraries reserve large
     address ranges they never touch, which an address-space cap would wrongly refuse.
@@ -256,7 +258,7 @@ class Host:
 
 def main():
     args = parse_args()
-    cap_memory(args.max_memory_mb)
+    cap_memory(args.data_limit_mb)
     channel = Channel(args.out_fd)
     threading.Thread(target=watch_parent, args=(args.parent_pid,), name="aiplugs-parent-watch", daemon=True).start()
     try:

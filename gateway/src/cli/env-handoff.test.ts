@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { needsRelaunch, splitLaunchEnv } from './env-handoff.js';
+
+const PROBE = fileURLToPath(new URL('./fixtures/handoff-probe.ts', import.meta.url));
+const SECRETS = { SYSTEM_API_KEY: 'sk-handoff-canary-1', OTHER_TOKEN: 'other-handoff-canary-2' };
+
+interface Report {
+  pid: number;
+  ppid: number;
+  environ: string[];
+  env: Record<string, string | null>;
+}
+
+/** Runs the probe as `aiplugs start` would run; `lines` yields what it prints. */
+function runProbe(args: string[], env: NodeJS.ProcessEnv) {
+  // Its own process group, like a command in a terminal: a "Ctrl-C" below signals the whole group.
+  const child = spawn(process.execPath, ['--import', 'tsx', PROBE, 'start', ...args], { env, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async <T>() => JSON.parse((await lines.next()).value as string) as T;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, next, exited };
+}
+
+const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+
+describe('splitting the launch environment', () => {
+  it('keeps the worker allowlist and what Node reads at start; hands over everything else', () => {
+    const { exec, handedOver } = splitLaunchEnv({
+      PATH: '/bin',
+      LANG: 'C.UTF-8',
+      NODE_OPTIONS: '--trace-warnings',
+      NODE_EXTRA_CA_CERTS: '/etc/ca.pem',
+      NODE_AUTH_TOKEN: 'npm-token',
+      SYSTEM_API_KEY: 'sk-1',
+      AIPLUGS_CLOUD_API_KEY: 'sk-2',
+      AIPLUGS_PROXY_CSP_MODE: 'strip',
+      DISPLAY: ':0',
+      AIPLUGS_HANDOFF_FD: '3',
+    });
+    assert.deepEqual(Object.keys(exec).sort(), ['LANG', 'NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'PATH']);
+    assert.deepEqual(Object.keys(handedOver).sort(), ['AIPLUGS_CLOUD_API_KEY', 'AIPLUGS_PROXY_CSP_MODE', 'DISPLAY', 'NODE_AUTH_TOKEN', 'SYSTEM_API_KEY']);
+  });
+
+  it('relaunches only the commands that run a gateway, only with something to hide, never twice, and not on Windows', () => {
+    const argv = ['node', 'aiplugs.js', 'start'];
+    assert.equal(needsRelaunch(argv, { PATH: '/bin', SYSTEM_API_KEY: 'sk' }, 'linux'), true);
+    assert.equal(needsRelaunch(['node', 'aiplugs.js', 'browser', 'https://example.com'], { SYSTEM_API_KEY: 'sk' }, 'linux'), true);
+    assert.equal(needsRelaunch(argv, { PATH: '/bin', SYSTEM_API_KEY: 'sk' }, 'darwin'), true);
+    assert.equal(needsRelaunch(argv, { PATH: '/bin', HOME: '/root' }, 'linux'), false, 'nothing to hide: no extra process');
+    assert.equal(needsRelaunch(['node', 'aiplugs.js', 'status'], { SYSTEM_API_KEY: 'sk' }, 'linux'), false);
+    assert.equal(needsRelaunch(argv, { SYSTEM_API_KEY: 'sk', AIPLUGS_HANDOFF_FD: '3' }, 'linux'), false);
+    assert.equal(needsRelaunch(argv, { SYSTEM_API_KEY: 'sk' }, 'win32'), false);
+  });
+});
+
+describe('the launcher in front of the gateway', () => {
+  it('runs the gateway with a scrubbed exec environment; the secrets arrive in memory only', async () => {
+    const probe = runProbe(['exit', '0'], { ...baseEnv, ...SECRETS });
+    const report = await probe.next<Report>();
+    assert.equal(report.ppid, probe.child.pid, 'a child of the launcher');
+    const environ = report.environ.join('\n');
+    assert.deepEqual(Object.values(SECRETS).filter((secret) => environ.includes(secret)), [], '/proc/<gateway>/environ');
+    assert.ok(report.environ.includes(`PATH=${process.env.PATH}`));
+    assert.deepEqual(report.env, { ...SECRETS, PATH: process.env.PATH }, 'process.env has them all');
+    assert.deepEqual(await probe.exited, { code: 0, signal: null });
+  });
+
+  it('without anything to hide there is no second process', async () => {
+    const probe = runProbe(['exit', '0'], baseEnv);
+    assert.equal((await probe.next<Report>()).pid, probe.child.pid);
+    await probe.exited;
+  });
+
+  it("passes on the gateway's exit code", async () => {
+    const probe = runProbe(['exit', '7'], { ...baseEnv, ...SECRETS });
+    await probe.next<Report>();
+    assert.deepEqual(await probe.exited, { code: 7, signal: null });
+  });
+
+  const signalCases = [
+    { what: 'SIGTERM to the launcher reaches the gateway, which ends cleanly', send: (pid: number) => process.kill(pid, 'SIGTERM'), gets: 'SIGTERM', exit: { code: 0, signal: null } },
+    // A second SIGINT would hit the default action (the gateway's "stop now"): killed by the signal.
+    { what: 'a Ctrl-C (SIGINT to the foreground process group) reaches the gateway once, not twice', send: (pid: number) => process.kill(-pid, 'SIGINT'), gets: 'SIGINT', exit: { code: 0, signal: null } },
+    // The channel closes; the gateway shares the launcher's stdout, so its report still arrives.
+    { what: 'a launcher killed with SIGKILL still stops the gateway, cleanly', send: (pid: number) => process.kill(pid, 'SIGKILL'), gets: 'SIGTERM', exit: { code: null, signal: 'SIGKILL' } },
+  ] as const;
+  for (const { what, send, gets, exit } of signalCases) {
+    it(what, async () => {
+      const probe = runProbe(['wait'], { ...baseEnv, ...SECRETS });
+      await probe.next<Report>();
+      send(probe.child.pid!);
+      assert.deepEqual(await probe.next<{ signal: string }>(), { signal: gets });
+      assert.deepEqual(await probe.exited, exit);
+    });
+  }
+});
