@@ -40,6 +40,7 @@ function upload(port: number, requestLine: string, headers: Record<string, strin
     let sent = 0;
     let answer = '';
     let settled = false;
+    let answered = false;
     const finish = () => {
       if (settled) return;
       settled = true;
@@ -49,7 +50,10 @@ function upload(port: number, requestLine: string, headers: Record<string, strin
     };
     socket.on('data', (data: Buffer) => {
       answer += data.toString('latin1');
-      if (answer.includes('\r\n\r\n')) setTimeout(finish, 50); // let a short body arrive too
+      if (!answered && answer.includes('\r\n\r\n')) {
+        answered = true; // stop sending at once, as a browser does; let a short body arrive too
+        setTimeout(finish, 50);
+      }
     });
     socket.on('close', finish);
     socket.on('error', () => finish());
@@ -57,13 +61,13 @@ function upload(port: number, requestLine: string, headers: Record<string, strin
     const head = [requestLine, ...Object.entries({ ...headers, ...(options.declareLength ? { 'content-length': String(bodyBytes) } : { 'transfer-encoding': 'chunked' }) }).map(([name, value]) => `${name}: ${value}`)].join('\r\n');
     socket.write(`${head}\r\n\r\n`);
     const pump = () => {
-      while (!settled && sent < bodyBytes) {
+      while (!answered && !settled && sent < bodyBytes) {
         const piece = chunk.subarray(0, Math.min(chunk.byteLength, bodyBytes - sent));
         sent += piece.byteLength;
         const framed = options.declareLength ? piece : Buffer.concat([Buffer.from(`${piece.byteLength.toString(16)}\r\n`), piece, Buffer.from('\r\n')]);
         if (!socket.write(framed)) return void socket.once('drain', pump);
       }
-      if (!settled && !options.declareLength) socket.write('0\r\n\r\n');
+      if (!answered && !settled && !options.declareLength) socket.write('0\r\n\r\n');
     };
     pump();
   });

@@ -24,16 +24,13 @@ export function bodyCapFor(method: string, path: string, isPublic: boolean, limi
 }
 
 /**
- * Answers an over-cap body. A direct caller's connection is closed, so the rest of its upload is
- * dropped unread. A bridged one stays open: the proxy forwards our answer at once and would turn a
- * reset mid-upload into a 502, so the rest is drained and discarded (never buffered) instead.
+ * Answers an over-cap body at once. The connection is not cut: closing a socket with unread data
+ * resets it, which can destroy the 413 before the client reads it (and the proxy would turn that
+ * reset into a 502). Node discards the rest of the upload unread, and the request timeout bounds
+ * how long a client that keeps sending can keep that up.
  */
 function tooLarge(c: Context<ApiEnv>, cap: number): Response {
-  return c.json(errorBody('body_too_large', `The request body is over this route's limit of ${cap} bytes`), 413, closeUnlessBridged(c));
-}
-
-function closeUnlessBridged(c: Context<ApiEnv>): Record<string, string> {
-  return c.env?.bridge ? {} : { connection: 'close' };
+  return c.json(errorBody('body_too_large', `The request body is over this route's limit of ${cap} bytes`), 413);
 }
 
 /**
@@ -65,7 +62,7 @@ export function limitBodies(limits: BodyLimits, isPublic: (method: string, path:
     if (Number.isFinite(declared) && declared > cap) return tooLarge(c, cap);
     const claim = Number.isFinite(declared) ? declared : cap;
     if (reserved + claim > limits.budgetBytes) {
-      return c.json(errorBody('gateway_busy', 'The gateway is receiving too much at once; try again shortly'), 503, { 'retry-after': '1', ...closeUnlessBridged(c) });
+      return c.json(errorBody('gateway_busy', 'The gateway is receiving too much at once; try again shortly'), 503, { 'retry-after': '1' });
     }
     reserved += claim;
     try {
