@@ -51,6 +51,14 @@ export const configSchema = z.strictObject({
     paused: flag,
     /** Host match patterns (`example.com`, `*.example.com`) where nothing is injected. */
     disabled_sites: list,
+    /** Leaf certificates kept in memory (least recently used first out). */
+    leaf_cache_size: positiveInt,
+    /** New leaf certificates minted per second, all clients together (fractions allowed). */
+    leaf_mints_per_second: z.coerce.number().positive(),
+    /** New leaf certificates that may be minted at once after a quiet period. */
+    leaf_mint_burst: positiveInt,
+    /** The most of one request body the proxy buffers (bridged calls, upload replay copies). */
+    max_buffered_body_bytes: positiveInt,
   }),
   cloud: z.strictObject({
     base_url: z.preprocess((value) => (value === '' ? null : value), z.url({ protocol: /^https?$/ }).nullable()),

@@ -2,6 +2,7 @@ import { getLocal, type InitiatedRequest, type Mockttp, type requestSteps } from
 import type { Hono } from 'hono';
 import type { ApiEnv } from '../api/api-env.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import { createLeafMinter } from '../ca/leaf-certificate.js';
 import type { CspMode } from '../config/config-schema.js';
 import type { Logger } from '../events/logger.js';
 import { LOOPBACK } from '../net/pick-port.js';
@@ -10,6 +11,7 @@ import { bridgeWebSocketRule } from '../connections/websocket-bridge.js';
 import { canDecode, createDecoders, decodableAcceptEncoding } from './body-codec.js';
 import { createDocumentPlanner, type DocumentPlan, type DocumentResponse } from './document-plan.js';
 import { headerValue, isDocumentRequest } from './document-request.js';
+import { createLeafCertificateCache, DEFAULT_LEAF_CERTIFICATE_LIMITS, type LeafCertificateLimits } from './leaf-certificate-cache.js';
 import { BRIDGE_PREFIX, createBridgeHandler } from './page-bridge.js';
 import { CONDITIONAL_REQUEST_HEADERS, withoutHeaders } from './response-headers.js';
 import { createUpstreamErrorLog, describeUpstreamFailure, renderUpstreamErrorPage } from './upstream-error-page.js';
@@ -38,15 +40,22 @@ export interface ProxyOptions {
   upstreamCaFiles?: string[];
   /** Replaces the document planner built from the options above (tests, alternative rewrites). */
   planDocument?: DocumentPlanner;
+  /** Bounds on leaf certificates (`proxy.leaf_*`); defaults in leaf-certificate-cache. */
+  leafCertificates?: LeafCertificateLimits;
+  /** The most of one body mockttp buffers (`proxy.max_buffered_body_bytes`); default 16 MiB. */
+  maxBufferedBodyBytes?: number;
 }
 
 export interface GatewayProxy {
   port: number;
   url: string;
+  /** Where the proxy really listens (`net.Server#address()`), for the loopback check. */
+  address(): unknown;
   stop(): Promise<void>;
 }
 
 const DEFAULT_MAX_HEAD_BYTES = 1024 * 1024;
+const DEFAULT_MAX_BUFFERED_BODY_BYTES = 16 * 1024 * 1024;
 
 /** `scheme://host[:port]/__aiplugs/…`; a URL matcher, unlike a callback, never waits for a body. */
 export const BRIDGE_URL = new RegExp(`^[a-z][a-z0-9+.-]*://[^/?#]*${BRIDGE_PREFIX.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`, 'i');
@@ -114,14 +123,28 @@ export function createErrorResponder(logger: Logger) {
  */
 export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> {
   const { logger } = options;
+  const leafCertificates = createLeafCertificateCache({
+    ...(options.leafCertificates ?? DEFAULT_LEAF_CERTIFICATE_LIMITS),
+    mint: await createLeafMinter(options.ca),
+    logger,
+  });
   const server: Mockttp = getLocal({
-    // A client that sends no SNI (it asked for an IP address) gets a certificate for a reserved name
-    // that matches nothing, rather than one for a name it did not ask for.
-    https: { key: options.ca.key, cert: options.ca.cert, defaultDomain: 'no-sni.aiplugs.invalid' },
+    https: {
+      key: options.ca.key,
+      cert: options.ca.cert,
+      // A client that sends no SNI (it asked for an IP address) gets a certificate for a reserved
+      // name that matches nothing, rather than one for a name it did not ask for.
+      defaultDomain: 'no-sni.aiplugs.invalid',
+      // Every other name: a bounded cache, rate-limited minting (our patch lets this replace mockttp's).
+      tlsServerOptions: { SNICallback: leafCertificates.SNICallback },
+    },
     listenHost: LOOPBACK,
     // Browsers speak HTTP/2 to the proxy and the proxy to HTTP/2 sites (ALPN, HTTP/1.1 fallback).
     http2: true,
     recordTraffic: false,
+    // Bounds what mockttp buffers of a request body: a bridged call (bigger ones reach the bridge
+    // empty) and the replay copy it starts of every upload, dropped once it passes this size.
+    maxBodySize: options.maxBufferedBodyBytes ?? DEFAULT_MAX_BUFFERED_BODY_BYTES,
     errorResponder: createErrorResponder(logger),
   });
   const upstream = {
@@ -163,6 +186,8 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
   return {
     port: server.port,
     url: `http://${LOOPBACK}:${server.port}`,
+    // mockttp has no accessor for its listening socket; `server` is its internal net.Server.
+    address: () => (server as unknown as { server?: { address(): unknown } }).server?.address() ?? null,
     stop: () => server.stop(),
   };
 }
