@@ -118,8 +118,8 @@ export function createErrorResponder(logger: Logger) {
  *
  * No body is held whole: rule matching looks at the method, URL and headers only (a callback
  * matcher is only reached by GETs, whose bodies are empty), documents stream through the plan's
- * transform, and all other bodies are piped (with our mockttp patch, which stops mockttp keeping
- * a copy of every body it forwards).
+ * transform, and all other bodies are piped (our mockttp patch stops mockttp keeping a copy of
+ * every response it forwards; `maxBodySize` makes it drop its copy of a large upload).
  */
 export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> {
   const { logger } = options;
