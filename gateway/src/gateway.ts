@@ -21,10 +21,12 @@ import { createInferenceRouter } from './inference/inference-router.js';
 import { createModelProvisioner } from './models/model-provisioner.js';
 import { modelsRoutes } from './models/models-routes.js';
 import type { ApiEnv } from './api/api-env.js';
+import { assertLoopbackListeners } from './net/assert-loopback.js';
 import { LOOPBACK, pickPort } from './net/pick-port.js';
 import { createPluginRegistry, type PluginRegistry } from './plugins/plugin-registry.js';
 import { watchPlugins } from './plugins/watch-plugins.js';
 import { createProxy } from './proxy/create-proxy.js';
+import { assertMockttpPatched } from './proxy/mockttp-patch-check.js';
 import { createDashboardAuth } from './dashboard/dashboard-auth.js';
 import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard/dashboard-routes.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
@@ -89,6 +91,8 @@ function listen(app: { fetch: (request: Request, env: ApiEnv['Bindings']) => Res
  * proxy use the registry and the router; nothing below them knows they exist.
  */
 export async function startGateway(options: StartGatewayOptions = {}): Promise<RunningGateway> {
+  // Before anything listens: an unpatched mockttp would listen on every interface.
+  await assertMockttpPatched({ rootPackageJson: repoPath('package.json') });
   const env = options.env ?? process.env;
   const dataDir = resolveDataDir(options.dataDir, env);
   await prepareDataDir(dataDir);
@@ -244,8 +248,12 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     maxHeadBytes: config.proxy.max_head_bytes,
     trustedTestHosts: config.proxy.trusted_test_hosts,
     upstreamCaFiles: config.proxy.upstream_ca_files,
+    leafCertificates: { cacheSize: config.proxy.leaf_cache_size, mintsPerSecond: config.proxy.leaf_mints_per_second, mintBurst: config.proxy.leaf_mint_burst },
+    uploadReplayBytes: config.proxy.upload_replay_bytes,
   });
   proxyPort = proxy.port;
+  // What was asked for proves nothing: read back where both really listen (loopback or exit).
+  assertLoopbackListeners({ API: apiServer.address(), proxy: proxy.address() });
 
   const info: ReadyInfo = {
     apiUrl: `http://${LOOPBACK}:${apiPort}`,

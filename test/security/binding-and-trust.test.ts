@@ -1,7 +1,8 @@
 /**
  * Security checklist 1 — binding and trust.
- * The API and the proxy accept connections on 127.0.0.1 only; the CA is unique per install,
- * its key is private (0600) and no route serves it.
+ * The API and the proxy accept connections on 127.0.0.1 only, and the gateway refuses to run
+ * when it cannot be sure of that (no mockttp patch); the CA is unique per install, its key is
+ * private (0600) and no route serves it.
  */
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { connect, createServer } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
+import { withUnpatchedMockttp } from '../support/unpatched-mockttp.js';
 
 /** Resolves 'connected' or the error code; only loopback addresses are ever dialled. */
 function dial(host: string, port: number): Promise<string> {
@@ -64,6 +66,23 @@ describe('binding', () => {
       if ((await readFile('/proc/net/tcp', 'utf8').catch(() => null)) !== null) assert.deepEqual(await listeningAddresses(port), ['0100007F']);
     });
   }
+});
+
+describe('a gateway whose mockttp lacks our patch (npm install --ignore-scripts, failed patch-package)', () => {
+  it('refuses to start: exit 1, names the missing changes, never prints a ready line', async () => {
+    // Unpatched, mockttp listens on every interface while the gateway prints 127.0.0.1.
+    const outcome = await startGatewayProcess({ env: withUnpatchedMockttp() }).then(
+      async (started) => {
+        const address = started.ready.proxyUrl;
+        await started.stop();
+        return `started (proxy ${address})`;
+      },
+      (error: Error) => error.message,
+    );
+    assert.match(outcome, /^gateway exited with 1 before ready/);
+    assert.match(outcome, /aiplugs: mockttp in .* lacks our patch patches\/mockttp\+[\d.]+\.patch: missing listen-host \(listen on 127\.0\.0\.1 only\)/);
+    assert.doesNotMatch(outcome, /\n\s+at /, 'one clear line, no stack trace');
+  });
 });
 
 describe('certificate authority', () => {

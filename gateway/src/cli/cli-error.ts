@@ -1,3 +1,5 @@
+import { ConfigError } from '../config/load-config.js';
+
 /** Exit codes that mean something to scripts (documented in docs/CLI.md). */
 export const EXIT = {
   ok: 0,
@@ -22,4 +24,12 @@ export class CliError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Writes the one clear line for an error that ends a command; returns the exit code it means. */
+export function reportCliFailure(error: unknown): number {
+  process.stderr.write(`aiplugs: ${(error as Error).message}\n`);
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof ConfigError) return EXIT.config;
+  return EXIT.failure;
 }

@@ -1,7 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/load-config.js';
 import { VERSION } from '../version.js';
-import { CliError, EXIT } from './cli-error.js';
+import { EXIT, reportCliFailure } from './cli-error.js';
 import { registerBrowserCommand } from './commands/browser.js';
 import { registerCaCommand } from './commands/ca.js';
 import { registerDashboardCommand } from './commands/dashboard.js';
@@ -57,17 +56,6 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    if (error instanceof CliError) {
-      process.stderr.write(`aiplugs: ${error.message}\n`);
-      process.exitCode = error.exitCode;
-      return;
-    }
-    if (error instanceof ConfigError) {
-      process.stderr.write(`aiplugs: ${error.message}\n`);
-      process.exitCode = EXIT.config;
-      return;
-    }
-    process.stderr.write(`aiplugs: ${(error as Error).message}\n`);
-    process.exitCode = EXIT.failure;
+    process.exitCode = reportCliFailure(error);
   }
 }

@@ -59,6 +59,14 @@ export const configSchema = z.strictObject({
     paused: flag,
     /** Host match patterns (`example.com`, `*.example.com`) where nothing is injected. */
     disabled_sites: list,
+    /** Leaf certificates kept in memory (least recently used first out). */
+    leaf_cache_size: positiveInt,
+    /** New leaf certificates minted per second, all clients together (fractions allowed). */
+    leaf_mints_per_second: z.coerce.number().positive(),
+    /** New leaf certificates that may be minted at once after a quiet period. */
+    leaf_mint_burst: positiveInt,
+    /** How much of an upload mockttp keeps as its replay copy; the upload itself always streams through. */
+    upload_replay_bytes: positiveInt,
   }),
   cloud: z.strictObject({
     base_url: z.preprocess((value) => (value === '' ? null : value), z.url({ protocol: /^https?$/ }).nullable()),

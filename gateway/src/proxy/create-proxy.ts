@@ -1,5 +1,6 @@
 import { getLocal, type InitiatedRequest, type Mockttp, type requestSteps } from 'mockttp';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import { createLeafMinter } from '../ca/leaf-certificate.js';
 import type { CspMode } from '../config/config-schema.js';
 import type { Logger } from '../events/logger.js';
 import { LOOPBACK } from '../net/pick-port.js';
@@ -9,6 +10,7 @@ import { canDecode, createDecoders, decodableAcceptEncoding } from './body-codec
 import { createDocumentPlanner, type DocumentPlan, type DocumentResponse } from './document-plan.js';
 import { headerValue, isDocumentRequest } from './document-request.js';
 import { addBridgeRules } from './bridge-rules.js';
+import { createLeafCertificateCache, DEFAULT_LEAF_CERTIFICATE_LIMITS, type LeafCertificateLimits } from './leaf-certificate-cache.js';
 import { CONDITIONAL_REQUEST_HEADERS, withoutHeaders } from './response-headers.js';
 import { createUpstreamErrorLog, describeUpstreamFailure, renderUpstreamErrorPage } from './upstream-error-page.js';
 
@@ -39,15 +41,22 @@ export interface ProxyOptions {
   upstreamCaFiles?: string[];
   /** Replaces the document planner built from the options above (tests, alternative rewrites). */
   planDocument?: DocumentPlanner;
+  /** Bounds on leaf certificates (`proxy.leaf_*`); defaults in leaf-certificate-cache. */
+  leafCertificates?: LeafCertificateLimits;
+  /** How much of an upload mockttp keeps as its replay copy before dropping it (`proxy.upload_replay_bytes`); default 1 MiB. */
+  uploadReplayBytes?: number;
 }
 
 export interface GatewayProxy {
   port: number;
   url: string;
+  /** Where the proxy really listens (`net.Server#address()`), for the loopback check. */
+  address(): unknown;
   stop(): Promise<void>;
 }
 
 const DEFAULT_MAX_HEAD_BYTES = 1024 * 1024;
+const DEFAULT_UPLOAD_REPLAY_BYTES = 1024 * 1024;
 
 /** A URL for logs: no query string or fragment (they can hold tokens, searches, personal data). */
 export function loggableUrl(url: string): string {
@@ -113,19 +122,33 @@ export function createErrorResponder(logger: Logger) {
  *
  * No body is held whole: rule matching looks at the method, URL and headers only (a callback
  * matcher is only reached by GETs, whose bodies are empty), documents stream through the plan's
- * transform, and all other bodies are piped (with our mockttp patch, which stops mockttp keeping
- * a copy of every body it forwards).
+ * transform, and all other bodies are piped (our mockttp patch stops mockttp keeping a copy of
+ * every response it forwards; `maxBodySize` makes it drop its copy of a large upload).
  */
 export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> {
   const { logger } = options;
+  const leafCertificates = createLeafCertificateCache({
+    ...(options.leafCertificates ?? DEFAULT_LEAF_CERTIFICATE_LIMITS),
+    mint: await createLeafMinter(options.ca),
+    logger,
+  });
   const server: Mockttp = getLocal({
-    // A client that sends no SNI (it asked for an IP address) gets a certificate for a reserved name
-    // that matches nothing, rather than one for a name it did not ask for.
-    https: { key: options.ca.key, cert: options.ca.cert, defaultDomain: 'no-sni.aiplugs.invalid' },
+    https: {
+      key: options.ca.key,
+      cert: options.ca.cert,
+      // A client that sends no SNI (it asked for an IP address) gets a certificate for a reserved
+      // name that matches nothing, rather than one for a name it did not ask for.
+      defaultDomain: 'no-sni.aiplugs.invalid',
+      // Every other name: a bounded cache, rate-limited minting (our patch lets this replace mockttp's).
+      tlsServerOptions: { SNICallback: leafCertificates.SNICallback },
+    },
     listenHost: LOOPBACK,
     // Browsers speak HTTP/2 to the proxy and the proxy to HTTP/2 sites (ALPN, HTTP/1.1 fallback).
     http2: true,
     recordTraffic: false,
+    // Bounds what mockttp buffers of a request body: a bridged call (bigger ones reach the bridge
+    // empty) and the replay copy it starts of every upload, dropped once it passes this size.
+    maxBodySize: options.uploadReplayBytes ?? DEFAULT_UPLOAD_REPLAY_BYTES,
     errorResponder: createErrorResponder(logger),
   });
   const upstream = {
@@ -167,6 +190,8 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
   return {
     port: server.port,
     url: `http://${LOOPBACK}:${server.port}`,
+    // mockttp has no accessor for its listening socket; `server` is its internal net.Server.
+    address: () => (server as unknown as { server?: { address(): unknown } }).server?.address() ?? null,
     stop: () => server.stop(),
   };
 }

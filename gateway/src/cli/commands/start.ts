@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { ConfigAssignment } from '../../config/load-config.js';
+import { reportCliFailure } from '../cli-error.js';
 import { startGateway, type RunningGateway } from '../../gateway.js';
 import { detectProxyBackend, setSystemProxy } from '../../system-proxy/system-proxy.js';
 
@@ -56,7 +57,11 @@ export function registerStartCommand(program: Command): void {
     .option('--json', 'print one JSON ready line on stdout, logs stay on stderr')
     .option('--system-proxy', 'also point the OS proxy settings at the gateway (restored on exit; see `aiplugs proxy`)')
     .action(async (flags: StartFlags) => {
-      const gateway = await startGateway({ dataDir: flags.dataDir, configFile: flags.config, overrides: flagAssignments(flags) });
+      const gateway = await startGateway({ dataDir: flags.dataDir, configFile: flags.config, overrides: flagAssignments(flags) }).catch((error: unknown) => {
+        // A start that failed half-way (a server already listening, plugin watchers) would keep
+        // the process alive without a gateway: say why and exit (e.g. not on loopback: exit 1).
+        process.exit(reportCliFailure(error));
+      });
       const { info } = gateway;
       // Listening before the ready line: whoever reads it may signal at once (a launcher, a test).
       const onSignal = (signal: NodeJS.Signals) => {

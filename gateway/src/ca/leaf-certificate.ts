@@ -1,0 +1,69 @@
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+const HOUR_MS = 3_600_000;
+/** Short-lived: a leaf is re-minted after this, and no leaf outlives the CA. */
+const LEAF_LIFETIME_MS = 30 * 24 * HOUR_MS;
+const CA_SIGNING = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
+const LEAF_KEY = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+
+export interface LeafCertificate {
+  /** PEM: the leaf, then the CA (the chain a client needs). */
+  cert: string;
+  /** PEM (PKCS#8) of the leaf key, shared by every leaf this minter makes. */
+  key: string;
+  notAfter: Date;
+}
+
+/** Mints a leaf certificate for one DNS name (already validated, lower-case). */
+export type MintLeaf = (host: string) => Promise<LeafCertificate>;
+
+function toPem(der: ArrayBuffer, label: string): string {
+  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+/**
+ * A leaf-certificate factory signed by our CA: one ECDSA P-256 key for all leaves of this process
+ * (as mockttp does; whoever could steal it could steal the CA key too), a random serial, exactly
+ * one DNS name, server auth only, 30 days at most.
+ *
+ * @example const mint = await createLeafMinter(ca); const { cert, key } = await mint('shop.example');
+ */
+export async function createLeafMinter(ca: { cert: string; key: string }, now: () => Date = () => new Date()): Promise<MintLeaf> {
+  const caCert = new x509.X509Certificate(ca.cert);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.key), CA_SIGNING, false, ['sign']);
+  const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  const authorityKeyId = caKeyId ? new x509.AuthorityKeyIdentifierExtension(caKeyId) : await x509.AuthorityKeyIdentifierExtension.create(caCert);
+  const leafKeys = (await webcrypto.subtle.generateKey(LEAF_KEY, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const key = toPem(await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey), 'PRIVATE KEY');
+  const chainTail = caCert.toString('pem');
+
+  return async (host) => {
+    const time = now().getTime();
+    const notAfter = new Date(Math.min(time + LEAF_LIFETIME_MS, caCert.notAfter.getTime()));
+    const serial = Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)));
+    serial[0] = (serial[0] ?? 0) & 0x7f; // positive INTEGER
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: serial.toString('hex'),
+      subject: `CN=${host}`,
+      issuer: caCert.subjectName,
+      // An hour of slack for clocks that run a little behind ours.
+      notBefore: new Date(time - HOUR_MS),
+      notAfter,
+      signingAlgorithm: CA_SIGNING,
+      publicKey: leafKeys.publicKey,
+      signingKey: caKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: host }]),
+        authorityKeyId,
+      ],
+    });
+    return { cert: `${leaf.toString('pem')}\n${chainTail}`, key, notAfter };
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The gateway's proxy keeps no copy of what it forwards: a download is not teed (our patch,
+ * response-tee) and mockttp's replay copy of an upload is dropped once it passes
+ * `uploadReplayBytes` (mockttp's own maxBodySize; before, a patch streamed uploads instead).
+ */
+import assert from 'node:assert/strict';
+import type { Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { createCapabilityIssuer } from '../bridge/page-capability.js';
+import { generateCa, type CertificateAuthority } from '../ca/certificate-authority.js';
+import type { Logger } from '../events/logger.js';
+import { gate, listen, MiB, pump, retainedBuffers, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
+import { createProxy, type GatewayProxy } from './create-proxy.js';
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+const SIZE = 128 * MiB;
+const HALF = SIZE / 2;
+const LIMIT = 16 * MiB; // well above the 1 MiB replay copy, well below what an unbounded copy keeps halfway (64 MiB)
+
+describe('createProxy: bodies passed through are not retained', () => {
+  let proxy: GatewayProxy;
+  let upstream: { server: Server; url: string };
+  let downloadGate = gate();
+  let uploadHalfway = gate();
+
+  before(async () => {
+    upstream = await listen((request, response) => {
+      if (request.method === 'POST') {
+        let bytes = 0;
+        request.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes === HALF) uploadHalfway.open();
+        });
+        request.on('end', () => response.end(String(bytes)));
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(SIZE) });
+      pump(response, SIZE, { at: HALF, until: downloadGate.promise });
+    });
+    const { cert, key } = await generateCa(30, new Date());
+    const ca = { cert, key, certPath: '', keyPath: '', spki: '', notAfter: new Date(Date.now() + 30 * 86_400_000) } satisfies CertificateAuthority;
+    proxy = await createProxy({ port: 0, ca, activePlugins: () => [], capabilities: createCapabilityIssuer(), bridgeSecret: 'unused-test-secret-0123456789', logger: silent, version: '0.0.0', apiPort: () => 1, cspMode: 'strip', trustedTestHosts: [] });
+  });
+
+  after(async () => {
+    await proxy.stop();
+    upstream.server.closeAllConnections();
+    upstream.server.close();
+  });
+
+  it(`keeps no copy of a ${SIZE / MiB} MiB download`, async (t) => {
+    downloadGate = gate();
+    const retained = await retainedHalfwayThroughDownload(proxy, `${upstream.url}/big`, SIZE, () => downloadGate.open());
+    t.diagnostic(`retained halfway: ${(retained / MiB).toFixed(1)} MiB`);
+    assert.ok(retained < LIMIT, `${Math.round(retained / MiB)} MiB of the body retained halfway (limit ${LIMIT / MiB})`);
+  });
+
+  it(`keeps no copy of a ${SIZE / MiB} MiB upload`, async (t) => {
+    uploadHalfway = gate();
+    const resume = gate();
+    const base = await retainedBuffers();
+    let retained = 0;
+    void uploadHalfway.promise.then(async () => {
+      retained = (await retainedBuffers()) - base;
+      resume.open();
+    });
+    const exchange = await viaProxy(proxy, `${upstream.url}/upload`, { method: 'POST', upload: SIZE, haltUpload: { at: HALF, until: resume.promise } });
+    assert.equal(exchange.body.toString(), String(SIZE));
+    t.diagnostic(`retained halfway: ${(retained / MiB).toFixed(1)} MiB`);
+    assert.ok(retained < LIMIT, `${Math.round(retained / MiB)} MiB of the body retained halfway (limit ${LIMIT / MiB})`);
+  });
+});

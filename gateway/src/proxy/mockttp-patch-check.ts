@@ -1,0 +1,66 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/**
+ * The changes our mockttp patch makes (patches/mockttp+<version>.patch, one row each in
+ * patches/README.md). Every changed file carries `AiPlugs patch (<id>)` next to the change.
+ */
+export const MOCKTTP_PATCH_HUNKS = [
+  { id: 'listen-host', file: 'dist/server/mockttp-server.js', purpose: 'listen on 127.0.0.1 only' },
+  { id: 'error-responder', file: 'dist/server/mockttp-server.js', purpose: "the gateway's error page for failed requests" },
+  { id: 'request-listener', file: 'dist/server/mockttp-server.js', purpose: 'a malformed request target cannot crash the process' },
+  { id: 'request-target', file: 'dist/util/request-utils.js', purpose: 'a malformed absolute-form target gets a 400' },
+  { id: 'sni-callback', file: 'dist/server/http-combo-server.js', purpose: 'bounded, rate-limited leaf certificates' },
+  { id: 'response-tee', file: 'dist/util/request-utils.js', purpose: 'responses passed through are not kept in memory' },
+  { id: 'port-probe', file: 'dist/util/socket-util.js', purpose: 'no listener leak when proxying to localhost' },
+  { id: 'transform-response-stream', file: 'dist/rules/requests/request-step-impls.js', purpose: 'documents are rewritten as they stream' },
+] as const;
+
+export class MockttpPatchError extends Error {
+  override name = 'MockttpPatchError';
+}
+
+const packageJsonSchema = z.object({ version: z.string(), dependencies: z.record(z.string(), z.string()).optional() });
+
+async function packageVersion(path: string): Promise<z.infer<typeof packageJsonSchema>> {
+  return packageJsonSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+}
+
+/** The hunks of our patch that the mockttp this process imports lacks (by id). */
+export async function missingMockttpPatchHunks(mockttpDir: string): Promise<string[]> {
+  const sources = new Map<string, string>();
+  const missing: string[] = [];
+  for (const hunk of MOCKTTP_PATCH_HUNKS) {
+    if (!sources.has(hunk.file)) sources.set(hunk.file, await readFile(join(mockttpDir, hunk.file), 'utf8').catch(() => ''));
+    if (!sources.get(hunk.file)?.includes(`AiPlugs patch (${hunk.id})`)) missing.push(hunk.id);
+  }
+  return missing;
+}
+
+/** The folder of the mockttp package that `import 'mockttp'` loads here (loader hooks included). */
+export function importedMockttpDir(): string {
+  // …/mockttp/dist/main.js → …/mockttp
+  return dirname(dirname(fileURLToPath(import.meta.resolve('mockttp'))));
+}
+
+/**
+ * The start-up self-check: the installed mockttp is the pinned version and carries every change of
+ * our patch. `npm install --ignore-scripts` (or a failed `patch-package`) leaves it unpatched, and
+ * an unpatched mockttp listens on every interface and keeps every body it forwards.
+ */
+export async function assertMockttpPatched(options: { mockttpDir?: string; rootPackageJson: string }): Promise<void> {
+  const mockttpDir = options.mockttpDir ?? importedMockttpDir();
+  const pinned = (await packageVersion(options.rootPackageJson)).dependencies?.mockttp;
+  const installed = (await packageVersion(join(mockttpDir, 'package.json'))).version;
+  const fix = 'Run `npm install` (its postinstall step, patch-package, applies patches/); do not install with --ignore-scripts.';
+  if (pinned !== installed) {
+    throw new MockttpPatchError(`mockttp ${installed} is installed but AiPlugs is pinned to and patched for ${pinned ?? 'nothing'} (${mockttpDir}). ${fix}`);
+  }
+  const missing = await missingMockttpPatchHunks(mockttpDir);
+  if (missing.length > 0) {
+    const names = missing.map((id) => `${id} (${MOCKTTP_PATCH_HUNKS.find((hunk) => hunk.id === id)?.purpose})`);
+    throw new MockttpPatchError(`mockttp in ${mockttpDir} lacks our patch patches/mockttp+${installed}.patch: missing ${names.join(', ')}. ${fix}`);
+  }
+}
