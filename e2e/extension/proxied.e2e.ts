@@ -3,6 +3,7 @@ import { startGatewayProcess, type GatewayChild } from '../support/gateway-proce
 import type { TestSite } from '../support/test-site.js';
 import { badgeText, FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
 import { startExtensionSite } from './support/extension-site.js';
+import { expectOnlyTheSiteInlineScriptBlocked, framedFromAnotherOrigin } from './support/site-policy.js';
 
 /**
  * The extension alongside the proxy: Chromium routed through the gateway (command-line proxy),
@@ -53,6 +54,19 @@ test('SPA navigation fires one aiplugs:navigate per change and starts and stops 
   expect(await page.evaluate(() => (window as unknown as E2EWindow).__navs)).toEqual(['/spa/home -> /spa/a', '/spa/a -> /spa/b', '/spa/b -> /spa/a', '/spa/a -> /spa/home']);
   expect(await runsOf(page, 'marker-start')).toBe(1);
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.plugins)).toEqual(['marker-start']);
+  await page.close();
+});
+
+test("the extension leaves the proxy's nonce mode alone: the site's policy and X-Frame-Options stay in force", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${site.origin}/strict`);
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('bridge');
+  // The proxy added its nonce to the policy; the site's inline script is blocked all the same.
+  await expectOnlyTheSiteInlineScriptBlocked(page);
+  const worker = await browser.worker();
+  expect(await worker.evaluate(() => chrome.declarativeNetRequest.getDynamicRules().then((rules) => rules.length))).toBe(0);
+  expect(await framedFromAnotherOrigin(browser.context, `https://127.0.0.1:${site.port}`, `${site.origin}/strict`)).toBe(false);
   await page.close();
 });
 
