@@ -3,7 +3,7 @@ import { startGatewayProcess, type GatewayChild } from '../support/gateway-proce
 import type { TestSite } from '../support/test-site.js';
 import { FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
 import { startExtensionSite, STRICT_POLICY } from './support/extension-site.js';
-import { allowUserScripts, expectOnlyTheSiteInlineScriptBlocked, framedFromAnotherOrigin, siteInlineScriptRan } from './support/site-policy.js';
+import { allowUserScripts, expectPolicyInForce, framedBy, RUNTIME_SAMPLE, siteInlineScriptRan } from './support/site-policy.js';
 
 /**
  * The extension keeps sites safe: with its default settings and no proxy, a site's
@@ -43,9 +43,10 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
   const page = await browser.context.newPage();
   await page.goto(`${site.origin}/strict`);
   await expect(page.locator('h1')).toHaveText('strict');
-  await expectOnlyTheSiteInlineScriptBlocked(page, STRICT_POLICY);
+  // The fallback's inline runtime is refused too: the policy did its job, and the popup says so.
+  await expectPolicyInForce(page, { policy: STRICT_POLICY, alsoBlocked: [RUNTIME_SAMPLE] });
   expect(await ruleCount()).toBe(0);
-  expect(await framedFromAnotherOrigin(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
+  expect(await framedBy(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
 
   // No CSP-proof route in this browser profile ("Allow User Scripts" is off): the popup asks.
   const tabId = await tabIdOf(browser, page);
@@ -64,37 +65,42 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
   expect(await siteInlineScriptRan(page)).toBe(true); // what the user allowed
   await keepScreenshot(popup, 'popup-site-policy-stripped');
   // …and nothing more: X-Frame-Options stays, and another site keeps its policy.
-  expect(await framedFromAnotherOrigin(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
+  expect(await framedBy(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
   const other = await browser.context.newPage();
   await other.goto(`${otherOrigin}/strict`);
-  await expectOnlyTheSiteInlineScriptBlocked(other, STRICT_POLICY);
+  await expectPolicyInForce(other, { policy: STRICT_POLICY, alsoBlocked: [RUNTIME_SAMPLE] });
   await other.close();
 
   // Taking the choice back restores the policy.
   await popup.getByTestId('csp-strip-site').uncheck();
   await expect.poll(ruleCount).toBe(0);
   await page.reload();
-  await expectOnlyTheSiteInlineScriptBlocked(page, STRICT_POLICY);
+  await expectPolicyInForce(page, { policy: STRICT_POLICY, alsoBlocked: [RUNTIME_SAMPLE] });
   await popup.close();
   await page.close();
 });
 
-test('with "Allow User Scripts" plugins run under the site\'s intact policy, SPA navigation included', async () => {
+test('with "Allow User Scripts" plugins run under the site\'s intact policy (header or meta), SPA navigation included', async () => {
   await allowUserScripts(browser.context);
   const page = await browser.context.newPage();
   await page.goto(`${site.origin}/strict`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('extension');
-  await expectOnlyTheSiteInlineScriptBlocked(page, STRICT_POLICY);
+  await expectPolicyInForce(page, { policy: STRICT_POLICY });
   expect(await runsOf(page, 'marker-start')).toBe(1);
   expect(await ruleCount()).toBe(0);
-  expect(await framedFromAnotherOrigin(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
+  expect(await framedBy(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
   const tabId = await tabIdOf(browser, page);
   const popup = await openPopup(browser.context, tabId);
   await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'extension');
   await expect(popup.locator('li[data-plugin="marker-start"]')).toHaveAttribute('data-state', 'running');
   await expect(popup.getByTestId('csp-strip-site')).toBeHidden();
   await popup.close();
+
+  // A policy in a <meta> tag, out of any header rule's reach, is no obstacle either.
+  await page.goto(`${site.origin}/strict-meta`);
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  await expectPolicyInForce(page, { policy: STRICT_POLICY });
 
   await page.goto(`${site.origin}/spa/home?strict`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
@@ -103,6 +109,6 @@ test('with "Allow User Scripts" plugins run under the site\'s intact policy, SPA
   await page.click('#to-b');
   await expect(page.locator('html')).toHaveAttribute('data-run-spa-b', '1');
   await expect(page.locator('html')).toHaveAttribute('data-stop-spa-a', '1');
-  await expectOnlyTheSiteInlineScriptBlocked(page, STRICT_POLICY);
+  await expectPolicyInForce(page, { policy: STRICT_POLICY });
   await page.close();
 });

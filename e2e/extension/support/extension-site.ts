@@ -56,8 +56,12 @@ document.addEventListener('securitypolicyviolation', function (event) {
 });
 `;
 const STRICT_HEAD = '<script src="/violations.js"></script>';
-const SITE_INLINE_SCRIPT = '<script>document.documentElement.setAttribute("data-inline-ran", "1")</script>';
+/** The site's own inline script: what its policy exists to block. */
+export const SITE_INLINE_CODE = 'document.documentElement.setAttribute("data-inline-ran", "1")';
+const SITE_INLINE_SCRIPT = `<script>${SITE_INLINE_CODE}</script>`;
 const STRICT_PAGE = html('Strict page', `<h1>strict</h1>${SITE_INLINE_SCRIPT}`, `${STRICT_HEAD}<script src="/page.js"></script>`);
+/** The same policy in a `<meta>` tag, which no header rule can touch. */
+const STRICT_META_PAGE = html('Strict meta page', `<h1>strict</h1>${SITE_INLINE_SCRIPT}`, `<meta http-equiv="Content-Security-Policy" content="${STRICT_POLICY}">${STRICT_HEAD}`);
 const STRICT_SPA_PAGE = SPA_PAGE.replace('<head>', `<head>${STRICT_HEAD}`).replace('</body>', `${SITE_INLINE_SCRIPT}</body>`);
 
 /** Another origin that frames `?src=`: X-Frame-Options: DENY must keep the frame empty. */
@@ -75,9 +79,9 @@ const spaPage: Handler = (request, response) => {
 export const extensionSiteRoutes: Record<string, Handler> = {
   '/plain': respond(200, HTML, html('Plain page', '<h1>plain</h1>', '<script src="/page.js"></script>')),
   '/page.js': respond(200, JS, 'window.__pageScriptRan = true; window.__runsBeforePage = window.__e2e ? window.__e2e.runs.length : 0;'),
-  '/csp': respond(200, { ...HTML, 'content-security-policy': "script-src 'self'" }, html('CSP page', '<h1>csp</h1>', '<script src="/page.js"></script>')),
   '/spa.js': respond(200, JS, SPA_SCRIPT),
   '/strict': respond(200, STRICT_HEADERS, STRICT_PAGE),
+  '/strict-meta': respond(200, HTML, STRICT_META_PAGE),
   '/violations.js': respond(200, JS, VIOLATION_RECORDER),
   '/framer': framer,
   '/spa/home': spaPage,
