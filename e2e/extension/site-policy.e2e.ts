@@ -43,11 +43,6 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
   const page = await browser.context.newPage();
   await page.goto(`${site.origin}/strict`);
   await expect(page.locator('h1')).toHaveText('strict');
-  // The fallback's inline runtime is refused too: the policy did its job, and the popup says so.
-  await expectPolicyInForce(page, { policy: STRICT_POLICY, alsoBlocked: [RUNTIME_SAMPLE] });
-  expect(await ruleCount()).toBe(0);
-  expect(await framedBy(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
-
   // No CSP-proof route in this browser profile ("Allow User Scripts" is off): the popup asks.
   const tabId = await tabIdOf(browser, page);
   const popup = await openPopup(browser.context, tabId);
@@ -55,6 +50,10 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
   await expect(popup.getByTestId('injection')).toContainText("blocked by the site's policy");
   await expect(popup.getByTestId('injection')).toContainText('Allow User Scripts');
   expect(await runsOf(page, 'marker-start')).toBe(0);
+  // The fallback's inline runtime was refused: the policy did its job.
+  await expectPolicyInForce(page, { policy: STRICT_POLICY, alsoBlocked: [RUNTIME_SAMPLE] });
+  expect(await ruleCount()).toBe(0);
+  expect(await framedBy(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
   await expect(popup.getByTestId('retry')).toHaveText('Allow stripping for localhost');
   await keepScreenshot(popup, 'popup-blocked-by-site-policy');
 
