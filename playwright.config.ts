@@ -9,6 +9,7 @@ export default defineConfig({
   workers: 2,
   fullyParallel: true,
   retries: 0,
-  reporter: [['list']],
+  // The list, then what did not run and why (a CI run fails if anything did not: see the reporter).
+  reporter: [['list'], ['./e2e/support/skipped-tests-reporter.ts']],
   use: { trace: 'off', screenshot: 'only-on-failure' },
 });

@@ -48,9 +48,24 @@ async function open(mode: 'nonce' | 'strip', path: string, origin = site.origin)
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text());
   });
+  consoleErrors.set(page, errors);
+  // Before any page script (DevTools injection, which no policy governs): every violation, ours or the site's.
+  await page.addInitScript(() => {
+    const violations: string[] = [];
+    (window as Window & { __violations?: string[] }).__violations = violations;
+    document.addEventListener('securitypolicyviolation', (event) => violations.push(`${event.effectiveDirective} blocked ${event.blockedURI} (${event.sourceFile}:${event.lineNumber})`));
+  });
   await page.goto(`${origin}${path}`);
-  (page as Page & { cspErrors?: string[] }).cspErrors = errors;
   return page;
+}
+
+const consoleErrors = new WeakMap<Page, string[]>();
+
+/** Nothing on the page was refused by its policy: not the site's scripts, not a plugin's, not the runtime's calls. */
+async function expectNoPolicyViolations(page: Page) {
+  await page.waitForLoadState('load');
+  expect(await page.evaluate(() => (window as Window & { __violations?: string[] }).__violations)).toEqual([]);
+  expect((consoleErrors.get(page) ?? []).filter((text) => /Content.Security.Policy|Refused to|Trusted Type/i.test(text))).toEqual([]);
 }
 
 const order = (page: Page) => page.evaluate(() => (window as Window).__order ?? []);
@@ -58,6 +73,7 @@ const injected = (page: Page) => page.evaluate(() => (window as Window).AiPlugs?
 
 async function expectPluginsRan(page: Page) {
   await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+  await expectNoPolicyViolations(page);
   expect(await injected(page)).toEqual(['marker', 'ping']);
   const stages = await order(page);
   expect(stages[0]).toMatch(/^start:loading:nobody$/);
@@ -112,6 +128,18 @@ test.describe('injection rules (nonce mode)', () => {
     const nonce = /'nonce-([^']+)'/.exec(policy)?.[1];
     const again = await proxiedRequest(gateways.nonce!.ready.proxyUrl, gateways.nonce!.ready.caCertPath, `${site.origin}/csp-header`, { headers: NAVIGATION_HEADERS });
     expect(/'nonce-([^']+)'/.exec(again.headers['content-security-policy'] ?? '')?.[1]).not.toBe(nonce);
+
+    // In the browser too: an inline script without the nonce is refused, and the violation
+    // recorder sees it (so the empty lists the CSP tests expect are worth something).
+    const page = await open('nonce', '/csp-header');
+    await expectPluginsRan(page);
+    await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'document.documentElement.dataset.injectedByPage = "ran"';
+      document.head.append(script);
+    });
+    await expect.poll(() => page.evaluate(() => (window as Window & { __violations?: string[] }).__violations)).toEqual([expect.stringMatching(/^script-src-elem blocked inline/)]);
+    expect(await page.evaluate(() => document.documentElement.dataset.injectedByPage)).toBeUndefined();
   });
 
   test('an iframe document is injected too', async () => {

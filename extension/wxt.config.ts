@@ -22,7 +22,9 @@ export default defineConfig({
     name: 'AiPlugs',
     version,
     description: 'Companion to the AiPlugs gateway: SPA navigation hooks, per-tab plugin UI, settings and proxy routing.',
-    permissions: ['storage', 'scripting', 'proxy', 'declarativeNetRequest'],
+    // userScripts (Chromium): runs plugin code in pages without inline scripts, so a site's CSP
+    // can stay intact; used only once the user turns on "Allow User Scripts" for the extension.
+    permissions: ['storage', 'scripting', 'proxy', 'declarativeNetRequest', ...(browser === 'firefox' ? [] : ['userScripts'])],
     host_permissions: ['<all_urls>'],
     action: { default_title: 'AiPlugs' },
     ...(browser === 'firefox'

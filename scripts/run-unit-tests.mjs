@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under gateway/ and test/ with Node's test runner. Node 20's runner does
-// not expand glob patterns itself (Node 21+ does), so the file list is built here.
+// not expand glob patterns itself (Node 21+ does), so the file list is built here. Skipped and
+// todo tests are listed at the end, by name and reason; under CI=true any of them fails the run
+// (a CI machine has every tool installed, so nothing has a reason to skip there).
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 
 function findTests(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -14,5 +17,30 @@ function findTests(dir) {
 }
 
 const files = ['gateway', 'test'].flatMap(findTests).sort();
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(2), ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const scratch = mkdtempSync(join(tmpdir(), 'aiplugs-unit-'));
+const skippedLog = join(scratch, 'skipped.jsonl');
+const reporters = [
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  `--test-reporter=${new URL('./skipped-tests-reporter.mjs', import.meta.url).href}`,
+  `--test-reporter-destination=${skippedLog}`,
+];
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...reporters, ...process.argv.slice(2), ...files], { stdio: 'inherit' });
+
+let skipped = [];
+try {
+  skipped = readFileSync(skippedLog, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+} catch {
+  // no log: the runner died before reporting; its own status says so
+}
+rmSync(scratch, { recursive: true, force: true });
+
+const ci = process.env.CI === 'true' || process.env.CI === '1';
+if (skipped.length > 0) {
+  console.log(`\n${skipped.length} test(s) did not run:`);
+  for (const test of skipped) console.log(`  ${test.kind}: ${test.file ? `${relative(process.cwd(), test.file)} › ` : ''}${test.name}${test.reason ? ` (${test.reason})` : ''}`);
+  if (ci) console.log('CI=true: a CI run must not skip anything (install what .ci/run installs); failing the run.');
+} else {
+  console.log('\nNo test skipped.');
+}
+process.exit(ci && skipped.length > 0 ? 1 : (result.status ?? 1));

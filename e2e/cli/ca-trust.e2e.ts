@@ -5,7 +5,7 @@ import { chromium, expect, test } from '@playwright/test';
 import { chromiumPath, QUIET_CHROMIUM_ARGS } from '../support/chromium.js';
 import { startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
-import { findOnPath } from '../../gateway/src/os/run-command.js';
+import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js';
 import { runCli } from './run-cli.js';
 
 // Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
@@ -20,7 +20,8 @@ let site: TestSite;
 let home: string;
 
 test.beforeAll(async () => {
-  test.skip(!(await findOnPath(['certutil'])), 'certutil missing: apt-get install libnss3-tools');
+  const missing = await skipUnlessInstalled(TOOLS.certutil);
+  test.skip(missing !== false, `${missing}`);
   home = await mkdtemp(join(tmpdir(), 'aiplugs-home-'));
   site = await startTestSite({ '/': respond(200, { 'content-type': 'text/html' }, '<!doctype html><title>Trusted</title><h1>trusted</h1>') });
   gateway = await startGatewayProcess();

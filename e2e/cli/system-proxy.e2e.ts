@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { detectProxyBackend } from '../../gateway/src/system-proxy/system-proxy.js';
 import { startGatewayProcess } from '../support/gateway-process.js';
+import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js';
 import { runCli } from './run-cli.js';
 
 // Every test spawns real Node processes; a busy 2-core machine needs more than the default minute.
@@ -19,8 +20,11 @@ const gs = (...args: string[]) => execFileSync('gsettings', args, { env: { ...pr
 test.beforeAll(async () => {
   xdg = await mkdtemp(join(tmpdir(), 'aiplugs-gsettings-'));
   env = { GSETTINGS_BACKEND: 'keyfile', XDG_CONFIG_HOME: xdg };
+  test.skip(process.platform !== 'linux', 'GNOME proxy settings are a Linux desktop thing');
+  const missing = await skipUnlessInstalled(TOOLS.gsettings, TOOLS.gnomeProxySchema);
+  test.skip(missing !== false, `GNOME proxy settings not available here: ${missing}`);
   const { backend, reason } = await detectProxyBackend({ env });
-  test.skip(process.platform !== 'linux' || backend === null, `GNOME proxy settings not available here: ${reason}`);
+  expect(backend, `GNOME proxy backend not detected: ${reason}`).not.toBeNull();
 });
 test.afterAll(async () => rm(xdg, { recursive: true, force: true }));
 

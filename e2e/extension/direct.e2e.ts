@@ -149,32 +149,6 @@ test('the proxy-routing switch sends the tab through the gateway and back', asyn
   await page.close();
 });
 
-test('layer-1 header rules remove the CSP on sites with active plugins, and follow the switches', async () => {
-  const worker = await browser.worker();
-  const ruleCount = () => worker.evaluate(() => chrome.declarativeNetRequest.getDynamicRules().then((rules) => rules.length));
-  await expect.poll(ruleCount).toBeGreaterThan(0);
-  const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/csp`); // script-src 'self': an inline runtime would be refused
-  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
-  const tabId = await tabIdOf(browser, page);
-
-  const popup = await openPopup(browser.context, tabId);
-  await popup.getByTestId('csp-mode').selectOption('keep');
-  await expect.poll(ruleCount).toBe(0);
-  await page.reload();
-  await expect(page.locator('h1')).toHaveText('csp');
-  await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'failed');
-  await expect(popup.getByTestId('injection')).toContainText('Content-Security-Policy');
-  expect(await runsOf(page, 'marker-start')).toBe(0);
-  await keepScreenshot(popup, 'popup-blocked-by-csp');
-
-  await popup.getByTestId('retry').click(); // back to strip mode, and a reload
-  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
-  await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'extension');
-  await popup.close();
-  await page.close();
-});
-
 test('settings and tab state survive a service-worker restart', async () => {
   const page = await browser.context.newPage();
   await page.goto(`${site.origin}/plain`);
@@ -213,7 +187,6 @@ test('pairing and switches survive a browser restart', async () => {
   const popup = await openPopup(browser.context);
   await expect(popup.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   await expect(popup.getByTestId('address')).toHaveValue(gateway.ready.apiUrl);
-  await expect(popup.getByTestId('csp-mode')).toHaveValue('strip');
   const page = await browser.context.newPage();
   await page.goto(`${site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');

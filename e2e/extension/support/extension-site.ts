@@ -41,12 +41,50 @@ const SW_INSTALL = html(
   `<script>navigator.serviceWorker.register('/sw/sw.js', { scope: '/sw/' }).then(function () { return navigator.serviceWorker.ready; }).then(function () { document.documentElement.setAttribute('data-sw-ready', '1'); }, function (error) { document.documentElement.setAttribute('data-sw-error', String(error)); });</script>`,
 );
 
+/**
+ * A site with a strict policy of its own: scripts from itself only, never framed. Its first script
+ * (allowed) records every CSP violation; its inline script is what the policy exists to block, so
+ * `data-inline-ran` appears only on a page whose policy was taken away. `report-sample` makes each
+ * violation name the blocked code, so a test can tell the site's blocked script from anything else.
+ */
+export const STRICT_POLICY = "script-src 'self' 'report-sample'; object-src 'none'; base-uri 'none'";
+const STRICT_HEADERS = { ...HTML, 'content-security-policy': STRICT_POLICY, 'x-frame-options': 'DENY' };
+const VIOLATION_RECORDER = `
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', function (event) {
+  window.__violations.push({ directive: event.effectiveDirective, blocked: event.blockedURI, sample: event.sample, policy: event.originalPolicy });
+});
+`;
+const STRICT_HEAD = '<script src="/violations.js"></script>';
+/** The site's own inline script: what its policy exists to block. */
+export const SITE_INLINE_CODE = 'document.documentElement.setAttribute("data-inline-ran", "1")';
+const SITE_INLINE_SCRIPT = `<script>${SITE_INLINE_CODE}</script>`;
+const STRICT_PAGE = html('Strict page', `<h1>strict</h1>${SITE_INLINE_SCRIPT}`, `${STRICT_HEAD}<script src="/page.js"></script>`);
+/** The same policy in a `<meta>` tag, which no header rule can touch. */
+const STRICT_META_PAGE = html('Strict meta page', `<h1>strict</h1>${SITE_INLINE_SCRIPT}`, `<meta http-equiv="Content-Security-Policy" content="${STRICT_POLICY}">${STRICT_HEAD}`);
+const STRICT_SPA_PAGE = SPA_PAGE.replace('<head>', `<head>${STRICT_HEAD}`).replace('</body>', `${SITE_INLINE_SCRIPT}</body>`);
+
+/** Another origin that frames `?src=`: X-Frame-Options: DENY must keep the frame empty. */
+const framer: Handler = (request, response) => {
+  const src = new URL(request.url ?? '/', 'http://x').searchParams.get('src') ?? '';
+  response.writeHead(200, HTML).end(html('Framer', `<iframe id="framed" src="${src.replace(/[^\w:/.?=&-]/g, '')}"></iframe>`));
+};
+
+/** The SPA, served with the strict policy when asked (`?strict`): pushState keeps the policy. */
+const spaPage: Handler = (request, response) => {
+  const strict = new URL(request.url ?? '/', 'http://x').searchParams.has('strict');
+  response.writeHead(200, strict ? STRICT_HEADERS : HTML).end(strict ? STRICT_SPA_PAGE : SPA_PAGE);
+};
+
 export const extensionSiteRoutes: Record<string, Handler> = {
   '/plain': respond(200, HTML, html('Plain page', '<h1>plain</h1>', '<script src="/page.js"></script>')),
   '/page.js': respond(200, JS, 'window.__pageScriptRan = true; window.__runsBeforePage = window.__e2e ? window.__e2e.runs.length : 0;'),
-  '/csp': respond(200, { ...HTML, 'content-security-policy': "script-src 'self'" }, html('CSP page', '<h1>csp</h1>', '<script src="/page.js"></script>')),
   '/spa.js': respond(200, JS, SPA_SCRIPT),
-  '/spa/home': respond(200, HTML, SPA_PAGE),
+  '/strict': respond(200, STRICT_HEADERS, STRICT_PAGE),
+  '/strict-meta': respond(200, HTML, STRICT_META_PAGE),
+  '/violations.js': respond(200, JS, VIOLATION_RECORDER),
+  '/framer': framer,
+  '/spa/home': spaPage,
   '/spa/a': respond(200, HTML, SPA_PAGE),
   '/spa/b': respond(200, HTML, SPA_PAGE),
   '/sw/install': respond(200, HTML, SW_INSTALL),

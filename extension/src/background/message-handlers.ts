@@ -1,26 +1,27 @@
 import browser, { type Runtime } from 'webextension-polyfill';
-import { discoverGateway, GatewayError } from '../common/gateway-client';
-import { StorageKey, type BackgroundReplies, type BackgroundRequest, type PageResponse, type RequestOf } from '../common/protocol';
+import { discoverGateway, GatewayError, type GatewayClient } from '../common/gateway-client';
+import { StorageKey, type BackgroundReplies, type BackgroundRequest, type PageRequest, type PageResponse, type RequestOf } from '../common/protocol';
 import { hostMatchesSitePattern, sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState, saveSettings } from '../common/storage';
 import { SKIP_ONCE_KEY } from '../injected/navigation-hook';
 import { clientFor, connectionStatus, currentClient, pair } from './gateway-connection';
 import { buildHeaderRules, installHeaderRules } from './header-rules';
 import { markSkipOnceInPage } from './page-injection';
+import { rememberedPlan } from './plan-cache';
 import { applyProxyRouting } from './proxy-routing';
 import { recordRuntimeStatus, resyncTabs, syncTab } from './tab-sync';
+import { runInPageWorld, type PageTarget } from './user-scripts';
 
 type Handler<K extends BackgroundRequest['type']> = (message: RequestOf<K>, sender: Runtime.MessageSender) => Promise<BackgroundReplies[K]>;
 type Handlers = { [K in BackgroundRequest['type']]: Handler<K> };
 
-/** Brings the layer-1 header rules in line with the gateway's plugins and switches. */
+/** Brings the layer-1 header rules in line with the user's per-site choices and the gateway's switches. */
 export async function syncHeaderRules(): Promise<void> {
   const settings = await loadSettings();
   const client = clientFor(settings);
-  if (settings.cspMode !== 'strip' || !client || !settings.token) return installHeaderRules([]);
+  if (settings.cspStripSites.length === 0 || !client || !settings.token) return installHeaderRules([]);
   try {
-    const [plugins, gatewaySettings] = await Promise.all([client.plugins(), client.settings()]);
-    await installHeaderRules(buildHeaderRules(plugins, gatewaySettings));
+    await installHeaderRules(buildHeaderRules(settings.cspStripSites, await client.settings()));
   } catch {
     // gateway down: keep the last rules rather than strip nothing or everything
   }
@@ -31,6 +32,19 @@ const topFrameTab = (sender: Runtime.MessageSender): number | null =>
 
 function pageFailure(id: string, status: number, code: string, message: string): PageResponse {
   return { id, ok: false, status, error: { code, message } };
+}
+
+/** Runs one script file of a plugin active on the page (its plan is exactly the active set). */
+async function runPluginFile(client: GatewayClient, target: PageTarget, request: Extract<PageRequest, { kind: 'run' }>): Promise<PageResponse> {
+  const { id, pluginId, url, file } = request;
+  const plan = rememberedPlan(target.documentId, url) ?? (await client.inject(url));
+  const plugin = plan.plugins.find((candidate) => candidate.id === pluginId);
+  if (!plugin) return pageFailure(id, 403, 'plugin_not_active', `Plugin "${pluginId}" is not active on this page`);
+  const script = plugin.scripts.flatMap((entry) => entry.js).find((candidate) => candidate.file === file);
+  if (!script) return pageFailure(id, 404, 'file_not_found', `Plugin "${pluginId}" has no script "${file}" for this page`);
+  const finished = await runInPageWorld(target, script.code, `aiplugs://${encodeURIComponent(pluginId)}/${encodeURI(file)}`);
+  if (!finished) return pageFailure(id, 500, 'script_failed', `${file} stopped with an error (see the page's console)`);
+  return { id, ok: true, result: null };
 }
 
 /** Every message the background answers, by type: the protocol in `common/protocol.ts`. */
@@ -52,7 +66,8 @@ const handlers: Handlers = {
   },
   /**
    * The fallback runtime's calls: the page never sees the token, and may call only the plugins
-   * active for its own URL (the bridge's rule, enforced here since there is no bridge).
+   * active for its own URL (the bridge's rule, enforced here since there is no bridge). A `run`
+   * executes a file of such a plugin, with the code the gateway serves, never code from the page.
    */
   async 'page-request'({ request }, sender) {
     const { id, pluginId, url } = request;
@@ -65,6 +80,11 @@ const handlers: Handlers = {
     const settings = await loadSettings();
     if (!client || !settings.token) return pageFailure(id, 503, 'gateway_unpaired', 'The AiPlugs extension is not paired with a gateway');
     try {
+      if (request.kind === 'run') {
+        const tabId = topFrameTab(sender);
+        if (tabId === null) return pageFailure(id, 403, 'forbidden', 'Plugin scripts run in the top frame only');
+        return await runPluginFile(client, { tabId, documentId: sender.documentId }, request);
+      }
       const active = await client.active(url);
       if (!active.plugins.some((plugin) => plugin.id === pluginId && plugin.active)) {
         return pageFailure(id, 403, 'plugin_not_active', `Plugin "${pluginId}" is not active on this page`);
@@ -138,9 +158,12 @@ const handlers: Handlers = {
   async 'retry-injection'({ tabId }) {
     const state = await loadTabState(tabId);
     if (!state) return null;
-    if (state.csp) {
-      // The page's CSP blocked us: the header rules (strip mode) apply from the next load on.
-      await saveSettings({ cspMode: 'strip' });
+    const site = sitePatternFor(state.url);
+    const settings = await loadSettings();
+    if (state.csp && site && !settings.cspStripSites.includes(site)) {
+      // The popup asked "allow stripping for this site?" and the user said yes: this host only,
+      // from the next load on.
+      await saveSettings({ cspStripSites: [...settings.cspStripSites, site] });
       await syncHeaderRules();
       await browser.tabs.reload(tabId);
       return state;
@@ -154,8 +177,11 @@ const handlers: Handlers = {
     await applyProxyRouting(latest);
     return latest;
   },
-  async 'set-csp-mode'({ mode }) {
-    const settings = await saveSettings({ cspMode: mode });
+  async 'set-csp-strip-site'({ site, strip }) {
+    const pattern = sitePatternFor(`https://${site}/`);
+    if (!pattern) throw new Error(`Not a site name: ${site}`);
+    const current = (await loadSettings()).cspStripSites.filter((entry) => entry !== pattern);
+    const settings = await saveSettings({ cspStripSites: strip ? [...current, pattern] : current });
     await syncHeaderRules();
     return settings;
   },

@@ -10,12 +10,22 @@ export interface ReconcilePlan {
   url: string;
   /** Restart plugins that are in error (the popup's retry). */
   retry: boolean;
-  plugins: Array<{ id: string; scripts: Array<{ run_at: RunAt; js: InjectedFile[]; css: InjectedFile[] }> }>;
+  /**
+   * A script file without `code` is run by the background on the runtime's request (the
+   * `chrome.userScripts` route); with it, the runtime inserts it as an inline script.
+   */
+  plugins: Array<{ id: string; scripts: Array<{ run_at: RunAt; js: PlanFile[]; css: InjectedFile[] }> }>;
 }
 
+export type PlanFile = Omit<InjectedFile, 'code'> & { code?: string };
+
 export interface ApplyPlanInput {
-  /** The extension-transport page runtime as a complete script (from `GET /api/inject`). */
-  runtime: string;
+  /**
+   * The extension-transport page runtime as a complete script (from `GET /api/inject`), inserted
+   * as an inline script; null when the background runs it itself (`chrome.userScripts`): then the
+   * fallback is claimed and the answer is `needsRuntime`.
+   */
+  runtime: string | null;
   plan: ReconcilePlan;
   /** Inject even if an earlier attempt on this document claimed the fallback (retry). */
   force: boolean;
@@ -49,6 +59,8 @@ export function applyPlanInPage(input: ApplyPlanInput): PageOutcome | Promise<Pa
       if (hook.fallbackClaimed && !input.force) return { outcome: 'failed', error: 'The AiPlugs runtime did not start on this page' };
       hook.fallbackClaimed = true;
     }
+    // (Chromium passes `args` through a serialization that may drop a null property: test the type.)
+    if (typeof input.runtime !== 'string') return { outcome: 'extension', needsRuntime: true };
     const script = document.createElement('script');
     const nonced = document.querySelector<HTMLScriptElement>('script[nonce]');
     if (nonced && nonced.nonce) script.nonce = nonced.nonce; // a CSP with a nonce lets a script carrying it run
@@ -71,6 +83,14 @@ export function applyPlanInPage(input: ApplyPlanInput): PageOutcome | Promise<Pa
     return new Promise((resolve) => whenDecided(() => resolve(act())));
   }
   return act();
+}
+
+/** Starts the plan's plugins in the runtime the background just ran in the page (the `needsRuntime` answer). */
+export function reconcileInPage(plan: ReconcilePlan): PageOutcome {
+  const runtime = (window as unknown as { __aiplugsRuntime?: { reconcile: (plan: unknown) => string[] } }).__aiplugsRuntime;
+  if (!runtime) return { outcome: 'failed', error: 'The AiPlugs runtime did not start on this page' };
+  runtime.reconcile(plan);
+  return { outcome: 'extension' };
 }
 
 /**

@@ -4,7 +4,9 @@ import { runningCount, StorageKey, type PageOutcome, type RuntimeStatus, type Ta
 import { hostMatchesSitePattern } from '../common/site-patterns';
 import { allTabStates, loadSettings, loadTabState, saveTabState } from '../common/storage';
 import { clientFor } from './gateway-connection';
-import { applyPlanInPage, suppressedLoadInPage, type ApplyPlanInput } from './page-injection';
+import { applyPlanInPage, reconcileInPage, suppressedLoadInPage, type ApplyPlanInput, type ReconcilePlan } from './page-injection';
+import { rememberPlan } from './plan-cache';
+import { canRunWithoutInlineScripts, runInPageWorld } from './user-scripts';
 
 /**
  * Keeps each tab's plugins in line with its URL and the user's switches, and its state (for the
@@ -121,14 +123,26 @@ export function syncTab(request: SyncRequest): Promise<TabState> {
       active: isActive,
       enabledOnSite: !(gatewaySettings.plugin_disabled_sites[id] ?? []).some((pattern) => hostMatchesSitePattern(host, pattern)),
     }));
-    const input: ApplyPlanInput = {
-      runtime: plan.runtime,
-      plan: { url: request.url, retry: request.reason === 'retry', plugins: plan.plugins.map(({ id, scripts }) => ({ id, scripts })) },
-      force: request.reason === 'retry',
+    // Where the browser lets the extension run code in the page itself, no plugin code goes in as
+    // an inline script (which the site's CSP would block): the runtime asks for each file instead.
+    const withoutInline = canRunWithoutInlineScripts();
+    if (withoutInline && request.documentId) rememberPlan(request.documentId, plan);
+    const reconcilePlan: ReconcilePlan = {
+      url: request.url,
+      retry: request.reason === 'retry',
+      plugins: plan.plugins.map(({ id, scripts }) => ({
+        id,
+        scripts: withoutInline ? scripts.map((script) => ({ ...script, js: script.js.map(({ file, path }) => ({ file, path })) })) : scripts,
+      })),
     };
+    const input: ApplyPlanInput = { runtime: withoutInline ? null : plan.runtime, plan: reconcilePlan, force: request.reason === 'retry' };
     let outcome: PageOutcome;
     try {
       outcome = await runInPage(request, applyPlanInPage, [input]);
+      if (outcome?.needsRuntime) {
+        const started = await runInPageWorld(request, plan.runtime, 'aiplugs://runtime/page-runtime.js');
+        outcome = started ? await runInPage(request, reconcileInPage, [reconcilePlan]) : { outcome: 'failed', error: 'The AiPlugs runtime failed to start on this page (see its console)' };
+      }
     } catch (error) {
       const message = (error as Error).message ?? String(error);
       // The document went away (navigated, closed) while we worked: its successor reports itself.

@@ -9,6 +9,7 @@
  *
  * Every message names its `type`; `BackgroundReplies` says what the background answers to each.
  */
+import { z } from 'zod/mini';
 import type { InjectionPlan, PluginInfo } from './gateway-types';
 
 // --- page world ⇄ ISOLATED content script (DOM events) ---------------------------------------------
@@ -38,14 +39,30 @@ export interface RuntimeStatus {
   plugins: Array<{ id: string; state: PluginRunState; error?: string }>;
 }
 
-export interface PageRequest {
-  id: string;
-  kind: 'infer';
-  pluginId: string;
-  /** The page's `location.href` when it called. */
-  url: string;
-  body: { payload: unknown; mode?: 'local' | 'cloud' };
-}
+const text = (max: number) => z.string().check(z.maxLength(max));
+const pageRequestBase = { id: text(100), pluginId: text(200), url: text(8192) };
+
+/**
+ * What the page runtime may ask the background (through the relay): parsed at the page boundary,
+ * since any script in the page can dispatch the event.
+ */
+export const PageRequestSchema = z.discriminatedUnion('kind', [
+  z.object({
+    ...pageRequestBase,
+    kind: z.literal('infer'),
+    body: z.object({ payload: z.unknown(), mode: z.optional(z.enum(['local', 'cloud'])) }),
+  }),
+  z.object({
+    ...pageRequestBase,
+    /** Run one of the plugin's scripts in the page (the CSP-proof route, `chrome.userScripts`). */
+    kind: z.literal('run'),
+    /** The plugin-relative file, as its manifest names it; the code comes from the gateway, never from the page. */
+    file: text(1000),
+  }),
+]);
+
+/** `url` is the page's `location.href` when it called (the relay sets it, not the page). */
+export type PageRequest = z.infer<typeof PageRequestSchema>;
 
 export type PageResponse =
   | { id: string; ok: true; result: unknown }
@@ -72,6 +89,11 @@ export interface PageOutcome {
   error?: string;
   /** The failure is the page's Content-Security-Policy (a reload with header rules may fix it). */
   csp?: boolean;
+  /**
+   * The fallback is claimed and the page waits for the runtime, which the background runs itself
+   * (`chrome.userScripts`, not an inline script the page's policy could block).
+   */
+  needsRuntime?: boolean;
 }
 
 // --- per-tab state (storage.session) and settings (storage.local) ------------------------------------
@@ -105,8 +127,11 @@ export interface ExtensionSettings {
   token: string | null;
   /** Route this browser through the gateway proxy (PAC script via the proxy API). */
   proxyRouting: boolean;
-  /** Layer-1 header filtering: `strip` removes CSP/X-Frame-Options on sites with active plugins. */
-  cspMode: 'strip' | 'keep';
+  /**
+   * Layer-1 header filtering, only where the user chose it: host names whose documents lose their
+   * Content-Security-Policy (never X-Frame-Options). Empty by default: every site keeps its policy.
+   */
+  cspStripSites: string[];
   /** The gateway's proxy port, last seen in `/api/health` (the PAC script needs it). */
   proxyPort: number | null;
 }
@@ -115,7 +140,7 @@ export const DEFAULT_SETTINGS: ExtensionSettings = {
   gatewayAddress: null,
   token: null,
   proxyRouting: false,
-  cspMode: 'strip',
+  cspStripSites: [],
   proxyPort: null,
 };
 
@@ -148,7 +173,7 @@ export type BackgroundRequest =
   | { type: 'reload-without-plugins'; tabId: number }
   | { type: 'retry-injection'; tabId: number }
   | { type: 'set-proxy-routing'; enabled: boolean }
-  | { type: 'set-csp-mode'; mode: ExtensionSettings['cspMode'] };
+  | { type: 'set-csp-strip-site'; site: string; strip: boolean };
 
 export interface BackgroundReplies {
   'page-loaded': null;
@@ -163,7 +188,7 @@ export interface BackgroundReplies {
   'reload-without-plugins': null;
   'retry-injection': TabState | null;
   'set-proxy-routing': ExtensionSettings;
-  'set-csp-mode': ExtensionSettings;
+  'set-csp-strip-site': ExtensionSettings;
 }
 
 export type RequestOf<T extends BackgroundRequest['type']> = Extract<BackgroundRequest, { type: T }>;

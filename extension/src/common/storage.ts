@@ -7,8 +7,11 @@ import { DEFAULT_SETTINGS, StorageKey, type ExtensionSettings, type TabState } f
  * (survives worker restarts, cleared with the browser, like the tabs it describes).
  */
 
+/** Earlier versions kept a global `cspMode` whose default stripped every site's CSP: dropped, never carried over. */
+type StoredSettings = Partial<ExtensionSettings> & { cspMode?: unknown };
+
 export async function loadSettings(): Promise<ExtensionSettings> {
-  const stored = (await browser.storage.local.get(StorageKey.settings))[StorageKey.settings] as Partial<ExtensionSettings> | undefined;
+  const { cspMode: _dropped, ...stored } = ((await browser.storage.local.get(StorageKey.settings))[StorageKey.settings] as StoredSettings | undefined) ?? {};
   return { ...DEFAULT_SETTINGS, ...stored };
 }
 

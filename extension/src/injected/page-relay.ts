@@ -1,5 +1,5 @@
 import browser from 'webextension-polyfill';
-import { PageEvent, type BackgroundRequest, type PageRequest, type PageResponse, type RuntimeStatus } from '../common/protocol';
+import { PageEvent, PageRequestSchema, type BackgroundRequest, type PageResponse, type RuntimeStatus } from '../common/protocol';
 
 /**
  * The ISOLATED-world half of the page side (top frame, document_start): tells the background
@@ -23,8 +23,9 @@ export function startPageRelay(): void {
     if (status) quietly(send({ type: 'runtime-status', status }));
   });
   window.addEventListener(PageEvent.extensionRequest, (event) => {
-    const request = parse<PageRequest>((event as CustomEvent).detail);
-    if (!request || request.kind !== 'infer' || typeof request.id !== 'string') return;
+    const parsed = PageRequestSchema.safeParse(parse<unknown>((event as CustomEvent).detail));
+    if (!parsed.success) return; // not ours, or not a request the runtime makes: nobody waits for an answer
+    const request = parsed.data;
     const answer = (response: PageResponse) => window.dispatchEvent(new CustomEvent(PageEvent.extensionResponse, { detail: JSON.stringify(response) }));
     send({ type: 'page-request', request: { ...request, url: location.href } }).then(
       (response) => answer(response as PageResponse),

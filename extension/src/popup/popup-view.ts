@@ -12,6 +12,7 @@ import {
   type TabPluginView,
   type TabState,
 } from '../common/protocol';
+import { sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState } from '../common/storage';
 
 /** Sends a typed request to the background; a `{failure}` answer becomes a thrown error. */
@@ -40,6 +41,14 @@ const INJECTION_TEXT: Record<TabState['injection'], string> = {
   failed: 'Injection failed.',
   pending: 'Looking at this page…',
 };
+
+/** What the popup says when the site's policy blocked the fallback: the choice is the user's, per site. */
+function cspBlockedText(site: string): string {
+  const question = `Plugins were blocked by the site's policy (its Content-Security-Policy). Allow stripping it for ${site}?`;
+  // Only builds that can use chrome.userScripts (Chromium) have the other way out.
+  if (!browser.runtime.getManifest().permissions?.includes('userScripts')) return question;
+  return `${question} Or keep it and turn on "Allow User Scripts" for AiPlugs (chrome://extensions, AiPlugs, Details): plugins then run with the policy intact.`;
+}
 
 interface Download {
   percent: number | null;
@@ -74,6 +83,7 @@ export async function startPopup(): Promise<void> {
   const workers = new Map<string, { state: string; detail?: string }>();
   let tabState: TabState | null = tabId === null ? null : await loadTabState(tabId);
   let connection: ConnectionStatus | null = null;
+  let settings = await loadSettings();
 
   const renderTab = () => {
     $('tab-section').hidden = tabId === null;
@@ -83,9 +93,20 @@ export async function startPopup(): Promise<void> {
     $('tab-count').textContent = count > 0 ? String(count) : '';
     const injection = $('injection');
     const kind = tabState?.injection ?? 'pending';
+    const site = url ? sitePatternFor(url) : null;
+    const stripped = site !== null && settings.cspStripSites.includes(site);
+    const blockedByPolicy = kind === 'failed' && tabState?.csp === true && site !== null && !stripped;
     injection.dataset.state = kind;
-    injection.textContent = kind === 'failed' ? `${INJECTION_TEXT.failed} ${tabState?.injectionError ?? ''}`.trim() : INJECTION_TEXT[kind];
+    injection.textContent = blockedByPolicy
+      ? `${INJECTION_TEXT.failed} ${cspBlockedText(site)}`
+      : kind === 'failed'
+        ? `${INJECTION_TEXT.failed} ${tabState?.injectionError ?? ''}`.trim()
+        : INJECTION_TEXT[kind];
     $('retry').hidden = kind !== 'failed';
+    $('retry').textContent = blockedByPolicy ? `Allow stripping for ${site}` : 'Retry';
+    // The switch shows where stripping is on (to take it back) or where the policy blocked plugins.
+    $('csp-strip-row').hidden = !(stripped || blockedByPolicy);
+    $<HTMLInputElement>('csp-strip-site').checked = stripped;
     const list = $('plugins');
     list.replaceChildren(
       ...pluginViews(tabState).map((plugin) => {
@@ -142,10 +163,8 @@ export async function startPopup(): Promise<void> {
   };
 
   // Settings form, filled from storage.
-  const settings = await loadSettings();
   $<HTMLInputElement>('address').value = settings.gatewayAddress ?? '';
   $<HTMLInputElement>('token').value = settings.token ?? '';
-  $<HTMLSelectElement>('csp-mode').value = settings.cspMode;
   $<HTMLInputElement>('proxy-routing').checked = settings.proxyRouting;
 
   $('pair-form').addEventListener('submit', (event) => {
@@ -169,7 +188,10 @@ export async function startPopup(): Promise<void> {
       })
       .catch(showError);
   });
-  $('csp-mode').addEventListener('change', () => void ask({ type: 'set-csp-mode', mode: $<HTMLSelectElement>('csp-mode').value as 'strip' | 'keep' }).catch(showError));
+  $('csp-strip-site').addEventListener('change', () => {
+    const site = tabState ? sitePatternFor(tabState.url) : null;
+    if (site) void ask({ type: 'set-csp-strip-site', site, strip: $<HTMLInputElement>('csp-strip-site').checked }).catch(showError);
+  });
   $('proxy-routing').addEventListener('change', () => void ask({ type: 'set-proxy-routing', enabled: $<HTMLInputElement>('proxy-routing').checked }).catch(showError));
   $('paused').addEventListener('change', () =>
     void ask({ type: 'set-paused', paused: $<HTMLInputElement>('paused').checked })
@@ -190,8 +212,15 @@ export async function startPopup(): Promise<void> {
       .catch(showError),
   );
 
-  // Live: the tab's state as the background records it.
+  // Live: the tab's state as the background records it, and the settings wherever they change.
   browser.storage.onChanged.addListener((changes, area) => {
+    if (area === 'local' && changes[StorageKey.settings]) {
+      void loadSettings().then((latest) => {
+        settings = latest;
+        renderTab();
+      });
+      return;
+    }
     if (area !== 'session' || tabId === null) return;
     const change = changes[StorageKey.tab(tabId)];
     if (!change) return;

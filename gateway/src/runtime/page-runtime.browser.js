@@ -130,7 +130,7 @@
       else waiter.reject(AiPlugsError({ error: message.error }, message.status || 0));
     });
   }
-  function extensionInfer(pluginId, body, signal) {
+  function extensionCall(request, signal) {
     return new Promise(function (resolve, reject) {
       sequence += 1;
       var id = channel + ':' + sequence;
@@ -141,10 +141,13 @@
           if (pending[id]) { delete pending[id]; reject(signal.reason); }
         });
       }
-      dispatch(new NativeCustomEvent('aiplugs:extension-request', {
-        detail: toJson({ id: id, kind: 'infer', pluginId: pluginId, url: w.location.href, body: body }),
-      }));
+      request.id = id;
+      request.url = w.location.href;
+      dispatch(new NativeCustomEvent('aiplugs:extension-request', { detail: toJson(request) }));
     });
+  }
+  function extensionInfer(pluginId, body, signal) {
+    return extensionCall({ kind: 'infer', pluginId: pluginId, body: body }, signal);
   }
 
   function infer(pluginId, payload, options) {
@@ -301,9 +304,22 @@
     if (element.getAttribute('data-ran') !== marker) setState(pluginId, 'error', 'Blocked by the page\'s Content-Security-Policy');
     element.remove();
   }
+  // Where the extension can run code in this world itself (chrome.userScripts, which the page's
+  // CSP does not govern), it sends files without `code` and runs each on request: one at a time,
+  // so manifest order holds.
+  var extensionRuns = Promise.resolve();
+  function runByExtension(pluginId, file) {
+    extensionRuns = extensionRuns.then(function () {
+      if (!plugins[pluginId] || plugins[pluginId].state === 'stopped') return null;
+      return extensionCall({ kind: 'run', pluginId: pluginId, file: file.file }).then(null, function (error) {
+        setState(pluginId, 'error', (error && error.message) || String(error));
+      });
+    });
+  }
   function loadScript(pluginId, file) {
-    if (transport === 'extension') runInline(pluginId, file);
-    else addScript(bridge + file.path, pluginId);
+    if (transport !== 'extension') addScript(bridge + file.path, pluginId);
+    else if (file.code === undefined) runByExtension(pluginId, file);
+    else runInline(pluginId, file);
   }
 
   // Same run_at semantics as the proxy's markup, relative to where the document is now:

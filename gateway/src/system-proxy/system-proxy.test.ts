@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCommand, type Command, type CommandResult } from '../os/run-command.js';
 import { macosProxyBackend, networksetupCommands } from './macos-proxy.js';
+import { skipUnlessInstalled, TOOLS } from '../../../test/support/required-tools.js';
 import { detectProxyBackend, readSavedProxyState, recoverSystemProxy, resetSystemProxy, restoreSystemProxy, setSystemProxy, systemProxyStateFile } from './system-proxy.js';
 import { INTERNET_SETTINGS, parseRegValue, windowsProxyBackend } from './windows-proxy.js';
 
@@ -115,12 +116,16 @@ describe('Windows system proxy (registry)', () => {
 
 describe('GNOME system proxy (real gsettings, keyfile backend)', async () => {
   const env = { GSETTINGS_BACKEND: 'keyfile', XDG_CONFIG_HOME: await tempDir() };
+  const skip = process.platform !== 'linux' ? 'Linux only' : await skipUnlessInstalled(TOOLS.gsettings, TOOLS.gnomeProxySchema);
   const detected = await detectProxyBackend({ platform: 'linux', env });
-  const skip = process.platform !== 'linux' ? 'Linux only' : detected.backend ? false : `no GNOME proxy settings here: ${detected.reason}`;
+  const gnomeBackend = () => {
+    assert.ok(detected.backend, `GNOME proxy backend not detected: ${detected.reason}`);
+    return detected.backend;
+  };
   const gs = async (...args: string[]) => (await runCommand({ file: 'gsettings', args, env })).stdout.trim();
 
   it('saves, points at the gateway, restores exactly', { skip }, async () => {
-    const backend = detected.backend!;
+    const backend = gnomeBackend();
     const dataDir = await tempDir();
     await gs('set', 'org.gnome.system.proxy', 'mode', 'auto');
     await gs('set', 'org.gnome.system.proxy.http', 'host', "'corp-proxy'");
@@ -137,7 +142,7 @@ describe('GNOME system proxy (real gsettings, keyfile backend)', async () => {
   });
 
   it('a start after a crash restores what the dead gateway set', { skip }, async () => {
-    const backend = detected.backend!;
+    const backend = gnomeBackend();
     const dataDir = await tempDir();
     await gs('set', 'org.gnome.system.proxy', 'mode', 'none');
     await setSystemProxy({ dataDir, backend, target, gatewayPid: 999_999_999 });

@@ -10,9 +10,10 @@ import { findOnPath } from '../os/run-command.js';
 import { installCa, readTrustRecord, trustStatus, uninstallCa } from './ca-trust.js';
 import { chromiumNssDb, nssCommands } from './nss-store.js';
 import { makeTestCa } from './test-ca.js';
+import { skipUnlessInstalled, TOOLS } from '../../../test/support/required-tools.js';
 
+const skip = process.platform !== 'linux' ? 'NSS round trip runs on Linux' : await skipUnlessInstalled(TOOLS.certutil);
 const certutil = await findOnPath(['certutil']);
-const skip = process.platform !== 'linux' ? 'NSS round trip runs on Linux' : certutil ? false : 'certutil missing (apt-get install libnss3-tools)';
 
 describe('NSS trust store (real certutil)', { skip }, () => {
   const cleanup: string[] = [];

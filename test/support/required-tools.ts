@@ -1,0 +1,50 @@
+import { findOnPath, runCommand } from '../../gateway/src/os/run-command.js';
+
+/**
+ * Programs some tests drive for real (the OS's trust store, GNOME's proxy settings), and the
+ * Debian package of each: `.ci/run` installs every one of them.
+ */
+export interface RequiredTool {
+  /** What the test needs, in words. */
+  name: string;
+  /** The Debian package that provides it. */
+  debianPackage: string;
+  isInstalled: () => Promise<boolean>;
+}
+
+export const TOOLS = {
+  certutil: { name: 'certutil', debianPackage: 'libnss3-tools', isInstalled: async () => (await findOnPath(['certutil'])) !== null },
+  gsettings: { name: 'gsettings', debianPackage: 'libglib2.0-bin', isInstalled: async () => (await findOnPath(['gsettings'])) !== null },
+  gnomeProxySchema: {
+    name: 'the GNOME proxy settings schema (org.gnome.system.proxy)',
+    debianPackage: 'gsettings-desktop-schemas',
+    isInstalled: async () => {
+      const probe = await runCommand({ file: 'gsettings', args: ['list-keys', 'org.gnome.system.proxy'] }).catch(() => null);
+      return probe?.code === 0;
+    },
+  },
+} satisfies Record<string, RequiredTool>;
+
+/** True when the environment says this is a CI run (`CI=true`, as CI services and `.ci/run` set it). */
+export const isCi = (env: NodeJS.ProcessEnv = process.env): boolean => env.CI === 'true' || env.CI === '1';
+
+/**
+ * Why a test that needs `tools` cannot run on this machine — for node:test's `{ skip }` and
+ * Playwright's `test.skip` — or false when everything is there (checked in order, so a schema
+ * probe that needs gsettings comes after gsettings). Outside CI a developer without, say,
+ * certutil gets a skip that names the package to install. Under CI a missing tool is a broken CI
+ * machine, never a reason to skip: it throws, so the test fails with the same words.
+ *
+ * @example
+ *   const skip = await skipUnlessInstalled(TOOLS.certutil); // 'certutil is not installed (apt-get install libnss3-tools)'
+ *   describe('NSS trust store', { skip }, () => { … });
+ */
+export async function skipUnlessInstalled(...tools: RequiredTool[]): Promise<string | false> {
+  for (const tool of tools) {
+    if (await tool.isInstalled()) continue;
+    const reason = `${tool.name} is not installed (apt-get install ${tool.debianPackage})`;
+    if (isCi()) throw new Error(`${reason}: CI must not skip this test; .ci/run installs ${tool.debianPackage}`);
+    return reason;
+  }
+  return false;
+}
