@@ -3,6 +3,8 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
   testDir: 'e2e',
   testMatch: '**/*.e2e.ts',
+  // Builds gateway/dist when it is older than the sources: the suites run the compiled gateway.
+  globalSetup: './e2e/support/global-setup.ts',
   outputDir: 'test-results',
   timeout: 60_000,
   // Two cores: two workers keep the machine busy without starving the gateway children.

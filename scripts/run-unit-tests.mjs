@@ -16,6 +16,11 @@ function findTests(dir) {
   });
 }
 
+// Some suites read the build's browser bundles (the page runtime, the dashboard) or run the compiled
+// gateway: build first when gateway/dist is older than the sources (a no-op otherwise).
+const build = spawnSync(process.execPath, ['--import', 'tsx', 'gateway/build/build.ts'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
 const files = ['gateway', 'test'].flatMap(findTests).sort();
 const scratch = mkdtempSync(join(tmpdir(), 'aiplugs-unit-'));
 const skippedLog = join(scratch, 'skipped.jsonl');

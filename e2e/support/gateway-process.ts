@@ -28,6 +28,10 @@ export interface StartOptions {
   args?: string[];
   env?: NodeJS.ProcessEnv;
   dataDir?: string;
+  /** The `aiplugs` bin to run (default: this repository's, which runs the compiled gateway/dist). */
+  cli?: string;
+  /** Working directory (default: the repository). */
+  cwd?: string;
 }
 
 /**
@@ -36,8 +40,8 @@ export interface StartOptions {
  */
 export async function startGatewayProcess(options: StartOptions = {}): Promise<GatewayChild> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'aiplugs-e2e-')));
-  const child = spawn(process.execPath, [CLI, 'start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
-    cwd: REPO_ROOT,
+  const child = spawn(process.execPath, [options.cli ?? CLI, 'start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
+    cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: 'localhost', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// The CLI entry point. The gateway is TypeScript run through tsx's loader, so there is no build
-// step between editing a file and running it; startup pays a one-off transpile of each module.
-// `start` with secrets in the environment runs the gateway as a child with a scrubbed one
-// (src/cli/env-handoff.ts); main.ts is only loaded where it runs.
-import { register } from 'tsx/esm/api';
-
-register();
-const { withScrubbedEnvironment } = await import('../src/cli/env-handoff.ts');
-await withScrubbedEnvironment(process.argv, async () => (await import('../src/cli/main.ts')).main(process.argv));
+// The CLI entry point: runs the compiled gateway (gateway/dist/, made by `npm run build`, which
+// `npm install` runs in a clone). `start` with secrets in the environment runs the gateway as a
+// child with a scrubbed one (src/cli/env-handoff.ts); main.js is only loaded where it runs.
+const { withScrubbedEnvironment } = await import('../dist/cli/env-handoff.js').catch((error) => {
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  console.error('aiplugs: the gateway is not built (gateway/dist is missing). Run `npm run build` in the AiPlugs folder.');
+  process.exit(1);
+});
+await withScrubbedEnvironment(process.argv, async () => (await import('../dist/cli/main.js')).main(process.argv));

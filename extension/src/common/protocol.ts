@@ -14,7 +14,7 @@ import type { InjectionPlan, PluginInfo } from './gateway-types';
 
 // --- page world ⇄ ISOLATED content script (DOM events) ---------------------------------------------
 
-/** Event names shared with `gateway/src/runtime/page-runtime.browser.js`; keep the two in step. */
+/** Event names shared with `gateway/src/runtime/page/`; keep the two in step. */
 export const PageEvent = {
   /** Public: a SPA URL change; `detail` is `{from, to, kind}` (an object, for page scripts). */
   navigate: 'aiplugs:navigate',

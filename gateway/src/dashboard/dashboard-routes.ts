@@ -6,6 +6,7 @@ import { tokensEqual } from '../api/guard-requests.js';
 import { ApiError, parseJsonBody } from '../api/api-error.js';
 import type { ApiEnv } from '../api/api-env.js';
 import { builtExtensionDir } from '../browser/browser-args.js';
+import { readBrowserBundle } from '../built-assets.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { Logger } from '../events/logger.js';
 import { readSavedProxyState } from '../system-proxy/system-proxy.js';
@@ -14,12 +15,15 @@ import { defaultStoreIds, installCa, TRUST_WARNING, trustStatus, uninstallCa, ty
 import { TRUST_STORE_IDS } from '../trust/trust-store.js';
 import type { DashboardAuth } from './dashboard-auth.js';
 
-/** The dashboard's static files, read once: plain HTML, CSS and an ES module, no build step. */
-const ASSETS: Record<string, { file: string; type: string }> = {
-  'dashboard.js': { file: 'page/dashboard.js', type: 'text/javascript; charset=utf-8' },
-  'dashboard.css': { file: 'page/dashboard.css', type: 'text/css; charset=utf-8' },
-};
+/**
+ * The dashboard's static files, read once: its HTML and CSS sit next to this module; its script is
+ * the esbuild bundle of page/main.ts (`npm run build`).
+ */
 const readAsset = (file: string) => readFileSync(new URL(file, import.meta.url), 'utf8');
+const ASSETS: Record<string, { read: () => string; type: string }> = {
+  'dashboard.js': { read: () => readBrowserBundle('dashboard.js'), type: 'text/javascript; charset=utf-8' },
+  'dashboard.css': { read: () => readAsset('page/dashboard.css'), type: 'text/css; charset=utf-8' },
+};
 
 /** The dashboard shows the API token: no framing, no third-party anything. */
 const PAGE_HEADERS = {
@@ -62,7 +66,7 @@ function loginPage(message: string | null): string {
  */
 export function dashboardPages(options: DashboardOptions) {
   const html = readAsset('page/index.html');
-  const assets = Object.fromEntries(Object.entries(ASSETS).map(([name, asset]) => [name, { body: readAsset(asset.file), type: asset.type }]));
+  const assets = Object.fromEntries(Object.entries(ASSETS).map(([name, asset]) => [name, { body: asset.read(), type: asset.type }]));
   const signIn = (c: { header: (name: string, value: string) => void; redirect: (url: string, status: 303) => Response }) => {
     c.header('set-cookie', options.auth.sessionCookie(options.auth.createSession()));
     return c.redirect('/', 303);

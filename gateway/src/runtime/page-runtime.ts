@@ -1,29 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readBrowserBundle } from '../built-assets.js';
+import type { PageRuntimeConfig } from './page/runtime-config.js';
+import { wrapPageRuntime } from './runtime-source.js';
 
-const SOURCE = readFileSync(new URL('./page-runtime.browser.js', import.meta.url), 'utf8')
-  // Strip the leading comment block and trailing whitespace: pages get only the code.
-  .replace(/^(\/\/[^\n]*\n)+/, '')
-  .trim();
+export type { PageRuntimeConfig } from './page/runtime-config.js';
 
-if (!/^[\x00-\x7f]*$/.test(SOURCE) || /<\/script/i.test(SOURCE)) {
-  throw new Error('page-runtime.browser.js must be ASCII and must not contain "</script"');
-}
-
-export interface PageRuntimeConfig {
-  version: string;
-  apiPort: number;
-  /** Ids of the plugins injected into this page (the runtime exposes them as `AiPlugs.plugins`). */
-  plugins: string[];
-  /** Bridge paths of `document_idle` scripts, loaded after DOMContentLoaded. */
-  idle: string[];
-  /**
-   * How the page reaches the gateway: `bridge` (default) through the proxy's same-origin
-   * `/__aiplugs/` path; `extension` through the companion extension, for documents the proxy
-   * never saw (the extension then starts the plugins itself).
-   */
-  transport?: 'bridge' | 'extension';
-}
+/** The runtime as a function expression of the page's config (see runtime-source.ts). */
+const SOURCE = wrapPageRuntime(readBrowserBundle('page-runtime.js'));
 
 /**
  * Serializes a value as JSON that is safe inside an inline `<script>` and pure ASCII, so it can be

@@ -1,0 +1,31 @@
+/** Small typed DOM helpers: every value from the gateway goes into text, never into HTML. */
+
+type ElementClass<T extends HTMLElement> = { new (): T; prototype: T };
+
+/** The element with this id, checked to be of the expected kind (the page's markup is ours). */
+export function byId<T extends HTMLElement = HTMLElement>(id: string, kind?: ElementClass<T>): T {
+  const element = document.getElementById(id);
+  if (!element || !(element instanceof (kind ?? HTMLElement))) throw new Error(`dashboard markup: #${id} is missing or not a ${kind?.name ?? 'HTMLElement'}`);
+  return element as T;
+}
+
+export type Child = Node | string | number | null | undefined | Child[];
+type AttributeValue = string | number | boolean | null | undefined | EventListener;
+
+/** Creates an element with attributes (`on…` ones become listeners) and children (strings become text nodes). */
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, AttributeValue> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.className = String(value);
+    else if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of (children as unknown[]).flat(Infinity) as Array<Node | string | number | null | undefined>) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/** A state shown as a coloured pill (`state-<name>` in dashboard.css). */
+export const pill = (state: string) => el('span', { class: `pill state-${state}` }, state);

@@ -1,0 +1,127 @@
+/**
+ * The gateway API as the dashboard calls it: same origin, with the session cookie its login link
+ * set. The shapes below are what the dashboard reads of each answer (see the gateway's routes).
+ */
+
+/** Calls the gateway's API; a lost session goes back to the login page. */
+export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(path, { ...init, headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) } });
+  if (response.status === 401) {
+    location.href = '/login';
+    throw new Error('signed out');
+  }
+  const body = (response.headers.get('content-type')?.includes('json') ? await response.json() : null) as (T & { error?: { message?: string } }) | null;
+  if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
+  return body as T;
+}
+
+export interface Overview {
+  version: string;
+  apiUrl: string;
+  proxyUrl: string;
+  caCertPath: string;
+  caSpki: string;
+  caNotAfter: string;
+  dataDir: string;
+  pid: number;
+  platform: string;
+  uptimeSeconds: number;
+  extensionBuilt: boolean;
+  systemProxy: { target: { host: string; port: number }; setAt: string; backend: string } | null;
+}
+
+export interface Settings {
+  paused: boolean;
+  disabled_sites: string[];
+  plugin_modes?: Record<string, string>;
+}
+
+export interface PluginInfo {
+  id: string;
+  name?: string;
+  version?: string;
+  description?: string;
+  status: string;
+  errors: string[];
+  content_scripts?: Array<{ matches: string[] }>;
+  inference?: { default_mode: string };
+}
+
+export interface ModelInfo {
+  filename: string;
+  plugins?: Array<{ id: string } | string>;
+  state: string;
+  receivedBytes?: number | null;
+  totalBytes?: number | null;
+  declaredSize?: number | null;
+  sizeOnDisk?: number | null;
+  bytesPerSecond?: number | null;
+  error?: { message: string } | null;
+}
+
+export interface WorkerInfo {
+  plugin: string;
+  state: string;
+  pid?: number;
+  runtime?: string;
+  served?: number;
+  lastError?: string;
+  startedAt?: string;
+}
+
+export interface CloudUsage {
+  plugin: string;
+  requests: number;
+  lastMinute: number;
+  tokens: number;
+  rejected: number;
+  limits: { requestsPerMinute: number; maxTokens: number };
+}
+
+export interface CaLocation {
+  location: string;
+  trusted: boolean | null;
+  addedByAiplugs?: boolean;
+  error?: string;
+}
+
+export interface CaStatus {
+  trustedAnywhere: boolean;
+  stores: Array<{ id: string; label: string; needsAdmin?: boolean; locations: CaLocation[] }>;
+  defaultStores: string[];
+  instructions: string;
+  warning: string;
+}
+
+export interface CaChange {
+  outcome: string;
+  store: string;
+  location: string;
+  error?: string;
+}
+
+// Events of GET /api/events (server-sent events), by their event name.
+
+export interface LogEvent {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  scope: string;
+  time: string;
+  message: string;
+}
+
+export interface ModelProgressEvent {
+  plugin: string;
+  filename: string;
+  state: string;
+  receivedBytes?: number | null;
+  totalBytes?: number | null;
+  bytesPerSecond?: number | null;
+  error?: string | null;
+}
+
+export interface WorkerStateEvent {
+  plugin: string;
+  state: string;
+  time: string;
+  detail?: string;
+}

@@ -1,0 +1,61 @@
+// The page runtime: injected before any page script, by the proxy (transport "bridge") or by the
+// companion extension for documents the proxy never saw (transport "extension"). esbuild bundles
+// this file and its imports into one script (gateway/build/browser-bundles.ts); the gateway wraps
+// it in a function of the page's config (runtime/page-runtime.ts).
+import { createConnect } from './connections.js';
+import { createInfer } from './infer.js';
+import { createLifecycle } from './lifecycle.js';
+import { createFileLoader } from './loading.js';
+import { createOnNavigate, installNavigationHook } from './navigation.js';
+import { capturePageWorld, NAVIGATION_HOOK, type RuntimeWindow } from './page-world.js';
+import { createPluginStates, watchStaticTags } from './plugin-states.js';
+import type { PageRuntimeConfig } from './runtime-config.js';
+import { createTransport } from './transports.js';
+
+/**
+ * This page's config: the parameter of the function the gateway wraps around the bundle. It comes
+ * from markup any page script could have touched first, so every field is checked where it is read.
+ */
+declare const AIPLUGS_PAGE_CONFIG: Partial<PageRuntimeConfig> | null | undefined;
+
+function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
+  const w = window as unknown as RuntimeWindow;
+  if (w.AiPlugs && w.AiPlugs.runtime) return; // the proxy and the extension fallback both got here
+  // "Reload without plugins": the extension's document_start script marked this one load plugin-free.
+  const existingHook = w[NAVIGATION_HOOK];
+  if (existingHook && existingHook.suppressed) return;
+
+  const world = capturePageWorld(w, config);
+  const states = createPluginStates(world, config.version, config.plugins || []);
+  watchStaticTags(world, states);
+  const transport = createTransport(world);
+  installNavigationHook(world);
+  const loader = createFileLoader(world, states, transport);
+  const lifecycle = createLifecycle(world, states, loader);
+  loader.loadIdleScripts(config.idle || []);
+
+  const api: AiPlugsPageRuntime = {
+    // Left as given when the markup lost it: a runtime without a version still runs its plugins.
+    runtime: config.version as string,
+    transport: world.transport,
+    infer: createInfer(transport, states),
+    connect: createConnect(world),
+    onNavigate: createOnNavigate(world),
+    onStop: lifecycle.onStop,
+    get plugins() {
+      return Object.freeze(states.running());
+    },
+  };
+  w.AIPLUGS_API_PORT = config.apiPort;
+  Object.defineProperty(w, 'AiPlugs', { value: Object.freeze(api), configurable: false, enumerable: false, writable: false });
+  // For the extension only (it runs in this world through scripting.executeScript). A page can call
+  // it too, which gains it nothing it could not do already: no token, no plugin the tab may not use.
+  Object.defineProperty(w, '__aiplugsRuntime', {
+    value: Object.freeze({ transport: world.transport, reconcile: lifecycle.reconcile, report: states.report, running: states.running }),
+  });
+  const hook = w[NAVIGATION_HOOK];
+  if (hook && typeof hook.runtimeReady === 'function') hook.runtimeReady(world.transport);
+  states.report();
+}
+
+startPageRuntime(AIPLUGS_PAGE_CONFIG || {});

@@ -1,0 +1,148 @@
+import type { PageWorld } from './page-world.js';
+import type { PlanFile, RunAt } from './runtime-config.js';
+import { pluginOfBridgeUrl, type PluginStates } from './plugin-states.js';
+import type { Transport } from './transports.js';
+
+/** Adds plugin files to the document, the way this page's transport allows. */
+export interface FileLoader {
+  loadScript(pluginId: string, file: PlanFile): void;
+  addStyle(pluginId: string, file: PlanFile): void;
+  /** Runs `callback` when a `run_at` moment has come, relative to where the document is now. */
+  whenReady(runAt: RunAt, callback: () => void): void;
+  /** The proxy's `document_idle` scripts (config `idle`), after DOMContentLoaded. */
+  loadIdleScripts(paths: readonly string[]): void;
+}
+
+/**
+ * A Trusted Types policy that lets only AiPlugs' own bridge URLs become script URLs, on pages that
+ * enforce Trusted Types; null where the page's policy names leave ours out (then only the static
+ * tags the proxy wrote work).
+ */
+function scriptUrlPolicy(world: PageWorld): { createScriptURL(url: string): unknown } | null {
+  const { w, bridge } = world;
+  try {
+    if (world.transport === 'bridge' && w.trustedTypes && w.trustedTypes.createPolicy) {
+      return w.trustedTypes.createPolicy('aiplugs', {
+        createScriptURL: (url) => {
+          if (String(url).indexOf(`${bridge}/`) === 0) return url;
+          throw new TypeError('The aiplugs policy only allows AiPlugs plugin scripts');
+        },
+      });
+    }
+  } catch {
+    // the page's policy names do not include ours
+  }
+  return null;
+}
+
+export function createFileLoader(world: PageWorld, states: PluginStates, transport: Transport): FileLoader {
+  const { bridge, nonce } = world;
+  const policy = scriptUrlPolicy(world);
+  const parent = () => document.head || document.documentElement;
+
+  function addScript(src: string, pluginId: string | null): void {
+    const element = document.createElement('script');
+    if (nonce) element.nonce = nonce;
+    element.async = false; // keep manifest order
+    element.src = (policy ? policy.createScriptURL(src) : src) as string;
+    if (pluginId) {
+      element.onerror = () => {
+        states.setState(pluginId, 'error', `Could not load ${src}`);
+      };
+    }
+    parent().appendChild(element);
+  }
+
+  function addStyle(pluginId: string, file: PlanFile): void {
+    let element: HTMLStyleElement | HTMLLinkElement;
+    if (file.code !== undefined && world.transport === 'extension') {
+      element = document.createElement('style');
+      element.textContent = file.code;
+    } else {
+      const link = document.createElement('link');
+      link.rel = 'stylesheet';
+      link.href = bridge + file.path;
+      element = link;
+    }
+    if (nonce) element.nonce = nonce;
+    element.setAttribute('data-aiplugs-plugin', pluginId);
+    parent().appendChild(element);
+  }
+
+  // An inline script runs synchronously when inserted, unless the page's CSP forbids it: the
+  // marker it sets first tells the two apart.
+  function runInline(pluginId: string, file: PlanFile & { code: string }): void {
+    const element = document.createElement('script');
+    if (nonce) element.nonce = nonce;
+    const marker = `aiplugs${String(Math.random()).slice(2)}`;
+    element.textContent = `document.currentScript && document.currentScript.setAttribute("data-ran", "${marker}");\n${file.code}\n//# sourceURL=aiplugs://${pluginId}/${file.file}\n`;
+    try {
+      parent().appendChild(element);
+    } catch (error) {
+      states.setState(pluginId, 'error', `The page refused the script (${(error as Error).message})`);
+      return;
+    }
+    if (element.getAttribute('data-ran') !== marker) states.setState(pluginId, 'error', "Blocked by the page's Content-Security-Policy");
+    element.remove();
+  }
+
+  // Where the extension can run code in this world itself (chrome.userScripts, which the page's
+  // CSP does not govern), it sends files without `code` and runs each on request: one at a time,
+  // so manifest order holds.
+  let extensionRuns: Promise<unknown> = Promise.resolve();
+  function runByExtension(pluginId: string, file: PlanFile): void {
+    extensionRuns = extensionRuns.then(() => {
+      const plugin = states.get(pluginId);
+      if (!plugin || plugin.state === 'stopped') return null;
+      return transport.callExtension({ kind: 'run', pluginId, file: file.file }).then(null, (error: unknown) => {
+        states.setState(pluginId, 'error', ((error as Error | null) && (error as Error).message) || String(error));
+      });
+    });
+  }
+
+  function loadScript(pluginId: string, file: PlanFile): void {
+    if (world.transport !== 'extension') addScript(bridge + file.path, pluginId);
+    else if (file.code === undefined) runByExtension(pluginId, file);
+    else runInline(pluginId, { ...file, code: file.code });
+  }
+
+  // Same run_at semantics as the proxy's markup: document_start at once, document_end once parsed
+  // (before DOMContentLoaded), document_idle after.
+  let waitingForContentLoaded = document.readyState === 'loading';
+  if (waitingForContentLoaded) {
+    document.addEventListener(
+      'DOMContentLoaded',
+      () => {
+        waitingForContentLoaded = false;
+      },
+      { once: true },
+    );
+  }
+  function whenReady(runAt: RunAt, callback: () => void): void {
+    const state = document.readyState;
+    if (runAt === 'document_start' || (runAt === 'document_end' && state !== 'loading') || (runAt === 'document_idle' && state !== 'loading' && !waitingForContentLoaded)) {
+      callback();
+    } else if (runAt === 'document_end') {
+      const onState = () => {
+        if (document.readyState === 'loading') return;
+        document.removeEventListener('readystatechange', onState);
+        callback();
+      };
+      document.addEventListener('readystatechange', onState);
+    } else {
+      document.addEventListener('DOMContentLoaded', () => callback(), { once: true });
+    }
+  }
+
+  function loadIdleScripts(paths: readonly string[]): void {
+    const load = () => {
+      paths.forEach((path) => {
+        addScript(bridge + path, pluginOfBridgeUrl(bridge, bridge + path));
+      });
+    };
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', load, { once: true });
+    else load();
+  }
+
+  return { loadScript, addStyle, whenReady, loadIdleScripts };
+}

@@ -1,0 +1,78 @@
+import type { PageRuntimeConfig, RuntimeTransport } from './runtime-config.js';
+
+/** The flag object the navigation hook keeps on `window` (shared with the extension's MAIN-world hook). */
+export interface NavigationHook {
+  owner: 'extension' | 'page-runtime';
+  lastUrl: string;
+  /** "Reload without plugins": the extension marked this one load plugin-free. */
+  suppressed?: boolean;
+  /** The extension waits for the runtime to start. */
+  runtimeReady?: (transport: RuntimeTransport) => void;
+}
+
+export const NAVIGATION_HOOK = '__aiplugsNavigationHook';
+
+interface TrustedTypePolicyFactory {
+  createPolicy(name: string, rules: { createScriptURL: (url: string) => unknown }): { createScriptURL(url: string): unknown };
+}
+
+/** The Navigation API (not yet in TypeScript's DOM types): only the part the runtime listens to. */
+interface NavigationApi {
+  addEventListener(type: 'currententrychange', listener: () => void): void;
+}
+
+/** `window` as the runtime sees it: its own globals may be absent or planted by the page. */
+export type RuntimeWindow = Omit<Window & typeof globalThis, 'AiPlugs' | 'AIPLUGS_API_PORT'> & {
+  AiPlugs?: { runtime?: unknown };
+  AIPLUGS_API_PORT?: number;
+  [NAVIGATION_HOOK]?: NavigationHook;
+  trustedTypes?: TrustedTypePolicyFactory;
+  navigation?: NavigationApi;
+};
+
+/**
+ * The built-ins and page facts every part of the runtime uses, taken once at start-up: the
+ * runtime runs in the page's own world, so it keeps references to what it needs before page
+ * scripts can replace them.
+ */
+export interface PageWorld {
+  w: RuntimeWindow;
+  fetch: typeof fetch;
+  WebSocket: typeof WebSocket;
+  CustomEvent: typeof CustomEvent;
+  dispatch: (event: Event) => boolean;
+  listen: Window['addEventListener'];
+  unlisten: Window['removeEventListener'];
+  toJson: (value: unknown) => string;
+  fromJson: (text: string) => unknown;
+  /** Every bridge call goes under this document's capability (`<origin>/__aiplugs/cap/<token>`). */
+  bridge: string;
+  transport: RuntimeTransport;
+  /** The runtime element's nonce, given to everything it adds (a page's CSP lets those through). */
+  nonce: string;
+  /** Dispatches a `CustomEvent` on `window`. */
+  emit(type: string, detail: unknown): void;
+}
+
+export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeConfig>): PageWorld {
+  const NativeCustomEvent = w.CustomEvent;
+  const dispatch = w.dispatchEvent.bind(w);
+  const current = document.currentScript;
+  return {
+    w,
+    fetch: w.fetch.bind(w),
+    WebSocket: w.WebSocket,
+    CustomEvent: NativeCustomEvent,
+    dispatch,
+    listen: w.addEventListener.bind(w),
+    unlisten: w.removeEventListener.bind(w),
+    toJson: JSON.stringify,
+    fromJson: JSON.parse,
+    bridge: w.location.origin + (typeof config.bridge === 'string' ? config.bridge : '/__aiplugs'),
+    transport: config.transport === 'extension' ? 'extension' : 'bridge',
+    nonce: (current && (current.nonce || current.getAttribute('nonce'))) || '',
+    emit: (type, detail) => {
+      dispatch(new NativeCustomEvent(type, { detail }));
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * What the gateway hands the page runtime (runtime/page-runtime.ts writes it, the runtime reads
+ * it), and the plans the companion extension passes to `__aiplugsRuntime.reconcile`.
+ */
+
+export type RuntimeTransport = 'bridge' | 'extension';
+
+export interface PageRuntimeConfig {
+  version: string;
+  apiPort: number;
+  /** Ids of the plugins injected into this page (the runtime exposes them as `AiPlugs.plugins`). */
+  plugins: string[];
+  /** Bridge paths of `document_idle` scripts, loaded after DOMContentLoaded. */
+  idle: string[];
+  /**
+   * How the page reaches the gateway: `bridge` (default) through the proxy's same-origin
+   * `/__aiplugs/` path; `extension` through the companion extension, for documents the proxy
+   * never saw (the extension then starts the plugins itself).
+   */
+  transport?: RuntimeTransport;
+  /** This document's bridge base, `/__aiplugs/cap/<token>` (default `/__aiplugs`). */
+  bridge?: string;
+}
+
+export type RunAt = 'document_start' | 'document_end' | 'document_idle';
+
+/** One plugin file: its bridge path, and for the extension transport maybe its code. */
+export interface PlanFile {
+  file: string;
+  path: string;
+  /** Inline code (extension transport); absent when the extension runs the file itself on request. */
+  code?: string;
+}
+
+export interface PluginPlan {
+  id: string;
+  scripts?: Array<{ run_at: RunAt; js?: PlanFile[]; css?: PlanFile[] }>;
+}
+
+/** The plugins a document should run now (the extension sends one on every navigation and settings change). */
+export interface ReconcilePlan {
+  plugins?: PluginPlan[];
+  /** Restart plugins that are in error (the popup's retry). */
+  retry?: boolean;
+}
