@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'wxt';
 
 /** The extension ships with the project's version (the root package.json). */
@@ -12,9 +13,34 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 const CHROMIUM_KEY =
   'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAt4GIXAaDwvVXF4sconP6r5ImdQbOid8+XY9oKbQ2i0q77P4Uyj+6xiDOMdiU8x2GPHVp9r1YkiMBeVXMRypmXKq1qHy+RWLZRvEjlH8ZJ4OkwyO0nfXR3wGDBTmNcU0BendSHCubBVwMCOv+++ZT015zg9/6Oi7wLWBdDjnfrjqU4IMuQjbgNmH5ABIlx2VFcsnQGi5FJgOOTGcyofNUwz/rBlItQN9QZj3okRcpr96fk2SqkBTACvfrscdocl+A74Rv2TyCbqLoypDI0uU1zWZJ+YZCuXl0lueFqqXhrk93b+TYj6FYPTe2qW6N6RRIW+YlbsluP9IdxdFdsnOV6QIDAQAB';
 
+/**
+ * What a store reviewer (AMO) needs to rebuild the extension: its own sources, the two gateway
+ * modules it imports, the lockfile, and the instructions (docs/EXTENSION.md, "Packages").
+ */
+const SOURCES = [
+  'extension/src/**',
+  'extension/wxt.config.ts',
+  'extension/tsconfig.json',
+  'gateway/src/inference/sse-parser.ts',
+  'gateway/src/inference/line-splitter.ts',
+  'gateway/src/settings/site-patterns.ts',
+  'package.json',
+  'package-lock.json',
+  'docs/EXTENSION.md',
+];
+
 export default defineConfig({
   srcDir: 'src',
   outDir: '.output',
+  // `wxt zip`: aiplugs-<version>-chrome.zip, aiplugs-<version>-firefox.zip and, for Firefox,
+  // aiplugs-<version>-sources.zip, the version being the package's (see `manifest` below).
+  zip: {
+    name: 'aiplugs',
+    sourcesRoot: fileURLToPath(new URL('..', import.meta.url)),
+    // Nothing but SOURCES (an included path wins over an excluded one).
+    includeSources: SOURCES,
+    excludeSources: ['**'],
+  },
   // Explicit imports everywhere: a newcomer can follow every name to its module.
   imports: false,
   modules: ['@wxt-dev/webextension-polyfill'],
