@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { chromiumPath } from '../support/chromium.js';
 import { REPO_ROOT, startGatewayProcess } from '../support/gateway-process.js';
@@ -11,7 +11,7 @@ import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 // Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
 test.describe.configure({ timeout: 120_000 });
 
-const EXAMPLE = join(REPO_ROOT, 'gateway/src/playwright/example.ts');
+const EXAMPLE = join(REPO_ROOT, 'docs/examples/playwright.mjs');
 
 let site: TestSite;
 test.beforeAll(async () => {
@@ -19,10 +19,10 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => site?.close());
 
-/** Runs the documented example exactly as a user would: `node --import tsx example.ts URL`. */
-function runExample(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs a documented example exactly as a user would, with plain Node (`aiplugs/playwright` is compiled JavaScript). */
+function runExample(env: NodeJS.ProcessEnv, script = EXAMPLE): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', EXAMPLE, `${site.origin}/`], {
+    const child = spawn(process.execPath, [script, `${site.origin}/`], {
       cwd: REPO_ROOT,
       env: { ...process.env, AIPLUGS_BROWSER: chromiumPath() ?? '', AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: 'localhost', AIPLUGS_API_PORT: '0', AIPLUGS_PROXY_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,6 +33,15 @@ function runExample(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdo
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The README's Playwright snippet, verbatim but for the page it opens. */
+async function readmeSnippet(url: string): Promise<string> {
+  const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+  const block = /```js\n([^`]*from 'aiplugs\/playwright'[^`]*)```/.exec(readme)?.[1];
+  if (!block) throw new Error('README.md has no ```js block importing aiplugs/playwright');
+  if (!block.includes("'https://example.com/'")) throw new Error('the README snippet no longer opens https://example.com/: update this test');
+  return block.replace("'https://example.com/'", JSON.stringify(url));
 }
 
 const profiles = async (dir: string) => (await readdir(dir)).filter((name) => name.startsWith('aiplugs-playwright-'));
@@ -70,7 +79,7 @@ test('the helper attaches to a running gateway and leaves it running', async () 
 
 test('pages get plugins, but the gateway dashboard never goes through the proxy (no plugin can read its session)', async () => {
   const gateway = await startGatewayProcess();
-  const { launchWithAiPlugs } = await import('../../gateway/src/playwright/index.js');
+  const { launchWithAiPlugs } = await import('aiplugs/playwright');
   const aiplugs = await launchWithAiPlugs({ dataDir: gateway.dataDir, executablePath: chromiumPath() });
   try {
     const page = await aiplugs.context.newPage();
@@ -82,5 +91,20 @@ test('pages get plugins, but the gateway dashboard never goes through the proxy 
   } finally {
     await aiplugs.close();
     await gateway.stop();
+  }
+});
+
+test("the README's Playwright snippet runs with plain node and sees the page's plugins", async ({}, testInfo) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-readme-'));
+  // Inside the repository (test-results/), where `aiplugs/playwright` resolves to this package, as in a project that installed it.
+  const script = testInfo.outputPath('readme-snippet.mjs');
+  try {
+    await mkdir(dirname(script), { recursive: true });
+    await writeFile(script, await readmeSnippet(`${site.origin}/`));
+    const result = await runExample({ AIPLUGS_DATA_DIR: dataDir }, script);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("'echo'");
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
   }
 });
