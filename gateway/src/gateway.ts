@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApi } from './api/create-api.js';
 import { createBridgeEntry } from './bridge/bridge-entry.js';
+import { capabilityBase } from './bridge/bridge-paths.js';
 import { createCapabilityIssuer } from './bridge/page-capability.js';
 import { createCloudBudget } from './inference/cloud-budget.js';
 import { cloudUsageRoutes } from './inference/cloud-usage-routes.js';
@@ -199,6 +200,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     registry,
     activePlugins: injectedInto,
     activeOnSite: stillActiveOnSite,
+    bridgeBase: (origin, plugins) => capabilityBase(capabilities.mint({ origin, plugins, session: capabilities.newSession() })),
     bodyLimits: {
       defaultBytes: config.api.max_body_bytes,
       inferBytes: config.api.max_infer_body_bytes,

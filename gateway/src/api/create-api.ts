@@ -23,6 +23,8 @@ export interface ApiOptions {
   activePlugins: (url: string) => PluginMatch[];
   /** Whether a plugin still runs on a site (pause and switches since the page was injected). */
   activeOnSite: (origin: string, pluginId: string) => boolean;
+  /** Mints a bridge base for an origin and plugin ids (for the extension, after SPA navigations). */
+  bridgeBase: (origin: string, plugins: string[]) => string;
   bodyLimits: BodyLimits;
   settings: SettingsStore;
   router: InferenceRouter;
@@ -72,7 +74,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   app.route('/api/plugins', pluginRoutes(options.registry, options.router));
   app.route('/api/events', eventRoutes(options.bus));
   app.route('/api/settings', settingsRoutes(options.settings, options.registry, options.activePlugins));
-  app.route('/api/inject', injectionRoutes({ version: options.version, activePlugins: options.activePlugins, apiPort: () => options.addresses().apiPort }));
+  app.route('/api/inject', injectionRoutes({ version: options.version, activePlugins: options.activePlugins, apiPort: () => options.addresses().apiPort, bridgeBase: options.bridgeBase }));
   for (const mount of options.mounts ?? []) app.route(mount.path, mount.app);
   app.all('/api/*', () => {
     throw new ApiError(404, 'not_found', 'No such API route');

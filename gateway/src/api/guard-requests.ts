@@ -44,7 +44,12 @@ export function pagePluginTarget(method: string, path: string, query: URLSearchP
     if (route.method !== method) continue;
     const match = route.pattern.exec(path);
     if (!match) continue;
-    return match[1] !== undefined ? decodeURIComponent(match[1]) : query.get('plugin_id');
+    if (match[1] === undefined) return query.get('plugin_id');
+    try {
+      return decodeURIComponent(match[1]);
+    } catch {
+      throw new ApiError(400, 'invalid_path', 'The plugin id is not valid percent-encoding');
+    }
   }
   return null;
 }

@@ -388,6 +388,9 @@
    * A plugin in error is only restarted when `plan.retry` is set.
    */
   function reconcile(plan) {
+    // After an SPA navigation the extension brings a capability for the plugins of the new URL
+    // (minted by the gateway for the extension, which holds the token): later bridge calls use it.
+    if (transport === 'bridge' && typeof plan.bridge === 'string' && plan.bridge.indexOf('/__aiplugs/cap/') === 0) bridge = origin + plan.bridge;
     var wanted = {};
     (plan.plugins || []).forEach(function (item) { wanted[item.id] = item; });
     order.forEach(function (id) { if (!wanted[id]) stopPlugin(id); });
