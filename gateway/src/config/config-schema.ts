@@ -113,6 +113,13 @@ export const configSchema = z.strictObject({
     lifetime_days: positiveInt.max(825),
     renew_before_days: positiveInt,
   }),
+  /** The log file `<data dir>/logs/gateway.log` (the same lines as stderr, secrets redacted). */
+  logs: z.strictObject({
+    /** Size at which gateway.log is rotated to gateway.log.1. */
+    max_file_bytes: z.coerce.number().int().min(4096),
+    /** Rotated files kept (gateway.log.1 … .N); the oldest goes first. */
+    max_files: positiveInt,
+  }),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
