@@ -23,6 +23,8 @@ export interface ApiOptions {
   activePlugins: (url: string) => PluginMatch[];
   /** Whether a plugin still runs on a site (pause and switches since the page was injected). */
   activeOnSite: (origin: string, pluginId: string) => boolean;
+  /** Whether Web AI still works on a site (enabled, not paused or switched off there). Default: never. */
+  webAiOnSite?: (origin: string) => boolean;
   bodyLimits: BodyLimits;
   settings: SettingsStore;
   router: InferenceRouter;
@@ -58,7 +60,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
   // Who is calling is decided on the head; only then is a (bounded) body read.
-  app.use('*', guardRequests({ token: options.token, activeOnSite: options.activeOnSite, apiOrigins, isDashboardSession: options.isDashboardSession }));
+  app.use('*', guardRequests({ token: options.token, activeOnSite: options.activeOnSite, webAiOnSite: options.webAiOnSite, apiOrigins, isDashboardSession: options.isDashboardSession }));
   app.use('*', limitBodies(options.bodyLimits, isPublicRoute));
   app.get('/api/health', (c) => {
     const { apiPort, proxyPort } = options.addresses();
