@@ -64,7 +64,8 @@ export function createCapabilityIssuer(key: Buffer = randomBytes(32)): Capabilit
         return null;
       }
       const parsed = payloadSchema.safeParse(decoded);
-      return parsed.success ? { origin, session: parsed.data[1], plugins: parsed.data[2], webai: parsed.data[3] === 'webai' } : null;
+      if (!parsed.success) return null;
+      return { origin, session: parsed.data[1], plugins: parsed.data[2], ...(parsed.data[3] === 'webai' ? { webai: true } : {}) };
     },
     newSession: () => randomBytes(12).toString('base64url'),
   };
