@@ -142,7 +142,8 @@ async function* generate(request: Extract<LlmRequest, { op: 'generate' }>, signa
   const state = await loaded(request.settings);
   const history = historyOf(request.messages);
   const inputTokens = countTokens(state, history);
-  yield { type: 'usage', inputTokens, inputQuota: state.inputQuota };
+  // `generatedSoFar`: every token this worker generated before this call (shows a cancelled call really stopped).
+  yield { type: 'usage', inputTokens, inputQuota: state.inputQuota, generatedSoFar: state.chat.sequence.tokenMeter.usedOutputTokens };
   if (inputTokens > state.inputQuota) {
     yield { type: 'quota_exceeded', inputTokens, inputQuota: state.inputQuota };
     return;
