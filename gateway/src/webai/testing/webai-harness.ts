@@ -45,6 +45,8 @@ export interface HarnessOptions {
 export async function startWebAiHarness(options: HarnessOptions = {}) {
   const root = await mkdtemp(join(tmpdir(), 'aiplugs-webai-'));
   const config = await loadConfig({ env: {} });
+  // Off by default until the page side ships; the harness tests the service itself.
+  config.webai.enabled = true;
   config.webai.threads = 1;
   config.webai.context_size = 1024;
   config.webai.max_output_tokens = 64;
