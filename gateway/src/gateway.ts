@@ -35,11 +35,15 @@ import { assertMockttpPatched } from './proxy/mockttp-patch-check.js';
 import { createDashboardAuth } from './dashboard/dashboard-auth.js';
 import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard/dashboard-routes.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
-import { activeOnSite, activePlugins, isGatewayOrigin } from './settings/active-plugins.js';
+import { activeOnSite, activePlugins, isGatewayOrigin, siteActive } from './settings/active-plugins.js';
 import { createSettingsStore } from './settings/settings-store.js';
 import { repoPath, VERSION } from './version.js';
 import { warnIfPythonMissing } from './workers/python-check.js';
 import { createWorkerManager } from './workers/worker-manager.js';
+import { createWebAiBuiltIns, withBuiltIns } from './webai/builtin-plugins.js';
+import { createOriginLimits } from './webai/origin-limits.js';
+import { webAiRoutes } from './webai/webai-routes.js';
+import { createWebAiService, type WebAiService } from './webai/webai-service.js';
 import { workerRoutes } from './workers/worker-routes.js';
 
 /** The ready line of the public contract (`--json`), also written to `runtime.json`. */
@@ -182,7 +186,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
 
   const settings = await createSettingsStore({
     dataDir,
-    defaults: { paused: config.proxy.paused, disabled_sites: config.proxy.disabled_sites, plugin_disabled_sites: {}, plugin_modes: {}, plugin_allowed_secrets: {} },
+    defaults: { paused: config.proxy.paused, disabled_sites: config.proxy.disabled_sites, plugin_disabled_sites: {}, plugin_modes: {}, plugin_allowed_secrets: {}, webai_cloud_origins: [] },
     logger: logger.child('settings'),
   });
   const apiPort = await pickPort(config.api.port, config.api.port_range);
@@ -195,9 +199,13 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
   const bridgeSecret = randomBytes(32).toString('base64url');
   const capabilities = createCapabilityIssuer();
   let proxyPort = 0;
+  // Web AI's backends are built-in "plugins" (webai/builtin-plugins.ts): workers, models and limits apply unchanged.
+  const webAiBuiltIns = await createWebAiBuiltIns(config.webai);
+  const builtInIds = new Set(webAiBuiltIns.all.map((plugin) => plugin.id));
+  let webAi: WebAiService | null = null;
   const workers = createWorkerManager({
     // Models are made present (downloaded, verified) before every spawn; failures reach the caller.
-    provisionModels: (plugin, signal) => provisioner.ensure(plugin, { signal }),
+    provisionModels: (plugin, signal) => (webAi && builtInIds.has(plugin.id) ? webAi.provisionBuiltIn(plugin, signal) : provisioner.ensure(plugin, { signal })),
     modelsDir: provisioner.modelsDir,
     logger: logger.child('workers'),
     bus,
@@ -235,6 +243,19 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     fallback: () => config.cloud.fallback,
     logger: logger.child('inference'),
   });
+  webAi = createWebAiService({
+    config: () => config.webai,
+    builtIns: webAiBuiltIns,
+    local: workers,
+    cloud,
+    cloudConfigured: () => config.cloud.base_url !== null,
+    budget,
+    provisioner,
+    cloudOrigins: () => settings.get().webai_cloud_origins,
+    siteActive: (origin) => !isGatewayOrigin(origin, apiPort) && siteActive(settings.get(), origin),
+    limits: createOriginLimits({ requestsPerMinute: () => config.webai.page_requests_per_minute, maxConcurrent: () => config.webai.page_max_concurrent }),
+  });
+  const withWebAi = withBuiltIns(registry, webAiBuiltIns.all);
   const dashboardAuth = createDashboardAuth({ cookieName: `aiplugs_session_${apiPort}` });
   const dashboard: DashboardOptions = {
     auth: dashboardAuth,
@@ -252,7 +273,8 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     registry,
     activePlugins: injectedInto,
     activeOnSite: stillActiveOnSite,
-    bridgeBase: (origin, plugins) => capabilityBase(capabilities.mint({ origin, plugins, session: capabilities.newSession() })),
+    bridgeBase: (origin, plugins) => capabilityBase(capabilities.mint({ origin, plugins, session: capabilities.newSession(), webai: config.webai.enabled })),
+    webAiOnSite: (origin) => config.webai.enabled && !isGatewayOrigin(origin, apiPort) && siteActive(settings.get(), origin),
     bodyLimits: {
       defaultBytes: config.api.max_body_bytes,
       inferBytes: config.api.max_infer_body_bytes,
@@ -266,8 +288,9 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     ca,
     addresses: () => ({ apiPort, proxyPort }),
     mounts: [
-      { path: '/api/models', app: modelsRoutes<ApiEnv>(provisioner, registry) },
-      { path: '/api/workers', app: workerRoutes(workers, registry) },
+      { path: '/api/models', app: modelsRoutes<ApiEnv>(provisioner, withWebAi) },
+      { path: '/api/workers', app: workerRoutes(workers, withWebAi) },
+      { path: '/api/webai', app: webAiRoutes(webAi, logger.child('webai')) },
       { path: '/api/plugins', app: inferStreamRoutes(router) },
       { path: '/api/cloud', app: cloudUsageRoutes(budget) },
       { path: '/', app: dashboardPages(dashboard) },
@@ -307,6 +330,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     upstreamCaFiles: config.proxy.upstream_ca_files,
     leafCertificates: { cacheSize: config.proxy.leaf_cache_size, mintsPerSecond: config.proxy.leaf_mints_per_second, mintBurst: config.proxy.leaf_mint_burst },
     uploadReplayBytes: config.proxy.upload_replay_bytes,
+    webAi: () => config.webai.enabled,
   }).catch((error: unknown) => {
     throw isAddressInUse(error) ? new PortInUseError('proxy', requestedProxyPort) : error;
   });

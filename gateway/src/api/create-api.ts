@@ -25,6 +25,8 @@ export interface ApiOptions {
   activeOnSite: (origin: string, pluginId: string) => boolean;
   /** Mints a bridge base for an origin and plugin ids (for the extension, after SPA navigations). */
   bridgeBase: (origin: string, plugins: string[]) => string;
+  /** Whether Web AI still works on a site (enabled, not paused or switched off there). Default: never. */
+  webAiOnSite?: (origin: string) => boolean;
   bodyLimits: BodyLimits;
   settings: SettingsStore;
   router: InferenceRouter;
@@ -60,7 +62,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
   // Who is calling is decided on the head; only then is a (bounded) body read.
-  app.use('*', guardRequests({ token: options.token, activeOnSite: options.activeOnSite, apiOrigins, isDashboardSession: options.isDashboardSession }));
+  app.use('*', guardRequests({ token: options.token, activeOnSite: options.activeOnSite, webAiOnSite: options.webAiOnSite, apiOrigins, isDashboardSession: options.isDashboardSession }));
   app.use('*', limitBodies(options.bodyLimits, isPublicRoute));
   app.get('/api/health', (c) => {
     const { apiPort, proxyPort } = options.addresses();
