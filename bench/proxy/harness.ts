@@ -130,7 +130,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** The real gateway (`aiplugs start --json`) with the bench plugin, trusting the origin's test certificate. */
-export async function startGateway(options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<ProxyChild> {
+export async function startGateway(options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<ProxyChild & { apiPort: number }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-bench-'));
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, 'start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, '--plugins-dir', PLUGINS], {
     cwd: REPO,
@@ -139,11 +139,11 @@ export async function startGateway(options: { env?: NodeJS.ProcessEnv; nodeArgs?
   });
   let log = '';
   child.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
-  const ready = await new Promise<{ proxyPort: number }>((resolve, reject) => {
+  const ready = await new Promise<{ proxyPort: number; apiPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway not ready after 30 s:\n${log}`)), 30_000);
     createInterface({ input: child.stdout! }).once('line', (line) => {
       clearTimeout(timer);
-      resolve(JSON.parse(line) as { proxyPort: number });
+      resolve(JSON.parse(line) as { proxyPort: number; apiPort: number });
     });
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${log}`)));
   });
@@ -154,6 +154,7 @@ export async function startGateway(options: { env?: NodeJS.ProcessEnv; nodeArgs?
     name: 'gateway',
     pid,
     port: ready.proxyPort,
+    apiPort: ready.apiPort,
     stop: async () => {
       await stopChild(child);
       await rm(dataDir, { recursive: true, force: true });

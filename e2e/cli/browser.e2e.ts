@@ -90,3 +90,28 @@ test('with no gateway running it starts one for the browser (and the built exten
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a browser that cannot start (no display) makes the command exit 1 with its own error and a hint, and stops the gateway it started', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-browser-nodisplay-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, AIPLUGS_BROWSER: chromiumPath() ?? '', AIPLUGS_API_PORT: '0', AIPLUGS_PROXY_PORT: '0' };
+  delete env.DISPLAY;
+  delete env.WAYLAND_DISPLAY;
+  try {
+    // Not headless, and nowhere to draw a window.
+    const child = spawn(process.execPath, [CLI, 'browser', '--no-extension', '--data-dir', dataDir, `${site.origin}/`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    launched.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, stderr).toBe(1);
+    expect(stderr).toMatch(/aiplugs: \S*chromium exited with code \d+ before it was closed; it said:\n/i);
+    expect(stderr).toContain('Missing X server or $DISPLAY');
+    expect(stderr).toContain('pass --headless');
+    expect(stdout).not.toContain('Browser closed');
+    expect(existsSync(join(dataDir, 'runtime.json'))).toBe(false);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApi } from './api/create-api.js';
 import { createBridgeEntry } from './bridge/bridge-entry.js';
+import { capabilityBase } from './bridge/bridge-paths.js';
 import { createCapabilityIssuer } from './bridge/page-capability.js';
 import { createCloudBudget } from './inference/cloud-budget.js';
 import { cloudUsageRoutes } from './inference/cloud-usage-routes.js';
@@ -14,7 +15,9 @@ import type { GatewayConfig } from './config/config-schema.js';
 import { loadConfig, type ConfigAssignment } from './config/load-config.js';
 import { clearRuntimeInfo, ensureApiToken, prepareDataDir, resolveDataDir, writeRuntimeInfo } from './data/data-dir.js';
 import { createEventBus, type EventBus } from './events/event-bus.js';
+import { openLogFile, type LogFile } from './events/log-file.js';
 import { createLogger, type Logger } from './events/logger.js';
+import { lockDataDir } from './data/data-dir-lock.js';
 import { createCloudRelay } from './inference/cloud-relay.js';
 import { inferStreamRoutes } from './inference/infer-stream-route.js';
 import { createInferenceRouter } from './inference/inference-router.js';
@@ -23,17 +26,24 @@ import { modelsRoutes } from './models/models-routes.js';
 import type { ApiEnv } from './api/api-env.js';
 import { assertLoopbackListeners } from './net/assert-loopback.js';
 import { LOOPBACK, pickPort } from './net/pick-port.js';
+import { assertPinnedPortsFree, isAddressInUse, PortInUseError } from './net/port-in-use.js';
 import { createPluginRegistry, type PluginRegistry } from './plugins/plugin-registry.js';
+import { describeReload } from './plugins/reload-outcome.js';
 import { watchPlugins } from './plugins/watch-plugins.js';
 import { createProxy } from './proxy/create-proxy.js';
 import { assertMockttpPatched } from './proxy/mockttp-patch-check.js';
 import { createDashboardAuth } from './dashboard/dashboard-auth.js';
 import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard/dashboard-routes.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
-import { activeOnSite, activePlugins, isGatewayOrigin } from './settings/active-plugins.js';
+import { activeOnSite, activePlugins, isGatewayOrigin, siteActive } from './settings/active-plugins.js';
 import { createSettingsStore } from './settings/settings-store.js';
 import { repoPath, VERSION } from './version.js';
+import { warnIfPythonMissing } from './workers/python-check.js';
 import { createWorkerManager } from './workers/worker-manager.js';
+import { createWebAiBuiltIns, withBuiltIns } from './webai/builtin-plugins.js';
+import { createOriginLimits } from './webai/origin-limits.js';
+import { webAiRoutes } from './webai/webai-routes.js';
+import { createWebAiService, type WebAiService } from './webai/webai-service.js';
 import { workerRoutes } from './workers/worker-routes.js';
 
 /** The ready line of the public contract (`--json`), also written to `runtime.json`. */
@@ -101,19 +111,66 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   const config = await loadConfig({ userFile, env, overrides: options.overrides ?? [] });
 
   const bus = createEventBus();
+  // Every line goes to stderr (or the caller's writeLog) and, once this process owns the data dir, to logs/.
+  const writeStderr = options.writeLog ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const logSecrets: Array<string | null> = [config.cloud.api_key];
+  let logFile: LogFile | null = null;
+  const logger = createLogger({ bus, level: config.log_level, write: (line) => (writeStderr(line), logFile?.write(line)), secrets: () => logSecrets });
+  let onLockLost = (_error: Error) => {};
+  const releaseLock = await lockDataDir(dataDir, { onWait: (message) => logger.warn(message), onCompromised: (error) => onLockLost(error) });
+  const logsDir = join(dataDir, 'logs');
+  logFile = openLogFile({
+    dir: logsDir,
+    maxFileBytes: config.logs.max_file_bytes,
+    maxFiles: config.logs.max_files,
+    onError: (error) => logger.warn(`Cannot write the log in ${logsDir} (${error.message}); logging to stderr only`),
+  });
+  const release = async () => {
+    await logFile?.close();
+    await releaseLock();
+  };
+  try {
+    const gateway = await startOwnedGateway({ options, env, dataDir, config, bus, logger, logSecrets, release });
+    onLockLost = (error) => {
+      logger.error(`Lost the lock on ${dataDir} (${error.message}): another gateway took it over while this one was frozen; stopping`);
+      void gateway.stop();
+    };
+    return gateway;
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+/** What `startGateway` hands over once this process holds the data dir's lock. */
+interface OwnedStart {
+  options: StartGatewayOptions;
+  env: NodeJS.ProcessEnv;
+  dataDir: string;
+  config: GatewayConfig;
+  bus: EventBus;
+  logger: Logger;
+  /** Values redacted from every log line; the token joins once it is read. */
+  logSecrets: Array<string | null>;
+  /** Closes the log file and gives the data dir up (after runtime.json is cleared). */
+  release: () => Promise<void>;
+}
+
+async function startOwnedGateway({ options, env, dataDir, config, bus, logger, logSecrets, release }: OwnedStart): Promise<RunningGateway> {
+  // A port the user pinned and another program holds: say so now, not after the CA and plugins.
+  await assertPinnedPortsFree({ api: config.api.port, proxy: config.proxy.port });
   const token = await ensureApiToken(dataDir);
-  const logger = createLogger({ bus, level: config.log_level, write: options.writeLog, secrets: () => [token, config.cloud.api_key] });
+  logSecrets.push(token);
   const ca = await ensureCertificateAuthority({ dataDir, lifetimeDays: config.ca.lifetime_days, renewBeforeDays: config.ca.renew_before_days, logger: logger.child('ca') });
 
   const pluginsDir = config.plugins_dir ?? repoPath('plugins');
-  const registry = await createPluginRegistry({
-    pluginsDir,
-    onBroken: (plugin) => logger.child('plugins').warn(`Plugin "${plugin.id}" is disabled: ${plugin.errors.join('; ')}`),
-  });
+  const registry = await createPluginRegistry({ pluginsDir });
   const enabled = registry.list().filter((plugin) => plugin.status === 'enabled');
   logger.info(`Loaded ${enabled.length} plugin(s) from ${pluginsDir}: ${enabled.map((plugin) => plugin.id).join(', ') || 'none'}`);
-  const stopWatchingPlugins = watchPlugins({ registry, pluginsDir, logger: logger.child('plugins') });
-  registry.onChange((ids) => logger.child('plugins').info(`Reloaded plugin(s): ${ids.join(', ')}`));
+  for (const line of describeReload([], registry.list()).filter((outcome) => outcome.level === 'warn')) logger.child('plugins').warn(line.message);
+  const stopWatchingPlugins = await watchPlugins({ registry, pluginsDir, logger: logger.child('plugins') });
+  // Said now rather than at a plugin's first call; not waited for (it runs `python --version`).
+  void warnIfPythonMissing({ records: registry.list(), python: config.workers.python, logger: logger.child('workers') });
 
   const provisioner = createModelProvisioner({
     modelsDir: config.models_dir ?? repoPath('models'),
@@ -129,7 +186,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
 
   const settings = await createSettingsStore({
     dataDir,
-    defaults: { paused: config.proxy.paused, disabled_sites: config.proxy.disabled_sites, plugin_disabled_sites: {}, plugin_modes: {}, plugin_allowed_secrets: {} },
+    defaults: { paused: config.proxy.paused, disabled_sites: config.proxy.disabled_sites, plugin_disabled_sites: {}, plugin_modes: {}, plugin_allowed_secrets: {}, webai_cloud_origins: [] },
     logger: logger.child('settings'),
   });
   const apiPort = await pickPort(config.api.port, config.api.port_range);
@@ -142,9 +199,13 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   const bridgeSecret = randomBytes(32).toString('base64url');
   const capabilities = createCapabilityIssuer();
   let proxyPort = 0;
+  // Web AI's backends are built-in "plugins" (webai/builtin-plugins.ts): workers, models and limits apply unchanged.
+  const webAiBuiltIns = await createWebAiBuiltIns(config.webai);
+  const builtInIds = new Set(webAiBuiltIns.all.map((plugin) => plugin.id));
+  let webAi: WebAiService | null = null;
   const workers = createWorkerManager({
     // Models are made present (downloaded, verified) before every spawn; failures reach the caller.
-    provisionModels: (plugin, signal) => provisioner.ensure(plugin, { signal }),
+    provisionModels: (plugin, signal) => (webAi && builtInIds.has(plugin.id) ? webAi.provisionBuiltIn(plugin, signal) : provisioner.ensure(plugin, { signal })),
     modelsDir: provisioner.modelsDir,
     logger: logger.child('workers'),
     bus,
@@ -182,6 +243,19 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     fallback: () => config.cloud.fallback,
     logger: logger.child('inference'),
   });
+  webAi = createWebAiService({
+    config: () => config.webai,
+    builtIns: webAiBuiltIns,
+    local: workers,
+    cloud,
+    cloudConfigured: () => config.cloud.base_url !== null,
+    budget,
+    provisioner,
+    cloudOrigins: () => settings.get().webai_cloud_origins,
+    siteActive: (origin) => !isGatewayOrigin(origin, apiPort) && siteActive(settings.get(), origin),
+    limits: createOriginLimits({ requestsPerMinute: () => config.webai.page_requests_per_minute, maxConcurrent: () => config.webai.page_max_concurrent }),
+  });
+  const withWebAi = withBuiltIns(registry, webAiBuiltIns.all);
   const dashboardAuth = createDashboardAuth({ cookieName: `aiplugs_session_${apiPort}` });
   const dashboard: DashboardOptions = {
     auth: dashboardAuth,
@@ -199,6 +273,8 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     registry,
     activePlugins: injectedInto,
     activeOnSite: stillActiveOnSite,
+    bridgeBase: (origin, plugins) => capabilityBase(capabilities.mint({ origin, plugins, session: capabilities.newSession(), webai: config.webai.enabled })),
+    webAiOnSite: (origin) => config.webai.enabled && !isGatewayOrigin(origin, apiPort) && siteActive(settings.get(), origin),
     bodyLimits: {
       defaultBytes: config.api.max_body_bytes,
       inferBytes: config.api.max_infer_body_bytes,
@@ -212,8 +288,9 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     ca,
     addresses: () => ({ apiPort, proxyPort }),
     mounts: [
-      { path: '/api/models', app: modelsRoutes<ApiEnv>(provisioner, registry) },
-      { path: '/api/workers', app: workerRoutes(workers, registry) },
+      { path: '/api/models', app: modelsRoutes<ApiEnv>(provisioner, withWebAi) },
+      { path: '/api/workers', app: workerRoutes(workers, withWebAi) },
+      { path: '/api/webai', app: webAiRoutes(webAi, logger.child('webai')) },
       { path: '/api/plugins', app: inferStreamRoutes(router) },
       { path: '/api/cloud', app: cloudUsageRoutes(budget) },
       { path: '/', app: dashboardPages(dashboard) },
@@ -222,7 +299,9 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     isDashboardSession: dashboardAuth.isSession,
   });
   const bridge = createBridgeEntry({ fetch: api.fetch, secret: bridgeSecret, capabilities, maxInFlightPerOrigin: config.api.max_page_requests_in_flight });
-  const apiServer = await listen({ fetch: (request, env) => (bridge.handles(request) ? bridge.fetch(request, env) : api.fetch(request, env)) }, apiPort);
+  const apiServer = await listen({ fetch: (request, env) => (bridge.handles(request) ? bridge.fetch(request, env) : api.fetch(request, env)) }, apiPort).catch((error: unknown) => {
+    throw isAddressInUse(error) ? new PortInUseError('api', apiPort) : error;
+  });
   const connections = createConnectionManager({ router, logger: logger.child('ws') });
   const webSockets = attachWebSocketEndpoint(apiServer, {
     connections,
@@ -235,8 +314,9 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     logger: logger.child('ws'),
   });
 
+  const requestedProxyPort = await pickPort(config.proxy.port, config.proxy.port_range);
   const proxy = await createProxy({
-    port: await pickPort(config.proxy.port, config.proxy.port_range),
+    port: requestedProxyPort,
     ca,
     activePlugins: injectedInto,
     capabilities,
@@ -250,6 +330,9 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     upstreamCaFiles: config.proxy.upstream_ca_files,
     leafCertificates: { cacheSize: config.proxy.leaf_cache_size, mintsPerSecond: config.proxy.leaf_mints_per_second, mintBurst: config.proxy.leaf_mint_burst },
     uploadReplayBytes: config.proxy.upload_replay_bytes,
+    webAi: () => config.webai.enabled,
+  }).catch((error: unknown) => {
+    throw isAddressInUse(error) ? new PortInUseError('proxy', requestedProxyPort) : error;
   });
   proxyPort = proxy.port;
   // What was asked for proves nothing: read back where both really listen (loopback or exit).
@@ -277,7 +360,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   const stop = () => {
     stopping ??= (async () => {
       logger.info('Shutting down');
-      stopWatchingPlugins();
+      await stopWatchingPlugins();
       // Downloads stop where they are: their .part files resume on the next start.
       await provisioner.close();
       webSockets.close();
@@ -292,6 +375,8 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
       ]);
       await systemProxy.restoreOnExit(process.pid);
       await clearRuntimeInfo(dataDir, process.pid);
+      logger.info('Stopped');
+      await release();
       markClosed();
     })();
     return stopping;

@@ -204,6 +204,13 @@ describe('a local program posing as a page', () => {
 });
 
 describe('malformed requests', () => {
+  it('a bad percent-encoding in a bridged plugin id gets 400, not a 500 with a stack trace', async () => {
+    const base = await pageBridgeBase();
+    const answer = await rawProxyRequest(gateway.ready.proxyPort, [`POST ${site.origin}${base}/api/plugins/%E0%A4%A/infer HTTP/1.1`, `host: localhost:${site.port}`, 'content-type: application/json', 'content-length: 2', 'connection: close'], '{}');
+    assert.match(answer, /^HTTP\/1\.1 400 /, answer.slice(0, 300));
+    assert.doesNotMatch(gateway.log(), /URIError/);
+  });
+
   it('a malformed Host gets 403 with a JSON error, not a 500', async () => {
     for (const host of ['[::1', 'a b', '%zz', 'exa mple.com:99999']) {
       const answer = await rawProxyRequest(gateway.ready.apiPort, ['GET /api/health HTTP/1.1', `host: ${host}`, 'connection: close']);

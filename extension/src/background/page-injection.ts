@@ -8,6 +8,8 @@ import type { InjectedFile, RunAt } from '../common/gateway-types';
 
 export interface ReconcilePlan {
   url: string;
+  /** The gateway's bridge base for this URL's plugins (proxied pages switch to it). */
+  bridge: string | null;
   /** Restart plugins that are in error (the popup's retry). */
   retry: boolean;
   /**

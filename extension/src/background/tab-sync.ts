@@ -129,6 +129,7 @@ export function syncTab(request: SyncRequest): Promise<TabState> {
     if (withoutInline && request.documentId) rememberPlan(request.documentId, plan);
     const reconcilePlan: ReconcilePlan = {
       url: request.url,
+      bridge: plan.bridge,
       retry: request.reason === 'retry',
       plugins: plan.plugins.map(({ id, scripts }) => ({
         id,

@@ -44,6 +44,8 @@ export interface InjectedFile {
 export interface InjectionPlan {
   url: string;
   runtime: string;
+  /** A bridge base for this URL's plugins; a proxied page switches to it after an SPA navigation. */
+  bridge: string | null;
   plugins: Array<{ id: string; name: string; scripts: Array<{ run_at: RunAt; js: InjectedFile[]; css: InjectedFile[] }> }>;
 }
 

@@ -23,6 +23,10 @@ export interface ApiOptions {
   activePlugins: (url: string) => PluginMatch[];
   /** Whether a plugin still runs on a site (pause and switches since the page was injected). */
   activeOnSite: (origin: string, pluginId: string) => boolean;
+  /** Mints a bridge base for an origin and plugin ids (for the extension, after SPA navigations). */
+  bridgeBase: (origin: string, plugins: string[]) => string;
+  /** Whether Web AI still works on a site (enabled, not paused or switched off there). Default: never. */
+  webAiOnSite?: (origin: string) => boolean;
   bodyLimits: BodyLimits;
   settings: SettingsStore;
   router: InferenceRouter;
@@ -58,7 +62,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
   // Who is calling is decided on the head; only then is a (bounded) body read.
-  app.use('*', guardRequests({ token: options.token, activeOnSite: options.activeOnSite, apiOrigins, isDashboardSession: options.isDashboardSession }));
+  app.use('*', guardRequests({ token: options.token, activeOnSite: options.activeOnSite, webAiOnSite: options.webAiOnSite, apiOrigins, isDashboardSession: options.isDashboardSession }));
   app.use('*', limitBodies(options.bodyLimits, isPublicRoute));
   app.get('/api/health', (c) => {
     const { apiPort, proxyPort } = options.addresses();
@@ -72,7 +76,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   app.route('/api/plugins', pluginRoutes(options.registry, options.router));
   app.route('/api/events', eventRoutes(options.bus));
   app.route('/api/settings', settingsRoutes(options.settings, options.registry, options.activePlugins));
-  app.route('/api/inject', injectionRoutes({ version: options.version, activePlugins: options.activePlugins, apiPort: () => options.addresses().apiPort }));
+  app.route('/api/inject', injectionRoutes({ version: options.version, activePlugins: options.activePlugins, apiPort: () => options.addresses().apiPort, bridgeBase: options.bridgeBase }));
   for (const mount of options.mounts ?? []) app.route(mount.path, mount.app);
   app.all('/api/*', () => {
     throw new ApiError(404, 'not_found', 'No such API route');

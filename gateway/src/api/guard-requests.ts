@@ -28,6 +28,9 @@ const PAGE_ROUTES: Array<{ method: string; pattern: RegExp }> = [
   { method: 'GET', pattern: /^\/api\/plugins\/([^/]+)\/files\/.+$/ },
 ];
 
+/** Web AI routes a page may call (`/api/webai/<api>/<verb>`); `GET /api/webai/status` is not one. */
+const PAGE_WEBAI_ROUTE = /^\/api\/webai\/[a-z-]{1,32}\/[a-z]{1,16}$/;
+
 /** Where the bridge serves the page runtime file (`/__aiplugs/runtime/<hash>.js` on every site). */
 export const PAGE_RUNTIME_PREFIX = '/runtime/';
 
@@ -44,7 +47,12 @@ export function pagePluginTarget(method: string, path: string, query: URLSearchP
     if (route.method !== method) continue;
     const match = route.pattern.exec(path);
     if (!match) continue;
-    return match[1] !== undefined ? decodeURIComponent(match[1]) : query.get('plugin_id');
+    if (match[1] === undefined) return query.get('plugin_id');
+    try {
+      return decodeURIComponent(match[1]);
+    } catch {
+      throw new ApiError(400, 'invalid_path', 'The plugin id is not valid percent-encoding');
+    }
   }
   return null;
 }
@@ -56,6 +64,8 @@ export interface GuardOptions {
    * injected). A page may call a plugin only if its capability lists it AND this holds.
    */
   activeOnSite: (origin: string, pluginId: string) => boolean;
+  /** Whether Web AI still works on a site; a page may call it only if its capability has the grant AND this holds. */
+  webAiOnSite?: ((origin: string) => boolean) | undefined;
   /** Origins allowed to call the API from a browser (the dashboard's own). */
   apiOrigins: () => string[];
   /** Whether a Cookie header carries a dashboard session (set by its login link); accepted like the token. */
@@ -79,6 +89,12 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
       }
       const { grant } = bridge;
       if (!grant) throw new ApiError(403, 'capability_required', 'Bridged calls need the capability of an injected page');
+      if (c.req.method === 'POST' && PAGE_WEBAI_ROUTE.test(url.pathname)) {
+        // Web AI is not a plugin: the document must have been given the grant, and AiPlugs must still work on the site.
+        if (!grant.webai || !options.webAiOnSite?.(bridge.origin)) throw new ApiError(403, 'webai_not_granted', 'Web AI is not granted to this page');
+        c.set('caller', { kind: 'page', origin: bridge.origin, session: grant.session });
+        return next();
+      }
       const pluginId = pagePluginTarget(c.req.method, url.pathname, url.searchParams);
       if (pluginId === null) throw new ApiError(403, 'forbidden', 'Pages may only call their own plugins');
       if (!grant.plugins.includes(pluginId) || !options.activeOnSite(bridge.origin, pluginId)) {

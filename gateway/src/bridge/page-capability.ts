@@ -11,6 +11,8 @@ export interface PageGrant {
   origin: string;
   plugins: string[];
   session: string;
+  /** The page may use Web AI (the browser's built-in AI APIs served by AiPlugs, docs/WEBAI.md). */
+  webai?: boolean;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface PageGrant {
  *
  * @example
  *   const capabilities = createCapabilityIssuer();
- *   const token = capabilities.mint({ origin: 'https://example.com', plugins: ['echo'], session: capabilities.newSession() });
+ *   const token = capabilities.mint({ origin: 'https://example.com', plugins: ['echo'], session: capabilities.newSession(), webai: true });
  *   capabilities.verify(token, 'https://example.com'); // → the grant
  *   capabilities.verify(token, 'https://evil.example'); // → null
  */
@@ -34,7 +36,7 @@ export interface CapabilityIssuer {
   newSession(): string;
 }
 
-const payloadSchema = z.tuple([z.literal(1), z.string().regex(/^[A-Za-z0-9_-]{8,64}$/), z.array(pluginIdSchema).max(256)]);
+const payloadSchema = z.tuple([z.literal(1), z.string().regex(/^[A-Za-z0-9_-]{8,64}$/), z.array(pluginIdSchema).max(256)], z.literal('webai')).refine((payload) => payload.length <= 4, 'at most one grant flag');
 
 /** Longest token accepted: 256 plugin ids of 64 characters, base64url, plus the MAC. */
 const MAX_TOKEN_LENGTH = 24 * 1024;
@@ -45,8 +47,8 @@ export const CAPABILITY_TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/;
 export function createCapabilityIssuer(key: Buffer = randomBytes(32)): CapabilityIssuer {
   const mac = (origin: string, payload: string) => createHmac('sha256', key).update(`${origin}\n${payload}`).digest();
   return {
-    mint({ origin, plugins, session }) {
-      const payload = Buffer.from(JSON.stringify([1, session, plugins])).toString('base64url');
+    mint({ origin, plugins, session, webai }) {
+      const payload = Buffer.from(JSON.stringify([1, session, plugins, ...(webai ? ['webai'] : [])])).toString('base64url');
       return `${payload}.${mac(origin, payload).toString('base64url')}`;
     },
     verify(token, origin) {
@@ -62,7 +64,8 @@ export function createCapabilityIssuer(key: Buffer = randomBytes(32)): Capabilit
         return null;
       }
       const parsed = payloadSchema.safeParse(decoded);
-      return parsed.success ? { origin, session: parsed.data[1], plugins: parsed.data[2] } : null;
+      if (!parsed.success) return null;
+      return { origin, session: parsed.data[1], plugins: parsed.data[2], ...(parsed.data[3] === 'webai' ? { webai: true } : {}) };
     },
     newSession: () => randomBytes(12).toString('base64url'),
   };

@@ -1,42 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { readRuntimeInfo, resolveDataDir, type RuntimeInfo } from '../data/data-dir.js';
+import { resolveDataDir, type RuntimeInfo } from '../data/data-dir.js';
+import { GatewayAlreadyRunningError } from '../data/data-dir-lock.js';
+import { findRunningGateway, readToken } from '../data/running-gateway.js';
 import { startGateway, type ReadyInfo, type StartGatewayOptions } from '../gateway.js';
 
-export interface HealthInfo {
-  status: string;
-  name: string;
-  version: string;
-  apiPort: number;
-  proxyPort: number;
-  uptimeSeconds: number;
-}
-
-/** Asks a gateway's public health route whether it is alive and really AiPlugs. */
-export async function pingGateway(apiUrl: string, timeoutMs = 2000): Promise<HealthInfo | null> {
-  try {
-    const response = await fetch(`${apiUrl}/api/health`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) return null;
-    const body = (await response.json()) as HealthInfo;
-    return body.name === 'aiplugs' ? body : null;
-  } catch {
-    return null;
-  }
-}
-
-export async function readToken(dataDir: string): Promise<string | null> {
-  return readFile(join(dataDir, 'token'), 'utf8').then((text) => text.trim(), () => null);
-}
-
-/** The gateway described by `runtime.json` if it answers, with its token; else null. */
-export async function findRunningGateway(dataDir: string): Promise<{ runtime: RuntimeInfo; health: HealthInfo; token: string } | null> {
-  const runtime = await readRuntimeInfo(dataDir);
-  if (!runtime) return null;
-  const health = await pingGateway(runtime.apiUrl);
-  if (!health || health.apiPort !== runtime.apiPort) return null;
-  const token = await readToken(dataDir);
-  return token ? { runtime, health, token } : null;
-}
+export { findRunningGateway, pingGateway, readToken, type HealthInfo } from '../data/running-gateway.js';
 
 /** A gateway to talk to: attached to a running one, or started in this process for as long as needed. */
 export interface GatewayLink {
@@ -67,22 +34,22 @@ export async function attachOrStartGateway(options: LinkOptions = {}): Promise<G
   const env = options.env ?? process.env;
   const dataDir = resolveDataDir(options.dataDir, env);
   const running = await findRunningGateway(dataDir);
-  if (running) {
-    const { runtime } = running;
-    const info: ReadyInfo = {
-      apiUrl: runtime.apiUrl,
-      apiPort: runtime.apiPort,
-      proxyUrl: runtime.proxyUrl,
-      proxyPort: runtime.proxyPort,
-      caCertPath: runtime.caCertPath,
-      caSpki: runtime.caSpki,
-      dataDir: runtime.dataDir,
-    };
-    return { info, token: running.token, attached: true, stop: async () => undefined, closed: null };
-  }
+  if (running) return attachedLink(running.runtime, running.token);
   if (options.start === false) throw new GatewayNotRunningError(`No gateway is running for ${dataDir}; start one with \`aiplugs start\``);
-  const gateway = await startGateway({ ...options.startOptions, dataDir, env });
-  return { info: gateway.info, token: gateway.token, attached: false, stop: () => gateway.stop(), closed: gateway.closed };
+  try {
+    const gateway = await startGateway({ ...options.startOptions, dataDir, env });
+    return { info: gateway.info, token: gateway.token, attached: false, stop: () => gateway.stop(), closed: gateway.closed };
+  } catch (error) {
+    // Another process started one in between (the data dir's lock said so): use that one.
+    const token = error instanceof GatewayAlreadyRunningError && error.answering ? await readToken(dataDir) : null;
+    if (token && error instanceof GatewayAlreadyRunningError && error.runtime) return attachedLink(error.runtime, token);
+    throw error;
+  }
+}
+
+function attachedLink(runtime: RuntimeInfo, token: string): GatewayLink {
+  const { pid: _pid, startedAt: _startedAt, ...info } = runtime;
+  return { info, token, attached: true, stop: async () => undefined, closed: null };
 }
 
 /** Mints a one-time dashboard login link from a running gateway (token-protected call). */

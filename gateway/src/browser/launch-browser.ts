@@ -4,21 +4,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromiumArgs, type BrowserArgsOptions } from './browser-args.js';
 
+/** How the browser ended. */
+export interface BrowserExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when `close()` ended it (not the user closing it, nor the browser failing). */
+  requested: boolean;
+  /** The end of what it wrote to stderr (its own error, when it failed). */
+  output: string;
+}
+
 export interface LaunchedBrowser {
   pid: number;
   profileDir: string;
   args: string[];
   /** Resolves once the browser has exited and its profile is deleted. */
-  closed: Promise<void>;
+  closed: Promise<BrowserExit>;
   /** Ends the browser (its whole process group) and deletes the profile. */
   close(): Promise<void>;
 }
 
 export interface LaunchBrowserOptions extends Omit<BrowserArgsOptions, 'profileDir'> {
   executable: string;
-  /** Where its stderr goes (the Debian wrapper prints noise there); ignored by default. */
+  /** Where its stderr goes as it comes (the Debian wrapper prints noise there); only its end is kept by default. */
   onOutput?: (text: string) => void;
 }
+
+/** How much of the browser's stderr is kept to explain a failure. */
+const OUTPUT_TAIL_CHARS = 4096;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -40,8 +53,13 @@ function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
 export async function launchBrowser(options: LaunchBrowserOptions): Promise<LaunchedBrowser> {
   const profileDir = await mkdtemp(join(tmpdir(), 'aiplugs-browser-'));
   const args = chromiumArgs({ ...options, profileDir });
-  const child = spawn(options.executable, args, { detached: process.platform !== 'win32', stdio: ['ignore', 'ignore', options.onOutput ? 'pipe' : 'ignore'] });
-  child.stderr?.on('data', (chunk: Buffer) => options.onOutput?.(chunk.toString()));
+  const child = spawn(options.executable, args, { detached: process.platform !== 'win32', stdio: ['ignore', 'ignore', 'pipe'] });
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    options.onOutput?.(text);
+    output = (output + text).slice(-OUTPUT_TAIL_CHARS);
+  });
   const started = new Promise<void>((resolve, reject) => {
     child.once('spawn', () => resolve());
     child.once('error', (error) => reject(error));
@@ -53,14 +71,20 @@ export async function launchBrowser(options: LaunchBrowserOptions): Promise<Laun
     throw new Error(`Could not start ${options.executable}: ${(error as Error).message}`);
   }
   const pid = child.pid!;
+  let requested = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const closed = exited.then(async () => {
-    // The main process is gone; make sure no helper outlives it, then delete the profile.
+  const outputEnded = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const closed = exited.then(async (): Promise<BrowserExit> => {
+    // The main process is gone; make sure no helper outlives it (helpers share its stderr, so
+    // that also lets the last of it be read), then delete the profile.
     signalGroup(pid, 'SIGKILL');
+    await Promise.race([outputEnded, sleep(2000)]);
     await rm(profileDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    return { code: child.exitCode, signal: child.signalCode, requested, output };
   });
   const close = async () => {
     if (child.exitCode === null && child.signalCode === null) {
+      requested = true;
       signalGroup(pid, 'SIGTERM');
       const timedOut = await Promise.race([exited.then(() => false), sleep(5000).then(() => true)]);
       if (timedOut) signalGroup(pid, 'SIGKILL');

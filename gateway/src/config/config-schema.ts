@@ -113,6 +113,39 @@ export const configSchema = z.strictObject({
     lifetime_days: positiveInt.max(825),
     renew_before_days: positiveInt,
   }),
+  /** The log file `<data dir>/logs/gateway.log` (the same lines as stderr, secrets redacted). */
+  logs: z.strictObject({
+    /** Size at which gateway.log is rotated to gateway.log.1. */
+    max_file_bytes: z.coerce.number().int().min(4096),
+    /** Rotated files kept (gateway.log.1 … .N); the oldest goes first. */
+    max_files: positiveInt,
+  }),
+  /** The browser's built-in AI APIs served by AiPlugs (docs/WEBAI.md). */
+  webai: z.strictObject({
+    enabled: flag,
+    /** The local LLM's GGUF: an http(s) or file: URL, provisioned into models/ on first use. */
+    model_url: z.string().regex(/^(https?:\/\/|file:)/, 'expected an http:, https: or file: URL'),
+    /** Its SHA-256, or "pending": the first complete download is pinned in models/.aiplugs/models.lock.json. */
+    model_sha256: z.union([z.literal('pending'), z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hexadecimal digits or "pending"').transform((hash) => hash.toLowerCase())]),
+    /** A GGUF file used in place, instead of model_url (no download, no hash). */
+    model_path: optionalText,
+    /** Context window of the local model, in tokens (capped at what the model was trained for). */
+    context_size: positiveInt,
+    /** Longest answer in tokens; also the room kept free of the input quota. */
+    max_output_tokens: positiveInt,
+    /** CPU threads for the local model; 0 = all cores but one. */
+    threads: nonNegativeInt,
+    /** Languages (primary subtags) the local model reads and writes: what availability() admits. */
+    languages: list,
+    /** Characters of input (with history and context) one call may send; more is QuotaExceededError. */
+    max_input_chars: positiveInt,
+    /** Web AI calls one site may start per minute. */
+    page_requests_per_minute: positiveInt,
+    /** Generations one site may run at once. */
+    page_max_concurrent: positiveInt,
+    /** APIs served by the cloud relay (cloud.base_url) instead of the local model; pages only on sites in settings.webai_cloud_origins. */
+    cloud_apis: list.pipe(z.array(z.enum(['language-model', 'summarizer', 'writer', 'rewriter', 'proofreader', 'translator']))),
+  }),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

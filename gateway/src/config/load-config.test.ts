@@ -59,8 +59,22 @@ describe('loadConfig', () => {
   });
 
   it('rejects unknown keys and broken JSON in a user file', async () => {
-    await assert.rejects(loadConfig({ userFile: await userConfig({ proxy: { cps_mode: 'strip' } }) }), /unknown key\(s\) cps_mode/);
+    await assert.rejects(loadConfig({ userFile: await userConfig({ proxy: { cps_mode: 'strip' } }) }), /proxy\.cps_mode \(from .*\): unknown key/);
     await assert.rejects(loadConfig({ userFile: await userConfig('{ nope') }), /is not valid JSON/);
+  });
+
+  it('an unknown key error names only the offending keys and where they came from, not the whole config', async () => {
+    const file = await userConfig({ logz: { level: 'debug' }, proxy: { cps_mode: 'strip', port: 8081 } });
+    await assert.rejects(loadConfig({ userFile: file, env: { SYSTEM_API_KEY: 'sk-secret-key' } }), (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.message.split('\n'), [
+        'Invalid configuration:',
+        `  logz (from ${file}): unknown key`,
+        `  proxy.cps_mode (from ${file}): unknown key`,
+      ]);
+      assert.doesNotMatch(error.message, /sk-secret-key/);
+      return true;
+    });
   });
 
   it('derives one AIPLUGS_* name per key', () => {

@@ -72,9 +72,27 @@ function lookup(target: unknown, path: PropertyKey[]): unknown {
 /** Describes what a zod issue expected, in words a user can act on. */
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_value') return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`;
-  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.join(', ')}`;
   return issue.message;
 }
+
+/**
+ * One line per unknown key, naming only that key and where it was set. (The issue points at the
+ * object holding the keys: showing its value dumped the whole merged config, secrets included.)
+ */
+function describeUnknownKeys(issue: z.core.$ZodIssue & { code: 'unrecognized_keys' }, sourceOf: ReadonlyMap<string, string>): string[] {
+  return issue.keys.map((key) => {
+    const path = [...issue.path, key].join('.');
+    const source = sourceOf.get(path) ?? [...sourceOf].find(([assigned]) => assigned.startsWith(`${path}.`))?.[1];
+    return `  ${path}${source ? ` (from ${source})` : ''}: unknown key`;
+  });
+}
+
+/** A value as shown in an error: JSON, cut short (a wrong value is recognised by its start). */
+const showValue = (value: unknown) => {
+  if (value === undefined) return 'missing';
+  const text = JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+};
 
 /**
  * Applies layers in order (later wins) and validates the result.
@@ -89,7 +107,8 @@ export function resolveConfig(layers: ConfigAssignment[]): GatewayConfig {
   }
   const parsed = configSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => {
+  const lines = parsed.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') return describeUnknownKeys(issue, sourceOf);
     // Report the setting as the user wrote it: the longest prefix of the issue path they assigned
     // (an env var sets `proxy.port_range` as one string, the issue may point at its element 0).
     let depth = issue.path.length;
@@ -99,10 +118,9 @@ export function resolveConfig(layers: ConfigAssignment[]): GatewayConfig {
     const inner = issue.path.slice(keyPath.length);
     const value = lookup(raw, keyPath);
     const source = sourceOf.get(key);
-    const shown = value === undefined ? 'missing' : JSON.stringify(value);
-    return `  ${key} = ${shown}${source ? ` (from ${source})` : ''}: ${inner.length > 0 ? `[${inner.join('.')}] ` : ''}${describeIssue(issue)}`;
+    return `  ${key} = ${showValue(value)}${source ? ` (from ${source})` : ''}: ${inner.length > 0 ? `[${inner.join('.')}] ` : ''}${describeIssue(issue)}`;
   });
-  return fail(`Invalid configuration:\n${lines.join('\n')}`);
+  return fail(`Invalid configuration:\n${lines.sort().join('\n')}`);
 }
 
 function fail(message: string): never {

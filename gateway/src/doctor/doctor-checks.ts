@@ -1,6 +1,6 @@
 import { readdir, rm, stat, statfs } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { X509Certificate } from 'node:crypto';
@@ -12,15 +12,23 @@ import { findRunningGateway } from '../browser/gateway-link.js';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { clearRuntimeInfo, readRuntimeInfo } from '../data/data-dir.js';
 import { LOOPBACK } from '../net/pick-port.js';
+import { LISTENERS, portInUseFix, portIsFree } from '../net/port-in-use.js';
 import { findOnPath, runCommand, type CommandRunner } from '../os/run-command.js';
 import { loadPlugins } from '../plugins/plugin-registry.js';
 import { detectProxyBackend, isProcessAlive, readSavedProxyState, resetSystemProxy } from '../system-proxy/system-proxy.js';
 import type { SystemProxyBackend } from '../system-proxy/proxy-backend.js';
 import { caIdentity } from '../trust/ca-identity.js';
 import { trustStatus, type CaTrustOptions } from '../trust/ca-trust.js';
+import { PYTHON_FIX, pluginsNeedingPython, probePython } from '../workers/python-check.js';
 import { PACKAGE_ROOT } from '../version.js';
 
-export type FindingLevel = 'ok' | 'info' | 'warn' | 'error';
+/**
+ * `warn` and `error` are problems (doctor exits 5); `optional` is a step that is not needed but
+ * would unlock something (installing the CA system-wide, building the extension), with its fix.
+ */
+export type FindingLevel = 'ok' | 'info' | 'optional' | 'warn' | 'error';
+
+export const isProblem = (finding: Finding): boolean => finding.level === 'warn' || finding.level === 'error';
 
 /** One result of `aiplugs doctor`: what was found and, for every problem, how to fix it. */
 export interface Finding {
@@ -67,15 +75,6 @@ function nothingListens(port: number): Promise<boolean> {
   });
 }
 
-/** True when this process could listen on 127.0.0.1:port right now. */
-export function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host: LOOPBACK, port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
 async function checkGateway(options: DoctorOptions): Promise<{ findings: Finding[]; running: boolean }> {
   const running = await findRunningGateway(options.dataDir);
   if (running) return { running: true, findings: [{ check: 'gateway', level: 'ok', message: `Gateway running (pid ${running.runtime.pid}) at ${running.runtime.apiUrl}, proxy ${running.runtime.proxyUrl}` }] };
@@ -102,8 +101,8 @@ async function checkGateway(options: DoctorOptions): Promise<{ findings: Finding
 async function checkPorts(options: DoctorOptions): Promise<Finding[]> {
   const findings: Finding[] = [];
   const entries = [
-    { name: 'API', port: options.config.api.port, range: options.config.api.port_range, flag: '--api-port', env: 'AIPLUGS_API_PORT' },
-    { name: 'Proxy', port: options.config.proxy.port, range: options.config.proxy.port_range, flag: '--proxy-port', env: 'AIPLUGS_PROXY_PORT' },
+    { listener: 'api' as const, ...LISTENERS.api, port: options.config.api.port, range: options.config.api.port_range },
+    { listener: 'proxy' as const, ...LISTENERS.proxy, port: options.config.proxy.port, range: options.config.proxy.port_range },
   ];
   for (const entry of entries) {
     if (entry.port !== null && entry.port !== 0) {
@@ -113,7 +112,7 @@ async function checkPorts(options: DoctorOptions): Promise<Finding[]> {
           check: 'ports',
           level: 'error',
           message: `${entry.name} port ${entry.port} (configured) is taken by another program: the gateway cannot start`,
-          fix: `find it with \`ss -ltnp 'sport = :${entry.port}'\` (Linux), \`lsof -iTCP:${entry.port} -sTCP:LISTEN\` (macOS) or \`netstat -ano | findstr :${entry.port}\` (Windows) and stop it, or choose another port: ${entry.flag} N / ${entry.env}=N (0 = any free port)`,
+          fix: portInUseFix(entry.listener, entry.port),
         });
       }
       continue;
@@ -138,11 +137,12 @@ async function checkCa(options: DoctorOptions): Promise<Finding[]> {
   const trusted = status.stores.flatMap((store) => store.locations.filter((location) => location.trusted).map((location) => `${store.id} ${location.location}`));
   if (trusted.length > 0) findings.push({ check: 'ca', level: 'ok', message: `CA trusted in ${trusted.join(', ')}` });
   else {
+    // Not a problem: `aiplugs browser` and the Playwright helper trust it by SPKI in their own profile.
     findings.push({
       check: 'ca',
-      level: 'warn',
-      message: 'The CA is not trusted by any trust store: a browser you start yourself through the proxy shows certificate errors',
-      fix: '`aiplugs browser` (trusts it inside its own profile; nothing to install), or `aiplugs ca install` (read its warning first)',
+      level: 'optional',
+      message: 'The CA is in no trust store: fine for `aiplugs browser` (it trusts the CA in its own profile); a browser you start yourself through the proxy would show certificate errors',
+      fix: '`aiplugs ca install` for browsers you start yourself (read its warning first), or start Chromium with the SPKI flag (README)',
     });
   }
   const errors = status.stores.flatMap((store) => store.locations.filter((location) => location.error).map((location) => `${store.id}: ${location.error}`));
@@ -160,14 +160,12 @@ async function checkBrowser(options: DoctorOptions): Promise<Finding[]> {
 
 async function checkPython(options: DoctorOptions): Promise<Finding[]> {
   const python = options.config.workers.python;
-  const result = await (options.run ?? runCommand)({ file: python, args: ['--version'] }).catch(() => null);
-  const version = /Python (\d+)\.(\d+)(\.\d+)?/.exec(`${result?.stdout ?? ''} ${result?.stderr ?? ''}`);
-  if (!result || result.code !== 0 || !version) {
-    return [{ check: 'python', level: 'warn', message: `"${python}" does not run: plugins with a Python backend cannot work`, fix: 'install Python 3.9+ (Debian: `apt-get install python3`) or point workers.python / AIPLUGS_WORKERS_PYTHON at it' }];
-  }
-  const [major, minor] = [Number(version[1]), Number(version[2])];
-  if (major < 3 || (major === 3 && minor < 9)) return [{ check: 'python', level: 'warn', message: `${version[0]} is older than 3.9`, fix: 'install a newer Python and set AIPLUGS_WORKERS_PYTHON' }];
-  return [{ check: 'python', level: 'ok', message: `${version[0]} (${python})` }];
+  const probe = await probePython(python, options.run);
+  if (probe.ok) return [{ check: 'python', level: 'ok', message: `${probe.version} (${python})` }];
+  const records = await loadPlugins(pluginsDirOf(options)).catch(() => []);
+  const needing = pluginsNeedingPython(records, python);
+  if (needing.length === 0) return [{ check: 'python', level: 'optional', message: `${probe.problem}: no installed plugin needs it; Python backends would`, fix: PYTHON_FIX }];
+  return [{ check: 'python', level: 'warn', message: `${probe.problem}: the Python backends of ${needing.join(', ')} cannot start`, fix: PYTHON_FIX }];
 }
 
 const modelsDirOf = (options: DoctorOptions) => options.config.models_dir ?? options.env?.AIPLUGS_MODELS_DIR ?? fileURLToPath(new URL('models', PACKAGE_ROOT));
@@ -259,8 +257,10 @@ async function checkProxyResidue(options: DoctorOptions, gatewayRunning: boolean
   return findings;
 }
 
+const pluginsDirOf = (options: DoctorOptions) => options.config.plugins_dir ?? fileURLToPath(new URL('plugins', PACKAGE_ROOT));
+
 async function checkPlugins(options: DoctorOptions): Promise<Finding[]> {
-  const dir = options.config.plugins_dir ?? fileURLToPath(new URL('plugins', PACKAGE_ROOT));
+  const dir = pluginsDirOf(options);
   const records = await loadPlugins(dir).catch((error: Error) => error);
   if (records instanceof Error) return [{ check: 'plugins', level: 'error', message: `Cannot read the plugins folder ${dir}: ${records.message}`, fix: 'create it or point --plugins-dir / AIPLUGS_PLUGINS_DIR at the right one' }];
   const broken = records.filter((record) => record.status === 'error');
@@ -271,9 +271,9 @@ async function checkPlugins(options: DoctorOptions): Promise<Finding[]> {
 async function checkTools(options: DoctorOptions): Promise<Finding[]> {
   const findings: Finding[] = [];
   if (builtExtensionDir()) findings.push({ check: 'extension', level: 'ok', message: 'Extension built (extension/.output/chrome-mv3): `aiplugs browser` loads it' });
-  else findings.push({ check: 'extension', level: 'info', message: 'Extension not built: `aiplugs browser` runs without it (injection still works through the proxy)' });
+  else findings.push({ check: 'extension', level: 'optional', message: 'Extension not built: `aiplugs browser` runs without it (injection still works through the proxy)', fix: '`npm run build:extension`' });
   if (process.platform === 'linux' && !(await findOnPath(['certutil'], options.env ?? process.env))) {
-    findings.push({ check: 'ca', level: 'info', message: 'certutil is missing: `aiplugs ca install` cannot reach NSS (Chromium, Firefox)', fix: '`apt-get install libnss3-tools` (Debian/Ubuntu) or `dnf install nss-tools` (Fedora)' });
+    findings.push({ check: 'ca', level: 'optional', message: 'certutil is missing: `aiplugs ca install` cannot reach NSS (Chromium, Firefox)', fix: '`apt-get install libnss3-tools` (Debian/Ubuntu) or `dnf install nss-tools` (Fedora)' });
   }
   return findings;
 }

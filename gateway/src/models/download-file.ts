@@ -38,7 +38,8 @@ export interface DownloadRequest {
   partPath: string;
   /** Sidecar holding `PartMeta` for the `.part`. */
   metaPath: string;
-  sha256: string;
+  /** The expected SHA-256, or null to accept any bytes and report their hash (a pending declaration's first download). */
+  sha256: string | null;
   size: number | undefined;
   /** The most bytes accepted when `size` is not declared (`models.max_download_bytes`). */
   maxBytes: number;
@@ -110,7 +111,7 @@ async function loadPart(request: DownloadRequest, options: DownloadOptions): Pro
   if (!stats) return freshState();
   const meta = await readPartMeta(request.metaPath);
   const tooBig = stats.size > byteLimit(request);
-  if (stats.size === 0 || !meta || meta.sha256 !== request.sha256 || tooBig) {
+  if (stats.size === 0 || !meta || meta.sha256 !== partKey(request) || tooBig) {
     if (stats.size > 0) options.onNote('info', `Discarding ${request.partPath}: it does not belong to this declaration`);
     await discardPart(request);
     return freshState();
@@ -167,6 +168,9 @@ async function resetPart(request: DownloadRequest, state: PartState): Promise<vo
   Object.assign(state, freshState());
   await discardPart(request);
 }
+
+/** What a part's sidecar records it was fetched for: the expected hash, or "pending". */
+const partKey = (request: DownloadRequest): string => request.sha256 ?? 'pending';
 
 /** The most bytes the part may ever hold: the declared size, else `models.max_download_bytes`. */
 const byteLimit = (request: DownloadRequest): number => request.size ?? request.maxBytes;
@@ -256,7 +260,7 @@ async function openHttpSource(
       throw errorForStatus(status, source.display, parseRetryAfter(typeof response.headers['retry-after'] === 'string' ? response.headers['retry-after'] : undefined));
     }
     checkAnnouncedSize(request, totalBytes, source.display, body);
-    const meta: PartMeta = { sha256: request.sha256, source: source.display, totalBytes };
+    const meta: PartMeta = { sha256: partKey(request), source: source.display, totalBytes };
     if (etag !== undefined) meta.etag = etag;
     if (lastModified !== undefined) meta.lastModified = lastModified;
     return { body, totalBytes, meta };
@@ -281,7 +285,7 @@ async function openFileSource(source: Extract<ModelSource, { kind: 'file' }>, re
   }
   const body = createReadStream(source.path, { start: state.offset, highWaterMark: 1 << 20 });
   checkAnnouncedSize(request, stats.size, source.display, body);
-  return { body, totalBytes: stats.size, meta: { sha256: request.sha256, source: source.display, lastModified: validator, totalBytes: stats.size } };
+  return { body, totalBytes: stats.size, meta: { sha256: partKey(request), source: source.display, lastModified: validator, totalBytes: stats.size } };
 }
 
 /** One attempt: from `state.offset` to the end of the source, appending to the `.part`. */
@@ -362,12 +366,13 @@ function backoffMs(attempt: number, options: DownloadOptions): number {
  * Downloads one model file into `request.target` via `request.partPath`, trying each source in
  * order. The caller must hold the file's cross-process lock. Streams in one pass (hash while
  * writing), resumes a left-over part, retries transient failures with exponential backoff from
- * where they stopped, and only renames after the SHA-256 matched.
+ * where they stopped, and only renames after the SHA-256 matched (or, for `sha256: null`, once the
+ * file is complete: the caller pins the hash it gets back).
  *
  * @example
  *   await downloadModelFile({ filename, target, partPath: `${target}.part`, metaPath, sha256, size, sources }, options);
  */
-export async function downloadModelFile(request: DownloadRequest, options: DownloadOptions): Promise<{ source: ModelSource; bytes: number }> {
+export async function downloadModelFile(request: DownloadRequest, options: DownloadOptions): Promise<{ source: ModelSource; bytes: number; sha256: string }> {
   if (request.sources.length === 0) throw new ModelError('invalid_declaration', `No source to download ${request.filename} from`);
   await mkdir(dirname(request.partPath), { recursive: true });
   await mkdir(dirname(request.metaPath), { recursive: true });
@@ -397,9 +402,9 @@ export async function downloadModelFile(request: DownloadRequest, options: Downl
           const complete = expectedTotal !== undefined && state.meta !== undefined && state.offset === expectedTotal;
           if (!complete) await transferOnce(source, request, state, options);
           const actual = state.hash.copy().digest('hex');
-          if (actual === request.sha256) {
+          if (request.sha256 === null || actual === request.sha256) {
             await commitPart(request);
-            return { source, bytes: state.offset };
+            return { source, bytes: state.offset, sha256: actual };
           }
           await resetPart(request, state);
           // A server that sends the same wrong bytes twice will keep doing so: stop retrying it.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from '../events/logger.js';
 import type { ModelDeclaration } from '../plugins/manifest-schema.js';
 import { isFileLocked } from './file-lock.js';
+import { PENDING_SHA256 } from './model-pins.js';
 import { sha256File } from './hash-file.js';
 import type { ModelErrorCode } from './model-error.js';
 import type { PluginWithModels } from './model-provisioner.js';
@@ -41,7 +42,8 @@ export interface VerifyResult {
   filename: string;
   path: string;
   plugins: string[];
-  state: 'ready' | 'corrupt' | 'missing' | 'conflict';
+  /** `unpinned`: a pending model present with no pinned hash to check it against. */
+  state: 'ready' | 'corrupt' | 'missing' | 'conflict' | 'unpinned';
   expectedSha256: string;
   actualSha256: string | null;
 }
@@ -130,6 +132,8 @@ async function statusOf(ctx: InventoryContext, entry: Declared): Promise<ModelSt
   if (active) return withProgress(active.receivedBytes, active.totalBytes, Math.round(active.bytesPerSecond));
   const stats = await stat(target).catch(() => undefined);
   if (stats?.isFile()) {
+    // A pending model present without a pin cannot be vouched for: ensure() fetches it afresh.
+    if (entry.sha256 === PENDING_SHA256) return { ...base, state: 'unverified', sizeOnDisk: stats.size };
     const cached = await ctx.cache.lookup(entry.filename, stats);
     const state: ModelState = cached === undefined ? 'unverified' : cached === entry.sha256 ? 'ready' : 'corrupt';
     return { ...base, state, sizeOnDisk: stats.size };
@@ -170,7 +174,7 @@ export async function verifyModels(
     report(0);
     const actual = await sha256File(target, { onBytes: report, ...(verifyOptions.signal ? { signal: verifyOptions.signal } : {}) });
     await ctx.cache.record(entry.filename, stats, actual).catch(() => undefined);
-    const state = entry.conflict ? 'conflict' : actual === entry.sha256 ? 'ready' : 'corrupt';
+    const state = entry.conflict ? 'conflict' : entry.sha256 === PENDING_SHA256 ? 'unpinned' : actual === entry.sha256 ? 'ready' : 'corrupt';
     results.push({ ...base, state, actualSha256: actual });
   }
   return results;

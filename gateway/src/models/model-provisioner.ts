@@ -2,6 +2,7 @@ import { mkdir, rename, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../events/logger.js';
+import { z } from 'zod';
 import { formatManifestIssues, modelDeclarationSchema, type ModelDeclaration } from '../plugins/manifest-schema.js';
 import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { createPartFileStream, downloadModelFile, type CreatePartStream, type DownloadProgress } from './download-file.js';
@@ -10,6 +11,7 @@ import { freeSpaceOf, type FreeSpaceProbe } from './free-space.js';
 import { sha256File } from './hash-file.js';
 import { parseMirrorSpec } from './mirror-rewrite.js';
 import { ModelError, type ModelErrorCode } from './model-error.js';
+import { createPinStore, PENDING_SHA256 } from './model-pins.js';
 import {
   cleanStaleParts,
   collectGarbage,
@@ -126,8 +128,14 @@ const GiB = 1024 * 1024 * 1024;
 /** The folder (inside the models folder) for sidecars: hidden, and no model may be named like it. */
 const STATE_DIR = '.aiplugs';
 
+/** Built-in declarations may say `sha256: "pending"` (see model-pins.ts); manifests never can. */
+const provisionDeclarationSchema = modelDeclarationSchema.extend({
+  sha256: z.union([z.literal(PENDING_SHA256), modelDeclarationSchema.shape.sha256]),
+});
+
 interface Job {
-  sha256: string;
+  /** null: a pending declaration's first download, whose hash is pinned when it completes. */
+  sha256: string | null;
   promise: Promise<string>;
   controller: AbortController;
   plugins: Set<string>;
@@ -176,6 +184,7 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
   };
   const logger = options.logger;
   const cache = createVerifyCache(stateDir);
+  const pins = createPinStore(stateDir);
   const jobs = new Map<string, Job>();
   const lastErrors = new Map<string, { code: ModelErrorCode; message: string }>();
   const targetOf = (filename: string) => join(modelsDir, filename);
@@ -202,7 +211,7 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
 
   /** Schema check again at this edge: a `PluginWithModels` may be built by code, not only by the registry. */
   function checkDeclaration(plugin: PluginWithModels, declaration: ModelDeclaration): ModelDeclaration {
-    const parsed = modelDeclarationSchema.safeParse(declaration);
+    const parsed = provisionDeclarationSchema.safeParse(declaration);
     if (!parsed.success) {
       throw new ModelError('invalid_declaration', `Plugin ${plugin.id} declares an invalid model: ${formatManifestIssues(parsed.error).join('; ')}`);
     }
@@ -231,7 +240,26 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
     return { sha256, size: stats.size };
   }
 
-  function startJob(filename: string, sha256: string, size: number | undefined, sources: ModelSource[], plugin: string, logProgress: boolean): Job {
+  /** The hash a declaration stands for now: its own, or for a pending one the pinned hash (null before the first download). */
+  async function expectedHash(declaration: ModelDeclaration): Promise<string | null> {
+    if (declaration.sha256 !== PENDING_SHA256) return declaration.sha256;
+    return (await pins.get(declaration.filename, declaration.source_url))?.sha256 ?? null;
+  }
+
+  /** The plugins with every pinned pending hash filled in, for the read-only inventory. */
+  async function withPins(plugins: PluginWithModels[]): Promise<PluginWithModels[]> {
+    return Promise.all(
+      plugins.map(async (plugin) => {
+        const inference = plugin.manifest.inference;
+        if (!inference?.models.some((model) => model.sha256 === PENDING_SHA256)) return plugin;
+        const models = await Promise.all(inference.models.map(async (model) => ({ ...model, sha256: (await expectedHash(model)) ?? PENDING_SHA256 })));
+        return { ...plugin, manifest: { ...plugin.manifest, inference: { ...inference, models } } };
+      }),
+    );
+  }
+
+  function startJob(declaration: ModelDeclaration, sha256: string | null, sources: ModelSource[], plugin: string, logProgress: boolean): Job {
+    const { filename, size } = declaration;
     const controller = new AbortController();
     const speed = createSpeedMeter();
     let lastPhase: ModelProgress['state'] | undefined;
@@ -297,7 +325,7 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
     const run = async (): Promise<string> => {
       const target = targetOf(filename);
       // Fast path without the lock: the final file only ever appears by atomic rename, so a cache hit is safe.
-      if ((await cachedHash(filename)) === sha256) return target;
+      if (sha256 !== null && (await cachedHash(filename)) === sha256) return target;
       const usable = settings.offline ? sources.filter((source) => source.kind === 'file') : sources;
       let release: (() => Promise<void>) | undefined;
       let waitedLogged = false;
@@ -316,14 +344,17 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
             onProgress({ phase: 'downloading', receivedBytes: part?.size ?? 0, totalBytes: size ?? null });
           },
         });
+        // Another process may have pinned a pending file while we waited for the lock.
+        const expected = sha256 ?? (await expectedHash(declaration));
         // Whoever held the lock may have finished the file meanwhile; a corrupt one is moved aside, not deleted.
         const present = await verifiedHash(filename, (receivedBytes, totalBytes) => onProgress({ phase: 'verifying', receivedBytes, totalBytes }));
-        if (present?.sha256 === sha256) return target;
+        if (present && present.sha256 === expected) return target;
         if (present) {
           const aside = `${target}.corrupt-${Date.now()}`;
           await rename(target, aside);
           await cache.forget(filename);
-          logger?.warn(`Model ${filename} for ${forWhom()} does not match its SHA-256 (expected ${sha256}, found ${present.sha256}); moved it to ${aside} and fetching it again`);
+          const why = expected === null ? `has no pinned SHA-256 for ${declaration.source_url} (${pins.path})` : `does not match its SHA-256 (expected ${expected}, found ${present.sha256})`;
+          logger?.warn(`Model ${filename} for ${forWhom()} ${why}; moved it to ${aside} and fetching it again`);
         }
         if (usable.length === 0) {
           throw new ModelError(
@@ -334,8 +365,8 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
         }
         const started = Date.now();
         let startOffset = 0;
-        const { source, bytes } = await downloadModelFile(
-          { filename, target, partPath: partOf(filename), metaPath: metaOf(filename), sha256, size, maxBytes: settings.maxDownloadBytes, sources: usable, forWhom },
+        const { source, bytes, sha256: actual } = await downloadModelFile(
+          { filename, target, partPath: partOf(filename), metaPath: metaOf(filename), sha256: expected, size, maxBytes: settings.maxDownloadBytes, sources: usable, forWhom },
           {
             retries: settings.retries,
             retryBaseMs: settings.retryBaseMs,
@@ -357,8 +388,13 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
             },
           },
         );
+        if (expected === null) {
+          // Trust on first use, written before the download lock is released: every later start verifies against it.
+          await pins.pin(filename, { sha256: actual, source_url: declaration.source_url, size: bytes, pinned_at: new Date().toISOString() });
+          logger?.warn(`Model ${filename} for ${forWhom()} had no confirmed SHA-256; pinned the first complete download (${actual}) in ${pins.path}`);
+        }
         const stats = await stat(target);
-        await cache.record(filename, stats, sha256).catch(() => undefined);
+        await cache.record(filename, stats, actual).catch(() => undefined);
         const seconds = Math.max(0.001, (Date.now() - started) / 1000);
         if (job.logProgress) {
           logger?.info(`Model ${filename} ready for ${forWhom()}: ${formatBytes(bytes)} from ${source.display} in ${seconds.toFixed(1)}s (${formatBytes((bytes - startOffset) / seconds)}/s)`);
@@ -400,16 +436,15 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
   }
 
   /** Joins (or starts) the one job for a file; this caller's signal only withdraws this caller. */
-  function provisionFile(plugin: PluginWithModels, declaration: ModelDeclaration, ensureOptions: EnsureOptions): Promise<string> {
+  async function provisionFile(plugin: PluginWithModels, declaration: ModelDeclaration, ensureOptions: EnsureOptions): Promise<string> {
     const sources = resolveSources(declaration, plugin.dir, settings.mirrors, options.authorizationFor);
+    const sha256 = await expectedHash(declaration);
     let job = jobs.get(declaration.filename);
-    if (job && job.sha256 !== declaration.sha256) {
-      return Promise.reject(
-        new ModelError('conflict', `Plugin ${plugin.id} declares ${declaration.filename} with SHA-256 ${declaration.sha256}, but ${[...job.plugins].join(', ')} is fetching it with ${job.sha256}`),
-      );
+    if (job && job.sha256 !== sha256) {
+      throw new ModelError('conflict', `Plugin ${plugin.id} declares ${declaration.filename} with SHA-256 ${sha256 ?? PENDING_SHA256}, but ${[...job.plugins].join(', ')} is fetching it with ${job.sha256 ?? PENDING_SHA256}`);
     }
     if (!job) {
-      job = startJob(declaration.filename, declaration.sha256, declaration.size, sources, plugin.id, !ensureOptions.quiet);
+      job = startJob(declaration, sha256, sources, plugin.id, !ensureOptions.quiet);
       jobs.set(declaration.filename, job);
     }
     const shared = job;
@@ -500,8 +535,8 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
         }),
       );
     },
-    list: (plugins) => listModels(inventory, plugins),
-    verify: (plugins, verifyOptions) => verifyModels(inventory, plugins, verifyOptions),
+    list: async (plugins) => listModels(inventory, await withPins(plugins)),
+    verify: async (plugins, verifyOptions) => verifyModels(inventory, await withPins(plugins), verifyOptions),
     gc: (plugins, gcOptions) => collectGarbage(inventory, plugins, gcOptions),
     cleanStaleParts: () => cleanStaleParts(inventory),
     async close() {

@@ -14,7 +14,8 @@ export interface ModelsRouteRegistry {
 }
 
 const pullBodySchema = z.strictObject({
-  plugin: z.union([z.literal('all'), pluginIdSchema]),
+  /** A plugin, `all`, or a built-in (`webai:llm`, `webai:language-detector`). */
+  plugin: z.union([z.literal('all'), pluginIdSchema, z.string().regex(/^webai:[a-z-]{1,32}$/)]),
 });
 
 /**

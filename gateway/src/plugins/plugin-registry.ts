@@ -58,10 +58,12 @@ async function checkReferencedFiles(dir: string, manifest: PluginManifest): Prom
 }
 
 /** Folders that hold installed dependencies, not plugin source: never part of the revision. */
-const NOT_SOURCE = new Set(['node_modules', '.venv', 'venv', '__pycache__', '.git']);
+export const NOT_SOURCE: ReadonlySet<string> = new Set(['node_modules', '.venv', 'venv', '__pycache__', '.git']);
+/** How many folder levels below a plugin's folder count as its source. */
+export const REVISION_DEPTH = 3;
 
 /** A fingerprint of the plugin's source files (names, sizes, mtimes), a few levels deep. */
-async function pluginRevision(dir: string, depth = 3): Promise<string> {
+async function pluginRevision(dir: string, depth = REVISION_DEPTH): Promise<string> {
   const hash = createHash('sha256');
   const walk = async (folder: string, level: number): Promise<void> => {
     const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));

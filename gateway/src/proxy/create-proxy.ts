@@ -45,6 +45,8 @@ export interface ProxyOptions {
   leafCertificates?: LeafCertificateLimits;
   /** How much of an upload mockttp keeps as its replay copy before dropping it (`proxy.upload_replay_bytes`); default 1 MiB. */
   uploadReplayBytes?: number;
+  /** Whether injected documents get the Web AI grant (`webai.enabled`). */
+  webAi?: () => boolean;
 }
 
 export interface GatewayProxy {
@@ -164,6 +166,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
       apiPort: options.apiPort,
       capabilities: options.capabilities,
       maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
+      ...(options.webAi ? { webAi: options.webAi } : {}),
     });
 
   await server.start(options.port);

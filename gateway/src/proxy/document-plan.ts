@@ -38,6 +38,8 @@ export interface DocumentPlannerOptions {
   capabilities: CapabilityIssuer;
   /** How much of a document is held back to find its head; the rest always streams. */
   maxHeadBytes: number;
+  /** Whether injected documents get the Web AI grant (`webai.enabled`). Default false. */
+  webAi?: () => boolean;
 }
 
 const CSP_HEADERS = ['content-security-policy', 'content-security-policy-report-only'];
@@ -82,7 +84,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     const origin = new URL(response.url).origin;
     const context: CspContext = { nonce: randomBytes(16).toString('base64'), origin };
     const plugins = matches.map(({ plugin }) => plugin.id);
-    const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession() });
+    const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession(), webai: options.webAi?.() ?? false });
     const markup = buildInjectionMarkup(matches, {
       version: options.version,
       apiPort: options.apiPort(),

@@ -24,6 +24,12 @@ export function activeOnSite(registry: PluginRegistry, settings: Settings, origi
   return registry.get(pluginId)?.status === 'enabled' && pluginAllowedOnSite(settings, hostname, pluginId);
 }
 
+/** Whether AiPlugs works on this origin at all (not paused, the site not switched off): what Web AI asks per call. */
+export function siteActive(settings: Settings, origin: string): boolean {
+  const hostname = hostnameOf(origin);
+  return hostname !== null && siteAllowed(settings, hostname);
+}
+
 function hostnameOf(url: string): string | null {
   try {
     return new URL(url).hostname;

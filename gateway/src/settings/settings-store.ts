@@ -19,6 +19,8 @@ export const settingsSchema = z.strictObject({
   plugin_modes: z.record(z.string(), z.enum(['local', 'cloud'])),
   /** Per plugin: which of the secrets its manifest asks for (`inference.env`) the user allows. */
   plugin_allowed_secrets: z.record(z.string(), z.array(z.enum(GRANTABLE_SECRETS))),
+  /** Sites (origins) allowed to reach the cloud through Web AI, where an API is set to the cloud (docs/WEBAI.md). */
+  webai_cloud_origins: z.array(z.string().max(300).refine((origin) => URL.canParse(origin) && new URL(origin).origin === origin && /^https?:/.test(origin), 'expected an origin like https://example.com')).max(1000),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

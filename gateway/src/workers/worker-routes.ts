@@ -9,7 +9,7 @@ import type { WorkerManager } from './worker-manager.js';
  * crash-loop stop) and `POST /api/workers/:id/stop` (unload now; the next call restarts it).
  * Token-protected like every non-public route; pages cannot reach them.
  */
-export function workerRoutes(workers: WorkerManager, registry: PluginRegistry) {
+export function workerRoutes(workers: WorkerManager, registry: Pick<PluginRegistry, 'get'>) {
   const known = (id: string) => {
     if (!registry.get(id)) throw new ApiError(404, 'plugin_not_found', `No plugin "${id}" is installed`);
     return id;

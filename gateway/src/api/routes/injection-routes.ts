@@ -29,6 +29,11 @@ export interface InjectionPlan {
   url: string;
   /** The page runtime as a complete script, configured for the extension transport. */
   runtime: string;
+  /**
+   * A bridge base (`/__aiplugs/cap/<token>`) for these plugins on this URL's origin: a page the
+   * proxy injected earlier on another URL of the site (an SPA navigation) switches to it.
+   */
+  bridge: string | null;
   plugins: Array<{ id: string; name: string; scripts: InjectedScript[] }>;
 }
 
@@ -36,6 +41,8 @@ export interface InjectionRoutesOptions {
   version: string;
   activePlugins: (url: string) => PluginMatch[];
   apiPort: () => number;
+  /** Mints a bridge base for `origin` and these plugin ids (see bridge/page-capability.ts). */
+  bridgeBase: (origin: string, plugins: string[]) => string;
 }
 
 function filePath(pluginId: string, file: string): string {
@@ -76,7 +83,8 @@ export function injectionRoutes(options: InjectionRoutesOptions) {
       })),
     );
     const runtime = pageRuntimeScript({ version: options.version, apiPort: options.apiPort(), plugins: [], idle: [], transport: 'extension' });
-    const plan: InjectionPlan = { url: parsed.data, runtime, plugins };
+    const bridge = plugins.length > 0 ? options.bridgeBase(new URL(parsed.data).origin, plugins.map(({ id }) => id)) : null;
+    const plan: InjectionPlan = { url: parsed.data, runtime, bridge, plugins };
     return c.json(plan, 200, { 'cache-control': 'no-store' });
   });
 }

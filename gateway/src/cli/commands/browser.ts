@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { apiBypass, builtExtensionDir } from '../../browser/browser-args.js';
 import { findBrowser } from '../../browser/find-browser.js';
 import { attachOrStartGateway, requestLoginUrl } from '../../browser/gateway-link.js';
-import { launchBrowser } from '../../browser/launch-browser.js';
+import { launchBrowser, type BrowserExit } from '../../browser/launch-browser.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { addDataDirOption, print, type DataDirFlags } from './cli-context.js';
 
@@ -66,11 +66,22 @@ export function registerBrowserCommand(program: Command): void {
     process.once('SIGTERM', onSignal);
     // A gateway started for this browser may be stopped from elsewhere (`aiplugs stop`, dashboard): the browser goes with it.
     void link.closed?.then(() => browser.close());
-    await browser.closed;
+    const exit = await browser.closed;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await link.stop();
+    // Closed by the user, or by us: fine. Ended on its own with an error (no display, a bad flag): say why.
+    if (!exit.requested && (exit.code !== 0 || exit.signal !== null)) throw new CliError(EXIT.failure, describeBrowserFailure(found.name === 'custom' ? found.path : found.name, exit, flags.headless ?? false));
     if (flags.json) print(JSON.stringify({ event: 'browser-closed', pid: browser.pid, profileDir: browser.profileDir }));
     else print('Browser closed; profile removed.');
   });
+}
+
+/** The browser's own last words, and what to do when it found no display. */
+export function describeBrowserFailure(name: string, exit: BrowserExit, headless: boolean, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  const how = exit.signal ? `was ended by ${exit.signal}` : `exited with code ${exit.code}`;
+  const said = exit.output.trim().split('\n').slice(-8).map((line) => `  ${line}`).join('\n');
+  const noDisplay = platform === 'linux' && !headless && !env.DISPLAY && !env.WAYLAND_DISPLAY;
+  const hint = noDisplay ? '\nThere is no display here ($DISPLAY and $WAYLAND_DISPLAY are unset): run it from a desktop session, or pass --headless (no window) for automation.' : '';
+  return `${name} ${how} before it was closed${said ? `; it said:\n${said}` : ' (it printed nothing)'}${hint}`;
 }

@@ -3,6 +3,7 @@ import { createLogger } from '../../events/logger.js';
 import { createModelProvisioner } from '../../models/model-provisioner.js';
 import { createPluginRegistry } from '../../plugins/plugin-registry.js';
 import { repoPath } from '../../version.js';
+import { createWebAiBuiltIns, withBuiltIns } from '../../webai/builtin-plugins.js';
 import { cliConfig } from './cli-context.js';
 import type { ModelsCommandContext, ModelsCommandFlags } from './models.js';
 
@@ -25,5 +26,7 @@ export async function loadModelsContext(flags: ModelsCommandFlags): Promise<Mode
     bus,
     logger: logger.child('models'),
   });
-  return { provisioner, registry, logger };
+  // Web AI's built-in models too: `models pull webai:llm` works, and `models gc` keeps them.
+  const builtIns = config.webai.enabled ? (await createWebAiBuiltIns(config.webai)).all : [];
+  return { provisioner, registry: withBuiltIns(registry, builtIns), logger };
 }

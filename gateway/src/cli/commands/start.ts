@@ -1,9 +1,15 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { ConfigAssignment } from '../../config/load-config.js';
 import { reportCliFailure } from '../cli-error.js';
-import { startGateway, type RunningGateway } from '../../gateway.js';
-import { detectProxyBackend, setSystemProxy } from '../../system-proxy/system-proxy.js';
+import { requestLoginUrl } from '../../browser/gateway-link.js';
+import type { RuntimeInfo } from '../../data/data-dir.js';
+import { GatewayAlreadyRunningError } from '../../data/data-dir-lock.js';
+import { readToken } from '../../data/running-gateway.js';
+import { startGateway, type ReadyInfo, type RunningGateway } from '../../gateway.js';
+import { detectProxyBackend, isProcessAlive, setSystemProxy } from '../../system-proxy/system-proxy.js';
 
 /** `start --system-proxy`: the gateway restores the OS settings itself when it stops. */
 async function pointSystemProxyAtGateway(gateway: RunningGateway): Promise<void> {
@@ -31,6 +37,7 @@ interface StartFlags {
   config?: string;
   json?: boolean;
   systemProxy?: boolean;
+  attach?: boolean;
 }
 
 /** Flags become the highest-precedence config layer, named after the flag in error messages. */
@@ -56,12 +63,18 @@ export function registerStartCommand(program: Command): void {
     .option('--config <file>', 'a user config file layered over config/config.json')
     .option('--json', 'print one JSON ready line on stdout, logs stay on stderr')
     .option('--system-proxy', 'also point the OS proxy settings at the gateway (restored on exit; see `aiplugs proxy`)')
+    .option('--attach', 'if a gateway already runs for this data dir, print its ready info and stay until it stops (Ctrl-C detaches) instead of exiting 1')
     .action(async (flags: StartFlags) => {
       const gateway = await startGateway({ dataDir: flags.dataDir, configFile: flags.config, overrides: flagAssignments(flags) }).catch((error: unknown) => {
+        if (flags.attach && error instanceof GatewayAlreadyRunningError && error.answering && error.runtime) return error.runtime;
         // A start that failed half-way (a server already listening, plugin watchers) would keep
         // the process alive without a gateway: say why and exit (e.g. not on loopback: exit 1).
         process.exit(reportCliFailure(error));
       });
+      if (!('stop' in gateway)) {
+        await attachToGateway(gateway, flags);
+        return;
+      }
       const { info } = gateway;
       // Listening before the ready line: whoever reads it may signal at once (a launcher, a test).
       const onSignal = (signal: NodeJS.Signals) => {
@@ -70,24 +83,8 @@ export function registerStartCommand(program: Command): void {
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ event: 'ready', ...info })}\n`);
-      } else {
-        process.stdout.write(
-          [
-            `AiPlugs gateway is running.`,
-            `  API:    ${info.apiUrl}`,
-            `  Proxy:  ${info.proxyUrl}   (point your browser here)`,
-            `  CA:     ${info.caCertPath}`,
-            `  SPKI:   ${info.caSpki}`,
-            `  Data:   ${info.dataDir}`,
-            `  Dashboard: ${gateway.loginUrl()}`,
-            `            (one-time login link; \`aiplugs dashboard\` prints a new one)`,
-            `Press Ctrl-C to stop.`,
-            '',
-          ].join('\n'),
-        );
-      }
+      if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'ready', ...info })}\n`);
+      else process.stdout.write(readyText('AiPlugs gateway is running.', info, gateway.loginUrl(), 'Press Ctrl-C to stop.'));
       if (flags.systemProxy) await pointSystemProxyAtGateway(gateway);
       // Ends on a signal, `aiplugs stop` (POST /api/shutdown) or the dashboard's Stop button.
       await gateway.closed;
@@ -95,3 +92,51 @@ export function registerStartCommand(program: Command): void {
       process.off('SIGTERM', onSignal);
     });
 }
+
+/** What `start` prints once a gateway is up (its own, or the one it attached to). */
+function readyText(heading: string, info: ReadyInfo, loginUrl: string, footer: string): string {
+  return [
+    heading,
+    `  API:    ${info.apiUrl}`,
+    `  Proxy:  ${info.proxyUrl}   (point your browser here)`,
+    `  CA:     ${info.caCertPath}`,
+    `  SPKI:   ${info.caSpki}`,
+    `  Data:   ${info.dataDir}`,
+    `  Log:    ${join(info.dataDir, 'logs', 'gateway.log')}`,
+    `  Dashboard: ${loginUrl}`,
+    `            (one-time login link; \`aiplugs dashboard\` prints a new one)`,
+    footer,
+    '',
+  ].join('\n');
+}
+
+/**
+ * `start --attach` when a gateway already runs: the same ready output (the JSON line adds
+ * `"attached": true` and its pid), then this process lives as long as that gateway, the way a
+ * foreground `start` does, so a supervisor or test harness sees the same lifetime either way.
+ * Ctrl-C / SIGTERM only detach: the gateway belongs to whoever started it (`aiplugs stop` ends it).
+ */
+async function attachToGateway(runtime: RuntimeInfo, flags: StartFlags): Promise<void> {
+  const { pid, startedAt: _startedAt, ...info } = runtime;
+  if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'ready', ...info, attached: true, pid })}\n`);
+  else {
+    const token = await readToken(info.dataDir);
+    const loginUrl = token ? await requestLoginUrl(info.apiUrl, token).catch(() => `${info.apiUrl}/ (\`aiplugs dashboard\` prints a login link)`) : `${info.apiUrl}/`;
+    process.stdout.write(readyText(`AiPlugs gateway is already running (pid ${pid}); attached to it.`, info, loginUrl, 'Press Ctrl-C to detach (the gateway keeps running; `aiplugs stop` stops it).'));
+  }
+  const detach = new AbortController();
+  const onSignal = () => detach.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    while (isProcessAlive(pid)) await sleep(ATTACH_POLL_MS, undefined, { signal: detach.signal });
+    if (!flags.json) process.stdout.write(`The gateway (pid ${pid}) stopped.\n`);
+  } catch {
+    if (!flags.json) process.stdout.write(`Detached; the gateway (pid ${pid}) keeps running.\n`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+const ATTACH_POLL_MS = 500;

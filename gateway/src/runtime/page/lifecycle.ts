@@ -71,6 +71,10 @@ export function createLifecycle(world: PageWorld, states: PluginStates, loader: 
   }
 
   function reconcile(plan: ReconcilePlan): string[] {
+    // The capability the extension brings for the new URL's plugins: later bridge calls use it.
+    if (world.transport === 'bridge' && typeof plan.bridge === 'string' && plan.bridge.indexOf('/__aiplugs/cap/') === 0) {
+      world.bridge = world.origin + plan.bridge;
+    }
     const wanted = new Map<string, PluginPlan>();
     (plan.plugins || []).forEach((item) => {
       wanted.set(item.id, item);

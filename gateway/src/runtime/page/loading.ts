@@ -19,12 +19,12 @@ export interface FileLoader {
  * tags the proxy wrote work).
  */
 function scriptUrlPolicy(world: PageWorld): { createScriptURL(url: string): unknown } | null {
-  const { w, bridge } = world;
+  const { w } = world;
   try {
     if (world.transport === 'bridge' && w.trustedTypes && w.trustedTypes.createPolicy) {
       return w.trustedTypes.createPolicy('aiplugs', {
         createScriptURL: (url) => {
-          if (String(url).indexOf(`${bridge}/`) === 0) return url;
+          if (String(url).indexOf(`${world.bridge}/`) === 0) return url;
           throw new TypeError('The aiplugs policy only allows AiPlugs plugin scripts');
         },
       });
@@ -36,7 +36,7 @@ function scriptUrlPolicy(world: PageWorld): { createScriptURL(url: string): unkn
 }
 
 export function createFileLoader(world: PageWorld, states: PluginStates, transport: Transport): FileLoader {
-  const { bridge, nonce } = world;
+  const { nonce } = world;
   const policy = scriptUrlPolicy(world);
   const parent = () => document.head || document.documentElement;
 
@@ -61,7 +61,7 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
     } else {
       const link = document.createElement('link');
       link.rel = 'stylesheet';
-      link.href = bridge + file.path;
+      link.href = world.bridge + file.path;
       element = link;
     }
     if (nonce) element.nonce = nonce;
@@ -101,7 +101,7 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
   }
 
   function loadScript(pluginId: string, file: PlanFile): void {
-    if (world.transport !== 'extension') addScript(bridge + file.path, pluginId);
+    if (world.transport !== 'extension') addScript(world.bridge + file.path, pluginId);
     else if (file.code === undefined) runByExtension(pluginId, file);
     else runInline(pluginId, { ...file, code: file.code });
   }
@@ -137,7 +137,8 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
   function loadIdleScripts(paths: readonly string[]): void {
     const load = () => {
       paths.forEach((path) => {
-        addScript(bridge + path, pluginOfBridgeUrl(bridge, bridge + path));
+        const url = world.bridge + path;
+        addScript(url, pluginOfBridgeUrl(world.bridge, url));
       });
     };
     if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', load, { once: true });

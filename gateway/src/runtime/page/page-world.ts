@@ -45,7 +45,12 @@ export interface PageWorld {
   unlisten: Window['removeEventListener'];
   toJson: (value: unknown) => string;
   fromJson: (text: string) => unknown;
-  /** Every bridge call goes under this document's capability (`<origin>/__aiplugs/cap/<token>`). */
+  /** This document's origin, which its bridge base is under. */
+  origin: string;
+  /**
+   * Every bridge call goes under this document's capability (`<origin>/__aiplugs/cap/<token>`).
+   * Read it where it is used: `reconcile` replaces it after an SPA navigation.
+   */
   bridge: string;
   transport: RuntimeTransport;
   /** The runtime element's nonce, given to everything it adds (a page's CSP lets those through). */
@@ -58,6 +63,7 @@ export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeCo
   const NativeCustomEvent = w.CustomEvent;
   const dispatch = w.dispatchEvent.bind(w);
   const current = document.currentScript;
+  const origin = w.location.origin;
   return {
     w,
     fetch: w.fetch.bind(w),
@@ -68,7 +74,8 @@ export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeCo
     unlisten: w.removeEventListener.bind(w),
     toJson: JSON.stringify,
     fromJson: JSON.parse,
-    bridge: w.location.origin + (typeof config.bridge === 'string' ? config.bridge : '/__aiplugs'),
+    origin,
+    bridge: origin + (typeof config.bridge === 'string' ? config.bridge : '/__aiplugs'),
     transport: config.transport === 'extension' ? 'extension' : 'bridge',
     nonce: (current && (current.nonce || current.getAttribute('nonce'))) || '',
     emit: (type, detail) => {

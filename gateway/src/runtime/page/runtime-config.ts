@@ -42,4 +42,9 @@ export interface ReconcilePlan {
   plugins?: PluginPlan[];
   /** Restart plugins that are in error (the popup's retry). */
   retry?: boolean;
+  /**
+   * After an SPA navigation, a bridge base (`/__aiplugs/cap/<token>`) for the plugins of the new
+   * URL, minted by the gateway for the extension (which holds the API token); null without one.
+   */
+  bridge?: string | null;
 }
