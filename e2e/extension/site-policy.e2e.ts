@@ -3,7 +3,7 @@ import { startGatewayProcess, type GatewayChild } from '../support/gateway-proce
 import type { TestSite } from '../support/test-site.js';
 import { FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
 import { startExtensionSite, STRICT_POLICY } from './support/extension-site.js';
-import { allowUserScripts, expectPolicyInForce, framedBy, RUNTIME_SAMPLE, siteInlineScriptRan } from './support/site-policy.js';
+import { allowUserScripts, expectPolicyInForce, framedBy, runtimeSample, siteInlineScriptRan } from './support/site-policy.js';
 
 /**
  * The extension keeps sites safe: with its default settings and no proxy, a site's
@@ -51,7 +51,7 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
   await expect(popup.getByTestId('injection')).toContainText('Allow User Scripts');
   expect(await runsOf(page, 'marker-start')).toBe(0);
   // The fallback's inline runtime was refused: the policy did its job.
-  await expectPolicyInForce(page, { policy: STRICT_POLICY, alsoBlocked: [RUNTIME_SAMPLE] });
+  await expectPolicyInForce(page, { policy: STRICT_POLICY, alsoBlocked: [runtimeSample()] });
   expect(await ruleCount()).toBe(0);
   expect(await framedBy(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
   await expect(popup.getByTestId('retry')).toHaveText('Allow stripping for localhost');
@@ -67,14 +67,14 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
   expect(await framedBy(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
   const other = await browser.context.newPage();
   await other.goto(`${otherOrigin}/strict`);
-  await expectPolicyInForce(other, { policy: STRICT_POLICY, alsoBlocked: [RUNTIME_SAMPLE] });
+  await expectPolicyInForce(other, { policy: STRICT_POLICY, alsoBlocked: [runtimeSample()] });
   await other.close();
 
   // Taking the choice back restores the policy.
   await popup.getByTestId('csp-strip-site').uncheck();
   await expect.poll(ruleCount).toBe(0);
   await page.reload();
-  await expectPolicyInForce(page, { policy: STRICT_POLICY, alsoBlocked: [RUNTIME_SAMPLE] });
+  await expectPolicyInForce(page, { policy: STRICT_POLICY, alsoBlocked: [runtimeSample()] });
   await popup.close();
   await page.close();
 });

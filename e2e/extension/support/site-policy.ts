@@ -1,4 +1,6 @@
 import { expect, type BrowserContext, type Page } from '@playwright/test';
+import { readBrowserBundle } from '../../../gateway/src/built-assets.js';
+import { wrapPageRuntime } from '../../../gateway/src/runtime/runtime-source.js';
 import { EXTENSION_ID } from './extension-browser.js';
 import { SITE_INLINE_CODE } from './extension-site.js';
 
@@ -17,8 +19,8 @@ export const siteInlineScriptRan = (page: Page) => page.locator('html').evaluate
 
 /** A violation's `sample`: the first 40 characters of the blocked code (`'report-sample'`). */
 const sampleOf = (code: string) => code.slice(0, 40);
-/** The page runtime's first characters, as a violation would sample them. */
-export const RUNTIME_SAMPLE = "(function (config) {\n  'use strict';\n  v";
+/** The page runtime's first characters (the build's, which the gateway serves), as a violation would sample them. */
+export const runtimeSample = () => sampleOf(wrapPageRuntime(readBrowserBundle('page-runtime.js')));
 
 /**
  * Asserts the site's policy was in force: its inline script was blocked, and the only other
