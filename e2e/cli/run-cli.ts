@@ -1,24 +1,11 @@
-import { spawn } from 'node:child_process';
 import { CLI, REPO_ROOT } from '../support/gateway-process.js';
+import { runProcess, type ProcessResult } from '../support/run-process.js';
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = ProcessResult;
 
 /** Runs `aiplugs …` as a user would, with extra environment, and collects its output. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return runProcess(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, input });
 }
 
 /** Processes whose command line mentions `needle` (Linux /proc), for "nothing left behind" checks. */

@@ -1,32 +1,21 @@
 // The packaged extension (`npm run build:extension`, which `npm test` runs first): versioned zips
 // for Chromium and Firefox, and the sources zip a store reviewer rebuilds the Firefox one from.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { REPO_ROOT } from '../support/gateway-process.js';
+import { runProcess } from '../support/run-process.js';
 
 // A wxt build from the extracted sources on a busy 2-core machine.
 test.describe.configure({ timeout: 120_000 });
 
 const OUTPUT = join(REPO_ROOT, 'extension/.output');
 
-function run(program: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, output }));
-  });
-}
-
 /** Extracts a zip (Python's zipfile: python3 is on every machine the suite runs on). */
 async function unzip(zip: string, into: string): Promise<void> {
-  const result = await run('python3', ['-m', 'zipfile', '-e', zip, into], REPO_ROOT);
-  expect(result.code, result.output).toBe(0);
+  const result = await runProcess('python3', ['-m', 'zipfile', '-e', zip, into], { cwd: REPO_ROOT });
+  expect(result.code, result.stderr).toBe(0);
 }
 
 /** Every file under `dir` with its bytes, by relative path. */
@@ -69,7 +58,7 @@ test('the sources zip rebuilds the Firefox extension byte for byte', async () =>
   await unzip(join(OUTPUT, `aiplugs-${version}-sources.zip`), sources);
   // The reviewer's `npm ci`, without the download: this repository's installed packages.
   await symlink(join(REPO_ROOT, 'node_modules'), join(sources, 'node_modules'), 'dir');
-  const build = await run(process.execPath, [join(REPO_ROOT, 'node_modules/wxt/bin/wxt.mjs'), 'build', 'extension', '-b', 'firefox', '--mv3'], sources);
-  expect(build.code, build.output).toBe(0);
+  const build = await runProcess(process.execPath, [join(REPO_ROOT, 'node_modules/wxt/bin/wxt.mjs'), 'build', 'extension', '-b', 'firefox', '--mv3'], { cwd: sources });
+  expect(build.code, build.stdout + build.stderr).toBe(0);
   expectSameTree(await tree(join(sources, 'extension/.output/firefox-mv3')), await tree(join(OUTPUT, 'firefox-mv3')), 'the rebuild from sources');
 });

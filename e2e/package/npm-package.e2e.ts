@@ -2,7 +2,6 @@
 // then one real page through its proxy in Chromium. This is the one test that may ask the npm
 // registry for package metadata (as CI's own `npm install` does): a tarball carries no lockfile,
 // so npm resolves its dependency ranges. Tarballs come from the npm cache where it has them.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { join } from 'node:path';
 import { expect, test, type Browser } from '@playwright/test';
 import { launchThroughProxy } from '../support/chromium.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
+import { runProcess, type ProcessResult } from '../support/run-process.js';
 import { runtimeFileName, runtimeFromSources, servedRuntime } from '../support/served-runtime.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 
@@ -44,27 +44,9 @@ const REQUIRED_FILES = [
 /** Build-only and test-only packages: none may be installed with the package. */
 const DEV_ONLY = ['typescript', '@playwright/test', 'wxt', 'web-ext', 'fast-check', 'parse5', 'undici'];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(program: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** npm as a user runs it; the variables npm sets for the script running this test are left out. */
-function npm(args: string[], cwd: string): Promise<Run> {
-  return run('npm', args, cwd, Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_'))));
+function npm(args: string[], cwd: string): Promise<ProcessResult> {
+  return runProcess('npm', args, { cwd, env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_'))) });
 }
 
 let work: string;
@@ -138,6 +120,6 @@ test('npm pack gives a package that installs into an empty prefix, runs `aiplugs
       'export {};',
     ].join('\n'),
   );
-  const typecheck = await run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', consumer], consumer);
+  const typecheck = await runProcess(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', consumer], { cwd: consumer });
   expect(typecheck.code, typecheck.stdout + typecheck.stderr).toBe(0);
 });
