@@ -29,3 +29,16 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<
 
 /** A state shown as a coloured pill (`state-<name>` in dashboard.css). */
 export const pill = (state: string) => el('span', { class: `pill state-${state}` }, state);
+
+/**
+ * A table body of one row per plugin, kept from events: `update` replaces that plugin's row and
+ * redraws the rows sorted by plugin id; the table's note ("nothing yet") hides on the first one.
+ */
+export function pluginRows<T extends { plugin: string }>(bodyId: string, noteId: string, row: (item: T) => HTMLTableRowElement): (item: T) => void {
+  const items = new Map<string, T>();
+  return (item) => {
+    items.set(item.plugin, item);
+    byId(noteId).hidden = true;
+    byId(bodyId).replaceChildren(...[...items.values()].sort((a, b) => a.plugin.localeCompare(b.plugin)).map(row));
+  };
+}

@@ -1,21 +1,11 @@
-import { byId, el, pill } from './dom.js';
+import { el, pill, pluginRows } from './dom.js';
 import { api, type WorkerInfo, type WorkerStateEvent } from './gateway-api.js';
 
 // Workers: from `worker-state` events, seeded from GET /api/workers.
 
-const workers = new Map<string, WorkerStateEvent>();
-
-export function onWorkerState(event: WorkerStateEvent): void {
-  workers.set(event.plugin, event);
-  byId('workers-note').hidden = true;
-  byId('workers').replaceChildren(
-    ...[...workers.values()]
-      .sort((a, b) => a.plugin.localeCompare(b.plugin))
-      .map((worker) =>
-        el('tr', { 'data-worker': worker.plugin }, el('td', {}, worker.plugin), el('td', {}, pill(worker.state)), el('td', {}, new Date(worker.time).toLocaleTimeString()), el('td', { class: 'muted' }, worker.detail ?? '')),
-      ),
-  );
-}
+export const onWorkerState = pluginRows<WorkerStateEvent>('workers', 'workers-note', (worker) =>
+  el('tr', { 'data-worker': worker.plugin }, el('td', {}, worker.plugin), el('td', {}, pill(worker.state)), el('td', {}, new Date(worker.time).toLocaleTimeString()), el('td', { class: 'muted' }, worker.detail ?? '')),
+);
 
 /** GET /api/workers (when this gateway has workers): the state before any event arrives. */
 export async function loadWorkers(): Promise<void> {
