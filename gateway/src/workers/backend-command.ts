@@ -19,7 +19,7 @@ export const NODE_HOST = fileURLToPath(new URL('./hosts/node-host.mjs', import.m
 const NODE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
 
-/** Resolved once: the tsx loader the gateway itself runs on, so `.ts` backends need no build step. */
+/** Resolved once, and only for a `.ts` backend: tsx's loader, so those need no build step (the gateway itself runs compiled). */
 let tsxLoader: string | null | undefined;
 function findTsxLoader(): string | null {
   if (tsxLoader === undefined) {
