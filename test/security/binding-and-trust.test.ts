@@ -5,7 +5,9 @@
  * private (0600) and no route serves it.
  */
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -95,11 +97,16 @@ describe('certificate authority', () => {
   });
 
   it('is reused on restart (same SPKI)', async () => {
-    const again = await startGatewayProcess({ dataDir: second.dataDir });
+    // One gateway per data dir: the first must be gone before the restart.
+    const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-ca-restart-'));
     try {
-      assert.equal(again.ready.caSpki, second.ready.caSpki);
-    } finally {
+      const first = await startGatewayProcess({ dataDir });
+      await first.stop();
+      const again = await startGatewayProcess({ dataDir });
       await again.stop();
+      assert.equal(again.ready.caSpki, first.ready.caSpki);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 

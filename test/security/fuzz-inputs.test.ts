@@ -99,7 +99,7 @@ describe('config fuzzing', () => {
           await loadConfig({ env });
         } catch (error) {
           assert.ok(error instanceof ConfigError, String(error));
-          assert.match(error.message, /^Invalid configuration:\n {2}[a-z_.]+ = /);
+          assert.match(error.message, /^Invalid configuration:\n {2}[a-z0-9_.]+ = /);
         }
       }),
       { seed: SEED, numRuns: 1500 },

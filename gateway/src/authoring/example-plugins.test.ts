@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import { recordingLogger } from '../workers/test-support.js';
  * mirrors are used, so this never touches the network.
  */
 const PLUGINS_DIR = fileURLToPath(new URL('plugins/', PACKAGE_ROOT));
-const EXAMPLES = ['echo', 'heavy-math-solver', 'image-reader', 'language-lens', 'page-summarizer'];
+const EXAMPLES = ['echo', 'heavy-math-solver', 'image-reader', 'language-lens', 'page-summarizer', 'super-vision'];
 
 async function example(id: string): Promise<LoadedPlugin> {
   const record = await loadPlugin(join(PLUGINS_DIR, id), id);
@@ -36,7 +36,7 @@ describe('example plugins', () => {
   });
 
   it('model mirrors are package files that exist after npm install and match the declared SHA-256 and size', async () => {
-    for (const id of ['language-lens', 'image-reader']) {
+    for (const id of ['language-lens', 'image-reader', 'super-vision']) {
       const plugin = await example(id);
       const models = plugin.manifest.inference?.models ?? [];
       assert.ok(models.length > 0, `${id} declares its model`);
@@ -85,6 +85,27 @@ describe('example plugins', () => {
       assert.equal((await stat(path)).size, 938013);
       assert.ok(recorder.lines.some((line) => line.includes(`language-lens: loaded fastText model ${path}`)), 'the backend loaded the file the env named');
       assert.ok(recorder.events.some((event) => event.type === 'model-progress' && event.plugin === 'language-lens' && event.state === 'ready'));
+    });
+
+    it('super-vision: both CenterNet files are provisioned from the package mirror, loaded from their keys, and find the dog, the bicycle and the car', async () => {
+      const plugin = await example('super-vision');
+      const photo = await readFile(fileURLToPath(new URL('test/fixtures/photos/dog.jpg', PACKAGE_ROOT)));
+      const answer = (await workers.infer(plugin, { image: `data:image/jpeg;base64,${photo.toString('base64')}` }, signal())) as {
+        model: string;
+        image: { width: number; height: number };
+        detections: Array<{ label: string; score: number }>;
+      };
+      assert.equal(answer.model, 'centernet');
+      assert.deepEqual(answer.image, { width: 768, height: 576 });
+      for (const label of ['dog', 'bicycle', 'car']) assert.ok(answer.detections.some((found) => found.label === label && found.score >= 0.35), `${label} in ${JSON.stringify(answer.detections)}`);
+      const graph = join(modelsDir, 'centernet.json');
+      const weights = join(modelsDir, 'centernet.bin');
+      assert.equal((await stat(weights)).size, 4030290);
+      assert.ok(recorder.lines.some((line) => line.includes(`super-vision: loaded CenterNet ${graph} + ${weights}`)), 'the backend loaded the files the env named');
+      // A page naming an address on this machine gets a refusal it can show, and no fetch.
+      const refused = (await workers.infer(plugin, { url: 'http://localhost:9/photo.jpg' }, signal())) as { refused: { code: string; message: string } };
+      assert.equal(refused.refused.code, 'address_refused');
+      await assert.rejects(workers.infer(plugin, { image: 'x', url: 'https://example.org/x.jpg' }, signal()), /exactly one of "image" and "url"/);
     });
 
     it('heavy-math-solver: exact arithmetic and equations, and text that only looks like math left alone', async () => {

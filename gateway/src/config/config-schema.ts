@@ -126,7 +126,7 @@ export const configSchema = z.strictObject({
     /** The local LLM's GGUF: an http(s) or file: URL, provisioned into models/ on first use. */
     model_url: z.string().regex(/^(https?:\/\/|file:)/, 'expected an http:, https: or file: URL'),
     /** Its SHA-256, or "pending": the first complete download is pinned in models/.aiplugs/models.lock.json. */
-    model_sha256: z.union([z.literal('pending'), z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hexadecimal digits or "pending"').transform((hash) => hash.toLowerCase())]),
+    model_sha256: z.string().regex(/^(pending|[0-9a-fA-F]{64})$/, 'expected 64 hexadecimal digits or "pending"').transform((hash) => (hash === 'pending' ? hash : hash.toLowerCase())),
     /** A GGUF file used in place, instead of model_url (no download, no hash). */
     model_path: optionalText,
     /** Context window of the local model, in tokens (capped at what the model was trained for). */
