@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { manifestSchema, modelFilenameSchema, type ModelDeclaration, type PluginManifest } from '../plugins/manifest-schema.js';
@@ -20,6 +20,11 @@ export const WEB_AI_CLOUD = 'webai:cloud';
 
 /** Where the worker backends live; also their records' folder. */
 const BACKENDS_DIR = fileURLToPath(new URL('./backends/', import.meta.url));
+/**
+ * The backends' file extension: `.js` in the compiled gateway (gateway/dist, no TypeScript loader),
+ * `.ts` where this module itself runs from its sources (tests through tsx).
+ */
+const BACKEND_EXTENSION = extname(fileURLToPath(import.meta.url));
 
 /** The environment variable the LLM worker finds its model in (the model declaration's key). */
 export const LLM_MODEL_KEY = 'WEBAI_LLM_MODEL';
@@ -86,9 +91,9 @@ export interface WebAiBuiltIns {
  */
 export async function createWebAiBuiltIns(config: WebAiConfig, options: { languageLensManifest?: string } = {}): Promise<WebAiBuiltIns> {
   const llmModel = llmModelDeclaration(config);
-  const llm = builtIn(WEB_AI_LLM, 'Web AI language model', 'llm-backend.ts', llmModel ? [llmModel] : []);
+  const llm = builtIn(WEB_AI_LLM, 'Web AI language model', `llm-backend${BACKEND_EXTENSION}`, llmModel ? [llmModel] : []);
   const lid = await languageDetectorDeclaration(options.languageLensManifest).catch(() => null);
-  const languageDetector = lid ? builtIn(WEB_AI_LANGUAGE_DETECTOR, 'Web AI language detector', 'language-detector-backend.ts', [lid]) : null;
+  const languageDetector = lid ? builtIn(WEB_AI_LANGUAGE_DETECTOR, 'Web AI language detector', `language-detector-backend${BACKEND_EXTENSION}`, [lid]) : null;
   return { llm, languageDetector, all: languageDetector ? [llm, languageDetector] : [llm] };
 }
 
