@@ -1,7 +1,7 @@
 // The installable package: `npm pack` → `npm install -g` into an empty prefix → `aiplugs start`,
-// then one real page through its proxy in Chromium. This is the one test that may ask the npm
-// registry for package metadata (as CI's own `npm install` does): a tarball carries no lockfile,
-// so npm resolves its dependency ranges. Tarballs come from the npm cache where it has them.
+// then one real page through its proxy in Chromium. The tarball carries our lock as
+// npm-shrinkwrap.json (prepack), so the install resolves nothing: it runs `--offline`, every
+// package from the npm cache that the repository's own `npm install` filled. No network.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ test.describe.configure({ timeout: 300_000 });
 /** What the package must carry for `aiplugs start`, the plugins, the authoring tools and `aiplugs/playwright`. */
 const REQUIRED_FILES = [
   'package.json',
+  'npm-shrinkwrap.json',
   'gateway/bin/aiplugs.js',
   'gateway/dist/cli/main.js',
   'gateway/dist/cli/env-handoff.js',
@@ -67,7 +68,9 @@ test.afterAll(async () => {
 
 test('npm pack gives a package that installs into an empty prefix, runs `aiplugs start --json` and injects a page', async () => {
   // The build is fresh (the suite's global setup); --ignore-scripts packs it as it is instead of rebuilding.
-  const pack = await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work], REPO_ROOT);
+  // …so prepack's build is skipped: only its last step, the lock shipped as npm-shrinkwrap.json, is run here.
+  expect((await npm(['run', '--silent', 'pack:lock'], REPO_ROOT)).code).toBe(0);
+  const pack = await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work], REPO_ROOT).finally(() => npm(['run', '--silent', 'postpack'], REPO_ROOT));
   expect(pack.code, pack.stderr).toBe(0);
   const [info] = JSON.parse(pack.stdout) as Array<{ filename: string; version: string; files: Array<{ path: string }> }>;
   const version = (JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -78,7 +81,7 @@ test('npm pack gives a package that installs into an empty prefix, runs `aiplugs
   expect(files.filter((path) => /(^|\/)(e2e|test|bench|node_modules)\//.test(path) || /\.test\.[cm]?[jt]s$/.test(path)), 'tests in the package').toEqual([]);
 
   const prefix = join(work, 'prefix');
-  const install = await npm(['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(work, info!.filename)], work);
+  const install = await npm(['install', '--global', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', join(work, info!.filename)], work);
   expect(install.code, install.stderr).toBe(0);
   const installed = join(prefix, 'lib/node_modules/aiplugs');
   expect(DEV_ONLY.filter((name) => existsSync(join(installed, 'node_modules', name))), 'dev dependencies installed with the package').toEqual([]);
