@@ -32,8 +32,11 @@ export async function expectPolicyInForce(page: Page, options: { policy?: string
   expect(await siteInlineScriptRan(page)).toBe(false);
   const expected = [sampleOf(SITE_INLINE_CODE), ...(options.alsoBlocked ?? [])].map((sample) => ({ directive: 'script-src-elem', blocked: 'inline', sample }));
   const sortBySample = <T extends { sample: string }>(list: T[]) => [...list].sort((a, b) => a.sample.localeCompare(b.sample));
-  // Polled: the extension's attempt comes after the load, once the background has heard of it.
-  await expect.poll(async () => sortBySample((await violationsOf(page)).map(({ directive, blocked, sample }) => ({ directive, blocked, sample })))).toEqual(sortBySample(expected));
+  // Polled: the extension's attempt comes after the load, once the background has heard of it
+  // (seconds on a loaded machine: a wait, not a timing claim).
+  await expect
+    .poll(async () => sortBySample((await violationsOf(page)).map(({ directive, blocked, sample }) => ({ directive, blocked, sample }))), { timeout: 20_000 })
+    .toEqual(sortBySample(expected));
   if (options.policy) for (const violation of await violationsOf(page)) expect(violation.policy).toBe(options.policy);
 }
 
