@@ -36,6 +36,16 @@ declare global {
         /** The HTTP status of the gateway's answer (0 when there was none). */
         status: number;
     }
+    /**
+     * A plugin's model files as a page sees them, summed over all of them: `missing` until the
+     * first use fetches them, `downloading` while that runs, `ready` once all are present, `failed`
+     * after a download failed (the AiPlugs dashboard says why). `totalBytes` is null while a size is unknown.
+     */
+    interface AiPlugsModelStatus {
+        state: 'ready' | 'downloading' | 'missing' | 'failed';
+        receivedBytes: number;
+        totalBytes: number | null;
+    }
     /** The detail of an `aiplugs:navigate` event: one same-document URL change. */
     interface AiPlugsNavigation {
         from: string;
@@ -81,6 +91,14 @@ declare global {
          * {@link AiPlugsError} whose message is generic; the details are in the gateway's log.
          */
         infer<Result = unknown>(pluginId: string, payload?: unknown, options?: AiPlugsInferOptions): Promise<Result>;
+        /**
+         * The download progress of the plugin's model files (read-only, cheap: poll it every few
+         * hundred milliseconds while a first `infer` waits). Only for plugins injected into this page;
+         * rejects with an {@link AiPlugsError} otherwise.
+         */
+        modelStatus(pluginId: string, options?: {
+            signal?: AbortSignal;
+        }): Promise<AiPlugsModelStatus>;
         /**
          * Opens a new WebSocket to the plugin: every call is its own connection (two in one page both
          * stay open), which reconnects by itself. Needs the proxy (transport `bridge`).

@@ -23,6 +23,7 @@ import { inferStreamRoutes } from './inference/infer-stream-route.js';
 import { createInferenceRouter } from './inference/inference-router.js';
 import { createModelProvisioner } from './models/model-provisioner.js';
 import { modelsRoutes } from './models/models-routes.js';
+import { modelStatusRoutes } from './models/model-status-route.js';
 import type { ApiEnv } from './api/api-env.js';
 import { assertLoopbackListeners } from './net/assert-loopback.js';
 import { LOOPBACK, pickPort } from './net/pick-port.js';
@@ -292,6 +293,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
       { path: '/api/workers', app: workerRoutes(workers, withWebAi) },
       { path: '/api/webai', app: webAiRoutes(webAi, logger.child('webai')) },
       { path: '/api/plugins', app: inferStreamRoutes(router) },
+      { path: '/api/plugins', app: modelStatusRoutes(provisioner, registry) },
       { path: '/api/cloud', app: cloudUsageRoutes(budget) },
       { path: '/', app: dashboardPages(dashboard) },
       { path: '/api', app: dashboardApi(dashboard) },

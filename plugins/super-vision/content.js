@@ -10,6 +10,8 @@
   const MIN_SIDE = 32;
   /** The page sends at most this many pixels on a side (the detector looks at 512 × 512). */
   const MAX_SEND_SIDE = 1280;
+  /** How often the panel asks for the model download's progress while a detection waits. */
+  const POLL_MS = 500;
 
   const sheet = new CSSStyleSheet();
   sheet.replaceSync(`
@@ -348,6 +350,38 @@
     return `Could not detect objects: ${failure.message ?? String(error)}`;
   }
 
+  /** @param {number} bytes */
+  const megabytes = (bytes) => (bytes / 1e6).toFixed(1);
+
+  /**
+   * While `pending` is unsettled, asks every POLL_MS how far the model download is and shows it
+   * in the panel; the first use is the only one that waits on a download.
+   * @param {HTMLElement} panel @param {Promise<unknown>} pending
+   */
+  function showDownloadProgress(panel, pending) {
+    const stop = new AbortController();
+    let timer = 0;
+    const poll = () => {
+      window.AiPlugs.modelStatus(PLUGIN, { signal: stop.signal }).then(
+        (status) => {
+          if (stop.signal.aborted) return;
+          if (status.state === 'downloading' && status.totalBytes) {
+            const done = Math.min(100, Math.floor((100 * status.receivedBytes) / status.totalBytes));
+            showPanel(panel, 'working', 'Super Vision', message(`Downloading the detector model: ${done}% (${megabytes(status.receivedBytes)} of ${megabytes(status.totalBytes)} MB)`));
+          }
+          timer = window.setTimeout(poll, POLL_MS);
+        },
+        () => undefined, // progress is a nicety: the infer itself reports what went wrong
+      );
+    };
+    poll();
+    const settle = () => {
+      stop.abort();
+      clearTimeout(timer);
+    };
+    pending.then(settle, settle);
+  }
+
   /** @param {HTMLImageElement} image */
   async function detect(image) {
     attach();
@@ -357,8 +391,10 @@
     place(image, view);
     showPanel(view.panel, 'working', 'Super Vision', message('Finding objects… (the first use downloads the detector model, about 4 MB)'));
     try {
-      /** @type {Found | Refused} */
-      const answer = await window.AiPlugs.infer(PLUGIN, await payloadFor(image));
+      /** @type {Promise<Found | Refused>} */
+      const pending = window.AiPlugs.infer(PLUGIN, await payloadFor(image));
+      showDownloadProgress(view.panel, pending);
+      const answer = await pending;
       if (!views.has(image)) return; // closed meanwhile
       if ('refused' in answer) return showPanel(view.panel, 'error', 'Super Vision', message(`Could not read this image: ${answer.refused.message}`));
       view.overlay = drawBoxes(answer);

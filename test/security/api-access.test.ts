@@ -118,6 +118,17 @@ describe('the page bridge', () => {
     assert.equal(JSON.parse(reply.body.toString()).error.code, 'plugin_not_injected');
   });
 
+  it("lets a page read its own plugin's model status, and refuses another plugin's", async () => {
+    const base = await pageBridge();
+    const own = await call(`${base}/api/plugins/ping/models/status`, {}, 'GET');
+    assert.equal(own.status, 200, own.body.toString());
+    // ping declares no models: nothing to fetch, and nothing but the state and byte counts.
+    assert.deepEqual(JSON.parse(own.body.toString()), { state: 'ready', receivedBytes: 0, totalBytes: 0 });
+    const other = await call(`${base}/api/plugins/elsewhere/models/status`, {}, 'GET');
+    assert.equal(other.status, 403);
+    assert.equal(JSON.parse(other.body.toString()).error.code, 'plugin_not_injected');
+  });
+
   it('ignores a forged Referer or Origin: without a capability there is no bridge', async () => {
     const forgeries: Array<Record<string, string>> = [{ referer: `${site.origin}/` }, { origin: site.origin }, { referer: 'https://elsewhere.invalid/', origin: 'https://elsewhere.invalid' }];
     for (const headers of forgeries) {

@@ -89,6 +89,7 @@ const handlers: Handlers = {
       if (!active.plugins.some((plugin) => plugin.id === pluginId && plugin.active)) {
         return pageFailure(id, 403, 'plugin_not_active', `Plugin "${pluginId}" is not active on this page`);
       }
+      if (request.kind === 'model-status') return { id, ok: true, result: await client.modelStatus(pluginId) };
       return { id, ok: true, result: await client.infer(pluginId, request.body) };
     } catch (error) {
       if (error instanceof GatewayError) return pageFailure(id, error.status, error.code, error.message);

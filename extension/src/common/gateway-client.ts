@@ -76,6 +76,7 @@ export function createGatewayClient(options: GatewayClientOptions) {
     inject: (url: string) => call<InjectionPlan>(`/api/inject?url=${encodeURIComponent(url)}`),
     infer: (pluginId: string, body: unknown) =>
       call<{ result: unknown }>(`/api/plugins/${encodeURIComponent(pluginId)}/infer`, { method: 'POST', body: JSON.stringify(body), timeout: 10 * 60_000 }).then((answer) => answer.result),
+    modelStatus: (pluginId: string) => call<unknown>(`/api/plugins/${encodeURIComponent(pluginId)}/models/status`),
     /** Follows `GET /api/events` until `signal` aborts; EventSource cannot send the token, fetch can. */
     async events(signal: AbortSignal, onEvent: (event: GatewayEvent) => void): Promise<void> {
       const response = await call<Response>('/api/events', { signal, timeout: null });

@@ -59,6 +59,8 @@ export const PageRequestSchema = z.discriminatedUnion('kind', [
     /** The plugin-relative file, as its manifest names it; the code comes from the gateway, never from the page. */
     file: text(1000),
   }),
+  /** The plugin's model download progress (read-only). */
+  z.object({ ...pageRequestBase, kind: z.literal('model-status') }),
 ]);
 
 /** `url` is the page's `location.href` when it called (the relay sets it, not the page). */

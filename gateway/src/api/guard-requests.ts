@@ -26,6 +26,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const PAGE_ROUTES: Array<{ method: string; pattern: RegExp }> = [
   { method: 'POST', pattern: /^\/api\/plugins\/([^/]+)\/infer$/ },
   { method: 'GET', pattern: /^\/api\/plugins\/([^/]+)\/files\/.+$/ },
+  { method: 'GET', pattern: /^\/api\/plugins\/([^/]+)\/models\/status$/ },
 ];
 
 /** Web AI routes a page may call (`/api/webai/<api>/<verb>`); `GET /api/webai/status` is not one. */

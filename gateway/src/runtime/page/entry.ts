@@ -39,6 +39,7 @@ function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
     runtime: config.version as string,
     transport: world.transport,
     infer: createInfer(transport, states),
+    modelStatus: (pluginId, options) => transport.modelStatus(pluginId, options && options.signal) as Promise<AiPlugsModelStatus>,
     connect: createConnect(world),
     onNavigate: createOnNavigate(world),
     onStop: lifecycle.onStop,

@@ -22,7 +22,10 @@ export interface InferBody {
 }
 
 /** A request the page runtime sends to the extension's background (extension transport). */
-export type ExtensionRequest = { kind: 'infer'; pluginId: string; body: InferBody } | { kind: 'run'; pluginId: string; file: string };
+export type ExtensionRequest =
+  | { kind: 'infer'; pluginId: string; body: InferBody }
+  | { kind: 'run'; pluginId: string; file: string }
+  | { kind: 'model-status'; pluginId: string };
 
 interface ExtensionResponse {
   id: string;
@@ -35,18 +38,18 @@ interface ExtensionResponse {
 /** How calls reach the gateway: the proxy's same-origin bridge, or the companion extension. */
 export interface Transport {
   infer(pluginId: string, body: InferBody, signal: AbortSignal | undefined): Promise<unknown>;
+  /** The plugin's model download progress (`GET /api/plugins/<id>/models/status`). */
+  modelStatus(pluginId: string, signal: AbortSignal | undefined): Promise<unknown>;
   /** A request to the extension's background (extension transport only: nothing answers on other pages). */
   callExtension(request: ExtensionRequest, signal?: AbortSignal): Promise<unknown>;
 }
 
-function bridgeInfer(world: PageWorld, pluginId: string, body: InferBody, signal: AbortSignal | undefined): Promise<unknown> {
+/** A call to the plugin's API route through the same-origin bridge; resolves to the JSON answer. */
+function bridgeCall(world: PageWorld, pluginId: string, route: string, init: RequestInit): Promise<unknown> {
   return world
-    .fetch(`${world.bridge}/api/plugins/${encodeURIComponent(pluginId)}/infer`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: world.toJson(body),
+    .fetch(`${world.bridge}/api/plugins/${encodeURIComponent(pluginId)}/${route}`, {
+      ...init,
       credentials: 'omit', // the site's cookies are none of the gateway's business
-      signal,
     })
     .then((response) =>
       response
@@ -54,9 +57,15 @@ function bridgeInfer(world: PageWorld, pluginId: string, body: InferBody, signal
         .catch(() => null)
         .then((json: unknown) => {
           if (!response.ok) throw aiPlugsError(json, response.status);
-          return (json as { result: unknown }).result;
+          return json;
         }),
     );
+}
+
+function bridgeInfer(world: PageWorld, pluginId: string, body: InferBody, signal: AbortSignal | undefined): Promise<unknown> {
+  return bridgeCall(world, pluginId, 'infer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: world.toJson(body), signal }).then(
+    (json) => (json as { result: unknown }).result,
+  );
 }
 
 /**
@@ -106,6 +115,8 @@ export function createTransport(world: PageWorld): Transport {
   return {
     infer: (pluginId, body, signal) =>
       world.transport === 'extension' ? callExtension({ kind: 'infer', pluginId, body }, signal) : bridgeInfer(world, pluginId, body, signal),
+    modelStatus: (pluginId, signal) =>
+      world.transport === 'extension' ? callExtension({ kind: 'model-status', pluginId }, signal) : bridgeCall(world, pluginId, 'models/status', { method: 'GET', signal }),
     callExtension,
   };
 }
