@@ -1,4 +1,4 @@
-"""Heavy Math Solver backend (Python), in the seed's style: a module with run(payload).
+"""Heavy Math Solver backend (Python): a module with run(payload).
 
 Finds arithmetic expressions and one-variable equations in a piece of text and solves them
 exactly, with a small parser of its own: no eval(), no exec(), no third-party packages.
@@ -9,8 +9,8 @@ exactly, with a small parser of its own: no eval(), no exec(), no third-party pa
 
 Results are exact fractions where possible, with a decimal beside them.
 
-It declares no model file: see README.md for why. A backend that needs one reads its path the
-seed's way, os.getenv("<KEY>"), where KEY is the "key" of the model in manifest.json.
+It declares no model file: see README.md for why. A backend that needs one reads its path
+with os.getenv("<KEY>"), where KEY is the "key" of the model in manifest.json.
 """
 
 import math

@@ -38,7 +38,7 @@ export function registerProxyCommand(program: Command): void {
   const reset = proxy
     .command('reset')
     .description('restore the OS proxy settings saved by `proxy set`; without a snapshot, turn off a proxy left pointing at 127.0.0.1')
-    .option('--clear', 'turn the OS proxy off even when it points elsewhere (the seed\'s reset_proxy.bat)');
+    .option('--clear', 'turn the OS proxy off even when it points elsewhere');
   addDataDirOption(reset);
   reset.action(async (flags: DataDirFlags & { clear?: boolean }) => {
     const outcome = await resetSystemProxy({ dataDir: cliDataDir(flags), backend: await backendOrFail(), clear: flags.clear ?? false });

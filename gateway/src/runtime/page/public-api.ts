@@ -116,7 +116,7 @@ declare global {
   interface Window {
     /** The AiPlugs page runtime; frozen, present before any plugin content script runs. */
     readonly AiPlugs: AiPlugsPageRuntime;
-    /** The gateway's API port (kept from the seed; pages should call through `AiPlugs`). */
+    /** The gateway's API port (kept for older plugins; pages should call through `AiPlugs`). */
     readonly AIPLUGS_API_PORT: number;
   }
 
