@@ -1,9 +1,9 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { ApiError, parseJsonBody } from '../api/api-error.js';
 import type { ApiEnv } from '../api/api-env.js';
+import { orderedEvents } from '../api/ordered-events.js';
 import type { InferenceRouter } from './inference-router.js';
 
 export const streamInferBodySchema = z.object({
@@ -23,22 +23,15 @@ export type StreamInferBody = z.infer<typeof streamInferBodySchema>;
  *   // in a route: return streamInference(c, router, c.req.param('id'), body);
  */
 export function streamInference(c: Context<ApiEnv>, router: InferenceRouter, pluginId: string, body: StreamInferBody): Response {
-  const cancel = new AbortController();
-  return streamSSE(c, async (stream) => {
-    stream.onAbort(() => cancel.abort());
-    // Chunks are written in order; a slow client makes the queue grow only as fast as the backend produces.
-    let writing = Promise.resolve();
-    const send = (event: string, data: unknown) => {
-      writing = writing.then(() => stream.writeSSE({ event, data: JSON.stringify(data) }));
-      return writing;
-    };
-    try {
+  return orderedEvents(
+    c,
+    async (send, signal) => {
       let served: string | undefined;
       const result = await router.infer(pluginId, {
         payload: body.payload,
         mode: body.mode,
         fallback: body.fallback,
-        signal: cancel.signal,
+        signal,
         caller: c.get('caller'),
         onChunk: (chunk) => void send('chunk', chunk ?? null),
         onMode: (mode) => {
@@ -46,13 +39,13 @@ export function streamInference(c: Context<ApiEnv>, router: InferenceRouter, plu
         },
       });
       await send('result', { result: result ?? null, mode: served });
-    } catch (error) {
-      if (cancel.signal.aborted) return;
+    },
+    async (error, send) => {
       const code = error instanceof ApiError ? error.code : 'internal_error';
       const message = error instanceof ApiError ? error.message : 'The gateway hit an unexpected error; see its log';
       await send('error', { error: { code, message, ...(error instanceof ApiError ? { status: error.status } : {}) } });
-    }
-  });
+    },
+  );
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { ApiEnv } from '../api/api-env.js';
 import { ApiError, parseJsonBody } from '../api/api-error.js';
+import { orderedEvents, type SendEvent } from '../api/ordered-events.js';
 import { pageErrorBody } from '../api/page-errors.js';
 import type { Logger } from '../events/logger.js';
 import { VERB_OF, webAiApiSchema, webAiCallSchema, type WebAiApi } from './webai-apis.js';
@@ -30,23 +30,11 @@ function apiOf(c: Context<ApiEnv>): WebAiApi {
  * Answers as server-sent events: what `work` sends, then an `error` event if it throws. The work
  * is cancelled when the client goes away (a page's `AbortSignal` closes its fetch).
  */
-function sse(c: Context<ApiEnv>, logger: Logger, work: (send: (event: string, data: unknown) => Promise<void>, signal: AbortSignal) => Promise<void>): Response {
-  const cancel = new AbortController();
+function sse(c: Context<ApiEnv>, logger: Logger, work: (send: SendEvent, signal: AbortSignal) => Promise<void>): Response {
   const page = c.get('caller').kind === 'page';
-  return streamSSE(c, async (stream) => {
-    stream.onAbort(() => cancel.abort());
-    let writing = Promise.resolve();
-    const send = (event: string, data: unknown) => {
-      writing = writing.then(() => stream.writeSSE({ event, data: JSON.stringify(data) }));
-      return writing;
-    };
-    try {
-      await work(send, cancel.signal);
-    } catch (error) {
-      if (cancel.signal.aborted) return;
-      logger.warn(`Web AI ${c.req.path} failed: ${error instanceof ApiError ? `${error.code}: ${error.message}` : ((error as Error).stack ?? String(error))}`);
-      await send('error', errorPayload(error, page));
-    }
+  return orderedEvents(c, work, async (error, send) => {
+    logger.warn(`Web AI ${c.req.path} failed: ${error instanceof ApiError ? `${error.code}: ${error.message}` : ((error as Error).stack ?? String(error))}`);
+    await send('error', errorPayload(error, page));
   });
 }
 
