@@ -36,7 +36,7 @@ import { assertMockttpPatched } from './proxy/mockttp-patch-check.js';
 import { createDashboardAuth } from './dashboard/dashboard-auth.js';
 import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard/dashboard-routes.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
-import { activeOnSite, activePlugins, isGatewayOrigin, siteActive } from './settings/active-plugins.js';
+import { activeOnSite, activePlugins, isGatewayOrigin, siteActive, whyNoPlugins } from './settings/active-plugins.js';
 import { createSettingsStore } from './settings/settings-store.js';
 import { repoPath, VERSION } from './version.js';
 import { warnIfPythonMissing } from './workers/python-check.js';
@@ -111,7 +111,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   const userFile = options.configFile ?? env.AIPLUGS_CONFIG ?? (existsSync(defaultUserConfig) ? defaultUserConfig : null);
   const config = await loadConfig({ userFile, env, overrides: options.overrides ?? [] });
 
-  const bus = createEventBus();
+  const bus = createEventBus({ activityHistory: config.logs.activity_events });
   // Every line goes to stderr (or the caller's writeLog) and, once this process owns the data dir, to logs/.
   const writeStderr = options.writeLog ?? ((line: string) => process.stderr.write(`${line}\n`));
   const logSecrets: Array<string | null> = [config.cloud.api_key];
@@ -243,6 +243,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     userMode: (id) => settings.get().plugin_modes[id],
     fallback: () => config.cloud.fallback,
     logger: logger.child('inference'),
+    onCall: (call) => bus.emit(call),
   });
   webAi = createWebAiService({
     config: () => config.webai,
@@ -333,6 +334,10 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     leafCertificates: { cacheSize: config.proxy.leaf_cache_size, mintsPerSecond: config.proxy.leaf_mints_per_second, mintBurst: config.proxy.leaf_mint_burst },
     uploadReplayBytes: config.proxy.upload_replay_bytes,
     webAi: () => config.webai.enabled,
+    decisions: {
+      explainNoPlugins: (url) => (isGatewayOrigin(url, apiPort) ? 'gateway-page' : whyNoPlugins(registry, settings.get(), url)),
+      onDecision: (decision) => bus.emit(decision),
+    },
   }).catch((error: unknown) => {
     throw isAddressInUse(error) ? new PortInUseError('proxy', requestedProxyPort) : error;
   });

@@ -119,6 +119,8 @@ export const configSchema = z.strictObject({
     max_file_bytes: z.coerce.number().int().min(4096),
     /** Rotated files kept (gateway.log.1 … .N); the oldest goes first. */
     max_files: positiveInt,
+    /** Activity events (documents the proxy decided about, inference calls) kept in memory for the dashboard; the oldest goes first. */
+    activity_events: positiveInt,
   }),
   /** The browser's built-in AI APIs served by AiPlugs (docs/WEBAI.md). */
   webai: z.strictObject({

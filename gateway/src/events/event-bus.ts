@@ -1,10 +1,14 @@
+import { ACTIVITY_TYPES, type ActivityEvent } from './activity-events.js';
+import { createRingBuffer } from './ring-buffer.js';
+
 /** Everything the gateway reports to the dashboard and `GET /api/events`. */
 export type GatewayEvent =
   | { type: 'log'; time: string; level: LogLevel; scope: string; message: string }
   | { type: 'model-progress'; time: string; plugin: string; filename: string; receivedBytes: number; totalBytes: number | null; bytesPerSecond: number; state: 'downloading' | 'verifying' | 'ready' | 'failed'; error?: string }
   | { type: 'worker-state'; time: string; plugin: string; state: string; detail?: string }
   | { type: 'settings'; time: string }
-  | { type: 'cloud-usage'; time: string; plugin: string; requests: number; rejected: number; tokens: number; lastMinute: number; limits: { requestsPerMinute: number; maxTokens: number } };
+  | { type: 'cloud-usage'; time: string; plugin: string; requests: number; rejected: number; tokens: number; lastMinute: number; limits: { requestsPerMinute: number; maxTokens: number } }
+  | (ActivityEvent & { time: string });
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -15,23 +19,29 @@ export interface EventBus {
   emit(event: GatewayEventInput): void;
   /** Returns the function that unsubscribes. */
   subscribe(listener: (event: GatewayEvent) => void): () => void;
-  /** The last events, oldest first, so a new dashboard sees recent history. */
+  /** The last events, oldest first, so a new dashboard sees recent history: activity after the rest. */
   recent(): GatewayEvent[];
 }
 
+export interface EventBusOptions {
+  /** Events other than activity kept for replay. */
+  history?: number;
+  /** Activity events (documents, inference calls) kept for replay, in their own ring so a busy browser cannot push the log out (`logs.activity_events`). */
+  activityHistory?: number;
+}
+
 /**
- * A synchronous in-process fan-out with a small ring buffer of history.
+ * A synchronous in-process fan-out with two bounded rings of history (activity, everything else).
  * A listener that throws is dropped rather than allowed to break the emitter.
  */
-export function createEventBus(options: { history?: number } = {}): EventBus {
-  const history = options.history ?? 500;
+export function createEventBus(options: EventBusOptions = {}): EventBus {
+  const general = createRingBuffer<GatewayEvent>(options.history ?? 500);
+  const activity = createRingBuffer<GatewayEvent>(options.activityHistory ?? 500);
   const listeners = new Set<(event: GatewayEvent) => void>();
-  const buffer: GatewayEvent[] = [];
   return {
     emit(input) {
       const event = { ...input, time: new Date().toISOString() } as GatewayEvent;
-      buffer.push(event);
-      if (buffer.length > history) buffer.shift();
+      (ACTIVITY_TYPES.has(event.type) ? activity : general).push(event);
       for (const listener of listeners) {
         try {
           listener(event);
@@ -44,6 +54,6 @@ export function createEventBus(options: { history?: number } = {}): EventBus {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    recent: () => [...buffer],
+    recent: () => [...general.toArray(), ...activity.toArray()],
   };
 }

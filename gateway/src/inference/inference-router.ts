@@ -1,5 +1,6 @@
 import type { Caller } from '../api/api-env.js';
 import { ApiError } from '../api/api-error.js';
+import type { InferenceActivity } from '../events/activity-events.js';
 import type { Logger } from '../events/logger.js';
 import type { LoadedPlugin, PluginRegistry } from '../plugins/plugin-registry.js';
 import type { CloudBudget } from './cloud-budget.js';
@@ -58,6 +59,8 @@ export interface InferenceRouterOptions {
   /** Budgets of page-initiated cloud calls; without one, page calls never go to the cloud. */
   budget?: CloudBudget;
   logger?: Logger;
+  /** Told of every call once it ends, with its time and outcome (the dashboard's activity view). */
+  onCall?: (call: InferenceActivity) => void;
 }
 
 export interface InferenceRouter {
@@ -127,46 +130,66 @@ function allowsFallback(policy: FallbackPolicy, from: InferenceMode): boolean {
  *   await router.infer('echo', { payload: { text: 'hi' } });
  */
 export function createInferenceRouter(options: InferenceRouterOptions): InferenceRouter {
+  const route = routeCall(options);
+  if (!options.onCall) return { infer: route };
+  const onCall = options.onCall;
   return {
     async infer(pluginId, request) {
-      const plugin = requireRunnablePlugin(options.registry, pluginId);
-      const inference = plugin.manifest.inference;
-      if (!inference) throw new ApiError(400, 'no_inference', `Plugin "${pluginId}" declares no inference backend`);
-      const page = request.caller?.kind === 'page';
-      const mode = chooseMode(pluginId, options.userMode?.(pluginId) ?? inference.default_mode, request.mode, request.caller);
-      const signal = request.signal ?? new AbortController().signal;
-      let chunked = false;
-      const onChunk = request.onChunk
-        ? (chunk: unknown) => {
-            chunked = true;
-            request.onChunk!(chunk);
-          }
-        : undefined;
-      const run = (which: InferenceMode) => {
-        if (which === 'local') return options.local.infer(plugin, request.payload, signal, onChunk);
-        if (!page) return options.cloud.infer(plugin, request.payload, signal, onChunk);
-        if (!options.budget) throw new ApiError(403, 'mode_not_allowed', `Plugin "${pluginId}": pages may not reach the cloud here`);
-        const { maxTokens } = options.budget.admit(plugin);
-        return options.cloud.infer(plugin, request.payload, signal, onChunk, { maxTokens, onUsage: (usage) => options.budget?.recordTokens(pluginId, usage.totalTokens) });
-      };
+      const started = performance.now();
+      let mode: InferenceMode | null = null;
+      let error: string | null = null;
       try {
-        const result = await run(mode);
-        request.onMode?.(mode);
-        return result;
-      } catch (error) {
-        const other: InferenceMode = mode === 'local' ? 'cloud' : 'local';
-        const permitted = (page ? undefined : request.fallback) ?? allowsFallback(options.fallback?.(pluginId) ?? 'none', mode);
-        if (!permitted || chunked || signal.aborted || !(error instanceof ApiError) || !FALLBACK_CODES.has(error.code)) throw error;
-        options.logger?.warn(`Plugin "${pluginId}": ${mode} inference failed (${error.code}); falling back to ${other}`);
-        try {
-          const result = await run(other);
-          request.onMode?.(other);
-          return result;
-        } catch (second) {
-          // The first failure is the one the user's setup is about; the fallback's is context.
-          throw new ApiError(error.status, error.code, `${error.message} (fallback to ${other} also failed: ${(second as Error).message})`);
-        }
+        return await route(pluginId, { ...request, onMode: (served) => ((mode = served), request.onMode?.(served)) });
+      } catch (failure) {
+        error = failure instanceof ApiError ? failure.code : 'internal_error';
+        throw failure;
+      } finally {
+        const caller = request.caller;
+        onCall({ type: 'inference', plugin: pluginId, mode, caller: caller?.kind ?? 'user', origin: caller?.kind === 'page' ? caller.origin : null, durationMs: Math.round(performance.now() - started), error });
       }
     },
+  };
+}
+
+function routeCall(options: InferenceRouterOptions): InferenceRouter['infer'] {
+  return async (pluginId, request) => {
+    const plugin = requireRunnablePlugin(options.registry, pluginId);
+    const inference = plugin.manifest.inference;
+    if (!inference) throw new ApiError(400, 'no_inference', `Plugin "${pluginId}" declares no inference backend`);
+    const page = request.caller?.kind === 'page';
+    const mode = chooseMode(pluginId, options.userMode?.(pluginId) ?? inference.default_mode, request.mode, request.caller);
+    const signal = request.signal ?? new AbortController().signal;
+    let chunked = false;
+    const onChunk = request.onChunk
+      ? (chunk: unknown) => {
+          chunked = true;
+          request.onChunk!(chunk);
+        }
+      : undefined;
+    const run = (which: InferenceMode) => {
+      if (which === 'local') return options.local.infer(plugin, request.payload, signal, onChunk);
+      if (!page) return options.cloud.infer(plugin, request.payload, signal, onChunk);
+      if (!options.budget) throw new ApiError(403, 'mode_not_allowed', `Plugin "${pluginId}": pages may not reach the cloud here`);
+      const { maxTokens } = options.budget.admit(plugin);
+      return options.cloud.infer(plugin, request.payload, signal, onChunk, { maxTokens, onUsage: (usage) => options.budget?.recordTokens(pluginId, usage.totalTokens) });
+    };
+    try {
+      const result = await run(mode);
+      request.onMode?.(mode);
+      return result;
+    } catch (error) {
+      const other: InferenceMode = mode === 'local' ? 'cloud' : 'local';
+      const permitted = (page ? undefined : request.fallback) ?? allowsFallback(options.fallback?.(pluginId) ?? 'none', mode);
+      if (!permitted || chunked || signal.aborted || !(error instanceof ApiError) || !FALLBACK_CODES.has(error.code)) throw error;
+      options.logger?.warn(`Plugin "${pluginId}": ${mode} inference failed (${error.code}); falling back to ${other}`);
+      try {
+        const result = await run(other);
+        request.onMode?.(other);
+        return result;
+      } catch (second) {
+        // The first failure is the one the user's setup is about; the fallback's is context.
+        throw new ApiError(error.status, error.code, `${error.message} (fallback to ${other} also failed: ${(second as Error).message})`);
+      }
+    }
   };
 }

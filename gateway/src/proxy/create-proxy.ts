@@ -9,6 +9,7 @@ import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import { canDecode, createDecoders, decodableAcceptEncoding } from './body-codec.js';
 import { createDocumentPlanner, type DocumentPlan, type DocumentResponse } from './document-plan.js';
 import { headerValue, isDocumentRequest } from './document-request.js';
+import { injectionDecision, loggableUrl, type DecisionReporter } from './injection-decision.js';
 import { addBridgeRules } from './bridge-rules.js';
 import { createLeafCertificateCache, DEFAULT_LEAF_CERTIFICATE_LIMITS, type LeafCertificateLimits } from './leaf-certificate-cache.js';
 import { CONDITIONAL_REQUEST_HEADERS, withoutHeaders } from './response-headers.js';
@@ -47,6 +48,8 @@ export interface ProxyOptions {
   uploadReplayBytes?: number;
   /** Whether injected documents get the Web AI grant (`webai.enabled`). */
   webAi?: () => boolean;
+  /** Told of every document decision (injected, or why not) for the activity view. */
+  decisions?: Omit<DecisionReporter, 'cspMode'>;
 }
 
 export interface GatewayProxy {
@@ -60,11 +63,7 @@ export interface GatewayProxy {
 const DEFAULT_MAX_HEAD_BYTES = 1024 * 1024;
 const DEFAULT_UPLOAD_REPLAY_BYTES = 1024 * 1024;
 
-/** A URL for logs: no query string or fragment (they can hold tokens, searches, personal data). */
-export function loggableUrl(url: string): string {
-  const end = url.search(/[?#]/);
-  return end < 0 ? url : url.slice(0, end);
-}
+export { loggableUrl };
 
 /** The body framing of a rewritten document is ours: decoded (identity) and sent chunked. */
 const UPSTREAM_FRAMING_HEADERS = ['content-encoding', 'content-length', 'transfer-encoding'];
@@ -74,14 +73,16 @@ const UPSTREAM_FRAMING_HEADERS = ['content-encoding', 'content-length', 'transfe
  * without content-encoding. Bodies in an encoding we cannot decode pass through untouched.
  * Relies on the `transformResponseStream` hook of our mockttp patch (patches/README.md).
  */
-export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Logger) {
+export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Logger, reporter?: DecisionReporter) {
   return (response: PassThroughResponseHead, request: InitiatedRequest): StreamResponseResult | undefined => {
     const encoding = headerValue(response.headers, 'content-encoding');
-    if (!canDecode(encoding)) {
+    const decodable = canDecode(encoding);
+    const plan = decodable ? planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers }) : null;
+    reporter?.onDecision(injectionDecision({ url: request.url, statusCode: response.statusCode, headers: response.headers, plugins: plan?.plugins ?? null, decodable }, reporter));
+    if (!decodable) {
       logger.debug(`Not rewriting ${loggableUrl(request.url)}: cannot decode content-encoding "${encoding}"`);
       return undefined;
     }
-    const plan = planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers });
     if (!plan) return undefined;
     logger.debug(`Injecting ${plan.plugins.join(', ')} into ${loggableUrl(request.url)}`);
     return {
@@ -186,7 +187,11 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
         if (acceptEncoding !== undefined) headers['accept-encoding'] = decodableAcceptEncoding(acceptEncoding);
         return { headers: headers as Record<string, string> };
       },
-      transformResponseStream: streamDocumentResponse(planDocument, logger),
+      transformResponseStream: streamDocumentResponse(
+        planDocument,
+        logger,
+        options.decisions ? { ...options.decisions, cspMode: options.cspMode } : undefined,
+      ),
     });
   await server.forUnmatchedRequest().always().thenPassThrough(upstream);
   await server.forAnyWebSocket().always().thenPassThrough(upstream);

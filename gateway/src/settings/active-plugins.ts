@@ -1,3 +1,4 @@
+import type { SkipReason } from '../events/activity-events.js';
 import type { PluginMatch, PluginRegistry } from '../plugins/plugin-registry.js';
 import { hostMatchesSitePattern } from './site-patterns.js';
 import type { Settings } from './settings-store.js';
@@ -11,6 +12,20 @@ export function activePlugins(registry: PluginRegistry, settings: Settings, url:
   const hostname = hostnameOf(url);
   if (hostname === null || !siteAllowed(settings, hostname)) return [];
   return registry.matching(url).filter(({ plugin }) => pluginAllowedOnSite(settings, hostname, plugin.id));
+}
+
+/**
+ * Why `activePlugins` is empty for this URL (for the activity view), or null when it is not.
+ * Only asked after a document got no plugins, so the common injected path pays nothing.
+ */
+export function whyNoPlugins(registry: PluginRegistry, settings: Settings, url: string): SkipReason | null {
+  const hostname = hostnameOf(url);
+  if (hostname === null) return 'no-match';
+  if (settings.paused) return 'paused';
+  if (!siteAllowed(settings, hostname)) return 'site-disabled';
+  const matches = registry.matching(url);
+  if (matches.length === 0) return 'no-match';
+  return matches.some(({ plugin }) => pluginAllowedOnSite(settings, hostname, plugin.id)) ? null : 'disabled-on-site';
 }
 
 /**

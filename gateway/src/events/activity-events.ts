@@ -1,0 +1,46 @@
+/**
+ * What the dashboard's activity view lists: one event per document the proxy decided about and
+ * one per inference call. URLs carry no query string or fragment (SECURITY.md, logging rule).
+ */
+
+/** Why a document got no plugins. */
+export const SKIP_REASONS = {
+  paused: 'all plugins are paused',
+  'site-disabled': 'AiPlugs is switched off on this site',
+  'disabled-on-site': 'the matching plugins are switched off on this site',
+  'no-match': 'no plugin runs on this URL',
+  'gateway-page': 'the gateway’s own pages never get plugins',
+  'not-html': 'not an HTML document (status or content type)',
+  undecodable: 'its content-encoding cannot be decoded',
+  'unsupported-charset': 'its charset is not ASCII-compatible',
+} as const;
+export type SkipReason = keyof typeof SKIP_REASONS;
+
+export interface InjectionActivity {
+  type: 'injection';
+  /** The document URL without query string or fragment. */
+  url: string;
+  status: number;
+  /** The plugins injected (empty when skipped). */
+  plugins: string[];
+  /** null: injected. */
+  reason: SkipReason | null;
+  /** How the page's CSP was adapted (`proxy.csp_mode`) when injected. */
+  csp: 'nonce' | 'strip' | null;
+}
+
+export interface InferenceActivity {
+  type: 'inference';
+  plugin: string;
+  /** The mode that served the call; null when it failed. */
+  mode: 'local' | 'cloud' | null;
+  caller: 'user' | 'page';
+  /** The page's origin for page calls. */
+  origin: string | null;
+  durationMs: number;
+  /** null: answered; else the error code. */
+  error: string | null;
+}
+
+export type ActivityEvent = InjectionActivity | InferenceActivity;
+export const ACTIVITY_TYPES: ReadonlySet<string> = new Set<ActivityEvent['type']>(['injection', 'inference']);
