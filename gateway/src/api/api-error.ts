@@ -29,8 +29,14 @@ export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
-/** Reads a JSON body and validates it, so every route rejects bad input the same way. */
-export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+/** How a validation problem reads by default: where it is, then what is wrong. */
+export const describeIssue = (issue: z.core.$ZodIssue): string => `${issue.path.join('.') || '(body)'}: ${issue.message}`;
+
+/**
+ * Reads a JSON body and validates it, so every route rejects bad input the same way; a route whose
+ * messages say where they are themselves (settings) passes its own `describe`.
+ */
+export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T, describe: (issue: z.core.$ZodIssue) => string = describeIssue): Promise<z.infer<T>> {
   let body: unknown;
   try {
     body = await c.req.json();
@@ -39,8 +45,7 @@ export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T):
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
-    throw new ApiError(400, 'invalid_body', details);
+    throw new ApiError(400, 'invalid_body', parsed.error.issues.map(describe).join('; '));
   }
   return parsed.data;
 }

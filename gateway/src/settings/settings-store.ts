@@ -5,7 +5,18 @@ import { writeFileAtomic } from '../data/write-file-atomic.js';
 import type { Logger } from '../events/logger.js';
 import { GRANTABLE_SECRETS } from '../plugins/manifest-schema.js';
 
-const sitePatterns = z.array(z.string().trim().min(1).max(253).regex(/^(\*|(\*\.)?[a-z0-9.-]+)$/i, 'expected a host pattern like example.com or *.example.com'));
+/** A value quoted in a message, cut short: the message must stay readable whatever was sent. */
+const quoted = (value: unknown) => JSON.stringify(String(value).length > 60 ? `${String(value).slice(0, 60)}…` : String(value));
+
+const SITE_PATTERN_HINT = 'write a host name like example.com or *.example.com, without http://, a path or a port';
+
+const sitePattern = z
+  .string()
+  .trim()
+  .min(1, `An empty site pattern matches nothing: ${SITE_PATTERN_HINT}`)
+  .max(253, { error: (issue) => `${quoted(issue.input)} is longer than any host name (253 characters)` })
+  .regex(/^(\*|(\*\.)?[a-z0-9.-]+)$/i, { error: (issue) => `${quoted(issue.input)} is not a site pattern: ${SITE_PATTERN_HINT}` });
+const sitePatterns = z.array(sitePattern);
 
 /** What the user changes at run time (dashboard, extension, CLI); persisted in `settings.json`. */
 export const settingsSchema = z.strictObject({

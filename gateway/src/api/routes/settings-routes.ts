@@ -2,10 +2,21 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { PluginMatch, PluginRegistry } from '../../plugins/plugin-registry.js';
 import { settingsPatchSchema, type SettingsStore } from '../../settings/settings-store.js';
-import { ApiError, parseJsonBody } from '../api-error.js';
+import { ApiError, describeIssue, parseJsonBody } from '../api-error.js';
 import type { ApiEnv } from '../api-env.js';
 
 const urlQuery = z.url({ protocol: /^https?$/ });
+
+/**
+ * Settings problems as people read them in the dashboard and the popup: a site pattern's message
+ * names the pattern (and the plugin it was for), not its position (`disabled_sites.0`).
+ */
+export function describeSettingsIssue(issue: z.core.$ZodIssue): string {
+  const [key, second] = issue.path;
+  if (key === 'disabled_sites' && issue.path.length === 2) return issue.message;
+  if (key === 'plugin_disabled_sites' && issue.path.length === 3) return `For plugin "${String(second)}": ${issue.message}`;
+  return describeIssue(issue);
+}
 
 /**
  * `GET /api/settings`, `PATCH /api/settings` (pause, per-site and per-plugin-per-site switches,
@@ -16,7 +27,7 @@ export function settingsRoutes(store: SettingsStore, registry: PluginRegistry, a
   return new Hono<ApiEnv>()
     .get('/', (c) => c.json(store.get()))
     .patch('/', async (c) => {
-      const patch = await parseJsonBody(c, settingsPatchSchema);
+      const patch = await parseJsonBody(c, settingsPatchSchema, describeSettingsIssue);
       const perPlugin = [patch.plugin_disabled_sites, patch.plugin_modes, patch.plugin_allowed_secrets].flatMap((map) => Object.keys(map ?? {}));
       for (const id of perPlugin) {
         if (!registry.get(id)) throw new ApiError(404, 'plugin_not_found', `No plugin "${id}" is installed`);
