@@ -290,7 +290,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     ca,
     addresses: () => ({ apiPort, proxyPort }),
     mounts: [
-      { path: '/api/models', app: modelsRoutes<ApiEnv>(provisioner, withWebAi) },
+      { path: '/api/models', app: modelsRoutes<ApiEnv>(provisioner, withWebAi, bus) },
       { path: '/api/workers', app: workerRoutes(workers, withWebAi) },
       { path: '/api/webai', app: webAiRoutes(webAi, logger.child('webai')) },
       { path: '/api/plugins', app: inferStreamRoutes(router) },

@@ -39,8 +39,8 @@ async function setup(t: TestContext) {
   bus.subscribe((event) => events.push(event));
   const modelsDir = join(root, 'models');
   const provisioner = createModelProvisioner({ modelsDir, bus, progressIntervalMs: 0 });
-  const app = modelsRoutes(provisioner, registry);
-  const post = (body: string) => app.request('/pull', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  const app = modelsRoutes(provisioner, registry, bus);
+  const post = (body: string, route = '/pull') => app.request(route, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
   return { app, post, events, modelsDir };
 }
 
@@ -85,5 +85,28 @@ describe('models routes', () => {
       assert.equal(json.error.code, code);
       assert.ok(json.error.message.length > 0);
     }
+  });
+
+  it('POST /verify re-hashes in the background: progress, then ready, or failed with words when the file changed', async (t) => {
+    const { post, events, modelsDir } = await setup(t);
+    const last = () => events.filter((event) => event.type === 'model-progress').at(-1);
+    const verify = async () => {
+      events.length = 0;
+      const res = await post(JSON.stringify({ plugin: 'good' }), '/verify');
+      assert.equal(res.status, 202);
+      assert.deepEqual(await res.json(), { verifying: [{ plugin: 'good', models: ['m.bin'] }] });
+      while (!events.some((event) => event.type === 'model-progress' && (event.state === 'ready' || event.state === 'failed'))) await sleep(5);
+      return last();
+    };
+    assert.deepEqual(await verify(), { ...last(), state: 'failed', error: 'Not downloaded yet: nothing to verify' });
+    await post(JSON.stringify({ plugin: 'good' }));
+    while (!events.some((event) => event.type === 'model-progress' && event.state === 'ready')) await sleep(5);
+    const ready = await verify();
+    assert.equal(ready?.type === 'model-progress' && ready.state, 'ready');
+    assert.ok(events.some((event) => event.type === 'model-progress' && event.state === 'verifying'), 'verifying progress was reported');
+    await writeFile(join(modelsDir, 'm.bin'), 'tampered');
+    const corrupt = await verify();
+    assert.equal(corrupt?.type === 'model-progress' && corrupt.error, 'The file does not match its declared SHA-256: download it again');
+    assert.equal((await post('{}', '/verify')).status, 400);
   });
 });
