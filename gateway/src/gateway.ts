@@ -35,6 +35,7 @@ import { createProxy } from './proxy/create-proxy.js';
 import { assertMockttpPatched } from './proxy/mockttp-patch-check.js';
 import { createDashboardAuth } from './dashboard/dashboard-auth.js';
 import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard/dashboard-routes.js';
+import { createBrowserLauncher } from './dashboard/browser-launcher.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
 import { activeOnSite, activePlugins, isGatewayOrigin, siteActive, whyNoPlugins } from './settings/active-plugins.js';
 import { createSettingsStore } from './settings/settings-store.js';
@@ -268,6 +269,12 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     logger: logger.child('dashboard'),
     overview: () => ({ apiUrl: `http://${LOOPBACK}:${apiPort}`, proxyUrl: `http://${LOOPBACK}:${proxyPort}`, apiPort, proxyPort }),
     requestShutdown: () => void stop(),
+    browser: createBrowserLauncher({
+      env,
+      addresses: () => ({ apiUrl: `http://${LOOPBACK}:${apiPort}`, proxyUrl: `http://${LOOPBACK}:${proxyPort}` }),
+      caSpki: ca.spki,
+      logger: logger.child('browser'),
+    }),
   };
   const api = createApi({
     version: VERSION,
@@ -370,6 +377,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
       await stopWatchingPlugins();
       // Downloads stop where they are: their .part files resume on the next start.
       await provisioner.close();
+      await dashboard.browser?.closeAll();
       webSockets.close();
       await Promise.allSettled([
         connections.close(),

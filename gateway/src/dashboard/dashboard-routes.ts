@@ -14,6 +14,7 @@ import { caIdentity } from '../trust/ca-identity.js';
 import { defaultStoreIds, installCa, TRUST_WARNING, trustStatus, uninstallCa, type CaTrustOptions } from '../trust/ca-trust.js';
 import { TRUST_STORE_IDS } from '../trust/trust-store.js';
 import type { DashboardAuth } from './dashboard-auth.js';
+import type { BrowserLauncher } from './browser-launcher.js';
 
 /**
  * The dashboard's static files, read once: its HTML and CSS sit next to this module; its script is
@@ -48,6 +49,8 @@ export interface DashboardOptions {
   requestShutdown: () => void;
   /** Trust-store options (tests point HOME elsewhere). */
   trust?: Partial<CaTrustOptions>;
+  /** The "Launch browser" button's launcher; without one the route says it is not available. */
+  browser?: BrowserLauncher;
 }
 
 function loginPage(message: string | null): string {
@@ -103,10 +106,13 @@ export function dashboardPages(options: DashboardOptions) {
 }
 
 const installBody = z.object({ stores: z.array(z.enum(TRUST_STORE_IDS)).min(1).optional() });
+/** Only a web page: anything else on a browser's command line could be a flag. */
+const launchBody = z.strictObject({ url: z.url({ protocol: /^https?$/, error: 'url must be an http(s) address like https://example.com' }).max(2048).optional() });
 
 /**
  * The dashboard's JSON routes, mounted at `/api` (token or session): overview, pairing token,
- * login links for the CLI, CA trust status/install/uninstall, and `POST /api/shutdown`.
+ * login links for the CLI, CA trust status/install/uninstall, `POST /api/dashboard/browser`
+ * (`{url?}`: start a browser wired to the gateway) and `POST /api/shutdown`.
  */
 export function dashboardApi(options: DashboardOptions) {
   const startedAt = new Date();
@@ -148,6 +154,11 @@ export function dashboardApi(options: DashboardOptions) {
       const changes = await uninstallCa(trustOptions());
       for (const change of changes) options.logger.info(`CA ${change.outcome} from ${change.store} ${change.location}${change.error ? `: ${change.error}` : ''}`);
       return c.json({ changes });
+    })
+    .post('/dashboard/browser', async (c) => {
+      const body = await parseJsonBody(c, launchBody);
+      if (!options.browser) throw new ApiError(404, 'not_available', 'This gateway cannot launch a browser');
+      return c.json(await options.browser.launch(body.url), 201);
     })
     .post('/shutdown', (c) => {
       options.logger.info('Shutdown requested through the API');
