@@ -191,6 +191,8 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     defaults: { paused: config.proxy.paused, disabled_sites: config.proxy.disabled_sites, plugin_disabled_sites: {}, plugin_modes: {}, plugin_allowed_secrets: {}, webai_cloud_origins: [] },
     logger: logger.child('settings'),
   });
+  // Open dashboards redraw switches and per-plugin rules changed elsewhere (the extension's popup, the API).
+  settings.onChange(() => bus.emit({ type: 'settings' }));
   const apiPort = await pickPort(config.api.port, config.api.port_range);
   // The gateway's own pages (dashboard, login) never get plugins, even if a browser proxies them:
   // a plugin there could read the dashboard session.

@@ -27,6 +27,12 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<
   return node;
 }
 
+/**
+ * A table cell labelled for narrow screens, where dashboard.css shows each row as a card of
+ * label/content pairs; the content is one element so the label always sits beside all of it.
+ */
+export const cell = (label: string, ...children: Child[]) => el('td', { 'data-label': label }, el('div', {}, ...children));
+
 /** A state shown as a coloured pill (`state-<name>` in dashboard.css). */
 export const pill = (state: string) => el('span', { class: `pill state-${state}` }, state);
 

@@ -30,10 +30,13 @@ export interface Overview {
   systemProxy: { target: { host: string; port: number }; setAt: string; backend: string } | null;
 }
 
+export type InferenceMode = 'local' | 'cloud';
+
 export interface Settings {
   paused: boolean;
   disabled_sites: string[];
-  plugin_modes?: Record<string, string>;
+  plugin_disabled_sites: Record<string, string[]>;
+  plugin_modes: Record<string, InferenceMode>;
 }
 
 export interface PluginInfo {
@@ -44,7 +47,7 @@ export interface PluginInfo {
   status: string;
   errors: string[];
   content_scripts?: Array<{ matches: string[] }>;
-  inference?: { default_mode: string };
+  inference?: { default_mode: InferenceMode; local: boolean; models: Array<{ filename: string }> } | null;
 }
 
 export interface ModelInfo {
@@ -124,4 +127,33 @@ export interface WorkerStateEvent {
   state: string;
   time: string;
   detail?: string;
+}
+
+/** `injection` events: one per document the proxy decided about (see events/activity-events.ts). */
+export interface InjectionEvent {
+  time: string;
+  url: string;
+  status: number;
+  plugins: string[];
+  reason: string | null;
+  csp: string | null;
+}
+
+/** `inference` events: one per plugin call, once it ended. */
+export interface InferenceEvent {
+  time: string;
+  plugin: string;
+  mode: InferenceMode | null;
+  caller: 'user' | 'page';
+  origin: string | null;
+  durationMs: number;
+  error: string | null;
+}
+
+/** `POST /api/dashboard/browser`. */
+export interface LaunchedBrowser {
+  pid: number;
+  browser: string;
+  executable: string;
+  extensionLoaded: boolean;
 }

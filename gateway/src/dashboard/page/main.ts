@@ -2,6 +2,8 @@
 // the gateway serves (gateway/build/browser-bundles.ts). It talks to the gateway's own API with
 // the session cookie its login link set, and follows GET /api/events (SSE) live. Every value from
 // the gateway goes into textContent, never innerHTML.
+import { clearActivity, onInference, onInjection, wireActivityFilters } from './activity-view.js';
+import { wireBrowserButton } from './browser-card.js';
 import { loadCa, wireCaButtons } from './ca-card.js';
 import { loadCloudUsage, onCloudUsage } from './cloud-usage-table.js';
 import { loadOverview, startUptime, wireStopButton } from './gateway-card.js';
@@ -19,6 +21,8 @@ const EVENT_HANDLERS: Record<string, (data: never) => void> = {
   'model-progress': onModelProgress,
   'worker-state': onWorkerState,
   'cloud-usage': onCloudUsage,
+  injection: onInjection,
+  inference: onInference,
   settings: () => {
     loadSettings().catch(() => undefined);
   },
@@ -37,6 +41,7 @@ function connectEvents(): void {
   }
   source.addEventListener('open', () => {
     clearLog();
+    clearActivity();
     setConnected(true);
   });
   source.addEventListener('error', () => {
@@ -57,6 +62,8 @@ wireSwitches();
 wireCaButtons();
 wirePairing();
 wireLogFilters();
+wireActivityFilters();
+wireBrowserButton();
 start().catch((error: unknown) => {
   showStatus(`error: ${(error as Error).message}`, 'bad');
 });

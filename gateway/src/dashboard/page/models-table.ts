@@ -1,4 +1,4 @@
-import { byId, el, pill } from './dom.js';
+import { byId, cell, el, pill } from './dom.js';
 import { formatBytes } from './format.js';
 import { api, type ModelInfo, type ModelProgressEvent } from './gateway-api.js';
 
@@ -26,6 +26,34 @@ function progressLabel(model: ModelRow, received: number | null | undefined, tot
   return total ? formatBytes(total) : '';
 }
 
+/** Asks the gateway to download (`pull`) or re-hash (`verify`) the models of the plugin that declares this one; progress comes as events. */
+async function runAction(model: ModelRow, action: 'pull' | 'verify'): Promise<void> {
+  const error = byId('models-error');
+  error.hidden = true;
+  const plugin = model.plugins[0];
+  if (!plugin) return;
+  try {
+    await api(`/api/models/${action}`, { method: 'POST', body: JSON.stringify({ plugin }) });
+    models.set(model.filename, { ...model, state: action === 'pull' ? 'downloading' : 'verifying', error: null });
+    renderModels();
+  } catch (failure) {
+    error.textContent = `${action === 'pull' ? 'Download' : 'Verify'} ${model.filename}: ${(failure as Error).message}`;
+    error.hidden = false;
+  }
+}
+
+const BUSY_STATES = new Set(['downloading', 'verifying']);
+
+function actions(model: ModelRow): HTMLElement {
+  const busy = BUSY_STATES.has(model.state);
+  return el(
+    'div',
+    { class: 'row actions' },
+    el('button', { type: 'button', disabled: busy || model.state === 'ready', 'aria-label': `Download ${model.filename}`, onclick: () => void runAction(model, 'pull') }, 'Download'),
+    el('button', { type: 'button', class: 'quiet', disabled: busy, 'aria-label': `Verify ${model.filename}`, onclick: () => void runAction(model, 'verify') }, 'Verify'),
+  );
+}
+
 function renderModels(): void {
   const rows = [...models.values()].sort((a, b) => a.filename.localeCompare(b.filename));
   byId('models').replaceChildren(
@@ -39,10 +67,15 @@ function renderModels(): void {
       return el(
         'tr',
         { 'data-model': model.filename },
-        el('td', {}, el('code', {}, model.filename)),
-        el('td', {}, model.plugins.join(', ')),
-        el('td', {}, pill(model.state)),
-        el('td', {}, bar, el('div', { class: 'bar-label' }, `${percent === null ? '' : `${percent.toFixed(0)}% `}${progressLabel(model, received, total)}`)),
+        cell('File', el('code', {}, model.filename)),
+        cell('Plugins', model.plugins.join(', ')),
+        cell('State', pill(model.state)),
+        cell(
+          'Progress',
+          bar,
+          el('div', { class: model.error ? 'bar-label error' : 'bar-label' }, `${percent === null ? '' : `${percent.toFixed(0)}% `}${progressLabel(model, received, total)}`),
+        ),
+        cell('Actions', actions(model)),
       );
     }),
   );

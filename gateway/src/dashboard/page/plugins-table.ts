@@ -1,10 +1,108 @@
-import { byId, el, pill } from './dom.js';
-import { api, type PluginInfo } from './gateway-api.js';
-import { currentSettings } from './switches-card.js';
+import { byId, cell, el, pill } from './dom.js';
+import { api, type InferenceMode, type PluginInfo, type Settings } from './gateway-api.js';
+import { currentSettings, onSettings, patchSettings } from './switches-card.js';
 
-export async function loadPlugins(): Promise<void> {
-  const { plugins } = await api<{ plugins: PluginInfo[] }>('/api/plugins');
-  const modes = currentSettings()?.plugin_modes ?? {};
+// Plugins with their controls: on/off, local/cloud, and the per-site rules the extension's popup edits
+// (settings.plugin_disabled_sites, through the same PATCH /api/settings).
+
+/** A plugin switched off everywhere is one whose site rules include `*` (what every switch already understands). */
+const EVERYWHERE = '*';
+const ERROR_ID = 'plugins-error';
+
+let plugins: PluginInfo[] = [];
+/** What is typed in each plugin's site box: kept across redraws, so a refused pattern can be corrected. */
+const drafts = new Map<string, string>();
+
+const rulesOf = (settings: Settings, id: string) => settings.plugin_disabled_sites[id] ?? [];
+
+function setRules(settings: Settings, id: string, rules: string[]): Promise<boolean> {
+  return patchSettings({ plugin_disabled_sites: { ...settings.plugin_disabled_sites, [id]: [...new Set(rules)] } }, ERROR_ID);
+}
+
+function setMode(settings: Settings, id: string, mode: InferenceMode | ''): Promise<boolean> {
+  const { [id]: _previous, ...others } = settings.plugin_modes;
+  return patchSettings({ plugin_modes: mode ? { ...others, [id]: mode } : others }, ERROR_ID);
+}
+
+function onOffSwitch(plugin: PluginInfo, settings: Settings): HTMLElement {
+  const off = rulesOf(settings, plugin.id).includes(EVERYWHERE);
+  const box = el('input', {
+    type: 'checkbox',
+    checked: !off,
+    disabled: plugin.status !== 'enabled',
+    'aria-label': `${plugin.id} on`,
+    onchange: (event: Event) => {
+      const on = (event.target as HTMLInputElement).checked;
+      const rules = rulesOf(settings, plugin.id).filter((rule) => rule !== EVERYWHERE);
+      void setRules(settings, plugin.id, on ? rules : [...rules, EVERYWHERE]);
+    },
+  });
+  return el('label', { class: 'toggle' }, box, off ? 'off' : 'on');
+}
+
+/** The modes a plugin can run in: local only with a local backend; the default is the manifest's. */
+function modeSelect(plugin: PluginInfo, settings: Settings): HTMLElement | string {
+  const inference = plugin.inference;
+  if (!inference) return el('span', { class: 'muted' }, 'no inference');
+  const modes: InferenceMode[] = inference.local ? ['local', 'cloud'] : ['cloud'];
+  const chosen = settings.plugin_modes[plugin.id] ?? '';
+  return el(
+    'select',
+    {
+      'aria-label': `${plugin.id} mode`,
+      onchange: (event: Event) => void setMode(settings, plugin.id, (event.target as HTMLSelectElement).value as InferenceMode | ''),
+    },
+    el('option', { value: '', selected: chosen === '' }, `default (${inference.default_mode})`),
+    modes.map((mode) => el('option', { value: mode, selected: chosen === mode }, mode)),
+  );
+}
+
+function siteRules(plugin: PluginInfo, settings: Settings): HTMLElement {
+  const rules = rulesOf(settings, plugin.id).filter((rule) => rule !== EVERYWHERE);
+  const chips = el(
+    'ul',
+    { class: 'chips' },
+    rules.length === 0
+      ? el('li', { class: 'empty' }, 'runs on every matching site')
+      : rules.map((rule) =>
+          el('li', {}, rule, el('button', { type: 'button', title: `Run ${plugin.id} on ${rule} again`, 'aria-label': `Remove ${rule} from ${plugin.id}`, onclick: () => void setRules(settings, plugin.id, rulesOf(settings, plugin.id).filter((r) => r !== rule)) }, '×')),
+        ),
+  );
+  const input = el('input', {
+    placeholder: 'example.com',
+    value: drafts.get(plugin.id) ?? '',
+    'aria-label': `Site where ${plugin.id} does not run`,
+    oninput: () => drafts.set(plugin.id, input.value),
+  });
+  const form = el(
+    'form',
+    {
+      class: 'row',
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        const pattern = input.value.trim();
+        if (!pattern) return;
+        void setRules(settings, plugin.id, [...rulesOf(settings, plugin.id), pattern]).then((taken) => {
+          if (!taken) return;
+          drafts.delete(plugin.id);
+          const latest = currentSettings();
+          if (latest) render(latest);
+        });
+      },
+    },
+    input,
+    el('button', { type: 'submit', class: 'quiet' }, 'Turn off on site'),
+  );
+  return el('div', { class: 'site-rules' }, chips, form);
+}
+
+/** What the rows were last drawn from: the settings event after our own change redraws nothing (and keeps focus and typing). */
+let drawn = '';
+
+function render(settings: Settings): void {
+  const from = JSON.stringify([plugins, settings, [...drafts]]);
+  if (from === drawn) return;
+  drawn = from;
   byId('plugins').replaceChildren(
     ...plugins.map((plugin) => {
       const matches = (plugin.content_scripts ?? []).flatMap((script) => script.matches);
@@ -12,17 +110,25 @@ export async function loadPlugins(): Promise<void> {
         plugin.status === 'error'
           ? el('ul', { class: 'errors' }, plugin.errors.map((error) => el('li', {}, error)))
           : el('span', { class: 'muted' }, plugin.description ?? '');
-      const mode = plugin.inference ? (modes[plugin.id] ?? plugin.inference.default_mode) : '—';
       return el(
         'tr',
         { 'data-plugin': plugin.id },
-        el('td', {}, el('strong', {}, plugin.name ?? plugin.id), el('div', { class: 'muted' }, plugin.id)),
-        el('td', {}, plugin.version ?? ''),
-        el('td', {}, pill(plugin.status)),
-        el('td', {}, mode),
-        el('td', {}, el('code', {}, matches.join(' ') || '—')),
-        el('td', {}, details),
+        cell('Plugin', el('strong', {}, plugin.name ?? plugin.id), el('div', { class: 'muted' }, `${plugin.id} ${plugin.version ?? ''}`), details),
+        cell('State', pill(plugin.status)),
+        cell('On', onOffSwitch(plugin, settings)),
+        cell('Mode', modeSelect(plugin, settings)),
+        cell('Runs on', el('code', {}, matches.join(' ') || '—')),
+        cell('Not on', siteRules(plugin, settings)),
       );
     }),
   );
 }
+
+export async function loadPlugins(): Promise<void> {
+  ({ plugins } = await api<{ plugins: PluginInfo[] }>('/api/plugins'));
+  const settings = currentSettings();
+  if (settings) render(settings);
+}
+
+/** Settings changed (here, in the popup, through the API): redraw the controls. */
+onSettings(render);

@@ -5,9 +5,15 @@ import { setPaused } from './status-pill.js';
 // Switches: pause and per-site.
 
 let settings: Settings | null = null;
+const listeners = new Set<(current: Settings) => void>();
 
 /** The settings as last loaded (null before the first load). */
 export const currentSettings = (): Settings | null => settings;
+
+/** Called with the settings each time they are (re)loaded or changed, here or elsewhere (the popup). */
+export function onSettings(listener: (current: Settings) => void): void {
+  listeners.add(listener);
+}
 
 function renderSettings(current: Settings): void {
   byId('paused', HTMLInputElement).checked = current.paused;
@@ -20,6 +26,7 @@ function renderSettings(current: Settings): void {
         )),
   );
   setPaused(current.paused);
+  for (const listener of listeners) listener(current);
 }
 
 export async function loadSettings(): Promise<void> {
@@ -27,16 +34,19 @@ export async function loadSettings(): Promise<void> {
   renderSettings(settings);
 }
 
-async function patchSettings(patch: Partial<Settings>): Promise<void> {
-  const error = byId('switches-error');
+/** Changes settings through `PATCH /api/settings` (the popup's API); a refusal shows in `errorId`. Resolves to whether it was taken. */
+export async function patchSettings(patch: Partial<Settings>, errorId = 'switches-error'): Promise<boolean> {
+  const error = byId(errorId);
   error.hidden = true;
   try {
     settings = await api<Settings>('/api/settings', { method: 'PATCH', body: JSON.stringify(patch) });
     renderSettings(settings);
+    return true;
   } catch (failure) {
     error.textContent = (failure as Error).message;
     error.hidden = false;
     await loadSettings();
+    return false;
   }
 }
 
@@ -47,7 +57,9 @@ export function wireSwitches(): void {
     const input = byId('site-pattern', HTMLInputElement);
     const pattern = input.value.trim();
     if (!pattern || !settings) return;
-    input.value = '';
-    void patchSettings({ disabled_sites: [...new Set([...settings.disabled_sites, pattern])] });
+    // The pattern stays in the box until the gateway took it: a refused one can be corrected.
+    void patchSettings({ disabled_sites: [...new Set([...settings.disabled_sites, pattern])] }).then((taken) => {
+      if (taken) input.value = '';
+    });
   });
 }
