@@ -129,3 +129,19 @@ test('a manifest may ask for a smaller cloud budget than the user allows, never 
   assert.deepEqual(effectiveLimits(plugin({ requests_per_minute: 300, max_tokens: 20_000 }), caps), caps);
   assert.deepEqual(effectiveLimits(plugin({}), caps), caps);
 });
+
+test('onCall: one activity event per call, with the mode that served, the caller, the time and the error code', async () => {
+  const calls: unknown[] = [];
+  const make = (local: InferenceBackend) =>
+    createInferenceRouter({ registry: registryWith('local'), local, cloud: backend('cloud'), fallback: () => 'local_to_cloud', onCall: (call) => calls.push({ ...call, durationMs: typeof call.durationMs }) });
+  await make(backend('local')).infer('p', { payload: 1 });
+  await make(backend('local', unavailable('worker_failed'))).infer('p', { payload: 1 });
+  await assert.rejects(make(backend('local', new ApiError(500, 'backend_error', 'boom'))).infer('p', { payload: 1, caller: { kind: 'page', origin: 'https://a.test', session: 's' } }));
+  await assert.rejects(make(backend('local')).infer('missing', { payload: 1 }));
+  assert.deepEqual(calls, [
+    { type: 'inference', plugin: 'p', mode: 'local', caller: 'user', origin: null, durationMs: 'number', error: null },
+    { type: 'inference', plugin: 'p', mode: 'cloud', caller: 'user', origin: null, durationMs: 'number', error: null },
+    { type: 'inference', plugin: 'p', mode: null, caller: 'page', origin: 'https://a.test', durationMs: 'number', error: 'backend_error' },
+    { type: 'inference', plugin: 'missing', mode: null, caller: 'user', origin: null, durationMs: 'number', error: 'plugin_not_found' },
+  ]);
+});
