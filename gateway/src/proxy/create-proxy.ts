@@ -78,7 +78,7 @@ export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Lo
     const encoding = headerValue(response.headers, 'content-encoding');
     const decodable = canDecode(encoding);
     const plan = decodable ? planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers }) : null;
-    reporter?.onDecision(injectionDecision({ url: request.url, statusCode: response.statusCode, headers: response.headers, plugins: plan?.plugins ?? null, decodable }, reporter));
+    reporter?.onDecision(injectionDecision(request.url, response, plan ? plan.plugins : null, decodable, reporter));
     if (!decodable) {
       logger.debug(`Not rewriting ${loggableUrl(request.url)}: cannot decode content-encoding "${encoding}"`);
       return undefined;

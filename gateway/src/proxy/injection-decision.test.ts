@@ -37,13 +37,13 @@ async function appRegistry(): Promise<{ registry: PluginRegistry; root: string }
 describe('injectionDecision', () => {
   const explain = () => 'no-match' as const;
   it('an injected document names its plugins and the CSP mode, and drops query and fragment', () => {
-    const decision = injectionDecision({ url: 'https://a.test/p?token=secret#x', statusCode: 200, headers: html, plugins: ['echo'], decodable: true }, { cspMode: 'nonce', explainNoPlugins: explain });
+    const decision = injectionDecision('https://a.test/p?token=secret#x', { statusCode: 200, headers: html }, ['echo'], true, { cspMode: 'nonce', explainNoPlugins: explain });
     assert.deepEqual(decision, { type: 'injection', url: 'https://a.test/p', status: 200, plugins: ['echo'], reason: null, csp: 'nonce' });
   });
 
   it('says why not, in the order the proxy checks: encoding, response type, then the switches', () => {
     const skipped = (statusCode: number, headers: Record<string, string>, decodable: boolean, why: () => null | 'paused') =>
-      injectionDecision({ url: 'https://a.test/', statusCode, headers, plugins: null, decodable }, { cspMode: 'strip', explainNoPlugins: why }).reason;
+      injectionDecision('https://a.test/', { statusCode, headers }, null, decodable, { cspMode: 'strip', explainNoPlugins: why }).reason;
     assert.equal(skipped(200, html, false, () => 'paused'), 'undecodable');
     assert.equal(skipped(404, html, true, () => 'paused'), 'not-html');
     assert.equal(skipped(200, { 'content-type': 'application/pdf' }, true, () => 'paused'), 'not-html');

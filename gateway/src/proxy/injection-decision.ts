@@ -18,35 +18,40 @@ export function loggableUrl(url: string): string {
   return end < 0 ? url : url.slice(0, end);
 }
 
-export interface DocumentOutcome {
-  url: string;
+/** A response head as the proxy has it (mockttp's): nothing is copied out of it. */
+export interface ResponseHead {
   statusCode: number;
   headers: Headers;
-  /** The plugins injected, or null when the document was left alone. */
-  plugins: string[] | null;
-  /** False when its content-encoding could not be decoded (nothing was planned). */
-  decodable: boolean;
 }
 
 /**
  * The activity event for one document: what was injected, or the first reason nothing was, in
  * the order the proxy checks them (encoding, response type, the user's switches, plugin matches).
+ * Called for every document, so it allocates nothing but the event (and the plugin-less reason
+ * is only worked out for documents that got none).
  */
-export function injectionDecision(outcome: DocumentOutcome, reporter: Pick<DecisionReporter, 'cspMode' | 'explainNoPlugins'>): InjectionActivity {
-  const injected = outcome.plugins !== null;
+export function injectionDecision(
+  url: string,
+  response: ResponseHead,
+  /** The plugins injected, or null when the document was left alone. */
+  plugins: string[] | null,
+  /** False when its content-encoding could not be decoded (nothing was planned). */
+  decodable: boolean,
+  reporter: Pick<DecisionReporter, 'cspMode' | 'explainNoPlugins'>,
+): InjectionActivity {
   return {
     type: 'injection',
-    url: loggableUrl(outcome.url),
-    status: outcome.statusCode,
-    plugins: outcome.plugins ?? [],
-    reason: injected ? null : skipReason(outcome, reporter.explainNoPlugins),
-    csp: injected ? reporter.cspMode : null,
+    url: loggableUrl(url),
+    status: response.statusCode,
+    plugins: plugins ?? [],
+    reason: plugins ? null : skipReason(url, response, decodable, reporter.explainNoPlugins),
+    csp: plugins ? reporter.cspMode : null,
   };
 }
 
-function skipReason(outcome: DocumentOutcome, explainNoPlugins: (url: string) => SkipReason | null): SkipReason {
-  if (!outcome.decodable) return 'undecodable';
-  if (!isInjectableResponse(outcome.statusCode, outcome.headers)) return 'not-html';
+function skipReason(url: string, response: ResponseHead, decodable: boolean, explainNoPlugins: (url: string) => SkipReason | null): SkipReason {
+  if (!decodable) return 'undecodable';
+  if (!isInjectableResponse(response.statusCode, response.headers)) return 'not-html';
   // Plugins would run, yet nothing was planned: the planner refused the charset.
-  return explainNoPlugins(outcome.url) ?? 'unsupported-charset';
+  return explainNoPlugins(url) ?? 'unsupported-charset';
 }
