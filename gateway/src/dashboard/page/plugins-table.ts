@@ -15,13 +15,25 @@ const drafts = new Map<string, string>();
 
 const rulesOf = (settings: Settings, id: string) => settings.plugin_disabled_sites[id] ?? [];
 
-function setRules(settings: Settings, id: string, rules: string[]): Promise<boolean> {
-  return patchSettings({ plugin_disabled_sites: { ...settings.plugin_disabled_sites, [id]: [...new Set(rules)] } }, ERROR_ID);
+/** Changes in click order, each worked out from the settings the previous one left: two quick clicks cannot undo each other. */
+let queue: Promise<boolean> = Promise.resolve(true);
+function change(patchFor: (latest: Settings) => Partial<Settings>): Promise<boolean> {
+  queue = queue.then(() => {
+    const latest = currentSettings();
+    return latest ? patchSettings(patchFor(latest), ERROR_ID) : false;
+  });
+  return queue;
 }
 
-function setMode(settings: Settings, id: string, mode: InferenceMode | ''): Promise<boolean> {
-  const { [id]: _previous, ...others } = settings.plugin_modes;
-  return patchSettings({ plugin_modes: mode ? { ...others, [id]: mode } : others }, ERROR_ID);
+/** Replaces one plugin's site rules with `edit` of its current ones (the popup's PATCH, per key). */
+const editRules = (id: string, edit: (rules: string[]) => string[]) =>
+  change((latest) => ({ plugin_disabled_sites: { ...latest.plugin_disabled_sites, [id]: [...new Set(edit(rulesOf(latest, id)))] } }));
+
+function setMode(id: string, mode: InferenceMode | ''): Promise<boolean> {
+  return change((latest) => {
+    const { [id]: _previous, ...others } = latest.plugin_modes;
+    return { plugin_modes: mode ? { ...others, [id]: mode } : others };
+  });
 }
 
 function onOffSwitch(plugin: PluginInfo, settings: Settings): HTMLElement {
@@ -33,8 +45,7 @@ function onOffSwitch(plugin: PluginInfo, settings: Settings): HTMLElement {
     'aria-label': `${plugin.id} on`,
     onchange: (event: Event) => {
       const on = (event.target as HTMLInputElement).checked;
-      const rules = rulesOf(settings, plugin.id).filter((rule) => rule !== EVERYWHERE);
-      void setRules(settings, plugin.id, on ? rules : [...rules, EVERYWHERE]);
+      void editRules(plugin.id, (rules) => (on ? rules.filter((rule) => rule !== EVERYWHERE) : [...rules, EVERYWHERE]));
     },
   });
   return el('label', { class: 'toggle' }, box, off ? 'off' : 'on');
@@ -50,7 +61,7 @@ function modeSelect(plugin: PluginInfo, settings: Settings): HTMLElement | strin
     'select',
     {
       'aria-label': `${plugin.id} mode`,
-      onchange: (event: Event) => void setMode(settings, plugin.id, (event.target as HTMLSelectElement).value as InferenceMode | ''),
+      onchange: (event: Event) => void setMode(plugin.id, (event.target as HTMLSelectElement).value as InferenceMode | ''),
     },
     el('option', { value: '', selected: chosen === '' }, `default (${inference.default_mode})`),
     modes.map((mode) => el('option', { value: mode, selected: chosen === mode }, mode)),
@@ -65,7 +76,7 @@ function siteRules(plugin: PluginInfo, settings: Settings): HTMLElement {
     rules.length === 0
       ? el('li', { class: 'empty' }, 'runs on every matching site')
       : rules.map((rule) =>
-          el('li', {}, rule, el('button', { type: 'button', title: `Run ${plugin.id} on ${rule} again`, 'aria-label': `Remove ${rule} from ${plugin.id}`, onclick: () => void setRules(settings, plugin.id, rulesOf(settings, plugin.id).filter((r) => r !== rule)) }, '×')),
+          el('li', {}, rule, el('button', { type: 'button', title: `Run ${plugin.id} on ${rule} again`, 'aria-label': `Remove ${rule} from ${plugin.id}`, onclick: () => void editRules(plugin.id, (current) => current.filter((r) => r !== rule)) }, '×')),
         ),
   );
   const input = el('input', {
@@ -80,9 +91,10 @@ function siteRules(plugin: PluginInfo, settings: Settings): HTMLElement {
       class: 'row',
       onsubmit: (event: Event) => {
         event.preventDefault();
-        const pattern = input.value.trim();
+        // What was typed, even if a redraw replaced the box meanwhile (the draft follows every keystroke).
+        const pattern = (drafts.get(plugin.id) ?? input.value).trim();
         if (!pattern) return;
-        void setRules(settings, plugin.id, [...rulesOf(settings, plugin.id), pattern]).then((taken) => {
+        void editRules(plugin.id, (current) => [...current, pattern]).then((taken) => {
           if (!taken) return;
           drafts.delete(plugin.id);
           const latest = currentSettings();
