@@ -36,7 +36,7 @@ import { assertMockttpPatched } from './proxy/mockttp-patch-check.js';
 import { createDashboardAuth } from './dashboard/dashboard-auth.js';
 import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard/dashboard-routes.js';
 import { createPairingCodes } from './pairing/pairing-codes.js';
-import { pairingRoutes } from './pairing/pairing-routes.js';
+import { pairingRoutes, pairPage } from './pairing/pairing-routes.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
 import { activeOnSite, activePlugins, isGatewayOrigin, siteActive } from './settings/active-plugins.js';
 import { createSettingsStore } from './settings/settings-store.js';
@@ -299,6 +299,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
       { path: '/api/cloud', app: cloudUsageRoutes(budget) },
       { path: '/', app: dashboardPages(dashboard) },
       { path: '/api', app: dashboardApi(dashboard) },
+      { path: '/', app: pairPage() },
       { path: '/api/pairing', app: pairingRoutes({ codes: createPairingCodes(), token, apiUrl: () => `http://${LOOPBACK}:${apiPort}`, logger: logger.child('pairing') }) },
     ],
     isDashboardSession: dashboardAuth.isSession,
