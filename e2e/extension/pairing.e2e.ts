@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,10 +22,13 @@ test.describe.configure({ mode: 'serial', timeout: 180_000 });
 
 let dataDir: string;
 let site: TestSite;
+/** One proxy port for every restart: the browser's --proxy-server stays right while the API port moves. */
+let proxyPort: number;
 const cleanups: Array<() => Promise<unknown>> = [];
 
 test.beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-pairing-'));
+  proxyPort = await getPort({ port: portNumbers(46000, 46999), host: '127.0.0.1' });
   site = await startExtensionSite();
 });
 test.afterAll(async () => {
@@ -35,7 +39,7 @@ test.afterAll(async () => {
 
 /** A gateway on the shared data dir (so the same token) at a chosen API port. */
 async function gatewayAt(apiPort: number, dir = dataDir): Promise<GatewayChild> {
-  const gateway = await startGatewayProcess({ dataDir: dir, args: ['--plugins-dir', FIXTURE_PLUGINS, '--api-port', String(apiPort)] });
+  const gateway = await startGatewayProcess({ dataDir: dir, args: ['--plugins-dir', FIXTURE_PLUGINS, '--api-port', String(apiPort), '--proxy-port', String(proxyPort)] });
   cleanups.push(() => gateway.stop());
   return gateway;
 }
@@ -57,9 +61,7 @@ async function connectionOf(context: BrowserContext, tabId?: number) {
   return { popup, line: popup.getByTestId('connection') };
 }
 
-const pairedLines = (gateway: GatewayChild) => gateway.log().split('\n').filter((line) => /Pairing: chrome-extension:\/\/\w+ is paired/.test(line)).length;
-
-test('aiplugs browser pairs the extension it loads, keeps the named profile, and a second launch needs no new pairing', async () => {
+test('aiplugs browser keeps a named profile under the data dir, offers the extension a pairing code, and refuses a profile open elsewhere', async () => {
   const gateway = await gatewayAt(await outsideRange());
   const launch = async () => {
     const child = spawn(process.execPath, [CLI, 'browser', '--headless', '--json', '--data-dir', dataDir, `${site.origin}/plain`], {
@@ -74,11 +76,12 @@ test('aiplugs browser pairs the extension it loads, keeps the named profile, and
     createInterface({ input: child.stdout }).on('line', (line) => events.push(JSON.parse(line) as Record<string, unknown>));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     await expect.poll(() => events.length, { timeout: 30_000, message: stderr }).toBeGreaterThan(0);
-    return { child, started: events[0]!, exited, stderr: () => stderr };
+    return { child, started: events[0]!, exited };
   };
+  const profileDir = join(dataDir, 'profiles', 'default');
   const first = await launch();
-  expect(first.started).toMatchObject({ profile: 'default', profileDir: join(dataDir, 'profiles', 'default'), pairing: 'offered', gatewayAttached: true });
-  await expect.poll(() => pairedLines(gateway), { timeout: 30_000 }).toBe(1);
+  expect(first.started).toMatchObject({ profile: 'default', profileDir, pairing: 'offered', gatewayAttached: true });
+  expect(gateway.log()).toContain('Pairing: one-time code issued for extension begpjpdcgffpmaidncfacapllamkklkg');
 
   // The profile is in use: a second browser on it is refused with a clear error, not a silent exit.
   const clash = spawn(process.execPath, [CLI, 'browser', '--headless', '--data-dir', dataDir], { cwd: REPO_ROOT, env: { ...process.env, AIPLUGS_BROWSER: chromiumPath() ?? '' } });
@@ -89,27 +92,14 @@ test('aiplugs browser pairs the extension it loads, keeps the named profile, and
 
   first.child.kill('SIGTERM');
   expect(await first.exited).toBe(0);
+  expect(existsSync(join(profileDir, 'Default'))).toBe(true);
 
-  // Second launch, same profile: the extension is still paired, so the code is not redeemed again.
+  // Same profile again: it starts (Chromium's lock was released) and is kept again.
   const second = await launch();
-  expect(second.started.pairing).toBe('offered');
-  await expect.poll(() => gateway.log().includes(`${site.origin}/plain`) || true).toBe(true);
-  await new Promise((resolve) => setTimeout(resolve, 3000));
-  expect(pairedLines(gateway)).toBe(1);
+  expect(second.started.profileDir).toBe(profileDir);
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
-
-  // And what the extension in that profile says, opened again under Playwright.
-  const browser = await launchWithExtension({ userDataDir: join(dataDir, 'profiles', 'default') });
-  try {
-    const { popup, line } = await connectionOf(browser.context);
-    await expect(line).toHaveAttribute('data-state', 'connected');
-    await expect(line).toContainText(`Paired with AiPlugs`);
-    await expect(popup.getByTestId('address')).toHaveValue(gateway.ready.apiUrl);
-    await keepScreenshot(popup, 'popup-paired-by-aiplugs-browser');
-  } finally {
-    await browser.context.close();
-  }
+  expect(existsSync(profileDir)).toBe(true);
   await gateway.stop();
 });
 
@@ -126,9 +116,10 @@ test('the dashboard pairs in one click, the popup explains each state in words a
   await page.goto(`${site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   const tabId = await tabIdOf(browser, page);
+  // Never paired, and the gateway is outside the contract's ports: nothing to find yet.
   let { popup, line } = await connectionOf(context, tabId);
-  await expect(line).toHaveAttribute('data-state', 'unpaired');
-  await expect(line).toContainText('not paired');
+  await expect(line).toHaveAttribute('data-state', 'unconfigured');
+  await expect(line).toContainText('No AiPlugs gateway found on this machine (looked at ports 5000-5100)');
   await expect(popup.getByTestId('injection')).toContainText('injected by the gateway proxy');
   await expect(popup.getByTestId('injection')).not.toContainText('Injection failed');
   await expect(popup.getByTestId('token')).toHaveAttribute('placeholder', /aiplugs status --token/);
@@ -171,7 +162,7 @@ test('the dashboard pairs in one click, the popup explains each state in words a
   expect(JSON.stringify(answers)).not.toContain(token);
   expect(answers.direct).not.toContain(token);
   ({ popup, line } = await connectionOf(context));
-  await expect(line).toHaveAttribute('data-state', 'unpaired');
+  await expect(line).toHaveAttribute('data-state', 'unconfigured');
   await popup.close();
   await evil.close();
 
@@ -183,7 +174,7 @@ test('the dashboard pairs in one click, the popup explains each state in words a
   });
   await dashboard.getByRole('button', { name: 'Pair the extension' }).click();
   await expect(dashboard.locator('#pair-result')).toHaveAttribute('data-state', 'paired');
-  await expect(dashboard.locator('#pair-result')).toContainText('paired with this gateway');
+  await expect(dashboard.locator('#pair-result')).toContainText('Paired with AiPlugs');
   expect(await dashboard.evaluate(() => (window as unknown as { __seen: string[] }).__seen.join('\n'))).not.toContain(token);
   await expect(dashboard.locator('#token')).toHaveValue('');
   await keepScreenshot(dashboard, 'dashboard-paired-in-one-click');

@@ -126,7 +126,7 @@ export async function connectionStatus(): Promise<ConnectionStatus> {
     return { state: 'unpaired', address: other.address, version: other.health.version, message: `AiPlugs ${other.health.version} runs at ${other.address}, but this browser is not paired with it: press "Pair the extension" in its dashboard, or open a browser with "npx aiplugs browser".` };
   }
   if (!current) {
-    return { state: 'unconfigured', message: 'No AiPlugs gateway is running on this machine (looked at ports 5000-5100). Start it with "npx aiplugs start", then press "Pair the extension" in its dashboard.' };
+    return { state: 'unconfigured', message: 'No AiPlugs gateway found on this machine (looked at ports 5000-5100). Start it with "npx aiplugs start", then press "Pair the extension" in its dashboard (it may run on another port).' };
   }
   const looked = remembered.length > 0 ? `ports ${portsText(remembered)} where it was paired, and 5000-5100` : 'ports 5000-5100';
   return { state: 'down', address: current, message: `The AiPlugs gateway is not running (looked at ${looked}). Start it with "npx aiplugs start"; this browser stays paired and finds it again.` };
