@@ -61,7 +61,9 @@ async function connectionOf(context: BrowserContext, tabId?: number) {
   return { popup, line: popup.getByTestId('connection') };
 }
 
-test('aiplugs browser keeps a named profile under the data dir, offers the extension a pairing code, and refuses a profile open elsewhere', async () => {
+const pairedLines = (gateway: GatewayChild) => gateway.log().split('\n').filter((line) => /Pairing: chrome-extension:\/\/\w+ is paired/.test(line)).length;
+
+test('aiplugs browser pairs the extension it loads, keeps the named profile (no new pairing on the next launch), and refuses a profile open elsewhere', async () => {
   const gateway = await gatewayAt(await outsideRange());
   const launch = async () => {
     const child = spawn(process.execPath, [CLI, 'browser', '--headless', '--json', '--data-dir', dataDir, `${site.origin}/plain`], {
@@ -82,6 +84,9 @@ test('aiplugs browser keeps a named profile under the data dir, offers the exten
   const first = await launch();
   expect(first.started).toMatchObject({ profile: 'default', profileDir, pairing: 'offered', gatewayAttached: true });
   expect(gateway.log()).toContain('Pairing: one-time code issued for extension begpjpdcgffpmaidncfacapllamkklkg');
+  await expect.poll(() => pairedLines(gateway), { timeout: 30_000 }).toBe(1);
+  // …and then went on to the page asked for, through the proxy.
+  await expect.poll(() => site.requests.filter((request) => request.path === '/plain').length, { timeout: 30_000 }).toBeGreaterThan(0);
 
   // The profile is in use: a second browser on it is refused with a clear error, not a silent exit.
   const clash = spawn(process.execPath, [CLI, 'browser', '--headless', '--data-dir', dataDir], { cwd: REPO_ROOT, env: { ...process.env, AIPLUGS_BROWSER: chromiumPath() ?? '' } });
@@ -94,12 +99,26 @@ test('aiplugs browser keeps a named profile under the data dir, offers the exten
   expect(await first.exited).toBe(0);
   expect(existsSync(join(profileDir, 'Default'))).toBe(true);
 
-  // Same profile again: it starts (Chromium's lock was released) and is kept again.
+  // Same profile again: still paired, so the new code is not redeemed; the page it asked for loads.
+  const loads = site.requests.filter((request) => request.path === '/plain').length;
   const second = await launch();
   expect(second.started.profileDir).toBe(profileDir);
+  await expect.poll(() => site.requests.filter((request) => request.path === '/plain').length, { timeout: 30_000 }).toBeGreaterThan(loads);
+  expect(pairedLines(gateway)).toBe(1);
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
   expect(existsSync(profileDir)).toBe(true);
+
+  // What the extension in that profile says, opened again under Playwright.
+  const browser = await launchWithExtension({ userDataDir: profileDir });
+  try {
+    const popup = await openPopup(browser.context);
+    await expect(popup.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+    await expect(popup.getByTestId('address')).toHaveValue(gateway.ready.apiUrl);
+    await keepScreenshot(popup, 'popup-paired-by-aiplugs-browser');
+  } finally {
+    await browser.context.close();
+  }
   await gateway.stop();
 });
 

@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readlink, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { chromiumArgs, type BrowserArgsOptions } from './browser-args.js';
+import { devtoolsPipe, openFirstPage } from './devtools-pipe.js';
 
 /** How the browser ended. */
 export interface BrowserExit {
@@ -86,8 +88,11 @@ export async function launchBrowser(options: LaunchBrowserOptions): Promise<Laun
   }
   const profileDir = options.profileDir ?? (await mkdtemp(join(tmpdir(), 'aiplugs-browser-')));
   const removeProfile = () => (temporary ? rm(profileDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }) : Promise.resolve());
-  const args = chromiumArgs({ ...options, profileDir });
-  const child = spawn(options.executable, args, { detached: process.platform !== 'win32', stdio: ['ignore', 'ignore', 'pipe'] });
+  // With an extension, the first page is opened once the browser is up (see openFirstPage).
+  const viaPipe = Boolean(options.extensionDir) && options.url !== undefined;
+  const args = chromiumArgs({ ...options, profileDir, ...(viaPipe ? { url: 'about:blank' } : {}) });
+  if (viaPipe) args.splice(args.length - 1, 0, '--remote-debugging-pipe');
+  const child = spawn(options.executable, args, { detached: process.platform !== 'win32', stdio: viaPipe ? ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe'] });
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     const text = chunk.toString();
@@ -125,5 +130,14 @@ export async function launchBrowser(options: LaunchBrowserOptions): Promise<Laun
     }
     await closed;
   };
+  if (viaPipe) {
+    const pipe = devtoolsPipe(child.stdio[3] as Writable, child.stdio[4] as Readable);
+    // A browser that fails to start ends this wait; a failure leaves the blank tab and is said on stderr.
+    await Promise.race([openFirstPage(pipe, options.url!), exited]).catch((error: unknown) => {
+      const note = `aiplugs: could not open ${options.url}: ${(error as Error).message}\n`;
+      output = (output + note).slice(-OUTPUT_TAIL_CHARS);
+      options.onOutput?.(note);
+    });
+  }
   return { pid, profileDir, temporary, args, closed, close };
 }
