@@ -24,6 +24,7 @@ const SOURCES = [
   'gateway/src/inference/sse-parser.ts',
   'gateway/src/inference/line-splitter.ts',
   'gateway/src/settings/site-patterns.ts',
+  'gateway/src/dashboard/page/pairing-messages.ts',
   'package.json',
   'package-lock.json',
   'docs/EXTENSION.md',

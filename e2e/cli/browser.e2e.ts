@@ -37,7 +37,7 @@ test.afterAll(async () => {
 
 /** `aiplugs browser --headless --json URL`, until its started line. */
 async function launch(dataDir: string, url: string, extra: string[] = []) {
-  const child = spawn(process.execPath, [CLI, 'browser', '--headless', '--json', ...extra, '--data-dir', dataDir, url], {
+  const child = spawn(process.execPath, [CLI, 'browser', '--headless', '--json', '--temp-profile', ...extra, '--data-dir', dataDir, url], {
     cwd: REPO_ROOT,
     env: { ...process.env, AIPLUGS_BROWSER: chromiumPath() ?? '', AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: 'localhost', AIPLUGS_API_PORT: '0', AIPLUGS_PROXY_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -98,7 +98,7 @@ test('a browser that cannot start (no display) makes the command exit 1 with its
   delete env.WAYLAND_DISPLAY;
   try {
     // Not headless, and nowhere to draw a window.
-    const child = spawn(process.execPath, [CLI, 'browser', '--no-extension', '--data-dir', dataDir, `${site.origin}/`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'browser', '--no-extension', '--temp-profile', '--data-dir', dataDir, `${site.origin}/`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     launched.push(child);
     let stdout = '';
     let stderr = '';

@@ -99,8 +99,10 @@ test.describe('dashboard on a real gateway', () => {
     await expect(page.locator('#disabled-sites')).toContainText('*.example.com');
     expect((await api({ apiUrl: gateway.ready.apiUrl, token }, '/api/settings')).disabled_sites).toEqual(['*.example.com']);
 
-    // Pairing token, hidden until asked for.
+    // Pairing token, hidden (and not even loaded) until asked for.
+    await page.getByText('Pair by hand (Firefox)').click();
     await expect(page.locator('#token')).toHaveAttribute('type', 'password');
+    await expect(page.locator('#token')).toHaveValue('');
     await page.getByRole('button', { name: 'Show' }).click();
     await expect(page.locator('#token')).toHaveValue(token);
     await page.getByRole('button', { name: 'Hide' }).click();

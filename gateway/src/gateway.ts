@@ -36,6 +36,8 @@ import { assertMockttpPatched } from './proxy/mockttp-patch-check.js';
 import { createDashboardAuth } from './dashboard/dashboard-auth.js';
 import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard/dashboard-routes.js';
 import { createBrowserLauncher } from './dashboard/browser-launcher.js';
+import { createPairingCodes } from './pairing/pairing-codes.js';
+import { pairingRoutes, pairPage } from './pairing/pairing-routes.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
 import { activeOnSite, activePlugins, isGatewayOrigin, siteActive, whyNoPlugins } from './settings/active-plugins.js';
 import { createSettingsStore } from './settings/settings-store.js';
@@ -307,6 +309,8 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
       { path: '/api/cloud', app: cloudUsageRoutes(budget) },
       { path: '/', app: dashboardPages(dashboard) },
       { path: '/api', app: dashboardApi(dashboard) },
+      { path: '/', app: pairPage() },
+      { path: '/api/pairing', app: pairingRoutes({ codes: createPairingCodes(), token, apiUrl: () => `http://${LOOPBACK}:${apiPort}`, logger: logger.child('pairing') }) },
     ],
     isDashboardSession: dashboardAuth.isSession,
   });

@@ -1,7 +1,11 @@
-import { createGatewayClient, GatewayError, normalizeAddress, type GatewayClient } from '../common/gateway-client';
+import { createGatewayClient, discoverGateway, GatewayError, normalizeAddress, rangeAddresses, type GatewayClient } from '../common/gateway-client';
+import type { GatewayHealth } from '../common/gateway-types';
 import type { ConnectionStatus, ExtensionSettings } from '../common/protocol';
 import { loadSettings, saveSettings } from '../common/storage';
 import { applyProxyRouting } from './proxy-routing';
+
+/** How many paired gateways are remembered (each is one address to probe when the current one is gone). */
+const MAX_KNOWN_GATEWAYS = 8;
 
 /** A client for the stored address and token, or null before an address is known. */
 export function clientFor(settings: ExtensionSettings): GatewayClient | null {
@@ -12,53 +16,128 @@ export async function currentClient(): Promise<GatewayClient | null> {
   return clientFor(await loadSettings());
 }
 
+/** Makes `address` + `token` the current pairing and remembers it, most recent first. */
+export async function rememberPairing(address: string, token: string): Promise<ExtensionSettings> {
+  const { knownGateways } = await loadSettings();
+  const known = [{ address, token }, ...knownGateways.filter((entry) => entry.address !== address)].slice(0, MAX_KNOWN_GATEWAYS);
+  return saveSettings({ gatewayAddress: address, token, knownGateways: known });
+}
+
+/** Whether the gateway at `address` takes `token`: `yes`, `no` (401), or `error` (anything else). */
+async function tokenVerdict(address: string, token: string): Promise<'yes' | 'no' | 'error'> {
+  try {
+    await createGatewayClient({ address, token, timeoutMs: 3000 }).settings();
+    return 'yes';
+  } catch (error) {
+    return error instanceof GatewayError && error.status === 401 ? 'no' : 'error';
+  }
+}
+
 /**
- * Where the extension stands with the gateway, in words a user can act on. Also keeps the
- * stored proxy port current (the PAC script points at it).
+ * Whether this browser's requests go through an AiPlugs proxy: the proxy answers `/__aiplugs/…`
+ * on any host, even one that does not exist; without it the name does not resolve.
+ */
+async function proxyInUse(): Promise<boolean> {
+  try {
+    const response = await fetch('http://proxy-check.aiplugs.invalid/__aiplugs/runtime/proxy-check.js', { cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(2000) });
+    const body = (await response.json().catch(() => null)) as { error?: unknown } | null;
+    return body !== null && typeof body === 'object' && 'error' in body;
+  } catch {
+    return false;
+  }
+}
+
+/** The PAC script points at the proxy port: keep it current. */
+async function keepProxyPort(health: GatewayHealth, settings: ExtensionSettings): Promise<void> {
+  if (health.proxyPort === settings.proxyPort) return;
+  await applyProxyRouting(await saveSettings({ proxyPort: health.proxyPort }));
+}
+
+const portsText = (addresses: string[]) => addresses.map((address) => new URL(address).port).join(', ');
+
+async function connected(address: string, health: GatewayHealth, movedFrom: string | null): Promise<ConnectionStatus> {
+  const settings = await loadSettings();
+  const gatewaySettings = await createGatewayClient({ address, token: settings.token }).settings();
+  const where = movedFrom ? `at ${address} (it moved from ${movedFrom})` : `at ${address}`;
+  const proxy = (await proxyInUse())
+    ? 'Pages come through its proxy.'
+    : 'This browser does not go through its proxy, so the extension injects plugins itself: turn on "Route this browser through the gateway proxy" below, or open a browser with "npx aiplugs browser".';
+  return {
+    state: 'connected',
+    address,
+    version: health.version,
+    apiPort: health.apiPort,
+    proxyPort: health.proxyPort,
+    paused: gatewaySettings.paused,
+    message: `Paired with AiPlugs ${health.version} ${where}. ${proxy}`,
+  };
+}
+
+/**
+ * Looks for a gateway this browser can use elsewhere: where it was paired before, then the
+ * contract's port range; the first that takes one of the remembered tokens becomes current.
+ */
+async function relocate(settings: ExtensionSettings, except: string | null) {
+  const tokens = [...new Set([settings.token, ...settings.knownGateways.map((entry) => entry.token)].filter((token): token is string => Boolean(token)))];
+  const remembered = settings.knownGateways.map((entry) => entry.address);
+  const candidates = [...remembered, ...rangeAddresses()].filter((address) => address !== except);
+  let accepted: { address: string; token: string; health: GatewayHealth } | null = null;
+  const found = await discoverGateway(candidates, async (address, health) => {
+    for (const token of tokens) {
+      if ((await tokenVerdict(address, token)) === 'yes') {
+        accepted = { address, token, health };
+        return true;
+      }
+    }
+    return false;
+  });
+  return { accepted: accepted as { address: string; token: string; health: GatewayHealth } | null, seen: found.seen, remembered };
+}
+
+/**
+ * Where the extension stands with the gateway, in words a user can act on: not running, running
+ * but not paired, paired, token rejected (and, once paired, whether the proxy is in use). A
+ * gateway that moved to another port is found where this browser was paired before, or on the
+ * contract's API ports.
  */
 export async function connectionStatus(): Promise<ConnectionStatus> {
   const settings = await loadSettings();
-  const client = clientFor(settings);
-  if (!client || !settings.gatewayAddress) {
-    return { state: 'unconfigured', message: 'No gateway yet: press "Find" to look for it on this machine, or type its address.' };
-  }
-  const address = settings.gatewayAddress;
-  let health;
-  try {
-    health = await client.health(3000);
-  } catch (error) {
-    return { state: 'down', address, message: `The AiPlugs gateway is not running at ${address}. Start it with "npx aiplugs start", then reopen this popup.` };
-  }
-  if (health.proxyPort !== settings.proxyPort) {
-    const updated = await saveSettings({ proxyPort: health.proxyPort });
-    await applyProxyRouting(updated);
-  }
-  if (!settings.token) {
-    return { state: 'unpaired', address, version: health.version, message: 'Found the gateway. Paste its API token (aiplugs status, or the dashboard) and press "Pair".' };
-  }
-  try {
-    const gatewaySettings = await client.settings();
-    return {
-      state: 'connected',
-      address,
-      version: health.version,
-      apiPort: health.apiPort,
-      proxyPort: health.proxyPort,
-      paused: gatewaySettings.paused,
-      message: `Connected to AiPlugs ${health.version} at ${address}.`,
-    };
-  } catch (error) {
-    if (error instanceof GatewayError && error.status === 401) {
-      return { state: 'unpaired', address, version: health.version, message: 'The gateway refused the token. Paste the current one from "aiplugs status" and press "Pair".' };
+  const current = settings.gatewayAddress;
+  const health = current ? await createGatewayClient({ address: current, token: null }).health(3000).catch(() => null) : null;
+  if (current && health) {
+    await keepProxyPort(health, settings);
+    if (!settings.token) {
+      return { state: 'unpaired', address: current, version: health.version, message: `AiPlugs ${health.version} runs at ${current}, but this browser is not paired with it: press "Pair the extension" in its dashboard, or open a browser with "npx aiplugs browser".` };
     }
-    return { state: 'down', address, message: `The gateway at ${address} answered with an error: ${(error as Error).message}` };
+    const verdict = await tokenVerdict(current, settings.token);
+    if (verdict === 'yes') return connected(current, health, null);
+    if (verdict === 'error') return { state: 'down', address: current, message: `The gateway at ${current} answered with an error; see its log (or the dashboard).` };
   }
+  const { accepted, seen, remembered } = await relocate(settings, current && health ? current : null);
+  if (accepted) {
+    await keepProxyPort(accepted.health, await rememberPairing(accepted.address, accepted.token));
+    return connected(accepted.address, accepted.health, current);
+  }
+  if (current && health) {
+    return { state: 'rejected', address: current, version: health.version, message: `The gateway at ${current} refused this browser's pairing (its token changed, or it is another gateway's data dir). Pair again: "Pair the extension" in its dashboard.` };
+  }
+  const other = seen[0];
+  if (other) {
+    return { state: 'unpaired', address: other.address, version: other.health.version, message: `AiPlugs ${other.health.version} runs at ${other.address}, but this browser is not paired with it: press "Pair the extension" in its dashboard, or open a browser with "npx aiplugs browser".` };
+  }
+  if (!current) {
+    return { state: 'unconfigured', message: 'No AiPlugs gateway found on this machine (looked at ports 5000-5100). Start it with "npx aiplugs start", then press "Pair the extension" in its dashboard (it may run on another port).' };
+  }
+  const looked = remembered.length > 0 ? `ports ${portsText(remembered)} where it was paired, and 5000-5100` : 'ports 5000-5100';
+  return { state: 'down', address: current, message: `The AiPlugs gateway is not running (looked at ${looked}). Start it with "npx aiplugs start"; this browser stays paired and finds it again.` };
 }
 
 /** Stores what the user typed (address normalized) and reports how the gateway took it. */
 export async function pair(addressInput: string, token: string): Promise<ConnectionStatus> {
   const address = normalizeAddress(addressInput);
   if (!address) return { state: 'unconfigured', message: `"${addressInput}" is not a gateway address; try http://127.0.0.1:5000.` };
-  await saveSettings({ gatewayAddress: address, token: token.trim() || null });
+  const trimmed = token.trim();
+  if (trimmed && (await tokenVerdict(address, trimmed)) === 'yes') await rememberPairing(address, trimmed);
+  else await saveSettings({ gatewayAddress: address, token: trimmed || null });
   return connectionStatus();
 }

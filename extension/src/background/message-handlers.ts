@@ -1,12 +1,13 @@
 import browser, { type Runtime } from 'webextension-polyfill';
-import { discoverGateway, GatewayError, type GatewayClient } from '../common/gateway-client';
-import { StorageKey, type BackgroundReplies, type BackgroundRequest, type PageRequest, type PageResponse, type RequestOf } from '../common/protocol';
+import { discoverGateway, GatewayError, rangeAddresses, type GatewayClient } from '../common/gateway-client';
+import { StorageKey, type BackgroundReplies, type ConnectionStatus, type BackgroundRequest, type PageRequest, type PageResponse, type RequestOf } from '../common/protocol';
 import { hostMatchesSitePattern, sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState, saveSettings } from '../common/storage';
 import { SKIP_ONCE_KEY } from '../injected/navigation-hook';
 import { clientFor, connectionStatus, currentClient, pair } from './gateway-connection';
 import { buildHeaderRules, installHeaderRules } from './header-rules';
 import { markSkipOnceInPage } from './page-injection';
+import { acceptPairingOffer } from './pairing-offer';
 import { rememberedPlan } from './plan-cache';
 import { applyProxyRouting } from './proxy-routing';
 import { recordRuntimeStatus, resyncTabs, syncTab } from './tab-sync';
@@ -45,6 +46,16 @@ async function runPluginFile(client: GatewayClient, target: PageTarget, request:
   const finished = await runInPageWorld(target, script.code, `aiplugs://${encodeURIComponent(pluginId)}/${encodeURI(file)}`);
   if (!finished) return pageFailure(id, 500, 'script_failed', `${file} stopped with an error (see the page's console)`);
   return { id, ok: true, result: null };
+}
+
+/** A new pairing takes effect at once: proxy routing, header rules, and every tab's plugins. */
+async function afterPairing(status: ConnectionStatus): Promise<ConnectionStatus> {
+  if (status.state === 'connected') {
+    await applyProxyRouting(await loadSettings());
+    await syncHeaderRules();
+    void resyncTabs();
+  }
+  return status;
 }
 
 /** Every message the background answers, by type: the protocol in `common/protocol.ts`. */
@@ -100,18 +111,19 @@ const handlers: Handlers = {
     return connectionStatus();
   },
   async 'discover-gateway'() {
-    const found = await discoverGateway();
-    if (found.address) await saveSettings({ gatewayAddress: found.address });
-    return found;
+    // Where this browser was paired before first, then the contract's API ports.
+    const { knownGateways } = await loadSettings();
+    const { address, probed } = await discoverGateway([...knownGateways.map((entry) => entry.address), ...rangeAddresses()]);
+    if (address) await saveSettings({ gatewayAddress: address });
+    return { address, probed };
   },
   async pair({ address, token }) {
-    const status = await pair(address, token);
-    if (status.state === 'connected') {
-      await applyProxyRouting(await loadSettings());
-      await syncHeaderRules();
-      void resyncTabs();
-    }
-    return status;
+    return afterPairing(await pair(address, token));
+  },
+  /** Only a top frame's content script (a gateway page on this machine) offers codes; the page's URL is the browser's word, not the page's. */
+  async 'pairing-offer'({ code }, sender) {
+    if (topFrameTab(sender) === null) throw new Error('Pairing offers are taken from a top-level page only.');
+    return afterPairing(await acceptPairingOffer(sender.url, code));
   },
   async 'set-plugin-enabled'({ tabId, pluginId, enabled }) {
     const state = await loadTabState(tabId);

@@ -107,7 +107,10 @@ export function syncTab(request: SyncRequest): Promise<TabState> {
     const settings = await loadSettings();
     const client = clientFor(settings);
     if (!client || !settings.token) {
-      return store({ ...state, injection: 'failed', injectionError: 'The extension is not paired with an AiPlugs gateway yet: open the popup to set it up.' });
+      // Unpaired, the extension cannot inject; a page the proxy injected still has its plugins.
+      const latest = await loadTabState(request.tabId);
+      const runtime = latest?.runtime && latest.updatedAt >= state.updatedAt ? latest.runtime : state.runtime;
+      return store({ ...state, runtime, injection: runtime?.transport === 'bridge' ? 'proxy' : 'unpaired' });
     }
     let plan, active, plugins, gatewaySettings;
     try {
@@ -170,7 +173,8 @@ export function recordRuntimeStatus(tabId: number, status: RuntimeStatus): Promi
   return inTabQueue(tabId, async () => {
     const previous = await loadTabState(tabId);
     const base: TabState = previous ?? { tabId, url: status.url, injection: 'pending', matched: [], updatedAt: Date.now() };
-    const injection = base.injection === 'pending' || base.injection === 'none' ? (status.transport === 'bridge' ? 'proxy' : 'extension') : base.injection;
+    const undecided = base.injection === 'pending' || base.injection === 'none' || (base.injection === 'unpaired' && status.transport === 'bridge');
+    const injection = undecided ? (status.transport === 'bridge' ? 'proxy' : 'extension') : base.injection;
     return store({ ...base, url: status.url, runtime: status, injection, updatedAt: Date.now() });
   });
 }

@@ -76,6 +76,8 @@ export function createGatewayClient(options: GatewayClientOptions) {
     inject: (url: string) => call<InjectionPlan>(`/api/inject?url=${encodeURIComponent(url)}`),
     infer: (pluginId: string, body: unknown) =>
       call<{ result: unknown }>(`/api/plugins/${encodeURIComponent(pluginId)}/infer`, { method: 'POST', body: JSON.stringify(body), timeout: 10 * 60_000 }).then((answer) => answer.result),
+    /** Trades a one-time pairing code for the token; the gateway honours it only from this extension's Origin. */
+    redeemPairing: (code: string) => call<{ token: string; api_url: string }>('/api/pairing/redeem', { method: 'POST', body: JSON.stringify({ code }) }),
     modelStatus: (pluginId: string) => call<unknown>(`/api/plugins/${encodeURIComponent(pluginId)}/models/status`),
     /** Follows `GET /api/events` until `signal` aborts; EventSource cannot send the token, fetch can. */
     async events(signal: AbortSignal, onEvent: (event: GatewayEvent) => void): Promise<void> {
@@ -102,28 +104,42 @@ export type GatewayClient = ReturnType<typeof createGatewayClient>;
 /** The API port range of the public contract, probed when the address is not known. */
 export const API_PORT_RANGE: [number, number] = [5000, 5100];
 
-/**
- * Finds a running gateway on this machine: probes `/api/health` on 127.0.0.1 across the contract's
- * API port range, a batch at a time, and returns the first that answers as AiPlugs.
- */
-export async function discoverGateway(range: [number, number] = API_PORT_RANGE, batch = 20): Promise<{ address: string | null; probed: number }> {
-  let probed = 0;
-  for (let port = range[0]; port <= range[1]; port += batch) {
-    const ports = Array.from({ length: Math.min(batch, range[1] - port + 1) }, (_, i) => port + i);
-    probed += ports.length;
-    const found = await Promise.all(
-      ports.map(async (candidate) => {
-        const address = `http://127.0.0.1:${candidate}`;
-        try {
-          const health = await createGatewayClient({ address, token: null }).health(1500);
-          return health.name === 'aiplugs' ? address : null;
-        } catch {
-          return null;
-        }
-      }),
-    );
-    const address = found.find((item) => item !== null);
-    if (address) return { address, probed };
+/** `http://127.0.0.1:<port>` for every port of a range. */
+export function rangeAddresses([first, last]: [number, number] = API_PORT_RANGE): string[] {
+  return Array.from({ length: last - first + 1 }, (_, i) => `http://127.0.0.1:${first + i}`);
+}
+
+/** Health of an AiPlugs gateway at `address`, or null when nothing (or something else) answers. */
+export async function gatewayHealthAt(address: string, timeoutMs = 1500): Promise<GatewayHealth | null> {
+  try {
+    const health = await createGatewayClient({ address, token: null }).health(timeoutMs);
+    return health.name === 'aiplugs' ? health : null;
+  } catch {
+    return null;
   }
-  return { address: null, probed };
+}
+
+/**
+ * Finds running gateways on this machine: probes `/api/health` at each address (remembered ones
+ * first, then the contract's API port range), a batch at a time, and returns the first that
+ * `accept` takes, with every AiPlugs gateway seen on the way.
+ */
+export async function discoverGateway(
+  addresses: string[] = rangeAddresses(),
+  accept: (address: string, health: GatewayHealth) => Promise<boolean> = async () => true,
+  batch = 20,
+): Promise<{ address: string | null; probed: number; seen: Array<{ address: string; health: GatewayHealth }> }> {
+  const unique = [...new Set(addresses)];
+  const seen: Array<{ address: string; health: GatewayHealth }> = [];
+  let probed = 0;
+  for (let start = 0; start < unique.length; start += batch) {
+    const slice = unique.slice(start, start + batch);
+    probed += slice.length;
+    const answered = (await Promise.all(slice.map(async (address) => ({ address, health: await gatewayHealthAt(address) })))).filter(
+      (entry): entry is { address: string; health: GatewayHealth } => entry.health !== null,
+    );
+    seen.push(...answered);
+    for (const entry of answered) if (await accept(entry.address, entry.health)) return { address: entry.address, probed, seen };
+  }
+  return { address: null, probed, seen };
 }

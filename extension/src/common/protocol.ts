@@ -83,7 +83,9 @@ export type InjectionOutcome =
   /** Not a page plugins can run in (not http(s), not HTML). */
   | 'unsupported'
   /** Plugins match, but injection did not happen: see `injectionError`. */
-  | 'failed';
+  | 'failed'
+  /** The extension is not paired, so it cannot tell or inject (pages through the proxy still get plugins). */
+  | 'unpaired';
 
 /** What the MAIN-world injection step (`applyPlanInPage`) reports back. */
 export interface PageOutcome {
@@ -136,6 +138,8 @@ export interface ExtensionSettings {
   cspStripSites: string[];
   /** The gateway's proxy port, last seen in `/api/health` (the PAC script needs it). */
   proxyPort: number | null;
+  /** Gateways paired before, most recent first: where to look when the current one does not answer. */
+  knownGateways: Array<{ address: string; token: string }>;
 }
 
 export const DEFAULT_SETTINGS: ExtensionSettings = {
@@ -144,12 +148,15 @@ export const DEFAULT_SETTINGS: ExtensionSettings = {
   proxyRouting: false,
   cspStripSites: [],
   proxyPort: null,
+  knownGateways: [],
 };
 
 export type ConnectionStatus =
   | { state: 'unconfigured'; message: string }
   | { state: 'down'; address: string; message: string }
   | { state: 'unpaired'; address: string; version: string; message: string }
+  /** A gateway answers where this browser was paired, but refuses its token (rotated, or another gateway). */
+  | { state: 'rejected'; address: string; version: string; message: string }
   | { state: 'connected'; address: string; version: string; apiPort: number; proxyPort: number; paused: boolean; message: string };
 
 /** The popup's view of one plugin on a tab. */
@@ -170,6 +177,8 @@ export type BackgroundRequest =
   | { type: 'get-connection' }
   | { type: 'discover-gateway' }
   | { type: 'pair'; address: string; token: string }
+  // from the pairing listener on a gateway's own page (dashboard, /pair)
+  | { type: 'pairing-offer'; code: string }
   | { type: 'set-plugin-enabled'; tabId: number; pluginId: string; enabled: boolean }
   | { type: 'set-paused'; paused: boolean }
   | { type: 'reload-without-plugins'; tabId: number }
@@ -185,6 +194,7 @@ export interface BackgroundReplies {
   'get-connection': ConnectionStatus;
   'discover-gateway': { address: string | null; probed: number };
   pair: ConnectionStatus;
+  'pairing-offer': ConnectionStatus;
   'set-plugin-enabled': TabState | null;
   'set-paused': ConnectionStatus;
   'reload-without-plugins': null;

@@ -39,8 +39,12 @@ const INJECTION_TEXT: Record<TabState['injection'], string> = {
   suppressed: 'Loaded without plugins. Reload to bring them back.',
   unsupported: 'Plugins do not run on this kind of page.',
   failed: 'Injection failed.',
+  unpaired: 'The extension is not paired with the gateway, so it cannot show or add plugins here (pages that come through the proxy still get theirs).',
   pending: 'Looking at this page…',
 };
+
+/** What the popup adds when the proxy injected a page the unpaired extension cannot see into. */
+const PROXY_UNPAIRED_TEXT = 'Plugins injected by the gateway proxy. Pair the extension (its dashboard, "Pair the extension") to see and switch them here.';
 
 /** What the popup says when the site's policy blocked the fallback: the choice is the user's, per site. */
 function cspBlockedText(site: string): string {
@@ -101,7 +105,9 @@ export async function startPopup(): Promise<void> {
       ? `${INJECTION_TEXT.failed} ${cspBlockedText(site)}`
       : kind === 'failed'
         ? `${INJECTION_TEXT.failed} ${tabState?.injectionError ?? ''}`.trim()
-        : INJECTION_TEXT[kind];
+        : kind === 'proxy' && !settings.token
+          ? PROXY_UNPAIRED_TEXT
+          : INJECTION_TEXT[kind];
     $('retry').hidden = kind !== 'failed';
     $('retry').textContent = blockedByPolicy ? `Allow stripping for ${site}` : 'Retry';
     // The switch shows where stripping is on (to take it back) or where the policy blocked plugins.
@@ -179,11 +185,11 @@ export async function startPopup(): Promise<void> {
       .catch(showError);
   });
   $('discover').addEventListener('click', () => {
-    $('connection').textContent = 'Looking for the gateway on 127.0.0.1, ports 5000-5100…';
+    $('connection').textContent = 'Looking for the gateway where this browser was paired before, and on ports 5000-5100…';
     void ask({ type: 'discover-gateway' })
       .then(async (found) => {
         if (found.address) $<HTMLInputElement>('address').value = found.address;
-        connection = found.address ? await ask({ type: 'get-connection' }) : { state: 'unconfigured', message: `No gateway answered on ${found.probed} ports. Is it running? Type its address if it uses another port.` };
+        connection = found.address ? await ask({ type: 'get-connection' }) : { state: 'unconfigured', message: `No gateway answered on ${found.probed} ports. Start it with "npx aiplugs start", or type its address if it uses another port.` };
         renderConnection();
       })
       .catch(showError);

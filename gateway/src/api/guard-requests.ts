@@ -12,6 +12,11 @@ const PUBLIC_ROUTES = new Set([
   'POST /login',
   'GET /dashboard/dashboard.css',
   'GET /dashboard/dashboard.js',
+  // The one-time pairing code is the credential, and only its extension's Origin may use it (pairing/).
+  'POST /api/pairing/redeem',
+  // The page `aiplugs browser` opens to hand that code to the extension (the code is in its fragment).
+  'GET /pair',
+  'GET /pair.js',
 ]);
 
 /** True for a route anyone on this machine may call without the token. */

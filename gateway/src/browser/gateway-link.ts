@@ -58,3 +58,19 @@ export async function requestLoginUrl(apiUrl: string, token: string): Promise<st
   if (!response.ok) throw new Error(`The gateway refused a login link (HTTP ${response.status})`);
   return ((await response.json()) as { url: string }).url;
 }
+
+/**
+ * The gateway's `/pair` page with a one-time code for extension `extensionId` in its fragment
+ * (never sent to a server) and the page to go on to: `aiplugs browser` opens it first.
+ */
+export async function requestPairingUrl(apiUrl: string, token: string, extensionId: string, next: string): Promise<string> {
+  const response = await fetch(`${apiUrl}/api/pairing/codes`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ extension_id: extensionId }),
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!response.ok) throw new Error(`The gateway refused a pairing code (HTTP ${response.status})`);
+  const { code } = (await response.json()) as { code: string };
+  return `${apiUrl}/pair#${new URLSearchParams({ code, next })}`;
+}

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readlink, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { chromiumArgs, type BrowserArgsOptions } from './browser-args.js';
+import { devtoolsPipe, openFirstPage } from './devtools-pipe.js';
 
 /** How the browser ended. */
 export interface BrowserExit {
@@ -17,15 +19,19 @@ export interface BrowserExit {
 export interface LaunchedBrowser {
   pid: number;
   profileDir: string;
+  /** True when the profile is thrown away on close. */
+  temporary: boolean;
   args: string[];
-  /** Resolves once the browser has exited and its profile is deleted. */
+  /** Resolves once the browser has exited and (a temporary) profile is deleted. */
   closed: Promise<BrowserExit>;
-  /** Ends the browser (its whole process group) and deletes the profile. */
+  /** Ends the browser (its whole process group) and deletes a temporary profile. */
   close(): Promise<void>;
 }
 
 export interface LaunchBrowserOptions extends Omit<BrowserArgsOptions, 'profileDir'> {
   executable: string;
+  /** A profile kept across launches (created if missing); default: a temporary one, deleted on close. */
+  profileDir?: string | undefined;
   /** Where its stderr goes as it comes (the Debian wrapper prints noise there); only its end is kept by default. */
   onOutput?: (text: string) => void;
 }
@@ -45,15 +51,48 @@ function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+export class ProfileInUseError extends Error {
+  override name = 'ProfileInUseError';
+}
+
 /**
- * Starts a browser in a fresh temporary profile wired to the gateway, and cleans up after it:
- * when the browser exits (window closed) or `close()` is called, every process it started is
- * ended and the profile folder is removed.
+ * The pid of a live browser holding a profile, from Chromium's own lock (`SingletonLock`, a
+ * symlink to `<host>-<pid>`), or null. A second Chromium on a held profile would hand its URL to
+ * the first and exit at once, which looks like a browser that closed by itself.
+ */
+export async function profileHolder(profileDir: string): Promise<number | null> {
+  const target = await readlink(join(profileDir, 'SingletonLock')).catch(() => null);
+  const match = target ? /^(.*)-(\d+)$/.exec(target) : null;
+  if (!match || match[1] !== hostname()) return null;
+  const pid = Number(match[2]);
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    // EPERM: alive, but another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
+}
+
+/**
+ * Starts a browser wired to the gateway, in a kept profile or a fresh temporary one, and cleans up
+ * after it: when the browser exits (window closed) or `close()` is called, every process it
+ * started is ended and a temporary profile folder is removed.
  */
 export async function launchBrowser(options: LaunchBrowserOptions): Promise<LaunchedBrowser> {
-  const profileDir = await mkdtemp(join(tmpdir(), 'aiplugs-browser-'));
-  const args = chromiumArgs({ ...options, profileDir });
-  const child = spawn(options.executable, args, { detached: process.platform !== 'win32', stdio: ['ignore', 'ignore', 'pipe'] });
+  const temporary = !options.profileDir;
+  if (options.profileDir) {
+    const holder = await profileHolder(options.profileDir);
+    if (holder !== null) throw new ProfileInUseError(`The profile ${options.profileDir} is already open in another browser (pid ${holder}): close that one, or pick another with --profile <name> (or --temp-profile).`);
+    await mkdir(options.profileDir, { recursive: true });
+  }
+  const profileDir = options.profileDir ?? (await mkdtemp(join(tmpdir(), 'aiplugs-browser-')));
+  const removeProfile = () => (temporary ? rm(profileDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }) : Promise.resolve());
+  // With an extension, the first page is opened once the browser is up (see openFirstPage).
+  const viaPipe = Boolean(options.extensionDir) && options.url !== undefined;
+  const args = chromiumArgs({ ...options, profileDir, ...(viaPipe ? { url: 'about:blank' } : {}) });
+  if (viaPipe) args.splice(args.length - 1, 0, '--remote-debugging-pipe');
+  const child = spawn(options.executable, args, { detached: process.platform !== 'win32', stdio: viaPipe ? ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe'] });
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     const text = chunk.toString();
@@ -67,7 +106,7 @@ export async function launchBrowser(options: LaunchBrowserOptions): Promise<Laun
   try {
     await started;
   } catch (error) {
-    await rm(profileDir, { recursive: true, force: true });
+    await removeProfile();
     throw new Error(`Could not start ${options.executable}: ${(error as Error).message}`);
   }
   const pid = child.pid!;
@@ -76,10 +115,10 @@ export async function launchBrowser(options: LaunchBrowserOptions): Promise<Laun
   const outputEnded = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const closed = exited.then(async (): Promise<BrowserExit> => {
     // The main process is gone; make sure no helper outlives it (helpers share its stderr, so
-    // that also lets the last of it be read), then delete the profile.
+    // that also lets the last of it be read), then delete a temporary profile.
     signalGroup(pid, 'SIGKILL');
     await Promise.race([outputEnded, sleep(2000)]);
-    await rm(profileDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    await removeProfile();
     return { code: child.exitCode, signal: child.signalCode, requested, output };
   });
   const close = async () => {
@@ -91,5 +130,14 @@ export async function launchBrowser(options: LaunchBrowserOptions): Promise<Laun
     }
     await closed;
   };
-  return { pid, profileDir, args, closed, close };
+  if (viaPipe) {
+    const pipe = devtoolsPipe(child.stdio[3] as Writable, child.stdio[4] as Readable);
+    // A browser that fails to start ends this wait; a failure leaves the blank tab and is said on stderr.
+    await Promise.race([openFirstPage(pipe, options.url!), exited]).catch((error: unknown) => {
+      const note = `aiplugs: could not open ${options.url}: ${(error as Error).message}\n`;
+      output = (output + note).slice(-OUTPUT_TAIL_CHARS);
+      options.onOutput?.(note);
+    });
+  }
+  return { pid, profileDir, temporary, args, closed, close };
 }

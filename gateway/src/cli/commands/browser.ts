@@ -1,8 +1,11 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { apiBypass, builtExtensionDir } from '../../browser/browser-args.js';
 import { findBrowser } from '../../browser/find-browser.js';
-import { attachOrStartGateway, requestLoginUrl } from '../../browser/gateway-link.js';
+import { attachOrStartGateway, requestLoginUrl, requestPairingUrl } from '../../browser/gateway-link.js';
 import { launchBrowser, type BrowserExit } from '../../browser/launch-browser.js';
+import { resolveDataDir } from '../../data/data-dir.js';
+import { unpackedExtensionId } from '../../pairing/extension-id.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { addDataDirOption, print, type DataDirFlags } from './cli-context.js';
 
@@ -10,30 +13,43 @@ interface BrowserFlags extends DataDirFlags {
   browser?: string;
   extension: boolean | string;
   headless?: boolean;
+  profile: string;
+  tempProfile?: boolean;
 }
 
+/** Profile names become folder names under `<data dir>/profiles/`. */
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 /**
- * `aiplugs browser [url]`: Chromium (or Chrome/Edge/Brave) in a temporary profile wired to the
- * gateway (proxy, CA by SPKI, the built extension), attached to the running gateway or with one
- * started for as long as the browser is open. Closing the window or Ctrl-C removes the profile.
+ * `aiplugs browser [url]`: Chromium (or Chrome/Edge/Brave) wired to the gateway (proxy, CA by SPKI,
+ * the built extension, paired through a one-time code), in a named profile kept under the data
+ * dir (or a throw-away one), attached to the running gateway or with one started for as long as
+ * the browser is open.
  */
 export function registerBrowserCommand(program: Command): void {
   const command = program
     .command('browser')
-    .description('open a browser wired to the gateway in a throw-away profile (nothing installed system-wide)')
+    .description('open a browser wired to the gateway, its extension paired, in a profile kept under the data dir (nothing installed system-wide)')
     .argument('[url]', 'page to open (default: the dashboard, signed in)')
     .option('--browser <path>', 'browser executable (default: AIPLUGS_BROWSER, CHROMIUM_PATH, else Chromium, Chrome, Edge, Brave)')
     .option('--extension <dir>', 'unpacked extension to load (default: extension/.output/chrome-mv3 when built)')
     .option('--no-extension', 'do not load the extension')
     .option('--headless', 'no window (automation, CI)')
+    .option('--profile <name>', 'browser profile kept in <data dir>/profiles/<name> (history, logins, the paired extension)', 'default')
+    .option('--temp-profile', 'a throw-away profile instead, deleted when the browser closes')
     .option('--json', 'print JSON lines (started/closed) on stdout');
   addDataDirOption(command);
   command.action(async (url: string | undefined, flags: BrowserFlags) => {
+    if (!PROFILE_NAME.test(flags.profile)) throw new CliError(EXIT.usage, `--profile "${flags.profile}": use letters, digits, ".", "_" or "-" (up to 64, not starting with a dot)`);
+    const profileDir = flags.tempProfile ? undefined : join(resolveDataDir(flags.dataDir, process.env), 'profiles', flags.profile);
     const found = flags.browser ? { name: 'custom', path: flags.browser } : await findBrowser();
     if (!found) throw new CliError(EXIT.failure, 'No Chromium-family browser found: install Chromium (Debian: apt-get install chromium) or set AIPLUGS_BROWSER=/path/to/browser');
     const link = await attachOrStartGateway({ dataDir: flags.dataDir, startOptions: { writeLog: (line) => process.stderr.write(`${line}\n`) } });
     const extensionDir = flags.extension === false ? null : typeof flags.extension === 'string' ? flags.extension : builtExtensionDir();
     const target = url ?? (await requestLoginUrl(link.info.apiUrl, link.token).catch(() => 'about:blank'));
+    // The loaded extension is paired by a one-time code only it can redeem, handed over by the gateway's /pair page.
+    const extensionId = extensionDir ? unpackedExtensionId(extensionDir) : null;
+    const first = extensionId ? await requestPairingUrl(link.info.apiUrl, link.token, extensionId, target).catch(() => null) : null;
     let browser;
     try {
       browser = await launchBrowser({
@@ -41,7 +57,8 @@ export function registerBrowserCommand(program: Command): void {
         proxyUrl: link.info.proxyUrl,
         caSpki: link.info.caSpki,
         extensionDir,
-        url: target,
+        profileDir,
+        url: first ?? target,
         headless: flags.headless ?? false,
         noSandbox: process.platform === 'linux' && process.getuid?.() === 0,
         bypass: [apiBypass(link.info.apiUrl)],
@@ -50,13 +67,14 @@ export function registerBrowserCommand(program: Command): void {
       await link.stop();
       throw new CliError(EXIT.failure, (error as Error).message);
     }
-    const started = { event: 'browser-started', pid: browser.pid, executable: found.path, args: browser.args, profileDir: browser.profileDir, extensionDir, gatewayAttached: link.attached, apiUrl: link.info.apiUrl, proxyUrl: link.info.proxyUrl };
+    const profile = flags.tempProfile ? null : flags.profile;
+    const started = { event: 'browser-started', pid: browser.pid, executable: found.path, args: browser.args, profile, profileDir: browser.profileDir, extensionDir, pairing: first ? 'offered' : 'none', gatewayAttached: link.attached, apiUrl: link.info.apiUrl, proxyUrl: link.info.proxyUrl };
     if (flags.json) print(JSON.stringify(started));
     else {
       print(
         `Started ${found.name} (pid ${browser.pid}) through ${link.info.proxyUrl}`,
-        `  profile:   ${browser.profileDir} (deleted when the browser closes)`,
-        `  extension: ${extensionDir ?? 'not loaded (build it: extension/.output/chrome-mv3)'}`,
+        `  profile:   ${browser.profileDir} ${profile ? `("${profile}", kept: --temp-profile for a throw-away one)` : '(deleted when the browser closes)'}`,
+        `  extension: ${extensionDir ? `${extensionDir}${first ? ', paired with this gateway' : ' (not paired: its id is unknown; pair it from the dashboard)'}` : 'not loaded (build it: extension/.output/chrome-mv3)'}`,
         `  gateway:   ${link.attached ? 'the running one' : 'started for this browser; stops with it'} (${link.info.apiUrl})`,
         'Close the browser or press Ctrl-C to end.',
       );
@@ -73,7 +91,7 @@ export function registerBrowserCommand(program: Command): void {
     // Closed by the user, or by us: fine. Ended on its own with an error (no display, a bad flag): say why.
     if (!exit.requested && (exit.code !== 0 || exit.signal !== null)) throw new CliError(EXIT.failure, describeBrowserFailure(found.name === 'custom' ? found.path : found.name, exit, flags.headless ?? false));
     if (flags.json) print(JSON.stringify({ event: 'browser-closed', pid: browser.pid, profileDir: browser.profileDir }));
-    else print('Browser closed; profile removed.');
+    else print(browser.temporary ? 'Browser closed; profile removed.' : `Browser closed; profile "${profile}" kept.`);
   });
 }
 

@@ -9,7 +9,7 @@ import { loadCloudUsage, onCloudUsage } from './cloud-usage-table.js';
 import { loadOverview, startUptime, wireStopButton } from './gateway-card.js';
 import { clearLog, onLog, wireLogFilters } from './live-log.js';
 import { loadModels, onModelProgress } from './models-table.js';
-import { loadPairing, wirePairing } from './pairing-card.js';
+import { wirePairing } from './pairing-card.js';
 import { loadPlugins } from './plugins-table.js';
 import { setConnected, showStatus } from './status-pill.js';
 import { loadSettings, wireSwitches } from './switches-card.js';
@@ -51,7 +51,7 @@ function connectEvents(): void {
 
 async function start(): Promise<void> {
   await Promise.all([loadOverview(), loadSettings()]);
-  await Promise.all([loadPlugins(), loadModels(), loadWorkers(), loadCloudUsage(), loadCa(), loadPairing()]);
+  await Promise.all([loadPlugins(), loadModels(), loadWorkers(), loadCloudUsage(), loadCa()]);
   startUptime();
   connectEvents();
   document.body.dataset.ready = 'true';

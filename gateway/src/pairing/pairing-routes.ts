@@ -1,0 +1,70 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { ApiError, parseJsonBody } from '../api/api-error.js';
+import type { ApiEnv } from '../api/api-env.js';
+import { readBrowserBundle } from '../built-assets.js';
+import type { Logger } from '../events/logger.js';
+import { AIPLUGS_EXTENSION_ID, extensionOrigin } from './extension-id.js';
+import type { PairingCodes } from './pairing-codes.js';
+
+export interface PairingRoutesOptions {
+  codes: PairingCodes;
+  token: string;
+  apiUrl: () => string;
+  logger: Logger;
+}
+
+const mintBody = z.object({ extension_id: z.string().regex(/^[a-p]{32}$/, 'a Chromium extension id is 32 letters a-p').optional() });
+const redeemBody = z.object({ code: z.string().min(1).max(100) });
+
+/**
+ * `POST /api/pairing/codes` (token or dashboard session): a one-time code for the AiPlugs
+ * extension, or for `extension_id` (`aiplugs browser` with another build).
+ * `POST /api/pairing/redeem` (no token; only from the extension the code is bound to): the token.
+ */
+export function pairingRoutes(options: PairingRoutesOptions) {
+  return new Hono<ApiEnv>()
+    .post('/codes', async (c) => {
+      const body = await parseJsonBody(c, mintBody);
+      const id = body.extension_id ?? AIPLUGS_EXTENSION_ID;
+      const minted = options.codes.mint(extensionOrigin(id));
+      options.logger.info(`Pairing: one-time code issued for extension ${id}`);
+      return c.json({ code: minted.code, expires_at: new Date(minted.expiresAt).toISOString(), api_url: options.apiUrl(), extension_id: id });
+    })
+    .post('/redeem', async (c) => {
+      const body = await parseJsonBody(c, redeemBody);
+      const origin = c.req.header('origin');
+      const outcome = options.codes.redeem(body.code, origin);
+      if (!outcome.ok) {
+        options.logger.warn(`Pairing: a code was refused (${outcome.reason.replace('_', ' ')}) from ${origin ?? 'a caller with no Origin'}`);
+        throw new ApiError(403, 'pairing_refused', 'This pairing code is not valid here (used, expired, or meant for another extension). Pair again from the dashboard or `aiplugs browser`.');
+      }
+      options.logger.info(`Pairing: ${origin} is paired`);
+      return c.json({ token: options.token, api_url: options.apiUrl() });
+    });
+}
+
+/** Same strictness as the dashboard: no framing, only our own script. */
+const PAGE_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+const PAIR_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>AiPlugs - pairing the extension</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/dashboard/dashboard.css">
+<script type="module" src="/pair.js"></script></head>
+<body class="login"><main><h1>AiPlugs</h1><p id="pair-status" role="status">Pairing the AiPlugs extension with this gateway…</p></main></body></html>`;
+
+/**
+ * `GET /pair#code=…&next=…`: the first page `aiplugs browser` opens. Its script hands the code in
+ * the fragment to the extension's content script and then goes on to `next`.
+ */
+export function pairPage() {
+  const script = readBrowserBundle('pairing.js');
+  return new Hono<ApiEnv>()
+    .get('/pair', (c) => c.html(PAIR_PAGE, 200, PAGE_HEADERS))
+    .get('/pair.js', (c) => c.body(script, 200, { ...PAGE_HEADERS, 'content-type': 'text/javascript; charset=utf-8' }));
+}
