@@ -47,6 +47,8 @@ export interface ProxyOptions {
   uploadReplayBytes?: number;
   /** Whether injected documents get the Web AI grant (`webai.enabled`). */
   webAi?: () => boolean;
+  /** Which injected plugins the gateway can serve as configured; pages hide the others' UI. */
+  servable?: (match: PluginMatch) => boolean;
 }
 
 export interface GatewayProxy {
@@ -167,6 +169,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
       capabilities: options.capabilities,
       maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
       ...(options.webAi ? { webAi: options.webAi } : {}),
+      ...(options.servable ? { servable: options.servable } : {}),
     });
 
   await server.start(options.port);
