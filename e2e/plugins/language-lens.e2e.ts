@@ -2,8 +2,9 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test, type Browser } from '@playwright/test';
 import { launchThroughProxy } from '../support/chromium.js';
+import { clickDock, dockElements, dockSummary } from '../support/page-dock.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
-import { collectConsoleErrors, expectVisible, hostileCss, progressStates, selectText, startExampleGateway, startModelHost, strictPage, type ExampleGateway } from './support.js';
+import { collectConsoleErrors, hostileCss, progressStates, selectText, startExampleGateway, startModelHost, strictPage, type ExampleGateway } from './support.js';
 
 // Language Lens end to end: the gateway as `npm start` runs it, with an empty models folder and
 // the model's official host standing in as a local server that does not have the file (the real
@@ -16,7 +17,7 @@ const ENGLISH = 'The quick brown fox jumps over the lazy dog, and in the evening
 const FRENCH = 'Nous sommes allés au marché ce matin pour acheter du pain frais, du fromage et des fruits de saison.';
 const ITALIAN = 'Questa sera andiamo a mangiare una pizza con gli amici nella piazza vicino alla stazione centrale.';
 
-/** The page's "router": replaces the whole body (our chip included) and pushes a new URL. */
+/** The page's "router": replaces the whole body and pushes a new URL. */
 const SPA_JS = `
 document.getElementById('next').addEventListener('click', (event) => {
   event.preventDefault();
@@ -70,8 +71,15 @@ test('first use provisions lid.176.ftz from the package mirror, and paragraphs g
   await expect(page.locator('#de')).toHaveAttribute('data-aiplugs-lang', 'de');
   await expect(page.locator('#de aiplugs-lang-badge span')).toHaveAttribute('title', /German, \d+% \(fastText lid\.176\)/);
   await expect(page.locator('#short aiplugs-lang-badge')).toHaveCount(0); // too short to tell
-  await expect(page.locator('aiplugs-language-lens .summary')).toHaveText(/Language Lens: (de|en|fr) 1 · (de|en|fr) 1 · (de|en|fr) 1/);
-  await expectVisible(page, 'aiplugs-language-lens .chip');
+  await expect.poll(() => dockSummary(page, 'language-lens')).toEqual([expect.stringMatching(/^badge Language Lens: (de|en|fr) 1 · (de|en|fr) 1 · (de|en|fr) 1$/), 'button hide badges']);
+  const summary = (await dockElements(page)).find((element) => element.plugin === 'language-lens' && element.kind === 'badge')!;
+  expect(summary.hit).toBe('aiplugs-dock'); // visible, on top, whatever the page's CSS says
+
+  // The dock's button hides and shows the paragraph badges.
+  await clickDock(page, (element) => element.plugin === 'language-lens' && element.text === 'hide badges');
+  await expect(page.locator('#de aiplugs-lang-badge')).toBeHidden();
+  await clickDock(page, (element) => element.plugin === 'language-lens' && element.text === 'show badges');
+  await expect(page.locator('#de aiplugs-lang-badge span')).toBeVisible();
 
   // Provisioning: the official URL was tried (at the stand-in host), then the package's copy.
   expect(modelHost.requests).toContain('/fasttext/supervised-models/lid.176.ftz');
@@ -85,23 +93,23 @@ test('first use provisions lid.176.ftz from the package mirror, and paragraphs g
   expect(consoleErrors.filter((text) => /Content Security Policy|TrustedHTML|Trusted Type/i.test(text))).toEqual([]);
 });
 
-test('the selection chip names the language of what is selected', async () => {
+test('a dock badge names the language of what is selected', async () => {
   const page = await browser.newPage();
   await page.goto(`${site.origin}/lens`);
   await expect(page.locator('#fr aiplugs-lang-badge span')).toHaveText('fr');
   await selectText(page, '#fr');
-  await expect(page.locator('aiplugs-language-lens .selection')).toHaveText(/^Selection: French \(fr\), \d+%$/);
+  await expect.poll(() => dockSummary(page, 'language-lens')).toContainEqual(expect.stringMatching(/^badge Selection: French \(fr\), \d+%$/));
   await selectText(page, '#de');
-  await expect(page.locator('aiplugs-language-lens .selection')).toHaveText(/^Selection: German \(de\), \d+%$/);
+  await expect.poll(() => dockSummary(page, 'language-lens')).toContainEqual(expect.stringMatching(/^badge Selection: German \(de\), \d+%$/));
 });
 
-test('an SPA navigation that throws the body away gets the chip back and the new paragraphs labelled', async () => {
+test('an SPA navigation that throws the body away keeps the dock and labels the new paragraphs', async () => {
   const page = await browser.newPage();
   await page.goto(`${site.origin}/lens`);
   await expect(page.locator('#de aiplugs-lang-badge span')).toHaveText('de');
   await page.click('#next');
   await expect(page).toHaveURL(/\/lens\/page-2$/);
   await expect(page.locator('#it aiplugs-lang-badge span')).toHaveText('it');
-  await expectVisible(page, 'aiplugs-language-lens .chip');
-  await expect(page.locator('aiplugs-language-lens')).toHaveCount(1);
+  await expect.poll(() => dockSummary(page, 'language-lens')).toContainEqual(expect.stringMatching(/^badge Language Lens: .*it 1/));
+  await expect(page.locator('aiplugs-dock')).toHaveCount(1);
 });

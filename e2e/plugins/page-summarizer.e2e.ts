@@ -1,14 +1,15 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { expect, test, type Browser } from '@playwright/test';
+import { expect, test, type Browser, type Page } from '@playwright/test';
 import { launchThroughProxy } from '../support/chromium.js';
 import { startTestSite, type TestSite } from '../support/test-site.js';
-import { expectVisible, hostileCss, startExampleGateway, strictPage, type ExampleGateway } from './support.js';
+import { clickDock, dockElements, dockSummary, type DockElement } from '../support/page-dock.js';
+import { hostileCss, startExampleGateway, strictPage, type ExampleGateway } from './support.js';
 
 // Page Summarizer end to end, in cloud mode: a local stub of an OpenAI-compatible server stands in
 // for vLLM/Ollama. The gateway is pointed at it with CLOUD_BASE_URL / SYSTEM_API_KEY; clicking
-// "Summarize" shows (streams, where page sockets are bridged) the stub's answer in the panel. A
-// second gateway with no cloud configured must say so in the panel.
+// "Summarize" in the AiPlugs dock shows (streams, where page sockets are bridged) the stub's answer
+// in a dock panel. A second gateway with no cloud configured must not show the plugin at all.
 
 const ARTICLE = 'The town council approved a new cycling bridge over the river. Construction starts in spring and should take two years. The bridge will connect the old town with the university campus.';
 const FIRST = '- The council approved a cycling bridge.';
@@ -81,6 +82,16 @@ test.beforeAll(async () => {
   plainBrowser = await launchThroughProxy(unconfigured.ready.proxyUrl, unconfigured.ready.caSpki);
 });
 
+const isSummarize = (element: DockElement) => element.kind === 'button' && element.plugin === 'page-summarizer' && element.text === 'Summarize';
+
+/** The summary panel as `<tone> <heading>: <text>`, or null while there is none. */
+async function summaryPanel(page: Page): Promise<string | null> {
+  const panel = (await dockElements(page)).find((element) => element.kind === 'panel' && element.plugin === 'page-summarizer');
+  if (!panel) return null;
+  const tone = ['busy', 'error'].find((name) => panel.className.split(' ').includes(name)) ?? 'normal';
+  return `${tone} ${panel.label}: ${panel.text}`;
+}
+
 test.afterAll(async () => {
   await browser?.close();
   await plainBrowser?.close();
@@ -94,13 +105,14 @@ test('Summarize sends the page to the cloud model and shows its answer in the pa
   stub.release(); // this test is about what goes to the server and comes back, not about streaming
   const page = await browser.newPage();
   await page.goto(`${site.origin}/news`);
-  await expectVisible(page, 'aiplugs-page-summarizer button.summarize');
-  await page.locator('aiplugs-page-summarizer button.summarize').click();
+  await expect.poll(async () => (await dockElements(page)).some(isSummarize)).toBe(true);
+  expect(await page.evaluate(() => [...document.querySelectorAll('*')].filter((element) => element.localName.startsWith('aiplugs-page-summarizer')).length)).toBe(0);
+  await clickDock(page, isSummarize);
 
-  const panel = page.locator('aiplugs-page-summarizer .panel');
-  await expect(panel).toHaveAttribute('data-state', 'done');
-  await expect(panel.locator('.summary')).toHaveText(FIRST + SECOND);
-  await expectVisible(page, 'aiplugs-page-summarizer .panel .summary');
+  await expect.poll(() => summaryPanel(page)).toBe(`normal Summary: ${FIRST}${SECOND}`);
+  const panel = (await dockElements(page)).find((element) => element.kind === 'panel')!;
+  expect(panel.box.height).toBeGreaterThan(10);
+  expect(panel.hit).toBe('aiplugs-dock'); // on screen, not covered
 
   // What reached the server: the manifest's system prompt, the article's text, the key from the env.
   expect(stub.requests).toHaveLength(1);
@@ -125,13 +137,11 @@ test('the answer streams into the panel: the first piece shows while the server 
   try {
     const page = await streamingBrowser.newPage();
     await page.goto(`${site.origin}/news`);
-    await page.locator('aiplugs-page-summarizer button.summarize').click();
-    const panel = page.locator('aiplugs-page-summarizer .panel');
-    await expect(panel.locator('.summary')).toHaveText(FIRST);
-    await expect(panel).toHaveAttribute('data-state', 'streaming');
+    await expect.poll(async () => (await dockElements(page)).some(isSummarize)).toBe(true);
+    await clickDock(page, isSummarize);
+    await expect.poll(() => summaryPanel(page)).toBe(`busy Summary (streaming…): ${FIRST}`);
     held.release();
-    await expect(panel).toHaveAttribute('data-state', 'done');
-    await expect(panel.locator('.summary')).toHaveText(FIRST + SECOND);
+    await expect.poll(() => summaryPanel(page)).toBe(`normal Summary: ${FIRST}${SECOND}`);
     expect(held.requests[0]!.body.stream).toBe(true);
   } finally {
     await streamingBrowser.close();
@@ -140,12 +150,13 @@ test('the answer streams into the panel: the first piece shows while the server 
   }
 });
 
-test('with no cloud server configured the panel says what to set', async () => {
+test('with no cloud server configured the plugin shows nothing in the page', async () => {
   const page = await plainBrowser.newPage();
   await page.goto(`${site.origin}/news`);
-  await page.locator('aiplugs-page-summarizer button.summarize').click();
-  const panel = page.locator('aiplugs-page-summarizer .panel');
-  await expect(panel).toHaveAttribute('data-state', 'error');
-  await expect(panel.locator('.summary')).toHaveText(/^No cloud model server is configured\. Start the gateway with CLOUD_BASE_URL/);
-  await expectVisible(page, 'aiplugs-page-summarizer .panel .summary');
+  // The page runtime is there and the plugin was injected, but it knows the gateway cannot serve it.
+  await expect.poll(() => page.evaluate(() => (window as unknown as { AiPlugs?: { plugins: string[] } }).AiPlugs?.plugins ?? [])).toContain('page-summarizer');
+  expect(await page.evaluate(() => (window as unknown as { AiPlugs: { isAvailable(id: string): boolean } }).AiPlugs.isAvailable('page-summarizer'))).toBe(false);
+  // echo (also in the example set) has its badge in the dock by now; the summarizer has nothing there.
+  await expect.poll(() => dockSummary(page, 'echo')).toEqual([expect.stringMatching(/^badge echo: /)]);
+  expect(await dockSummary(page, 'page-summarizer')).toEqual([]);
 });

@@ -21,6 +21,7 @@ import { lockDataDir } from './data/data-dir-lock.js';
 import { createCloudRelay } from './inference/cloud-relay.js';
 import { inferStreamRoutes } from './inference/infer-stream-route.js';
 import { createInferenceRouter } from './inference/inference-router.js';
+import { servableFromPage } from './inference/plugin-availability.js';
 import { createModelProvisioner } from './models/model-provisioner.js';
 import { modelsRoutes } from './models/models-routes.js';
 import { modelStatusRoutes } from './models/model-status-route.js';
@@ -351,6 +352,8 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
       explainNoPlugins: (url) => (isGatewayOrigin(url, apiPort) ? 'gateway-page' : whyNoPlugins(registry, settings.get(), url)),
       onDecision: (decision) => bus.emit(decision),
     },
+    servable: ({ plugin }) =>
+      servableFromPage(plugin.manifest, { cloudConfigured: config.cloud.base_url !== null, userMode: settings.get().plugin_modes[plugin.id], fallback: config.cloud.fallback }),
   }).catch((error: unknown) => {
     throw isAddressInUse(error) ? new PortInUseError('proxy', requestedProxyPort) : error;
   });

@@ -1,19 +1,20 @@
 // @ts-check
 /// <reference path="../../types/aiplugs-page.d.ts" />
-// Language Lens, in the page: a small badge with the language of every paragraph, and a chip
-// (bottom left) with the language of the current selection. The answers come from the plugin's
-// local backend through window.AiPlugs.infer.
+// Language Lens, in the page: a small badge with the language of every paragraph, and in the
+// AiPlugs dock a summary of the page's languages, the language of the current selection and a
+// button that hides the paragraph badges. The answers come from the plugin's local backend through
+// window.AiPlugs.infer.
 //
 // Patterns worth copying for your own plugin:
-// - every bit of UI lives in a shadow root, styled by a constructed style sheet: page CSS cannot
-//   reach it, it cannot leak into the page, and it works under strict CSP and Trusted Types
-//   (no inline <style>, no innerHTML);
+// - page-wide UI goes in the AiPlugs dock (window.AiPlugs.ui), which the runtime owns and removes
+//   when the plugin stops; UI next to page content lives in a shadow root styled by a constructed
+//   style sheet: page CSS cannot reach it, it cannot leak into the page, and it works under strict
+//   CSP and Trusted Types (no inline <style>, no innerHTML);
 // - SPA navigations (`aiplugs:navigate`) and DOM changes re-scan only what is new, and re-attach
-//   the UI if the page's router threw it away;
+//   the badges if the page's router threw them away;
 // - AiPlugs.onStop tears everything down when the plugin is switched off for the page.
 (() => {
   const PLUGIN = 'language-lens';
-  const TAG = 'aiplugs-language-lens';
   const BADGE_TAG = 'aiplugs-lang-badge';
   /** Elements whose text is worth a badge, and the least text that identifies reliably. */
   const BLOCKS = 'p, li, blockquote, dd, dt, h1, h2, h3, h4, figcaption, td';
@@ -24,52 +25,37 @@
   let claimed = 0;
   const DONE = 'aiplugsLang'; // data-aiplugs-lang on paragraphs we have labelled
 
-  const sheet = new CSSStyleSheet();
-  sheet.replaceSync(`
-    :host { all: initial; }
-    .chip { position: fixed; left: 8px; bottom: 8px; z-index: 2147483646; max-width: 320px;
-      font: 12px/1.4 system-ui, sans-serif; color: #f8fafc; background: #0f172a; opacity: .92;
-      padding: 6px 10px; border-radius: 8px; box-shadow: 0 2px 8px rgba(0,0,0,.25); }
-    .chip button { all: unset; cursor: pointer; margin-left: 8px; color: #93c5fd; }
-    .chip .selection { display: block; margin-top: 2px; color: #fde68a; }
-    .chip .selection:empty { display: none; }
-    .error { color: #fca5a5; }
-  `);
   const badgeSheet = new CSSStyleSheet();
   badgeSheet.replaceSync(`
     :host { all: initial; display: inline; }
+    :host([hidden]) { display: none; }
     span { font: 600 10px/1 system-ui, sans-serif; color: #1e3a8a; background: #dbeafe;
       border-radius: 4px; padding: 1px 4px; margin-left: 4px; vertical-align: super; cursor: help; }
     span.unsure { color: #334155; background: #e2e8f0; font-style: italic; }
   `);
 
-  // --- the chip ---------------------------------------------------------------------------------
-  const host = document.createElement(TAG);
-  const root = host.attachShadow({ mode: 'open' });
-  root.adoptedStyleSheets = [sheet];
-  const chip = document.createElement('div');
-  chip.className = 'chip';
-  chip.setAttribute('part', 'chip');
-  const summary = document.createElement('span');
-  summary.className = 'summary';
-  summary.textContent = 'Language Lens: looking…';
-  const toggle = document.createElement('button');
-  toggle.textContent = 'hide badges';
-  const selectionLine = document.createElement('span');
-  selectionLine.className = 'selection';
-  chip.append(summary, toggle, selectionLine);
-  root.append(chip);
-
+  // --- the dock --------------------------------------------------------------------------------
+  const summary = window.AiPlugs.ui.badge(PLUGIN, { label: 'Language Lens: looking…', tone: 'busy' });
+  /** @type {AiPlugsDockItem | null} the selection's language, while there is one */
+  let selectionBadge = null;
   let badgesShown = true;
-  toggle.addEventListener('click', () => {
-    badgesShown = !badgesShown;
-    toggle.textContent = badgesShown ? 'hide badges' : 'show badges';
-    for (const badge of document.querySelectorAll(BADGE_TAG)) /** @type {HTMLElement} */ (badge).hidden = !badgesShown;
+  const toggle = window.AiPlugs.ui.button(PLUGIN, {
+    label: 'hide badges',
+    title: 'Hide or show the language badges on paragraphs',
+    onClick: () => {
+      badgesShown = !badgesShown;
+      toggle.update({ label: badgesShown ? 'hide badges' : 'show badges' });
+      for (const badge of document.querySelectorAll(BADGE_TAG)) /** @type {HTMLElement} */ (badge).hidden = !badgesShown;
+    },
   });
 
-  /** Puts the chip back if the page (an SPA router, say) removed it. */
-  function attach() {
-    if (!host.isConnected) (document.body ?? document.documentElement).append(host);
+  /** @param {string} label */
+  function showSelection(label) {
+    if (!label) {
+      selectionBadge?.remove();
+      selectionBadge = null;
+    } else if (selectionBadge && !selectionBadge.removed) selectionBadge.update({ label });
+    else selectionBadge = window.AiPlugs.ui.badge(PLUGIN, { label, title: 'The language of the selected text' });
   }
 
   // --- paragraphs -------------------------------------------------------------------------------
@@ -78,8 +64,7 @@
 
   function showCounts() {
     const parts = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([lang, n]) => `${lang} ${n}`);
-    summary.textContent = parts.length ? `Language Lens: ${parts.join(' · ')}` : 'Language Lens: no paragraphs';
-    summary.classList.remove('error');
+    summary.update({ label: parts.length ? `Language Lens: ${parts.join(' · ')}` : 'Language Lens: no paragraphs', tone: 'normal' });
   }
 
   /** @param {Element} element */
@@ -115,11 +100,10 @@
     }
     scanning = true;
     try {
-      attach();
       const pending = [];
       for (const element of document.querySelectorAll(BLOCKS)) {
         if (claimed >= MAX_PARAGRAPHS) break;
-        if (/** @type {HTMLElement} */ (element).dataset[DONE] !== undefined || element.closest(`${TAG}, ${BADGE_TAG}`)) continue;
+        if (/** @type {HTMLElement} */ (element).dataset[DONE] !== undefined || element.closest(BADGE_TAG)) continue;
         const text = ownText(element);
         /** @type {HTMLElement} */ (element).dataset[DONE] = ''; // claimed, whatever the answer
         if (text.length >= MIN_CHARS) {
@@ -129,7 +113,7 @@
       }
       for (let i = 0; i < pending.length; i += MAX_PER_REQUEST) {
         const batch = pending.slice(i, i + MAX_PER_REQUEST);
-        if (counts.size === 0) summary.textContent = 'Language Lens: identifying (the first use loads the model)…';
+        if (counts.size === 0) summary.update({ label: 'Language Lens: identifying (first use loads the model)…', tone: 'busy' });
         /** @type {LanguageAnswer} */
         const answer = await window.AiPlugs.infer(PLUGIN, { texts: batch.map((item) => item.text) });
         if (stopped) return;
@@ -140,8 +124,7 @@
       }
       showCounts();
     } catch (error) {
-      summary.textContent = `Language Lens failed: ${/** @type {Error} */ (error).message}`;
-      summary.classList.add('error');
+      summary.update({ label: `Language Lens failed: ${/** @type {Error} */ (error).message}`, tone: 'error' });
     } finally {
       scanning = false;
       if (again) {
@@ -159,7 +142,7 @@
     if (text === lastSelection) return;
     lastSelection = text;
     if (text.length < 3) {
-      selectionLine.textContent = '';
+      showSelection('');
       return;
     }
     try {
@@ -167,10 +150,9 @@
       const answer = await window.AiPlugs.infer(PLUGIN, { text });
       const result = answer.results[0];
       if (text !== lastSelection || !result) return;
-      selectionLine.textContent = `Selection: ${result.name} (${result.lang}), ${Math.round(result.confidence * 100)}%`;
-      selectionLine.dataset.lang = result.lang;
+      showSelection(`Selection: ${result.name} (${result.lang}), ${Math.round(result.confidence * 100)}%`);
     } catch (error) {
-      selectionLine.textContent = `Selection: ${/** @type {Error} */ (error).message}`;
+      showSelection(`Selection: ${/** @type {Error} */ (error).message}`);
     }
   }
   const onSelection = () => {
@@ -190,18 +172,17 @@
     if (records.some((record) => [...record.addedNodes].some((node) => node.nodeType === 1 && !/** @type {Element} */ (node).localName.startsWith('aiplugs-')))) scanSoon();
   });
   const stopNavigate = window.AiPlugs.onNavigate(() => {
-    attach();
     lastSelection = '';
     scanSoon();
   });
   document.addEventListener('selectionchange', onSelection);
   observer.observe(document.documentElement, { childList: true, subtree: true });
-  window.AiPlugs.onStop?.(PLUGIN, () => {
+  window.AiPlugs.onStop(PLUGIN, () => {
     stopped = true;
     observer.disconnect();
     stopNavigate();
     document.removeEventListener('selectionchange', onSelection);
-    host.remove();
+    // the dock entries are the runtime's to remove
     for (const badge of document.querySelectorAll(BADGE_TAG)) badge.remove();
     for (const element of document.querySelectorAll('[data-aiplugs-lang]')) delete /** @type {HTMLElement} */ (element).dataset[DONE];
   });

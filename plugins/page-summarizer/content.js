@@ -1,7 +1,8 @@
 // @ts-check
 /// <reference path="../../types/aiplugs-page.d.ts" />
-// Page Summarizer, in the page: a "Summarize" button (bottom right) that sends the page's text to
-// the cloud / cluster model server the gateway relays to, and streams the summary into a panel.
+// Page Summarizer, in the page: a "Summarize" button and menu command in the AiPlugs dock that
+// send the page's text to the cloud / cluster model server the gateway relays to, and stream the
+// summary into a dock panel. With no cloud server configured it shows nothing.
 // This plugin has no local backend: its manifest says default_mode "cloud", and the gateway talks
 // to the OpenAI-compatible server set by CLOUD_BASE_URL / SYSTEM_API_KEY (or config.json).
 (() => {
@@ -9,60 +10,8 @@
   /** Enough text for a summary, small enough for any model's context. */
   const MAX_CHARS = 12000;
 
-  const sheet = new CSSStyleSheet();
-  sheet.replaceSync(`
-    :host { all: initial; }
-    .dock { position: fixed; right: 8px; bottom: 40px; z-index: 2147483646; display: flex;
-      flex-direction: column; align-items: flex-end; gap: 6px; font: 13px/1.45 system-ui, sans-serif; }
-    button { font: 600 12px/1 system-ui, sans-serif; border: 0; border-radius: 6px; cursor: pointer;
-      padding: 7px 10px; color: #fff; background: #7c3aed; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
-    button:hover { background: #6d28d9; }
-    button:disabled { opacity: .6; cursor: progress; }
-    .panel { width: min(420px, calc(100vw - 24px)); max-height: 50vh; overflow: auto; background: #fff; color: #0f172a;
-      border: 1px solid #ddd6fe; border-radius: 10px; box-shadow: 0 6px 20px rgba(0,0,0,.2); padding: 10px 12px; }
-    .panel[hidden] { display: none; }
-    .head { display: flex; align-items: center; gap: 8px; color: #5b21b6; font-size: 11px; margin-bottom: 6px; }
-    .head span { flex: 1; }
-    .head button { background: #a78bfa; padding: 3px 6px; font-size: 11px; }
-    .summary { white-space: pre-wrap; margin: 0; }
-    .panel.error .summary { color: #b91c1c; }
-    .hint { color: #64748b; font-size: 11px; margin-top: 6px; }
-  `);
-
-  const host = document.createElement('aiplugs-page-summarizer');
-  const root = host.attachShadow({ mode: 'open' });
-  root.adoptedStyleSheets = [sheet];
-  const dock = document.createElement('div');
-  dock.className = 'dock';
-  const panel = document.createElement('div');
-  panel.className = 'panel';
-  panel.hidden = true;
-  panel.setAttribute('role', 'status');
-  panel.setAttribute('aria-live', 'polite');
-  const head = document.createElement('div');
-  head.className = 'head';
-  const title = document.createElement('span');
-  title.textContent = 'Summary';
-  const close = document.createElement('button');
-  close.type = 'button';
-  close.textContent = 'Close';
-  head.append(title, close);
-  const summary = document.createElement('p');
-  summary.className = 'summary';
-  const hint = document.createElement('div');
-  hint.className = 'hint';
-  panel.append(head, summary, hint);
-  const button = document.createElement('button');
-  button.type = 'button';
-  button.className = 'summarize';
-  button.textContent = 'Summarize';
-  button.title = 'Summarize this page with your cloud model (Page Summarizer)';
-  dock.append(panel, button);
-  root.append(dock);
-
-  function attach() {
-    if (!host.isConnected) (document.body ?? document.documentElement).append(host);
-  }
+  // Without a cloud server the gateway cannot serve this plugin: no button that could only fail.
+  if (!window.AiPlugs.isAvailable(PLUGIN)) return;
 
   /** The page's readable text: the main content when the page marks it, else the whole body. */
   function pageText() {
@@ -71,13 +20,14 @@
     return text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS)}\n[…]` : text;
   }
 
-  /** @param {'streaming' | 'done' | 'error'} state @param {string} text @param {string} [note] */
-  function show(state, text, note = '') {
-    panel.hidden = false;
-    panel.dataset.state = state;
-    panel.classList.toggle('error', state === 'error');
-    summary.textContent = text;
-    hint.textContent = note;
+  /** @type {AiPlugsDockItem | null} */
+  let panel = null;
+  const HEADINGS = { streaming: 'Summary (streaming…)', done: 'Summary', error: 'Summary failed' };
+  /** The summary panel in the AiPlugs dock, opened (again) with this state. @param {'streaming' | 'done' | 'error'} state @param {string} text */
+  function show(state, text) {
+    const fields = { label: HEADINGS[state], text, tone: /** @type {AiPlugsDockTone} */ (state === 'streaming' ? 'busy' : state === 'error' ? 'error' : 'normal') };
+    if (panel && !panel.removed) panel.update(fields);
+    else panel = window.AiPlugs.ui.panel(PLUGIN, fields);
   }
 
   /** What to tell the user for each way the call can fail. @param {AiPlugsError} error */
@@ -150,7 +100,7 @@
   }
 
   let running = false;
-  button.addEventListener('click', async () => {
+  async function summarizePage() {
     if (running) return;
     const text = pageText();
     if (!text) {
@@ -158,32 +108,28 @@
       return;
     }
     running = true;
-    button.disabled = true;
-    show('streaming', 'Summarizing…', `Sending ${text.length.toLocaleString()} characters to your cloud model.`);
+    button.update({ disabled: true });
+    show('streaming', `Sending ${text.length.toLocaleString()} characters to your cloud model…`);
     try {
-      const final = await summarize(text, (partial) => show('streaming', partial, 'Streaming from your cloud model…'));
-      show('done', final || '(the model returned an empty answer)', '');
+      const final = await summarize(text, (partial) => show('streaming', partial));
+      show('done', final || '(the model returned an empty answer)');
     } catch (error) {
       show('error', explain(/** @type {AiPlugsError} */ (error)));
     } finally {
       running = false;
-      button.disabled = false;
+      if (!button.removed) button.update({ disabled: false });
     }
-  });
-  close.addEventListener('click', () => {
-    panel.hidden = true;
-  });
+  }
+
+  const button = window.AiPlugs.ui.button(PLUGIN, { label: 'Summarize', title: 'Summarize this page with your cloud model', onClick: summarizePage });
+  window.AiPlugs.ui.menuCommand(PLUGIN, 'Summarize this page', summarizePage);
 
   // A new SPA page is a new text: the old summary would be about the wrong page.
   const stopNavigate = window.AiPlugs.onNavigate(() => {
-    attach();
-    if (!running) panel.hidden = true;
+    if (!running && panel) panel.remove();
   });
-  window.AiPlugs.onStop?.(PLUGIN, () => {
-    stopNavigate();
-    host.remove();
-  });
-  attach();
+  // The runtime removes the dock entries itself when the plugin stops.
+  window.AiPlugs.onStop(PLUGIN, stopNavigate);
 })();
 
 /** @typedef {{ type?: string, id?: string, data?: unknown, result?: { text?: string }, error?: { code?: string, message?: string } } | null} StreamMessage */

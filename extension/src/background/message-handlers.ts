@@ -1,6 +1,6 @@
 import browser, { type Runtime } from 'webextension-polyfill';
 import { discoverGateway, GatewayError, rangeAddresses, type GatewayClient } from '../common/gateway-client';
-import { StorageKey, type BackgroundReplies, type ConnectionStatus, type BackgroundRequest, type PageRequest, type PageResponse, type RequestOf } from '../common/protocol';
+import { StorageKey, type BackgroundReplies, type ConnectionStatus, type BackgroundRequest, type PageRequest, type PageResponse, type RelayRequest, type RequestOf } from '../common/protocol';
 import { hostMatchesSitePattern, sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState, saveSettings } from '../common/storage';
 import { SKIP_ONCE_KEY } from '../injected/navigation-hook';
@@ -197,6 +197,12 @@ const handlers: Handlers = {
     const settings = await saveSettings({ cspStripSites: strip ? [...current, pattern] : current });
     await syncHeaderRules();
     return settings;
+  },
+  /** The popup's menu command: the tab's page relay hands it to the page runtime, which runs the plugin's callback. */
+  async 'run-menu-command'({ tabId, pluginId, commandId }) {
+    const request: RelayRequest = { type: 'run-menu-command', pluginId, commandId };
+    await browser.tabs.sendMessage(tabId, request, { frameId: 0 });
+    return null;
   },
 };
 

@@ -26,6 +26,8 @@ export const PageEvent = {
   extensionRequest: 'aiplugs:extension-request',
   /** Relay → runtime: JSON `PageResponse`. */
   extensionResponse: 'aiplugs:extension-response',
+  /** Relay → runtime: run a menu command of the page dock, JSON `{pluginId, id}`. */
+  menuCommand: 'aiplugs:menu-command',
 } as const;
 
 export type PluginRunState = 'running' | 'stopped' | 'error';
@@ -37,9 +39,21 @@ export interface RuntimeStatus {
   transport: 'bridge' | 'extension';
   version: string;
   plugins: Array<{ id: string; state: PluginRunState; error?: string }>;
+  /** The menu commands plugins registered in the page dock (`AiPlugs.ui.menuCommand`). */
+  commands?: MenuCommand[];
 }
 
 const text = (max: number) => z.string().check(z.maxLength(max));
+
+/**
+ * One menu command as the page runtime reports it. Any page script can report commands, so the
+ * relay keeps only well-formed, bounded ones; the popup shows the label as text.
+ */
+export const MenuCommandSchema = z.object({ pluginId: text(200), id: z.int().check(z.positive()), label: text(80) });
+export type MenuCommand = z.infer<typeof MenuCommandSchema>;
+/** The most commands one page's report carries to the popup. */
+export const MAX_MENU_COMMANDS = 100;
+
 const pageRequestBase = { id: text(100), pluginId: text(200), url: text(8192) };
 
 /**
@@ -184,7 +198,8 @@ export type BackgroundRequest =
   | { type: 'reload-without-plugins'; tabId: number }
   | { type: 'retry-injection'; tabId: number }
   | { type: 'set-proxy-routing'; enabled: boolean }
-  | { type: 'set-csp-strip-site'; site: string; strip: boolean };
+  | { type: 'set-csp-strip-site'; site: string; strip: boolean }
+  | { type: 'run-menu-command'; tabId: number; pluginId: string; commandId: number };
 
 export interface BackgroundReplies {
   'page-loaded': null;
@@ -201,7 +216,11 @@ export interface BackgroundReplies {
   'retry-injection': TabState | null;
   'set-proxy-routing': ExtensionSettings;
   'set-csp-strip-site': ExtensionSettings;
+  'run-menu-command': null;
 }
+
+/** What the background sends a tab's page relay (`tabs.sendMessage`, top frame). */
+export type RelayRequest = { type: 'run-menu-command'; pluginId: string; commandId: number };
 
 export type RequestOf<T extends BackgroundRequest['type']> = Extract<BackgroundRequest, { type: T }>;
 

@@ -1,5 +1,5 @@
 import browser from 'webextension-polyfill';
-import { PageEvent, PageRequestSchema, type BackgroundRequest, type PageResponse, type RuntimeStatus } from '../common/protocol';
+import { MAX_MENU_COMMANDS, MenuCommandSchema, PageEvent, PageRequestSchema, type BackgroundRequest, type MenuCommand, type PageResponse, type RelayRequest, type RuntimeStatus } from '../common/protocol';
 
 /**
  * The ISOLATED-world half of the page side (top frame, document_start): tells the background
@@ -20,7 +20,14 @@ export function startPageRelay(): void {
   });
   window.addEventListener(PageEvent.runtimeStatus, (event) => {
     const status = parse<RuntimeStatus>((event as CustomEvent).detail);
-    if (status) quietly(send({ type: 'runtime-status', status }));
+    if (status) quietly(send({ type: 'runtime-status', status: { ...status, commands: menuCommands(status.commands) } }));
+  });
+  // The popup's "run this command": only the background sends these (the page cannot reach runtime.onMessage).
+  browser.runtime.onMessage.addListener((message: unknown) => {
+    const request = message as RelayRequest | null;
+    if (request?.type !== 'run-menu-command') return undefined;
+    window.dispatchEvent(new CustomEvent(PageEvent.menuCommand, { detail: JSON.stringify({ pluginId: request.pluginId, id: request.commandId }) }));
+    return Promise.resolve(null);
   });
   window.addEventListener(PageEvent.extensionRequest, (event) => {
     const parsed = PageRequestSchema.safeParse(parse<unknown>((event as CustomEvent).detail));
@@ -34,6 +41,15 @@ export function startPageRelay(): void {
   });
   // The worker may have restarted since the runtime last reported: ask once the page is up.
   window.addEventListener('load', () => window.dispatchEvent(new CustomEvent(PageEvent.statusRequest)), { once: true });
+}
+
+/** The well-formed commands of a report, at most MAX_MENU_COMMANDS. */
+export function menuCommands(reported: unknown): MenuCommand[] {
+  if (!Array.isArray(reported)) return [];
+  return reported.slice(0, MAX_MENU_COMMANDS).flatMap((candidate: unknown) => {
+    const parsed = MenuCommandSchema.safeParse(candidate);
+    return parsed.success ? [parsed.data] : [];
+  });
 }
 
 function parse<T>(detail: unknown): T | null {

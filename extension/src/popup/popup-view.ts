@@ -25,7 +25,7 @@ export async function ask<T extends BackgroundRequest['type']>(message: Extract<
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** The tab the popup is about: `?tabId=` (tests, or a popup opened as a page), else the active tab. */
-async function targetTabId(): Promise<number | null> {
+export async function targetTabId(): Promise<number | null> {
   const param = new URLSearchParams(location.search).get('tabId');
   if (param && /^\d+$/.test(param)) return Number(param);
   const [tab] = await browser.tabs.query({ active: true, currentWindow: true });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadPlugin } from '../plugins/plugin-registry.js';
+import { compileContentScript, contentScriptCovers } from '../plugins/url-matcher.js';
 import { scaffoldPlugin, ScaffoldError } from './scaffold-plugin.js';
 
 const run = promisify(execFile);
@@ -41,6 +42,20 @@ describe('scaffoldPlugin', () => {
     const content = await readFile(join(result.dir, 'content.js'), 'utf8');
     assert.match(content, /AiPlugs\.infer\(PLUGIN/);
     assert.doesNotMatch(content, /\{\{\w+\}\}/, 'every placeholder is filled');
+  });
+
+  it('runs on local pages only until its author widens "matches"', async () => {
+    const pluginsDir = await mkdtemp(join(tmpdir(), 'aiplugs-scaffold-'));
+    const result = await scaffoldPlugin({ id: 'new-idea', pluginsDir });
+    const loaded = await loadPlugin(result.dir, 'new-idea');
+    assert.equal(loaded.status, 'enabled');
+    if (loaded.status !== 'enabled') return;
+    const [script] = loaded.manifest.content_scripts;
+    const covers = (url: string) => contentScriptCovers(compileContentScript(script!), url);
+    for (const url of ['http://localhost:3000/', 'https://localhost:8443/app', 'http://127.0.0.1/page']) assert.equal(covers(url), true, url);
+    for (const url of ['https://example.com/', 'https://news.ycombinator.com/item?id=1', 'http://localhost.evil.example/']) assert.equal(covers(url), false, url);
+    const readme = await readFile(join(result.dir, 'README.md'), 'utf8');
+    assert.match(readme, /edit `matches` in `manifest\.json`/);
   });
 
   it('refuses a bad id, an unknown backend and an existing folder, and leaves nothing behind', async () => {

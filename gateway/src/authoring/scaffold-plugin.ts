@@ -20,9 +20,15 @@ export interface ScaffoldOptions {
   /** Default: the id in title case. */
   name?: string;
   description?: string;
-  /** Match patterns for the content script. Default `["<all_urls>"]`. */
+  /** Match patterns for the content script. Default {@link SCAFFOLD_DEFAULT_MATCHES}. */
   matches?: string[];
 }
+
+/**
+ * Where a new plugin runs until its author says otherwise: local pages only (any port, http or
+ * https), so a plugin in the making never shows up on every site the browser visits.
+ */
+export const SCAFFOLD_DEFAULT_MATCHES: readonly string[] = ['*://localhost/*', '*://127.0.0.1/*'];
 
 export interface ScaffoldResult {
   dir: string;
@@ -91,7 +97,7 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
     name,
     version: '0.1.0',
     description,
-    content_scripts: [{ matches: options.matches?.length ? options.matches : ['<all_urls>'], js: ['content.js'], run_at: 'document_idle' }],
+    content_scripts: [{ matches: options.matches?.length ? options.matches : [...SCAFFOLD_DEFAULT_MATCHES], js: ['content.js'], run_at: 'document_idle' }],
     inference: { default_mode: 'local', local_entry: entry, models: [] },
   };
   const values = {

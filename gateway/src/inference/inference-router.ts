@@ -114,7 +114,7 @@ export function requireRunnablePlugin(registry: PluginRegistry, pluginId: string
   return record;
 }
 
-function allowsFallback(policy: FallbackPolicy, from: InferenceMode): boolean {
+export function allowsFallback(policy: FallbackPolicy, from: InferenceMode): boolean {
   return policy === 'both' || (from === 'local' ? policy === 'local_to_cloud' : policy === 'cloud_to_local');
 }
 

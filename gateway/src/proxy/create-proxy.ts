@@ -50,6 +50,8 @@ export interface ProxyOptions {
   webAi?: () => boolean;
   /** Told of every document decision (injected, or why not) for the activity view. */
   decisions?: Omit<DecisionReporter, 'cspMode'>;
+  /** Which injected plugins the gateway can serve as configured; pages hide the others' UI. */
+  servable?: (match: PluginMatch) => boolean;
 }
 
 export interface GatewayProxy {
@@ -168,6 +170,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
       capabilities: options.capabilities,
       maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
       ...(options.webAi ? { webAi: options.webAi } : {}),
+      ...(options.servable ? { servable: options.servable } : {}),
     });
 
   await server.start(options.port);

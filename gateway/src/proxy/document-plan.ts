@@ -40,6 +40,8 @@ export interface DocumentPlannerOptions {
   maxHeadBytes: number;
   /** Whether injected documents get the Web AI grant (`webai.enabled`). Default false. */
   webAi?: () => boolean;
+  /** Which plugins the gateway can serve as configured (see inference/plugin-availability.ts). Default: all. */
+  servable?: (match: PluginMatch) => boolean;
 }
 
 const CSP_HEADERS = ['content-security-policy', 'content-security-policy-report-only'];
@@ -90,6 +92,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
       apiPort: options.apiPort(),
       bridgeBase: capabilityBase(capability),
       nonce: options.cspMode === 'nonce' ? context.nonce : undefined,
+      unavailable: options.servable ? matches.filter((match) => !options.servable?.(match)).map(({ plugin }) => plugin.id) : undefined,
     });
     return {
       statusCode: response.statusCode,

@@ -13,6 +13,8 @@ export interface MarkupOptions {
   bridgeBase: string;
   /** Added to every element we inject, so a page's CSP can let exactly our scripts run. */
   nonce?: string | undefined;
+  /** Ids of injected plugins the gateway cannot serve as configured (the page runtime's `unavailable`). */
+  unavailable?: string[] | undefined;
 }
 
 function attr(name: string, value: string | undefined): string {
@@ -35,7 +37,7 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
       .filter(({ script }) => script.run_at === runAt)
       .flatMap(({ id, script }) => script.js.map((file) => `<script${extra}${nonce} src="${options.bridgeBase}${pluginFilePath(id, file)}"></script>`));
   const idle = scripts.filter(({ script }) => script.run_at === 'document_idle').flatMap(({ id, script }) => script.js.map((file) => pluginFilePath(id, file)));
-  const config = toInlineJson({ version: options.version, apiPort: options.apiPort, bridge: options.bridgeBase, plugins: matches.map(({ plugin }) => plugin.id), idle });
+  const config = toInlineJson({ version: options.version, apiPort: options.apiPort, bridge: options.bridgeBase, plugins: matches.map(({ plugin }) => plugin.id), idle, ...(options.unavailable?.length ? { unavailable: options.unavailable } : {}) });
   const runtime = `<script${nonce} src="/__aiplugs/runtime/${PAGE_RUNTIME_FILE}" data-aiplugs="runtime"${attr('data-aiplugs-config', config)}></script>`;
   return [runtime, ...styles, ...tags('document_start', ''), ...tags('document_end', ' defer')].join('');
 }

@@ -1,3 +1,5 @@
+import { mountMenuCommands } from '../../popup/menu-commands-view';
 import { startPopup } from '../../popup/popup-view';
 
 void startPopup();
+void mountMenuCommands();

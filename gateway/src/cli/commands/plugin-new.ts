@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import { scaffoldPlugin, SCAFFOLD_BACKENDS, type ScaffoldBackend } from '../../authoring/scaffold-plugin.js';
+import { scaffoldPlugin, SCAFFOLD_BACKENDS, SCAFFOLD_DEFAULT_MATCHES, type ScaffoldBackend } from '../../authoring/scaffold-plugin.js';
 import { PACKAGE_ROOT } from '../../version.js';
 
 interface PluginNewFlags {
@@ -38,7 +38,7 @@ export function registerPluginNewCommand(program: Command): void {
     .option('--backend <runtime>', `backend language: ${SCAFFOLD_BACKENDS.join(' or ')}`, parseBackend, 'node')
     .option('--name <name>', 'human-readable name (default: from the id)')
     .option('--description <text>', 'one-sentence description')
-    .option('--match <pattern>', 'a match pattern for the content script; repeatable (default: <all_urls>)', collect)
+    .option('--match <pattern>', `a match pattern for the content script; repeatable (default: ${SCAFFOLD_DEFAULT_MATCHES.join(' ')}, local pages only)`, collect)
     .option('--plugins-dir <dir>', 'where plugins live (default: AIPLUGS_PLUGINS_DIR or the repository plugins/)')
     .option('--json', 'print the result as JSON')
     .action(async (id: string, flags: PluginNewFlags) => {
@@ -64,7 +64,8 @@ export function registerPluginNewCommand(program: Command): void {
           'Next:',
           `  cd ${shown} && ${result.testCommand.join(' ')}   # its test`,
           `  npx aiplugs plugins validate ${shown}`,
-          '  npm start, then open any page through the proxy: edits reload on the next page load.',
+          `  npm start, then open a page it matches through the proxy (${(flags.match?.length ? flags.match : SCAFFOLD_DEFAULT_MATCHES).join(" ")}); edits reload on the next page load.`,
+          '  To run it on other sites, edit "matches" in its manifest.json.',
           '',
         ].join('\n'),
       );

@@ -3,6 +3,7 @@
 // this file and its imports into one script (gateway/build/browser-bundles.ts); the gateway wraps
 // it in a function of the page's config (runtime/page-runtime.ts).
 import { createConnect } from './connections.js';
+import { createPageUi } from './dock/page-ui.js';
 import { createInfer } from './infer.js';
 import { createLifecycle } from './lifecycle.js';
 import { createFileLoader } from './loading.js';
@@ -31,7 +32,11 @@ function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
   const transport = createTransport(world);
   installNavigationHook(world);
   const loader = createFileLoader(world, states, transport);
-  const lifecycle = createLifecycle(world, states, loader);
+  const ui = createPageUi(world, states);
+  const lifecycle = createLifecycle(world, states, loader, ui.endRun);
+  states.reportCommandsFrom(ui.commands);
+  // Plugins the gateway cannot serve here (their mode is the cloud and none is configured).
+  const unavailable = Array.isArray(config.unavailable) ? config.unavailable.filter((id) => typeof id === 'string') : [];
   loader.loadIdleScripts(config.idle || []);
 
   const api: AiPlugsPageRuntime = {
@@ -43,6 +48,8 @@ function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
     connect: createConnect(world),
     onNavigate: createOnNavigate(world),
     onStop: lifecycle.onStop,
+    ui: ui.api,
+    isAvailable: (pluginId) => states.get(pluginId) !== undefined && unavailable.indexOf(pluginId) < 0,
     get plugins() {
       return Object.freeze(states.running());
     },

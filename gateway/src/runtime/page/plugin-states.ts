@@ -24,6 +24,8 @@ export interface PluginStates {
   /** Every id known, in order. */
   ids(): readonly string[];
   report(): void;
+  /** Adds the page's menu commands (the dock's) to every report, for the extension's popup. */
+  reportCommandsFrom(source: () => unknown[]): void;
 }
 
 export function createPluginStates(world: PageWorld, version: string | undefined, initial: readonly string[]): PluginStates {
@@ -41,13 +43,14 @@ export function createPluginStates(world: PageWorld, version: string | undefined
     return plugin;
   }
   initial.forEach(record);
+  let commands: () => unknown[] = () => [];
 
   function report(): void {
     const list = order.map((id) => {
       const plugin = record(id);
       return { id, state: plugin.state, error: plugin.error || undefined };
     });
-    world.emit('aiplugs:runtime-status', world.toJson({ url: w.location.href, transport: world.transport, version, plugins: list }));
+    world.emit('aiplugs:runtime-status', world.toJson({ url: w.location.href, transport: world.transport, version, plugins: list, commands: commands() }));
   }
   world.listen('aiplugs:status-request', () => {
     report();
@@ -66,6 +69,9 @@ export function createPluginStates(world: PageWorld, version: string | undefined
     running: () => order.filter((id) => record(id).state !== 'stopped'),
     ids: () => order,
     report,
+    reportCommandsFrom(source) {
+      commands = source;
+    },
   };
 }
 

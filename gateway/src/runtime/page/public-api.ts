@@ -82,6 +82,66 @@ declare global {
     url: string;
   }
 
+  /** How a dock entry looks: `busy` while work runs, `error` after it failed. */
+  type AiPlugsDockTone = 'normal' | 'busy' | 'error';
+
+  /** What `update` may change on a dock entry. Labels and text are shown as plain text, never markup. */
+  interface AiPlugsDockFields {
+    /** A button's or badge's text, a panel's heading (at most 80 characters). */
+    label?: string;
+    /** The tooltip (at most 300 characters); the dock adds the plugin's id to it. */
+    title?: string;
+    /** A panel's body, line breaks kept (at most 20,000 characters). */
+    text?: string;
+    tone?: AiPlugsDockTone;
+    /** Buttons: greyed out and not clickable. */
+    disabled?: boolean;
+  }
+
+  interface AiPlugsDockButtonOptions extends AiPlugsDockFields {
+    label: string;
+    onClick: () => void;
+  }
+
+  interface AiPlugsDockBadgeOptions extends AiPlugsDockFields {
+    label: string;
+  }
+
+  interface AiPlugsDockPanelOptions extends AiPlugsDockFields {
+    label: string;
+  }
+
+  /** One entry in the dock, owned by the plugin that registered it. */
+  interface AiPlugsDockItem {
+    /** Changes the entry (a closed panel opens again); does nothing once it was removed. */
+    update(fields: AiPlugsDockFields): void;
+    remove(): void;
+    /** True after `remove()`, or once the runtime removed it because the plugin stopped. */
+    readonly removed: boolean;
+  }
+
+  /**
+   * The page dock: one collapsible strip in the bottom-right corner, owned by the runtime, that
+   * holds every plugin's buttons, badges, panels and menu commands. It lives in a closed shadow
+   * root the page's scripts and CSS cannot reach. Each call names the plugin the entry belongs to
+   * (it must be running in this page, else it throws); when that plugin is switched off for the
+   * page or everything is paused, its entries disappear, and when it starts again its scripts run
+   * again and register them anew. At most 24 entries per plugin.
+   */
+  interface AiPlugsUi {
+    /** A button in the dock's bar. */
+    button(pluginId: string, options: AiPlugsDockButtonOptions): AiPlugsDockItem;
+    /** A short status text in the dock's bar. */
+    badge(pluginId: string, options: AiPlugsDockBadgeOptions): AiPlugsDockItem;
+    /** A text panel above the bar (a result, a summary), with a Close button; `update` reopens it. */
+    panel(pluginId: string, options: AiPlugsDockPanelOptions): AiPlugsDockItem;
+    /**
+     * A command in the dock's "⋯" menu and in the AiPlugs extension's popup for this tab (what
+     * userscript managers offer as `GM_registerMenuCommand`). Returns the function that removes it.
+     */
+    menuCommand(pluginId: string, label: string, run: () => void): () => void;
+  }
+
   interface AiPlugsPageRuntime {
     /** The runtime (gateway) version. */
     readonly runtime: string;
@@ -111,6 +171,13 @@ declare global {
     onNavigate(callback: (navigation: AiPlugsNavigation) => void): () => void;
     /** Calls back when the plugin is switched off for this page: remove your UI and listeners. */
     onStop(pluginId: string, callback: (info: AiPlugsStopInfo) => void): () => void;
+    /** The page dock: register buttons, badges, panels and menu commands there instead of floating your own widget. */
+    readonly ui: AiPlugsUi;
+    /**
+     * False when the gateway cannot serve the plugin as configured (its mode is `cloud` and no
+     * cloud server is set up) or it is not in this page: hide the plugin's UI then.
+     */
+    isAvailable(pluginId: string): boolean;
   }
 
   interface Window {

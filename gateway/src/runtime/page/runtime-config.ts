@@ -20,6 +20,11 @@ export interface PageRuntimeConfig {
   transport?: RuntimeTransport;
   /** This document's bridge base, `/__aiplugs/cap/<token>` (default `/__aiplugs`). */
   bridge?: string;
+  /**
+   * Ids of this page's plugins the gateway cannot serve as configured (mode `cloud` with no cloud
+   * server set): `AiPlugs.isAvailable` says false for them, so they can keep their UI hidden.
+   */
+  unavailable?: string[];
 }
 
 export type RunAt = 'document_start' | 'document_end' | 'document_idle';

@@ -1,0 +1,203 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import { keepScreenshot } from '../extension/support/extension-browser.js';
+import { launchThroughProxy } from '../support/chromium.js';
+import { clickDock, dockElements, dockSummary } from '../support/page-dock.js';
+import { respond, startTestSite, type TestSite } from '../support/test-site.js';
+import { REPO_PLUGINS, startExampleGateway, strictPage, type ExampleGateway } from './support.js';
+
+// The page dock the runtime owns (AiPlugs.ui), end to end: the real gateway with the example
+// plugins echo and page-summarizer (copied, so the test controls which run), pages under a strict
+// CSP with a style sheet aimed at the dock, and the dock read through its closed shadow root.
+
+/** Page CSS that goes for the dock by name, and for everything else with `!important`. */
+const DOCK_HOSTILE_CSS = `
+aiplugs-dock { display: none !important; visibility: hidden !important; opacity: 0 !important; position: static !important;
+  transform: translateX(-9999px) !important; width: 0 !important; height: 0 !important; }
+* { all: unset !important; font-size: 2px !important; color: transparent !important; }
+button, span, div, p { display: none !important; }`;
+
+/** The part of `(window as unknown as DockPage).AiPlugs` these tests call (types/aiplugs-page.d.ts has it all). */
+interface DockItem {
+  remove(): void;
+}
+interface DockPage {
+  AiPlugs: {
+    isAvailable(id: string): boolean;
+    ui: {
+      button(id: string, options: { label: string; onClick: () => void }): DockItem;
+      badge(id: string, options: { label: string }): DockItem;
+      panel(id: string, options: { label: string; text: string }): DockItem;
+      menuCommand(id: string, label: string, run: () => void): () => void;
+    };
+  };
+  dockTest: { clicks: number; command: number };
+  dockItems: { button: DockItem; remove: () => void };
+}
+
+test.describe.configure({ mode: 'serial', timeout: 120_000 });
+
+let site: TestSite;
+let pluginsDir: string;
+let gateway: ExampleGateway;
+let browser: Browser;
+
+test.beforeAll(async () => {
+  pluginsDir = await mkdtemp(join(tmpdir(), 'aiplugs-e2e-dock-'));
+  for (const id of ['echo', 'page-summarizer']) await cp(join(REPO_PLUGINS, id), join(pluginsDir, id), { recursive: true });
+  site = await startTestSite({
+    '/hostile.css': respond(200, { 'content-type': 'text/css' }, DOCK_HOSTILE_CSS),
+    '/page': strictPage('Dock test', '<main><p>Some text for the plugins.</p></main>'),
+  });
+  gateway = await startExampleGateway({ pluginsDir });
+  browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
+});
+
+test.afterAll(async () => {
+  await browser?.close();
+  expect(await gateway?.close()).toBe(0);
+  await site?.close();
+  await rm(pluginsDir, { recursive: true, force: true });
+});
+
+async function openPage(): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${site.origin}/page`);
+  await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
+  return page;
+}
+
+/** What `__aiplugsRuntime.reconcile` does for the extension on "Pause all" and on resume. */
+async function reconcile(page: Page, plugins: string[], retry = false): Promise<void> {
+  await page.evaluate(
+    ({ ids, retry }) => {
+      const runtime = (window as unknown as { __aiplugsRuntime: { reconcile(plan: object): string[] } }).__aiplugsRuntime;
+      runtime.reconcile({ retry, plugins: ids.map((id) => ({ id, scripts: [{ run_at: 'document_idle', js: [{ file: 'content.js', path: `/api/plugins/${id}/files/content.js` }] }] })) });
+    },
+    { ids: plugins, retry },
+  );
+}
+
+test('echo puts its badge in the dock, the summarizer shows nothing without a cloud, and page CSS cannot touch the dock', async () => {
+  const page = await openPage();
+  // No plugin floats a widget of its own: the dock is the one AiPlugs element in the page.
+  expect(await page.evaluate(() => [...document.querySelectorAll('*')].map((element) => element.localName).filter((name) => name.startsWith('aiplugs-')))).toEqual(['aiplugs-dock']);
+  expect(await page.evaluate(() => (window as unknown as DockPage).AiPlugs.isAvailable('page-summarizer'))).toBe(false);
+  expect(await page.evaluate(() => (window as unknown as DockPage).AiPlugs.isAvailable('echo'))).toBe(true);
+  expect(await page.content()).not.toMatch(/base_url|api_key|CLOUD_BASE_URL/i);
+
+  const [badge] = await dockElements(page);
+  // Visible, on screen, in the bottom-right corner, and the page's own hit test finds the dock there.
+  expect(badge!.box.width).toBeGreaterThan(20);
+  expect(badge!.box.height).toBeGreaterThan(8);
+  const viewport = page.viewportSize()!;
+  expect(badge!.box.x + badge!.box.width).toBeLessThanOrEqual(viewport.width);
+  expect(badge!.box.x).toBeGreaterThan(viewport.width / 2);
+  expect(badge!.box.y).toBeGreaterThan(viewport.height / 2);
+  expect(badge!.hit).toBe('aiplugs-dock');
+  // The closed shadow root: page scripts get nothing to reach into.
+  expect(await page.evaluate(() => document.querySelector('aiplugs-dock')!.shadowRoot)).toBeNull();
+  await keepScreenshot(page, 'page-dock-echo');
+});
+
+test('a plugin registers and removes buttons, badges, panels and menu commands; labels stay text', async () => {
+  const page = await openPage();
+  await page.evaluate(() => {
+    const w = window as unknown as DockPage;
+    const ui = w.AiPlugs.ui;
+    const state = { clicks: 0, command: 0 };
+    w.dockTest = state;
+    const button = ui.button('echo', { label: '<img src=x onerror="document.title=1">', onClick: () => (state.clicks += 1) });
+    ui.panel('echo', { label: 'Result', text: 'line one\nline two' });
+    const remove = ui.menuCommand('echo', 'Do the thing', () => (state.command += 1));
+    w.dockItems = { button, remove };
+  });
+  await expect.poll(() => dockSummary(page)).toEqual([
+    'panel Result: line one\nline two',
+    'badge echo: Dock test',
+    'button <img src=x onerror="document.title=1">',
+    'menu-toggle ⋯',
+    'collapse ›',
+  ]);
+  await clickDock(page, (element) => element.kind === 'button' && element.plugin === 'echo');
+  await expect.poll(() => page.evaluate(() => (window as unknown as DockPage).dockTest.clicks)).toBe(1);
+  expect(await page.title()).toBe('Dock test'); // the label was never markup
+
+  // The "⋯" menu lists the command with its owner; choosing it runs the plugin's callback.
+  await clickDock(page, (element) => element.kind === 'menu-toggle');
+  await expect.poll(async () => (await dockElements(page)).filter((element) => element.kind === 'menu-item').map((element) => `${element.plugin}: ${element.text}`)).toEqual(['echo: Do the thing']);
+  await keepScreenshot(page, 'page-dock-menu');
+  await clickDock(page, (element) => element.kind === 'menu-item');
+  await expect.poll(() => page.evaluate(() => (window as unknown as DockPage).dockTest.command)).toBe(1);
+
+  // Closing a panel hides it; removing entries takes them out.
+  await clickDock(page, (element) => element.kind === 'panel');
+  await page.evaluate(() => {
+    const items = (window as unknown as DockPage).dockItems;
+    items.button.remove();
+    items.remove();
+  });
+  await expect.poll(() => dockSummary(page)).toEqual(['panel Result: line one\nline two', 'badge echo: Dock test', 'collapse ›']);
+
+  // Only plugins running in this page can register, and only so many entries each.
+  expect(await page.evaluate(() => {
+    try {
+      (window as unknown as DockPage).AiPlugs.ui.badge('not-here', { label: 'x' });
+      return 'registered';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  })).toBe('AiPlugs.ui: plugin "not-here" is not running in this page');
+  expect(await page.evaluate(() => {
+    try {
+      for (let i = 0; i < 100; i += 1) (window as unknown as DockPage).AiPlugs.ui.badge('echo', { label: `n${i}` });
+      return 'registered all';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  })).toMatch(/already has 24 entries/);
+});
+
+test('collapsing leaves one toggle; a page that removes the dock gets it back', async () => {
+  const page = await openPage();
+  await clickDock(page, (element) => element.kind === 'collapse');
+  await expect.poll(() => dockSummary(page)).toEqual(['collapse AiPlugs 1']);
+  await keepScreenshot(page, 'page-dock-collapsed');
+  await clickDock(page, (element) => element.kind === 'collapse');
+  await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
+
+  await page.evaluate(() => document.querySelector('aiplugs-dock')!.remove());
+  await expect.poll(() => page.evaluate(() => document.querySelectorAll('aiplugs-dock').length)).toBe(1);
+  await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
+});
+
+test('pausing removes every entry of the plugin; resuming brings back what it registers again', async () => {
+  const page = await openPage();
+  await page.evaluate(() => (window as unknown as DockPage).AiPlugs.ui.menuCommand('echo', 'Extra', () => undefined));
+  await reconcile(page, []); // "Pause all"
+  await expect.poll(() => dockSummary(page)).toEqual([]);
+  expect(await page.evaluate(() => document.querySelectorAll('aiplugs-dock').length)).toBe(0);
+  // A stopped plugin cannot register again until it runs again.
+  expect(await page.evaluate(() => {
+    try {
+      (window as unknown as DockPage).AiPlugs.ui.badge('echo', { label: 'zombie' });
+      return 'registered';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  })).toMatch(/not running/);
+
+  await reconcile(page, ['echo']); // resumed: its script runs again and registers its badge
+  await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
+});
+
+test('a retry after an error restarts the plugin with a clean slate: its entries are not doubled', async () => {
+  const page = await openPage();
+  // A call in a mode the user did not set fails, which puts the plugin in error.
+  await page.evaluate(() => (window as unknown as { AiPlugs: { infer(id: string, payload: unknown, options: object): Promise<unknown> } }).AiPlugs.infer('echo', {}, { mode: 'cloud' }).catch(() => undefined));
+  await reconcile(page, ['echo'], true); // the popup's retry
+  await expect.poll(() => page.evaluate(() => document.documentElement.dataset.aiplugsEcho !== undefined)).toBe(true);
+  await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
+});

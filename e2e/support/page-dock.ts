@@ -1,0 +1,88 @@
+import type { Page } from '@playwright/test';
+
+/**
+ * Reads and clicks the AiPlugs page dock from a test. The dock lives in a CLOSED shadow root that
+ * neither page scripts nor Playwright's selectors can enter; the Chrome DevTools Protocol can (its
+ * DOM domain pierces shadow roots), so the tests see exactly what the user sees, and click with
+ * the real mouse at the element's place on screen.
+ */
+
+export interface DockElement {
+  /** `button`, `badge`, `panel`, `menu-item`, `menu-toggle`, `collapse` */
+  kind: string;
+  plugin: string | null;
+  text: string;
+  /** A panel's heading, else the element's text. */
+  label: string;
+  className: string;
+  disabled: boolean;
+  title: string;
+  box: { x: number; y: number; width: number; height: number };
+  /** What the page's own hit test finds at the element's centre (the dock host when nothing covers it). */
+  hit: string | null;
+}
+
+interface CdpNode {
+  localName?: string;
+  backendNodeId: number;
+  children?: CdpNode[];
+  shadowRoots?: CdpNode[];
+  contentDocument?: CdpNode;
+}
+
+function findHost(node: CdpNode): CdpNode | null {
+  if (node.localName === 'aiplugs-dock') return node;
+  for (const child of [...(node.children ?? []), ...(node.shadowRoots ?? [])]) {
+    const found = findHost(child);
+    if (found) return found;
+  }
+  return null;
+}
+
+// Runs with `this` = the dock's shadow root, in the page's world.
+const DESCRIBE = `function () {
+  const kindOf = (element) => element.classList.contains('collapse') ? 'collapse' : element.classList.contains('menu-toggle') ? 'menu-toggle'
+    : element.closest('.menu') ? 'menu-item' : element.classList.contains('panel') ? 'panel' : element.classList.contains('badge') ? 'badge' : 'button';
+  const elements = [...this.querySelectorAll('.bar > button, .bar > .badge, .panel, .menu button')];
+  return elements.map((element) => {
+    const rect = element.getBoundingClientRect();
+    const hitElement = document.elementFromPoint(rect.x + rect.width / 2, rect.y + rect.height / 2);
+    const kind = kindOf(element);
+    const text = kind === 'panel' ? element.querySelector('.body').textContent : kind === 'menu-item' ? element.firstChild.textContent : element.textContent;
+    const label = kind === 'panel' ? element.querySelector('.head span').textContent.replace(/ · [^·]*$/, '') : text;
+    return {
+      kind, text, label, plugin: element.dataset.plugin || (kind === 'menu-item' ? element.querySelector('.owner').textContent : null),
+      className: element.className, disabled: Boolean(element.disabled), title: element.title || '',
+      box: { x: rect.x, y: rect.y, width: rect.width, height: rect.height },
+      hit: hitElement ? hitElement.localName : null,
+    };
+  });
+}`;
+
+/** Everything the dock shows now, in order (empty when the page has no dock). */
+export async function dockElements(page: Page): Promise<DockElement[]> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { root } = (await cdp.send('DOM.getDocument', { depth: -1, pierce: true })) as { root: CdpNode };
+    const host = findHost(root);
+    const shadow = host?.shadowRoots?.[0];
+    if (!shadow) return [];
+    const { object } = await cdp.send('DOM.resolveNode', { backendNodeId: shadow.backendNodeId });
+    const { result } = await cdp.send('Runtime.callFunctionOn', { objectId: object.objectId!, functionDeclaration: DESCRIBE, returnByValue: true });
+    return result.value as DockElement[];
+  } finally {
+    await cdp.detach().catch(() => undefined);
+  }
+}
+
+/** The dock's texts by kind, for compact assertions: `["badge echo: Hello", "button Summarize"]`. */
+export async function dockSummary(page: Page, plugin?: string): Promise<string[]> {
+  return (await dockElements(page)).filter((element) => !plugin || element.plugin === plugin).map((element) => `${element.kind} ${element.kind === 'panel' ? `${element.label}: ${element.text}` : element.text}`);
+}
+
+/** Clicks the first dock element that matches, with the mouse, where it is on screen. */
+export async function clickDock(page: Page, match: (element: DockElement) => boolean): Promise<void> {
+  const element = (await dockElements(page)).find(match);
+  if (!element) throw new Error(`No such element in the AiPlugs dock; it shows: ${(await dockSummary(page)).join(' | ') || 'nothing'}`);
+  await page.mouse.click(element.box.x + element.box.width / 2, element.box.y + element.box.height / 2);
+}

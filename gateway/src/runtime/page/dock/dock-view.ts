@@ -1,0 +1,168 @@
+import type { PageWorld } from '../page-world.js';
+import type { DockEntry, DockRegistry } from './dock-registry.js';
+import { DOCK_CSS } from './dock-style.js';
+
+export interface DockView {
+  /** Redraws from the registry; removes the dock from the page when it is empty. */
+  render(): void;
+}
+
+export const DOCK_TAG = 'aiplugs-dock';
+
+/**
+ * The dock in the page: one element in the bottom-right corner holding a CLOSED shadow root, so
+ * page scripts cannot reach into it and page CSS cannot style it (see dock-style.ts). Everything
+ * is built with `textContent`, never markup, and with DOM functions taken at start-up, before any
+ * page script could replace them. Collapsing leaves one small toggle; the choice lasts for the page.
+ */
+export function createDockView(world: PageWorld, registry: DockRegistry): DockView {
+  const doc = document;
+  const create = doc.createElement.bind(doc) as Document['createElement'];
+  const attachShadow = Element.prototype.attachShadow;
+  const Observer = world.w.MutationObserver;
+  const Sheet = world.w.CSSStyleSheet;
+
+  const host = create(DOCK_TAG);
+  host.setAttribute('data-aiplugs', 'dock');
+  const root = attachShadow.call(host, { mode: 'closed' });
+  const sheet = new Sheet();
+  sheet.replaceSync(DOCK_CSS);
+  root.adoptedStyleSheets = [sheet];
+
+  let collapsed = false;
+  let menuOpen = false;
+
+  function button(label: string, title: string, onClick: () => void, className = ''): HTMLButtonElement {
+    const element = create('button');
+    element.type = 'button';
+    element.textContent = label;
+    if (title) element.title = title;
+    if (className) element.className = className;
+    element.addEventListener('click', (event) => {
+      event.stopPropagation();
+      onClick();
+    });
+    return element;
+  }
+
+  // The plugin's code runs as its own: an error in it is reported like any uncaught error, never
+  // breaking the dock.
+  function runEntry(key: number): void {
+    try {
+      registry.run(key);
+    } catch (error) {
+      setTimeout(() => {
+        throw error;
+      }, 0);
+    }
+  }
+
+  function drawEntry(entry: DockEntry): HTMLElement | null {
+    const owner = ` (${entry.pluginId})`;
+    if (entry.kind === 'button') {
+      const element = button(entry.label, (entry.title || entry.label) + owner, () => runEntry(entry.key));
+      element.disabled = entry.disabled;
+      element.dataset.plugin = entry.pluginId;
+      return element;
+    }
+    if (entry.kind === 'badge') {
+      const element = create('span');
+      element.className = `badge ${entry.tone}`;
+      element.textContent = entry.label;
+      element.title = (entry.title || entry.label) + owner;
+      element.dataset.plugin = entry.pluginId;
+      return element;
+    }
+    return null;
+  }
+
+  function drawPanel(entry: DockEntry): HTMLElement {
+    const panel = create('div');
+    panel.className = `panel ${entry.tone}`;
+    panel.dataset.plugin = entry.pluginId;
+    panel.setAttribute('role', 'status');
+    const head = create('div');
+    head.className = 'head';
+    const title = create('span');
+    title.textContent = `${entry.label} · ${entry.pluginId}`;
+    head.append(title, button('Close', 'Close this panel', () => registry.setClosed(entry.key, true)));
+    const body = create('p');
+    body.className = 'body';
+    body.textContent = entry.text;
+    panel.append(head, body);
+    return panel;
+  }
+
+  function drawMenu(entries: DockEntry[]): HTMLElement {
+    const menu = create('div');
+    menu.className = 'menu';
+    menu.setAttribute('role', 'menu');
+    entries.forEach((entry) => {
+      const item = button(entry.label, entry.title || entry.label, () => {
+        menuOpen = false;
+        render();
+        runEntry(entry.key);
+      });
+      item.setAttribute('role', 'menuitem');
+      const owner = create('span');
+      owner.className = 'owner';
+      owner.textContent = entry.pluginId;
+      item.append(owner);
+      menu.append(item);
+    });
+    return menu;
+  }
+
+  function render(): void {
+    const entries = registry.entries();
+    if (entries.length === 0) {
+      host.remove();
+      menuOpen = false;
+      return;
+    }
+    const dock = create('div');
+    dock.className = 'dock';
+    const commands = entries.filter((entry) => entry.kind === 'command');
+    const bar = create('div');
+    bar.className = 'bar';
+    if (!collapsed) {
+      entries.filter((entry) => entry.kind === 'panel' && !entry.closed).forEach((entry) => dock.append(drawPanel(entry)));
+      if (menuOpen && commands.length > 0) dock.append(drawMenu(commands));
+      entries.forEach((entry) => {
+        const element = drawEntry(entry);
+        if (element) bar.append(element);
+      });
+      if (commands.length > 0) {
+        bar.append(
+          button('⋯', 'Plugin commands', () => {
+            menuOpen = !menuOpen;
+            render();
+          }, 'toggle menu-toggle'),
+        );
+      }
+    }
+    const toggle = button(collapsed ? `AiPlugs ${entries.filter((entry) => entry.kind !== 'command').length}` : '›', collapsed ? 'Show the AiPlugs dock' : 'Collapse the AiPlugs dock', () => {
+      collapsed = !collapsed;
+      render();
+    }, 'toggle collapse');
+    toggle.setAttribute('aria-expanded', String(!collapsed));
+    bar.append(toggle);
+    dock.append(bar);
+    root.replaceChildren(dock);
+    attach();
+  }
+
+  // A page that clears its document (an SPA router replacing <body>, say) gets the dock back.
+  const observer = new Observer(() => {
+    if (!host.isConnected && registry.entries().length > 0) attach();
+  });
+  function attach(): void {
+    if (host.isConnected) return;
+    const parent = doc.documentElement;
+    if (!parent) return;
+    parent.appendChild(host);
+    observer.observe(parent, { childList: true });
+  }
+
+  return { render };
+}
