@@ -1,33 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createSseParser } from './page/webai/sse-parser.js';
 import { attributeOf, pickOptions } from './page/webai/pick-options.js';
 
 // The pure parts of the page runtime's Web AI globals (page/webai/), tested in Node: the page
 // tsconfig has no Node types, so their tests live here.
-
-describe('createSseParser', () => {
-  it('completes events cut anywhere, in order, with their JSON data', () => {
-    const stream = 'event: progress\ndata: {"loaded":0}\n\nevent: chunk\ndata: {"text":"Hé"}\n\nevent: ready\ndata: {"inputQuota":960}\n\n';
-    for (let cut = 1; cut < stream.length; cut += 1) {
-      const parse = createSseParser();
-      const events = [...parse(stream.slice(0, cut)), ...parse(stream.slice(cut))];
-      assert.deepEqual(events, [
-        { event: 'progress', data: { loaded: 0 } },
-        { event: 'chunk', data: { text: 'Hé' } },
-        { event: 'ready', data: { inputQuota: 960 } },
-      ]);
-    }
-  });
-
-  it('reads CRLF line ends, multi-line data, unnamed events and non-JSON data', () => {
-    const parse = createSseParser();
-    assert.deepEqual(parse('data: {"a":\r\ndata: 1}\r\n\r\nevent: note\ndata:plain\n\n: comment only\n\n'), [
-      { event: 'message', data: { a: 1 } },
-      { event: 'note', data: 'plain' },
-    ]);
-  });
-});
 
 describe('pickOptions', () => {
   it('keeps only the known members that are given, like a WebIDL dictionary', () => {
