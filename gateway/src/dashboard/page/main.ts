@@ -13,6 +13,7 @@ import { wirePairing } from './pairing-card.js';
 import { loadPlugins } from './plugins-table.js';
 import { setConnected, showStatus } from './status-pill.js';
 import { loadSettings, wireSwitches } from './switches-card.js';
+import { loadWebAi, mountWebAiCard } from './webai-card.js';
 import { loadWorkers, onWorkerState } from './workers-table.js';
 
 /** What each event of the stream updates (the event's data is the gateway's JSON for it). */
@@ -25,6 +26,7 @@ const EVENT_HANDLERS: Record<string, (data: never) => void> = {
   inference: onInference,
   settings: () => {
     loadSettings().catch(() => undefined);
+    loadWebAi().catch(() => undefined);
   },
 };
 
@@ -51,12 +53,13 @@ function connectEvents(): void {
 
 async function start(): Promise<void> {
   await Promise.all([loadOverview(), loadSettings()]);
-  await Promise.all([loadPlugins(), loadModels(), loadWorkers(), loadCloudUsage(), loadCa()]);
+  await Promise.all([loadPlugins(), loadModels(), loadWorkers(), loadCloudUsage(), loadCa(), loadWebAi()]);
   startUptime();
   connectEvents();
   document.body.dataset.ready = 'true';
 }
 
+mountWebAiCard();
 wireStopButton();
 wireSwitches();
 wireCaButtons();
