@@ -1,5 +1,6 @@
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { PAGE_RUNTIME_FILE, toInlineJson } from '../runtime/page-runtime.js';
+import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
 
 /** The bridge path of a plugin file, percent-encoded so the markup stays ASCII. */
 export function pluginFilePath(pluginId: string, file: string): string {
@@ -13,6 +14,8 @@ export interface MarkupOptions {
   bridgeBase: string;
   /** Added to every element we inject, so a page's CSP can let exactly our scripts run. */
   nonce?: string | undefined;
+  /** The document's Web AI settings when it has the grant (the runtime then defines the built-in AI globals). */
+  webAi?: WebAiPageConfig | null;
 }
 
 function attr(name: string, value: string | undefined): string {
@@ -35,7 +38,7 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
       .filter(({ script }) => script.run_at === runAt)
       .flatMap(({ id, script }) => script.js.map((file) => `<script${extra}${nonce} src="${options.bridgeBase}${pluginFilePath(id, file)}"></script>`));
   const idle = scripts.filter(({ script }) => script.run_at === 'document_idle').flatMap(({ id, script }) => script.js.map((file) => pluginFilePath(id, file)));
-  const config = toInlineJson({ version: options.version, apiPort: options.apiPort, bridge: options.bridgeBase, plugins: matches.map(({ plugin }) => plugin.id), idle });
+  const config = toInlineJson({ version: options.version, apiPort: options.apiPort, bridge: options.bridgeBase, plugins: matches.map(({ plugin }) => plugin.id), idle, ...(options.webAi ? { webai: options.webAi } : {}) });
   const runtime = `<script${nonce} src="/__aiplugs/runtime/${PAGE_RUNTIME_FILE}" data-aiplugs="runtime"${attr('data-aiplugs-config', config)}></script>`;
   return [runtime, ...styles, ...tags('document_start', ''), ...tags('document_end', ' defer')].join('');
 }

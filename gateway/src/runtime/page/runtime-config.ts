@@ -3,6 +3,12 @@
  * it), and the plans the companion extension passes to `__aiplugsRuntime.reconcile`.
  */
 
+/** What the page's config says about Web AI (present only when the document has the grant). */
+export interface WebAiPageConfig {
+  /** The user prefers AiPlugs to the browser's own built-in AI (`webai.replace_native`). */
+  replaceNative?: boolean;
+}
+
 export type RuntimeTransport = 'bridge' | 'extension';
 
 export interface PageRuntimeConfig {
@@ -20,6 +26,8 @@ export interface PageRuntimeConfig {
   transport?: RuntimeTransport;
   /** This document's bridge base, `/__aiplugs/cap/<token>` (default `/__aiplugs`). */
   bridge?: string;
+  /** Present when the document has the Web AI grant: define the built-in AI globals (docs/WEBAI.md). */
+  webai?: WebAiPageConfig;
 }
 
 export type RunAt = 'document_start' | 'document_end' | 'document_idle';
