@@ -8,6 +8,7 @@ import { REPO_ROOT } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { webAiConformance, type ConformanceParams } from '../webai/conformance-checks.js';
 import { CREATE_WITHOUT_GESTURE, WEB_AI_GLOBALS } from '../webai/native-scripts.js';
+import { DEFAULT_MODEL_PATH } from '../webai/webai-stack.js';
 import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js';
 
 // The browser's built-in AI APIs in real Firefox, which ships none of them: the proxy's runtime
@@ -15,8 +16,6 @@ import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js
 // here over WebDriver BiDi, on an HTTPS site trusted through the profile's NSS db. The LLM is the
 // tiny generated GGUF served by a loopback server under the default model's declaration.
 test.describe.configure({ mode: 'serial', timeout: 240_000 });
-
-const DEFAULT_PATH = '/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/qwen2.5-0.5b-instruct-q4_k_m.gguf';
 
 let site: TestSite;
 let modelServer: ModelTestServer;
@@ -33,7 +32,7 @@ test.beforeAll(async () => {
   });
   modelServer = await startModelServer();
   // Slow enough that the page sees progress between 0 and 1 (and can abort in the middle).
-  modelServer.files.set(DEFAULT_PATH, { content: buildTinyGguf({ seed: 11 }), throttle: { chunkBytes: 32 * 1024, delayMs: 60 } });
+  modelServer.files.set(DEFAULT_MODEL_PATH, { content: buildTinyGguf({ seed: 11 }), throttle: { chunkBytes: 32 * 1024, delayMs: 60 } });
   gateway = await startExampleGateway({
     pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`,
     env: {
@@ -80,11 +79,11 @@ test('Firefox has none of the APIs itself; through the proxy the runtime defines
   // The spec: a create() that would download needs transient user activation.
   const noGesture = await openPage('/no-gesture');
   expect(await noGesture.evaluate(() => (window as unknown as { __createWithoutGesture: Promise<string> }).__createWithoutGesture)).toBe('NotAllowedError');
-  expect(modelServer.requestsFor(DEFAULT_PATH)).toHaveLength(0);
+  expect(modelServer.requestsFor(DEFAULT_MODEL_PATH)).toHaveLength(0);
   await noGesture.close();
 
   await conformance(page, { phase: 'download' }, true);
-  expect(modelServer.requestsFor(DEFAULT_PATH).length).toBeGreaterThanOrEqual(1);
+  expect(modelServer.requestsFor(DEFAULT_MODEL_PATH).length).toBeGreaterThanOrEqual(1);
   await conformance(page, { phase: 'session', overQuotaChars: 70_000 }, true);
   await page.close();
 });
