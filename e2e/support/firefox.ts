@@ -12,9 +12,10 @@ import { nssStore } from '../../gateway/src/trust/nss-store.js';
  * they share its runner, timeouts, reporter and the skipped-tests rule with the Chromium suites.
  *
  * How the browser is set up, and why (verified with firefox-esr 153 and puppeteer-core 25):
- * - Proxy by prefs (`network.proxy.*`): Firefox has no proxy flag. It never proxies loopback
- *   unless `network.proxy.allow_hijacking_localhost` is on and `no_proxies_on` is emptied, and
- *   the test sites are `localhost` (STACK-NOTES), so both are needed.
+ * - Proxy by prefs (`network.proxy.*`): Firefox has no proxy flag. It sends loopback hosts
+ *   through a proxy only with `network.proxy.allow_hijacking_localhost` on (without it a
+ *   `http://localhost` test site got no runtime), and the test sites are `localhost`
+ *   (STACK-NOTES); `no_proxies_on` is emptied so that nothing at all bypasses the gateway.
  * - HTTPS trust: the gateway CA goes into the profile's own NSS db (`cert9.db`) with certutil,
  *   exactly as `aiplugs ca install` adds it to a user's Firefox profile (nss-store.ts does both).
  *   Firefox then trusts the proxy's leaf certificates with no "accept insecure certs" switch.
@@ -22,8 +23,8 @@ import { nssStore } from '../../gateway/src/trust/nss-store.js';
  *   there), removed on close unless the caller brought its own.
  * - Temporary add-ons: `browser.installExtension(dir)` (BiDi `webExtension.install`) loads an
  *   unpacked build. Its `moz-extension://` pages cannot be opened by BiDi navigation
- *   ("not allowed in this context"), so tests observe an add-on through its effect on pages.
- *   `extensions.webextensions.uuids` pins the add-on's internal UUID where a test needs its URLs.
+ *   ("not allowed in this context", even with the add-on's UUID pinned by the pref
+ *   `extensions.webextensions.uuids`), so tests observe an add-on through its effect on pages.
  */
 
 /** `FIREFOX_PATH`, else Debian's `firefox-esr` (test/support/required-tools.ts checks it exists). */
@@ -58,8 +59,6 @@ export interface FirefoxOptions {
   trustCaCertPath?: string;
   /** An existing profile folder to use (kept on close); default a fresh temporary one. */
   profileDir?: string;
-  /** Fixed internal UUIDs for add-ons, by add-on id, so their `moz-extension://` URLs are known. */
-  addonUuids?: Record<string, string>;
   prefs?: Record<string, string | number | boolean>;
 }
 
@@ -91,7 +90,6 @@ export async function launchFirefox(options: FirefoxOptions = {}): Promise<Firef
       userDataDir: profileDir,
       extraPrefsFirefox: {
         ...(options.proxyUrl ? proxyPrefs(options.proxyUrl) : {}),
-        ...(options.addonUuids ? { 'extensions.webextensions.uuids': JSON.stringify(options.addonUuids) } : {}),
         ...options.prefs,
       },
     });
