@@ -9,13 +9,15 @@
  * A filtered run replaces only its own sections in RESULTS.md and keeps the others. A module
  * that throws gets a section with its error, the others still run, and the exit code is 1.
  * Benchmarks run one after another: they measure throughput and RSS, so they must not overlap.
+ * A module that cannot run on this machine (a model that is not here) throws a
+ * `MissingPrerequisite` (bench/missing-prerequisite.ts): its section says why, without a stack.
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-
-type Row = Record<string, unknown>;
+import { cell, markdownTable, type Row } from './markdown-table.js';
+import { MissingPrerequisite } from './missing-prerequisite.js';
 
 interface BenchModule {
   run: () => Promise<Row[]> | Row[];
@@ -35,21 +37,6 @@ async function findBenches(dir: string): Promise<string[]> {
     else if (entry.isFile() && entry.name.endsWith('.bench.ts')) found.push(path);
   }
   return found.sort();
-}
-
-function cell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const text = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : value.toFixed(value >= 100 ? 0 : 2)) : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-
-/** A markdown table whose columns are every key the rows use, in order of first appearance. */
-export function markdownTable(rows: Row[]): string {
-  if (rows.length === 0) return '_(no rows)_';
-  const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-  const lines = [`| ${columns.join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`];
-  for (const row of rows) lines.push(`| ${columns.map((column) => cell(row[column])).join(' | ')} |`);
-  return lines.join('\n');
 }
 
 const machine = () => `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
@@ -86,7 +73,7 @@ async function runOne(path: string): Promise<{ section: Section; ok: boolean }> 
     body = module.toMarkdown ? module.toMarkdown(rows as never[]) : markdownTable(rows);
   } catch (error) {
     ok = false;
-    body = `**Failed:** ${cell((error as Error).stack ?? error)}`;
+    body = error instanceof MissingPrerequisite ? `**Not run:** ${error.message}` : `**Failed:** ${cell((error as Error).stack ?? error)}`;
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(0);
   const text = `## ${name}\n\n${body}\n\n_Run ${startedAt.toISOString()} in ${seconds} s; load average (1/5/15 min) ${loadBefore} before, ${load()} after._\n\n`;

@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { findOnPath, runCommand } from '../../gateway/src/os/run-command.js';
 
 /**
- * Programs some tests drive for real (the OS's trust store, GNOME's proxy settings), and the
+ * Programs some tests drive for real (the OS's trust store, GNOME's proxy settings, Firefox), and the
  * Debian package of each: `.ci/run` installs every one of them.
  */
 export interface RequiredTool {
@@ -22,6 +23,12 @@ export const TOOLS = {
       const probe = await runCommand({ file: 'gsettings', args: ['list-keys', 'org.gnome.system.proxy'] }).catch(() => null);
       return probe?.code === 0;
     },
+  },
+  firefox: {
+    name: 'Firefox ESR',
+    debianPackage: 'firefox-esr',
+    // FIREFOX_PATH points at another build (e2e/support/firefox.ts uses the same rule).
+    isInstalled: async () => (process.env.FIREFOX_PATH ? existsSync(process.env.FIREFOX_PATH) : (await findOnPath(['firefox-esr'])) !== null),
   },
 } satisfies Record<string, RequiredTool>;
 

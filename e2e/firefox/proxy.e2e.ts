@@ -1,0 +1,111 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import type { Page } from 'puppeteer-core';
+import { runCli } from '../cli/run-cli.js';
+import { launchFirefox, openRecordingViolations, violations, type FirefoxSession } from '../support/firefox.js';
+import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
+import type { TestSite } from '../support/test-site.js';
+import { startProxyTestSite } from '../sites/proxy-test-site.js';
+import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js';
+
+// Real Firefox (firefox-esr over WebDriver BiDi) through the real gateway: what a Firefox user
+// without the extension gets. Each launch costs seconds on a busy 2-core machine.
+test.describe.configure({ mode: 'serial', timeout: 180_000 });
+
+type Window = typeof globalThis & { __order?: string[]; __navs?: Array<{ from: string; to: string; kind: string }>; AiPlugs?: { plugins: string[] } };
+
+let gateway: GatewayChild;
+let httpsSite: TestSite;
+let httpSite: TestSite;
+let home: string;
+
+test.beforeAll(async () => {
+  const missing = await skipUnlessInstalled(TOOLS.firefox, TOOLS.certutil);
+  test.skip(missing !== false, `${missing}`);
+  httpsSite = await startProxyTestSite();
+  httpSite = await startProxyTestSite({ https: false });
+  gateway = await startGatewayProcess({ args: ['--plugins-dir', join(REPO_ROOT, 'e2e/fixtures/plugins')] });
+  home = await mkdtemp(join(tmpdir(), 'aiplugs-home-'));
+});
+
+test.afterAll(async () => {
+  if (gateway) expect(await gateway.stop()).toBe(0);
+  await httpsSite?.close();
+  await httpSite?.close();
+  if (home) await rm(home, { recursive: true, force: true });
+});
+
+const html = (page: Page, name: string) => page.evaluate((attribute) => document.documentElement.getAttribute(attribute), name);
+
+/** The fixture plugins ran in run_at order under the site's strict CSP, and ping's backend answered through the bridge. */
+async function expectPluginsRan(page: Page, path: string): Promise<void> {
+  await expect.poll(() => html(page, 'data-ping'), { timeout: 30_000 }).toBe(JSON.stringify({ pong: { from: path } }));
+  expect(await html(page, 'data-marker-idle')).toBe('ran');
+  expect(await html(page, 'data-page-script')).toBe('ran');
+  expect(await page.evaluate(() => (window as Window).AiPlugs?.plugins)).toEqual(['marker', 'ping']);
+  const order = (await page.evaluate(() => (window as Window).__order)) ?? [];
+  expect(order[0]).toBe('start:loading:nobody');
+  expect(order.indexOf('start:loading:nobody')).toBeLessThan(order.indexOf('page:loading'));
+  expect(order.at(-1)).toMatch(/^idle:(interactive|complete)$/);
+  expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--aiplugs-marker').trim())).toBe('injected');
+  expect(await violations(page)).toEqual([]);
+}
+
+test('http://localhost through the proxy: the runtime and the plugins run in Firefox under a strict CSP, and SPA navigations fire once', async () => {
+  const firefox = await launchFirefox({ proxyUrl: gateway.ready.proxyUrl });
+  try {
+    const page = await openRecordingViolations(firefox.browser, `${httpSite.origin}/csp-header`);
+    await expectPluginsRan(page, '/csp-header');
+
+    const spa = await openRecordingViolations(firefox.browser, `${httpSite.origin}/spa`);
+    await expect.poll(() => html(spa, 'data-ping'), { timeout: 30_000 }).not.toBeNull();
+    await spa.evaluate(() => {
+      history.pushState({}, '', '/spa/next');
+      history.pushState({}, '', '/spa/next');
+      location.hash = 'part';
+    });
+    // One event per real change; the kind depends on which hook saw it first (Firefox fires
+    // popstate before hashchange for a fragment change), so only the URLs are compared.
+    const path = (url: string) => `${new URL(url).pathname}${new URL(url).hash}`;
+    await expect
+      .poll(async () => ((await spa.evaluate(() => (window as Window).__navs)) ?? []).map((nav) => `${path(nav.from)} -> ${path(nav.to)}`))
+      .toEqual(['/spa -> /spa/next', '/spa/next -> /spa/next#part']);
+  } finally {
+    await firefox.close();
+  }
+});
+
+test('https through the proxy: Firefox refuses the gateway until `aiplugs ca install` trusts it in the profile, then the plugins run', async () => {
+  // A Firefox profile where `ca install` looks for one (~/.mozilla/firefox/<profile>), created by Firefox itself.
+  const profileDir = join(home, '.mozilla/firefox/aiplugs-test.default');
+  await mkdir(profileDir, { recursive: true });
+  const visit = async (check: (firefox: FirefoxSession) => Promise<void>) => {
+    const firefox = await launchFirefox({ proxyUrl: gateway.ready.proxyUrl, profileDir });
+    try {
+      await check(firefox);
+    } finally {
+      await firefox.close();
+    }
+  };
+
+  await visit(async (firefox) => {
+    const page = await firefox.browser.newPage();
+    const refused = await page.goto(`${httpsSite.origin}/csp-header`).then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    expect(refused).toContain('SEC_ERROR_UNKNOWN_ISSUER');
+  });
+
+  const install = await runCli(['ca', 'install', '--yes', '--data-dir', gateway.dataDir], { HOME: home });
+  expect(install.stdout).toContain(`added to nss: ${profileDir}`);
+  expect(install.code).toBe(0);
+
+  await visit(async (firefox) => {
+    const page = await openRecordingViolations(firefox.browser, `${httpsSite.origin}/csp-header`);
+    expect(await page.evaluate(() => location.protocol)).toBe('https:');
+    await expectPluginsRan(page, '/csp-header');
+  });
+});
