@@ -11,7 +11,7 @@ import { nssStore } from '../../gateway/src/trust/nss-store.js';
  * Nothing here uses Playwright's browser fixture; the suites still run under Playwright test, so
  * they share its runner, timeouts, reporter and the skipped-tests rule with the Chromium suites.
  *
- * How the browser is set up, and why (verified with firefox-esr 153 and puppeteer-core 25):
+ * How the browser is set up, and why (verified with firefox-esr 153 and puppeteer-core 25 and 24.43):
  * - Proxy by prefs (`network.proxy.*`): Firefox has no proxy flag. It sends loopback hosts
  *   through a proxy only with `network.proxy.allow_hijacking_localhost` on (without it a
  *   `http://localhost` test site got no runtime), and the test sites are `localhost`
