@@ -333,7 +333,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     upstreamCaFiles: config.proxy.upstream_ca_files,
     leafCertificates: { cacheSize: config.proxy.leaf_cache_size, mintsPerSecond: config.proxy.leaf_mints_per_second, mintBurst: config.proxy.leaf_mint_burst },
     uploadReplayBytes: config.proxy.upload_replay_bytes,
-    webAi: () => config.webai.enabled,
+    webAi: () => (config.webai.enabled ? { replaceNative: config.webai.replace_native } : null),
     servable: ({ plugin }) =>
       servableFromPage(plugin.manifest, { cloudConfigured: config.cloud.base_url !== null, userMode: settings.get().plugin_modes[plugin.id], fallback: config.cloud.fallback }),
   }).catch((error: unknown) => {

@@ -145,6 +145,10 @@ export const configSchema = z.strictObject({
     page_max_concurrent: positiveInt,
     /** APIs served by the cloud relay (cloud.base_url) instead of the local model; pages only on sites in settings.webai_cloud_origins. */
     cloud_apis: list.pipe(z.array(z.enum(['language-model', 'summarizer', 'writer', 'rewriter', 'proofreader', 'translator']))),
+    /** Pages may start a model download by create() (with a user gesture); off: only the user (dashboard, CLI) starts it. */
+    page_downloads: flag,
+    /** Pages get AiPlugs' built-in AI even where the browser's own is available. */
+    replace_native: flag,
   }),
 });
 

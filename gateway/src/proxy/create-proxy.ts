@@ -1,3 +1,4 @@
+import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
 import { getLocal, type InitiatedRequest, type Mockttp, type requestSteps } from 'mockttp';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { createLeafMinter } from '../ca/leaf-certificate.js';
@@ -45,8 +46,8 @@ export interface ProxyOptions {
   leafCertificates?: LeafCertificateLimits;
   /** How much of an upload mockttp keeps as its replay copy before dropping it (`proxy.upload_replay_bytes`); default 1 MiB. */
   uploadReplayBytes?: number;
-  /** Whether injected documents get the Web AI grant (`webai.enabled`). */
-  webAi?: () => boolean;
+  /** Whether injected documents get the Web AI grant (`webai.enabled`), and how their runtime uses it. */
+  webAi?: () => WebAiPageConfig | null;
   /** Which injected plugins the gateway can serve as configured; pages hide the others' UI. */
   servable?: (match: PluginMatch) => boolean;
 }

@@ -4,6 +4,7 @@ import { capabilityBase } from '../bridge/bridge-paths.js';
 import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import type { CspMode } from '../config/config-schema.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
+import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
 import { allowAiPlugsInHeader, type CspContext } from './csp-policy.js';
 import { headerValue, isInjectableResponse } from './document-request.js';
 import { HeadRewriter } from './head-rewriter.js';
@@ -38,8 +39,8 @@ export interface DocumentPlannerOptions {
   capabilities: CapabilityIssuer;
   /** How much of a document is held back to find its head; the rest always streams. */
   maxHeadBytes: number;
-  /** Whether injected documents get the Web AI grant (`webai.enabled`). Default false. */
-  webAi?: () => boolean;
+  /** Whether injected documents get the Web AI grant (`webai.enabled`), and how their runtime uses it. Default: no grant. */
+  webAi?: () => WebAiPageConfig | null;
   /** Which plugins the gateway can serve as configured (see inference/plugin-availability.ts). Default: all. */
   servable?: (match: PluginMatch) => boolean;
 }
@@ -86,8 +87,10 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     const origin = new URL(response.url).origin;
     const context: CspContext = { nonce: randomBytes(16).toString('base64'), origin };
     const plugins = matches.map(({ plugin }) => plugin.id);
-    const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession(), webai: options.webAi?.() ?? false });
+    const webAi = options.webAi?.() ?? null;
+    const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession(), webai: webAi !== null });
     const markup = buildInjectionMarkup(matches, {
+      webAi,
       version: options.version,
       apiPort: options.apiPort(),
       bridgeBase: capabilityBase(capability),

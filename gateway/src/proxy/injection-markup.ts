@@ -1,5 +1,6 @@
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { PAGE_RUNTIME_FILE, toInlineJson } from '../runtime/page-runtime.js';
+import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
 
 /** The bridge path of a plugin file, percent-encoded so the markup stays ASCII. */
 export function pluginFilePath(pluginId: string, file: string): string {
@@ -15,6 +16,8 @@ export interface MarkupOptions {
   nonce?: string | undefined;
   /** Ids of injected plugins the gateway cannot serve as configured (the page runtime's `unavailable`). */
   unavailable?: string[] | undefined;
+  /** The document's Web AI settings when it has the grant (the runtime then defines the built-in AI globals). */
+  webAi?: WebAiPageConfig | null;
 }
 
 function attr(name: string, value: string | undefined): string {
@@ -37,7 +40,7 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
       .filter(({ script }) => script.run_at === runAt)
       .flatMap(({ id, script }) => script.js.map((file) => `<script${extra}${nonce} src="${options.bridgeBase}${pluginFilePath(id, file)}"></script>`));
   const idle = scripts.filter(({ script }) => script.run_at === 'document_idle').flatMap(({ id, script }) => script.js.map((file) => pluginFilePath(id, file)));
-  const config = toInlineJson({ version: options.version, apiPort: options.apiPort, bridge: options.bridgeBase, plugins: matches.map(({ plugin }) => plugin.id), idle, ...(options.unavailable?.length ? { unavailable: options.unavailable } : {}) });
+  const config = toInlineJson({ version: options.version, apiPort: options.apiPort, bridge: options.bridgeBase, plugins: matches.map(({ plugin }) => plugin.id), idle, ...(options.unavailable?.length ? { unavailable: options.unavailable } : {}), ...(options.webAi ? { webai: options.webAi } : {}) });
   const runtime = `<script${nonce} src="/__aiplugs/runtime/${PAGE_RUNTIME_FILE}" data-aiplugs="runtime"${attr('data-aiplugs-config', config)}></script>`;
   return [runtime, ...styles, ...tags('document_start', ''), ...tags('document_end', ' defer')].join('');
 }

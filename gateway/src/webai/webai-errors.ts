@@ -17,6 +17,8 @@ export const WEB_AI_ERRORS = {
   webai_cloud_not_allowed: { status: 403, name: 'NotAllowedError', page: 'The user has not allowed this site to use cloud AI' },
   /** Web AI is switched off (config), or off for this site (pause, disabled site). */
   webai_disabled: { status: 403, name: 'NotAllowedError', page: 'Built-in AI is switched off for this site' },
+  /** A page asked for a model download the user has not started (webai.page_downloads is off). */
+  webai_download_not_allowed: { status: 403, name: 'NotAllowedError', page: 'The AI model is not downloaded yet; the user can download it from the AiPlugs dashboard' },
   /** The model could not be downloaded or verified. */
   webai_download_failed: { status: 503, name: 'NetworkError', page: 'The AI model could not be downloaded' },
   /** The model answered something the API cannot use (e.g. JSON that breaks the response constraint). */

@@ -247,6 +247,11 @@ export function createWebAiService(options: WebAiServiceOptions) {
         return { inputQuota: inputQuotaOf(options.config().context_size, options.config().max_output_tokens), backend };
       }
       const plugin = pluginOf(api);
+      // A page can call this route without the runtime's user-gesture check: only the user may start
+      // the LLM's download (hundreds of MB), unless they let pages (webai.page_downloads).
+      if (caller.kind === 'page' && api !== 'language-detector' && !options.config().page_downloads && (await localState(api)) === 'downloadable') {
+        throw webAiError('webai_download_not_allowed', `${caller.origin} asked to download the Web AI model; only the user may start it (webai.page_downloads is off)`);
+      }
       try {
         await provisionBuiltIn(plugin, signal, (progress) => {
           // Bytes of the one model file; 1 is sent once the worker is ready, not when bytes end.

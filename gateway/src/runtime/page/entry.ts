@@ -12,6 +12,7 @@ import { capturePageWorld, NAVIGATION_HOOK, type RuntimeWindow } from './page-wo
 import { createPluginStates, watchStaticTags } from './plugin-states.js';
 import type { PageRuntimeConfig } from './runtime-config.js';
 import { createTransport } from './transports.js';
+import { installWebAi } from './webai/install-webai.js';
 
 /**
  * This page's config: the parameter of the function the gateway wraps around the bundle. It comes
@@ -54,6 +55,8 @@ function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
       return Object.freeze(states.running());
     },
   };
+  // Through the bridge only: the extension transport has no Web AI path (docs/WEBAI.md).
+  if (config.webai && typeof config.webai === 'object' && world.transport === 'bridge') installWebAi(world, config.webai);
   w.AIPLUGS_API_PORT = config.apiPort;
   Object.defineProperty(w, 'AiPlugs', { value: Object.freeze(api), configurable: false, enumerable: false, writable: false });
   // For the extension only (it runs in this world through scripting.executeScript). A page can call

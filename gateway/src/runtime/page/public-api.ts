@@ -180,6 +180,233 @@ declare global {
     isAvailable(pluginId: string): boolean;
   }
 
+  // The browser's built-in AI APIs (docs/WEBAI.md), as the Web Machine Learning group's specs
+  // shape them: AiPlugs defines them where the browser has none or its own is "unavailable".
+
+  type Availability = 'unavailable' | 'downloadable' | 'downloading' | 'available';
+
+  /** The `monitor` of `create()`: `downloadprogress` events, `loaded` from 0 to 1 (`total` is 1). */
+  interface CreateMonitor extends EventTarget {
+    ondownloadprogress: ((event: ProgressEvent) => void) | null;
+  }
+  type CreateMonitorCallback = (monitor: CreateMonitor) => void;
+
+  interface WebAiCreateOptions {
+    signal?: AbortSignal;
+    monitor?: CreateMonitorCallback;
+  }
+  interface WebAiCallOptions {
+    signal?: AbortSignal;
+  }
+  interface WebAiWritingCallOptions extends WebAiCallOptions {
+    context?: string;
+  }
+
+  /** What every built-in AI object has: its quota, a way to measure input, and `destroy()`. */
+  interface WebAiModel {
+    readonly inputQuota: number;
+    measureInputUsage(input: string, options?: WebAiWritingCallOptions): Promise<number>;
+    /** Aborts every call in flight (AbortError); later calls reject with InvalidStateError. */
+    destroy(): void;
+  }
+
+  interface WritingCoreOptions {
+    expectedInputLanguages?: string[];
+    expectedContextLanguages?: string[];
+    outputLanguage?: string;
+  }
+  interface WritingAttributes {
+    readonly sharedContext: string;
+    readonly expectedInputLanguages: readonly string[] | null;
+    readonly expectedContextLanguages: readonly string[] | null;
+    readonly outputLanguage: string | null;
+  }
+
+  interface SummarizerCreateCoreOptions extends WritingCoreOptions {
+    type?: 'key-points' | 'tldr' | 'teaser' | 'headline';
+    format?: 'markdown' | 'plain-text';
+    length?: 'short' | 'medium' | 'long';
+  }
+  interface SummarizerCreateOptions extends SummarizerCreateCoreOptions, WebAiCreateOptions {
+    sharedContext?: string;
+  }
+  interface Summarizer extends WebAiModel, WritingAttributes {
+    readonly type: NonNullable<SummarizerCreateCoreOptions['type']>;
+    readonly format: NonNullable<SummarizerCreateCoreOptions['format']>;
+    readonly length: NonNullable<SummarizerCreateCoreOptions['length']>;
+    summarize(input: string, options?: WebAiWritingCallOptions): Promise<string>;
+    summarizeStreaming(input: string, options?: WebAiWritingCallOptions): ReadableStream<string>;
+  }
+  var Summarizer: {
+    prototype: Summarizer;
+    availability(options?: SummarizerCreateCoreOptions): Promise<Availability>;
+    create(options?: SummarizerCreateOptions): Promise<Summarizer>;
+  };
+
+  interface WriterCreateCoreOptions extends WritingCoreOptions {
+    tone?: 'formal' | 'neutral' | 'casual';
+    format?: 'markdown' | 'plain-text';
+    length?: 'short' | 'medium' | 'long';
+  }
+  interface WriterCreateOptions extends WriterCreateCoreOptions, WebAiCreateOptions {
+    sharedContext?: string;
+  }
+  interface Writer extends WebAiModel, WritingAttributes {
+    readonly tone: NonNullable<WriterCreateCoreOptions['tone']>;
+    readonly format: NonNullable<WriterCreateCoreOptions['format']>;
+    readonly length: NonNullable<WriterCreateCoreOptions['length']>;
+    write(input: string, options?: WebAiWritingCallOptions): Promise<string>;
+    writeStreaming(input: string, options?: WebAiWritingCallOptions): ReadableStream<string>;
+  }
+  var Writer: {
+    prototype: Writer;
+    availability(options?: WriterCreateCoreOptions): Promise<Availability>;
+    create(options?: WriterCreateOptions): Promise<Writer>;
+  };
+
+  interface RewriterCreateCoreOptions extends WritingCoreOptions {
+    tone?: 'as-is' | 'more-formal' | 'more-casual';
+    format?: 'as-is' | 'markdown' | 'plain-text';
+    length?: 'as-is' | 'shorter' | 'longer';
+  }
+  interface RewriterCreateOptions extends RewriterCreateCoreOptions, WebAiCreateOptions {
+    sharedContext?: string;
+  }
+  interface Rewriter extends WebAiModel, WritingAttributes {
+    readonly tone: NonNullable<RewriterCreateCoreOptions['tone']>;
+    readonly format: NonNullable<RewriterCreateCoreOptions['format']>;
+    readonly length: NonNullable<RewriterCreateCoreOptions['length']>;
+    rewrite(input: string, options?: WebAiWritingCallOptions): Promise<string>;
+    rewriteStreaming(input: string, options?: WebAiWritingCallOptions): ReadableStream<string>;
+  }
+  var Rewriter: {
+    prototype: Rewriter;
+    availability(options?: RewriterCreateCoreOptions): Promise<Availability>;
+    create(options?: RewriterCreateOptions): Promise<Rewriter>;
+  };
+
+  interface ProofreaderCreateCoreOptions {
+    includeCorrectionTypes?: boolean;
+    includeCorrectionExplanations?: boolean;
+    expectedInputLanguages?: string[];
+    correctionExplanationLanguage?: string;
+  }
+  interface ProofreaderCreateOptions extends ProofreaderCreateCoreOptions, WebAiCreateOptions {}
+  interface ProofreadCorrection {
+    startIndex: number;
+    endIndex: number;
+    correction: string;
+    types?: string[];
+    explanation?: string;
+  }
+  interface ProofreadResult {
+    correctedInput: string;
+    corrections: ProofreadCorrection[];
+  }
+  interface Proofreader extends WebAiModel {
+    readonly includeCorrectionTypes: boolean;
+    readonly includeCorrectionExplanations: boolean;
+    readonly expectedInputLanguages: readonly string[] | null;
+    readonly correctionExplanationLanguage: string | null;
+    proofread(input: string, options?: WebAiCallOptions): Promise<ProofreadResult>;
+  }
+  var Proofreader: {
+    prototype: Proofreader;
+    availability(options?: ProofreaderCreateCoreOptions): Promise<Availability>;
+    create(options?: ProofreaderCreateOptions): Promise<Proofreader>;
+  };
+
+  interface TranslatorCreateCoreOptions {
+    sourceLanguage: string;
+    targetLanguage: string;
+  }
+  interface TranslatorCreateOptions extends TranslatorCreateCoreOptions, WebAiCreateOptions {}
+  interface Translator extends WebAiModel {
+    readonly sourceLanguage: string;
+    readonly targetLanguage: string;
+    translate(input: string, options?: WebAiCallOptions): Promise<string>;
+    translateStreaming(input: string, options?: WebAiCallOptions): ReadableStream<string>;
+  }
+  var Translator: {
+    prototype: Translator;
+    availability(options: TranslatorCreateCoreOptions): Promise<Availability>;
+    create(options: TranslatorCreateOptions): Promise<Translator>;
+  };
+
+  interface LanguageDetectorCreateCoreOptions {
+    expectedInputLanguages?: string[];
+  }
+  interface LanguageDetectorCreateOptions extends LanguageDetectorCreateCoreOptions, WebAiCreateOptions {}
+  interface LanguageDetectionResult {
+    detectedLanguage: string;
+    confidence: number;
+  }
+  interface LanguageDetector extends WebAiModel {
+    readonly expectedInputLanguages: readonly string[] | null;
+    /** Ranked by confidence, most likely first, ending in "und" (undetermined). */
+    detect(input: string, options?: WebAiCallOptions): Promise<LanguageDetectionResult[]>;
+  }
+  var LanguageDetector: {
+    prototype: LanguageDetector;
+    availability(options?: LanguageDetectorCreateCoreOptions): Promise<Availability>;
+    create(options?: LanguageDetectorCreateOptions): Promise<LanguageDetector>;
+  };
+
+  type LanguageModelMessageRole = 'system' | 'user' | 'assistant';
+  interface LanguageModelMessageContent {
+    type: 'text' | 'image' | 'audio';
+    value: unknown;
+  }
+  interface LanguageModelMessage {
+    role: LanguageModelMessageRole;
+    content: string | LanguageModelMessageContent[];
+    /** An assistant message the model continues. */
+    prefix?: boolean;
+  }
+  type LanguageModelPrompt = string | LanguageModelMessage[];
+  interface LanguageModelExpected {
+    type: 'text' | 'image' | 'audio';
+    languages?: string[];
+  }
+  interface LanguageModelCreateCoreOptions {
+    topK?: number;
+    temperature?: number;
+    expectedInputs?: LanguageModelExpected[];
+    expectedOutputs?: LanguageModelExpected[];
+  }
+  interface LanguageModelCreateOptions extends LanguageModelCreateCoreOptions, WebAiCreateOptions {
+    initialPrompts?: LanguageModelMessage[];
+  }
+  interface LanguageModelPromptOptions extends WebAiCallOptions {
+    /** A JSON Schema the answer must follow (a RegExp is NotSupportedError here). */
+    responseConstraint?: object;
+    omitResponseConstraintInput?: boolean;
+  }
+  interface LanguageModel extends EventTarget {
+    readonly topK: number;
+    readonly temperature: number;
+    /** Tokens the session's history takes so far. */
+    readonly inputUsage: number;
+    readonly inputQuota: number;
+    /** The newer names of `inputUsage` and `inputQuota`. */
+    readonly contextUsage: number;
+    readonly contextWindow: number;
+    onquotaoverflow: ((event: Event) => void) | null;
+    prompt(input: LanguageModelPrompt, options?: LanguageModelPromptOptions): Promise<string>;
+    promptStreaming(input: LanguageModelPrompt, options?: LanguageModelPromptOptions): ReadableStream<string>;
+    /** Adds to the history without answering. */
+    append(input: LanguageModelPrompt, options?: WebAiCallOptions): Promise<undefined>;
+    measureInputUsage(input: LanguageModelPrompt, options?: LanguageModelPromptOptions): Promise<number>;
+    measureContextUsage(input: LanguageModelPrompt, options?: LanguageModelPromptOptions): Promise<number>;
+    clone(options?: WebAiCallOptions): Promise<LanguageModel>;
+    destroy(): void;
+  }
+  var LanguageModel: {
+    prototype: LanguageModel;
+    availability(options?: LanguageModelCreateCoreOptions): Promise<Availability>;
+    create(options?: LanguageModelCreateOptions): Promise<LanguageModel>;
+  };
+
   interface Window {
     /** The AiPlugs page runtime; frozen, present before any plugin content script runs. */
     readonly AiPlugs: AiPlugsPageRuntime;

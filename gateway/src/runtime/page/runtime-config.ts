@@ -3,6 +3,12 @@
  * it), and the plans the companion extension passes to `__aiplugsRuntime.reconcile`.
  */
 
+/** What the page's config says about Web AI (present only when the document has the grant). */
+export interface WebAiPageConfig {
+  /** The user prefers AiPlugs to the browser's own built-in AI (`webai.replace_native`). */
+  replaceNative?: boolean;
+}
+
 export type RuntimeTransport = 'bridge' | 'extension';
 
 export interface PageRuntimeConfig {
@@ -25,6 +31,8 @@ export interface PageRuntimeConfig {
    * server set): `AiPlugs.isAvailable` says false for them, so they can keep their UI hidden.
    */
   unavailable?: string[];
+  /** Present when the document has the Web AI grant: define the built-in AI globals (docs/WEBAI.md). */
+  webai?: WebAiPageConfig;
 }
 
 export type RunAt = 'document_start' | 'document_end' | 'document_idle';

@@ -1,0 +1,64 @@
+import { createSseParser, type ServerEvent } from './sse-parser.js';
+import type { WebAiEnv } from './webai-env.js';
+import { webAiException } from './webai-errors.js';
+
+/** The gateway's route names of the APIs (`/api/webai/<api>/...`). */
+export type WebAiRoute = 'language-model' | 'summarizer' | 'writer' | 'rewriter' | 'proofreader' | 'translator' | 'language-detector';
+
+/**
+ * How the Web AI globals reach the gateway: POSTs under this document's bridge capability (the
+ * same origin as the page: no CORS, no local-network prompt), answered as JSON or as
+ * server-sent events. An aborted `signal` rejects with its reason, as the specs want.
+ */
+export interface WebAiChannel {
+  json(api: WebAiRoute, verb: string, body: unknown, signal: AbortSignal): Promise<unknown>;
+  /** Calls `onEvent` for each event until the stream ends; an `error` event rejects. */
+  events(api: WebAiRoute, verb: string, body: unknown, signal: AbortSignal, onEvent: (event: ServerEvent) => void): Promise<void>;
+}
+
+export function createWebAiChannel(env: WebAiEnv): WebAiChannel {
+  const { world } = env;
+  const post = (api: WebAiRoute, verb: string, body: unknown, signal: AbortSignal, accept: string) =>
+    world.fetch(`${world.bridge}/api/webai/${api}/${verb}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept },
+      body: world.toJson(body),
+      signal,
+      credentials: 'omit', // the site's cookies are none of the gateway's business
+    });
+  const failure = async (response: Response) => webAiException(env, await response.json().catch(() => null), response.status);
+  /** The signal's reason when the call was aborted (whatever fetch rejected with), else the error. */
+  const settle = (signal: AbortSignal) => (error: unknown) => {
+    throw signal.aborted ? signal.reason : error;
+  };
+
+  return {
+    json: (api, verb, body, signal) =>
+      post(api, verb, body, signal, 'application/json')
+        .then(async (response) => {
+          if (!response.ok) throw await failure(response);
+          return response.json() as Promise<unknown>;
+        })
+        .catch(settle(signal)),
+
+    events: (api, verb, body, signal, onEvent) =>
+      post(api, verb, body, signal, 'text/event-stream')
+        .then(async (response) => {
+          if (!response.ok) throw await failure(response);
+          if (!response.body) throw new env.DOMException('The gateway sent no event stream', 'NetworkError');
+          const reader = response.body.getReader();
+          const decoder = new env.TextDecoder();
+          const parse = createSseParser(world.fromJson);
+          for (;;) {
+            const { done, value } = await reader.read();
+            const events = parse(done ? decoder.decode() : decoder.decode(value, { stream: true }));
+            for (const event of events) {
+              if (event.event === 'error') throw webAiException(env, event.data, response.status);
+              onEvent(event);
+            }
+            if (done) return;
+          }
+        })
+        .catch(settle(signal)),
+  };
+}
