@@ -1,0 +1,137 @@
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import { buildTinyGguf } from '../../gateway/src/webai/testing/tiny-gguf.js';
+import { startModelServer, type ModelTestServer } from '../../gateway/src/models/testing/model-test-server.js';
+import { launchThroughProxy } from '../support/chromium.js';
+import { REPO_ROOT } from '../support/gateway-process.js';
+import { respond, startTestSite, type TestSite } from '../support/test-site.js';
+import { startExampleGateway, type ExampleGateway } from '../plugins/support.js';
+import { webAiConformance, type ConformanceParams, type ConformanceResult } from './conformance-checks.js';
+import { CREATE_WITHOUT_GESTURE, FAKE_AVAILABLE_NATIVE, REMOVE_NATIVE, WEB_AI_GLOBALS } from './native-scripts.js';
+
+// The browser's built-in AI APIs in real Chromium through the proxy, answered by the gateway as
+// `npm start` runs it: the runtime defines the globals, and the in-page conformance checks
+// (conformance-checks.ts, shared with the Firefox runner) run in three browsers' situations:
+// (a) no native API (an init script deletes them), (b) Debian's Chromium as shipped (native
+// LanguageDetector, Summarizer, LanguageModel "unavailable", Translator en→fr "downloadable"),
+// (c) an init script providing an available native API, which the runtime must leave alone.
+// The LLM is the tiny generated GGUF served by a loopback server under the DEFAULT model's
+// declaration (the real model is never downloaded); lid.176 comes from the package's copy.
+
+const DEFAULT_PATH = '/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/qwen2.5-0.5b-instruct-q4_k_m.gguf';
+
+test.describe.configure({ mode: 'serial', timeout: 180_000 });
+
+let site: TestSite;
+let modelServer: ModelTestServer;
+let gateway: ExampleGateway;
+let browser: Browser;
+
+test.beforeAll(async () => {
+  const html = (script = '') => `<!doctype html><html><head><title>Web AI</title></head><body><button id="go">go</button><script>${script}</script></body></html>`;
+  site = await startTestSite({
+    '/ai': respond(200, { 'content-type': 'text/html' }, html()),
+    '/no-gesture': respond(200, { 'content-type': 'text/html' }, html(CREATE_WITHOUT_GESTURE)),
+  });
+  modelServer = await startModelServer();
+  // Slow enough that the page sees progress between 0 and 1 (and can abort in the middle).
+  modelServer.files.set(DEFAULT_PATH, { content: buildTinyGguf({ seed: 11 }), throttle: { chunkBytes: 32 * 1024, delayMs: 60 } });
+  gateway = await startExampleGateway({
+    pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`,
+    env: {
+      AIPLUGS_MODEL_MIRROR: modelServer.origin,
+      // The download flow itself is under test here; page-downloads.test.ts proves the default refuses it.
+      AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true',
+      AIPLUGS_WEBAI_MAX_OUTPUT_TOKENS: '48',
+      AIPLUGS_WEBAI_CONTEXT_SIZE: '1024',
+    },
+  });
+  browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
+});
+
+test.afterAll(async () => {
+  await browser?.close();
+  expect(await gateway?.close()).toBe(0);
+  await modelServer?.close();
+  await site?.close();
+});
+
+/** A page of the test site with the runtime injected, after `initScript` (if any) ran. */
+async function openPage(initScript?: string, path = '/ai'): Promise<{ page: Page; webAiRequests: string[] }> {
+  const page = await browser.newPage();
+  const webAiRequests: string[] = [];
+  page.on('request', (request) => {
+    if (/\/__aiplugs\/cap\/[^/]+\/api\/webai\//.test(request.url())) webAiRequests.push(request.url());
+  });
+  if (initScript) await page.addInitScript(initScript);
+  await page.goto(`${site.origin}${path}`);
+  await expect.poll(() => page.evaluate(() => typeof (window as unknown as { AiPlugs?: unknown }).AiPlugs)).toBe('object');
+  return { page, webAiRequests };
+}
+
+/** Runs one phase of the in-page checks; `gesture` clicks first (transient user activation for a download). */
+async function conformance(page: Page, params: ConformanceParams, gesture = false): Promise<ConformanceResult[]> {
+  if (gesture) await page.locator('#go').click();
+  const results = await page.evaluate(webAiConformance, params);
+  expect(results.length).toBeGreaterThan(0);
+  expect(results.filter((result) => !result.ok)).toEqual([]);
+  return results;
+}
+
+test('(a) no native API: the runtime defines all seven, with the specs shapes, errors, download, streaming and abort', async () => {
+  const { page } = await openPage(REMOVE_NATIVE);
+  expect(await page.evaluate((names) => names.filter((name) => typeof (window as unknown as Record<string, unknown>)[name] !== 'function'), WEB_AI_GLOBALS)).toEqual([]);
+  await conformance(page, { phase: 'shapes', llmDownloadable: true });
+  // The spec: a create() that would download needs transient user activation.
+  const noGesture = await openPage(REMOVE_NATIVE, '/no-gesture');
+  expect(await noGesture.page.evaluate(() => (window as unknown as { __createWithoutGesture: Promise<string> }).__createWithoutGesture)).toBe('NotAllowedError');
+  expect(modelServer.requestsFor(DEFAULT_PATH)).toHaveLength(0);
+  await noGesture.page.close();
+  await conformance(page, { phase: 'download' }, true);
+  expect(modelServer.requestsFor(DEFAULT_PATH).length).toBeGreaterThanOrEqual(1);
+  await conformance(page, { phase: 'session', overQuotaChars: 70_000 }, true);
+  await page.close();
+});
+
+test('(b) Debian Chromium as shipped: natives that say "unavailable" are answered by AiPlugs', async () => {
+  // Keeps the browser's own objects before the runtime runs, to ask them afterwards.
+  const { page } = await openPage(`window.__natives = Object.fromEntries(${JSON.stringify(WEB_AI_GLOBALS)}.map((name) => [name, window[name]]));`);
+  const natives = await page.evaluate(async () => {
+    type Api = { availability(options: object): Promise<string> } | undefined;
+    const w = window as unknown as Record<string, Api> & { __natives: Record<string, Api> };
+    const present = Object.entries(w.__natives).filter(([, api]) => typeof api === 'function');
+    const options = (name: string) => (name === 'Translator' ? { sourceLanguage: 'en', targetLanguage: 'fr' } : {});
+    return Promise.all(present.map(async ([name, api]) => ({ name, native: await api!.availability(options(name)), replacedGlobal: w[name] !== api })));
+  });
+  // What Debian's Chromium 156 ships (STACK-NOTES): three natives with no model behind them.
+  for (const name of ['LanguageDetector', 'Summarizer', 'LanguageModel']) {
+    expect(natives).toContainEqual({ name, native: 'unavailable', replacedGlobal: true });
+  }
+  // Translator en→fr is "downloadable" natively here (see STACK-NOTES): the browser's answer stands.
+  const nativeAnswers = ['Translator'];
+  await conformance(page, { phase: 'shapes', nativeAnswers });
+  await conformance(page, { phase: 'session', nativeAnswers }, true);
+  await page.close();
+});
+
+test('(c) an available native API is left to answer: its objects, and no Web AI request reaches the gateway', async () => {
+  const { page, webAiRequests } = await openPage(FAKE_AVAILABLE_NATIVE);
+  await conformance(page, { phase: 'native-available' });
+  expect(webAiRequests).toEqual([]);
+  await page.close();
+});
+
+test('with webai.replace_native the user gets AiPlugs even where the native one is available', async () => {
+  const replaced = await startExampleGateway({ pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`, env: { AIPLUGS_WEBAI_REPLACE_NATIVE: 'true' } });
+  const other = await launchThroughProxy(replaced.ready.proxyUrl, replaced.ready.caSpki);
+  try {
+    const page = await other.newPage();
+    await page.addInitScript(FAKE_AVAILABLE_NATIVE);
+    await page.goto(`${site.origin}/ai`);
+    await expect.poll(() => page.evaluate(() => typeof (window as unknown as { AiPlugs?: unknown }).AiPlugs)).toBe('object');
+    // The fresh gateway has no model: AiPlugs' truthful answer, not the fake's "available".
+    expect(await page.evaluate(() => (window as unknown as { LanguageModel: { availability(): Promise<string> } }).LanguageModel.availability())).toBe('downloadable');
+  } finally {
+    await other.close();
+    expect(await replaced.close()).toBe(0);
+  }
+});
