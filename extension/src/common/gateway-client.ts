@@ -1,4 +1,4 @@
-import type { ActivePlugins, GatewayErrorBody, GatewayEvent, GatewayHealth, GatewaySettings, InjectionPlan, PluginInfo } from './gateway-types';
+import type { ActivePlugins, GatewayErrorBody, GatewayEvent, GatewayHealth, GatewaySettings, InjectionPlan, PluginInfo, WebAiStatus } from './gateway-types';
 // The gateway's own parser: one set of text/event-stream rules for both ends.
 import { createSseParser } from '../../../gateway/src/inference/sse-parser';
 
@@ -71,6 +71,7 @@ export function createGatewayClient(options: GatewayClientOptions) {
     health: (timeout?: number) => call<GatewayHealth>('/api/health', { timeout: timeout ?? timeoutMs }),
     settings: () => call<GatewaySettings>('/api/settings'),
     updateSettings: (patch: Partial<GatewaySettings>) => call<GatewaySettings>('/api/settings', { method: 'PATCH', body: JSON.stringify(patch) }),
+    webAiStatus: () => call<WebAiStatus>('/api/webai/status'),
     active: (url: string) => call<ActivePlugins>(`/api/settings/active?url=${encodeURIComponent(url)}`),
     plugins: () => call<{ plugins: PluginInfo[] }>('/api/plugins').then((answer) => answer.plugins),
     inject: (url: string) => call<InjectionPlan>(`/api/inject?url=${encodeURIComponent(url)}`),

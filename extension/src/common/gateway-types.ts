@@ -16,6 +16,14 @@ export interface GatewaySettings {
   disabled_sites: string[];
   plugin_disabled_sites: Record<string, string[]>;
   plugin_modes: Record<string, 'local' | 'cloud'>;
+  /** Sites allowed to reach the cloud through Web AI (docs/WEBAI.md). */
+  webai_cloud_origins?: string[];
+}
+
+/** `GET /api/webai/status`: what each built-in AI API runs on and whether it is ready. */
+export interface WebAiStatus {
+  enabled: boolean;
+  apis: Array<{ api: string; backend: 'local' | 'cloud'; state: string }>;
 }
 
 export interface ActivePlugins {

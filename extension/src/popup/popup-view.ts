@@ -14,6 +14,7 @@ import {
 } from '../common/protocol';
 import { sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState } from '../common/storage';
+import { mountWebAiCloudSwitch } from './webai-cloud-switch';
 
 /** Sends a typed request to the background; a `{failure}` answer becomes a thrown error. */
 export async function ask<T extends BackgroundRequest['type']>(message: Extract<BackgroundRequest, { type: T }>): Promise<BackgroundReplies[T]> {
@@ -254,6 +255,9 @@ export async function startPopup(): Promise<void> {
   renderTab();
   connection = await ask({ type: 'get-connection' }).catch((error: unknown) => ({ state: 'down', address: '', message: (error as Error).message }) as ConnectionStatus);
   renderConnection();
-  if (connection.state === 'connected') followEvents();
+  if (connection.state === 'connected') {
+    followEvents();
+    await mountWebAiCloudSwitch($('tab-section'), tabState?.url ?? null);
+  }
   document.body.dataset.ready = 'true';
 }

@@ -11,6 +11,7 @@ import { loadPairing, wirePairing } from './pairing-card.js';
 import { loadPlugins } from './plugins-table.js';
 import { setConnected, showStatus } from './status-pill.js';
 import { loadSettings, wireSwitches } from './switches-card.js';
+import { loadWebAi, mountWebAiCard } from './webai-card.js';
 import { loadWorkers, onWorkerState } from './workers-table.js';
 
 /** What each event of the stream updates (the event's data is the gateway's JSON for it). */
@@ -21,6 +22,7 @@ const EVENT_HANDLERS: Record<string, (data: never) => void> = {
   'cloud-usage': onCloudUsage,
   settings: () => {
     loadSettings().catch(() => undefined);
+    loadWebAi().catch(() => undefined);
   },
 };
 
@@ -46,12 +48,13 @@ function connectEvents(): void {
 
 async function start(): Promise<void> {
   await Promise.all([loadOverview(), loadSettings()]);
-  await Promise.all([loadPlugins(), loadModels(), loadWorkers(), loadCloudUsage(), loadCa(), loadPairing()]);
+  await Promise.all([loadPlugins(), loadModels(), loadWorkers(), loadCloudUsage(), loadCa(), loadPairing(), loadWebAi()]);
   startUptime();
   connectEvents();
   document.body.dataset.ready = 'true';
 }
 
+mountWebAiCard();
 wireStopButton();
 wireSwitches();
 wireCaButtons();

@@ -1,8 +1,18 @@
-import { createSseParser, type ServerEvent } from './sse-parser.js';
+// The gateway's own parser: one set of text/event-stream rules for both ends (as the extension does).
+import { createSseParser } from '../../../inference/sse-parser.js';
 import type { WebAiEnv } from './webai-env.js';
 import { webAiException } from './webai-errors.js';
 
 /** The gateway's route names of the APIs (`/api/webai/<api>/...`). */
+/** One event of a Web AI answer: its name and its JSON data. */
+export interface ServerEvent {
+  event: string;
+  data: unknown;
+}
+
+/** The Web AI routes' events are small (progress, chunks, one result): longer ones are refused. */
+const MAX_EVENT_CHARS = 4 * 1024 * 1024;
+
 export type WebAiRoute = 'language-model' | 'summarizer' | 'writer' | 'rewriter' | 'proofreader' | 'translator' | 'language-detector';
 
 /**
@@ -48,11 +58,12 @@ export function createWebAiChannel(env: WebAiEnv): WebAiChannel {
           if (!response.body) throw new env.DOMException('The gateway sent no event stream', 'NetworkError');
           const reader = response.body.getReader();
           const decoder = new env.TextDecoder();
-          const parse = createSseParser(world.fromJson);
+          const parser = createSseParser({ maxEventChars: MAX_EVENT_CHARS });
           for (;;) {
             const { done, value } = await reader.read();
-            const events = parse(done ? decoder.decode() : decoder.decode(value, { stream: true }));
-            for (const event of events) {
+            const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
+            for (const raw of [...parser.push(text), ...(done ? parser.end() : [])]) {
+              const event: ServerEvent = { event: raw.event, data: world.fromJson(raw.data) };
               if (event.event === 'error') throw webAiException(env, event.data, response.status);
               onEvent(event);
             }
