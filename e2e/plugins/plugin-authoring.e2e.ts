@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { launchThroughProxy } from '../support/chromium.js';
+import { dockElements } from '../support/page-dock.js';
 import { CLI, REPO_ROOT } from '../support/gateway-process.js';
 import { startTestSite, type TestSite } from '../support/test-site.js';
 import { hostileCss, startExampleGateway, strictPage, type ExampleGateway } from './support.js';
@@ -43,7 +44,18 @@ async function cli(...args: string[]) {
   return run(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: cleanEnv });
 }
 
-const badge = (page: Page, id: string) => page.locator(`aiplugs-${id} .badge`);
+/** The scaffold's badge in the dock: `<tone> <text>`. */
+async function badge(page: Page, id: string): Promise<string> {
+  const found = (await dockElements(page)).find((element) => element.plugin === id && element.kind === 'badge');
+  if (!found) return 'none';
+  return `${['busy', 'error'].find((tone) => found.className.split(' ').includes(tone)) ?? 'normal'} ${found.text}`;
+}
+
+/** The badge once its call has answered (a restarting worker answers late: a hang guard, not a timing claim). */
+async function answeredBadge(page: Page, id: string): Promise<string> {
+  await expect.poll(() => badge(page, id), { timeout: 30_000 }).not.toMatch(/^(busy|none)/);
+  return badge(page, id);
+}
 
 for (const backend of ['python', 'node'] as const) {
   test(`plugin new --backend ${backend}: the scaffold validates and passes its own test`, async () => {
@@ -64,9 +76,8 @@ test('the scaffolded plugins run in the page, and edits hot-reload without a res
   const page = await browser.newPage();
   await page.goto(`${site.origin}/article`);
   for (const id of ['hello-python', 'hello-node']) {
-    await expect(badge(page, id)).toHaveAttribute('data-state', 'done', { timeout: 30_000 }); // first call starts the worker
-    await expect(badge(page, id)).toHaveText(/^Hello (Python|Node): \d+ words on this page$/);
-    await expect(badge(page, id)).toBeVisible();
+    // The first call starts the worker: a hang guard, not a timing claim.
+    await expect.poll(() => badge(page, id), { timeout: 30_000 }).toMatch(/^normal Hello (Python|Node): \d+ words on this page$/);
   }
 
   // A content-script edit: the next page load gets it.
@@ -76,7 +87,7 @@ test('the scaffolded plugins run in the page, and edits hot-reload without a res
   await writeFile(content, original.replace('words on this page', 'words (edited script)'));
   await expect.poll(async () => {
     await page.reload();
-    return badge(page, 'hello-python').textContent();
+    return answeredBadge(page, 'hello-python');
   }).toMatch(/words \(edited script\)$/);
 
   // A backend edit: the worker restarts with the new code.
@@ -85,8 +96,8 @@ test('the scaffolded plugins run in the page, and edits hot-reload without a res
   await writeFile(backendFile, backendSource.replace('return {"words": len(text.split()), "characters": len(text)}', 'return {"words": 4242, "characters": len(text)}'));
   await expect.poll(async () => {
     await page.reload();
-    return badge(page, 'hello-python').textContent();
-  }).toBe('Hello Python: 4242 words (edited script)');
+    return answeredBadge(page, 'hello-python');
+  }).toBe('normal Hello Python: 4242 words (edited script)');
 
   // A broken manifest: the last good version keeps running, the problem is reported with its path.
   const manifestFile = join(dir, 'manifest.json');
@@ -99,7 +110,7 @@ test('the scaffolded plugins run in the page, and edits hot-reload without a res
   }).toEqual([expect.stringMatching(/^manifest_version: /)]);
   expect(gateway.log()).toMatch(/Plugin "hello-python" edit is broken \(manifest_version: .*\); keeping the last good version running/);
   await page.reload();
-  await expect(badge(page, 'hello-python')).toHaveText('Hello Python: 4242 words (edited script)');
+  await expect.poll(() => answeredBadge(page, 'hello-python')).toBe('normal Hello Python: 4242 words (edited script)');
 
   // Fixed again: the error clears and the plugin carries on.
   await writeFile(manifestFile, manifest);
@@ -109,5 +120,5 @@ test('the scaffolded plugins run in the page, and edits hot-reload without a res
     return `${body.status}:${body.pending_errors?.length ?? 0}`;
   }).toBe('enabled:0');
   await page.reload();
-  await expect(badge(page, 'hello-python')).toHaveText('Hello Python: 4242 words (edited script)');
+  await expect.poll(() => answeredBadge(page, 'hello-python')).toBe('normal Hello Python: 4242 words (edited script)');
 });

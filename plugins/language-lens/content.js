@@ -41,6 +41,7 @@
   const badgeSheet = new CSSStyleSheet();
   badgeSheet.replaceSync(`
     :host { all: initial; display: inline; }
+    :host([hidden]) { display: none; }
     span { font: 600 10px/1 system-ui, sans-serif; color: #1e3a8a; background: #dbeafe;
       border-radius: 4px; padding: 1px 4px; margin-left: 4px; vertical-align: super; cursor: help; }
     span.unsure { color: #334155; background: #e2e8f0; font-style: italic; }

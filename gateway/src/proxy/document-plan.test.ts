@@ -29,6 +29,17 @@ describe('document plan', () => {
     assert.equal(planner('nonce')({ url: 'https://a.test/', statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-16' } }), null);
   });
 
+  it("tells the page which plugins the gateway cannot serve, and nothing else about the cloud", async () => {
+    const other = { ...match, plugin: { ...match.plugin, id: 'other' } } as unknown as PluginMatch;
+    const servable = createDocumentPlanner({ activePlugins: () => [match, other], cspMode: 'strip', version: '1', apiPort: () => 5000, capabilities, maxHeadBytes: 64, servable: ({ plugin }) => plugin.id !== 'other' });
+    const plan = servable({ url: 'https://a.test/', statusCode: 200, headers: html });
+    assert.ok(plan);
+    const out = (await run(plan, [Buffer.from('<html><head></head></html>')])).toString();
+    assert.match(out, /&quot;unavailable&quot;:\[&quot;other&quot;\]/);
+    const all = planner('strip')({ url: 'https://a.test/', statusCode: 200, headers: html });
+    assert.doesNotMatch((await run(all!, [Buffer.from('<html><head></head></html>')])).toString(), /unavailable/);
+  });
+
   it('strip mode drops CSP and X-Frame-Options; both modes stop caching and keep other security headers', () => {
     const headers = { ...html, 'content-security-policy': "script-src 'self'", 'x-frame-options': 'DENY', etag: '"1"', 'content-length': '10', 'strict-transport-security': 'max-age=1', 'x-content-type-options': 'nosniff' };
     const strip = planner('strip')({ url: 'https://a.test/', statusCode: 200, headers });
