@@ -1,12 +1,11 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { buildTinyGguf } from '../../gateway/src/webai/testing/tiny-gguf.js';
-import { startModelServer, type ModelTestServer } from '../../gateway/src/models/testing/model-test-server.js';
-import { launchThroughProxy } from '../support/chromium.js';
-import { REPO_ROOT } from '../support/gateway-process.js';
-import { respond, startTestSite, type TestSite } from '../support/test-site.js';
-import { startExampleGateway, type ExampleGateway } from '../plugins/support.js';
+import { expect, test, type Page } from '@playwright/test';
+import { respond } from '../support/test-site.js';
 import { webAiConformance, type ConformanceParams, type ConformanceResult } from './conformance-checks.js';
 import { CREATE_WITHOUT_GESTURE, FAKE_AVAILABLE_NATIVE, REMOVE_NATIVE, WEB_AI_GLOBALS } from './native-scripts.js';
+import { DEFAULT_MODEL_PATH, startWebAiStack, type WebAiStack } from './webai-stack.js';
+import { startExampleGateway } from '../plugins/support.js';
+import { launchThroughProxy } from '../support/chromium.js';
+import { REPO_ROOT } from '../support/gateway-process.js';
 
 // The browser's built-in AI APIs in real Chromium through the proxy, answered by the gateway as
 // `npm start` runs it: the runtime defines the globals, and the in-page conformance checks
@@ -17,53 +16,35 @@ import { CREATE_WITHOUT_GESTURE, FAKE_AVAILABLE_NATIVE, REMOVE_NATIVE, WEB_AI_GL
 // The LLM is the tiny generated GGUF served by a loopback server under the DEFAULT model's
 // declaration (the real model is never downloaded); lid.176 comes from the package's copy.
 
-const DEFAULT_PATH = '/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/qwen2.5-0.5b-instruct-q4_k_m.gguf';
-
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
 
-let site: TestSite;
-let modelServer: ModelTestServer;
-let gateway: ExampleGateway;
-let browser: Browser;
+let stack: WebAiStack;
 
 test.beforeAll(async () => {
   const html = (script = '') => `<!doctype html><html><head><title>Web AI</title></head><body><button id="go">go</button><script>${script}</script></body></html>`;
-  site = await startTestSite({
-    '/ai': respond(200, { 'content-type': 'text/html' }, html()),
-    '/no-gesture': respond(200, { 'content-type': 'text/html' }, html(CREATE_WITHOUT_GESTURE)),
-  });
-  modelServer = await startModelServer();
-  // Slow enough that the page sees progress between 0 and 1 (and can abort in the middle).
-  modelServer.files.set(DEFAULT_PATH, { content: buildTinyGguf({ seed: 11 }), throttle: { chunkBytes: 32 * 1024, delayMs: 60 } });
-  gateway = await startExampleGateway({
-    pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`,
-    env: {
-      AIPLUGS_MODEL_MIRROR: modelServer.origin,
-      // The download flow itself is under test here; page-downloads.test.ts proves the default refuses it.
-      AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true',
-      AIPLUGS_WEBAI_MAX_OUTPUT_TOKENS: '48',
-      AIPLUGS_WEBAI_CONTEXT_SIZE: '1024',
+  stack = await startWebAiStack({
+    routes: {
+      '/ai': respond(200, { 'content-type': 'text/html' }, html()),
+      '/no-gesture': respond(200, { 'content-type': 'text/html' }, html(CREATE_WITHOUT_GESTURE)),
     },
+    // Slow enough that the page sees progress between 0 and 1 (and can abort in the middle).
+    throttle: { chunkBytes: 32 * 1024, delayMs: 60 },
+    // The download flow itself is under test here; webai-defaults.e2e.ts proves the default refuses it.
+    env: { AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true', AIPLUGS_WEBAI_MAX_OUTPUT_TOKENS: '48' },
   });
-  browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
 });
 
-test.afterAll(async () => {
-  await browser?.close();
-  expect(await gateway?.close()).toBe(0);
-  await modelServer?.close();
-  await site?.close();
-});
+test.afterAll(async () => stack?.close());
 
 /** A page of the test site with the runtime injected, after `initScript` (if any) ran. */
 async function openPage(initScript?: string, path = '/ai'): Promise<{ page: Page; webAiRequests: string[] }> {
-  const page = await browser.newPage();
+  const page = await stack.browser.newPage();
   const webAiRequests: string[] = [];
   page.on('request', (request) => {
     if (/\/__aiplugs\/cap\/[^/]+\/api\/webai\//.test(request.url())) webAiRequests.push(request.url());
   });
   if (initScript) await page.addInitScript(initScript);
-  await page.goto(`${site.origin}${path}`);
+  await page.goto(`${stack.site.origin}${path}`);
   await expect.poll(() => page.evaluate(() => typeof (window as unknown as { AiPlugs?: unknown }).AiPlugs)).toBe('object');
   return { page, webAiRequests };
 }
@@ -84,10 +65,10 @@ test('(a) no native API: the runtime defines all seven, with the specs shapes, e
   // The spec: a create() that would download needs transient user activation.
   const noGesture = await openPage(REMOVE_NATIVE, '/no-gesture');
   expect(await noGesture.page.evaluate(() => (window as unknown as { __createWithoutGesture: Promise<string> }).__createWithoutGesture)).toBe('NotAllowedError');
-  expect(modelServer.requestsFor(DEFAULT_PATH)).toHaveLength(0);
+  expect(stack.modelServer.requestsFor(DEFAULT_MODEL_PATH)).toHaveLength(0);
   await noGesture.page.close();
   await conformance(page, { phase: 'download' }, true);
-  expect(modelServer.requestsFor(DEFAULT_PATH).length).toBeGreaterThanOrEqual(1);
+  expect(stack.modelServer.requestsFor(DEFAULT_MODEL_PATH).length).toBeGreaterThanOrEqual(1);
   await conformance(page, { phase: 'session', overQuotaChars: 70_000 }, true);
   await page.close();
 });
@@ -126,7 +107,7 @@ test('with webai.replace_native the user gets AiPlugs even where the native one 
   try {
     const page = await other.newPage();
     await page.addInitScript(FAKE_AVAILABLE_NATIVE);
-    await page.goto(`${site.origin}/ai`);
+    await page.goto(`${stack.site.origin}/ai`);
     await expect.poll(() => page.evaluate(() => typeof (window as unknown as { AiPlugs?: unknown }).AiPlugs)).toBe('object');
     // The fresh gateway has no model: AiPlugs' truthful answer, not the fake's "available".
     expect(await page.evaluate(() => (window as unknown as { LanguageModel: { availability(): Promise<string> } }).LanguageModel.availability())).toBe('downloadable');

@@ -56,7 +56,16 @@ function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
     },
   };
   // Through the bridge only: the extension transport has no Web AI path (docs/WEBAI.md).
-  if (config.webai && typeof config.webai === 'object' && world.transport === 'bridge') installWebAi(world, config.webai);
+  if (config.webai && typeof config.webai === 'object' && world.transport === 'bridge') {
+    try {
+      installWebAi(world, config.webai);
+    } catch (error) {
+      // A browser missing something Web AI needs must not cost the page its plugins: reported, not thrown.
+      w.setTimeout(() => {
+        throw error;
+      }, 0);
+    }
+  }
   w.AIPLUGS_API_PORT = config.apiPort;
   Object.defineProperty(w, 'AiPlugs', { value: Object.freeze(api), configurable: false, enumerable: false, writable: false });
   // For the extension only (it runs in this world through scripting.executeScript). A page can call

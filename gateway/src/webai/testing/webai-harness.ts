@@ -46,7 +46,7 @@ export interface HarnessOptions {
 export async function startWebAiHarness(options: HarnessOptions = {}) {
   const root = await mkdtemp(join(tmpdir(), 'aiplugs-webai-'));
   const config = await loadConfig({ env: {} });
-  // Off by default until the page side ships; the harness tests the service itself.
+  // On by default (docs/WEBAI.md); set here too so a user config cannot switch it off under the tests.
   config.webai.enabled = true;
   config.webai.threads = 1;
   config.webai.context_size = 1024;

@@ -1,0 +1,54 @@
+import { expect, type Browser } from '@playwright/test';
+import { startModelServer, type ModelTestServer } from '../../gateway/src/models/testing/model-test-server.js';
+import { buildTinyGguf } from '../../gateway/src/webai/testing/tiny-gguf.js';
+import { launchThroughProxy } from '../support/chromium.js';
+import { REPO_ROOT } from '../support/gateway-process.js';
+import { startTestSite, type Handler, type TestSite } from '../support/test-site.js';
+import { startExampleGateway, type ExampleGateway } from '../plugins/support.js';
+
+/** Where the default LLM declaration (config/config.json) points, path of the Hugging Face URL. */
+export const DEFAULT_MODEL_PATH = '/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/qwen2.5-0.5b-instruct-q4_k_m.gguf';
+
+export interface WebAiStack {
+  site: TestSite;
+  /** Serves the tiny generated GGUF under the default model's path (the real one is never fetched). */
+  modelServer: ModelTestServer;
+  gateway: ExampleGateway;
+  /** Chromium through the gateway's proxy. */
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+/**
+ * A test site, the tiny model behind a loopback "Hugging Face", the gateway as `npm start` runs
+ * it (fixture plugins inject on localhost, so pages get the runtime and the Web AI grant) and
+ * Chromium through its proxy.
+ */
+export async function startWebAiStack(options: { routes: Record<string, Handler>; env?: NodeJS.ProcessEnv; throttle: { chunkBytes: number; delayMs: number } }): Promise<WebAiStack> {
+  const site = await startTestSite(options.routes);
+  const modelServer = await startModelServer();
+  modelServer.files.set(DEFAULT_MODEL_PATH, { content: buildTinyGguf({ seed: 11 }), throttle: options.throttle });
+  const gateway = await startExampleGateway({
+    pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`,
+    env: { AIPLUGS_MODEL_MIRROR: modelServer.origin, AIPLUGS_WEBAI_CONTEXT_SIZE: '1024', ...options.env },
+  });
+  const browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
+  return {
+    site,
+    modelServer,
+    gateway,
+    browser,
+    close: async () => {
+      await browser.close();
+      expect(await gateway.close()).toBe(0);
+      await modelServer.close();
+      await site.close();
+    },
+  };
+}
+
+/** The gateway's settings, read with its token. */
+export async function gatewaySettings(gateway: { ready: { apiUrl: string }; token(): Promise<string> }): Promise<{ webai_cloud_origins: string[] }> {
+  const response = await fetch(`${gateway.ready.apiUrl}/api/settings`, { headers: { authorization: `Bearer ${await gateway.token()}` } });
+  return (await response.json()) as { webai_cloud_origins: string[] };
+}
