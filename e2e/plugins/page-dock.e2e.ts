@@ -87,11 +87,14 @@ async function openPage(): Promise<Page> {
 }
 
 /** What `__aiplugsRuntime.reconcile` does for the extension on "Pause all" and on resume. */
-async function reconcile(page: Page, plugins: string[]): Promise<void> {
-  await page.evaluate((ids) => {
-    const runtime = (window as unknown as { __aiplugsRuntime: { reconcile(plan: object): string[] } }).__aiplugsRuntime;
-    runtime.reconcile({ plugins: ids.map((id) => ({ id, scripts: [{ run_at: 'document_idle', js: [{ file: 'content.js', path: `/api/plugins/${id}/files/content.js` }] }] })) });
-  }, plugins);
+async function reconcile(page: Page, plugins: string[], retry = false): Promise<void> {
+  await page.evaluate(
+    ({ ids, retry }) => {
+      const runtime = (window as unknown as { __aiplugsRuntime: { reconcile(plan: object): string[] } }).__aiplugsRuntime;
+      runtime.reconcile({ retry, plugins: ids.map((id) => ({ id, scripts: [{ run_at: 'document_idle', js: [{ file: 'content.js', path: `/api/plugins/${id}/files/content.js` }] }] })) });
+    },
+    { ids: plugins, retry },
+  );
 }
 
 test('echo puts its badge in the dock, a cloud-mode plugin shows nothing without a cloud, and page CSS cannot touch the dock', async () => {
@@ -204,5 +207,14 @@ test('pausing removes every entry of the plugin; resuming brings back what it re
   })).toMatch(/not running/);
 
   await reconcile(page, ['echo']); // resumed: its script runs again and registers its badge
+  await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
+});
+
+test('a retry after an error restarts the plugin with a clean slate: its entries are not doubled', async () => {
+  const page = await openPage();
+  // A call in a mode the user did not set fails, which puts the plugin in error.
+  await page.evaluate(() => (window as unknown as { AiPlugs: { infer(id: string, payload: unknown, options: object): Promise<unknown> } }).AiPlugs.infer('echo', {}, { mode: 'cloud' }).catch(() => undefined));
+  await reconcile(page, ['echo'], true); // the popup's retry
+  await expect.poll(() => page.evaluate(() => document.documentElement.dataset.aiplugsEcho !== undefined)).toBe(true);
   await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
 });

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { servableFromPage } from './plugin-availability.js';
 
 describe('servableFromPage', () => {
-  const cloudOnly = { inference: { default_mode: 'cloud' as const, models: [], env: [] } };
-  const both = { inference: { default_mode: 'cloud' as const, local_entry: 'backend.js', models: [], env: [] } };
-  const local = { inference: { default_mode: 'local' as const, local_entry: 'backend.js', models: [], env: [] } };
+  const cloudOnly = { inference: { default_mode: 'cloud' as const } };
+  const both = { inference: { default_mode: 'cloud' as const, local_entry: 'backend.js' } };
+  const local = { inference: { default_mode: 'local' as const, local_entry: 'backend.js' } };
   const facts = { cloudConfigured: false, userMode: undefined, fallback: 'none' as const };
 
   it('is false only for a cloud plugin with no cloud and no fallback that could serve it', () => {

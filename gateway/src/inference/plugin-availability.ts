@@ -1,4 +1,3 @@
-import type { PluginManifest } from '../plugins/manifest-schema.js';
 import { allowsFallback, type FallbackPolicy, type InferenceMode } from './inference-router.js';
 
 export interface AvailabilityFacts {
@@ -14,7 +13,7 @@ export interface AvailabilityFacts {
  * can take over. Pages learn this (a yes or no, never the cloud's address or key) so a plugin
  * can hide UI that could only fail.
  */
-export function servableFromPage(manifest: Pick<PluginManifest, 'inference'>, facts: AvailabilityFacts): boolean {
+export function servableFromPage(manifest: { inference?: { default_mode: InferenceMode; local_entry?: string | undefined } | undefined }, facts: AvailabilityFacts): boolean {
   const inference = manifest.inference;
   if (!inference) return true; // no backend: nothing for the gateway to serve
   const mode = facts.userMode ?? inference.default_mode;

@@ -33,8 +33,8 @@ function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
   const transport = createTransport(world);
   installNavigationHook(world);
   const loader = createFileLoader(world, states, transport);
-  const lifecycle = createLifecycle(world, states, loader);
-  const ui = createPageUi(world, states, lifecycle);
+  const ui = createPageUi(world, states);
+  const lifecycle = createLifecycle(world, states, loader, ui.endRun);
   states.reportCommandsFrom(ui.commands);
   // Plugins the gateway cannot serve here (their mode is the cloud and none is configured).
   const unavailable = Array.isArray(config.unavailable) ? config.unavailable.filter((id) => typeof id === 'string') : [];

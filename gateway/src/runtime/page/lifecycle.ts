@@ -15,12 +15,17 @@ export interface Lifecycle {
   onStop: AiPlugsPageRuntime['onStop'];
 }
 
-export function createLifecycle(world: PageWorld, states: PluginStates, loader: FileLoader): Lifecycle {
+/**
+ * @param endRun called when a plugin's run ends: it stops, or restarts (a retry after an error),
+ *   so whatever the runtime holds for that run (its dock entries) goes before scripts run again.
+ */
+export function createLifecycle(world: PageWorld, states: PluginStates, loader: FileLoader, endRun: (pluginId: string) => void = () => undefined): Lifecycle {
   const { w } = world;
 
   function startPlugin(plan: PluginPlan): void {
     const { id } = plan;
     const plugin = states.record(id);
+    endRun(id);
     plugin.state = 'running';
     plugin.error = '';
     plugin.stops = [];
@@ -51,6 +56,7 @@ export function createLifecycle(world: PageWorld, states: PluginStates, loader: 
     if (!plugin || plugin.state === 'stopped') return;
     plugin.state = 'stopped';
     plugin.error = '';
+    endRun(id);
     const stops = plugin.stops;
     plugin.stops = [];
     stops.forEach((callback) => {

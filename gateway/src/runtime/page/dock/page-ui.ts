@@ -1,4 +1,3 @@
-import type { Lifecycle } from '../lifecycle.js';
 import type { PageWorld } from '../page-world.js';
 import type { PluginStates } from '../plugin-states.js';
 import { createDockRegistry, type DockCommand, type DockKind, type DockRegistry } from './dock-registry.js';
@@ -11,6 +10,8 @@ export interface PageUi {
   api: AiPlugsUi;
   /** The menu commands now registered, for the runtime's status report. */
   commands(): DockCommand[];
+  /** The plugin's run ended (stopped or restarting): its entries go. For the lifecycle. */
+  endRun(pluginId: string): void;
 }
 
 /**
@@ -19,7 +20,7 @@ export interface PageUi {
  * that plugin stops (switched off, "Pause all") its entries go, and when it starts again its
  * scripts run again and register them anew.
  */
-export function createPageUi(world: PageWorld, states: PluginStates, lifecycle: Pick<Lifecycle, 'onStop'>): PageUi {
+export function createPageUi(world: PageWorld, states: PluginStates): PageUi {
   let registry: DockRegistry | null = null;
   let reported = '[]';
   // The view is built on the first registration: a page whose plugins never use the dock gets no element.
@@ -39,19 +40,10 @@ export function createPageUi(world: PageWorld, states: PluginStates, lifecycle: 
     return created;
   }
 
-  /** Plugins whose entries are tied to their current run (cleared when the run ends). */
-  const tied = new Set<string>();
   function owner(pluginId: unknown): string {
     const id = typeof pluginId === 'string' ? pluginId : '';
     const plugin = states.get(id);
     if (!plugin || plugin.state === 'stopped') throw new Error(`AiPlugs.ui: plugin "${id}" is not running in this page`);
-    if (!tied.has(id)) {
-      tied.add(id);
-      lifecycle.onStop(id, () => {
-        tied.delete(id);
-        registry?.removePlugin(id);
-      });
-    }
     return id;
   }
 
@@ -95,5 +87,11 @@ export function createPageUi(world: PageWorld, states: PluginStates, lifecycle: 
       return () => item.remove();
     },
   });
-  return { api, commands: () => (registry ? registry.commands() : []) };
+  return {
+    api,
+    commands: () => (registry ? registry.commands() : []),
+    endRun: (pluginId) => {
+      registry?.removePlugin(pluginId);
+    },
+  };
 }
