@@ -29,14 +29,15 @@
 
   /** @type {LanguageModel | null} the session holding only the instructions; each question gets a clone */
   let base = null;
+  /** Whether availability() said the model still has to come (an available one also reports 0 and 1). */
+  let mustDownload = false;
   async function baseSession() {
-    base ??= await LanguageModel.create({
-      initialPrompts: [{ role: 'system', content: SYSTEM }],
-      monitor: (monitor) =>
-        monitor.addEventListener('downloadprogress', (event) => {
-          show('Downloading the AI model…', `Once for every site: ${Math.round(/** @type {ProgressEvent} */ (event).loaded * 100)}%`, 'busy');
-        }),
-    });
+    /** @type {CreateMonitorCallback} */
+    const monitor = (target) =>
+      target.addEventListener('downloadprogress', (event) => {
+        show('Downloading the AI model…', `Once for every site: ${Math.round(/** @type {ProgressEvent} */ (event).loaded * 100)}%`, 'busy');
+      });
+    base ??= await LanguageModel.create({ initialPrompts: [{ role: 'system', content: SYSTEM }], ...(mustDownload ? { monitor } : {}) });
     return base;
   }
 
@@ -105,6 +106,7 @@
   async function start() {
     const availability = await LanguageModel.availability();
     if (availability === 'unavailable' || stopped) return;
+    mustDownload = availability !== 'available';
     const title = availability === 'available' ? 'Ask the local AI model about this page' : 'Ask the local AI model about this page (downloads it first, once)';
     askButton = window.AiPlugs.ui.button(PLUGIN, { label: 'Ask…', title, onClick: ask });
     stopButton = window.AiPlugs.ui.button(PLUGIN, { label: 'Stop', title: 'Stop the answer', disabled: true, onClick: () => answering?.abort(new DOMException('Stopped by the user', 'AbortError')) });

@@ -53,16 +53,18 @@
 
   /** @type {Summarizer | null} */
   let summarizer = null;
+  /** Whether availability() said the model still has to come (the monitor then reports a real download). */
+  let mustDownload = false;
   /** The summarizer, created on first use; a download's progress shows in the panel. */
   async function ready() {
-    summarizer ??= await Summarizer.create({
-      ...OPTIONS,
-      monitor: (monitor) =>
-        monitor.addEventListener('downloadprogress', (event) => {
-          const { loaded } = /** @type {ProgressEvent} */ (event);
-          show('downloading', `Downloading the local AI model (once for every site): ${Math.round(loaded * 100)}%`);
-        }),
-    });
+    /** @type {CreateMonitorCallback} */
+    const monitor = (target) =>
+      target.addEventListener('downloadprogress', (event) => {
+        const { loaded } = /** @type {ProgressEvent} */ (event);
+        show('downloading', `Downloading the local AI model (once for every site): ${Math.round(loaded * 100)}%`);
+      });
+    // An available model also reports 0 and 1 (the specs' rule): no "downloading" for that.
+    summarizer ??= await Summarizer.create({ ...OPTIONS, ...(mustDownload ? { monitor } : {}) });
     return summarizer;
   }
 
@@ -117,6 +119,7 @@
   async function start() {
     const availability = await Summarizer.availability(OPTIONS);
     if (availability === 'unavailable' || stopped) return;
+    mustDownload = availability !== 'available';
     const title = availability === 'available' ? 'Summarize this page with the local AI model' : 'Summarize this page (downloads the local AI model first, once)';
     button = window.AiPlugs.ui.button(PLUGIN, { label: 'Summarize', title, onClick: summarizePage });
     window.AiPlugs.ui.menuCommand(PLUGIN, 'Summarize this page', summarizePage);
