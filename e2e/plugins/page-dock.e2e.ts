@@ -1,4 +1,4 @@
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
@@ -9,8 +9,22 @@ import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { REPO_PLUGINS, startExampleGateway, strictPage, type ExampleGateway } from './support.js';
 
 // The page dock the runtime owns (AiPlugs.ui), end to end: the real gateway with the example
-// plugins echo and page-summarizer (copied, so the test controls which run), pages under a strict
-// CSP with a style sheet aimed at the dock, and the dock read through its closed shadow root.
+// plugin echo (copied, so the test controls which run) and a cloud-mode plugin that hides without a
+// cloud, pages under a strict CSP with a style sheet aimed at the dock, and the dock read through
+// its closed shadow root.
+
+/** A plugin in cloud mode that shows a button only when the gateway can serve it (`AiPlugs.isAvailable`). */
+const CLOUD_ONLY = {
+  manifest: {
+    manifest_version: 3,
+    id: 'cloud-only',
+    name: 'Cloud only',
+    version: '1.0.0',
+    content_scripts: [{ matches: ['<all_urls>'], js: ['content.js'], run_at: 'document_idle' }],
+    inference: { default_mode: 'cloud', cloud: { endpoint: 'chat' } },
+  },
+  script: "(() => { if (window.AiPlugs.isAvailable('cloud-only')) window.AiPlugs.ui.button('cloud-only', { label: 'Ask the cloud', onClick() {} }); })();",
+};
 
 /** Page CSS that goes for the dock by name, and for everything else with `!important`. */
 const DOCK_HOSTILE_CSS = `
@@ -46,7 +60,10 @@ let browser: Browser;
 
 test.beforeAll(async () => {
   pluginsDir = await mkdtemp(join(tmpdir(), 'aiplugs-e2e-dock-'));
-  for (const id of ['echo', 'page-summarizer']) await cp(join(REPO_PLUGINS, id), join(pluginsDir, id), { recursive: true });
+  await cp(join(REPO_PLUGINS, 'echo'), join(pluginsDir, 'echo'), { recursive: true });
+  await mkdir(join(pluginsDir, 'cloud-only'));
+  await writeFile(join(pluginsDir, 'cloud-only', 'manifest.json'), JSON.stringify(CLOUD_ONLY.manifest));
+  await writeFile(join(pluginsDir, 'cloud-only', 'content.js'), CLOUD_ONLY.script);
   site = await startTestSite({
     '/hostile.css': respond(200, { 'content-type': 'text/css' }, DOCK_HOSTILE_CSS),
     '/page': strictPage('Dock test', '<main><p>Some text for the plugins.</p></main>'),
@@ -80,11 +97,11 @@ async function reconcile(page: Page, plugins: string[], retry = false): Promise<
   );
 }
 
-test('echo puts its badge in the dock, the summarizer shows nothing without a cloud, and page CSS cannot touch the dock', async () => {
+test('echo puts its badge in the dock, a cloud-mode plugin shows nothing without a cloud, and page CSS cannot touch the dock', async () => {
   const page = await openPage();
   // No plugin floats a widget of its own: the dock is the one AiPlugs element in the page.
   expect(await page.evaluate(() => [...document.querySelectorAll('*')].map((element) => element.localName).filter((name) => name.startsWith('aiplugs-')))).toEqual(['aiplugs-dock']);
-  expect(await page.evaluate(() => (window as unknown as DockPage).AiPlugs.isAvailable('page-summarizer'))).toBe(false);
+  expect(await page.evaluate(() => (window as unknown as DockPage).AiPlugs.isAvailable('cloud-only'))).toBe(false);
   expect(await page.evaluate(() => (window as unknown as DockPage).AiPlugs.isAvailable('echo'))).toBe(true);
   expect(await page.content()).not.toMatch(/base_url|api_key|CLOUD_BASE_URL/i);
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, type Page } from '@playwright/test';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild, type StartOptions } from '../support/gateway-process.js';
+import { dockElements } from '../support/page-dock.js';
 import { respond, type Handler } from '../support/test-site.js';
 import { createSseParser } from '../../gateway/src/inference/sse-parser.js';
 
@@ -148,4 +149,28 @@ export function collectConsoleErrors(page: Page): string[] {
 /** The plugin's `<aiplugs-…>` host is attached and its shadow UI is visible despite HOSTILE_CSS. */
 export async function expectVisible(page: Page, selector: string): Promise<void> {
   await expect(page.locator(selector).first()).toBeVisible();
+}
+
+/** What one plugin's dock panel shows: `<tone> <heading>: <text>`, or null while it has none. */
+export async function dockPanel(page: Page, plugin: string): Promise<string | null> {
+  const panel = (await dockElements(page)).find((element) => element.kind === 'panel' && element.plugin === plugin);
+  if (!panel) return null;
+  const tone = ['busy', 'error'].find((name) => panel.className.split(' ').includes(name)) ?? 'normal';
+  return `${tone} ${panel.label}: ${panel.text}`;
+}
+
+/**
+ * Polls a plugin's dock panel until `done` says so, and returns every distinct state it showed on
+ * the way (progress the user saw), the last one included. A hang guard, not a timing claim.
+ */
+export async function watchDockPanel(page: Page, plugin: string, done: (shown: string) => boolean, timeoutMs = 90_000): Promise<string[]> {
+  const seen: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const shown = await dockPanel(page, plugin);
+    if (shown !== null && shown !== seen.at(-1)) seen.push(shown);
+    if (shown !== null && done(shown)) return seen;
+    if (Date.now() > deadline) throw new Error(`The ${plugin} panel never got there; it showed: ${seen.join(' | ') || 'nothing'}`);
+    await page.waitForTimeout(50);
+  }
 }

@@ -1,102 +1,85 @@
 // @ts-check
 /// <reference path="../../types/aiplugs-page.d.ts" />
 // Page Summarizer, in the page: a "Summarize" button and menu command in the AiPlugs dock that
-// send the page's text to the cloud / cluster model server the gateway relays to, and stream the
-// summary into a dock panel. With no cloud server configured it shows nothing.
-// This plugin has no local backend: its manifest says default_mode "cloud", and the gateway talks
-// to the OpenAI-compatible server set by CLOUD_BASE_URL / SYSTEM_API_KEY (or config.json).
+// summarize the page's text with the web platform's standard `Summarizer` (the Summarizer API),
+// streaming the summary into a dock panel. AiPlugs provides that API in every browser, answered
+// by the local language model the gateway runs on this machine (or by the cloud server the user
+// set for it): this plugin has no backend, no model and no cloud settings of its own.
+//
+// It shows its UI only where `Summarizer.availability()` says it can work. When the model is
+// "downloadable", the user's click starts the download (the API allows that only in answer to a
+// user gesture) and the panel shows the monitor's downloadprogress events.
 (() => {
   const PLUGIN = 'page-summarizer';
-  /** Enough text for a summary, small enough for any model's context. */
+  /** Enough text for a summary; the model's input quota may cut it further. */
   const MAX_CHARS = 12000;
+  /** The summary we ask for: the spec's options, the same for availability() and create(). */
+  const OPTIONS = /** @type {const} */ ({ type: 'key-points', format: 'plain-text', length: 'medium' });
 
-  // Without a cloud server the gateway cannot serve this plugin: no button that could only fail.
-  if (!window.AiPlugs.isAvailable(PLUGIN)) return;
+  // No Summarizer API here (an insecure page, an old browser, Web AI switched off): nothing to show.
+  if (typeof Summarizer === 'undefined') return;
 
   /** The page's readable text: the main content when the page marks it, else the whole body. */
   function pageText() {
     const main = document.querySelector('main, article, [role="main"]') ?? document.body;
     const text = (/** @type {HTMLElement} */ (main)?.innerText ?? '').replace(/[ \t]+/g, ' ').replace(/\n{3,}/g, '\n\n').trim();
-    return text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS)}\n[…]` : text;
+    return text.length > MAX_CHARS ? text.slice(0, MAX_CHARS) : text;
   }
 
   /** @type {AiPlugsDockItem | null} */
   let panel = null;
-  const HEADINGS = { streaming: 'Summary (streaming…)', done: 'Summary', error: 'Summary failed' };
-  /** The summary panel in the AiPlugs dock, opened (again) with this state. @param {'streaming' | 'done' | 'error'} state @param {string} text */
+  const HEADINGS = { downloading: 'Summary (downloading the model…)', streaming: 'Summary (streaming…)', done: 'Summary', error: 'Summary failed' };
+  /** The summary panel in the AiPlugs dock, opened (again) with this state. @param {keyof HEADINGS} state @param {string} text */
   function show(state, text) {
-    const fields = { label: HEADINGS[state], text, tone: /** @type {AiPlugsDockTone} */ (state === 'streaming' ? 'busy' : state === 'error' ? 'error' : 'normal') };
+    const fields = { label: HEADINGS[state], text, tone: /** @type {AiPlugsDockTone} */ (state === 'error' ? 'error' : state === 'done' ? 'normal' : 'busy') };
     if (panel && !panel.removed) panel.update(fields);
     else panel = window.AiPlugs.ui.panel(PLUGIN, fields);
   }
 
-  /** What to tell the user for each way the call can fail. @param {AiPlugsError} error */
+  /** What to tell the user for each way the API can fail (the specs' DOMException names). @param {unknown} error */
   function explain(error) {
-    switch (error.code) {
-      case 'cloud_not_configured':
-        return 'No cloud model server is configured. Start the gateway with CLOUD_BASE_URL (an OpenAI-compatible server such as vLLM, Ollama or LocalAI) and SYSTEM_API_KEY if it needs one, or set cloud.base_url in config.json.';
-      case 'cloud_unreachable':
-        return `The cloud model server cannot be reached. ${error.message}`;
-      case 'cloud_unauthorized':
-        return `The cloud model server refused the API key. ${error.message}`;
+    const failure = /** @type {DOMException} */ (error);
+    switch (failure?.name) {
+      case 'NotAllowedError':
+        return `The AI model cannot be used or downloaded from this page: ${failure.message}. Download it from the AiPlugs dashboard or with "aiplugs models pull webai:llm".`;
+      case 'NotSupportedError':
+        return `This page cannot be summarized here: ${failure.message}.`;
+      case 'QuotaExceededError':
+        return `Too much at once: ${failure.message}.`;
       default:
-        return `Summarizing failed: ${error.message}`;
+        return `Summarizing failed (${failure?.name ?? 'Error'}): ${failure?.message ?? String(error)}`;
     }
   }
 
-  /**
-   * Streams the summary over the plugin's WebSocket (AiPlugs.connect): the gateway relays each
-   * piece of the model's answer as a `chunk` message as soon as the server produces it, then the
-   * `result`. Where no socket can be had (the extension transport, an old gateway) it falls back
-   * to one AiPlugs.infer call, and the panel fills in at the end.
-   * @param {string} text @param {(partial: string) => void} onText @returns {Promise<string>}
-   */
-  async function summarize(text, onText) {
-    const payload = { text: `Title: ${document.title}\nURL: ${location.href}\n\n${text}`, max_tokens: 400 };
-    const streamed = window.AiPlugs.transport === 'bridge' ? await stream(payload, onText) : null;
-    if (streamed !== null) return streamed;
-    /** @type {{ text: string }} */
-    const result = await window.AiPlugs.infer(PLUGIN, payload);
-    return result.text;
+  /** @type {Summarizer | null} */
+  let summarizer = null;
+  /** Whether availability() said the model still has to come (the monitor then reports a real download). */
+  let mustDownload = false;
+  /** The summarizer, created on first use; a download's progress shows in the panel. */
+  async function ready() {
+    /** @type {CreateMonitorCallback} */
+    const monitor = (target) =>
+      target.addEventListener('downloadprogress', (event) => {
+        const { loaded } = /** @type {ProgressEvent} */ (event);
+        show('downloading', `Downloading the local AI model (once for every site): ${Math.round(loaded * 100)}%`);
+      });
+    // An available model also reports 0 and 1 (the specs' rule): no "downloading" for that.
+    summarizer ??= await Summarizer.create({ ...OPTIONS, ...(mustDownload ? { monitor } : {}) });
+    return summarizer;
   }
 
   /**
-   * One streamed call; resolves to the final text, or to null when the socket closed before
-   * anything arrived (then the caller falls back to infer).
-   * @param {unknown} payload @param {(partial: string) => void} onText @returns {Promise<string | null>}
+   * The text cut to what the model takes at once (`inputQuota`), measured with
+   * `measureInputUsage()` rather than guessed from characters.
+   * @param {Summarizer} model @param {string} text @param {string} context
    */
-  function stream(payload, onText) {
-    return new Promise((resolve, reject) => {
-      const connection = window.AiPlugs.connect(PLUGIN);
-      const id = `summary-${Date.now()}`;
-      let text = '';
-      let settled = false;
-      /** @param {() => void} action */
-      const settle = (action) => {
-        if (settled) return;
-        settled = true;
-        connection.close();
-        action();
-      };
-      connection.send({ type: 'infer', id, payload, stream: true }); // queued until the socket is open
-      connection.on('message', (message) => {
-        const event = /** @type {StreamMessage} */ (message);
-        if (!event || event.id !== id) return;
-        if (event.type === 'chunk') {
-          text += typeof event.data === 'string' ? event.data : '';
-          onText(text);
-        } else if (event.type === 'result') {
-          settle(() => resolve(event.result?.text ?? text));
-        } else if (event.type === 'error') {
-          const failure = /** @type {AiPlugsError} */ (new Error(event.error?.message ?? 'Summarizing failed'));
-          failure.name = 'AiPlugsError';
-          failure.code = event.error?.code ?? 'error';
-          failure.status = 0;
-          settle(() => reject(failure));
-        }
-      });
-      connection.on('close', () => settle(() => resolve(text ? text : null)));
-    });
+  async function fitted(model, text, context) {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const usage = await model.measureInputUsage(text, { context });
+      if (usage <= model.inputQuota) return text;
+      text = text.slice(0, Math.floor((text.length * model.inputQuota * 0.9) / usage));
+    }
+    return text;
   }
 
   let running = false;
@@ -109,27 +92,49 @@
     }
     running = true;
     button.update({ disabled: true });
-    show('streaming', `Sending ${text.length.toLocaleString()} characters to your cloud model…`);
+    show('streaming', 'Preparing the summary…');
     try {
-      const final = await summarize(text, (partial) => show('streaming', partial));
-      show('done', final || '(the model returned an empty answer)');
+      const model = await ready();
+      const context = `The page "${document.title}" at ${location.href}`;
+      const input = await fitted(model, text, context);
+      show('streaming', `Summarizing ${input.length.toLocaleString()} characters…`);
+      let summary = '';
+      // Each chunk is the next piece of the summary, shown as soon as the model writes it.
+      const reader = model.summarizeStreaming(input, { context }).getReader();
+      for (let next = await reader.read(); !next.done; next = await reader.read()) {
+        summary += next.value;
+        show('streaming', summary);
+      }
+      show('done', summary.trim() || '(the model returned an empty summary)');
     } catch (error) {
-      show('error', explain(/** @type {AiPlugsError} */ (error)));
+      show('error', explain(error));
     } finally {
       running = false;
       if (!button.removed) button.update({ disabled: false });
     }
   }
 
-  const button = window.AiPlugs.ui.button(PLUGIN, { label: 'Summarize', title: 'Summarize this page with your cloud model', onClick: summarizePage });
-  window.AiPlugs.ui.menuCommand(PLUGIN, 'Summarize this page', summarizePage);
+  /** @type {AiPlugsDockItem} */
+  let button;
+  async function start() {
+    const availability = await Summarizer.availability(OPTIONS);
+    if (availability === 'unavailable' || stopped) return;
+    mustDownload = availability !== 'available';
+    const title = availability === 'available' ? 'Summarize this page with the local AI model' : 'Summarize this page (downloads the local AI model first, once)';
+    button = window.AiPlugs.ui.button(PLUGIN, { label: 'Summarize', title, onClick: summarizePage });
+    window.AiPlugs.ui.menuCommand(PLUGIN, 'Summarize this page', summarizePage);
+  }
 
+  let stopped = false;
   // A new SPA page is a new text: the old summary would be about the wrong page.
   const stopNavigate = window.AiPlugs.onNavigate(() => {
     if (!running && panel) panel.remove();
   });
   // The runtime removes the dock entries itself when the plugin stops.
-  window.AiPlugs.onStop(PLUGIN, stopNavigate);
+  window.AiPlugs.onStop(PLUGIN, () => {
+    stopped = true;
+    stopNavigate();
+    summarizer?.destroy();
+  });
+  void start();
 })();
-
-/** @typedef {{ type?: string, id?: string, data?: unknown, result?: { text?: string }, error?: { code?: string, message?: string } } | null} StreamMessage */

@@ -16,7 +16,9 @@ import { recordingLogger } from '../workers/test-support.js';
  * mirrors are used, so this never touches the network.
  */
 const PLUGINS_DIR = fileURLToPath(new URL('plugins/', PACKAGE_ROOT));
-const EXAMPLES = ['echo', 'heavy-math-solver', 'image-reader', 'language-lens', 'page-summarizer', 'super-vision'];
+const EXAMPLES = ['ask-page', 'echo', 'heavy-math-solver', 'image-reader', 'language-lens', 'page-summarizer', 'super-vision'];
+/** Examples written to the browser's standard AI APIs (Web AI): no backend, no model, no cloud settings of their own. */
+const WEB_AI_EXAMPLES = ['ask-page', 'language-lens', 'page-summarizer'];
 
 async function example(id: string): Promise<LoadedPlugin> {
   const record = await loadPlugin(join(PLUGINS_DIR, id), id);
@@ -35,8 +37,12 @@ describe('example plugins', () => {
     }
   });
 
+  it('the Web AI examples declare no inference of their own: the gateway serves the standard APIs they call', async () => {
+    for (const id of WEB_AI_EXAMPLES) assert.equal((await example(id)).manifest.inference, undefined, `${id} has no backend`);
+  });
+
   it('model mirrors are package files that exist after npm install and match the declared SHA-256 and size', async () => {
-    for (const id of ['language-lens', 'image-reader', 'super-vision']) {
+    for (const id of ['image-reader', 'super-vision']) {
       const plugin = await example(id);
       const models = plugin.manifest.inference?.models ?? [];
       assert.ok(models.length > 0, `${id} declares its model`);
@@ -71,21 +77,6 @@ describe('example plugins', () => {
       await rm(modelsDir, { recursive: true, force: true });
     });
     const signal = () => new AbortController().signal;
-
-    it('language-lens: lid.176.ftz is provisioned from the package mirror, loaded from LID_MODEL_PATH, and tells German from English', async () => {
-      const plugin = await example('language-lens');
-      const answer = (await workers.infer(plugin, { texts: ['Der schnelle braune Fuchs springt über den faulen Hund und läuft davon.', 'The quick brown fox jumps over the lazy dog and runs away.'] }, signal())) as {
-        model: string;
-        results: Array<{ lang: string; confident: boolean }>;
-      };
-      assert.equal(answer.model, 'lid.176.ftz');
-      assert.deepEqual(answer.results.map((result) => result.lang), ['de', 'en']);
-      assert.ok(answer.results.every((result) => result.confident));
-      const path = join(modelsDir, 'lid.176.ftz');
-      assert.equal((await stat(path)).size, 938013);
-      assert.ok(recorder.lines.some((line) => line.includes(`language-lens: loaded fastText model ${path}`)), 'the backend loaded the file the env named');
-      assert.ok(recorder.events.some((event) => event.type === 'model-progress' && event.plugin === 'language-lens' && event.state === 'ready'));
-    });
 
     it('super-vision: both CenterNet files are provisioned from the package mirror, loaded from their keys, and find the dog, the bicycle and the car', async () => {
       const plugin = await example('super-vision');

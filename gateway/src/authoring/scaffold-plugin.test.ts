@@ -31,6 +31,22 @@ describe('scaffoldPlugin', () => {
     });
   }
 
+  it('writes a web-ai plugin: no backend, a content script on the standard LanguageDetector, its syntax checked', async () => {
+    const pluginsDir = await mkdtemp(join(tmpdir(), 'aiplugs-scaffold-'));
+    const result = await scaffoldPlugin({ id: 'page-language', pluginsDir, backend: 'web-ai' });
+    const loaded = await loadPlugin(result.dir, 'page-language');
+    assert.equal(loaded.status, 'enabled', loaded.status === 'error' ? loaded.errors.join('\n') : '');
+    if (loaded.status === 'enabled') assert.equal(loaded.manifest.inference, undefined);
+    assert.deepEqual((await readdir(result.dir)).sort(), ['README.md', 'content.js', 'manifest.json', 'package.json']);
+    const content = await readFile(join(result.dir, 'content.js'), 'utf8');
+    assert.match(content, /LanguageDetector\.availability\(\)/);
+    assert.doesNotMatch(content, /AiPlugs\.infer/);
+    for (const file of ['content.js', 'README.md']) assert.doesNotMatch(await readFile(join(result.dir, file), 'utf8'), /\{\{\w+\}\}/, `${file}: every placeholder is filled`);
+    assert.doesNotMatch(await readFile(join(result.dir, 'README.md'), 'utf8'), /run\(payload\)|npm test|worker restarts/);
+    const [program, ...args] = result.testCommand;
+    await run(program!, args, { cwd: result.dir });
+  });
+
   it('points the manifest at the JSON Schema and uses the given options', async () => {
     const pluginsDir = await mkdtemp(join(tmpdir(), 'aiplugs-scaffold-'));
     const result = await scaffoldPlugin({ id: 'shop-helper', pluginsDir, name: 'Shop Helper', description: 'Helps.', matches: ['*://shop.example/*'] });

@@ -7,8 +7,9 @@ import { loadPlugin } from '../plugins/plugin-registry.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { MANIFEST_SCHEMA_PATH } from './manifest-json-schema.js';
 
-export type ScaffoldBackend = 'node' | 'python';
-export const SCAFFOLD_BACKENDS: readonly ScaffoldBackend[] = ['node', 'python'];
+/** `web-ai`: no backend; the content script uses the browser's standard AI APIs (docs/WEBAI.md). */
+export type ScaffoldBackend = 'node' | 'python' | 'web-ai';
+export const SCAFFOLD_BACKENDS: readonly ScaffoldBackend[] = ['node', 'python', 'web-ai'];
 
 export interface ScaffoldOptions {
   /** The plugin id, also the folder name. */
@@ -64,8 +65,9 @@ async function render(template: string, values: Record<string, string>): Promise
 }
 
 /**
- * Writes a new, working plugin folder: manifest, a content script with shadow-root UI that calls
- * its backend, the backend (Node or Python) and the backend's unit test. The result is loaded
+ * Writes a new, working plugin folder: manifest, a content script with dock UI that calls its
+ * backend, the backend (Node or Python) and the backend's unit test; or, with backend `web-ai`, a
+ * content script on the browser's standard AI APIs and no backend at all. The result is loaded
  * back through the plugin registry before returning, so a scaffold that would not load is an
  * error here, not in the user's gateway log.
  *
@@ -82,7 +84,11 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
   if (existsSync(dir)) throw new ScaffoldError(`${dir} already exists; choose another id or remove it first`);
 
   const name = options.name?.trim() || titleCase(options.id);
-  const description = options.description?.trim() || `${name}: a badge with the page's word count, counted by a ${backend === 'python' ? 'Python' : 'Node'} backend. Replace with what your plugin does.`;
+  const description =
+    options.description?.trim() ||
+    (backend === 'web-ai'
+      ? `${name}: a badge with the page's language, from the standard LanguageDetector API. Replace with what your plugin does.`
+      : `${name}: a badge with the page's word count, counted by a ${backend === 'python' ? 'Python' : 'Node'} backend. Replace with what your plugin does.`);
   const insideRepo = !posixRelative(REPO_ROOT, dir).startsWith('..');
   const schemaPath = join(REPO_ROOT, MANIFEST_SCHEMA_PATH);
   const typesPath = join(REPO_ROOT, 'types/aiplugs-page.d.ts');
@@ -98,22 +104,32 @@ export async function scaffoldPlugin(options: ScaffoldOptions): Promise<Scaffold
     version: '0.1.0',
     description,
     content_scripts: [{ matches: options.matches?.length ? options.matches : [...SCAFFOLD_DEFAULT_MATCHES], js: ['content.js'], run_at: 'document_idle' }],
-    inference: { default_mode: 'local', local_entry: entry, models: [] },
+    ...(backend === 'web-ai' ? {} : { inference: { default_mode: 'local', local_entry: entry, models: [] } }),
   };
   const values = {
     id: options.id,
     name,
     description,
     typesReference: existsSync(typesPath) ? `/// <reference path="${posixRelative(dir, typesPath)}" />\n` : '',
-    backendRow: `| \`${entry}\` | the backend: \`run(payload)\` answers every \`infer\` call |\n`,
+    ...(backend === 'web-ai'
+      ? { contentRole: 'uses the standard `LanguageDetector` (docs/WEBAI.md); no backend', backendRows: '', badgeSays: "which language the page is in (the first time, a button downloads the model)", backendEdit: '' }
+      : {
+          contentRole: `calls the backend with \`window.AiPlugs.infer('${options.id}', payload)\``,
+          backendRows: `| \`${entry}\` | the backend: \`run(payload)\` answers every \`infer\` call |\n| \`test/\` | the backend's unit test: \`npm test\` in this folder |\n`,
+          badgeSays: 'how many words the page has',
+          backendEdit: '; edit the backend and its worker restarts on the next call',
+        }),
   };
 
   const files: Array<[string, string]> = [
     ['manifest.json', `${JSON.stringify(manifest, null, 2)}\n`],
-    ['content.js', await render('common/content.js.tmpl', values)],
+    ['content.js', await render(backend === 'web-ai' ? 'web-ai/content.js.tmpl' : 'common/content.js.tmpl', values)],
   ];
   let testCommand: string[];
-  if (backend === 'node') {
+  if (backend === 'web-ai') {
+    // Nothing to unit-test without a backend: the script's syntax, then the e2e pattern in docs/PLUGINS.md.
+    testCommand = ['node', '--check', 'content.js'];
+  } else if (backend === 'node') {
     files.push(['backend.js', await render('node/backend.js.tmpl', values)], ['test/backend.test.js', await render('node/backend.test.js.tmpl', values)]);
     testCommand = ['node', '--test', 'test/'];
   } else {

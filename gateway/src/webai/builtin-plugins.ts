@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { GatewayConfig } from '../config/config-schema.js';
-import { manifestSchema, modelFilenameSchema, type ModelDeclaration, type PluginManifest } from '../plugins/manifest-schema.js';
+import { modelFilenameSchema, type ModelDeclaration, type PluginManifest } from '../plugins/manifest-schema.js';
 import type { LoadedPlugin, PluginRecord } from '../plugins/plugin-registry.js';
-import { repoPath, VERSION } from '../version.js';
+import { VERSION } from '../version.js';
+import { languageDetectorModel } from './language-detector-model.js';
 
 /**
  * The Web AI backends as built-in "plugins": records the worker manager, the model provisioner,
@@ -48,22 +48,6 @@ export function llmModelDeclaration(config: WebAiConfig): ModelDeclaration | nul
   return { key: LLM_MODEL_KEY, filename: modelFilenameOf(config.model_url), source_url: config.model_url, sha256: config.model_sha256, mirrors: [] };
 }
 
-/**
- * fastText lid.176, exactly as language-lens declares it (one declaration, one file in models/),
- * with its package-local mirror made absolute so it resolves from the built-in's folder too.
- */
-export async function languageDetectorDeclaration(manifestPath = repoPath('plugins/language-lens/manifest.json')): Promise<ModelDeclaration> {
-  const manifest = manifestSchema.parse(JSON.parse(await readFile(manifestPath, 'utf8')));
-  const lid = manifest.inference?.models.find((model) => model.filename === 'lid.176.ftz');
-  if (!lid) throw new Error(`${manifestPath} no longer declares lid.176.ftz`);
-  const absolute = (url: string) => {
-    if (!url.startsWith('file:') || url.startsWith('file:/')) return url;
-    const path = decodeURIComponent(url.slice('file:'.length));
-    return isAbsolute(path) ? url : pathToFileURL(resolve(dirname(manifestPath), path)).href;
-  };
-  return { ...lid, key: 'LID_MODEL_PATH', source_url: absolute(lid.source_url), mirrors: lid.mirrors.map(absolute) };
-}
-
 function builtIn(id: string, name: string, entry: string, models: ModelDeclaration[]): LoadedPlugin {
   const manifest: PluginManifest = {
     manifest_version: 3,
@@ -79,8 +63,7 @@ function builtIn(id: string, name: string, entry: string, models: ModelDeclarati
 
 export interface WebAiBuiltIns {
   llm: LoadedPlugin;
-  /** null when language-lens's manifest (the shared lid.176 declaration) cannot be read. */
-  languageDetector: LoadedPlugin | null;
+  languageDetector: LoadedPlugin;
   all: LoadedPlugin[];
 }
 
@@ -89,12 +72,11 @@ export interface WebAiBuiltIns {
  *   const builtIns = await createWebAiBuiltIns(config.webai);
  *   workers.infer(builtIns.llm, { op: 'info', settings }, signal);
  */
-export async function createWebAiBuiltIns(config: WebAiConfig, options: { languageLensManifest?: string } = {}): Promise<WebAiBuiltIns> {
+export async function createWebAiBuiltIns(config: WebAiConfig): Promise<WebAiBuiltIns> {
   const llmModel = llmModelDeclaration(config);
   const llm = builtIn(WEB_AI_LLM, 'Web AI language model', `llm-backend${BACKEND_EXTENSION}`, llmModel ? [llmModel] : []);
-  const lid = await languageDetectorDeclaration(options.languageLensManifest).catch(() => null);
-  const languageDetector = lid ? builtIn(WEB_AI_LANGUAGE_DETECTOR, 'Web AI language detector', `language-detector-backend${BACKEND_EXTENSION}`, [lid]) : null;
-  return { llm, languageDetector, all: languageDetector ? [llm, languageDetector] : [llm] };
+  const languageDetector = builtIn(WEB_AI_LANGUAGE_DETECTOR, 'Web AI language detector', `language-detector-backend${BACKEND_EXTENSION}`, [languageDetectorModel()]);
+  return { llm, languageDetector, all: [llm, languageDetector] };
 }
 
 /** The record the cloud relay gets for Web AI calls (chat endpoint, the configured cloud model). */

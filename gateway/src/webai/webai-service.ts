@@ -101,13 +101,12 @@ export function createWebAiService(options: WebAiServiceOptions) {
         throw webAiError('webai_cloud_not_allowed', `${api} is served by the cloud, and ${caller.origin} is not in settings.webai_cloud_origins`);
       }
     }
-    if (api === 'language-detector' && !options.builtIns.languageDetector) throw webAiError('webai_not_supported', 'the language detector model declaration (plugins/language-lens) is missing');
     const problem = unsupportedReason(api, parsed, { llm: config.languages, detector: detectorLanguages });
     if (problem) throw webAiError('webai_not_supported', `${api}: ${problem}`);
     return { options: parsed, backend };
   }
 
-  const pluginOf = (api: WebAiApi): LoadedPlugin => (api === 'language-detector' ? options.builtIns.languageDetector! : options.builtIns.llm);
+  const pluginOf = (api: WebAiApi): LoadedPlugin => (api === 'language-detector' ? options.builtIns.languageDetector : options.builtIns.llm);
 
   /** Where the local model of `api` stands, without hashing or downloading anything. */
   async function localState(api: WebAiApi): Promise<Availability> {
@@ -336,7 +335,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       if (typeof call.input !== 'string') throw new ApiError(400, 'invalid_body', 'input: a string');
       if (call.input.length > options.config().max_input_chars) throw webAiError('webai_quota_exceeded', `the input is longer than webai.max_input_chars (${options.config().max_input_chars})`);
       if (caller.kind === 'page') options.limits.admit(caller.origin);
-      return (await options.local.infer(options.builtIns.languageDetector!, { op: 'detect', text: call.input }, signal)) as { results: Array<{ detectedLanguage: string; confidence: number }> };
+      return (await options.local.infer(options.builtIns.languageDetector, { op: 'detect', text: call.input }, signal)) as { results: Array<{ detectedLanguage: string; confidence: number }> };
     },
 
     /** For the worker manager: provisions a built-in before its worker starts. */

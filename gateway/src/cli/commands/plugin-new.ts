@@ -33,9 +33,9 @@ export function registerPluginNewCommand(program: Command): void {
   const plugin = program.commands.find((command) => command.name() === 'plugin') ?? program.command('plugin').description('author plugins');
   plugin
     .command('new')
-    .description('create a working plugin: manifest, content script, Node or Python backend, and a test')
+    .description('create a working plugin: manifest, content script, Node or Python backend and a test (or, with --backend web-ai, a script on the standard AI APIs and no backend)')
     .argument('<id>', 'plugin id and folder name (lowercase letters, digits, ".", "_", "-")')
-    .option('--backend <runtime>', `backend language: ${SCAFFOLD_BACKENDS.join(' or ')}`, parseBackend, 'node')
+    .option('--backend <runtime>', `backend language: ${SCAFFOLD_BACKENDS.join(' or ')} (web-ai: no backend, the browser's standard AI APIs)`, parseBackend, 'node')
     .option('--name <name>', 'human-readable name (default: from the id)')
     .option('--description <text>', 'one-sentence description')
     .option('--match <pattern>', `a match pattern for the content script; repeatable (default: ${SCAFFOLD_DEFAULT_MATCHES.join(' ')}, local pages only)`, collect)

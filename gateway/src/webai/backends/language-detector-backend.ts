@@ -1,5 +1,5 @@
 // AiPlugs' built-in language detector (the `webai:language-detector` built-in): fastText lid.176,
-// the same model file language-lens declares (one declaration, one file in models/), with its
+// declared in webai/language-detector-model.ts (one declaration, one file in models/), with its
 // path in LID_MODEL_PATH. Requests:
 //   {op: 'detect', text}  → {results: [{detectedLanguage, confidence}]}, best first, ending in "und"
 //   {op: 'languages'}     → {languages: [tag…]}: what the model can tell apart
