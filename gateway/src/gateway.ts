@@ -16,7 +16,8 @@ import { LOOPBACK, pickPort } from './net/pick-port.js';
 import { assertPinnedPortsFree } from './net/port-in-use.js';
 import type { PluginRegistry } from './plugins/plugin-registry.js';
 import { assertMockttpPatched } from './proxy/mockttp-patch-check.js';
-import { activeOnSite, activePlugins, isGatewayOrigin } from './settings/active-plugins.js';
+import { activeOnSite, isGatewayOrigin } from './settings/active-plugins.js';
+import { createActivePluginsCache } from './settings/active-plugins-cache.js';
 import { createSettingsStore } from './settings/settings-store.js';
 import { startApiServer } from './startup/api-server.js';
 import { createGatewayApi } from './startup/gateway-api.js';
@@ -154,7 +155,8 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
   const apiPort = await pickPort(config.api.port, config.api.port_range);
   // The gateway's own pages (dashboard, login) never get plugins, even if a browser proxies them:
   // a plugin there could read the dashboard session.
-  const injectedInto = (url: string) => (isGatewayOrigin(url, apiPort) ? [] : activePlugins(registry, settings.get(), url));
+  const activeOn = createActivePluginsCache(registry, () => settings.get());
+  const injectedInto = (url: string) => (isGatewayOrigin(url, apiPort) ? [] : activeOn(url));
   const stillActiveOnSite = (origin: string, pluginId: string) => !isGatewayOrigin(origin, apiPort) && activeOnSite(registry, settings.get(), origin, pluginId);
   // The bridge: the proxy proves it forwarded a request with a per-process secret, and each injected
   // document carries a capability for its own plugins on its own origin (see bridge/).
