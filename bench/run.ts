@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     '# Benchmark results',
     '',
     'Written by `npm run bench` (bench/run.ts); each section comes from one `bench/**/*.bench.ts` module.',
-    'Numbers are from one machine and one run: compare ratios within a section, not across machines.',
+    'Numbers are from one machine: compare ratios within a section, not across machines. A benchmark that runs rounds quotes ranges over all of them, not the best.',
     `Last run: ${new Date().toISOString()} on ${machine()}.`,
     '',
   ].join('\n');

@@ -2,7 +2,8 @@ import { webcrypto } from 'node:crypto';
 import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { generateSPKIFingerprint } from 'mockttp';
+// mockttp's certificate helpers alone, not its index (see proxy/create-proxy.ts).
+import { generateSPKIFingerprint } from 'mockttp/dist/util/certificates';
 import type { Logger } from '../events/logger.js';
 import { writeFileAtomic } from '../data/write-file-atomic.js';
 

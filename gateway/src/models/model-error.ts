@@ -113,3 +113,12 @@ export function errorForStatus(status: number, url: string, retryAfterMs: number
   }
   return new ModelError('http_error', `HTTP ${status} from ${url}`);
 }
+
+/** What a caller is told about a failure: a stable code and a message (any error that is not a `ModelError` counts as `network`). */
+export interface ModelErrorInfo {
+  code: ModelErrorCode;
+  message: string;
+}
+
+export const modelErrorInfo = (error: unknown): ModelErrorInfo =>
+  error instanceof ModelError ? { code: error.code, message: error.message } : { code: 'network', message: (error as Error)?.message ?? String(error) };

@@ -5,8 +5,8 @@ import type { ModelDeclaration } from '../plugins/manifest-schema.js';
 import { isFileLocked } from './file-lock.js';
 import { PENDING_SHA256 } from './model-pins.js';
 import { sha256File } from './hash-file.js';
-import type { ModelErrorCode } from './model-error.js';
-import type { PluginWithModels } from './model-provisioner.js';
+import type { ModelErrorInfo } from './model-error.js';
+import type { PluginWithModels } from './model-types.js';
 import { createSpeedMeter, etaSeconds, formatBytes, type ModelProgress } from './progress-meter.js';
 import type { VerifyCache } from './verify-cache.js';
 
@@ -35,7 +35,7 @@ export interface ModelStatus {
   percent: number | null;
   bytesPerSecond: number | null;
   /** The last failure in this process, cleared by a success. */
-  error: { code: ModelErrorCode; message: string } | null;
+  error: ModelErrorInfo | null;
 }
 
 export interface VerifyResult {
@@ -72,7 +72,7 @@ export interface InventoryContext {
   logger: Logger | undefined;
   /** Progress of this process's own download of a file, if one is running. */
   activeProgress(filename: string): ModelProgress | undefined;
-  lastError(filename: string): { code: ModelErrorCode; message: string } | undefined;
+  lastError(filename: string): ModelErrorInfo | undefined;
 }
 
 export interface Declared {

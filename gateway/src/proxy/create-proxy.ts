@@ -1,5 +1,8 @@
 import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
-import { getLocal, type InitiatedRequest, type Mockttp, type requestSteps } from 'mockttp';
+import type { InitiatedRequest, Mockttp, requestSteps } from 'mockttp';
+// The server alone, not mockttp's index: that also loads its admin server and remote client
+// (GraphQL, Express, subscriptions), which the gateway never uses, at start-up and in memory.
+import { MockttpServer } from 'mockttp/dist/server/mockttp-server';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { createLeafMinter } from '../ca/leaf-certificate.js';
 import type { CspMode } from '../config/config-schema.js';
@@ -138,7 +141,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
     mint: await createLeafMinter(options.ca),
     logger,
   });
-  const server: Mockttp = getLocal({
+  const server: Mockttp = new MockttpServer({
     https: {
       key: options.ca.key,
       cert: options.ca.cert,

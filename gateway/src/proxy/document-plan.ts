@@ -5,11 +5,11 @@ import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import type { CspMode } from '../config/config-schema.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
-import { allowAiPlugsInHeader, type CspContext } from './csp-policy.js';
+import type { CspContext } from './csp-policy.js';
 import { headerValue, isInjectableResponse } from './document-request.js';
 import { HeadRewriter } from './head-rewriter.js';
 import { isAsciiIncompatible } from './html-injection.js';
-import { buildInjectionMarkup } from './injection-markup.js';
+import { createDocumentTemplates, type DocumentTemplates } from './document-templates.js';
 import type { MetaCspRewrite } from './meta-csp.js';
 import { CACHE_HEADERS } from './response-headers.js';
 
@@ -49,18 +49,18 @@ const CSP_HEADERS = ['content-security-policy', 'content-security-policy-report-
 const STRIPPED_HEADERS = [...CSP_HEADERS, 'x-frame-options'];
 
 /** What becomes of a `<meta http-equiv=Content-Security-Policy>` in the head, per mode. */
-function metaCspRewrite(mode: CspMode, context: CspContext): MetaCspRewrite {
-  return mode === 'strip' ? () => null : (policy) => allowAiPlugsInHeader(policy, context);
+function metaCspRewrite(mode: CspMode, context: CspContext, templates: DocumentTemplates): MetaCspRewrite {
+  return mode === 'strip' ? () => null : (policy) => templates.cspHeader(policy, context);
 }
 
-function rewriteHeaders(headers: Headers, mode: CspMode, context: CspContext): Headers {
+function rewriteHeaders(headers: Headers, mode: CspMode, context: CspContext, templates: DocumentTemplates): Headers {
   const out: Headers = {};
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (CACHE_HEADERS.includes(lower) || lower === 'content-length') continue;
     if (mode === 'strip' && STRIPPED_HEADERS.includes(lower)) continue;
     if (mode === 'nonce' && CSP_HEADERS.includes(lower) && value !== undefined) {
-      out[name] = Array.isArray(value) ? value.map((policy) => allowAiPlugsInHeader(policy, context)) : allowAiPlugsInHeader(value, context);
+      out[name] = Array.isArray(value) ? value.map((policy) => templates.cspHeader(policy, context)) : templates.cspHeader(value, context);
       continue;
     }
     out[name] = value;
@@ -78,6 +78,7 @@ function rewriteHeaders(headers: Headers, mode: CspMode, context: CspContext): H
  *   const decision = plan({ url, statusCode: 200, headers }); // null → pass through untouched
  */
 export function createDocumentPlanner(options: DocumentPlannerOptions): (response: DocumentResponse) => DocumentPlan | null {
+  const templates = createDocumentTemplates();
   return (response) => {
     if (!isInjectableResponse(response.statusCode, response.headers)) return null;
     const contentType = headerValue(response.headers, 'content-type');
@@ -89,7 +90,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     const plugins = matches.map(({ plugin }) => plugin.id);
     const webAi = options.webAi?.() ?? null;
     const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession(), webai: webAi !== null });
-    const markup = buildInjectionMarkup(matches, {
+    const markup = templates.markup(matches, {
       webAi,
       version: options.version,
       apiPort: options.apiPort(),
@@ -99,9 +100,9 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     });
     return {
       statusCode: response.statusCode,
-      headers: rewriteHeaders(response.headers, options.cspMode, context),
+      headers: rewriteHeaders(response.headers, options.cspMode, context, templates),
       plugins,
-      createTransform: () => new HeadRewriter({ maxHeadBytes: options.maxHeadBytes, markup, rewriteMetaCsp: metaCspRewrite(options.cspMode, context) }),
+      createTransform: () => new HeadRewriter({ maxHeadBytes: options.maxHeadBytes, markup, rewriteMetaCsp: metaCspRewrite(options.cspMode, context, templates) }),
     };
   };
 }

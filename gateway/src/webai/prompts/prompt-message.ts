@@ -10,11 +10,13 @@ export interface PromptMessage {
   prefix?: boolean;
 }
 
-const names = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
+// Made on first use: building it loads ICU's language names, which most gateway runs never need.
+let names: Intl.DisplayNames | undefined;
 
 /** "French" for `fr`, "British English" for `en-GB`; the tag itself when Intl does not know it. */
 export function languageName(tag: string): string {
   try {
+    names ??= new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
     return names.of(tag) ?? tag;
   } catch {
     return tag;

@@ -1,0 +1,88 @@
+/**
+ * CPU cost per request of the gateway against mitmproxy (Debian's mitmdump with
+ * bench/proxy/mitm_inject.py), measured as CPU time (user + system, /proc) of each proxy process
+ * over blocks of requests, several rounds, so that load from other programs on the machine moves
+ * the numbers little. Two kinds of request, both on one keep-alive connection per proxy over HTTP:
+ *
+ * - an injected document: a navigation to a small HTML page (1.9 KB) that gets the runtime and the
+ *   bench plugin's script. Goal: gateway ≤ 0.8× mitmproxy.
+ * - a passed-through sub-resource: a `fetch` of the same page, left untouched. Goal: ≤ 0.5×.
+ *
+ * Each round runs a block per proxy and kind (who goes first alternates). Rows give the range over
+ * all rounds, never the best. mitmproxy rows say "not installed" when mitmdump is absent.
+ *
+ * Run alone: `node --import tsx bench/proxy/cpu-blocks.bench.ts`. Env: BENCH_CPU_ROUNDS (default 5),
+ * BENCH_CPU_BLOCK (requests per block, default 300).
+ */
+import { pathToFileURL } from 'node:url';
+import { cpuSeconds, createClient, MITMDUMP, NAVIGATE, startGateway, startMitmdump, startOrigin, SUBRESOURCE, type Client, type ProxyChild } from './harness.js';
+
+export interface CpuBlockRow {
+  request: string;
+  proxy: string;
+  rounds: number;
+  'CPU per request (range over rounds)': string;
+  'gateway ÷ mitmproxy (range over rounds)': string;
+  goal: string;
+  met: string;
+}
+
+const KINDS = [
+  { request: 'injected document (small HTML navigation)', headers: NAVIGATE, injected: true, goal: 0.8 },
+  { request: 'passed-through sub-resource (fetch of the same page)', headers: SUBRESOURCE, injected: false, goal: 0.5 },
+] as const;
+
+const range = (values: number[], digits = 3): string => `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
+
+/** CPU ms per request of `proxy` over one block of `count` sequential requests on `client`. */
+async function block(proxy: ProxyChild, client: Client, url: string, headers: Record<string, string>, injected: boolean, count: number): Promise<number> {
+  const before = await cpuSeconds(proxy.pid);
+  for (let i = 0; i < count; i += 1) {
+    const reply = await client.request(url, { headers, keepBody: i === 0 });
+    if (reply.status !== 200) throw new Error(`${proxy.name} answered ${reply.status} for ${url}`);
+    if (i === 0 && reply.body!.includes('data-aiplugs="runtime"') !== injected) throw new Error(`${proxy.name}: the page was ${injected ? 'not ' : ''}injected`);
+  }
+  return ((await cpuSeconds(proxy.pid)) - before) * 1000 / count;
+}
+
+export async function run(options: { rounds?: number; blockSize?: number } = {}): Promise<CpuBlockRow[]> {
+  const rounds = options.rounds ?? Number(process.env.BENCH_CPU_ROUNDS ?? 5);
+  const blockSize = options.blockSize ?? Number(process.env.BENCH_CPU_BLOCK ?? 300);
+  const origin = await startOrigin();
+  const gateway = await startGateway();
+  const mitm = await startMitmdump();
+  const proxies = [gateway, ...(mitm ? [mitm] : [])];
+  const clients = new Map(await Promise.all(proxies.map(async (proxy) => [proxy.name, await createClient({ secure: false, origin: origin.http, proxyPort: proxy.port })] as const)));
+  const url = `${origin.http}/small.html`;
+  try {
+    const cpu = new Map<string, number[]>();
+    for (const kind of KINDS) for (const proxy of proxies) await block(proxy, clients.get(proxy.name)!, url, kind.headers, kind.injected, 50); // warm-up
+    for (let round = 0; round < rounds; round += 1) {
+      for (const kind of KINDS) {
+        const order = round % 2 === 0 ? proxies : [...proxies].reverse();
+        for (const proxy of order) {
+          const key = `${kind.request}\n${proxy.name}`;
+          cpu.set(key, [...(cpu.get(key) ?? []), await block(proxy, clients.get(proxy.name)!, url, kind.headers, kind.injected, blockSize)]);
+        }
+      }
+    }
+    return KINDS.flatMap((kind): CpuBlockRow[] => {
+      const ours = cpu.get(`${kind.request}\ngateway`)!;
+      const theirs = mitm ? cpu.get(`${kind.request}\nmitmproxy`)! : null;
+      const ratios = theirs ? ours.map((value, index) => value / theirs[index]!) : null;
+      const goal = `≤ ${kind.goal}× mitmproxy`;
+      const met = ratios ? (Math.max(...ratios) <= kind.goal ? 'yes (every round)' : Math.min(...ratios) <= kind.goal ? '**no** (some rounds only)' : '**no**') : 'mitmproxy not installed';
+      return [
+        { request: kind.request, proxy: 'gateway', rounds, 'CPU per request (range over rounds)': `${range(ours)} ms`, 'gateway ÷ mitmproxy (range over rounds)': ratios ? `${range(ratios, 2)}×` : '', goal, met },
+        theirs
+          ? { request: kind.request, proxy: 'mitmproxy 8 (mitm_inject.py)', rounds, 'CPU per request (range over rounds)': `${range(theirs)} ms`, 'gateway ÷ mitmproxy (range over rounds)': '', goal: '', met: '' }
+          : { request: kind.request, proxy: 'mitmproxy', rounds: 0, 'CPU per request (range over rounds)': `mitmproxy not installed${MITMDUMP ? '' : ' (no mitmdump on PATH)'}`, 'gateway ÷ mitmproxy (range over rounds)': '', goal: '', met: '' },
+      ];
+    });
+  } finally {
+    for (const client of clients.values()) client.close();
+    await Promise.allSettled([gateway.stop(), mitm?.stop(), origin.close()]);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) console.table(await run());

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import type { PluginMatch } from '../plugins/plugin-registry.js';
+import { allowAiPlugsInHeader, type CspContext } from './csp-policy.js';
+import { buildInjectionMarkup, type MarkupOptions } from './injection-markup.js';
+
+/** Per-document values go into these holes; random per process, ASCII letters and digits only, so no escaping changes them. */
+const HOLE = randomBytes(12).toString('hex');
+const BRIDGE_HOLE = `aiplugsbridge${HOLE}`;
+const NONCE_HOLE = `aiplugsnonce${HOLE}`;
+const HOLES = new RegExp(`(${BRIDGE_HOLE}|${NONCE_HOLE})`);
+
+/** A string with holes, split once; filling it is a join. */
+type Template = string[];
+
+const fill = (template: Template, bridgeBase: string, nonce: string): string =>
+  template.map((part) => (part === BRIDGE_HOLE ? bridgeBase : part === NONCE_HOLE ? nonce : part)).join('');
+
+/** Policies (and markups) seen: bounded, since both come from what pages and plugins send. */
+const MAX_ENTRIES = 256;
+const MAX_KEY_CHARS = 16 * 1024;
+
+function remember(cache: Map<string, Template>, key: string, make: () => string): Template {
+  let template = cache.get(key);
+  if (!template) {
+    template = make().split(HOLES);
+    if (key.length <= MAX_KEY_CHARS) {
+      if (cache.size >= MAX_ENTRIES) cache.clear();
+      cache.set(key, template);
+    }
+  }
+  return template;
+}
+
+/**
+ * Which plugin files a match set injects: plugin id, revision (changes with any file of the
+ * plugin) and the positions of its matched content scripts.
+ */
+function matchKey(matches: PluginMatch[]): string {
+  return matches.map(({ plugin, scripts }) => `${plugin.id}@${plugin.revision}:${scripts.map((script) => plugin.contentScripts.findIndex((compiled) => compiled.script === script)).join(',')}`).join(';');
+}
+
+export interface DocumentTemplates {
+  /** `buildInjectionMarkup(matches, options)`, built once per plugin set and options, filled per document. */
+  markup(matches: PluginMatch[], options: MarkupOptions): string;
+  /** `allowAiPlugsInHeader(value, context)`, parsed once per policy and origin, filled with each document's nonce. */
+  cspHeader(value: string, context: CspContext): string;
+}
+
+/**
+ * The per-document parts that do not depend on the document: the injected markup and the CSP
+ * rewrite are computed once with holes for the document's bridge base and nonce, so each document
+ * only pays for filling them in. A plugin change gives a new revision, so a new entry.
+ */
+export function createDocumentTemplates(): DocumentTemplates {
+  const markups = new Map<string, Template>();
+  const policies = new Map<string, Template>();
+  return {
+    markup(matches, options) {
+      const nonced = options.nonce !== undefined;
+      const key = `${options.version}\n${options.apiPort}\n${nonced}\n${options.unavailable?.join(',') ?? ''}\n${JSON.stringify(options.webAi ?? null)}\n${matchKey(matches)}`;
+      const template = remember(markups, key, () => buildInjectionMarkup(matches, { ...options, bridgeBase: BRIDGE_HOLE, nonce: nonced ? NONCE_HOLE : undefined }));
+      return fill(template, options.bridgeBase, options.nonce ?? '');
+    },
+    cspHeader(value, context) {
+      const template = remember(policies, `${context.origin}\n${value}`, () => allowAiPlugsInHeader(value, { ...context, nonce: NONCE_HOLE }));
+      return fill(template, '', context.nonce);
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { serve, type ServerType } from '@hono/node-server';
+import type { ApiEnv } from '../api/api-env.js';
+import { createBridgeEntry } from '../bridge/bridge-entry.js';
+import type { CapabilityIssuer } from '../bridge/page-capability.js';
+import type { GatewayConfig } from '../config/config-schema.js';
+import { createConnectionManager, type ConnectionManager } from '../connections/connection-manager.js';
+import { attachWebSocketEndpoint } from '../connections/websocket-endpoint.js';
+import type { Logger } from '../events/logger.js';
+import type { InferenceRouter } from '../inference/inference-router.js';
+import { LOOPBACK } from '../net/pick-port.js';
+import { isAddressInUse, PortInUseError } from '../net/port-in-use.js';
+import type { PluginRegistry } from '../plugins/plugin-registry.js';
+
+type FetchApp = { fetch: (request: Request, env: ApiEnv['Bindings']) => Response | Promise<Response> };
+
+function listen(app: FetchApp, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch as never, port, hostname: LOOPBACK }, () => resolve(server));
+    server.once('error', reject);
+    // A client that dribbles its head or body ties up only its own socket, and not for long.
+    const http = server as ServerType & { headersTimeout: number; requestTimeout: number };
+    http.headersTimeout = 10_000;
+    http.requestTimeout = 30_000;
+  });
+}
+
+export interface ApiServerOptions {
+  api: FetchApp;
+  apiPort: number;
+  config: GatewayConfig;
+  token: string;
+  registry: PluginRegistry;
+  router: InferenceRouter;
+  capabilities: CapabilityIssuer;
+  bridgeSecret: string;
+  stillActiveOnSite: (origin: string, pluginId: string) => boolean;
+  logger: Logger;
+}
+
+export interface ApiServer {
+  server: ServerType;
+  connections: ConnectionManager;
+  webSockets: { close(): void };
+  /** Closes the listener and every HTTP connection (WebSockets are closed by `connections`). */
+  close(): Promise<void>;
+}
+
+/** Serves the API on loopback: bridge requests from the proxy, the API itself, and plugin WebSockets. */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const { api, apiPort, config, capabilities, bridgeSecret, logger } = options;
+  const bridge = createBridgeEntry({ fetch: api.fetch, secret: bridgeSecret, capabilities, maxInFlightPerOrigin: config.api.max_page_requests_in_flight });
+  const server = await listen({ fetch: (request, env) => (bridge.handles(request) ? bridge.fetch(request, env) : api.fetch(request, env)) }, apiPort).catch((error: unknown) => {
+    throw isAddressInUse(error) ? new PortInUseError('api', apiPort) : error;
+  });
+  const connections = createConnectionManager({ router: options.router, logger: logger.child('ws') });
+  const webSockets = attachWebSocketEndpoint(server, {
+    connections,
+    token: options.token,
+    registry: options.registry,
+    activeOnSite: options.stillActiveOnSite,
+    capabilities,
+    bridgeSecret,
+    apiOrigins: () => [`http://${LOOPBACK}:${apiPort}`, `http://localhost:${apiPort}`],
+    logger: logger.child('ws'),
+  });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+  return { server, connections, webSockets, close };
+}
