@@ -34,10 +34,19 @@ describe('document templates', () => {
     assert.doesNotMatch(changed, /old\.js/);
   });
 
-  it('follow a config change (version, API port, nonce on or off)', () => {
+  it('follow a config change (version, API port, nonce on or off, Web AI grant, plugins the gateway cannot serve)', () => {
     const templates = createDocumentTemplates();
     const matches = [matchOf('a', 'r1', [{ js: ['x.js'], run_at: 'document_start' }])];
-    for (const variant of [options('/b', 'n'), { ...options('/b', 'n'), version: '9' }, { ...options('/b', 'n'), apiPort: 6000 }, options('/b')]) {
+    const variants = [
+      options('/b', 'n'),
+      { ...options('/b', 'n'), version: '9' },
+      { ...options('/b', 'n'), apiPort: 6000 },
+      options('/b'),
+      { ...options('/b', 'n'), webAi: { replaceNative: false } },
+      { ...options('/b', 'n'), webAi: { replaceNative: true } },
+      { ...options('/b', 'n'), unavailable: ['a'] },
+    ];
+    for (const variant of variants) {
       assert.equal(templates.markup(matches, variant), buildInjectionMarkup(matches, variant));
     }
   });
