@@ -1,0 +1,45 @@
+import { startGatewayProcess, type GatewayChild } from '../../support/gateway-process.js';
+import type { TestSite } from '../../support/test-site.js';
+import { FIXTURE_PLUGINS, launchWithExtension, pairThroughPopup, type ExtensionBrowser } from './extension-browser.js';
+import { startExtensionSite } from './extension-site.js';
+
+export interface PairedExtensionStack {
+  site: TestSite;
+  gateway: GatewayChild;
+  browser: ExtensionBrowser;
+  /** Closes the browser, stops the gateway and the site. */
+  close(): Promise<void>;
+}
+
+export interface PairedStackOptions {
+  /** The gateway's plugins folder (default the extension's fixture plugins). */
+  pluginsDir?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Also route Chromium through the gateway's proxy, trusting its CA; default the extension alone. */
+  proxied?: boolean;
+}
+
+/**
+ * The extension suites' world: the extension test site, a gateway process, Chromium with the
+ * extension loaded, paired with the gateway through the popup as a user would. What started is
+ * closed again if a later step fails, so a failed start leaves nothing running.
+ */
+export async function startPairedExtensionStack(options: PairedStackOptions = {}): Promise<PairedExtensionStack> {
+  const started: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const stop of [...started].reverse()) await stop();
+  };
+  try {
+    const site = await startExtensionSite();
+    started.push(() => site.close());
+    const gateway = await startGatewayProcess({ args: ['--plugins-dir', options.pluginsDir ?? FIXTURE_PLUGINS], env: options.env });
+    started.push(() => gateway.stop());
+    const browser = await launchWithExtension(options.proxied ? { proxyServer: gateway.ready.proxyUrl, caSpki: gateway.ready.caSpki } : {});
+    started.push(() => browser.close());
+    await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
+    return { site, gateway, browser, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
