@@ -3,10 +3,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, type Page } from '@playwright/test';
+import { expect, type Browser, type Page } from '@playwright/test';
+import { launchThroughProxy } from '../support/chromium.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild, type StartOptions } from '../support/gateway-process.js';
 import { dockElements } from '../support/page-dock.js';
-import { respond, type Handler } from '../support/test-site.js';
+import { respond, startTestSite, type Handler, type TestSite } from '../support/test-site.js';
 import { createSseParser } from '../../gateway/src/inference/sse-parser.js';
 
 /** Shared by the example plugins' end-to-end tests: a gateway on the repository's plugins/, strict pages, events. */
@@ -86,6 +87,58 @@ export async function startExampleGateway(options: StartOptions & { pluginsDir?:
       const code = await gateway.stop();
       await rm(modelsDir, { recursive: true, force: true });
       return code;
+    },
+  };
+}
+
+export interface ExampleServers {
+  site: TestSite;
+  gateway: ExampleGateway;
+  /** Stops the gateway (its exit code is the answer) and the site. */
+  close(): Promise<number | null>;
+}
+
+export type ExampleServerOptions = StartOptions & { pluginsDir?: string; routes: Record<string, Handler> };
+
+/** A test site serving `routes` and the example gateway (startExampleGateway), browser-independent. */
+export async function startExampleServers(options: ExampleServerOptions): Promise<ExampleServers> {
+  const { routes, ...gatewayOptions } = options;
+  const site = await startTestSite(routes);
+  const gateway = await startExampleGateway(gatewayOptions).catch(async (error: unknown) => {
+    await site.close();
+    throw error;
+  });
+  return {
+    site,
+    gateway,
+    close: async () => {
+      const code = await gateway.close();
+      await site.close();
+      return code;
+    },
+  };
+}
+
+export interface ExampleStack extends ExampleServers {
+  /** Chromium through the gateway's proxy. */
+  browser: Browser;
+  /** Closes the browser, then the servers; the gateway's exit code is the answer. */
+  close(): Promise<number | null>;
+}
+
+/** startExampleServers, and Chromium through the gateway's proxy: the example-plugin suites' world. */
+export async function startExampleStack(options: ExampleServerOptions): Promise<ExampleStack> {
+  const servers = await startExampleServers(options);
+  const browser = await launchThroughProxy(servers.gateway.ready.proxyUrl, servers.gateway.ready.caSpki).catch(async (error: unknown) => {
+    await servers.close();
+    throw error;
+  });
+  return {
+    ...servers,
+    browser,
+    close: async () => {
+      await browser.close();
+      return servers.close();
     },
   };
 }
