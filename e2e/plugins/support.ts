@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, type Browser, type Page } from '@playwright/test';
-import { launchThroughProxy } from '../support/chromium.js';
+import { withChromium } from '../support/chromium.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild, type StartOptions } from '../support/gateway-process.js';
 import { dockElements } from '../support/page-dock.js';
 import { respond, startTestSite, type Handler, type TestSite } from '../support/test-site.js';
@@ -119,28 +119,11 @@ export async function startExampleServers(options: ExampleServerOptions): Promis
   };
 }
 
-export interface ExampleStack extends ExampleServers {
-  /** Chromium through the gateway's proxy. */
-  browser: Browser;
-  /** Closes the browser, then the servers; the gateway's exit code is the answer. */
-  close(): Promise<number | null>;
-}
+/** The example-plugin suites' world: startExampleServers, and Chromium through the gateway's proxy (its `close` answers the gateway's exit code). */
+export type ExampleStack = ExampleServers & { browser: Browser };
 
-/** startExampleServers, and Chromium through the gateway's proxy: the example-plugin suites' world. */
 export async function startExampleStack(options: ExampleServerOptions): Promise<ExampleStack> {
-  const servers = await startExampleServers(options);
-  const browser = await launchThroughProxy(servers.gateway.ready.proxyUrl, servers.gateway.ready.caSpki).catch(async (error: unknown) => {
-    await servers.close();
-    throw error;
-  });
-  return {
-    ...servers,
-    browser,
-    close: async () => {
-      await browser.close();
-      return servers.close();
-    },
-  };
+  return withChromium(await startExampleServers(options));
 }
 
 /** The model-progress states seen for one plugin, in order, without repeats. */

@@ -19,3 +19,28 @@ export function launchThroughProxy(proxyUrl: string, caSpki: string, extra: Laun
     ...extra,
   });
 }
+
+/** Servers with a gateway in them (a suite's "stack" before the browser), closed by `close`. */
+export interface GatewayServers {
+  gateway: { ready: { proxyUrl: string; caSpki: string } };
+  close(): Promise<unknown>;
+}
+
+/**
+ * Adds Chromium through `servers`' gateway proxy (launchThroughProxy); the answer's `close` closes
+ * the browser first, then the servers. If the browser cannot start, the servers are closed.
+ */
+export async function withChromium<S extends GatewayServers>(servers: S): Promise<S & { browser: Browser }> {
+  const browser = await launchThroughProxy(servers.gateway.ready.proxyUrl, servers.gateway.ready.caSpki).catch(async (error: unknown) => {
+    await servers.close();
+    throw error;
+  });
+  return {
+    ...servers,
+    browser,
+    close: async () => {
+      await browser.close();
+      return servers.close();
+    },
+  };
+}

@@ -1,50 +1,60 @@
 import { expect, type Browser } from '@playwright/test';
 import { startModelServer, type ModelTestServer } from '../../gateway/src/models/testing/model-test-server.js';
 import { buildTinyGguf } from '../../gateway/src/webai/testing/tiny-gguf.js';
-import { launchThroughProxy } from '../support/chromium.js';
+import { withChromium } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
-import { startTestSite, type Handler, type TestSite } from '../support/test-site.js';
-import { startExampleGateway, type ExampleGateway } from '../plugins/support.js';
+import type { Handler, TestSite } from '../support/test-site.js';
+import { startExampleServers, type ExampleGateway } from '../plugins/support.js';
 
 /** Where the default LLM declaration (config/config.json) points, path of the Hugging Face URL. */
 export const DEFAULT_MODEL_PATH = '/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/qwen2.5-0.5b-instruct-q4_k_m.gguf';
 
-export interface WebAiStack {
+export interface WebAiServers {
   site: TestSite;
   /** Serves the tiny generated GGUF under the default model's path (the real one is never fetched). */
   modelServer: ModelTestServer;
   gateway: ExampleGateway;
-  /** Chromium through the gateway's proxy. */
-  browser: Browser;
+  /** Stops the gateway (expecting a clean exit), the site and the model server. */
   close(): Promise<void>;
 }
 
+export interface WebAiServerOptions {
+  routes: Record<string, Handler>;
+  env?: NodeJS.ProcessEnv;
+  throttle: { chunkBytes: number; delayMs: number };
+}
+
 /**
- * A test site, the tiny model behind a loopback "Hugging Face", the gateway as `npm start` runs
- * it (fixture plugins inject on localhost, so pages get the runtime and the Web AI grant) and
- * Chromium through its proxy.
+ * A test site, the tiny model behind a loopback "Hugging Face" and the gateway as `npm start`
+ * runs it (fixture plugins inject on localhost, so pages get the runtime and the Web AI grant):
+ * everything but the browser, for any browser.
  */
-export async function startWebAiStack(options: { routes: Record<string, Handler>; env?: NodeJS.ProcessEnv; throttle: { chunkBytes: number; delayMs: number } }): Promise<WebAiStack> {
-  const site = await startTestSite(options.routes);
+export async function startWebAiServers(options: WebAiServerOptions): Promise<WebAiServers> {
   const modelServer = await startModelServer();
   modelServer.files.set(DEFAULT_MODEL_PATH, { content: buildTinyGguf({ seed: 11 }), throttle: options.throttle });
-  const gateway = await startExampleGateway({
+  const servers = await startExampleServers({
+    routes: options.routes,
     pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`,
     env: { AIPLUGS_MODEL_MIRROR: modelServer.origin, AIPLUGS_WEBAI_CONTEXT_SIZE: '1024', ...options.env },
+  }).catch(async (error: unknown) => {
+    await modelServer.close();
+    throw error;
   });
-  const browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
   return {
-    site,
+    ...servers,
     modelServer,
-    gateway,
-    browser,
     close: async () => {
-      await browser.close();
-      expect(await gateway.close()).toBe(0);
+      expect(await servers.close()).toBe(0);
       await modelServer.close();
-      await site.close();
     },
   };
+}
+
+/** startWebAiServers, and Chromium through the gateway's proxy. */
+export type WebAiStack = WebAiServers & { browser: Browser };
+
+export async function startWebAiStack(options: WebAiServerOptions): Promise<WebAiStack> {
+  return withChromium(await startWebAiServers(options));
 }
 
 /** The gateway's settings, read with its token. */
