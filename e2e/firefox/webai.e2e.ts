@@ -1,10 +1,9 @@
 import { expect, test } from '@playwright/test';
 import type { Page } from 'puppeteer-core';
 import { launchFirefox, type FirefoxSession } from '../support/firefox.js';
-import { respond } from '../support/test-site.js';
 import { webAiConformance, type ConformanceParams } from '../webai/conformance-checks.js';
-import { CREATE_WITHOUT_GESTURE, WEB_AI_GLOBALS } from '../webai/native-scripts.js';
-import { DEFAULT_MODEL_PATH, startWebAiServers, type WebAiServers } from '../webai/webai-stack.js';
+import { WEB_AI_GLOBALS } from '../webai/native-scripts.js';
+import { conformanceServerOptions, DEFAULT_MODEL_PATH, startWebAiServers, type WebAiServers } from '../webai/webai-stack.js';
 import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js';
 
 // The browser's built-in AI APIs in real Firefox, which ships none of them: the proxy's runtime
@@ -19,16 +18,7 @@ let firefox: FirefoxSession;
 test.beforeAll(async () => {
   const missing = await skipUnlessInstalled(TOOLS.firefox, TOOLS.certutil);
   test.skip(missing !== false, `${missing}`);
-  const html = (script = '') => `<!doctype html><html><head><title>Web AI</title></head><body><button id="go">go</button><script>${script}</script></body></html>`;
-  servers = await startWebAiServers({
-    routes: {
-      '/ai': respond(200, { 'content-type': 'text/html' }, html()),
-      '/no-gesture': respond(200, { 'content-type': 'text/html' }, html(CREATE_WITHOUT_GESTURE)),
-    },
-    // Slow enough that the page sees progress between 0 and 1 (and can abort in the middle).
-    throttle: { chunkBytes: 32 * 1024, delayMs: 60 },
-    env: { AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true', AIPLUGS_WEBAI_MAX_OUTPUT_TOKENS: '48' },
-  });
+  servers = await startWebAiServers(conformanceServerOptions());
   firefox = await launchFirefox({ proxyUrl: servers.gateway.ready.proxyUrl, trustCaCertPath: servers.gateway.ready.caCertPath });
 });
 

@@ -1,12 +1,11 @@
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { keepScreenshot } from '../extension/support/extension-browser.js';
-import { launchThroughProxy } from '../support/chromium.js';
 import { clickDock, dockElements, dockSummary } from '../support/page-dock.js';
-import { respond, startTestSite, type TestSite } from '../support/test-site.js';
-import { REPO_PLUGINS, startExampleGateway, strictPage, type ExampleGateway } from './support.js';
+import { respond } from '../support/test-site.js';
+import { REPO_PLUGINS, startExampleStack, strictPage, type ExampleStack } from './support.js';
 
 // The page dock the runtime owns (AiPlugs.ui), end to end: the real gateway with the example
 // plugin echo (copied, so the test controls which run) and a cloud-mode plugin that hides without a
@@ -53,10 +52,8 @@ interface DockPage {
 
 test.describe.configure({ mode: 'serial', timeout: 120_000 });
 
-let site: TestSite;
 let pluginsDir: string;
-let gateway: ExampleGateway;
-let browser: Browser;
+let stack: ExampleStack;
 
 test.beforeAll(async () => {
   pluginsDir = await mkdtemp(join(tmpdir(), 'aiplugs-e2e-dock-'));
@@ -64,24 +61,23 @@ test.beforeAll(async () => {
   await mkdir(join(pluginsDir, 'cloud-only'));
   await writeFile(join(pluginsDir, 'cloud-only', 'manifest.json'), JSON.stringify(CLOUD_ONLY.manifest));
   await writeFile(join(pluginsDir, 'cloud-only', 'content.js'), CLOUD_ONLY.script);
-  site = await startTestSite({
-    '/hostile.css': respond(200, { 'content-type': 'text/css' }, DOCK_HOSTILE_CSS),
-    '/page': strictPage('Dock test', '<main><p>Some text for the plugins.</p></main>'),
+  stack = await startExampleStack({
+    routes: {
+      '/hostile.css': respond(200, { 'content-type': 'text/css' }, DOCK_HOSTILE_CSS),
+      '/page': strictPage('Dock test', '<main><p>Some text for the plugins.</p></main>'),
+    },
+    pluginsDir,
   });
-  gateway = await startExampleGateway({ pluginsDir });
-  browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  expect(await gateway?.close()).toBe(0);
-  await site?.close();
+  expect(await stack?.close()).toBe(0);
   await rm(pluginsDir, { recursive: true, force: true });
 });
 
 async function openPage(): Promise<Page> {
-  const page = await browser.newPage();
-  await page.goto(`${site.origin}/page`);
+  const page = await stack.browser.newPage();
+  await page.goto(`${stack.site.origin}/page`);
   await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
   return page;
 }

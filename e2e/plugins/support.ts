@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, type Browser, type Page } from '@playwright/test';
 import { withChromium } from '../support/chromium.js';
+import { orClose } from '../support/or-close.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild, type StartOptions } from '../support/gateway-process.js';
 import { dockElements } from '../support/page-dock.js';
 import { respond, startTestSite, type Handler, type TestSite } from '../support/test-site.js';
@@ -104,10 +105,7 @@ export type ExampleServerOptions = StartOptions & { pluginsDir?: string; routes:
 export async function startExampleServers(options: ExampleServerOptions): Promise<ExampleServers> {
   const { routes, ...gatewayOptions } = options;
   const site = await startTestSite(routes);
-  const gateway = await startExampleGateway(gatewayOptions).catch(async (error: unknown) => {
-    await site.close();
-    throw error;
-  });
+  const gateway = await orClose(startExampleGateway(gatewayOptions), site);
   return {
     site,
     gateway,

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type LaunchOptions } from '@playwright/test';
+import { orClose } from './or-close.js';
 
 /** `CHROMIUM_PATH`, else Debian's Chromium, else Playwright's own browser where one is installed. */
 export function chromiumPath(): string | undefined {
@@ -31,10 +32,7 @@ export interface GatewayServers {
  * the browser first, then the servers. If the browser cannot start, the servers are closed.
  */
 export async function withChromium<S extends GatewayServers>(servers: S): Promise<S & { browser: Browser }> {
-  const browser = await launchThroughProxy(servers.gateway.ready.proxyUrl, servers.gateway.ready.caSpki).catch(async (error: unknown) => {
-    await servers.close();
-    throw error;
-  });
+  const browser = await orClose(launchThroughProxy(servers.gateway.ready.proxyUrl, servers.gateway.ready.caSpki), servers);
   return {
     ...servers,
     browser,

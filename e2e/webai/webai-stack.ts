@@ -3,7 +3,9 @@ import { startModelServer, type ModelTestServer } from '../../gateway/src/models
 import { buildTinyGguf } from '../../gateway/src/webai/testing/tiny-gguf.js';
 import { withChromium } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
-import type { Handler, TestSite } from '../support/test-site.js';
+import { orClose } from '../support/or-close.js';
+import { respond, type Handler, type TestSite } from '../support/test-site.js';
+import { CREATE_WITHOUT_GESTURE } from './native-scripts.js';
 import { startExampleServers, type ExampleGateway } from '../plugins/support.js';
 
 /** Where the default LLM declaration (config/config.json) points, path of the Hugging Face URL. */
@@ -32,14 +34,14 @@ export interface WebAiServerOptions {
 export async function startWebAiServers(options: WebAiServerOptions): Promise<WebAiServers> {
   const modelServer = await startModelServer();
   modelServer.files.set(DEFAULT_MODEL_PATH, { content: buildTinyGguf({ seed: 11 }), throttle: options.throttle });
-  const servers = await startExampleServers({
-    routes: options.routes,
-    pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`,
-    env: { AIPLUGS_MODEL_MIRROR: modelServer.origin, AIPLUGS_WEBAI_CONTEXT_SIZE: '1024', ...options.env },
-  }).catch(async (error: unknown) => {
-    await modelServer.close();
-    throw error;
-  });
+  const servers = await orClose(
+    startExampleServers({
+      routes: options.routes,
+      pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`,
+      env: { AIPLUGS_MODEL_MIRROR: modelServer.origin, AIPLUGS_WEBAI_CONTEXT_SIZE: '1024', ...options.env },
+    }),
+    modelServer,
+  );
   return {
     ...servers,
     modelServer,
@@ -55,6 +57,24 @@ export type WebAiStack = WebAiServers & { browser: Browser };
 
 export async function startWebAiStack(options: WebAiServerOptions): Promise<WebAiStack> {
   return withChromium(await startWebAiServers(options));
+}
+
+/**
+ * The conformance runs' servers, the same for every browser: `/ai` (a page with a `#go` button for
+ * a real click) and `/no-gesture` (CREATE_WITHOUT_GESTURE), a model download slow enough that the
+ * page sees progress between 0 and 1 (and can abort in the middle), and page downloads on: the
+ * download flow itself is under test there (webai-defaults.e2e.ts proves the default refuses it).
+ */
+export function conformanceServerOptions(): WebAiServerOptions {
+  const html = (script = '') => `<!doctype html><html><head><title>Web AI</title></head><body><button id="go">go</button><script>${script}</script></body></html>`;
+  return {
+    routes: {
+      '/ai': respond(200, { 'content-type': 'text/html' }, html()),
+      '/no-gesture': respond(200, { 'content-type': 'text/html' }, html(CREATE_WITHOUT_GESTURE)),
+    },
+    throttle: { chunkBytes: 32 * 1024, delayMs: 60 },
+    env: { AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true', AIPLUGS_WEBAI_MAX_OUTPUT_TOKENS: '48' },
+  };
 }
 
 /** The gateway's settings, read with its token. */

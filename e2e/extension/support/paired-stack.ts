@@ -1,4 +1,5 @@
 import { startGatewayProcess, type GatewayChild } from '../../support/gateway-process.js';
+import { orClose } from '../../support/or-close.js';
 import type { TestSite } from '../../support/test-site.js';
 import { FIXTURE_PLUGINS, launchWithExtension, pairThroughPopup, type ExtensionBrowser } from './extension-browser.js';
 import { startExtensionSite } from './extension-site.js';
@@ -25,21 +26,19 @@ export interface PairedStackOptions {
  * closed again if a later step fails, so a failed start leaves nothing running.
  */
 export async function startPairedExtensionStack(options: PairedStackOptions = {}): Promise<PairedExtensionStack> {
-  const started: Array<() => Promise<unknown>> = [];
-  const close = async () => {
-    for (const stop of [...started].reverse()) await stop();
+  const site = await startExtensionSite();
+  const gateway = await orClose(startGatewayProcess({ args: ['--plugins-dir', options.pluginsDir ?? FIXTURE_PLUGINS], env: options.env }), site);
+  const servers = {
+    close: async () => {
+      await gateway.stop();
+      await site.close();
+    },
   };
-  try {
-    const site = await startExtensionSite();
-    started.push(() => site.close());
-    const gateway = await startGatewayProcess({ args: ['--plugins-dir', options.pluginsDir ?? FIXTURE_PLUGINS], env: options.env });
-    started.push(() => gateway.stop());
-    const browser = await launchWithExtension(options.proxied ? { proxyServer: gateway.ready.proxyUrl, caSpki: gateway.ready.caSpki } : {});
-    started.push(() => browser.close());
-    await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
-    return { site, gateway, browser, close };
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  const browser = await orClose(launchWithExtension(options.proxied ? { proxyServer: gateway.ready.proxyUrl, caSpki: gateway.ready.caSpki } : {}), servers);
+  const close = async () => {
+    await browser.close();
+    await servers.close();
+  };
+  await orClose(pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token()), { close });
+  return { site, gateway, browser, close };
 }
