@@ -93,6 +93,21 @@ async function reconcile(page: Page, plugins: string[], retry = false): Promise<
   );
 }
 
+/** Registers `count` badges for plugin `id` in the page: 'registered', or the error AiPlugs.ui threw. */
+function registerBadges(page: Page, id: string, count: number): Promise<string> {
+  return page.evaluate(
+    ({ id, count }) => {
+      try {
+        for (let i = 0; i < count; i += 1) (window as unknown as DockPage).AiPlugs.ui.badge(id, { label: `n${i}` });
+        return 'registered';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    },
+    { id, count },
+  );
+}
+
 test('echo puts its badge in the dock, a cloud-mode plugin shows nothing without a cloud, and page CSS cannot touch the dock', async () => {
   const page = await openPage();
   // No plugin floats a widget of its own: the dock is the one AiPlugs element in the page.
@@ -155,22 +170,8 @@ test('a plugin registers and removes buttons, badges, panels and menu commands; 
   await expect.poll(() => dockSummary(page)).toEqual(['panel Result: line one\nline two', 'badge echo: Dock test', 'collapse ›']);
 
   // Only plugins running in this page can register, and only so many entries each.
-  expect(await page.evaluate(() => {
-    try {
-      (window as unknown as DockPage).AiPlugs.ui.badge('not-here', { label: 'x' });
-      return 'registered';
-    } catch (error) {
-      return (error as Error).message;
-    }
-  })).toBe('AiPlugs.ui: plugin "not-here" is not running in this page');
-  expect(await page.evaluate(() => {
-    try {
-      for (let i = 0; i < 100; i += 1) (window as unknown as DockPage).AiPlugs.ui.badge('echo', { label: `n${i}` });
-      return 'registered all';
-    } catch (error) {
-      return (error as Error).message;
-    }
-  })).toMatch(/already has 24 entries/);
+  expect(await registerBadges(page, 'not-here', 1)).toBe('AiPlugs.ui: plugin "not-here" is not running in this page');
+  expect(await registerBadges(page, 'echo', 100)).toMatch(/already has 24 entries/);
 });
 
 test('collapsing leaves one toggle; a page that removes the dock gets it back', async () => {
@@ -193,14 +194,7 @@ test('pausing removes every entry of the plugin; resuming brings back what it re
   await expect.poll(() => dockSummary(page)).toEqual([]);
   expect(await page.evaluate(() => document.querySelectorAll('aiplugs-dock').length)).toBe(0);
   // A stopped plugin cannot register again until it runs again.
-  expect(await page.evaluate(() => {
-    try {
-      (window as unknown as DockPage).AiPlugs.ui.badge('echo', { label: 'zombie' });
-      return 'registered';
-    } catch (error) {
-      return (error as Error).message;
-    }
-  })).toMatch(/not running/);
+  expect(await registerBadges(page, 'echo', 1)).toMatch(/not running/);
 
   await reconcile(page, ['echo']); // resumed: its script runs again and registers its badge
   await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
