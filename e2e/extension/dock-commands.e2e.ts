@@ -2,11 +2,10 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { startGatewayProcess, REPO_ROOT, type GatewayChild } from '../support/gateway-process.js';
+import { REPO_ROOT } from '../support/gateway-process.js';
 import { dockSummary } from '../support/page-dock.js';
-import type { TestSite } from '../support/test-site.js';
-import { keepScreenshot, launchWithExtension, openPopup, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
-import { startExtensionSite } from './support/extension-site.js';
+import { keepScreenshot, openPopup, tabIdOf } from './support/extension-browser.js';
+import { startPairedExtensionStack, type PairedExtensionStack } from './support/paired-stack.js';
 
 /**
  * The page dock with the extension: the popup lists each plugin's dock menu commands for the tab
@@ -15,9 +14,7 @@ import { startExtensionSite } from './support/extension-site.js';
  */
 
 let pluginsDir: string;
-let gateway: GatewayChild;
-let site: TestSite;
-let browser: ExtensionBrowser;
+let stack: PairedExtensionStack;
 
 test.describe.configure({ mode: 'serial' });
 
@@ -25,26 +22,21 @@ test.beforeAll(async () => {
   pluginsDir = await mkdtemp(join(tmpdir(), 'aiplugs-e2e-dock-ext-'));
   await cp(join(REPO_ROOT, 'plugins/echo'), join(pluginsDir, 'echo'), { recursive: true });
   await cp(join(REPO_ROOT, 'e2e/extension/fixtures/dock-plugins/menu-demo'), join(pluginsDir, 'menu-demo'), { recursive: true });
-  site = await startExtensionSite();
-  gateway = await startGatewayProcess({ args: ['--plugins-dir', pluginsDir] });
-  browser = await launchWithExtension({ proxyServer: gateway.ready.proxyUrl, caSpki: gateway.ready.caSpki });
-  await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
+  stack = await startPairedExtensionStack({ pluginsDir, proxied: true });
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  await gateway?.stop();
-  await site?.close();
+  await stack?.close();
   await rm(pluginsDir, { recursive: true, force: true });
 });
 
 const ECHO_AND_MENU = ['badge echo: Plain page', 'menu-toggle ⋯', 'collapse ›'];
 
 test("the popup lists the tab's menu commands and runs the one clicked in the page", async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/plain`);
+  const page = await stack.browser.context.newPage();
+  await page.goto(`${stack.site.origin}/plain`);
   await expect.poll(() => dockSummary(page)).toEqual(ECHO_AND_MENU);
-  const popup = await openPopup(browser.context, await tabIdOf(browser, page));
+  const popup = await openPopup(stack.browser.context, await tabIdOf(stack.browser, page));
   const commands = popup.getByTestId('menu-command');
   await expect(commands).toHaveText(['Mark the page', 'Count <b>twice</b>']); // labels as text
   await expect(commands.first()).toHaveAttribute('data-plugin', 'menu-demo');
@@ -61,10 +53,10 @@ test("the popup lists the tab's menu commands and runs the one clicked in the pa
 });
 
 test('"Pause all" removes every dock entry (echo\'s badge too) and the popup\'s commands; resuming brings them back', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/plain`);
+  const page = await stack.browser.context.newPage();
+  await page.goto(`${stack.site.origin}/plain`);
   await expect.poll(() => dockSummary(page)).toEqual(ECHO_AND_MENU);
-  const popup = await openPopup(browser.context, await tabIdOf(browser, page));
+  const popup = await openPopup(stack.browser.context, await tabIdOf(stack.browser, page));
   await expect(popup.getByTestId('menu-command')).toHaveCount(2);
 
   await popup.getByTestId('paused').check();

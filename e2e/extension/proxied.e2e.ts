@@ -1,9 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
-import { startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
-import type { TestSite } from '../support/test-site.js';
-import { badgeText, FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
-import { startExtensionSite } from './support/extension-site.js';
+import { badgeText, keepScreenshot, openPopup, tabIdOf } from './support/extension-browser.js';
 import { expectPolicyInForce, framedBy } from './support/site-policy.js';
+import { startPairedExtensionStack, type PairedExtensionStack } from './support/paired-stack.js';
 
 /**
  * The extension alongside the proxy: Chromium routed through the gateway (command-line proxy),
@@ -12,30 +10,23 @@ import { expectPolicyInForce, framedBy } from './support/site-policy.js';
 
 type E2EWindow = Window & { __navs: string[]; __e2e?: { runs: Array<{ id: string; transport?: string }>; stops: string[] }; AiPlugs: { plugins: string[]; transport: string } };
 
-let gateway: GatewayChild;
-let site: TestSite;
-let browser: ExtensionBrowser;
+let stack: PairedExtensionStack;
 
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
-  site = await startExtensionSite();
-  gateway = await startGatewayProcess({ args: ['--plugins-dir', FIXTURE_PLUGINS] });
-  browser = await launchWithExtension({ proxyServer: gateway.ready.proxyUrl, caSpki: gateway.ready.caSpki });
-  await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
+  stack = await startPairedExtensionStack({ proxied: true });
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  await gateway?.stop();
-  await site?.close();
+  await stack?.close();
 });
 
 const runsOf = (page: Page, id: string) => page.evaluate((wanted) => ((window as unknown as E2EWindow).__e2e?.runs ?? []).filter((run) => run.id === wanted).length, id);
 
 test('SPA navigation fires one aiplugs:navigate per change and starts and stops plugins by URL', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/spa/home`);
+  const page = await stack.browser.context.newPage();
+  await page.goto(`${stack.site.origin}/spa/home`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('bridge'); // the proxy injected
 
@@ -58,27 +49,27 @@ test('SPA navigation fires one aiplugs:navigate per change and starts and stops 
 });
 
 test("the extension leaves the proxy's nonce mode alone: the site's policy and X-Frame-Options stay in force", async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/strict`);
+  const page = await stack.browser.context.newPage();
+  await page.goto(`${stack.site.origin}/strict`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('bridge');
   // The proxy added its nonce to the policy; the site's inline script is blocked all the same.
   await expectPolicyInForce(page);
-  const worker = await browser.worker();
+  const worker = await stack.browser.worker();
   expect(await worker.evaluate(() => chrome.declarativeNetRequest.getDynamicRules().then((rules) => rules.length))).toBe(0);
   // Framed by its own origin (DENY refuses even that): an IP host would fail the proxy's certificates.
-  expect(await framedBy(browser.context, site.origin, `${site.origin}/strict`)).toBe(false);
+  expect(await framedBy(stack.browser.context, stack.site.origin, `${stack.site.origin}/strict`)).toBe(false);
   await page.close();
 });
 
 test('the popup lists the tab plugins and the badge counts them', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/spa/a`);
+  const page = await stack.browser.context.newPage();
+  await page.goto(`${stack.site.origin}/spa/a`);
   await expect(page.locator('html')).toHaveAttribute('data-run-spa-a', '1');
-  const tabId = await tabIdOf(browser, page);
-  await expect.poll(() => badgeText(browser, tabId)).toBe('2');
+  const tabId = await tabIdOf(stack.browser, page);
+  await expect.poll(() => badgeText(stack.browser, tabId)).toBe('2');
 
-  const popup = await openPopup(browser.context, tabId);
+  const popup = await openPopup(stack.browser.context, tabId);
   await expect(popup.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'proxy');
   await expect(popup.getByTestId('tab-count')).toHaveText('2');
@@ -92,20 +83,20 @@ test('the popup lists the tab plugins and the badge counts them', async () => {
 });
 
 test('turning a plugin off for the site stops it on the tab at once and the proxy stops injecting it', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/plain`);
+  const page = await stack.browser.context.newPage();
+  await page.goto(`${stack.site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
-  const tabId = await tabIdOf(browser, page);
-  const popup = await openPopup(browser.context, tabId);
+  const tabId = await tabIdOf(stack.browser, page);
+  const popup = await openPopup(stack.browser.context, tabId);
   await expect(popup.locator('li[data-plugin="marker-start"]')).toHaveAttribute('data-state', 'running');
 
   await popup.getByTestId('toggle-marker-start').uncheck();
   await expect(page.locator('html')).toHaveAttribute('data-stop-marker-start', '1'); // told to tear down, no reload
   await expect(popup.locator('li[data-plugin="marker-start"]')).toHaveAttribute('data-state', 'off');
-  await expect.poll(() => badgeText(browser, tabId)).toBe('');
+  await expect.poll(() => badgeText(stack.browser, tabId)).toBe('');
   await keepScreenshot(popup, 'popup-plugin-off');
 
-  const settings = await fetch(`${gateway.ready.apiUrl}/api/settings`, { headers: { authorization: `Bearer ${await gateway.token()}` } }).then((r) => r.json());
+  const settings = await fetch(`${stack.gateway.ready.apiUrl}/api/settings`, { headers: { authorization: `Bearer ${await stack.gateway.token()}` } }).then((r) => r.json());
   expect(settings.plugin_disabled_sites['marker-start']).toEqual(['localhost']);
   await page.reload();
   await expect(page.locator('h1')).toHaveText('plain');
@@ -114,23 +105,23 @@ test('turning a plugin off for the site stops it on the tab at once and the prox
 
   await popup.getByTestId('toggle-marker-start').check();
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1'); // started again, live
-  await expect.poll(() => badgeText(browser, tabId)).toBe('1');
+  await expect.poll(() => badgeText(stack.browser, tabId)).toBe('1');
   await popup.close();
   await page.close();
 });
 
 test('a page served by its own service worker gets its plugins from the extension, exactly once', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/sw/install`);
+  const page = await stack.browser.context.newPage();
+  await page.goto(`${stack.site.origin}/sw/install`);
   await expect(page.locator('html')).toHaveAttribute('data-sw-ready', '1');
-  await page.goto(`${site.origin}/sw/page`);
+  await page.goto(`${stack.site.origin}/sw/page`);
   await expect(page.locator('#origin')).toHaveText('served by the service worker');
-  expect(site.requests.some((request) => request.path === '/sw/page')).toBe(false); // never crossed the proxy
+  expect(stack.site.requests.some((request) => request.path === '/sw/page')).toBe(false); // never crossed the proxy
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('extension');
   expect(await runsOf(page, 'marker-start')).toBe(1);
-  const tabId = await tabIdOf(browser, page);
-  const popup = await openPopup(browser.context, tabId);
+  const tabId = await tabIdOf(stack.browser, page);
+  const popup = await openPopup(stack.browser.context, tabId);
   await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'extension');
   await keepScreenshot(popup, 'popup-service-worker-page');
   await popup.close();
@@ -141,11 +132,11 @@ test('a page served by its own service worker gets its plugins from the extensio
 });
 
 test('reload without plugins gives one plugin-free load of the tab', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/plain`);
+  const page = await stack.browser.context.newPage();
+  await page.goto(`${stack.site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
-  const tabId = await tabIdOf(browser, page);
-  const popup = await openPopup(browser.context, tabId);
+  const tabId = await tabIdOf(stack.browser, page);
+  const popup = await openPopup(stack.browser.context, tabId);
   await popup.getByTestId('reload-without').click();
   await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'suppressed'); // recorded once that load is over
   await expect(page.locator('h1')).toHaveText('plain');

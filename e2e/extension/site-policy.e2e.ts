@@ -1,9 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
-import { startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
-import type { TestSite } from '../support/test-site.js';
-import { FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
-import { startExtensionSite, STRICT_POLICY } from './support/extension-site.js';
+import { keepScreenshot, openPopup, tabIdOf } from './support/extension-browser.js';
+import { STRICT_POLICY } from './support/extension-site.js';
 import { allowUserScripts, expectPolicyInForce, framedBy, runtimeSample, siteInlineScriptRan } from './support/site-policy.js';
+import { startPairedExtensionStack, type PairedExtensionStack } from './support/paired-stack.js';
 
 /**
  * The extension keeps sites safe: with its default settings and no proxy, a site's
@@ -14,38 +13,31 @@ import { allowUserScripts, expectPolicyInForce, framedBy, runtimeSample, siteInl
 
 type E2EWindow = Window & { __e2e?: { runs: Array<{ id: string }> }; AiPlugs: { transport: string } };
 
-let gateway: GatewayChild;
-let site: TestSite;
-let browser: ExtensionBrowser;
+let stack: PairedExtensionStack;
 /** The same test site under another host name: another origin, another site for the rules. */
 let otherOrigin: string;
 
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
-  site = await startExtensionSite();
-  otherOrigin = `https://127.0.0.1:${site.port}`;
-  gateway = await startGatewayProcess({ args: ['--plugins-dir', FIXTURE_PLUGINS] });
-  browser = await launchWithExtension();
-  await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
+  stack = await startPairedExtensionStack();
+  otherOrigin = `https://127.0.0.1:${stack.site.port}`;
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  await gateway?.stop();
-  await site?.close();
+  await stack?.close();
 });
 
 const runsOf = (page: Page, id: string) => page.evaluate((wanted) => ((window as unknown as E2EWindow).__e2e?.runs ?? []).filter((run) => run.id === wanted).length, id);
-const ruleCount = async () => (await browser.worker()).evaluate(() => chrome.declarativeNetRequest.getDynamicRules().then((rules) => rules.length));
+const ruleCount = async () => (await stack.browser.worker()).evaluate(() => chrome.declarativeNetRequest.getDynamicRules().then((rules) => rules.length));
 
 test('default settings keep the policy and X-Frame-Options; stripping is asked for, and only for that site', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/strict`);
+  const page = await stack.browser.context.newPage();
+  await page.goto(`${stack.site.origin}/strict`);
   await expect(page.locator('h1')).toHaveText('strict');
   // No CSP-proof route in this browser profile ("Allow User Scripts" is off): the popup asks.
-  const tabId = await tabIdOf(browser, page);
-  const popup = await openPopup(browser.context, tabId);
+  const tabId = await tabIdOf(stack.browser, page);
+  const popup = await openPopup(stack.browser.context, tabId);
   await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'failed');
   await expect(popup.getByTestId('injection')).toContainText("blocked by the site's policy");
   await expect(popup.getByTestId('injection')).toContainText('Allow User Scripts');
@@ -53,7 +45,7 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
   // The fallback's inline runtime was refused: the policy did its job.
   await expectPolicyInForce(page, { policy: STRICT_POLICY, alsoBlocked: [runtimeSample()] });
   expect(await ruleCount()).toBe(0);
-  expect(await framedBy(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
+  expect(await framedBy(stack.browser.context, otherOrigin, `${stack.site.origin}/strict`)).toBe(false);
   await expect(popup.getByTestId('retry')).toHaveText('Allow stripping for localhost');
   await keepScreenshot(popup, 'popup-blocked-by-site-policy');
 
@@ -64,8 +56,8 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
   expect(await siteInlineScriptRan(page)).toBe(true); // what the user allowed
   await keepScreenshot(popup, 'popup-site-policy-stripped');
   // …and nothing more: X-Frame-Options stays, and another site keeps its policy.
-  expect(await framedBy(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
-  const other = await browser.context.newPage();
+  expect(await framedBy(stack.browser.context, otherOrigin, `${stack.site.origin}/strict`)).toBe(false);
+  const other = await stack.browser.context.newPage();
   await other.goto(`${otherOrigin}/strict`);
   await expectPolicyInForce(other, { policy: STRICT_POLICY, alsoBlocked: [runtimeSample()] });
   await other.close();
@@ -80,28 +72,28 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
 });
 
 test('with "Allow User Scripts" plugins run under the site\'s intact policy (header or meta), SPA navigation included', async () => {
-  await allowUserScripts(browser.context);
-  const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/strict`);
+  await allowUserScripts(stack.browser.context);
+  const page = await stack.browser.context.newPage();
+  await page.goto(`${stack.site.origin}/strict`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('extension');
   await expectPolicyInForce(page, { policy: STRICT_POLICY });
   expect(await runsOf(page, 'marker-start')).toBe(1);
   expect(await ruleCount()).toBe(0);
-  expect(await framedBy(browser.context, otherOrigin, `${site.origin}/strict`)).toBe(false);
-  const tabId = await tabIdOf(browser, page);
-  const popup = await openPopup(browser.context, tabId);
+  expect(await framedBy(stack.browser.context, otherOrigin, `${stack.site.origin}/strict`)).toBe(false);
+  const tabId = await tabIdOf(stack.browser, page);
+  const popup = await openPopup(stack.browser.context, tabId);
   await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'extension');
   await expect(popup.locator('li[data-plugin="marker-start"]')).toHaveAttribute('data-state', 'running');
   await expect(popup.getByTestId('csp-strip-site')).toBeHidden();
   await popup.close();
 
   // A policy in a <meta> tag, out of any header rule's reach, is no obstacle either.
-  await page.goto(`${site.origin}/strict-meta`);
+  await page.goto(`${stack.site.origin}/strict-meta`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   await expectPolicyInForce(page, { policy: STRICT_POLICY });
 
-  await page.goto(`${site.origin}/spa/home?strict`);
+  await page.goto(`${stack.site.origin}/spa/home?strict`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   await page.click('#to-a');
   await expect(page.locator('html')).toHaveAttribute('data-run-spa-a', '1');

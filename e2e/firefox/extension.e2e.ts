@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { Browser, Page } from 'puppeteer-core';
-import { launchFirefox, type FirefoxSession } from '../support/firefox.js';
+import { expectOneNavigationPerChange, launchFirefox, type FirefoxSession } from '../support/firefox.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
 import type { TestSite } from '../support/test-site.js';
 import { startProxyTestSite } from '../sites/proxy-test-site.js';
@@ -22,7 +22,7 @@ interface Hook {
   decided?: boolean;
   runtime?: string | null;
 }
-type Window = typeof globalThis & { __aiplugsNavigationHook?: Hook; __navs?: Array<{ from: string; to: string }>; AiPlugs?: { plugins: string[] } };
+type Window = typeof globalThis & { __aiplugsNavigationHook?: Hook; AiPlugs?: { plugins: string[] } };
 
 let gateway: GatewayChild;
 let site: TestSite;
@@ -54,19 +54,6 @@ async function open(browser: Browser, url: string): Promise<Page> {
   return page;
 }
 
-/** Each real URL change once, as `from -> to` paths, after two pushStates to one URL and a fragment change. */
-async function navigateTwice(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    history.pushState({}, '', '/spa/next');
-    history.pushState({}, '', '/spa/next');
-    location.hash = 'part';
-  });
-  const path = (url: string) => `${new URL(url).pathname}${new URL(url).hash}`;
-  await expect
-    .poll(async () => ((await page.evaluate(() => (window as Window).__navs)) ?? []).map((nav) => `${path(nav.from)} -> ${path(nav.to)}`))
-    .toEqual(['/spa -> /spa/next', '/spa/next -> /spa/next#part']);
-}
-
 test('installs as a temporary add-on: its content scripts run in pages, and its background answers them', async () => {
   firefox = await launchFirefox();
   const before = await open(firefox.browser, `${site.origin}/spa`);
@@ -77,7 +64,7 @@ test('installs as a temporary add-on: its content scripts run in pages, and its 
   const page = await open(firefox.browser, `${site.origin}/spa`);
   // Straight to the site (no proxy): the add-on's hook is there and knows no runtime came.
   await expect.poll(() => hookOf(page)).toEqual(expect.objectContaining({ owner: 'extension', decided: true, runtime: null }));
-  await navigateTwice(page);
+  await expectOneNavigationPerChange(page);
 
   // A request as the fallback runtime makes it: the ISOLATED relay carries it to the background
   // script, which is not paired with a gateway and says so; the answer comes back to the page.
@@ -98,5 +85,5 @@ test('with the proxy as well: the injected runtime adopts the add-on hook, and e
   await expect.poll(() => page.evaluate(() => document.documentElement.dataset.ping ?? null), { timeout: 30_000 }).toBe(JSON.stringify({ pong: { from: '/spa' } }));
   expect(await page.evaluate(() => (window as Window).AiPlugs?.plugins)).toEqual(['marker', 'ping']);
   expect(await hookOf(page)).toEqual(expect.objectContaining({ owner: 'extension', decided: true, runtime: 'bridge' }));
-  await navigateTwice(page);
+  await expectOneNavigationPerChange(page);
 });

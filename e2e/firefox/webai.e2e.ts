@@ -1,14 +1,9 @@
 import { expect, test } from '@playwright/test';
 import type { Page } from 'puppeteer-core';
-import { startModelServer, type ModelTestServer } from '../../gateway/src/models/testing/model-test-server.js';
-import { buildTinyGguf } from '../../gateway/src/webai/testing/tiny-gguf.js';
-import { startExampleGateway, type ExampleGateway } from '../plugins/support.js';
 import { launchFirefox, type FirefoxSession } from '../support/firefox.js';
-import { REPO_ROOT } from '../support/gateway-process.js';
-import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { webAiConformance, type ConformanceParams } from '../webai/conformance-checks.js';
-import { CREATE_WITHOUT_GESTURE, WEB_AI_GLOBALS } from '../webai/native-scripts.js';
-import { DEFAULT_MODEL_PATH } from '../webai/webai-stack.js';
+import { WEB_AI_GLOBALS } from '../webai/native-scripts.js';
+import { conformanceServerOptions, DEFAULT_MODEL_PATH, startWebAiServers, type WebAiServers } from '../webai/webai-stack.js';
 import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js';
 
 // The browser's built-in AI APIs in real Firefox, which ships none of them: the proxy's runtime
@@ -17,46 +12,26 @@ import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js
 // tiny generated GGUF served by a loopback server under the default model's declaration.
 test.describe.configure({ mode: 'serial', timeout: 240_000 });
 
-let site: TestSite;
-let modelServer: ModelTestServer;
-let gateway: ExampleGateway;
+let servers: WebAiServers;
 let firefox: FirefoxSession;
 
 test.beforeAll(async () => {
   const missing = await skipUnlessInstalled(TOOLS.firefox, TOOLS.certutil);
   test.skip(missing !== false, `${missing}`);
-  const html = (script = '') => `<!doctype html><html><head><title>Web AI</title></head><body><button id="go">go</button><script>${script}</script></body></html>`;
-  site = await startTestSite({
-    '/ai': respond(200, { 'content-type': 'text/html' }, html()),
-    '/no-gesture': respond(200, { 'content-type': 'text/html' }, html(CREATE_WITHOUT_GESTURE)),
-  });
-  modelServer = await startModelServer();
-  // Slow enough that the page sees progress between 0 and 1 (and can abort in the middle).
-  modelServer.files.set(DEFAULT_MODEL_PATH, { content: buildTinyGguf({ seed: 11 }), throttle: { chunkBytes: 32 * 1024, delayMs: 60 } });
-  gateway = await startExampleGateway({
-    pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`,
-    env: {
-      AIPLUGS_MODEL_MIRROR: modelServer.origin,
-      AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true',
-      AIPLUGS_WEBAI_MAX_OUTPUT_TOKENS: '48',
-      AIPLUGS_WEBAI_CONTEXT_SIZE: '1024',
-    },
-  });
-  firefox = await launchFirefox({ proxyUrl: gateway.ready.proxyUrl, trustCaCertPath: gateway.ready.caCertPath });
+  servers = await startWebAiServers(conformanceServerOptions());
+  firefox = await launchFirefox({ proxyUrl: servers.gateway.ready.proxyUrl, trustCaCertPath: servers.gateway.ready.caCertPath });
 });
 
 test.afterAll(async () => {
   await firefox?.close();
-  if (gateway) expect(await gateway.close()).toBe(0);
-  await modelServer?.close();
-  await site?.close();
+  await servers?.close();
 });
 
 /** A page of the test site with the runtime injected, after `preloadScript` (if any) ran. */
 async function openPage(path = '/ai', preloadScript?: string): Promise<Page> {
   const page = await firefox.browser.newPage();
   if (preloadScript) await page.evaluateOnNewDocument(preloadScript);
-  await page.goto(`${site.origin}${path}`);
+  await page.goto(`${servers.site.origin}${path}`);
   await expect.poll(() => page.evaluate(() => typeof (window as unknown as { AiPlugs?: unknown }).AiPlugs)).toBe('object');
   return page;
 }
@@ -79,11 +54,11 @@ test('Firefox has none of the APIs itself; through the proxy the runtime defines
   // The spec: a create() that would download needs transient user activation.
   const noGesture = await openPage('/no-gesture');
   expect(await noGesture.evaluate(() => (window as unknown as { __createWithoutGesture: Promise<string> }).__createWithoutGesture)).toBe('NotAllowedError');
-  expect(modelServer.requestsFor(DEFAULT_MODEL_PATH)).toHaveLength(0);
+  expect(servers.modelServer.requestsFor(DEFAULT_MODEL_PATH)).toHaveLength(0);
   await noGesture.close();
 
   await conformance(page, { phase: 'download' }, true);
-  expect(modelServer.requestsFor(DEFAULT_MODEL_PATH).length).toBeGreaterThanOrEqual(1);
+  expect(servers.modelServer.requestsFor(DEFAULT_MODEL_PATH).length).toBeGreaterThanOrEqual(1);
   await conformance(page, { phase: 'session', overQuotaChars: 70_000 }, true);
   await page.close();
 });

@@ -4,8 +4,7 @@ import { buildTinyGguf } from '../../gateway/src/webai/testing/tiny-gguf.js';
 import { launchThroughProxy } from '../support/chromium.js';
 import { startOpenAiStub } from '../support/openai-stub.js';
 import { clickDock, dockElements, type DockElement } from '../support/page-dock.js';
-import { startTestSite, type TestSite } from '../support/test-site.js';
-import { dockPanel, hostileCss, startExampleGateway, strictPage, watchDockPanel, type ExampleGateway } from './support.js';
+import { dockPanel, hostileCss, startExampleGateway, startExampleStack, strictPage, watchDockPanel, type ExampleStack } from './support.js';
 
 // Ask the Page end to end on the standard LanguageModel (Prompt API). First on the local LLM
 // worker with the tiny GGUF model the tests generate (served under the default model's
@@ -22,29 +21,24 @@ const SECOND = ' in spring.';
 
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
 
-let site: TestSite;
 let modelServer: ModelTestServer;
-let gateway: ExampleGateway;
-let browser: Browser;
+let stack: ExampleStack;
 
 test.beforeAll(async () => {
-  site = await startTestSite({
-    '/hostile.css': hostileCss,
-    '/news': strictPage('Bridge news', `<article><h1>New bridge</h1><p>${ARTICLE}</p></article>`),
-  });
   modelServer = await startModelServer();
   modelServer.files.set(DEFAULT_PATH, { content: buildTinyGguf({ seed: 7 }) });
-  gateway = await startExampleGateway({
+  stack = await startExampleStack({
+    routes: {
+      '/hostile.css': hostileCss,
+      '/news': strictPage('Bridge news', `<article><h1>New bridge</h1><p>${ARTICLE}</p></article>`),
+    },
     env: { CLOUD_BASE_URL: '', SYSTEM_API_KEY: '', AIPLUGS_MODEL_MIRROR: modelServer.origin, AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true', AIPLUGS_WEBAI_MAX_OUTPUT_TOKENS: '48', AIPLUGS_WEBAI_CONTEXT_SIZE: '1024' },
   });
-  browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  expect(await gateway?.close()).toBe(0);
+  expect(await stack?.close()).toBe(0);
   await modelServer?.close();
-  await site?.close();
 });
 
 const isAsk = (element: DockElement) => element.kind === 'button' && element.plugin === 'ask-page' && element.text === 'Ask…';
@@ -53,7 +47,7 @@ const isStop = (element: DockElement) => element.kind === 'button' && element.pl
 /** Opens the news page, waits for the dock's Ask button, clicks it and answers the dialog with QUESTION. */
 async function ask(on: Browser): Promise<{ page: Page; dialog: string }> {
   const page = await on.newPage();
-  await page.goto(`${site.origin}/news`);
+  await page.goto(`${stack.site.origin}/news`);
   await expect.poll(async () => (await dockElements(page)).some(isAsk)).toBe(true);
   expect((await dockElements(page)).find(isStop)?.disabled).toBe(true); // nothing to stop yet
   const dialog = new Promise<string>((resolve) => {
@@ -67,7 +61,7 @@ async function ask(on: Browser): Promise<{ page: Page; dialog: string }> {
 }
 
 test('the local model answers the question about the page, streamed into the dock panel', async () => {
-  const { page, dialog } = await ask(browser);
+  const { page, dialog } = await ask(stack.browser);
   expect(dialog).toBe('prompt: Ask about this page:');
   const seen = await watchDockPanel(page, 'ask-page', (shown) => !shown.startsWith('busy'));
   expect(seen.at(-1)).toMatch(new RegExp(`^normal ${QUESTION.replace('?', '\\?')}: \\S`));
@@ -87,7 +81,7 @@ test('"Stop" cancels the answer: the page keeps what came, and the abort reaches
     const allowed = await fetch(`${cloud.ready.apiUrl}/api/settings`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${await cloud.token()}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ webai_cloud_origins: [site.origin] }),
+      body: JSON.stringify({ webai_cloud_origins: [stack.site.origin] }),
     });
     expect(allowed.status).toBe(200);
     const { page } = await ask(cloudBrowser);

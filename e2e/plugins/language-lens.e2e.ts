@@ -1,10 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { launchThroughProxy } from '../support/chromium.js';
+import { expect, test, type Page } from '@playwright/test';
 import { clickDock, dockElements, dockSummary, type DockElement } from '../support/page-dock.js';
-import { respond, startTestSite, type TestSite } from '../support/test-site.js';
-import { collectConsoleErrors, hostileCss, progressStates, selectText, startExampleGateway, startModelHost, strictPage, type ExampleGateway } from './support.js';
+import { respond } from '../support/test-site.js';
+import { collectConsoleErrors, hostileCss, progressStates, selectText, startExampleStack, startModelHost, strictPage, type ExampleStack } from './support.js';
 
 // Language Lens end to end on the standard LanguageDetector API: the gateway as `npm start` runs
 // it, with an empty models folder and the model's official host standing in as a local server that
@@ -34,30 +33,27 @@ document.getElementById('next').addEventListener('click', (event) => {
 // One gateway per file: its tests run in order in one worker (the config runs files in parallel).
 test.describe.configure({ mode: 'serial', timeout: 120_000 });
 
-let site: TestSite;
 let modelHost: Awaited<ReturnType<typeof startModelHost>>;
-let gateway: ExampleGateway;
-let browser: Browser;
+let stack: ExampleStack;
 
 test.beforeAll(async () => {
-  site = await startTestSite({
-    '/hostile.css': hostileCss,
-    '/spa.js': respond(200, { 'content-type': 'text/javascript' }, SPA_JS),
-    '/lens': strictPage(
-      'Language Lens test',
-      `<main><p id="de">${GERMAN}</p><p id="en">${ENGLISH}</p><p id="fr">${FRENCH}</p><p id="short">Hi there.</p><a id="next" href="/lens/page-2">next page</a></main><script src="/spa.js"></script>`,
-    ),
-  });
   modelHost = await startModelHost(); // has nothing: the official URL fails with 404
-  gateway = await startExampleGateway({ env: { AIPLUGS_MODEL_MIRROR: modelHost.url } });
-  browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
+  stack = await startExampleStack({
+    routes: {
+      '/hostile.css': hostileCss,
+      '/spa.js': respond(200, { 'content-type': 'text/javascript' }, SPA_JS),
+      '/lens': strictPage(
+        'Language Lens test',
+        `<main><p id="de">${GERMAN}</p><p id="en">${ENGLISH}</p><p id="fr">${FRENCH}</p><p id="short">Hi there.</p><a id="next" href="/lens/page-2">next page</a></main><script src="/spa.js"></script>`,
+      ),
+    },
+    env: { AIPLUGS_MODEL_MIRROR: modelHost.url },
+  });
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  expect(await gateway?.close()).toBe(0);
+  expect(await stack?.close()).toBe(0);
   await modelHost?.close();
-  await site?.close();
 });
 
 const isDownload = (element: DockElement) => element.kind === 'button' && element.plugin === 'language-lens' && element.text === 'Identify languages';
@@ -65,9 +61,9 @@ const isDownload = (element: DockElement) => element.kind === 'button' && elemen
 const lensBadge = async (page: Page, prefix: string) => (await dockSummary(page, 'language-lens')).find((line) => line.startsWith(`badge ${prefix}`)) ?? null;
 
 test('first use: the dock offers the download, the click provisions lid.176.ftz from the package mirror, and paragraphs get their real languages', async () => {
-  const page = await browser.newPage();
+  const page = await stack.browser.newPage();
   const consoleErrors = collectConsoleErrors(page);
-  await page.goto(`${site.origin}/lens`);
+  await page.goto(`${stack.site.origin}/lens`);
 
   await expect.poll(() => lensBadge(page, 'Language Lens')).toBe('badge Language Lens: the language model is not downloaded yet');
   await expect.poll(async () => (await dockElements(page)).some(isDownload)).toBe(true);
@@ -87,11 +83,11 @@ test('first use: the dock offers the download, the click provisions lid.176.ftz 
 
   // Provisioning: the official URL was tried (at the stand-in host), then the package's copy.
   expect(modelHost.requests).toContain('/fasttext/supervised-models/lid.176.ftz');
-  expect((await stat(join(gateway.modelsDir, 'lid.176.ftz'))).size).toBe(938013);
-  const states = progressStates(gateway, 'webai:language-detector');
+  expect((await stat(join(stack.gateway.modelsDir, 'lid.176.ftz'))).size).toBe(938013);
+  const states = progressStates(stack.gateway, 'webai:language-detector');
   expect(states.at(-1)).toBe('ready');
   expect(states.length).toBeGreaterThan(1); // progress before ready
-  expect(gateway.log()).toMatch(/Model lid\.176\.ftz ready for webai:language-detector: .* from file:\S*node_modules\/fasttext\.wasm\.js\/dist\/models\/language-identification\/assets\/lid\.176\.ftz/);
+  expect(stack.gateway.log()).toMatch(/Model lid\.176\.ftz ready for webai:language-detector: .* from file:\S*node_modules\/fasttext\.wasm\.js\/dist\/models\/language-identification\/assets\/lid\.176\.ftz/);
   expect(consoleErrors.filter((text) => /Content Security Policy|TrustedHTML|Trusted Type/i.test(text))).toEqual([]);
 
   // The badges' button hides and shows them.
@@ -102,8 +98,8 @@ test('first use: the dock offers the download, the click provisions lid.176.ftz 
 });
 
 test('the model now "available": a new page labels itself, and the selection badge names the language of what is selected', async () => {
-  const page = await browser.newPage();
-  await page.goto(`${site.origin}/lens`);
+  const page = await stack.browser.newPage();
+  await page.goto(`${stack.site.origin}/lens`);
   await expect(page.locator('#fr aiplugs-lang-badge span')).toHaveText('fr');
   expect((await dockElements(page)).some(isDownload)).toBe(false);
   await selectText(page, '#fr');
@@ -113,8 +109,8 @@ test('the model now "available": a new page labels itself, and the selection bad
 });
 
 test('an SPA navigation that throws the body away gets the new paragraphs labelled', async () => {
-  const page = await browser.newPage();
-  await page.goto(`${site.origin}/lens`);
+  const page = await stack.browser.newPage();
+  await page.goto(`${stack.site.origin}/lens`);
   await expect(page.locator('#de aiplugs-lang-badge span')).toHaveText('de');
   await page.click('#next');
   await expect(page).toHaveURL(/\/lens\/page-2$/);

@@ -1,12 +1,11 @@
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { keepScreenshot } from '../extension/support/extension-browser.js';
-import { launchThroughProxy } from '../support/chromium.js';
 import { clickDock, dockElements, dockSummary } from '../support/page-dock.js';
-import { respond, startTestSite, type TestSite } from '../support/test-site.js';
-import { REPO_PLUGINS, startExampleGateway, strictPage, type ExampleGateway } from './support.js';
+import { respond } from '../support/test-site.js';
+import { REPO_PLUGINS, startExampleStack, strictPage, type ExampleStack } from './support.js';
 
 // The page dock the runtime owns (AiPlugs.ui), end to end: the real gateway with the example
 // plugin echo (copied, so the test controls which run) and a cloud-mode plugin that hides without a
@@ -53,10 +52,8 @@ interface DockPage {
 
 test.describe.configure({ mode: 'serial', timeout: 120_000 });
 
-let site: TestSite;
 let pluginsDir: string;
-let gateway: ExampleGateway;
-let browser: Browser;
+let stack: ExampleStack;
 
 test.beforeAll(async () => {
   pluginsDir = await mkdtemp(join(tmpdir(), 'aiplugs-e2e-dock-'));
@@ -64,24 +61,23 @@ test.beforeAll(async () => {
   await mkdir(join(pluginsDir, 'cloud-only'));
   await writeFile(join(pluginsDir, 'cloud-only', 'manifest.json'), JSON.stringify(CLOUD_ONLY.manifest));
   await writeFile(join(pluginsDir, 'cloud-only', 'content.js'), CLOUD_ONLY.script);
-  site = await startTestSite({
-    '/hostile.css': respond(200, { 'content-type': 'text/css' }, DOCK_HOSTILE_CSS),
-    '/page': strictPage('Dock test', '<main><p>Some text for the plugins.</p></main>'),
+  stack = await startExampleStack({
+    routes: {
+      '/hostile.css': respond(200, { 'content-type': 'text/css' }, DOCK_HOSTILE_CSS),
+      '/page': strictPage('Dock test', '<main><p>Some text for the plugins.</p></main>'),
+    },
+    pluginsDir,
   });
-  gateway = await startExampleGateway({ pluginsDir });
-  browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  expect(await gateway?.close()).toBe(0);
-  await site?.close();
+  expect(await stack?.close()).toBe(0);
   await rm(pluginsDir, { recursive: true, force: true });
 });
 
 async function openPage(): Promise<Page> {
-  const page = await browser.newPage();
-  await page.goto(`${site.origin}/page`);
+  const page = await stack.browser.newPage();
+  await page.goto(`${stack.site.origin}/page`);
   await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
   return page;
 }
@@ -94,6 +90,21 @@ async function reconcile(page: Page, plugins: string[], retry = false): Promise<
       runtime.reconcile({ retry, plugins: ids.map((id) => ({ id, scripts: [{ run_at: 'document_idle', js: [{ file: 'content.js', path: `/api/plugins/${id}/files/content.js` }] }] })) });
     },
     { ids: plugins, retry },
+  );
+}
+
+/** Registers `count` badges for plugin `id` in the page: 'registered', or the error AiPlugs.ui threw. */
+function registerBadges(page: Page, id: string, count: number): Promise<string> {
+  return page.evaluate(
+    ({ id, count }) => {
+      try {
+        for (let i = 0; i < count; i += 1) (window as unknown as DockPage).AiPlugs.ui.badge(id, { label: `n${i}` });
+        return 'registered';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    },
+    { id, count },
   );
 }
 
@@ -159,22 +170,8 @@ test('a plugin registers and removes buttons, badges, panels and menu commands; 
   await expect.poll(() => dockSummary(page)).toEqual(['panel Result: line one\nline two', 'badge echo: Dock test', 'collapse ›']);
 
   // Only plugins running in this page can register, and only so many entries each.
-  expect(await page.evaluate(() => {
-    try {
-      (window as unknown as DockPage).AiPlugs.ui.badge('not-here', { label: 'x' });
-      return 'registered';
-    } catch (error) {
-      return (error as Error).message;
-    }
-  })).toBe('AiPlugs.ui: plugin "not-here" is not running in this page');
-  expect(await page.evaluate(() => {
-    try {
-      for (let i = 0; i < 100; i += 1) (window as unknown as DockPage).AiPlugs.ui.badge('echo', { label: `n${i}` });
-      return 'registered all';
-    } catch (error) {
-      return (error as Error).message;
-    }
-  })).toMatch(/already has 24 entries/);
+  expect(await registerBadges(page, 'not-here', 1)).toBe('AiPlugs.ui: plugin "not-here" is not running in this page');
+  expect(await registerBadges(page, 'echo', 100)).toMatch(/already has 24 entries/);
 });
 
 test('collapsing leaves one toggle; a page that removes the dock gets it back', async () => {
@@ -197,14 +194,7 @@ test('pausing removes every entry of the plugin; resuming brings back what it re
   await expect.poll(() => dockSummary(page)).toEqual([]);
   expect(await page.evaluate(() => document.querySelectorAll('aiplugs-dock').length)).toBe(0);
   // A stopped plugin cannot register again until it runs again.
-  expect(await page.evaluate(() => {
-    try {
-      (window as unknown as DockPage).AiPlugs.ui.badge('echo', { label: 'zombie' });
-      return 'registered';
-    } catch (error) {
-      return (error as Error).message;
-    }
-  })).toMatch(/not running/);
+  expect(await registerBadges(page, 'echo', 1)).toMatch(/not running/);
 
   await reconcile(page, ['echo']); // resumed: its script runs again and registers its badge
   await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);

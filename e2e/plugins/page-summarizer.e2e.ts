@@ -3,8 +3,7 @@ import { startModelServer, type ModelTestServer } from '../../gateway/src/models
 import { buildTinyGguf } from '../../gateway/src/webai/testing/tiny-gguf.js';
 import { launchThroughProxy } from '../support/chromium.js';
 import { clickDock, dockElements, dockSummary, type DockElement } from '../support/page-dock.js';
-import { startTestSite, type TestSite } from '../support/test-site.js';
-import { hostileCss, startExampleGateway, strictPage, watchDockPanel, type ExampleGateway } from './support.js';
+import { hostileCss, startExampleGateway, startExampleStack, strictPage, watchDockPanel, type ExampleStack } from './support.js';
 
 // Page Summarizer end to end on the standard Summarizer API, with NO cloud configured: the page
 // runtime's Summarizer is answered by the gateway's local LLM worker (node-llama-cpp) on the tiny
@@ -20,35 +19,32 @@ const LLM_ENV = { CLOUD_BASE_URL: '', SYSTEM_API_KEY: '', AIPLUGS_WEBAI_MAX_OUTP
 // One gateway per file: its tests run in order in one worker (the config runs files in parallel).
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
 
-let site: TestSite;
 let modelServer: ModelTestServer;
-let gateway: ExampleGateway;
-let browser: Browser;
+let stack: ExampleStack;
 
 test.beforeAll(async () => {
-  site = await startTestSite({
-    '/hostile.css': hostileCss,
-    '/news': strictPage('Bridge news', `<header><p>Site menu</p></header><article><h1>New bridge</h1><p>${ARTICLE}</p></article>`),
-  });
   modelServer = await startModelServer();
   // Slow enough that the panel shows progress between 0 and 100%.
   modelServer.files.set(DEFAULT_PATH, { content: buildTinyGguf({ seed: 5 }), throttle: { chunkBytes: 32 * 1024, delayMs: 150 } });
-  gateway = await startExampleGateway({ env: { ...LLM_ENV, AIPLUGS_MODEL_MIRROR: modelServer.origin, AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true' } });
-  browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
+  stack = await startExampleStack({
+    routes: {
+      '/hostile.css': hostileCss,
+      '/news': strictPage('Bridge news', `<header><p>Site menu</p></header><article><h1>New bridge</h1><p>${ARTICLE}</p></article>`),
+    },
+    env: { ...LLM_ENV, AIPLUGS_MODEL_MIRROR: modelServer.origin, AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true' },
+  });
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  expect(await gateway?.close()).toBe(0);
+  expect(await stack?.close()).toBe(0);
   await modelServer?.close();
-  await site?.close();
 });
 
 const isSummarize = (element: DockElement) => element.kind === 'button' && element.plugin === 'page-summarizer' && element.text === 'Summarize';
 
-async function openNews(on: Browser = browser): Promise<Page> {
+async function openNews(on: Browser = stack.browser): Promise<Page> {
   const page = await on.newPage();
-  await page.goto(`${site.origin}/news`);
+  await page.goto(`${stack.site.origin}/news`);
   return page;
 }
 
@@ -65,7 +61,7 @@ test('"downloadable": the dock offers Summarize; the click downloads the model w
   expect(seen.at(-1)).toMatch(/^normal Summary: \S/);
   expect(modelServer.requestsFor(DEFAULT_PATH).length).toBeGreaterThanOrEqual(1);
   // The local worker answered (no cloud is configured at all).
-  expect(gateway.log()).not.toMatch(/cloud_not_configured/);
+  expect(stack.gateway.log()).not.toMatch(/cloud_not_configured/);
   await page.close();
 });
 

@@ -3,10 +3,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, type Page } from '@playwright/test';
+import { expect, type Browser, type Page } from '@playwright/test';
+import { withChromium } from '../support/chromium.js';
+import { orClose } from '../support/or-close.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild, type StartOptions } from '../support/gateway-process.js';
 import { dockElements } from '../support/page-dock.js';
-import { respond, type Handler } from '../support/test-site.js';
+import { respond, startTestSite, type Handler, type TestSite } from '../support/test-site.js';
 import { createSseParser } from '../../gateway/src/inference/sse-parser.js';
 
 /** Shared by the example plugins' end-to-end tests: a gateway on the repository's plugins/, strict pages, events. */
@@ -88,6 +90,38 @@ export async function startExampleGateway(options: StartOptions & { pluginsDir?:
       return code;
     },
   };
+}
+
+export interface ExampleServers {
+  site: TestSite;
+  gateway: ExampleGateway;
+  /** Stops the gateway (its exit code is the answer) and the site. */
+  close(): Promise<number | null>;
+}
+
+export type ExampleServerOptions = StartOptions & { pluginsDir?: string; routes: Record<string, Handler> };
+
+/** A test site serving `routes` and the example gateway (startExampleGateway), browser-independent. */
+export async function startExampleServers(options: ExampleServerOptions): Promise<ExampleServers> {
+  const { routes, ...gatewayOptions } = options;
+  const site = await startTestSite(routes);
+  const gateway = await orClose(startExampleGateway(gatewayOptions), site);
+  return {
+    site,
+    gateway,
+    close: async () => {
+      const code = await gateway.close();
+      await site.close();
+      return code;
+    },
+  };
+}
+
+/** The example-plugin suites' world: startExampleServers, and Chromium through the gateway's proxy (its `close` answers the gateway's exit code). */
+export type ExampleStack = ExampleServers & { browser: Browser };
+
+export async function startExampleStack(options: ExampleServerOptions): Promise<ExampleStack> {
+  return withChromium(await startExampleServers(options));
 }
 
 /** The model-progress states seen for one plugin, in order, without repeats. */

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type LaunchOptions } from '@playwright/test';
+import { orClose } from './or-close.js';
 
 /** `CHROMIUM_PATH`, else Debian's Chromium, else Playwright's own browser where one is installed. */
 export function chromiumPath(): string | undefined {
@@ -18,4 +19,26 @@ export function launchThroughProxy(proxyUrl: string, caSpki: string, extra: Laun
     args: [...QUIET_CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${caSpki}`],
     ...extra,
   });
+}
+
+/** Servers with a gateway in them (a suite's "stack" before the browser), closed by `close`. */
+export interface GatewayServers {
+  gateway: { ready: { proxyUrl: string; caSpki: string } };
+  close(): Promise<unknown>;
+}
+
+/**
+ * Adds Chromium through `servers`' gateway proxy (launchThroughProxy); the answer's `close` closes
+ * the browser first, then the servers. If the browser cannot start, the servers are closed.
+ */
+export async function withChromium<S extends GatewayServers>(servers: S): Promise<S & { browser: Browser }> {
+  const browser = await orClose(launchThroughProxy(servers.gateway.ready.proxyUrl, servers.gateway.ready.caSpki), servers);
+  return {
+    ...servers,
+    browser,
+    close: async () => {
+      await browser.close();
+      return servers.close();
+    },
+  };
 }

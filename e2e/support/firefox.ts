@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from '@playwright/test';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { caIdentity } from '../../gateway/src/trust/ca-identity.js';
 import { nssStore } from '../../gateway/src/trust/nss-store.js';
@@ -120,6 +121,24 @@ export async function openRecordingViolations(browser: Browser, url: string): Pr
   });
   await page.goto(url);
   return page;
+}
+
+/**
+ * Pushes `/spa/next` twice and changes the fragment on an SPA page at `/spa`, then expects each
+ * real URL change once in the page's `aiplugs:navigate` record (`window.__navs`, kept by the test
+ * sites). The kind depends on which hook saw it first (Firefox fires popstate before hashchange
+ * for a fragment change), so only the URLs are compared.
+ */
+export async function expectOneNavigationPerChange(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    history.pushState({}, '', '/spa/next');
+    history.pushState({}, '', '/spa/next');
+    location.hash = 'part';
+  });
+  const path = (url: string) => `${new URL(url).pathname}${new URL(url).hash}`;
+  await expect
+    .poll(async () => ((await page.evaluate(() => (window as Window & { __navs?: Array<{ from: string; to: string }> }).__navs)) ?? []).map((nav) => `${path(nav.from)} -> ${path(nav.to)}`))
+    .toEqual(['/spa -> /spa/next', '/spa/next -> /spa/next#part']);
 }
 
 export const violations = (page: Page): Promise<string[] | undefined> => page.evaluate(() => (window as Window & { __violations?: string[] }).__violations);

@@ -1,8 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
-import { respond } from '../support/test-site.js';
 import { webAiConformance, type ConformanceParams, type ConformanceResult } from './conformance-checks.js';
-import { CREATE_WITHOUT_GESTURE, FAKE_AVAILABLE_NATIVE, REMOVE_NATIVE, WEB_AI_GLOBALS } from './native-scripts.js';
-import { DEFAULT_MODEL_PATH, startWebAiStack, type WebAiStack } from './webai-stack.js';
+import { FAKE_AVAILABLE_NATIVE, REMOVE_NATIVE, WEB_AI_GLOBALS } from './native-scripts.js';
+import { conformanceServerOptions, DEFAULT_MODEL_PATH, startWebAiStack, type WebAiStack } from './webai-stack.js';
 import { startExampleGateway } from '../plugins/support.js';
 import { launchThroughProxy } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
@@ -21,17 +20,7 @@ test.describe.configure({ mode: 'serial', timeout: 180_000 });
 let stack: WebAiStack;
 
 test.beforeAll(async () => {
-  const html = (script = '') => `<!doctype html><html><head><title>Web AI</title></head><body><button id="go">go</button><script>${script}</script></body></html>`;
-  stack = await startWebAiStack({
-    routes: {
-      '/ai': respond(200, { 'content-type': 'text/html' }, html()),
-      '/no-gesture': respond(200, { 'content-type': 'text/html' }, html(CREATE_WITHOUT_GESTURE)),
-    },
-    // Slow enough that the page sees progress between 0 and 1 (and can abort in the middle).
-    throttle: { chunkBytes: 32 * 1024, delayMs: 60 },
-    // The download flow itself is under test here; webai-defaults.e2e.ts proves the default refuses it.
-    env: { AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true', AIPLUGS_WEBAI_MAX_OUTPUT_TOKENS: '48' },
-  });
+  stack = await startWebAiStack(conformanceServerOptions());
 });
 
 test.afterAll(async () => stack?.close());
