@@ -1,3 +1,4 @@
+import { rejecting } from './rejecting.js';
 import { createOnGateway } from './create-flow.js';
 import { ModelScope } from './model-scope.js';
 import { pickOptions } from './pick-options.js';
@@ -37,13 +38,6 @@ export function defineLanguageModel(env: WebAiEnv, channel: WebAiChannel) {
     const state = states.get(self as object);
     if (!state) throw new TypeError('Illegal invocation: not a LanguageModel');
     return state;
-  };
-  const rejecting = <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return work();
-    } catch (error) {
-      return Promise.reject(error);
-    }
   };
 
   /** A prompt as turns; a system message outside `initialPrompts` is NotSupportedError (the spec's rule). */

@@ -1,3 +1,4 @@
+import { rejecting } from './rejecting.js';
 import { createOnGateway } from './create-flow.js';
 import { attributeOf, pickOptions } from './pick-options.js';
 import { ModelScope } from './model-scope.js';
@@ -57,16 +58,14 @@ export function defineTaskApi(env: WebAiEnv, channel: WebAiChannel, spec: TaskAp
     }
 
     static availability(options?: unknown): Promise<Availability> {
-      try {
+      return rejecting(() => {
         const picked = pickOptions(options, spec.optionKeys);
         return channel.json(spec.route, 'availability', { options: picked }, new env.AbortController().signal).then((answer) => (answer as { availability: Availability }).availability);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      });
     }
 
     static create(options?: unknown): Promise<object> {
-      try {
+      return rejecting(() => {
         const picked = pickOptions(options, spec.optionKeys);
         const create = (options || {}) as WebAiCreateOptions;
         return createOnGateway(env, channel, spec.route, picked, { signal: create.signal, monitor: create.monitor }).then((ready) => {
@@ -74,36 +73,28 @@ export function defineTaskApi(env: WebAiEnv, channel: WebAiChannel, spec: TaskAp
           states.set(instance, { options: picked, inputQuota: ready.inputQuota, scope: new ModelScope(env) });
           return instance;
         });
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      });
     }
   };
 
   const methods: Record<string, PropertyDescriptor> = {
     [spec.verb]: {
       value(this: unknown, input: unknown, options?: unknown) {
-        let state: TaskState;
-        try {
-          state = stateOf(this);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-        return state.scope.run(signalOf(options), (signal) => {
-          if (isBlank(input)) return Promise.resolve(spec.blankAnswer);
-          return channel.json(spec.route, spec.verb, bodyOf(state, input, options), signal).then(resultOf);
+        return rejecting(() => {
+          const state = stateOf(this);
+          return state.scope.run(signalOf(options), (signal) => {
+            if (isBlank(input)) return Promise.resolve(spec.blankAnswer);
+            return channel.json(spec.route, spec.verb, bodyOf(state, input, options), signal).then(resultOf);
+          });
         });
       },
     },
     measureInputUsage: {
       value(this: unknown, input: unknown, options?: unknown) {
-        let state: TaskState;
-        try {
-          state = stateOf(this);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-        return state.scope.run(signalOf(options), (signal) => channel.json(spec.route, 'measure', bodyOf(state, input, options), signal).then((answer) => (answer as { tokens: number }).tokens));
+        return rejecting(() => {
+          const state = stateOf(this);
+          return state.scope.run(signalOf(options), (signal) => channel.json(spec.route, 'measure', bodyOf(state, input, options), signal).then((answer) => (answer as { tokens: number }).tokens));
+        });
       },
     },
     inputQuota: { get: function (this: unknown) { return stateOf(this).inputQuota; } },
