@@ -8,7 +8,8 @@ const usage = (mb: number) => ({ rssBytes: mb * MIB, cpuMs: 0, processes: 1 });
 describe('worker limits', () => {
   it('memory: over the cap is a breach, at the cap is not, 0 means no cap', () => {
     assert.equal(memoryBreach(usage(256), 256), null);
-    assert.deepEqual(memoryBreach(usage(300.4), 256), { kind: 'memory', capMb: 256, usedMb: 300 });
+    assert.deepEqual(memoryBreach(usage(300.4), 256), { kind: 'memory', capMb: 256, usedMb: 301 });
+    assert.deepEqual(memoryBreach(usage(256.01), 256), { kind: 'memory', capMb: 256, usedMb: 257 }, 'just over the cap never reads as the cap itself');
     assert.equal(memoryBreach(usage(1e6), 0), null);
   });
 

@@ -5,10 +5,13 @@ export type LimitBreach = { kind: 'memory'; capMb: number; usedMb: number } | { 
 
 const MIB = 1024 * 1024;
 
-/** `workers.max_memory_mb` (0 = none) against the resident memory of the worker's process tree. */
+/**
+ * `workers.max_memory_mb` (0 = none) against the resident memory of the worker's process tree.
+ * The figure rounds up: a worker a few KB over a 160 MB cap reads "161 MB", never "160 MB, over its 160 MB cap".
+ */
 export function memoryBreach(usage: TreeUsage, capMb: number): LimitBreach | null {
   if (capMb <= 0 || usage.rssBytes <= capMb * MIB) return null;
-  return { kind: 'memory', capMb, usedMb: Math.round(usage.rssBytes / MIB) };
+  return { kind: 'memory', capMb, usedMb: Math.ceil(usage.rssBytes / MIB) };
 }
 
 /** `workers.request_cpu_seconds` (0 = none) against the CPU time used since a call began. */
