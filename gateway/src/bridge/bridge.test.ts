@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect as connectTcp, type AddressInfo } from 'node:net';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { serve, type ServerType } from '@hono/node-server';
@@ -14,6 +15,7 @@ import type { InferenceRouter } from '../inference/inference-router.js';
 import type { PluginManifest } from '../plugins/manifest-schema.js';
 import type { LoadedPlugin, PluginRegistry } from '../plugins/plugin-registry.js';
 import { addBridgeRules, bridgeUrlPattern, isPageWebSocketUrl } from '../proxy/bridge-rules.js';
+import { limitApiSockets } from '../startup/api-server.js';
 import { recordingLogger, waitFor } from '../workers/test-support.js';
 import { createBridgeEntry } from './bridge-entry.js';
 import { capabilityBase, originOf, parseForwardedPath, parsePagePath } from './bridge-paths.js';
@@ -40,6 +42,7 @@ let proxy: Mockttp;
 before(async () => {
   api = await new Promise<ServerType>((resolve) => {
     const server = serve({ fetch: (request, env) => (entry.handles(request) ? entry.fetch(request, env as ApiEnv['Bindings']) : app.fetch(request, env)), port: 0, hostname: '127.0.0.1' }, () => resolve(server));
+    limitApiSockets(server); // as the gateway's API server does
   });
   const apiPort = (api.address() as AddressInfo).port;
   attachWebSocketEndpoint(api, { connections, token: 'unused-token-unused-token-unused', registry, activeOnSite: () => true, capabilities, bridgeSecret: SECRET, apiOrigins: () => [`http://127.0.0.1:${apiPort}`], logger });
@@ -70,6 +73,18 @@ async function viaProxy(url: string, init: { method?: string; headers?: Record<s
   const status = Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]);
   const json = text.slice(text.indexOf('\r\n\r\n') + 4).replace(/^[0-9a-f]+\r\n/, '').replace(/\r\n0\r\n\r\n$/, '');
   return { status, body: JSON.parse(json) as Record<string, unknown> };
+}
+
+/** One request over a keep-alive connection to the proxy, as a browser reuses it. */
+function keptAliveViaProxy(agent: HttpAgent, url: string): Promise<{ status: number; reusedSocket: boolean }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port: proxy.port, path: url, agent, headers: { host: new URL(url).host } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, reusedSocket: request.reusedSocket }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
 }
 
 describe('bridge paths', () => {
@@ -129,6 +144,31 @@ describe('the proxy forwards the bridge to the API, which trusts only what the p
     assert.equal((await viaProxy(`http://evil.test${capabilityBase(token)}/api/plugins/echo/infer`, { method: 'POST', body: '{}' })).status, 403);
     assert.equal((await viaProxy(`http://shop.test${capabilityBase(token)}/api/plugins/echo/infer`, { method: 'POST', body: '{}', headers: { origin: 'http://evil.test' } })).status, 403);
     assert.equal((await viaProxy(`http://shop.test${capabilityBase(token)}/api/plugins/echo/files/a.js`, { headers: { 'sec-fetch-site': 'cross-site' } })).status, 403);
+  });
+
+  it("never lets the API close an idle bridge socket while the page's connection to the proxy is busy", async () => {
+    // The proxy reuses one socket to the API per page connection. Had the API closed it on its own
+    // idle timeout, a bridge request written in that instant would be reset: a 502 the page did not
+    // cause (seen under load). Here the page keeps its connection busy with other requests for
+    // longer than a default 5 s keep-alive timeout, and the next bridge call finds the same socket.
+    const sockets: Socket[] = [];
+    const track = (socket: Socket) => sockets.push(socket);
+    api.on('connection', track);
+    const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await keptAliveViaProxy(agent, 'http://shop.test/__aiplugs/runtime/runtime-1.js');
+      for (let second = 0; second < 6; second += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        assert.equal((await keptAliveViaProxy(agent, 'http://shop.test/app.js')).reusedSocket, true, "the page's connection stays open");
+      }
+      const last = await keptAliveViaProxy(agent, 'http://shop.test/__aiplugs/runtime/runtime-1.js');
+      assert.deepEqual([first.status, last.status, last.reusedSocket], [200, 200, true]);
+      assert.equal(sockets.length, 1, 'the bridge reused its one socket to the API');
+      assert.equal(sockets[0]?.destroyed, false, 'which the API kept open');
+    } finally {
+      api.off('connection', track);
+      agent.destroy();
+    }
   });
 
   it('never lets a direct caller skip the proxy: the forwarded path needs the secret', async () => {

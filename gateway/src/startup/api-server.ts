@@ -13,14 +13,29 @@ import type { PluginRegistry } from '../plugins/plugin-registry.js';
 
 type FetchApp = { fetch: (request: Request, env: ApiEnv['Bindings']) => Response | Promise<Response> };
 
+/**
+ * How long the API keeps an idle kept-alive socket. The proxy reuses one socket to the API for as
+ * long as the page's connection to the proxy lives (mockttp closes that after 5 s idle). Were the
+ * API to close first, a bridge request written in that instant would be reset and reach the page
+ * as a 502 (seen under load). So the API outlasts the proxy's idle timeout by far, and the proxy
+ * side is the one that closes.
+ */
+export const API_KEEP_ALIVE_MS = 65_000;
+
+/** The API server's socket timeouts. */
+export function limitApiSockets(server: ServerType): void {
+  const http = server as ServerType & { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number };
+  // A client that dribbles its head or body ties up only its own socket, and not for long.
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 30_000;
+  http.keepAliveTimeout = API_KEEP_ALIVE_MS;
+}
+
 function listen(app: FetchApp, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch as never, port, hostname: LOOPBACK }, () => resolve(server));
     server.once('error', reject);
-    // A client that dribbles its head or body ties up only its own socket, and not for long.
-    const http = server as ServerType & { headersTimeout: number; requestTimeout: number };
-    http.headersTimeout = 10_000;
-    http.requestTimeout = 30_000;
+    limitApiSockets(server);
   });
 }
 
