@@ -63,6 +63,11 @@ after(async () => {
   await site?.close();
 });
 
+
+/** A failed load's own account: the proxy's error kind and the start of its page. */
+const whyNotLoaded = (result: { status: number; headers: Record<string, string>; body: Buffer }) =>
+  `HTTP ${result.status} (${result.headers['x-aiplugs-error'] ?? 'no x-aiplugs-error'}): ${result.body.toString('utf8').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 400)}`;
+
 describe('faults', () => {
   it('an upstream that resets mid-body fails that request only', async () => {
     await assert.rejects(proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}/reset`, { headers: NAVIGATION_HEADERS }));
@@ -96,7 +101,7 @@ describe('faults', () => {
     await healthWithinOneSecond(gateway);
     const results = await Promise.all(loads);
     for (const result of results) {
-      assert.equal(result.status, 200);
+      assert.equal(result.status, 200, whyNotLoaded(result));
       assert.ok(withoutInjection(result.body).injected.length > 0);
     }
     await healthWithinOneSecond(gateway);
@@ -120,7 +125,7 @@ describe('faults', () => {
           Array.from({ length: LOADS_PER_ROUND }, () => proxiedRequest(capped.ready.proxyUrl, capped.ready.caCertPath, `${site.origin}/large`, { headers: NAVIGATION_HEADERS })),
         );
         for (const result of results) {
-          assert.equal(result.status, 200);
+          assert.equal(result.status, 200, whyNotLoaded(result));
           assert.equal(withoutInjection(result.body).rest.toString('utf8'), largePage);
         }
       };
