@@ -8,6 +8,10 @@
  * behind a launcher (cli/env-handoff.ts): its start-up is part of the wall time, and the RSS and
  * CPU are the gateway's own (pid from runtime.json). Goals: ready ≤ 1 s, idle RSS ≤ 90 MB.
  *
+ * Baseline, in the same run and alternating with it round by round: the same gateway loaded as
+ * tsc's tree of modules (gateway/dist/cli/main.js), which is what `aiplugs` ran before the
+ * one-file bundle (gateway/dist/gateway-cli.js). CPU and RSS are also given as ratios to it.
+ *
  * Run alone: `node --import tsx bench/gateway/startup.bench.ts`. Env: BENCH_START_ROUNDS
  * (default 6), BENCH_START_IDLE_MS (settle time before reading RSS, default 5000).
  */
@@ -20,14 +24,24 @@ import { pathToFileURL } from 'node:url';
 import { cpuSeconds, REPO, RssProbe } from '../proxy/harness.js';
 
 export interface StartupRow {
+  build: string;
   start: string;
   rounds: number;
   'ready (wall, range)': string;
   'gateway CPU to ready (range)': string;
   'idle RSS (range)': string;
+  'CPU vs modules (range)': string;
+  'RSS vs modules (range)': string;
   goal: string;
   met: string;
 }
+
+/** How the gateway is loaded: `aiplugs` as shipped, or the module tree it was bundled from. */
+const BUILDS = {
+  bundle: [join(REPO, 'gateway/bin/aiplugs.js')],
+  modules: ['--input-type=module', '-e', `const { main } = await import(${JSON.stringify(join(REPO, 'gateway/dist/cli/main.js'))}); await main(['node', 'aiplugs', ...process.argv.slice(1)]);`],
+} as const;
+type Build = keyof typeof BUILDS;
 
 interface Sample {
   readyMs: number;
@@ -35,9 +49,9 @@ interface Sample {
   rssMb: number;
 }
 
-async function startOnce(dataDir: string, idleMs: number): Promise<Sample> {
+async function startOnce(build: Build, dataDir: string, idleMs: number): Promise<Sample> {
   const started = performance.now();
-  const child = spawn(process.execPath, [join(REPO, 'gateway/bin/aiplugs.js'), 'start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, '--models-dir', join(dataDir, 'models')], {
+  const child = spawn(process.execPath, [...BUILDS[build], 'start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, '--models-dir', join(dataDir, 'models')], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -63,16 +77,25 @@ async function startOnce(dataDir: string, idleMs: number): Promise<Sample> {
 
 const range = (values: number[], unit: string): string => `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)} ${unit}`;
 
-function row(start: string, samples: Sample[]): StartupRow {
+/** Each round's figure over the baseline's in the same round. */
+const ratios = (samples: Sample[], baseline: Sample[], figure: (sample: Sample) => number): string => {
+  const values = samples.map((sample, index) => figure(sample) / figure(baseline[index] ?? sample));
+  return `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}×`;
+};
+
+function row(build: Build, start: string, samples: Sample[], baseline: Sample[]): StartupRow {
   const ready = samples.map((sample) => sample.readyMs);
   const rss = samples.map((sample) => sample.rssMb);
   const verdict = (values: number[], limit: number) => (Math.max(...values) <= limit ? 'yes' : Math.min(...values) <= limit ? '**no** (some rounds only)' : '**no**');
   return {
+    build: build === 'bundle' ? 'gateway-cli.js (one-file bundle, as shipped)' : 'dist/cli/main.js (tsc module tree, baseline)',
     start,
     rounds: samples.length,
     'ready (wall, range)': range(ready, 'ms'),
     'gateway CPU to ready (range)': range(samples.map((sample) => sample.cpuMs), 'ms'),
     'idle RSS (range)': range(rss, 'MB'),
+    'CPU vs modules (range)': ratios(samples, baseline, (sample) => sample.cpuMs),
+    'RSS vs modules (range)': ratios(samples, baseline, (sample) => sample.rssMb),
     goal: 'ready ≤ 1000 ms; idle RSS ≤ 90 MB',
     met: `ready: ${verdict(ready, 1000)}; RSS: ${verdict(rss, 90)}`,
   };
@@ -81,14 +104,20 @@ function row(start: string, samples: Sample[]): StartupRow {
 export async function run(options: { rounds?: number; idleMs?: number } = {}): Promise<StartupRow[]> {
   const rounds = options.rounds ?? Number(process.env.BENCH_START_ROUNDS ?? 6);
   const idleMs = options.idleMs ?? Number(process.env.BENCH_START_IDLE_MS ?? 5000);
-  const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-bench-start-'));
+  const dirs = { bundle: await mkdtemp(join(tmpdir(), 'aiplugs-bench-start-')), modules: await mkdtemp(join(tmpdir(), 'aiplugs-bench-start-')) };
+  const samples: Record<Build, Sample[]> = { bundle: [], modules: [] };
   try {
-    const first = await startOnce(dataDir, idleMs);
-    const later: Sample[] = [];
-    for (let round = 1; round < rounds; round += 1) later.push(await startOnce(dataDir, idleMs));
-    return [row('first start (empty data dir: generates the CA)', [first]), row('later starts (CA and token exist)', later)];
+    // Alternating, so both builds see the same load on a shared machine.
+    for (let round = 0; round < rounds; round += 1) {
+      const order: Build[] = round % 2 === 0 ? ['modules', 'bundle'] : ['bundle', 'modules'];
+      for (const build of order) samples[build].push(await startOnce(build, dirs[build], idleMs));
+    }
+    return (['modules', 'bundle'] as const).flatMap((build) => [
+      row(build, 'first start (empty data dir: generates the CA)', samples[build].slice(0, 1), samples.modules.slice(0, 1)),
+      row(build, 'later starts (CA and token exist)', samples[build].slice(1), samples.modules.slice(1)),
+    ]);
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    await Promise.all(Object.values(dirs).map((dir) => rm(dir, { recursive: true, force: true })));
   }
 }
 

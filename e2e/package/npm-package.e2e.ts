@@ -21,6 +21,7 @@ const REQUIRED_FILES = [
   'package.json',
   'npm-shrinkwrap.json',
   'gateway/bin/aiplugs.js',
+  'gateway/dist/gateway-cli.js',
   'gateway/dist/cli/main.js',
   'gateway/dist/cli/env-handoff.js',
   'gateway/dist/bundles/page-runtime.js',

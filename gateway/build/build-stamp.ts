@@ -3,8 +3,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { REPO_ROOT, SOURCE_DIR, STAMP_FILE } from './build-paths.js';
 
-/** Besides gateway/src: the files that decide what the build writes. */
-const BUILD_INPUTS = ['tsconfig.json', 'tsconfig.build.json', 'gateway/build'];
+/**
+ * Besides gateway/src: the files that decide what the build writes. The dependencies are among
+ * them since the CLI bundle carries their code: the lock pins their versions, and patches/ holds
+ * our changes to mockttp, which `npm install` applies.
+ */
+const BUILD_INPUTS = ['tsconfig.json', 'tsconfig.build.json', 'gateway/build', 'package-lock.json', 'patches'];
 
 async function filesUnder(path: string): Promise<string[]> {
   const entries = await readdir(path, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
@@ -21,7 +25,7 @@ const isBuildInput = (path: string) => !/\.test\.ts$/.test(path);
 
 /**
  * A digest of everything the build is made from (gateway/src without its tests, the tsconfigs,
- * the build's own code): equal digests mean an equal build.
+ * the build's own code, the locked dependencies): equal digests mean an equal build.
  */
 export async function sourceDigest(): Promise<string> {
   const roots = [SOURCE_DIR, ...BUILD_INPUTS.map((input) => join(REPO_ROOT, input))];

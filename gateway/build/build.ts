@@ -1,5 +1,6 @@
 // `npm run build`: compiles the gateway into gateway/dist/ — tsc for the Node code (JavaScript and
-// .d.ts, same folders as gateway/src/), esbuild for the browser code (gateway/dist/bundles/), and
+// .d.ts, same folders as gateway/src/), esbuild for the one-file gateway the CLI runs
+// (gateway/dist/gateway-cli.js) and for the browser code (gateway/dist/bundles/), and
 // the files the gateway reads at run time copied beside the modules that read them. Skips the work
 // when gateway/dist was built from the sources as they are now (`--force` builds anyway).
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { wrapPageRuntime } from '../src/runtime/runtime-source.js';
 import { BROWSER_BUNDLES, bundleText } from './browser-bundles.js';
+import { bundleCli } from './cli-bundle.js';
 import { DIST_DIR, REPO_ROOT, SOURCE_DIR } from './build-paths.js';
 import { builtDigest, sourceDigest } from './build-stamp.js';
 
@@ -42,6 +44,7 @@ export async function buildGateway(options: { force?: boolean } = {}): Promise<b
   if (!options.force && (await builtDigest()) === digest) return false;
   await rm(STAGING_DIR, { recursive: true, force: true });
   compileGateway(STAGING_DIR);
+  await bundleCli(STAGING_DIR);
   await bundleBrowserCode(STAGING_DIR);
   await copyRuntimeFiles(STAGING_DIR);
   // Last: only a complete build carries a stamp.

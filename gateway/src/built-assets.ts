@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PACKAGE_ROOT } from './version.js';
+import { PACKAGE_ROOT } from './package-paths.js';
 
 /**
  * The browser bundles `npm run build` makes with esbuild (the page runtime, the dashboard script).

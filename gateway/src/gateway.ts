@@ -26,7 +26,7 @@ import { createShutdown } from './startup/gateway-stop.js';
 import { createInferenceServices } from './startup/inference-services.js';
 import { loadPlugins } from './startup/load-plugins.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
-import { repoPath } from './version.js';
+import { repoPath } from './package-paths.js';
 
 /** The ready line of the public contract (`--json`), also written to `runtime.json`. */
 export interface ReadyInfo {

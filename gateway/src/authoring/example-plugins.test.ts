@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createModelProvisioner, type ModelProvisioner } from '../models/model-provisioner.js';
 import { loadPlugin, type LoadedPlugin } from '../plugins/plugin-registry.js';
-import { PACKAGE_ROOT } from '../version.js';
+import { PACKAGE_ROOT } from '../package-paths.js';
 import { createWorkerManager, type WorkerManager } from '../workers/worker-manager.js';
 import { recordingLogger } from '../workers/test-support.js';
 

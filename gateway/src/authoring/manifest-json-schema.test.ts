@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { PACKAGE_ROOT } from '../version.js';
+import { PACKAGE_ROOT } from '../package-paths.js';
 import { buildManifestJsonSchema, FIELD_DESCRIPTIONS, fieldPaths, MANIFEST_SCHEMA_PATH, manifestJsonSchemaText } from './manifest-json-schema.js';
 
 describe('manifest JSON Schema', () => {

@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatManifestIssues, pluginIdSchema } from '../plugins/manifest-schema.js';
 import { loadPlugin } from '../plugins/plugin-registry.js';
-import { PACKAGE_ROOT } from '../version.js';
+import { codePath, PACKAGE_ROOT } from '../package-paths.js';
 import { MANIFEST_SCHEMA_PATH } from './manifest-json-schema.js';
 
 /** `web-ai`: no backend; the content script uses the browser's standard AI APIs (docs/WEBAI.md). */
@@ -43,7 +43,7 @@ export class ScaffoldError extends Error {
   override name = 'ScaffoldError';
 }
 
-const TEMPLATES = fileURLToPath(new URL('./templates/', import.meta.url));
+const TEMPLATES = codePath('authoring/templates/');
 const REPO_ROOT = fileURLToPath(PACKAGE_ROOT);
 
 function titleCase(id: string): string {

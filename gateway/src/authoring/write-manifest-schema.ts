@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PACKAGE_ROOT } from '../version.js';
+import { PACKAGE_ROOT } from '../package-paths.js';
 import { MANIFEST_SCHEMA_PATH, manifestJsonSchemaText } from './manifest-json-schema.js';
 
 const target = fileURLToPath(new URL(MANIFEST_SCHEMA_PATH, PACKAGE_ROOT));

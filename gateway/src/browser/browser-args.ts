@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PACKAGE_ROOT } from '../version.js';
+import { PACKAGE_ROOT } from '../package-paths.js';
 
 /** Where the extension helper's `wxt build` puts the Chromium MV3 build. */
 export const BUILT_EXTENSION_DIR = fileURLToPath(new URL('extension/.output/chrome-mv3/', PACKAGE_ROOT));

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { repoPath } from '../package-paths.js';
 import type { z } from 'zod';
 import { configSchema, type GatewayConfig } from './config-schema.js';
 
@@ -11,7 +11,7 @@ export interface ConfigAssignment {
 }
 
 /** The repository's own defaults, used by `npm start` and as the base layer for everyone else. */
-export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../../config/config.json', import.meta.url));
+export const DEFAULT_CONFIG_FILE = repoPath('config/config.json');
 
 /**
  * Variables that predate the `AIPLUGS_*` scheme (the seed used them) and still win over the files.

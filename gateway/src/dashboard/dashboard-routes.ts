@@ -7,6 +7,7 @@ import { ApiError, parseJsonBody } from '../api/api-error.js';
 import type { ApiEnv } from '../api/api-env.js';
 import { builtExtensionDir } from '../browser/browser-args.js';
 import { readBrowserBundle } from '../built-assets.js';
+import { codePath } from '../package-paths.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { Logger } from '../events/logger.js';
 import { readSavedProxyState } from '../system-proxy/system-proxy.js';
@@ -20,7 +21,7 @@ import type { BrowserLauncher } from './browser-launcher.js';
  * The dashboard's static files, read once: its HTML and CSS sit next to this module; its script is
  * the esbuild bundle of page/main.ts (`npm run build`).
  */
-const readAsset = (file: string) => readFileSync(new URL(file, import.meta.url), 'utf8');
+const readAsset = (file: string) => readFileSync(codePath(`dashboard/${file}`), 'utf8');
 const ASSETS: Record<string, { read: () => string; type: string }> = {
   'dashboard.js': { read: () => readBrowserBundle('dashboard.js'), type: 'text/javascript; charset=utf-8' },
   'dashboard.css': { read: () => readAsset('page/dashboard.css'), type: 'text/css; charset=utf-8' },

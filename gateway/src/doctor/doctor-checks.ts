@@ -20,7 +20,7 @@ import type { SystemProxyBackend } from '../system-proxy/proxy-backend.js';
 import { caIdentity } from '../trust/ca-identity.js';
 import { trustStatus, type CaTrustOptions } from '../trust/ca-trust.js';
 import { PYTHON_FIX, pluginsNeedingPython, probePython } from '../workers/python-check.js';
-import { PACKAGE_ROOT } from '../version.js';
+import { PACKAGE_ROOT } from '../package-paths.js';
 
 /**
  * `warn` and `error` are problems (doctor exits 5); `optional` is a step that is not needed but

@@ -3,7 +3,7 @@ import type { Logger } from '../events/logger.js';
 import { createPluginRegistry, type PluginRegistry } from '../plugins/plugin-registry.js';
 import { describeReload } from '../plugins/reload-outcome.js';
 import { watchPlugins } from '../plugins/watch-plugins.js';
-import { repoPath } from '../version.js';
+import { repoPath } from '../package-paths.js';
 import { warnIfPythonMissing } from '../workers/python-check.js';
 
 /** Loads the plugins folder, says what loaded (and what did not), and watches it for changes. */

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { modelFilenameSchema, type ModelDeclaration, type PluginManifest } from '../plugins/manifest-schema.js';
 import type { LoadedPlugin, PluginRecord } from '../plugins/plugin-registry.js';
+import { codePath } from '../package-paths.js';
 import { VERSION } from '../version.js';
 import { languageDetectorModel } from './language-detector-model.js';
 
@@ -19,7 +20,7 @@ export const WEB_AI_LANGUAGE_DETECTOR = 'webai:language-detector';
 export const WEB_AI_CLOUD = 'webai:cloud';
 
 /** Where the worker backends live; also their records' folder. */
-const BACKENDS_DIR = fileURLToPath(new URL('./backends/', import.meta.url));
+const BACKENDS_DIR = codePath('webai/backends/');
 /**
  * The backends' file extension: `.js` in the compiled gateway (gateway/dist, no TypeScript loader),
  * `.ts` where this module itself runs from its sources (tests through tsx).

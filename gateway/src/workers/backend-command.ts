@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { codePath } from '../package-paths.js';
 import { dataLimitMb } from './worker-limits.js';
 
 export type BackendRuntime = 'python' | 'node';
@@ -13,8 +13,8 @@ export interface BackendCommand {
   entry: string;
 }
 
-export const PYTHON_HOST = fileURLToPath(new URL('./hosts/python-host.py', import.meta.url));
-export const NODE_HOST = fileURLToPath(new URL('./hosts/node-host.mjs', import.meta.url));
+export const PYTHON_HOST = codePath('workers/hosts/python-host.py');
+export const NODE_HOST = codePath('workers/hosts/node-host.mjs');
 
 const NODE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);

@@ -2,7 +2,7 @@ import { createEventBus } from '../../events/event-bus.js';
 import { createLogger } from '../../events/logger.js';
 import { createModelProvisioner } from '../../models/model-provisioner.js';
 import { createPluginRegistry } from '../../plugins/plugin-registry.js';
-import { repoPath } from '../../version.js';
+import { repoPath } from '../../package-paths.js';
 import { createWebAiBuiltIns, withBuiltIns } from '../../webai/builtin-plugins.js';
 import { cliConfig } from './cli-context.js';
 import type { ModelsCommandContext, ModelsCommandFlags } from './models.js';

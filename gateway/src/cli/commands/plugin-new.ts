@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { scaffoldPlugin, SCAFFOLD_BACKENDS, SCAFFOLD_DEFAULT_MATCHES, type ScaffoldBackend } from '../../authoring/scaffold-plugin.js';
-import { PACKAGE_ROOT } from '../../version.js';
+import { PACKAGE_ROOT } from '../../package-paths.js';
 
 interface PluginNewFlags {
   backend: ScaffoldBackend;

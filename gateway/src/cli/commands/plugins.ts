@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { describePlugin } from '../../api/routes/plugin-routes.js';
 import { findRunningGateway } from '../../browser/gateway-link.js';
 import { loadPlugin, loadPlugins, type PluginRecord } from '../../plugins/plugin-registry.js';
-import { PACKAGE_ROOT } from '../../version.js';
+import { PACKAGE_ROOT } from '../../package-paths.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { addConfigOption, addDataDirOption, addJsonOption, cliConfig, cliDataDir, print, printJson, type DataDirFlags } from './cli-context.js';
 

@@ -1,0 +1,82 @@
+import { build, type Plugin } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { REPO_ROOT } from './build-paths.js';
+
+/**
+ * The gateway as `aiplugs` runs it: the compiled CLI (gateway/dist/cli/main.js) and everything it
+ * imports, node_modules included, in one ES module at the top of gateway/dist. Node's module
+ * loader — resolving, reading and compiling some 900 files — was most of the gateway's start-up
+ * CPU; one file removes that work (bench/gateway/startup.bench.ts measures both). The rest of
+ * gateway/dist stays as tsc wrote it, for `aiplugs/playwright`, the worker hosts and their
+ * backends, which run in other processes.
+ *
+ * It sits at the top of gateway/dist because paths to files shipped beside the code resolve from
+ * gateway/src/package-paths.ts, which sits there too.
+ */
+export const CLI_BUNDLE_FILE = 'gateway-cli.js';
+
+/**
+ * Packages loaded from node_modules at run time rather than bundled: they read files beside
+ * themselves through `__dirname` (WebAssembly binaries), which a bundle does not have. Both are
+ * mockttp's decoders for brotli/zstd bodies in its own body helpers; the gateway decodes with
+ * Node's zlib (proxy/body-codec.ts), so they load only if that changes.
+ */
+const LOADED_AT_RUN_TIME = ['brotli-wasm', 'zstd-codec'];
+
+/**
+ * Packages mockttp imports at load time for features the gateway never turns on, replaced by a
+ * stub that fails loudly if that ever changes: pac-proxy-agent (upstream proxies from PAC files;
+ * the gateway sets no upstream proxy) brings a JavaScript interpreter and parser with it.
+ */
+const NEVER_USED = ['pac-proxy-agent'];
+
+const neverUsed: Plugin = {
+  name: 'never-used',
+  setup(builder) {
+    const filter = new RegExp(`^(${NEVER_USED.join('|')})$`);
+    builder.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'never-used' }));
+    builder.onLoad({ filter: /.*/, namespace: 'never-used' }, (args) => ({
+      contents: `const unused = () => { throw new Error(${JSON.stringify(`${args.path} is left out of the AiPlugs build (gateway/build/cli-bundle.ts)`)}); };
+module.exports = new Proxy({}, { get: (_, key) => (key === '__esModule' ? false : unused) });`,
+      loader: 'js',
+    }));
+  },
+};
+
+/** CommonJS code in the bundle still calls `require` for Node's built-ins and the run-time packages. */
+const REQUIRE_SHIM = "import { createRequire as __aiplugsCreateRequire } from 'node:module'; const require = __aiplugsCreateRequire(import.meta.url);";
+
+/** Bundles gateway/dist/cli/main.js (compiled by tsc into `outDir`) into `outDir`/gateway-cli.js. */
+export async function bundleCli(outDir: string): Promise<void> {
+  const outfile = join(outDir, CLI_BUNDLE_FILE);
+  await build({
+    entryPoints: [join(outDir, 'cli/main.js')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    banner: { js: REQUIRE_SHIM },
+    external: LOADED_AT_RUN_TIME,
+    plugins: [neverUsed],
+    legalComments: 'none',
+    absWorkingDir: REPO_ROOT,
+    logLevel: 'error',
+  });
+  assertNoModuleDirectories(await readFile(outfile, 'utf8'));
+}
+
+/**
+ * A bundled package that used `__dirname`/`__filename` would fail only when that code runs; the
+ * build fails now instead, naming the package, which then belongs in LOADED_AT_RUN_TIME.
+ */
+export function assertNoModuleDirectories(code: string): void {
+  let currentModule = '(the gateway)';
+  for (const line of code.split('\n')) {
+    const marker = /^\/\/ (node_modules\/\S+)/.exec(line);
+    if (marker?.[1]) currentModule = marker[1];
+    else if (/^\s*(\/\/|\*|\/\*)/.test(line)) continue;
+    else if (/\b__(dirname|filename)\b/.test(line)) throw new Error(`${currentModule} uses __dirname/__filename, which the one-file gateway bundle lacks: add its package to LOADED_AT_RUN_TIME in gateway/build/cli-bundle.ts`);
+  }
+}
