@@ -22,6 +22,7 @@ const REQUIRED_FILES = [
   'npm-shrinkwrap.json',
   'gateway/bin/aiplugs.js',
   'gateway/dist/gateway-cli.js',
+  'gateway/dist/gateway-launcher.js',
   'gateway/dist/cli/main.js',
   'gateway/dist/cli/env-handoff.js',
   'gateway/dist/bundles/page-runtime.js',

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DIST_DIR, REPO_ROOT } from './build-paths.js';
-import { assertNoModuleDirectories, CLI_BUNDLE_FILE } from './cli-bundle.js';
+import { assertNoModuleDirectories, CHUNK_PREFIX, CLI_BUNDLE_FILE, LAUNCHER_BUNDLE_FILE } from './cli-bundle.js';
 
 describe('the one-file gateway bundle', () => {
   it('refuses a bundled package that looks for files beside itself, and names it', () => {
@@ -18,16 +18,21 @@ describe('the one-file gateway bundle', () => {
   it('is built, and runs the CLI with nothing else of gateway/dist beside it', async () => {
     const bundle = join(DIST_DIR, CLI_BUNDLE_FILE);
     assert.ok(existsSync(bundle), `${bundle} is missing: run \`npm run build\``);
-    // A package with only the bundle and the browser bundles (data it serves) in gateway/dist: any
+    // A package with only the bundles (and the browser bundles, data it serves) in gateway/dist: any
     // gateway module it still imported from gateway/dist would be missing here.
     const root = await mkdtemp(join(tmpdir(), 'aiplugs-bundle-'));
     try {
       await mkdir(join(root, 'gateway/dist'), { recursive: true });
-      await copyFile(bundle, join(root, 'gateway/dist', CLI_BUNDLE_FILE));
+      for (const file of await readdir(DIST_DIR)) {
+        if (file === CLI_BUNDLE_FILE || file === LAUNCHER_BUNDLE_FILE || file.startsWith(CHUNK_PREFIX)) await copyFile(join(DIST_DIR, file), join(root, 'gateway/dist', file));
+      }
       await cp(join(DIST_DIR, 'bundles'), join(root, 'gateway/dist/bundles'), { recursive: true });
       await copyFile(join(REPO_ROOT, 'package.json'), join(root, 'package.json'));
       await symlink(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
-      const probe = `const { main } = await import(${JSON.stringify(join(root, 'gateway/dist', CLI_BUNDLE_FILE))}); await main(['node', 'aiplugs', ...process.argv.slice(1)]);`;
+      const bundled = (file: string) => JSON.stringify(join(root, 'gateway/dist', file));
+      const probe = `const { withScrubbedEnvironment } = await import(${bundled(LAUNCHER_BUNDLE_FILE)});
+const argv = ['node', 'aiplugs', ...process.argv.slice(1)];
+await withScrubbedEnvironment(argv, async () => (await import(${bundled(CLI_BUNDLE_FILE)})).main(argv));`;
       for (const args of [['--version'], ['plugins', '--help'], ['doctor', '--help']]) {
         const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe, ...args], { encoding: 'utf8', cwd: root });
         assert.equal(run.status, 0, `aiplugs ${args.join(' ')}: ${run.stderr}`);

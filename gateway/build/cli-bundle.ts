@@ -11,10 +11,15 @@ import { REPO_ROOT } from './build-paths.js';
  * gateway/dist stays as tsc wrote it, for `aiplugs/playwright`, the worker hosts and their
  * backends, which run in other processes.
  *
- * It sits at the top of gateway/dist because paths to files shipped beside the code resolve from
- * gateway/src/package-paths.ts, which sits there too.
+ * The bin first loads the launcher (cli/env-handoff.js), which runs the gateway as a child when
+ * secrets are in the environment; what both share (zod) is split into a chunk loaded once.
+ * All of it sits at the top of gateway/dist because paths to files shipped beside the code
+ * resolve from gateway/src/package-paths.ts, which sits there too.
  */
 export const CLI_BUNDLE_FILE = 'gateway-cli.js';
+export const LAUNCHER_BUNDLE_FILE = 'gateway-launcher.js';
+/** The shared chunks' names: `gateway-chunk-<hash>.js`. */
+export const CHUNK_PREFIX = 'gateway-chunk-';
 
 /**
  * Packages loaded from node_modules at run time rather than bundled: they read files beside
@@ -47,12 +52,14 @@ module.exports = new Proxy({}, { get: (_, key) => (key === '__esModule' ? false 
 /** CommonJS code in the bundle still calls `require` for Node's built-ins and the run-time packages. */
 const REQUIRE_SHIM = "import { createRequire as __aiplugsCreateRequire } from 'node:module'; const require = __aiplugsCreateRequire(import.meta.url);";
 
-/** Bundles gateway/dist/cli/main.js (compiled by tsc into `outDir`) into `outDir`/gateway-cli.js. */
+/** Bundles cli/main.js and cli/env-handoff.js (compiled by tsc into `outDir`) into the top of `outDir`. */
 export async function bundleCli(outDir: string): Promise<void> {
-  const outfile = join(outDir, CLI_BUNDLE_FILE);
-  await build({
-    entryPoints: [join(outDir, 'cli/main.js')],
-    outfile,
+  const result = await build({
+    entryPoints: { [CLI_BUNDLE_FILE.replace(/\.js$/, '')]: join(outDir, 'cli/main.js'), [LAUNCHER_BUNDLE_FILE.replace(/\.js$/, '')]: join(outDir, 'cli/env-handoff.js') },
+    outdir: outDir,
+    splitting: true,
+    chunkNames: `${CHUNK_PREFIX}[hash]`,
+    metafile: true,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -64,7 +71,7 @@ export async function bundleCli(outDir: string): Promise<void> {
     absWorkingDir: REPO_ROOT,
     logLevel: 'error',
   });
-  assertNoModuleDirectories(await readFile(outfile, 'utf8'));
+  for (const file of Object.keys(result.metafile.outputs)) assertNoModuleDirectories(await readFile(join(REPO_ROOT, file), 'utf8'));
 }
 
 /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
+import { generateSPKIFingerprint } from 'mockttp/dist/util/certificates';
 import { createEventBus } from '../events/event-bus.js';
 import { createLogger } from '../events/logger.js';
 import { ensureCertificateAuthority } from './certificate-authority.js';
@@ -27,6 +28,10 @@ describe('certificate authority', () => {
     assert.equal(Math.round((cert.notAfter.getTime() - now.getTime()) / DAY), 365);
     assert.ok(cert.getExtension(x509.BasicConstraintsExtension)?.ca);
     assert.match(lines.join('\n'), /Generated a new CA certificate because no CA yet/);
+
+    // The SPKI pin Chromium is given: base64 SHA-256 of the key, as mockttp computes it too.
+    assert.equal(first.spki, await generateSPKIFingerprint(first.cert));
+    assert.equal(first.notAfter.getTime(), cert.notAfter.getTime());
 
     const again = await ensureCertificateAuthority({ dataDir, lifetimeDays: 365, renewBeforeDays: 30, logger, now: () => new Date(now.getTime() + 100 * DAY) });
     assert.equal(again.spki, first.spki);

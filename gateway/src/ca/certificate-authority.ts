@@ -1,9 +1,7 @@
-import { webcrypto } from 'node:crypto';
+import { createHash, webcrypto, X509Certificate } from 'node:crypto';
 import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-// mockttp's certificate helpers alone, not its index (see proxy/create-proxy.ts).
-import { generateSPKIFingerprint } from 'mockttp/dist/util/certificates';
 import type { Logger } from '../events/logger.js';
 import { writeFileAtomic } from '../data/write-file-atomic.js';
 
@@ -70,15 +68,15 @@ async function reasonToRegenerate(certPath: string, keyPath: string, renewBefore
     const code = (error as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? 'no CA yet' : `the CA files cannot be read (${code ?? (error as Error).message})`;
   }
-  let cert: x509.X509Certificate;
+  let notAfter: Date;
   try {
-    cert = new x509.X509Certificate(certPem);
+    notAfter = new Date(new X509Certificate(certPem).validTo);
     await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(keyPem), KEY_ALGORITHM, false, ['sign']);
   } catch (error) {
     return `the CA files are unreadable (${(error as Error).message})`;
   }
-  const daysLeft = (cert.notAfter.getTime() - now.getTime()) / DAY_MS;
-  if (daysLeft < renewBeforeDays) return `the CA expires on ${cert.notAfter.toISOString()} (${Math.floor(daysLeft)} days left)`;
+  const daysLeft = (notAfter.getTime() - now.getTime()) / DAY_MS;
+  if (daysLeft < renewBeforeDays) return `the CA expires on ${notAfter.toISOString()} (${Math.floor(daysLeft)} days left)`;
   return null;
 }
 
@@ -99,5 +97,15 @@ export async function ensureCertificateAuthority(options: CaOptions): Promise<Ce
   }
   await chmod(keyPath, 0o600);
   const [cert, key] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
-  return { certPath, keyPath, cert, key, spki: await generateSPKIFingerprint(cert), notAfter: new x509.X509Certificate(cert).notAfter };
+  const parsed = new X509Certificate(cert);
+  return { certPath, keyPath, cert, key, spki: spkiFingerprint(parsed), notAfter: new Date(parsed.validTo) };
+}
+
+/**
+ * base64 SHA-256 of the certificate's SubjectPublicKeyInfo: what Chromium's
+ * `--ignore-certificate-errors-spki-list` takes. Node's own X.509 parser is native: start-up
+ * parsed the CA three times in JavaScript (asn1js) before.
+ */
+export function spkiFingerprint(cert: X509Certificate): string {
+  return createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 }
