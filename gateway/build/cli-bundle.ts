@@ -6,7 +6,7 @@ import { REPO_ROOT } from './build-paths.js';
 /**
  * The gateway as `aiplugs` runs it: the compiled CLI (gateway/dist/cli/main.js) and everything it
  * imports, node_modules included, in one ES module at the top of gateway/dist. Node's module
- * loader — resolving, reading and compiling some 900 files — was most of the gateway's start-up
+ * loader — resolving, reading and compiling nearly 1,000 files — was most of the gateway's start-up
  * CPU; one file removes that work (bench/gateway/startup.bench.ts measures both). The rest of
  * gateway/dist stays as tsc wrote it, for `aiplugs/playwright`, the worker hosts and their
  * backends, which run in other processes.
