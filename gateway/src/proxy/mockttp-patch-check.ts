@@ -16,6 +16,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'response-tee', file: 'dist/util/request-utils.js', purpose: 'responses passed through are not kept in memory' },
   { id: 'port-probe', file: 'dist/util/socket-util.js', purpose: 'no listener leak when proxying to localhost' },
   { id: 'transform-response-stream', file: 'dist/rules/requests/request-step-impls.js', purpose: 'documents are rewritten as they stream' },
+  { id: 'upstream-idle', file: 'dist/rules/http-agents.js', purpose: 'an idle upstream socket is dropped before the server drops it' },
 ] as const;
 
 export class MockttpPatchError extends Error {
