@@ -1,4 +1,4 @@
-// Module resolve hook: `mockttp` → the copy named at registration (see redirect-mockttp.register.mjs).
+// Module resolve hook: `mockttp` (and `mockttp/…`) → the copy named at registration (see redirect-mockttp.register.mjs).
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -10,5 +10,10 @@ export function initialize(data) {
 
 export async function resolve(specifier, context, nextResolve) {
   if (dir && specifier === 'mockttp') return { url: pathToFileURL(join(dir, 'dist', 'main.js')).href, format: 'commonjs', shortCircuit: true };
+  // Deep imports (`mockttp/dist/util/socket-util`) too, so a test of one patched module sees the copy.
+  if (dir && specifier.startsWith('mockttp/')) {
+    const file = specifier.slice('mockttp/'.length);
+    return { url: pathToFileURL(join(dir, file.endsWith('.js') ? file : `${file}.js`)).href, format: 'commonjs', shortCircuit: true };
+  }
   return nextResolve(specifier, context);
 }

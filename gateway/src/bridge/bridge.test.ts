@@ -147,12 +147,18 @@ describe('the proxy forwards the bridge to the API, which trusts only what the p
   });
 
   it("never lets the API close an idle bridge socket while the page's connection to the proxy is busy", async () => {
-    // The proxy reuses one socket to the API per page connection. Had the API closed it on its own
+    // The proxy reuses a socket to the API per page connection. Had the API closed it on its own
     // idle timeout, a bridge request written in that instant would be reset: a 502 the page did not
     // cause (seen under load). Here the page keeps its connection busy with other requests for
-    // longer than a default 5 s keep-alive timeout, and the next bridge call finds the same socket.
-    const sockets: Socket[] = [];
-    const track = (socket: Socket) => sockets.push(socket);
+    // longer than a default 5 s keep-alive timeout: whatever socket to the API closes meanwhile,
+    // the proxy closes it (it drops idle ones after 4 s, patches/README.md "upstream-idle"), and
+    // the API (65 s) never does.
+    const closedBy: string[] = [];
+    const track = (socket: Socket) => {
+      let peerEnded = false;
+      socket.on('end', () => (peerEnded = true));
+      socket.on('close', () => closedBy.push(peerEnded ? 'the proxy' : 'the API'));
+    };
     api.on('connection', track);
     const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
     try {
@@ -163,8 +169,8 @@ describe('the proxy forwards the bridge to the API, which trusts only what the p
       }
       const last = await keptAliveViaProxy(agent, 'http://shop.test/__aiplugs/runtime/runtime-1.js');
       assert.deepEqual([first.status, last.status, last.reusedSocket], [200, 200, true]);
-      assert.equal(sockets.length, 1, 'the bridge reused its one socket to the API');
-      assert.equal(sockets[0]?.destroyed, false, 'which the API kept open');
+      assert.ok(closedBy.length > 0, 'the first socket to the API was closed while idle');
+      assert.deepEqual(closedBy.filter((who) => who === 'the API'), [], `sockets closed by: ${closedBy.join(', ')}`);
     } finally {
       api.off('connection', track);
       agent.destroy();

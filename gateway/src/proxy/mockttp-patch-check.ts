@@ -17,6 +17,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'port-probe', file: 'dist/util/socket-util.js', purpose: 'no listener leak when proxying to localhost' },
   { id: 'transform-response-stream', file: 'dist/rules/requests/request-step-impls.js', purpose: 'documents are rewritten as they stream' },
   { id: 'upstream-idle', file: 'dist/rules/http-agents.js', purpose: 'an idle upstream socket is dropped before the server drops it' },
+  { id: 'loop-check', file: 'dist/util/socket-util.js', purpose: 'a shared ephemeral port is not taken for a request loop' },
 ] as const;
 
 export class MockttpPatchError extends Error {

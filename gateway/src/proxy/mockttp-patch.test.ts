@@ -5,12 +5,14 @@
  * copy with the patch reversed): run it after upgrading mockttp or re-creating the patch.
  */
 import assert from 'node:assert/strict';
-import { request as httpRequest, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { Transform } from 'node:stream';
 import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { generateCACertificate, getLocal, type Mockttp } from 'mockttp';
+import { isSocketLoop } from 'mockttp/dist/util/socket-util';
 import { CHUNK, gate, listen, MiB, pump, rawExchange, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
 
 describe('mockttp patch: response-tee (mockttp#209)', () => {
@@ -311,5 +313,60 @@ describe('mockttp patch: transformResponseStream', () => {
       () => proxy.forGet('/x').thenPassThrough({ beforeResponse: () => undefined, transformResponseStream: () => undefined }),
       /cannot be combined/,
     );
+  });
+});
+
+describe('mockttp patch: upstream-idle', () => {
+  it("drops an idle socket to a site before the site's keep-alive timeout does, so no request meets a closing socket", async () => {
+    // A request written on an upstream socket in the instant the site closes it for idleness is
+    // reset, and the page gets a 502 a browser would have retried itself (seen against Node
+    // servers, which close idle sockets after 5 s). Here the site closes after 3 s and says so
+    // (`Keep-Alive: timeout=3`): the proxy must let go first, 1 s before.
+    const site = await listen((_request, response) => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+    site.server.keepAliveTimeout = 3000;
+    const closings: Array<Promise<'the proxy' | 'the site'>> = [];
+    site.server.on('connection', (socket: Socket) => {
+      let peerEnded = false;
+      socket.on('end', () => (peerEnded = true));
+      closings.push(new Promise((resolve) => socket.on('close', () => resolve(peerEnded ? 'the proxy' : 'the site'))));
+    });
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyRequest().thenPassThrough();
+    const agent = new HttpAgent({ keepAlive: true });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const request = httpRequest({ host: '127.0.0.1', port: proxy.port, path: `${site.url}/app.js`, agent, headers: { host: new URL(site.url).host } }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        });
+        request.on('error', reject);
+        request.end();
+      });
+      assert.equal(status, 200);
+      assert.equal(closings.length, 1);
+      assert.equal(await closings[0], 'the proxy', 'the idle upstream socket was closed by the proxy, ahead of the site');
+    } finally {
+      agent.destroy();
+      await proxy.stop();
+      site.server.closeAllConnections();
+      site.server.close();
+    }
+  });
+});
+
+describe('mockttp patch: loop-check', () => {
+  // Socket ends as isSocketLoop reads them: [address, port] here and there.
+  const socket = (local: [string, number], remote: [string, number]) => ({ localAddress: local[0], localPort: local[1], remoteAddress: remote[0], remotePort: remote[1] }) as Socket;
+
+  it("takes a browser's connection that shares an ephemeral port with one of the proxy's own for what it is, not a loop", () => {
+    // The proxy's socket to a site on :3000 and a browser's socket to the proxy on :8080, both
+    // from 127.0.0.1:41000: Linux hands one ephemeral port to connections with different ends.
+    const toSite = socket(['127.0.0.1', 41000], ['127.0.0.1', 3000]);
+    const fromBrowser = socket(['127.0.0.1', 8080], ['127.0.0.1', 41000]);
+    assert.equal(isSocketLoop(new Set([toSite]), fromBrowser), false);
+    // A real loop: the proxy's socket to its own port, seen from both ends.
+    const toItself = socket(['127.0.0.1', 41000], ['127.0.0.1', 8080]);
+    assert.equal(isSocketLoop(new Set([toItself]), fromBrowser), true);
   });
 });
