@@ -116,8 +116,9 @@ describe('the local LLM path on the tiny model, under the default declaration', 
     assert.equal(harness.workers.status(WEB_AI_LLM)?.pid, pid, 'same worker: cancelling did not kill it');
     const story = end.before - start.before - start.own;
     // Mid-way, not "within N ms": the tiny model writes tokens in microseconds, so how many slip
-    // out before the abort lands depends on the machine's load (58 seen under CI load).
-    assert.ok(story >= 1 && story < 200, `the story stopped mid-way after the client left (${story} of up to 400 tokens)`);
+    // out before the abort lands depends on the machine's load (58 and 247 seen under CI load).
+    // Short of the 400-token cap is what shows the abort stopped it.
+    assert.ok(story >= 1 && story < 400, `the story stopped mid-way after the client left (${story} of up to 400 tokens)`);
   });
 
   it('holds the LanguageModel to a JSON schema through a grammar', async () => {
