@@ -145,6 +145,15 @@ describe('createProxy', () => {
     assert.equal(forwarded?.headers.cookie, undefined);
   });
 
+  it('refuses a request that points the proxy at itself (a loop), with an error page, once', { timeout: 20_000 }, async () => {
+    // The loop check now matches both ends of a connection (patches/README.md "loop-check"); a
+    // page or local program that aims the proxy at its own port must still be stopped at the
+    // first hop back, not recurse until sockets run out.
+    const reply = await viaProxy(proxy, `http://127.0.0.1:${proxy.port}/again`, { 'sec-fetch-dest': 'script' });
+    assert.equal(reply.status, 502);
+    assert.match(reply.body.toString(), /loop detected/i);
+  });
+
   it('logs URLs without their query string or fragment', () => {
     assert.equal(loggableUrl('https://a.test/search?q=secret#frag'), 'https://a.test/search');
     assert.equal(loggableUrl('https://a.test/p#token=1'), 'https://a.test/p');
