@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { describe, it } from 'node:test';
 import { codePath, repoPath } from './package-paths.js';
 
 /** Gateway modules that run in the gateway process (not tests, test support or browser code). */
-async function gatewayModules(dir = codePath('')): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(
-    entries.map((entry) => {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) return ['page', 'fixtures', 'testing', 'hosts', 'templates'].includes(entry.name) ? [] : gatewayModules(path);
-      return /\.ts$/.test(entry.name) && !/\.(test|d)\.ts$/.test(entry.name) && entry.name !== 'test-support.ts' ? [path] : [];
-    }),
-  );
-  return nested.flat();
+async function gatewayModules(): Promise<string[]> {
+  const files = await readdir(codePath(''), { recursive: true });
+  return files
+    .filter((file) => /\.ts$/.test(file) && !/\.(test|d)\.ts$/.test(file) && !file.endsWith('test-support.ts'))
+    .filter((file) => !file.split(sep).some((folder) => ['page', 'fixtures', 'testing', 'hosts', 'templates'].includes(folder)))
+    .map((file) => join(codePath(''), file));
 }
 
 describe('paths to files shipped with the gateway', () => {

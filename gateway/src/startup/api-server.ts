@@ -14,11 +14,10 @@ import type { PluginRegistry } from '../plugins/plugin-registry.js';
 type FetchApp = { fetch: (request: Request, env: ApiEnv['Bindings']) => Response | Promise<Response> };
 
 /**
- * How long the API keeps an idle kept-alive socket. The proxy reuses one socket to the API for as
- * long as the page's connection to the proxy lives (mockttp closes that after 5 s idle). Were the
- * API to close first, a bridge request written in that instant would be reset and reach the page
- * as a 502 (seen under load). So the API outlasts the proxy's idle timeout by far, and the proxy
- * side is the one that closes.
+ * How long the API keeps an idle kept-alive socket. The proxy reuses its sockets to the API, and
+ * were the API to close one first, a bridge request written in that instant would be reset and
+ * reach the page as a 502 (seen under load). The proxy drops idle upstream sockets after 4 s
+ * (patches/README.md, "upstream-idle"); the API waits far longer, so the proxy side always closes.
  */
 export const API_KEEP_ALIVE_MS = 65_000;
 
