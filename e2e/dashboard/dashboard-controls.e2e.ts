@@ -146,6 +146,23 @@ test('per-plugin on/off, mode and site rules: saved like the popup saves them, a
   await dashboard.screenshot({ path: join(ARTIFACTS, 'dashboard-controls.png'), fullPage: true });
 });
 
+test('a settings change while someone types a site rule keeps their focus and every keystroke', async () => {
+  // The rows are redrawn on every settings event (the popup, another tab, our own mode change);
+  // a redraw in the middle of typing used to drop the focus, and the rest of the typing with it.
+  const echo = dashboard.locator('tr[data-plugin="echo"]');
+  const box = echo.getByLabel('Site where echo does not run');
+  await box.fill(''); // the test before leaves a refused pattern in it
+  await box.focus();
+  await dashboard.keyboard.type('typed.');
+  await patchLikeThePopup({ plugin_modes: { echo: 'cloud' } });
+  await expect(echo.getByLabel('echo mode')).toHaveValue('cloud'); // redrawn
+  await dashboard.keyboard.type('example');
+  await dashboard.keyboard.press('Enter');
+  await expect.poll(async () => (await settings()).plugin_disabled_sites.echo).toEqual(['typed.example']);
+  await patchLikeThePopup({ plugin_modes: {}, plugin_disabled_sites: { echo: [] } });
+  await expect(echo.locator('.chips')).toContainText('runs on every matching site');
+});
+
 test('activity: documents injected or why not, and inference calls with their time, live and filterable', async () => {
   const rows = dashboard.locator('#activity tr');
   const document = (path: string) => rows.filter({ hasText: `${site.origin}${path}` });

@@ -108,14 +108,35 @@ function siteRules(plugin: PluginInfo, settings: Settings): HTMLElement {
   return el('div', { class: 'site-rules' }, chips, form);
 }
 
-/** What the rows were last drawn from: the settings event after our own change redraws nothing (and keeps focus and typing). */
+/** What the rows were last drawn from: the settings event after our own change redraws nothing. */
 let drawn = '';
+
+/**
+ * Redraws `container` and puts the focus and caret back in the redrawn copy of the box being typed
+ * in (found by its label): a settings event from elsewhere must not drop someone's typing.
+ */
+function redrawKeepingFocus(container: HTMLElement, redraw: () => void): void {
+  const active = document.activeElement;
+  const typing = active instanceof HTMLInputElement && container.contains(active) ? active : null;
+  const label = typing?.getAttribute('aria-label');
+  const caret = [typing?.selectionStart ?? null, typing?.selectionEnd ?? null] as const;
+  redraw();
+  if (!label) return;
+  const again = container.querySelector<HTMLInputElement>(`input[aria-label="${CSS.escape(label)}"]`);
+  again?.focus();
+  if (again && caret[0] !== null && caret[1] !== null) again.setSelectionRange(caret[0], caret[1]);
+}
 
 function render(settings: Settings): void {
   const from = JSON.stringify([plugins, settings, [...drafts]]);
   if (from === drawn) return;
   drawn = from;
-  byId('plugins').replaceChildren(
+  const table = byId('plugins');
+  redrawKeepingFocus(table, () => draw(table, settings));
+}
+
+function draw(table: HTMLElement, settings: Settings): void {
+  table.replaceChildren(
     ...plugins.map((plugin) => {
       const matches = (plugin.content_scripts ?? []).flatMap((script) => script.matches);
       const details =
