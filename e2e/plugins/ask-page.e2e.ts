@@ -3,8 +3,8 @@ import { startModelServer, type ModelTestServer } from '../../gateway/src/models
 import { buildTinyGguf } from '../../gateway/src/webai/testing/tiny-gguf.js';
 import { launchThroughProxy } from '../support/chromium.js';
 import { startOpenAiStub } from '../support/openai-stub.js';
-import { clickDock, dockElements, type DockElement } from '../support/page-dock.js';
-import { dockPanel, hostileCss, startExampleGateway, startExampleStack, strictPage, watchDockPanel, type ExampleStack } from './support.js';
+import { clickDock, dockElements, recordDockPanel, type DockElement, type DockPanelRecording } from '../support/page-dock.js';
+import { dockPanel, hostileCss, startExampleGateway, startExampleStack, strictPage, type ExampleStack } from './support.js';
 
 // Ask the Page end to end on the standard LanguageModel (Prompt API). First on the local LLM
 // worker with the tiny GGUF model the tests generate (served under the default model's
@@ -44,8 +44,11 @@ test.afterAll(async () => {
 const isAsk = (element: DockElement) => element.kind === 'button' && element.plugin === 'ask-page' && element.text === 'Ask…';
 const isStop = (element: DockElement) => element.kind === 'button' && element.plugin === 'ask-page' && element.text === 'Stop';
 
-/** Opens the news page, waits for the dock's Ask button, clicks it and answers the dialog with QUESTION. */
-async function ask(on: Browser): Promise<{ page: Page; dialog: string }> {
+/**
+ * Opens the news page, waits for the dock's Ask button, starts recording the panel, clicks Ask and
+ * answers the dialog with QUESTION.
+ */
+async function ask(on: Browser): Promise<{ page: Page; dialog: string; panel: DockPanelRecording }> {
   const page = await on.newPage();
   await page.goto(`${stack.site.origin}/news`);
   await expect.poll(async () => (await dockElements(page)).some(isAsk)).toBe(true);
@@ -56,14 +59,15 @@ async function ask(on: Browser): Promise<{ page: Page; dialog: string }> {
       void shown.accept(QUESTION);
     });
   });
+  const panel = await recordDockPanel(page, 'ask-page');
   await clickDock(page, isAsk);
-  return { page, dialog: await dialog };
+  return { page, dialog: await dialog, panel };
 }
 
 test('the local model answers the question about the page, streamed into the dock panel', async () => {
-  const { page, dialog } = await ask(stack.browser);
+  const { page, dialog, panel } = await ask(stack.browser);
   expect(dialog).toBe('prompt: Ask about this page:');
-  const seen = await watchDockPanel(page, 'ask-page', (shown) => !shown.startsWith('busy'));
+  const seen = await panel.until((shown) => !shown.startsWith('busy'));
   expect(seen.at(-1)).toMatch(new RegExp(`^normal ${QUESTION.replace('?', '\\?')}: \\S`));
   expect(seen.some((shown) => shown.startsWith(`busy ${QUESTION}`)), seen.join('\n')).toBe(true);
   expect(modelServer.requestsFor(DEFAULT_PATH).length).toBeGreaterThanOrEqual(1); // the click downloaded the model

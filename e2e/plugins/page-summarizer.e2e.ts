@@ -2,8 +2,8 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 import { startModelServer, type ModelTestServer } from '../../gateway/src/models/testing/model-test-server.js';
 import { buildTinyGguf } from '../../gateway/src/webai/testing/tiny-gguf.js';
 import { launchThroughProxy } from '../support/chromium.js';
-import { clickDock, dockElements, dockSummary, type DockElement } from '../support/page-dock.js';
-import { hostileCss, startExampleGateway, startExampleStack, strictPage, watchDockPanel, type ExampleStack } from './support.js';
+import { clickDock, dockElements, dockSummary, recordDockPanel, type DockElement } from '../support/page-dock.js';
+import { hostileCss, startExampleGateway, startExampleStack, strictPage, type ExampleStack } from './support.js';
 
 // Page Summarizer end to end on the standard Summarizer API, with NO cloud configured: the page
 // runtime's Summarizer is answered by the gateway's local LLM worker (node-llama-cpp) on the tiny
@@ -52,9 +52,9 @@ test('"downloadable": the dock offers Summarize; the click downloads the model w
   const page = await openNews();
   await expect.poll(async () => (await dockElements(page)).find(isSummarize)?.title ?? null).toMatch(/downloads the local AI model first/);
   expect(modelServer.requestsFor(DEFAULT_PATH)).toHaveLength(0); // showing the button downloads nothing
+  const panel = await recordDockPanel(page, 'page-summarizer');
   await clickDock(page, isSummarize);
-
-  const seen = await watchDockPanel(page, 'page-summarizer', (shown) => !shown.startsWith('busy'));
+  const seen = await panel.until((shown) => !shown.startsWith('busy'));
   const progress = seen.filter((shown) => shown.startsWith('busy Summary (downloading the model…): Downloading the local AI model'));
   expect(progress.length, seen.join('\n')).toBeGreaterThan(0);
   expect(progress.some((shown) => /: ([1-9]|[1-9]\d)%$/.test(shown)), `a percentage between 0 and 100 in ${progress.join(' | ')}`).toBe(true);
@@ -69,8 +69,9 @@ test('"available": a new page summarizes at once, with no download, and the butt
   const requests = modelServer.requestsFor(DEFAULT_PATH).length;
   const page = await openNews();
   await expect.poll(async () => (await dockElements(page)).find(isSummarize)?.title ?? null).toMatch(/^Summarize this page with the local AI model \(/);
+  const panel = await recordDockPanel(page, 'page-summarizer');
   await clickDock(page, isSummarize);
-  const seen = await watchDockPanel(page, 'page-summarizer', (shown) => !shown.startsWith('busy'));
+  const seen = await panel.until((shown) => !shown.startsWith('busy'));
   expect(seen.filter((shown) => shown.includes('downloading'))).toEqual([]);
   expect(seen.at(-1)).toMatch(/^normal Summary: \S/);
   expect(modelServer.requestsFor(DEFAULT_PATH)).toHaveLength(requests);
@@ -107,8 +108,9 @@ test('with page downloads off (the default) the click says how to download the m
   try {
     const page = await openNews(strictBrowser);
     await expect.poll(async () => (await dockElements(page)).some(isSummarize)).toBe(true);
+    const panel = await recordDockPanel(page, 'page-summarizer');
     await clickDock(page, isSummarize);
-    const seen = await watchDockPanel(page, 'page-summarizer', (shown) => !shown.startsWith('busy'));
+    const seen = await panel.until((shown) => !shown.startsWith('busy'));
     expect(seen.at(-1)).toMatch(/^error Summary failed: The AI model cannot be used or downloaded from this page: .*aiplugs models pull webai:llm/);
     expect(modelServer.requestsFor(DEFAULT_PATH)).toHaveLength(requests);
   } finally {

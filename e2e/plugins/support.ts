@@ -7,7 +7,7 @@ import { expect, type Browser, type Page } from '@playwright/test';
 import { withChromium } from '../support/chromium.js';
 import { orClose } from '../support/or-close.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild, type StartOptions } from '../support/gateway-process.js';
-import { dockElements } from '../support/page-dock.js';
+import { dockElements, panelState } from '../support/page-dock.js';
 import { respond, startTestSite, type Handler, type TestSite } from '../support/test-site.js';
 import { createSseParser } from '../../gateway/src/inference/sse-parser.js';
 
@@ -188,23 +188,5 @@ export async function expectVisible(page: Page, selector: string): Promise<void>
 /** What one plugin's dock panel shows: `<tone> <heading>: <text>`, or null while it has none. */
 export async function dockPanel(page: Page, plugin: string): Promise<string | null> {
   const panel = (await dockElements(page)).find((element) => element.kind === 'panel' && element.plugin === plugin);
-  if (!panel) return null;
-  const tone = ['busy', 'error'].find((name) => panel.className.split(' ').includes(name)) ?? 'normal';
-  return `${tone} ${panel.label}: ${panel.text}`;
-}
-
-/**
- * Polls a plugin's dock panel until `done` says so, and returns every distinct state it showed on
- * the way (progress the user saw), the last one included. A hang guard, not a timing claim.
- */
-export async function watchDockPanel(page: Page, plugin: string, done: (shown: string) => boolean, timeoutMs = 90_000): Promise<string[]> {
-  const seen: string[] = [];
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const shown = await dockPanel(page, plugin);
-    if (shown !== null && shown !== seen.at(-1)) seen.push(shown);
-    if (shown !== null && done(shown)) return seen;
-    if (Date.now() > deadline) throw new Error(`The ${plugin} panel never got there; it showed: ${seen.join(' | ') || 'nothing'}`);
-    await page.waitForTimeout(50);
-  }
+  return panel ? panelState(panel) : null;
 }

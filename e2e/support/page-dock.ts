@@ -59,20 +59,92 @@ const DESCRIBE = `function () {
   });
 }`;
 
+// Runs with `this` = the dock's shadow root: a MutationObserver that keeps every distinct state of
+// one plugin's panel, so a state shorter than a poll (a fast model's "busy") is still seen. Returns
+// the array it fills; the observer lives as long as the page.
+const RECORD_PANEL = `function (plugin) {
+  const describe = ${DESCRIBE};
+  const states = [];
+  const record = () => {
+    const panel = describe.call(this).find((element) => element.kind === 'panel' && element.plugin === plugin);
+    const last = states.at(-1);
+    if (panel && !(last && last.className === panel.className && last.label === panel.label && last.text === panel.text)) states.push(panel);
+  };
+  new MutationObserver(record).observe(this, { subtree: true, childList: true, characterData: true, attributes: true });
+  record();
+  return states;
+}`;
+
+type Cdp = Awaited<ReturnType<ReturnType<Page['context']>['newCDPSession']>>;
+
+/** Resolves the dock's shadow root in the page's world, or null when the page has no dock. */
+async function dockRoot(cdp: Cdp): Promise<string | null> {
+  const { root } = (await cdp.send('DOM.getDocument', { depth: -1, pierce: true })) as { root: CdpNode };
+  const shadow = findHost(root)?.shadowRoots?.[0];
+  if (!shadow) return null;
+  const { object } = await cdp.send('DOM.resolveNode', { backendNodeId: shadow.backendNodeId });
+  return object.objectId ?? null;
+}
+
 /** Everything the dock shows now, in order (empty when the page has no dock). */
 export async function dockElements(page: Page): Promise<DockElement[]> {
   const cdp = await page.context().newCDPSession(page);
   try {
-    const { root } = (await cdp.send('DOM.getDocument', { depth: -1, pierce: true })) as { root: CdpNode };
-    const host = findHost(root);
-    const shadow = host?.shadowRoots?.[0];
-    if (!shadow) return [];
-    const { object } = await cdp.send('DOM.resolveNode', { backendNodeId: shadow.backendNodeId });
-    const { result } = await cdp.send('Runtime.callFunctionOn', { objectId: object.objectId!, functionDeclaration: DESCRIBE, returnByValue: true });
+    const objectId = await dockRoot(cdp);
+    if (!objectId) return [];
+    const { result } = await cdp.send('Runtime.callFunctionOn', { objectId, functionDeclaration: DESCRIBE, returnByValue: true });
     return result.value as DockElement[];
   } finally {
     await cdp.detach().catch(() => undefined);
   }
+}
+
+/** One panel as the tests compare it: `<tone> <heading>: <text>`. */
+export function panelState(panel: Pick<DockElement, 'className' | 'label' | 'text'>): string {
+  const tone = ['busy', 'error'].find((name) => panel.className.split(' ').includes(name)) ?? 'normal';
+  return `${tone} ${panel.label}: ${panel.text}`;
+}
+
+export interface DockPanelRecording {
+  /** Every distinct state the panel has shown since recording began, oldest first. */
+  states(): Promise<string[]>;
+  /** Waits until `done` holds for the latest state (a hang guard, not a timing claim), then stops recording and returns them all. */
+  until(done: (shown: string) => boolean, timeoutMs?: number): Promise<string[]>;
+}
+
+/**
+ * Starts recording one plugin's dock panel inside the page. Start it before the action that
+ * changes the panel: states are caught as the page renders them, not when a poll happens to look.
+ */
+export async function recordDockPanel(page: Page, plugin: string): Promise<DockPanelRecording> {
+  const cdp = await page.context().newCDPSession(page);
+  const objectId = await dockRoot(cdp);
+  if (!objectId) {
+    await cdp.detach().catch(() => undefined);
+    throw new Error(`The page has no AiPlugs dock to record ${plugin}'s panel in`);
+  }
+  const { result } = await cdp.send('Runtime.callFunctionOn', { objectId, functionDeclaration: RECORD_PANEL, arguments: [{ value: plugin }] });
+  const states = async (): Promise<string[]> => {
+    const read = await cdp.send('Runtime.callFunctionOn', { objectId: result.objectId!, functionDeclaration: 'function () { return this; }', returnByValue: true });
+    return (read.result.value as DockElement[]).map(panelState);
+  };
+  return {
+    states,
+    async until(done, timeoutMs = 90_000) {
+      const deadline = Date.now() + timeoutMs;
+      try {
+        for (;;) {
+          const seen = await states();
+          const last = seen.at(-1);
+          if (last !== undefined && done(last)) return seen;
+          if (Date.now() > deadline) throw new Error(`The ${plugin} panel never got there; it showed: ${seen.join(' | ') || 'nothing'}`);
+          await page.waitForTimeout(50);
+        }
+      } finally {
+        await cdp.detach().catch(() => undefined);
+      }
+    },
+  };
 }
 
 /** The dock's texts by kind, for compact assertions: `["badge echo: Hello", "button Summarize"]`. */
