@@ -38,6 +38,22 @@ async function patchLikeThePopup(patch: unknown): Promise<void> {
   expect(response.status).toBe(200);
 }
 
+/** Resolves with the gateway's next `model-progress` event for tiny.bin in this state; rejects if it fails instead. */
+function modelEvent(state: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const unsubscribe = gateway.bus.subscribe((event) => {
+      if (event.type !== 'model-progress' || event.filename !== 'tiny.bin') return;
+      if (event.state === state) {
+        unsubscribe();
+        resolve();
+      } else if (event.state === 'failed' && state !== 'failed') {
+        unsubscribe();
+        reject(new Error(`tiny.bin failed instead: ${event.error ?? 'no error given'}`));
+      }
+    });
+  });
+}
+
 async function visit(path: string): Promise<void> {
   const page = await proxied.newPage();
   await page.goto(`${site.origin}${path}`);
@@ -167,10 +183,13 @@ test('activity: documents injected or why not, and inference calls with their ti
   const rows = dashboard.locator('#activity tr');
   const document = (path: string) => rows.filter({ hasText: `${site.origin}${path}` });
 
-  await visit('/page?secret=1');
-  await expect(document('/page').first()).toContainText('injected echo');
   // Echo's content script calls its backend from the page: a page inference call with its time.
+  // The page stays open until then (closing it cancels the call, whose worker may still be starting).
+  const page = await proxied.newPage();
+  await page.goto(`${site.origin}/page?secret=1`);
+  await expect(document('/page').first()).toContainText('injected echo');
   await expect(rows.filter({ hasText: 'echo' }).filter({ hasText: `page ${site.origin}` }).first()).toContainText(/answered in \d+ ms/, { timeout: 60_000 });
+  await page.close();
   await expect(dashboard.locator('#activity')).not.toContainText('secret');
 
   await visit('/report.pdf');
@@ -232,9 +251,24 @@ test('model buttons: download with progress, verify, and a clear error for a cha
   await expect(row.locator('progress')).toHaveAttribute('value', '100.0');
   await expect(row.getByRole('button', { name: 'Download tiny.bin' })).toBeDisabled();
 
+  // The gateway's events can overtake the answer to the request that started the work (a busy
+  // machine, a slow network): hold the answer until the result is in, and the row must keep it.
+  let answered!: () => void;
+  const answerLanded = new Promise<void>((resolve) => (answered = resolve));
+  await dashboard.route('**/api/models/verify', async (route) => {
+    const verified = modelEvent('ready');
+    const response = await route.fetch();
+    await verified;
+    // Time for the page to receive and show the event before the answer lands.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await route.fulfill({ response });
+    answered();
+  });
   await row.getByRole('button', { name: 'Verify tiny.bin' }).click();
+  await answerLanded;
   await expect(row).toContainText('ready');
   await expect(row.locator('.bar-label')).not.toHaveClass(/error/);
+  await dashboard.unroute('**/api/models/verify');
 
   await writeFile(join(root, 'models', 'tiny.bin'), 'changed on disk');
   await row.getByRole('button', { name: 'Verify tiny.bin' }).click();

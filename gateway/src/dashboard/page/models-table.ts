@@ -26,18 +26,29 @@ function progressLabel(model: ModelRow, received: number | null | undefined, tot
   return total ? formatBytes(total) : '';
 }
 
-/** Asks the gateway to download (`pull`) or re-hash (`verify`) the models of the plugin that declares this one; progress comes as events. */
-async function runAction(model: ModelRow, action: 'pull' | 'verify'): Promise<void> {
+/**
+ * Asks the gateway to download (`pull`) or re-hash (`verify`) the models of the plugin that
+ * declares this one; progress comes as events. The row shows the pending state before the request
+ * goes out: the events can overtake the request's answer, and the last event must win.
+ */
+async function runAction(filename: string, action: 'pull' | 'verify'): Promise<void> {
   const error = byId('models-error');
   error.hidden = true;
-  const plugin = model.plugins[0];
-  if (!plugin) return;
+  const before = models.get(filename);
+  const plugin = before?.plugins[0];
+  if (!before || !plugin) return;
+  const pending: ModelRow = { ...before, state: action === 'pull' ? 'downloading' : 'verifying', error: null };
+  models.set(filename, pending);
+  renderModels();
   try {
     await api(`/api/models/${action}`, { method: 'POST', body: JSON.stringify({ plugin }) });
-    models.set(model.filename, { ...model, state: action === 'pull' ? 'downloading' : 'verifying', error: null });
-    renderModels();
   } catch (failure) {
-    error.textContent = `${action === 'pull' ? 'Download' : 'Verify'} ${model.filename}: ${(failure as Error).message}`;
+    // Refused: nothing started, so the row goes back to what it was (unless an event moved it on).
+    if (models.get(filename) === pending) {
+      models.set(filename, before);
+      renderModels();
+    }
+    error.textContent = `${action === 'pull' ? 'Download' : 'Verify'} ${filename}: ${(failure as Error).message}`;
     error.hidden = false;
   }
 }
@@ -49,8 +60,8 @@ function actions(model: ModelRow): HTMLElement {
   return el(
     'div',
     { class: 'row actions' },
-    el('button', { type: 'button', disabled: busy || model.state === 'ready', 'aria-label': `Download ${model.filename}`, onclick: () => void runAction(model, 'pull') }, 'Download'),
-    el('button', { type: 'button', class: 'quiet', disabled: busy, 'aria-label': `Verify ${model.filename}`, onclick: () => void runAction(model, 'verify') }, 'Verify'),
+    el('button', { type: 'button', disabled: busy || model.state === 'ready', 'aria-label': `Download ${model.filename}`, onclick: () => void runAction(model.filename, 'pull') }, 'Download'),
+    el('button', { type: 'button', class: 'quiet', disabled: busy, 'aria-label': `Verify ${model.filename}`, onclick: () => void runAction(model.filename, 'verify') }, 'Verify'),
   );
 }
 
