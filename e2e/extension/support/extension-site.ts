@@ -43,17 +43,24 @@ const SW_INSTALL = html(
 
 /**
  * A site with a strict policy of its own: scripts from itself only, never framed. Its first script
- * (allowed) records every CSP violation; its inline script is what the policy exists to block, so
+ * (allowed) records every CSP violation of the document, also those from before it ran; its
+ * inline script is what the policy exists to block, so
  * `data-inline-ran` appears only on a page whose policy was taken away. `report-sample` makes each
  * violation name the blocked code, so a test can tell the site's blocked script from anything else.
  */
 export const STRICT_POLICY = "script-src 'self' 'report-sample'; object-src 'none'; base-uri 'none'";
 const STRICT_HEADERS = { ...HTML, 'content-security-policy': STRICT_POLICY, 'x-frame-options': 'DENY' };
+// A buffered ReportingObserver, not a 'securitypolicyviolation' listener: the extension may try
+// its inline runtime while the parser still waits for this very file, and an event fired before a
+// listener exists is lost, where a report stays in the page's report buffer until observed.
 const VIOLATION_RECORDER = `
 window.__violations = [];
-document.addEventListener('securitypolicyviolation', function (event) {
-  window.__violations.push({ directive: event.effectiveDirective, blocked: event.blockedURI, sample: event.sample, policy: event.originalPolicy });
-});
+new ReportingObserver(function (reports) {
+  reports.forEach(function (report) {
+    var body = report.body;
+    window.__violations.push({ directive: body.effectiveDirective, blocked: body.blockedURL, sample: body.sample, policy: body.originalPolicy });
+  });
+}, { types: ['csp-violation'], buffered: true }).observe();
 `;
 const STRICT_HEAD = '<script src="/violations.js"></script>';
 /** The site's own inline script: what its policy exists to block. */
