@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import * as x509 from '@peculiar/x509';
 import { generateSPKIFingerprint } from 'mockttp/dist/util/certificates';
 import { createEventBus } from '../events/event-bus.js';
 import { createLogger } from '../events/logger.js';
+import { testAuthority } from '../../../test/security/support/certificates.js';
 import { ensureCertificateAuthority } from './certificate-authority.js';
 
 const DAY = 86_400_000;
@@ -53,6 +55,45 @@ describe('certificate authority', () => {
     assert.notEqual(afterCorruption.spki, nearExpiry.spki);
     assert.match(lines.at(-1) ?? '', /because the CA files are unreadable/);
     assert.match(await readFile(join(dataDir, 'ca.key'), 'utf8'), /BEGIN PRIVATE KEY/);
+
+    await writeFile(join(dataDir, 'ca.key'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await ensureCertificateAuthority({ ...options, now: () => now });
+    assert.match(lines.at(-1) ?? '', /because the CA files are unreadable \(a ed25519 CA key is not supported/);
+  });
+
+  it('makes an ECDSA P-256 key, and keeps an RSA CA an earlier version made (users trusted it) until it rotates', async () => {
+    const { lines, logger } = setup();
+    const options = { lifetimeDays: 365, renewBeforeDays: 7, logger };
+    const fresh = await ensureCertificateAuthority({ ...options, dataDir: await mkdtemp(join(tmpdir(), 'aiplugs-ca-')) });
+    const key = createPrivateKey(fresh.key);
+    assert.equal(key.asymmetricKeyType, 'ec');
+    assert.equal(key.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+    assert.ok(new X509Certificate(fresh.cert).verify(createPublicKey(key)), 'self-signed with its own key');
+
+    const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-ca-'));
+    const rsa = await testAuthority();
+    await writeFile(join(dataDir, 'ca.key'), rsa.key, { mode: 0o600 });
+    await writeFile(join(dataDir, 'ca.pem'), rsa.cert);
+    lines.length = 0;
+    const kept = await ensureCertificateAuthority({ ...options, dataDir });
+    assert.equal(kept.cert, rsa.cert);
+    assert.deepEqual(lines, [], 'not regenerated');
+  });
+
+  it('replaces a key that does not belong to its certificate (a rotation cut short between the two writes)', async () => {
+    const { lines, logger } = setup();
+    const options = { lifetimeDays: 365, renewBeforeDays: 30, logger };
+    const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-ca-'));
+    const other = await ensureCertificateAuthority({ ...options, dataDir: await mkdtemp(join(tmpdir(), 'aiplugs-ca-')) });
+    const first = await ensureCertificateAuthority({ ...options, dataDir });
+    await writeFile(join(dataDir, 'ca.key'), other.key);
+
+    const repaired = await ensureCertificateAuthority({ ...options, dataDir });
+    assert.match(lines.at(-1) ?? '', /because the CA key does not belong to its certificate/);
+    assert.notEqual(repaired.spki, first.spki);
+    assert.notEqual(repaired.spki, other.spki);
+    const publicOfKey = createPublicKey(createPrivateKey(repaired.key)).export({ type: 'spki', format: 'der' });
+    assert.deepEqual(publicOfKey, new X509Certificate(repaired.cert).publicKey.export({ type: 'spki', format: 'der' }));
   });
 
   it('is unique per install', async () => {

@@ -1,9 +1,10 @@
-import { createHash, webcrypto, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { Logger } from '../events/logger.js';
 import { writeFileAtomic } from '../data/write-file-atomic.js';
+import { caKeyAlgorithms, NEW_CA_KEY, NEW_CA_SIGNING } from './ca-key.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -26,16 +27,15 @@ export interface CaOptions {
 }
 
 const DAY_MS = 86_400_000;
-const KEY_ALGORITHM = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
 
 function toPem(der: ArrayBuffer, label: string): string {
   const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
-/** A fresh CA, unique to this install: its own key pair, random serial, short lifetime. */
+/** A fresh CA, unique to this install: its own ECDSA P-256 key pair, random serial, short lifetime. */
 export async function generateCa(lifetimeDays: number, now: Date): Promise<{ cert: string; key: string }> {
-  const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
+  const keys = await webcrypto.subtle.generateKey(NEW_CA_KEY, true, ['sign', 'verify']);
   const name = `CN=AiPlugs local CA (${now.toISOString().slice(0, 10)}), O=AiPlugs, OU=Local interception for this user only`;
   const serial = Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)));
   serial[0] = (serial[0] ?? 0) & 0x7f; // positive INTEGER
@@ -45,7 +45,7 @@ export async function generateCa(lifetimeDays: number, now: Date): Promise<{ cer
     name,
     notBefore: new Date(now.getTime() - DAY_MS),
     notAfter: new Date(now.getTime() + lifetimeDays * DAY_MS),
-    signingAlgorithm: KEY_ALGORITHM,
+    signingAlgorithm: NEW_CA_SIGNING,
     keys: keys as CryptoKeyPair,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
@@ -70,8 +70,13 @@ async function reasonToRegenerate(certPath: string, keyPath: string, renewBefore
   }
   let notAfter: Date;
   try {
-    notAfter = new Date(new X509Certificate(certPem).validTo);
-    await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(keyPem), KEY_ALGORITHM, false, ['sign']);
+    const cert = new X509Certificate(certPem);
+    notAfter = new Date(cert.validTo);
+    const key = createPrivateKey(keyPem);
+    caKeyAlgorithms(key); // throws for a kind of key leaves cannot be signed with
+    // The key is written before the certificate: a rotation cut short leaves a new key beside the old
+    // certificate, and every leaf signed with it would fail verification.
+    if (!cert.checkPrivateKey(key)) return 'the CA key does not belong to its certificate';
   } catch (error) {
     return `the CA files are unreadable (${(error as Error).message})`;
   }

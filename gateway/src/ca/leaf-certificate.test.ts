@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { testAuthority } from '../../../test/security/support/certificates.js';
 import { generateCa } from './certificate-authority.js';
 import { createLeafMinter } from './leaf-certificate.js';
 
@@ -24,6 +25,14 @@ describe('createLeafMinter', () => {
     assert.equal(new Date(cert.validTo).getTime(), now.getTime() + 30 * DAY);
     assert.equal(leaf.notAfter.getTime(), now.getTime() + 30 * DAY);
     assert.ok(cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(leaf.key)));
+  });
+
+  it('mints from an RSA CA made by an earlier version as well', async () => {
+    const ca = await testAuthority();
+    const leaf = await (await createLeafMinter(ca))('shop.example');
+    const cert = new X509Certificate(leaf.cert.split(/(?<=-----END CERTIFICATE-----\n)/)[0] ?? '');
+    assert.ok(cert.verify(new X509Certificate(ca.cert).publicKey));
+    assert.equal(cert.subjectAltName, 'DNS:shop.example');
   });
 
   it('never mints a leaf that outlives the CA, and gives every leaf its own serial', async () => {

@@ -1,12 +1,12 @@
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { caKeyAlgorithms } from './ca-key.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 const HOUR_MS = 3_600_000;
 /** Short-lived: a leaf is re-minted after this, and no leaf outlives the CA. */
 const LEAF_LIFETIME_MS = 30 * 24 * HOUR_MS;
-const CA_SIGNING = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
 const LEAF_KEY = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 
 export interface LeafCertificate {
@@ -34,7 +34,8 @@ function toPem(der: ArrayBuffer, label: string): string {
  */
 export async function createLeafMinter(ca: { cert: string; key: string }, now: () => Date = () => new Date()): Promise<MintLeaf> {
   const caCert = new x509.X509Certificate(ca.cert);
-  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.key), CA_SIGNING, false, ['sign']);
+  const algorithms = caKeyAlgorithms(ca.key);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.key), algorithms.importParams, false, ['sign']);
   const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
   const authorityKeyId = caKeyId ? new x509.AuthorityKeyIdentifierExtension(caKeyId) : await x509.AuthorityKeyIdentifierExtension.create(caCert);
   const leafKeys = (await webcrypto.subtle.generateKey(LEAF_KEY, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -53,7 +54,7 @@ export async function createLeafMinter(ca: { cert: string; key: string }, now: (
       // An hour of slack for clocks that run a little behind ours.
       notBefore: new Date(time - HOUR_MS),
       notAfter,
-      signingAlgorithm: CA_SIGNING,
+      signingAlgorithm: algorithms.signing,
       publicKey: leafKeys.publicKey,
       signingKey: caKey,
       extensions: [
