@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { pluginIdSchema } from '../plugins/manifest-schema.js';
+import { randomFromPool } from './random-pool.js';
 
 /**
  * What one injected document may do through the bridge: call the plugins the proxy injected into
@@ -67,6 +68,6 @@ export function createCapabilityIssuer(key: Buffer = randomBytes(32)): Capabilit
       if (!parsed.success) return null;
       return { origin, session: parsed.data[1], plugins: parsed.data[2], ...(parsed.data[3] === 'webai' ? { webai: true } : {}) };
     },
-    newSession: () => randomBytes(12).toString('base64url'),
+    newSession: () => randomFromPool(12).toString('base64url'),
   };
 }

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Transform } from 'node:stream';
 import { capabilityBase } from '../bridge/bridge-paths.js';
+import { randomFromPool } from '../bridge/random-pool.js';
 import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import type { CspMode } from '../config/config-schema.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
@@ -86,7 +86,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     const matches = options.activePlugins(response.url);
     if (matches.length === 0) return null;
     const origin = new URL(response.url).origin;
-    const context: CspContext = { nonce: randomBytes(16).toString('base64'), origin };
+    const context: CspContext = { nonce: randomFromPool(16).toString('base64'), origin };
     const plugins = matches.map(({ plugin }) => plugin.id);
     const webAi = options.webAi?.() ?? null;
     const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession(), webai: webAi !== null });
