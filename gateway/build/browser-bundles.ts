@@ -27,8 +27,9 @@ export interface BrowserBundle {
 export const BROWSER_BUNDLES: readonly BrowserBundle[] = [
   {
     // One IIFE; the gateway wraps it in a function of the page's config (runtime/page-runtime.ts).
+    // Minified: every page a user opens downloads and parses it (64 KB → 33 KB, 12 KB gzipped).
     file: 'page-runtime.js',
-    options: { ...COMMON, entryPoints: [join(SOURCE_DIR, 'runtime/page/entry.ts')], format: 'iife', target: 'es2020' },
+    options: { ...COMMON, entryPoints: [join(SOURCE_DIR, 'runtime/page/entry.ts')], format: 'iife', target: 'es2020', minify: true },
   },
   {
     // An ES module, as the dashboard page loads it (`<script type="module">`).

@@ -174,7 +174,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     requestShutdown: () => void stop(),
   });
   const apiServer = await startApiServer({ api, apiPort, config, token, registry, router, capabilities, bridgeSecret, stillActiveOnSite, logger });
-  const proxy = await startGatewayProxy({ config, ca, apiPort, registry, settings, bus, activePlugins: injectedInto, capabilities, bridgeSecret, logger });
+  const proxy = await startGatewayProxy({ config, ca, apiPort, registry, settings, bus, activePlugins: injectedInto, capabilities, bridgeSecret, bridgeFetch: apiServer.bridgeFetch, logger });
   proxyPort = proxy.port;
   // What was asked for proves nothing: read back where both really listen (loopback or exit).
   assertLoopbackListeners({ API: apiServer.server.address(), proxy: proxy.address() });

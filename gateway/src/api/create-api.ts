@@ -10,10 +10,12 @@ import { pageErrorBody } from './page-errors.js';
 import type { ApiEnv } from './api-env.js';
 import { guardRequests, isPublicRoute, PAGE_RUNTIME_PREFIX } from './guard-requests.js';
 import { limitBodies, type BodyLimits } from './limit-bodies.js';
-import { PAGE_RUNTIME_FILE, PAGE_RUNTIME_FILE_SOURCE } from '../runtime/page-runtime.js';
+import { PAGE_RUNTIME_FILE } from '../runtime/page-runtime.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { injectionRoutes } from './routes/injection-routes.js';
+import { createPluginFileReader } from './routes/plugin-files.js';
 import { pluginRoutes } from './routes/plugin-routes.js';
+import { runtimeFileRoute } from './routes/runtime-file-route.js';
 import { settingsRoutes } from './routes/settings-routes.js';
 
 export interface ApiOptions {
@@ -69,14 +71,13 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     return c.json({ status: 'ok', name: 'aiplugs', version: options.version, apiPort, proxyPort, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
   });
   app.get('/api/ca.pem', (c) => c.body(options.ca.cert, 200, { 'content-type': 'application/x-pem-file', 'content-disposition': 'attachment; filename="aiplugs-ca.pem"' }));
-  // Pages load this through the bridge; its name changes with its content, so it can be cached forever.
-  app.get(`${PAGE_RUNTIME_PREFIX}${PAGE_RUNTIME_FILE}`, (c) =>
-    c.body(PAGE_RUNTIME_FILE_SOURCE, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' }),
-  );
-  app.route('/api/plugins', pluginRoutes(options.registry, options.router));
+  app.get(`${PAGE_RUNTIME_PREFIX}${PAGE_RUNTIME_FILE}`, runtimeFileRoute);
+  // One reader for both: what the proxy's pages and the extension's fallback load comes from one cache.
+  const files = createPluginFileReader(options.registry);
+  app.route('/api/plugins', pluginRoutes(options.registry, options.router, files));
   app.route('/api/events', eventRoutes(options.bus));
   app.route('/api/settings', settingsRoutes(options.settings, options.registry, options.activePlugins));
-  app.route('/api/inject', injectionRoutes({ version: options.version, activePlugins: options.activePlugins, apiPort: () => options.addresses().apiPort, bridgeBase: options.bridgeBase }));
+  app.route('/api/inject', injectionRoutes({ version: options.version, activePlugins: options.activePlugins, apiPort: () => options.addresses().apiPort, bridgeBase: options.bridgeBase, files }));
   for (const mount of options.mounts ?? []) app.route(mount.path, mount.app);
   app.all('/api/*', () => {
     throw new ApiError(404, 'not_found', 'No such API route');

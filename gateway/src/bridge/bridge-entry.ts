@@ -16,8 +16,8 @@ export interface BridgeEntryOptions {
   maxInFlightPerOrigin?: number;
 }
 
-/** Request headers a bridged call keeps: what the API needs to read its body and revalidate files. */
-const FORWARDED_HEADERS = ['content-type', 'content-length', 'transfer-encoding', 'if-none-match', 'accept'];
+/** Request headers a bridged call keeps: what the API needs to read its body, revalidate files and compress them. */
+const FORWARDED_HEADERS = ['content-type', 'content-length', 'transfer-encoding', 'if-none-match', 'accept', 'accept-encoding'];
 
 function refuse(status: number, code: string, message: string): Response {
   return new Response(JSON.stringify(errorBody(code, message)), { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });

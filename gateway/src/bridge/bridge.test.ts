@@ -60,9 +60,9 @@ after(async () => {
 });
 
 /** A plain-HTTP proxy request, as a browser sends it for an http:// page. */
-async function viaProxy(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+async function viaProxy(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, proxyPort = proxy.port) {
   const target = new URL(url);
-  const socket = connectTcp(proxy.port, '127.0.0.1');
+  const socket = connectTcp(proxyPort, '127.0.0.1');
   await once(socket, 'connect');
   const body = init.body ?? '';
   const headers = { host: target.host, connection: 'close', ...(body ? { 'content-length': String(Buffer.byteLength(body)), 'content-type': 'application/json' } : {}), ...init.headers };
@@ -209,5 +209,71 @@ describe('the proxy forwards the bridge to the API, which trusts only what the p
     const [, response] = (await once(ws, 'unexpected-response')) as [unknown, { statusCode: number }];
     assert.equal(response.statusCode, 502);
     ws.terminate();
+  });
+});
+
+describe('the files a page loads while it parses are answered in the proxy process, as the API would answer them', () => {
+  const token = capabilities.mint({ origin: 'http://shop.test', plugins: ['echo'], session: 'session-0003' });
+  let direct: Mockttp;
+  let reachedApi = 0;
+  const count = () => (reachedApi += 1);
+
+  before(async () => {
+    direct = getLocal({ https: await generateCACertificate() });
+    await direct.start();
+    await addBridgeRules(direct, { apiPort: (api.address() as AddressInfo).port, secret: SECRET, fetchInProcess: (request) => entry.fetch(request, {}) });
+    await direct.forAnyRequest().always().thenReply(502, 'passthrough would go to the site');
+    api.on('connection', count);
+  });
+  after(async () => {
+    api.off('connection', count);
+    await direct.stop();
+  });
+
+  const via = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => viaProxy(url, init, direct.port);
+
+  it('gives the API the same origin, grant and path, without the cookies, and never touches the API port', async () => {
+    const before = reachedApi;
+    const file = await via(`http://shop.test${capabilityBase(token)}/api/plugins/echo/files/content.js?v=1`, { headers: { cookie: 'site=secret', 'sec-fetch-site': 'same-origin' } });
+    assert.equal(file.status, 200);
+    assert.deepEqual(file.body, { path: '/api/plugins/echo/files/content.js', bridge: { origin: 'http://shop.test', grant: { origin: 'http://shop.test', plugins: ['echo'], session: 'session-0003' } }, cookie: null, body: null });
+    const runtime = await via('http://shop.test/__aiplugs/runtime/runtime-1.js');
+    assert.deepEqual(runtime.body.bridge, { origin: 'http://shop.test', grant: null });
+    assert.equal(reachedApi, before, 'no connection to the API port');
+  });
+
+  it('refuses what the API refuses: a cross-site fetch, another site, a forged capability', async () => {
+    assert.equal((await via(`http://shop.test${capabilityBase(token)}/api/plugins/echo/files/a.js`, { headers: { 'sec-fetch-site': 'cross-site' } })).status, 403);
+    assert.equal((await via(`http://evil.test${capabilityBase(token)}/api/plugins/echo/files/a.js`)).status, 403);
+    assert.equal((await via(`http://shop.test${capabilityBase(`${token.split('.')[0]}.${'A'.repeat(43)}`)}/api/plugins/echo/files/a.js`)).status, 403);
+  });
+
+  it('still sends every other bridged call over loopback: bodies and streams go to the API port as they come', async () => {
+    const before = reachedApi;
+    const reply = await via(`http://shop.test${capabilityBase(token)}/api/plugins/echo/infer`, { method: 'POST', body: '{"payload":1}', headers: { origin: 'http://shop.test' } });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.body, 13);
+    assert.ok(reachedApi > before, 'the API port saw the call');
+  });
+});
+
+describe('an in-process answer that fails', () => {
+  it('reaches the page as a code, never as the error text', async () => {
+    const failing = getLocal({ https: await generateCACertificate() });
+    await failing.start();
+    try {
+      await addBridgeRules(failing, {
+        apiPort: (api.address() as AddressInfo).port,
+        secret: SECRET,
+        fetchInProcess: async () => {
+          throw new Error('ENOENT: /home/someone/.local/share/aiplugs/plugins/x/content.js');
+        },
+      });
+      const reply = await viaProxy('http://shop.test/__aiplugs/runtime/runtime-1.js', {}, failing.port);
+      assert.equal(reply.status, 502);
+      assert.deepEqual(reply.body, { error: { code: 'bridge_failed', message: 'The gateway could not answer this request' } });
+    } finally {
+      await failing.stop();
+    }
   });
 });

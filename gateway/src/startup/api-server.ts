@@ -53,6 +53,8 @@ export interface ApiServerOptions {
 
 export interface ApiServer {
   server: ServerType;
+  /** The bridge's entry, for the requests the proxy answers in this process (proxy/bridge-rules.ts). */
+  bridgeFetch: (request: Request) => Promise<Response>;
   connections: ConnectionManager;
   webSockets: { close(): void };
   /** Closes the listener and every HTTP connection (WebSockets are closed by `connections`). */
@@ -82,5 +84,5 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       server.close(() => resolve());
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
     });
-  return { server, connections, webSockets, close };
+  return { server, connections, webSockets, bridgeFetch: (request) => bridge.fetch(request, {}), close };
 }

@@ -23,11 +23,12 @@ export interface GatewayProxyOptions {
   activePlugins: ProxyOptions['activePlugins'];
   capabilities: CapabilityIssuer;
   bridgeSecret: string;
+  bridgeFetch: ProxyOptions['bridgeFetch'];
   logger: Logger;
 }
 
 /** Starts the intercepting proxy on a port from the configured range, with the configured limits. */
-export async function startGatewayProxy({ config, ca, apiPort, registry, settings, bus, activePlugins, capabilities, bridgeSecret, logger }: GatewayProxyOptions): Promise<GatewayProxy> {
+export async function startGatewayProxy({ config, ca, apiPort, registry, settings, bus, activePlugins, capabilities, bridgeSecret, bridgeFetch, logger }: GatewayProxyOptions): Promise<GatewayProxy> {
   const requestedProxyPort = await pickPort(config.proxy.port, config.proxy.port_range);
   return createProxy({
     port: requestedProxyPort,
@@ -35,6 +36,7 @@ export async function startGatewayProxy({ config, ca, apiPort, registry, setting
     activePlugins,
     capabilities,
     bridgeSecret,
+    bridgeFetch,
     logger: logger.child('proxy'),
     version: VERSION,
     apiPort: () => apiPort,

@@ -1,11 +1,11 @@
-import { readFile, realpath } from 'node:fs/promises';
-import { join, sep } from 'node:path';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { PluginMatch } from '../../plugins/plugin-registry.js';
+import { pluginFilePath } from '../../proxy/injection-markup.js';
 import { pageRuntimeScript } from '../../runtime/page-runtime.js';
 import { ApiError } from '../api-error.js';
 import type { ApiEnv } from '../api-env.js';
+import type { PluginFileReader } from './plugin-files.js';
 
 const urlQuery = z.url({ protocol: /^https?$/ });
 
@@ -43,18 +43,8 @@ export interface InjectionRoutesOptions {
   apiPort: () => number;
   /** Mints a bridge base for `origin` and these plugin ids (see bridge/page-capability.ts). */
   bridgeBase: (origin: string, plugins: string[]) => string;
-}
-
-function filePath(pluginId: string, file: string): string {
-  return `/api/plugins/${encodeURIComponent(pluginId)}/files/${file.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-/** Reads a file the manifest names; the registry checked it stays inside the plugin, resolve again anyway. */
-async function readManifestFile(dir: string, pluginId: string, file: string): Promise<InjectedFile> {
-  const root = await realpath(dir);
-  const real = await realpath(join(root, file)).catch(() => null);
-  if (!real || !real.startsWith(root + sep)) throw new ApiError(404, 'file_not_found', `Plugin "${pluginId}" has no file "${file}"`);
-  return { file, path: filePath(pluginId, file), code: await readFile(real, 'utf8') };
+  /** The plugin files pages load through the bridge, read the same way (and from the same memory). */
+  files: PluginFileReader;
 }
 
 /**
@@ -69,6 +59,7 @@ export function injectionRoutes(options: InjectionRoutesOptions) {
     const parsed = urlQuery.safeParse(c.req.query('url'));
     if (!parsed.success) throw new ApiError(400, 'invalid_url', 'Query parameter url must be an http(s) URL');
     const matches = options.activePlugins(parsed.data);
+    const read = async (pluginId: string, file: string): Promise<InjectedFile> => ({ file, path: pluginFilePath(pluginId, file), code: (await options.files.read(pluginId, file)).body.toString('utf8') });
     const plugins = await Promise.all(
       matches.map(async ({ plugin, scripts }) => ({
         id: plugin.id,
@@ -76,8 +67,8 @@ export function injectionRoutes(options: InjectionRoutesOptions) {
         scripts: await Promise.all(
           scripts.map(async (script) => ({
             run_at: script.run_at,
-            js: await Promise.all(script.js.map((file) => readManifestFile(plugin.dir, plugin.id, file))),
-            css: await Promise.all(script.css.map((file) => readManifestFile(plugin.dir, plugin.id, file))),
+            js: await Promise.all(script.js.map((file) => read(plugin.id, file))),
+            css: await Promise.all(script.css.map((file) => read(plugin.id, file))),
           })),
         ),
       })),

@@ -1,28 +1,15 @@
-import { readFile, realpath } from 'node:fs/promises';
-import { extname, join, sep } from 'node:path';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { InferenceRouter } from '../../inference/inference-router.js';
 import type { PluginRecord, PluginRegistry } from '../../plugins/plugin-registry.js';
-import { publishedFiles } from '../../plugins/published-files.js';
 import { ApiError, parseJsonBody } from '../api-error.js';
 import type { ApiEnv } from '../api-env.js';
+import type { PluginFileReader } from './plugin-files.js';
 
 const inferBodySchema = z.object({
   payload: z.unknown(),
   mode: z.enum(['local', 'cloud']).optional(),
 });
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.html': 'text/html; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.wasm': 'application/wasm',
-};
 
 /** The public view of a plugin: what it is, where it runs, whether it loaded. */
 export function describePlugin(record: PluginRecord) {
@@ -46,27 +33,7 @@ export function describePlugin(record: PluginRecord) {
   };
 }
 
-/**
- * Serves a file an enabled plugin publishes (content scripts, their CSS, `web_accessible_resources`),
- * refusing anything else in its folder and anything that would leave it. An unpublished file is
- * "not found", whether or not it exists: a page learns nothing about the folder.
- */
-async function readPluginFile(registry: PluginRegistry, id: string, path: string): Promise<{ body: Buffer; type: string }> {
-  const record = registry.get(id);
-  if (!record || record.status !== 'enabled') throw new ApiError(404, 'plugin_not_found', `No enabled plugin "${id}"`);
-  if (!publishedFiles(record.manifest)(path)) throw new ApiError(404, 'file_not_found', `Plugin "${id}" publishes no file "${path}"`);
-  try {
-    const root = await realpath(record.dir);
-    const file = await realpath(join(root, path));
-    if (!file.startsWith(root + sep)) throw new ApiError(403, 'invalid_path', `"${path}" leaves the plugin folder`);
-    return { body: await readFile(file), type: CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' };
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
-    throw new ApiError(404, 'file_not_found', `Plugin "${id}" has no file "${path}"`);
-  }
-}
-
-export function pluginRoutes(registry: PluginRegistry, router: InferenceRouter) {
+export function pluginRoutes(registry: PluginRegistry, router: InferenceRouter, files: PluginFileReader) {
   return new Hono<ApiEnv>()
     .get('/', (c) => c.json({ plugins: registry.list().map(describePlugin) }))
     .get('/:id', (c) => {
@@ -88,8 +55,8 @@ export function pluginRoutes(registry: PluginRegistry, router: InferenceRouter) 
       } catch {
         throw new ApiError(400, 'invalid_path', 'The file path is not valid percent-encoding');
       }
-      const file = await readPluginFile(registry, id, path);
-      // Plugin files change under hot reload; revalidate every time rather than serve a stale script.
+      const file = await files.read(id, path);
+      // Plugin files change under hot reload; the browser revalidates every time rather than run a stale script.
       return c.body(new Uint8Array(file.body), 200, { 'content-type': file.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
     });
 }
