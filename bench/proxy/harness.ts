@@ -129,10 +129,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** The real gateway (`aiplugs start --json`) with the bench plugin, trusting the origin's test certificate. */
-export async function startGateway(options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<ProxyChild & { apiPort: number }> {
+/** The real gateway (`aiplugs start --json`) with the bench plugin (or `pluginsDir`'s), trusting the origin's test certificate. */
+export async function startGateway(options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; pluginsDir?: string } = {}): Promise<ProxyChild & { apiPort: number }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-bench-'));
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, 'start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, '--plugins-dir', PLUGINS], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, 'start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, '--plugins-dir', options.pluginsDir ?? PLUGINS], {
     cwd: REPO,
     env: { ...process.env, AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: '127.0.0.1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { seededRandom } from '../../testing/seeded-random.js';
 
 /**
  * Writes a tiny but real GGUF v3 language model for tests: llama architecture, a couple of layers,
@@ -165,18 +166,6 @@ export function encodeGguf(metadata: Array<[string, MetadataValue]>, tensors: Te
     out.padTo(ALIGNMENT);
   }
   return out.result();
-}
-
-/** mulberry32: a small seeded PRNG, so the same options always give the same file (and hash). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const TOKEN_NORMAL = 1;
