@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, cp, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -13,6 +13,20 @@ describe('the one-file gateway bundle', () => {
     const code = ['// node_modules/fine/index.js', '// __dirname in a comment is fine', ' * or __filename in a doc comment', '// node_modules/wasm-thing/load.js', 'var bytes = readFileSync(join(__dirname, "x.wasm"));'].join('\n');
     assert.throws(() => assertNoModuleDirectories(code), /node_modules\/wasm-thing\/load\.js uses __dirname\/__filename/);
     assert.doesNotThrow(() => assertNoModuleDirectories(code.split('\n').slice(0, 3).join('\n')));
+  });
+
+  it('lets the launcher start without zod: it spawns the gateway before loading what only the gateway needs', async () => {
+    // The files an entry loads before it runs: itself and the chunks it imports statically, transitively.
+    const staticGraph = async (file: string, seen = new Set<string>()): Promise<Set<string>> => {
+      if (seen.has(file)) return seen;
+      seen.add(file);
+      const code = await readFile(join(DIST_DIR, file), 'utf8');
+      for (const [, chunk] of code.matchAll(/^(?:import|export)\b[^;]*?["']\.\/(gateway-chunk-[\w-]+\.js)["']/gms)) await staticGraph(chunk!, seen);
+      return seen;
+    };
+    const holdsZod = async (files: Set<string>) => (await Promise.all([...files].map((file) => readFile(join(DIST_DIR, file), 'utf8')))).some((code) => code.includes('// node_modules/zod/'));
+    assert.equal(await holdsZod(await staticGraph(CLI_BUNDLE_FILE)), true, 'the gateway loads zod up front');
+    assert.equal(await holdsZod(await staticGraph(LAUNCHER_BUNDLE_FILE)), false, 'the launcher loads zod before it spawns the gateway');
   });
 
   it('is built, and runs the CLI with nothing else of gateway/dist beside it', async () => {

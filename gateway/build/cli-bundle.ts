@@ -12,7 +12,9 @@ import { REPO_ROOT } from './build-paths.js';
  * backends, which run in other processes.
  *
  * The bin first loads the launcher (cli/env-handoff.js), which runs the gateway as a child when
- * secrets are in the environment; what both share (zod) is split into a chunk loaded once.
+ * secrets are in the environment; what both share is split into chunks loaded once. The launcher
+ * imports zod only where a gateway reads its handed-over environment, so a launcher spawns the
+ * gateway without loading it.
  * All of it sits at the top of gateway/dist because paths to files shipped beside the code
  * resolve from gateway/src/package-paths.ts, which sits there too.
  */
