@@ -34,6 +34,8 @@ export interface ProxyOptions {
   capabilities: CapabilityIssuer;
   /** The per-process secret the bridge rules put into forwarded paths (the API checks it). */
   bridgeSecret: string;
+  /** The API's bridge entry, for the files pages load while they parse (see bridge-rules.ts); without it, every bridged request goes over loopback. */
+  bridgeFetch?: ((request: Request) => Promise<Response>) | undefined;
   logger: Logger;
   version: string;
   apiPort: () => number;
@@ -123,6 +125,9 @@ export function createErrorResponder(logger: Logger) {
   };
 }
 
+/** The name on the certificate for clients that send no SNI: reserved (RFC 6761), it matches nothing. */
+const NO_SNI_NAME = 'no-sni.aiplugs.invalid';
+
 /**
  * The interception proxy: a mockttp server on 127.0.0.1 whose rules, in priority order, are
  * 1. the same-origin bridge (`/__aiplugs/*` on any host, streamed to the API port, see bridge-rules),
@@ -136,20 +141,20 @@ export function createErrorResponder(logger: Logger) {
  */
 export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> {
   const { logger } = options;
-  const leafCertificates = createLeafCertificateCache({
-    ...(options.leafCertificates ?? DEFAULT_LEAF_CERTIFICATE_LIMITS),
-    mint: await createLeafMinter(options.ca),
-    logger,
-  });
+  const mint = await createLeafMinter(options.ca);
+  const leafCertificates = createLeafCertificateCache({ ...(options.leafCertificates ?? DEFAULT_LEAF_CERTIFICATE_LIMITS), mint, logger });
+  // A client that sends no SNI (it asked for an IP address) gets a certificate for a reserved name
+  // that matches nothing, rather than one for a name it did not ask for. It never validates, so
+  // it is made once, however long the gateway runs.
+  const noSni = await mint(NO_SNI_NAME);
   const server: Mockttp = new MockttpServer({
     https: {
       key: options.ca.key,
       cert: options.ca.cert,
-      // A client that sends no SNI (it asked for an IP address) gets a certificate for a reserved
-      // name that matches nothing, rather than one for a name it did not ask for.
-      defaultDomain: 'no-sni.aiplugs.invalid',
-      // Every other name: a bounded cache, rate-limited minting (our patch lets this replace mockttp's).
-      tlsServerOptions: { SNICallback: leafCertificates.SNICallback },
+      // Every certificate is ours (our patch): SNI names from a bounded cache with rate-limited
+      // minting, and the one above. mockttp then loads no CA of its own, whose constructor
+      // generated an RSA key pair on every start.
+      tlsServerOptions: { SNICallback: leafCertificates.SNICallback, key: noSni.key, cert: noSni.cert },
     },
     listenHost: LOOPBACK,
     // Browsers speak HTTP/2 to the proxy and the proxy to HTTP/2 sites (ALPN, HTTP/1.1 fallback).
@@ -178,7 +183,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
     });
 
   await server.start(options.port);
-  await addBridgeRules(server, { apiPort: options.apiPort(), secret: options.bridgeSecret });
+  await addBridgeRules(server, { apiPort: options.apiPort(), secret: options.bridgeSecret, fetchInProcess: options.bridgeFetch });
   await server
     .forGet()
     .matching((request) => isDocumentRequest(request.method, request.headers))

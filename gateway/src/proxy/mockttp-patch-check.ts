@@ -18,6 +18,8 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'transform-response-stream', file: 'dist/rules/requests/request-step-impls.js', purpose: 'documents are rewritten as they stream' },
   { id: 'upstream-idle', file: 'dist/rules/http-agents.js', purpose: 'an idle upstream socket is dropped before the server drops it' },
   { id: 'loop-check', file: 'dist/util/socket-util.js', purpose: 'a shared ephemeral port is not taken for a request loop' },
+  { id: 'port-cache', file: 'dist/server/mockttp-server.js', purpose: 'no system call per request for the proxy port' },
+  { id: 'plain-upstream', file: 'dist/rules/requests/request-step-impls.js', purpose: 'no TLS options built for plain HTTP upstreams' },
 ] as const;
 
 export class MockttpPatchError extends Error {

@@ -7,11 +7,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createNetServer, Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
 import { Transform } from 'node:stream';
 import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { generateCACertificate, getLocal, type Mockttp } from 'mockttp';
+import * as passthroughHandlingModule from 'mockttp/dist/rules/passthrough-handling';
+import * as certificatesModule from 'mockttp/dist/util/certificates';
 import { isSocketLoop } from 'mockttp/dist/util/socket-util';
 import { CHUNK, gate, listen, MiB, pump, rawExchange, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
 
@@ -71,6 +73,102 @@ describe('mockttp patch: listen-host', () => {
       assert.equal(address.address, '127.0.0.1');
     } finally {
       await proxy.stop();
+    }
+  });
+});
+
+/**
+ * Counts the calls mockttp makes to one function of its CommonJS modules (it reads the exports
+ * object at each call) until restore(). The module comes in as an import, not a require, so that
+ * the unpatched run's redirect applies.
+ */
+function countCalls(namespace: object, name: string): { count: number; restore: () => void } {
+  const exports = (namespace as { default: Record<string, (...args: unknown[]) => unknown> }).default;
+  const original = exports[name]!;
+  const counter = { count: 0, restore: () => void (exports[name] = original) };
+  exports[name] = (...args) => ((counter.count += 1), original(...args));
+  return counter;
+}
+
+/** The subject CN of the certificate the proxy shows a TLS client tunnelled to `target` (SNI only if given). */
+function certificateSubject(proxy: Mockttp, target: string, servername?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const tunnel = httpRequest({ host: '127.0.0.1', port: proxy.port, method: 'CONNECT', path: target });
+    tunnel.on('connect', (_response, socket) => {
+      const session = tlsConnect({ socket, rejectUnauthorized: false, ...(servername ? { servername } : {}) }, () => {
+        resolve(String(session.getPeerCertificate().subject.CN));
+        session.destroy();
+      });
+      session.on('error', reject);
+    });
+    tunnel.on('error', reject);
+    tunnel.end();
+  });
+}
+
+/** Counts writes (write or writev) on the sockets `which` picks, until stop(). */
+function countSocketWrites(which: (socket: Socket) => boolean): { count: number; stop: () => void } {
+  const prototype = NetSocket.prototype as unknown as Record<'_write' | '_writev', (this: Socket, ...args: unknown[]) => void>;
+  const originals = { _write: prototype._write, _writev: prototype._writev };
+  const counter = { count: 0, stop: () => Object.assign(prototype, originals) };
+  for (const name of ['_write', '_writev'] as const) {
+    const original = originals[name];
+    prototype[name] = function (this: Socket, ...args: unknown[]) {
+      if (which(this)) counter.count += 1;
+      return original.apply(this, args);
+    };
+  }
+  return counter;
+}
+
+describe('mockttp patch: port-cache', () => {
+  it('reads its own port once per start, not once per request', async () => {
+    const upstream = await listen((_request, response) => response.end('ok'));
+    const proxy = getLocal({ recordTraffic: false });
+    try {
+      await proxy.start();
+      await proxy.forUnmatchedRequest().always().thenPassThrough();
+      const inner = (proxy as unknown as { server: Server }).server;
+      const address = inner.address.bind(inner);
+      let reads = 0;
+      inner.address = () => ((reads += 1), address());
+      for (let i = 0; i < 10; i += 1) assert.equal((await viaProxy(proxy, `${upstream.url}/${i}`)).status, 200);
+      assert.ok(reads <= 1, `read ${reads} times for 10 requests`);
+
+      // A stopped server has no port, and a new start reads the one it really got.
+      await proxy.stop();
+      assert.throws(() => proxy.port);
+      const probe = createNetServer().listen(0, '127.0.0.1');
+      await once(probe, 'listening');
+      const other = (probe.address() as AddressInfo).port;
+      probe.close();
+      await once(probe, 'close');
+      await proxy.start(other);
+      assert.equal(proxy.port, other);
+    } finally {
+      await proxy.stop();
+      upstream.server.close();
+    }
+  });
+});
+
+describe('mockttp patch: plain-upstream', () => {
+  it('builds TLS options for an HTTPS upstream only', async () => {
+    const built = countCalls(passthroughHandlingModule, 'getUpstreamTlsOptions');
+    const upstream = await listen((_request, response) => response.end('ok'));
+    const proxy = getLocal({ recordTraffic: false });
+    try {
+      await proxy.start();
+      await proxy.forUnmatchedRequest().always().thenPassThrough();
+      assert.equal((await viaProxy(proxy, `${upstream.url}/plain`)).status, 200);
+      assert.equal(built.count, 0, 'none for plain HTTP');
+      // An HTTPS upstream still gets them (here one that refuses the connection).
+      await viaProxy(proxy, `https://127.0.0.1:${new URL(upstream.url).port}/tls`).catch(() => undefined);
+      assert.equal(built.count, 1);
+    } finally {
+      built.restore();
+      await proxy.stop();
+      upstream.server.close();
     }
   });
 });
@@ -138,21 +236,27 @@ describe('mockttp patch: sni-callback', () => {
     });
     await proxy.start();
     try {
-      const subject = await new Promise<string>((resolve, reject) => {
-        const tunnel = httpRequest({ host: '127.0.0.1', port: proxy.port, method: 'CONNECT', path: 'shop.example:443' });
-        tunnel.on('connect', (_response, socket) => {
-          const session = tlsConnect({ socket, servername: 'shop.example', rejectUnauthorized: false }, () => {
-            resolve(String(session.getPeerCertificate().subject.CN));
-            session.destroy();
-          });
-          session.on('error', reject);
-        });
-        tunnel.on('error', reject);
-        tunnel.end();
-      });
+      const subject = await certificateSubject(proxy, 'shop.example:443', 'shop.example');
       assert.deepEqual(names, ['shop.example']);
       assert.match(subject, /Mockttp Testing CA/, 'the certificate our callback chose, not one minted for shop.example');
     } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+describe('mockttp patch: sni-callback, with the certificate for clients without SNI', () => {
+  it('loads no CA and makes no certificate of its own: a client that sends no SNI gets the one given', async () => {
+    const loaded = countCalls(certificatesModule, 'getCA');
+    const ca = await generateCACertificate();
+    const proxy = getLocal({ https: { ...ca, tlsServerOptions: { SNICallback: (_name, callback) => callback(new Error('no SNI expected')), key: ca.key, cert: ca.cert } } });
+    try {
+      await proxy.start();
+      assert.equal(loaded.count, 0, 'mockttp loaded no CA (its constructor generates an RSA key pair)');
+      const subject = await certificateSubject(proxy, '127.0.0.1:443');
+      assert.match(subject, /Mockttp Testing CA/, 'the certificate given for clients without SNI');
+    } finally {
+      loaded.restore();
       await proxy.stop();
     }
   });
@@ -254,6 +358,20 @@ describe('mockttp patch: transformResponseStream', () => {
     assert.equal(exchange.body.toString(), 'X'.repeat(2 * CHUNK.length));
     assert.equal(exchange.headers['content-length'], undefined);
     assert.equal(exchange.headers['transfer-encoding'], 'chunked');
+  });
+
+  it('sends a document that arrived whole in one socket write: head, body and end together', async () => {
+    await proxy.forGet(`${upstream.url}/whole`).thenPassThrough({
+      transformResponseStream: () => ({ transform: () => new Transform({ transform: (chunk: Buffer, _e, done) => done(null, Buffer.from(chunk.toString().toUpperCase())) }) }),
+    });
+    const writes = countSocketWrites((socket) => socket.localPort === proxy.port);
+    try {
+      const exchange = await viaProxy(proxy, `${upstream.url}/whole`);
+      assert.equal(exchange.body.toString(), 'HELLO');
+      assert.equal(writes.count, 1, 'one write to the client (it was a write per tick, and one more for the end)');
+    } finally {
+      writes.stop();
+    }
   });
 
   it('replaces status and headers, and is given the response head and request', async () => {
