@@ -1,13 +1,14 @@
 // The installable package: `npm pack` → `npm install -g` into an empty prefix → `aiplugs start`,
 // then one real page through its proxy in Chromium. The tarball carries our lock as
-// npm-shrinkwrap.json (prepack), so the install resolves nothing: it runs `--offline`, every
-// package from the npm cache that the repository's own `npm install` filled. No network.
+// npm-shrinkwrap.json (prepack). The install runs against a local registry that serves what our
+// lock installs, from the npm cache that the repository's own `npm install` filled. No network.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Browser } from '@playwright/test';
 import { launchThroughProxy } from '../support/chromium.js';
+import { startLockRegistry, type LockRegistry } from '../support/lock-registry.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
 import { runProcess, type ProcessResult } from '../support/run-process.js';
 import { runtimeFileName, runtimeFromSources, servedRuntime } from '../support/served-runtime.js';
@@ -47,15 +48,18 @@ const REQUIRED_FILES = [
 /** Build-only and test-only packages: none may be installed with the package. */
 const DEV_ONLY = ['typescript', '@playwright/test', 'wxt', 'web-ext', 'fast-check', 'parse5', 'undici'];
 
-/** npm as a user runs it; the variables npm sets for the script running this test are left out. */
+/** The environment npm runs with as a user runs it: the variables npm sets for the script running this test are left out. */
+const NPM_ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')));
+
 function npm(args: string[], cwd: string): Promise<ProcessResult> {
-  return runProcess('npm', args, { cwd, env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_'))) });
+  return runProcess('npm', args, { cwd, env: NPM_ENV });
 }
 
 let work: string;
 let site: TestSite;
 let gateway: GatewayChild | undefined;
 let browser: Browser | undefined;
+let registry: LockRegistry | undefined;
 
 test.beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'aiplugs-package-'));
@@ -65,6 +69,7 @@ test.afterAll(async () => {
   await browser?.close();
   await gateway?.stop();
   await site?.close();
+  await registry?.close();
   await rm(work, { recursive: true, force: true });
 });
 
@@ -82,9 +87,14 @@ test('npm pack gives a package that installs into an empty prefix, runs `aiplugs
   expect(files.filter((path) => /\.[cm]?ts$/.test(path) && !path.endsWith('.d.ts')), 'TypeScript sources in the package').toEqual([]);
   expect(files.filter((path) => /(^|\/)(e2e|test|bench|node_modules)\//.test(path) || /\.test\.[cm]?[jt]s$/.test(path)), 'tests in the package').toEqual([]);
 
+  const tarballs = join(work, 'registry');
+  await mkdir(tarballs);
+  registry = await startLockRegistry(REPO_ROOT, tarballs, NPM_ENV);
   const prefix = join(work, 'prefix');
-  const install = await npm(['install', '--global', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', join(work, info!.filename)], work);
+  // Its own npm cache: what it fetched from the local registry stays out of the user's.
+  const install = await npm(['install', '--global', '--prefix', prefix, '--registry', registry.url, '--cache', join(work, 'npm-cache'), '--no-audit', '--no-fund', join(work, info!.filename)], work);
   expect(install.code, install.stderr).toBe(0);
+  expect(registry.asked.has('mockttp'), 'the install resolved through the local registry').toBe(true);
   const installed = join(prefix, 'lib/node_modules/aiplugs');
   expect(DEV_ONLY.filter((name) => existsSync(join(installed, 'node_modules', name))), 'dev dependencies installed with the package').toEqual([]);
   // Compiled JavaScript runs with no TypeScript loader: take tsx away (only .ts plugin backends load it).
