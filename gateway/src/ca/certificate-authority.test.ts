@@ -10,6 +10,7 @@ import { createEventBus } from '../events/event-bus.js';
 import { createLogger } from '../events/logger.js';
 import { testAuthority } from '../../../test/security/support/certificates.js';
 import { ensureCertificateAuthority } from './certificate-authority.js';
+import { createLeafMinter } from './leaf-certificate.js';
 
 const DAY = 86_400_000;
 
@@ -94,6 +95,37 @@ describe('certificate authority', () => {
     assert.notEqual(repaired.spki, other.spki);
     const publicOfKey = createPublicKey(createPrivateKey(repaired.key)).export({ type: 'spki', format: 'der' });
     assert.deepEqual(publicOfKey, new X509Certificate(repaired.cert).publicKey.export({ type: 'spki', format: 'der' }));
+  });
+
+  it('keeps a CA whose key is stored in another encoding (SEC1, PKCS#1) and signs leaves with it', async () => {
+    const { lines, logger } = setup();
+    // testAuthority's CA lives 30 days: renew later than that, so only the key's encoding is judged.
+    const options = { lifetimeDays: 365, renewBeforeDays: 7, logger };
+    for (const [kind, authority] of [
+      ['ECDSA as SEC1', await ensureCertificateAuthority({ ...options, dataDir: await mkdtemp(join(tmpdir(), 'aiplugs-ca-')) })],
+      ['RSA as PKCS#1', await testAuthority()],
+    ] as const) {
+      const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-ca-'));
+      const type = kind.startsWith('RSA') ? 'pkcs1' : 'sec1';
+      await writeFile(join(dataDir, 'ca.key'), createPrivateKey(authority.key).export({ type, format: 'pem' }), { mode: 0o600 });
+      await writeFile(join(dataDir, 'ca.pem'), authority.cert);
+      lines.length = 0;
+      const kept = await ensureCertificateAuthority({ ...options, dataDir });
+      assert.equal(kept.cert, authority.cert, `${kind}: the CA users trusted is kept`);
+      assert.deepEqual(lines, [], `${kind}: not regenerated`);
+      // The proxy mints with what this returns: a key it can import whatever encoding the file has.
+      const leaf = await (await createLeafMinter(kept))('shop.example');
+      assert.ok(new X509Certificate(leaf.cert).checkIssued(new X509Certificate(authority.cert)), `${kind}: the leaf is issued by the CA`);
+    }
+  });
+
+  it('replaces an RSA CA key shorter than 2048 bits', async () => {
+    const { lines, logger } = setup();
+    const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-ca-'));
+    await writeFile(join(dataDir, 'ca.key'), generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await writeFile(join(dataDir, 'ca.pem'), (await testAuthority()).cert);
+    await ensureCertificateAuthority({ dataDir, lifetimeDays: 365, renewBeforeDays: 30, logger });
+    assert.match(lines.at(-1) ?? '', /because the CA files are unreadable \(an RSA CA key of 1024 bits is too short/);
   });
 
   it('is unique per install', async () => {
