@@ -52,7 +52,10 @@ function coveredByRevision(path: string): boolean {
  * sub-resources, which made a 300-byte script take 30–170 ms in the page-load benchmark. Only a file
  * the revision fingerprint covers is kept (within REVISION_DEPTH, outside node_modules and the
  * other folders it skips, reached without a symlink), so
- * an edit always yields a new revision after hot reload, and with it a fresh read.
+ * an edit always yields a new revision after hot reload, and with it a fresh read. The copies
+ * follow the registry, not the disk: if the plugin watcher fails (it logs a warning), they stay
+ * until a restart, as the manifests do. A `stat` per hit would catch that, at the cost of the
+ * event-loop turn this cache exists to save.
  *
  * @example
  *   const files = createPluginFileReader(registry);
