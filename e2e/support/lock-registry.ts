@@ -95,33 +95,34 @@ export async function startLockRegistry(root: string, dir: string, npmEnv: NodeJ
   const integrity = new Map<string, string>();
   for (const [id, file] of files) integrity.set(id, `sha512-${createHash('sha512').update(await readFile(join(dir, file))).digest('base64')}`);
 
+  const tarballs = new Set(files.values());
+  const byName = new Map<string, RegistryPackage[]>();
+  for (const pkg of packages) byName.set(pkg.name, [...(byName.get(pkg.name) ?? []), pkg]);
+  // Metadata as the registry gives it: what the lock recorded of each version, and where its tarball is.
+  const manifest = (origin: string, { name, version, entry }: RegistryPackage) => {
+    const id = `${name}@${version}`;
+    const { dev: _dev, inBundle: _inBundle, link: _link, ...recorded } = entry;
+    return { ...recorded, name, version, dist: { tarball: `${origin}/-/tarballs/${encodeURIComponent(files.get(id) ?? `${id}.tgz`)}`, integrity: integrity.get(id) } };
+  };
+
   const asked = new Set<string>();
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://registry').pathname.slice(1));
     const tarball = path.startsWith('-/tarballs/') ? path.slice('-/tarballs/'.length) : null;
-    if (tarball !== null && [...files.values()].includes(tarball)) {
+    if (tarball !== null && tarballs.has(tarball)) {
       response.writeHead(200, { 'content-type': 'application/octet-stream' });
       createReadStream(join(dir, tarball)).pipe(response);
       return;
     }
-    const versions = packages.filter((pkg) => pkg.name === path);
-    if (versions.length === 0) {
+    const versions = byName.get(path);
+    if (!versions) {
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
       return;
     }
     asked.add(path);
-    const { port } = server.address() as AddressInfo;
-    const manifest = ({ name, version, entry }: RegistryPackage) => {
-      const id = `${name}@${version}`;
-      const { dependencies, optionalDependencies, peerDependencies, peerDependenciesMeta, bin, engines, os, cpu, libc: libcs, hasInstallScript } = entry;
-      return {
-        ...{ name, version, dependencies, optionalDependencies, peerDependencies, peerDependenciesMeta, bin, engines, os, cpu, libc: libcs, hasInstallScript },
-        dist: { tarball: `http://127.0.0.1:${port}/-/tarballs/${encodeURIComponent(files.get(id) ?? `${id}.tgz`)}`, ...(integrity.has(id) ? { integrity: integrity.get(id) } : {}) },
-      };
-    };
-    const latest = versions.at(-1)!.version;
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ name: path, 'dist-tags': { latest }, versions: Object.fromEntries(versions.map((pkg) => [pkg.version, manifest(pkg)])) }));
+    response.end(JSON.stringify({ name: path, 'dist-tags': { latest: versions.at(-1)!.version }, versions: Object.fromEntries(versions.map((pkg) => [pkg.version, manifest(origin, pkg)])) }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

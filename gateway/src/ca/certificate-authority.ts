@@ -103,10 +103,7 @@ export async function ensureCertificateAuthority(options: CaOptions): Promise<Ce
   await chmod(keyPath, 0o600);
   const [cert, key] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
   const parsed = new X509Certificate(cert);
-  // As PKCS#8, whatever encoding the file holds (a SEC1 or PKCS#1 key is kept, not replaced): the
-  // leaf minter's Web Crypto import reads PKCS#8 only.
-  const pkcs8 = createPrivateKey(key).export({ type: 'pkcs8', format: 'pem' }) as string;
-  return { certPath, keyPath, cert, key: pkcs8, spki: spkiFingerprint(parsed), notAfter: new Date(parsed.validTo) };
+  return { certPath, keyPath, cert, key, spki: spkiFingerprint(parsed), notAfter: new Date(parsed.validTo) };
 }
 
 /**

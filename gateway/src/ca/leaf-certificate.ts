@@ -1,4 +1,4 @@
-import { webcrypto } from 'node:crypto';
+import { createPrivateKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { caKeyAlgorithms } from './ca-key.js';
 
@@ -34,8 +34,10 @@ function toPem(der: ArrayBuffer, label: string): string {
  */
 export async function createLeafMinter(ca: { cert: string; key: string }, now: () => Date = () => new Date()): Promise<MintLeaf> {
   const caCert = new x509.X509Certificate(ca.cert);
-  const algorithms = caKeyAlgorithms(ca.key);
-  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.key), algorithms.importParams, false, ['sign']);
+  // Node reads the key in any encoding (PKCS#8, SEC1, PKCS#1); Web Crypto takes PKCS#8 only.
+  const caPrivateKey = createPrivateKey(ca.key);
+  const algorithms = caKeyAlgorithms(caPrivateKey);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', caPrivateKey.export({ type: 'pkcs8', format: 'der' }), algorithms.importParams, false, ['sign']);
   const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
   const authorityKeyId = caKeyId ? new x509.AuthorityKeyIdentifierExtension(caKeyId) : await x509.AuthorityKeyIdentifierExtension.create(caCert);
   const leafKeys = (await webcrypto.subtle.generateKey(LEAF_KEY, true, ['sign', 'verify'])) as CryptoKeyPair;
