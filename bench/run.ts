@@ -12,10 +12,12 @@
  * A module that cannot run on this machine (a model that is not here) throws a
  * `MissingPrerequisite` (bench/missing-prerequisite.ts): its section says why, without a stack.
  */
+import { spawnSync } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { forgetGatewayMallocTuning, isAllocatorVariable, withGatewayMallocTuning } from '../gateway/src/cli/malloc-tuning.js';
 import { cell, markdownTable, type Row } from './markdown-table.js';
 import { MissingPrerequisite } from './missing-prerequisite.js';
 
@@ -81,7 +83,27 @@ async function runOne(path: string): Promise<{ section: Section; ok: boolean }> 
   return { section: { name, text }, ok };
 }
 
+/**
+ * The direct baselines (bench/proxy's origin and client live in this process) are Node like the
+ * gateway: they run with the gateway's allocator setting, or in some runs they pay the page-fault
+ * churn it removes (gateway/src/cli/malloc-tuning.ts) and a ratio measures the allocator, not the
+ * proxy. Re-executes this script with it; what the benchmarks start gets the environment as it was.
+ */
+function withBaselineAllocatorSetting(): boolean {
+  if (process.env.AIPLUGS_BENCH_TUNED === '1') {
+    delete process.env.AIPLUGS_BENCH_TUNED;
+    forgetGatewayMallocTuning(process.env);
+    return false;
+  }
+  const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  if (process.platform !== 'linux' || Object.keys(env).some(isAllocatorVariable)) return false;
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...withGatewayMallocTuning(env, 'linux'), AIPLUGS_BENCH_TUNED: '1' } });
+  process.exitCode = child.status ?? 1;
+  return true;
+}
+
 async function main(): Promise<void> {
+  if (withBaselineAllocatorSetting()) return;
   const filters = process.argv.slice(2);
   const benches = (await findBenches(BENCH_DIR)).filter((path) => filters.length === 0 || filters.some((filter) => relative(REPO, path).includes(filter)));
   if (benches.length === 0) throw new Error(`no bench/**/*.bench.ts matches ${filters.join(', ')}`);

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { needsRelaunch, splitLaunchEnv } from './env-handoff.js';
+import { GATEWAY_MALLOC_TUNABLES } from './malloc-tuning.js';
 
 const PROBE = fileURLToPath(new URL('./fixtures/handoff-probe.ts', import.meta.url));
 const SECRETS = { SYSTEM_API_KEY: 'sk-handoff-canary-1', OTHER_TOKEN: 'other-handoff-canary-2' };
@@ -40,8 +41,10 @@ describe('splitting the launch environment', () => {
       AIPLUGS_PROXY_CSP_MODE: 'strip',
       DISPLAY: ':0',
       AIPLUGS_HANDOFF_FD: '3',
+      GLIBC_TUNABLES: 'glibc.malloc.arena_max=2',
+      MALLOC_ARENA_MAX: '2',
     });
-    assert.deepEqual(Object.keys(exec).sort(), ['LANG', 'NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'PATH']);
+    assert.deepEqual(Object.keys(exec).sort(), ['GLIBC_TUNABLES', 'LANG', 'MALLOC_ARENA_MAX', 'NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'PATH']);
     assert.deepEqual(Object.keys(handedOver).sort(), ['AIPLUGS_CLOUD_API_KEY', 'AIPLUGS_PROXY_CSP_MODE', 'DISPLAY', 'NODE_AUTH_TOKEN', 'SYSTEM_API_KEY']);
   });
 
@@ -65,8 +68,19 @@ describe('the launcher in front of the gateway', () => {
     const environ = report.environ.join('\n');
     assert.deepEqual(Object.values(SECRETS).filter((secret) => environ.includes(secret)), [], '/proc/<gateway>/environ');
     assert.ok(report.environ.includes(`PATH=${process.env.PATH}`));
-    assert.deepEqual(report.env, { ...SECRETS, PATH: process.env.PATH }, 'process.env has them all');
+    assert.deepEqual(report.env, { ...SECRETS, PATH: process.env.PATH, GLIBC_TUNABLES: null }, 'process.env has them all, and not the allocator setting');
     assert.deepEqual(await probe.exited, { code: 0, signal: null });
+  });
+
+  it('execs the gateway with the allocator setting, or with the user’s own', async () => {
+    const ours = runProbe(['exit', '0'], { ...baseEnv, ...SECRETS });
+    assert.ok((await ours.next<Report>()).environ.includes(`GLIBC_TUNABLES=${GATEWAY_MALLOC_TUNABLES}`), 'applied by the C library at exec');
+    await ours.exited;
+    const theirs = runProbe(['exit', '0'], { ...baseEnv, ...SECRETS, GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' });
+    const report = await theirs.next<Report>();
+    assert.ok(report.environ.includes('GLIBC_TUNABLES=glibc.malloc.arena_max=2'));
+    assert.equal(report.env.GLIBC_TUNABLES, 'glibc.malloc.arena_max=2', 'theirs stays for what the gateway starts');
+    await theirs.exited;
   });
 
   it('without anything to hide there is no second process', async () => {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { isPassedToWorkers } from '../workers/worker-env.js';
+import { forgetGatewayMallocTuning, isAllocatorVariable, withGatewayMallocTuning } from './malloc-tuning.js';
 
 /**
  * Why this exists: `/proc/<pid>/environ` (and `ps eww` on macOS) shows the environment a process
@@ -22,7 +23,7 @@ const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** The commands that run a gateway (and so plugin backends) for longer than a moment. */
 const LONG_RUNNING_COMMANDS = new Set(['start', 'browser']);
 
-/** Read by Node or tsx as the process starts, before anything could restore them: kept in the exec'd environment. */
+/** Read by Node or tsx (or, see isAllocatorVariable, the C library) as the process starts, before anything could restore them: kept in the exec'd environment. */
 const RUNTIME_NAMES = new Set([
   'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA', 'NODE_NO_WARNINGS', 'NODE_PENDING_DEPRECATION', 'NODE_PRESERVE_SYMLINKS',
   'NODE_DISABLE_COLORS', 'NODE_TLS_REJECT_UNAUTHORIZED', 'NODE_DEBUG', 'NODE_DEBUG_NATIVE', 'NODE_PATH', 'NODE_V8_COVERAGE',
@@ -55,7 +56,7 @@ export function splitLaunchEnv(env: NodeJS.ProcessEnv): { exec: Record<string, s
   const handedOver: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || name === HANDOFF_FD_VARIABLE) continue;
-    const kept = isPassedToWorkers(name) || RUNTIME_NAMES.has(name) || RUNTIME_PREFIXES.some((prefix) => name.startsWith(prefix));
+    const kept = isPassedToWorkers(name) || RUNTIME_NAMES.has(name) || RUNTIME_PREFIXES.some((prefix) => name.startsWith(prefix)) || isAllocatorVariable(name);
     (kept ? exec : handedOver)[name] = value;
   }
   return { exec, handedOver };
@@ -71,7 +72,7 @@ export function needsRelaunch(argv: readonly string[], env: NodeJS.ProcessEnv, p
 async function relaunch(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { exec, handedOver } = splitLaunchEnv(env);
   const child = spawn(process.execPath, [...process.execArgv, ...argv.slice(1)], {
-    env: { ...exec, [HANDOFF_FD_VARIABLE]: String(HANDOFF_FD) },
+    env: withGatewayMallocTuning({ ...exec, [HANDOFF_FD_VARIABLE]: String(HANDOFF_FD) }, process.platform),
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     // Its own process group: a terminal's Ctrl-C reaches the launcher only, which passes it on
     // once (the gateway treats a second SIGINT as "stop now").
@@ -130,6 +131,7 @@ export async function withScrubbedEnvironment(argv: readonly string[], main: () 
   const fd = process.env[HANDOFF_FD_VARIABLE];
   if (fd !== undefined) {
     delete process.env[HANDOFF_FD_VARIABLE];
+    forgetGatewayMallocTuning(process.env);
     Object.assign(process.env, await receive(Number(fd)));
     return main();
   }
