@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DIST_DIR, REPO_ROOT } from './build-paths.js';
-import { assertNoModuleDirectories, CHUNK_PREFIX, CLI_BUNDLE_FILE, LAUNCHER_BUNDLE_FILE } from './cli-bundle.js';
+import { assertNoModuleDirectories, CHUNK_PREFIX, CLI_BUNDLE_FILE, escapeNonAscii, LAUNCHER_BUNDLE_FILE } from './cli-bundle.js';
 
 describe('the one-file gateway bundle', () => {
   it('refuses a bundled package that looks for files beside itself, and names it', () => {
@@ -54,6 +54,30 @@ await withScrubbedEnvironment(argv, async () => (await import(${bundled(CLI_BUND
       }
     } finally {
       await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the bundle as ASCII', () => {
+  it('escapes what esbuild leaves in comments and regular expressions, with the same meaning', () => {
+    const source = "const TOKEN = /[\\p{L}'’]+|😀/gu; // 64–71 …\nconst PLAIN = /[é]/;";
+    const escaped = escapeNonAscii(source);
+    assert.match(escaped, /^[\x00-\x7f]*$/);
+    // The escaped source must compile to the same expressions.
+    const evaluate = (code: string) => new Function(`${code}; return [TOKEN, PLAIN];`)() as [RegExp, RegExp];
+    const [token, plain] = evaluate(escaped);
+    const [originalToken, originalPlain] = evaluate(source);
+    const sample = 'it’s 😀 café ok';
+    assert.deepEqual(sample.match(token), ['it’s', '😀', 'café', 'ok']);
+    assert.deepEqual(sample.match(token), sample.match(originalToken));
+    assert.deepEqual([plain.test('é'), plain.test('e')], [originalPlain.test('é'), originalPlain.test('e')]);
+    assert.throws(() => escapeNonAscii('/\\’/'), /after a backslash/);
+  });
+
+  it('is what the build wrote: every bundle file is ASCII', async () => {
+    for (const file of (await readdir(DIST_DIR)).filter((name) => name === CLI_BUNDLE_FILE || name === LAUNCHER_BUNDLE_FILE || name.startsWith(CHUNK_PREFIX))) {
+      const code = await readFile(join(DIST_DIR, file), 'utf8');
+      assert.equal(/[^\x00-\x7f]/.exec(code)?.index, undefined, `${file} has a non-ASCII character`);
     }
   });
 });
