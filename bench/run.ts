@@ -98,6 +98,8 @@ function withBaselineAllocatorSetting(): boolean {
   const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
   if (process.platform !== 'linux' || Object.keys(env).some(isAllocatorVariable)) return false;
   const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...withGatewayMallocTuning(env, 'linux'), AIPLUGS_BENCH_TUNED: '1' } });
+  if (child.error) throw child.error;
+  if (child.signal) process.kill(process.pid, child.signal); // end the same way, as a shell would see it
   process.exitCode = child.status ?? 1;
   return true;
 }

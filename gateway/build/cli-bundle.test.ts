@@ -72,6 +72,12 @@ describe('the bundle as ASCII', () => {
     assert.deepEqual(sample.match(token), sample.match(originalToken));
     assert.deepEqual([plain.test('é'), plain.test('e')], [originalPlain.test('é'), originalPlain.test('e')]);
     assert.throws(() => escapeNonAscii('/\\’/'), /after a backslash/);
+    // An escaped backslash before it is fine, and so is any backslash in a comment.
+    const [backslashOrE] = evaluate(escapeNonAscii('const TOKEN = /[\\\\é]/; // C:\\é\nconst PLAIN = 0;')) as unknown as [RegExp];
+    assert.deepEqual(['\\', 'é', 'e'].map((text) => backslashOrE.test(text)), [true, true, false]);
+    // Where an escape would change the text (a tagged template's raw strings), the build fails.
+    assert.throws(() => escapeNonAscii('const raw = String.raw`é`;'), /non-ASCII character outside a comment or regular expression at offset 23/);
+    assert.throws(() => escapeNonAscii('const text = "é";'), /outside a comment/);
   });
 
   it('is what the build wrote: every bundle file is ASCII', async () => {

@@ -1,3 +1,4 @@
+import { tokenizer, tokTypes } from 'acorn';
 import { build, type Plugin } from 'esbuild';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -70,7 +71,6 @@ export async function bundleCli(outDir: string): Promise<void> {
     external: LOADED_AT_RUN_TIME,
     plugins: [neverUsed],
     legalComments: 'none',
-    charset: 'ascii',
     absWorkingDir: REPO_ROOT,
     logLevel: 'error',
   });
@@ -85,18 +85,29 @@ export async function bundleCli(outDir: string): Promise<void> {
  * The bundle as pure ASCII. Node decodes a source with any other character into a two-byte
  * string: the 3 MB bundle then held ~5 MB more of the gateway's memory for as long as it ran
  * (RSS 100–102 MB against 95–96, 8 starts of each alternating), for 13 characters in comments
- * and one regular expression. esbuild's `charset: 'ascii'` escapes strings, templates
- * and names but leaves comments and regular expressions as written; a `\uXXXX` escape per UTF-16
- * unit means the same there (in a regular expression with or without the `u` flag, where an
- * escaped surrogate pair is still one character); after a backslash it would not, so that fails the build.
+ * and one regular expression. esbuild already escapes strings, templates and names (its default
+ * `charset`) but leaves comments, regular expressions and tagged templates (whose raw text an
+ * escape would change) as written. In a comment any text does; in a regular expression a
+ * `\uXXXX` escape per UTF-16 unit means the same, with or without the `u` flag (where an escaped
+ * surrogate pair is still one character), unless it follows an escaping backslash. Anything else
+ * fails the build, naming where: acorn's tokenizer tells those places apart.
  *
  * @example
  *   escapeNonAscii("/[’]/u; // 64–71"); // → "/[\\u2019]/u; // 64\\u201371"
  */
 export function escapeNonAscii(code: string): string {
+  const regions: Array<{ start: number; end: number; regexp: boolean }> = [];
+  const onComment = (_block: boolean, _text: string, start: number, end: number) => void regions.push({ start, end, regexp: false });
+  for (const token of tokenizer(code, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true, onComment })) {
+    if (token.type === tokTypes.regexp) regions.push({ start: token.start, end: token.end, regexp: true });
+  }
+  regions.sort((a, b) => a.start - b.start);
+  let region = 0;
   return code.replace(/[^\0-\x7f]/g, (unit, offset: number) => {
-    // After a backslash the escape would itself be escaped (`\’` in a regular expression): refuse.
-    if (code[offset - 1] === '\\') throw new Error(`cannot escape the character after a backslash at offset ${offset} of the bundle`);
+    while (region < regions.length && regions[region]!.end <= offset) region += 1;
+    const where = regions[region];
+    if (!where || where.start > offset) throw new Error(`non-ASCII character outside a comment or regular expression at offset ${offset} of the bundle: ${JSON.stringify(code.slice(Math.max(0, offset - 40), offset + 40))}`);
+    if (where.regexp && /(^|[^\\])(\\\\)*\\$/.test(code.slice(where.start, offset))) throw new Error(`cannot escape the character after a backslash at offset ${offset} of the bundle`);
     return `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
   });
 }

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { needsRelaunch, splitLaunchEnv } from './env-handoff.js';
-import { GATEWAY_MALLOC_TUNABLES } from './malloc-tuning.js';
+import { GATEWAY_MALLOC_TUNABLE } from './malloc-tuning.js';
 
 const PROBE = fileURLToPath(new URL('./fixtures/handoff-probe.ts', import.meta.url));
 const SECRETS = { SYSTEM_API_KEY: 'sk-handoff-canary-1', OTHER_TOKEN: 'other-handoff-canary-2' };
@@ -74,7 +74,7 @@ describe('the launcher in front of the gateway', () => {
 
   it('execs the gateway with the allocator setting, or with the user’s own', async () => {
     const ours = runProbe(['exit', '0'], { ...baseEnv, ...SECRETS });
-    assert.ok((await ours.next<Report>()).environ.includes(`GLIBC_TUNABLES=${GATEWAY_MALLOC_TUNABLES}`), 'applied by the C library at exec');
+    assert.ok((await ours.next<Report>()).environ.includes(`GLIBC_TUNABLES=${GATEWAY_MALLOC_TUNABLE}`), 'applied by the C library at exec');
     await ours.exited;
     const theirs = runProbe(['exit', '0'], { ...baseEnv, ...SECRETS, GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' });
     const report = await theirs.next<Report>();
