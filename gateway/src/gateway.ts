@@ -62,6 +62,8 @@ export interface RunningGateway {
   loginUrl(): string;
   /** Resolves once the gateway has stopped, however it was asked to (signal, `aiplugs stop`, dashboard). */
   closed: Promise<void>;
+  /** Starts what the gateway needs only later (leaf minting for the first HTTPS site): call it after the ready line. */
+  warmUp(): void;
   stop(): Promise<void>;
 }
 
@@ -174,7 +176,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     requestShutdown: () => void stop(),
   });
   const apiServer = await startApiServer({ api, apiPort, config, token, registry, router, capabilities, bridgeSecret, stillActiveOnSite, logger });
-  const proxy = await startGatewayProxy({ config, ca, apiPort, registry, settings, bus, activePlugins: injectedInto, capabilities, bridgeSecret, bridgeFetch: apiServer.bridgeFetch, logger });
+  const proxy = await startGatewayProxy({ config, dataDir, ca, apiPort, registry, settings, bus, activePlugins: injectedInto, capabilities, bridgeSecret, bridgeFetch: apiServer.bridgeFetch, logger });
   proxyPort = proxy.port;
   // What was asked for proves nothing: read back where both really listen (loopback or exit).
   assertLoopbackListeners({ API: apiServer.server.address(), proxy: proxy.address() });
@@ -202,5 +204,5 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     release,
   });
   const loginUrl = () => `${info.apiUrl}/login?code=${dashboardAuth.mintLoginCode()}`;
-  return { info, config, token, registry, bus, logger, loginUrl, closed, stop };
+  return { info, config, token, registry, bus, logger, loginUrl, closed, stop, warmUp: proxy.warmUp };
 }

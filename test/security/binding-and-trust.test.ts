@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
 import { withUnpatchedMockttp } from '../support/unpatched-mockttp.js';
@@ -94,17 +94,28 @@ describe('certificate authority', () => {
     assert.equal(key.mode & 0o777, 0o600);
     assert.equal((await stat(gateway.dataDir)).mode & 0o077, 0, 'data dir is private to the user');
     assert.equal((await stat(`${gateway.dataDir}/token`)).mode & 0o777, 0o600);
+    assert.equal((await stat(`${gateway.dataDir}/no-sni-certificate.json`)).mode & 0o777, 0o600, 'the stored leaf key too');
   });
 
-  it('is reused on restart (same SPKI)', async () => {
+  it('is reused on restart (same SPKI), and so is the certificate for clients without SNI', async () => {
     // One gateway per data dir: the first must be gone before the restart.
     const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-ca-restart-'));
     try {
       const first = await startGatewayProcess({ dataDir });
+      // The fingerprint, or the handshake error.
+      const noSniFingerprint = async (proxyPort: number) => {
+        const leaf = await leafCertificate(proxyPort, undefined);
+        return typeof leaf === 'string' ? leaf : leaf.fingerprint256;
+      };
+      const firstNoSni = await noSniFingerprint(first.ready.proxyPort);
       await first.stop();
       const again = await startGatewayProcess({ dataDir });
+      const againNoSni = await noSniFingerprint(again.ready.proxyPort);
       await again.stop();
       assert.equal(again.ready.caSpki, first.ready.caSpki);
+      // Kept in the data dir, so that a start mints nothing (ca/no-sni-certificate.ts).
+      assert.match(firstNoSni, /^[0-9A-F:]{95}$/);
+      assert.equal(againNoSni, firstNoSni, 'the same certificate for clients without SNI');
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
@@ -122,14 +133,14 @@ describe('certificate authority', () => {
 
 /**
  * Opens a TLS session through the proxy (CONNECT to a loopback target, no request is ever sent
- * upstream) and returns the leaf certificate's names, or the handshake error.
+ * upstream) and returns the leaf certificate, or the handshake error.
  */
-function leafNames(proxyPort: number, sni: string | undefined): Promise<string> {
+function leafCertificate(proxyPort: number, sni: string | undefined): Promise<PeerCertificate | string> {
   return new Promise((resolve) => {
     const connectRequest = request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: '127.0.0.1:9' });
     connectRequest.on('connect', (_response, socket) => {
       const session = tlsConnect({ socket, servername: sni, rejectUnauthorized: false }, () => {
-        resolve(session.getPeerCertificate().subjectaltname ?? '');
+        resolve(session.getPeerCertificate());
         session.destroy();
       });
       session.on('error', (error) => resolve(`error: ${error.message}`));
@@ -137,6 +148,12 @@ function leafNames(proxyPort: number, sni: string | undefined): Promise<string> 
     connectRequest.on('error', (error) => resolve(`error: ${error.message}`));
     connectRequest.end();
   });
+}
+
+/** The leaf certificate's names, or the handshake error. */
+async function leafNames(proxyPort: number, sni: string | undefined): Promise<string> {
+  const leaf = await leafCertificate(proxyPort, sni);
+  return typeof leaf === 'string' ? leaf : (leaf.subjectaltname ?? '');
 }
 
 describe('leaf certificates', () => {

@@ -1,12 +1,10 @@
 import { createHash, createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as x509 from '@peculiar/x509';
 import type { Logger } from '../events/logger.js';
 import { writeFileAtomic } from '../data/write-file-atomic.js';
 import { caKeyAlgorithms, NEW_CA_KEY, NEW_CA_SIGNING } from './ca-key.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import { loadX509 } from './x509-library.js';
 
 export interface CertificateAuthority {
   certPath: string;
@@ -35,6 +33,7 @@ function toPem(der: ArrayBuffer, label: string): string {
 
 /** A fresh CA, unique to this install: its own ECDSA P-256 key pair, random serial, short lifetime. */
 export async function generateCa(lifetimeDays: number, now: Date): Promise<{ cert: string; key: string }> {
+  const x509 = await loadX509();
   const keys = await webcrypto.subtle.generateKey(NEW_CA_KEY, true, ['sign', 'verify']);
   const name = `CN=AiPlugs local CA (${now.toISOString().slice(0, 10)}), O=AiPlugs, OU=Local interception for this user only`;
   const serial = Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)));

@@ -1,8 +1,6 @@
 import { createPrivateKey, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { caKeyAlgorithms } from './ca-key.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import { loadX509 } from './x509-library.js';
 
 const HOUR_MS = 3_600_000;
 /** Short-lived: a leaf is re-minted after this, and no leaf outlives the CA. */
@@ -33,6 +31,7 @@ function toPem(der: ArrayBuffer, label: string): string {
  * @example const mint = await createLeafMinter(ca); const { cert, key } = await mint('shop.example');
  */
 export async function createLeafMinter(ca: { cert: string; key: string }, now: () => Date = () => new Date()): Promise<MintLeaf> {
+  const x509 = await loadX509();
   const caCert = new x509.X509Certificate(ca.cert);
   // Node reads the key in any encoding (PKCS#8, SEC1, PKCS#1); Web Crypto takes PKCS#8 only.
   const caPrivateKey = createPrivateKey(ca.key);
@@ -68,5 +67,27 @@ export async function createLeafMinter(ca: { cert: string; key: string }, now: (
       ],
     });
     return { cert: `${leaf.toString('pem')}\n${chainTail}`, key, notAfter };
+  };
+}
+
+/**
+ * A minter set up on first use, or ahead of it by `warmUp` (the gateway calls it once it is
+ * ready): setting one up loads the certificate library and imports the CA key, which a gateway
+ * does not need to start listening. A set-up that fails is tried again on the next use.
+ *
+ * @example const leaves = createLazyLeafMinter(ca); const { cert } = await leaves.mint('shop.example');
+ */
+export function createLazyLeafMinter(ca: { cert: string; key: string }, now?: () => Date): { mint: MintLeaf; warmUp(): Promise<void> } {
+  let minter: Promise<MintLeaf> | null = null;
+  const setUp = () =>
+    (minter ??= createLeafMinter(ca, now).catch((error: unknown) => {
+      minter = null;
+      throw error;
+    }));
+  return {
+    mint: async (host) => (await setUp())(host),
+    warmUp: async () => {
+      await setUp();
+    },
   };
 }

@@ -4,7 +4,8 @@ import type { InitiatedRequest, Mockttp, requestSteps } from 'mockttp';
 // (GraphQL, Express, subscriptions), which the gateway never uses, at start-up and in memory.
 import { MockttpServer } from 'mockttp/dist/server/mockttp-server';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
-import { createLeafMinter } from '../ca/leaf-certificate.js';
+import { createLazyLeafMinter } from '../ca/leaf-certificate.js';
+import { ensureNoSniCertificate, NO_SNI_NAME } from '../ca/no-sni-certificate.js';
 import type { CspMode } from '../config/config-schema.js';
 import type { Logger } from '../events/logger.js';
 import { LOOPBACK } from '../net/pick-port.js';
@@ -58,6 +59,8 @@ export interface ProxyOptions {
   decisions?: Omit<DecisionReporter, 'cspMode'>;
   /** Which injected plugins the gateway can serve as configured; pages hide the others' UI. */
   servable?: (match: PluginMatch) => boolean;
+  /** Where the certificate for clients without SNI is kept between starts (ca/no-sni-certificate); without it, one is minted per start. */
+  noSniCertificatePath?: string;
 }
 
 export interface GatewayProxy {
@@ -65,6 +68,8 @@ export interface GatewayProxy {
   url: string;
   /** Where the proxy really listens (`net.Server#address()`), for the loopback check. */
   address(): unknown;
+  /** Sets up leaf minting ahead of the first HTTPS site (call it once ready; failures are logged, and retried on use). */
+  warmUp(): void;
   stop(): Promise<void>;
 }
 
@@ -125,9 +130,6 @@ export function createErrorResponder(logger: Logger) {
   };
 }
 
-/** The name on the certificate for clients that send no SNI: reserved (RFC 6761), it matches nothing. */
-const NO_SNI_NAME = 'no-sni.aiplugs.invalid';
-
 /**
  * The interception proxy: a mockttp server on 127.0.0.1 whose rules, in priority order, are
  * 1. the same-origin bridge (`/__aiplugs/*` on any host, streamed to the API port, see bridge-rules),
@@ -141,12 +143,14 @@ const NO_SNI_NAME = 'no-sni.aiplugs.invalid';
  */
 export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> {
   const { logger } = options;
-  const mint = await createLeafMinter(options.ca);
-  const leafCertificates = createLeafCertificateCache({ ...(options.leafCertificates ?? DEFAULT_LEAF_CERTIFICATE_LIMITS), mint, logger });
+  const leaves = createLazyLeafMinter(options.ca);
+  const leafCertificates = createLeafCertificateCache({ ...(options.leafCertificates ?? DEFAULT_LEAF_CERTIFICATE_LIMITS), mint: leaves.mint, logger });
   // A client that sends no SNI (it asked for an IP address) gets a certificate for a reserved name
   // that matches nothing, rather than one for a name it did not ask for. It never validates, so
-  // it is made once, however long the gateway runs.
-  const noSni = await mint(NO_SNI_NAME);
+  // one serves however long the gateway runs.
+  const noSni = options.noSniCertificatePath
+    ? await ensureNoSniCertificate({ path: options.noSniCertificatePath, caCert: options.ca.cert, mint: leaves.mint, logger })
+    : await leaves.mint(NO_SNI_NAME);
   const server: Mockttp = new MockttpServer({
     https: {
       key: options.ca.key,
@@ -212,6 +216,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
     url: `http://${LOOPBACK}:${server.port}`,
     // mockttp has no accessor for its listening socket; `server` is its internal net.Server.
     address: () => (server as unknown as { server?: { address(): unknown } }).server?.address() ?? null,
+    warmUp: () => void leaves.warmUp().catch((error: unknown) => logger.warn(`Leaf certificates cannot be minted yet: ${(error as Error).message}`)),
     stop: () => server.stop(),
   };
 }

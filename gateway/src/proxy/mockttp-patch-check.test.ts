@@ -12,7 +12,7 @@ const ROOT_PACKAGE = fileURLToPath(new URL('../../../package.json', import.meta.
 describe('the mockttp patch check', () => {
   it('knows exactly the changes the patch file marks', async () => {
     const patch = await readFile(MOCKTTP_PATCH, 'utf8');
-    const marked = new Set([...patch.matchAll(/^\+.*AiPlugs patch \(([a-z-]+)/gm)].map((match) => match[1]));
+    const marked = new Set([...patch.matchAll(/^\+.*AiPlugs patch \(([a-z0-9-]+)/gm)].map((match) => match[1]));
     assert.deepEqual([...marked].sort(), MOCKTTP_PATCH_HUNKS.map((hunk) => hunk.id).sort());
   });
 

@@ -5,6 +5,7 @@
  * copy with the patch reversed): run it after upgrading mockttp or re-creating the patch.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
 import { createServer as createNetServer, Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
@@ -16,6 +17,26 @@ import * as passthroughHandlingModule from 'mockttp/dist/rules/passthrough-handl
 import * as certificatesModule from 'mockttp/dist/util/certificates';
 import { isSocketLoop } from 'mockttp/dist/util/socket-util';
 import { CHUNK, gate, listen, MiB, pump, rawExchange, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
+
+describe('mockttp patch: lazy-x509', () => {
+  // In a child, so that nothing this file (or another test) did loads the packages first; the
+  // import goes through the same resolve hooks as this process (the unpatched run's included).
+  it('loading mockttp evaluates none of the certificate packages; making a CA loads them', async () => {
+    const probe = `import { createRequire } from 'node:module';
+const loaded = () => Object.keys(createRequire(import.meta.url).cache).filter((path) => path.includes('/@peculiar/')).length;
+const mockttp = await import('mockttp');
+const atLoad = loaded();
+await mockttp.generateCACertificate();
+console.log(JSON.stringify({ atLoad, afterCa: loaded() }));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', probe], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await once(child, 'close');
+    const { atLoad, afterCa } = JSON.parse(out) as { atLoad: number; afterCa: number };
+    assert.equal(atLoad, 0, 'modules of @peculiar/* evaluated by loading mockttp');
+    assert.ok(afterCa > 0, 'generateCACertificate still finds them');
+  });
+});
 
 describe('mockttp patch: response-tee (mockttp#209)', () => {
   // The download halts halfway; what the process then holds is what the proxy retained.

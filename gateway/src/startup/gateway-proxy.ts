@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import { NO_SNI_FILE } from '../ca/no-sni-certificate.js';
 import type { GatewayConfig } from '../config/config-schema.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../events/logger.js';
@@ -14,6 +16,8 @@ import { VERSION } from '../version.js';
 
 export interface GatewayProxyOptions {
   config: GatewayConfig;
+  /** Keeps the certificate for clients without SNI beside the CA. */
+  dataDir: string;
   ca: CertificateAuthority;
   apiPort: number;
   registry: PluginRegistry;
@@ -28,7 +32,7 @@ export interface GatewayProxyOptions {
 }
 
 /** Starts the intercepting proxy on a port from the configured range, with the configured limits. */
-export async function startGatewayProxy({ config, ca, apiPort, registry, settings, bus, activePlugins, capabilities, bridgeSecret, bridgeFetch, logger }: GatewayProxyOptions): Promise<GatewayProxy> {
+export async function startGatewayProxy({ config, dataDir, ca, apiPort, registry, settings, bus, activePlugins, capabilities, bridgeSecret, bridgeFetch, logger }: GatewayProxyOptions): Promise<GatewayProxy> {
   const requestedProxyPort = await pickPort(config.proxy.port, config.proxy.port_range);
   return createProxy({
     port: requestedProxyPort,
@@ -46,6 +50,7 @@ export async function startGatewayProxy({ config, ca, apiPort, registry, setting
     upstreamCaFiles: config.proxy.upstream_ca_files,
     leafCertificates: { cacheSize: config.proxy.leaf_cache_size, mintsPerSecond: config.proxy.leaf_mints_per_second, mintBurst: config.proxy.leaf_mint_burst },
     uploadReplayBytes: config.proxy.upload_replay_bytes,
+    noSniCertificatePath: join(dataDir, NO_SNI_FILE),
     webAi: () => (config.webai.enabled ? { replaceNative: config.webai.replace_native } : null),
     decisions: {
       explainNoPlugins: (url) => (isGatewayOrigin(url, apiPort) ? 'gateway-page' : whyNoPlugins(registry, settings.get(), url)),

@@ -85,6 +85,7 @@ export function registerStartCommand(program: Command): void {
       process.once('SIGTERM', onSignal);
       if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'ready', ...info })}\n`);
       else process.stdout.write(readyText('AiPlugs gateway is running.', info, gateway.loginUrl(), 'Press Ctrl-C to stop.'));
+      gateway.warmUp();
       if (flags.systemProxy) await pointSystemProxyAtGateway(gateway);
       // Ends on a signal, `aiplugs stop` (POST /api/shutdown) or the dashboard's Stop button.
       await gateway.closed;

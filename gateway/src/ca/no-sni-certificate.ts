@@ -1,0 +1,64 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { writeFileAtomic } from '../data/write-file-atomic.js';
+import type { Logger } from '../events/logger.js';
+import type { MintLeaf } from './leaf-certificate.js';
+
+/** The name on the certificate for clients that send no SNI: reserved (RFC 6761), it matches nothing. */
+export const NO_SNI_NAME = 'no-sni.aiplugs.invalid';
+/** File name in the data dir. */
+export const NO_SNI_FILE = 'no-sni-certificate.json';
+/** Re-minted when it has less than this left (a leaf lives 30 days at most). */
+const RENEW_BEFORE_MS = 7 * 24 * 3_600_000;
+
+/** A PEM chain and a PEM key are a few KiB: anything much bigger is not ours. */
+const StoredCertificate = z.object({ cert: z.string().max(64 * 1024), key: z.string().max(16 * 1024) });
+export type StoredCertificate = z.infer<typeof StoredCertificate>;
+
+/**
+ * Whether a stored certificate can still be served to clients without SNI: for the reserved name,
+ * issued and signed by this CA (a renewed CA makes it stale), with its own key, and not near its
+ * end. Node's native X.509 checks only: no certificate library is loaded for this.
+ */
+export function isUsableNoSniCertificate(stored: StoredCertificate, caCert: X509Certificate, now: Date): boolean {
+  try {
+    const leaf = new X509Certificate(stored.cert); // the first certificate of the chain
+    return (
+      leaf.subject === `CN=${NO_SNI_NAME}` &&
+      leaf.checkIssued(caCert) &&
+      leaf.verify(caCert.publicKey) &&
+      leaf.checkPrivateKey(createPrivateKey(stored.key)) &&
+      Date.parse(leaf.validTo) - now.getTime() > RENEW_BEFORE_MS
+    );
+  } catch {
+    return false;
+  }
+}
+
+async function readStored(path: string): Promise<StoredCertificate | null> {
+  try {
+    return StoredCertificate.parse(JSON.parse(await readFile(path, 'utf8')));
+  } catch {
+    return null; // missing, unreadable or not ours: mint a fresh one
+  }
+}
+
+/**
+ * The certificate served to clients that send no SNI, kept in the data dir beside the CA (its key
+ * with mode 0600, as the CA's) so that a start mints nothing: minting needs the certificate
+ * library, ~80 ms of start-up CPU with the minter's set-up. Minted on first start, after a CA
+ * renewal, or a week before it ends; a running gateway keeps serving what it loaded (the
+ * certificate never validates anyway: nothing has that name).
+ *
+ * @example const { cert, key } = await ensureNoSniCertificate({ path: join(dataDir, NO_SNI_FILE), caCert: ca.cert, mint, logger });
+ */
+export async function ensureNoSniCertificate(options: { path: string; caCert: string; mint: MintLeaf; logger: Logger; now?: () => Date }): Promise<StoredCertificate> {
+  const now = options.now?.() ?? new Date();
+  const stored = await readStored(options.path);
+  if (stored && isUsableNoSniCertificate(stored, new X509Certificate(options.caCert), now)) return stored;
+  const { cert, key } = await options.mint(NO_SNI_NAME);
+  await writeFileAtomic(options.path, `${JSON.stringify({ cert, key })}\n`, 0o600);
+  options.logger.debug(`Minted the certificate for clients without SNI: ${options.path}`);
+  return { cert, key };
+}
