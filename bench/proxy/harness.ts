@@ -179,6 +179,29 @@ async function waitForPort(port: number, child: ChildProcess, what: string): Pro
   }
 }
 
+/**
+ * The floor of any user-space hop: a Node process that pipes TCP connections to `targetPort` and
+ * parses nothing (the client talks to it as if it were the origin). What a big transfer through it
+ * costs, next to direct, is the loopback hop itself: a second read and write of every byte.
+ */
+const RELAY_SOURCE = `const net = require('node:net');
+const server = net.createServer((client) => {
+  const upstream = net.connect(Number(process.argv[1]), '127.0.0.1');
+  client.pipe(upstream).pipe(client);
+  client.on('error', () => upstream.destroy());
+  upstream.on('error', () => client.destroy());
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
+
+export async function startRelay(targetPort: number): Promise<ProxyChild> {
+  const child = spawn(process.execPath, ['-e', RELAY_SOURCE, String(targetPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = Number(await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the relay exited with ${code}`)));
+  }));
+  return { name: 'relay', pid: child.pid!, port, stop: () => stopChild(child) };
+}
+
 /** mitmdump with the equivalent inject addon, or null when mitmproxy is not installed. */
 export async function startMitmdump(): Promise<ProxyChild | null> {
   if (!MITMDUMP) return null;

@@ -8,7 +8,8 @@
  *    Goals: gateway ≤ 0.8 × mitmproxy, ≤ direct + 1 ms.
  * 2. 1 GiB through the gateway as a sub-resource, as a top-level navigation (a binary download
  *    and an HTML document that gets injected), and as an upload: throughput vs direct and the
- *    gateway's peak RSS. Goals: ≥ 0.8 × direct, < 200 MB RSS.
+ *    gateway's peak RSS. Goals: ≥ 0.8 × direct, < 200 MB RSS. Beside it, a plain TCP relay (a
+ *    Node process that pipes sockets and parses nothing): the cost of the loopback hop alone.
  * 3. A 5 MiB page: injected (navigation) vs passed through untouched (sub-resource) by the
  *    gateway. Goal: ≤ 1.2 × passthrough.
  *
@@ -17,7 +18,7 @@
  * BENCH_PROXY_REQUESTS = latency samples per path (default 300). About 2 minutes on 2 cores.
  */
 import { pathToFileURL } from 'node:url';
-import { cpuSeconds, createClient, MiB, MITMDUMP, NAVIGATE, RssProbe, SMALL_PAGE, startGateway, startMitmdump, startOrigin, SUBRESOURCE, type Client, type Origin, type ProxyChild } from './harness.js';
+import { cpuSeconds, createClient, MiB, MITMDUMP, NAVIGATE, RssProbe, SMALL_PAGE, startGateway, startMitmdump, startOrigin, startRelay, SUBRESOURCE, type Client, type Origin, type ProxyChild } from './harness.js';
 
 export interface ProxyBenchRow {
   benchmark: string;
@@ -131,19 +132,19 @@ async function latencyRows(origin: Origin, gateway: ProxyChild, mitm: ProxyChild
 }
 
 /** One big transfer; returns MiB/s and, for the gateway, its peak RSS meanwhile. */
-async function transfer(origin: Origin, proxyPort: number | undefined, probe: RssProbe | null, kind: 'subresource' | 'navigation' | 'navigation-html' | 'upload', mib: number) {
-  const client = await createClient({ secure: false, origin: origin.http, ...(proxyPort ? { proxyPort } : {}) });
+async function transfer(base: string, proxyPort: number | undefined, probe: RssProbe | null, kind: 'subresource' | 'navigation' | 'navigation-html' | 'upload', mib: number) {
+  const client = await createClient({ secure: false, origin: base, ...(proxyPort ? { proxyPort } : {}) });
   try {
     await probe?.reset();
     const cpuBefore = probe ? await cpuSeconds(probe.pid) : 0;
     const started = performance.now();
     let reply;
     if (kind === 'upload') {
-      reply = await client.request(`${origin.http}/upload`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, upload: mib * MiB, keepBody: true });
+      reply = await client.request(`${base}/upload`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, upload: mib * MiB, keepBody: true });
       if (reply.body?.toString() !== String(mib * MiB)) throw new Error(`upload arrived short: ${reply.body?.toString()}`);
     } else {
       const type = kind === 'navigation-html' ? 'html' : 'bin';
-      reply = await client.request(`${origin.http}/big?mib=${mib}&type=${type}`, { headers: kind === 'subresource' ? SUBRESOURCE : NAVIGATE, keepBody: false });
+      reply = await client.request(`${base}/big?mib=${mib}&type=${type}`, { headers: kind === 'subresource' ? SUBRESOURCE : NAVIGATE, keepBody: false });
       const expected = mib * MiB;
       // An injected document is longer by the markup; anything else must arrive byte for byte.
       if (kind === 'navigation-html' && proxyPort ? reply.bytes <= expected : reply.bytes !== expected) throw new Error(`${kind}: got ${reply.bytes} of ${expected} bytes`);
@@ -156,8 +157,10 @@ async function transfer(origin: Origin, proxyPort: number | undefined, probe: Rs
   }
 }
 
-async function throughputRows(origin: Origin, gateway: ProxyChild, mib: number, runs: number): Promise<ProxyBenchRow[]> {
+async function throughputRows(origin: Origin, gateway: ProxyChild, relay: ProxyChild, mib: number, runs: number): Promise<ProxyBenchRow[]> {
   const probe = new RssProbe(gateway.pid);
+  const relayProbe = new RssProbe(relay.pid);
+  const relayBase = `http://127.0.0.1:${relay.port}`;
   const idle = await probe.currentMb();
   const rows: ProxyBenchRow[] = [];
   const kinds = [
@@ -167,25 +170,40 @@ async function throughputRows(origin: Origin, gateway: ProxyChild, mib: number, 
     ['upload', 'upload (POST body)'],
   ] as const;
   for (const [kind, label] of kinds) {
-    // Direct and gateway take turns, and each gateway run is compared with the direct run just
-    // before it: the ratios, speeds and CPU are ranges over all runs, and the peak RSS the highest.
+    // Direct, the relay and the gateway take turns, and each run is compared with the direct run
+    // just before it: the ratios, speeds and CPU are ranges over all runs, the peak RSS the highest.
     const directs: number[] = [];
     const gateways: number[] = [];
     const ratios: number[] = [];
     const cpus: number[] = [];
+    const relayed = { speeds: [] as number[], ratios: [] as number[], cpus: [] as number[] };
     let peak = 0;
     for (let run = 0; run < runs; run += 1) {
-      const direct = (await transfer(origin, undefined, null, kind, mib)).mibPerSecond;
-      const result = await transfer(origin, gateway.port, probe, kind, mib);
+      const direct = (await transfer(origin.http, undefined, null, kind, mib)).mibPerSecond;
+      const viaRelay = await transfer(relayBase, undefined, relayProbe, kind, mib);
+      const result = await transfer(origin.http, gateway.port, probe, kind, mib);
       directs.push(direct);
       gateways.push(result.mibPerSecond);
       ratios.push(result.mibPerSecond / direct);
       cpus.push(result.cpuPerGiB ?? NaN);
+      relayed.speeds.push(viaRelay.mibPerSecond);
+      relayed.ratios.push(viaRelay.mibPerSecond / direct);
+      relayed.cpus.push(viaRelay.cpuPerGiB ?? NaN);
       peak = Math.max(peak, result.peakMb ?? NaN);
     }
     const benchmark = `${mib} MiB ${label}, ${runs} runs`;
     const met = Math.min(...ratios) >= 0.8 ? 'yes' : Math.max(...ratios) >= 0.8 ? '**no** (some runs only)' : '**no**';
     rows.push({ benchmark, path: 'direct', result: `${spread(directs, 0)} MiB/s`, ratio: '', 'proxy CPU': '', 'peak RSS': '', goal: '', met: '' });
+    rows.push({
+      benchmark,
+      path: 'plain TCP relay (Node, parses nothing: the hop alone)',
+      result: `${spread(relayed.speeds, 0)} MiB/s`,
+      ratio: `${spread(relayed.ratios, 2)}× direct`,
+      'proxy CPU': `${spread(relayed.cpus, 2)} s/GiB`,
+      'peak RSS': '',
+      goal: '',
+      met: '',
+    });
     rows.push({
       benchmark,
       path: 'gateway',
@@ -252,6 +270,7 @@ export async function run(options: { mib?: number; requests?: number; runs?: num
   const requests = options.requests ?? Number(process.env.BENCH_PROXY_REQUESTS ?? 300);
   const origin = await startOrigin();
   const gateway = await startGateway();
+  const relay = await startRelay(Number(new URL(origin.http).port));
   const mitm = await startMitmdump().catch((error: Error) => {
     process.stderr.write(`mitmdump failed to start (${error.message}); its rows are skipped\n`);
     return null;
@@ -264,12 +283,12 @@ export async function run(options: { mib?: number; requests?: number; runs?: num
     await client.request(`${origin.http}/small.html`, { headers: NAVIGATE });
     await client.request(`${origin.http}/small.html`, { headers: SUBRESOURCE });
     client.close();
-    const throughput = await throughputRows(origin, gateway, mib, runs);
+    const throughput = await throughputRows(origin, gateway, relay, mib, runs);
     const bigPage = await bigPageRows(origin, gateway, 30);
     const latencies = await latencyRows(origin, gateway, mitm, requests);
     return [...latencies, ...bigPage, ...throughput];
   } finally {
-    await Promise.allSettled([gateway.stop(), mitm?.stop(), origin.close()]);
+    await Promise.allSettled([gateway.stop(), relay.stop(), mitm?.stop(), origin.close()]);
   }
 }
 
