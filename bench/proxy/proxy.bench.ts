@@ -171,7 +171,7 @@ async function throughputRows(origin: Origin, gateway: ProxyChild, relay: ProxyC
   ] as const;
   for (const [kind, label] of kinds) {
     // Direct, the relay and the gateway take turns, and each run is compared with the direct run
-    // just before it: the ratios, speeds and CPU are ranges over all runs, the peak RSS the highest.
+    // of its turn: the ratios, speeds and CPU are ranges over all runs, the peak RSS the highest.
     const directs: number[] = [];
     const gateways: number[] = [];
     const ratios: number[] = [];
@@ -270,13 +270,14 @@ export async function run(options: { mib?: number; requests?: number; runs?: num
   const requests = options.requests ?? Number(process.env.BENCH_PROXY_REQUESTS ?? 300);
   const origin = await startOrigin();
   const gateway = await startGateway();
-  const relay = await startRelay(Number(new URL(origin.http).port));
   const mitm = await startMitmdump().catch((error: Error) => {
     process.stderr.write(`mitmdump failed to start (${error.message}); its rows are skipped\n`);
     return null;
   });
   if (!MITMDUMP) process.stderr.write('mitmdump not found: mitmproxy comparison skipped\n');
+  let relay: ProxyChild | null = null;
   try {
+    relay = await startRelay(Number(new URL(origin.http).port));
     // Big transfers first, on a gateway that has only loaded its code (one small page each
     // way), so their peak RSS is not inflated by heap the latency runs grew before them.
     const client = await createClient({ secure: false, origin: origin.http, proxyPort: gateway.port });
@@ -288,7 +289,7 @@ export async function run(options: { mib?: number; requests?: number; runs?: num
     const latencies = await latencyRows(origin, gateway, mitm, requests);
     return [...latencies, ...bigPage, ...throughput];
   } finally {
-    await Promise.allSettled([gateway.stop(), relay.stop(), mitm?.stop(), origin.close()]);
+    await Promise.allSettled([gateway.stop(), relay?.stop(), mitm?.stop(), origin.close()]);
   }
 }
 

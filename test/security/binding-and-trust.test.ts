@@ -165,4 +165,12 @@ describe('leaf certificates', () => {
     assert.match(await leafNames(gateway.ready.proxyPort, '127.0.0.5'), /^error: /);
     assert.equal(await leafNames(gateway.ready.proxyPort, undefined), 'DNS:no-sni.aiplugs.invalid');
   });
+
+  it('share no key with the certificate for clients without SNI, whose key is stored in the data dir', async () => {
+    const site = await leafCertificate(gateway.ready.proxyPort, 'shop.example');
+    const noSni = await leafCertificate(gateway.ready.proxyPort, undefined);
+    assert.ok(typeof site !== 'string' && typeof noSni !== 'string', `${String(site)} ${String(noSni)}`);
+    assert.ok(site.pubkey && noSni.pubkey);
+    assert.notDeepEqual(site.pubkey, noSni.pubkey);
+  });
 });

@@ -38,6 +38,7 @@ export async function attachOrStartGateway(options: LinkOptions = {}): Promise<G
   if (options.start === false) throw new GatewayNotRunningError(`No gateway is running for ${dataDir}; start one with \`aiplugs start\``);
   try {
     const gateway = await startGateway({ ...options.startOptions, dataDir, env });
+    gateway.warmUp(); // while the browser starts: its first HTTPS site then waits for no set-up
     return { info: gateway.info, token: gateway.token, attached: false, stop: () => gateway.stop(), closed: gateway.closed };
   } catch (error) {
     // Another process started one in between (the data dir's lock said so): use that one.

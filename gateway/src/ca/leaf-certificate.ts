@@ -24,8 +24,8 @@ function toPem(der: ArrayBuffer, label: string): string {
 }
 
 /**
- * A leaf-certificate factory signed by our CA: one ECDSA P-256 key for all leaves of this process
- * (as mockttp does; whoever could steal it could steal the CA key too), a random serial, exactly
+ * A leaf-certificate factory signed by our CA: one ECDSA P-256 key for all leaves of this minter,
+ * kept in memory only (as mockttp does; whoever could steal it could steal the CA key too), a random serial, exactly
  * one DNS name, server auth only, 30 days at most.
  *
  * @example const mint = await createLeafMinter(ca); const { cert, key } = await mint('shop.example');

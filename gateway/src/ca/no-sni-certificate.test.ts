@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,9 +41,31 @@ describe('the certificate for clients without SNI', () => {
     const first = await ensureNoSniCertificate({ path, caCert: ca.cert, mint: minter.mint, logger, now: () => now });
     assert.equal(new X509Certificate(first.cert).subject, `CN=${NO_SNI_NAME}`);
     assert.equal((await stat(path)).mode & 0o777, 0o600);
+    await chmod(path, 0o644); // as a restore from a backup may leave it
     const again = await ensureNoSniCertificate({ path, caCert: ca.cert, mint: minter.mint, logger, now: () => new Date(now.getTime() + 20 * DAY_MS) });
     assert.deepEqual(again, first);
     assert.equal(minter.count(), 1);
+    assert.equal((await stat(path)).mode & 0o777, 0o600, 'made private again');
+  });
+
+  it('serves only the checked certificate and the CA, and reads no file through a symlink or past its size', async () => {
+    const minter = counting(await createLeafMinter(ca, () => now));
+    const first = await ensureNoSniCertificate({ path, caCert: ca.cert, mint: minter.mint, logger, now: () => now });
+    const extra = (await generateCa(365, now)).cert;
+    await writeFile(path, JSON.stringify({ cert: `${first.cert}${extra}`, key: first.key }));
+    const served = await ensureNoSniCertificate({ path, caCert: ca.cert, mint: minter.mint, logger, now: () => now });
+    assert.equal(served.cert, first.cert, 'the appended certificate is not served');
+    const counted = minter.count();
+    const elsewhere = join(dir, 'elsewhere.json');
+    await writeFile(elsewhere, JSON.stringify(first));
+    await rm(path);
+    await symlink(elsewhere, path);
+    await ensureNoSniCertificate({ path, caCert: ca.cert, mint: minter.mint, logger, now: () => now });
+    assert.equal(minter.count(), counted + 1, 'a symlink is not followed: a fresh one replaces it');
+    assert.ok((await stat(path)).isFile());
+    await writeFile(path, JSON.stringify({ ...first, padding: 'x'.repeat(70 * 1024) }));
+    await ensureNoSniCertificate({ path, caCert: ca.cert, mint: minter.mint, logger, now: () => now });
+    assert.equal(minter.count(), counted + 2, 'a file over 64 KiB is not read');
   });
 
   it('is minted again a week before it ends, for a renewed CA, or when the file is not a usable certificate', async () => {
@@ -80,12 +102,17 @@ describe('the certificate for clients without SNI', () => {
 describe('createLazyLeafMinter', () => {
   it('sets up nothing until it mints or is warmed up, and tries again after a failed set-up', async () => {
     const ca = await generateCa(365, new Date());
-    const broken = createLazyLeafMinter({ cert: ca.cert, key: 'not a key' });
-    await assert.rejects(broken.warmUp());
-    await assert.rejects(broken.mint('shop.example'), 'a failed set-up is not kept as the answer');
-    const leaves = createLazyLeafMinter(ca);
-    await leaves.warmUp();
-    const { cert } = await leaves.mint('shop.example');
-    assert.equal(new X509Certificate(cert).subject, 'CN=shop.example');
+    // The minter reads the CA when it sets up, so what `given` holds at that moment tells when that was.
+    const given = { cert: ca.cert, key: 'not a key' };
+    const leaves = createLazyLeafMinter(given);
+    given.key = ca.key;
+    await leaves.warmUp(); // set up only now: it got the mended key
+    const broken = { cert: ca.cert, key: ca.key };
+    const retried = createLazyLeafMinter(broken);
+    broken.key = 'not a key';
+    await assert.rejects(retried.warmUp());
+    broken.key = ca.key;
+    const { cert } = await retried.mint('shop.example');
+    assert.equal(new X509Certificate(cert).subject, 'CN=shop.example', 'a failed set-up is not kept as the answer');
   });
 });

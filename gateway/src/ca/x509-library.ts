@@ -19,6 +19,9 @@ export function loadX509(): Promise<X509Library> {
     const x509 = (module as { default?: X509Library }).default ?? module;
     x509.cryptoProvider.set(webcrypto as unknown as Crypto);
     return x509;
+  }).catch((error: unknown) => {
+    loading = null; // the next use tries again
+    throw error;
   });
   return loading;
 }

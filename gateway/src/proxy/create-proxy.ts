@@ -4,7 +4,7 @@ import type { InitiatedRequest, Mockttp, requestSteps } from 'mockttp';
 // (GraphQL, Express, subscriptions), which the gateway never uses, at start-up and in memory.
 import { MockttpServer } from 'mockttp/dist/server/mockttp-server';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
-import { createLazyLeafMinter } from '../ca/leaf-certificate.js';
+import { createLazyLeafMinter, createLeafMinter } from '../ca/leaf-certificate.js';
 import { ensureNoSniCertificate, NO_SNI_NAME } from '../ca/no-sni-certificate.js';
 import type { CspMode } from '../config/config-schema.js';
 import type { Logger } from '../events/logger.js';
@@ -147,9 +147,10 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
   const leafCertificates = createLeafCertificateCache({ ...(options.leafCertificates ?? DEFAULT_LEAF_CERTIFICATE_LIMITS), mint: leaves.mint, logger });
   // A client that sends no SNI (it asked for an IP address) gets a certificate for a reserved name
   // that matches nothing, rather than one for a name it did not ask for. It never validates, so
-  // one serves however long the gateway runs.
+  // one serves however long the gateway runs. Minted with a key of its own, as it is stored: the
+  // key the site certificates share stays in memory.
   const noSni = options.noSniCertificatePath
-    ? await ensureNoSniCertificate({ path: options.noSniCertificatePath, caCert: options.ca.cert, mint: leaves.mint, logger })
+    ? await ensureNoSniCertificate({ path: options.noSniCertificatePath, caCert: options.ca.cert, mint: async (host) => (await createLeafMinter(options.ca))(host), logger })
     : await leaves.mint(NO_SNI_NAME);
   const server: Mockttp = new MockttpServer({
     https: {
