@@ -179,6 +179,31 @@ test('a settings change while someone types a site rule keeps their focus and ev
   await expect(echo.locator('.chips')).toContainText('runs on every matching site');
 });
 
+test('what is typed while a site rule is being saved stays in the box', async () => {
+  // The box used to be emptied when the save came back, taking anything typed since with it.
+  const box = dashboard.getByLabel('Site pattern');
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await dashboard.route('**/api/settings', async (route) => {
+    if (route.request().method() !== 'PATCH') return route.fallback();
+    await held;
+    return route.continue();
+  });
+  try {
+    await box.fill('first.example');
+    await dashboard.getByRole('button', { name: 'Disable on site' }).click();
+    await box.fill('second.exa'); // while the first one is still on its way
+    release();
+    await expect.poll(async () => (await settings()).disabled_sites).toEqual(['first.example']);
+    await expect(dashboard.locator('#disabled-sites')).toContainText('first.example');
+    await expect(box).toHaveValue('second.exa');
+  } finally {
+    await dashboard.unroute('**/api/settings');
+  }
+  await box.fill('');
+  await patchLikeThePopup({ disabled_sites: [] });
+});
+
 test('activity: documents injected or why not, and inference calls with their time, live and filterable', async () => {
   const rows = dashboard.locator('#activity tr');
   const document = (path: string) => rows.filter({ hasText: `${site.origin}${path}` });

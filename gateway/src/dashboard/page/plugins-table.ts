@@ -92,11 +92,13 @@ function siteRules(plugin: PluginInfo, settings: Settings): HTMLElement {
       onsubmit: (event: Event) => {
         event.preventDefault();
         // What was typed, even if a redraw replaced the box meanwhile (the draft follows every keystroke).
-        const pattern = (drafts.get(plugin.id) ?? input.value).trim();
+        const typed = drafts.get(plugin.id) ?? input.value;
+        const pattern = typed.trim();
         if (!pattern) return;
         void editRules(plugin.id, (current) => [...current, pattern]).then((taken) => {
           if (!taken) return;
-          drafts.delete(plugin.id);
+          // What was typed while it was being saved stays.
+          if ((drafts.get(plugin.id) ?? typed) === typed) drafts.delete(plugin.id);
           const latest = currentSettings();
           if (latest) render(latest);
         });

@@ -55,11 +55,13 @@ export function wireSwitches(): void {
   byId('add-site', HTMLFormElement).addEventListener('submit', (event) => {
     event.preventDefault();
     const input = byId('site-pattern', HTMLInputElement);
-    const pattern = input.value.trim();
+    const typed = input.value;
+    const pattern = typed.trim();
     if (!pattern || !settings) return;
-    // The pattern stays in the box until the gateway took it: a refused one can be corrected.
+    // The pattern stays in the box until the gateway took it (a refused one can be corrected), and
+    // what was typed while it was being saved is never wiped.
     void patchSettings({ disabled_sites: [...new Set([...settings.disabled_sites, pattern])] }).then((taken) => {
-      if (taken) input.value = '';
+      if (taken && input.value === typed) input.value = '';
     });
   });
 }

@@ -46,7 +46,12 @@ export function mountWebAiCard(): void {
   byId('webai-add-origin').addEventListener('submit', (event) => {
     event.preventDefault();
     const input = byId('webai-origin', HTMLInputElement);
-    void changeOrigins((origins) => [...new Set([...origins, input.value.trim().replace(/\/+$/, '')])]).then(() => (input.value = ''));
+    const typed = input.value;
+    // The origin stays in the box until the gateway took it (a refused one can be corrected), and
+    // what was typed while it was being saved is never wiped.
+    void changeOrigins((origins) => [...new Set([...origins, typed.trim().replace(/\/+$/, '')])]).then((taken) => {
+      if (taken && input.value === typed) input.value = '';
+    });
   });
 }
 
@@ -78,16 +83,19 @@ function showError(message: string | null): void {
   error.hidden = message === null;
 }
 
-/** Replaces the allow list from the latest settings (the gateway checks every origin). */
-async function changeOrigins(change: (origins: string[]) => string[]): Promise<void> {
+/** Replaces the allow list from the latest settings (the gateway checks every origin); whether it took the change. */
+async function changeOrigins(change: (origins: string[]) => string[]): Promise<boolean> {
   showError(null);
+  let taken = true;
   try {
     const { webai_cloud_origins: origins } = await api<WebAiSettings>('/api/settings');
     await api('/api/settings', { method: 'PATCH', body: JSON.stringify({ webai_cloud_origins: change(origins ?? []) }) });
   } catch (failure) {
     showError((failure as Error).message);
+    taken = false;
   }
   await loadWebAi();
+  return taken;
 }
 
 /** The user's own create(): the gateway downloads and verifies the model, with progress. */
