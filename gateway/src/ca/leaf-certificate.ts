@@ -1,4 +1,5 @@
 import { createPrivateKey, webcrypto } from 'node:crypto';
+import { memoizeUntilFailure } from '../async/memoize-until-failure.js';
 import { caKeyAlgorithms } from './ca-key.js';
 import { loadX509 } from './x509-library.js';
 
@@ -78,12 +79,7 @@ export async function createLeafMinter(ca: { cert: string; key: string }, now: (
  * @example const leaves = createLazyLeafMinter(ca); const { cert } = await leaves.mint('shop.example');
  */
 export function createLazyLeafMinter(ca: { cert: string; key: string }, now?: () => Date): { mint: MintLeaf; warmUp(): Promise<void> } {
-  let minter: Promise<MintLeaf> | null = null;
-  const setUp = () =>
-    (minter ??= createLeafMinter(ca, now).catch((error: unknown) => {
-      minter = null;
-      throw error;
-    }));
+  const setUp = memoizeUntilFailure(() => createLeafMinter(ca, now));
   return {
     mint: async (host) => (await setUp())(host),
     warmUp: async () => {

@@ -19,24 +19,24 @@ const StoredCertificate = z.object({ cert: z.string().max(MAX_FILE_BYTES), key: 
 export type StoredCertificate = z.infer<typeof StoredCertificate>;
 
 /**
- * Whether a stored certificate can still be served to clients without SNI: for the reserved name,
- * issued and signed by this CA (a renewed CA makes it stale), with its own key, and not near its
- * end. Node's native X.509 checks only: no certificate library is loaded for this.
+ * The stored leaf when it can still be served to clients without SNI (else null): for the reserved
+ * name, issued and signed by this CA (a renewed CA makes it stale), with its own key, and not near
+ * its end. Node's native X.509 checks only: no certificate library is loaded for this.
  */
-export function isUsableNoSniCertificate(stored: StoredCertificate, caCert: X509Certificate, now: Date): boolean {
+function usableNoSniLeaf(stored: StoredCertificate, caCert: X509Certificate, now: Date): X509Certificate | null {
   try {
     const leaf = new X509Certificate(stored.cert); // the first certificate of the chain
-    return (
+    const usable =
       leaf.subject === `CN=${NO_SNI_NAME}` &&
       leaf.subjectAltName === `DNS:${NO_SNI_NAME}` &&
       !leaf.ca &&
       leaf.checkIssued(caCert) &&
       leaf.verify(caCert.publicKey) &&
       leaf.checkPrivateKey(createPrivateKey(stored.key)) &&
-      Date.parse(leaf.validTo) - now.getTime() > RENEW_BEFORE_MS
-    );
+      Date.parse(leaf.validTo) - now.getTime() > RENEW_BEFORE_MS;
+    return usable ? leaf : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -68,10 +68,11 @@ async function readStored(path: string): Promise<StoredCertificate | null> {
 export async function ensureNoSniCertificate(options: { path: string; caCert: string; mint: MintLeaf; logger: Logger; now?: () => Date }): Promise<StoredCertificate> {
   const now = options.now?.() ?? new Date();
   const stored = await readStored(options.path);
-  if (stored && isUsableNoSniCertificate(stored, new X509Certificate(options.caCert), now)) {
+  const leaf = stored && usableNoSniLeaf(stored, new X509Certificate(options.caCert), now);
+  if (stored && leaf) {
     await chmod(options.path, 0o600); // as the CA key is: whatever a restore from a backup left
     // The checked leaf, then the CA as it is now: nothing else the file may hold is served.
-    return { cert: `${new X509Certificate(stored.cert).toString()}${options.caCert}`, key: stored.key };
+    return { cert: `${leaf.toString()}${options.caCert}`, key: stored.key };
   }
   const { cert, key } = await options.mint(NO_SNI_NAME);
   await writeFileAtomic(options.path, `${JSON.stringify({ cert, key })}\n`, 0o600);

@@ -1,8 +1,7 @@
 import { webcrypto } from 'node:crypto';
+import { memoizeUntilFailure } from '../async/memoize-until-failure.js';
 
 type X509Library = typeof import('@peculiar/x509');
-
-let loading: Promise<X509Library> | null = null;
 
 /**
  * @peculiar/x509 (certificate generation; Node can parse and verify X.509 but not make it), loaded
@@ -12,16 +11,11 @@ let loading: Promise<X509Library> | null = null;
  *
  * @example const x509 = await loadX509(); new x509.X509Certificate(pem);
  */
-export function loadX509(): Promise<X509Library> {
-  loading ??= import('@peculiar/x509').then((module) => {
-    // A CommonJS package: imported by Node, `default` is its exports and the names are copied
-    // beside it; imported by the bundle (esbuild), there is only `default`.
-    const x509 = (module as { default?: X509Library }).default ?? module;
-    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-    return x509;
-  }).catch((error: unknown) => {
-    loading = null; // the next use tries again
-    throw error;
-  });
-  return loading;
-}
+export const loadX509: () => Promise<X509Library> = memoizeUntilFailure(async () => {
+  const module = await import('@peculiar/x509');
+  // A CommonJS package: imported by Node, `default` is its exports and the names are copied
+  // beside it; imported by the bundle (esbuild), there is only `default`.
+  const x509 = (module as { default?: X509Library }).default ?? module;
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  return x509;
+});
