@@ -8,8 +8,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
 import { Transform } from 'node:stream';
+import * as tlsModule from 'node:tls';
 import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { generateCACertificate, getLocal, type Mockttp } from 'mockttp';
@@ -493,6 +496,97 @@ describe('mockttp patch: upstream-idle', () => {
     }
   });
 });
+
+describe('mockttp patch: upstream-sockets', () => {
+  it('opens at most 6 sockets to one site for the many requests of one HTTP/2 client connection, as a browser would', async () => {
+    // A browser speaks HTTP/2 to the proxy, so one connection carries all of a page's requests to
+    // a site at once; without a limit the proxy opened an upstream connection (a TLS handshake on
+    // each side) per request in flight, where the browser itself, talking HTTP/1.1 to that site,
+    // keeps to 6. The site holds its answers until 6 requests arrived, so every request is in
+    // flight at once: unlimited, all 20 get a socket of their own.
+    const REQUESTS = 20;
+    const LIMIT = 6;
+    const ca = await generateCACertificate({ subject: { commonName: 'localhost' } });
+    const held = gate();
+    let arrived = 0;
+    const site = createHttpsServer({ key: ca.key, cert: ca.cert }, (_request, response) => {
+      if (++arrived === LIMIT) held.open();
+      void held.promise.then(() => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+    });
+    let connections = 0;
+    site.on('secureConnection', () => connections++);
+    site.listen(0, '127.0.0.1');
+    await once(site, 'listening');
+    const proxy = getLocal({ https: ca, http2: true, recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyRequest().thenPassThrough({ ignoreHostHttpsErrors: true });
+    const client = http2Connect(`https://127.0.0.1:${(site.address() as AddressInfo).port}`, {
+      createConnection: () => tlsConnect({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
+    });
+    try {
+      const statuses = await Promise.all(
+        Array.from({ length: REQUESTS }, (_, index) => {
+          const stream = client.request({ ':path': `/asset-${index}.js` });
+          stream.resume();
+          return Promise.all([once(stream, 'response').then(([headers]) => (headers as Record<string, unknown>)[':status']), once(stream, 'end')]).then(([status]) => status);
+        }),
+      );
+      assert.deepEqual(statuses, Array<number>(REQUESTS).fill(200));
+      assert.ok(connections <= LIMIT, `${connections} upstream connections for ${REQUESTS} requests (at most ${LIMIT})`);
+    } finally {
+      client.close();
+      await proxy.stop();
+      site.closeAllConnections();
+      site.close();
+    }
+  });
+});
+
+describe('mockttp patch: upstream-context', () => {
+  it('builds one TLS context for many upstream connections, and still refuses a site its trust does not cover', async () => {
+    // Each request comes on a connection of its own, so each needs an upstream connection of its
+    // own; with a trusted CA given, every context mockttp built parsed the whole root store again.
+    const trusted = await generateCACertificate({ subject: { commonName: 'localhost' } });
+    const stranger = await generateCACertificate({ subject: { commonName: 'localhost' } });
+    const sites = await Promise.all([trusted, stranger].map((certificate) => listenHttps(certificate)));
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyRequest().thenPassThrough({ additionalTrustedCAs: [{ cert: trusted.cert }] });
+    const built = countCalls(tlsModule, 'createSecureContext');
+    try {
+      for (let index = 0; index < 3; index++) assert.equal(await statusOnNewConnection(proxy, `${sites[0]!.url}/app-${index}.js`), 200);
+      assert.equal(built.count, 1, 'TLS contexts built for three upstream connections');
+      assert.equal(await statusOnNewConnection(proxy, `${sites[1]!.url}/app.js`), 502, 'a site whose certificate no trusted CA issued');
+    } finally {
+      built.restore();
+      await proxy.stop();
+      for (const site of sites) {
+        site.server.closeAllConnections();
+        site.server.close();
+      }
+    }
+  });
+});
+
+/** The status of one request through the proxy on a connection of its own (so also upstream). */
+function statusOnNewConnection(proxy: Mockttp, url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port: proxy.port, path: url, agent: false, headers: { host: new URL(url).host } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** An HTTPS site on localhost that shows `certificate` (self-signed, for `localhost`) and answers 200. */
+async function listenHttps(certificate: { key: string; cert: string }): Promise<{ server: HttpsServer; url: string }> {
+  const server = createHttpsServer(certificate, (_request, response) => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `https://localhost:${(server.address() as AddressInfo).port}` };
+}
 
 describe('mockttp patch: loop-check', () => {
   // Socket ends as isSocketLoop reads them: [address, port] here and there.
