@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -207,6 +208,44 @@ describe('a local program posing as a page', () => {
       assert.match(answer, /^HTTP\/1\.1 403 /, answer.slice(0, 300));
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('memory a page cannot grow', () => {
+  it('ten thousand requests for URLs of 12 KB, each new, leave the gateway with the memory it had', async () => {
+    // A page can make its browser request any number of distinct URLs (fetch, img, script), and
+    // every one passes the proxy. Nothing the proxy keeps may grow with their number: 10,000
+    // such URLs kept would be over 120 MB. A first round lets the heap grow to what this rate of
+    // requests needs (~60 MB here); the second must then add next to nothing.
+    const padding = 'q'.repeat(12 * 1024);
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const requestDistinct = async (count: number, round: string) => {
+      let next = 0;
+      const lane = async () => {
+        while (next < count) {
+          const url = `${site.origin}/?${round}=${next++}&${padding}`;
+          const status = await new Promise<number>((resolve, reject) => {
+            const request = httpRequest({ host: '127.0.0.1', port: gateway.ready.proxyPort, path: url, agent, headers: { host: `localhost:${site.port}` } }, (response) => {
+              response.resume();
+              response.on('end', () => resolve(response.statusCode ?? 0));
+            });
+            request.on('error', reject);
+            request.end();
+          });
+          assert.equal(status, 200);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, lane));
+    };
+    try {
+      await requestDistinct(5_000, 'warm');
+      const before = await rssMb(gateway.pid);
+      await requestDistinct(10_000, 'measured');
+      const grown = (await rssMb(gateway.pid)) - before;
+      assert.ok(grown < 48, `gateway RSS grew by ${grown.toFixed(0)} MB over 10,000 more distinct URLs`);
+    } finally {
+      agent.destroy();
     }
   });
 });

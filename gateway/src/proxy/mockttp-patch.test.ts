@@ -19,7 +19,8 @@ import { generateCACertificate, getLocal, type Mockttp } from 'mockttp';
 import * as passthroughHandlingModule from 'mockttp/dist/rules/passthrough-handling';
 import * as certificatesModule from 'mockttp/dist/util/certificates';
 import { isSocketLoop } from 'mockttp/dist/util/socket-util';
-import { CHUNK, gate, listen, MiB, pump, rawExchange, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
+import { getHeapStatistics } from 'node:v8';
+import { CHUNK, collectGarbage, gate, listen, MiB, pump, rawExchange, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
 
 describe('mockttp patch: lazy-x509', () => {
   // In a child, so that nothing this file (or another test) did loads the packages first; the
@@ -587,6 +588,28 @@ async function listenHttps(certificate: { key: string; cert: string }): Promise<
   await once(server, 'listening');
   return { server, url: `https://localhost:${(server.address() as AddressInfo).port}` };
 }
+
+describe('mockttp patch: url-memo', () => {
+  it('keeps no URL it normalized once the next ones came: a page choosing its URLs cannot grow the memo', async () => {
+    // Every request is normalized for each URL matcher (the bridge rules have two), and a page
+    // decides which URLs its browser requests.
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forGet().withUrlMatching(/\/__never\//).thenReply(204);
+    await proxy.forUnmatchedRequest().thenReply(200, 'ok');
+    const padding = 'q'.repeat(8 * 1024);
+    try {
+      collectGarbage();
+      const before = getHeapStatistics().used_heap_size;
+      for (let index = 0; index < 2000; index++) assert.equal((await viaProxy(proxy, `http://site.example/?n=${index}&${padding}`)).status, 200);
+      collectGarbage();
+      const grown = (getHeapStatistics().used_heap_size - before) / MiB;
+      assert.ok(grown < 4, `the heap kept ${grown.toFixed(1)} MiB after 2000 distinct 8 KiB URLs (16 MiB if each is kept)`);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
 
 describe('mockttp patch: loop-check', () => {
   // Socket ends as isSocketLoop reads them: [address, port] here and there.
