@@ -6,11 +6,14 @@
  * e2e/hostile-web.e2e.ts.)
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../../e2e/support/test-site.js';
 
@@ -246,6 +249,36 @@ describe('memory a page cannot grow', () => {
       assert.ok(grown < 48, `gateway RSS grew by ${grown.toFixed(0)} MB over 10,000 more distinct URLs`);
     } finally {
       agent.destroy();
+    }
+  });
+  it('a site flooding a WebSocket whose page stopped reading does not fill the gateway', async () => {
+    // A frozen or busy tab stops reading its socket; the site goes on sending. The proxy must
+    // stop reading the site too, not hold what the page does not take (~65 MB/s it used to).
+    const wsSite = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wsSite, 'listening');
+    const port = (wsSite.address() as AddressInfo).port;
+    const message = randomBytes(64 * 1024);
+    wsSite.on('connection', (socket) => {
+      const flood = () => {
+        while (socket.readyState === WebSocket.OPEN && socket.bufferedAmount < MiB) socket.send(message);
+        if (socket.readyState === WebSocket.OPEN) setTimeout(flood, 5);
+      };
+      flood();
+    });
+    const client = new WebSocket(`ws://localhost:${port}/`, { perMessageDeflate: false, createConnection: () => connect(gateway.ready.proxyPort, '127.0.0.1') } as ClientOptions);
+    let messages = 0;
+    client.on('message', () => (messages++, client.pause()));
+    try {
+      await once(client, 'open');
+      const before = await rssMb(gateway.pid);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const grown = (await rssMb(gateway.pid)) - before;
+      assert.ok(messages > 0, 'the flood reached the page');
+      assert.ok(grown < 48, `gateway RSS grew by ${grown.toFixed(0)} MB in 3 s of a flood nobody read`);
+    } finally {
+      client.terminate();
+      for (const socket of wsSite.clients) socket.terminate();
+      wsSite.close();
     }
   });
 });

@@ -18,6 +18,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'transform-response-stream', file: 'dist/rules/requests/request-step-impls.js', purpose: 'documents are rewritten as they stream' },
   { id: 'upstream-idle', file: 'dist/rules/http-agents.js', purpose: 'an idle upstream socket is dropped before the server drops it' },
   { id: 'upstream-sockets', file: 'dist/rules/http-agents.js', purpose: 'at most 6 upstream sockets per site and downstream connection' },
+  { id: 'websocket-limits', file: 'dist/rules/websockets/websocket-step-impls.js', purpose: 'relayed WebSockets have backpressure and a message limit both ways' },
   { id: 'url-memo', file: 'dist/util/url.js', purpose: 'URL normalization remembers a few recent URLs, not every one' },
   { id: 'upstream-context', file: 'dist/rules/passthrough-handling.js', purpose: 'one upstream TLS context per trust setting, not per connection' },
   { id: 'loop-check', file: 'dist/util/socket-util.js', purpose: 'a shared ephemeral port is not taken for a request loop' },

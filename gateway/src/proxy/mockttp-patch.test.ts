@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer as createNetServer, Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
 import { Transform } from 'node:stream';
 import * as tlsModule from 'node:tls';
 import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
@@ -19,6 +20,7 @@ import { generateCACertificate, getLocal, type Mockttp } from 'mockttp';
 import * as passthroughHandlingModule from 'mockttp/dist/rules/passthrough-handling';
 import * as certificatesModule from 'mockttp/dist/util/certificates';
 import { isSocketLoop } from 'mockttp/dist/util/socket-util';
+import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { getHeapStatistics } from 'node:v8';
 import { CHUNK, collectGarbage, gate, listen, MiB, pump, rawExchange, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
 
@@ -606,6 +608,80 @@ describe('mockttp patch: url-memo', () => {
       const grown = (getHeapStatistics().used_heap_size - before) / MiB;
       assert.ok(grown < 4, `the heap kept ${grown.toFixed(1)} MiB after 2000 distinct 8 KiB URLs (16 MiB if each is kept)`);
     } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+describe('mockttp patch: websocket-limits', () => {
+  /** A site's WebSocket server on loopback, and a client connected to it through `proxy` (the way a browser's proxied request arrives). */
+  async function relayedSocketPair(proxy: Mockttp, deflate: boolean): Promise<{ site: WebSocketServer; siteSocket: WebSocket; client: WebSocket }> {
+    const site = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
+    await once(site, 'listening');
+    const port = (site.address() as AddressInfo).port;
+    const accepted = once(site, 'connection') as Promise<[WebSocket]>;
+    const client = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: deflate, createConnection: () => netConnect(proxy.port, '127.0.0.1') } as ClientOptions);
+    await once(client, 'open');
+    const [siteSocket] = await accepted;
+    return { site, siteSocket, client };
+  }
+
+  it('reads from a site only as fast as the client takes it: a client that stops reading stops the flood', async () => {
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyWebSocket().thenPassThrough();
+    const { site, siteSocket, client } = await relayedSocketPair(proxy, false);
+    let received = 0;
+    client.on('message', (data: Buffer) => (received += data.length));
+    try {
+      client.pause();
+      // The site sends 64 KiB messages while its own socket takes them; what leaves it is what the proxy read.
+      const message = randomBytes(64 * 1024);
+      let flushed = 0;
+      let sent = 0;
+      await new Promise<void>((resolve) => {
+        let done = false;
+        const finish = () => ((done = true), resolve());
+        const deadline = setTimeout(finish, 5000);
+        const more = () => {
+          if (done) return;
+          while (siteSocket.bufferedAmount < MiB && flushed < 64 * MiB) {
+            sent += message.length;
+            siteSocket.send(message, { binary: true, compress: false }, () => (flushed += message.length));
+          }
+          if (flushed >= 64 * MiB) return void (clearTimeout(deadline), finish());
+          setTimeout(more, 5);
+        };
+        more();
+      });
+      assert.ok(flushed < 32 * MiB, `the proxy read ${(flushed / MiB).toFixed(0)} MiB from the site for a client that reads nothing`);
+      // Nothing is lost: once the client reads again, every message arrives.
+      client.resume();
+      siteSocket.send('end');
+      await new Promise<void>((resolve) => client.on('message', (data: Buffer) => String(data) === 'end' && resolve()));
+      assert.equal(received - 3, sent);
+    } finally {
+      client.terminate();
+      site.close();
+      await proxy.stop();
+    }
+  });
+
+  it('closes a socket whose site sends a message over 100 MiB, compressed or not, instead of inflating it', async () => {
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyWebSocket().thenPassThrough();
+    const { site, siteSocket, client } = await relayedSocketPair(proxy, true);
+    try {
+      let received = 0;
+      client.on('message', (data: Buffer) => (received += data.length));
+      // 128 MiB of zeros: about 128 KiB on the wire with permessage-deflate.
+      siteSocket.send(Buffer.alloc(128 * MiB), { binary: true, compress: true });
+      await once(client, 'close');
+      assert.equal(received, 0, 'the client was handed the whole inflated message');
+    } finally {
+      client.terminate();
+      site.close();
       await proxy.stop();
     }
   });
