@@ -4,6 +4,12 @@ import type { EventBus, GatewayEvent } from '../../events/event-bus.js';
 import type { ApiEnv } from '../api-env.js';
 
 /**
+ * Events one subscriber may fall behind by. A reader that stopped (a frozen dashboard tab) loses
+ * the oldest beyond this, rather than the gateway keeping every event for it.
+ */
+export const MAX_SUBSCRIBER_LAG = 1000;
+
+/**
  * `GET /api/events`: server-sent events of logs, download progress and worker state.
  * Recent history is replayed first so a dashboard opened mid-download sees where it is.
  */
@@ -13,6 +19,7 @@ export function eventRoutes(bus: EventBus) {
       const queue: GatewayEvent[] = [...bus.recent()];
       let wake: (() => void) | null = null;
       const unsubscribe = bus.subscribe((event) => {
+        if (queue.length >= MAX_SUBSCRIBER_LAG) queue.shift();
         queue.push(event);
         wake?.();
       });
