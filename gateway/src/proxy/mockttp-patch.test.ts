@@ -19,7 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import { generateCACertificate, getLocal, type Mockttp } from 'mockttp';
 import * as passthroughHandlingModule from 'mockttp/dist/rules/passthrough-handling';
 import * as certificatesModule from 'mockttp/dist/util/certificates';
-import { isSocketLoop } from 'mockttp/dist/util/socket-util';
+import { isLocalPortActive, isSocketLoop } from 'mockttp/dist/util/socket-util';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { getHeapStatistics } from 'node:v8';
 import { CHUNK, collectGarbage, gate, listen, MiB, pump, rawExchange, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
@@ -684,6 +684,21 @@ describe('mockttp patch: websocket-limits', () => {
       site.close();
       await proxy.stop();
     }
+  });
+});
+
+describe('mockttp patch: port-probe-expiry', () => {
+  it('forgets a localhost port probe once its result expired: probing many ports keeps nothing', async () => {
+    // Each localhost port a page requests is probed (is something listening on ::1 too?), and
+    // the result was kept for good, however many ports (~150 bytes each). Results expire after 5 s;
+    // the ports stay below Linux's ephemeral range, so no test's own connections meet the probes.
+    collectGarbage();
+    const before = getHeapStatistics().used_heap_size;
+    for (let port = 10_000; port < 32_000; port++) await isLocalPortActive('127.0.0.1', port);
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    collectGarbage();
+    const grown = (getHeapStatistics().used_heap_size - before) / MiB;
+    assert.ok(grown < 1, `the heap kept ${grown.toFixed(2)} MiB after 22,000 expired probes`);
   });
 });
 
