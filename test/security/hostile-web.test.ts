@@ -9,13 +9,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../../e2e/support/test-site.js';
+import { viaProxy } from '../support/proxy-exchange.js';
 
 const MiB = 1024 * 1024;
 const UPLOAD_BYTES = 200 * MiB;
@@ -227,15 +228,7 @@ describe('memory a page cannot grow', () => {
       let next = 0;
       const lane = async () => {
         while (next < count) {
-          const url = `${site.origin}/?${round}=${next++}&${padding}`;
-          const status = await new Promise<number>((resolve, reject) => {
-            const request = httpRequest({ host: '127.0.0.1', port: gateway.ready.proxyPort, path: url, agent, headers: { host: `localhost:${site.port}` } }, (response) => {
-              response.resume();
-              response.on('end', () => resolve(response.statusCode ?? 0));
-            });
-            request.on('error', reject);
-            request.end();
-          });
+          const { status } = await viaProxy({ port: gateway.ready.proxyPort }, `${site.origin}/?${round}=${next++}&${padding}`, { agent, keepBody: false });
           assert.equal(status, 200);
         }
       };

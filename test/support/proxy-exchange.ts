@@ -4,7 +4,7 @@
  * for requests no well-behaved client sends, and a measure of retained Buffer memory.
  */
 import { once } from 'node:events';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, type AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -46,15 +46,15 @@ export interface Exchange {
   received: number;
 }
 
-/** One request through the proxy (absolute-form URL, as browsers send to an HTTP proxy). */
+/** One request through the proxy (absolute-form URL, as browsers send to an HTTP proxy); `agent: false` for a connection of its own. */
 export function viaProxy(
   proxy: { port: number },
   url: string,
-  options: { method?: string; upload?: number; haltUpload?: { at: number; until: Promise<void> }; keepBody?: boolean; onData?: (received: number) => void } = {},
+  options: { method?: string; upload?: number; haltUpload?: { at: number; until: Promise<void> }; keepBody?: boolean; onData?: (received: number) => void; agent?: Agent | false } = {},
 ): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
-    const req = httpRequest({ host: '127.0.0.1', port: proxy.port, method: options.method ?? 'GET', path: url, headers: { host: target.host } }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port: proxy.port, method: options.method ?? 'GET', path: url, headers: { host: target.host }, ...(options.agent !== undefined ? { agent: options.agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       let received = 0;
       res.on('data', (chunk: Buffer) => {

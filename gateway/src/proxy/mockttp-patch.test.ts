@@ -22,7 +22,7 @@ import * as certificatesModule from 'mockttp/dist/util/certificates';
 import { isLocalPortActive, isSocketLoop } from 'mockttp/dist/util/socket-util';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { getHeapStatistics } from 'node:v8';
-import { CHUNK, collectGarbage, gate, listen, MiB, pump, rawExchange, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
+import { CHUNK, collectGarbage, gate, listen, type Handler, MiB, pump, rawExchange, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
 
 describe('mockttp patch: lazy-x509', () => {
   // In a child, so that nothing this file (or another test) did loads the packages first; the
@@ -512,18 +512,16 @@ describe('mockttp patch: upstream-sockets', () => {
     const ca = await generateCACertificate({ subject: { commonName: 'localhost' } });
     const held = gate();
     let arrived = 0;
-    const site = createHttpsServer({ key: ca.key, cert: ca.cert }, (_request, response) => {
+    const { server: site, url: siteUrl } = await listenHttps(ca, (request, response) => {
       if (++arrived === LIMIT) held.open();
-      void held.promise.then(() => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+      void held.promise.then(() => answerOk(request, response));
     });
     let connections = 0;
     site.on('secureConnection', () => connections++);
-    site.listen(0, '127.0.0.1');
-    await once(site, 'listening');
     const proxy = getLocal({ https: ca, http2: true, recordTraffic: false });
     await proxy.start();
     await proxy.forAnyRequest().thenPassThrough({ ignoreHostHttpsErrors: true });
-    const client = http2Connect(`https://127.0.0.1:${(site.address() as AddressInfo).port}`, {
+    const client = http2Connect(siteUrl, {
       createConnection: () => tlsConnect({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
     });
     try {
@@ -557,9 +555,9 @@ describe('mockttp patch: upstream-context', () => {
     await proxy.forAnyRequest().thenPassThrough({ additionalTrustedCAs: [{ cert: trusted.cert }] });
     const built = countCalls(tlsModule, 'createSecureContext');
     try {
-      for (let index = 0; index < 3; index++) assert.equal(await statusOnNewConnection(proxy, `${sites[0]!.url}/app-${index}.js`), 200);
+      for (let index = 0; index < 3; index++) assert.equal((await viaProxy(proxy, `${sites[0]!.url}/app-${index}.js`, { agent: false })).status, 200);
       assert.equal(built.count, 1, 'TLS contexts built for three upstream connections');
-      assert.equal(await statusOnNewConnection(proxy, `${sites[1]!.url}/app.js`), 502, 'a site whose certificate no trusted CA issued');
+      assert.equal((await viaProxy(proxy, `${sites[1]!.url}/app.js`, { agent: false })).status, 502, 'a site whose certificate no trusted CA issued');
     } finally {
       built.restore();
       await proxy.stop();
@@ -571,21 +569,11 @@ describe('mockttp patch: upstream-context', () => {
   });
 });
 
-/** The status of one request through the proxy on a connection of its own (so also upstream). */
-function statusOnNewConnection(proxy: Mockttp, url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port: proxy.port, path: url, agent: false, headers: { host: new URL(url).host } }, (response) => {
-      response.resume();
-      response.on('end', () => resolve(response.statusCode ?? 0));
-    });
-    request.on('error', reject);
-    request.end();
-  });
-}
+const answerOk: Handler = (_request, response) => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
 
-/** An HTTPS site on localhost that shows `certificate` (self-signed, for `localhost`) and answers 200. */
-async function listenHttps(certificate: { key: string; cert: string }): Promise<{ server: HttpsServer; url: string }> {
-  const server = createHttpsServer(certificate, (_request, response) => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+/** An HTTPS site on localhost that shows `certificate` (self-signed, for `localhost`); answers 200 unless given a handler. */
+async function listenHttps(certificate: { key: string; cert: string }, handler: Handler = answerOk): Promise<{ server: HttpsServer; url: string }> {
+  const server = createHttpsServer(certificate, handler);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { server, url: `https://localhost:${(server.address() as AddressInfo).port}` };
