@@ -276,6 +276,47 @@ describe('memory a page cannot grow', () => {
   });
 });
 
+describe('sockets a page cannot multiply', () => {
+  /** Opens plugin sockets the way `AiPlugs.connect` does, one client id each; resolves with how each ended up. */
+  const openSockets = async (base: string, count: number) => {
+    const outcomes = await Promise.all(
+      Array.from({ length: count }, (_, i) => {
+        const socket = new WebSocket(`ws://localhost:${site.port}${base}/ws?plugin_id=guarded&client_id=c${i}`, { createConnection: () => connect(gateway.ready.proxyPort, '127.0.0.1') } as ClientOptions);
+        return new Promise<{ socket: WebSocket; hello: boolean; closeCode?: number }>((resolve) => {
+          socket.once('message', (data) => resolve({ socket, hello: /"type":"hello"/.test(String(data)) }));
+          socket.once('close', (closeCode) => resolve({ socket, hello: false, closeCode }));
+          socket.once('error', () => resolve({ socket, hello: false }));
+        });
+      }),
+    );
+    return { open: outcomes.filter((o) => o.hello).length, tooMany: outcomes.filter((o) => o.closeCode === 1013).length, close: () => outcomes.forEach((o) => o.socket.terminate()) };
+  };
+
+  it('one page load holds at most 32 plugin sockets, and other pages of the site still get theirs', async () => {
+    // Each socket is a relayed connection pair in the proxy and a connection in the API; a
+    // capability is stateless, so only a count of what is open can bound them.
+    const first = await openSockets(await pageBridgeBase(), 40);
+    const second = await openSockets(await pageBridgeBase(), 4);
+    try {
+      assert.deepEqual({ open: first.open, tooMany: first.tooMany }, { open: 32, tooMany: 8 });
+      assert.equal(second.open, 4);
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+
+  it('one site holds at most 128 plugin sockets over all its page loads', async () => {
+    const pages = await Promise.all(Array.from({ length: 5 }, async () => openSockets(await pageBridgeBase(), 32)));
+    try {
+      assert.equal(pages.reduce((sum, page) => sum + page.open, 0), 128);
+      assert.equal(pages.reduce((sum, page) => sum + page.tooMany, 0), 32);
+    } finally {
+      for (const page of pages) page.close();
+    }
+  });
+});
+
 describe('malformed requests', () => {
   it('a bad percent-encoding in a bridged plugin id gets 400, not a 500 with a stack trace', async () => {
     const base = await pageBridgeBase();

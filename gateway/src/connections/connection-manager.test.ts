@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { WebSocket, type ClientOptions } from 'ws';
 import { ApiError } from '../api/api-error.js';
@@ -11,7 +11,7 @@ import type { LoadedPlugin, PluginRecord, PluginRegistry } from '../plugins/plug
 import { recordingLogger, waitFor } from '../workers/test-support.js';
 import { createConnectionManager, type ConnectionManager, type ConnectionManagerOptions } from './connection-manager.js';
 import { createCapabilityIssuer } from '../bridge/page-capability.js';
-import { attachWebSocketEndpoint } from './websocket-endpoint.js';
+import { attachWebSocketEndpoint, type WebSocketEndpointOptions } from './websocket-endpoint.js';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnop';
 const SECRET = 'test-bridge-secret-0123456789';
@@ -63,12 +63,12 @@ let connections: ConnectionManager;
 const managers: ConnectionManager[] = [];
 const servers: Array<{ httpServer: Server; attached: { close(): void } }> = [];
 
-async function listen(overrides: Partial<ConnectionManagerOptions> = {}) {
+async function listen(overrides: Partial<ConnectionManagerOptions> = {}, endpoint: Partial<WebSocketEndpointOptions> = {}) {
   const { logger } = recordingLogger();
   const manager = createConnectionManager({ router, logger, ...overrides });
   managers.push(manager);
   const httpServer = createServer((_request, response) => response.end());
-  const attached = attachWebSocketEndpoint(httpServer, { connections: manager, token: TOKEN, registry, activeOnSite, capabilities, apiOrigins: () => [`http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`], logger, bridgeSecret: SECRET });
+  const attached = attachWebSocketEndpoint(httpServer, { connections: manager, token: TOKEN, registry, activeOnSite, capabilities, apiOrigins: () => [`http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`], logger, bridgeSecret: SECRET, ...endpoint });
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
   servers.push({ httpServer, attached });
   return { manager, httpServer, attached, port: (httpServer.address() as AddressInfo).port };
@@ -248,6 +248,44 @@ test("a reconnect replaces its own zombie, but never another page load's socket 
   assert.equal((await otherTab.next()).type, 'result');
   otherTab.ws.close();
   again.ws.close();
+});
+
+test('page sockets are limited per page load, per site and over all pages; a closed or failed one frees its place', async () => {
+  const { port: limitedPort } = await listen({}, { pageSocketLimits: { perPage: 2, perOrigin: 3, allPages: 4 } });
+  const on = (origin: string, session = capabilities.newSession()) => (clientId: string) =>
+    client(bridgedSocket(origin, ['echo'], `plugin_id=echo&client_id=${clientId}`, SECRET, session), { origin, headers: { host: new URL(origin).host } }, limitedPort);
+  const opened = async (socket: ReturnType<typeof client>) => {
+    const first = await Promise.race([socket.next(), socket.closed]);
+    return 'type' in first && first.type === 'hello';
+  };
+  const refused = async (socket: ReturnType<typeof client>) => (await socket.closed).code;
+
+  const pageA = on('http://site.test');
+  const [a1, a2] = [pageA('a1'), pageA('a2')];
+  assert.ok((await opened(a1)) && (await opened(a2)));
+  assert.equal(await refused(pageA('a3')), 1013, 'a third socket of one page load');
+  const pageB = on('http://site.test');
+  const b1 = pageB('b1');
+  assert.ok(await opened(b1));
+  assert.equal(await refused(pageB('b2')), 1013, 'a fourth socket of one site');
+  const elsewhere = on('http://other.test')('o1');
+  assert.ok(await opened(elsewhere));
+  assert.equal(await refused(on('http://third.test')('t1')), 1013, 'a fifth socket of any page');
+  // The token's holder is not a page: no page limit applies.
+  const user = client(direct('echo', 'user-over-limits'), {}, limitedPort);
+  assert.ok(await opened(user));
+
+  // A handshake that fails after its place was taken (a version ws does not speak) gives it back, as a closed socket does.
+  const badHandshake = connect(limitedPort, '127.0.0.1');
+  badHandshake.end(`GET ${bridgedSocket('http://site.test', ['echo'], 'plugin_id=echo&client_id=bad')} HTTP/1.1\r\nhost: site.test\r\norigin: http://site.test\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 99\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+  const [answer] = (await once(badHandshake, 'data')) as [Buffer];
+  assert.match(String(answer), /^HTTP\/1\.1 400 /);
+  badHandshake.destroy();
+  a2.ws.close();
+  await a2.closed;
+  const again = pageA('a4');
+  assert.ok(await opened(again), 'a closed socket frees its place for the same page');
+  for (const socket of [a1, again, b1, elsewhere, user]) socket.ws.close();
 });
 
 test('10k reconnects leave no sockets behind', async () => {

@@ -48,13 +48,16 @@ export const clientIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'expe
 /**
  * Close codes the page runtime understands. 4000 means "a newer connection of this client took
  * over" and 4403 "this page may not talk to this plugin": the runtime does not reconnect after
- * either. 1001 (going away) and 1013 (try again later) are reconnected with backoff.
+ * either. 1001 (going away) and 1013 (try again later) are reconnected with backoff: 1013 closes
+ * a peer that does not read, and refuses a socket over the page socket limits
+ * (page-socket-quota.ts), which a retry may find free.
  */
 export const CLOSE = {
   replaced: 4000,
   forbidden: 4403,
   goingAway: 1001,
   tooSlow: 1013,
+  tooMany: 1013,
 } as const;
 
 /** Parses one text frame from a page; returns the message or a description of what is wrong. */

@@ -11,6 +11,7 @@ import { identifyBridgedRequest } from '../bridge/bridge-entry.js';
 import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import type { ConnectionIdentity, ConnectionManager } from './connection-manager.js';
 import { clientIdSchema, CLOSE } from './connection-protocol.js';
+import { createPageSocketQuota, type PageSocketLimits } from './page-socket-quota.js';
 
 export interface WebSocketEndpointOptions {
   connections: ConnectionManager;
@@ -27,6 +28,8 @@ export interface WebSocketEndpointOptions {
   logger: Logger;
   /** Largest frame a page may send. Default 1 MiB. */
   maxPayloadBytes?: number;
+  /** Plugin sockets pages may hold open (DEFAULT_PAGE_SOCKET_LIMITS). */
+  pageSocketLimits?: PageSocketLimits;
 }
 
 /** Why an upgrade is refused: before the handshake (an HTTP status), or after it (a close code the runtime understands). */
@@ -115,9 +118,10 @@ function rejectHandshake(socket: Duplex, status: number, body: unknown): void {
 export function attachWebSocketEndpoint(server: EventEmitter, options: WebSocketEndpointOptions): { close(): void } {
   // The connection manager does its own heartbeats and bookkeeping; ws only does the protocol.
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1024 * 1024, perMessageDeflate: false, clientTracking: false });
+  const quota = createPageSocketQuota(options.pageSocketLimits);
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
-    const verdict = authorizeUpgrade(request, options);
+    const verdict = withinQuota(authorizeUpgrade(request, options), socket);
     if (verdict === null) {
       // Another listener may own this path; if none does, answer rather than leave the socket hanging.
       if (server.listenerCount('upgrade') === 1) rejectHandshake(socket, 404, { error: { code: 'not_found', message: 'No WebSocket endpoint here' } });
@@ -135,6 +139,15 @@ export function attachWebSocketEndpoint(server: EventEmitter, options: WebSocket
       }
       options.connections.adopt(ws, verdict.identity);
     });
+  };
+  /** A page's socket holds its place from here until its connection closes, however it ends. */
+  const withinQuota = (verdict: Verdict | null, socket: Duplex): Verdict | null => {
+    if (!verdict?.ok || verdict.identity.caller.kind !== 'page') return verdict;
+    const { origin, session } = verdict.identity.caller;
+    const place = quota.take(origin, session);
+    if (!place.ok) return { ok: false, kind: 'close', closeCode: CLOSE.tooMany, message: `too many sockets: ${place.reason}` };
+    socket.once('close', place.release);
+    return verdict;
   };
   server.on('upgrade', onUpgrade);
   return {
