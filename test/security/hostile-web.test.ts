@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { Agent } from 'node:http';
+import { Agent, createServer, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -272,6 +273,69 @@ describe('memory a page cannot grow', () => {
       client.terminate();
       for (const socket of wsSite.clients) socket.terminate();
       wsSite.close();
+    }
+  });
+});
+
+describe('a site refusing a WebSocket', () => {
+  it("does not make the proxy keep the refusal's body while a local program reads it", async () => {
+    // A site may answer an upgrade with any status and stream any body after it; the proxy sends
+    // it on, and must not also keep what it sent (mockttp kept all of it, copied whole on every
+    // write, until the connection closed). Chromium closes on a refusal; a local program reads on.
+    const bodyBytes = 48 * MiB;
+    /** Writes the body after a head, as fast as the proxy takes it. */
+    const sendBody = (socket: Writable) => {
+      const piece = Buffer.alloc(64 * 1024, 0x62);
+      let written = 0;
+      const pump = () => {
+        while (written < bodyBytes) {
+          written += piece.byteLength;
+          if (!socket.write(piece)) return void socket.once('drain', pump);
+        }
+        if (socket instanceof ServerResponse) socket.end();
+      };
+      pump();
+    };
+    // The same bytes as a plain download: what relaying at this rate costs anyway.
+    const refusing = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bodyBytes });
+      sendBody(response);
+    });
+    refusing.on('upgrade', (_request, socket: Socket) => {
+      socket.write(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/octet-stream\r\ncontent-length: ${bodyBytes}\r\n\r\n`);
+      sendBody(socket);
+    });
+    refusing.listen(0, '127.0.0.1');
+    await once(refusing, 'listening');
+    const sitePort = (refusing.address() as AddressInfo).port;
+    /** Reads a whole refusal and resolves with the connection still open. */
+    const readRefusal = async () => {
+      // Half-open allowed: the reader does not close when the refusal ends, so the connection stays open.
+      const reader = connect({ port: gateway.ready.proxyPort, host: '127.0.0.1', allowHalfOpen: true });
+      let received = 0;
+      await new Promise<void>((resolve, reject) => {
+        reader.on('data', (data: Buffer) => {
+          received += data.byteLength;
+          if (received >= bodyBytes) resolve();
+        });
+        reader.on('close', () => reject(new Error(`the proxy closed after ${received} bytes`)));
+        reader.write(`GET http://localhost:${sitePort}/socket HTTP/1.1\r\nhost: localhost:${sitePort}\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+      });
+      return reader;
+    };
+    try {
+      // A download first lets the heap and the allocator grow to what relaying at this rate needs.
+      const download = await viaProxy({ port: gateway.ready.proxyPort }, `http://localhost:${sitePort}/`, { keepBody: false, agent: false });
+      assert.equal(download.received, bodyBytes);
+      const before = await rssMb(gateway.pid);
+      const reader = await readRefusal();
+      // The connection is still open: whatever the proxy kept of it is still held.
+      const grown = (await rssMb(gateway.pid)) - before;
+      reader.destroy();
+      assert.ok(grown < 24, `gateway RSS grew by ${grown.toFixed(0)} MB relaying a 48 MiB refusal`);
+    } finally {
+      refusing.closeAllConnections();
+      refusing.close();
     }
   });
 });

@@ -21,6 +21,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'websocket-limits', file: 'dist/rules/websockets/websocket-step-impls.js', purpose: 'relayed WebSockets have backpressure and a message limit both ways' },
   { id: 'url-memo', file: 'dist/util/url.js', purpose: 'URL normalization remembers a few recent URLs, not every one' },
   { id: 'upstream-context', file: 'dist/rules/passthrough-handling.js', purpose: 'one upstream TLS context per trust setting, not per connection' },
+  { id: 'ws-capture-head', file: 'dist/server/mockttp-server.js', purpose: "a site's refusal of a WebSocket is relayed, not kept" },
   { id: 'port-probe-expiry', file: 'dist/util/socket-util.js', purpose: 'an expired localhost port probe result is deleted' },
   { id: 'loop-check', file: 'dist/util/socket-util.js', purpose: 'a shared ephemeral port is not taken for a request loop' },
   { id: 'port-cache', file: 'dist/server/mockttp-server.js', purpose: 'no system call per request for the proxy port' },

@@ -22,7 +22,7 @@ import * as certificatesModule from 'mockttp/dist/util/certificates';
 import { isLocalPortActive, isSocketLoop } from 'mockttp/dist/util/socket-util';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { getHeapStatistics } from 'node:v8';
-import { CHUNK, collectGarbage, gate, listen, type Handler, MiB, pump, rawExchange, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
+import { CHUNK, collectGarbage, gate, listen, type Handler, MiB, pump, rawExchange, retainedBuffers, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
 
 describe('mockttp patch: lazy-x509', () => {
   // In a child, so that nothing this file (or another test) did loads the packages first; the
@@ -669,6 +669,46 @@ describe('mockttp patch: websocket-limits', () => {
       assert.equal(received, 0, 'the client was handed the whole inflated message');
     } finally {
       client.terminate();
+      site.close();
+      await proxy.stop();
+    }
+  });
+});
+
+describe('mockttp patch: ws-capture-head', () => {
+  it("keeps only the head of a site's refusal of a WebSocket, however long its body, while the client reads it", async () => {
+    const bodyBytes = 16 * MiB;
+    const site = createNetServer((socket) => {
+      socket.once('data', () => {
+        socket.write(`HTTP/1.1 403 Forbidden\r\ncontent-length: ${bodyBytes}\r\n\r\n`);
+        pump(socket, bodyBytes);
+      });
+    });
+    site.listen(0, '127.0.0.1');
+    await once(site, 'listening');
+    const sitePort = (site.address() as AddressInfo).port;
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyWebSocket().thenPassThrough();
+    // Half-open allowed: the client does not close when the refusal ends, so the connection stays open.
+    const client = netConnect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+    try {
+      const before = await retainedBuffers();
+      let received = '';
+      let bytes = 0;
+      await new Promise<void>((resolve) => {
+        client.on('data', (data: Buffer) => {
+          if (received.length < 64) received += data.toString('latin1');
+          if ((bytes += data.byteLength) >= bodyBytes) resolve();
+        });
+        client.write(`GET /socket HTTP/1.1\r\nhost: 127.0.0.1:${sitePort}\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+      });
+      assert.match(received, /^HTTP\/1\.1 403 /);
+      // The connection is still open: what the proxy kept of the refusal is still held.
+      const kept = ((await retainedBuffers()) - before) / MiB;
+      assert.ok(kept < 1, `the proxy kept ${kept.toFixed(1)} MiB of a ${bodyBytes / MiB} MiB refusal`);
+    } finally {
+      client.destroy();
       site.close();
       await proxy.stop();
     }
