@@ -353,7 +353,12 @@ describe('sockets a page cannot multiply', () => {
         });
       }),
     );
-    return { open: outcomes.filter((o) => o.hello).length, tooMany: outcomes.filter((o) => o.closeCode === 1013).length, close: () => outcomes.forEach((o) => o.socket.terminate()) };
+    return {
+      open: outcomes.filter((o) => o.hello).length,
+      tooMany: outcomes.filter((o) => o.closeCode === 1013).length,
+      sockets: outcomes.map((o) => o.socket),
+      close: () => outcomes.forEach((o) => o.socket.terminate()),
+    };
   };
 
   it('one page load holds at most 32 plugin sockets, and other pages of the site still get theirs', async () => {
@@ -367,6 +372,27 @@ describe('sockets a page cannot multiply', () => {
     } finally {
       first.close();
       second.close();
+    }
+  });
+
+  it('a message a plugin socket would refuse is refused by the proxy before it holds it', async () => {
+    // Plugin sockets take frames of up to 1 MiB; the proxy relaying them assembled messages of up
+    // to 100 MiB first. Four sockets each half-way through a 64 MiB message held 128 MiB there.
+    const page = await openSockets(await pageBridgeBase(), 4);
+    try {
+      assert.equal(page.open, 4);
+      const before = await rssMb(gateway.pid);
+      const closed = page.sockets.map((socket) => new Promise<number>((resolve) => socket.once('close', resolve)));
+      // A masked binary frame announcing 64 MiB (mask key 0: the bytes are sent as they are), and half of it.
+      const head = Buffer.from([0x82, 0x80 | 127, 0, 0, 0, 0, 0x04, 0, 0, 0, 0, 0, 0, 0]);
+      const part = Buffer.alloc(32 * MiB);
+      for (const socket of page.sockets) (socket as unknown as { _socket: Socket })._socket.write(Buffer.concat([head, part]));
+      const codes = await Promise.race([Promise.all(closed), new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), 3000))]);
+      const grown = (await rssMb(gateway.pid)) - before;
+      assert.deepEqual(codes, [1009, 1009, 1009, 1009], 'the sockets should be closed as "message too big"');
+      assert.ok(grown < 48, `gateway RSS grew by ${grown.toFixed(0)} MB holding four half-sent messages`);
+    } finally {
+      page.close();
     }
   });
 

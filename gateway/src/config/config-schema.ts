@@ -67,6 +67,8 @@ export const configSchema = z.strictObject({
     leaf_mint_burst: positiveInt,
     /** How much of an upload mockttp keeps as its replay copy; the upload itself always streams through. */
     upload_replay_bytes: positiveInt,
+    /** Largest WebSocket message relayed between a page and its site, either way; a larger one closes the socket. */
+    max_websocket_message_bytes: positiveInt,
   }),
   cloud: z.strictObject({
     base_url: z.preprocess((value) => (value === '' ? null : value), z.url({ protocol: /^https?$/ }).nullable()),

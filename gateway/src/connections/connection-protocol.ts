@@ -42,6 +42,9 @@ export type ServerMessage =
   | { type: 'pong'; t?: unknown }
   | { type: 'push'; data: unknown };
 
+/** Largest frame a plugin socket takes; the proxy's bridge relay holds page sockets to it too, so it never assembles more. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
 /** Client ids come from the page (sessionStorage): printable, short, no separators that matter to us. */
 export const clientIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'expected 1-128 letters, digits, "_", ".", ":" or "-"');
 

@@ -10,7 +10,7 @@ import type { PluginRegistry } from '../plugins/plugin-registry.js';
 import { identifyBridgedRequest } from '../bridge/bridge-entry.js';
 import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import type { ConnectionIdentity, ConnectionManager } from './connection-manager.js';
-import { clientIdSchema, CLOSE } from './connection-protocol.js';
+import { clientIdSchema, CLOSE, MAX_FRAME_BYTES } from './connection-protocol.js';
 import { createPageSocketQuota, type PageSocketLimits } from './page-socket-quota.js';
 
 export interface WebSocketEndpointOptions {
@@ -26,7 +26,7 @@ export interface WebSocketEndpointOptions {
   /** Origins allowed to open direct sockets from a browser (the dashboard's own). */
   apiOrigins: () => string[];
   logger: Logger;
-  /** Largest frame a page may send. Default 1 MiB. */
+  /** Largest frame a page may send. Default MAX_FRAME_BYTES (1 MiB). */
   maxPayloadBytes?: number;
   /** Plugin sockets pages may hold open (DEFAULT_PAGE_SOCKET_LIMITS). */
   pageSocketLimits?: PageSocketLimits;
@@ -117,7 +117,7 @@ function rejectHandshake(socket: Duplex, status: number, body: unknown): void {
  */
 export function attachWebSocketEndpoint(server: EventEmitter, options: WebSocketEndpointOptions): { close(): void } {
   // The connection manager does its own heartbeats and bookkeeping; ws only does the protocol.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1024 * 1024, perMessageDeflate: false, clientTracking: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   const quota = createPageSocketQuota(options.pageSocketLimits);
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);

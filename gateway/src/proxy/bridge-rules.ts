@@ -1,6 +1,7 @@
 import type { CompletedRequest, Mockttp } from 'mockttp';
 import { errorBody } from '../api/api-error.js';
 import { FORWARDED_BRIDGE_PREFIX, PAGE_BRIDGE_PREFIX, type BridgeScheme } from '../bridge/bridge-paths.js';
+import { MAX_FRAME_BYTES } from '../connections/connection-protocol.js';
 import { LOOPBACK } from '../net/pick-port.js';
 
 export interface BridgeRulesOptions {
@@ -117,6 +118,7 @@ export async function addBridgeRules(server: Mockttp, options: BridgeRulesOption
       .asPriority(2) // above the catch-all WebSocket passthrough, whatever the order rules are added in
       .always()
       .thenPassThrough({
+        maxMessageBytes: MAX_FRAME_BYTES,
         transformRequest: {
           setProtocol: 'ws',
           replaceHost: { targetHost, updateHostHeader: false },

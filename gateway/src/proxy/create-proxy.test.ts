@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { generateCACertificate } from 'mockttp';
+import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { createCapabilityIssuer } from '../bridge/page-capability.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { Logger } from '../events/logger.js';
@@ -86,6 +87,7 @@ describe('createProxy', () => {
       cspMode: 'strip',
       maxHeadBytes: 64 * 1024,
       trustedTestHosts: [],
+      maxWebSocketMessageBytes: 64 * 1024,
     });
   });
 
@@ -152,6 +154,24 @@ describe('createProxy', () => {
     const reply = await viaProxy(proxy, `http://127.0.0.1:${proxy.port}/again`, { 'sec-fetch-dest': 'script' });
     assert.equal(reply.status, 502);
     assert.match(reply.body.toString(), /loop detected/i);
+  });
+
+  it("relays a site's WebSocket messages up to proxy.max_websocket_message_bytes, and closes the socket on a larger one", async () => {
+    const wsSite = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wsSite, 'listening');
+    wsSite.on('connection', (socket) => {
+      socket.send(Buffer.alloc(32 * 1024));
+      socket.send(Buffer.alloc(128 * 1024));
+    });
+    const client = new WebSocket(`ws://127.0.0.1:${(wsSite.address() as AddressInfo).port}/`, { createConnection: () => connect(proxy.port, '127.0.0.1') } as ClientOptions);
+    const received: number[] = [];
+    client.on('message', (data: Buffer) => received.push(data.length));
+    try {
+      await once(client, 'close');
+      assert.deepEqual(received, [32 * 1024]);
+    } finally {
+      wsSite.close();
+    }
   });
 
   it('logs URLs without their query string or fragment', () => {

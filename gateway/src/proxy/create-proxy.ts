@@ -53,6 +53,8 @@ export interface ProxyOptions {
   leafCertificates?: LeafCertificateLimits;
   /** How much of an upload mockttp keeps as its replay copy before dropping it (`proxy.upload_replay_bytes`); default 1 MiB. */
   uploadReplayBytes?: number;
+  /** Largest WebSocket message relayed between a page and its site (`proxy.max_websocket_message_bytes`); default 100 MiB. */
+  maxWebSocketMessageBytes?: number;
   /** Whether injected documents get the Web AI grant (`webai.enabled`), and how their runtime uses it. */
   webAi?: () => WebAiPageConfig | null;
   /** Told of every document decision (injected, or why not) for the activity view. */
@@ -74,6 +76,8 @@ export interface GatewayProxy {
 }
 
 const DEFAULT_MAX_HEAD_BYTES = 1024 * 1024;
+/** The `ws` default, which mockttp's own side of a relayed socket always had. */
+const DEFAULT_MAX_WEBSOCKET_MESSAGE_BYTES = 100 * 1024 * 1024;
 const DEFAULT_UPLOAD_REPLAY_BYTES = 1024 * 1024;
 
 export { loggableUrl };
@@ -211,7 +215,10 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
       ),
     });
   await server.forUnmatchedRequest().always().thenPassThrough(upstream);
-  await server.forAnyWebSocket().always().thenPassThrough(upstream);
+  await server
+    .forAnyWebSocket()
+    .always()
+    .thenPassThrough({ ...upstream, maxMessageBytes: options.maxWebSocketMessageBytes ?? DEFAULT_MAX_WEBSOCKET_MESSAGE_BYTES });
   return {
     port: server.port,
     url: `http://${LOOPBACK}:${server.port}`,

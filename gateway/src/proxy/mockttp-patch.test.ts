@@ -601,19 +601,19 @@ describe('mockttp patch: url-memo', () => {
   });
 });
 
-describe('mockttp patch: websocket-limits', () => {
-  /** A site's WebSocket server on loopback, and a client connected to it through `proxy` (the way a browser's proxied request arrives). */
-  async function relayedSocketPair(proxy: Mockttp, deflate: boolean): Promise<{ site: WebSocketServer; siteSocket: WebSocket; client: WebSocket }> {
-    const site = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
-    await once(site, 'listening');
-    const port = (site.address() as AddressInfo).port;
-    const accepted = once(site, 'connection') as Promise<[WebSocket]>;
-    const client = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: deflate, createConnection: () => netConnect(proxy.port, '127.0.0.1') } as ClientOptions);
-    await once(client, 'open');
-    const [siteSocket] = await accepted;
-    return { site, siteSocket, client };
-  }
+/** A site's WebSocket server on loopback, and a client connected to it through `proxy` (the way a browser's proxied request arrives). */
+async function relayedSocketPair(proxy: Mockttp, deflate: boolean): Promise<{ site: WebSocketServer; siteSocket: WebSocket; client: WebSocket }> {
+  const site = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
+  await once(site, 'listening');
+  const port = (site.address() as AddressInfo).port;
+  const accepted = once(site, 'connection') as Promise<[WebSocket]>;
+  const client = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: deflate, createConnection: () => netConnect(proxy.port, '127.0.0.1') } as ClientOptions);
+  await once(client, 'open');
+  const [siteSocket] = await accepted;
+  return { site, siteSocket, client };
+}
 
+describe('mockttp patch: websocket-limits', () => {
   it('reads from a site only as fast as the client takes it: a client that stops reading stops the flood', async () => {
     const proxy = getLocal({ recordTraffic: false });
     await proxy.start();
@@ -670,6 +670,47 @@ describe('mockttp patch: websocket-limits', () => {
     } finally {
       client.terminate();
       site.close();
+      await proxy.stop();
+    }
+  });
+});
+
+/** How a socket closed, or 'still open' after `ms` (a patch that is missing must fail the test, not hang it). */
+function closeCode(socket: WebSocket, ms: number): Promise<number | 'still open'> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('still open'), ms);
+    socket.once('close', (code: number) => (clearTimeout(timer), resolve(code)));
+  });
+}
+
+describe('mockttp patch: websocket-message-limit', () => {
+  it('closes a relayed socket on a message over maxMessageBytes, from the site or from the client', async () => {
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyWebSocket().thenPassThrough({ maxMessageBytes: 64 * 1024 });
+    const pairs: Array<Awaited<ReturnType<typeof relayedSocketPair>>> = [];
+    try {
+      const fromSite = await relayedSocketPair(proxy, true);
+      pairs.push(fromSite);
+      const received: number[] = [];
+      fromSite.client.on('message', (data: Buffer) => received.push(data.length));
+      fromSite.siteSocket.send(Buffer.alloc(32 * 1024), { binary: true, compress: true });
+      fromSite.siteSocket.send(Buffer.alloc(128 * 1024), { binary: true, compress: true });
+      assert.notEqual(await closeCode(fromSite.client, 5000), 'still open');
+      assert.deepEqual(received, [32 * 1024], 'the client got the message over the limit');
+
+      const fromClient = await relayedSocketPair(proxy, false);
+      pairs.push(fromClient);
+      let reachedSite = 0;
+      fromClient.siteSocket.on('message', () => reachedSite++);
+      const closed = closeCode(fromClient.client, 5000);
+      fromClient.client.send(Buffer.alloc(128 * 1024));
+      assert.deepEqual({ code: await closed, reachedSite }, { code: 1009, reachedSite: 0 });
+    } finally {
+      for (const { client, site } of pairs) {
+        client.terminate();
+        site.close();
+      }
       await proxy.stop();
     }
   });
