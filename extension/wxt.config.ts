@@ -14,7 +14,7 @@ const CHROMIUM_KEY =
   'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAt4GIXAaDwvVXF4sconP6r5ImdQbOid8+XY9oKbQ2i0q77P4Uyj+6xiDOMdiU8x2GPHVp9r1YkiMBeVXMRypmXKq1qHy+RWLZRvEjlH8ZJ4OkwyO0nfXR3wGDBTmNcU0BendSHCubBVwMCOv+++ZT015zg9/6Oi7wLWBdDjnfrjqU4IMuQjbgNmH5ABIlx2VFcsnQGi5FJgOOTGcyofNUwz/rBlItQN9QZj3okRcpr96fk2SqkBTACvfrscdocl+A74Rv2TyCbqLoypDI0uU1zWZJ+YZCuXl0lueFqqXhrk93b+TYj6FYPTe2qW6N6RRIW+YlbsluP9IdxdFdsnOV6QIDAQAB';
 
 /**
- * What a store reviewer (AMO) needs to rebuild the extension: its own sources, the two gateway
+ * What a store reviewer (AMO) needs to rebuild the extension: its own sources, the gateway
  * modules it imports, the lockfile, and the instructions (docs/EXTENSION.md, "Packages").
  */
 const SOURCES = [
@@ -25,6 +25,8 @@ const SOURCES = [
   'gateway/src/inference/line-splitter.ts',
   'gateway/src/settings/site-patterns.ts',
   'gateway/src/dashboard/page/pairing-messages.ts',
+  'gateway/src/api/page-messages.ts',
+  'gateway/src/api/page-origin.ts',
   'package.json',
   'package-lock.json',
   'docs/EXTENSION.md',

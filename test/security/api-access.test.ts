@@ -169,3 +169,43 @@ describe('the page bridge', () => {
     }
   });
 });
+
+describe('calls the extension makes for a page (x-aiplugs-page-origin)', () => {
+  // The extension's fallback transport has no bridge: it calls with the token and names the page.
+  const forPage = (path: string, pageOrigin: string, init: { method?: string; token?: string | null } = {}) =>
+    raw(
+      gateway.ready.apiPort,
+      path,
+      { host, 'content-type': 'application/json', 'x-aiplugs-page-origin': pageOrigin, ...(init.token === null ? {} : { authorization: `Bearer ${init.token ?? token}` }) },
+      init.method ?? 'POST',
+      init.method === 'GET' ? undefined : '{"payload":1}',
+    );
+
+  it("get the page's rules: its plugin calls only, and a pause applies", async () => {
+    assert.equal((await forPage('/api/plugins/ping/infer', site.origin)).status, 200);
+    for (const path of ['/api/settings', '/api/plugins', '/api/cloud/usage', '/api/workers']) {
+      const reply = await forPage(path, site.origin, { method: 'GET' });
+      assert.equal(reply.status, 403, path);
+      assert.equal(JSON.parse(reply.body).error.code, 'forbidden', path);
+    }
+    const patch = (paused: boolean) =>
+      fetch(`${gateway.ready.apiUrl}/api/settings`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ paused }) });
+    assert.equal((await patch(true)).status, 200);
+    try {
+      const paused = await forPage('/api/plugins/ping/infer', site.origin);
+      assert.equal(JSON.parse(paused.body).error.code, 'plugin_not_injected');
+    } finally {
+      await patch(false);
+    }
+  });
+
+  it('name an http(s) origin and nothing else, and still need the token', async () => {
+    for (const value of ['null', `${site.origin}/path`, 'javascript:alert(1)', 'file:///etc', `https://${'a'.repeat(3000)}.test`, '']) {
+      const reply = await forPage('/api/plugins/ping/infer', value);
+      assert.equal(reply.status, 400, value.slice(0, 40));
+      assert.equal(JSON.parse(reply.body).error.code, 'invalid_page_origin');
+    }
+    assert.equal((await forPage('/api/plugins/ping/infer', site.origin, { token: null })).status, 401);
+    assert.equal((await forPage('/api/plugins/ping/infer', site.origin, { token: 'wrong' })).status, 401);
+  });
+});

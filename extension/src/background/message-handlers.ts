@@ -3,6 +3,7 @@ import { discoverGateway, GatewayError, rangeAddresses, type GatewayClient } fro
 import { StorageKey, type BackgroundReplies, type ConnectionStatus, type BackgroundRequest, type PageRequest, type PageResponse, type RelayRequest, type RequestOf } from '../common/protocol';
 import { hostMatchesSitePattern, sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState, saveSettings } from '../common/storage';
+import { pageMessage } from '../../../gateway/src/api/page-messages';
 import { SKIP_ONCE_KEY } from '../injected/navigation-hook';
 import { clientFor, connectionStatus, currentClient, pair } from './gateway-connection';
 import { buildHeaderRules, installHeaderRules } from './header-rules';
@@ -72,7 +73,10 @@ const handlers: Handlers = {
   },
   async 'runtime-status'(message, sender) {
     const tabId = topFrameTab(sender);
-    if (tabId !== null) void recordRuntimeStatus(tabId, message.status).catch(() => undefined);
+    // The tab's URL is the browser's word: the report comes from the page world. (The tab's, not
+    // `sender.url`: Chromium keeps that at the URL the document loaded with, before any pushState.)
+    const url = sender.tab?.url;
+    if (tabId !== null && url) void recordRuntimeStatus(tabId, { ...message.status, url }).catch(() => undefined);
     return null;
   },
   /**
@@ -82,14 +86,16 @@ const handlers: Handlers = {
    */
   async 'page-request'({ request }, sender) {
     const { id, pluginId, url } = request;
+    let pageOrigin: string;
     try {
-      if (!sender.url || new URL(sender.url).origin !== new URL(url).origin) return pageFailure(id, 403, 'forbidden', 'The call did not come from this page');
+      pageOrigin = new URL(sender.url ?? '').origin;
+      if (pageOrigin !== new URL(url).origin) return pageFailure(id, 403, 'forbidden', 'The call did not come from this page');
     } catch {
       return pageFailure(id, 400, 'invalid_url', 'The page URL is not valid');
     }
     const client = await currentClient();
     const settings = await loadSettings();
-    if (!client || !settings.token) return pageFailure(id, 503, 'gateway_unpaired', 'The AiPlugs extension is not paired with a gateway');
+    if (!client || !settings.token) return pageFailure(id, 503, 'gateway_unpaired', pageMessage('gateway_unpaired'));
     try {
       if (request.kind === 'run') {
         const tabId = topFrameTab(sender);
@@ -100,11 +106,13 @@ const handlers: Handlers = {
       if (!active.plugins.some((plugin) => plugin.id === pluginId && plugin.active)) {
         return pageFailure(id, 403, 'plugin_not_active', `Plugin "${pluginId}" is not active on this page`);
       }
-      if (request.kind === 'model-status') return { id, ok: true, result: await client.modelStatus(pluginId) };
-      return { id, ok: true, result: await client.infer(pluginId, request.body) };
+      if (request.kind === 'model-status') return { id, ok: true, result: await client.modelStatus(pluginId, pageOrigin) };
+      return { id, ok: true, result: await client.infer(pluginId, request.body, pageOrigin) };
     } catch (error) {
-      if (error instanceof GatewayError) return pageFailure(id, error.status, error.code, error.message);
-      return pageFailure(id, 500, 'extension_error', (error as Error).message);
+      // The gateway already answers a page call as to a page; the extension's own failures (an
+      // unreachable gateway names its address, an exception anything) are told the same way.
+      if (error instanceof GatewayError) return pageFailure(id, error.status, error.code, pageMessage(error.code));
+      return pageFailure(id, 500, 'extension_error', pageMessage('extension_error'));
     }
   },
   async 'get-connection'() {

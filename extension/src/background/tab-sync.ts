@@ -14,19 +14,49 @@ import { canRunWithoutInlineScripts, runInPageWorld } from './user-scripts';
  * load before it is still being handled waits its turn, so states never interleave.
  */
 
-const queues = new Map<number, Promise<unknown>>();
+interface Queued {
+  /** Jobs with the same key may stand in for each other: the latest one is what matters. */
+  key: string;
+  job: () => Promise<unknown>;
+  started: boolean;
+  result: Promise<unknown>;
+}
 
-/** Runs `job` after every earlier job of the same tab. Call it synchronously in a handler. */
-function inTabQueue<T>(tabId: number, job: () => Promise<T>): Promise<T> {
+const queues = new Map<number, Promise<unknown>>();
+const lastQueued = new Map<number, Queued>();
+
+/**
+ * Runs `job` after every earlier job of the same tab. Call it synchronously in a handler. A job
+ * queued right behind one with the same key that has not started yet takes its place (both
+ * callers get its result): the page can send reports and navigations as fast as it likes, and
+ * a tab still has at most one job running and one waiting of each kind.
+ */
+function inTabQueue<T>(tabId: number, key: string, job: () => Promise<T>): Promise<T> {
+  const waiting = lastQueued.get(tabId);
+  if (waiting && !waiting.started && waiting.key === key) {
+    waiting.job = job;
+    return waiting.result as Promise<T>;
+  }
+  const queued: Queued = { key, job, started: false, result: Promise.resolve() };
+  const run = () => {
+    queued.started = true;
+    return queued.job() as Promise<T>;
+  };
   const previous = queues.get(tabId) ?? Promise.resolve();
-  const next = previous.then(job, job);
+  const next = previous.then(run, run);
+  queued.result = next;
+  lastQueued.set(tabId, queued);
   const settled = next.catch(() => undefined);
   queues.set(tabId, settled);
   void settled.then(() => {
     if (queues.get(tabId) === settled) queues.delete(tabId);
+    if (lastQueued.get(tabId) === queued) lastQueued.delete(tabId);
   });
   return next;
 }
+
+/** How long a call into the page may take: the page can make one never answer (it owns the hook objects). */
+const PAGE_CALL_TIMEOUT_MS = 30_000;
 
 export async function updateBadge(state: TabState): Promise<void> {
   const failed = state.injection === 'failed';
@@ -65,8 +95,16 @@ function describeFailure(error: unknown): string {
 
 async function runInPage<T, A extends unknown[]>(request: SyncRequest, func: (...args: A) => T | Promise<T>, args: A): Promise<T> {
   const target = request.documentId ? { tabId: request.tabId, documentIds: [request.documentId] } : { tabId: request.tabId, frameIds: [0] };
-  const [injection] = await browser.scripting.executeScript({ target, world: 'MAIN', injectImmediately: true, func: func as () => void, args });
-  return injection?.result as T;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`the page did not answer within ${PAGE_CALL_TIMEOUT_MS / 1000} s`)), PAGE_CALL_TIMEOUT_MS);
+  });
+  try {
+    const [injection] = await Promise.race([browser.scripting.executeScript({ target, world: 'MAIN', injectImmediately: true, func: func as () => void, args }), timeout]);
+    return injection?.result as T;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Lifts a "reload without plugins" block once its load is over; true if this load was the suppressed one. */
@@ -89,7 +127,7 @@ async function finishSuppressedLoad(request: SyncRequest): Promise<boolean> {
  * them as the fallback), and records the outcome.
  */
 export function syncTab(request: SyncRequest): Promise<TabState> {
-  return inTabQueue(request.tabId, async () => {
+  return inTabQueue(request.tabId, `sync ${request.reason} ${request.documentId ?? ''}`, async () => {
     const previous = await loadTabState(request.tabId);
     const sameDocument = request.reason !== 'load';
     const state: TabState = {
@@ -170,7 +208,7 @@ export function syncTab(request: SyncRequest): Promise<TabState> {
 
 /** Records what the page runtime says about its plugins (badge count, per-plugin state). */
 export function recordRuntimeStatus(tabId: number, status: RuntimeStatus): Promise<TabState> {
-  return inTabQueue(tabId, async () => {
+  return inTabQueue(tabId, 'status', async () => {
     const previous = await loadTabState(tabId);
     const base: TabState = previous ?? { tabId, url: status.url, injection: 'pending', matched: [], updatedAt: Date.now() };
     const undecided = base.injection === 'pending' || base.injection === 'none' || (base.injection === 'unpaired' && status.transport === 'bridge');

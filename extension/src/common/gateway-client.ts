@@ -1,6 +1,7 @@
 import type { ActivePlugins, GatewayErrorBody, GatewayEvent, GatewayHealth, GatewaySettings, InjectionPlan, PluginInfo, WebAiStatus } from './gateway-types';
 // The gateway's own parser: one set of text/event-stream rules for both ends.
 import { createSseParser } from '../../../gateway/src/inference/sse-parser';
+import { PAGE_ORIGIN_HEADER } from '../../../gateway/src/api/page-origin';
 
 /** A failed gateway call, with the API's error code or `gateway_down` when nothing answered. */
 export class GatewayError extends Error {
@@ -75,11 +76,17 @@ export function createGatewayClient(options: GatewayClientOptions) {
     active: (url: string) => call<ActivePlugins>(`/api/settings/active?url=${encodeURIComponent(url)}`),
     plugins: () => call<{ plugins: PluginInfo[] }>('/api/plugins').then((answer) => answer.plugins),
     inject: (url: string) => call<InjectionPlan>(`/api/inject?url=${encodeURIComponent(url)}`),
-    infer: (pluginId: string, body: unknown) =>
-      call<{ result: unknown }>(`/api/plugins/${encodeURIComponent(pluginId)}/infer`, { method: 'POST', body: JSON.stringify(body), timeout: 10 * 60_000 }).then((answer) => answer.result),
+    /** A call for a page (`pageOrigin`, from the browser): the gateway applies that page's rules and tells errors as to a page. */
+    infer: (pluginId: string, body: unknown, pageOrigin: string) =>
+      call<{ result: unknown }>(`/api/plugins/${encodeURIComponent(pluginId)}/infer`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { [PAGE_ORIGIN_HEADER]: pageOrigin },
+        timeout: 10 * 60_000,
+      }).then((answer) => answer.result),
     /** Trades a one-time pairing code for the token; the gateway honours it only from this extension's Origin. */
     redeemPairing: (code: string) => call<{ token: string; api_url: string }>('/api/pairing/redeem', { method: 'POST', body: JSON.stringify({ code }) }),
-    modelStatus: (pluginId: string) => call<unknown>(`/api/plugins/${encodeURIComponent(pluginId)}/models/status`),
+    modelStatus: (pluginId: string, pageOrigin: string) => call<unknown>(`/api/plugins/${encodeURIComponent(pluginId)}/models/status`, { headers: { [PAGE_ORIGIN_HEADER]: pageOrigin } }),
     /** Follows `GET /api/events` until `signal` aborts; EventSource cannot send the token, fetch can. */
     async events(signal: AbortSignal, onEvent: (event: GatewayEvent) => void): Promise<void> {
       const response = await call<Response>('/api/events', { signal, timeout: null });

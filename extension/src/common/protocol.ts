@@ -30,15 +30,16 @@ export const PageEvent = {
   menuCommand: 'aiplugs:menu-command',
 } as const;
 
-export type PluginRunState = 'running' | 'stopped' | 'error';
+const PLUGIN_RUN_STATES = ['running', 'stopped', 'error'] as const;
+export type PluginRunState = (typeof PLUGIN_RUN_STATES)[number];
 
 /** What a page runtime reports about itself. */
 export interface RuntimeStatus {
   url: string;
   /** `bridge`: injected by the proxy; `extension`: injected by this extension's fallback. */
   transport: 'bridge' | 'extension';
-  version: string;
-  plugins: Array<{ id: string; state: PluginRunState; error?: string }>;
+  version?: string | undefined;
+  plugins: Array<{ id: string; state: PluginRunState; error?: string | undefined }>;
   /** The menu commands plugins registered in the page dock (`AiPlugs.ui.menuCommand`). */
   commands?: MenuCommand[];
 }
@@ -54,7 +55,25 @@ export type MenuCommand = z.infer<typeof MenuCommandSchema>;
 /** The most commands one page's report carries to the popup. */
 export const MAX_MENU_COMMANDS = 100;
 
+/**
+ * A runtime's report as it arrives from the page world, where any script can dispatch one: parsed
+ * and bounded at the relay. It carries no URL: the relay adds the document's, and the background
+ * takes the browser's (the sender's URL), so a page cannot make the extension act for another site.
+ */
+export const RuntimeStatusReportSchema = z.object({
+  transport: z.enum(['bridge', 'extension']),
+  version: z.optional(text(64)),
+  plugins: z.array(z.object({ id: text(200), state: z.enum(PLUGIN_RUN_STATES), error: z.optional(text(2000)) })).check(z.maxLength(256)),
+  /** Filtered one by one (menuCommands in the relay): a malformed command is dropped, not the report. */
+  commands: z.optional(z.unknown()),
+});
+
 const pageRequestBase = { id: text(100), pluginId: text(200), url: text(8192) };
+
+/** The longest event detail the relay reads from the page: a call's body may be up to the gateway's 8 MiB default. */
+export const MAX_PAGE_DETAIL_CHARS = 9 * 1024 * 1024;
+/** Calls one document may have waiting on the background at once, as the bridge allows a site (`api.max_page_requests_in_flight`). */
+export const MAX_PAGE_CALLS_IN_FLIGHT = 32;
 
 /**
  * What the page runtime may ask the background (through the relay): parsed at the page boundary,

@@ -1,5 +1,18 @@
 import browser from 'webextension-polyfill';
-import { MAX_MENU_COMMANDS, MenuCommandSchema, PageEvent, PageRequestSchema, type BackgroundRequest, type MenuCommand, type PageResponse, type RelayRequest, type RuntimeStatus } from '../common/protocol';
+import { pageMessage } from '../../../gateway/src/api/page-messages';
+import {
+  MAX_MENU_COMMANDS,
+  MAX_PAGE_CALLS_IN_FLIGHT,
+  MAX_PAGE_DETAIL_CHARS,
+  MenuCommandSchema,
+  PageEvent,
+  PageRequestSchema,
+  RuntimeStatusReportSchema,
+  type BackgroundRequest,
+  type MenuCommand,
+  type PageResponse,
+  type RelayRequest,
+} from '../common/protocol';
 
 /**
  * The ISOLATED-world half of the page side (top frame, document_start): tells the background
@@ -15,12 +28,16 @@ export function startPageRelay(): void {
   window.addEventListener('pageshow', (event) => {
     if (event.persisted) quietly(send({ type: 'page-loaded', url: location.href, restored: true }));
   });
+  // Any page script can dispatch the event: only a real change of URL is worth a sync.
+  let lastUrl = location.href;
   window.addEventListener(PageEvent.navigate, () => {
-    quietly(send({ type: 'page-navigated', url: location.href }));
+    if (location.href === lastUrl) return;
+    lastUrl = location.href;
+    quietly(send({ type: 'page-navigated', url: lastUrl }));
   });
   window.addEventListener(PageEvent.runtimeStatus, (event) => {
-    const status = parse<RuntimeStatus>((event as CustomEvent).detail);
-    if (status) quietly(send({ type: 'runtime-status', status: { ...status, commands: menuCommands(status.commands) } }));
+    const report = RuntimeStatusReportSchema.safeParse(parse<unknown>((event as CustomEvent).detail));
+    if (report.success) quietly(send({ type: 'runtime-status', status: { ...report.data, url: location.href, commands: menuCommands(report.data.commands) } }));
   });
   // The popup's "run this command": only the background sends these (the page cannot reach runtime.onMessage).
   browser.runtime.onMessage.addListener((message: unknown) => {
@@ -29,15 +46,23 @@ export function startPageRelay(): void {
     window.dispatchEvent(new CustomEvent(PageEvent.menuCommand, { detail: JSON.stringify({ pluginId: request.pluginId, id: request.commandId }) }));
     return Promise.resolve(null);
   });
+  let inFlight = 0;
   window.addEventListener(PageEvent.extensionRequest, (event) => {
     const parsed = PageRequestSchema.safeParse(parse<unknown>((event as CustomEvent).detail));
     if (!parsed.success) return; // not ours, or not a request the runtime makes: nobody waits for an answer
     const request = parsed.data;
     const answer = (response: PageResponse) => window.dispatchEvent(new CustomEvent(PageEvent.extensionResponse, { detail: JSON.stringify(response) }));
-    send({ type: 'page-request', request: { ...request, url: location.href } }).then(
-      (response) => answer(response as PageResponse),
-      (error: unknown) => answer({ id: request.id, ok: false, status: 0, error: { code: 'extension_unavailable', message: `The AiPlugs extension did not answer: ${(error as Error).message}` } }),
-    );
+    if (inFlight >= MAX_PAGE_CALLS_IN_FLIGHT) {
+      answer({ id: request.id, ok: false, status: 429, error: { code: 'too_many_requests', message: pageMessage('too_many_requests') } });
+      return;
+    }
+    inFlight += 1;
+    send({ type: 'page-request', request: { ...request, url: location.href } })
+      .then(
+        (response) => answer(response as PageResponse),
+        () => answer({ id: request.id, ok: false, status: 0, error: { code: 'extension_unavailable', message: pageMessage('extension_unavailable') } }),
+      )
+      .finally(() => (inFlight -= 1));
   });
   // The worker may have restarted since the runtime last reported: ask once the page is up.
   window.addEventListener('load', () => window.dispatchEvent(new CustomEvent(PageEvent.statusRequest)), { once: true });
@@ -53,7 +78,7 @@ export function menuCommands(reported: unknown): MenuCommand[] {
 }
 
 function parse<T>(detail: unknown): T | null {
-  if (typeof detail !== 'string') return null;
+  if (typeof detail !== 'string' || detail.length > MAX_PAGE_DETAIL_CHARS) return null;
   try {
     return JSON.parse(detail) as T;
   } catch {

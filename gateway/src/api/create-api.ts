@@ -7,7 +7,7 @@ import type { PluginMatch, PluginRegistry } from '../plugins/plugin-registry.js'
 import type { SettingsStore } from '../settings/settings-store.js';
 import { ApiError, toErrorResponse } from './api-error.js';
 import { pageErrorBody } from './page-errors.js';
-import type { ApiEnv } from './api-env.js';
+import type { ApiEnv, Caller } from './api-env.js';
 import { guardRequests, isPublicRoute, PAGE_RUNTIME_PREFIX } from './guard-requests.js';
 import { limitBodies, type BodyLimits } from './limit-bodies.js';
 import { PAGE_RUNTIME_FILE } from '../runtime/page-runtime.js';
@@ -55,11 +55,13 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   };
   const app = new Hono<ApiEnv>();
   app.onError((error, c) => {
-    const bridge = c.env?.bridge;
-    if (!bridge) return toErrorResponse(error, c, (unexpected) => options.logger.error(`API ${c.req.method} ${c.req.path}: ${(unexpected as Error).stack ?? String(unexpected)}`));
+    // Through the bridge, or through the extension for a page it serves (the caller says which page).
+    const caller = c.get('caller') as Caller | undefined;
+    const pageOrigin = c.env?.bridge?.origin ?? (caller?.kind === 'page' ? caller.origin : undefined);
+    if (!pageOrigin) return toErrorResponse(error, c, (unexpected) => options.logger.error(`API ${c.req.method} ${c.req.path}: ${(unexpected as Error).stack ?? String(unexpected)}`));
     // A page gets a code and a generic message; the detail (paths, stderr, URLs) is for the user's log.
     const detail = error instanceof ApiError ? `${error.code}: ${error.message}` : ((error as Error).stack ?? String(error));
-    options.logger.warn(`Page call ${c.req.method} ${c.req.path} from ${bridge.origin} failed: ${detail}`);
+    options.logger.warn(`Page call ${c.req.method} ${c.req.path} from ${pageOrigin} failed: ${detail}`);
     return c.json(pageErrorBody(error), error instanceof ApiError ? error.status : 500);
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));

@@ -2,6 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from './api-error.js';
 import type { ApiEnv } from './api-env.js';
+import { PAGE_ORIGIN_HEADER, pageOriginOf } from './page-origin.js';
 
 /** Routes anyone on this machine may read without the token: liveness and the public CA certificate. */
 const PUBLIC_ROUTES = new Set([
@@ -109,6 +110,7 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
       c.set('caller', { kind: 'page', origin: bridge.origin, session: grant.session });
       return next();
     }
+    const forPage = c.req.header(PAGE_ORIGIN_HEADER);
     const allowedOrigins = options.apiOrigins();
     const host = c.req.header('host') ?? '';
     if (!allowedOrigins.some((origin) => origin.endsWith(`//${host}`))) {
@@ -135,6 +137,16 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
       const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
       if (!given) throw new ApiError(401, 'unauthorized', 'This call needs the API token (Authorization: Bearer <token>; see `aiplugs status`)');
       if (!tokensEqual(given, options.token)) throw new ApiError(401, 'unauthorized', 'The API token is wrong');
+    }
+    if (forPage !== undefined) {
+      // The extension matched the plugin to the page's URL; pause and site switches apply here, as on the bridge.
+      const pageOrigin = pageOriginOf(forPage);
+      if (!pageOrigin) throw new ApiError(400, 'invalid_page_origin', `${PAGE_ORIGIN_HEADER} must be an http(s) origin`);
+      const pluginId = pagePluginTarget(c.req.method, url.pathname, url.searchParams);
+      if (pluginId === null) throw new ApiError(403, 'forbidden', 'Pages may only call their own plugins');
+      if (!options.activeOnSite(pageOrigin, pluginId)) throw new ApiError(403, 'plugin_not_injected', `Plugin "${pluginId}" is not active on this page`);
+      c.set('caller', { kind: 'page', origin: pageOrigin, session: 'extension' });
+      return next();
     }
     c.set('caller', { kind: 'user' });
     return next();
