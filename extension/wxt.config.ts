@@ -27,6 +27,7 @@ const SOURCES = [
   'gateway/src/dashboard/page/pairing-messages.ts',
   'gateway/src/api/page-messages.ts',
   'gateway/src/api/page-origin.ts',
+  'gateway/src/pairing/token-proof.ts',
   'package.json',
   'package-lock.json',
   'docs/EXTENSION.md',

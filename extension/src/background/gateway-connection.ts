@@ -2,6 +2,7 @@ import { createGatewayClient, discoverGateway, GatewayError, normalizeAddress, r
 import type { GatewayHealth } from '../common/gateway-types';
 import type { ConnectionStatus, ExtensionSettings } from '../common/protocol';
 import { loadSettings, saveSettings } from '../common/storage';
+import { proofNonce, tokenProof } from '../../../gateway/src/pairing/token-proof';
 import { applyProxyRouting } from './proxy-routing';
 
 /** How many paired gateways are remembered (each is one address to probe when the current one is gone). */
@@ -23,14 +24,37 @@ export async function rememberPairing(address: string, token: string): Promise<E
   return saveSettings({ gatewayAddress: address, token, knownGateways: known });
 }
 
-/** Whether the gateway at `address` takes `token`: `yes`, `no` (401), or `error` (anything else). */
-async function tokenVerdict(address: string, token: string): Promise<'yes' | 'no' | 'error'> {
+/**
+ * Which of `tokens` the server at `address` proves it holds (pairing/token-proof.ts), or null:
+ * no token leaves the extension for a server that has not proved it is the gateway that issued
+ * it. Anything on this machine can answer on a gateway port once the gateway is gone.
+ */
+async function provenToken(address: string, tokens: string[]): Promise<string | null> {
+  const nonce = proofNonce();
+  let proof: string;
+  try {
+    proof = await createGatewayClient({ address, token: null, timeoutMs: 3000 }).tokenProof(nonce);
+  } catch {
+    return null;
+  }
+  const port = Number(new URL(address).port || 80);
+  for (const token of tokens) if ((await tokenProof(token, port, nonce)) === proof) return token;
+  return null;
+}
+
+/** Whether the gateway at `address`, which proved it holds `token`, takes it: `yes`, `no` (401), or `error` (anything else). */
+async function acceptsToken(address: string, token: string): Promise<'yes' | 'no' | 'error'> {
   try {
     await createGatewayClient({ address, token, timeoutMs: 3000 }).settings();
     return 'yes';
   } catch (error) {
     return error instanceof GatewayError && error.status === 401 ? 'no' : 'error';
   }
+}
+
+/** `acceptsToken`, asked only of a server that first proved it holds the token (else `no`). */
+async function tokenVerdict(address: string, token: string): Promise<'yes' | 'no' | 'error'> {
+  return (await provenToken(address, [token])) === null ? 'no' : acceptsToken(address, token);
 }
 
 /**
@@ -83,13 +107,10 @@ async function relocate(settings: ExtensionSettings, except: string | null) {
   const candidates = [...remembered, ...rangeAddresses()].filter((address) => address !== except);
   let accepted: { address: string; token: string; health: GatewayHealth } | null = null;
   const found = await discoverGateway(candidates, async (address, health) => {
-    for (const token of tokens) {
-      if ((await tokenVerdict(address, token)) === 'yes') {
-        accepted = { address, token, health };
-        return true;
-      }
-    }
-    return false;
+    const token = await provenToken(address, tokens);
+    if (token === null || (await acceptsToken(address, token)) !== 'yes') return false;
+    accepted = { address, token, health };
+    return true;
   });
   return { accepted: accepted as { address: string; token: string; health: GatewayHealth } | null, seen: found.seen, remembered };
 }
@@ -105,12 +126,15 @@ export async function connectionStatus(): Promise<ConnectionStatus> {
   const current = settings.gatewayAddress;
   const health = current ? await createGatewayClient({ address: current, token: null }).health(3000).catch(() => null) : null;
   if (current && health) {
-    await keepProxyPort(health, settings);
     if (!settings.token) {
       return { state: 'unpaired', address: current, version: health.version, message: `AiPlugs ${health.version} runs at ${current}, but this browser is not paired with it: press "Pair the extension" in its dashboard, or open a browser with "npx aiplugs browser".` };
     }
     const verdict = await tokenVerdict(current, settings.token);
-    if (verdict === 'yes') return connected(current, health, null);
+    // Only a gateway that proved it holds the token may move the browser's proxy routing.
+    if (verdict === 'yes') {
+      await keepProxyPort(health, settings);
+      return connected(current, health, null);
+    }
     if (verdict === 'error') return { state: 'down', address: current, message: `The gateway at ${current} answered with an error; see its log (or the dashboard).` };
   }
   const { accepted, seen, remembered } = await relocate(settings, current && health ? current : null);

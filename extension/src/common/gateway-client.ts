@@ -86,6 +86,8 @@ export function createGatewayClient(options: GatewayClientOptions) {
       }).then((answer) => answer.result),
     /** Trades a one-time pairing code for the token; the gateway honours it only from this extension's Origin. */
     redeemPairing: (code: string) => call<{ token: string; api_url: string }>('/api/pairing/redeem', { method: 'POST', body: JSON.stringify({ code }) }),
+    /** The gateway's proof that it holds the token, for `nonce` (gateway/src/pairing/token-proof.ts); needs no token. */
+    tokenProof: (nonce: string) => call<{ proof: string }>('/api/pairing/proof', { method: 'POST', body: JSON.stringify({ nonce }) }).then((answer) => answer.proof),
     modelStatus: (pluginId: string, pageOrigin: string) => call<unknown>(`/api/plugins/${encodeURIComponent(pluginId)}/models/status`, { headers: { [PAGE_ORIGIN_HEADER]: pageOrigin } }),
     /** Follows `GET /api/events` until `signal` aborts; EventSource cannot send the token, fetch can. */
     async events(signal: AbortSignal, onEvent: (event: GatewayEvent) => void): Promise<void> {

@@ -15,6 +15,8 @@ const PUBLIC_ROUTES = new Set([
   'GET /dashboard/dashboard.js',
   // The one-time pairing code is the credential, and only its extension's Origin may use it (pairing/).
   'POST /api/pairing/redeem',
+  // Proves the gateway holds the token without revealing it (pairing/token-proof.ts).
+  'POST /api/pairing/proof',
   // The page `aiplugs browser` opens to hand that code to the extension (the code is in its fragment).
   'GET /pair',
   'GET /pair.js',

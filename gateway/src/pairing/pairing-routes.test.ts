@@ -10,6 +10,7 @@ import { createLogger } from '../events/logger.js';
 import { AIPLUGS_EXTENSION_ID, extensionIdFromKey, extensionOrigin } from './extension-id.js';
 import { createPairingCodes } from './pairing-codes.js';
 import { pairingRoutes } from './pairing-routes.js';
+import { proofNonce, tokenProof } from './token-proof.js';
 
 const API = 'http://127.0.0.1:5000';
 const TOKEN = 'pairing-test-token-0123456789abcdefghijklmnop';
@@ -96,6 +97,30 @@ describe('pairing attacks', () => {
     for (const code of ['', 'a', 'x'.repeat(43), 'x'.repeat(101)]) {
       const response = await api.call('/api/pairing/redeem', { code }, { origin: OURS });
       assert.ok(response.status === 403 || response.status === 400, `${code.length}: ${response.status}`);
+    }
+  });
+});
+
+describe('token proof', () => {
+  it('proves the token for a nonce and this port, with no token asked and none revealed', async () => {
+    const { call } = makeApi();
+    const nonce = proofNonce();
+    const response = await call('/api/pairing/proof', { nonce });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { proof: string };
+    assert.deepEqual(Object.keys(body), ['proof']);
+    assert.equal(body.proof, await tokenProof(TOKEN, 5000, nonce));
+    // Another token, port or nonce gives another proof: a program answering elsewhere cannot relay this one.
+    assert.notEqual(body.proof, await tokenProof('another-token', 5000, nonce));
+    assert.notEqual(body.proof, await tokenProof(TOKEN, 5001, nonce));
+    assert.notEqual(body.proof, await tokenProof(TOKEN, 5000, proofNonce()));
+    assert.ok(!body.proof.includes(TOKEN));
+  });
+
+  it('takes only a well-formed nonce', async () => {
+    const { call } = makeApi();
+    for (const nonce of ['', 'short', 'x'.repeat(65), 'not base64url!'.repeat(3), 42]) {
+      assert.equal((await call('/api/pairing/proof', { nonce })).status, 400, String(nonce));
     }
   });
 });

@@ -6,6 +6,7 @@ import { readBrowserBundle } from '../built-assets.js';
 import type { Logger } from '../events/logger.js';
 import { AIPLUGS_EXTENSION_ID, extensionOrigin } from './extension-id.js';
 import type { PairingCodes } from './pairing-codes.js';
+import { PROOF_NONCE, tokenProof } from './token-proof.js';
 
 export interface PairingRoutesOptions {
   codes: PairingCodes;
@@ -16,11 +17,14 @@ export interface PairingRoutesOptions {
 
 const mintBody = z.object({ extension_id: z.string().regex(/^[a-p]{32}$/, 'a Chromium extension id is 32 letters a-p').optional() });
 const redeemBody = z.object({ code: z.string().min(1).max(100) });
+const proofBody = z.object({ nonce: z.string().regex(PROOF_NONCE, 'a nonce is 22-64 base64url characters') });
 
 /**
  * `POST /api/pairing/codes` (token or dashboard session): a one-time code for the AiPlugs
  * extension, or for `extension_id` (`aiplugs browser` with another build).
  * `POST /api/pairing/redeem` (no token; only from the extension the code is bound to): the token.
+ * `POST /api/pairing/proof` (no token): proof that this gateway holds the token (token-proof.ts),
+ * which the extension asks for before it sends a token to an address.
  */
 export function pairingRoutes(options: PairingRoutesOptions) {
   return new Hono<ApiEnv>()
@@ -41,6 +45,10 @@ export function pairingRoutes(options: PairingRoutesOptions) {
       }
       options.logger.info(`Pairing: ${origin} is paired`);
       return c.json({ token: options.token, api_url: options.apiUrl() });
+    })
+    .post('/proof', async (c) => {
+      const { nonce } = await parseJsonBody(c, proofBody);
+      return c.json({ proof: await tokenProof(options.token, Number(new URL(options.apiUrl()).port), nonce) });
     });
 }
 
