@@ -4,12 +4,11 @@
  * must fail for the page. (Process-level attacks — huge uploads, forged headers from another
  * local program — are in test/security/hostile-web.test.ts.)
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { launchThroughProxy } from './support/chromium.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
+import { startPaidCloud, type PaidCloud } from './support/paid-cloud.js';
 import { respond, startTestSite, type TestSite } from './support/test-site.js';
 
 const PLUGINS = join(REPO_ROOT, 'e2e/fixtures/hostile-plugins');
@@ -27,28 +26,10 @@ const html = (body: string, headers: Record<string, string> = {}) => respond(200
 let site: TestSite;
 let gateway: GatewayChild;
 let browser: Browser;
-let cloud: Server;
-let cloudCalls = 0;
-/** The `max_tokens` of every completion the cloud stand-in was asked for. */
-const cloudMaxTokens: unknown[] = [];
+let cloud: PaidCloud;
 
 test.beforeAll(async () => {
-  // A stand-in for the user's paid cloud server: it counts every completion it is asked for.
-  cloud = createServer((request, response) => {
-    cloudCalls += 1;
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      try {
-        cloudMaxTokens.push((JSON.parse(body) as { max_tokens?: unknown }).max_tokens);
-      } catch {
-        cloudMaxTokens.push('not json');
-      }
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ id: 'c1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'paid answer' }, finish_reason: 'stop' }] }));
-    });
-  });
-  await new Promise<void>((resolve) => cloud.listen(0, '127.0.0.1', resolve));
+  cloud = await startPaidCloud();
   site = await startTestSite({
     '/': html(page('home')),
     '/a/page': html(page('path a')),
@@ -67,7 +48,7 @@ test.beforeAll(async () => {
   });
   gateway = await startGatewayProcess({
     args: ['--plugins-dir', PLUGINS],
-    env: { SYSTEM_API_KEY: CLOUD_KEY, CLOUD_BASE_URL: `http://127.0.0.1:${(cloud.address() as AddressInfo).port}/v1`, AIPLUGS_CLOUD_RETRIES: '0' },
+    env: { SYSTEM_API_KEY: CLOUD_KEY, CLOUD_BASE_URL: cloud.baseUrl, AIPLUGS_CLOUD_RETRIES: '0' },
   });
   browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
 });
@@ -76,7 +57,7 @@ test.afterAll(async () => {
   await browser?.close();
   await gateway?.stop();
   await site?.close();
-  await new Promise((resolve) => cloud?.close(resolve));
+  await cloud?.close();
 });
 
 async function open(path: string): Promise<Page> {
@@ -102,11 +83,11 @@ function pageInfer(tab: Page, pluginId: string, payload: unknown, options: Recor
 
 test("a page cannot send a local-only plugin's call to the user's cloud server", async () => {
   const tab = await open('/');
-  const before = cloudCalls;
+  const before = cloud.calls();
   const outcome = await pageInfer(tab, 'guarded', { messages: [{ role: 'user', content: 'spend their credits' }] }, { mode: 'cloud' });
   expect(outcome.ok).toBe(false);
   expect(outcome.ok === false && outcome.code).toBe('mode_not_allowed');
-  expect(cloudCalls - before).toBe(0);
+  expect(cloud.calls() - before).toBe(0);
   // The plugin still answers the page the way the user set it up: locally.
   expect(await pageInfer(tab, 'guarded', { hello: 1 })).toEqual({ ok: true, value: { echo: { hello: 1 } } });
   await tab.close();
@@ -114,14 +95,14 @@ test("a page cannot send a local-only plugin's call to the user's cloud server",
 
 test("a page's cloud calls spend its plugin's budget, capped in answer length, and the user sees the count", async () => {
   const tab = await open('/');
-  const before = cloudCalls;
-  const asked = cloudMaxTokens.length;
+  const before = cloud.calls();
+  const asked = cloud.maxTokens.length;
   const outcomes = [];
   for (let call = 0; call < 3; call += 1) outcomes.push(await pageInfer(tab, 'metered', { text: 'hi', max_tokens: 100_000 }));
   expect(outcomes.map((outcome) => (outcome.ok ? 'ok' : outcome.code))).toEqual(['ok', 'ok', 'cloud_budget_exceeded']);
-  expect(cloudCalls - before).toBe(2);
+  expect(cloud.calls() - before).toBe(2);
   // The page asked for 100,000 tokens; the manifest's 64 is what the server was asked for.
-  expect(cloudMaxTokens.slice(asked)).toEqual([64, 64]);
+  expect(cloud.maxTokens.slice(asked)).toEqual([64, 64]);
   const usage = await fetch(`${gateway.ready.apiUrl}/api/cloud/usage`, { headers: { authorization: `Bearer ${await gateway.token()}` } });
   expect(await usage.json()).toMatchObject({ plugins: [{ plugin: 'metered', requests: 2, rejected: 1, limits: { requestsPerMinute: 2, maxTokens: 64 } }] });
   await tab.close();

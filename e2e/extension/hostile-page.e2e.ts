@@ -5,11 +5,10 @@
  * test is that attack; the gateway must treat what the background forwards as the page's call,
  * never as the user's. (The same attacks through the proxy's bridge: e2e/hostile-web.e2e.ts.)
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
+import { startPaidCloud, type PaidCloud } from '../support/paid-cloud.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { launchWithExtension, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
 
@@ -18,30 +17,16 @@ const PLUGINS = join(REPO_ROOT, 'e2e/fixtures/hostile-plugins');
 let site: TestSite;
 let gateway: GatewayChild;
 let browser: ExtensionBrowser;
-let cloud: Server;
-let cloudCalls = 0;
-/** The `max_tokens` of every completion the cloud stand-in was asked for. */
-const cloudMaxTokens: unknown[] = [];
+let cloud: PaidCloud;
 
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
-  // A stand-in for the user's paid cloud server: it counts every completion it is asked for.
-  cloud = createServer((request, response) => {
-    cloudCalls += 1;
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      cloudMaxTokens.push((JSON.parse(body) as { max_tokens?: unknown }).max_tokens);
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ id: 'c1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'paid answer' }, finish_reason: 'stop' }] }));
-    });
-  });
-  await new Promise<void>((resolve) => cloud.listen(0, '127.0.0.1', resolve));
+  cloud = await startPaidCloud();
   site = await startTestSite({ '/': respond(200, { 'content-type': 'text/html' }, '<!doctype html><html><head><title>evil</title></head><body><p>hi</p></body></html>') }, { https: false });
   gateway = await startGatewayProcess({
     args: ['--plugins-dir', PLUGINS],
-    env: { SYSTEM_API_KEY: 'sk-hostile-page-test-key', CLOUD_BASE_URL: `http://127.0.0.1:${(cloud.address() as AddressInfo).port}/v1`, AIPLUGS_CLOUD_RETRIES: '0' },
+    env: { SYSTEM_API_KEY: 'sk-hostile-page-test-key', CLOUD_BASE_URL: cloud.baseUrl, AIPLUGS_CLOUD_RETRIES: '0' },
   });
   browser = await launchWithExtension({}); // no proxy: the extension is the only way in
   await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
@@ -51,7 +36,7 @@ test.afterAll(async () => {
   await browser?.close();
   await gateway?.stop();
   await site?.close();
-  await new Promise((resolve) => cloud?.close(resolve));
+  await cloud?.close();
 });
 
 async function open(): Promise<Page> {
@@ -85,23 +70,23 @@ const infer = (pluginId: string, body: Record<string, unknown>) => ({ kind: 'inf
 
 test("a page cannot send a local-only plugin's call to the user's cloud server through the extension", async () => {
   const tab = await open();
-  const before = cloudCalls;
+  const before = cloud.calls();
   const outcome = await relayCall(tab, infer('guarded', { payload: { messages: [{ role: 'user', content: 'spend their credits' }] }, mode: 'cloud' }));
   expect(outcome).toMatchObject({ ok: false, code: 'mode_not_allowed' });
-  expect(cloudCalls - before).toBe(0);
+  expect(cloud.calls() - before).toBe(0);
   expect(await relayCall(tab, infer('guarded', { payload: { hello: 1 } }))).toEqual({ ok: true, result: { echo: { hello: 1 } } });
   await tab.close();
 });
 
 test("a page's cloud calls through the extension spend its plugin's budget, capped in answer length", async () => {
   const tab = await open();
-  const before = cloudCalls;
-  const asked = cloudMaxTokens.length;
+  const before = cloud.calls();
+  const asked = cloud.maxTokens.length;
   const outcomes: Outcome[] = [];
   for (let call = 0; call < 3; call += 1) outcomes.push(await relayCall(tab, infer('metered', { payload: { text: 'hi', max_tokens: 100_000 } })));
   expect(outcomes.map((outcome) => (outcome.ok ? 'ok' : outcome.code))).toEqual(['ok', 'ok', 'cloud_budget_exceeded']);
-  expect(cloudCalls - before).toBe(2);
-  expect(cloudMaxTokens.slice(asked)).toEqual([64, 64]);
+  expect(cloud.calls() - before).toBe(2);
+  expect(cloud.maxTokens.slice(asked)).toEqual([64, 64]);
   await tab.close();
 });
 
