@@ -152,10 +152,13 @@ test("a page's flood of navigation events leaves the tab one sync behind, not th
   const tab = await open();
   const tabId = await tabIdOf(browser, tab);
   const worker = await browser.worker();
-  // Events with no change of URL, then real history changes, as fast as a script can make them.
+  // Events with no change of URL, then real history changes mixed with status reports, as fast as a script can make them.
   await tab.evaluate(() => {
     for (let i = 0; i < 3000; i += 1) window.dispatchEvent(new CustomEvent('aiplugs:navigate'));
-    for (let i = 0; i < 100; i += 1) history.pushState(null, '', `/step-${i}`);
+    for (let i = 0; i < 100; i += 1) {
+      history.pushState(null, '', `/step-${i}`);
+      window.dispatchEvent(new CustomEvent('aiplugs:runtime-status', { detail: JSON.stringify({ transport: 'extension', version: '1', plugins: [] }) }));
+    }
   });
   // Each sync asks the gateway and the page; queued one per event, the last one came minutes later.
   await expect

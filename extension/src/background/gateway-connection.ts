@@ -25,21 +25,22 @@ export async function rememberPairing(address: string, token: string): Promise<E
 }
 
 /**
- * Which of `tokens` the server at `address` proves it holds (pairing/token-proof.ts), or null:
- * no token leaves the extension for a server that has not proved it is the gateway that issued
- * it. Anything on this machine can answer on a gateway port once the gateway is gone.
+ * Which of `tokens` the server at `address` proves it holds (pairing/token-proof.ts): no token
+ * leaves the extension for a server that has not proved it is the gateway that issued it, since
+ * anything on this machine can answer on a gateway port once the gateway is gone. `unproven`: it
+ * answered, with no valid proof (or is a gateway too old to give one); `error`: it did not answer.
  */
-async function provenToken(address: string, tokens: string[]): Promise<string | null> {
+export async function provenToken(address: string, tokens: string[]): Promise<{ token: string } | 'unproven' | 'error'> {
   const nonce = proofNonce();
   let proof: string;
   try {
     proof = await createGatewayClient({ address, token: null, timeoutMs: 3000 }).tokenProof(nonce);
-  } catch {
-    return null;
+  } catch (error) {
+    return error instanceof GatewayError && error.status >= 400 && error.status < 500 ? 'unproven' : 'error';
   }
   const port = Number(new URL(address).port || 80);
-  for (const token of tokens) if ((await tokenProof(token, port, nonce)) === proof) return token;
-  return null;
+  for (const token of tokens) if ((await tokenProof(token, port, nonce)) === proof) return { token };
+  return 'unproven';
 }
 
 /** Whether the gateway at `address`, which proved it holds `token`, takes it: `yes`, `no` (401), or `error` (anything else). */
@@ -52,9 +53,10 @@ async function acceptsToken(address: string, token: string): Promise<'yes' | 'no
   }
 }
 
-/** `acceptsToken`, asked only of a server that first proved it holds the token (else `no`). */
+/** `acceptsToken`, asked only of a server that first proved it holds the token. */
 async function tokenVerdict(address: string, token: string): Promise<'yes' | 'no' | 'error'> {
-  return (await provenToken(address, [token])) === null ? 'no' : acceptsToken(address, token);
+  const proven = await provenToken(address, [token]);
+  return typeof proven === 'object' ? acceptsToken(address, token) : proven === 'unproven' ? 'no' : 'error';
 }
 
 /**
@@ -107,9 +109,9 @@ async function relocate(settings: ExtensionSettings, except: string | null) {
   const candidates = [...remembered, ...rangeAddresses()].filter((address) => address !== except);
   let accepted: { address: string; token: string; health: GatewayHealth } | null = null;
   const found = await discoverGateway(candidates, async (address, health) => {
-    const token = await provenToken(address, tokens);
-    if (token === null || (await acceptsToken(address, token)) !== 'yes') return false;
-    accepted = { address, token, health };
+    const proven = await provenToken(address, tokens);
+    if (typeof proven !== 'object' || (await acceptsToken(address, proven.token)) !== 'yes') return false;
+    accepted = { address, token: proven.token, health };
     return true;
   });
   return { accepted: accepted as { address: string; token: string; health: GatewayHealth } | null, seen: found.seen, remembered };

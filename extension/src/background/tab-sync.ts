@@ -18,39 +18,42 @@ interface Queued {
   /** Jobs with the same key may stand in for each other: the latest one is what matters. */
   key: string;
   job: () => Promise<unknown>;
-  started: boolean;
   result: Promise<unknown>;
 }
 
 const queues = new Map<number, Promise<unknown>>();
-const lastQueued = new Map<number, Queued>();
+/** Per tab, the job of each key that waits and has not started. */
+const waitingJobs = new Map<number, Map<string, Queued>>();
 
 /**
- * Runs `job` after every earlier job of the same tab. Call it synchronously in a handler. A job
- * queued right behind one with the same key that has not started yet takes its place (both
- * callers get its result): the page can send reports and navigations as fast as it likes, and
- * a tab still has at most one job running and one waiting of each kind.
+ * Runs `job` after every earlier job of the same tab. Call it synchronously in a handler. While a
+ * job with the same key waits, the new one takes its place in the queue (both callers get its
+ * result): the page can send reports and navigations as fast as it likes, in any mix, and a tab
+ * still has at most one job running and one waiting of each kind.
  */
 function inTabQueue<T>(tabId: number, key: string, job: () => Promise<T>): Promise<T> {
-  const waiting = lastQueued.get(tabId);
-  if (waiting && !waiting.started && waiting.key === key) {
-    waiting.job = job;
-    return waiting.result as Promise<T>;
+  const waiting = waitingJobs.get(tabId) ?? new Map<string, Queued>();
+  waitingJobs.set(tabId, waiting);
+  const same = waiting.get(key);
+  if (same) {
+    same.job = job;
+    return same.result as Promise<T>;
   }
-  const queued: Queued = { key, job, started: false, result: Promise.resolve() };
+  const queued: Queued = { key, job, result: Promise.resolve() };
+  waiting.set(key, queued);
   const run = () => {
-    queued.started = true;
+    waiting.delete(key);
     return queued.job() as Promise<T>;
   };
   const previous = queues.get(tabId) ?? Promise.resolve();
   const next = previous.then(run, run);
   queued.result = next;
-  lastQueued.set(tabId, queued);
   const settled = next.catch(() => undefined);
   queues.set(tabId, settled);
   void settled.then(() => {
-    if (queues.get(tabId) === settled) queues.delete(tabId);
-    if (lastQueued.get(tabId) === queued) lastQueued.delete(tabId);
+    if (queues.get(tabId) !== settled) return;
+    queues.delete(tabId);
+    if (waiting.size === 0) waitingJobs.delete(tabId);
   });
   return next;
 }

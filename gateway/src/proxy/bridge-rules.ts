@@ -118,7 +118,8 @@ export async function addBridgeRules(server: Mockttp, options: BridgeRulesOption
       .asPriority(2) // above the catch-all WebSocket passthrough, whatever the order rules are added in
       .always()
       .thenPassThrough({
-        maxMessageBytes: MAX_FRAME_BYTES,
+        // What the API takes from a page; its answers (results, chunks) may be larger.
+        maxClientMessageBytes: MAX_FRAME_BYTES,
         transformRequest: {
           setProtocol: 'ws',
           replaceHost: { targetHost, updateHostHeader: false },

@@ -714,6 +714,28 @@ describe('mockttp patch: websocket-message-limit', () => {
       await proxy.stop();
     }
   });
+
+  it("holds the client's messages to maxClientMessageBytes, and still relays the site's larger ones", async () => {
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyWebSocket().thenPassThrough({ maxClientMessageBytes: 64 * 1024 });
+    const pair = await relayedSocketPair(proxy, false);
+    try {
+      const received: number[] = [];
+      pair.client.on('message', (data: Buffer) => received.push(data.length));
+      pair.siteSocket.send(Buffer.alloc(512 * 1024));
+      pair.siteSocket.send('end');
+      await new Promise<void>((resolve) => pair.client.on('message', (data: Buffer) => String(data) === 'end' && resolve()));
+      assert.deepEqual(received, [512 * 1024, 3]);
+      const closed = closeCode(pair.client, 5000);
+      pair.client.send(Buffer.alloc(128 * 1024));
+      assert.equal(await closed, 1009);
+    } finally {
+      pair.client.terminate();
+      pair.site.close();
+      await proxy.stop();
+    }
+  });
 });
 
 describe('mockttp patch: ws-capture-head', () => {
