@@ -72,7 +72,7 @@ const pageRequestBase = { id: text(100), pluginId: text(200), url: text(8192) };
 
 /** The longest event detail the relay reads from the page: a call's body may be up to the gateway's 8 MiB default. */
 export const MAX_PAGE_DETAIL_CHARS = 9 * 1024 * 1024;
-/** Calls one document may have waiting on the background at once (the bridge allows a whole site this many, `api.max_page_requests_in_flight`). */
+/** Calls one document may have waiting on the background at once (the gateway also counts them per site, `api.max_page_requests_in_flight`). */
 export const MAX_PAGE_CALLS_IN_FLIGHT = 32;
 
 /**

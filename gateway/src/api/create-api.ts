@@ -41,6 +41,8 @@ export interface ApiOptions {
   mounts?: Array<{ path: string; app: Hono<ApiEnv> }>;
   /** The dashboard's session check (cookie from its one-time login link). */
   isDashboardSession?: (cookieHeader: string | undefined) => boolean;
+  /** Calls the extension may make at once for one page origin (`api.max_page_requests_in_flight`). */
+  maxPageRequestsInFlight?: number;
 }
 
 /**
@@ -66,7 +68,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
   // Who is calling is decided on the head; only then is a (bounded) body read.
-  app.use('*', guardRequests({ token: options.token, activeOnSite: options.activeOnSite, webAiOnSite: options.webAiOnSite, apiOrigins, isDashboardSession: options.isDashboardSession }));
+  app.use('*', guardRequests({ token: options.token, activeOnSite: options.activeOnSite, webAiOnSite: options.webAiOnSite, apiOrigins, isDashboardSession: options.isDashboardSession, maxPageCallsInFlight: options.maxPageRequestsInFlight }));
   app.use('*', limitBodies(options.bodyLimits, isPublicRoute));
   app.get('/api/health', (c) => {
     const { apiPort, proxyPort } = options.addresses();

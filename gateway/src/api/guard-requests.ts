@@ -2,6 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from './api-error.js';
 import type { ApiEnv } from './api-env.js';
+import { createInFlightPerOrigin } from './in-flight-per-origin.js';
 import { PAGE_ORIGIN_HEADER, pageOriginOf } from './page-origin.js';
 
 /** Routes anyone on this machine may read without the token: liveness and the public CA certificate. */
@@ -79,6 +80,8 @@ export interface GuardOptions {
   apiOrigins: () => string[];
   /** Whether a Cookie header carries a dashboard session (set by its login link); accepted like the token. */
   isDashboardSession?: (cookieHeader: string | undefined) => boolean;
+  /** Calls the extension may make at once for one page origin (`api.max_page_requests_in_flight`); default 32. */
+  maxPageCallsInFlight?: number;
 }
 
 /**
@@ -87,6 +90,7 @@ export interface GuardOptions {
  * whose content scripts cover that page.
  */
 export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> {
+  const pageCalls = createInFlightPerOrigin(options.maxPageCallsInFlight ?? 32);
   return async (c, next) => {
     const url = new URL(c.req.url);
     const route = `${c.req.method} ${url.pathname}`;
@@ -147,8 +151,14 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
       const pluginId = pagePluginTarget(c.req.method, url.pathname, url.searchParams);
       if (pluginId === null) throw new ApiError(403, 'forbidden', 'Pages may only call their own plugins');
       if (!options.activeOnSite(pageOrigin, pluginId)) throw new ApiError(403, 'plugin_not_injected', `Plugin "${pluginId}" is not active on this page`);
+      const done = pageCalls.enter(pageOrigin);
+      if (!done) throw new ApiError(429, 'too_many_requests', 'This site has too many AiPlugs calls in flight; try again shortly');
       c.set('caller', { kind: 'page', origin: pageOrigin, session: 'extension' });
-      return next();
+      try {
+        return await next();
+      } finally {
+        done();
+      }
     }
     c.set('caller', { kind: 'user' });
     return next();

@@ -1,4 +1,5 @@
 import { errorBody } from '../api/api-error.js';
+import { createInFlightPerOrigin } from '../api/in-flight-per-origin.js';
 import type { ApiEnv } from '../api/api-env.js';
 import { tokensEqual } from '../api/guard-requests.js';
 import { originOf, parseForwardedPath, parsePagePath, type BridgeScheme } from './bridge-paths.js';
@@ -63,8 +64,7 @@ export function identifyBridgedRequest(
  *   serve({ fetch: (request, env) => (bridge.handles(request) ? bridge.fetch(request, env) : api.fetch(request, env)) });
  */
 export function createBridgeEntry(options: BridgeEntryOptions) {
-  const maxInFlight = options.maxInFlightPerOrigin ?? 32;
-  const inFlight = new Map<string, number>();
+  const inFlight = createInFlightPerOrigin(options.maxInFlightPerOrigin ?? 32);
   return {
     handles(request: Request): boolean {
       return new URL(request.url).pathname.startsWith('/__aiplugs-bridge/');
@@ -74,9 +74,8 @@ export function createBridgeEntry(options: BridgeEntryOptions) {
       const verdict = identifyBridgedRequest(url.pathname, request.headers, options);
       if (!verdict.ok) return verdict.response;
       const { origin, grant, path } = verdict.identity;
-      const running = inFlight.get(origin) ?? 0;
-      if (running >= maxInFlight) return refuse(429, 'too_many_requests', 'This site has too many AiPlugs calls in flight; try again shortly');
-      inFlight.set(origin, running + 1);
+      const done = inFlight.enter(origin);
+      if (!done) return refuse(429, 'too_many_requests', 'This site has too many AiPlugs calls in flight; try again shortly');
       try {
         const headers = new Headers();
         for (const name of FORWARDED_HEADERS) {
@@ -92,9 +91,7 @@ export function createBridgeEntry(options: BridgeEntryOptions) {
         } as RequestInit);
         return await options.fetch(inner, { ...env, bridge: { origin, grant } });
       } finally {
-        const left = (inFlight.get(origin) ?? 1) - 1;
-        if (left > 0) inFlight.set(origin, left);
-        else inFlight.delete(origin);
+        done();
       }
     },
   };

@@ -108,6 +108,7 @@ export function createGatewayApi(options: GatewayApiOptions): { api: ReturnType<
       { path: '/api/pairing', app: pairingRoutes({ codes: createPairingCodes(), token, apiUrl: () => `http://${LOOPBACK}:${apiPort}`, logger: logger.child('pairing') }) },
     ],
     isDashboardSession: dashboardAuth.isSession,
+    maxPageRequestsInFlight: config.api.max_page_requests_in_flight,
   });
   return { api, dashboardAuth, closeBrowsers: async () => dashboard.browser?.closeAll() };
 }
