@@ -24,6 +24,11 @@ export async function rememberPairing(address: string, token: string): Promise<E
   return saveSettings({ gatewayAddress: address, token, knownGateways: known });
 }
 
+/** Every token this browser was given, the current pairing's first. */
+export function rememberedTokens(settings: ExtensionSettings): string[] {
+  return [...new Set([settings.token, ...settings.knownGateways.map((entry) => entry.token)].filter((token): token is string => Boolean(token)))];
+}
+
 /**
  * Which of `tokens` the server at `address` proves it holds (pairing/token-proof.ts): no token
  * leaves the extension for a server that has not proved it is the gateway that issued it, since
@@ -104,7 +109,7 @@ async function connected(address: string, health: GatewayHealth, movedFrom: stri
  * contract's port range; the first that takes one of the remembered tokens becomes current.
  */
 async function relocate(settings: ExtensionSettings, except: string | null) {
-  const tokens = [...new Set([settings.token, ...settings.knownGateways.map((entry) => entry.token)].filter((token): token is string => Boolean(token)))];
+  const tokens = rememberedTokens(settings);
   const remembered = settings.knownGateways.map((entry) => entry.address);
   const candidates = [...remembered, ...rangeAddresses()].filter((address) => address !== except);
   let accepted: { address: string; token: string; health: GatewayHealth } | null = null;

@@ -5,7 +5,7 @@ import { hostMatchesSitePattern, sitePatternFor } from '../common/site-patterns'
 import { loadSettings, loadTabState, saveSettings } from '../common/storage';
 import { pageMessage } from '../../../gateway/src/api/page-messages';
 import { SKIP_ONCE_KEY } from '../injected/navigation-hook';
-import { clientFor, connectionStatus, currentClient, pair, provenToken } from './gateway-connection';
+import { clientFor, connectionStatus, currentClient, pair, provenToken, rememberedTokens } from './gateway-connection';
 import { buildHeaderRules, installHeaderRules } from './header-rules';
 import { markSkipOnceInPage } from './page-injection';
 import { acceptPairingOffer } from './pairing-offer';
@@ -121,12 +121,10 @@ const handlers: Handlers = {
   async 'discover-gateway'() {
     // Where this browser was paired before first, then the contract's API ports.
     const settings = await loadSettings();
-    const { knownGateways } = settings;
-    const { address, probed } = await discoverGateway([...knownGateways.map((entry) => entry.address), ...rangeAddresses()]);
+    const { address, probed } = await discoverGateway([...settings.knownGateways.map((entry) => entry.address), ...rangeAddresses()]);
     if (address) {
       // The token goes along only to a gateway that proves it holds it; anything else is unpaired.
-      const tokens = [settings.token, ...knownGateways.map((entry) => entry.token)].filter((token): token is string => Boolean(token));
-      const proven = await provenToken(address, tokens);
+      const proven = await provenToken(address, rememberedTokens(settings));
       await saveSettings({ gatewayAddress: address, token: typeof proven === 'object' ? proven.token : null });
     }
     return { address, probed };

@@ -15,14 +15,12 @@ import { canRunWithoutInlineScripts, runInPageWorld } from './user-scripts';
  */
 
 interface Queued {
-  /** Jobs with the same key may stand in for each other: the latest one is what matters. */
-  key: string;
   job: () => Promise<unknown>;
   result: Promise<unknown>;
 }
 
 const queues = new Map<number, Promise<unknown>>();
-/** Per tab, the job of each key that waits and has not started. */
+/** Per tab, the job of each key that waits and has not started (jobs of one key stand in for each other). */
 const waitingJobs = new Map<number, Map<string, Queued>>();
 
 /**
@@ -39,7 +37,7 @@ function inTabQueue<T>(tabId: number, key: string, job: () => Promise<T>): Promi
     same.job = job;
     return same.result as Promise<T>;
   }
-  const queued: Queued = { key, job, result: Promise.resolve() };
+  const queued: Queued = { job, result: Promise.resolve() };
   waiting.set(key, queued);
   const run = () => {
     waiting.delete(key);

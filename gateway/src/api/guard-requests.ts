@@ -2,7 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from './api-error.js';
 import type { ApiEnv } from './api-env.js';
-import { createInFlightPerOrigin } from './in-flight-per-origin.js';
+import { createInFlightPerKey } from './in-flight-per-key.js';
 import { PAGE_ORIGIN_HEADER, pageOriginOf } from './page-origin.js';
 
 /** Routes anyone on this machine may read without the token: liveness and the public CA certificate. */
@@ -90,7 +90,7 @@ export interface GuardOptions {
  * whose content scripts cover that page.
  */
 export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> {
-  const pageCalls = createInFlightPerOrigin(options.maxPageCallsInFlight ?? 32);
+  const pageCalls = createInFlightPerKey(options.maxPageCallsInFlight ?? 32);
   return async (c, next) => {
     const url = new URL(c.req.url);
     const route = `${c.req.method} ${url.pathname}`;

@@ -1,5 +1,5 @@
 import { errorBody } from '../api/api-error.js';
-import { createInFlightPerOrigin } from '../api/in-flight-per-origin.js';
+import { createInFlightPerKey } from '../api/in-flight-per-key.js';
 import type { ApiEnv } from '../api/api-env.js';
 import { tokensEqual } from '../api/guard-requests.js';
 import { originOf, parseForwardedPath, parsePagePath, type BridgeScheme } from './bridge-paths.js';
@@ -64,7 +64,7 @@ export function identifyBridgedRequest(
  *   serve({ fetch: (request, env) => (bridge.handles(request) ? bridge.fetch(request, env) : api.fetch(request, env)) });
  */
 export function createBridgeEntry(options: BridgeEntryOptions) {
-  const inFlight = createInFlightPerOrigin(options.maxInFlightPerOrigin ?? 32);
+  const inFlight = createInFlightPerKey(options.maxInFlightPerOrigin ?? 32);
   return {
     handles(request: Request): boolean {
       return new URL(request.url).pathname.startsWith('/__aiplugs-bridge/');

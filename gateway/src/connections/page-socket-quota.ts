@@ -1,3 +1,5 @@
+import { createInFlightPerKey } from '../api/in-flight-per-key.js';
+
 /** How many plugin sockets pages may hold open at once. */
 export interface PageSocketLimits {
   /** One page load (one capability session). */
@@ -24,26 +26,24 @@ export type QuotaVerdict = { ok: true; release: () => void } | { ok: false; reas
  *   if (verdict.ok) upgradeSocket.once('close', verdict.release);
  */
 export function createPageSocketQuota(limits: PageSocketLimits = DEFAULT_PAGE_SOCKET_LIMITS) {
-  const perPage = new Map<string, number>();
-  const perOrigin = new Map<string, number>();
-  let allPages = 0;
-  const add = (counts: Map<string, number>, key: string, delta: number) => {
-    const next = (counts.get(key) ?? 0) + delta;
-    if (next === 0) counts.delete(key);
-    else counts.set(key, next);
-  };
-  const adjust = (origin: string, session: string, delta: number) => {
-    add(perPage, `${origin}\n${session}`, delta);
-    add(perOrigin, origin, delta);
-    allPages += delta;
-  };
+  const levels = [
+    { count: createInFlightPerKey(limits.perPage), key: (origin: string, session: string) => `${origin}\n${session}`, full: `this page has ${limits.perPage} plugin sockets open` },
+    { count: createInFlightPerKey(limits.perOrigin), key: (origin: string) => origin, full: `this site has ${limits.perOrigin} plugin sockets open` },
+    { count: createInFlightPerKey(limits.allPages), key: () => '', full: `pages have ${limits.allPages} plugin sockets open` },
+  ];
   return {
     take(origin: string, session: string): QuotaVerdict {
-      if ((perPage.get(`${origin}\n${session}`) ?? 0) >= limits.perPage) return { ok: false, reason: `this page has ${limits.perPage} plugin sockets open` };
-      if ((perOrigin.get(origin) ?? 0) >= limits.perOrigin) return { ok: false, reason: `this site has ${limits.perOrigin} plugin sockets open` };
-      if (allPages >= limits.allPages) return { ok: false, reason: `pages have ${limits.allPages} plugin sockets open` };
-      adjust(origin, session, 1);
-      return { ok: true, release: () => adjust(origin, session, -1) };
+      const taken: Array<() => void> = [];
+      const release = () => taken.forEach((done) => done());
+      for (const level of levels) {
+        const done = level.count.enter(level.key(origin, session));
+        if (!done) {
+          release();
+          return { ok: false, reason: level.full };
+        }
+        taken.push(done);
+      }
+      return { ok: true, release };
     },
   };
 }
