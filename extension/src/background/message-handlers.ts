@@ -1,6 +1,6 @@
 import browser, { type Runtime } from 'webextension-polyfill';
 import { discoverGateway, GatewayError, rangeAddresses, type GatewayClient } from '../common/gateway-client';
-import { StorageKey, type BackgroundReplies, type ConnectionStatus, type BackgroundRequest, type PageRequest, type PageResponse, type RelayRequest, type RequestOf } from '../common/protocol';
+import { BackgroundRequestSchema, PAGE_MESSAGE_TYPES, StorageKey, type BackgroundFailure, type BackgroundFailureCode, type BackgroundReplies, type ConnectionStatus, type BackgroundRequest, type PageRequest, type PageResponse, type RelayRequest, type RequestOf } from '../common/protocol';
 import { hostMatchesSitePattern, sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState, saveSettings } from '../common/storage';
 import { pageMessage } from '../../../gateway/src/api/page-messages';
@@ -218,10 +218,29 @@ const handlers: Handlers = {
   },
 };
 
-/** The `runtime.onMessage` listener: dispatches by type; failures come back as `{failure}`. */
-export function handleMessage(message: unknown, sender: Runtime.MessageSender): Promise<unknown> | undefined {
-  const request = message as BackgroundRequest;
-  const handler = handlers[request?.type] as Handler<BackgroundRequest['type']> | undefined;
-  if (!handler) return undefined;
+const refusal = (code: BackgroundFailureCode, message: string): BackgroundFailure => ({ failure: { code, message } });
+
+/** An extension page (the popup), as the browser names the sender: never a content script, whose URL is the page's. */
+function fromExtensionPage(sender: Runtime.MessageSender): boolean {
+  try {
+    return new URL(sender.url ?? '').origin === new URL(browser.runtime.getURL('/')).origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The `runtime.onMessage` listener: parses, checks who may send the type, dispatches; failures
+ * come back as `{failure}`. Only the popup's messages act as the user, so they are refused from
+ * content scripts, which run in the page's renderer.
+ */
+export function handleMessage(message: unknown, sender: Runtime.MessageSender): Promise<unknown> {
+  const parsed = BackgroundRequestSchema.safeParse(message);
+  if (!parsed.success) return Promise.resolve(refusal('invalid_message', 'The extension could not read this message.'));
+  const request = parsed.data;
+  if (!PAGE_MESSAGE_TYPES.has(request.type) && !fromExtensionPage(sender)) {
+    return Promise.resolve(refusal('not_allowed', `"${request.type}" is taken from the extension's own pages only.`));
+  }
+  const handler = handlers[request.type] as Handler<BackgroundRequest['type']>;
   return handler(request as never, sender).catch((error: unknown) => ({ failure: { message: (error as Error).message ?? String(error) } }));
 }

@@ -3,12 +3,14 @@ import { StorageKey } from '../common/protocol';
 import { loadSettings, removeTabState } from '../common/storage';
 import { handleMessage, syncHeaderRules } from './message-handlers';
 import { applyProxyRouting, listenForProxyRequests } from './proxy-routing';
+import { keepLocalStorageFromContentScripts } from './storage-access';
 
 /**
  * Wires the background. Listeners are registered synchronously at start-up, as MV3 requires for
  * a worker woken by an event; every piece of state is read from storage when needed.
  */
 export function startBackground(): void {
+  void keepLocalStorageFromContentScripts();
   browser.runtime.onMessage.addListener(handleMessage);
   browser.tabs.onRemoved.addListener((tabId) => {
     void removeTabState(tabId);

@@ -33,17 +33,6 @@ export const PageEvent = {
 const PLUGIN_RUN_STATES = ['running', 'stopped', 'error'] as const;
 export type PluginRunState = (typeof PLUGIN_RUN_STATES)[number];
 
-/** What a page runtime reports about itself. */
-export interface RuntimeStatus {
-  url: string;
-  /** `bridge`: injected by the proxy; `extension`: injected by this extension's fallback. */
-  transport: 'bridge' | 'extension';
-  version?: string | undefined;
-  plugins: Array<{ id: string; state: PluginRunState; error?: string | undefined }>;
-  /** The menu commands plugins registered in the page dock (`AiPlugs.ui.menuCommand`). */
-  commands?: MenuCommand[];
-}
-
 const text = (max: number) => z.string().check(z.maxLength(max));
 
 /**
@@ -67,6 +56,19 @@ export const RuntimeStatusReportSchema = z.object({
   /** Filtered one by one (menuCommands in the relay): a malformed command is dropped, not the report. */
   commands: z.optional(z.unknown()),
 });
+
+/**
+ * What a page runtime reports about itself, as the relay passes it on to the background: the
+ * document's URL added, the menu commands filtered. `transport` is `bridge` when the proxy injected
+ * the runtime, `extension` when this extension's fallback did.
+ */
+const RuntimeStatusSchema = z.object({
+  ...RuntimeStatusReportSchema.shape,
+  url: text(8192),
+  /** The menu commands plugins registered in the page dock (`AiPlugs.ui.menuCommand`). */
+  commands: z.optional(z.array(MenuCommandSchema).check(z.maxLength(MAX_MENU_COMMANDS))),
+});
+export type RuntimeStatus = z.infer<typeof RuntimeStatusSchema>;
 
 const pageRequestBase = { id: text(100), pluginId: text(200), url: text(8192) };
 
@@ -200,25 +202,42 @@ export interface TabPluginView extends MatchedPlugin {
 
 // --- messages to the background ------------------------------------------------------------------
 
-export type BackgroundRequest =
+const tabId = z.int().check(z.nonnegative());
+
+/**
+ * What each sender may ask the background. Content scripts run in the page's renderer, so a
+ * compromised renderer (or a bug in the relay) can send anything they can: their messages are
+ * parsed here like any page input, and may only speak for the page they came from.
+ */
+const PAGE_MESSAGES = [
   // from the page relay (top frame of a tab)
-  | { type: 'page-loaded'; url: string; restored: boolean }
-  | { type: 'page-navigated'; url: string }
-  | { type: 'runtime-status'; status: RuntimeStatus }
-  | { type: 'page-request'; request: PageRequest }
-  // from the popup
-  | { type: 'get-connection' }
-  | { type: 'discover-gateway' }
-  | { type: 'pair'; address: string; token: string }
+  z.object({ type: z.literal('page-loaded'), url: text(8192), restored: z.boolean() }),
+  z.object({ type: z.literal('page-navigated'), url: text(8192) }),
+  z.object({ type: z.literal('runtime-status'), status: RuntimeStatusSchema }),
+  z.object({ type: z.literal('page-request'), request: PageRequestSchema }),
   // from the pairing listener on a gateway's own page (dashboard, /pair)
-  | { type: 'pairing-offer'; code: string }
-  | { type: 'set-plugin-enabled'; tabId: number; pluginId: string; enabled: boolean }
-  | { type: 'set-paused'; paused: boolean }
-  | { type: 'reload-without-plugins'; tabId: number }
-  | { type: 'retry-injection'; tabId: number }
-  | { type: 'set-proxy-routing'; enabled: boolean }
-  | { type: 'set-csp-strip-site'; site: string; strip: boolean }
-  | { type: 'run-menu-command'; tabId: number; pluginId: string; commandId: number };
+  z.object({ type: z.literal('pairing-offer'), code: text(200) }),
+] as const;
+
+/** What only the extension's own pages (the popup) may ask: it acts as the user. */
+const EXTENSION_PAGE_MESSAGES = [
+  z.object({ type: z.literal('get-connection') }),
+  z.object({ type: z.literal('discover-gateway') }),
+  z.object({ type: z.literal('pair'), address: text(2048), token: text(512) }),
+  z.object({ type: z.literal('set-plugin-enabled'), tabId, pluginId: text(200), enabled: z.boolean() }),
+  z.object({ type: z.literal('set-paused'), paused: z.boolean() }),
+  z.object({ type: z.literal('reload-without-plugins'), tabId }),
+  z.object({ type: z.literal('retry-injection'), tabId }),
+  z.object({ type: z.literal('set-proxy-routing'), enabled: z.boolean() }),
+  z.object({ type: z.literal('set-csp-strip-site'), site: text(253), strip: z.boolean() }),
+  z.object({ type: z.literal('run-menu-command'), tabId, pluginId: text(200), commandId: z.int().check(z.positive()) }),
+] as const;
+
+export const BackgroundRequestSchema = z.discriminatedUnion('type', [...PAGE_MESSAGES, ...EXTENSION_PAGE_MESSAGES]);
+export type BackgroundRequest = z.infer<typeof BackgroundRequestSchema>;
+
+/** The message types a content script may send; every other one needs an extension page as sender. */
+export const PAGE_MESSAGE_TYPES: ReadonlySet<BackgroundRequest['type']> = new Set(PAGE_MESSAGES.flatMap((schema) => schema.shape.type.def.values));
 
 export interface BackgroundReplies {
   'page-loaded': null;
@@ -244,8 +263,11 @@ export type RelayRequest = { type: 'run-menu-command'; pluginId: string; command
 export type RequestOf<T extends BackgroundRequest['type']> = Extract<BackgroundRequest, { type: T }>;
 
 /** A failure the background reports instead of throwing across the message boundary. */
+/** Why the background refused a message before any handler ran. */
+export type BackgroundFailureCode = 'invalid_message' | 'not_allowed';
+
 export interface BackgroundFailure {
-  failure: { message: string };
+  failure: { code?: BackgroundFailureCode; message: string };
 }
 
 /** Keys in `storage.session` / `storage.local`. */

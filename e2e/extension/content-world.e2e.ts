@@ -1,0 +1,82 @@
+/**
+ * What a page's renderer can reach of the extension. The relay's content script runs in every
+ * page's process, so a renderer exploit, or a bug in the relay, runs code in the relay's world
+ * with its extension APIs. That world needs to send the page's own messages and nothing more: it
+ * must not read the gateway token, nor make the background act as the popup (pair, pause, strip a
+ * site's policy). Each test evaluates in the relay's isolated world through DevTools, as such code
+ * would run there.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
+import { respond, startTestSite, type TestSite } from '../support/test-site.js';
+import { EXTENSION_ID, FIXTURE_PLUGINS, launchWithExtension, openPopup, pairThroughPopup, type ExtensionBrowser } from './support/extension-browser.js';
+
+let site: TestSite;
+let gateway: GatewayChild;
+let browser: ExtensionBrowser;
+
+test.describe.configure({ mode: 'serial' });
+
+test.beforeAll(async () => {
+  site = await startTestSite({ '/': respond(200, { 'content-type': 'text/html' }, '<!doctype html><html><head><title>evil</title></head><body><p>hi</p></body></html>') }, { https: false });
+  gateway = await startGatewayProcess({ args: ['--plugins-dir', FIXTURE_PLUGINS] });
+  browser = await launchWithExtension({});
+  await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
+});
+
+test.afterAll(async () => {
+  await browser?.close();
+  await gateway?.stop();
+  await site?.close();
+});
+
+/** Evaluates `expression` (awaited) in the extension's isolated world of `tab`'s top frame. */
+async function inRelayWorld(tab: Page, expression: string): Promise<unknown> {
+  const cdp = await tab.context().newCDPSession(tab);
+  const contexts: Array<{ id: number; origin: string; auxData?: { type?: string; isDefault?: boolean } }> = [];
+  cdp.on('Runtime.executionContextCreated', ({ context }) => contexts.push(context));
+  await cdp.send('Runtime.enable'); // reports the contexts that already exist
+  await expect.poll(() => contexts.some((context) => context.auxData?.type === 'isolated' && context.origin.includes(EXTENSION_ID))).toBe(true);
+  const world = contexts.find((context) => context.auxData?.type === 'isolated' && context.origin.includes(EXTENSION_ID))!;
+  const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', { expression, contextId: world.id, awaitPromise: true, returnByValue: true });
+  await cdp.detach();
+  if (exceptionDetails) return { thrown: exceptionDetails.exception?.description ?? exceptionDetails.text };
+  return result.value as unknown;
+}
+
+async function open(): Promise<Page> {
+  const tab = await browser.context.newPage();
+  await tab.goto(`${site.origin}/`);
+  return tab;
+}
+
+test("the relay's world cannot read the gateway token", async () => {
+  const tab = await open();
+  const token = await gateway.token();
+  const seen = await inRelayWorld(tab, `chrome.storage.local.get(null).then((all) => JSON.stringify(all), (error) => 'refused: ' + error.message)`);
+  expect(String(seen)).not.toContain(token);
+  expect(String(seen)).toMatch(/^refused: /);
+  await tab.close();
+});
+
+test("the relay's world cannot make the background act as the popup", async () => {
+  const tab = await open();
+  const send = (message: Record<string, unknown>) => inRelayWorld(tab, `chrome.runtime.sendMessage(${JSON.stringify(message)}).then((reply) => JSON.stringify(reply ?? null), (error) => 'refused: ' + error.message)`);
+  const attacks = [
+    { type: 'set-csp-strip-site', site: 'bank.example', strip: true },
+    { type: 'set-paused', paused: true },
+    { type: 'set-proxy-routing', enabled: true },
+    { type: 'get-connection' },
+  ];
+  for (const attack of attacks) expect(String(await send(attack))).toContain('not_allowed');
+  // Nothing changed, as the popup shows it.
+  const popup = await openPopup(browser.context);
+  await expect(popup.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
+  const settings = await popup.evaluate(() => chrome.storage.local.get('settings'));
+  expect(settings).toMatchObject({ settings: { cspStripSites: [], proxyRouting: false } });
+  expect(await (await fetch(`${gateway.ready.apiUrl}/api/settings`, { headers: { authorization: `Bearer ${await gateway.token()}` } })).json()).toMatchObject({ paused: false });
+  // A malformed message of a type the page may send is refused too, before any handler reads it.
+  expect(String(await send({ type: 'page-navigated', url: { toString: 1 } }))).toContain('invalid_message');
+  await popup.close();
+  await tab.close();
+});
