@@ -15,6 +15,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
+import { PUBLIC_ROUTES } from '../../gateway/src/api/guard-requests.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../../e2e/support/test-site.js';
 import { viaProxy } from '../support/proxy-exchange.js';
@@ -156,9 +157,16 @@ describe('bodies are refused on their head, never buffered', () => {
     assert.ok((await rssMb(gateway.pid)) - before < 64);
   });
 
-  it('unauthenticated routes take only tiny bodies', async () => {
-    const outcome = await upload(gateway.ready.apiPort, 'POST /login HTTP/1.1', { host: `127.0.0.1:${gateway.ready.apiPort}`, 'content-type': 'application/x-www-form-urlencoded' }, 8 * MiB, { declareLength: true, pauseAfter: MiB });
-    assert.equal(outcome.status, 413, outcome.head);
+  it('unauthenticated routes take only tiny bodies, declared or not', async () => {
+    const posts = [...PUBLIC_ROUTES].filter((route) => route.startsWith('POST '));
+    assert.ok(posts.length >= 3, `public POST routes: ${posts.join(', ')}`);
+    for (const route of posts) {
+      for (const declareLength of [true, false]) {
+        const outcome = await upload(gateway.ready.apiPort, `${route} HTTP/1.1`, { host: `127.0.0.1:${gateway.ready.apiPort}`, 'content-type': 'application/json' }, 8 * MiB, { declareLength, pauseAfter: MiB });
+        assert.equal(outcome.status, 413, `${route} (${declareLength ? 'declared' : 'chunked'}): ${outcome.head}`);
+        assert.ok(outcome.sent <= MiB, `${route} read ${outcome.sent} bytes before answering`);
+      }
+    }
   });
 
   it('a caller without the token is refused before its body is read', async () => {

@@ -6,7 +6,7 @@ import { createInFlightPerKey } from './in-flight-per-key.js';
 import { PAGE_ORIGIN_HEADER, pageOriginOf } from './page-origin.js';
 
 /** Routes anyone on this machine may read without the token: liveness and the public CA certificate. */
-const PUBLIC_ROUTES = new Set([
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'GET /api/health',
   'GET /api/ca.pem',
   // The dashboard's sign-in page (one-time link or token form) and its static files (no secrets).
