@@ -37,6 +37,39 @@ export function normalizeAddress(input: string): string | null {
   }
 }
 
+/** The most the extension reads of one answer: the gateway's plans and results fit, and no server fills the worker. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/** Answers any local program may give, before a server has proved it is the gateway (health, the proof). */
+const MAX_UNPROVEN_ANSWER_BYTES = 64 * 1024;
+
+/** The answer's JSON, or null when it is not JSON; over `maxBytes` it is not read on (`answer_too_large`). */
+async function readJson(response: Response, maxBytes: number): Promise<unknown> {
+  const tooLarge = () => new GatewayError('answer_too_large', `The server at ${new URL(response.url).host} sent an answer over ${maxBytes} bytes.`, response.status);
+  if (Number(response.headers.get('content-length')) > maxBytes) {
+    void response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!response.body) return null;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      void reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  try {
+    return JSON.parse(await new Blob(chunks as BlobPart[]).text()) as unknown;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The gateway API as the extension uses it: every call carries the token, every failure becomes
  * a `GatewayError` that says in words what went wrong.
@@ -47,7 +80,7 @@ export function normalizeAddress(input: string): string | null {
  */
 export function createGatewayClient(options: GatewayClientOptions) {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const call = async <T>(path: string, init: RequestInit & { timeout?: number | null } = {}): Promise<T> => {
+  const call = async <T>(path: string, init: RequestInit & { timeout?: number | null; maxBytes?: number } = {}): Promise<T> => {
     const headers = new Headers(init.headers);
     if (options.token) headers.set('authorization', `Bearer ${options.token}`);
     if (init.body) headers.set('content-type', 'application/json');
@@ -60,7 +93,7 @@ export function createGatewayClient(options: GatewayClientOptions) {
       throw new GatewayError('gateway_down', `The AiPlugs gateway is not reachable at ${options.address}. Start it with "npx aiplugs start".`);
     }
     if (init.timeout === null && response.ok) return response as T;
-    const body = (await response.json().catch(() => null)) as (T & Partial<GatewayErrorBody>) | null;
+    const body = (await readJson(response, init.maxBytes ?? MAX_ANSWER_BYTES)) as (T & Partial<GatewayErrorBody>) | null;
     if (!response.ok) {
       const error = body?.error;
       throw new GatewayError(error?.code ?? `http_${response.status}`, error?.message ?? `The gateway answered HTTP ${response.status}`, response.status);
@@ -69,7 +102,7 @@ export function createGatewayClient(options: GatewayClientOptions) {
   };
   return {
     address: options.address,
-    health: (timeout?: number) => call<GatewayHealth>('/api/health', { timeout: timeout ?? timeoutMs }),
+    health: (timeout?: number) => call<GatewayHealth>('/api/health', { timeout: timeout ?? timeoutMs, maxBytes: MAX_UNPROVEN_ANSWER_BYTES }),
     settings: () => call<GatewaySettings>('/api/settings'),
     updateSettings: (patch: Partial<GatewaySettings>) => call<GatewaySettings>('/api/settings', { method: 'PATCH', body: JSON.stringify(patch) }),
     webAiStatus: () => call<WebAiStatus>('/api/webai/status'),
@@ -87,7 +120,7 @@ export function createGatewayClient(options: GatewayClientOptions) {
     /** Trades a one-time pairing code for the token; the gateway honours it only from this extension's Origin. */
     redeemPairing: (code: string) => call<{ token: string; api_url: string }>('/api/pairing/redeem', { method: 'POST', body: JSON.stringify({ code }) }),
     /** The gateway's proof that it holds the token, for `nonce` (gateway/src/pairing/token-proof.ts); needs no token. */
-    tokenProof: (nonce: string) => call<{ proof: string }>('/api/pairing/proof', { method: 'POST', body: JSON.stringify({ nonce }) }).then((answer) => answer.proof),
+    tokenProof: (nonce: string) => call<{ proof: string }>('/api/pairing/proof', { method: 'POST', body: JSON.stringify({ nonce }), maxBytes: MAX_UNPROVEN_ANSWER_BYTES }).then((answer) => answer.proof),
     modelStatus: (pluginId: string, pageOrigin: string) => call<unknown>(`/api/plugins/${encodeURIComponent(pluginId)}/models/status`, { headers: { [PAGE_ORIGIN_HEADER]: pageOrigin } }),
     /** Follows `GET /api/events` until `signal` aborts; EventSource cannot send the token, fetch can. */
     async events(signal: AbortSignal, onEvent: (event: GatewayEvent) => void): Promise<void> {
