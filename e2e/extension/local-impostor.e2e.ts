@@ -1,10 +1,14 @@
 /**
  * The local boundary, from the extension's side: once the gateway is gone, anything on this
  * machine (another user's program, say) can answer on a gateway port and claim to be AiPlugs. The
- * extension looks for its gateway there when the paired one does not answer; it must not hand
- * such a server a token, nor let it move the browser's proxy routing.
+ * extension looks for its gateway there when the paired one does not answer, and calls the paired
+ * port until it notices; it must not hand such a server a token or anything it can use in its
+ * place, nor let it move the browser's proxy routing, nor be filled by its answers.
  */
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, test } from '@playwright/test';
@@ -54,15 +58,17 @@ test('a server claiming to be AiPlugs on a gateway port gets no token once the g
 });
 
 test('a server on a gateway port cannot fill the extension with an endless answer', async () => {
-  // Its health answer never ends: the extension must stop reading, not hold what it reads.
-  let written = 0;
+  // Its health answer never ends: the extension must stop reading, not hold what it reads. Each
+  // answer counts apart (the extension may ask more than once).
+  const written: number[] = [];
   const flood = createServer((request, response) => {
+    const answer = written.push(0) - 1;
     response.writeHead(200, { 'content-type': 'application/json' });
     response.write('{"status":"ok","name":"aiplugs","version":"0.1.0","pad":"');
     const chunk = Buffer.alloc(1024 * 1024, 0x61);
     const pump = () => {
-      while (!response.destroyed && written < 4 * 1024 ** 3) {
-        written += chunk.byteLength;
+      while (!response.destroyed && written[answer]! < 4 * 1024 ** 3) {
+        written[answer]! += chunk.byteLength;
         if (!response.write(chunk)) return void response.once('drain', pump);
       }
     };
@@ -74,12 +80,57 @@ test('a server on a gateway port cannot fill the extension with an endless answe
     const popup = await openPopup(browser.context);
     await expect(popup.getByTestId('connection')).toHaveAttribute('data-state', /^(unpaired|down|rejected)$/);
     await popup.close();
-    await expect.poll(() => written, { message: 'the impostor got to send its answer' }).toBeGreaterThan(0);
+    await expect.poll(() => written.length, { message: 'the impostor got to send its answer' }).toBeGreaterThan(0);
     // What the kernel buffers and the browser's network stack take ahead are a few MiB (5 measured);
     // reading on until the 1.5 s health timeout took 391 MiB, and the popup did not come up.
-    expect(written).toBeLessThan(32 * 1024 * 1024);
+    for (const bytes of written) expect(bytes).toBeLessThan(16 * 1024 * 1024);
   } finally {
     flood.closeAllConnections();
     flood.close();
+  }
+});
+
+test("a server that takes the paired gateway's own port gets nothing it can use from the next calls", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-squat-'));
+  const first = await startGatewayProcess({ args: ['--plugins-dir', FIXTURE_PLUGINS], dataDir });
+  const token = await first.token();
+  await pairThroughPopup(browser.context, first.ready.apiUrl, token);
+  const port = first.ready.apiPort;
+  expect(await first.stop()).toBe(0);
+  // Another local account binds the port the moment the gateway lets it go, and answers like it.
+  const heard: Array<{ method: string; path: string; authorization: string }> = [];
+  const squatter = createServer((request: IncomingMessage, response) => {
+    if (request.headers.authorization) heard.push({ method: request.method ?? '', path: request.url ?? '', authorization: request.headers.authorization });
+    const body = request.url === '/api/health' ? { status: 'ok', name: 'aiplugs', version: '0.1.0', apiPort: port, proxyPort: 9 } : { paused: false, plugins: [] };
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  squatter.listen(port, '127.0.0.1');
+  await once(squatter, 'listening');
+  const site = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>t</title><p>hi</p>'));
+  site.listen(0, '127.0.0.1');
+  await once(site, 'listening');
+  let second: GatewayChild | undefined;
+  try {
+    // The extension's calls that carry the pairing: a tab's sync, the popup's settings.
+    const tab = await browser.context.newPage();
+    await tab.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+    const popup = await openPopup(browser.context);
+    await expect.poll(() => heard.length, { message: 'the extension called the squatter with its pairing' }).toBeGreaterThan(0);
+    expect(heard.filter((call) => call.authorization.includes(token))).toEqual([]);
+    // What it heard does not open the real gateway either, back on another port with the same token.
+    second = await startGatewayProcess({ args: ['--plugins-dir', FIXTURE_PLUGINS], dataDir });
+    expect(await second.token()).toBe(token);
+    for (const call of heard) {
+      const replay = await fetch(`${second.ready.apiUrl}${call.path}`, { method: call.method, headers: { authorization: call.authorization } });
+      expect(replay.status, `${call.method} ${call.path} replayed`).toBe(401);
+    }
+    await popup.close();
+    await tab.close();
+  } finally {
+    await second?.stop();
+    squatter.closeAllConnections();
+    squatter.close();
+    site.close();
+    await rm(dataDir, { recursive: true, force: true });
   }
 });

@@ -2,6 +2,7 @@ import type { ActivePlugins, GatewayErrorBody, GatewayEvent, GatewayHealth, Gate
 // The gateway's own parser: one set of text/event-stream rules for both ends.
 import { createSseParser } from '../../../gateway/src/inference/sse-parser';
 import { PAGE_ORIGIN_HEADER } from '../../../gateway/src/api/page-origin';
+import { signedAuthorization } from '../../../gateway/src/pairing/token-proof';
 
 /** A failed gateway call, with the API's error code or `gateway_down` when nothing answered. */
 export class GatewayError extends Error {
@@ -71,7 +72,7 @@ async function readJson(response: Response, maxBytes: number): Promise<unknown> 
 }
 
 /**
- * The gateway API as the extension uses it: every call carries the token, every failure becomes
+ * The gateway API as the extension uses it: every call is signed with the token, every failure becomes
  * a `GatewayError` that says in words what went wrong.
  *
  * @example
@@ -82,12 +83,17 @@ export function createGatewayClient(options: GatewayClientOptions) {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const call = async <T>(path: string, init: RequestInit & { timeout?: number | null; maxBytes?: number } = {}): Promise<T> => {
     const headers = new Headers(init.headers);
-    if (options.token) headers.set('authorization', `Bearer ${options.token}`);
+    const url = new URL(`${options.address}${path}`);
+    if (options.token) {
+      // Signed, never sent: a server that took the gateway's port hears nothing it can use.
+      const call = { apiPort: Number(url.port) || 80, method: (init.method ?? 'GET').toUpperCase(), target: url.pathname + url.search };
+      headers.set('authorization', await signedAuthorization(options.token, call));
+    }
     if (init.body) headers.set('content-type', 'application/json');
     const signals = [init.signal, init.timeout === null ? null : AbortSignal.timeout(init.timeout ?? timeoutMs)].filter((s): s is AbortSignal => !!s);
     let response: Response;
     try {
-      response = await fetch(`${options.address}${path}`, { ...init, headers, signal: AbortSignal.any(signals), cache: 'no-store', credentials: 'omit' });
+      response = await fetch(url, { ...init, headers, signal: AbortSignal.any(signals), cache: 'no-store', credentials: 'omit' });
     } catch (error) {
       if (init.signal?.aborted) throw error;
       throw new GatewayError('gateway_down', `The AiPlugs gateway is not reachable at ${options.address}. Start it with "npx aiplugs start".`);

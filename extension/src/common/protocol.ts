@@ -5,7 +5,7 @@
  *      ⇅  DOM events on `window`, details as JSON strings (strings cross worlds unchanged)
  *   ISOLATED content script (page relay)
  *      ⇅  runtime.sendMessage
- *   background  ⇄  popup (runtime.sendMessage) · gateway API (HTTP, Bearer token)
+ *   background  ⇄  popup (runtime.sendMessage) · gateway API (HTTP, calls signed with the token)
  *
  * Every message names its `type`; `BackgroundReplies` says what the background answers to each.
  */

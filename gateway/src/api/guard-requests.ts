@@ -1,9 +1,11 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from './api-error.js';
 import type { ApiEnv } from './api-env.js';
 import { createInFlightPerKey } from './in-flight-per-key.js';
 import { PAGE_ORIGIN_HEADER, pageOriginOf } from './page-origin.js';
+import { createSignedCallCheck, type SignedCallVerdict } from './signed-calls.js';
+import { tokensEqual } from './token-compare.js';
+import { SIGNED_CALL_SCHEME } from '../pairing/token-proof.js';
 
 /** Routes anyone on this machine may read without the token: liveness and the public CA certificate. */
 export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
@@ -44,13 +46,6 @@ const PAGE_WEBAI_ROUTE = /^\/api\/webai\/[a-z-]{1,32}\/[a-z]{1,16}$/;
 /** Where the bridge serves the page runtime file (`/__aiplugs/runtime/<hash>.js` on every site). */
 export const PAGE_RUNTIME_PREFIX = '/runtime/';
 
-/** Compares secrets in constant time (hashing first makes the lengths equal). */
-export function tokensEqual(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
 /** The plugin a bridged page call targets, or null if pages may not make this call at all. */
 export function pagePluginTarget(method: string, path: string, query: URLSearchParams): string | null {
   for (const route of PAGE_ROUTES) {
@@ -84,6 +79,13 @@ export interface GuardOptions {
   maxPageCallsInFlight?: number;
 }
 
+const SIGNED_CALL_REFUSALS: Record<Exclude<SignedCallVerdict, 'ok'>, [status: 401 | 429, code: string, message: string]> = {
+  invalid: [401, 'unauthorized', 'The call is not signed with the API token for this gateway and request'],
+  stale: [401, 'unauthorized', "The call's signature is over a minute old or ahead (is the clock right?)"],
+  replayed: [401, 'unauthorized', 'This signed call was already made once'],
+  busy: [429, 'too_many_requests', 'Too many signed calls in the last two minutes; try again shortly'],
+};
+
 /**
  * Decides who is calling and whether they may: DNS-rebinding Host/Origin checks for direct calls,
  * the bearer token for everything but public routes, and for bridged pages only the plugins
@@ -91,6 +93,7 @@ export interface GuardOptions {
  */
 export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> {
   const pageCalls = createInFlightPerKey(options.maxPageCallsInFlight ?? 32);
+  const signedCalls = createSignedCallCheck(options.token);
   return async (c, next) => {
     const url = new URL(c.req.url);
     const route = `${c.req.method} ${url.pathname}`;
@@ -140,9 +143,15 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
       return c.redirect('/login', 303);
     }
     if (!PUBLIC_ROUTES.has(route)) {
-      const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
-      if (!given) throw new ApiError(401, 'unauthorized', 'This call needs the API token (Authorization: Bearer <token>; see `aiplugs status`)');
-      if (!tokensEqual(given, options.token)) throw new ApiError(401, 'unauthorized', 'The API token is wrong');
+      if (header.startsWith(`${SIGNED_CALL_SCHEME} `)) {
+        // The Host is one of ours (checked above), so its port is the one this gateway listens on.
+        const verdict = await signedCalls(header, { apiPort: Number(new URL(`http://${host}`).port) || 80, method: c.req.method, target: url.pathname + url.search });
+        if (verdict !== 'ok') throw new ApiError(...SIGNED_CALL_REFUSALS[verdict]);
+      } else {
+        const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+        if (!given) throw new ApiError(401, 'unauthorized', 'This call needs the API token (Authorization: Bearer <token>; see `aiplugs status`)');
+        if (!tokensEqual(given, options.token)) throw new ApiError(401, 'unauthorized', 'The API token is wrong');
+      }
     }
     if (forPage !== undefined) {
       // The extension matched the plugin to the page's URL; pause and site switches apply here, as on the bridge.

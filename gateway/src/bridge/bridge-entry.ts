@@ -1,7 +1,7 @@
 import { errorBody } from '../api/api-error.js';
 import { createInFlightPerKey } from '../api/in-flight-per-key.js';
 import type { ApiEnv } from '../api/api-env.js';
-import { tokensEqual } from '../api/guard-requests.js';
+import { tokensEqual } from '../api/token-compare.js';
 import { originOf, parseForwardedPath, parsePagePath, type BridgeScheme } from './bridge-paths.js';
 import type { CapabilityIssuer, PageGrant } from './page-capability.js';
 

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Caller } from '../api/api-env.js';
-import { tokensEqual } from '../api/guard-requests.js';
+import { tokensEqual } from '../api/token-compare.js';
 import type { Logger } from '../events/logger.js';
 import { pluginIdSchema } from '../plugins/manifest-schema.js';
 import type { PluginRegistry } from '../plugins/plugin-registry.js';

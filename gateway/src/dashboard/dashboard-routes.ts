@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { tokensEqual } from '../api/guard-requests.js';
+import { tokensEqual } from '../api/token-compare.js';
 import { ApiError, parseJsonBody } from '../api/api-error.js';
 import type { ApiEnv } from '../api/api-env.js';
 import { builtExtensionDir } from '../browser/browser-args.js';
