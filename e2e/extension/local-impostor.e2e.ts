@@ -36,6 +36,12 @@ test.afterAll(async () => {
   impostor?.close();
 });
 
+test('an address typed as localhost is paired as 127.0.0.1, where the gateway listens ([::1] may be anyone)', async () => {
+  await pairThroughPopup(browser.context, `localhost:${gateway.ready.apiPort}`, await gateway.token());
+  const { settings } = (await (await browser.worker()).evaluate(() => chrome.storage.local.get('settings'))) as { settings?: { gatewayAddress?: string } };
+  expect(settings?.gatewayAddress).toBe(`http://127.0.0.1:${gateway.ready.apiPort}`);
+});
+
 test('a server claiming to be AiPlugs on a gateway port gets no token once the gateway is gone', async () => {
   expect(await gateway.stop()).toBe(0);
   // It answers everything the way a gateway that took the token would.

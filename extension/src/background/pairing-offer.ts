@@ -10,7 +10,8 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost']);
 export function loopbackOrigin(pageUrl: string | undefined): string | null {
   try {
     const url = new URL(pageUrl ?? '');
-    return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname) && url.port !== '' ? url.origin : null;
+    // Always 127.0.0.1, where the gateway listens: a page on localhost may have come from [::1].
+    return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname) && url.port !== '' ? `http://127.0.0.1:${url.port}` : null;
   } catch {
     return null;
   }

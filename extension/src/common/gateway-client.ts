@@ -32,6 +32,8 @@ export function normalizeAddress(input: string): string | null {
   if (!/^https?:\/\//i.test(text)) text = `http://${text}`;
   try {
     const url = new URL(text);
+    // The gateway listens on 127.0.0.1 only; `localhost` may reach [::1] first, where any local program can listen.
+    if (url.hostname === 'localhost') url.hostname = '127.0.0.1';
     return `${url.protocol}//${url.host}`;
   } catch {
     return null;
@@ -55,7 +57,9 @@ async function readJson(response: Response, maxBytes: number): Promise<unknown> 
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { value, done } = await reader.read();
+    const { value, done } = await reader.read().catch(() => {
+      throw new GatewayError('gateway_down', `The answer from ${new URL(response.url).host} broke off or took too long.`, response.status);
+    });
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {

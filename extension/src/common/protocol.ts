@@ -34,6 +34,8 @@ const PLUGIN_RUN_STATES = ['running', 'stopped', 'error'] as const;
 export type PluginRunState = (typeof PLUGIN_RUN_STATES)[number];
 
 const text = (max: number) => z.string().check(z.maxLength(max));
+/** A page's URL: up to Chromium's own limit, so no page the browser opens is refused for its URL. */
+const pageUrl = text(2 * 1024 * 1024);
 
 /**
  * One menu command as the page runtime reports it. Any page script can report commands, so the
@@ -64,13 +66,13 @@ export const RuntimeStatusReportSchema = z.object({
  */
 const RuntimeStatusSchema = z.object({
   ...RuntimeStatusReportSchema.shape,
-  url: text(8192),
+  url: pageUrl,
   /** The menu commands plugins registered in the page dock (`AiPlugs.ui.menuCommand`). */
   commands: z.optional(z.array(MenuCommandSchema).check(z.maxLength(MAX_MENU_COMMANDS))),
 });
 export type RuntimeStatus = z.infer<typeof RuntimeStatusSchema>;
 
-const pageRequestBase = { id: text(100), pluginId: text(200), url: text(8192) };
+const pageRequestBase = { id: text(100), pluginId: text(200), url: pageUrl };
 
 /** The longest event detail the relay reads from the page: a call's body may be up to the gateway's 8 MiB default. */
 export const MAX_PAGE_DETAIL_CHARS = 9 * 1024 * 1024;
@@ -211,8 +213,8 @@ const tabId = z.int().check(z.nonnegative());
  */
 const PAGE_MESSAGES = [
   // from the page relay (top frame of a tab)
-  z.object({ type: z.literal('page-loaded'), url: text(8192), restored: z.boolean() }),
-  z.object({ type: z.literal('page-navigated'), url: text(8192) }),
+  z.object({ type: z.literal('page-loaded'), url: pageUrl, restored: z.boolean() }),
+  z.object({ type: z.literal('page-navigated'), url: pageUrl }),
   z.object({ type: z.literal('runtime-status'), status: RuntimeStatusSchema }),
   z.object({ type: z.literal('page-request'), request: PageRequestSchema }),
   // from the pairing listener on a gateway's own page (dashboard, /pair)

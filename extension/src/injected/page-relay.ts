@@ -56,11 +56,13 @@ export function startPageRelay(): void {
       answer({ id: request.id, ok: false, status: 429, error: { code: 'too_many_requests', message: pageMessage('too_many_requests') } });
       return;
     }
+    const unavailable = (): PageResponse => ({ id: request.id, ok: false, status: 0, error: { code: 'extension_unavailable', message: pageMessage('extension_unavailable') } });
     inFlight += 1;
     send({ type: 'page-request', request: { ...request, url: location.href } })
       .then(
-        (response) => answer(response as PageResponse),
-        () => answer({ id: request.id, ok: false, status: 0, error: { code: 'extension_unavailable', message: pageMessage('extension_unavailable') } }),
+        // A refusal ({failure}) names no call: the page still gets an answer for its own.
+        (response) => answer(response && typeof response === 'object' && 'failure' in response ? unavailable() : (response as PageResponse)),
+        () => answer(unavailable()),
       )
       .finally(() => (inFlight -= 1));
   });
