@@ -7,27 +7,19 @@
  * would run there.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
-import { respond, startTestSite, type TestSite } from '../support/test-site.js';
-import { EXTENSION_ID, FIXTURE_PLUGINS, launchWithExtension, openPopup, pairThroughPopup, type ExtensionBrowser } from './support/extension-browser.js';
+import { EXTENSION_ID, openPopup } from './support/extension-browser.js';
+import { startPairedExtensionStack, type PairedExtensionStack } from './support/paired-stack.js';
 
-let site: TestSite;
-let gateway: GatewayChild;
-let browser: ExtensionBrowser;
+let stack: PairedExtensionStack;
 
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
-  site = await startTestSite({ '/': respond(200, { 'content-type': 'text/html' }, '<!doctype html><html><head><title>evil</title></head><body><p>hi</p></body></html>') }, { https: false });
-  gateway = await startGatewayProcess({ args: ['--plugins-dir', FIXTURE_PLUGINS] });
-  browser = await launchWithExtension({});
-  await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
+  stack = await startPairedExtensionStack();
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  await gateway?.stop();
-  await site?.close();
+  await stack?.close();
 });
 
 /** Evaluates `expression` (awaited) in the extension's isolated world of `tab`'s top frame. */
@@ -45,14 +37,14 @@ async function inRelayWorld(tab: Page, expression: string): Promise<unknown> {
 }
 
 async function open(): Promise<Page> {
-  const tab = await browser.context.newPage();
-  await tab.goto(`${site.origin}/`);
+  const tab = await stack.browser.context.newPage();
+  await tab.goto(`${stack.site.origin}/plain`);
   return tab;
 }
 
 test("the relay's world cannot read the gateway token", async () => {
   const tab = await open();
-  const token = await gateway.token();
+  const token = await stack.gateway.token();
   const seen = await inRelayWorld(tab, `chrome.storage.local.get(null).then((all) => JSON.stringify(all), (error) => 'refused: ' + error.message)`);
   expect(String(seen)).not.toContain(token);
   expect(String(seen)).toMatch(/^refused: /);
@@ -70,11 +62,11 @@ test("the relay's world cannot make the background act as the popup", async () =
   ];
   for (const attack of attacks) expect(String(await send(attack))).toContain('not_allowed');
   // Nothing changed, as the popup shows it.
-  const popup = await openPopup(browser.context);
+  const popup = await openPopup(stack.browser.context);
   await expect(popup.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   const settings = await popup.evaluate(() => chrome.storage.local.get('settings'));
   expect(settings).toMatchObject({ settings: { cspStripSites: [], proxyRouting: false } });
-  expect(await (await fetch(`${gateway.ready.apiUrl}/api/settings`, { headers: { authorization: `Bearer ${await gateway.token()}` } })).json()).toMatchObject({ paused: false });
+  expect(await (await fetch(`${stack.gateway.ready.apiUrl}/api/settings`, { headers: { authorization: `Bearer ${await stack.gateway.token()}` } })).json()).toMatchObject({ paused: false });
   // A malformed message of a type the page may send is refused too, before any handler reads it.
   expect(String(await send({ type: 'page-navigated', url: { toString: 1 } }))).toContain('invalid_message');
   await popup.close();

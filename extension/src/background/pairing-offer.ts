@@ -1,4 +1,4 @@
-import { createGatewayClient, GatewayError } from '../common/gateway-client';
+import { createGatewayClient, GatewayError, normalizeAddress } from '../common/gateway-client';
 import type { ConnectionStatus } from '../common/protocol';
 import { loadSettings } from '../common/storage';
 import { connectionStatus, rememberPairing } from './gateway-connection';
@@ -10,8 +10,8 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost']);
 export function loopbackOrigin(pageUrl: string | undefined): string | null {
   try {
     const url = new URL(pageUrl ?? '');
-    // Always 127.0.0.1, where the gateway listens: a page on localhost may have come from [::1].
-    return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname) && url.port !== '' ? `http://127.0.0.1:${url.port}` : null;
+    // As any address is kept (127.0.0.1, where the gateway listens): a page on localhost may have come from [::1].
+    return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname) && url.port !== '' ? normalizeAddress(url.host) : null;
   } catch {
     return null;
   }

@@ -90,8 +90,8 @@ export function createGatewayClient(options: GatewayClientOptions) {
     const url = new URL(`${options.address}${path}`);
     if (options.token) {
       // Signed, never sent: a server that took the gateway's port hears nothing it can use.
-      const call = { apiPort: Number(url.port) || 80, method: (init.method ?? 'GET').toUpperCase(), target: url.pathname + url.search };
-      headers.set('authorization', await signedAuthorization(options.token, call));
+      const signed = { apiPort: Number(url.port) || 80, method: (init.method ?? 'GET').toUpperCase(), target: url.pathname + url.search };
+      headers.set('authorization', await signedAuthorization(options.token, signed));
     }
     if (init.body) headers.set('content-type', 'application/json');
     const signals = [init.signal, init.timeout === null ? null : AbortSignal.timeout(init.timeout ?? timeoutMs)].filter((s): s is AbortSignal => !!s);

@@ -264,10 +264,10 @@ export type RelayRequest = { type: 'run-menu-command'; pluginId: string; command
 
 export type RequestOf<T extends BackgroundRequest['type']> = Extract<BackgroundRequest, { type: T }>;
 
-/** A failure the background reports instead of throwing across the message boundary. */
 /** Why the background refused a message before any handler ran. */
 export type BackgroundFailureCode = 'invalid_message' | 'not_allowed';
 
+/** A failure the background reports instead of throwing across the message boundary. */
 export interface BackgroundFailure {
   failure: { code?: BackgroundFailureCode; message: string };
 }
