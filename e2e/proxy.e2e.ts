@@ -347,8 +347,9 @@ test.describe('injection rules (nonce mode)', () => {
   test('a page may not call a plugin that is not injected into it', async () => {
     const page = await open('nonce', '/');
     const status = await page.evaluate(async () => {
-      // The page's own bridge base, as its runtime element carries it.
-      const config = JSON.parse(document.querySelector('script[data-aiplugs="runtime"]')?.getAttribute('data-aiplugs-config') ?? '{}') as { bridge: string };
+      // The page's own bridge base, from the config its inline runtime was applied to.
+      const code = document.querySelector('script[data-aiplugs="runtime"]')?.textContent ?? '';
+      const config = JSON.parse(code.slice(code.lastIndexOf('({"version":') + 1, code.lastIndexOf(');'))) as { bridge: string };
       const response = await fetch(`${config.bridge}/api/plugins/elsewhere/infer`, { method: 'POST', body: '{"payload":1}', headers: { 'content-type': 'application/json' } });
       return { status: response.status, body: await response.json() };
     });

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
 import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from '../../e2e/support/proxy-client.js';
 import { respond, startTestSite, type TestSite } from '../../e2e/support/test-site.js';
+import { injectedRuntime } from '../../gateway/src/proxy/testing/injected-runtime.js';
 
 interface Reply {
   status: number;
@@ -98,9 +99,7 @@ describe('the page bridge', () => {
   /** What a page finds in its own document: the capability base its bridge calls go under. */
   const pageBridge = async (path = '/') => {
     const page = await proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}${path}`, { headers: NAVIGATION_HEADERS });
-    const base = /&quot;bridge&quot;:&quot;(\/__aiplugs\/cap\/[^&]+)&quot;/.exec(page.body.toString())?.[1];
-    assert.ok(base, 'the injected page carries its bridge base');
-    return base;
+    return injectedRuntime(page.body.toString()).config.bridge ?? assert.fail('the injected page carries its bridge base');
   };
   const call = (path: string, headers: Record<string, string> = {}, method = 'POST') =>
     proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}${path}`, {

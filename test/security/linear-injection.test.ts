@@ -126,7 +126,7 @@ describe('linear-time injection', () => {
     const pages = Promise.all(Object.keys(DOCUMENTS).map((path) => get(proxy, `${origin}${path}`, navigate))).finally(() => (loading = false));
     let polls = 0;
     while (loading) {
-      const health = await get(proxy, `${origin}/__aiplugs/runtime/runtime.js`, {});
+      const health = await get(proxy, `${origin}/__aiplugs/cap/token/api/plugins/demo/files/content.js`, {});
       assert.equal(health.status, 200);
       polls += 1;
       await sleep(20);

@@ -70,7 +70,7 @@ async function tokenVerdict(address: string, token: string): Promise<'yes' | 'no
  */
 async function proxyInUse(): Promise<boolean> {
   try {
-    const response = await fetch('http://proxy-check.aiplugs.invalid/__aiplugs/runtime/proxy-check.js', { cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(2000) });
+    const response = await fetch('http://proxy-check.aiplugs.invalid/__aiplugs/proxy-check', { cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(2000) });
     const body = (await response.json().catch(() => null)) as { error?: unknown } | null;
     return body !== null && typeof body === 'object' && 'error' in body;
   } catch {

@@ -10,11 +10,11 @@ export type Caller = { kind: 'user' } | { kind: 'page'; origin: string; session:
 
 /**
  * Set only by the bridge entry after it verified the proxy's secret and the page's capability;
- * nothing on the network can forge it. `grant` is null for the public runtime file.
+ * nothing on the network can forge it.
  */
 export interface BridgeBinding {
   origin: string;
-  grant: PageGrant | null;
+  grant: PageGrant;
 }
 
 export interface ApiEnv {

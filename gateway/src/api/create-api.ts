@@ -8,14 +8,12 @@ import type { SettingsStore } from '../settings/settings-store.js';
 import { ApiError, toErrorResponse } from './api-error.js';
 import { pageErrorBody } from './page-errors.js';
 import type { ApiEnv, Caller } from './api-env.js';
-import { guardRequests, isPublicRoute, PAGE_RUNTIME_PREFIX } from './guard-requests.js';
+import { guardRequests, isPublicRoute } from './guard-requests.js';
 import { limitBodies, type BodyLimits } from './limit-bodies.js';
-import { PAGE_RUNTIME_FILE } from '../runtime/page-runtime.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { injectionRoutes } from './routes/injection-routes.js';
 import { createPluginFileReader } from './routes/plugin-files.js';
 import { pluginRoutes } from './routes/plugin-routes.js';
-import { runtimeFileRoute } from './routes/runtime-file-route.js';
 import { settingsRoutes } from './routes/settings-routes.js';
 
 export interface ApiOptions {
@@ -75,7 +73,6 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     return c.json({ status: 'ok', name: 'aiplugs', version: options.version, apiPort, proxyPort, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
   });
   app.get('/api/ca.pem', (c) => c.body(options.ca.cert, 200, { 'content-type': 'application/x-pem-file', 'content-disposition': 'attachment; filename="aiplugs-ca.pem"' }));
-  app.get(`${PAGE_RUNTIME_PREFIX}${PAGE_RUNTIME_FILE}`, runtimeFileRoute);
   // One reader for both: what the proxy's pages and the extension's fallback load comes from one cache.
   const files = createPluginFileReader(options.registry);
   app.route('/api/plugins', pluginRoutes(options.registry, options.router, files));

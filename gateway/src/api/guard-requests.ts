@@ -43,9 +43,6 @@ const PAGE_ROUTES: Array<{ method: string; pattern: RegExp }> = [
 /** Web AI routes a page may call (`/api/webai/<api>/<verb>`); `GET /api/webai/status` is not one. */
 const PAGE_WEBAI_ROUTE = /^\/api\/webai\/[a-z-]{1,32}\/[a-z]{1,16}$/;
 
-/** Where the bridge serves the page runtime file (`/__aiplugs/runtime/<hash>.js` on every site). */
-export const PAGE_RUNTIME_PREFIX = '/runtime/';
-
 /** The plugin a bridged page call targets, or null if pages may not make this call at all. */
 export function pagePluginTarget(method: string, path: string, query: URLSearchParams): string | null {
   for (const route of PAGE_ROUTES) {
@@ -99,12 +96,7 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
     const route = `${c.req.method} ${url.pathname}`;
     const bridge = c.env?.bridge;
     if (bridge) {
-      // The page runtime file is the same for every page and holds nothing per user.
-      if (c.req.method === 'GET' && url.pathname.startsWith(PAGE_RUNTIME_PREFIX) && !url.pathname.slice(PAGE_RUNTIME_PREFIX.length).includes('/')) {
-        return next();
-      }
       const { grant } = bridge;
-      if (!grant) throw new ApiError(403, 'capability_required', 'Bridged calls need the capability of an injected page');
       if (c.req.method === 'POST' && PAGE_WEBAI_ROUTE.test(url.pathname)) {
         // Web AI is not a plugin: the document must have been given the grant, and AiPlugs must still work on the site.
         if (!grant.webai || !options.webAiOnSite?.(bridge.origin)) throw new ApiError(403, 'webai_not_granted', 'Web AI is not granted to this page');

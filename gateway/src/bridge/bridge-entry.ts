@@ -24,8 +24,8 @@ function refuse(status: number, code: string, message: string): Response {
   return new Response(JSON.stringify(errorBody(code, message)), { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
 }
 
-/** The identity of a verified bridged request: its origin and, unless it only fetches the runtime, its grant. */
-export type BridgeIdentity = { origin: string; grant: PageGrant | null; path: string };
+/** The identity of a verified bridged request: its origin and its document's grant. */
+export type BridgeIdentity = { origin: string; grant: PageGrant; path: string };
 
 /**
  * Checks everything a bridged request carries in its head — the proxy's secret, the origin it was
@@ -48,7 +48,6 @@ export function identifyBridgedRequest(
   }
   const page = parsePagePath(forwarded.rest);
   if (!page) return { ok: false, response: refuse(403, 'capability_required', 'Bridged calls need the capability of an injected page') };
-  if (page.kind === 'runtime') return { ok: true, identity: { origin, grant: null, path: page.path } };
   const grant = options.capabilities.verify(page.token, origin);
   if (!grant) return { ok: false, response: refuse(403, 'capability_invalid', 'This page holds no valid AiPlugs capability for this site (reload the page)') };
   return { ok: true, identity: { origin, grant, path: page.path } };

@@ -1,10 +1,9 @@
 /**
  * The bridge's URL grammar, in one place for both of its ends.
  *
- * Pages see, on their own origin:
- * - `/__aiplugs/runtime/<file>` — the page runtime (public, the same for everyone, cacheable);
- * - `/__aiplugs/cap/<token>/api/…` and `/__aiplugs/cap/<token>/ws` — everything else, under the
- *   capability the proxy minted for that document (see page-capability.ts).
+ * Pages see, on their own origin, `/__aiplugs/cap/<token>/api/…` and `/__aiplugs/cap/<token>/ws`,
+ * under the capability the proxy minted for that document (see page-capability.ts). Nothing under
+ * `/__aiplugs/` answers without one: the runtime itself comes inline in the document.
  *
  * The proxy forwards them to the API port as `/__aiplugs-bridge/<secret>/<scheme>/<rest>`: the
  * per-process secret proves the proxy sent it (no page and no other program ever sees it), the
@@ -35,15 +34,17 @@ export function parseForwardedPath(pathname: string): ForwardedPath | null {
   return match ? { secret: match[1]!, scheme: match[2] as BridgeScheme, rest: match[3]! } : null;
 }
 
-export type PagePath = { kind: 'runtime'; path: string } | { kind: 'capability'; token: string; path: string };
+export interface PagePath {
+  token: string;
+  path: string;
+}
 
 const CAPABILITY_PATH = /^\/cap\/([^/]+)(\/.*)$/;
 
-/** Splits the page-side rest into the capability (if any) and the API path it addresses. */
+/** Splits the page-side rest into the capability and the API path it addresses; null without one. */
 export function parsePagePath(rest: string): PagePath | null {
-  if (rest.startsWith('/runtime/')) return { kind: 'runtime', path: rest };
   const match = CAPABILITY_PATH.exec(rest);
-  return match ? { kind: 'capability', token: match[1]!, path: match[2]! } : null;
+  return match ? { token: match[1]!, path: match[2]! } : null;
 }
 
 /** The origin a forwarded request speaks for: its scheme and its (site's) Host header, normalized. */

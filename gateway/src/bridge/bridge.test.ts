@@ -91,8 +91,8 @@ describe('bridge paths', () => {
   it('parses what the proxy forwards and what pages use', () => {
     assert.deepEqual(parseForwardedPath(`/__aiplugs-bridge/${SECRET}/https/cap/abc/api/x`), { secret: SECRET, scheme: 'https', rest: '/cap/abc/api/x' });
     assert.equal(parseForwardedPath(`/__aiplugs-bridge/${SECRET}/ftp/x`), null);
-    assert.deepEqual(parsePagePath('/runtime/runtime-1.js'), { kind: 'runtime', path: '/runtime/runtime-1.js' });
-    assert.deepEqual(parsePagePath('/cap/tok/api/plugins/a/infer'), { kind: 'capability', token: 'tok', path: '/api/plugins/a/infer' });
+    assert.equal(parsePagePath('/runtime/runtime-1.js'), null);
+    assert.deepEqual(parsePagePath('/cap/tok/api/plugins/a/infer'), { token: 'tok', path: '/api/plugins/a/infer' });
     assert.equal(parsePagePath('/api/plugins/a/infer'), null);
     assert.equal(originOf('https', 'Shop.Test:443'), 'https://shop.test');
     assert.equal(originOf('http', 'shop.test:8080'), 'http://shop.test:8080');
@@ -135,9 +135,14 @@ describe('the proxy forwards the bridge to the API, which trusts only what the p
     assert.deepEqual(reply.body, { path: '/api/plugins/echo/infer', bridge: { origin: 'http://shop.test', grant: { origin: 'http://shop.test', plugins: ['echo'], session: 'session-0001' } }, cookie: null, body: 13 });
   });
 
-  it('serves the runtime without a capability, and nothing else', async () => {
-    assert.deepEqual((await viaProxy('http://shop.test/__aiplugs/runtime/runtime-1.js')).body.bridge, { origin: 'http://shop.test', grant: null });
-    assert.equal((await viaProxy('http://shop.test/__aiplugs/api/plugins/echo/infer', { method: 'POST', body: '{}' })).status, 403);
+  it('answers nothing without a capability (the runtime comes inline, not as a file)', async () => {
+    for (const [url, init] of [
+      ['http://shop.test/__aiplugs/runtime/runtime-1.js', {}],
+      ['http://shop.test/__aiplugs/api/plugins/echo/infer', { method: 'POST', body: '{}' }],
+    ] as const) {
+      const reply = await viaProxy(url, init);
+      assert.deepEqual([reply.status, (reply.body as { error?: { code?: string } }).error?.code], [403, 'capability_required'], url);
+    }
   });
 
   it("refuses another site's capability, another site's page, and cross-site fetches", async () => {
@@ -162,12 +167,13 @@ describe('the proxy forwards the bridge to the API, which trusts only what the p
     api.on('connection', track);
     const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
     try {
-      const first = await keptAliveViaProxy(agent, 'http://shop.test/__aiplugs/runtime/runtime-1.js');
+      const file = `http://shop.test${capabilityBase(token)}/api/plugins/echo/files/content.js`;
+      const first = await keptAliveViaProxy(agent, file);
       for (let second = 0; second < 6; second += 1) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
         assert.equal((await keptAliveViaProxy(agent, 'http://shop.test/app.js')).reusedSocket, true, "the page's connection stays open");
       }
-      const last = await keptAliveViaProxy(agent, 'http://shop.test/__aiplugs/runtime/runtime-1.js');
+      const last = await keptAliveViaProxy(agent, file);
       assert.deepEqual([first.status, last.status, last.reusedSocket], [200, 200, true]);
       assert.ok(closedBy.length > 0, 'the first socket to the API was closed while idle');
       assert.deepEqual(closedBy.filter((who) => who === 'the API'), [], `sockets closed by: ${closedBy.join(', ')}`);
@@ -237,8 +243,6 @@ describe('the files a page loads while it parses are answered in the proxy proce
     const file = await via(`http://shop.test${capabilityBase(token)}/api/plugins/echo/files/content.js?v=1`, { headers: { cookie: 'site=secret', 'sec-fetch-site': 'same-origin' } });
     assert.equal(file.status, 200);
     assert.deepEqual(file.body, { path: '/api/plugins/echo/files/content.js', bridge: { origin: 'http://shop.test', grant: { origin: 'http://shop.test', plugins: ['echo'], session: 'session-0003' } }, cookie: null, body: null });
-    const runtime = await via('http://shop.test/__aiplugs/runtime/runtime-1.js');
-    assert.deepEqual(runtime.body.bridge, { origin: 'http://shop.test', grant: null });
     assert.equal(reachedApi, before, 'no connection to the API port');
   });
 
@@ -269,7 +273,8 @@ describe('an in-process answer that fails', () => {
           throw new Error('ENOENT: /home/someone/.local/share/aiplugs/plugins/x/content.js');
         },
       });
-      const reply = await viaProxy('http://shop.test/__aiplugs/runtime/runtime-1.js', {}, failing.port);
+      const token = capabilities.mint({ origin: 'http://shop.test', plugins: ['echo'], session: 'session-0009' });
+      const reply = await viaProxy(`http://shop.test${capabilityBase(token)}/api/plugins/echo/files/content.js`, {}, failing.port);
       assert.equal(reply.status, 502);
       assert.deepEqual(reply.body, { error: { code: 'bridge_failed', message: 'The gateway could not answer this request' } });
     } finally {

@@ -62,7 +62,7 @@ function authorizeBridged(request: IncomingMessage, url: URL, options: WebSocket
   const verdict = identifyBridgedRequest(url.pathname, headers, { secret: options.bridgeSecret, capabilities: options.capabilities });
   if (!verdict.ok) return refuse(verdict.response.status, 'forbidden', 'Not a socket of an injected page');
   const { origin, grant, path } = verdict.identity;
-  if (!grant || path !== '/ws') return refuse(404, 'not_found', 'No WebSocket endpoint here');
+  if (path !== '/ws') return refuse(404, 'not_found', 'No WebSocket endpoint here');
   const target = parseTarget(url);
   if ('problem' in target) return refuse(400, 'invalid_query', target.problem);
   if (!grant.plugins.includes(target.pluginId) || !options.activeOnSite(origin, target.pluginId)) {

@@ -23,12 +23,9 @@ export function bridgeUrlPattern(scheme: BridgeScheme): RegExp {
   return new RegExp(`^${scheme}://[^/?#]*${escape(PAGE_BRIDGE_PREFIX)}`, 'i');
 }
 
-/**
- * `<scheme>://host[:port]/__aiplugs/runtime/<file>` and `…/__aiplugs/cap/<token>/api/plugins/<id>/files/<path>`:
- * the page runtime and plugin files, which injected markup loads as blocking scripts and styles.
- */
+/** `<scheme>://host[:port]/__aiplugs/cap/<token>/api/plugins/<id>/files/<path>`: plugin files, which injected markup loads as blocking scripts and styles. */
 export function bridgeFileUrlPattern(scheme: BridgeScheme): RegExp {
-  return new RegExp(`^${scheme}://[^/?#]*${escape(PAGE_BRIDGE_PREFIX)}(?:runtime/[^/?#]+|cap/[^/?#]+/api/plugins/[^/?#]+/files/[^?#]+)(?:\\?[^#]*)?$`, 'i');
+  return new RegExp(`^${scheme}://[^/?#]*${escape(PAGE_BRIDGE_PREFIX)}cap/[^/?#]+/api/plugins/[^/?#]+/files/[^?#]+(?:\\?[^#]*)?$`, 'i');
 }
 
 /** `ws(s)://<site>/__aiplugs/cap/<token>/ws`: a page runtime's `AiPlugs.connect`. */

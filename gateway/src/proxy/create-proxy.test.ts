@@ -107,7 +107,7 @@ describe('createProxy', () => {
     assert.equal(reply.headers['cache-control'], 'no-store');
     assert.equal(reply.headers.etag, undefined);
     const html = reply.body.toString('latin1');
-    assert.ok(html.startsWith('<!doctype html><html><head><script src="/__aiplugs/runtime/'), html.slice(0, 80));
+    assert.ok(html.startsWith('<!doctype html><html><head><script data-aiplugs="runtime">(function (AIPLUGS_PAGE_CONFIG) {'), html.slice(0, 80));
     assert.ok(html.endsWith(page.subarray(page.indexOf('<title>')).toString('latin1')));
     // The upstream was asked for a fresh copy in an encoding we can decode.
     assert.equal(seen['/page.gz']?.['if-none-match'], undefined);

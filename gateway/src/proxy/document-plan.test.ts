@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { createCapabilityIssuer } from '../bridge/page-capability.js';
 import { createDocumentPlanner } from './document-plan.js';
+import { injectedRuntime } from './testing/injected-runtime.js';
 
 const match = {
   plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [] },
@@ -35,9 +36,9 @@ describe('document plan', () => {
     const plan = servable({ url: 'https://a.test/', statusCode: 200, headers: html });
     assert.ok(plan);
     const out = (await run(plan, [Buffer.from('<html><head></head></html>')])).toString();
-    assert.match(out, /&quot;unavailable&quot;:\[&quot;other&quot;\]/);
+    assert.deepEqual(injectedRuntime(out).config.unavailable, ['other']);
     const all = planner('strip')({ url: 'https://a.test/', statusCode: 200, headers: html });
-    assert.doesNotMatch((await run(all!, [Buffer.from('<html><head></head></html>')])).toString(), /unavailable/);
+    assert.equal(injectedRuntime((await run(all!, [Buffer.from('<html><head></head></html>')])).toString()).config.unavailable, undefined);
   });
 
   it('strip mode drops CSP and X-Frame-Options; both modes stop caching and keep other security headers', () => {
@@ -70,10 +71,25 @@ describe('document plan', () => {
       assert.ok(token, out);
       assert.equal(capabilities.verify(token, 'https://a.test')?.plugins.join(), 'demo');
       assert.equal(capabilities.verify(token, 'https://b.test'), null);
-      assert.match(out, new RegExp(`data-aiplugs-config="[^"]*&quot;bridge&quot;:&quot;/__aiplugs/cap/${token.replace(/[.]/g, '\\.')}&quot;`));
+      assert.equal(injectedRuntime(out).config.bridge, `/__aiplugs/cap/${token}`);
       bases.push(token);
     }
     assert.notEqual(bases[0], bases[1], 'every document load gets its own capability (its own socket session)');
+  });
+
+  it('runs the runtime inline, as a CDATA section in XHTML only', async () => {
+    const inline = async (contentType: string) => {
+      const plan = planner('strip')({ url: 'https://a.test/', statusCode: 200, headers: { 'content-type': contentType } });
+      assert.ok(plan);
+      return (await run(plan, [Buffer.from('<html><head></head></html>')])).toString();
+    };
+    const xhtml = await inline('application/xhtml+xml; charset=utf-8');
+    assert.match(xhtml, /<script data-aiplugs="runtime">\/\/<!\[CDATA\[\n\(function \(AIPLUGS_PAGE_CONFIG\) \{[^]*\n\/\/\]\]><\/script>/);
+    assert.equal(injectedRuntime(xhtml).config.plugins.join(), 'demo');
+    const htmlPage = await inline('text/html');
+    assert.doesNotMatch(htmlPage, /CDATA/);
+    assert.equal(injectedRuntime(htmlPage).config.plugins.join(), 'demo');
+    assert.doesNotMatch(htmlPage, /__aiplugs\/runtime\//, 'no request for the runtime');
   });
 
   it('streams: holds back only the head, across chunk boundaries', async () => {
@@ -81,7 +97,7 @@ describe('document plan', () => {
     assert.ok(plan);
     const body = ['<!doctype html><ht', 'ml><he', 'ad><title>t</title></he', 'ad><body>', 'x'.repeat(1000), '</body>'];
     const out = (await run(plan, body.map((part) => Buffer.from(part)))).toString();
-    assert.ok(out.startsWith('<!doctype html><html><head><script src="/__aiplugs/runtime/'));
+    assert.ok(out.startsWith('<!doctype html><html><head><script data-aiplugs="runtime">(function (AIPLUGS_PAGE_CONFIG) {'));
     assert.ok(out.endsWith(`<title>t</title></head><body>${'x'.repeat(1000)}</body>`));
   });
 
@@ -89,7 +105,7 @@ describe('document plan', () => {
     const plan = planner('strip')({ url: 'https://a.test/', statusCode: 200, headers: html });
     assert.ok(plan);
     const out = (await run(plan, [Buffer.from(`<html><!--${'x'.repeat(100)}`), Buffer.from('--><p>rest</p>')])).toString();
-    assert.ok(out.startsWith('<html><script src="/__aiplugs/runtime/'));
+    assert.ok(out.startsWith('<html><script data-aiplugs="runtime">'));
     assert.ok(out.endsWith(`<!--${'x'.repeat(100)}--><p>rest</p>`));
   });
 

@@ -6,7 +6,7 @@ import type { CspMode } from '../config/config-schema.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
 import type { CspContext } from './csp-policy.js';
-import { headerValue, isInjectableResponse } from './document-request.js';
+import { headerValue, isInjectableResponse, mediaType } from './document-request.js';
 import { HeadRewriter } from './head-rewriter.js';
 import { isAsciiIncompatible } from './html-injection.js';
 import { createDocumentTemplates, type DocumentTemplates } from './document-templates.js';
@@ -97,6 +97,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
       bridgeBase: capabilityBase(capability),
       nonce: options.cspMode === 'nonce' ? context.nonce : undefined,
       unavailable: options.servable ? matches.filter((match) => !options.servable?.(match)).map(({ plugin }) => plugin.id) : undefined,
+      xml: mediaType(response.headers) === 'application/xhtml+xml',
     });
     return {
       statusCode: response.statusCode,

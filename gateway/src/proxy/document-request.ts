@@ -32,10 +32,13 @@ export function isDocumentRequest(method: string, headers: Headers): boolean {
   return /\btext\/html\b|\bapplication\/xhtml\+xml\b/i.test(headerValue(headers, 'accept') ?? '');
 }
 
+/** The response's media type, lower case, without parameters (`text/html`). */
+export const mediaType = (headers: Headers): string => (headerValue(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+
 /** A 2xx HTML response that is shown, not downloaded, and has a body. */
 export function isInjectableResponse(status: number, headers: Headers): boolean {
   if (status < 200 || status > 299 || status === 204 || status === 205) return false;
-  const type = (headerValue(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  const type = mediaType(headers);
   if (type !== 'text/html' && type !== 'application/xhtml+xml') return false;
   return !/^\s*attachment/i.test(headerValue(headers, 'content-disposition') ?? '');
 }

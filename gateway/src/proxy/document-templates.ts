@@ -57,7 +57,7 @@ export function createDocumentTemplates(): DocumentTemplates {
   return {
     markup(matches, options) {
       const nonced = options.nonce !== undefined;
-      const key = `${options.version}\n${options.apiPort}\n${nonced}\n${options.unavailable?.join(',') ?? ''}\n${JSON.stringify(options.webAi ?? null)}\n${matchKey(matches)}`;
+      const key = `${options.version}\n${options.apiPort}\n${nonced}\n${options.xml === true}\n${options.unavailable?.join(',') ?? ''}\n${JSON.stringify(options.webAi ?? null)}\n${matchKey(matches)}`;
       const template = remember(markups, key, () => buildInjectionMarkup(matches, { ...options, bridgeBase: BRIDGE_HOLE, nonce: nonced ? NONCE_HOLE : undefined }));
       return fill(template, options.bridgeBase, options.nonce ?? '');
     },

@@ -1,6 +1,6 @@
 import type { PluginMatch } from '../plugins/plugin-registry.js';
-import { PAGE_RUNTIME_FILE, toInlineJson } from '../runtime/page-runtime.js';
-import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
+import { pageRuntimeScript } from '../runtime/page-runtime.js';
+import type { PageRuntimeConfig, WebAiPageConfig } from '../runtime/page/runtime-config.js';
 
 /** The bridge path of a plugin file, percent-encoded so the markup stays ASCII. */
 export function pluginFilePath(pluginId: string, file: string): string {
@@ -18,6 +18,8 @@ export interface MarkupOptions {
   unavailable?: string[] | undefined;
   /** The document's Web AI settings when it has the grant (the runtime then defines the built-in AI globals). */
   webAi?: WebAiPageConfig | null;
+  /** The document is XHTML (`application/xhtml+xml`): inline script text goes in a CDATA section. */
+  xml?: boolean | undefined;
 }
 
 function attr(name: string, value: string | undefined): string {
@@ -25,9 +27,18 @@ function attr(name: string, value: string | undefined): string {
 }
 
 /**
+ * The runtime as an inline script: it runs before any page script without a request of its own,
+ * where a `<script src>` would hold the parser for a round trip through the proxy (issue #15: on a
+ * loaded machine that wait was ~60 ms per document). Its bytes travel only over loopback.
+ */
+function runtimeElement(config: PageRuntimeConfig, nonce: string, xml: boolean): string {
+  const code = pageRuntimeScript(config);
+  return `<script${nonce} data-aiplugs="runtime">${xml ? `//<![CDATA[\n${code}\n//]]>` : code}</script>`;
+}
+
+/**
  * Everything injected into one document, as one ASCII string placed at a single point early in
- * the head: the runtime first (a blocking, cacheable script that reads this page's config from its
- * own element), then styles, then scripts by `run_at`:
+ * the head: the runtime first (inline, with this page's config), then styles, then scripts by `run_at`:
  * `document_start` as blocking tags (run before any page script), `document_end` as `defer`
  * (after parsing, before DOMContentLoaded), `document_idle` loaded by the runtime afterwards.
  */
@@ -40,7 +51,7 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
       .filter(({ script }) => script.run_at === runAt)
       .flatMap(({ id, script }) => script.js.map((file) => `<script${extra}${nonce} src="${options.bridgeBase}${pluginFilePath(id, file)}"></script>`));
   const idle = scripts.filter(({ script }) => script.run_at === 'document_idle').flatMap(({ id, script }) => script.js.map((file) => pluginFilePath(id, file)));
-  const config = toInlineJson({
+  const config: PageRuntimeConfig = {
     version: options.version,
     apiPort: options.apiPort,
     bridge: options.bridgeBase,
@@ -48,7 +59,6 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
     idle,
     ...(options.unavailable?.length ? { unavailable: options.unavailable } : {}),
     ...(options.webAi ? { webai: options.webAi } : {}),
-  });
-  const runtime = `<script${nonce} src="/__aiplugs/runtime/${PAGE_RUNTIME_FILE}" data-aiplugs="runtime"${attr('data-aiplugs-config', config)}></script>`;
-  return [runtime, ...styles, ...tags('document_start', ''), ...tags('document_end', ' defer')].join('');
+  };
+  return [runtimeElement(config, nonce, options.xml === true), ...styles, ...tags('document_start', ''), ...tags('document_end', ' defer')].join('');
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readBrowserBundle } from '../built-assets.js';
 import type { PageRuntimeConfig } from './page/runtime-config.js';
 import { wrapPageRuntime } from './runtime-source.js';
@@ -20,17 +19,3 @@ export function toInlineJson(value: unknown): string {
 export function pageRuntimeScript(config: PageRuntimeConfig): string {
   return `${SOURCE}(${toInlineJson(config)});`;
 }
-
-/**
- * The runtime as a file for `<script src>`: it reads its page's config from its own element's
- * `data-aiplugs-config`, so one cacheable file serves every page and each page carries only a
- * few hundred bytes of config instead of the whole runtime.
- */
-export const PAGE_RUNTIME_FILE_SOURCE = `${SOURCE}((function () {
-  var element = document.currentScript;
-  try { return JSON.parse((element && element.getAttribute('data-aiplugs-config')) || '{}'); } catch (error) { return {}; }
-})());
-`;
-
-/** Versioned by content, so browsers may cache it forever and still never run a stale runtime. */
-export const PAGE_RUNTIME_FILE = `runtime-${createHash('sha256').update(PAGE_RUNTIME_FILE_SOURCE).digest('hex').slice(0, 16)}.js`;

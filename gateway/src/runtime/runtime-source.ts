@@ -10,12 +10,13 @@ export function wrapPageRuntime(bundle: string): string {
 }
 
 /**
- * The runtime is spliced into HTML as bytes (inline by the extension path, and its config next to
- * it by the proxy): it must be pure ASCII, so any ASCII-compatible charset reads it the same, and
- * must never contain the sequence that closes a script element.
+ * The runtime is spliced into documents as bytes, inline (by the proxy and by the extension path):
+ * it must be pure ASCII, so any ASCII-compatible charset reads it the same; it must never contain
+ * the sequence that closes a script element, nor `<!--`, after which an HTML parser may no longer
+ * end the script at our `</script>`; and, for XHTML, nothing that ends the CDATA section it sits in.
  */
 export function assertInlineSafe(source: string): void {
-  if (!/^[\x00-\x7f]*$/.test(source) || /<\/script/i.test(source)) {
-    throw new Error('The page runtime must be ASCII and must not contain "</script"');
+  if (!/^[\x00-\x7f]*$/.test(source) || /<\/script|<!--|\]\]>/i.test(source)) {
+    throw new Error('The page runtime must be ASCII and must not contain "</script", "<!--" or "]]>"');
   }
 }
