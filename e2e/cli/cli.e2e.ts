@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { startGatewayProcess } from '../support/gateway-process.js';
+import { CLI, REPO_ROOT, startGatewayProcess } from '../support/gateway-process.js';
 import { runCli } from './run-cli.js';
 
 // Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
@@ -38,6 +39,16 @@ test('status, plugins list, dashboard and stop drive a running gateway; exit cod
   } finally {
     await gateway.stop();
   }
+});
+
+test('output into a pipe whose reader is gone (`aiplugs --help | head -1`) ends quietly, not with a crash', async () => {
+  const child = spawn(process.execPath, [CLI, '--help'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader stopped: every write the CLI makes now fails with EPIPE
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
 });
 
 test('plugins validate reports every manifest problem with its JSON path and exits 5', async () => {

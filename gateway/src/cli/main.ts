@@ -47,8 +47,19 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * `aiplugs … | head -1`: a reader that stops early leaves the rest of the output nowhere to go,
+ * which is not the command's failure (the shell's convention); any other stdout error still is.
+ */
+function tolerateClosedStdout(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 /** Runs the CLI; turns known errors into one clear line and a meaningful exit code. */
 export async function main(argv: string[]): Promise<void> {
+  tolerateClosedStdout();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
