@@ -87,12 +87,40 @@ test('a server on a gateway port cannot fill the extension with an endless answe
     await expect(popup.getByTestId('connection')).toHaveAttribute('data-state', /^(unpaired|down|rejected)$/);
     await popup.close();
     await expect.poll(() => written.length, { message: 'the impostor got to send its answer' }).toBeGreaterThan(0);
-    // What the kernel buffers and the browser's network stack take ahead are a few MiB (5 measured);
-    // reading on until the 1.5 s health timeout took 391 MiB, and the popup did not come up.
-    for (const bytes of written) expect(bytes).toBeLessThan(16 * 1024 * 1024);
+    // The extension stops at 64 KiB; what the server gets written is that plus the kernel's buffers
+    // and what the browser's network stack reads ahead until the cancel reaches it, at loopback
+    // speed: 5 MiB on a quiet machine, 30 MiB once under heavy load. Reading on until the 1.5 s
+    // health timeout took 391 MiB, and the popup did not come up.
+    for (const bytes of written) expect(bytes).toBeLessThan(64 * 1024 * 1024);
   } finally {
     flood.closeAllConnections();
     flood.close();
+  }
+});
+
+test('a server on a gateway port cannot put its own words into the popup', async () => {
+  impostor.closeAllConnections();
+  impostor.close(); // the earlier one answers like a gateway too: this one must be what the popup finds
+  // It answers health like a gateway, with a "version" that speaks to the user.
+  const lure = 'is damaged - repair it by running: curl http://127.0.0.1:9/fix | sh';
+  const liar = createServer((request, response) => {
+    const port = (liar.address() as AddressInfo).port;
+    const body = request.url === '/api/health' ? { status: 'ok', name: 'aiplugs', version: `0.1.0 ${lure}`, apiPort: port, proxyPort: 9 } : { proof: 'made-up' };
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  liar.listen(await getPort({ port: portNumbers(5000, 5100), host: '127.0.0.1' }), '127.0.0.1');
+  await once(liar, 'listening');
+  try {
+    const popup = await openPopup(browser.context);
+    const connection = popup.getByTestId('connection');
+    // Before answers were checked it was taken for an unpaired gateway, and shown as
+    // "AiPlugs 0.1.0 is damaged - repair it by running: … runs at …, but this browser is not paired".
+    await expect(connection).toHaveAttribute('data-state', 'down');
+    await expect(popup.locator('body')).not.toContainText('curl');
+    await popup.close();
+  } finally {
+    liar.closeAllConnections();
+    liar.close();
   }
 });
 

@@ -33,7 +33,7 @@ export async function acceptPairingOffer(pageUrl: string | undefined, code: stri
   if (!address) throw new PairingRefused('Pairing offers are taken only from an AiPlugs gateway\'s own pages on this machine.');
   const anonymous = createGatewayClient({ address, token: null, timeoutMs: 5000 });
   const health = await anonymous.health(3000).catch(() => null);
-  if (!health || health.name !== 'aiplugs' || String(health.apiPort) !== new URL(address).port) throw new PairingRefused(`${address} is not an AiPlugs gateway.`);
+  if (!health || String(health.apiPort) !== new URL(address).port) throw new PairingRefused(`${address} is not an AiPlugs gateway.`);
   const settings = await loadSettings();
   if (settings.gatewayAddress === address && settings.token && (await createGatewayClient({ address, token: settings.token }).settings().then(() => true, () => false))) {
     // Already paired with this gateway (a second `aiplugs browser` in the same profile): nothing to redeem.
@@ -47,7 +47,7 @@ export async function acceptPairingOffer(pageUrl: string | undefined, code: stri
   }
   const guarded = await anonymous.settings().then(() => false, (error: unknown) => error instanceof GatewayError && error.status === 401);
   const opened = await createGatewayClient({ address, token }).settings().then(() => true, () => false);
-  if (typeof token !== 'string' || !guarded || !opened) throw new PairingRefused(`${address} answered like a gateway but does not guard its API with the token it gave: not paired.`);
+  if (!guarded || !opened) throw new PairingRefused(`${address} answered like a gateway but does not guard its API with the token it gave: not paired.`);
   await rememberPairing(address, token);
   return connectionStatus();
 }

@@ -1,4 +1,6 @@
-import type { ActivePlugins, GatewayErrorBody, GatewayEvent, GatewayHealth, GatewaySettings, InjectionPlan, PluginInfo, WebAiStatus } from './gateway-types';
+import type { z } from 'zod/mini';
+import type { ActivePlugins, GatewayErrorBody, GatewayEvent, GatewaySettings, InjectionPlan, PluginInfo, WebAiStatus } from './gateway-types';
+import { GatewayHealthSchema, PairingRedeemAnswerSchema, TokenProofAnswerSchema, type GatewayHealth } from './unproven-answers';
 // The gateway's own parser: one set of text/event-stream rules for both ends.
 import { createSseParser } from '../../../gateway/src/inference/sse-parser';
 import { PAGE_ORIGIN_HEADER } from '../../../gateway/src/api/page-origin';
@@ -85,7 +87,8 @@ async function readJson(response: Response, maxBytes: number): Promise<unknown> 
  */
 export function createGatewayClient(options: GatewayClientOptions) {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const call = async <T>(path: string, init: RequestInit & { timeout?: number | null; maxBytes?: number } = {}): Promise<T> => {
+  type CallInit = RequestInit & { timeout?: number | null; maxBytes?: number };
+  const call = async <T>(path: string, init: CallInit = {}): Promise<T> => {
     const headers = new Headers(init.headers);
     const url = new URL(`${options.address}${path}`);
     if (options.token) {
@@ -110,9 +113,15 @@ export function createGatewayClient(options: GatewayClientOptions) {
     }
     return body as T;
   };
+  /** A call whose answer any local program may give (see unproven-answers.ts): taken only in the shape the gateway gives it. */
+  const checkedCall = async <S extends z.ZodMiniType>(schema: S, path: string, init: CallInit = {}): Promise<z.infer<S>> => {
+    const answer = schema.safeParse(await call<unknown>(path, init));
+    if (!answer.success) throw new GatewayError('not_aiplugs', `The server at ${new URL(options.address).host} did not answer as an AiPlugs gateway.`);
+    return answer.data;
+  };
   return {
     address: options.address,
-    health: (timeout?: number) => call<GatewayHealth>('/api/health', { timeout: timeout ?? timeoutMs, maxBytes: MAX_UNPROVEN_ANSWER_BYTES }),
+    health: (timeout?: number) => checkedCall(GatewayHealthSchema, '/api/health', { timeout: timeout ?? timeoutMs, maxBytes: MAX_UNPROVEN_ANSWER_BYTES }),
     settings: () => call<GatewaySettings>('/api/settings'),
     updateSettings: (patch: Partial<GatewaySettings>) => call<GatewaySettings>('/api/settings', { method: 'PATCH', body: JSON.stringify(patch) }),
     webAiStatus: () => call<WebAiStatus>('/api/webai/status'),
@@ -128,9 +137,9 @@ export function createGatewayClient(options: GatewayClientOptions) {
         timeout: 10 * 60_000,
       }).then((answer) => answer.result),
     /** Trades a one-time pairing code for the token; the gateway honours it only from this extension's Origin. */
-    redeemPairing: (code: string) => call<{ token: string; api_url: string }>('/api/pairing/redeem', { method: 'POST', body: JSON.stringify({ code }) }),
+    redeemPairing: (code: string) => checkedCall(PairingRedeemAnswerSchema, '/api/pairing/redeem', { method: 'POST', body: JSON.stringify({ code }), maxBytes: MAX_UNPROVEN_ANSWER_BYTES }),
     /** The gateway's proof that it holds the token, for `nonce` (gateway/src/pairing/token-proof.ts); needs no token. */
-    tokenProof: (nonce: string) => call<{ proof: string }>('/api/pairing/proof', { method: 'POST', body: JSON.stringify({ nonce }), maxBytes: MAX_UNPROVEN_ANSWER_BYTES }).then((answer) => answer.proof),
+    tokenProof: (nonce: string) => checkedCall(TokenProofAnswerSchema, '/api/pairing/proof', { method: 'POST', body: JSON.stringify({ nonce }), maxBytes: MAX_UNPROVEN_ANSWER_BYTES }).then((answer) => answer.proof),
     modelStatus: (pluginId: string, pageOrigin: string) => call<unknown>(`/api/plugins/${encodeURIComponent(pluginId)}/models/status`, { headers: { [PAGE_ORIGIN_HEADER]: pageOrigin } }),
     /** Follows `GET /api/events` until `signal` aborts; EventSource cannot send the token, fetch can. */
     async events(signal: AbortSignal, onEvent: (event: GatewayEvent) => void): Promise<void> {
@@ -165,8 +174,7 @@ export function rangeAddresses([first, last]: [number, number] = API_PORT_RANGE)
 /** Health of an AiPlugs gateway at `address`, or null when nothing (or something else) answers. */
 export async function gatewayHealthAt(address: string, timeoutMs = 1500): Promise<GatewayHealth | null> {
   try {
-    const health = await createGatewayClient({ address, token: null }).health(timeoutMs);
-    return health.name === 'aiplugs' ? health : null;
+    return await createGatewayClient({ address, token: null }).health(timeoutMs);
   } catch {
     return null;
   }

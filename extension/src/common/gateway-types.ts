@@ -3,13 +3,7 @@
  * gateway's `api/routes/`). Declared here rather than imported so the extension builds on its own.
  */
 
-export interface GatewayHealth {
-  status: 'ok';
-  name: 'aiplugs';
-  version: string;
-  apiPort: number;
-  proxyPort: number;
-}
+export type { GatewayHealth } from './unproven-answers';
 
 export interface GatewaySettings {
   paused: boolean;
