@@ -20,7 +20,7 @@ describe('document templates', () => {
     const templates = createDocumentTemplates();
     const matches = [matchOf('a', 'r1', [{ js: ['start.js'], css: ['ui.css'], run_at: 'document_start' }, { js: ['idle.js'] }]), matchOf('b&"', 'r1', [{ js: ['end one.js'], run_at: 'document_end' }])];
     for (const [base, nonce] of [['/__aiplugs/cap/AAA.bbb', 'bm9uY2Ux+/=='], ['/__aiplugs/cap/CCC.ddd', 'b3RoZXI='], ['/__aiplugs/cap/EEE.fff', undefined]] as const) {
-      assert.equal(templates.markup(matches, options(base, nonce)), buildInjectionMarkup(matches, options(base, nonce)));
+      assert.equal(templates.markup(matches, options(base, nonce)).toString('latin1'), buildInjectionMarkup(matches, options(base, nonce)));
     }
   });
 
@@ -28,13 +28,13 @@ describe('document templates', () => {
     const templates = createDocumentTemplates();
     const before = [matchOf('a', 'r1', [{ js: ['old.js'], run_at: 'document_start' }])];
     const after = [matchOf('a', 'r2', [{ js: ['new.js'], run_at: 'document_start' }])];
-    assert.match(templates.markup(before, options('/b', 'n')), /old\.js/);
-    const changed = templates.markup(after, options('/b', 'n'));
+    assert.match(templates.markup(before, options('/b', 'n')).toString('latin1'), /old\.js/);
+    const changed = templates.markup(after, options('/b', 'n')).toString('latin1');
     assert.equal(changed, buildInjectionMarkup(after, options('/b', 'n')));
     assert.doesNotMatch(changed, /old\.js/);
   });
 
-  it('follow a config change (version, API port, nonce on or off, Web AI grant, plugins the gateway cannot serve)', () => {
+  it('follow a config change (version, API port, nonce on or off, Web AI grant, plugins the gateway cannot serve, XHTML)', () => {
     const templates = createDocumentTemplates();
     const matches = [matchOf('a', 'r1', [{ js: ['x.js'], run_at: 'document_start' }])];
     const variants = [
@@ -45,9 +45,10 @@ describe('document templates', () => {
       { ...options('/b', 'n'), webAi: { replaceNative: false } },
       { ...options('/b', 'n'), webAi: { replaceNative: true } },
       { ...options('/b', 'n'), unavailable: ['a'] },
+      { ...options('/b', 'n'), xml: true },
     ];
     for (const variant of variants) {
-      assert.equal(templates.markup(matches, variant), buildInjectionMarkup(matches, variant));
+      assert.equal(templates.markup(matches, variant).toString('latin1'), buildInjectionMarkup(matches, variant));
     }
   });
 

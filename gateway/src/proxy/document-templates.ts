@@ -15,14 +15,26 @@ type Template = string[];
 const fill = (template: Template, bridgeBase: string, nonce: string): string =>
   template.map((part) => (part === BRIDGE_HOLE ? bridgeBase : part === NONCE_HOLE ? nonce : part)).join('');
 
+/**
+ * A markup template with its text already in bytes (ASCII, so latin1 is exact): a document's
+ * markup is then one copy of those bytes, not a 33 KB string built and encoded again per document
+ * (the inline runtime is most of it).
+ */
+type EncodedTemplate = Array<Buffer | 'bridge' | 'nonce'>;
+
+const encode = (template: Template): EncodedTemplate => template.map((part) => (part === BRIDGE_HOLE ? 'bridge' : part === NONCE_HOLE ? 'nonce' : Buffer.from(part, 'latin1')));
+
+const fillBytes = (template: EncodedTemplate, bridgeBase: string, nonce: string): Buffer =>
+  Buffer.concat(template.map((part) => (part === 'bridge' ? Buffer.from(bridgeBase, 'latin1') : part === 'nonce' ? Buffer.from(nonce, 'latin1') : part)));
+
 /** Policies (and markups) seen: bounded, since both come from what pages and plugins send. */
 const MAX_ENTRIES = 256;
 const MAX_KEY_CHARS = 16 * 1024;
 
-function remember(cache: Map<string, Template>, key: string, make: () => string): Template {
+function remember<T>(cache: Map<string, T>, key: string, make: () => T): T {
   let template = cache.get(key);
   if (!template) {
-    template = make().split(HOLES);
+    template = make();
     if (key.length <= MAX_KEY_CHARS) {
       if (cache.size >= MAX_ENTRIES) cache.clear();
       cache.set(key, template);
@@ -40,8 +52,8 @@ function matchKey(matches: PluginMatch[]): string {
 }
 
 export interface DocumentTemplates {
-  /** `buildInjectionMarkup(matches, options)`, built once per plugin set and options, filled per document. */
-  markup(matches: PluginMatch[], options: MarkupOptions): string;
+  /** `buildInjectionMarkup(matches, options)` as bytes, built once per plugin set and options, filled per document. */
+  markup(matches: PluginMatch[], options: MarkupOptions): Buffer;
   /** `allowAiPlugsInHeader(value, context)`, parsed once per policy and origin, filled with each document's nonce. */
   cspHeader(value: string, context: CspContext): string;
 }
@@ -52,17 +64,17 @@ export interface DocumentTemplates {
  * only pays for filling them in. A plugin change gives a new revision, so a new entry.
  */
 export function createDocumentTemplates(): DocumentTemplates {
-  const markups = new Map<string, Template>();
+  const markups = new Map<string, EncodedTemplate>();
   const policies = new Map<string, Template>();
   return {
     markup(matches, options) {
       const nonced = options.nonce !== undefined;
       const key = `${options.version}\n${options.apiPort}\n${nonced}\n${options.xml === true}\n${options.unavailable?.join(',') ?? ''}\n${JSON.stringify(options.webAi ?? null)}\n${matchKey(matches)}`;
-      const template = remember(markups, key, () => buildInjectionMarkup(matches, { ...options, bridgeBase: BRIDGE_HOLE, nonce: nonced ? NONCE_HOLE : undefined }));
-      return fill(template, options.bridgeBase, options.nonce ?? '');
+      const template = remember(markups, key, () => encode(buildInjectionMarkup(matches, { ...options, bridgeBase: BRIDGE_HOLE, nonce: nonced ? NONCE_HOLE : undefined }).split(HOLES)));
+      return fillBytes(template, options.bridgeBase, options.nonce ?? '');
     },
     cspHeader(value, context) {
-      const template = remember(policies, `${context.origin}\n${value}`, () => allowAiPlugsInHeader(value, { ...context, nonce: NONCE_HOLE }));
+      const template = remember(policies, `${context.origin}\n${value}`, () => allowAiPlugsInHeader(value, { ...context, nonce: NONCE_HOLE }).split(HOLES));
       return fill(template, '', context.nonce);
     },
   };

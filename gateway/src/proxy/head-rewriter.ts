@@ -6,8 +6,8 @@ import type { ByteEdit, MetaCspRewrite } from './meta-csp.js';
 export interface HeadRewriterOptions {
   /** How far into a document to look (`proxy.max_head_bytes`); later bytes always stream. */
   maxHeadBytes: number;
-  /** The markup to inject: ASCII, opaque here. */
-  markup: string;
+  /** The markup to inject: ASCII, or its bytes; opaque here. */
+  markup: string | Buffer;
   /** Maps each CSP meta tag's policy to its replacement, or null to remove the tag. */
   rewriteMetaCsp: MetaCspRewrite;
 }
@@ -86,7 +86,7 @@ export class HeadRewriter extends Transform {
 
   private apply(edit: ByteEdit): void {
     this.forward(edit.start, true);
-    if (edit.text) this.push(Buffer.from(edit.text, 'latin1'));
+    if (edit.text.length > 0) this.push(typeof edit.text === 'string' ? Buffer.from(edit.text, 'latin1') : edit.text);
     this.forward(edit.end, false);
   }
 

@@ -27,8 +27,8 @@ export const PRESCAN_BYTES = 1024;
 export interface HeadScannerOptions {
   /** Stop after this many bytes (`proxy.max_head_bytes`): inject at the best point found so far. */
   maxBytes: number;
-  /** The markup to insert: ASCII, opaque here. */
-  markup: string;
+  /** The markup to insert: ASCII, or its bytes; opaque here. */
+  markup: string | Buffer;
   rewriteMetaCsp: MetaCspRewrite;
 }
 

@@ -13,7 +13,8 @@ export type MetaCspRewrite = (policy: string) => string | null;
 export interface ByteEdit {
   start: number;
   end: number;
-  text: string;
+  /** ASCII text, or already its bytes (the injected markup, encoded once and shared). */
+  text: string | Buffer;
 }
 
 const CSP_EQUIVS = ['content-security-policy', 'content-security-policy-report-only'];
