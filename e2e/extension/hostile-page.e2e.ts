@@ -166,3 +166,36 @@ test("a page's flood of navigation events leaves the tab one sync behind, not th
     .toBe(`${site.origin}/step-99`);
   await tab.close();
 });
+
+test("a page that never lets the extension's call into it finish holds up its own tab's sync for 30 s, not for ever", async () => {
+  test.setTimeout(90_000);
+  // The hook's objects live in the page's world: this page keeps saying "not decided yet" and never calls back.
+  const stalling = await startTestSite(
+    {
+      '/': respond(
+        200,
+        { 'content-type': 'text/html' },
+        `<!doctype html><html><head><script>
+          const hook = window.__aiplugsNavigationHook;
+          Object.defineProperty(hook, 'decided', { get: () => false, set: () => {} });
+          hook.whenDecided = () => {};
+        </script><title>stall</title></head><body><p>hi</p></body></html>`,
+      ),
+    },
+    { https: false },
+  );
+  try {
+    const tab = await browser.context.newPage();
+    await tab.goto(`${stalling.origin}/`);
+    const tabId = await tabIdOf(browser, tab);
+    const worker = await browser.worker();
+    const state = async () => ((await worker.evaluate((key) => chrome.storage.session.get(key), `tab:${tabId}`)) as Record<string, { url?: string; injection?: string; injectionError?: string }>)[`tab:${tabId}`];
+    // Without the bound the sync waited for ever, and every later one on the tab queued behind it;
+    // with it the tab's queue moves on after 30 s.
+    await expect.poll(async () => (await state())?.injectionError ?? '', { timeout: 60_000, intervals: [1000] }).toContain('did not answer within 30 s');
+    expect((await state())?.injection).toBe('failed');
+    await tab.close();
+  } finally {
+    await stalling.close();
+  }
+});
