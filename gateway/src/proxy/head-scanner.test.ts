@@ -71,14 +71,29 @@ describe('HeadScanner: where the markup goes', () => {
   it('goes after a <meta charset> in the first 1,024 bytes, never past a script or <base>', () => {
     const late = `<html><head><title>t</title><meta name=x content="${'a'.repeat(700)}"></head>\n<meta charset=utf-8><body>`;
     assert.equal(at(late), after(late, '<meta charset=utf-8>'));
-    const scripted = '<head><script>1</script><meta charset=utf-8>';
-    assert.equal(at(scripted), after(scripted, '<head>'));
-    const based = '<head><base href="https://cdn.test/"><meta charset=utf-8>';
-    assert.equal(at(based), after(based, '<head>'));
     const equiv = '<head><meta http-equiv=Content-Type content="text/html; charset=utf-8">';
     assert.equal(at(equiv), equiv.length);
     const tooLate = `<head><title>${'a'.repeat(PRESCAN_BYTES)}</title><meta charset=utf-8>`;
     assert.equal(at(tooLate), after(tooLate, '<head>'));
+  });
+
+  it('keeps the charset in the first 1,024 bytes when a script or <base> comes before it: a copy goes in front of the markup', () => {
+    const insertion = (html: string, chunkSize = 0) => {
+      const found = scan(html, { chunkSize }).filter((edit) => String(edit.text).endsWith(MARKUP));
+      assert.equal(found.length, 1);
+      return { start: found[0]!.start, text: String(found[0]!.text) };
+    };
+    const scripted = '<head><script>1</script><meta charset=utf-8>';
+    for (const size of [0, 1, 5]) assert.deepEqual(insertion(scripted, size), { start: after(scripted, '<head>'), text: `<meta charset="utf-8"/>${MARKUP}` });
+    const based = '<head><base href="https://cdn.test/"><meta http-equiv=Content-Type content="text/html; charset=\'Shift_JIS\'">';
+    assert.deepEqual(insertion(based), { start: after(based, '<head>'), text: `<meta charset="Shift_JIS"/>${MARKUP}` });
+    // A label that is not an encoding name is not copied (it could be markup); nor is a declaration past the prescan bytes.
+    const odd = '<head><script>1</script><meta charset="a/><script>alert(1)</script>">';
+    assert.deepEqual(insertion(odd), { start: after(odd, '<head>'), text: MARKUP });
+    const far = `<head><script>${'1'.repeat(PRESCAN_BYTES)}</script><meta charset=utf-8>`;
+    assert.deepEqual(insertion(far), { start: after(far, '<head>'), text: MARKUP });
+    const none = '<head><script>1</script><title>t</title><body>';
+    assert.deepEqual(insertion(none), { start: after(none, '<head>'), text: MARKUP });
   });
 
   it('decides the same way however the document is chunked', () => {

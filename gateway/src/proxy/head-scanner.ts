@@ -13,7 +13,9 @@
  * - always before the page's first script;
  * - but after a `<meta charset>` that starts in the first 1,024 bytes and follows that point,
  *   when only head content that runs nothing lies between (browsers look for the charset in those
- *   bytes; pushed out of them, a page's text can decode as windows-1252).
+ *   bytes; pushed out of them, a page's text can decode as windows-1252, and Firefox reloads it);
+ *   when a script or `<base>` lies between, the markup goes before it with a copy of that
+ *   declaration in front (the first declaration is the one that counts).
  *
  * CSP meta tags count only as children of the head: the scan follows the document to where the
  * body starts (or a `<template>`, whose contents it does not follow) and no further.
@@ -64,6 +66,16 @@ function declaresCharset(tag: StartTag): boolean {
   return equiv === 'content-type' && /charset/i.test(attributeOf(tag, 'content')?.value ?? '');
 }
 
+/** The declaration again as `<meta charset="…"/>` (valid HTML and XHTML), if its label is a plain encoding name. */
+function charsetCopy(tag: StartTag): string | null {
+  const label = attributeOf(tag, 'charset')?.value ?? /charset\s*=\s*["']?([^"';\s]+)/i.exec(attributeOf(tag, 'content')?.value ?? '')?.[1];
+  const name = label?.trim();
+  return name && /^[A-Za-z0-9._:-]{1,40}$/.test(name) ? `<meta charset="${name}"/>` : null;
+}
+
+const prefixed = (prefix: string, markup: string | Buffer): string | Buffer =>
+  typeof markup === 'string' ? prefix + markup : Buffer.concat([Buffer.from(prefix, 'latin1'), markup]);
+
 /**
  * @example
  *   const scanner = new HeadScanner({ maxBytes: 1 << 20, markup: '<script src=/x></script>', rewriteMetaCsp: () => null });
@@ -76,6 +88,8 @@ export class HeadScanner implements TokenHandler {
   private injected = false;
   /** While looking for a `<meta charset>` past the first point the markup could go: that point. */
   private fallback: number | null = null;
+  /** A script or `<base>` came after `fallback`: the markup stays there, a charset found goes in front of it. */
+  private pinned = false;
   /** Decided edits not yet taken, in document order. */
   private edits: ByteEdit[] = [];
 
@@ -181,7 +195,7 @@ export class HeadScanner implements TokenHandler {
       this.finish();
       return 'data';
     }
-    if (MUST_FOLLOW_MARKUP.has(tag.name)) this.stopLookingForCharset();
+    if (MUST_FOLLOW_MARKUP.has(tag.name) && this.fallback !== null) this.pinned = true;
     if (tag.name === 'meta') this.meta(tag);
     return model;
   }
@@ -189,7 +203,10 @@ export class HeadScanner implements TokenHandler {
   private meta(tag: StartTag): void {
     const edit = metaCspEdit(tag, this.options.rewriteMetaCsp);
     if (edit) this.edits.push(edit);
-    if (this.fallback !== null && declaresCharset(tag)) this.injectAt(tag.end);
+    if (this.fallback !== null && declaresCharset(tag)) {
+      if (this.pinned) this.injectAt(this.fallback, charsetCopy(tag));
+      else this.injectAt(tag.end);
+    }
   }
 
   /** A token starting past the prescan bytes ends the search for a `<meta charset>`. */
@@ -207,10 +224,11 @@ export class HeadScanner implements TokenHandler {
     if (this.fallback !== null) this.injectAt(this.fallback);
   }
 
-  private injectAt(at: number): void {
+  private injectAt(at: number, prefix: string | null = null): void {
     this.fallback = null;
+    this.pinned = false;
     this.injected = true;
-    const edit = { start: at, end: at, text: this.options.markup };
+    const edit = { start: at, end: at, text: prefix ? prefixed(prefix, this.options.markup) : this.options.markup };
     // CSP meta edits found while looking for a charset lie before or after it; an insertion goes
     // before a replacement that starts at the same offset.
     const index = this.edits.findIndex((other) => other.start >= at);
