@@ -232,6 +232,14 @@ test.describe('injection rules (nonce mode)', () => {
     expect(stages.indexOf('start:loading:nobody')).toBeLessThan(stages.indexOf('page:loading'));
   });
 
+  test('an XHTML page stays well-formed XML with the runtime, a stylesheet and every run_at injected', async () => {
+    // One element XML does not accept (a <link> left open, a bare `defer`) and the browser shows a parse error instead of the page.
+    const page = await open('nonce', '/xhtml');
+    await expect(page.locator('#text')).toHaveText('an XHTML page & its plugins');
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    expect(await order(page)).toEqual(expect.arrayContaining([expect.stringMatching(/^start:/), expect.stringMatching(/^end:/)]));
+  });
+
   test('a plain-HTTP page is injected', async () => {
     const page = await open('nonce', '/', plainSite.origin);
     await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');

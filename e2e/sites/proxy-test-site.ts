@@ -77,6 +77,11 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       '/iso-8859-1': respond(200, { 'content-type': 'text/html; charset=iso-8859-1' }, encodedPage('iso-8859-1')),
       '/late-meta-charset': respond(200, { 'content-type': 'text/html' }, lateMetaCharsetPage()),
       '/no-head': html({}, '<p id="text">no head here</p><script src="/app.js"></script>'),
+      '/xhtml': respond(
+        200,
+        { 'content-type': 'application/xhtml+xml; charset=utf-8' },
+        '<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title></head><body><p id="text">an XHTML page &amp; its plugins</p></body></html>',
+      ),
       '/download': html({ 'content-disposition': 'attachment; filename="page.html"' }, page('download')),
       '/not-found': respond(404, { 'content-type': 'text/html' }, page('missing')),
       '/excluded/page': html({}, page('excluded')),

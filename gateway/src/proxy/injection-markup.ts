@@ -45,7 +45,9 @@ function runtimeElement(config: PageRuntimeConfig, nonce: string, xml: boolean):
 export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOptions): string {
   const nonce = attr('nonce', options.nonce);
   const scripts = matches.flatMap(({ plugin, scripts: contentScripts }) => contentScripts.map((script) => ({ id: plugin.id, script })));
-  const styles = scripts.flatMap(({ id, script }) => script.css.map((file) => `<link rel="stylesheet"${nonce} href="${options.bridgeBase}${pluginFilePath(id, file)}">`));
+  const xml = options.xml === true;
+  // XHTML is XML: an empty element closes itself and an attribute has a value.
+  const styles = scripts.flatMap(({ id, script }) => script.css.map((file) => `<link rel="stylesheet"${nonce} href="${options.bridgeBase}${pluginFilePath(id, file)}"${xml ? '/' : ''}>`));
   const tags = (runAt: string, extra: string) =>
     scripts
       .filter(({ script }) => script.run_at === runAt)
@@ -60,5 +62,5 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
     ...(options.unavailable?.length ? { unavailable: options.unavailable } : {}),
     ...(options.webAi ? { webai: options.webAi } : {}),
   };
-  return [runtimeElement(config, nonce, options.xml === true), ...styles, ...tags('document_start', ''), ...tags('document_end', ' defer')].join('');
+  return [runtimeElement(config, nonce, xml), ...styles, ...tags('document_start', ''), ...tags('document_end', xml ? ' defer="defer"' : ' defer')].join('');
 }
