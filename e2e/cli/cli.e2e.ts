@@ -41,7 +41,7 @@ test('status, plugins list, dashboard and stop drive a running gateway; exit cod
   }
 });
 
-test('output into a pipe whose reader is gone (`aiplugs --help | head -1`) ends quietly, not with a crash', async () => {
+test('output into a pipe whose reader is gone (`aiplugs --help | head -1`, `2>&1 | head -1`) ends quietly, not with a crash', async () => {
   const child = spawn(process.execPath, [CLI, '--help'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.destroy(); // the reader stopped: every write the CLI makes now fails with EPIPE
   let stderr = '';
@@ -49,6 +49,10 @@ test('output into a pipe whose reader is gone (`aiplugs --help | head -1`) ends 
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   expect(stderr).toBe('');
   expect(code).toBe(0);
+  // The same for its errors (`2>&1 | head -1`): a usage error still exits 2, not with a crash's 1.
+  const failing = spawn(process.execPath, [CLI, 'no-such-command'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  failing.stderr.destroy();
+  expect(await new Promise<number | null>((resolve) => failing.once('close', resolve))).toBe(2);
 });
 
 test('plugins validate reports every manifest problem with its JSON path and exits 5', async () => {

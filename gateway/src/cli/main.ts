@@ -48,18 +48,21 @@ export function buildProgram(): Command {
 }
 
 /**
- * `aiplugs … | head -1`: a reader that stops early leaves the rest of the output nowhere to go,
- * which is not the command's failure (the shell's convention); any other stdout error still is.
+ * `aiplugs … | head -1` (or `2>&1 | head -1`): a reader that stops early leaves the rest of the
+ * output nowhere to go, which is not the command's failure (the shell's convention); any other
+ * error on either stream still is.
  */
-function tolerateClosedStdout(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-  });
+function tolerateClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
 }
 
 /** Runs the CLI; turns known errors into one clear line and a meaningful exit code. */
 export async function main(argv: string[]): Promise<void> {
-  tolerateClosedStdout();
+  tolerateClosedOutput();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
