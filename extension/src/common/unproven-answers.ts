@@ -23,4 +23,4 @@ export type GatewayHealth = z.infer<typeof GatewayHealthSchema>;
 export const TokenProofAnswerSchema = z.object({ proof: z.string().check(z.maxLength(128)) });
 
 /** The token is what gateway/src/data/data-dir.ts makes: base64url, 32 characters or more. */
-export const PairingRedeemAnswerSchema = z.object({ token: z.string().check(z.regex(/^[A-Za-z0-9_-]{32,256}$/)), api_url: z.string().check(z.maxLength(2048)) });
+export const PairingRedeemAnswerSchema = z.object({ token: z.string().check(z.regex(/^[A-Za-z0-9_-]{32,}$/)), api_url: z.string().check(z.maxLength(2048)) });
