@@ -1,4 +1,5 @@
 import { browserBundle, bundleText } from '../../gateway/build/browser-bundles.js';
+import { injectedRuntime } from '../../gateway/src/proxy/testing/injected-runtime.js';
 import { wrapPageRuntime } from '../../gateway/src/runtime/runtime-source.js';
 import { NAVIGATION_HEADERS, proxiedRequest } from './proxy-client.js';
 
@@ -7,10 +8,8 @@ import { NAVIGATION_HEADERS, proxiedRequest } from './proxy-client.js';
  * at `proxyUrl` carries (the runtime function applied to the page's config).
  */
 export async function servedRuntime(gateway: { proxyUrl: string; caCertPath: string }, pageUrl: string): Promise<string> {
-  const page = (await proxiedRequest(gateway.proxyUrl, gateway.caCertPath, pageUrl, { headers: NAVIGATION_HEADERS })).body.toString('latin1');
-  const runtime = /<script[^>]* data-aiplugs="runtime">([\s\S]*?)<\/script>/.exec(page)?.[1];
-  if (runtime === undefined) throw new Error(`no runtime script in the injected page:\n${page.slice(0, 2000)}`);
-  return runtime;
+  const page = await proxiedRequest(gateway.proxyUrl, gateway.caCertPath, pageUrl, { headers: NAVIGATION_HEADERS });
+  return injectedRuntime(page.body.toString('latin1')).code;
 }
 
 /** The runtime function esbuild makes from the sources as they are now, built in memory. */

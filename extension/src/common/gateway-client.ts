@@ -113,15 +113,15 @@ export function createGatewayClient(options: GatewayClientOptions) {
     }
     return body as T;
   };
-  /** A call whose answer any local program may give (see unproven-answers.ts): taken only in the shape the gateway gives it. */
+  /** A call whose answer any local program may give (see unproven-answers.ts): read to a small bound, taken only in the shape the gateway gives it. */
   const checkedCall = async <S extends z.ZodMiniType>(schema: S, path: string, init: CallInit = {}): Promise<z.infer<S>> => {
-    const answer = schema.safeParse(await call<unknown>(path, init));
+    const answer = schema.safeParse(await call<unknown>(path, { ...init, maxBytes: MAX_UNPROVEN_ANSWER_BYTES }));
     if (!answer.success) throw new GatewayError('not_aiplugs', `The server at ${new URL(options.address).host} did not answer as an AiPlugs gateway.`);
     return answer.data;
   };
   return {
     address: options.address,
-    health: (timeout?: number) => checkedCall(GatewayHealthSchema, '/api/health', { timeout: timeout ?? timeoutMs, maxBytes: MAX_UNPROVEN_ANSWER_BYTES }),
+    health: (timeout?: number) => checkedCall(GatewayHealthSchema, '/api/health', { timeout: timeout ?? timeoutMs }),
     settings: () => call<GatewaySettings>('/api/settings'),
     updateSettings: (patch: Partial<GatewaySettings>) => call<GatewaySettings>('/api/settings', { method: 'PATCH', body: JSON.stringify(patch) }),
     webAiStatus: () => call<WebAiStatus>('/api/webai/status'),
@@ -137,9 +137,9 @@ export function createGatewayClient(options: GatewayClientOptions) {
         timeout: 10 * 60_000,
       }).then((answer) => answer.result),
     /** Trades a one-time pairing code for the token; the gateway honours it only from this extension's Origin. */
-    redeemPairing: (code: string) => checkedCall(PairingRedeemAnswerSchema, '/api/pairing/redeem', { method: 'POST', body: JSON.stringify({ code }), maxBytes: MAX_UNPROVEN_ANSWER_BYTES }),
+    redeemPairing: (code: string) => checkedCall(PairingRedeemAnswerSchema, '/api/pairing/redeem', { method: 'POST', body: JSON.stringify({ code }) }),
     /** The gateway's proof that it holds the token, for `nonce` (gateway/src/pairing/token-proof.ts); needs no token. */
-    tokenProof: (nonce: string) => checkedCall(TokenProofAnswerSchema, '/api/pairing/proof', { method: 'POST', body: JSON.stringify({ nonce }), maxBytes: MAX_UNPROVEN_ANSWER_BYTES }).then((answer) => answer.proof),
+    tokenProof: (nonce: string) => checkedCall(TokenProofAnswerSchema, '/api/pairing/proof', { method: 'POST', body: JSON.stringify({ nonce }) }).then((answer) => answer.proof),
     modelStatus: (pluginId: string, pageOrigin: string) => call<unknown>(`/api/plugins/${encodeURIComponent(pluginId)}/models/status`, { headers: { [PAGE_ORIGIN_HEADER]: pageOrigin } }),
     /** Follows `GET /api/events` until `signal` aborts; EventSource cannot send the token, fetch can. */
     async events(signal: AbortSignal, onEvent: (event: GatewayEvent) => void): Promise<void> {

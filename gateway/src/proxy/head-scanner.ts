@@ -59,19 +59,22 @@ const HEAD_ENDING_END_TAGS = new Set(['head', 'body', 'html', 'br']);
 /** Head content the markup must not move past: it runs, or changes how our URLs resolve. */
 const MUST_FOLLOW_MARKUP = new Set(['script', 'base']);
 
-function declaresCharset(tag: StartTag): boolean {
-  if (tag.name !== 'meta') return false;
-  if (attributeOf(tag, 'charset')) return true;
-  const equiv = attributeOf(tag, 'http-equiv')?.value.trim().toLowerCase();
-  return equiv === 'content-type' && /charset/i.test(attributeOf(tag, 'content')?.value ?? '');
+/**
+ * The encoding label a `<meta>` declares, by `charset` or by `http-equiv=content-type`'s
+ * `charset=`: null when it declares none, '' when it declares one we cannot read.
+ */
+function declaredCharset(tag: StartTag): string | null {
+  if (tag.name !== 'meta') return null;
+  const charset = attributeOf(tag, 'charset');
+  if (charset) return charset.value.trim();
+  if (attributeOf(tag, 'http-equiv')?.value.trim().toLowerCase() !== 'content-type') return null;
+  const content = attributeOf(tag, 'content')?.value ?? '';
+  if (!/charset/i.test(content)) return null;
+  return /charset\s*=\s*["']?([^"';\s]+)/i.exec(content)?.[1] ?? '';
 }
 
 /** The declaration again as `<meta charset="…"/>` (valid HTML and XHTML), if its label is a plain encoding name. */
-function charsetCopy(tag: StartTag): string | null {
-  const label = attributeOf(tag, 'charset')?.value ?? /charset\s*=\s*["']?([^"';\s]+)/i.exec(attributeOf(tag, 'content')?.value ?? '')?.[1];
-  const name = label?.trim();
-  return name && /^[A-Za-z0-9._:-]{1,40}$/.test(name) ? `<meta charset="${name}"/>` : null;
-}
+const charsetCopy = (label: string): string | null => (/^[A-Za-z0-9._:-]{1,40}$/.test(label) ? `<meta charset="${label}"/>` : null);
 
 const prefixed = (prefix: string, markup: string | Buffer): string | Buffer =>
   typeof markup === 'string' ? prefix + markup : Buffer.concat([Buffer.from(prefix, 'latin1'), markup]);
@@ -203,10 +206,10 @@ export class HeadScanner implements TokenHandler {
   private meta(tag: StartTag): void {
     const edit = metaCspEdit(tag, this.options.rewriteMetaCsp);
     if (edit) this.edits.push(edit);
-    if (this.fallback !== null && declaresCharset(tag)) {
-      if (this.pinned) this.injectAt(this.fallback, charsetCopy(tag));
-      else this.injectAt(tag.end);
-    }
+    const charset = this.fallback !== null ? declaredCharset(tag) : null;
+    if (this.fallback === null || charset === null) return;
+    if (this.pinned) this.injectAt(this.fallback, charsetCopy(charset));
+    else this.injectAt(tag.end);
   }
 
   /** A token starting past the prescan bytes ends the search for a `<meta charset>`. */

@@ -1,7 +1,7 @@
 import type { PageRuntimeConfig } from '../../runtime/page/runtime-config.js';
 
-/** The inline runtime element the proxy put into `html`: its attributes and the config it applies the runtime to. */
-export function injectedRuntime(html: string): { attributes: string; config: PageRuntimeConfig } {
+/** The inline runtime element the proxy put into `html`: its attributes, its code and the config it applies the runtime to. */
+export function injectedRuntime(html: string): { attributes: string; code: string; config: PageRuntimeConfig } {
   const element = /<script([^>]*) data-aiplugs="runtime">([\s\S]*?)<\/script>/.exec(html);
   if (!element) throw new Error(`no injected runtime in:\n${html.slice(0, 500)}`);
   const code = element[2] ?? '';
@@ -9,5 +9,5 @@ export function injectedRuntime(html: string): { attributes: string; config: Pag
   const start = code.lastIndexOf('({"version":');
   const end = code.lastIndexOf(');');
   if (start < 0 || end < start) throw new Error(`the injected runtime applies no config: …${code.slice(-300)}`);
-  return { attributes: element[1] ?? '', config: JSON.parse(code.slice(start + 1, end)) as PageRuntimeConfig };
+  return { attributes: element[1] ?? '', code, config: JSON.parse(code.slice(start + 1, end)) as PageRuntimeConfig };
 }
