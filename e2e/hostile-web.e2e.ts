@@ -10,6 +10,7 @@ import { launchThroughProxy } from './support/chromium.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
 import { startPaidCloud, type PaidCloud } from './support/paid-cloud.js';
 import { respond, startTestSite, type TestSite } from './support/test-site.js';
+import { goto } from './support/navigate.js';
 
 const PLUGINS = join(REPO_ROOT, 'e2e/fixtures/hostile-plugins');
 const CLOUD_KEY = 'sk-hostile-web-test-key';
@@ -62,7 +63,7 @@ test.afterAll(async () => {
 
 async function open(path: string): Promise<Page> {
   const tab = await browser.newPage();
-  await tab.goto(`${site.origin}${path}`);
+  await goto(tab, `${site.origin}${path}`);
   await expect(tab.locator('html')).toHaveAttribute('data-guarded', 'ran');
   return tab;
 }

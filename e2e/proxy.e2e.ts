@@ -11,6 +11,7 @@ import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gat
 import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/proxy-client.js';
 import type { TestSite } from './support/test-site.js';
 import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
+import { goto } from './support/navigate.js';
 
 const FIXTURE_PLUGINS = join(REPO_ROOT, 'e2e/fixtures/plugins');
 
@@ -55,7 +56,7 @@ async function open(mode: 'nonce' | 'strip', path: string, origin = site.origin)
     (window as Window & { __violations?: string[] }).__violations = violations;
     document.addEventListener('securitypolicyviolation', (event) => violations.push(`${event.effectiveDirective} blocked ${event.blockedURI} (${event.sourceFile}:${event.lineNumber})`));
   });
-  await page.goto(`${origin}${path}`);
+  await goto(page, `${origin}${path}`);
   return page;
 }
 
@@ -215,7 +216,7 @@ test.describe('injection rules (nonce mode)', () => {
     const direct = await chromium.launch({ executablePath: chromiumPath(), args: QUIET_CHROMIUM_ARGS });
     try {
       const directPage = await (await direct.newContext({ ignoreHTTPSErrors: true })).newPage();
-      await directPage.goto(`${site.origin}/late-meta-charset`);
+      await goto(directPage, `${site.origin}/late-meta-charset`);
       await expect(directPage.locator('#text')).toHaveText(LATE_META_CHARSET_TEXT);
     } finally {
       await direct.close();
@@ -302,7 +303,7 @@ test.describe('injection rules (nonce mode)', () => {
     const browser = await launchThroughProxy(strict.ready.proxyUrl, strict.ready.caSpki);
     try {
       const page = await browser.newPage();
-      const response = await page.goto(`${site.origin}/`);
+      const response = await goto(page, `${site.origin}/`);
       expect(response?.status()).toBe(502);
       await expect(page.locator('h1')).toHaveText(/^Blocked: localhost:\d+ failed certificate checks$/);
       await expect(page.locator('body')).toContainText('self-signed');

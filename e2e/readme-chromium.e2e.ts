@@ -5,6 +5,7 @@ import { chromium, expect, test } from '@playwright/test';
 import { chromiumPath, QUIET_CHROMIUM_ARGS } from './support/chromium.js';
 import { REPO_ROOT, startGatewayProcess } from './support/gateway-process.js';
 import { respond, startTestSite } from './support/test-site.js';
+import { goto } from './support/navigate.js';
 
 test.describe.configure({ timeout: 120_000 });
 
@@ -30,7 +31,7 @@ test("README's manual Chromium command gives plugins to local sites (localhost a
   try {
     const page = await context.newPage();
     for (const origin of [`http://localhost:${site.port}`, `http://127.0.0.1:${site.port}`]) {
-      await page.goto(`${origin}/`);
+      await goto(page, `${origin}/`);
       const plugins = await page.evaluate(() => (window as unknown as { AiPlugs?: { plugins: string[] } }).AiPlugs?.plugins ?? null);
       expect(plugins, origin).toContain('echo');
     }

@@ -3,6 +3,7 @@ import type { Browser } from '@playwright/test';
 import { launchThroughProxy } from './support/chromium.js';
 import { startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from './support/test-site.js';
+import { goto } from './support/navigate.js';
 
 const JSON_BODY = '{"items":[1,2,3],"note":"caf\u00e9 \u2603"}';
 
@@ -36,7 +37,7 @@ test.afterAll(async () => {
 
 test('a page under a strict CSP gets the echo plugin, which calls its backend through the bridge', async () => {
   const page = await browser.newPage();
-  const response = await page.goto(`${site.origin}/`);
+  const response = await goto(page, `${site.origin}/`);
   expect(response?.headers()['content-security-policy']).toBeUndefined();
   expect(response?.headers()['x-frame-options']).toBeUndefined();
   expect(response?.headers()['cache-control']).toBe('no-store');
@@ -53,7 +54,7 @@ test('a page under a strict CSP gets the echo plugin, which calls its backend th
 
 test('a fetch() of JSON passes through byte-identical, headers untouched', async () => {
   const page = await browser.newPage();
-  await page.goto(`${site.origin}/`);
+  await goto(page, `${site.origin}/`);
   const result = await page.evaluate(async () => {
     const response = await fetch('/data.json');
     return { body: await response.text(), type: response.headers.get('content-type') };
@@ -63,7 +64,7 @@ test('a fetch() of JSON passes through byte-identical, headers untouched', async
 
 test('AiPlugs.infer answers in the page with the plugin result', async () => {
   const page = await browser.newPage();
-  await page.goto(`${site.origin}/`);
+  await goto(page, `${site.origin}/`);
   const result = await page.evaluate(() => (window as unknown as { AiPlugs: { infer: (id: string, p: unknown) => Promise<unknown> } }).AiPlugs.infer('echo', { n: 42 }));
   expect(result).toMatchObject({ echo: { n: 42 } });
 });

@@ -7,6 +7,7 @@ import { startGatewayProcess, type GatewayChild } from '../support/gateway-proce
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js';
 import { runCli } from './run-cli.js';
+import { goto } from '../support/navigate.js';
 
 // Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
 test.describe.configure({ timeout: 120_000 });
@@ -38,7 +39,7 @@ async function visit(url: string): Promise<{ ok: boolean; error?: string; title?
   const browser = await chromium.launch({ executablePath: chromiumPath(), proxy: { server: gateway.ready.proxyUrl }, args: QUIET_CHROMIUM_ARGS, env: { ...process.env, HOME: home } });
   try {
     const page = await browser.newPage();
-    const response = await page.goto(url);
+    const response = await goto(page, url);
     return { ok: response?.ok() ?? false, title: await page.title() };
   } catch (error) {
     return { ok: false, error: (error as Error).message };

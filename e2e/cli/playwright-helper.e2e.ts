@@ -7,6 +7,7 @@ import { expect, test } from '@playwright/test';
 import { chromiumPath } from '../support/chromium.js';
 import { REPO_ROOT, startGatewayProcess } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
+import { goto } from '../support/navigate.js';
 
 // Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
 test.describe.configure({ timeout: 120_000 });
@@ -83,9 +84,9 @@ test('pages get plugins, but the gateway dashboard never goes through the proxy 
   const aiplugs = await launchWithAiPlugs({ dataDir: gateway.dataDir, executablePath: chromiumPath() });
   try {
     const page = await aiplugs.context.newPage();
-    await page.goto(`${site.origin}/`);
+    await goto(page, `${site.origin}/`);
     await expect.poll(() => page.evaluate(() => (window as unknown as { AiPlugs?: { plugins: string[] } }).AiPlugs?.plugins ?? [])).toContain('echo');
-    await page.goto(`${aiplugs.gateway.apiUrl}/login`);
+    await goto(page, `${aiplugs.gateway.apiUrl}/login`);
     await expect(page.getByRole('heading', { name: 'AiPlugs dashboard' })).toBeVisible();
     expect(await page.evaluate(() => 'AiPlugs' in window)).toBe(false);
   } finally {

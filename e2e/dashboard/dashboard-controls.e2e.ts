@@ -7,6 +7,7 @@ import { randomContent, sha256Hex, startModelServer, type ModelTestServer } from
 import { chromiumPath, launchThroughProxy, QUIET_CHROMIUM_ARGS } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
+import { goto } from '../support/navigate.js';
 
 // Real gateway (in-process, its own plugins and models folders), real Chromium through its proxy,
 // a real HTTP server for the model: the dashboard's controls, activity view, model buttons and
@@ -56,7 +57,7 @@ function modelEvent(state: string): Promise<void> {
 
 async function visit(path: string): Promise<void> {
   const page = await proxied.newPage();
-  await page.goto(`${site.origin}${path}`);
+  await goto(page, `${site.origin}${path}`);
   await page.close();
 }
 
@@ -102,7 +103,7 @@ test.beforeAll(async () => {
   dashboardBrowser = await chromium.launch({ executablePath: chromiumPath(), args: QUIET_CHROMIUM_ARGS });
   proxied = await launchThroughProxy(gateway.info.proxyUrl, gateway.info.caSpki);
   dashboard = await dashboardBrowser.newPage({ viewport: { width: 1280, height: 1000 } });
-  await dashboard.goto(gateway.loginUrl());
+  await goto(dashboard, gateway.loginUrl());
   await expect(dashboard.locator('body')).toHaveAttribute('data-ready', 'true');
 });
 
@@ -211,7 +212,7 @@ test('activity: documents injected or why not, and inference calls with their ti
   // Echo's content script calls its backend from the page: a page inference call with its time.
   // The page stays open until then (closing it cancels the call, whose worker may still be starting).
   const page = await proxied.newPage();
-  await page.goto(`${site.origin}/page?secret=1`);
+  await goto(page, `${site.origin}/page?secret=1`);
   await expect(document('/page').first()).toContainText('injected echo');
   await expect(rows.filter({ hasText: 'echo' }).filter({ hasText: `page ${site.origin}` }).first()).toContainText(/answered in \d+ ms/, { timeout: 60_000 });
   await page.close();
@@ -334,7 +335,7 @@ test('Launch browser: a clear error when there is none, then Chromium through th
 
 test('at 420 px wide nothing overflows: tables become stacked rows', async () => {
   const narrow = await dashboardBrowser.newPage({ viewport: { width: 420, height: 900 } });
-  await narrow.goto(gateway.loginUrl());
+  await goto(narrow, gateway.loginUrl());
   await expect(narrow.locator('body')).toHaveAttribute('data-ready', 'true');
   await expect(narrow.locator('tr[data-model="tiny.bin"]')).toContainText('ready');
   const overflow = await narrow.evaluate(() => ({

@@ -2,6 +2,7 @@ import { expect, test } from '@playwright/test';
 import { runCli } from '../cli/run-cli.js';
 import { openPopup, tabIdOf } from '../extension/support/extension-browser.js';
 import { startPairedExtensionStack, type PairedExtensionStack } from '../extension/support/paired-stack.js';
+import { goto } from '../support/navigate.js';
 
 // The per-plugin site rules are one set: a rule the extension's popup makes shows in the dashboard,
 // and one the dashboard removes is gone from the popup. Real extension, real gateway, real Chromium.
@@ -19,12 +20,12 @@ test.afterAll(async () => {
 
 test('a site rule made in the popup shows in the dashboard live, and one removed there is gone for the popup after a reload', async () => {
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/plain`);
+  await goto(page, `${stack.site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   const tabId = await tabIdOf(stack.browser, page);
 
   const dashboard = await stack.browser.context.newPage();
-  await dashboard.goto((await runCli(['dashboard', '--data-dir', stack.gateway.dataDir])).stdout.trim());
+  await goto(dashboard, (await runCli(['dashboard', '--data-dir', stack.gateway.dataDir])).stdout.trim());
   await expect(dashboard.locator('body')).toHaveAttribute('data-ready', 'true');
   const row = dashboard.locator('tr[data-plugin="marker-start"]');
   await expect(row.locator('.chips')).toHaveText('runs on every matching site');

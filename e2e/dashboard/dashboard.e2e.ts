@@ -7,6 +7,7 @@ import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js
 import { runCli } from '../cli/run-cli.js';
 import { chromiumPath, QUIET_CHROMIUM_ARGS } from '../support/chromium.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
+import { goto } from '../support/navigate.js';
 
 // Every test spawns real Node and Chromium processes; a busy 2-core machine needs more than the default minute.
 test.describe.configure({ timeout: 120_000 });
@@ -27,7 +28,7 @@ async function api(gateway: { apiUrl: string; token: string }, path: string) {
 }
 
 async function openDashboard(page: Page, loginUrl: string) {
-  await page.goto(loginUrl);
+  await goto(page, loginUrl);
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
 }
@@ -52,13 +53,13 @@ test.describe('dashboard on a real gateway', () => {
 
   test('sign-in: no session goes to /login; a login link works once', async () => {
     const page = await browser.newPage();
-    await page.goto(`${gateway.ready.apiUrl}/`);
+    await goto(page, `${gateway.ready.apiUrl}/`);
     await expect(page).toHaveURL(/\/login$/);
     await expect(page.getByRole('heading', { name: 'AiPlugs dashboard' })).toBeVisible();
     const link = (await runCli(['dashboard', '--data-dir', gateway.dataDir])).stdout.trim();
     await openDashboard(page, link);
     const other = await browser.newPage();
-    const reused = await other.goto(link);
+    const reused = await goto(other, link);
     expect(reused?.status()).toBe(401);
     await expect(other.getByText('already used or has expired')).toBeVisible();
     // The token form signs in too.

@@ -9,6 +9,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { EXTENSION_ID, openPopup } from './support/extension-browser.js';
 import { startPairedExtensionStack, type PairedExtensionStack } from './support/paired-stack.js';
+import { goto } from '../support/navigate.js';
 
 let stack: PairedExtensionStack;
 
@@ -38,7 +39,7 @@ async function inRelayWorld(tab: Page, expression: string): Promise<unknown> {
 
 async function open(): Promise<Page> {
   const tab = await stack.browser.context.newPage();
-  await tab.goto(`${stack.site.origin}/plain`);
+  await goto(tab, `${stack.site.origin}/plain`);
   return tab;
 }
 

@@ -8,6 +8,7 @@ import { startGatewayProcess, type GatewayChild } from '../support/gateway-proce
 import type { TestSite } from '../support/test-site.js';
 import { badgeText, EXTENSION_ID, FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
 import { startExtensionSite } from './support/extension-site.js';
+import { goto } from '../support/navigate.js';
 
 /**
  * The extension without the proxy in the way: Chromium connects to sites directly (no CA
@@ -69,7 +70,7 @@ const runsOf = (page: Page, id: string) => page.evaluate((wanted) => ((window as
 
 test('with proxy routing off a page still gets its plugins, through the fallback, exactly once', async () => {
   const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/plain`);
+  await goto(page, `${site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('extension');
   expect(await page.locator('script[data-aiplugs="runtime"]').count()).toBe(0); // nothing came from the proxy
@@ -88,7 +89,7 @@ test('with proxy routing off a page still gets its plugins, through the fallback
 
 test('fallback plugins call the gateway through the extension, only for plugins active on the page', async () => {
   const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/plain`);
+  await goto(page, `${site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   const call = (id: string) =>
     page.evaluate(
@@ -111,7 +112,7 @@ test('fallback plugins call the gateway through the extension, only for plugins 
 
 test('SPA navigation in a fallback page starts and stops plugins, one event per change', async () => {
   const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/spa/home`);
+  await goto(page, `${site.origin}/spa/home`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   await page.click('#to-a');
   await expect(page.locator('html')).toHaveAttribute('data-run-spa-a', '1');
@@ -133,13 +134,13 @@ test('the proxy-routing switch sends the tab through the gateway and back', asyn
   await keepScreenshot(popup, 'popup-proxy-routing-on');
 
   const page = await browser.context.newPage();
-  await page.goto(`https://${ROUTED_HOST}:${site.port}/plain`); // resolvable only by the gateway
+  await goto(page, `https://${ROUTED_HOST}:${site.port}/plain`); // resolvable only by the gateway
   await expect(page.locator('h1')).toHaveText('plain');
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('bridge'); // injected by the proxy
   expect(await runsOf(page, 'marker-start')).toBe(1);
   // The gateway itself and local sites stay direct.
-  await page.goto(`${site.origin}/plain`);
+  await goto(page, `${site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('extension');
 
@@ -151,7 +152,7 @@ test('the proxy-routing switch sends the tab through the gateway and back', asyn
 
 test('settings and tab state survive a service-worker restart', async () => {
   const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/plain`);
+  await goto(page, `${site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   const tabId = await tabIdOf(browser, page);
   await expect.poll(() => badgeText(browser, tabId)).toBe('1');
@@ -188,7 +189,7 @@ test('pairing and switches survive a browser restart', async () => {
   await expect(popup.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   await expect(popup.getByTestId('address')).toHaveValue(gateway.ready.apiUrl);
   const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/plain`);
+  await goto(page, `${site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   await popup.close();
   await page.close();
@@ -197,7 +198,7 @@ test('pairing and switches survive a browser restart', async () => {
 test('gateway down: the popup says so, and a page load reports the failed injection', async () => {
   expect(await gateway.stop()).toBe(0);
   const page = await browser.context.newPage();
-  await page.goto(`${site.origin}/plain`);
+  await goto(page, `${site.origin}/plain`);
   await expect(page.locator('h1')).toHaveText('plain');
   const tabId = await tabIdOf(browser, page);
   await expect.poll(() => badgeText(browser, tabId)).toBe('!');

@@ -6,6 +6,7 @@ import { REPO_ROOT } from '../support/gateway-process.js';
 import { dockSummary } from '../support/page-dock.js';
 import { keepScreenshot, openPopup, tabIdOf } from './support/extension-browser.js';
 import { startPairedExtensionStack, type PairedExtensionStack } from './support/paired-stack.js';
+import { goto } from '../support/navigate.js';
 
 /**
  * The page dock with the extension: the popup lists each plugin's dock menu commands for the tab
@@ -34,7 +35,7 @@ const ECHO_AND_MENU = ['badge echo: Plain page', 'menu-toggle â‹¯', 'collapse â€
 
 test("the popup lists the tab's menu commands and runs the one clicked in the page", async () => {
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/plain`);
+  await goto(page, `${stack.site.origin}/plain`);
   await expect.poll(() => dockSummary(page)).toEqual(ECHO_AND_MENU);
   const popup = await openPopup(stack.browser.context, await tabIdOf(stack.browser, page));
   const commands = popup.getByTestId('menu-command');
@@ -54,7 +55,7 @@ test("the popup lists the tab's menu commands and runs the one clicked in the pa
 
 test('"Pause all" removes every dock entry (echo\'s badge too) and the popup\'s commands; resuming brings them back', async () => {
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/plain`);
+  await goto(page, `${stack.site.origin}/plain`);
   await expect.poll(() => dockSummary(page)).toEqual(ECHO_AND_MENU);
   const popup = await openPopup(stack.browser.context, await tabIdOf(stack.browser, page));
   await expect(popup.getByTestId('menu-command')).toHaveCount(2);

@@ -11,6 +11,7 @@ import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/ga
 import { startPaidCloud, type PaidCloud } from '../support/paid-cloud.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { launchWithExtension, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
+import { goto } from '../support/navigate.js';
 
 const PLUGINS = join(REPO_ROOT, 'e2e/fixtures/hostile-plugins');
 
@@ -41,7 +42,7 @@ test.afterAll(async () => {
 
 async function open(): Promise<Page> {
   const tab = await browser.context.newPage();
-  await tab.goto(`${site.origin}/`);
+  await goto(tab, `${site.origin}/`);
   // The fallback runtime and the guarded plugin's content script arrived through the extension.
   await expect(tab.locator('html')).toHaveAttribute('data-guarded', 'ran');
   return tab;
@@ -186,7 +187,7 @@ test("a page that never lets the extension's call into it finish holds up its ow
   );
   try {
     const tab = await browser.context.newPage();
-    await tab.goto(`${stalling.origin}/`);
+    await goto(tab, `${stalling.origin}/`);
     const tabId = await tabIdOf(browser, tab);
     const worker = await browser.worker();
     const state = async () => ((await worker.evaluate((key) => chrome.storage.session.get(key), `tab:${tabId}`)) as Record<string, { url?: string; injection?: string; injectionError?: string }>)[`tab:${tabId}`];

@@ -15,6 +15,7 @@ import { expect, test } from '@playwright/test';
 import getPort, { portNumbers } from 'get-port';
 import { startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
 import { FIXTURE_PLUGINS, launchWithExtension, openPopup, pairThroughPopup, type ExtensionBrowser } from './support/extension-browser.js';
+import { goto } from '../support/navigate.js';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -147,7 +148,7 @@ test("a server that takes the paired gateway's own port gets nothing it can use 
   try {
     // The extension's calls that carry the pairing: a tab's sync, the popup's settings.
     const tab = await browser.context.newPage();
-    await tab.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+    await goto(tab, `http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
     const popup = await openPopup(browser.context);
     await expect.poll(() => heard.length, { message: 'the extension called the squatter with its pairing' }).toBeGreaterThan(0);
     expect(heard.filter((call) => call.authorization.includes(token))).toEqual([]);

@@ -11,6 +11,7 @@ import { CLI, REPO_ROOT, startGatewayProcess, type GatewayChild } from '../suppo
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
 import { startExtensionSite } from './support/extension-site.js';
+import { goto } from '../support/navigate.js';
 
 /**
  * Pairing without copy-paste: `aiplugs browser` pairs the extension it loads and keeps its
@@ -51,7 +52,7 @@ async function openDashboard(context: BrowserContext, gateway: GatewayChild): Pr
   const response = await fetch(`${gateway.ready.apiUrl}/api/dashboard/login-link`, { method: 'POST', headers: { authorization: `Bearer ${await gateway.token()}` } });
   const { url } = (await response.json()) as { url: string };
   const page = await context.newPage();
-  await page.goto(url);
+  await goto(page, url);
   await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
   return page;
 }
@@ -132,7 +133,7 @@ test('the dashboard pairs in one click, the popup explains each state in words a
 
   // Unpaired, on a page the proxy injected: it says so, not "Injection failed".
   const page = await context.newPage();
-  await page.goto(`${site.origin}/plain`);
+  await goto(page, `${site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   const tabId = await tabIdOf(browser, page);
   // Never paired, and the gateway is outside the contract's ports: nothing to find yet.
@@ -153,7 +154,7 @@ test('the dashboard pairs in one click, the popup explains each state in words a
   cleanups.push(() => hostile.close());
   const stolen = ((await (await fetch(`${gateway.ready.apiUrl}/api/pairing/codes`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' })).json()) as { code: string }).code;
   const evil = await context.newPage();
-  await evil.goto(`http://localhost:${new URL(hostile.origin).port}/`);
+  await goto(evil, `http://localhost:${new URL(hostile.origin).port}/`);
   const answers = await evil.evaluate(async ({ codes, api }) => {
     const results: unknown[] = [];
     for (const code of codes) {

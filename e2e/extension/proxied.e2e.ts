@@ -2,6 +2,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { badgeText, keepScreenshot, openPopup, tabIdOf } from './support/extension-browser.js';
 import { expectPolicyInForce, framedBy } from './support/site-policy.js';
 import { startPairedExtensionStack, type PairedExtensionStack } from './support/paired-stack.js';
+import { goto } from '../support/navigate.js';
 
 /**
  * The extension alongside the proxy: Chromium routed through the gateway (command-line proxy),
@@ -26,7 +27,7 @@ const runsOf = (page: Page, id: string) => page.evaluate((wanted) => ((window as
 
 test('SPA navigation fires one aiplugs:navigate per change and starts and stops plugins by URL', async () => {
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/spa/home`);
+  await goto(page, `${stack.site.origin}/spa/home`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('bridge'); // the proxy injected
 
@@ -50,7 +51,7 @@ test('SPA navigation fires one aiplugs:navigate per change and starts and stops 
 
 test("the extension leaves the proxy's nonce mode alone: the site's policy and X-Frame-Options stay in force", async () => {
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/strict`);
+  await goto(page, `${stack.site.origin}/strict`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('bridge');
   // The proxy added its nonce to the policy; the site's inline script is blocked all the same.
@@ -64,7 +65,7 @@ test("the extension leaves the proxy's nonce mode alone: the site's policy and X
 
 test('the popup lists the tab plugins and the badge counts them', async () => {
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/spa/a`);
+  await goto(page, `${stack.site.origin}/spa/a`);
   await expect(page.locator('html')).toHaveAttribute('data-run-spa-a', '1');
   const tabId = await tabIdOf(stack.browser, page);
   await expect.poll(() => badgeText(stack.browser, tabId)).toBe('2');
@@ -84,7 +85,7 @@ test('the popup lists the tab plugins and the badge counts them', async () => {
 
 test('turning a plugin off for the site stops it on the tab at once and the proxy stops injecting it', async () => {
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/plain`);
+  await goto(page, `${stack.site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   const tabId = await tabIdOf(stack.browser, page);
   const popup = await openPopup(stack.browser.context, tabId);
@@ -112,9 +113,9 @@ test('turning a plugin off for the site stops it on the tab at once and the prox
 
 test('a page served by its own service worker gets its plugins from the extension, exactly once', async () => {
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/sw/install`);
+  await goto(page, `${stack.site.origin}/sw/install`);
   await expect(page.locator('html')).toHaveAttribute('data-sw-ready', '1');
-  await page.goto(`${stack.site.origin}/sw/page`);
+  await goto(page, `${stack.site.origin}/sw/page`);
   await expect(page.locator('#origin')).toHaveText('served by the service worker');
   expect(stack.site.requests.some((request) => request.path === '/sw/page')).toBe(false); // never crossed the proxy
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
@@ -133,7 +134,7 @@ test('a page served by its own service worker gets its plugins from the extensio
 
 test('reload without plugins gives one plugin-free load of the tab', async () => {
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/plain`);
+  await goto(page, `${stack.site.origin}/plain`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   const tabId = await tabIdOf(stack.browser, page);
   const popup = await openPopup(stack.browser.context, tabId);

@@ -3,6 +3,7 @@ import { keepScreenshot, openPopup, tabIdOf } from './support/extension-browser.
 import { STRICT_POLICY } from './support/extension-site.js';
 import { allowUserScripts, expectPolicyInForce, framedBy, runtimeSample, siteInlineScriptRan } from './support/site-policy.js';
 import { startPairedExtensionStack, type PairedExtensionStack } from './support/paired-stack.js';
+import { goto } from '../support/navigate.js';
 
 /**
  * The extension keeps sites safe: with its default settings and no proxy, a site's
@@ -33,7 +34,7 @@ const ruleCount = async () => (await stack.browser.worker()).evaluate(() => chro
 
 test('default settings keep the policy and X-Frame-Options; stripping is asked for, and only for that site', async () => {
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/strict`);
+  await goto(page, `${stack.site.origin}/strict`);
   await expect(page.locator('h1')).toHaveText('strict');
   // No CSP-proof route in this browser profile ("Allow User Scripts" is off): the popup asks.
   const tabId = await tabIdOf(stack.browser, page);
@@ -58,7 +59,7 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
   // …and nothing more: X-Frame-Options stays, and another site keeps its policy.
   expect(await framedBy(stack.browser.context, otherOrigin, `${stack.site.origin}/strict`)).toBe(false);
   const other = await stack.browser.context.newPage();
-  await other.goto(`${otherOrigin}/strict`);
+  await goto(other, `${otherOrigin}/strict`);
   await expectPolicyInForce(other, { policy: STRICT_POLICY, alsoBlocked: [runtimeSample()] });
   await other.close();
 
@@ -74,7 +75,7 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
 test('with "Allow User Scripts" plugins run under the site\'s intact policy (header or meta), SPA navigation included', async () => {
   await allowUserScripts(stack.browser.context);
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/strict`);
+  await goto(page, `${stack.site.origin}/strict`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   expect(await page.evaluate(() => (window as unknown as E2EWindow).AiPlugs.transport)).toBe('extension');
   await expectPolicyInForce(page, { policy: STRICT_POLICY });
@@ -89,11 +90,11 @@ test('with "Allow User Scripts" plugins run under the site\'s intact policy (hea
   await popup.close();
 
   // A policy in a <meta> tag, out of any header rule's reach, is no obstacle either.
-  await page.goto(`${stack.site.origin}/strict-meta`);
+  await goto(page, `${stack.site.origin}/strict-meta`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   await expectPolicyInForce(page, { policy: STRICT_POLICY });
 
-  await page.goto(`${stack.site.origin}/spa/home?strict`);
+  await goto(page, `${stack.site.origin}/spa/home?strict`);
   await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   await page.click('#to-a');
   await expect(page.locator('html')).toHaveAttribute('data-run-spa-a', '1');

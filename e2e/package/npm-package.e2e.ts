@@ -13,6 +13,7 @@ import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/ga
 import { runProcess, type ProcessResult } from '../support/run-process.js';
 import { runtimeFromSources, servedRuntime } from '../support/served-runtime.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
+import { goto } from '../support/navigate.js';
 
 // Packing, installing ~230 packages and starting a gateway on a busy 2-core machine.
 test.describe.configure({ timeout: 300_000 });
@@ -107,7 +108,7 @@ test('npm pack gives a package that installs into an empty prefix, runs `aiplugs
 
   browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
   const page = await browser.newPage();
-  await page.goto(`${site.origin}/`);
+  await goto(page, `${site.origin}/`);
   // The echo example's content script called its Node backend (the package's worker host) through the bridge.
   await expect(page.locator('html')).toHaveAttribute('data-aiplugs-echo', /Package page/, { timeout: 30_000 });
   const runtime = await page.evaluate(() => (window as unknown as { AiPlugs: { plugins: string[]; runtime: string } }).AiPlugs);

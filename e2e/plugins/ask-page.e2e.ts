@@ -5,6 +5,7 @@ import { launchThroughProxy } from '../support/chromium.js';
 import { startOpenAiStub } from '../support/openai-stub.js';
 import { clickDock, dockElements, recordDockPanel, type DockElement, type DockPanelRecording } from '../support/page-dock.js';
 import { dockPanel, hostileCss, startExampleGateway, startExampleStack, strictPage, type ExampleStack } from './support.js';
+import { goto } from '../support/navigate.js';
 
 // Ask the Page end to end on the standard LanguageModel (Prompt API). First on the local LLM
 // worker with the tiny GGUF model the tests generate (served under the default model's
@@ -50,7 +51,7 @@ const isStop = (element: DockElement) => element.kind === 'button' && element.pl
  */
 async function ask(on: Browser): Promise<{ page: Page; dialog: string; panel: DockPanelRecording }> {
   const page = await on.newPage();
-  await page.goto(`${stack.site.origin}/news`);
+  await goto(page, `${stack.site.origin}/news`);
   await expect.poll(async () => (await dockElements(page)).some(isAsk)).toBe(true);
   expect((await dockElements(page)).find(isStop)?.disabled).toBe(true); // nothing to stop yet
   const dialog = new Promise<string>((resolve) => {

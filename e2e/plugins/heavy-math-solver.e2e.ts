@@ -2,6 +2,7 @@ import { expect, test, type Browser } from '@playwright/test';
 import { launchThroughProxy } from '../support/chromium.js';
 import { startTestSite, type TestSite } from '../support/test-site.js';
 import { expectVisible, hostileCss, selectText, startExampleGateway, strictPage, type ExampleGateway } from './support.js';
+import { goto } from '../support/navigate.js';
 
 // Heavy Math Solver end to end: selecting text with math on a strict-CSP page shows the exact
 // answers from the Python backend in a card under the selection.
@@ -33,7 +34,7 @@ test.afterAll(async () => {
 
 test('selected equations and arithmetic are solved exactly by the Python backend', async () => {
   const page = await browser.newPage();
-  await page.goto(`${site.origin}/homework`);
+  await goto(page, `${site.origin}/homework`);
   const card = page.locator('aiplugs-math-solver .card');
 
   await selectText(page, '#equation');
@@ -54,7 +55,7 @@ test('selected equations and arithmetic are solved exactly by the Python backend
 
 test('text without math does not call the backend; Escape and SPA navigations close the card', async () => {
   const page = await browser.newPage();
-  await page.goto(`${site.origin}/homework`);
+  await goto(page, `${site.origin}/homework`);
   const card = page.locator('aiplugs-math-solver .card');
   await selectText(page, '#prose');
   await expect(card).toBeHidden();

@@ -5,6 +5,7 @@ import { launchThroughProxy } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { expectVisible, hostileCss, progressStates, startExampleGateway, startModelHost, strictPage, type ExampleGateway } from './support.js';
+import { goto } from '../support/navigate.js';
 
 // Image Reader end to end: the test renders a sign with Chromium, serves it on a strict-CSP page,
 // and clicks "Read text". The model's official URL is served by a local stand-in host (through
@@ -50,7 +51,7 @@ test.afterAll(async () => {
 
 test('"Read text" on an image shows Tesseract\'s reading, with the model downloaded on first use', async () => {
   const page = await browser.newPage();
-  await page.goto(`${site.origin}/photo`);
+  await goto(page, `${site.origin}/photo`);
   await expect(page.locator('#sign')).toHaveJSProperty('complete', true);
 
   await page.hover('#sign');
@@ -81,7 +82,7 @@ test('"Read text" on an image shows Tesseract\'s reading, with the model downloa
 
 test('after an SPA navigation the button still appears on the new page\'s images', async () => {
   const page = await browser.newPage();
-  await page.goto(`${site.origin}/photo`);
+  await goto(page, `${site.origin}/photo`);
   await page.evaluate(() => {
     const img = document.createElement('img');
     img.id = 'again';

@@ -4,6 +4,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { clickDock, dockElements, dockSummary, type DockElement } from '../support/page-dock.js';
 import { respond } from '../support/test-site.js';
 import { collectConsoleErrors, hostileCss, progressStates, selectText, startExampleStack, startModelHost, strictPage, type ExampleStack } from './support.js';
+import { goto } from '../support/navigate.js';
 
 // Language Lens end to end on the standard LanguageDetector API: the gateway as `npm start` runs
 // it, with an empty models folder and the model's official host standing in as a local server that
@@ -63,7 +64,7 @@ const lensBadge = async (page: Page, prefix: string) => (await dockSummary(page,
 test('first use: the dock offers the download, the click provisions lid.176.ftz from the package mirror, and paragraphs get their real languages', async () => {
   const page = await stack.browser.newPage();
   const consoleErrors = collectConsoleErrors(page);
-  await page.goto(`${stack.site.origin}/lens`);
+  await goto(page, `${stack.site.origin}/lens`);
 
   await expect.poll(() => lensBadge(page, 'Language Lens')).toBe('badge Language Lens: the language model is not downloaded yet');
   await expect.poll(async () => (await dockElements(page)).some(isDownload)).toBe(true);
@@ -99,7 +100,7 @@ test('first use: the dock offers the download, the click provisions lid.176.ftz 
 
 test('the model now "available": a new page labels itself, and the selection badge names the language of what is selected', async () => {
   const page = await stack.browser.newPage();
-  await page.goto(`${stack.site.origin}/lens`);
+  await goto(page, `${stack.site.origin}/lens`);
   await expect(page.locator('#fr aiplugs-lang-badge span')).toHaveText('fr');
   expect((await dockElements(page)).some(isDownload)).toBe(false);
   await selectText(page, '#fr');
@@ -110,7 +111,7 @@ test('the model now "available": a new page labels itself, and the selection bad
 
 test('an SPA navigation that throws the body away gets the new paragraphs labelled', async () => {
   const page = await stack.browser.newPage();
-  await page.goto(`${stack.site.origin}/lens`);
+  await goto(page, `${stack.site.origin}/lens`);
   await expect(page.locator('#de aiplugs-lang-badge span')).toHaveText('de');
   await page.click('#next');
   await expect(page).toHaveURL(/\/lens\/page-2$/);

@@ -6,6 +6,7 @@ import { keepScreenshot } from '../extension/support/extension-browser.js';
 import { clickDock, dockElements, dockSummary } from '../support/page-dock.js';
 import { respond } from '../support/test-site.js';
 import { REPO_PLUGINS, startExampleStack, strictPage, type ExampleStack } from './support.js';
+import { goto } from '../support/navigate.js';
 
 // The page dock the runtime owns (AiPlugs.ui), end to end: the real gateway with the example
 // plugin echo (copied, so the test controls which run) and a cloud-mode plugin that hides without a
@@ -77,7 +78,7 @@ test.afterAll(async () => {
 
 async function openPage(): Promise<Page> {
   const page = await stack.browser.newPage();
-  await page.goto(`${stack.site.origin}/page`);
+  await goto(page, `${stack.site.origin}/page`);
   await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
   return page;
 }

@@ -4,6 +4,7 @@ import { buildTinyGguf } from '../../gateway/src/webai/testing/tiny-gguf.js';
 import { launchThroughProxy } from '../support/chromium.js';
 import { clickDock, dockElements, dockSummary, recordDockPanel, type DockElement } from '../support/page-dock.js';
 import { hostileCss, startExampleGateway, startExampleStack, strictPage, type ExampleStack } from './support.js';
+import { goto } from '../support/navigate.js';
 
 // Page Summarizer end to end on the standard Summarizer API, with NO cloud configured: the page
 // runtime's Summarizer is answered by the gateway's local LLM worker (node-llama-cpp) on the tiny
@@ -44,7 +45,7 @@ const isSummarize = (element: DockElement) => element.kind === 'button' && eleme
 
 async function openNews(on: Browser = stack.browser): Promise<Page> {
   const page = await on.newPage();
-  await page.goto(`${stack.site.origin}/news`);
+  await goto(page, `${stack.site.origin}/news`);
   return page;
 }
 

@@ -9,6 +9,7 @@ import { dockElements } from '../support/page-dock.js';
 import { CLI, REPO_ROOT } from '../support/gateway-process.js';
 import { startTestSite, type TestSite } from '../support/test-site.js';
 import { hostileCss, startExampleGateway, strictPage, type ExampleGateway } from './support.js';
+import { goto } from '../support/navigate.js';
 
 // The author's loop, end to end: `aiplugs plugin new` scaffolds a plugin that passes
 // `aiplugs plugins validate` and its own test, runs in Chromium through the proxy, and hot-reloads:
@@ -74,7 +75,7 @@ test('the scaffolded plugins run in the page, and edits hot-reload without a res
   gateway = await startExampleGateway({ pluginsDir });
   browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
   const page = await browser.newPage();
-  await page.goto(`${site.origin}/article`);
+  await goto(page, `${site.origin}/article`);
   for (const id of ['hello-python', 'hello-node']) {
     // The first call starts the worker: a hang guard, not a timing claim.
     await expect.poll(() => badge(page, id), { timeout: 30_000 }).toMatch(/^normal Hello (Python|Node): \d+ words on this page$/);

@@ -7,6 +7,7 @@ import { launchThroughProxy } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
 import { respond, startTestSite, type Handler, type TestSite } from '../support/test-site.js';
 import { collectConsoleErrors, expectVisible, hostileCss, progressStates, startExampleGateway, STRICT_CSP, type ExampleGateway } from './support.js';
+import { goto } from '../support/navigate.js';
 
 // Super Vision end to end: photos on a strict-CSP page, a button on the image, CenterNet's boxes
 // over it. The model's official URLs are served by a local stand-in host (through
@@ -122,7 +123,7 @@ async function expectBoxOver(page: Page, imageSelector: string, label: string, r
 test('first use downloads the model with progress, then boxes appear over the CSS-scaled photo', async () => {
   const page = await browser.newPage();
   const consoleErrors = collectConsoleErrors(page);
-  await page.goto(`${site.origin}/photos`);
+  await goto(page, `${site.origin}/photos`);
   const panel = await detect(page, '#dog');
   await expect(panel).toHaveAttribute('data-state', 'working');
   // The page polls the model's progress and shows it: the first message may already be replaced by it.
@@ -168,7 +169,7 @@ test('a second use is served warm: no download, no model load, and srcset images
   const requestsBefore = modelHost.requests.length;
   const loadsBefore = gateway.log().split('super-vision: loaded CenterNet').length;
   const page = await browser.newPage();
-  await page.goto(`${site.origin}/photos`);
+  await goto(page, `${site.origin}/photos`);
   await expect(page.locator('#person')).toHaveJSProperty('currentSrc', `${site.origin}/person.jpg`);
   await expect(page.locator('#person')).toHaveJSProperty('naturalWidth', 320);
   const panel = await detect(page, '#person');
@@ -181,7 +182,7 @@ test('a second use is served warm: no download, no model load, and srcset images
 
 test('an image from another origin that allows CORS is read by the page and gets its boxes', async () => {
   const page = await browser.newPage();
-  await page.goto(`${site.origin}/elsewhere`);
+  await goto(page, `${site.origin}/elsewhere`);
   const panel = await detect(page, '#cors');
   await expect(panel).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
   await expectBoxOver(page, '#cors', 'person', { left: 0.3, top: 0.3, right: 0.45, bottom: 0.7 });
@@ -193,7 +194,7 @@ test('an image from another origin that allows CORS is read by the page and gets
 
 test('an image from another origin without CORS is not fetched by the backend from a local address: the panel says why', async () => {
   const page = await browser.newPage();
-  await page.goto(`${site.origin}/elsewhere`);
+  await goto(page, `${site.origin}/elsewhere`);
   const panel = await detect(page, '#nocors');
   await expect(panel).toHaveAttribute('data-state', 'error', { timeout: 30_000 });
   await expect(panel.locator('.message')).toHaveText(/^Could not read this image: AiPlugs fetches images for pages only from public internet addresses/);
@@ -214,7 +215,7 @@ test('offline, with the model absent and no copy to fall back on, the panel says
   const offlineBrowser = await launchThroughProxy(offline.ready.proxyUrl, offline.ready.caSpki);
   try {
     const page = await offlineBrowser.newPage();
-    await page.goto(`${site.origin}/photos`);
+    await goto(page, `${site.origin}/photos`);
     const panel = await detect(page, '#dog');
     await expect(panel).toHaveAttribute('data-state', 'error', { timeout: 30_000 });
     await expect(panel.locator('.message')).toHaveText(/object detector model is not downloaded and could not be fetched now \(offline\?\).*aiplugs models pull super-vision/);

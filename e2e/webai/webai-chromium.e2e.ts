@@ -5,6 +5,7 @@ import { conformanceServerOptions, DEFAULT_MODEL_PATH, startWebAiStack, type Web
 import { startExampleGateway } from '../plugins/support.js';
 import { launchThroughProxy } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
+import { goto } from '../support/navigate.js';
 
 // The browser's built-in AI APIs in real Chromium through the proxy, answered by the gateway as
 // `npm start` runs it: the runtime defines the globals, and the in-page conformance checks
@@ -33,7 +34,7 @@ async function openPage(initScript?: string, path = '/ai'): Promise<{ page: Page
     if (/\/__aiplugs\/cap\/[^/]+\/api\/webai\//.test(request.url())) webAiRequests.push(request.url());
   });
   if (initScript) await page.addInitScript(initScript);
-  await page.goto(`${stack.site.origin}${path}`);
+  await goto(page, `${stack.site.origin}${path}`);
   await expect.poll(() => page.evaluate(() => typeof (window as unknown as { AiPlugs?: unknown }).AiPlugs)).toBe('object');
   return { page, webAiRequests };
 }
@@ -96,7 +97,7 @@ test('with webai.replace_native the user gets AiPlugs even where the native one 
   try {
     const page = await other.newPage();
     await page.addInitScript(FAKE_AVAILABLE_NATIVE);
-    await page.goto(`${stack.site.origin}/ai`);
+    await goto(page, `${stack.site.origin}/ai`);
     await expect.poll(() => page.evaluate(() => typeof (window as unknown as { AiPlugs?: unknown }).AiPlugs)).toBe('object');
     // The fresh gateway has no model: AiPlugs' truthful answer, not the fake's "available".
     expect(await page.evaluate(() => (window as unknown as { LanguageModel: { availability(): Promise<string> } }).LanguageModel.availability())).toBe('downloadable');

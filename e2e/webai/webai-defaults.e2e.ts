@@ -3,6 +3,7 @@ import { runCli } from '../cli/run-cli.js';
 import { respond } from '../support/test-site.js';
 import { REMOVE_NATIVE } from './native-scripts.js';
 import { DEFAULT_MODEL_PATH, gatewaySettings, startWebAiStack, type WebAiStack } from './webai-stack.js';
+import { goto } from '../support/navigate.js';
 
 // Web AI as shipped (webai.enabled on, webai.page_downloads off): a page cannot start the model
 // download even with a user gesture; the user starts it from the dashboard's "Built-in AI" card,
@@ -25,7 +26,7 @@ test.afterAll(async () => stack?.close());
 async function webAiPage() {
   const page = await stack.browser.newPage();
   await page.addInitScript(REMOVE_NATIVE);
-  await page.goto(`${stack.site.origin}/ai`);
+  await goto(page, `${stack.site.origin}/ai`);
   await expect.poll(() => page.evaluate(() => typeof (window as unknown as { LanguageModel?: unknown }).LanguageModel)).toBe('function');
   return page;
 }
@@ -48,7 +49,7 @@ test('by default a page cannot start the model download, even after a click', as
 test('the dashboard card: cloud-allowed sites, and the user downloads the model; then pages use it', async () => {
   const dashboard = await stack.browser.newPage();
   const link = (await runCli(['dashboard', '--data-dir', stack.gateway.dataDir])).stdout.trim();
-  await dashboard.goto(link);
+  await goto(dashboard, link);
   await expect(dashboard.locator('body')).toHaveAttribute('data-ready', 'true');
   const card = dashboard.locator('#webai-card');
   await expect(card.locator('tr', { hasText: 'language-model' })).toContainText('downloadable');

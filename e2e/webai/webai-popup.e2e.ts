@@ -2,6 +2,7 @@ import { expect, test } from '@playwright/test';
 import { openPopup, tabIdOf } from '../extension/support/extension-browser.js';
 import { gatewaySettings } from './webai-stack.js';
 import { startPairedExtensionStack, type PairedExtensionStack } from '../extension/support/paired-stack.js';
+import { goto } from '../support/navigate.js';
 
 // The popup's Web AI switch: with an API set to the cloud (webai.cloud_apis), the tab's site can
 // be allowed (and disallowed) to use cloud AI; the gateway's settings.webai_cloud_origins follow.
@@ -21,7 +22,7 @@ test.afterAll(async () => {
 test('the popup allows and disallows cloud AI for the tab site', async () => {
   const settings = () => gatewaySettings(stack.gateway);
   const page = await stack.browser.context.newPage();
-  await page.goto(`${stack.site.origin}/spa/home`);
+  await goto(page, `${stack.site.origin}/spa/home`);
   const popup = await openPopup(stack.browser.context, await tabIdOf(stack.browser, page));
   const box = popup.getByTestId('webai-cloud-site');
   await expect(box).not.toBeChecked();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { chromium, expect, type BrowserContext, type Page, type Worker } from '@playwright/test';
 import { chromiumPath, QUIET_CHROMIUM_ARGS } from '../../support/chromium.js';
 import { REPO_ROOT } from '../../support/gateway-process.js';
+import { goto } from '../../support/navigate.js';
 
 /** The Chromium build of the extension (`npm run build:extension`; `npm test` builds it first). */
 export const EXTENSION_DIR = join(REPO_ROOT, 'extension/.output/chrome-mv3');
@@ -70,7 +71,7 @@ export async function launchWithExtension(options: LaunchOptions = {}): Promise<
 export async function openPopup(context: BrowserContext, tabId?: number): Promise<Page> {
   const popup = await context.newPage();
   await popup.setViewportSize({ width: 380, height: 640 });
-  await popup.goto(`chrome-extension://${EXTENSION_ID}/popup.html${tabId === undefined ? '' : `?tabId=${tabId}`}`);
+  await goto(popup, `chrome-extension://${EXTENSION_ID}/popup.html${tabId === undefined ? '' : `?tabId=${tabId}`}`);
   await expect(popup.locator('body')).toHaveAttribute('data-ready', 'true');
   return popup;
 }

@@ -3,6 +3,7 @@ import { readBrowserBundle } from '../../../gateway/src/built-assets.js';
 import { wrapPageRuntime } from '../../../gateway/src/runtime/runtime-source.js';
 import { EXTENSION_ID } from './extension-browser.js';
 import { SITE_INLINE_CODE } from './extension-site.js';
+import { goto } from '../../support/navigate.js';
 
 /** One CSP violation as the strict test site's recorder saw it (`violations.js`). */
 export interface Violation {
@@ -47,7 +48,7 @@ export async function expectPolicyInForce(page: Page, options: { policy?: string
 export async function framedBy(context: BrowserContext, framerOrigin: string, target: string): Promise<boolean> {
   const page = await context.newPage();
   try {
-    await page.goto(`${framerOrigin}/framer?src=${encodeURIComponent(target)}`);
+    await goto(page, `${framerOrigin}/framer?src=${encodeURIComponent(target)}`);
     const frame = await (await page.locator('#framed').elementHandle())?.contentFrame();
     if (!frame) throw new Error('the framer page has no frame');
     await frame.waitForLoadState('load');
@@ -63,7 +64,7 @@ export async function framedBy(context: BrowserContext, framerOrigin: string, ta
  */
 export async function allowUserScripts(context: BrowserContext): Promise<void> {
   const page = await context.newPage();
-  await page.goto(`chrome://extensions/?id=${EXTENSION_ID}`);
+  await goto(page, `chrome://extensions/?id=${EXTENSION_ID}`);
   const toggle = page.locator('#allow-user-scripts');
   await toggle.click();
   await expect(toggle).toHaveJSProperty('checked', true);
