@@ -62,7 +62,10 @@ async function ask(on: Browser): Promise<{ page: Page; dialog: string; panel: Do
   });
   const panel = await recordDockPanel(page, 'ask-page');
   await clickDock(page, isAsk);
-  return { page, dialog: await dialog, panel };
+  // A hang guard, not a timing claim: a click that missed fails here and says so, not at the test's timeout.
+  let timer: NodeJS.Timeout | undefined;
+  const missed = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error('Clicking "Ask…" brought no dialog in 60 s')), 60_000)));
+  return { page, dialog: await Promise.race([dialog, missed]).finally(() => clearTimeout(timer)), panel };
 }
 
 test('the local model answers the question about the page, streamed into the dock panel', async () => {

@@ -152,9 +152,21 @@ export async function dockSummary(page: Page, plugin?: string): Promise<string[]
   return (await dockElements(page)).filter((element) => !plugin || element.plugin === plugin).map((element) => `${element.kind} ${element.kind === 'panel' ? `${element.label}: ${element.text}` : element.text}`);
 }
 
-/** Clicks the first dock element that matches, with the mouse, where it is on screen. */
+/**
+ * Clicks the first dock element that matches, with the mouse, where it is on screen. The dock grows
+ * upwards as plugins add entries (another plugin's badge may come a moment later), so the element's
+ * place is read until two reads a frame apart agree: a click at a place it has left would land on
+ * something else.
+ */
 export async function clickDock(page: Page, match: (element: DockElement) => boolean): Promise<void> {
-  const element = (await dockElements(page)).find(match);
+  const sameBox = (a: DockElement['box'], b: DockElement['box']) => a.x === b.x && a.y === b.y && a.width === b.width && a.height === b.height;
+  let element = (await dockElements(page)).find(match);
+  for (let reads = 0; element && reads < 50; reads += 1) {
+    await page.waitForTimeout(100);
+    const again = (await dockElements(page)).find(match);
+    if (again && sameBox(again.box, element.box)) break;
+    element = again;
+  }
   if (!element) throw new Error(`No such element in the AiPlugs dock; it shows: ${(await dockSummary(page)).join(' | ') || 'nothing'}`);
   await page.mouse.click(element.box.x + element.box.width / 2, element.box.y + element.box.height / 2);
 }
