@@ -39,7 +39,7 @@ export interface ApiOptions {
   mounts?: Array<{ path: string; app: Hono<ApiEnv> }>;
   /** The dashboard's session check (cookie from its one-time login link). */
   isDashboardSession?: (cookieHeader: string | undefined) => boolean;
-  /** Calls the extension may make at once for one page origin (`api.max_page_requests_in_flight`). */
+  /** Calls the extension may make at once for one site (net/site-of.ts; `api.max_page_requests_in_flight`). */
   maxPageRequestsInFlight?: number;
 }
 

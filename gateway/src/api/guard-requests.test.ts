@@ -38,4 +38,28 @@ describe('calls the extension makes for a page', () => {
     // Finished calls give their places back.
     assert.equal((await call('https://a.test')).status, 200);
   });
+
+  it("are counted per site: a site's subdomains, ports and schemes share its limit", async () => {
+    let finish = () => {};
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const app = new Hono<ApiEnv>();
+    app.onError((error, c) => toErrorResponse(error, c, () => undefined));
+    app.use('*', guardRequests({ token: TOKEN, activeOnSite: () => true, apiOrigins: () => [API], maxPageCallsInFlight: 2 }));
+    app.post('/api/plugins/:id/infer', async (c) => {
+      await finished;
+      return c.json({});
+    });
+    const call = async (origin: string) =>
+      app.request(`${API}/api/plugins/echo/infer`, { method: 'POST', body: '{}', headers: { host: '127.0.0.1:5000', authorization: `Bearer ${TOKEN}`, 'x-aiplugs-page-origin': origin } });
+    const first = [call('https://a.shop.com'), call('http://b.shop.com:8080')];
+    const third = await Promise.race([call('https://c.d.shop.com').then((answer) => answer.status), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000))]);
+    assert.equal(third, 429, 'a third subdomain of the site');
+    const other = call('https://alice.github.io');
+    const another = call('https://bob.github.io');
+    finish();
+    assert.deepEqual(
+      (await Promise.all([...first, other, another])).map((answer) => answer.status),
+      [200, 200, 200, 200],
+    );
+  });
 });

@@ -6,6 +6,7 @@ import { PAGE_ORIGIN_HEADER, pageOriginOf } from './page-origin.js';
 import { createSignedCallCheck, type SignedCallVerdict } from './signed-calls.js';
 import { tokensEqual } from './token-compare.js';
 import { SIGNED_CALL_SCHEME } from '../pairing/token-proof.js';
+import { siteOf } from '../net/site-of.js';
 
 /** Routes anyone on this machine may read without the token: liveness and the public CA certificate. */
 export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
@@ -72,7 +73,7 @@ export interface GuardOptions {
   apiOrigins: () => string[];
   /** Whether a Cookie header carries a dashboard session (set by its login link); accepted like the token. */
   isDashboardSession?: (cookieHeader: string | undefined) => boolean;
-  /** Calls the extension may make at once for one page origin (`api.max_page_requests_in_flight`); default 32. */
+  /** Calls the extension may make at once for one site (net/site-of.ts; `api.max_page_requests_in_flight`); default 32. */
   maxPageCallsInFlight?: number;
 }
 
@@ -152,7 +153,7 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
       const pluginId = pagePluginTarget(c.req.method, url.pathname, url.searchParams);
       if (pluginId === null) throw new ApiError(403, 'forbidden', 'Pages may only call their own plugins');
       if (!options.activeOnSite(pageOrigin, pluginId)) throw new ApiError(403, 'plugin_not_injected', `Plugin "${pluginId}" is not active on this page`);
-      const done = pageCalls.enter(pageOrigin);
+      const done = pageCalls.enter(siteOf(pageOrigin));
       if (!done) throw new ApiError(429, 'too_many_requests', 'This site has too many AiPlugs calls in flight; try again shortly');
       c.set('caller', { kind: 'page', origin: pageOrigin, session: 'extension' });
       try {

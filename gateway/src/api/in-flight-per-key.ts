@@ -1,7 +1,7 @@
 /**
- * Counts what each key (an origin, a page load) has in flight and refuses one over `max`, so one
+ * Counts what each key (a site, a page load) has in flight and refuses one over `max`, so one
  * site's pages cannot take every worker, cloud slot or socket from the others. The bridge and the
- * API count page calls per origin with it (bridge-entry.ts, guard-requests.ts), and the socket
+ * API count page calls per site with it (bridge-entry.ts, guard-requests.ts), and the socket
  * endpoint counts page sockets (connections/page-socket-quota.ts). Keys at zero are forgotten.
  *
  * @example

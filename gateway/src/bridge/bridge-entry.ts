@@ -2,6 +2,7 @@ import { errorBody } from '../api/api-error.js';
 import { createInFlightPerKey } from '../api/in-flight-per-key.js';
 import type { ApiEnv } from '../api/api-env.js';
 import { tokensEqual } from '../api/token-compare.js';
+import { siteOf } from '../net/site-of.js';
 import { originOf, parseForwardedPath, parsePagePath, type BridgeScheme } from './bridge-paths.js';
 import type { CapabilityIssuer, PageGrant } from './page-capability.js';
 
@@ -13,8 +14,8 @@ export interface BridgeEntryOptions {
   /** The proxy's per-process secret (it rewrites page paths to carry it). */
   secret: string;
   capabilities: CapabilityIssuer;
-  /** Bridged requests one origin may have in flight; the rest get 429 (default 32). */
-  maxInFlightPerOrigin?: number;
+  /** Bridged requests one site (net/site-of.ts) may have in flight; the rest get 429 (default 32). */
+  maxInFlightPerSite?: number;
 }
 
 /** Request headers a bridged call keeps: what the API needs to read its body, revalidate files and compress them. */
@@ -63,7 +64,7 @@ export function identifyBridgedRequest(
  *   serve({ fetch: (request, env) => (bridge.handles(request) ? bridge.fetch(request, env) : api.fetch(request, env)) });
  */
 export function createBridgeEntry(options: BridgeEntryOptions) {
-  const inFlight = createInFlightPerKey(options.maxInFlightPerOrigin ?? 32);
+  const inFlight = createInFlightPerKey(options.maxInFlightPerSite ?? 32);
   return {
     handles(request: Request): boolean {
       return new URL(request.url).pathname.startsWith('/__aiplugs-bridge/');
@@ -73,7 +74,7 @@ export function createBridgeEntry(options: BridgeEntryOptions) {
       const verdict = identifyBridgedRequest(url.pathname, request.headers, options);
       if (!verdict.ok) return verdict.response;
       const { origin, grant, path } = verdict.identity;
-      const done = inFlight.enter(origin);
+      const done = inFlight.enter(siteOf(origin));
       if (!done) return refuse(429, 'too_many_requests', 'This site has too many AiPlugs calls in flight; try again shortly');
       try {
         const headers = new Headers();

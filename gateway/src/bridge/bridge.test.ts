@@ -35,7 +35,7 @@ const app = new Hono<ApiEnv>().all('*', async (c) => {
   const body = c.req.raw.body ? (await c.req.text()).length : null;
   return c.json({ path: new URL(c.req.url).pathname, bridge: c.env?.bridge ?? null, cookie: c.req.header('cookie') ?? null, body });
 });
-const entry = createBridgeEntry({ fetch: app.fetch, secret: SECRET, capabilities, maxInFlightPerOrigin: 4 });
+const entry = createBridgeEntry({ fetch: app.fetch, secret: SECRET, capabilities, maxInFlightPerSite: 4 });
 let api: ServerType;
 let proxy: Mockttp;
 
@@ -280,5 +280,26 @@ describe('an in-process answer that fails', () => {
     } finally {
       await failing.stop();
     }
+  });
+});
+
+describe('bridged calls in flight', () => {
+  it("are counted per site: a site's subdomains share its limit, another site keeps its own", async () => {
+    let finish = () => {};
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const waiting = createBridgeEntry({ fetch: async () => (await finished, new Response('{}')), secret: SECRET, capabilities, maxInFlightPerSite: 2 });
+    const call = (origin: string) => {
+      const { protocol, host } = new URL(origin);
+      const token = capabilities.mint({ origin, plugins: ['echo'], session: capabilities.newSession() });
+      const request = new Request(`http://127.0.0.1/__aiplugs-bridge/${SECRET}/${protocol.slice(0, -1)}${capabilityBase(token).slice('/__aiplugs'.length)}/api/plugins/echo/infer`, { method: 'POST', body: '{}', headers: { host } });
+      return Promise.resolve(waiting.fetch(request, {} as ApiEnv['Bindings'])).then((response) => response.status);
+    };
+    const first = [call('https://a.shop.com'), call('http://b.shop.com:8080')];
+    // Without a limit the third call would wait with the others: bounded, so that fails rather than hangs.
+    const third = await Promise.race([call('https://c.d.shop.com'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000))]);
+    assert.equal(third, 429, 'a third subdomain of the site');
+    const other = call('https://news.example.org');
+    finish();
+    assert.deepEqual(await Promise.all([...first, other]), [200, 200, 200]);
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -251,7 +252,7 @@ test("a reconnect replaces its own zombie, but never another page load's socket 
 });
 
 test('page sockets are limited per page load, per site and over all pages; a closed or failed one frees its place', async () => {
-  const { port: limitedPort } = await listen({}, { pageSocketLimits: { perPage: 2, perOrigin: 3, allPages: 4 } });
+  const { port: limitedPort } = await listen({}, { pageSocketLimits: { perPage: 2, perSite: 3, allPages: 4 } });
   const on = (origin: string, session = capabilities.newSession()) => (clientId: string) =>
     client(bridgedSocket(origin, ['echo'], `plugin_id=echo&client_id=${clientId}`, SECRET, session), { origin, headers: { host: new URL(origin).host } }, limitedPort);
   const opened = async (socket: ReturnType<typeof client>) => {
@@ -287,6 +288,23 @@ test('page sockets are limited per page load, per site and over all pages; a clo
   const again = pageA('a4');
   assert.ok(await opened(again), 'a closed socket frees its place for the same page');
   for (const socket of [a1, again, b1, elsewhere, user]) socket.ws.close();
+});
+
+test("a site's subdomains share its page-socket budget: four subdomains cannot hold every page's sockets", async () => {
+  const { port: limitedPort } = await listen({}, { pageSocketLimits: { perPage: 2, perSite: 3, allPages: 6 } });
+  const open = (origin: string) =>
+    client(bridgedSocket(origin, ['echo'], `plugin_id=echo&client_id=${randomUUID()}`, SECRET, capabilities.newSession()), { origin, headers: { host: new URL(origin).host } }, limitedPort);
+  const outcome = async (socket: ReturnType<typeof client>) => {
+    const first = await Promise.race([socket.next(), socket.closed]);
+    return 'type' in first && first.type === 'hello' ? 'open' : (first as { code: number }).code;
+  };
+  const site = [open('https://a.evil.com'), open('https://b.evil.com'), open('http://c.evil.com')];
+  assert.deepEqual(await Promise.all(site.map(outcome)), ['open', 'open', 'open']);
+  const fourth = open('https://d.evil.com');
+  assert.equal(await outcome(fourth), 1013, "a fourth subdomain's socket is over the site's budget");
+  const other = open('https://news.example.org');
+  assert.equal(await outcome(other), 'open', 'another site still gets its sockets');
+  for (const socket of [...site, other]) socket.ws.close();
 });
 
 test('10k reconnects leave no sockets behind', async () => {

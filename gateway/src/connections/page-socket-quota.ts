@@ -1,16 +1,17 @@
 import { createInFlightPerKey } from '../api/in-flight-per-key.js';
+import { siteOf } from '../net/site-of.js';
 
 /** How many plugin sockets pages may hold open at once. */
 export interface PageSocketLimits {
   /** One page load (one capability session). */
   perPage: number;
-  /** All page loads of one origin together, so that one site cannot take the whole budget. */
-  perOrigin: number;
+  /** All page loads of one site (net/site-of.ts: its subdomains, ports and schemes) together, so that one site cannot take the whole budget. */
+  perSite: number;
   /** All pages of all sites together: what bounds the gateway's memory, since capabilities are stateless. */
   allPages: number;
 }
 
-export const DEFAULT_PAGE_SOCKET_LIMITS: PageSocketLimits = { perPage: 32, perOrigin: 128, allPages: 512 };
+export const DEFAULT_PAGE_SOCKET_LIMITS: PageSocketLimits = { perPage: 32, perSite: 128, allPages: 512 };
 
 export type QuotaVerdict = { ok: true; release: () => void } | { ok: false; reason: string };
 
@@ -28,7 +29,7 @@ export type QuotaVerdict = { ok: true; release: () => void } | { ok: false; reas
 export function createPageSocketQuota(limits: PageSocketLimits = DEFAULT_PAGE_SOCKET_LIMITS) {
   const levels = [
     { count: createInFlightPerKey(limits.perPage), key: (origin: string, session: string) => `${origin}\n${session}`, full: `this page has ${limits.perPage} plugin sockets open` },
-    { count: createInFlightPerKey(limits.perOrigin), key: (origin: string) => origin, full: `this site has ${limits.perOrigin} plugin sockets open` },
+    { count: createInFlightPerKey(limits.perSite), key: (origin: string) => siteOf(origin), full: `this site has ${limits.perSite} plugin sockets open` },
     { count: createInFlightPerKey(limits.allPages), key: () => '', full: `pages have ${limits.allPages} plugin sockets open` },
   ];
   return {

@@ -64,7 +64,7 @@ export interface ApiServer {
 /** Serves the API on loopback: bridge requests from the proxy, the API itself, and plugin WebSockets. */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { api, apiPort, config, capabilities, bridgeSecret, logger } = options;
-  const bridge = createBridgeEntry({ fetch: api.fetch, secret: bridgeSecret, capabilities, maxInFlightPerOrigin: config.api.max_page_requests_in_flight });
+  const bridge = createBridgeEntry({ fetch: api.fetch, secret: bridgeSecret, capabilities, maxInFlightPerSite: config.api.max_page_requests_in_flight });
   const server = await listen({ fetch: (request, env) => (bridge.handles(request) ? bridge.fetch(request, env) : api.fetch(request, env)) }, apiPort).catch((error: unknown) => {
     throw isAddressInUse(error) ? new PortInUseError('api', apiPort) : error;
   });

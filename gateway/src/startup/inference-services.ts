@@ -9,7 +9,7 @@ import type { PluginRegistry } from '../plugins/plugin-registry.js';
 import { isGatewayOrigin, siteActive } from '../settings/active-plugins.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { createWebAiBuiltIns, withBuiltIns } from '../webai/builtin-plugins.js';
-import { createOriginLimits } from '../webai/origin-limits.js';
+import { createSiteLimits } from '../webai/site-limits.js';
 import { createWebAiService, type WebAiService } from '../webai/webai-service.js';
 import type { WorkerManager } from '../workers/worker-manager.js';
 import { createGatewayWorkers } from './gateway-workers.js';
@@ -68,7 +68,7 @@ export async function createInferenceServices({ config, env, token, registry, se
     provisioner,
     cloudOrigins: () => settings.get().webai_cloud_origins,
     siteActive: (origin) => !isGatewayOrigin(origin, apiPort) && siteActive(settings.get(), origin),
-    limits: createOriginLimits({ requestsPerMinute: () => config.webai.page_requests_per_minute, maxConcurrent: () => config.webai.page_max_concurrent }),
+    limits: createSiteLimits({ requestsPerMinute: () => config.webai.page_requests_per_minute, maxConcurrent: () => config.webai.page_max_concurrent }),
   });
   return { workers, router, budget, webAi, withWebAi: withBuiltIns(registry, webAiBuiltIns.all) };
 }

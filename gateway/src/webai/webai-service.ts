@@ -11,7 +11,7 @@ import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { workerErrors } from '../workers/worker-errors.js';
 import { LLM_MODEL_KEY, webAiCloudRecord, type WebAiBuiltIns, type WebAiConfig } from './builtin-plugins.js';
 import { inputQuotaOf } from './input-quota.js';
-import type { OriginLimits } from './origin-limits.js';
+import type { SiteLimits } from './site-limits.js';
 import { languageModelPrompt, samplingOf, type ResponseConstraint } from './prompts/language-model-prompt.js';
 import { proofreadCorrections } from './prompts/proofread-corrections.js';
 import { proofreaderPrompt } from './prompts/proofreader-prompt.js';
@@ -47,7 +47,7 @@ export interface WebAiServiceOptions {
   cloudOrigins: () => readonly string[];
   /** Whether AiPlugs still works on this origin (not paused, site not disabled). */
   siteActive: (origin: string) => boolean;
-  limits: OriginLimits;
+  limits: SiteLimits;
 }
 
 /** What `measure`, `create` and a generation tell the page about its quota. */

@@ -20,7 +20,7 @@ import { createSettingsStore } from '../../settings/settings-store.js';
 import { recordingLogger } from '../../workers/test-support.js';
 import { createWorkerManager } from '../../workers/worker-manager.js';
 import { createWebAiBuiltIns, withBuiltIns } from '../builtin-plugins.js';
-import { createOriginLimits } from '../origin-limits.js';
+import { createSiteLimits } from '../site-limits.js';
 import { webAiRoutes } from '../webai-routes.js';
 import { createWebAiService } from '../webai-service.js';
 
@@ -85,7 +85,7 @@ export async function startWebAiHarness(options: HarnessOptions = {}) {
     provisioner,
     cloudOrigins: () => settings.get().webai_cloud_origins,
     siteActive: (origin) => siteActive(settings.get(), origin),
-    limits: createOriginLimits({ requestsPerMinute: () => config.webai.page_requests_per_minute, maxConcurrent: () => config.webai.page_max_concurrent }),
+    limits: createSiteLimits({ requestsPerMinute: () => config.webai.page_requests_per_minute, maxConcurrent: () => config.webai.page_max_concurrent }),
   });
   const ca = await ensureCertificateAuthority({ dataDir: root, lifetimeDays: 30, renewBeforeDays: 1, logger });
   const router = createInferenceRouter({ registry, local: workers, cloud, budget });
