@@ -166,6 +166,16 @@ test.describe('injection rules (nonce mode)', () => {
     expect(result).toEqual({ json: JSON_BODY, fragment: HTML_FRAGMENT, xhr: HTML_FRAGMENT, image: 16 });
   });
 
+  test('document_idle plugins still run on a page whose load event never comes (an image that never ends)', async () => {
+    const page = await browsers.nonce!.newPage();
+    await goto(page, `${site.origin}/endless-image`, { waitUntil: 'domcontentloaded' });
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    const stages = await order(page);
+    expect(stages.at(-1)).toBe('idle:interactive');
+    expect(stages.indexOf('end:interactive')).toBeGreaterThan(0);
+    await page.close();
+  });
+
   test('an SPA pushState page gets exactly one aiplugs:navigate per change', async () => {
     const page = await open('nonce', '/spa');
     await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');

@@ -64,6 +64,11 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       '/frame-parent': html({}, page('parent', '', '<iframe id="child" src="/frame-child"></iframe>')),
       '/frame-child': html({}, page('child')),
       '/spa': html({}, page('spa', '', '<script src="/spa.js"></script>')),
+      // An image whose answer never ends: the page's load event never comes.
+      '/endless-image': html({}, page('endless image', '', '<img src="/endless.png" alt="">')),
+      '/endless.png': (_request, response) => {
+        response.writeHead(200, { 'content-type': 'image/png' }).write(Buffer.from('89504e470d0a1a0a', 'hex'));
+      },
       '/spa.js': respond(200, { 'content-type': 'text/javascript' }, `window.__navs = []; window.addEventListener('aiplugs:navigate', (e) => window.__navs.push(e.detail));`),
       '/data.json': respond(200, { 'content-type': 'application/json' }, JSON_BODY),
       '/fragment.html': html({}, HTML_FRAGMENT),

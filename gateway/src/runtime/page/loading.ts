@@ -1,3 +1,4 @@
+import { whenIdle, type IdleSignals } from './idle-moment.js';
 import type { PageWorld } from './page-world.js';
 import type { PlanFile, RunAt } from './runtime-config.js';
 import { pluginOfBridgeUrl, type PluginStates } from './plugin-states.js';
@@ -9,7 +10,7 @@ export interface FileLoader {
   addStyle(pluginId: string, file: PlanFile): void;
   /** Runs `callback` when a `run_at` moment has come, relative to where the document is now. */
   whenReady(runAt: RunAt, callback: () => void): void;
-  /** The proxy's `document_idle` scripts (config `idle`), after DOMContentLoaded. */
+  /** The proxy's `document_idle` scripts (config `idle`), at the idle moment (idle-moment.ts). */
   loadIdleScripts(paths: readonly string[]): void;
 }
 
@@ -107,7 +108,9 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
   }
 
   // Same run_at semantics as the proxy's markup: document_start at once, document_end once parsed
-  // (before DOMContentLoaded), document_idle after.
+  // (before DOMContentLoaded), document_idle after it, at the load event or shortly after DOMContentLoaded.
+  // The document is "interactive" a moment before DOMContentLoaded (deferred scripts run in between):
+  // until that event, idle counts it as still loading.
   let waitingForContentLoaded = document.readyState === 'loading';
   if (waitingForContentLoaded) {
     document.addEventListener(
@@ -118,31 +121,37 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
       { once: true },
     );
   }
+  const idleSignals: IdleSignals = {
+    readyState: () => (waitingForContentLoaded ? 'loading' : document.readyState),
+    onDocument: (type, listener, options) => document.addEventListener(type, listener, options),
+    onWindow: (type, listener, options) => world.listen(type, listener, options),
+    offWindow: (type, listener) => world.unlisten(type, listener),
+    setTimer: (callback, ms) => setTimeout(callback, ms),
+    clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  };
   function whenReady(runAt: RunAt, callback: () => void): void {
-    const state = document.readyState;
-    if (runAt === 'document_start' || (runAt === 'document_end' && state !== 'loading') || (runAt === 'document_idle' && state !== 'loading' && !waitingForContentLoaded)) {
+    if (runAt === 'document_idle') {
+      whenIdle(idleSignals, callback);
+    } else if (runAt === 'document_start' || document.readyState !== 'loading') {
       callback();
-    } else if (runAt === 'document_end') {
+    } else {
       const onState = () => {
         if (document.readyState === 'loading') return;
         document.removeEventListener('readystatechange', onState);
         callback();
       };
       document.addEventListener('readystatechange', onState);
-    } else {
-      document.addEventListener('DOMContentLoaded', () => callback(), { once: true });
     }
   }
 
   function loadIdleScripts(paths: readonly string[]): void {
-    const load = () => {
+    if (paths.length === 0) return;
+    whenIdle(idleSignals, () => {
       paths.forEach((path) => {
         const url = world.bridge + path;
         addScript(url, pluginOfBridgeUrl(world.bridge, url));
       });
-    };
-    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', load, { once: true });
-    else load();
+    });
   }
 
   return { loadScript, addStyle, whenReady, loadIdleScripts };

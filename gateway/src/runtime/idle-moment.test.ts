@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { IDLE_WAIT_AFTER_CONTENT_LOADED_MS, whenIdle, type IdleSignals } from './page/idle-moment.js';
+
+/** A page whose moments the test plays out: its events and its timer run when the test says. */
+function scriptedPage(initial: DocumentReadyState) {
+  let state = initial;
+  const listeners = new Map<string, Set<() => void>>();
+  const timers = new Map<number, { callback: () => void; ms: number }>();
+  let nextTimer = 1;
+  const on = (target: string) => (type: string, listener: () => void) => {
+    const key = `${target}:${type}`;
+    if (!listeners.has(key)) listeners.set(key, new Set());
+    listeners.get(key)!.add(listener);
+  };
+  const signals: IdleSignals = {
+    readyState: () => state,
+    onDocument: on('document'),
+    onWindow: on('window'),
+    offWindow: (type, listener) => listeners.get(`window:${type}`)?.delete(listener),
+    setTimer: (callback, ms) => {
+      timers.set(nextTimer, { callback, ms });
+      return nextTimer++;
+    },
+    clearTimer: (handle) => timers.delete(handle as number),
+  };
+  const fire = (key: string) => [...(listeners.get(key) ?? [])].forEach((listener) => listener());
+  return {
+    signals,
+    contentLoaded() {
+      state = 'interactive';
+      fire('document:DOMContentLoaded');
+    },
+    loaded() {
+      state = 'complete';
+      fire('window:load');
+    },
+    /** The timers still set, by delay. */
+    pendingTimers: () => [...timers.values()].map(({ ms }) => ms),
+    runTimers() {
+      const due = [...timers.values()];
+      timers.clear();
+      due.forEach(({ callback }) => callback());
+    },
+  };
+}
+
+test('idle comes with the load event when it follows DOMContentLoaded closely, and only once', () => {
+  const page = scriptedPage('loading');
+  const runs: string[] = [];
+  whenIdle(page.signals, () => runs.push('idle'));
+  assert.deepEqual(page.pendingTimers(), [], 'nothing waits before DOMContentLoaded');
+  page.contentLoaded();
+  assert.deepEqual(runs, []);
+  assert.deepEqual(page.pendingTimers(), [IDLE_WAIT_AFTER_CONTENT_LOADED_MS]);
+  page.loaded();
+  assert.deepEqual(runs, ['idle']);
+  assert.deepEqual(page.pendingTimers(), [], 'the timer is cleared');
+  page.runTimers();
+  page.loaded();
+  assert.deepEqual(runs, ['idle']);
+});
+
+test('a load event that does not come in time (an image that never finishes) does not hold idle back', () => {
+  const page = scriptedPage('loading');
+  const runs: string[] = [];
+  whenIdle(page.signals, () => runs.push('idle'));
+  page.contentLoaded();
+  page.runTimers();
+  assert.deepEqual(runs, ['idle']);
+  page.loaded();
+  assert.deepEqual(runs, ['idle']);
+});
+
+test('a document past DOMContentLoaded waits for its load at most the bound; a complete one runs at once', () => {
+  const interactive = scriptedPage('interactive');
+  const runs: string[] = [];
+  whenIdle(interactive.signals, () => runs.push('interactive'));
+  assert.deepEqual(interactive.pendingTimers(), [IDLE_WAIT_AFTER_CONTENT_LOADED_MS]);
+  interactive.runTimers();
+  whenIdle(scriptedPage('complete').signals, () => runs.push('complete'));
+  assert.deepEqual(runs, ['interactive', 'complete']);
+});
