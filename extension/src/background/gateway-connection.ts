@@ -1,5 +1,6 @@
+import browser from 'webextension-polyfill';
 import { createGatewayClient, discoverGateway, GatewayError, normalizeAddress, rangeAddresses, type GatewayClient } from '../common/gateway-client';
-import type { GatewayHealth } from '../common/gateway-types';
+import type { GatewayHealth } from '../common/gateway-answers';
 import type { ConnectionStatus, ExtensionSettings } from '../common/protocol';
 import { loadSettings, saveSettings } from '../common/storage';
 import { proofNonce, tokenProof } from '../../../gateway/src/pairing/token-proof';
@@ -48,18 +49,24 @@ export async function provenToken(address: string, tokens: string[]): Promise<{ 
   return 'unproven';
 }
 
-/** Whether the gateway at `address`, which proved it holds `token`, takes it: `yes`, `no` (401), or `error` (anything else). */
-async function acceptsToken(address: string, token: string): Promise<'yes' | 'no' | 'error'> {
+type TokenVerdict = 'yes' | 'no' | 'error' | 'other-version';
+
+/**
+ * Whether the gateway at `address`, which proved it holds `token`, takes it: `yes`, `no` (401),
+ * `other-version` (it answers in a shape this extension does not know), or `error` (anything else).
+ */
+async function acceptsToken(address: string, token: string): Promise<TokenVerdict> {
   try {
     await createGatewayClient({ address, token, timeoutMs: 3000 }).settings();
     return 'yes';
   } catch (error) {
-    return error instanceof GatewayError && error.status === 401 ? 'no' : 'error';
+    if (!(error instanceof GatewayError)) return 'error';
+    return error.status === 401 ? 'no' : error.code === 'unexpected_answer' ? 'other-version' : 'error';
   }
 }
 
 /** `acceptsToken`, asked only of a server that first proved it holds the token. */
-async function tokenVerdict(address: string, token: string): Promise<'yes' | 'no' | 'error'> {
+async function tokenVerdict(address: string, token: string): Promise<TokenVerdict> {
   const proven = await provenToken(address, [token]);
   return typeof proven === 'object' ? acceptsToken(address, token) : proven === 'unproven' ? 'no' : 'error';
 }
@@ -143,6 +150,10 @@ export async function connectionStatus(): Promise<ConnectionStatus> {
       return connected(current, health, null);
     }
     if (verdict === 'error') return { state: 'down', address: current, message: `The gateway at ${current} answered with an error; see its log (or the dashboard).` };
+    if (verdict === 'other-version') {
+      const mine = browser.runtime.getManifest().version;
+      return { state: 'down', address: current, message: `AiPlugs ${health.version} at ${current} answers in a way this extension (${mine}) does not know: update whichever of the two is older.` };
+    }
   }
   const { accepted, seen, remembered } = await relocate(settings, current && health ? current : null);
   if (accepted) {

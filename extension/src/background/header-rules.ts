@@ -1,5 +1,5 @@
 import browser, { type DeclarativeNetRequest } from 'webextension-polyfill';
-import type { GatewaySettings } from '../common/gateway-types';
+import type { GatewaySettings } from '../common/gateway-answers';
 import { hostMatchesSitePattern } from '../common/site-patterns';
 
 /**

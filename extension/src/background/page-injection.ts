@@ -4,7 +4,7 @@
  * anything imported or declared outside it.
  */
 import type { PageOutcome } from '../common/protocol';
-import type { InjectedFile, RunAt } from '../common/gateway-types';
+import type { InjectedFile, RunAt } from '../common/gateway-answers';
 
 export interface ReconcilePlan {
   url: string;

@@ -1,4 +1,4 @@
-import type { InjectionPlan } from '../common/gateway-types';
+import type { InjectionPlan } from '../common/gateway-answers';
 
 /**
  * The last injection plan fetched for each document, so the page runtime's requests to run a

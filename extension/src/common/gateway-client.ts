@@ -1,5 +1,16 @@
 import type { z } from 'zod/mini';
-import type { ActivePlugins, GatewayErrorBody, GatewayEvent, GatewaySettings, InjectionPlan, PluginInfo, WebAiStatus } from './gateway-types';
+import {
+  ActivePluginsSchema,
+  GatewayEventSchema,
+  GatewaySettingsSchema,
+  InferAnswerSchema,
+  InjectionPlanSchema,
+  PluginListSchema,
+  WebAiStatusSchema,
+  type GatewayErrorBody,
+  type GatewayEvent,
+  type GatewaySettings,
+} from './gateway-answers';
 import { GatewayHealthSchema, PairingRedeemAnswerSchema, TokenProofAnswerSchema, type GatewayHealth } from './unproven-answers';
 // The gateway's own parser: one set of text/event-stream rules for both ends.
 import { createSseParser } from '../../../gateway/src/inference/sse-parser';
@@ -114,32 +125,41 @@ export function createGatewayClient(options: GatewayClientOptions) {
     return body as T;
   };
   /** A call whose answer any local program may give (see unproven-answers.ts): read to a small bound, taken only in the shape the gateway gives it. */
-  const checkedCall = async <S extends z.ZodMiniType>(schema: S, path: string, init: CallInit = {}): Promise<z.infer<S>> => {
+  const unprovenCall = async <S extends z.ZodMiniType>(schema: S, path: string, init: CallInit = {}): Promise<z.infer<S>> => {
     const answer = schema.safeParse(await call<unknown>(path, { ...init, maxBytes: MAX_UNPROVEN_ANSWER_BYTES }));
     if (!answer.success) throw new GatewayError('not_aiplugs', `The server at ${new URL(options.address).host} did not answer as an AiPlugs gateway.`);
     return answer.data;
   };
+  /** A call to the gateway (it signs with the token), taken only in the shape this extension knows (gateway-answers.ts). */
+  const checkedCall = async <S extends z.ZodMiniType>(schema: S, path: string, init: CallInit = {}): Promise<z.infer<S>> => {
+    const answer = schema.safeParse(await call<unknown>(path, init));
+    if (!answer.success) {
+      const route = `${(init.method ?? 'GET').toUpperCase()} ${path.split('?')[0]}`;
+      throw new GatewayError('unexpected_answer', `The AiPlugs gateway at ${new URL(options.address).host} answered ${route} in a shape this extension does not know: are the gateway and the extension the same version?`);
+    }
+    return answer.data;
+  };
   return {
     address: options.address,
-    health: (timeout?: number) => checkedCall(GatewayHealthSchema, '/api/health', { timeout: timeout ?? timeoutMs }),
-    settings: () => call<GatewaySettings>('/api/settings'),
-    updateSettings: (patch: Partial<GatewaySettings>) => call<GatewaySettings>('/api/settings', { method: 'PATCH', body: JSON.stringify(patch) }),
-    webAiStatus: () => call<WebAiStatus>('/api/webai/status'),
-    active: (url: string) => call<ActivePlugins>(`/api/settings/active?url=${encodeURIComponent(url)}`),
-    plugins: () => call<{ plugins: PluginInfo[] }>('/api/plugins').then((answer) => answer.plugins),
-    inject: (url: string) => call<InjectionPlan>(`/api/inject?url=${encodeURIComponent(url)}`),
+    health: (timeout?: number) => unprovenCall(GatewayHealthSchema, '/api/health', { timeout: timeout ?? timeoutMs }),
+    settings: () => checkedCall(GatewaySettingsSchema, '/api/settings'),
+    updateSettings: (patch: Partial<GatewaySettings>) => checkedCall(GatewaySettingsSchema, '/api/settings', { method: 'PATCH', body: JSON.stringify(patch) }),
+    webAiStatus: () => checkedCall(WebAiStatusSchema, '/api/webai/status'),
+    active: (url: string) => checkedCall(ActivePluginsSchema, `/api/settings/active?url=${encodeURIComponent(url)}`),
+    plugins: () => checkedCall(PluginListSchema, '/api/plugins').then((answer) => answer.plugins),
+    inject: (url: string) => checkedCall(InjectionPlanSchema, `/api/inject?url=${encodeURIComponent(url)}`),
     /** A call for a page (`pageOrigin`, from the browser): the gateway applies that page's rules and tells errors as to a page. */
     infer: (pluginId: string, body: unknown, pageOrigin: string) =>
-      call<{ result: unknown }>(`/api/plugins/${encodeURIComponent(pluginId)}/infer`, {
+      checkedCall(InferAnswerSchema, `/api/plugins/${encodeURIComponent(pluginId)}/infer`, {
         method: 'POST',
         body: JSON.stringify(body),
         headers: { [PAGE_ORIGIN_HEADER]: pageOrigin },
         timeout: 10 * 60_000,
       }).then((answer) => answer.result),
     /** Trades a one-time pairing code for the token; the gateway honours it only from this extension's Origin. */
-    redeemPairing: (code: string) => checkedCall(PairingRedeemAnswerSchema, '/api/pairing/redeem', { method: 'POST', body: JSON.stringify({ code }) }),
+    redeemPairing: (code: string) => unprovenCall(PairingRedeemAnswerSchema, '/api/pairing/redeem', { method: 'POST', body: JSON.stringify({ code }) }),
     /** The gateway's proof that it holds the token, for `nonce` (gateway/src/pairing/token-proof.ts); needs no token. */
-    tokenProof: (nonce: string) => checkedCall(TokenProofAnswerSchema, '/api/pairing/proof', { method: 'POST', body: JSON.stringify({ nonce }) }).then((answer) => answer.proof),
+    tokenProof: (nonce: string) => unprovenCall(TokenProofAnswerSchema, '/api/pairing/proof', { method: 'POST', body: JSON.stringify({ nonce }) }).then((answer) => answer.proof),
     modelStatus: (pluginId: string, pageOrigin: string) => call<unknown>(`/api/plugins/${encodeURIComponent(pluginId)}/models/status`, { headers: { [PAGE_ORIGIN_HEADER]: pageOrigin } }),
     /** Follows `GET /api/events` until `signal` aborts; EventSource cannot send the token, fetch can. */
     async events(signal: AbortSignal, onEvent: (event: GatewayEvent) => void): Promise<void> {
@@ -151,7 +171,8 @@ export function createGatewayClient(options: GatewayClientOptions) {
         if (done) return;
         for (const { data } of parser.push(value)) {
           try {
-            onEvent(JSON.parse(data) as GatewayEvent);
+            const event = GatewayEventSchema.safeParse(JSON.parse(data));
+            if (event.success) onEvent(event.data);
           } catch {
             // a malformed event is skipped, the stream goes on
           }

@@ -10,7 +10,7 @@
  * Every message names its `type`; `BackgroundReplies` says what the background answers to each.
  */
 import { z } from 'zod/mini';
-import type { InjectionPlan, PluginInfo } from './gateway-types';
+import type { InjectionPlan, PluginInfo } from './gateway-answers';
 
 // --- page world ⇄ ISOLATED content script (DOM events) ---------------------------------------------
 

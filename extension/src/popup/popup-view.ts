@@ -1,6 +1,6 @@
 import browser from 'webextension-polyfill';
 import { createGatewayClient } from '../common/gateway-client';
-import type { GatewayEvent } from '../common/gateway-types';
+import type { GatewayEvent } from '../common/gateway-answers';
 import {
   pluginViews,
   runningCount,
