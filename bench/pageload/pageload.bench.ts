@@ -33,6 +33,7 @@ import { findBrowser } from '../../gateway/src/browser/find-browser.js';
 import { MissingPrerequisite } from '../missing-prerequisite.js';
 import { cpuSeconds, startGateway, startMitmdump, type ProxyChild } from '../proxy/harness.js';
 import { generateCorpus, type Corpus, type OriginName } from './corpus.js';
+import { QUIET_CHROMIUM_ARGS } from '../../e2e/support/chromium.js';
 
 export interface PageLoadRow {
   scheme: string;
@@ -104,7 +105,7 @@ interface Contender {
 
 async function launch(executablePath: string, proxy: ProxyChild | null): Promise<Browser> {
   const args = proxy ? [`--proxy-server=http://127.0.0.1:${proxy.port}`, '--proxy-bypass-list=<-loopback>'] : [];
-  return chromium.launch({ executablePath, args: [...args, '--disable-background-networking', '--disable-component-update'] });
+  return chromium.launch({ executablePath, args: [...args, ...QUIET_CHROMIUM_ARGS] });
 }
 
 /** One load in a fresh context: the page's `loadEventStart` (ms after navigation start) and whether it was injected. */
