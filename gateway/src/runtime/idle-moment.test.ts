@@ -5,10 +5,11 @@ import { IDLE_WAIT_AFTER_CONTENT_LOADED_MS, whenIdle, type IdleSignals } from '.
 /** A page whose moments the test plays out: its events and its timer run when the test says. */
 function scriptedPage(initial: DocumentReadyState) {
   let state = initial;
-  const listeners = new Map<string, Set<() => void>>();
+  type Listener = (event: { isTrusted: boolean }) => void;
+  const listeners = new Map<string, Set<Listener>>();
   const timers = new Map<number, { callback: () => void; ms: number }>();
   let nextTimer = 1;
-  const on = (target: string) => (type: string, listener: () => void) => {
+  const on = (target: string) => (type: string, listener: Listener) => {
     const key = `${target}:${type}`;
     if (!listeners.has(key)) listeners.set(key, new Set());
     listeners.get(key)!.add(listener);
@@ -17,6 +18,7 @@ function scriptedPage(initial: DocumentReadyState) {
     readyState: () => state,
     onDocument: on('document'),
     onWindow: on('window'),
+    offDocument: (type, listener) => listeners.get(`document:${type}`)?.delete(listener),
     offWindow: (type, listener) => listeners.get(`window:${type}`)?.delete(listener),
     setTimer: (callback, ms) => {
       timers.set(nextTimer, { callback, ms });
@@ -24,7 +26,7 @@ function scriptedPage(initial: DocumentReadyState) {
     },
     clearTimer: (handle) => timers.delete(handle as number),
   };
-  const fire = (key: string) => [...(listeners.get(key) ?? [])].forEach((listener) => listener());
+  const fire = (key: string, isTrusted = true) => [...(listeners.get(key) ?? [])].forEach((listener) => listener({ isTrusted }));
   return {
     signals,
     contentLoaded() {
@@ -34,6 +36,10 @@ function scriptedPage(initial: DocumentReadyState) {
     loaded() {
       state = 'complete';
       fire('window:load');
+    },
+    /** What a page script can do: dispatch the events itself, while the document still loads. */
+    pageDispatches(key: string) {
+      fire(key, false);
     },
     /** The timers still set, by delay. */
     pendingTimers: () => [...timers.values()].map(({ ms }) => ms),
@@ -80,4 +86,20 @@ test('a document past DOMContentLoaded waits for its load at most the bound; a c
   interactive.runTimers();
   whenIdle(scriptedPage('complete').signals, () => runs.push('complete'));
   assert.deepEqual(runs, ['interactive', 'complete']);
+});
+
+test("a page script's own load and DOMContentLoaded events do not bring idle before the document is parsed", () => {
+  const page = scriptedPage('loading');
+  const runs: string[] = [];
+  whenIdle(page.signals, () => runs.push('idle'));
+  page.pageDispatches('window:load');
+  page.pageDispatches('document:DOMContentLoaded');
+  assert.deepEqual(page.pendingTimers(), [], 'no wait started');
+  page.pageDispatches('window:load');
+  assert.deepEqual(runs, []);
+  page.contentLoaded();
+  page.pageDispatches('window:load');
+  assert.deepEqual(runs, [], 'an untrusted load after DOMContentLoaded is not the load either');
+  page.loaded();
+  assert.deepEqual(runs, ['idle']);
 });

@@ -113,18 +113,18 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
   // until that event, idle counts it as still loading.
   let waitingForContentLoaded = document.readyState === 'loading';
   if (waitingForContentLoaded) {
-    document.addEventListener(
-      'DOMContentLoaded',
-      () => {
-        waitingForContentLoaded = false;
-      },
-      { once: true },
-    );
+    const contentLoaded = (event: Event) => {
+      if (!event.isTrusted) return;
+      waitingForContentLoaded = false;
+      document.removeEventListener('DOMContentLoaded', contentLoaded);
+    };
+    document.addEventListener('DOMContentLoaded', contentLoaded);
   }
   const idleSignals: IdleSignals = {
     readyState: () => (waitingForContentLoaded ? 'loading' : document.readyState),
-    onDocument: (type, listener, options) => document.addEventListener(type, listener, options),
-    onWindow: (type, listener, options) => world.listen(type, listener, options),
+    onDocument: (type, listener) => document.addEventListener(type, listener),
+    offDocument: (type, listener) => document.removeEventListener(type, listener),
+    onWindow: (type, listener) => world.listen(type, listener),
     offWindow: (type, listener) => world.unlisten(type, listener),
     setTimer: (callback, ms) => setTimeout(callback, ms),
     clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),

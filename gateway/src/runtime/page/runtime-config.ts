@@ -16,7 +16,7 @@ export interface PageRuntimeConfig {
   apiPort: number;
   /** Ids of the plugins injected into this page (the runtime exposes them as `AiPlugs.plugins`). */
   plugins: string[];
-  /** Bridge paths of `document_idle` scripts, loaded after DOMContentLoaded. */
+  /** Bridge paths of `document_idle` scripts, loaded at the idle moment (idle-moment.ts: the load event, or 200 ms after DOMContentLoaded). */
   idle: string[];
   /**
    * How the page reaches the gateway: `bridge` (default) through the proxy's same-origin
