@@ -155,7 +155,7 @@ export async function dockSummary(page: Page, plugin?: string): Promise<string[]
 /**
  * Clicks the first dock element that matches, with the mouse, where it is on screen. The dock grows
  * upwards as plugins add entries (another plugin's badge may come a moment later), so the element's
- * place is read until two reads a frame apart agree: a click at a place it has left would land on
+ * place is read until two reads 100 ms apart agree: a click at a place it has left would land on
  * something else.
  */
 export async function clickDock(page: Page, match: (element: DockElement) => boolean): Promise<void> {

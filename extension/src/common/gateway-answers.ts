@@ -3,7 +3,8 @@
  * `api/routes/`), as schemas: a server has proved it holds the token before the extension calls
  * these, yet an answer in another shape (a gateway of another version, most likely) is refused at
  * the edge with words that say so, instead of failing later as "x.map is not a function". Unknown
- * fields are dropped, so a newer gateway's additions pass. Declared here rather than imported so
+ * fields are dropped, so a newer gateway's added fields pass (a new value of an enum does not, and
+ * an event of a type the extension does not know is passed over). Declared here rather than imported so
  * the extension builds on its own, with zod/mini's small footprint.
  */
 import { z } from 'zod/mini';
@@ -89,7 +90,7 @@ export const GatewayEventSchema = z.union([
 export type GatewayEvent = z.infer<typeof GatewayEventSchema>;
 
 /** A call's result (`POST /api/plugins/:id/infer`): the plugin's own answer, whatever its shape. */
-export const InferAnswerSchema = z.object({ result: z.unknown() });
+export const InferAnswerSchema = z.object({ result: z.optional(z.unknown()) });
 
 export interface GatewayErrorBody {
   error: { code: string; message: string };
