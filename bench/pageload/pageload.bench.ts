@@ -41,6 +41,8 @@ export interface PageLoadRow {
   pages: number;
   rounds: number;
   'load event, median over pages (range over rounds)': string;
+  /** When the bench plugin's content script ran, after navigation start (injected paths only). */
+  'plugin ran, median over pages (range over rounds)': string;
   'vs direct: median over pages (range over rounds)': string;
   'vs direct: p90 over pages (range over rounds)': string;
   'proxy CPU per page (range over rounds)': string;
@@ -108,17 +110,25 @@ async function launch(executablePath: string, proxy: ProxyChild | null): Promise
   return chromium.launch({ executablePath, args: [...args, ...QUIET_CHROMIUM_ARGS] });
 }
 
-/** One load in a fresh context: the page's `loadEventStart` (ms after navigation start) and whether it was injected. */
-async function loadOnce(browser: Browser, url: string): Promise<{ ms: number; injected: boolean }> {
+type BenchWindow = { AiPlugs?: unknown; __benchInjected?: number };
+
+/**
+ * One load in a fresh context: the page's `loadEventStart` and when the bench plugin's content
+ * script ran (ms after navigation start; NaN when it did not), and whether the page was injected. A
+ * `document_idle` plugin may run after the load event, so an injected page is given up to 10 s for it.
+ */
+async function loadOnce(browser: Browser, url: string, injected: boolean): Promise<{ ms: number; ran: number; injected: boolean }> {
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   try {
     const page = await context.newPage();
     await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
+    if (injected) await page.waitForFunction(() => typeof (window as unknown as BenchWindow).__benchInjected === 'number', null, { timeout: 10_000 }).catch(() => undefined);
     return await page.evaluate(() => {
       const [entry] = performance.getEntriesByType('navigation') as PerformanceNavigationTiming[];
-      // Injected: the runtime ran, and so did the bench plugin's content script (it sets the flag).
-      const page = window as unknown as { AiPlugs?: unknown; __benchInjected?: boolean };
-      return { ms: entry!.loadEventStart, injected: typeof page.AiPlugs === 'object' && page.__benchInjected === true };
+      // Injected: the runtime ran, and so did the bench plugin's content script (it records when).
+      const page = window as unknown as BenchWindow;
+      const ran = typeof page.__benchInjected === 'number' ? page.__benchInjected : NaN;
+      return { ms: entry!.loadEventStart, ran, injected: typeof page.AiPlugs === 'object' && !Number.isNaN(ran) };
     });
   } finally {
     await context.close();
@@ -148,19 +158,21 @@ async function measureScheme(scheme: Scheme, contenders: Contender[], pageCount:
   const pages = sites.corpus.pages;
   // loads[contender][round][page]
   const loads = contenders.map(() => Array.from({ length: rounds }, () => new Array<number>(pages.length).fill(NaN)));
+  const ran = contenders.map(() => Array.from({ length: rounds }, () => new Array<number>(pages.length).fill(NaN)));
   const cpu = contenders.map(() => new Array<number>(rounds).fill(0));
   try {
     // One unmeasured pass warms every path (the gateway's hot code, each browser's process pool).
-    for (const contender of contenders) for (const page of pages.slice(0, 5)) await loadOnce(contender.browser, `${sites.base.site}${page.path}`);
+    for (const contender of contenders) for (const page of pages.slice(0, 5)) await loadOnce(contender.browser, `${sites.base.site}${page.path}`, contender.injected);
     for (let round = 0; round < rounds; round++) {
       for (const [index, page] of pages.entries()) {
         for (const which of shuffle(contenders.map((_, at) => at))) {
           const contender = contenders[which]!;
           const before = contender.proxy ? await cpuSeconds(contender.proxy.pid) : 0;
-          const result = await loadOnce(contender.browser, `${sites.base.site}${page.path}`);
+          const result = await loadOnce(contender.browser, `${sites.base.site}${page.path}`, contender.injected);
           if (contender.proxy) cpu[which]![round]! += (await cpuSeconds(contender.proxy.pid)) - before;
           if (result.injected !== contender.injected) throw new Error(`${contender.name}: ${page.path} was ${result.injected ? '' : 'not '}injected`);
           loads[which]![round]![index] = result.ms;
+          ran[which]![round]![index] = result.ran;
         }
       }
       process.stderr.write(`  ${scheme} round ${round + 1}/${rounds} done\n`);
@@ -181,6 +193,7 @@ async function measureScheme(scheme: Scheme, contenders: Contender[], pageCount:
       pages: pages.length,
       rounds,
       'load event, median over pages (range over rounds)': range(perRound.map((round) => median(round)), 0, ' ms'),
+      'plugin ran, median over pages (range over rounds)': contender.injected ? range(ran[which]!.map((round) => median(round)), 0, ' ms') : '',
       'vs direct: median over pages (range over rounds)': which === 0 ? '' : range(medians, 2, '×'),
       'vs direct: p90 over pages (range over rounds)': which === 0 ? '' : range(ratios.map((round) => quantile(round, 0.9)), 2, '×'),
       'proxy CPU per page (range over rounds)': contender.proxy ? range(cpu[which]!.map((seconds) => (seconds / pages.length) * 1000), 0, ' ms') : '',
