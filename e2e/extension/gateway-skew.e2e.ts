@@ -7,27 +7,24 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { expect, test } from '@playwright/test';
 import { tokenProof } from '../../gateway/src/pairing/token-proof.js';
-import { startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
-import { FIXTURE_PLUGINS, launchWithExtension, openPopup, pairThroughPopup, type ExtensionBrowser } from './support/extension-browser.js';
+import { openPopup } from './support/extension-browser.js';
+import { startPairedExtensionStack, type PairedExtensionStack } from './support/paired-stack.js';
 
-let gateway: GatewayChild;
-let browser: ExtensionBrowser;
+let stack: PairedExtensionStack;
 let skewed: Server | undefined;
 
 test.beforeAll(async () => {
-  gateway = await startGatewayProcess({ args: ['--plugins-dir', FIXTURE_PLUGINS] });
-  browser = await launchWithExtension({});
-  await pairThroughPopup(browser.context, gateway.ready.apiUrl, await gateway.token());
+  stack = await startPairedExtensionStack();
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  await gateway?.stop();
   skewed?.closeAllConnections();
   skewed?.close();
+  await stack?.close();
 });
 
 test('a paired gateway whose answers have another shape is named as another version in the popup', async () => {
+  const { gateway, browser } = stack;
   const { apiPort, proxyPort } = gateway.ready;
   const token = await gateway.token();
   expect(await gateway.stop()).toBe(0);
