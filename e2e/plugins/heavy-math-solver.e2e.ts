@@ -1,7 +1,7 @@
 import { expect, test, type Browser } from '@playwright/test';
 import { launchThroughProxy } from '../support/chromium.js';
 import { startTestSite, type TestSite } from '../support/test-site.js';
-import { expectVisible, hostileCss, selectText, startExampleGateway, strictPage, type ExampleGateway } from './support.js';
+import { expectVisible, hostileCss, pluginStarted, selectText, startExampleGateway, strictPage, type ExampleGateway } from './support.js';
 import { goto } from '../support/navigate.js';
 
 // Heavy Math Solver end to end: selecting text with math on a strict-CSP page shows the exact
@@ -36,6 +36,7 @@ test('selected equations and arithmetic are solved exactly by the Python backend
   const page = await browser.newPage();
   await goto(page, `${site.origin}/homework`);
   const card = page.locator('aiplugs-math-solver .card');
+  await pluginStarted(page, 'aiplugs-math-solver');
 
   await selectText(page, '#equation');
   await expect(card).toHaveAttribute('data-state', 'done', { timeout: 30_000 }); // the first call starts the Python worker
@@ -57,6 +58,7 @@ test('text without math does not call the backend; Escape and SPA navigations cl
   const page = await browser.newPage();
   await goto(page, `${site.origin}/homework`);
   const card = page.locator('aiplugs-math-solver .card');
+  await pluginStarted(page, 'aiplugs-math-solver');
   await selectText(page, '#prose');
   await expect(card).toBeHidden();
 

@@ -4,7 +4,7 @@ import { expect, test, type Browser } from '@playwright/test';
 import { launchThroughProxy } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
-import { expectVisible, hostileCss, progressStates, startExampleGateway, startModelHost, strictPage, type ExampleGateway } from './support.js';
+import { expectVisible, hostileCss, pluginStarted, progressStates, startExampleGateway, startModelHost, strictPage, type ExampleGateway } from './support.js';
 import { goto } from '../support/navigate.js';
 
 // Image Reader end to end: the test renders a sign with Chromium, serves it on a strict-CSP page,
@@ -52,6 +52,7 @@ test.afterAll(async () => {
 test('"Read text" on an image shows Tesseract\'s reading, with the model downloaded on first use', async () => {
   const page = await browser.newPage();
   await goto(page, `${site.origin}/photo`);
+  await pluginStarted(page, 'aiplugs-image-reader');
   await expect(page.locator('#sign')).toHaveJSProperty('complete', true);
 
   await page.hover('#sign');
@@ -83,6 +84,7 @@ test('"Read text" on an image shows Tesseract\'s reading, with the model downloa
 test('after an SPA navigation the button still appears on the new page\'s images', async () => {
   const page = await browser.newPage();
   await goto(page, `${site.origin}/photo`);
+  await pluginStarted(page, 'aiplugs-image-reader');
   await page.evaluate(() => {
     const img = document.createElement('img');
     img.id = 'again';

@@ -6,7 +6,7 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 import { launchThroughProxy } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
 import { respond, startTestSite, type Handler, type TestSite } from '../support/test-site.js';
-import { collectConsoleErrors, expectVisible, hostileCss, progressStates, startExampleGateway, STRICT_CSP, type ExampleGateway } from './support.js';
+import { collectConsoleErrors, expectVisible, hostileCss, pluginStarted, progressStates, startExampleGateway, STRICT_CSP, type ExampleGateway } from './support.js';
 import { goto } from '../support/navigate.js';
 
 // Super Vision end to end: photos on a strict-CSP page, a button on the image, CenterNet's boxes
@@ -91,6 +91,7 @@ test.afterAll(async () => {
 
 /** Hovers the image and clicks "Detect objects"; returns the image's panel. */
 async function detect(page: Page, selector: string) {
+  await pluginStarted(page, 'aiplugs-super-vision');
   await expect(page.locator(selector)).toHaveJSProperty('complete', true);
   await page.hover(selector);
   await expectVisible(page, 'aiplugs-super-vision button.detect');
