@@ -124,21 +124,22 @@ export function createGatewayClient(options: GatewayClientOptions) {
     }
     return body as T;
   };
-  /** A call whose answer any local program may give (see unproven-answers.ts): read to a small bound, taken only in the shape the gateway gives it. */
-  const unprovenCall = async <S extends z.ZodMiniType>(schema: S, path: string, init: CallInit = {}): Promise<z.infer<S>> => {
-    const answer = schema.safeParse(await call<unknown>(path, { ...init, maxBytes: MAX_UNPROVEN_ANSWER_BYTES }));
-    if (!answer.success) throw new GatewayError('not_aiplugs', `The server at ${new URL(options.address).host} did not answer as an AiPlugs gateway.`);
-    return answer.data;
-  };
-  /** A call to the gateway (it signs with the token), taken only in the shape this extension knows (gateway-answers.ts). */
-  const checkedCall = async <S extends z.ZodMiniType>(schema: S, path: string, init: CallInit = {}): Promise<z.infer<S>> => {
+  /** A call whose answer is taken only in `schema`'s shape; `mismatch` is the error for any other. */
+  const shapedCall = async <S extends z.ZodMiniType>(schema: S, path: string, init: CallInit, mismatch: () => GatewayError): Promise<z.infer<S>> => {
     const answer = schema.safeParse(await call<unknown>(path, init));
-    if (!answer.success) {
-      const route = `${(init.method ?? 'GET').toUpperCase()} ${path.split('?')[0]}`;
-      throw new GatewayError('unexpected_answer', `The AiPlugs gateway at ${new URL(options.address).host} answered ${route} in a shape this extension does not know: are the gateway and the extension the same version?`);
-    }
+    if (!answer.success) throw mismatch();
     return answer.data;
   };
+  const host = new URL(options.address).host;
+  /** A call whose answer any local program may give (see unproven-answers.ts): read to a small bound, in the shape the gateway gives it. */
+  const unprovenCall = <S extends z.ZodMiniType>(schema: S, path: string, init: CallInit = {}) =>
+    shapedCall(schema, path, { ...init, maxBytes: MAX_UNPROVEN_ANSWER_BYTES }, () => new GatewayError('not_aiplugs', `The server at ${host} did not answer as an AiPlugs gateway.`));
+  /** A call to the gateway (it signs with the token), in the shape this extension knows (gateway-answers.ts). */
+  const checkedCall = <S extends z.ZodMiniType>(schema: S, path: string, init: CallInit = {}) =>
+    shapedCall(schema, path, init, () => {
+      const route = `${(init.method ?? 'GET').toUpperCase()} ${path.split('?')[0]}`;
+      return new GatewayError('unexpected_answer', `The AiPlugs gateway at ${host} answered ${route} in a shape this extension does not know: are the gateway and the extension the same version?`);
+    });
   return {
     address: options.address,
     health: (timeout?: number) => unprovenCall(GatewayHealthSchema, '/api/health', { timeout: timeout ?? timeoutMs }),
