@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect, test } from '@playwright/test';
-import { chromiumPath } from '../support/chromium.js';
+import { loopbackChromium } from '../support/chromium.js';
 import { CLI, REPO_ROOT, startGatewayProcess } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { processesMentioning } from './run-cli.js';
@@ -39,7 +39,7 @@ test.afterAll(async () => {
 async function launch(dataDir: string, url: string, extra: string[] = []) {
   const child = spawn(process.execPath, [CLI, 'browser', '--headless', '--json', '--temp-profile', ...extra, '--data-dir', dataDir, url], {
     cwd: REPO_ROOT,
-    env: { ...process.env, AIPLUGS_BROWSER: chromiumPath() ?? '', AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: 'localhost', AIPLUGS_API_PORT: '0', AIPLUGS_PROXY_PORT: '0' },
+    env: { ...process.env, AIPLUGS_BROWSER: loopbackChromium(), AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: 'localhost', AIPLUGS_API_PORT: '0', AIPLUGS_PROXY_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -93,7 +93,7 @@ test('with no gateway running it starts one for the browser (and the built exten
 
 test('a browser that cannot start (no display) makes the command exit 1 with its own error and a hint, and stops the gateway it started', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-browser-nodisplay-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, AIPLUGS_BROWSER: chromiumPath() ?? '', AIPLUGS_API_PORT: '0', AIPLUGS_PROXY_PORT: '0' };
+  const env: NodeJS.ProcessEnv = { ...process.env, AIPLUGS_BROWSER: loopbackChromium(), AIPLUGS_API_PORT: '0', AIPLUGS_PROXY_PORT: '0' };
   delete env.DISPLAY;
   delete env.WAYLAND_DISPLAY;
   try {

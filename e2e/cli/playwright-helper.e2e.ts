@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { chromiumPath, NO_GOOGLE_ACCOUNT_ARGS } from '../support/chromium.js';
+import { chromiumPath, loopbackChromium, NO_GOOGLE_ACCOUNT_ARGS } from '../support/chromium.js';
 import { REPO_ROOT, startGatewayProcess } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { goto } from '../support/navigate.js';
@@ -25,7 +25,7 @@ function runExample(env: NodeJS.ProcessEnv, script = EXAMPLE): Promise<{ code: n
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [script, `${site.origin}/`], {
       cwd: REPO_ROOT,
-      env: { ...process.env, AIPLUGS_BROWSER: chromiumPath() ?? '', AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: 'localhost', AIPLUGS_API_PORT: '0', AIPLUGS_PROXY_PORT: '0', ...env },
+      env: { ...process.env, AIPLUGS_BROWSER: loopbackChromium(), AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: 'localhost', AIPLUGS_API_PORT: '0', AIPLUGS_PROXY_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

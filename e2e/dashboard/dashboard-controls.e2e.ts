@@ -1,10 +1,10 @@
-import { chmod, cp, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test, type Browser, type Page } from '@playwright/test';
 import { startGateway, type RunningGateway } from '../../gateway/src/gateway.js';
 import { randomContent, sha256Hex, startModelServer, type ModelTestServer } from '../../gateway/src/models/testing/model-test-server.js';
-import { chromiumPath, launchThroughProxy, QUIET_CHROMIUM_ARGS } from '../support/chromium.js';
+import { chromiumPath, launchThroughProxy, QUIET_CHROMIUM_ARGS, writeChromiumLauncher } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { goto } from '../support/navigate.js';
@@ -314,15 +314,7 @@ test('Launch browser: a clear error when there is none, then Chromium through th
   await expect(result).toHaveClass('error');
 
   // Headless Chromium with everything `aiplugs browser` passes, the built extension included.
-  await writeFile(
-    launcherScript,
-    [
-      '#!/bin/sh',
-      `exec ${chromiumPath() ?? 'chromium'} --headless=new "$@"`,
-      '',
-    ].join('\n'),
-  );
-  await chmod(launcherScript, 0o755);
+  writeChromiumLauncher(launcherScript, ['--headless=new']);
   await dashboard.getByLabel('Page to open').fill(`${site.origin}/launched?from=dashboard`);
   await dashboard.getByRole('button', { name: 'Launch browser' }).click();
   await expect(result).toHaveText(/^Started custom \(pid \d+\) through the proxy/, { timeout: 30_000 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import getPort, { portNumbers } from 'get-port';
-import { chromiumPath } from '../support/chromium.js';
+import { loopbackChromium } from '../support/chromium.js';
 import { CLI, REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
@@ -69,7 +69,7 @@ test('aiplugs browser pairs the extension it loads, keeps the named profile (no 
   const launch = async () => {
     const child = spawn(process.execPath, [CLI, 'browser', '--headless', '--json', '--data-dir', dataDir, `${site.origin}/plain`], {
       cwd: REPO_ROOT,
-      env: { ...process.env, AIPLUGS_BROWSER: chromiumPath() ?? '' },
+      env: { ...process.env, AIPLUGS_BROWSER: loopbackChromium() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     cleanups.push(async () => child.exitCode === null && child.kill('SIGTERM'));
@@ -90,7 +90,7 @@ test('aiplugs browser pairs the extension it loads, keeps the named profile (no 
   await expect.poll(() => site.requests.filter((request) => request.path === '/plain').length, { timeout: 30_000 }).toBeGreaterThan(0);
 
   // The profile is in use: a second browser on it is refused with a clear error, not a silent exit.
-  const clash = spawn(process.execPath, [CLI, 'browser', '--headless', '--data-dir', dataDir], { cwd: REPO_ROOT, env: { ...process.env, AIPLUGS_BROWSER: chromiumPath() ?? '' } });
+  const clash = spawn(process.execPath, [CLI, 'browser', '--headless', '--data-dir', dataDir], { cwd: REPO_ROOT, env: { ...process.env, AIPLUGS_BROWSER: loopbackChromium() } });
   let clashErr = '';
   clash.stderr.on('data', (chunk: Buffer) => (clashErr += chunk.toString()));
   expect(await new Promise((resolve) => clash.once('exit', resolve))).toBe(1);

@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type LaunchOptions } from '@playwright/test';
 import { orClose } from './or-close.js';
 
@@ -14,6 +16,34 @@ export function chromiumPath(): string | undefined {
  * machine has it (CI does). Their services' addresses go to a closed port on loopback instead.
  */
 export const NO_GOOGLE_ACCOUNT_ARGS = ['--gaia-url=http://127.0.0.1:9', '--gcm-checkin-url=http://127.0.0.1:9', '--gcm-registration-url=http://127.0.0.1:9'];
+
+/**
+ * A script that runs Chromium with NO_GOOGLE_ACCOUNT_ARGS (and `extraArgs`) before the arguments
+ * it is given: for AIPLUGS_BROWSER where the product itself launches the browser (`aiplugs
+ * browser`, `aiplugs/playwright`, the dashboard's Launch button), so that a test can keep the
+ * command or snippet as a user runs it and still keep Chromium on loopback.
+ */
+export function writeChromiumLauncher(path: string, extraArgs: readonly string[] = []): string {
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+  writeFileSync(path, `#!/bin/sh\nexec ${[chromiumPath() ?? 'chromium', ...NO_GOOGLE_ACCOUNT_ARGS, ...extraArgs].map(quote).join(' ')} "$@"\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+let sharedLauncher: string | undefined;
+
+/**
+ * writeChromiumLauncher's script with no extra flags, written once per test process and removed
+ * as it exits; empty (the product then finds a browser itself) where there is no Chromium to wrap.
+ */
+export function loopbackChromium(): string {
+  if (!chromiumPath()) return '';
+  if (sharedLauncher) return sharedLauncher;
+  const dir = mkdtempSync(join(tmpdir(), 'aiplugs-chromium-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  sharedLauncher = writeChromiumLauncher(join(dir, 'chromium'));
+  return sharedLauncher;
+}
 
 /** Flags that keep Chromium from calling Google services: tests and benchmarks reach loopback only. */
 export const QUIET_CHROMIUM_ARGS = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', ...NO_GOOGLE_ACCOUNT_ARGS];
