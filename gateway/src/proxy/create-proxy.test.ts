@@ -137,6 +137,25 @@ describe('createProxy', () => {
     assert.deepEqual(html.body, page);
   });
 
+  // Without the head-only matcher, mockttp waited for the whole body of every GET before it
+  // chose a rule, so this request never reached the site and the test hung until its timeout.
+  it('sends a passed-through GET on as its head arrives, without waiting for its body to end', { timeout: 20_000 }, async () => {
+    const request = httpRequest({
+      host: '127.0.0.1',
+      port: proxy.port,
+      method: 'GET',
+      path: `${origin}/body-still-coming`,
+      headers: { host: new URL(origin).host, 'transfer-encoding': 'chunked', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'cors' },
+    });
+    request.write('the first part of a body that has not ended');
+    const [response] = (await once(request, 'response')) as [IncomingMessage];
+    assert.equal(response.statusCode, 200);
+    assert.ok(seen['/body-still-coming'], 'the site got the request');
+    request.end();
+    response.resume();
+    await once(response, 'end');
+  });
+
   it("forwards the same-origin bridge of any host to the API port, with the proxy's secret and the site's Host", async () => {
     const reply = await viaProxy(proxy, `${origin}/__aiplugs/cap/t0k.en/api/ping?x=1`, { referer: `${origin}/page.html`, cookie: 'site=secret' });
     assert.deepEqual(JSON.parse(reply.body.toString()), { pong: true });

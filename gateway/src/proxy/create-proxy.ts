@@ -3,6 +3,8 @@ import type { InitiatedRequest, Mockttp, requestSteps } from 'mockttp';
 // The server alone, not mockttp's index: that also loads its admin server and remote client
 // (GraphQL, Express, subscriptions), which the gateway never uses, at start-up and in memory.
 import { MockttpServer } from 'mockttp/dist/server/mockttp-server';
+import { Always } from 'mockttp/dist/rules/completion-checkers';
+import { PassThroughStep } from 'mockttp/dist/rules/requests/request-step-definitions';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import { createLazyLeafMinter, createLeafMinter } from '../ca/leaf-certificate.js';
 import { ensureNoSniCertificate, NO_SNI_NAME } from '../ca/no-sni-certificate.js';
@@ -16,6 +18,7 @@ import { createDocumentPlanner, type DocumentPlan, type DocumentResponse } from 
 import { headerValue, isDocumentRequest } from './document-request.js';
 import { injectionDecision, loggableUrl, type DecisionReporter } from './injection-decision.js';
 import { addBridgeRules } from './bridge-rules.js';
+import { HeadMatcher } from './head-matcher.js';
 import { createLeafCertificateCache, DEFAULT_LEAF_CERTIFICATE_LIMITS, type LeafCertificateLimits } from './leaf-certificate-cache.js';
 import { CONDITIONAL_REQUEST_HEADERS, withoutHeaders } from './response-headers.js';
 import { createUpstreamErrorLog, describeUpstreamFailure, renderUpstreamErrorPage } from './upstream-error-page.js';
@@ -193,27 +196,29 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
 
   await server.start(options.port);
   await addBridgeRules(server, { apiPort: options.apiPort(), secret: options.bridgeSecret, fetchInProcess: options.bridgeFetch });
-  await server
-    .forGet()
-    .matching((request) => isDocumentRequest(request.method, request.headers))
-    .always()
-    .thenPassThrough({
-      ...upstream,
-      beforeRequest: (request) => {
-        if (options.activePlugins(request.url).length === 0) return undefined;
-        // A 304 for a page we inject would let the browser reuse a copy without the injection,
-        // and a body we cannot decode (zstd on Node 20) could not be injected into.
-        const acceptEncoding = headerValue(request.headers, 'accept-encoding');
-        const headers = withoutHeaders(request.headers, [...CONDITIONAL_REQUEST_HEADERS, 'accept-encoding']);
-        if (acceptEncoding !== undefined) headers['accept-encoding'] = decodableAcceptEncoding(acceptEncoding);
-        return { headers: headers as Record<string, string> };
-      },
-      transformResponseStream: streamDocumentResponse(
-        planDocument,
-        logger,
-        options.decisions ? { ...options.decisions, cspMode: options.cspMode } : undefined,
-      ),
-    });
+  await server.addRequestRule({
+    matchers: [new HeadMatcher('document navigations', (request) => isDocumentRequest(request.method, request.headers))],
+    completionChecker: new Always(),
+    steps: [
+      new PassThroughStep({
+        ...upstream,
+        beforeRequest: (request) => {
+          if (options.activePlugins(request.url).length === 0) return undefined;
+          // A 304 for a page we inject would let the browser reuse a copy without the injection,
+          // and a body we cannot decode (zstd on Node 20) could not be injected into.
+          const acceptEncoding = headerValue(request.headers, 'accept-encoding');
+          const headers = withoutHeaders(request.headers, [...CONDITIONAL_REQUEST_HEADERS, 'accept-encoding']);
+          if (acceptEncoding !== undefined) headers['accept-encoding'] = decodableAcceptEncoding(acceptEncoding);
+          return { headers: headers as Record<string, string> };
+        },
+        transformResponseStream: streamDocumentResponse(
+          planDocument,
+          logger,
+          options.decisions ? { ...options.decisions, cspMode: options.cspMode } : undefined,
+        ),
+      }),
+    ],
+  });
   await server.forUnmatchedRequest().always().thenPassThrough(upstream);
   await server
     .forAnyWebSocket()
