@@ -14,4 +14,12 @@ export default defineConfig({
   // The list, then what did not run and why (a CI run fails if anything did not: see the reporter).
   reporter: [['list'], ['./e2e/support/skipped-tests-reporter.ts']],
   use: { trace: 'off', screenshot: 'only-on-failure' },
+  projects: [
+    // The extension looks for a gateway on the API ports 5000-5100, where every extension suite
+    // starts its own, and some suites check what the popup says when none answers there: two
+    // suites at once saw each other's gateway ("unpaired" instead of "down"). One at a time; the
+    // other worker runs the rest.
+    { name: 'extension', testMatch: /e2e\/extension\/.*\.e2e\.ts$/, workers: 1 },
+    { name: 'e2e', testIgnore: /e2e\/extension\// },
+  ],
 });
