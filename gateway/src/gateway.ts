@@ -26,6 +26,7 @@ import { createShutdown } from './startup/gateway-stop.js';
 import { createInferenceServices } from './startup/inference-services.js';
 import { loadPlugins } from './startup/load-plugins.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
+import { warnIfPythonMissing } from './workers/python-check.js';
 import { repoPath } from './package-paths.js';
 
 /** The ready line of the public contract (`--json`), also written to `runtime.json`. */
@@ -62,7 +63,10 @@ export interface RunningGateway {
   loginUrl(): string;
   /** Resolves once the gateway has stopped, however it was asked to (signal, `aiplugs stop`, dashboard). */
   closed: Promise<void>;
-  /** Starts what the gateway needs only later (leaf minting for the first HTTPS site): call it after the ready line. */
+  /**
+   * Starts what the gateway needs only later (leaf minting for the first HTTPS site) and says
+   * what it will lack (no Python for a plugin's backend): call it after the ready line.
+   */
   warmUp(): void;
   stop(): Promise<void>;
 }
@@ -204,5 +208,11 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     release,
   });
   const loginUrl = () => `${info.apiUrl}/login?code=${dashboardAuth.mintLoginCode()}`;
-  return { info, config, token, registry, bus, logger, loginUrl, closed, stop, warmUp: proxy.warmUp };
+  const warmUp = () => {
+    proxy.warmUp();
+    // Said at start rather than at a plugin's first call, but after the ready line: it runs
+    // `python --version`, a process start that a start on a busy machine would wait behind.
+    void warnIfPythonMissing({ records: registry.list(), python: config.workers.python, logger: logger.child('workers') });
+  };
+  return { info, config, token, registry, bus, logger, loginUrl, closed, stop, warmUp };
 }

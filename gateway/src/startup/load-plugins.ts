@@ -4,7 +4,6 @@ import { createPluginRegistry, type PluginRegistry } from '../plugins/plugin-reg
 import { describeReload } from '../plugins/reload-outcome.js';
 import { watchPlugins } from '../plugins/watch-plugins.js';
 import { repoPath } from '../package-paths.js';
-import { warnIfPythonMissing } from '../workers/python-check.js';
 
 /** Loads the plugins folder, says what loaded (and what did not), and watches it for changes. */
 export async function loadPlugins(config: GatewayConfig, logger: Logger): Promise<{ registry: PluginRegistry; stopWatching: () => Promise<void> }> {
@@ -14,7 +13,5 @@ export async function loadPlugins(config: GatewayConfig, logger: Logger): Promis
   logger.info(`Loaded ${enabled.length} plugin(s) from ${pluginsDir}: ${enabled.map((plugin) => plugin.id).join(', ') || 'none'}`);
   for (const line of describeReload([], registry.list()).filter((outcome) => outcome.level === 'warn')) logger.child('plugins').warn(line.message);
   const stopWatching = await watchPlugins({ registry, pluginsDir, logger: logger.child('plugins') });
-  // Said now rather than at a plugin's first call; not waited for (it runs `python --version`).
-  void warnIfPythonMissing({ records: registry.list(), python: config.workers.python, logger: logger.child('workers') });
   return { registry, stopWatching };
 }
