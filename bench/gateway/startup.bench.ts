@@ -15,12 +15,17 @@
  * tsc's tree of modules (gateway/dist/cli/main.js), which is what `aiplugs` ran before the
  * one-file bundle (gateway/dist/gateway-cli.js). CPU and RSS are also given as ratios to it.
  *
+ * Then the same again with every core busy: one busy loop (a Node process spinning) per core
+ * for as long as those rounds last, as on a machine that compiles or renders while the gateway
+ * starts. Those rounds skip the idle wait: their RSS is read 5 s after the ready line only.
+ *
  * Run alone: `node --import tsx bench/gateway/startup.bench.ts`. Env: BENCH_START_ROUNDS
- * (default 4), BENCH_START_IDLE_MS (time idle before the idle RSS is read, default 30000).
+ * (default 4), BENCH_START_BUSY_ROUNDS (default 4; 0 skips them), BENCH_START_IDLE_MS (time
+ * idle before the idle RSS is read, default 30000).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -84,7 +89,21 @@ async function startOnce(build: Build, dataDir: string, idleMs: number): Promise
   }
 }
 
+/** One spinning Node process per core, until `stop`. */
+async function busyCores(): Promise<{ count: number; stop(): Promise<void> }> {
+  const loops: ChildProcess[] = Array.from({ length: availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  await Promise.all(loops.map((loop) => new Promise((resolve, reject) => loop.once('spawn', resolve).once('error', reject))));
+  return {
+    count: loops.length,
+    stop: async () => {
+      await Promise.all(loops.map((loop) => new Promise((resolve) => (loop.exitCode !== null || loop.signalCode !== null ? resolve(null) : loop.once('exit', resolve).kill('SIGKILL')))));
+    },
+  };
+}
+
 const range = (values: number[], unit: string): string => `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)} ${unit}`;
+
+const verdict = (values: number[], limit: number) => (Math.max(...values) <= limit ? 'yes' : Math.min(...values) <= limit ? '**no** (some rounds only)' : '**no**');
 
 /** Each round's figure over the baseline's in the same round. */
 const ratios = (samples: Sample[], baseline: Sample[], figure: (sample: Sample) => number): string => {
@@ -95,7 +114,6 @@ const ratios = (samples: Sample[], baseline: Sample[], figure: (sample: Sample) 
 function row(build: Build, start: string, samples: Sample[], baseline: Sample[]): StartupRow {
   const ready = samples.map((sample) => sample.readyMs);
   const rss = samples.map((sample) => sample.rssMb);
-  const verdict = (values: number[], limit: number) => (Math.max(...values) <= limit ? 'yes' : Math.min(...values) <= limit ? '**no** (some rounds only)' : '**no**');
   return {
     build: build === 'bundle' ? 'gateway-cli.js (one-file bundle, as shipped)' : 'dist/cli/main.js (tsc module tree, baseline)',
     start,
@@ -111,21 +129,46 @@ function row(build: Build, start: string, samples: Sample[], baseline: Sample[])
   };
 }
 
-export async function run(options: { rounds?: number; idleMs?: number } = {}): Promise<StartupRow[]> {
+/** `rounds` starts of each build, alternating so that both see the same load on a shared machine. */
+async function alternate(rounds: number, dirs: Record<Build, string>, idleMs: number): Promise<Record<Build, Sample[]>> {
+  const samples: Record<Build, Sample[]> = { bundle: [], modules: [] };
+  for (let round = 0; round < rounds; round += 1) {
+    const order: Build[] = round % 2 === 0 ? ['modules', 'bundle'] : ['bundle', 'modules'];
+    for (const build of order) samples[build].push(await startOnce(build, dirs[build], idleMs));
+  }
+  return samples;
+}
+
+export async function run(options: { rounds?: number; busyRounds?: number; idleMs?: number } = {}): Promise<StartupRow[]> {
   const rounds = options.rounds ?? Number(process.env.BENCH_START_ROUNDS ?? 4);
+  const busyRounds = options.busyRounds ?? Number(process.env.BENCH_START_BUSY_ROUNDS ?? 4);
   const idleMs = options.idleMs ?? Number(process.env.BENCH_START_IDLE_MS ?? 30_000);
   const dirs = { bundle: await mkdtemp(join(tmpdir(), 'aiplugs-bench-start-')), modules: await mkdtemp(join(tmpdir(), 'aiplugs-bench-start-')) };
-  const samples: Record<Build, Sample[]> = { bundle: [], modules: [] };
   try {
-    // Alternating, so both builds see the same load on a shared machine.
-    for (let round = 0; round < rounds; round += 1) {
-      const order: Build[] = round % 2 === 0 ? ['modules', 'bundle'] : ['bundle', 'modules'];
-      for (const build of order) samples[build].push(await startOnce(build, dirs[build], idleMs));
-    }
-    return (['modules', 'bundle'] as const).flatMap((build) => [
+    const samples = await alternate(rounds, dirs, idleMs);
+    const rows = (['modules', 'bundle'] as const).flatMap((build) => [
       row(build, 'first start (empty data dir: generates the CA)', samples[build].slice(0, 1), samples.modules.slice(0, 1)),
       row(build, 'later starts (CA and token exist)', samples[build].slice(1), samples.modules.slice(1)),
     ]);
+    if (busyRounds <= 0) return rows;
+    const busy = await busyCores();
+    let busySamples: Record<Build, Sample[]>;
+    try {
+      busySamples = await alternate(busyRounds, dirs, Math.min(idleMs, 5000));
+    } finally {
+      await busy.stop();
+    }
+    return [
+      ...rows,
+      ...(['modules', 'bundle'] as const).map((build) => ({
+        ...row(build, `later starts, every core busy (${busy.count} busy loops)`, busySamples[build], busySamples.modules),
+        // Read 5 s after the ready line: no idle wait under load.
+        'idle RSS (range)': '',
+        'RSS vs modules (range)': '',
+        goal: 'ready ≤ 1000 ms',
+        met: `ready: ${verdict(busySamples[build].map((sample) => sample.readyMs), 1000)}`,
+      })),
+    ];
   } finally {
     await Promise.all(Object.values(dirs).map((dir) => rm(dir, { recursive: true, force: true })));
   }
