@@ -15,10 +15,10 @@ export default defineConfig({
   reporter: [['list'], ['./e2e/support/skipped-tests-reporter.ts']],
   use: { trace: 'off', screenshot: 'only-on-failure' },
   projects: [
-    // The extension looks for a gateway on the API ports 5000-5100, where every extension suite
-    // starts its own, and some suites check what the popup says when none answers there: two
-    // suites at once saw each other's gateway ("unpaired" instead of "down"). One at a time; the
-    // other worker runs the rest.
+    // The extension looks for a gateway on the API ports 5000-5100. The direct, pairing and
+    // local-impostor suites start theirs (or an impostor) there and check what the popup says
+    // when none answers: two at once saw each other's ("unpaired" instead of "down"). The
+    // extension suites run one at a time; the other worker runs the rest.
     { name: 'extension', testMatch: /e2e\/extension\/.*\.e2e\.ts$/, workers: 1 },
     { name: 'e2e', testIgnore: /e2e\/extension\// },
   ],

@@ -15,7 +15,7 @@
  * tsc's tree of modules (gateway/dist/cli/main.js), which is what `aiplugs` ran before the
  * one-file bundle (gateway/dist/gateway-cli.js). CPU and RSS are also given as ratios to it.
  *
- * Then the same again with every core busy: one busy loop (a Node process spinning) per core
+ * Then the same again with every core busy: one busy loop (a spinning thread) per core
  * for as long as those rounds last, as on a machine that compiles or renders while the gateway
  * starts. Those rounds skip the idle wait: their RSS is read 5 s after the ready line only.
  *
@@ -23,12 +23,14 @@
  * (default 4), BENCH_START_BUSY_ROUNDS (default 4; 0 skips them), BENCH_START_IDLE_MS (time
  * idle before the idle RSS is read, default 30000).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { cpuSeconds, REPO, RssProbe } from '../proxy/harness.js';
 
 export interface StartupRow {
@@ -89,16 +91,11 @@ async function startOnce(build: Build, dataDir: string, idleMs: number): Promise
   }
 }
 
-/** One spinning Node process per core, until `stop`. */
+/** One spinning thread per core until `stop`: threads of this process, so they end with it however it ends. */
 async function busyCores(): Promise<{ count: number; stop(): Promise<void> }> {
-  const loops: ChildProcess[] = Array.from({ length: availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-  await Promise.all(loops.map((loop) => new Promise((resolve, reject) => loop.once('spawn', resolve).once('error', reject))));
-  return {
-    count: loops.length,
-    stop: async () => {
-      await Promise.all(loops.map((loop) => new Promise((resolve) => (loop.exitCode !== null || loop.signalCode !== null ? resolve(null) : loop.once('exit', resolve).kill('SIGKILL')))));
-    },
-  };
+  const loops = Array.from({ length: availableParallelism() }, () => new Worker('for (;;) {}', { eval: true }));
+  await Promise.all(loops.map((loop) => once(loop, 'online')));
+  return { count: loops.length, stop: async () => void (await Promise.all(loops.map((loop) => loop.terminate()))) };
 }
 
 const range = (values: number[], unit: string): string => `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)} ${unit}`;

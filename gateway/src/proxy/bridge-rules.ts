@@ -51,7 +51,7 @@ const DROPPED_HEADERS = ['cookie', 'authorization'];
  * would deliver (`apiUrl`: the path with the secret and scheme; the site's Host and fetch
  * metadata), so the API decides exactly as it does for one that came over the wire. A GET's body
  * is ignored there; mockttp has read it by now (a callback step waits for the whole request),
- * keeping at most `maxBodySize` of it, as for any GET a callback matcher sees.
+ * keeping at most `maxBodySize` of it.
  */
 async function answerInProcess(request: CompletedRequest, apiUrl: (pageUrl: URL) => string, fetchInProcess: (request: Request) => Promise<Response>) {
   try {

@@ -147,13 +147,17 @@ describe('createProxy', () => {
       path: `${origin}/body-still-coming`,
       headers: { host: new URL(origin).host, 'transfer-encoding': 'chunked', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'cors' },
     });
-    request.write('the first part of a body that has not ended');
-    const [response] = (await once(request, 'response')) as [IncomingMessage];
-    assert.equal(response.statusCode, 200);
-    assert.ok(seen['/body-still-coming'], 'the site got the request');
-    request.end();
-    response.resume();
-    await once(response, 'end');
+    try {
+      request.write('the first part of a body that has not ended');
+      const [response] = (await once(request, 'response')) as [IncomingMessage];
+      assert.equal(response.statusCode, 200);
+      assert.ok(seen['/body-still-coming'], 'the site got the request');
+      request.end();
+      response.resume();
+      await once(response, 'end');
+    } finally {
+      request.destroy();
+    }
   });
 
   it("forwards the same-origin bridge of any host to the API port, with the proxy's secret and the site's Host", async () => {

@@ -196,6 +196,8 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
 
   await server.start(options.port);
   await addBridgeRules(server, { apiPort: options.apiPort(), secret: options.bridgeSecret, fetchInProcess: options.bridgeFetch });
+  // What `.forGet().matching(…).always().thenPassThrough(…)` builds, with a matcher that reads no
+  // body (see head-matcher.ts); isDocumentRequest takes GETs only.
   await server.addRequestRule({
     matchers: [new HeadMatcher('document navigations', (request) => isDocumentRequest(request.method, request.headers))],
     completionChecker: new Always(),

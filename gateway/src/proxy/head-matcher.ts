@@ -11,8 +11,8 @@ export type RequestHead = Pick<OngoingRequest, 'method' | 'url' | 'headers'>;
  *
  * Why it exists: mockttp's `.matching(callback)` first waits for the whole request body and
  * builds a completed copy of the request (headers, trailers, the body buffered), then calls back
- * through a promise. The proxy's document rule sees every GET that is not for the bridge, so a
- * passed-through GET reached the site only once its body had ended (a body still arriving held
+ * through a promise. mockttp tries every rule's matchers on every request, so each GET met the
+ * proxy's document rule: a passed-through GET reached the site only once its body had ended (a body still arriving held
  * the request for good), and every GET paid for the copy (~2% of the proxy's CPU in a profile of
  * 10,000 injected documents; 20 alternating blocks of 1,000 requests showed no difference beyond
  * the noise of a shared machine). mockttp takes a matcher that answers `true` or `false` at once
@@ -21,7 +21,8 @@ export type RequestHead = Pick<OngoingRequest, 'method' | 'url' | 'headers'>;
  * In-process servers only (like the gateway's): it is not serialized for a remote mockttp.
  */
 export class HeadMatcher extends Serializable implements RequestMatcher {
-  // mockttp's name for callback matchers: the closest of its kinds, for its explanations.
+  // mockttp wants one of its matcher kinds here; the name is read only when a rule is serialized
+  // for a remote mockttp, which never happens to this one.
   readonly type = 'callback';
 
   constructor(
