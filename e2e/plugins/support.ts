@@ -158,7 +158,6 @@ export async function startModelHost(files: Record<string, Buffer> = {}): Promis
   };
 }
 
-/** Selects the text content of the element matching `selector`, as a user's drag would. */
 /**
  * Waits until an example plugin has started in the page: it puts its host element (`hostTag`) in
  * the document once its listeners are set. The examples run at document_idle, which may come just
@@ -169,6 +168,7 @@ export async function pluginStarted(page: Page, hostTag: string): Promise<void> 
   await expect(page.locator(hostTag)).toBeAttached();
 }
 
+/** Selects the text content of the element matching `selector`, as a user's drag would. */
 export async function selectText(page: Page, selector: string): Promise<void> {
   await page.evaluate((css) => {
     const element = document.querySelector(css);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IDLE_WAIT_AFTER_CONTENT_LOADED_MS, whenIdle, type IdleSignals } from './page/idle-moment.js';
+import { createIdleMoment, IDLE_WAIT_AFTER_CONTENT_LOADED_MS, whenIdle, type IdleSignals } from './page/idle-moment.js';
 
 /** A page whose moments the test plays out: its events and its timer run when the test says. */
 function scriptedPage(initial: DocumentReadyState) {
@@ -41,6 +41,8 @@ function scriptedPage(initial: DocumentReadyState) {
     pageDispatches(key: string) {
       fire(key, false);
     },
+    /** How many listeners wait for `key` (`document:DOMContentLoaded`, `window:load`). */
+    listening: (key: string) => listeners.get(key)?.size ?? 0,
     /** The timers still set, by delay. */
     pendingTimers: () => [...timers.values()].map(({ ms }) => ms),
     runTimers() {
@@ -102,4 +104,20 @@ test("a page script's own load and DOMContentLoaded events do not bring idle bef
   assert.deepEqual(runs, [], 'an untrusted load after DOMContentLoaded is not the load either');
   page.loaded();
   assert.deepEqual(runs, ['idle']);
+});
+
+test('callbacks of one page share its one DOMContentLoaded listener, and each still runs once', () => {
+  const page = scriptedPage('loading');
+  const whenPageIdle = createIdleMoment(page.signals);
+  const runs: string[] = [];
+  whenPageIdle(() => runs.push('first'));
+  whenPageIdle(() => runs.push('second'));
+  assert.equal(page.listening('document:DOMContentLoaded'), 1);
+  page.pageDispatches('document:DOMContentLoaded');
+  assert.deepEqual(page.pendingTimers(), []);
+  page.contentLoaded();
+  assert.equal(page.listening('document:DOMContentLoaded'), 0);
+  page.loaded();
+  whenPageIdle(() => runs.push('after'));
+  assert.deepEqual(runs, ['first', 'second', 'after']);
 });

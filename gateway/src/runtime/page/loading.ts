@@ -1,4 +1,4 @@
-import { whenIdle, type IdleSignals } from './idle-moment.js';
+import { createIdleMoment } from './idle-moment.js';
 import type { PageWorld } from './page-world.js';
 import type { PlanFile, RunAt } from './runtime-config.js';
 import { pluginOfBridgeUrl, type PluginStates } from './plugin-states.js';
@@ -109,29 +109,18 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
 
   // Same run_at semantics as the proxy's markup: document_start at once, document_end once parsed
   // (before DOMContentLoaded), document_idle after it, at the load event or shortly after DOMContentLoaded.
-  // The document is "interactive" a moment before DOMContentLoaded (deferred scripts run in between):
-  // until that event, idle counts it as still loading.
-  let waitingForContentLoaded = document.readyState === 'loading';
-  if (waitingForContentLoaded) {
-    const contentLoaded = (event: Event) => {
-      if (!event.isTrusted) return;
-      waitingForContentLoaded = false;
-      document.removeEventListener('DOMContentLoaded', contentLoaded);
-    };
-    document.addEventListener('DOMContentLoaded', contentLoaded);
-  }
-  const idleSignals: IdleSignals = {
-    readyState: () => (waitingForContentLoaded ? 'loading' : document.readyState),
+  const whenIdle = createIdleMoment({
+    readyState: () => document.readyState,
     onDocument: (type, listener) => document.addEventListener(type, listener),
     offDocument: (type, listener) => document.removeEventListener(type, listener),
     onWindow: (type, listener) => world.listen(type, listener),
     offWindow: (type, listener) => world.unlisten(type, listener),
     setTimer: (callback, ms) => setTimeout(callback, ms),
     clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  };
+  });
   function whenReady(runAt: RunAt, callback: () => void): void {
     if (runAt === 'document_idle') {
-      whenIdle(idleSignals, callback);
+      whenIdle(callback);
     } else if (runAt === 'document_start' || document.readyState !== 'loading') {
       callback();
     } else {
@@ -146,7 +135,7 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
 
   function loadIdleScripts(paths: readonly string[]): void {
     if (paths.length === 0) return;
-    whenIdle(idleSignals, () => {
+    whenIdle(() => {
       paths.forEach((path) => {
         const url = world.bridge + path;
         addScript(url, pluginOfBridgeUrl(world.bridge, url));
