@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { chromiumPath, loopbackChromium, NO_GOOGLE_ACCOUNT_ARGS } from '../support/chromium.js';
+import { loopbackChromium } from '../support/chromium.js';
 import { REPO_ROOT, startGatewayProcess } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
 import { goto } from '../support/navigate.js';
@@ -81,7 +81,7 @@ test('the helper attaches to a running gateway and leaves it running', async () 
 test('pages get plugins, but the gateway dashboard never goes through the proxy (no plugin can read its session)', async () => {
   const gateway = await startGatewayProcess();
   const { launchWithAiPlugs } = await import('aiplugs/playwright');
-  const aiplugs = await launchWithAiPlugs({ dataDir: gateway.dataDir, executablePath: chromiumPath(), contextOptions: { args: NO_GOOGLE_ACCOUNT_ARGS } });
+  const aiplugs = await launchWithAiPlugs({ dataDir: gateway.dataDir, executablePath: loopbackChromium() || undefined });
   try {
     const page = await aiplugs.context.newPage();
     await goto(page, `${site.origin}/`);
