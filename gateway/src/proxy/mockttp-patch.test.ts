@@ -401,6 +401,58 @@ describe('mockttp patch: transformResponseStream', () => {
     }
   });
 
+  it('sends it in one write too when what the transform adds is over the socket buffer (the runtime the gateway inlines is 32 KB)', async () => {
+    const insert = Buffer.alloc(64 * 1024, 'x');
+    await proxy.forGet(`${upstream.url}/whole-grown`).thenPassThrough({
+      transformResponseStream: () => ({
+        transform: () =>
+          new Transform({
+            transform(chunk: Buffer, _e, done) {
+              // As the head rewriter does: what comes before, the insert, and the rest, as separate chunks.
+              this.push(chunk.subarray(0, 2));
+              this.push(insert);
+              done(null, chunk.subarray(2));
+            },
+          }),
+      }),
+    });
+    const writes = countSocketWrites((socket) => socket.localPort === proxy.port);
+    try {
+      const exchange = await viaProxy(proxy, `${upstream.url}/whole-grown`);
+      assert.equal(exchange.body.toString(), `he${insert.toString()}llo`);
+      assert.equal(writes.count, 1, 'one write to the client (over the high-water mark, the rest and the end waited for a drain: two)');
+    } finally {
+      writes.stop();
+    }
+  });
+
+  it('reads a transformed body only as fast as the client takes it (writes that wait for one loop turn are bounded too)', async () => {
+    const size = 128 * MiB;
+    const site = await listen((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html', 'content-length': String(size) });
+      pump(response, size);
+    });
+    await proxy.forGet(`${site.url}/flood`).thenPassThrough({
+      transformResponseStream: () => ({ transform: () => new Transform({ transform: (chunk: Buffer, _e, done) => done(null, Buffer.from(chunk.toString().toUpperCase())) }) }),
+    });
+    const base = await retainedBuffers();
+    const client = netConnect({ host: '127.0.0.1', port: proxy.port });
+    try {
+      client.write(`GET ${site.url}/flood HTTP/1.1\r\nhost: ${new URL(site.url).host}\r\n\r\n`);
+      const [first] = (await once(client, 'data')) as [Buffer];
+      client.pause();
+      assert.match(first.toString('latin1'), /transfer-encoding: chunked[\s\S]*\r\n\r\n[0-9a-f]+\r\nX/i, 'the body came through the transform');
+      // Long enough for the site to send all of it, were nothing holding it back.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const held = (await retainedBuffers()) - base;
+      assert.ok(held < 16 * MiB, `the proxy held ${(held / MiB).toFixed(1)} MiB of a body its client does not read`);
+    } finally {
+      client.destroy();
+      site.server.closeAllConnections();
+      site.server.close();
+    }
+  });
+
   it('replaces status and headers, and is given the response head and request', async () => {
     let seen: { status?: number; header?: unknown; method?: string; url?: string } = {};
     await proxy.forGet(`${upstream.url}/head`).thenPassThrough({
