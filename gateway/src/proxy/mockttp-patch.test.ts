@@ -441,7 +441,7 @@ describe('mockttp patch: transformResponseStream', () => {
       client.write(`GET ${site.url}/flood HTTP/1.1\r\nhost: ${new URL(site.url).host}\r\n\r\n`);
       const [first] = (await once(client, 'data')) as [Buffer];
       client.pause();
-      assert.match(first.toString('latin1'), /transfer-encoding: chunked[\s\S]*\r\n\r\n[0-9a-f]+\r\nX/i, 'the body came through the transform');
+      assert.match(first.toString('latin1'), /\r\ntransfer-encoding: chunked\r\n(?:[^\r\n]+\r\n)*\r\n[0-9a-f]+\r\nX/, 'the body came through the transform');
       // Long enough for the site to send all of it, were nothing holding it back.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const held = (await retainedBuffers()) - base;
