@@ -49,9 +49,16 @@ export const isCi = (env: NodeJS.ProcessEnv = process.env): boolean => env.CI ==
 export async function skipUnlessInstalled(...tools: RequiredTool[]): Promise<string | false> {
   for (const tool of tools) {
     if (await tool.isInstalled()) continue;
-    const reason = `${tool.name} is not installed (apt-get install ${tool.debianPackage})`;
-    if (isCi()) throw new Error(`${reason}: CI must not skip this test; .ci/run installs ${tool.debianPackage}`);
-    return reason;
+    return skipOutsideCi(`${tool.name} is not installed (apt-get install ${tool.debianPackage})`, tool.debianPackage);
   }
   return false;
+}
+
+/**
+ * `reason`, as a test's skip reason, for a prerequisite this machine lacks; under CI it throws
+ * instead, since `.ci/run` installs `installedByCi` (the same rule as skipUnlessInstalled).
+ */
+export function skipOutsideCi(reason: string, installedByCi: string): string {
+  if (isCi()) throw new Error(`${reason}: CI must not skip this test; .ci/run installs ${installedByCi}`);
+  return reason;
 }
