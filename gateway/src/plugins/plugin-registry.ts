@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
+import { pluginRevision } from './plugin-revision.js';
 import { formatManifestIssues, manifestSchema, type ContentScript, type PluginManifest } from './manifest-schema.js';
 import { compileContentScript, contentScriptCovers, type CompiledContentScript } from './url-matcher.js';
 
@@ -55,30 +55,6 @@ async function checkReferencedFiles(dir: string, manifest: PluginManifest): Prom
     }),
   );
   return problems.filter((problem): problem is string => problem !== null);
-}
-
-/** Folders that hold installed dependencies, not plugin source: never part of the revision. */
-export const NOT_SOURCE: ReadonlySet<string> = new Set(['node_modules', '.venv', 'venv', '__pycache__', '.git']);
-/** How many folder levels below a plugin's folder count as its source. */
-export const REVISION_DEPTH = 3;
-
-/** A fingerprint of the plugin's source files (names, sizes, mtimes), a few levels deep. */
-async function pluginRevision(dir: string, depth = REVISION_DEPTH): Promise<string> {
-  const hash = createHash('sha256');
-  const walk = async (folder: string, level: number): Promise<void> => {
-    const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    for (const entry of entries) {
-      const path = join(folder, entry.name);
-      if (entry.isDirectory()) {
-        if (level < depth && !NOT_SOURCE.has(entry.name)) await walk(path, level + 1);
-      } else {
-        const info = await stat(path).catch(() => null);
-        if (info) hash.update(`${path}\0${info.size}\0${info.mtimeMs}\n`);
-      }
-    }
-  };
-  await walk(dir, 0);
-  return hash.digest('hex').slice(0, 16);
 }
 
 /**

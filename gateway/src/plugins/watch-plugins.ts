@@ -1,7 +1,8 @@
 import { sep } from 'node:path';
 import { watch } from 'chokidar';
 import type { Logger } from '../events/logger.js';
-import { NOT_SOURCE, REVISION_DEPTH, type PluginRegistry } from './plugin-registry.js';
+import type { PluginRegistry } from './plugin-registry.js';
+import { NOT_SOURCE, REVISION_DEPTH } from './plugin-revision.js';
 import { describeReload } from './reload-outcome.js';
 
 export interface WatchPluginsOptions {

@@ -1,7 +1,8 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import { NOT_SOURCE, REVISION_DEPTH, type PluginRecord, type PluginRegistry } from '../../plugins/plugin-registry.js';
+import type { PluginRecord, PluginRegistry } from '../../plugins/plugin-registry.js';
+import { coveredByRevision } from '../../plugins/plugin-revision.js';
 import { publishedFiles } from '../../plugins/published-files.js';
 import { ApiError } from '../api-error.js';
 
@@ -33,12 +34,6 @@ export interface PluginFileCacheLimits {
 }
 
 const DEFAULT_LIMITS: PluginFileCacheLimits = { maxBytes: 16 * 1024 * 1024, maxFileBytes: 2 * 1024 * 1024 };
-
-/** Whether the revision fingerprint sees edits of this file: within its depth, outside the folders it skips (node_modules…). */
-function coveredByRevision(path: string): boolean {
-  const segments = path.split('/');
-  return segments.length <= REVISION_DEPTH + 1 && !segments.some((segment) => NOT_SOURCE.has(segment));
-}
 
 /**
  * Reads the files an enabled plugin publishes (content scripts, their CSS,
