@@ -15,10 +15,10 @@ import { goto } from './support/navigate.js';
 const PLUGINS = join(REPO_ROOT, 'e2e/fixtures/hostile-plugins');
 const CLOUD_KEY = 'sk-hostile-web-test-key';
 
-/** What page JavaScript can learn about its bridge: the base URL its plugin scripts load from. */
+/** What page JavaScript can learn about its bridge: the base URL in the runtime's own (inline) config. */
 const BRIDGE_BASE = `(() => {
-  const script = [...document.querySelectorAll('script[src*="/__aiplugs/"]')].find((s) => s.src.includes('/files/'));
-  return script ? script.src.slice(0, script.src.indexOf('/api/plugins/')) : null;
+  const path = /\\/__aiplugs\\/cap\\/[A-Za-z0-9_.-]+/.exec(document.querySelector('script[data-aiplugs="runtime"]')?.textContent ?? '');
+  return path ? location.origin + path[0] : null;
 })()`;
 
 const page = (title: string, head = '', body = '') => `<!doctype html><html><head><title>${title}</title>${head}</head><body><h1>${title}</h1>${body}</body></html>`;

@@ -119,6 +119,39 @@ for (const mode of ['nonce', 'strip'] as const) {
 }
 
 test.describe('injection rules (nonce mode)', () => {
+  test('a load marked plugin-free (the extension\'s "Reload without plugins") runs no plugin file, inline or not, and keeps none of their elements', async () => {
+    const page = await browsers.nonce!.newPage();
+    // What the extension's document_start hook leaves for such a load, before the document parses.
+    await page.addInitScript(() => {
+      (window as Window & { __aiplugsNavigationHook?: object }).__aiplugsNavigationHook = { owner: 'extension', lastUrl: location.href, suppressed: true };
+    });
+    await goto(page, `${site.origin}/csp-header`);
+    await page.waitForLoadState('load');
+    await expect(page.locator('html')).toHaveAttribute('data-page-script', 'ran');
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
+    expect(await order(page)).toEqual(['page:loading']);
+    expect(await page.evaluate(() => ['AiPlugs' in window, document.querySelectorAll('[data-aiplugs-plugin]').length, getComputedStyle(document.documentElement).getPropertyValue('--aiplugs-marker').trim()])).toEqual([false, 0, '']);
+    await page.close();
+  });
+
+  test('a document_start script comes inline, with no request of its own; one inline text cannot carry still runs, by URL, in order', async () => {
+    const page = await browsers.nonce!.newPage();
+    const files: string[] = [];
+    page.on('request', (request) => {
+      const file = /\/api\/plugins\/marker\/files\/(.+)$/.exec(new URL(request.url()).pathname)?.[1];
+      if (file) files.push(file);
+    });
+    await goto(page, `${site.origin}/csp-header`);
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    expect(files.sort()).toEqual(['end.js', 'idle.js', 'marker.css', 'start-by-url.js']);
+    const stages = await order(page);
+    expect(stages.slice(0, 2)).toEqual(['start:loading:nobody', 'start-by-url:loading:9']);
+    expect(stages.indexOf('page:loading')).toBeGreaterThan(1);
+    // The inline copy runs under the file's own name, for the plugin author's stack traces.
+    expect(await page.evaluate(() => [...document.querySelectorAll('script[data-aiplugs-plugin="marker"]')].map((script) => /sourceURL=(.*)/.exec(script.textContent ?? '')?.[1]))).toEqual(['aiplugs://marker/start.js']);
+    await page.close();
+  });
+
   test('the policy the page gets still blocks what the site blocked', async () => {
     const response = await proxiedRequest(gateways.nonce!.ready.proxyUrl, gateways.nonce!.ready.caCertPath, `${site.origin}/csp-header`, { headers: NAVIGATION_HEADERS });
     const policy = response.headers['content-security-policy'] ?? '';

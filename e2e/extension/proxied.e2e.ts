@@ -91,8 +91,12 @@ test('turning a plugin off for the site stops it on the tab at once and the prox
   const popup = await openPopup(stack.browser.context, tabId);
   await expect(popup.locator('li[data-plugin="marker-start"]')).toHaveAttribute('data-state', 'running');
 
+  const style = () => page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--marker-start-style').trim());
+  expect(await style()).toBe('on');
+
   await popup.getByTestId('toggle-marker-start').uncheck();
   await expect(page.locator('html')).toHaveAttribute('data-stop-marker-start', '1'); // told to tear down, no reload
+  expect(await style()).toBe(''); // the style sheet the proxy wrote for it went with it
   await expect(popup.locator('li[data-plugin="marker-start"]')).toHaveAttribute('data-state', 'off');
   await expect.poll(() => badgeText(stack.browser, tabId)).toBe('');
   await keepScreenshot(popup, 'popup-plugin-off');

@@ -26,13 +26,13 @@ export async function proxiedRequest(proxyUrl: string, caCertPath: string, url: 
 /** Headers Chromium sends for a top-level navigation. */
 export const NAVIGATION_HEADERS = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'sec-fetch-dest': 'document', 'sec-fetch-mode': 'navigate' };
 
-/** The injected markup is one contiguous run starting with the runtime; returns the body without it. */
+/** The injected markup is one contiguous run starting with the runtime (inline plugin scripts never hold `</script`); returns the body without it. */
 export function withoutInjection(body: Buffer): { rest: Buffer; injected: string } {
   const text = body.toString('latin1');
   const marker = text.indexOf('data-aiplugs="runtime"');
   if (marker < 0) return { rest: body, injected: '' };
   const start = text.lastIndexOf('<script', marker);
-  const pattern = /<script[^>]*data-aiplugs="runtime"[\s\S]*?<\/script>(?:<link [^>]*href="\/__aiplugs\/[^"]*">|<script[^>]* src="\/__aiplugs\/[^"]*"><\/script>)*/y;
+  const pattern = /<script[^>]*data-aiplugs="runtime"[\s\S]*?<\/script>(?:<link [^>]*href="\/__aiplugs\/[^"]*">|<script[^>]* src="\/__aiplugs\/[^"]*"><\/script>|<script[^>]* data-aiplugs-plugin="[^"]*">[\s\S]*?<\/script>)*/y;
   pattern.lastIndex = start;
   const match = pattern.exec(text);
   const end = start + (match?.[0].length ?? 0);

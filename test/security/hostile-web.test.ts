@@ -115,12 +115,12 @@ after(async () => {
   await site?.close();
 });
 
-/** What page JavaScript finds in its own document: the bridge base its plugin scripts load from. */
+/** What page JavaScript finds in its own document: the bridge base in the runtime's (inline) config. */
 async function pageBridgeBase(): Promise<string> {
   const html = await rawProxyRequest(gateway.ready.proxyPort, [`GET ${site.origin}/ HTTP/1.1`, `host: localhost:${site.port}`, 'accept: text/html', 'sec-fetch-dest: document', 'sec-fetch-mode: navigate', 'connection: close']);
-  const src = /src="(\/__aiplugs[^"]*?)\/api\/plugins\/guarded\/files\//.exec(html)?.[1];
-  assert.ok(src, `no plugin script in the injected page:\n${html.slice(0, 2000)}`);
-  return src;
+  const base = /<script[^>]* data-aiplugs="runtime">[\s\S]*?(\/__aiplugs\/cap\/[A-Za-z0-9_.-]+)/.exec(html)?.[1];
+  assert.ok(base, `no bridge base in the injected runtime:\n${html.slice(0, 2000)}`);
+  return base;
 }
 
 describe('bodies are refused on their head, never buffered', () => {

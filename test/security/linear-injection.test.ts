@@ -25,7 +25,7 @@ const MiB = 1024 * 1024;
 const TRICKLE = 100;
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const match = {
-  plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [] },
+  plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [], inlineScripts: new Map() },
   scripts: [{ matches: ['<all_urls>'], exclude_matches: [], js: ['content.js'], css: [], run_at: 'document_start' }],
 } as unknown as PluginMatch;
 

@@ -24,7 +24,7 @@ import { createCapabilityIssuer } from './page-capability.js';
 const SECRET = 'bridge-test-secret-0123456789abcdef';
 const capabilities = createCapabilityIssuer();
 const manifest: PluginManifest = { manifest_version: 3, id: 'echo', name: 'Echo', version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [], env: [] } };
-const echo: LoadedPlugin = { id: 'echo', dir: '/echo', status: 'enabled', manifest, contentScripts: [], revision: 'r' };
+const echo: LoadedPlugin = { id: 'echo', dir: '/echo', status: 'enabled', manifest, contentScripts: [], revision: 'r', inlineScripts: new Map() };
 const registry: PluginRegistry = { list: () => [echo], get: (id) => (id === 'echo' ? echo : undefined), matching: () => [], reload: async () => [echo], onChange: () => () => undefined };
 const router: InferenceRouter = { infer: async (pluginId, request) => ({ pluginId, payload: request.payload, caller: request.caller }) };
 const { logger } = recordingLogger();

@@ -20,7 +20,7 @@ const capabilities = createCapabilityIssuer();
 
 function pluginRecord(id: string): LoadedPlugin {
   const manifest: PluginManifest = { manifest_version: 3, id, name: id, version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [], env: [] } };
-  return { id, dir: `/${id}`, status: 'enabled', manifest, contentScripts: [], revision: 'r' };
+  return { id, dir: `/${id}`, status: 'enabled', manifest, contentScripts: [], revision: 'r', inlineScripts: new Map() };
 }
 const records: PluginRecord[] = [pluginRecord('echo'), pluginRecord('other')];
 const registry: PluginRegistry = { list: () => records, get: (id) => records.find((r) => r.id === id), matching: () => [], reload: async () => records, onChange: () => () => undefined };

@@ -8,7 +8,7 @@ import { createInferenceRouter, type FallbackPolicy, type InferenceBackend, type
 
 function registryWith(defaultMode: InferenceMode): PluginRegistry {
   const manifest: PluginManifest = { manifest_version: 3, id: 'p', name: 'P', version: '1', description: '', content_scripts: [], inference: { default_mode: defaultMode, models: [], env: [] } };
-  const plugin: LoadedPlugin = { id: 'p', dir: '/p', status: 'enabled', manifest, contentScripts: [], revision: 'r' };
+  const plugin: LoadedPlugin = { id: 'p', dir: '/p', status: 'enabled', manifest, contentScripts: [], revision: 'r', inlineScripts: new Map() };
   const records: PluginRecord[] = [plugin];
   return { list: () => records, get: (id) => records.find((record) => record.id === id), matching: () => [], reload: async () => records, onChange: () => () => undefined };
 }

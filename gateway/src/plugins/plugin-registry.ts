@@ -1,5 +1,6 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
+import { readInlineScripts } from './inline-scripts.js';
 import { pluginRevision } from './plugin-revision.js';
 import { formatManifestIssues, manifestSchema, type ContentScript, type PluginManifest } from './manifest-schema.js';
 import { compileContentScript, contentScriptCovers, type CompiledContentScript } from './url-matcher.js';
@@ -12,6 +13,8 @@ export interface LoadedPlugin {
   contentScripts: CompiledContentScript[];
   /** Changes whenever any file of the plugin changes: workers restart, pages get the new scripts. */
   revision: string;
+  /** The text of its `document_start` scripts that documents may carry inline (see inline-scripts.ts). */
+  inlineScripts: ReadonlyMap<string, string>;
   /** Set when a later edit broke the plugin: this (last good) version keeps running meanwhile. */
   pendingErrors?: string[];
 }
@@ -87,6 +90,7 @@ export async function loadPlugin(dir: string, folderName: string): Promise<Plugi
     manifest,
     contentScripts: manifest.content_scripts.map(compileContentScript),
     revision: await pluginRevision(dir),
+    inlineScripts: await readInlineScripts(dir, manifest),
   };
 }
 

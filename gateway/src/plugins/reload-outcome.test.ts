@@ -10,6 +10,7 @@ const enabled = (id: string, revision: string, extra: Partial<LoadedPlugin> = {}
   manifest: { version: '1.2.3' } as LoadedPlugin['manifest'],
   contentScripts: [],
   revision,
+  inlineScripts: new Map(),
   ...extra,
 });
 const broken = (id: string, errors: string[]): BrokenPlugin => ({ id, dir: `/plugins/${id}`, status: 'error', errors });

@@ -13,7 +13,7 @@ import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { createProxy, loggableUrl, type GatewayProxy } from './create-proxy.js';
 
 const match = {
-  plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [] },
+  plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [], inlineScripts: new Map() },
   scripts: [{ matches: ['<all_urls>'], exclude_matches: [], js: ['content.js'], css: [], run_at: 'document_start' }],
 } as unknown as PluginMatch;
 

@@ -8,7 +8,7 @@ import { createDocumentPlanner } from './document-plan.js';
 import { injectedRuntime } from './testing/injected-runtime.js';
 
 const match = {
-  plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [] },
+  plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [], inlineScripts: new Map() },
   scripts: [{ matches: ['<all_urls>'], exclude_matches: [], js: ['content.js'], css: ['ui.css'], run_at: 'document_start' }],
 } as unknown as PluginMatch;
 

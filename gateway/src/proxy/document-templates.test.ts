@@ -9,7 +9,7 @@ import { buildInjectionMarkup } from './injection-markup.js';
 
 function matchOf(id: string, revision: string, scripts: Array<Partial<ContentScript>>): PluginMatch {
   const full = scripts.map((script): ContentScript => ({ matches: ['<all_urls>'], exclude_matches: [], js: [], css: [], run_at: 'document_idle', ...script }) as ContentScript);
-  const plugin = { id, dir: `/${id}`, status: 'enabled', revision, manifest: {} as never, contentScripts: full.map(compileContentScript) } as unknown as PluginMatch['plugin'];
+  const plugin = { id, dir: `/${id}`, status: 'enabled', revision, manifest: {} as never, contentScripts: full.map(compileContentScript), inlineScripts: new Map() } as unknown as PluginMatch['plugin'];
   return { plugin, scripts: full };
 }
 

@@ -1,5 +1,6 @@
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { pageRuntimeScript } from '../runtime/page-runtime.js';
+import { pluginSourceUrl } from '../runtime/page/plugin-source-url.js';
 import type { PageRuntimeConfig, WebAiPageConfig } from '../runtime/page/runtime-config.js';
 
 /** The bridge path of a plugin file, percent-encoded so the markup stays ASCII. */
@@ -26,6 +27,9 @@ function attr(name: string, value: string | undefined): string {
   return value ? ` ${name}="${value.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"` : '';
 }
 
+/** Inline script text in XHTML goes in a CDATA section, its markers behind `//` so the script engine skips them. */
+const cdata = (code: string, xml: boolean) => (xml ? `//<![CDATA[\n${code}\n//]]>` : code);
+
 /**
  * The runtime as an inline script: it runs before any page script without a request of its own,
  * where a `<script src>` would hold the parser for a round trip through the proxy (issue #15: on a
@@ -33,34 +37,53 @@ function attr(name: string, value: string | undefined): string {
  */
 function runtimeElement(config: PageRuntimeConfig, nonce: string, xml: boolean): string {
   const code = pageRuntimeScript(config);
-  return `<script${nonce} data-aiplugs="runtime">${xml ? `//<![CDATA[\n${code}\n//]]>` : code}</script>`;
+  return `<script${nonce} data-aiplugs="runtime">${cdata(code, xml)}</script>`;
+}
+
+/**
+ * The text of an inline `<script>` that runs a plugin's file as the parser would run it from its
+ * URL, or null when inline text cannot carry it unchanged: anything but printable ASCII, tab and
+ * line breaks (the markup goes into documents of any ASCII-compatible charset, the HTML parser
+ * turns NUL into U+FFFD, and XML forbids other controls), and the sequences that end or change a
+ * script element's text (`</script`, `<!--`, which with a later `<script` hides the end tag from
+ * the HTML parser) or the CDATA section an XHTML document needs (`]]>`).
+ */
+export function inlineScriptText(code: string, pluginId: string, file: string): string | null {
+  if (!/^[\t\n\r\x20-\x7e]*$/.test(code) || /<\/script|<!--|\]\]>/i.test(code)) return null;
+  return `${code}\n//# sourceURL=${pluginSourceUrl(pluginId, file)}\n`;
 }
 
 /**
  * Everything injected into one document, as one ASCII string placed at a single point early in
  * the head: the runtime first (inline, with this page's config), then styles, then scripts by `run_at`:
- * `document_start` as blocking tags (run before any page script), `document_end` as `defer`
- * (after parsing, before DOMContentLoaded), `document_idle` loaded by the runtime afterwards.
+ * `document_start` as blocking scripts (run before any page script; inline where the plugin's
+ * file allows, see plugins/inline-scripts.ts, so they cost the page no request), `document_end`
+ * as `defer` (after parsing, before DOMContentLoaded), `document_idle` loaded by the runtime afterwards.
  */
 export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOptions): string {
   const nonce = attr('nonce', options.nonce);
-  const scripts = matches.flatMap(({ plugin, scripts: contentScripts }) => contentScripts.map((script) => ({ id: plugin.id, script })));
+  const scripts = matches.flatMap(({ plugin, scripts: contentScripts }) => contentScripts.map((script) => ({ plugin, script })));
   const xml = options.xml === true;
+  const src = (id: string, file: string) => `${options.bridgeBase}${pluginFilePath(id, file)}`;
   // XHTML is XML: an empty element closes itself and an attribute has a value.
-  const styles = scripts.flatMap(({ id, script }) => script.css.map((file) => `<link rel="stylesheet"${nonce} href="${options.bridgeBase}${pluginFilePath(id, file)}"${xml ? '/' : ''}>`));
-  const tags = (runAt: string, extra: string) =>
-    scripts
-      .filter(({ script }) => script.run_at === runAt)
-      .flatMap(({ id, script }) => script.js.map((file) => `<script${extra}${nonce} src="${options.bridgeBase}${pluginFilePath(id, file)}"></script>`));
-  const idle = scripts.filter(({ script }) => script.run_at === 'document_idle').flatMap(({ id, script }) => script.js.map((file) => pluginFilePath(id, file)));
+  // Every element names its plugin: the runtime removes a stopped plugin's styles, and the scripts of a load the user wants plugin-free (stand-down.ts).
+  const owner = (id: string) => `${nonce}${attr('data-aiplugs-plugin', id)}`;
+  const styles = scripts.flatMap(({ plugin, script }) => script.css.map((file) => `<link rel="stylesheet"${owner(plugin.id)} href="${src(plugin.id, file)}"${xml ? '/' : ''}>`));
+  const files = (runAt: string) => scripts.filter(({ script }) => script.run_at === runAt).flatMap(({ plugin, script }) => script.js.map((file) => ({ plugin, file })));
+  const startTags = files('document_start').map(({ plugin, file }) => {
+    const code = plugin.inlineScripts.get(file);
+    const text = code === undefined ? null : inlineScriptText(code, plugin.id, file);
+    return text === null ? `<script${owner(plugin.id)} src="${src(plugin.id, file)}"></script>` : `<script${owner(plugin.id)}>${cdata(text, xml)}</script>`;
+  });
+  const endTags = files('document_end').map(({ plugin, file }) => `<script${xml ? ' defer="defer"' : ' defer'}${owner(plugin.id)} src="${src(plugin.id, file)}"></script>`);
   const config: PageRuntimeConfig = {
     version: options.version,
     apiPort: options.apiPort,
     bridge: options.bridgeBase,
     plugins: matches.map(({ plugin }) => plugin.id),
-    idle,
+    idle: files('document_idle').map(({ plugin, file }) => pluginFilePath(plugin.id, file)),
     ...(options.unavailable?.length ? { unavailable: options.unavailable } : {}),
     ...(options.webAi ? { webai: options.webAi } : {}),
   };
-  return [runtimeElement(config, nonce, xml), ...styles, ...tags('document_start', ''), ...tags('document_end', xml ? ' defer="defer"' : ' defer')].join('');
+  return [runtimeElement(config, nonce, xml), ...styles, ...startTags, ...endTags].join('');
 }

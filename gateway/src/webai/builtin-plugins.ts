@@ -59,7 +59,7 @@ function builtIn(id: string, name: string, entry: string, models: ModelDeclarati
     content_scripts: [],
     inference: { default_mode: 'local', local_entry: entry, models, env: [] },
   };
-  return { id, dir: BACKENDS_DIR, status: 'enabled', manifest, contentScripts: [], revision: `builtin-${VERSION}` };
+  return { id, dir: BACKENDS_DIR, status: 'enabled', manifest, contentScripts: [], revision: `builtin-${VERSION}`, inlineScripts: new Map() };
 }
 
 export interface WebAiBuiltIns {

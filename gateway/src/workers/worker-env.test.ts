@@ -10,6 +10,7 @@ const plugin = (env: LoadedPlugin['manifest']['inference'] extends infer I ? (I 
     status: 'enabled',
     revision: 'r',
     contentScripts: [],
+    inlineScripts: new Map(),
     manifest: { manifest_version: 3, id: 'p', name: 'P', version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [], env } },
   }) as LoadedPlugin;
 

@@ -68,7 +68,7 @@ export function cloudPlugin(cloud?: NonNullable<PluginManifest['inference']>['cl
     content_scripts: [],
     inference: { default_mode: 'cloud', models: [], env: [], ...(cloud ? { cloud } : {}) },
   };
-  return { id: 'summarize', dir: '/nonexistent', status: 'enabled', manifest, contentScripts: [], revision: 'r1' };
+  return { id: 'summarize', dir: '/nonexistent', status: 'enabled', manifest, contentScripts: [], revision: 'r1', inlineScripts: new Map() };
 }
 
 /** Writes `value` as a JSON answer. */

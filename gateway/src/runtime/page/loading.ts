@@ -2,6 +2,7 @@ import { createIdleMoment } from './idle-moment.js';
 import type { PageWorld } from './page-world.js';
 import type { PlanFile, RunAt } from './runtime-config.js';
 import { pluginOfBridgeUrl, type PluginStates } from './plugin-states.js';
+import { pluginSourceUrl } from './plugin-source-url.js';
 import type { Transport } from './transports.js';
 
 /** Adds plugin files to the document, the way this page's transport allows. */
@@ -76,7 +77,7 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
     const element = document.createElement('script');
     if (nonce) element.nonce = nonce;
     const marker = `aiplugs${String(Math.random()).slice(2)}`;
-    element.textContent = `document.currentScript && document.currentScript.setAttribute("data-ran", "${marker}");\n${file.code}\n//# sourceURL=aiplugs://${pluginId}/${file.file}\n`;
+    element.textContent = `document.currentScript && document.currentScript.setAttribute("data-ran", "${marker}");\n${file.code}\n//# sourceURL=${pluginSourceUrl(pluginId, file.file)}\n`;
     try {
       parent().appendChild(element);
     } catch (error) {
