@@ -1,5 +1,7 @@
+import { constants } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isInlineSafe } from '../proxy/inline-text.js';
 import type { PluginManifest } from './manifest-schema.js';
 import { coveredByRevision } from './plugin-revision.js';
 
@@ -10,39 +12,58 @@ import { coveredByRevision } from './plugin-revision.js';
  */
 export const MAX_INLINE_SCRIPT_BYTES = 64 * 1024;
 
-async function readBounded(path: string): Promise<string | null> {
-  const handle = await open(path, 'r');
+/**
+ * Whether a script's text runs the same inline as from its URL: text that sits in a script element
+ * unchanged (proxy/inline-text.ts) without control characters (the HTML parser turns NUL into
+ * U+FFFD), and nothing that depends on the script's own URL, which inline code does not have:
+ * `document.currentScript` (its `src`), `import()` (resolved against it) and a
+ * `sourceURL`/`sourceMappingURL` comment (a relative map is fetched from next to it). A false alarm
+ * only means the file is loaded by URL. Line breaks are the parser's (CR LF becomes LF), which
+ * changes a function's source text but not what the code does.
+ */
+export function runsTheSameInline(text: string): boolean {
+  return isInlineSafe(text) && !/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|currentScript|\bimport\s*\(|[#@]\s*source(?:Mapping)?URL=/.test(text);
+}
+
+/** The file's text if it is at most `max` bytes; never follows a symlink as its last step. */
+async function readUpTo(path: string, max: number): Promise<string | null> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    if ((await handle.stat()).size > MAX_INLINE_SCRIPT_BYTES) return null;
-    const buffer = Buffer.alloc(MAX_INLINE_SCRIPT_BYTES + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    // Grown since the stat: too big after all.
-    return bytesRead > MAX_INLINE_SCRIPT_BYTES ? null : buffer.toString('utf8', 0, bytesRead);
+    if ((await handle.stat()).size > max) return null;
+    const buffer = Buffer.alloc(max + 1);
+    let length = 0;
+    // Until the end of the file: one read may return less (network file systems).
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) return buffer.toString('latin1', 0, length);
+      length += bytesRead;
+      // Grown since the stat: too big after all.
+      if (length > max) return null;
+    }
   } finally {
     await handle.close();
   }
 }
 
 /**
- * The text of a plugin's `document_start` scripts that can go inline in the documents it is
- * injected into (file → text): a script that must hold the parser then costs the page no request.
- * Read once per load of the plugin, so a document pays nothing for it. Only files the revision
- * covers and reached without a symlink, so an edit always gives a new revision and a fresh read
- * (as for the file reader's memory, api/routes/plugin-files.ts); whether the text may go inside a
- * particular document is the markup's decision (proxy/injection-markup.ts).
+ * The text of a plugin's `document_start` scripts that go inline into the top-level documents it
+ * is injected into (file → text), so that a script that must hold the parser costs the page no
+ * request. Read once per load of the plugin, so a document pays nothing for it. Only files the
+ * revision covers, reached without a symlink, so an edit always gives a new revision and a fresh
+ * read (as for the file reader's memory, api/routes/plugin-files.ts), and only text that runs the
+ * same inline. Never throws: a file (or folder) gone since the manifest was checked is loaded by
+ * URL, and the page's request for it says what is missing.
  */
 export async function readInlineScripts(dir: string, manifest: PluginManifest): Promise<ReadonlyMap<string, string>> {
-  const files = [...new Set(manifest.content_scripts.filter((script) => script.run_at === 'document_start').flatMap((script) => script.js))];
-  const root = await realpath(dir);
+  const files = [...new Set(manifest.content_scripts.filter((script) => script.run_at === 'document_start').flatMap((script) => script.js))].filter(coveredByRevision);
   const texts = await Promise.all(
-    files.filter(coveredByRevision).map(async (file): Promise<[string, string] | null> => {
-      const path = join(root, file);
+    files.map(async (file): Promise<[string, string] | null> => {
       try {
+        const path = join(await realpath(dir), file);
         if ((await realpath(path)) !== path) return null;
-        const text = await readBounded(path);
-        return text === null ? null : [file, text];
+        const text = await readUpTo(path, MAX_INLINE_SCRIPT_BYTES);
+        return text !== null && runsTheSameInline(text) ? [file, text] : null;
       } catch {
-        // Gone since the manifest was checked: the page's request for it will say so.
         return null;
       }
     }),

@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MAX_INLINE_SCRIPT_BYTES } from './inline-scripts.js';
 import { createPluginRegistry, type BrokenPlugin } from './plugin-registry.js';
 
 const GOOD_SHA = 'a'.repeat(64);
@@ -144,37 +143,5 @@ describe('plugin registry reloads', () => {
     assert.equal(kept?.status, 'enabled');
     assert.match(kept?.status === 'enabled' ? (kept.pendingErrors?.[0] ?? '') : '', /invalid JSON/);
     assert.deepEqual(registry.matching('https://www.example.com/').map((m) => m.plugin.id), ['one', 'two']);
-  });
-});
-
-describe('inline document_start scripts', () => {
-  it('keeps the text of document_start scripts up to the inline limit, and only those the revision sees', async () => {
-    const root = await pluginsDir({ inline: manifest('inline') });
-    const dir = join(root, 'inline');
-    await mkdir(join(dir, 'node_modules', 'lib'), { recursive: true });
-    await writeFile(join(dir, 'start.js'), 'window.started = 1;');
-    await writeFile(join(dir, 'big.js'), `// ${'x'.repeat(MAX_INLINE_SCRIPT_BYTES)}`);
-    await writeFile(join(dir, 'limit.js'), 'y'.repeat(MAX_INLINE_SCRIPT_BYTES));
-    await writeFile(join(dir, 'node_modules', 'lib', 'dep.js'), 'window.dep = 1;');
-    await writeFile(join(dir, 'real.js'), 'window.real = 1;');
-    await symlink(join(dir, 'real.js'), join(dir, 'linked.js'));
-    const scripts = [
-      { matches: ['<all_urls>'], js: ['start.js', 'big.js', 'limit.js', 'node_modules/lib/dep.js', 'linked.js'], run_at: 'document_start' },
-      { matches: ['<all_urls>'], js: ['content.js'], run_at: 'document_end' },
-      { matches: ['<all_urls>'], js: ['real.js'] },
-    ];
-    await writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...manifest('inline'), content_scripts: scripts }));
-    const registry = await createPluginRegistry({ pluginsDir: root });
-    const loaded = registry.get('inline');
-    assert.equal(loaded?.status, 'enabled');
-    // Too big, under node_modules (an edit there gives no new revision) or behind a symlink: loaded by URL.
-    assert.deepEqual([...loaded.inlineScripts.keys()].sort(), ['limit.js', 'start.js']);
-    assert.equal(loaded.inlineScripts.get('start.js'), 'window.started = 1;');
-
-    await writeFile(join(dir, 'start.js'), 'window.started = 2; // edited');
-    await registry.reload();
-    const edited = registry.get('inline');
-    assert.ok(edited?.status === 'enabled' && edited.revision !== loaded.revision);
-    assert.equal(edited.inlineScripts.get('start.js'), 'window.started = 2; // edited');
   });
 });

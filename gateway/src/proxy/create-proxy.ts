@@ -97,7 +97,7 @@ export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Lo
   return (response: PassThroughResponseHead, request: InitiatedRequest): StreamResponseResult | undefined => {
     const encoding = headerValue(response.headers, 'content-encoding');
     const decodable = canDecode(encoding);
-    const plan = decodable ? planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers }) : null;
+    const plan = decodable ? planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers, destination: headerValue(request.headers, 'sec-fetch-dest') }) : null;
     reporter?.onDecision(injectionDecision(request.url, response, plan ? plan.plugins : null, decodable, reporter));
     if (!decodable) {
       logger.debug(`Not rewriting ${loggableUrl(request.url)}: cannot decode content-encoding "${encoding}"`);

@@ -19,6 +19,19 @@ export interface DocumentResponse {
   url: string;
   statusCode: number;
   headers: Headers;
+  /** The request's `Sec-Fetch-Dest`: `document` for a top-level load, `iframe`… for a nested one, none from clients without fetch metadata. */
+  destination?: string | undefined;
+}
+
+/**
+ * Which documents get `document_start` scripts inline (plugins/inline-scripts.ts): top-level HTML
+ * ones. Not XHTML, where the text would sit in a CDATA section a line down (a hashbang there is a
+ * syntax error). Not nested frames: the extension's "Reload without plugins" marks only the top
+ * frame's load, and keeps plugins out of the frames in it by blocking their requests to the bridge,
+ * which inline text would not make.
+ */
+function inlinesStartScripts(response: DocumentResponse, xml: boolean): boolean {
+  return !xml && (response.destination === undefined || response.destination === 'document');
 }
 
 export interface DocumentPlan {
@@ -89,6 +102,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     const context: CspContext = { nonce: randomFromPool(16).toString('base64'), origin };
     const plugins = matches.map(({ plugin }) => plugin.id);
     const webAi = options.webAi?.() ?? null;
+    const xml = mediaType(response.headers) === 'application/xhtml+xml';
     const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession(), webai: webAi !== null });
     const markup = templates.markup(matches, {
       webAi,
@@ -97,7 +111,8 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
       bridgeBase: capabilityBase(capability),
       nonce: options.cspMode === 'nonce' ? context.nonce : undefined,
       unavailable: options.servable ? matches.filter((match) => !options.servable?.(match)).map(({ plugin }) => plugin.id) : undefined,
-      xml: mediaType(response.headers) === 'application/xhtml+xml',
+      xml,
+      inlineStart: inlinesStartScripts(response, xml),
     });
     return {
       statusCode: response.statusCode,

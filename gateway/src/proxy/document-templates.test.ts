@@ -7,9 +7,9 @@ import { allowAiPlugsInHeader } from './csp-policy.js';
 import { createDocumentTemplates } from './document-templates.js';
 import { buildInjectionMarkup } from './injection-markup.js';
 
-function matchOf(id: string, revision: string, scripts: Array<Partial<ContentScript>>): PluginMatch {
+function matchOf(id: string, revision: string, scripts: Array<Partial<ContentScript>>, inline: Record<string, string> = {}): PluginMatch {
   const full = scripts.map((script): ContentScript => ({ matches: ['<all_urls>'], exclude_matches: [], js: [], css: [], run_at: 'document_idle', ...script }) as ContentScript);
-  const plugin = { id, dir: `/${id}`, status: 'enabled', revision, manifest: {} as never, contentScripts: full.map(compileContentScript), inlineScripts: new Map() } as unknown as PluginMatch['plugin'];
+  const plugin = { id, dir: `/${id}`, status: 'enabled', revision, manifest: {} as never, contentScripts: full.map(compileContentScript), inlineScripts: new Map(Object.entries(inline)) } as unknown as PluginMatch['plugin'];
   return { plugin, scripts: full };
 }
 
@@ -34,9 +34,9 @@ describe('document templates', () => {
     assert.doesNotMatch(changed, /old\.js/);
   });
 
-  it('follow a config change (version, API port, nonce on or off, Web AI grant, plugins the gateway cannot serve, XHTML)', () => {
+  it('follow a config change (version, API port, nonce on or off, Web AI grant, plugins the gateway cannot serve, XHTML, inline scripts)', () => {
     const templates = createDocumentTemplates();
-    const matches = [matchOf('a', 'r1', [{ js: ['x.js'], run_at: 'document_start' }])];
+    const matches = [matchOf('a', 'r1', [{ js: ['x.js'], run_at: 'document_start' }], { 'x.js': 'window.x = 1;' })];
     const variants = [
       options('/b', 'n'),
       { ...options('/b', 'n'), version: '9' },
@@ -46,6 +46,8 @@ describe('document templates', () => {
       { ...options('/b', 'n'), webAi: { replaceNative: true } },
       { ...options('/b', 'n'), unavailable: ['a'] },
       { ...options('/b', 'n'), xml: true },
+      { ...options('/b', 'n'), inlineStart: true },
+      options('/b', 'n'),
     ];
     for (const variant of variants) {
       assert.equal(templates.markup(matches, variant).toString('latin1'), buildInjectionMarkup(matches, variant));

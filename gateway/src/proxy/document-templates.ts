@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { allowAiPlugsInHeader, type CspContext } from './csp-policy.js';
 import { buildInjectionMarkup, type MarkupOptions } from './injection-markup.js';
@@ -30,15 +31,14 @@ const fillBytes = (template: EncodedTemplate, bridgeBase: string, nonce: string)
 /** Policies (and markups) seen: bounded, since both come from what pages and plugins send. */
 const MAX_ENTRIES = 256;
 const MAX_KEY_CHARS = 16 * 1024;
+/** Markups also by their bytes: each holds the runtime and its plugins' inline scripts (up to 64 KiB a file). */
+const MAX_MARKUP_BYTES = 32 * 1024 * 1024;
 
-function remember<T>(cache: Map<string, T>, key: string, make: () => T): T {
+function remember<T extends {}>(cache: LRUCache<string, T>, key: string, make: () => T): T {
   let template = cache.get(key);
   if (!template) {
     template = make();
-    if (key.length <= MAX_KEY_CHARS) {
-      if (cache.size >= MAX_ENTRIES) cache.clear();
-      cache.set(key, template);
-    }
+    if (key.length <= MAX_KEY_CHARS) cache.set(key, template);
   }
   return template;
 }
@@ -64,12 +64,17 @@ export interface DocumentTemplates {
  * only pays for filling them in. A plugin change gives a new revision, so a new entry.
  */
 export function createDocumentTemplates(): DocumentTemplates {
-  const markups = new Map<string, EncodedTemplate>();
-  const policies = new Map<string, Template>();
+  // lru-cache: the byte bound, with the least recently used markup going first.
+  const markups = new LRUCache<string, EncodedTemplate>({
+    max: MAX_ENTRIES,
+    maxSize: MAX_MARKUP_BYTES,
+    sizeCalculation: (template) => template.reduce((bytes, part) => bytes + (typeof part === 'string' ? 0 : part.length), 1),
+  });
+  const policies = new LRUCache<string, Template>({ max: MAX_ENTRIES });
   return {
     markup(matches, options) {
       const nonced = options.nonce !== undefined;
-      const key = `${options.version}\n${options.apiPort}\n${nonced}\n${options.xml === true}\n${options.unavailable?.join(',') ?? ''}\n${JSON.stringify(options.webAi ?? null)}\n${matchKey(matches)}`;
+      const key = `${options.version}\n${options.apiPort}\n${nonced}\n${options.xml === true}\n${options.inlineStart === true}\n${options.unavailable?.join(',') ?? ''}\n${JSON.stringify(options.webAi ?? null)}\n${matchKey(matches)}`;
       const template = remember(markups, key, () => encode(buildInjectionMarkup(matches, { ...options, bridgeBase: BRIDGE_HOLE, nonce: nonced ? NONCE_HOLE : undefined }).split(HOLES)));
       return fillBytes(template, options.bridgeBase, options.nonce ?? '');
     },

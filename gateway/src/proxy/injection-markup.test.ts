@@ -4,7 +4,7 @@ import { parse, type DefaultTreeAdapterMap } from 'parse5';
 import type { ContentScript } from '../plugins/manifest-schema.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { compileContentScript } from '../plugins/url-matcher.js';
-import { buildInjectionMarkup, inlineScriptText } from './injection-markup.js';
+import { buildInjectionMarkup } from './injection-markup.js';
 
 type Element = DefaultTreeAdapterMap['element'];
 
@@ -14,7 +14,7 @@ function matchOf(id: string, scripts: Array<Partial<ContentScript>>, inline: Rec
   return { plugin, scripts: full };
 }
 
-const options = { version: '1.2.3', apiPort: 5000, bridgeBase: '/__aiplugs/cap/T', nonce: 'bm9uY2U=' };
+const options = { version: '1.2.3', apiPort: 5000, bridgeBase: '/__aiplugs/cap/T', nonce: 'bm9uY2U=', inlineStart: true };
 
 /** The head's elements as a spec-conforming HTML parser builds them from the markup. */
 function parsedHead(markup: string): Element[] {
@@ -27,44 +27,30 @@ function parsedHead(markup: string): Element[] {
 const attribute = (element: Element, name: string) => element.attrs.find((attr) => attr.name === name)?.value;
 const text = (element: Element) => element.childNodes.map((node) => ('value' in node ? node.value : '')).join('');
 
-describe('document_start scripts inline', () => {
-  it('go into the document as the parser reads them, in manifest order, nonced and named; other run_at stay URLs', () => {
-    const code = 'window.order = (window.order || []).concat("a");\nif (1 < 2 && "<script>") {}';
-    const markup = buildInjectionMarkup(
-      [matchOf('a', [{ js: ['one.js', 'two.js'], run_at: 'document_start' }, { js: ['end.js'], run_at: 'document_end' }, { js: ['idle.js'] }], { 'one.js': code, 'two.js': '// two', 'end.js': '// end', 'idle.js': '// idle' })],
-      options,
-    );
-    const scripts = parsedHead(markup).filter((element) => element.tagName === 'script');
-    assert.equal(scripts.length, 4, 'runtime, two document_start scripts, one document_end');
-    const [, one, two, end] = scripts as [Element, Element, Element, Element];
+describe('injection markup', () => {
+  it('writes document_start scripts the plugin has inline-ready as the parser reads them, in manifest order, nonced and named', () => {
+    const code = 'window.order = (window.order || []).concat("a");\nif (1 < 2 && "<script>" && "-->") {}\n// ends in a comment';
+    const matches = [matchOf('a', [{ js: ['one.js', 'by-url.js', 'dir/two x.js'], css: ['a.css'], run_at: 'document_start' }, { js: ['end.js'], run_at: 'document_end' }, { js: ['idle.js'] }], { 'one.js': code, 'dir/two x.js': '// two', 'end.js': '// end', 'idle.js': '// idle' })];
+    const head = parsedHead(buildInjectionMarkup(matches, options));
+    assert.deepEqual(head.map((element) => element.tagName), ['script', 'link', 'script', 'script', 'script', 'script', 'meta'], 'the rest of the head is as it was');
+    const [, link, one, byUrl, two, end] = head as [Element, Element, Element, Element, Element, Element];
     assert.equal(text(one), `${code}\n//# sourceURL=aiplugs://a/one.js\n`);
-    assert.equal(text(two), '// two\n//# sourceURL=aiplugs://a/two.js\n');
-    for (const element of [one, two]) {
-      assert.equal(attribute(element, 'src'), undefined);
-      assert.equal(attribute(element, 'nonce'), options.nonce);
-      assert.equal(attribute(element, 'data-aiplugs-plugin'), 'a');
-    }
+    assert.equal(text(two), '// two\n//# sourceURL=aiplugs://a/dir/two%20x.js\n');
+    assert.equal(attribute(byUrl, 'src'), '/__aiplugs/cap/T/api/plugins/a/files/by-url.js', 'a file without inline text keeps its place');
     assert.equal(attribute(end, 'src'), '/__aiplugs/cap/T/api/plugins/a/files/end.js');
-    assert.equal(parsedHead(markup).at(-1)?.tagName, 'meta', 'the markup left the rest of the head as it was');
-  });
-
-  it('load by URL whatever inline text would not carry unchanged, and keep the document intact', () => {
-    const unsafe = ['x = "</script>";', 'x = "</SCRIPT >";', 'x = "<!--"; y = "<script>";', 'x = "]]>";', 'x = "é";', 'x = "\0";', 'x = "\v";', '// ☃'];
-    for (const code of unsafe) {
-      assert.equal(inlineScriptText(code, 'a', 'start.js'), null, JSON.stringify(code));
-      const head = parsedHead(buildInjectionMarkup([matchOf('a', [{ js: ['start.js'], run_at: 'document_start' }], { 'start.js': code })], options));
-      const start = head.filter((element) => element.tagName === 'script')[1];
-      assert.equal(start && attribute(start, 'src'), '/__aiplugs/cap/T/api/plugins/a/files/start.js', JSON.stringify(code));
-      assert.equal(text(start!), '');
-      assert.equal(head.at(-1)?.tagName, 'meta');
+    for (const element of [link, one, byUrl, two, end]) {
+      assert.equal(attribute(element, 'nonce'), options.nonce);
+      assert.equal(attribute(element, 'data-aiplugs-plugin'), 'a', 'every element names its plugin');
     }
-    // A file the registry did not keep (too big, behind a symlink…) is loaded by URL too.
-    const notKept = buildInjectionMarkup([matchOf('a', [{ js: ['big.js'], run_at: 'document_start' }], {})], options);
-    assert.match(notKept, /<script nonce="bm9uY2U=" data-aiplugs-plugin="a" src="\/__aiplugs\/cap\/T\/api\/plugins\/a\/files\/big\.js"><\/script>$/);
+    for (const element of [one, two]) assert.equal(attribute(element, 'src'), undefined);
   });
 
-  it('sit in a CDATA section in XHTML, and name files whose paths need escaping', () => {
-    const markup = buildInjectionMarkup([matchOf('a', [{ js: ['dir/my file.js'], run_at: 'document_start' }], { 'dir/my file.js': 'if (a < b && c) {}' })], { ...options, xml: true });
-    assert.ok(markup.endsWith('<script nonce="bm9uY2U=" data-aiplugs-plugin="a">//<![CDATA[\nif (a < b && c) {}\n//# sourceURL=aiplugs://a/dir/my%20file.js\n\n//]]></script>'), markup.slice(-200));
+  it('loads every file by URL where inline scripts are not asked for (nested frames, XHTML)', () => {
+    const matches = [matchOf('a', [{ js: ['one.js'], run_at: 'document_start' }], { 'one.js': 'window.one = 1;' })];
+    for (const variant of [{ ...options, inlineStart: false }, { ...options, inlineStart: undefined }]) {
+      const [, one] = parsedHead(buildInjectionMarkup(matches, variant));
+      assert.equal(one && attribute(one, 'src'), '/__aiplugs/cap/T/api/plugins/a/files/one.js');
+      assert.equal(text(one!), '');
+    }
   });
 });

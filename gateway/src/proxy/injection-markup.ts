@@ -21,14 +21,13 @@ export interface MarkupOptions {
   webAi?: WebAiPageConfig | null;
   /** The document is XHTML (`application/xhtml+xml`): inline script text goes in a CDATA section. */
   xml?: boolean | undefined;
+  /** Write the plugins' inline-ready `document_start` scripts inline (see document-plan.ts for which documents). */
+  inlineStart?: boolean | undefined;
 }
 
 function attr(name: string, value: string | undefined): string {
   return value ? ` ${name}="${value.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"` : '';
 }
-
-/** Inline script text in XHTML goes in a CDATA section, its markers behind `//` so the script engine skips them. */
-const cdata = (code: string, xml: boolean) => (xml ? `//<![CDATA[\n${code}\n//]]>` : code);
 
 /**
  * The runtime as an inline script: it runs before any page script without a request of its own,
@@ -37,27 +36,14 @@ const cdata = (code: string, xml: boolean) => (xml ? `//<![CDATA[\n${code}\n//]]
  */
 function runtimeElement(config: PageRuntimeConfig, nonce: string, xml: boolean): string {
   const code = pageRuntimeScript(config);
-  return `<script${nonce} data-aiplugs="runtime">${cdata(code, xml)}</script>`;
-}
-
-/**
- * The text of an inline `<script>` that runs a plugin's file as the parser would run it from its
- * URL, or null when inline text cannot carry it unchanged: anything but printable ASCII, tab and
- * line breaks (the markup goes into documents of any ASCII-compatible charset, the HTML parser
- * turns NUL into U+FFFD, and XML forbids other controls), and the sequences that end or change a
- * script element's text (`</script`, `<!--`, which with a later `<script` hides the end tag from
- * the HTML parser) or the CDATA section an XHTML document needs (`]]>`).
- */
-export function inlineScriptText(code: string, pluginId: string, file: string): string | null {
-  if (!/^[\t\n\r\x20-\x7e]*$/.test(code) || /<\/script|<!--|\]\]>/i.test(code)) return null;
-  return `${code}\n//# sourceURL=${pluginSourceUrl(pluginId, file)}\n`;
+  return `<script${nonce} data-aiplugs="runtime">${xml ? `//<![CDATA[\n${code}\n//]]>` : code}</script>`;
 }
 
 /**
  * Everything injected into one document, as one ASCII string placed at a single point early in
  * the head: the runtime first (inline, with this page's config), then styles, then scripts by `run_at`:
- * `document_start` as blocking scripts (run before any page script; inline where the plugin's
- * file allows, see plugins/inline-scripts.ts, so they cost the page no request), `document_end`
+ * `document_start` as blocking scripts (run before any page script; inline where the options and
+ * the plugin's file allow, see plugins/inline-scripts.ts, so they cost the page no request), `document_end`
  * as `defer` (after parsing, before DOMContentLoaded), `document_idle` loaded by the runtime afterwards.
  */
 export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOptions): string {
@@ -71,9 +57,9 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
   const styles = scripts.flatMap(({ plugin, script }) => script.css.map((file) => `<link rel="stylesheet"${owner(plugin.id)} href="${src(plugin.id, file)}"${xml ? '/' : ''}>`));
   const files = (runAt: string) => scripts.filter(({ script }) => script.run_at === runAt).flatMap(({ plugin, script }) => script.js.map((file) => ({ plugin, file })));
   const startTags = files('document_start').map(({ plugin, file }) => {
-    const code = plugin.inlineScripts.get(file);
-    const text = code === undefined ? null : inlineScriptText(code, plugin.id, file);
-    return text === null ? `<script${owner(plugin.id)} src="${src(plugin.id, file)}"></script>` : `<script${owner(plugin.id)}>${cdata(text, xml)}</script>`;
+    const code = options.inlineStart === true ? plugin.inlineScripts.get(file) : undefined;
+    // The file's own name for stack traces and DevTools, after a line break so no comment of the file swallows it.
+    return code === undefined ? `<script${owner(plugin.id)} src="${src(plugin.id, file)}"></script>` : `<script${owner(plugin.id)}>${code}\n//# sourceURL=${pluginSourceUrl(plugin.id, file)}\n</script>`;
   });
   const endTags = files('document_end').map(({ plugin, file }) => `<script${xml ? ' defer="defer"' : ' defer'}${owner(plugin.id)} src="${src(plugin.id, file)}"></script>`);
   const config: PageRuntimeConfig = {

@@ -69,9 +69,10 @@ export function createLifecycle(world: PageWorld, states: PluginStates, loader: 
         }, 0);
       }
     });
-    const styles = document.querySelectorAll('[data-aiplugs-plugin]');
-    for (let i = 0; i < styles.length; i += 1) {
-      if (styles[i]?.getAttribute('data-aiplugs-plugin') === id) styles[i]?.remove();
+    // Its style sheets stop applying (its scripts have run; removing them changes nothing).
+    const elements = document.querySelectorAll('[data-aiplugs-plugin]');
+    for (let i = 0; i < elements.length; i += 1) {
+      if (elements[i]?.getAttribute('data-aiplugs-plugin') === id) elements[i]?.remove();
     }
     world.emit('aiplugs:plugin-stop', { id, url: w.location.href });
   }
