@@ -12,7 +12,8 @@
  * is the proxy process's CPU time (user + system, /proc) over a round's loads ÷ their number.
  *
  * Paths: direct; the gateway as shipped with one `document_start` plugin matching every page
- * (bench/proxy/fixtures/plugins: its file holds the parser, as such a script must); the same with
+ * (bench/proxy/fixtures/plugins: its file runs before the page's scripts, written inline into the
+ * document, so it holds the parser for no request); the same with
  * one plugin at the default `document_idle` (bench/pageload/fixtures/idle-plugin, like the example
  * plugins: loaded after DOMContentLoaded); the gateway with no plugin (the proxy hop alone, to
  * tell the hop's cost from the injection's); mitmdump with the equivalent inject addon, when installed.
