@@ -748,8 +748,10 @@ describe('mockttp patch: websocket-message-limit', () => {
       fromSite.client.on('message', (data: Buffer) => received.push(data.length));
       fromSite.siteSocket.send(Buffer.alloc(32 * 1024), { binary: true, compress: true });
       fromSite.siteSocket.send(Buffer.alloc(128 * 1024), { binary: true, compress: true });
-      assert.notEqual(await closeCode(fromSite.client, 5000), 'still open');
-      assert.deepEqual(received, [32 * 1024], 'the client got the message over the limit');
+      // Closed as the site's socket was, with 1009, after the message before it (the relay had
+      // destroyed the client's socket, and on Node 22 the message still being compressed with it).
+      assert.equal(await closeCode(fromSite.client, 5000), 1009);
+      assert.deepEqual(received, [32 * 1024], 'the client got the message under the limit, not the one over it');
 
       const fromClient = await relayedSocketPair(proxy, false);
       pairs.push(fromClient);
