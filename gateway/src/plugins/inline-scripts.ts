@@ -1,9 +1,8 @@
 import { constants } from 'node:fs';
-import { open, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open } from 'node:fs/promises';
 import { isInlineSafe } from '../proxy/inline-text.js';
 import type { PluginManifest } from './manifest-schema.js';
-import { coveredByRevision } from './plugin-revision.js';
+import { locatePluginFile } from './locate-plugin-file.js';
 
 /**
  * Largest `document_start` script a document carries inline. Each injected document gets its own
@@ -55,13 +54,13 @@ async function readUpTo(path: string, max: number): Promise<string | null> {
  * URL, and the page's request for it says what is missing.
  */
 export async function readInlineScripts(dir: string, manifest: PluginManifest): Promise<ReadonlyMap<string, string>> {
-  const files = [...new Set(manifest.content_scripts.filter((script) => script.run_at === 'document_start').flatMap((script) => script.js))].filter(coveredByRevision);
+  const files = new Set(manifest.content_scripts.filter((script) => script.run_at === 'document_start').flatMap((script) => script.js));
   const texts = await Promise.all(
-    files.map(async (file): Promise<[string, string] | null> => {
+    [...files].map(async (file): Promise<[string, string] | null> => {
       try {
-        const path = join(await realpath(dir), file);
-        if ((await realpath(path)) !== path) return null;
-        const text = await readUpTo(path, MAX_INLINE_SCRIPT_BYTES);
+        const located = await locatePluginFile(dir, file);
+        if (!located?.keepable) return null;
+        const text = await readUpTo(located.path, MAX_INLINE_SCRIPT_BYTES);
         return text !== null && runsTheSameInline(text) ? [file, text] : null;
       } catch {
         return null;

@@ -1,6 +1,7 @@
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readInlineScripts } from './inline-scripts.js';
+import { locatePluginFile } from './locate-plugin-file.js';
 import { pluginRevision } from './plugin-revision.js';
 import { formatManifestIssues, manifestSchema, type ContentScript, type PluginManifest } from './manifest-schema.js';
 import { compileContentScript, contentScriptCovers, type CompiledContentScript } from './url-matcher.js';
@@ -37,7 +38,6 @@ export interface PluginMatch {
 
 /** Every file a manifest names must exist and, after resolving symlinks, stay inside the plugin folder. */
 async function checkReferencedFiles(dir: string, manifest: PluginManifest): Promise<string[]> {
-  const root = await realpath(dir);
   const referenced = [
     ...manifest.content_scripts.flatMap((script, index) => [
       ...script.js.map((file, i) => ({ file, where: `content_scripts[${index}].js[${i}]` })),
@@ -48,9 +48,9 @@ async function checkReferencedFiles(dir: string, manifest: PluginManifest): Prom
   const problems = await Promise.all(
     referenced.map(async ({ file, where }) => {
       try {
-        const real = await realpath(join(dir, file));
-        if (!real.startsWith(root + sep)) return `${where}: "${file}" resolves outside the plugin folder`;
-        if (!(await stat(real)).isFile()) return `${where}: "${file}" is not a file`;
+        const located = await locatePluginFile(dir, file);
+        if (!located) return `${where}: "${file}" resolves outside the plugin folder`;
+        if (!(await stat(located.path)).isFile()) return `${where}: "${file}" is not a file`;
         return null;
       } catch {
         return `${where}: file "${file}" does not exist`;

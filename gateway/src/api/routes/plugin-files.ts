@@ -1,8 +1,8 @@
-import { readFile, realpath } from 'node:fs/promises';
-import { extname, join, sep } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { PluginRecord, PluginRegistry } from '../../plugins/plugin-registry.js';
-import { coveredByRevision } from '../../plugins/plugin-revision.js';
+import { locatePluginFile } from '../../plugins/locate-plugin-file.js';
 import { publishedFiles } from '../../plugins/published-files.js';
 import { ApiError } from '../api-error.js';
 
@@ -75,18 +75,17 @@ export function createPluginFileReader(registry: PluginRegistry, limits: PluginF
       const cached = cache.get(key);
       if (cached) return cached;
       let file: PluginFile;
-      let direct: boolean;
+      let keepable: boolean;
       try {
-        const root = await realpath(record.dir);
-        const resolved = await realpath(join(root, path));
-        if (!resolved.startsWith(root + sep)) throw new ApiError(403, 'invalid_path', `"${path}" leaves the plugin folder`);
-        file = { body: await readFile(resolved), type: CONTENT_TYPES[extname(resolved)] ?? 'application/octet-stream' };
-        direct = resolved === join(root, path);
+        const located = await locatePluginFile(record.dir, path);
+        if (!located) throw new ApiError(403, 'invalid_path', `"${path}" leaves the plugin folder`);
+        file = { body: await readFile(located.path), type: CONTENT_TYPES[extname(located.path)] ?? 'application/octet-stream' };
+        keepable = located.keepable;
       } catch (error) {
         if (error instanceof ApiError) throw error;
         throw new ApiError(404, 'file_not_found', `Plugin "${id}" has no file "${path}"`);
       }
-      if (direct && coveredByRevision(path)) cache.set(key, file);
+      if (keepable) cache.set(key, file);
       return file;
     },
   };
