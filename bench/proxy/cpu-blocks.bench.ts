@@ -11,14 +11,17 @@
  * First a warm-up of each kind through each proxy, measured on its own: the gateway's cost per
  * request falls for its first few thousand requests while V8 compiles the hot paths (on helper
  * threads, counted in the process's CPU time), as a trial showed: a document 2.7 → 0.8 ms, a
- * sub-resource 1.1 → 0.4 ms; mitmproxy stays flat. Then each round runs a block per proxy and kind
- * (who goes first alternates). Rows give the range over all rounds, never the best, and the
+ * sub-resource 1.1 → 0.4 ms; mitmproxy stays flat. Then each round runs a block per proxy and kind,
+ * as interleaved slices of 100 requests (who goes first alternates), so that load from elsewhere
+ * on a shared machine falls on both proxies' blocks alike rather than on whichever ran while it
+ * lasted. Rows give the range over all rounds, never the best, and the
  * warm-up figure beside it. mitmproxy rows say "not installed" when mitmdump is absent.
  *
  * Run alone: `node --import tsx bench/proxy/cpu-blocks.bench.ts`. Env: BENCH_CPU_ROUNDS (default 6),
- * BENCH_CPU_BLOCK (requests per block, default 500), BENCH_CPU_WARMUP (warm-up requests per kind
+ * BENCH_CPU_BLOCK (requests per block, default 1000), BENCH_CPU_WARMUP (warm-up requests per kind
  * and proxy, default 3000).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { cpuSeconds, createClient, MITMDUMP, NAVIGATE, startGateway, startMitmdump, startOrigin, SUBRESOURCE, type Client, type ProxyChild } from './harness.js';
 
@@ -38,23 +41,41 @@ const KINDS = [
   { request: 'passed-through sub-resource (fetch of the same page)', headers: SUBRESOURCE, injected: false, goal: 0.5 },
 ] as const;
 
+/** Requests per slice of a block: ~0.1 s of a proxy's CPU, ten ticks of the kernel's CPU clock. */
+const SLICE_REQUESTS = 100;
+/** Long enough for a proxy's deferred collection work to finish. */
+const SETTLE_MS = 300;
+
 const range = (values: number[], digits = 3): string => `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
 
-/** CPU ms per request of `proxy` over one block of `count` sequential requests on `client`. */
-async function block(proxy: ProxyChild, client: Client, url: string, headers: Record<string, string>, injected: boolean, count: number): Promise<number> {
-  const before = await cpuSeconds(proxy.pid);
+/** Sends `count` sequential requests through `proxy` on `client`, checking the first answer. */
+async function send(proxy: ProxyChild, client: Client, url: string, headers: Record<string, string>, injected: boolean, count: number): Promise<void> {
   for (let i = 0; i < count; i += 1) {
     const reply = await client.request(url, { headers, keepBody: i === 0 });
     if (reply.status !== 200) throw new Error(`${proxy.name} answered ${reply.status} for ${url}`);
     if (i === 0 && reply.body!.includes('data-aiplugs="runtime"') !== injected) throw new Error(`${proxy.name}: the page was ${injected ? 'not ' : ''}injected`);
   }
-  return ((await cpuSeconds(proxy.pid)) - before) * 1000 / count;
+}
+
+/**
+ * CPU ms per request of each proxy over `run`, which sends each of them `count` requests. Read
+ * after a pause, so that work a proxy leaves for later (a collection on a helper thread) is
+ * counted, and counted in the round that caused it.
+ */
+async function cpuPerRequest(proxies: readonly ProxyChild[], count: number, run: () => Promise<void>): Promise<Map<string, number>> {
+  const before = await Promise.all(proxies.map((proxy) => cpuSeconds(proxy.pid)));
+  await run();
+  await sleep(SETTLE_MS);
+  const after = await Promise.all(proxies.map((proxy) => cpuSeconds(proxy.pid)));
+  return new Map(proxies.map((proxy, index) => [proxy.name, ((after[index]! - before[index]!) * 1000) / count]));
 }
 
 export async function run(options: { rounds?: number; blockSize?: number; warmup?: number } = {}): Promise<CpuBlockRow[]> {
   const rounds = options.rounds ?? Number(process.env.BENCH_CPU_ROUNDS ?? 6);
-  const blockSize = options.blockSize ?? Number(process.env.BENCH_CPU_BLOCK ?? 500);
+  const blockSize = options.blockSize ?? Number(process.env.BENCH_CPU_BLOCK ?? 1000);
   const warmup = options.warmup ?? Number(process.env.BENCH_CPU_WARMUP ?? 3000);
+  const sliceSize = Math.min(blockSize, SLICE_REQUESTS);
+  const slices = Math.max(1, Math.round(blockSize / sliceSize));
   const origin = await startOrigin();
   const gateway = await startGateway();
   const mitm = await startMitmdump();
@@ -64,13 +85,26 @@ export async function run(options: { rounds?: number; blockSize?: number; warmup
   try {
     const cpu = new Map<string, number[]>();
     const warm = new Map<string, number>();
-    for (const kind of KINDS) for (const proxy of proxies) warm.set(`${kind.request}\n${proxy.name}`, await block(proxy, clients.get(proxy.name)!, url, kind.headers, kind.injected, warmup));
+    for (const kind of KINDS) {
+      for (const proxy of proxies) {
+        const spent = await cpuPerRequest([proxy], warmup, () => send(proxy, clients.get(proxy.name)!, url, kind.headers, kind.injected, warmup));
+        warm.set(`${kind.request}\n${proxy.name}`, spent.get(proxy.name)!);
+      }
+    }
     for (let round = 0; round < rounds; round += 1) {
       for (const kind of KINDS) {
-        const order = round % 2 === 0 ? proxies : [...proxies].reverse();
-        for (const proxy of order) {
+        // The round's block of each proxy runs as interleaved slices, so that a burst of load from
+        // elsewhere on the machine lands on both proxies alike instead of on one block; each
+        // proxy's CPU is read over the whole round, its idle time during the other's slices too.
+        const spent = await cpuPerRequest(proxies, slices * sliceSize, async () => {
+          for (let slice = 0; slice < slices; slice += 1) {
+            const order = (round + slice) % 2 === 0 ? proxies : [...proxies].reverse();
+            for (const proxy of order) await send(proxy, clients.get(proxy.name)!, url, kind.headers, kind.injected, sliceSize);
+          }
+        });
+        for (const proxy of proxies) {
           const key = `${kind.request}\n${proxy.name}`;
-          cpu.set(key, [...(cpu.get(key) ?? []), await block(proxy, clients.get(proxy.name)!, url, kind.headers, kind.injected, blockSize)]);
+          cpu.set(key, [...(cpu.get(key) ?? []), spent.get(proxy.name)!]);
         }
       }
     }
