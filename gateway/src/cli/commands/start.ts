@@ -9,6 +9,7 @@ import type { RuntimeInfo } from '../../data/data-dir.js';
 import { GatewayAlreadyRunningError } from '../../data/data-dir-lock.js';
 import { readToken } from '../../data/running-gateway.js';
 import { startGateway, type ReadyInfo, type RunningGateway } from '../../gateway.js';
+import { tuneGarbageCollector } from '../gc-tuning.js';
 import { detectProxyBackend, isProcessAlive, setSystemProxy } from '../../system-proxy/system-proxy.js';
 
 /** `start --system-proxy`: the gateway restores the OS settings itself when it stops. */
@@ -65,6 +66,7 @@ export function registerStartCommand(program: Command): void {
     .option('--system-proxy', 'also point the OS proxy settings at the gateway (restored on exit; see `aiplugs proxy`)')
     .option('--attach', 'if a gateway already runs for this data dir, print its ready info and stay until it stops (Ctrl-C detaches) instead of exiting 1')
     .action(async (flags: StartFlags) => {
+      tuneGarbageCollector();
       const gateway = await startGateway({ dataDir: flags.dataDir, configFile: flags.config, overrides: flagAssignments(flags) }).catch((error: unknown) => {
         if (flags.attach && error instanceof GatewayAlreadyRunningError && error.answering && error.runtime) return error.runtime;
         // A start that failed half-way (a server already listening, plugin watchers) would keep
