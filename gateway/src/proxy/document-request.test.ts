@@ -1,8 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isDocumentRequest, isInjectableResponse } from './document-request.js';
+import { headerValue, isDocumentRequest, isInjectableResponse } from './document-request.js';
 
 const navigate = { 'Sec-Fetch-Dest': 'document', 'Sec-Fetch-Mode': 'navigate', Accept: 'text/html' };
+
+describe('headerValue', () => {
+  it('finds a header whatever the case of its name, and joins repeated values', () => {
+    assert.equal(headerValue({ 'content-type': 'text/html' }, 'Content-Type'), 'text/html');
+    assert.equal(headerValue({ 'Content-Type': 'text/html' }, 'content-type'), 'text/html');
+    assert.equal(headerValue({ 'x-a': 'one', 'X-B': ['two', 'three'] }, 'x-b'), 'two, three');
+    assert.equal(headerValue({ 'set-cookie': ['a=1'] }, 'Set-Cookie'), 'a=1');
+  });
+
+  it('finds nothing for an absent header, a name only the prototype has, or one set to undefined', () => {
+    assert.equal(headerValue({ accept: 'text/html' }, 'content-type'), undefined);
+    assert.equal(headerValue({}, 'constructor'), undefined);
+    assert.equal(headerValue({ accept: 'text/html' }, '__proto__'), undefined);
+    assert.equal(headerValue({ upgrade: undefined }, 'upgrade'), undefined);
+  });
+});
 
 describe('isDocumentRequest', () => {
   it('accepts navigations to documents and frames', () => {

@@ -6,13 +6,23 @@
 
 type Headers = Record<string, string | string[] | undefined>;
 
-/** Header lookup that ignores case: mockttp keeps request header names as the client sent them. */
+/**
+ * Header lookup that ignores case. Node's and mockttp's header objects name headers in lower case,
+ * so one lookup finds them; a walk that allocates nothing finds names in any other case (headers
+ * built by hand). Called several times for every request the proxy sees.
+ */
 export function headerValue(headers: Headers, name: string): string | undefined {
   const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === wanted) return Array.isArray(value) ? value.join(', ') : value;
+  let value = Object.hasOwn(headers, wanted) ? headers[wanted] : undefined;
+  if (value === undefined) {
+    for (const key in headers) {
+      if (key.length === wanted.length && Object.hasOwn(headers, key) && key.toLowerCase() === wanted) {
+        value = headers[key];
+        break;
+      }
+    }
   }
-  return undefined;
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 const DOCUMENT_DESTINATIONS = new Set(['document', 'iframe', 'frame']);

@@ -27,6 +27,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'loop-check', file: 'dist/util/socket-util.js', purpose: 'a shared ephemeral port is not taken for a request loop' },
   { id: 'port-cache', file: 'dist/server/mockttp-server.js', purpose: 'no system call per request for the proxy port' },
   { id: 'plain-upstream', file: 'dist/rules/requests/request-step-impls.js', purpose: 'no TLS options built for plain HTTP upstreams' },
+  { id: 'before-request-copies', file: 'dist/rules/requests/request-step-impls.js', purpose: 'the document hook gets header copies without lodash' },
   { id: 'lazy-x509', file: 'dist/util/certificates.js', purpose: 'the certificate packages load on first use, not at start' },
 ] as const;
 

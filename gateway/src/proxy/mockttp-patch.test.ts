@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
@@ -173,6 +174,45 @@ describe('mockttp patch: port-cache', () => {
       await proxy.start(other);
       assert.equal(proxy.port, other);
     } finally {
+      await proxy.stop();
+      upstream.server.close();
+    }
+  });
+});
+
+describe('mockttp patch: before-request-copies', () => {
+  it('gives beforeRequest copies of the headers without lodash, which the hook may change freely; a pseudo-header it sets is still refused', async () => {
+    const lodash = createRequire(createRequire(import.meta.url).resolve('mockttp'))('lodash') as Record<string, (...args: unknown[]) => unknown>;
+    const cloned = countCalls({ default: lodash }, 'cloneDeep');
+    const seen: string[] = [];
+    const upstream = await listen((request, response) => {
+      seen.push(String(request.headers['x-probe']));
+      response.end('ok');
+    });
+    const proxy = getLocal({ recordTraffic: false });
+    try {
+      await proxy.start();
+      let calls = 0;
+      await proxy.forGet(`${upstream.url}/copy`).thenPassThrough({
+        beforeRequest: (request) => {
+          calls += 1;
+          // Changed, not returned: the request goes on as the client sent it.
+          (request.headers as Record<string, string>)['x-probe'] = 'changed';
+          (request.rawHeaders as Array<[string, string]>).push(['x-probe', 'changed']);
+          return undefined;
+        },
+      });
+      await proxy.forGet(`${upstream.url}/returned`).thenPassThrough({ beforeRequest: (request) => ({ headers: { ...request.headers, 'x-probe': 'returned' } }) });
+      await proxy.forGet(`${upstream.url}/pseudo`).thenPassThrough({ beforeRequest: (request) => ({ headers: { ...request.headers, ':path': '/elsewhere' } }) });
+      assert.equal((await viaProxy(proxy, `${upstream.url}/copy`)).status, 200);
+      assert.equal((await viaProxy(proxy, `${upstream.url}/returned`)).status, 200);
+      assert.deepEqual(seen, ['undefined', 'returned']);
+      assert.equal(calls, 1);
+      assert.equal(cloned.count, 0, 'lodash cloneDeep ran for the hook');
+      assert.equal((await viaProxy(proxy, `${upstream.url}/pseudo`)).status, 500);
+      assert.equal(seen.length, 2, 'the request with a custom pseudo-header reached the site');
+    } finally {
+      cloned.restore();
       await proxy.stop();
       upstream.server.close();
     }
