@@ -12,6 +12,7 @@ import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/
 import type { TestSite } from './support/test-site.js';
 import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
 import { goto } from './support/navigate.js';
+import { PLUGIN_FREE_HEADER } from '../gateway/src/proxy/plugin-free-load.js';
 
 const FIXTURE_PLUGINS = join(REPO_ROOT, 'e2e/fixtures/plugins');
 
@@ -119,18 +120,22 @@ for (const mode of ['nonce', 'strip'] as const) {
 }
 
 test.describe('injection rules (nonce mode)', () => {
-  test('a load marked plugin-free (the extension\'s "Reload without plugins") runs no plugin file, inline or not, and keeps none of their elements', async () => {
+  test('a load the extension marks plugin-free ("Reload without plugins") reaches the page, and its frames, as the site sent them: no runtime, no plugin file, the site\'s policy', async () => {
     const page = await browsers.nonce!.newPage();
-    // What the extension's document_start hook leaves for such a load, before the document parses.
-    await page.addInitScript(() => {
-      (window as Window & { __aiplugsNavigationHook?: object }).__aiplugsNavigationHook = { owner: 'extension', lastUrl: location.href, suppressed: true };
-    });
-    await goto(page, `${site.origin}/csp-header`);
+    // The mark the extension's rule puts on the tab's navigations for that one load.
+    await page.setExtraHTTPHeaders({ [PLUGIN_FREE_HEADER]: '1' });
+    const response = await goto(page, `${site.origin}/csp-header`);
     await page.waitForLoadState('load');
     await expect(page.locator('html')).toHaveAttribute('data-page-script', 'ran');
+    expect(response?.headers()['content-security-policy']).toBe("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'");
+    expect(response?.headers()['x-frame-options']).toBe('DENY');
+    await goto(page, `${site.origin}/frame-parent`);
+    await page.waitForLoadState('load');
     await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
-    expect(await order(page)).toEqual(['page:loading']);
-    expect(await page.evaluate(() => ['AiPlugs' in window, document.querySelectorAll('[data-aiplugs-plugin]').length, getComputedStyle(document.documentElement).getPropertyValue('--aiplugs-marker').trim()])).toEqual([false, 0, '']);
+    for (const frame of page.frames()) {
+      expect(await frame.evaluate(() => [(window as Window).__order ?? [], 'AiPlugs' in window, document.querySelectorAll('[data-aiplugs], [data-aiplugs-plugin]').length]), frame.url()).toEqual([['page:loading'], false, 0]);
+    }
+    expect(page.frames()).toHaveLength(2);
     await page.close();
   });
 
@@ -176,10 +181,11 @@ test.describe('injection rules (nonce mode)', () => {
     expect(await page.evaluate(() => document.documentElement.dataset.injectedByPage)).toBeUndefined();
   });
 
-  test('an iframe document is injected too', async () => {
+  test('an iframe document is injected too, its document_start file inline', async () => {
     const page = await open('nonce', '/frame-parent');
     const frame = page.frameLocator('#child');
     await expect(frame.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    await expect(frame.locator('script[data-aiplugs-plugin="marker"]:not([src])')).toHaveCount(1);
   });
 
   test('fetch, XHR and JSON come back byte-identical and uninjected', async () => {

@@ -136,19 +136,22 @@ test('a page served by its own service worker gets its plugins from the extensio
   await page.close();
 });
 
-test('reload without plugins gives one plugin-free load of the tab', async () => {
+test('reload without plugins gives one plugin-free load of the tab, its frames included', async () => {
   const page = await stack.browser.context.newPage();
-  await goto(page, `${stack.site.origin}/plain`);
-  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  await goto(page, `${stack.site.origin}/framer?src=/plain`);
+  const framed = page.frameLocator('#framed');
+  await expect(framed.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   const tabId = await tabIdOf(stack.browser, page);
   const popup = await openPopup(stack.browser.context, tabId);
   await popup.getByTestId('reload-without').click();
   await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'suppressed'); // recorded once that load is over
-  await expect(page.locator('h1')).toHaveText('plain');
-  expect(await runsOf(page, 'marker-start')).toBe(0);
-  expect(await page.evaluate(() => 'AiPlugs' in window)).toBe(false);
+  await expect(framed.locator('h1')).toHaveText('plain');
+  expect(page.frames()).toHaveLength(2);
+  for (const frame of page.frames()) {
+    expect(await frame.evaluate(() => ['AiPlugs' in window, (window as unknown as E2EWindow).__e2e?.runs.length ?? 0, document.querySelectorAll('[data-aiplugs], [data-aiplugs-plugin]').length]), frame.url()).toEqual([false, 0, 0]);
+  }
   await page.reload();
-  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  await expect(framed.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   await popup.close();
   await page.close();
 });

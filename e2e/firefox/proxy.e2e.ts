@@ -8,6 +8,7 @@ import { expectOneNavigationPerChange, launchFirefox, openRecordingViolations, v
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
 import type { TestSite } from '../support/test-site.js';
 import { startProxyTestSite } from '../sites/proxy-test-site.js';
+import { PLUGIN_FREE_HEADER } from '../../gateway/src/proxy/plugin-free-load.js';
 import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js';
 
 // Real Firefox (firefox-esr over WebDriver BiDi) through the real gateway: what a Firefox user
@@ -67,22 +68,17 @@ test('http://localhost through the proxy: the runtime and the plugins run in Fir
   }
 });
 
-test('a load marked plugin-free (the extension\'s "Reload without plugins") runs no document_start or document_idle file in Firefox, inline or not', async () => {
+test('a load the extension marks plugin-free ("Reload without plugins") reaches Firefox as the site sent it: no runtime, no plugin file', async () => {
   const firefox = await launchFirefox({ proxyUrl: gateway.ready.proxyUrl });
   try {
     const page = await firefox.browser.newPage();
-    // What the extension's document_start hook leaves for such a load, before the document parses.
-    await page.evaluateOnNewDocument(() => {
-      (window as Window & { __aiplugsNavigationHook?: object }).__aiplugsNavigationHook = { owner: 'extension', lastUrl: location.href, suppressed: true };
-    });
+    // The mark the extension's rule puts on the tab's navigations for that one load.
+    await page.setRequestInterception(true);
+    page.on('request', (request) => void request.continue({ headers: { ...request.headers(), [PLUGIN_FREE_HEADER]: '1' } }));
     await page.goto(`${httpSite.origin}/csp-header`);
     await expect.poll(() => html(page, 'data-page-script'), { timeout: 30_000 }).toBe('ran');
     await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
-    // Firefox prepares a deferred (document_end) script before the parser's microtask checkpoint,
-    // so it still runs here; for this load the extension also blocks its request (stand-down.ts).
-    const order = ((await page.evaluate(() => (window as Window).__order)) ?? []).filter((stage) => stage !== 'end:interactive');
-    expect(order).toEqual(['page:loading']);
-    expect(await page.evaluate(() => ['AiPlugs' in window, document.querySelectorAll('[data-aiplugs-plugin]').length])).toEqual([false, 0]);
+    expect(await page.evaluate(() => [(window as Window).__order ?? [], 'AiPlugs' in window, document.querySelectorAll('[data-aiplugs], [data-aiplugs-plugin]').length])).toEqual([['page:loading'], false, 0]);
   } finally {
     await firefox.close();
   }

@@ -4,6 +4,7 @@ import { BackgroundRequestSchema, PAGE_MESSAGE_TYPES, StorageKey, type Backgroun
 import { hostMatchesSitePattern, sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState, saveSettings } from '../common/storage';
 import { pageMessage } from '../../../gateway/src/api/page-messages';
+import { PLUGIN_FREE_HEADER } from '../../../gateway/src/proxy/plugin-free-load';
 import { SKIP_ONCE_KEY } from '../injected/navigation-hook';
 import { clientFor, connectionStatus, currentClient, pair, provenToken, rememberedTokens } from './gateway-connection';
 import { buildHeaderRules, installHeaderRules } from './header-rules';
@@ -161,16 +162,18 @@ const handlers: Handlers = {
     return connectionStatus();
   },
   async 'reload-without-plugins'({ tabId }) {
-    // One plugin-free load of this tab: the document_start hook reads the flag and the page
-    // runtime stands down; the proxy's plugin tags are blocked for this tab until that load is over.
+    // One plugin-free load of this tab: until that load is over, the tab's navigations (its
+    // document's and its frames') carry the mark for which the proxy passes a document through
+    // untouched (gateway/src/proxy/plugin-free-load.ts); the document_start hook reads the flag,
+    // so that the extension injects nothing into the documents the proxy never sees either.
     await browser.declarativeNetRequest.updateSessionRules({
       removeRuleIds: [tabId],
       addRules: [
         {
           id: tabId,
           priority: 1,
-          action: { type: 'block' },
-          condition: { tabIds: [tabId], urlFilter: '/__aiplugs/', resourceTypes: ['script', 'stylesheet', 'xmlhttprequest', 'websocket'] },
+          action: { type: 'modifyHeaders', requestHeaders: [{ header: PLUGIN_FREE_HEADER, operation: 'set', value: '1' }] },
+          condition: { tabIds: [tabId], resourceTypes: ['main_frame', 'sub_frame'], requestMethods: ['get'] },
         },
       ],
     });

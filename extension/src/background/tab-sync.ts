@@ -108,7 +108,7 @@ async function runInPage<T, A extends unknown[]>(request: SyncRequest, func: (..
   }
 }
 
-/** Lifts a "reload without plugins" block once its load is over; true if this load was the suppressed one. */
+/** Lifts a "reload without plugins" mark once its load is over; true if this load was the suppressed one. */
 async function finishSuppressedLoad(request: SyncRequest): Promise<boolean> {
   const { [StorageKey.suppressedTabs]: tabs = [] } = (await browser.storage.session.get(StorageKey.suppressedTabs)) as { [key: string]: number[] };
   if (!tabs.includes(request.tabId)) return false;

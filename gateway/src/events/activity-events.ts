@@ -5,6 +5,7 @@
 
 /** Why a document got no plugins. */
 export const SKIP_REASONS = {
+  'plugin-free': 'the user reloaded it without plugins',
   paused: 'all plugins are paused',
   'site-disabled': 'AiPlugs is switched off on this site',
   'disabled-on-site': 'the matching plugins are switched off on this site',

@@ -45,7 +45,7 @@ async function readUpTo(path: string, max: number): Promise<string | null> {
 }
 
 /**
- * The text of a plugin's `document_start` scripts that go inline into the top-level documents it
+ * The text of a plugin's `document_start` scripts that go inline into the HTML documents it
  * is injected into (file → text), so that a script that must hold the parser costs the page no
  * request. Read once per load of the plugin, so a document pays nothing for it. Only files the
  * revision covers, reached without a symlink, so an edit always gives a new revision and a fresh

@@ -11,6 +11,7 @@ import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { Logger } from '../events/logger.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { createProxy, loggableUrl, type GatewayProxy } from './create-proxy.js';
+import { PLUGIN_FREE_HEADER } from './plugin-free-load.js';
 
 const match = {
   plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [], inlineScripts: new Map() },
@@ -120,6 +121,23 @@ describe('createProxy', () => {
       assert.ok(reply.body.includes('data-aiplugs="runtime"'), path);
       assert.equal(reply.body.length > page.length, true);
     }
+  });
+
+  it('passes a load the user wants plugin-free (the extension marks its navigations) through as the site sent it, and never shows the mark to the site', async () => {
+    for (const [path, destination] of [['/page.gz', 'document'], ['/frame.html', 'iframe']] as const) {
+      const headers = { ...navigate, 'sec-fetch-dest': destination, 'accept-encoding': 'gzip', 'if-none-match': '"v1"' };
+      const reply = await viaProxy(proxy, `${origin}${path}`, { ...headers, [PLUGIN_FREE_HEADER]: '1' });
+      const direct = await new Promise<Buffer>((resolve) => httpRequest(`${origin}${path}`, { headers }, (res) => { const chunks: Buffer[] = []; res.on('data', (chunk: Buffer) => chunks.push(chunk)).on('end', () => resolve(Buffer.concat(chunks))); }).end());
+      assert.equal(reply.status, 200, path);
+      assert.deepEqual(reply.body, direct, `${path}: the body was changed`);
+      assert.equal(reply.headers['cache-control'], undefined, path);
+      assert.equal(seen[path]?.[PLUGIN_FREE_HEADER], undefined, `${path}: the site saw the mark`);
+      // Nothing is injected, so the browser may revalidate its copy as it asked.
+      assert.equal(seen[path]?.['if-none-match'], '"v1"', path);
+    }
+    const gz = await viaProxy(proxy, `${origin}/page.gz`, { ...navigate, 'accept-encoding': 'gzip', [PLUGIN_FREE_HEADER]: '1' });
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.equal(gz.headers.etag, '"v1"');
   });
 
   it('passes a body in an encoding it cannot decode through untouched', async () => {

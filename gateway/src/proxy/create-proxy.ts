@@ -19,6 +19,7 @@ import { headerValue, isDocumentRequest } from './document-request.js';
 import { injectionDecision, loggableUrl, type DecisionReporter } from './injection-decision.js';
 import { addBridgeRules } from './bridge-rules.js';
 import { HeadMatcher } from './head-matcher.js';
+import { isPluginFreeLoad, PLUGIN_FREE_HEADER } from './plugin-free-load.js';
 import { createLeafCertificateCache, DEFAULT_LEAF_CERTIFICATE_LIMITS, type LeafCertificateLimits } from './leaf-certificate-cache.js';
 import { CONDITIONAL_REQUEST_HEADERS, withoutHeaders } from './response-headers.js';
 import { createUpstreamErrorLog, describeUpstreamFailure, renderUpstreamErrorPage } from './upstream-error-page.js';
@@ -97,12 +98,9 @@ export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Lo
   return (response: PassThroughResponseHead, request: InitiatedRequest): StreamResponseResult | undefined => {
     const encoding = headerValue(response.headers, 'content-encoding');
     const decodable = canDecode(encoding);
-    const plan = decodable ? planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers, destination: headerValue(request.headers, 'sec-fetch-dest') }) : null;
-    reporter?.onDecision(injectionDecision(request.url, response, plan ? plan.plugins : null, decodable, reporter));
-    if (!decodable) {
-      logger.debug(`Not rewriting ${loggableUrl(request.url)}: cannot decode content-encoding "${encoding}"`);
-      return undefined;
-    }
+    const plan = decodable ? planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers }) : null;
+    reporter?.onDecision(injectionDecision(request.url, response, plan ? plan.plugins : null, decodable ? null : 'undecodable', reporter));
+    if (!decodable) logger.debug(`Not rewriting ${loggableUrl(request.url)}: cannot decode content-encoding "${encoding}"`);
     if (!plan) return undefined;
     logger.debug(`Injecting ${plan.plugins.join(', ')} into ${loggableUrl(request.url)}`);
     return {
@@ -196,6 +194,21 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
 
   await server.start(options.port);
   await addBridgeRules(server, { apiPort: options.apiPort(), secret: options.bridgeSecret, fetchInProcess: options.bridgeFetch });
+  const reporter = options.decisions ? { ...options.decisions, cspMode: options.cspMode } : undefined;
+  // A load the user asked to have plugin-free (plugin-free-load.ts): the document goes to the page
+  // as the site sent it, and to the site as the browser asked for it, less the mark. Rules are
+  // tried in order; the mark is looked up first, as most requests lack it.
+  await server.addRequestRule({
+    matchers: [new HeadMatcher('plugin-free navigations', (request) => isPluginFreeLoad(request.headers) && isDocumentRequest(request.method, request.headers))],
+    completionChecker: new Always(),
+    steps: [
+      new PassThroughStep({
+        ...upstream,
+        beforeRequest: (request) => ({ headers: withoutHeaders(request.headers, [PLUGIN_FREE_HEADER]) as Record<string, string> }),
+        transformResponseStream: (response, request) => void reporter?.onDecision(injectionDecision(request.url, response, null, 'plugin-free', reporter)),
+      }),
+    ],
+  });
   // What `.forGet().matching(…).always().thenPassThrough(…)` builds, with a matcher that reads no
   // body (see head-matcher.ts); isDocumentRequest takes GETs only.
   await server.addRequestRule({
@@ -213,11 +226,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
           if (acceptEncoding !== undefined) headers['accept-encoding'] = decodableAcceptEncoding(acceptEncoding);
           return { headers: headers as Record<string, string> };
         },
-        transformResponseStream: streamDocumentResponse(
-          planDocument,
-          logger,
-          options.decisions ? { ...options.decisions, cspMode: options.cspMode } : undefined,
-        ),
+        transformResponseStream: streamDocumentResponse(planDocument, logger, reporter),
       }),
     ],
   });

@@ -19,19 +19,6 @@ export interface DocumentResponse {
   url: string;
   statusCode: number;
   headers: Headers;
-  /** The request's `Sec-Fetch-Dest`: `document` for a top-level load, `iframe`… for a nested one, none from clients without fetch metadata. */
-  destination?: string | undefined;
-}
-
-/**
- * Which documents get `document_start` scripts inline (plugins/inline-scripts.ts): top-level HTML
- * ones. Not XHTML, where the text would sit in a CDATA section a line down (a hashbang there is a
- * syntax error). Not nested frames: the extension's "Reload without plugins" marks only the top
- * frame's load, and keeps plugins out of the frames in it by blocking their requests to the bridge,
- * which inline text would not make.
- */
-function inlinesStartScripts(response: DocumentResponse, xml: boolean): boolean {
-  return !xml && (response.destination === undefined || response.destination === 'document');
 }
 
 export interface DocumentPlan {
@@ -112,7 +99,9 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
       nonce: options.cspMode === 'nonce' ? context.nonce : undefined,
       unavailable: options.servable ? matches.filter((match) => !options.servable?.(match)).map(({ plugin }) => plugin.id) : undefined,
       xml,
-      inlineStart: inlinesStartScripts(response, xml),
+      // Not in XHTML, where the text would sit in a CDATA section a line down (a hashbang there is
+      // a syntax error); in HTML documents, frames included, `document_start` files come inline.
+      inlineStart: !xml,
     });
     return {
       statusCode: response.statusCode,

@@ -15,7 +15,8 @@ import { createPluginRegistry, type PluginRegistry } from '../plugins/plugin-reg
 import { activePlugins, whyNoPlugins } from '../settings/active-plugins.js';
 import type { Settings } from '../settings/settings-store.js';
 import { createProxy, type GatewayProxy } from './create-proxy.js';
-import { injectionDecision } from './injection-decision.js';
+import { injectionDecision, type Refusal } from './injection-decision.js';
+import { PLUGIN_FREE_HEADER } from './plugin-free-load.js';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const navigate = { 'sec-fetch-dest': 'document', 'sec-fetch-mode': 'navigate', accept: 'text/html' };
@@ -37,19 +38,20 @@ async function appRegistry(): Promise<{ registry: PluginRegistry; root: string }
 describe('injectionDecision', () => {
   const explain = () => 'no-match' as const;
   it('an injected document names its plugins and the CSP mode, and drops query and fragment', () => {
-    const decision = injectionDecision('https://a.test/p?token=secret#x', { statusCode: 200, headers: html }, ['echo'], true, { cspMode: 'nonce', explainNoPlugins: explain });
+    const decision = injectionDecision('https://a.test/p?token=secret#x', { statusCode: 200, headers: html }, ['echo'], null, { cspMode: 'nonce', explainNoPlugins: explain });
     assert.deepEqual(decision, { type: 'injection', url: 'https://a.test/p', status: 200, plugins: ['echo'], reason: null, csp: 'nonce' });
   });
 
-  it('says why not, in the order the proxy checks: encoding, response type, then the switches', () => {
-    const skipped = (statusCode: number, headers: Record<string, string>, decodable: boolean, why: () => null | 'paused') =>
-      injectionDecision('https://a.test/', { statusCode, headers }, null, decodable, { cspMode: 'strip', explainNoPlugins: why }).reason;
-    assert.equal(skipped(200, html, false, () => 'paused'), 'undecodable');
-    assert.equal(skipped(404, html, true, () => 'paused'), 'not-html');
-    assert.equal(skipped(200, { 'content-type': 'application/pdf' }, true, () => 'paused'), 'not-html');
-    assert.equal(skipped(200, html, true, () => 'paused'), 'paused');
+  it('says why not, in the order the proxy checks: a plugin-free load, encoding, response type, then the switches', () => {
+    const skipped = (statusCode: number, headers: Record<string, string>, refused: Refusal | null, why: () => null | 'paused') =>
+      injectionDecision('https://a.test/', { statusCode, headers }, null, refused, { cspMode: 'strip', explainNoPlugins: why }).reason;
+    assert.equal(skipped(404, html, 'plugin-free', () => 'paused'), 'plugin-free');
+    assert.equal(skipped(200, html, 'undecodable', () => 'paused'), 'undecodable');
+    assert.equal(skipped(404, html, null, () => 'paused'), 'not-html');
+    assert.equal(skipped(200, { 'content-type': 'application/pdf' }, null, () => 'paused'), 'not-html');
+    assert.equal(skipped(200, html, null, () => 'paused'), 'paused');
     // Plugins would run but nothing was planned: only the charset check refuses that.
-    assert.equal(skipped(200, { 'content-type': 'text/html; charset=utf-16' }, true, () => null), 'unsupported-charset');
+    assert.equal(skipped(200, { 'content-type': 'text/html; charset=utf-16' }, null, () => null), 'unsupported-charset');
   });
 });
 
@@ -124,7 +126,7 @@ describe('the proxy reports one decision per document', () => {
       req.on('error', reject).end();
     });
 
-  it('injected, no match, paused, not HTML; nothing for sub-resources; never a query string', async () => {
+  it('injected, no match, paused, not HTML, plugin-free; nothing for sub-resources; never a query string', async () => {
     await get('/app/page?session=secret', navigate);
     await get('/elsewhere', navigate);
     await get('/app/file.pdf', navigate);
@@ -133,6 +135,7 @@ describe('the proxy reports one decision per document', () => {
     settings = { ...NO_SETTINGS, paused: true };
     await get('/app/page', navigate);
     settings = NO_SETTINGS;
+    await get('/app/page', { ...navigate, [PLUGIN_FREE_HEADER]: '1' });
     assert.deepEqual(
       decisions.map(({ url, plugins, reason, csp }) => ({ path: url.slice(origin.length), plugins, reason, csp })),
       [
@@ -140,6 +143,7 @@ describe('the proxy reports one decision per document', () => {
         { path: '/elsewhere', plugins: [], reason: 'no-match', csp: null },
         { path: '/app/file.pdf', plugins: [], reason: 'not-html', csp: null },
         { path: '/app/page', plugins: [], reason: 'paused', csp: null },
+        { path: '/app/page', plugins: [], reason: 'plugin-free', csp: null },
       ],
     );
     assert.ok(decisions.every((decision) => !decision.url.includes('secret')));

@@ -24,19 +24,22 @@ export interface ResponseHead {
   headers: Headers;
 }
 
+/** Why the proxy planned nothing for a document before looking at plugins. */
+export type Refusal = Extract<SkipReason, 'undecodable' | 'plugin-free'>;
+
 /**
  * The activity event for one document: what was injected, or the first reason nothing was, in
- * the order the proxy checks them (encoding, response type, the user's switches, plugin matches).
- * Called for every document, so it allocates nothing but the event (and the plugin-less reason
- * is only worked out for documents that got none).
+ * the order the proxy checks them (a plugin-free load, encoding, response type, the user's
+ * switches, plugin matches). Called for every document, so it allocates nothing but the event
+ * (and the plugin-less reason is only worked out for documents that got none).
  */
 export function injectionDecision(
   url: string,
   response: ResponseHead,
   /** The plugins injected, or null when the document was left alone. */
   plugins: string[] | null,
-  /** False when its content-encoding could not be decoded (nothing was planned). */
-  decodable: boolean,
+  /** Set when nothing was planned: a load the user asked to have plugin-free, or a content-encoding that could not be decoded. */
+  refused: Refusal | null,
   reporter: Pick<DecisionReporter, 'cspMode' | 'explainNoPlugins'>,
 ): InjectionActivity {
   return {
@@ -44,13 +47,13 @@ export function injectionDecision(
     url: loggableUrl(url),
     status: response.statusCode,
     plugins: plugins ?? [],
-    reason: plugins ? null : skipReason(url, response, decodable, reporter.explainNoPlugins),
+    reason: plugins ? null : skipReason(url, response, refused, reporter.explainNoPlugins),
     csp: plugins ? reporter.cspMode : null,
   };
 }
 
-function skipReason(url: string, response: ResponseHead, decodable: boolean, explainNoPlugins: (url: string) => SkipReason | null): SkipReason {
-  if (!decodable) return 'undecodable';
+function skipReason(url: string, response: ResponseHead, refused: Refusal | null, explainNoPlugins: (url: string) => SkipReason | null): SkipReason {
+  if (refused) return refused;
   if (!isInjectableResponse(response.statusCode, response.headers)) return 'not-html';
   // Plugins would run, yet nothing was planned: the planner refused the charset.
   return explainNoPlugins(url) ?? 'unsupported-charset';

@@ -45,7 +45,7 @@ describe('injection markup', () => {
     for (const element of [one, two]) assert.equal(attribute(element, 'src'), undefined);
   });
 
-  it('loads every file by URL where inline scripts are not asked for (nested frames, XHTML)', () => {
+  it('loads every file by URL where inline scripts are not asked for (XHTML)', () => {
     const matches = [matchOf('a', [{ js: ['one.js'], run_at: 'document_start' }], { 'one.js': 'window.one = 1;' })];
     for (const variant of [{ ...options, inlineStart: false }, { ...options, inlineStart: undefined }]) {
       const [, one] = parsedHead(buildInjectionMarkup(matches, variant));

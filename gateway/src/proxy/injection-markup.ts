@@ -52,7 +52,7 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
   const xml = options.xml === true;
   const src = (id: string, file: string) => `${options.bridgeBase}${pluginFilePath(id, file)}`;
   // XHTML is XML: an empty element closes itself and an attribute has a value.
-  // Every element names its plugin: the runtime removes a stopped plugin's styles, and the scripts of a load the user wants plugin-free (stand-down.ts).
+  // Every element names its plugin: the runtime removes a stopped plugin's style sheets by it.
   const owner = (id: string) => `${nonce}${attr('data-aiplugs-plugin', id)}`;
   const styles = scripts.flatMap(({ plugin, script }) => script.css.map((file) => `<link rel="stylesheet"${owner(plugin.id)} href="${src(plugin.id, file)}"${xml ? '/' : ''}>`));
   const files = (runAt: string) => scripts.filter(({ script }) => script.run_at === runAt).flatMap(({ plugin, script }) => script.js.map((file) => ({ plugin, file })));
