@@ -139,6 +139,21 @@ test.describe('injection rules (nonce mode)', () => {
     await page.close();
   });
 
+  test('a plugin-free load the proxy injected all the same (the mark missed it: a service worker fetched the document) runs no plugin file, inline or not, and keeps none of their elements', async () => {
+    const page = await browsers.nonce!.newPage();
+    // What the extension's document_start hook leaves for such a load, before the document parses.
+    await page.addInitScript(() => {
+      (window as Window & { __aiplugsNavigationHook?: object }).__aiplugsNavigationHook = { owner: 'extension', lastUrl: location.href, suppressed: true };
+    });
+    await goto(page, `${site.origin}/csp-header`);
+    await page.waitForLoadState('load');
+    await expect(page.locator('html')).toHaveAttribute('data-page-script', 'ran');
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
+    expect(await order(page)).toEqual(['page:loading']);
+    expect(await page.evaluate(() => ['AiPlugs' in window, document.querySelectorAll('[data-aiplugs-plugin]').length, getComputedStyle(document.documentElement).getPropertyValue('--aiplugs-marker').trim()])).toEqual([false, 0, '']);
+    await page.close();
+  });
+
   test('a document_start script comes inline, with no request of its own; one inline text cannot carry still runs, by URL, in order', async () => {
     const page = await browsers.nonce!.newPage();
     const files: string[] = [];

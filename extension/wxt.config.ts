@@ -28,6 +28,7 @@ const SOURCES = [
   'gateway/src/api/page-messages.ts',
   'gateway/src/api/page-origin.ts',
   'gateway/src/pairing/token-proof.ts',
+  'gateway/src/proxy/plugin-free-load.ts',
   'package.json',
   'package-lock.json',
   'docs/EXTENSION.md',

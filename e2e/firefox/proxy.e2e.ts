@@ -84,6 +84,27 @@ test('a load the extension marks plugin-free ("Reload without plugins") reaches 
   }
 });
 
+test('a plugin-free load the proxy injected all the same (the mark missed it) runs no document_start or document_idle file in Firefox, inline or not', async () => {
+  const firefox = await launchFirefox({ proxyUrl: gateway.ready.proxyUrl });
+  try {
+    const page = await firefox.browser.newPage();
+    // What the extension's document_start hook leaves for such a load, before the document parses.
+    await page.evaluateOnNewDocument(() => {
+      (window as Window & { __aiplugsNavigationHook?: object }).__aiplugsNavigationHook = { owner: 'extension', lastUrl: location.href, suppressed: true };
+    });
+    await page.goto(`${httpSite.origin}/csp-header`);
+    await expect.poll(() => html(page, 'data-page-script'), { timeout: 30_000 }).toBe('ran');
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
+    // Firefox prepares a deferred (document_end) script before the parser's microtask checkpoint,
+    // so that one still runs here (stand-down.ts).
+    const order = ((await page.evaluate(() => (window as Window).__order)) ?? []).filter((stage) => stage !== 'end:interactive');
+    expect(order).toEqual(['page:loading']);
+    expect(await page.evaluate(() => ['AiPlugs' in window, document.querySelectorAll('[data-aiplugs-plugin]').length])).toEqual([false, 0]);
+  } finally {
+    await firefox.close();
+  }
+});
+
 test('https through the proxy: Firefox refuses the gateway until `aiplugs ca install` trusts it in the profile, then the plugins run', async () => {
   // A Firefox profile where `ca install` looks for one (~/.mozilla/firefox/<profile>), created by Firefox itself.
   const profileDir = join(home, '.mozilla/firefox/aiplugs-test.default');

@@ -96,13 +96,11 @@ export function reconcileInPage(plan: ReconcilePlan): PageOutcome {
 }
 
 /**
- * Whether this load runs without plugins; resolves once the document is parsed, when every tag
- * the proxy wrote into it has been requested (and blocked). Never waits for `load`: Chromium holds
- * the load event until an injected script's promise settles, so that would wait forever.
+ * Resolves once the document is parsed, when the frames and tags written into it have made their
+ * requests under the tab's "without plugins" rule. Never waits for `load`: Chromium holds the load
+ * event until an injected script's promise settles, so that would wait forever.
  */
-export function suppressedLoadInPage(): boolean | Promise<boolean> {
-  const hook = (window as unknown as { __aiplugsNavigationHook?: { suppressed?: boolean } }).__aiplugsNavigationHook;
-  if (!hook || !hook.suppressed) return false;
+export function documentParsedInPage(): true | Promise<true> {
   if (document.readyState !== 'loading') return true;
   return new Promise((resolve) => document.addEventListener('DOMContentLoaded', () => resolve(true), { once: true }));
 }

@@ -4,7 +4,7 @@ import { runningCount, StorageKey, type PageOutcome, type RuntimeStatus, type Ta
 import { hostMatchesSitePattern } from '../common/site-patterns';
 import { allTabStates, loadSettings, loadTabState, saveTabState } from '../common/storage';
 import { clientFor } from './gateway-connection';
-import { applyPlanInPage, reconcileInPage, suppressedLoadInPage, type ApplyPlanInput, type ReconcilePlan } from './page-injection';
+import { applyPlanInPage, documentParsedInPage, reconcileInPage, type ApplyPlanInput, type ReconcilePlan } from './page-injection';
 import { rememberPlan } from './plan-cache';
 import { canRunWithoutInlineScripts, runInPageWorld } from './user-scripts';
 
@@ -108,18 +108,21 @@ async function runInPage<T, A extends unknown[]>(request: SyncRequest, func: (..
   }
 }
 
-/** Lifts a "reload without plugins" mark once its load is over; true if this load was the suppressed one. */
+/**
+ * True for the load a "reload without plugins" asked for, whose rule it lifts once the document is
+ * parsed. Decided by the tab, not by the page's flag: the flag is kept per origin, so a load that
+ * was redirected to another site does not see it, though the proxy passed it through plugin-free.
+ */
 async function finishSuppressedLoad(request: SyncRequest): Promise<boolean> {
   const { [StorageKey.suppressedTabs]: tabs = [] } = (await browser.storage.session.get(StorageKey.suppressedTabs)) as { [key: string]: number[] };
   if (!tabs.includes(request.tabId)) return false;
-  let suppressed = false;
   try {
-    suppressed = await runInPage(request, suppressedLoadInPage, []);
+    await runInPage(request, documentParsedInPage, []);
   } finally {
     await browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: [request.tabId] });
     await browser.storage.session.set({ [StorageKey.suppressedTabs]: tabs.filter((id) => id !== request.tabId) });
   }
-  return suppressed;
+  return true;
 }
 
 /**

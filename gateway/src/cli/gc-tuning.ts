@@ -10,20 +10,25 @@ import { setFlagsFromString } from 'node:v8';
  * marking and sweeping stay concurrent, so long collections still leave the main thread alone;
  * a scavenge of the gateway's young generation takes a few milliseconds on one thread.
  *
- * Applied by `aiplugs start` only (the gateway as a program): a process that embeds the gateway
- * keeps its own V8 settings. A user's own choice (`--parallel-scavenge`, `--single-threaded-gc`,
- * on the command line or in NODE_OPTIONS) wins.
+ * Applied by the commands that run a gateway in their own process (`aiplugs start`, `aiplugs
+ * browser`): a process that embeds the gateway (the Playwright helper) keeps its own V8 settings.
+ * A user's own choice on the command line (any spelling of `--parallel-scavenge`,
+ * `--single-threaded-gc`, `--single-threaded` or `--predictable`; Node refuses them in
+ * NODE_OPTIONS) wins.
  */
 export const GATEWAY_GC_FLAGS = ['--no-parallel-scavenge'] as const;
 
-const USER_CHOICES = /--(no-)?(parallel[-_]scavenge|single[-_]threaded[-_]gc)\b/;
+/** V8 flags that decide the same thing; V8 also takes `_` for `-` and `--noflag` for `--no-flag`. */
+const USER_CHOICES = new Set(['parallel-scavenge', 'single-threaded-gc', 'single-threaded', 'predictable']);
 
-/** The V8 flags to set in a gateway process started with these arguments and NODE_OPTIONS. */
-export function gatewayGcFlags(execArgv: readonly string[], nodeOptions: string | undefined): readonly string[] {
-  return [...execArgv, nodeOptions ?? ''].some((argument) => USER_CHOICES.test(argument)) ? [] : GATEWAY_GC_FLAGS;
+const flagName = (argument: string): string => argument.replace(/^--(no-?)?/, '').split('=')[0]!.replaceAll('_', '-');
+
+/** The V8 flags to set in a gateway process started with these Node arguments. */
+export function gatewayGcFlags(execArgv: readonly string[]): readonly string[] {
+  return execArgv.some((argument) => argument.startsWith('--') && USER_CHOICES.has(flagName(argument))) ? [] : GATEWAY_GC_FLAGS;
 }
 
 /** Sets them in this process (V8 reads this one at each collection, so setting it after start-up holds). */
 export function tuneGarbageCollector(): void {
-  for (const flag of gatewayGcFlags(process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag);
+  for (const flag of gatewayGcFlags(process.execArgv)) setFlagsFromString(flag);
 }

@@ -21,7 +21,7 @@ import { addBridgeRules } from './bridge-rules.js';
 import { HeadMatcher } from './head-matcher.js';
 import { isPluginFreeLoad, PLUGIN_FREE_HEADER } from './plugin-free-load.js';
 import { createLeafCertificateCache, DEFAULT_LEAF_CERTIFICATE_LIMITS, type LeafCertificateLimits } from './leaf-certificate-cache.js';
-import { CONDITIONAL_REQUEST_HEADERS, withoutHeaders } from './response-headers.js';
+import { CACHE_HEADERS, CONDITIONAL_REQUEST_HEADERS, withoutHeaders } from './response-headers.js';
 import { createUpstreamErrorLog, describeUpstreamFailure, renderUpstreamErrorPage } from './upstream-error-page.js';
 
 type PassThroughResponseHead = requestSteps.PassThroughResponseHead;
@@ -112,6 +112,19 @@ export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Lo
 }
 
 /**
+ * A document of a plugin-free load (plugin-free-load.ts) goes to the page as the site sent it, but
+ * never into the browser's cache: the next load of the page would come from there, past the proxy,
+ * without its plugins.
+ */
+function servePluginFreeDocument(reporter?: DecisionReporter) {
+  return (response: PassThroughResponseHead, request: InitiatedRequest): StreamResponseResult | undefined => {
+    if (!isDocumentRequest(request.method, request.headers)) return undefined;
+    reporter?.onDecision(injectionDecision(request.url, response, null, 'plugin-free', reporter));
+    return { headers: { ...withoutHeaders(response.headers, CACHE_HEADERS), 'cache-control': 'no-store' } };
+  };
+}
+
+/**
  * Answers requests the proxy could not complete with a page that says why, and logs each failing
  * host once a minute at most (Chromium's offline calls to Google hosts only at debug level).
  */
@@ -195,17 +208,18 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
   await server.start(options.port);
   await addBridgeRules(server, { apiPort: options.apiPort(), secret: options.bridgeSecret, fetchInProcess: options.bridgeFetch });
   const reporter = options.decisions ? { ...options.decisions, cspMode: options.cspMode } : undefined;
-  // A load the user asked to have plugin-free (plugin-free-load.ts): the document goes to the page
-  // as the site sent it, and to the site as the browser asked for it, less the mark. Rules are
-  // tried in order; the mark is looked up first, as most requests lack it.
+  // What carries the mark of a plugin-free load (plugin-free-load.ts: the extension marks GETs of
+  // frames and documents) goes to the site as the browser asked for it, less the mark. Rules are
+  // tried in order, so this one comes first; GETs only, as a hook that sees the request waits for
+  // its body (a mark a page set on its own upload goes on with it: the page told its own site).
   await server.addRequestRule({
-    matchers: [new HeadMatcher('plugin-free navigations', (request) => isPluginFreeLoad(request.headers) && isDocumentRequest(request.method, request.headers))],
+    matchers: [new HeadMatcher('plugin-free loads', (request) => request.method === 'GET' && isPluginFreeLoad(request.headers))],
     completionChecker: new Always(),
     steps: [
       new PassThroughStep({
         ...upstream,
         beforeRequest: (request) => ({ headers: withoutHeaders(request.headers, [PLUGIN_FREE_HEADER]) as Record<string, string> }),
-        transformResponseStream: (response, request) => void reporter?.onDecision(injectionDecision(request.url, response, null, 'plugin-free', reporter)),
+        transformResponseStream: servePluginFreeDocument(reporter),
       }),
     ],
   });

@@ -7,6 +7,7 @@ import { launchBrowser, type BrowserExit } from '../../browser/launch-browser.js
 import { resolveDataDir } from '../../data/data-dir.js';
 import { unpackedExtensionId } from '../../pairing/extension-id.js';
 import { CliError, EXIT } from '../cli-error.js';
+import { tuneGarbageCollector } from '../gc-tuning.js';
 import { addDataDirOption, print, type DataDirFlags } from './cli-context.js';
 
 interface BrowserFlags extends DataDirFlags {
@@ -40,6 +41,7 @@ export function registerBrowserCommand(program: Command): void {
     .option('--json', 'print JSON lines (started/closed) on stdout');
   addDataDirOption(command);
   command.action(async (url: string | undefined, flags: BrowserFlags) => {
+    tuneGarbageCollector(); // the gateway it starts, if none runs, lives in this process
     if (!PROFILE_NAME.test(flags.profile)) throw new CliError(EXIT.usage, `--profile "${flags.profile}": use letters, digits, ".", "_" or "-" (up to 64, not starting with a dot)`);
     const profileDir = flags.tempProfile ? undefined : join(resolveDataDir(flags.dataDir, process.env), 'profiles', flags.profile);
     const found = flags.browser ? { name: 'custom', path: flags.browser } : await findBrowser();

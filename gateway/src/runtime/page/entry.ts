@@ -11,6 +11,7 @@ import { createOnNavigate, installNavigationHook } from './navigation.js';
 import { capturePageWorld, NAVIGATION_HOOK, type RuntimeWindow } from './page-world.js';
 import { createPluginStates, watchStaticTags } from './plugin-states.js';
 import type { PageRuntimeConfig } from './runtime-config.js';
+import { dropPluginElements } from './stand-down.js';
 import { createTransport } from './transports.js';
 import { installWebAi } from './webai/install-webai.js';
 
@@ -23,6 +24,13 @@ declare const AIPLUGS_PAGE_CONFIG: Partial<PageRuntimeConfig> | null | undefined
 function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
   const w = window as unknown as RuntimeWindow;
   if (w.AiPlugs && w.AiPlugs.runtime) return; // the proxy and the extension fallback both got here
+  // "Reload without plugins": the extension's document_start script marked this one load plugin-free,
+  // and the proxy injected it all the same (stand-down.ts says when).
+  const existingHook = w[NAVIGATION_HOOK];
+  if (existingHook && existingHook.suppressed) {
+    dropPluginElements(w);
+    return;
+  }
 
   const world = capturePageWorld(w, config);
   const states = createPluginStates(world, config.version, config.plugins || []);

@@ -4,6 +4,8 @@ import type { PageRuntimeConfig, RuntimeTransport } from './runtime-config.js';
 export interface NavigationHook {
   owner: 'extension' | 'page-runtime';
   lastUrl: string;
+  /** "Reload without plugins": the extension marked this one load plugin-free. */
+  suppressed?: boolean;
   /** The extension waits for the runtime to start. */
   runtimeReady?: (transport: RuntimeTransport) => void;
 }
