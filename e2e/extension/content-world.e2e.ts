@@ -52,41 +52,6 @@ test("the relay's world cannot read the gateway token", async () => {
   await tab.close();
 });
 
-test("the relay's world finds no token even where storage.local is open to content scripts, as in Firefox", async () => {
-  const worker = await stack.browser.worker();
-  const token = await stack.gateway.token();
-  // Firefox has no switch that closes storage.local to content scripts: open it here the same way.
-  await worker.evaluate(() => chrome.storage.local.setAccessLevel({ accessLevel: 'TRUSTED_AND_UNTRUSTED_CONTEXTS' }));
-  const tab = await open();
-  try {
-    const seen = String(await inRelayWorld(tab, `chrome.storage.local.get(null).then((all) => JSON.stringify(all), (error) => 'refused: ' + error.message)`));
-    expect(seen).toContain('"settings"'); // it was read
-    expect(seen).not.toContain(token);
-    // The relay's IndexedDB is the page's, not the extension's, where the tokens are.
-    const idb = String(await inRelayWorld(tab, `new Promise((resolve) => { const open = indexedDB.open('aiplugs'); open.onsuccess = () => resolve(JSON.stringify([...open.result.objectStoreNames])); open.onerror = () => resolve('error'); })`));
-    expect(idb).toBe('[]');
-  } finally {
-    await worker.evaluate(() => chrome.storage.local.setAccessLevel({ accessLevel: 'TRUSTED_CONTEXTS' }));
-    await tab.close();
-  }
-});
-
-test('a token an earlier version left in storage.local moves out on the first read, and the pairing holds', async () => {
-  const worker = await stack.browser.worker();
-  const token = await stack.gateway.token();
-  const stored = async () => JSON.stringify(await worker.evaluate(() => chrome.storage.local.get(null)));
-  // As an earlier version wrote it: the tokens beside the other settings.
-  await worker.evaluate(async (token) => {
-    const { settings } = (await chrome.storage.local.get('settings')) as { settings: Record<string, unknown> };
-    await chrome.storage.local.set({ settings: { ...settings, token, knownGateways: [{ address: settings.gatewayAddress, token }] } });
-  }, token);
-  expect(await stored()).toContain(token);
-  const popup = await openPopup(stack.browser.context);
-  await expect(popup.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
-  expect(await stored()).not.toContain(token);
-  await popup.close();
-});
-
 test("the relay's world cannot make the background act as the popup", async () => {
   const tab = await open();
   const send = (message: Record<string, unknown>) => inRelayWorld(tab, `chrome.runtime.sendMessage(${JSON.stringify(message)}).then((reply) => JSON.stringify(reply ?? null), (error) => 'refused: ' + error.message)`);

@@ -116,9 +116,6 @@ declare global {
     action: { getBadgeText(details: { tabId: number }): Promise<string> };
     proxy: { settings: { get(details: object): Promise<{ value: { mode?: string; pacScript?: { data?: string } }; levelOfControl: string }> } };
     declarativeNetRequest: { getDynamicRules(): Promise<Array<{ id: number; condition: { regexFilter?: string; resourceTypes?: string[] } }>> };
-    storage: {
-      local: { get(key: string | null): Promise<Record<string, unknown>>; set(items: Record<string, unknown>): Promise<void>; setAccessLevel(details: { accessLevel: 'TRUSTED_CONTEXTS' | 'TRUSTED_AND_UNTRUSTED_CONTEXTS' }): Promise<void> };
-      session: { get(key: string | null): Promise<Record<string, unknown>> };
-    };
+    storage: { local: { get(key: string): Promise<Record<string, unknown>> }; session: { get(key: string | null): Promise<Record<string, unknown>> } };
   };
 }

@@ -1,9 +1,8 @@
 /**
  * Content scripts run in the renderer of whatever page they are in, and `storage.local`, which
- * holds the settings (the sites whose policy is stripped, the routing, the gateway's address), is
- * open to them by default. Chromium lets an extension close it to its own pages and worker
- * (`setAccessLevel`, a choice the browser keeps); Firefox has no such switch for `storage.local`
- * (named in SECURITY.md). The tokens are not there in either (common/secret-store.ts).
+ * holds the gateway token, is open to them by default. Chromium lets an extension close it to its
+ * own pages and worker (`setAccessLevel`, a choice the browser keeps); Firefox has no such switch
+ * for `storage.local` (named in SECURITY.md).
  */
 interface AccessLevelApi {
   setAccessLevel?: (options: { accessLevel: 'TRUSTED_CONTEXTS' }) => Promise<void>;

@@ -1,35 +1,23 @@
 import browser from 'webextension-polyfill';
 import { DEFAULT_SETTINGS, StorageKey, type ExtensionSettings, type TabState } from './protocol';
-import { loadSecrets, saveSecrets, type Secrets } from './secret-store';
 
 /**
- * All state lives in storage, never only in memory: MV3 service workers are stopped when idle.
- * Settings go to `storage.local` (survive browser restarts), but for the gateway tokens, which go
- * to the extension's own IndexedDB (secret-store.ts); per-tab state to `storage.session` (survives
- * worker restarts, cleared with the browser, like the tabs it describes).
+ * All state lives in `storage`, never only in memory: MV3 service workers are stopped when idle.
+ * Settings go to `storage.local` (survive browser restarts); per-tab state to `storage.session`
+ * (survives worker restarts, cleared with the browser, like the tabs it describes).
  */
 
-type OpenSettings = Omit<ExtensionSettings, keyof Secrets>;
-/**
- * Earlier versions kept a global `cspMode` whose default stripped every site's CSP: dropped, never
- * carried over; and the tokens, moved out on the first read.
- */
+/** Earlier versions kept a global `cspMode` whose default stripped every site's CSP: dropped, never carried over. */
 type StoredSettings = Partial<ExtensionSettings> & { cspMode?: unknown };
 
 export async function loadSettings(): Promise<ExtensionSettings> {
-  const { cspMode: _dropped, token, knownGateways, ...stored } = ((await browser.storage.local.get(StorageKey.settings))[StorageKey.settings] as StoredSettings | undefined) ?? {};
-  if (token === undefined && knownGateways === undefined) return { ...DEFAULT_SETTINGS, ...stored, ...(await loadSecrets()) };
-  const moved: Secrets = { token: token ?? null, knownGateways: knownGateways ?? [] };
-  await saveSecrets(moved);
-  await browser.storage.local.set({ [StorageKey.settings]: stored });
-  return { ...DEFAULT_SETTINGS, ...stored, ...moved };
+  const { cspMode: _dropped, ...stored } = ((await browser.storage.local.get(StorageKey.settings))[StorageKey.settings] as StoredSettings | undefined) ?? {};
+  return { ...DEFAULT_SETTINGS, ...stored };
 }
 
 export async function saveSettings(patch: Partial<ExtensionSettings>): Promise<ExtensionSettings> {
   const next = { ...(await loadSettings()), ...patch };
-  const { token, knownGateways, ...open } = next;
-  await saveSecrets({ token, knownGateways });
-  await browser.storage.local.set({ [StorageKey.settings]: open satisfies OpenSettings });
+  await browser.storage.local.set({ [StorageKey.settings]: next });
   return next;
 }
 
