@@ -1,11 +1,13 @@
 /**
  * "Reload without plugins" (the extension's popup) gives a tab one load the site alone made. The
- * extension marks that load's navigations, the top document's and its frames', with this request
- * header (a declarativeNetRequest rule for the tab, lifted once the load is over), and the proxy
- * passes those documents through as the site sent them: no runtime, no plugin file, the site's
- * own security policy, nothing the page could run by mistake. The header never reaches the site.
- * A page cannot set it on a navigation, and setting it on its own fetches changes nothing: only
- * documents are ever injected.
+ * extension marks that load's GETs of documents and frames with this request header (a
+ * declarativeNetRequest rule for the tab, lifted once the load is parsed), and the proxy takes it
+ * off whatever GET carries it and passes the documents through as the site sent them, uncached: no
+ * runtime, no plugin file, the site's own security policy. Through the proxy, the header never
+ * reaches a site. A document the mark misses (one a site's service worker fetches belongs to no
+ * tab) is injected as usual, and the runtime stands down there (runtime/page/stand-down.ts). A
+ * page cannot set the header on a navigation; on its own fetches it changes nothing, since fetches
+ * are never injected.
  */
 export const PLUGIN_FREE_HEADER = 'x-aiplugs-plugin-free';
 
