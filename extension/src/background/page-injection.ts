@@ -100,9 +100,8 @@ export function reconcileInPage(plan: ReconcilePlan): PageOutcome {
  * requests under the tab's "without plugins" rule. Never waits for `load`: Chromium holds the load
  * event until an injected script's promise settles, so that would wait forever.
  */
-export function documentParsedInPage(): true | Promise<true> {
-  if (document.readyState !== 'loading') return true;
-  return new Promise((resolve) => document.addEventListener('DOMContentLoaded', () => resolve(true), { once: true }));
+export function documentParsedInPage(): void | Promise<void> {
+  if (document.readyState === 'loading') return new Promise((resolve) => document.addEventListener('DOMContentLoaded', () => resolve(), { once: true }));
 }
 
 /** Marks the tab's next document "without plugins" (runs in the ISOLATED world: same sessionStorage). */
