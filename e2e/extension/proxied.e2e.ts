@@ -143,10 +143,19 @@ test('reload without plugins gives one plugin-free load of the tab, its frames i
   await expect(framed.locator('html')).toHaveAttribute('data-run-marker-start', '1');
   const tabId = await tabIdOf(stack.browser, page);
   const popup = await openPopup(stack.browser.context, tabId);
+  // The proxy is in this tab's path (the command-line proxy injected it), so the load is marked
+  // for the proxy, which sends the document and its frame as the site did: nothing to stand down.
+  const documents: Array<Promise<string>> = [];
+  page.on('response', (response) => {
+    if (response.request().resourceType() === 'document') documents.push(response.text());
+  });
   await popup.getByTestId('reload-without').click();
   await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'suppressed'); // recorded once that load is over
   await expect(framed.locator('h1')).toHaveText('plain');
   expect(page.frames()).toHaveLength(2);
+  const bodies = await Promise.all(documents);
+  expect(bodies).toHaveLength(2);
+  for (const body of bodies) expect(body).not.toContain('data-aiplugs');
   for (const frame of page.frames()) {
     expect(await frame.evaluate(() => ['AiPlugs' in window, (window as unknown as E2EWindow).__e2e?.runs.length ?? 0, document.querySelectorAll('[data-aiplugs], [data-aiplugs-plugin]').length]), frame.url()).toEqual([false, 0, 0]);
   }

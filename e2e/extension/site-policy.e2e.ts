@@ -63,6 +63,20 @@ test('default settings keep the policy and X-Frame-Options; stripping is asked f
   await expectPolicyInForce(other, { policy: STRICT_POLICY, alsoBlocked: [runtimeSample()] });
   await other.close();
 
+  // A load without plugins needs no stripping: the site's policy holds for it. And with no proxy
+  // in this tab's path, nothing on its requests tells the site that AiPlugs is there.
+  const seen = stack.site.requests.length;
+  await popup.getByTestId('reload-without').click();
+  await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'suppressed');
+  await expectPolicyInForce(page, { policy: STRICT_POLICY });
+  expect(await runsOf(page, 'marker-start')).toBe(0);
+  const reloaded = stack.site.requests.slice(seen);
+  expect(reloaded.map(({ path }) => path)).toContain('/strict');
+  expect(reloaded.filter(({ headers }) => Object.keys(headers).some((name) => name.startsWith('x-aiplugs')))).toEqual([]);
+  expect(await (await stack.browser.worker()).evaluate(() => chrome.declarativeNetRequest.getSessionRules().then((rules) => rules.length))).toBe(0);
+  await page.reload(); // …and only that load
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+
   // Taking the choice back restores the policy.
   await popup.getByTestId('csp-strip-site').uncheck();
   await expect.poll(ruleCount).toBe(0);

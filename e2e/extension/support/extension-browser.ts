@@ -115,7 +115,10 @@ declare global {
     tabs: { query(query: object): Promise<Array<{ id?: number; url?: string }>> };
     action: { getBadgeText(details: { tabId: number }): Promise<string> };
     proxy: { settings: { get(details: object): Promise<{ value: { mode?: string; pacScript?: { data?: string } }; levelOfControl: string }> } };
-    declarativeNetRequest: { getDynamicRules(): Promise<Array<{ id: number; condition: { regexFilter?: string; resourceTypes?: string[] } }>> };
+    declarativeNetRequest: {
+      getDynamicRules(): Promise<Array<{ id: number; condition: { regexFilter?: string; resourceTypes?: string[] } }>>;
+      getSessionRules(): Promise<Array<{ id: number }>>;
+    };
     storage: { local: { get(key: string): Promise<Record<string, unknown>> }; session: { get(key: string | null): Promise<Record<string, unknown>> } };
   };
 }

@@ -4,13 +4,13 @@ import { BackgroundRequestSchema, PAGE_MESSAGE_TYPES, StorageKey, type Backgroun
 import { hostMatchesSitePattern, sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState, saveSettings } from '../common/storage';
 import { pageMessage } from '../../../gateway/src/api/page-messages';
-import { PLUGIN_FREE_HEADER } from '../../../gateway/src/proxy/plugin-free-load';
 import { SKIP_ONCE_KEY } from '../injected/navigation-hook';
 import { clientFor, connectionStatus, currentClient, pair, provenToken, rememberedTokens } from './gateway-connection';
 import { buildHeaderRules, installHeaderRules } from './header-rules';
 import { markSkipOnceInPage } from './page-injection';
 import { acceptPairingOffer } from './pairing-offer';
 import { rememberedPlan } from './plan-cache';
+import { pluginFreeRuleIds, pluginFreeRules } from './plugin-free-rules';
 import { applyProxyRouting } from './proxy-routing';
 import { recordRuntimeStatus, resyncTabs, syncTab } from './tab-sync';
 import { runInPageWorld, type PageTarget } from './user-scripts';
@@ -162,21 +162,13 @@ const handlers: Handlers = {
     return connectionStatus();
   },
   async 'reload-without-plugins'({ tabId }) {
-    // One plugin-free load of this tab: until that load is over, the tab's navigations (its
-    // document's and its frames') carry the mark for which the proxy passes a document through
-    // untouched (gateway/src/proxy/plugin-free-load.ts); the document_start hook reads the flag,
-    // so that the extension injects nothing into the documents the proxy never sees either.
-    await browser.declarativeNetRequest.updateSessionRules({
-      removeRuleIds: [tabId],
-      addRules: [
-        {
-          id: tabId,
-          priority: 1,
-          action: { type: 'modifyHeaders', requestHeaders: [{ header: PLUGIN_FREE_HEADER, operation: 'set', value: '1' }] },
-          condition: { tabIds: [tabId], resourceTypes: ['main_frame', 'sub_frame'], requestMethods: ['get'] },
-        },
-      ],
-    });
+    // One plugin-free load of this tab (plugin-free-rules.ts); the document_start hook reads the
+    // flag, so that the extension injects nothing into the documents the proxy never sees either.
+    // The proxy is in the tab's path when the extension routes the browser through it, or when it
+    // injected the tab's document (a command-line or system proxy).
+    const [settings, state] = await Promise.all([loadSettings(), loadTabState(tabId)]);
+    const proxyInPath = (settings.proxyRouting && Boolean(settings.proxyPort)) || state?.runtime?.transport === 'bridge';
+    await browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: pluginFreeRuleIds(tabId), addRules: pluginFreeRules(tabId, proxyInPath) });
     const { [StorageKey.suppressedTabs]: tabs = [] } = (await browser.storage.session.get(StorageKey.suppressedTabs)) as { [key: string]: number[] };
     await browser.storage.session.set({ [StorageKey.suppressedTabs]: [...new Set([...tabs, tabId])] });
     await browser.scripting.executeScript({ target: { tabId, frameIds: [0] }, func: markSkipOnceInPage, args: [SKIP_ONCE_KEY] });

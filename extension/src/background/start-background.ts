@@ -2,6 +2,7 @@ import browser from 'webextension-polyfill';
 import { StorageKey } from '../common/protocol';
 import { loadSettings, removeTabState } from '../common/storage';
 import { handleMessage, syncHeaderRules } from './message-handlers';
+import { pluginFreeRuleIds } from './plugin-free-rules';
 import { applyProxyRouting, listenForProxyRequests } from './proxy-routing';
 import { keepLocalStorageFromContentScripts } from './storage-access';
 
@@ -14,7 +15,7 @@ export function startBackground(): void {
   browser.runtime.onMessage.addListener(handleMessage);
   browser.tabs.onRemoved.addListener((tabId) => {
     void removeTabState(tabId);
-    void browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: [tabId] }).catch(() => undefined);
+    void browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: pluginFreeRuleIds(tabId) }).catch(() => undefined);
   });
   listenForProxyRequests(loadSettings);
   // Settings changed anywhere (popup, another window): the routing follows.

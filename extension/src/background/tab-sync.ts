@@ -6,6 +6,7 @@ import { allTabStates, loadSettings, loadTabState, saveTabState } from '../commo
 import { clientFor } from './gateway-connection';
 import { applyPlanInPage, documentParsedInPage, reconcileInPage, type ApplyPlanInput, type ReconcilePlan } from './page-injection';
 import { rememberPlan } from './plan-cache';
+import { pluginFreeRuleIds } from './plugin-free-rules';
 import { canRunWithoutInlineScripts, runInPageWorld } from './user-scripts';
 
 /**
@@ -119,7 +120,7 @@ async function finishSuppressedLoad(request: SyncRequest): Promise<boolean> {
   try {
     await runInPage(request, documentParsedInPage, []);
   } finally {
-    await browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: [request.tabId] });
+    await browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: pluginFreeRuleIds(request.tabId) });
     await browser.storage.session.set({ [StorageKey.suppressedTabs]: tabs.filter((id) => id !== request.tabId) });
   }
   return true;
