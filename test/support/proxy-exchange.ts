@@ -50,11 +50,11 @@ export interface Exchange {
 export function viaProxy(
   proxy: { port: number },
   url: string,
-  options: { method?: string; upload?: number; haltUpload?: { at: number; until: Promise<void> }; keepBody?: boolean; onData?: (received: number) => void; agent?: Agent | false } = {},
+  options: { method?: string; headers?: Record<string, string>; upload?: number; haltUpload?: { at: number; until: Promise<void> }; keepBody?: boolean; onData?: (received: number) => void; agent?: Agent | false } = {},
 ): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
-    const req = httpRequest({ host: '127.0.0.1', port: proxy.port, method: options.method ?? 'GET', path: url, headers: { host: target.host }, ...(options.agent !== undefined ? { agent: options.agent } : {}) }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port: proxy.port, method: options.method ?? 'GET', path: url, headers: { ...options.headers, host: target.host }, ...(options.agent !== undefined ? { agent: options.agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       let received = 0;
       res.on('data', (chunk: Buffer) => {

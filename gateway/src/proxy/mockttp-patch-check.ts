@@ -28,6 +28,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'port-cache', file: 'dist/server/mockttp-server.js', purpose: 'no system call per request for the proxy port' },
   { id: 'plain-upstream', file: 'dist/rules/requests/request-step-impls.js', purpose: 'no TLS options built for plain HTTP upstreams' },
   { id: 'before-request-copies', file: 'dist/rules/requests/request-step-impls.js', purpose: 'the document hook gets header copies without lodash' },
+  { id: 'before-request-framing', file: 'dist/rules/requests/request-step-impls.js', purpose: 'a request body past the replay limit keeps its framing after the document hook' },
   { id: 'lazy-x509', file: 'dist/util/certificates.js', purpose: 'the certificate packages load on first use, not at start' },
 ] as const;
 

@@ -219,6 +219,42 @@ describe('mockttp patch: before-request-copies', () => {
   });
 });
 
+describe('mockttp patch: before-request-framing', () => {
+  it('a body bigger than maxBodySize goes upstream whole and framed as the client framed it, past a hook that returned headers', async () => {
+    const SIZE = 2 * MiB; // over the 1 MiB replay copy below
+    const seen: Array<{ length: string | undefined; chunked: boolean; bytes: number }> = [];
+    let stray = 0;
+    const upstream = await listen((request, response) => {
+      let bytes = 0;
+      request.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      request.on('end', () => {
+        seen.push({ length: request.headers['content-length'], chunked: request.headers['transfer-encoding'] === 'chunked', bytes });
+        response.end(String(bytes));
+      });
+    });
+    upstream.server.on('clientError', () => (stray += 1)); // what the site would read as more requests
+    const proxy = getLocal({ recordTraffic: false, maxBodySize: MiB });
+    try {
+      await proxy.start();
+      // A hook that sets a header, and one that also returns a wrong length: the body is the client's.
+      await proxy.forAnyRequest().thenPassThrough({ beforeRequest: (request) => ({ headers: { ...request.headers, 'x-probe': '1', ...(request.url.endsWith('/wrong') ? { 'content-length': '5' } : {}) } }) });
+      const get = await viaProxy(proxy, `${upstream.url}/get`, { headers: { 'content-length': String(SIZE) }, upload: SIZE });
+      const post = await viaProxy(proxy, `${upstream.url}/post`, { method: 'POST', upload: SIZE });
+      const wrong = await viaProxy(proxy, `${upstream.url}/wrong`, { method: 'POST', headers: { 'content-length': String(SIZE) }, upload: SIZE });
+      assert.deepEqual([get.body.toString(), post.body.toString(), wrong.body.toString()], [String(SIZE), String(SIZE), String(SIZE)]);
+      assert.deepEqual(seen, [
+        { length: String(SIZE), chunked: false, bytes: SIZE },
+        { length: undefined, chunked: true, bytes: SIZE },
+        { length: String(SIZE), chunked: false, bytes: SIZE },
+      ]);
+      assert.equal(stray, 0);
+    } finally {
+      await proxy.stop();
+      upstream.server.close();
+    }
+  });
+});
+
 describe('mockttp patch: plain-upstream', () => {
   it('builds TLS options for an HTTPS upstream only', async () => {
     const built = countCalls(passthroughHandlingModule, 'getUpstreamTlsOptions');
