@@ -353,27 +353,27 @@ describe('a site refusing a WebSocket', () => {
   });
 });
 
-describe('sockets a page cannot multiply', () => {
-  /** Opens plugin sockets the way `AiPlugs.connect` does, one client id each; resolves with how each ended up. */
-  const openSockets = async (base: string, count: number) => {
-    const outcomes = await Promise.all(
-      Array.from({ length: count }, (_, i) => {
-        const socket = new WebSocket(`ws://localhost:${site.port}${base}/ws?plugin_id=guarded&client_id=c${i}`, { createConnection: () => connect(gateway.ready.proxyPort, '127.0.0.1') } as ClientOptions);
-        return new Promise<{ socket: WebSocket; hello: boolean; closeCode?: number }>((resolve) => {
-          socket.once('message', (data) => resolve({ socket, hello: /"type":"hello"/.test(String(data)) }));
-          socket.once('close', (closeCode) => resolve({ socket, hello: false, closeCode }));
-          socket.once('error', () => resolve({ socket, hello: false }));
-        });
-      }),
-    );
-    return {
-      open: outcomes.filter((o) => o.hello).length,
-      tooMany: outcomes.filter((o) => o.closeCode === 1013).length,
-      sockets: outcomes.map((o) => o.socket),
-      close: () => outcomes.forEach((o) => o.socket.terminate()),
-    };
+/** Opens plugin sockets the way `AiPlugs.connect` does, one client id each; resolves with how each ended up. */
+async function openSockets(base: string, count: number) {
+  const outcomes = await Promise.all(
+    Array.from({ length: count }, (_, i) => {
+      const socket = new WebSocket(`ws://localhost:${site.port}${base}/ws?plugin_id=guarded&client_id=c${i}`, { createConnection: () => connect(gateway.ready.proxyPort, '127.0.0.1') } as ClientOptions);
+      return new Promise<{ socket: WebSocket; hello: boolean; closeCode?: number }>((resolve) => {
+        socket.once('message', (data) => resolve({ socket, hello: /"type":"hello"/.test(String(data)) }));
+        socket.once('close', (closeCode) => resolve({ socket, hello: false, closeCode }));
+        socket.once('error', () => resolve({ socket, hello: false }));
+      });
+    }),
+  );
+  return {
+    open: outcomes.filter((o) => o.hello).length,
+    tooMany: outcomes.filter((o) => o.closeCode === 1013).length,
+    sockets: outcomes.map((o) => o.socket),
+    close: () => outcomes.forEach((o) => o.socket.terminate()),
   };
+}
 
+describe('sockets a page cannot multiply', () => {
   it('one page load holds at most 32 plugin sockets, and other pages of the site still get theirs', async () => {
     // Each socket is a relayed connection pair in the proxy and a connection in the API; a
     // capability is stateless, so only a count of what is open can bound them.
@@ -434,5 +434,43 @@ describe('malformed requests', () => {
       assert.match(answer, /^HTTP\/1\.1 (403|400) /, `${host}: ${answer.slice(0, 200)}`);
       assert.doesNotMatch(answer, / 500 |at .+\.ts:\d+/);
     }
+  });
+});
+
+describe('JSON a page nests deeply', () => {
+  const deep = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const nextMessage = (socket: WebSocket) =>
+    new Promise<string>((resolve) => {
+      socket.once('message', (data) => resolve(String(data)));
+      socket.once('close', (code) => resolve(`closed ${code}`));
+    });
+
+  it('a socket message of 6,000 nested arrays (12 KB) is refused, and the gateway lives on', async () => {
+    // It parsed, and then writing the pong back out overflowed the stack inside the socket's
+    // message handler, which ended the gateway: API, proxy and every page's plugins.
+    const page = await openSockets(await pageBridgeBase(), 1);
+    try {
+      const socket = page.sockets[0]!;
+      const refused = nextMessage(socket);
+      socket.send(`{"type":"ping","t":${deep(6000)}}`);
+      assert.match(await refused, /"code":"invalid_message"/);
+      const pong = nextMessage(socket);
+      socket.send('{"type":"ping","t":1}');
+      assert.equal(await pong, '{"type":"pong","t":1}');
+    } finally {
+      page.close();
+    }
+    assert.equal((await fetch(`${gateway.ready.apiUrl}/api/health`)).status, 200);
+  });
+
+  it('a bridged call whose payload nests 6,000 deep gets 400, not a 500', async () => {
+    const body = `{"payload":${deep(6000)}}`;
+    const answer = await rawProxyRequest(
+      gateway.ready.proxyPort,
+      [`POST ${site.origin}${await pageBridgeBase()}/api/plugins/guarded/infer HTTP/1.1`, `host: localhost:${site.port}`, 'content-type: application/json', `content-length: ${body.length}`, 'connection: close'],
+      body,
+    );
+    assert.match(answer, /^HTTP\/1\.1 400 /, answer.slice(0, 300));
+    assert.match(answer, /"code":"invalid_json"/);
   });
 });

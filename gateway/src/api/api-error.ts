@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
+import { MAX_JSON_DEPTH, parseBoundedJson } from './bounded-json.js';
 
 /**
  * An error with an HTTP status and a stable machine-readable code; the API's error handler
@@ -37,13 +38,9 @@ export const describeIssue = (issue: z.core.$ZodIssue): string => `${issue.path.
  * messages say where they are themselves (settings) passes its own `describe`.
  */
 export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T, describe: (issue: z.core.$ZodIssue) => string = describeIssue): Promise<z.infer<T>> {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON');
-  }
-  const parsed = schema.safeParse(body);
+  const body = parseBoundedJson(await c.req.text());
+  if (!body.ok) throw new ApiError(400, 'invalid_json', body.problem === 'too_deep' ? `The request body nests deeper than ${MAX_JSON_DEPTH} levels` : 'The request body is not valid JSON');
+  const parsed = schema.safeParse(body.value);
   if (!parsed.success) {
     throw new ApiError(400, 'invalid_body', parsed.error.issues.map(describe).join('; '));
   }

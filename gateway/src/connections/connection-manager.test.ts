@@ -52,6 +52,7 @@ const router: InferenceRouter = {
       }
       if (payload?.op === 'hold') await new Promise((resolve) => setTimeout(resolve, 100));
       if (payload?.op === 'fail') throw new ApiError(503, 'worker_busy', 'busy, try later');
+      if (payload?.op === 'deep') return JSON.parse(`${'['.repeat(10_000)}${']'.repeat(10_000)}`) as unknown;
       return { plugin: pluginId, payload };
     } finally {
       running -= 1;
@@ -144,6 +145,16 @@ test('infer over the socket: chunks then the result; errors and bad messages are
   assert.match((await page.next()).error?.message ?? '', /id/);
   page.send({ type: 'ping', t: 7 });
   assert.deepEqual(await page.next(), { type: 'pong', t: 7 });
+  page.ws.close();
+});
+
+test('an answer JSON cannot write (nested 10,000 deep) ends its call with an error; the socket and the process go on', async () => {
+  const page = client(direct('echo', 'deep-1'));
+  assert.equal((await page.next()).type, 'hello');
+  page.send({ type: 'infer', id: 'd', payload: { op: 'deep' } });
+  assert.deepEqual(await page.next(), { type: 'error', id: 'd', error: { code: 'backend_error', message: 'the answer cannot be written as JSON' } });
+  page.send({ type: 'ping', t: 8 });
+  assert.deepEqual(await page.next(), { type: 'pong', t: 8 });
   page.ws.close();
 });
 

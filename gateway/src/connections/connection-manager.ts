@@ -79,7 +79,16 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
       ws.on('pong', () => {
         connection.alive = true;
       });
-      ws.on('message', (data, isBinary) => handleFrame(connection, data, isBinary, { post, calls }));
+      ws.on('message', (data, isBinary) => {
+        // A frame is the page's input: whatever a bug makes of it ends that socket, never the process.
+        try {
+          handleFrame(connection, data, isBinary, { post, calls });
+        } catch (error) {
+          logger.error(`WebSocket ${identity.pluginId}/${identity.clientId}: a message could not be handled: ${(error as Error).stack ?? String(error)}`);
+          abortCalls(connection);
+          ws.close(CLOSE.internalError, 'the gateway could not handle that message');
+        }
+      });
       ws.on('error', (error) => logger.debug(`WebSocket ${identity.pluginId}/${identity.clientId}: ${error.message}`));
       ws.once('close', () => {
         all.delete(connection);

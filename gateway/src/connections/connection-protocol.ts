@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_JSON_DEPTH, parseBoundedJson } from '../api/bounded-json.js';
 
 /**
  * Messages between a page (`AiPlugs.connect(pluginId)`) and the gateway over the plugin's
@@ -53,7 +54,8 @@ export const clientIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'expe
  * over" and 4403 "this page may not talk to this plugin": the runtime does not reconnect after
  * either. 1001 (going away) and 1013 (try again later) are reconnected with backoff: 1013 closes
  * a peer that does not read, and refuses a socket over the page socket limits
- * (page-socket-quota.ts), which a retry may find free.
+ * (page-socket-quota.ts), which a retry may find free. 1011 (internal error) ends a socket whose
+ * message the gateway failed on, and is reconnected like any other close.
  */
 export const CLOSE = {
   replaced: 4000,
@@ -61,17 +63,14 @@ export const CLOSE = {
   goingAway: 1001,
   tooSlow: 1013,
   tooMany: 1013,
+  internalError: 1011,
 } as const;
 
 /** Parses one text frame from a page; returns the message or a description of what is wrong. */
 export function decodeClientMessage(text: string): { ok: true; message: ClientMessage } | { ok: false; problem: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { ok: false, problem: 'messages must be JSON objects' };
-  }
-  const parsed = clientMessageSchema.safeParse(json);
+  const json = parseBoundedJson(text);
+  if (!json.ok) return { ok: false, problem: json.problem === 'too_deep' ? `messages may nest at most ${MAX_JSON_DEPTH} levels` : 'messages must be JSON objects' };
+  const parsed = clientMessageSchema.safeParse(json.value);
   if (!parsed.success) return { ok: false, problem: parsed.error.issues.map((issue) => `${issue.path.join('.') || '(message)'}: ${issue.message}`).join('; ') };
   return { ok: true, message: parsed.data };
 }

@@ -44,6 +44,8 @@ export type Post = (connection: Connection, message: ServerMessage) => boolean;
  * A sender with backpressure towards the page: a peer with more than `maxBuffered` bytes queued
  * is not reading, and is closed (1013) rather than allowed to grow the gateway's memory.
  */
+const UNWRITABLE_ANSWER = { code: 'backend_error', message: 'the answer cannot be written as JSON' };
+
 export function createPost(maxBuffered: number, logger: Logger): Post {
   return (connection, message) => {
     const { ws } = connection;
@@ -57,7 +59,17 @@ export function createPost(maxBuffered: number, logger: Logger): Post {
       setTimeout(() => ws.terminate(), 1000).unref();
       return false;
     }
-    ws.send(JSON.stringify(message));
+    let text: string;
+    try {
+      text = JSON.stringify(message);
+    } catch (error) {
+      // What a plugin or the cloud answered, relayed: a value JSON cannot write (too deep, say).
+      // The call it belongs to still gets its end.
+      logger.warn(`Not sending a ${message.type} to ${connection.pluginId} client ${connection.clientId}: ${(error as Error).message}`);
+      if ('id' in message && message.id !== undefined) ws.send(JSON.stringify({ type: 'error', id: message.id, error: UNWRITABLE_ANSWER }));
+      return false;
+    }
+    ws.send(text);
     return true;
   };
 }
