@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createPluginRegistry, type BrokenPlugin } from './plugin-registry.js';
+import { locatePluginFile } from './locate-plugin-file.js';
+import { createPluginRegistry, loadPlugins, type BrokenPlugin, type PluginRecord } from './plugin-registry.js';
 
 const GOOD_SHA = 'a'.repeat(64);
 
@@ -40,6 +41,9 @@ async function errorsOf(content: unknown): Promise<string[]> {
   assert.equal(broken.length, 1);
   return bad.status === 'error' ? bad.errors : [];
 }
+
+const errorsIn = (record: PluginRecord | undefined) => (record?.status === 'error' ? record.errors : []);
+const assertUniqueIds = (records: PluginRecord[]) => assert.equal(new Set(records.map((record) => record.id)).size, records.length, `ids: ${records.map((record) => record.id).join(', ')}`);
 
 describe('plugin registry', () => {
   it('loads valid manifests and applies defaults', async () => {
@@ -87,11 +91,45 @@ describe('plugin registry', () => {
     assert.match(record?.status === 'error' ? (record.errors[0] ?? '') : '', /resolves outside the plugin folder/);
   });
 
-  it('keeps the first of two plugins with the same id', async () => {
+  it('keeps the first of two plugins with the same id, and disables only the second folder', async () => {
     const registry = await createPluginRegistry({ pluginsDir: await pluginsDir({ a: manifest('same'), b: manifest('same') }) });
-    const records = registry.list();
-    assert.equal(records[0]?.status, 'enabled');
-    assert.equal(records[1]?.status, 'error');
+    const [first, second] = registry.list();
+    assert.equal(first?.status, 'enabled');
+    assert.deepEqual(errorsIn(second), ['id: "same" is already used by the plugin in folder "a"']);
+    assert.equal(registry.get('same'), first, 'a lookup by id gives the plugin that runs, not the duplicate');
+    assert.deepEqual(registry.matching('https://www.example.com/').map((match) => match.plugin.dir), [first?.dir]);
+    assert.equal(registry.get(second?.id ?? ''), second, 'the duplicate is still found under its own key');
+    assertUniqueIds(registry.list());
+  });
+
+  it('never lets a folder that cannot load take the id of a plugin that can', async () => {
+    // Sorted before the valid plugin, each of these used to claim "echo" and disable it as a duplicate.
+    const leftovers: Record<string, (dir: string) => Promise<void>> = {
+      'no manifest': async () => {},
+      'invalid JSON': (dir) => writeFile(join(dir, 'manifest.json'), '{ "id": "echo",'),
+      'a schema problem': (dir) => writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...manifest('echo'), name: undefined })),
+    };
+    for (const [what, leave] of Object.entries(leftovers)) {
+      const root = await pluginsDir({ 'echo-v2': manifest('echo') });
+      await mkdir(join(root, 'echo'));
+      await leave(join(root, 'echo'));
+      for (const records of [await loadPlugins(root), (await createPluginRegistry({ pluginsDir: root })).list()]) {
+        const good = records.find((record) => record.dir.endsWith('echo-v2'));
+        const leftover = records.find((record) => record.dir.endsWith('echo'));
+        assert.equal(good?.status, 'enabled', `${what}: ${errorsIn(good).join(' | ')}`);
+        assert.equal(good?.id, 'echo');
+        assert.equal(leftover?.status, 'error', what);
+        assert.equal(leftover?.id, 'echo/', `${what}: keyed by its folder`);
+        assertUniqueIds(records);
+      }
+    }
+  });
+
+  it('keys a folder without a usable id by its name, and one with a usable id by that id', async () => {
+    const root = await pluginsDir({ stray: '{ broken', 'file-missing': { ...manifest('wanted'), content_scripts: [{ matches: ['<all_urls>'], js: ['gone.js'] }] } });
+    const registry = await createPluginRegistry({ pluginsDir: root });
+    assert.match(errorsIn(registry.get('stray'))[0] ?? '', /invalid JSON/);
+    assert.match(errorsIn(registry.get('wanted'))[0] ?? '', /file "gone.js" does not exist/, 'GET /api/plugins/wanted says why it is off');
   });
 
   it('shares a model file between plugins but refuses one name with two hashes', async () => {
@@ -143,5 +181,80 @@ describe('plugin registry reloads', () => {
     assert.equal(kept?.status, 'enabled');
     assert.match(kept?.status === 'enabled' ? (kept.pendingErrors?.[0] ?? '') : '', /invalid JSON/);
     assert.deepEqual(registry.matching('https://www.example.com/').map((m) => m.plugin.id), ['one', 'two']);
+  });
+
+  it('keeps the last good version by folder, whatever the id', async () => {
+    const root = await pluginsDir({ 'echo-main': manifest('echo') });
+    const registry = await createPluginRegistry({ pluginsDir: root });
+    const running = registry.get('echo');
+    assert.equal(running?.status, 'enabled');
+    for (const [typo, expected] of [['{ broken', /invalid JSON/], [JSON.stringify({ ...manifest('echo'), version: 1 }), /^version: /]] as const) {
+      await writeFile(join(root, 'echo-main', 'manifest.json'), typo);
+      await registry.reload();
+      const kept = registry.get('echo');
+      assert.equal(kept?.status, 'enabled');
+      assert.equal(kept?.status === 'enabled' && kept.revision, running.status === 'enabled' && running.revision);
+      assert.match(kept?.status === 'enabled' ? (kept.pendingErrors?.[0] ?? '') : '', expected);
+      assertUniqueIds(registry.list());
+    }
+  });
+
+  it('does not keep a broken edit running once another folder provides its id', async () => {
+    const root = await pluginsDir({ 'b-main': manifest('echo') });
+    const registry = await createPluginRegistry({ pluginsDir: root });
+    await writeFile(join(root, 'b-main', 'manifest.json'), '{ broken');
+    await mkdir(join(root, 'a-copy'));
+    await writeFile(join(root, 'a-copy', 'content.js'), '// content');
+    await writeFile(join(root, 'a-copy', 'backend.py'), 'def run(payload):\n    return payload\n');
+    await writeFile(join(root, 'a-copy', 'manifest.json'), JSON.stringify(manifest('echo')));
+    await registry.reload();
+    assert.equal(registry.get('echo')?.dir, join(root, 'a-copy'));
+    assert.equal(registry.list().filter((record) => record.status === 'enabled').length, 1, 'one plugin per id runs');
+    assertUniqueIds(registry.list());
+  });
+});
+
+describe('plugin folders that are symlinks', () => {
+  /** A plugins folder whose `echo` is a symlink to a plugin kept elsewhere (`ln -s ~/src/echo plugins/echo`). */
+  async function linkedPlugin(content: Record<string, unknown> = manifest('echo')): Promise<{ root: string; source: string }> {
+    const elsewhere = await pluginsDir({ echo: content });
+    const root = await mkdtemp(join(tmpdir(), 'aiplugs-plugins-'));
+    await symlink(join(elsewhere, 'echo'), join(root, 'echo'));
+    return { root, source: join(elsewhere, 'echo') };
+  }
+
+  it('loads a symlink to a folder as a plugin folder, its files contained in the folder it points to', async () => {
+    const { root, source } = await linkedPlugin();
+    const registry = await createPluginRegistry({ pluginsDir: root });
+    const record = registry.get('echo');
+    assert.equal(record?.status, 'enabled', errorsIn(record).join(' | '));
+    assert.equal(record?.dir, join(root, 'echo'));
+    assert.deepEqual(await locatePluginFile(record.dir, 'content.js'), { path: join(await realpath(source), 'content.js'), keepable: true });
+  });
+
+  it('still refuses a file that escapes the folder the symlink points to', async () => {
+    const { root, source } = await linkedPlugin({ ...manifest('echo'), content_scripts: [{ matches: ['<all_urls>'], js: ['escape.js'] }] });
+    await writeFile(join(source, '..', 'secret.js'), 'secret');
+    await symlink(join(source, '..', 'secret.js'), join(source, 'escape.js'));
+    const registry = await createPluginRegistry({ pluginsDir: root });
+    assert.match(errorsIn(registry.get('echo'))[0] ?? '', /content_scripts\[0\]\.js\[0\]: "escape.js" resolves outside the plugin folder/);
+    assert.equal(await locatePluginFile(join(root, 'echo'), 'escape.js'), null);
+  });
+
+  it('says what is wrong with a dangling symlink or one to a file, and ignores plain files', async () => {
+    const root = await pluginsDir({ good: manifest('good') });
+    await symlink(join(root, 'nowhere'), join(root, 'dangling'));
+    await writeFile(join(root, 'notes.txt'), 'not a plugin');
+    await symlink(join(root, 'notes.txt'), join(root, 'linked-file'));
+    await writeFile(join(root, 'tsconfig.json'), '{}');
+    const records = await loadPlugins(root);
+    assert.deepEqual(
+      records.map((record) => [record.id, record.status, ...errorsIn(record)]),
+      [
+        ['dangling', 'error', `a symlink to "${join(root, 'nowhere')}", which does not exist`],
+        ['good', 'enabled'],
+        ['linked-file', 'error', `a symlink to "${join(root, 'notes.txt')}", which is not a folder`],
+      ],
+    );
   });
 });

@@ -1,9 +1,9 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { readInlineScripts } from './inline-scripts.js';
 import { locatePluginFile } from './locate-plugin-file.js';
 import { pluginRevision } from './plugin-revision.js';
-import { formatManifestIssues, manifestSchema, type ContentScript, type PluginManifest } from './manifest-schema.js';
+import { formatManifestIssues, manifestSchema, pluginIdSchema, type ContentScript, type PluginManifest } from './manifest-schema.js';
 import { compileContentScript, contentScriptCovers, type CompiledContentScript } from './url-matcher.js';
 
 export interface LoadedPlugin {
@@ -21,6 +21,7 @@ export interface LoadedPlugin {
 }
 
 export interface BrokenPlugin {
+  /** The id its manifest declares, else its folder's name; its folderKey when another folder has that id. */
   id: string;
   dir: string;
   status: 'error';
@@ -61,11 +62,24 @@ async function checkReferencedFiles(dir: string, manifest: PluginManifest): Prom
 }
 
 /**
+ * What a disabled plugin folder is known by when its id belongs to another folder (assignIds): its
+ * name and a slash. No id has a slash (pluginIdSchema) and folder names are unique, so it collides
+ * with nothing. A folder with no id of its own is known by its name, as long as no plugin has it.
+ */
+const folderKey = (folderName: string) => `${folderName}/`;
+
+/** The id that a manifest failing validation still declares, if that id itself is valid. */
+function declaredId(json: unknown): string | undefined {
+  const parsed = pluginIdSchema.safeParse((json as { id?: unknown } | null)?.id);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
  * Reads and validates one plugin folder. Never throws: every problem becomes a `BrokenPlugin`
  * so one bad manifest cannot take the others down.
  */
 export async function loadPlugin(dir: string, folderName: string): Promise<PluginRecord> {
-  const broken = (errors: string[]): BrokenPlugin => ({ id: folderName, dir, status: 'error', errors });
+  const broken = (errors: string[], id = folderName): BrokenPlugin => ({ id, dir, status: 'error', errors });
   let text: string;
   try {
     text = await readFile(join(dir, 'manifest.json'), 'utf8');
@@ -79,10 +93,10 @@ export async function loadPlugin(dir: string, folderName: string): Promise<Plugi
     return broken([`manifest.json: invalid JSON (${(error as Error).message})`]);
   }
   const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) return broken(formatManifestIssues(parsed.error));
+  if (!parsed.success) return broken(formatManifestIssues(parsed.error), declaredId(json));
   const manifest = parsed.data;
   const fileProblems = await checkReferencedFiles(dir, manifest);
-  if (fileProblems.length > 0) return { ...broken(fileProblems), id: manifest.id };
+  if (fileProblems.length > 0) return broken(fileProblems, manifest.id);
   return {
     id: manifest.id,
     dir,
@@ -94,20 +108,68 @@ export async function loadPlugin(dir: string, folderName: string): Promise<Plugi
   };
 }
 
-/** Loads every `<pluginsDir>/<folder>/manifest.json`; duplicate ids after the first are reported broken. */
-export async function loadPlugins(pluginsDir: string): Promise<PluginRecord[]> {
-  const entries = await readdir(pluginsDir, { withFileTypes: true });
-  const folders = entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name).sort();
-  const records = await Promise.all(folders.map((name) => loadPlugin(join(pluginsDir, name), name)));
-  const seen = new Set<string>();
-  const unique = records.map((record): PluginRecord => {
-    if (!seen.has(record.id)) {
-      seen.add(record.id);
-      return record;
-    }
-    return { id: record.id, dir: record.dir, status: 'error', errors: [`id: "${record.id}" is already used by another plugin folder`] };
+/** Why a symlink in the plugins folder is not a plugin folder, or null when it leads to a folder. */
+async function linkProblem(path: string): Promise<string | null> {
+  const problem = await stat(path).then(
+    (info) => (info.isDirectory() ? null : 'is not a folder'),
+    (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? 'does not exist' : `cannot be reached (${error.code ?? error.message})`),
+  );
+  if (!problem) return null;
+  return `a symlink to "${await readlink(path).catch(() => '?')}", which ${problem}`;
+}
+
+/**
+ * Loads each plugin folder of `pluginsDir`, in name order: its folders, and its symlinks to folders
+ * (`ln -s ~/src/my-plugin plugins/`: the user put them there; the plugin's own files are still held
+ * inside the folder the link leads to, locate-plugin-file.ts). Files (a README, a tsconfig.json) and
+ * dot-entries are no plugins; a symlink that leads to no folder is reported, not skipped in silence.
+ */
+async function loadPluginFolders(pluginsDir: string): Promise<PluginRecord[]> {
+  const entries = (await readdir(pluginsDir, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const records = await Promise.all(
+    entries.map(async (entry): Promise<PluginRecord | null> => {
+      const dir = join(pluginsDir, entry.name);
+      if (entry.isDirectory()) return loadPlugin(dir, entry.name);
+      if (!entry.isSymbolicLink()) return null;
+      const problem = await linkProblem(dir);
+      return problem ? { id: entry.name, dir, status: 'error', errors: [problem] } : loadPlugin(dir, entry.name);
+    }),
+  );
+  return records.filter((record): record is PluginRecord => record !== null);
+}
+
+/**
+ * Gives each id to one folder, so that a lookup by id finds the plugin that runs: the first folder
+ * whose plugin loads, else the first that declares the id (to say why it is off). Every other folder
+ * is disabled and known by its folderKey, saying which folder has the id.
+ */
+function assignIds(records: PluginRecord[]): PluginRecord[] {
+  const owners = new Map<string, PluginRecord>();
+  for (const record of records) if (record.status === 'enabled' && !owners.has(record.id)) owners.set(record.id, record);
+  for (const record of records) if (!owners.has(record.id)) owners.set(record.id, record);
+  return records.map((record): PluginRecord => {
+    const owner = owners.get(record.id);
+    if (!owner || owner === record) return record;
+    const problems = record.status === 'error' ? record.errors : (record.pendingErrors ?? []);
+    const taken = `id: "${record.id}" is already used by the plugin in folder "${basename(owner.dir)}"`;
+    return { id: folderKey(basename(record.dir)), dir: record.dir, status: 'error', errors: [...problems, taken] };
   });
-  return rejectModelConflicts(unique);
+}
+
+/** The registry's rules across plugins: one folder per id, one hash per model file name. */
+const settle = (records: PluginRecord[]) => rejectModelConflicts(assignIds(records));
+
+/** Loads every plugin folder of `pluginsDir` (see loadPluginFolders) and settles ids and model files among them. */
+export async function loadPlugins(pluginsDir: string): Promise<PluginRecord[]> {
+  return settle(await loadPluginFolders(pluginsDir));
+}
+
+/**
+ * A broken edit of a plugin that was running keeps its last good version running, with the
+ * problems shown. Found by folder: a manifest too broken to read has no id to find it by.
+ */
+function keepLastGood(previous: PluginRecord | undefined, record: PluginRecord): PluginRecord {
+  return record.status === 'error' && previous?.status === 'enabled' ? { ...previous, pendingErrors: record.errors } : record;
 }
 
 /**
@@ -146,7 +208,7 @@ export interface PluginRegistry {
 
 export interface PluginRegistryOptions {
   pluginsDir: string;
-  /** Told about every broken plugin, once per load. */
+  /** Told about every disabled plugin folder, once per load (a broken edit of a running one shows as its `pendingErrors`). */
   onBroken?: (plugin: BrokenPlugin) => void;
 }
 
@@ -162,16 +224,13 @@ export async function createPluginRegistry(options: PluginRegistryOptions): Prom
   let byId = new Map<string, PluginRecord>();
   const listeners = new Set<(changedIds: string[]) => void>();
   const reload = async () => {
-    const loaded = await loadPlugins(options.pluginsDir);
-    // A broken edit of a plugin that was running keeps the last good version, with the error shown.
-    const next = loaded.map((record): PluginRecord => {
-      const previous = byId.get(record.id);
-      if (record.status !== 'error' || previous?.status !== 'enabled') return record;
-      return { ...previous, pendingErrors: record.errors };
-    });
-    for (const record of loaded) if (record.status === 'error') options.onBroken?.(record);
+    const previous = new Map(records.map((record) => [record.dir, record]));
+    // Before settling ids: a last good version takes part in them as the running plugin it is.
+    const next = settle((await loadPluginFolders(options.pluginsDir)).map((record) => keepLastGood(previous.get(record.dir), record)));
+    for (const record of next) if (record.status === 'error') options.onBroken?.(record);
     const fingerprint = (record: PluginRecord | undefined) => (record ? `${record.status}:${record.status === 'enabled' ? record.revision : record.errors.join()}` : 'gone');
     const ids = new Set([...byId.keys(), ...next.map((record) => record.id)]);
+    // Settled records have one id each (assignIds): the map and the list agree on every id.
     const nextById = new Map(next.map((record) => [record.id, record]));
     const changed = [...ids].filter((id) => fingerprint(byId.get(id)) !== fingerprint(nextById.get(id)));
     records = next;
