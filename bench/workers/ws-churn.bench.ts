@@ -71,7 +71,7 @@ async function churn(port: number, query: (clientId: string) => string, rounds: 
 async function inProcess(): Promise<ChurnRow[]> {
   const rows: ChurnRow[] = [];
   const logger = createLogger({ bus: createEventBus(), level: 'error', write: () => undefined });
-  const connections = createConnectionManager({ router: { infer: async () => null }, logger });
+  const connections = createConnectionManager({ router: { infer: async () => null }, logger, activeOnSite: () => false });
   const enabled = { id: 'echo', status: 'enabled' } as unknown as ReturnType<PluginRegistry['get']>;
   const registry = { get: (id: string) => (id === 'echo' ? enabled : undefined) } as unknown as PluginRegistry;
   const server = createServer();

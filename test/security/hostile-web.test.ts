@@ -474,3 +474,34 @@ describe('JSON a page nests deeply', () => {
     assert.match(answer, /"code":"invalid_json"/);
   });
 });
+
+describe("the user's switches reach sockets a page already holds", () => {
+  const settings = (body: unknown) =>
+    fetch(`${gateway.ready.apiUrl}/api/settings`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const call = async (socket: WebSocket, id: number) => {
+    const answer = new Promise<string>((resolve) => socket.once('message', (data) => resolve(String(data))));
+    socket.send(JSON.stringify({ type: 'infer', id, payload: id, stream: false }));
+    return JSON.parse(await answer) as { type: string; error?: { code: string } };
+  };
+
+  for (const [name, off, on] of [
+    ['pausing AiPlugs', { paused: true }, { paused: false }],
+    ['switching the plugin off for the site', { plugin_disabled_sites: { guarded: ['localhost'] } }, { plugin_disabled_sites: { guarded: [] } }],
+  ] as const) {
+    it(`${name} refuses the next call on an open socket, as it refuses bridged HTTP`, async () => {
+      const page = await openSockets(await pageBridgeBase(), 1);
+      const socket = page.sockets[0]!;
+      try {
+        assert.equal((await call(socket, 1)).type, 'result');
+        assert.equal((await settings(off)).status, 200);
+        const refused = await call(socket, 2);
+        assert.deepEqual([refused.type, refused.error?.code], ['error', 'plugin_not_injected']);
+        assert.equal((await settings(on)).status, 200);
+        assert.equal((await call(socket, 3)).type, 'result');
+      } finally {
+        page.close();
+        await settings(on);
+      }
+    });
+  }
+});

@@ -28,7 +28,7 @@ const echo: LoadedPlugin = { id: 'echo', dir: '/echo', status: 'enabled', manife
 const registry: PluginRegistry = { list: () => [echo], get: (id) => (id === 'echo' ? echo : undefined), matching: () => [], reload: async () => [echo], onChange: () => () => undefined };
 const router: InferenceRouter = { infer: async (pluginId, request) => ({ pluginId, payload: request.payload, caller: request.caller }) };
 const { logger } = recordingLogger();
-const connections = createConnectionManager({ router, logger });
+const connections = createConnectionManager({ router, logger, activeOnSite: () => true });
 
 /** A stand-in API app: reports what the bridge told it, and how much body it could read. */
 const app = new Hono<ApiEnv>().all('*', async (c) => {

@@ -9,6 +9,8 @@ export interface CallOptions {
   router: InferenceRouter;
   logger: Logger;
   post: Post;
+  /** Whether the connection's plugin may still be called (a page's: still active on its site). */
+  allowed: (connection: Connection) => boolean;
   /** Calls one connection may have running; beyond it, reading from the socket pauses. */
   maxInFlight: number;
 }
@@ -24,7 +26,7 @@ export interface ConnectionCalls {
  * Plugin calls over a socket, partial results streamed as `chunk` messages. Backpressure from the
  * page: a page that sends faster than calls finish stops being read until they catch up.
  */
-export function createConnectionCalls({ router, logger, post, maxInFlight }: CallOptions): ConnectionCalls {
+export function createConnectionCalls({ router, logger, post, allowed, maxInFlight }: CallOptions): ConnectionCalls {
   /** Starts backlogged calls while there is room; reads from the socket again once all have started. */
   const drain = (connection: Connection) => {
     while (connection.calls.size < maxInFlight && connection.backlog.length > 0) start(connection, connection.backlog.shift()!);
@@ -43,6 +45,11 @@ export function createConnectionCalls({ router, logger, post, maxInFlight }: Cal
   };
 
   const start = (connection: Connection, message: InferMessage) => {
+    if (!allowed(connection)) {
+      const refusal = new ApiError(403, 'plugin_not_injected', `Plugin "${connection.pluginId}" is not active on this page`);
+      post(connection, { type: 'error', id: message.id, error: errorBody(connection, refusal) });
+      return;
+    }
     const controller = new AbortController();
     connection.calls.set(message.id, controller);
     let mode: string | null = null;

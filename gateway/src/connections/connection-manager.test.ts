@@ -24,8 +24,9 @@ function pluginRecord(id: string): LoadedPlugin {
 }
 const records: PluginRecord[] = [pluginRecord('echo'), pluginRecord('other')];
 const registry: PluginRegistry = { list: () => records, get: (id) => records.find((r) => r.id === id), matching: () => [], reload: async () => records, onChange: () => () => undefined };
-/** Plugins are active on every site the tests use, unless switched off on "paused.test". */
-const activeOnSite = (origin: string) => origin !== 'http://paused.test';
+/** Plugins are active on every site the tests use, unless switched off on "paused.test" (or on a site a test adds). */
+const switchedOff = new Set(['http://paused.test']);
+const activeOnSite = (origin: string) => !switchedOff.has(origin);
 
 /** A router double: echoes, streams, waits for cancellation, or floods, as the payload says. */
 let running = 0;
@@ -67,7 +68,7 @@ const servers: Array<{ httpServer: Server; attached: { close(): void } }> = [];
 
 async function listen(overrides: Partial<ConnectionManagerOptions> = {}, endpoint: Partial<WebSocketEndpointOptions> = {}) {
   const { logger } = recordingLogger();
-  const manager = createConnectionManager({ router, logger, ...overrides });
+  const manager = createConnectionManager({ router, logger, activeOnSite, ...overrides });
   managers.push(manager);
   const httpServer = createServer((_request, response) => response.end());
   const attached = attachWebSocketEndpoint(httpServer, { connections: manager, token: TOKEN, registry, activeOnSite, capabilities, apiOrigins: () => [`http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`], logger, bridgeSecret: SECRET, ...endpoint });
@@ -242,6 +243,24 @@ test('page sockets come only through the proxy bridge, with a capability for tha
   assert.equal((await wrongPlugin.closed).code, 4403);
   const paused = client(bridgedSocket('http://paused.test', ['echo'], 'plugin_id=echo&client_id=p5'), { origin: 'http://paused.test', headers: { host: 'paused.test' } });
   assert.equal((await paused.closed).code, 4403);
+});
+
+test('a plugin switched off on a site after its page opened a socket takes no call and sends no push there', async () => {
+  const site = { origin: 'http://switch.test', headers: { host: 'switch.test' } };
+  const page = client(bridgedSocket('http://switch.test', ['echo'], 'plugin_id=echo&client_id=s1'), site);
+  assert.equal((await page.next()).type, 'hello');
+  assert.equal(connections.send('echo', 's1', 'before'), true);
+  assert.deepEqual(await page.next(), { type: 'push', data: 'before' });
+  switchedOff.add('http://switch.test');
+  try {
+    assert.equal(connections.send('echo', 's1', 'after'), false);
+    assert.equal(connections.broadcast('echo', 'after'), 0);
+    page.send({ type: 'infer', id: 1, payload: 'x' });
+    assert.deepEqual(await page.next(), { type: 'error', id: 1, error: { code: 'plugin_not_injected', message: 'This plugin is not active on this page' } });
+  } finally {
+    switchedOff.delete('http://switch.test');
+    page.ws.close();
+  }
 });
 
 test("a reconnect replaces its own zombie, but never another page load's socket with the same id", async () => {

@@ -12,6 +12,11 @@ export type { ConnectionIdentity } from './connection.js';
 export interface ConnectionManagerOptions {
   router: InferenceRouter;
   logger: Logger;
+  /**
+   * Whether a plugin still runs on a site: pause and per-site switches reach the sockets that pages
+   * already hold, call by call and push by push, as they reach bridged HTTP calls.
+   */
+  activeOnSite: (origin: string, pluginId: string) => boolean;
   /** Ping interval; a peer that has not answered the previous ping is dropped. Default 30 s. */
   heartbeatMs?: number;
   /** Bytes queued for a peer before it is considered not to be reading and is closed (1013). Default 4 MiB. */
@@ -41,7 +46,7 @@ export interface ConnectionManager {
  * read what it is sent is disconnected rather than allowed to grow the gateway's memory.
  *
  * @example
- *   const connections = createConnectionManager({ router, logger });
+ *   const connections = createConnectionManager({ router, logger, activeOnSite });
  *   attachWebSocketEndpoint(apiServer, { connections, … }); // adopts authorized sockets
  */
 export function createConnectionManager(options: ConnectionManagerOptions): ConnectionManager {
@@ -50,7 +55,9 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
   const live = new Map<string, Connection>();
   const all = new Set<Connection>();
   const post = createPost(options.maxBufferedBytes ?? 4 * 1024 * 1024, logger);
-  const calls = createConnectionCalls({ router: options.router, logger, post, maxInFlight: options.maxInFlight ?? 8 });
+  const allowed = (connection: Connection) => connection.caller.kind !== 'page' || options.activeOnSite(connection.caller.origin, connection.pluginId);
+  const calls = createConnectionCalls({ router: options.router, logger, post, allowed, maxInFlight: options.maxInFlight ?? 8 });
+  const push = (connection: Connection, data: unknown) => allowed(connection) && post(connection, { type: 'push', data });
   const stopHeartbeat = startHeartbeat(all, heartbeatMs, logger);
 
   /** Closes a connection with 1001 and resolves once it is closed; a peer that does not answer is cut off. */
@@ -99,13 +106,13 @@ export function createConnectionManager(options: ConnectionManagerOptions): Conn
     },
     send(pluginId, clientId, data) {
       for (const connection of live.values()) {
-        if (connection.pluginId === pluginId && connection.clientId === clientId) return post(connection, { type: 'push', data });
+        if (connection.pluginId === pluginId && connection.clientId === clientId) return push(connection, data);
       }
       return false;
     },
     broadcast(pluginId, data) {
       let sent = 0;
-      for (const connection of live.values()) if (connection.pluginId === pluginId && post(connection, { type: 'push', data })) sent += 1;
+      for (const connection of live.values()) if (connection.pluginId === pluginId && push(connection, data)) sent += 1;
       return sent;
     },
     size: () => all.size,

@@ -68,7 +68,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const server = await listen({ fetch: (request, env) => (bridge.handles(request) ? bridge.fetch(request, env) : api.fetch(request, env)) }, apiPort).catch((error: unknown) => {
     throw isAddressInUse(error) ? new PortInUseError('api', apiPort) : error;
   });
-  const connections = createConnectionManager({ router: options.router, logger: logger.child('ws') });
+  const connections = createConnectionManager({ router: options.router, logger: logger.child('ws'), activeOnSite: options.stillActiveOnSite });
   const webSockets = attachWebSocketEndpoint(server, {
     connections,
     token: options.token,
