@@ -1,10 +1,17 @@
 import type { Logger } from '../events/logger.js';
 import { abortCalls, type Connection } from './connection.js';
 
-/** Pings every connection each `heartbeatMs`; a peer that has not answered the previous ping is dropped. Returns the stop function. */
+/** Pings every connection it reads each `heartbeatMs`; a peer that has not answered the previous ping is dropped. Returns the stop function. */
 export function startHeartbeat(connections: Iterable<Connection>, heartbeatMs: number, logger: Logger): () => void {
   const heartbeat = setInterval(() => {
     for (const connection of connections) {
+      if (connection.paused) {
+        // Not read while its calls run (backpressure), so its pongs wait unread: no sign of a dead
+        // peer. It starts afresh once read again; one that stopped reading altogether is closed
+        // by the send side (createPost) instead.
+        connection.alive = true;
+        continue;
+      }
       if (!connection.alive) {
         logger.debug(`Dropping ${connection.pluginId} client ${connection.clientId}: no pong since the last ping`);
         abortCalls(connection);

@@ -51,7 +51,7 @@ const router: InferenceRouter = {
         });
         throw new ApiError(499 as 400, 'cancelled', 'cancelled');
       }
-      if (payload?.op === 'hold') await new Promise((resolve) => setTimeout(resolve, 100));
+      if (payload?.op === 'hold') await new Promise((resolve) => setTimeout(resolve, payload.n ?? 100));
       if (payload?.op === 'fail') throw new ApiError(503, 'worker_busy', 'busy, try later');
       if (payload?.op === 'deep') return JSON.parse(`${'['.repeat(10_000)}${']'.repeat(10_000)}`) as unknown;
       return { plugin: pluginId, payload };
@@ -199,6 +199,21 @@ test('a peer that stops answering pings is dropped', async () => {
   await new Promise((resolve) => setTimeout(resolve, 600)); // two more heartbeats
   assert.equal(manager.size(), 1, 'the peer that answers pings stays');
   healthy.ws.close();
+});
+
+test('a page held unread while its calls run is not taken for a dead peer', async () => {
+  // Over maxInFlight the socket is not read, so its pongs wait unread too: for 5 heartbeats here.
+  const { port: busyPort } = await listen({ heartbeatMs: 250, maxInFlight: 1 });
+  const page = client(direct('echo', 'busy'), {}, busyPort);
+  await page.next();
+  const answer = () => Promise.race([page.next(), page.closed.then(({ code }): Message => ({ type: `closed ${code}` }))]);
+  page.send({ type: 'infer', id: 1, payload: { op: 'hold', n: 1300 }, stream: false });
+  page.send({ type: 'infer', id: 2, payload: { op: 'hold', n: 10 }, stream: false });
+  assert.deepEqual([await answer(), await answer()].map((message) => message.id ?? message.type), [1, 2]);
+  await new Promise((resolve) => setTimeout(resolve, 600)); // read again: the heartbeat goes on as before
+  page.send({ type: 'ping', t: 1 });
+  assert.deepEqual(await page.next(), { type: 'pong', t: 1 });
+  page.ws.close();
 });
 
 test('backpressure: a page that does not read is closed (1013); a page that floods calls is read slower', async () => {
