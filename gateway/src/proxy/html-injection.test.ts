@@ -8,4 +8,14 @@ describe('isAsciiIncompatible', () => {
     assert.equal(isAsciiIncompatible(Buffer.from('<htm'), 'text/html; charset=UTF-16LE'), true);
     assert.equal(isAsciiIncompatible(Buffer.from('<htm'), 'text/html; charset=shift_jis'), false);
   });
+
+  it('knows every label the Encoding Standard gives UTF-16, however the parameter is written', () => {
+    for (const label of ['unicode', 'UCS-2', 'csunicode', 'iso-10646-ucs-2', 'unicodefeff', 'unicodefffe', 'utf-16', 'utf-16be', 'utf-32']) {
+      assert.equal(isAsciiIncompatible(Buffer.from('<\0h\0'), `text/html; charset=${label}`), true, label);
+      assert.equal(isAsciiIncompatible(Buffer.from('<\0h\0'), `text/html;Charset = "${label}" ;q=1`), true, `"${label}"`);
+    }
+    for (const contentType of ['text/html; charset=utf-8', 'text/html; charset=unicode-1-1-utf-8', 'text/html; x-charset=unicode', 'text/html', undefined]) {
+      assert.equal(isAsciiIncompatible(Buffer.from('<htm'), contentType), false, String(contentType));
+    }
+  });
 });

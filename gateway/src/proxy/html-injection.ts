@@ -3,9 +3,26 @@
  * ASCII-compatible charset and only for those.
  */
 
+/**
+ * The labels the Encoding Standard maps to UTF-16LE or UTF-16BE (browsers decode a page so labelled
+ * as UTF-16, not only one labelled `utf-16…`), and UTF-32, which no browser decodes but whose bytes
+ * are no less ASCII-incompatible.
+ */
+const WIDE_LABELS = new Set(['csunicode', 'iso-10646-ucs-2', 'ucs-2', 'unicode', 'unicodefeff', 'unicodefffe', 'utf-16', 'utf-16be', 'utf-16le', 'utf-32', 'utf-32be', 'utf-32le']);
+
+/** The `charset` parameter of a Content-Type, lower case, unquoted; undefined when there is none. */
+export function charsetParameter(contentType: string | undefined): string | undefined {
+  for (const parameter of (contentType ?? '').split(';').slice(1)) {
+    const equals = parameter.indexOf('=');
+    if (equals === -1 || parameter.slice(0, equals).trim().toLowerCase() !== 'charset') continue;
+    return parameter.slice(equals + 1).trim().replace(/^"(.*)"$/, '$1').trim().toLowerCase();
+  }
+  return undefined;
+}
+
 /** Pages in UTF-16/32 cannot take ASCII markup without corrupting them. */
 export function isAsciiIncompatible(prefix: Uint8Array, contentType: string | undefined): boolean {
-  if (/charset\s*=\s*"?utf-(16|32)/i.test(contentType ?? '')) return true;
+  if (WIDE_LABELS.has(charsetParameter(contentType) ?? '')) return true;
   const [a, b] = prefix;
   return (a === 0xfe && b === 0xff) || (a === 0xff && b === 0xfe);
 }
