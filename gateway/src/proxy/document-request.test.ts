@@ -58,6 +58,7 @@ describe('isInjectableResponse', () => {
     assert.equal(isInjectableResponse(200, { 'content-type': 'image/png' }), false);
     assert.equal(isInjectableResponse(200, {}), false);
     assert.equal(isInjectableResponse(204, { 'content-type': 'text/html' }), false);
+    assert.equal(isInjectableResponse(206, { 'content-type': 'text/html' }), false);
     assert.equal(isInjectableResponse(304, { 'content-type': 'text/html' }), false);
     assert.equal(isInjectableResponse(404, { 'content-type': 'text/html' }), false);
     assert.equal(isInjectableResponse(302, { 'content-type': 'text/html' }), false);

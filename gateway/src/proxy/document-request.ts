@@ -45,9 +45,9 @@ export function isDocumentRequest(method: string, headers: Headers): boolean {
 /** The response's media type, lower case, without parameters (`text/html`). */
 export const mediaType = (headers: Headers): string => (headerValue(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
-/** A 2xx HTML response that is shown, not downloaded, and has a body. */
+/** A 2xx HTML response that is shown, not downloaded, and has a body: a whole one (a 206 is a slice of one). */
 export function isInjectableResponse(status: number, headers: Headers): boolean {
-  if (status < 200 || status > 299 || status === 204 || status === 205) return false;
+  if (status < 200 || status > 299 || status === 204 || status === 205 || status === 206) return false;
   const type = mediaType(headers);
   if (type !== 'text/html' && type !== 'application/xhtml+xml') return false;
   return !/^\s*attachment/i.test(headerValue(headers, 'content-disposition') ?? '');
