@@ -63,6 +63,17 @@ describe('loadConfig', () => {
     await assert.rejects(loadConfig({ userFile: await userConfig('{ nope') }), /is not valid JSON/);
   });
 
+  it('refuses a user file that is JSON but not an object, naming the file and what it holds', async () => {
+    for (const [content, holds] of [['[{"api":{"port":1}}]', 'an array'], ['"x"', 'a string'], ['42', 'a number'], ['null', 'null']] as const) {
+      const file = await userConfig(content);
+      await assert.rejects(loadConfig({ userFile: file }), (error: Error) => {
+        assert.ok(error instanceof ConfigError, `${content}: ${error.message}`);
+        assert.equal(error.message, `Config file ${file} must hold a JSON object (like {"api": {"port": 5000}}), not ${holds}`);
+        return true;
+      });
+    }
+  });
+
   it('an unknown key error names only the offending keys and where they came from, not the whole config', async () => {
     const file = await userConfig({ logz: { level: 'debug' }, proxy: { cps_mode: 'strip', port: 8081 } });
     await assert.rejects(loadConfig({ userFile: file, env: { SYSTEM_API_KEY: 'sk-secret-key' } }), (error: Error) => {

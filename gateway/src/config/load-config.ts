@@ -141,6 +141,19 @@ async function readJsonFile(file: string): Promise<unknown> {
   }
 }
 
+/** "an array", "a string", "null": what a config file holds instead of an object, in words. */
+const describeJson = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`);
+
+/**
+ * A config file's settings. Only an object has any: anything else would flatten to nothing and
+ * the gateway would start on defaults as if the file were not there.
+ */
+async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  const json = await readJsonFile(file);
+  if (!isPlainObject(json)) return fail(`Config file ${file} must hold a JSON object (like {"api": {"port": 5000}}), not ${describeJson(json)}`);
+  return json;
+}
+
 export interface LoadConfigOptions {
   /** The embedded defaults; tests may point elsewhere. */
   defaultsFile?: string;
@@ -160,10 +173,10 @@ export interface LoadConfigOptions {
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<GatewayConfig> {
   const defaultsFile = options.defaultsFile ?? DEFAULT_CONFIG_FILE;
-  const defaults = await readJsonFile(defaultsFile);
+  const defaults = await readConfigFile(defaultsFile);
   const layers = [
     ...flattenConfig(defaults, defaultsFile),
-    ...(options.userFile ? flattenConfig(await readJsonFile(options.userFile), options.userFile) : []),
+    ...(options.userFile ? flattenConfig(await readConfigFile(options.userFile), options.userFile) : []),
     ...envAssignments(defaults, options.env ?? {}),
     ...(options.overrides ?? []),
   ];
