@@ -37,7 +37,7 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
   'inference.local_entry': 'The backend file, relative to the plugin folder: .py (Python), .js/.mjs/.cjs (Node) or .ts (Node through tsx). It exposes run(payload) returning JSON.',
   'inference.models': 'Model files the backend needs. Each is downloaded into the central models/ folder on first use, verified by SHA-256, and its absolute path handed to the backend in the environment variable named by "key".',
   'inference.models[]': 'One model file.',
-  'inference.models[].key': 'The environment variable that carries the model file\'s absolute path to the backend, e.g. "LID_MODEL_PATH".',
+  'inference.models[].key': 'The environment variable that carries the model file\'s absolute path to the backend, e.g. "LID_MODEL_PATH". Not a name the worker already gets: AIPLUGS_*, PATH, HOME, the locale (LANG, LC_*), temp folders, PYTHONUNBUFFERED/PYTHONIOENCODING, the grantable secrets, and the rest of the allowlist in docs/BACKENDS.md (compared ignoring case).',
   'inference.models[].filename': 'The file name inside models/ (one path segment). Plugins declaring the same filename share one file, so they must declare the same sha256.',
   'inference.models[].source_url': 'Where the file comes from: an https:/http: URL (the official one), or a file: URL; a relative file: path is resolved against the plugin folder.',
   'inference.models[].sha256': 'The file\'s SHA-256 in hex. Every download is verified against it; a file that does not match is never used.',

@@ -77,9 +77,25 @@ const TRANSIENT_NET_CODES = new Set([
 ]);
 
 /**
+ * A file-system failure that no source or retry can get past: a full disk, or a models folder
+ * that may not be written (EROFS included: a read-only mount). Null for anything else. Named by
+ * `path`, because "disk full" without a place to free space is not actionable. Messages with
+ * paths are for the CLI, the log and the dashboard: a page is only ever told the code.
+ */
+export function folderError(error: unknown, path: string): ModelError | null {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new ModelError('disk_full', `No space left on the device while writing ${path}; free some space and pull again (the partial download is kept and will resume)`, { fatal: true, cause: error });
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new ModelError('permission_denied', `Permission denied writing ${path} (${code}); check that the models folder is writable`, { fatal: true, cause: error });
+  }
+  return null;
+}
+
+/**
  * Maps whatever a download step threw to a `ModelError`, so the retry loop only ever looks at
- * `transient` and `fatal`. File-system errors name the path because "disk full" without a
- * place to free space is not actionable.
+ * `transient` and `fatal`.
  */
 export function toModelError(error: unknown, context: { path: string; url: string }): ModelError {
   if (error instanceof ModelError) return error;
@@ -88,12 +104,8 @@ export function toModelError(error: unknown, context: { path: string; url: strin
   if ((error as Error | undefined)?.name === 'AbortError' || code === 'ABORT_ERR') {
     return new ModelError('aborted', 'The download was cancelled', { cause: error });
   }
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new ModelError('disk_full', `No space left on the device while writing ${context.path}; free some space and pull again (the partial download is kept and will resume)`, { fatal: true, cause: error });
-  }
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new ModelError('permission_denied', `Permission denied writing ${context.path} (${code}); check that the models folder is writable`, { fatal: true, cause: error });
-  }
+  const folder = folderError(error, context.path);
+  if (folder) return folder;
   if (code === 'ENOTFOUND') {
     return new ModelError('network', `Cannot resolve the host of ${context.url} (${message})`, { cause: error });
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,9 +21,9 @@ interface ChildLine {
   message?: string;
 }
 
-/** Starts `provision-child.ts` and calls `onLine` for each JSON line it prints. */
-function startChild(input: { modelsDir: string; pluginDir: string; pluginId: string; models: TestModel[] }, onLine: (line: ChildLine, child: ChildProcess) => void) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(input)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `provision-child.ts` and calls `onLine` for each JSON line it prints. `as` runs it as another user. */
+function startChild(input: { modelsDir: string; pluginDir: string; pluginId: string; models: TestModel[] }, onLine: (line: ChildLine, child: ChildProcess) => void, as: { uid?: number; gid?: number } = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(input)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], ...as });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   createInterface({ input: child.stdout! }).on('line', (text) => {
@@ -97,5 +97,30 @@ describe('model provisioner across processes', () => {
     for (const lines of outcomes) assert.deepEqual(lines, [{ event: 'done', env: { MODEL: join(modelsDir, 'm.bin') } }]);
     assert.ok((await readFile(join(modelsDir, 'm.bin'))).equals(content));
     assert.equal(server.requestsFor('/m.bin').length, 1, 'the second process waits for the lock and then trusts the finished file');
+  });
+
+  // Permissions mean nothing to root: as root, the child runs as "nobody", for whom they do.
+  it('reports a models folder it may not write as permission_denied, naming the folder', { skip: process.platform === 'win32' }, async (t) => {
+    const root = await mkdtemp(join(tmpdir(), 'aiplugs-readonly-'));
+    const server = await startModelServer();
+    t.after(async () => {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    });
+    const modelsDir = join(root, 'models');
+    await mkdir(modelsDir);
+    await chmod(modelsDir, 0o555);
+    await chmod(root, 0o755);
+    const content = randomContent(1024);
+    server.files.set('/m.bin', { content });
+    const models: TestModel[] = [{ key: 'MODEL', filename: 'm.bin', source_url: server.url('/m.bin'), sha256: sha256Hex(content) }];
+    const outcomes: ChildLine[] = [];
+    const nobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const { exited } = startChild({ modelsDir, pluginDir: root, pluginId: 'p', models }, (line) => outcomes.push(line), nobody);
+    const exit = await exited;
+    const outcome = outcomes.find((line) => line.event !== 'progress');
+    assert.equal(outcome?.code, 'permission_denied', `${JSON.stringify(outcome)} ${exit.stderr}`);
+    assert.ok(outcome?.message?.includes(modelsDir) && outcome.message.includes('EACCES'), outcome?.message);
+    assert.equal(server.requestsFor('/m.bin').length, 0, 'nothing is fetched that could not be kept');
   });
 });

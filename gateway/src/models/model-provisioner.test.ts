@@ -306,6 +306,18 @@ describe('model provisioner', () => {
     assert.ok(!existsSync(join(f.root, 'evil.bin')));
   });
 
+  it('refuses a source URL with a malformed %-escape as invalid_declaration, keeping credentials out of the message', async (t) => {
+    const f = await fixture(t);
+    const sha256 = 'a'.repeat(64);
+    const declared = (source_url: string) => testPlugin('p', f.pluginDir, [{ key: 'M', filename: 'm.bin', source_url, sha256 }]);
+    const fileError = await rejectsWith(f.provisioner().ensure(declared('file:weights/%zz')), 'invalid_declaration');
+    assert.match(fileError.message, /"file:weights\/%zz" has a malformed %-escape/);
+    const credentialsError = await rejectsWith(f.provisioner().ensure(declared(f.server.url('/m.bin').replace('//', '//user:s3cret%zz@'))), 'invalid_declaration');
+    assert.match(credentialsError.message, /malformed %-escape/);
+    assert.doesNotMatch(credentialsError.message, /s3cret/);
+    assert.equal(f.server.requests.length, 0);
+  });
+
   /** A part-file stream whose every write fails with `code`, as a full disk or a read-only folder does. */
   const failingWrites = (code: string, message: string) => () =>
     new Writable({

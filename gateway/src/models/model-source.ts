@@ -19,6 +19,15 @@ export type ModelSource =
 /** Decides the `Authorization` header for a source URL that carries no user info of its own. */
 export type AuthorizationFor = (url: URL) => string | undefined;
 
+/** `decodeURIComponent`, with a malformed escape (`%zz`) blamed on the declaration, described by `where`. */
+function decodeDeclared(text: string, where: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new ModelError('invalid_declaration', `${where} has a malformed %-escape`);
+  }
+}
+
 /**
  * Turns one declared URL into a source. `file:` URLs may be `file:///abs`, `file:/abs` or
  * `file:relative/path` (relative to the plugin folder, the form a manifest can ship with).
@@ -34,7 +43,7 @@ export function resolveSource(raw: string, pluginDir: string, mirrors: MirrorRul
         throw new ModelError('invalid_declaration', `Invalid file URL "${raw}": ${(error as Error).message}`);
       }
     } else {
-      const decoded = decodeURIComponent(rest);
+      const decoded = decodeDeclared(rest, `Model URL "${raw}"`);
       path = isAbsolute(decoded) ? decoded : resolve(pluginDir, decoded);
     }
     return { kind: 'file', path, display: `file:${path}` };
@@ -50,8 +59,10 @@ export function resolveSource(raw: string, pluginDir: string, mirrors: MirrorRul
   }
   let authorization: string | undefined;
   if (url.username || url.password) {
-    const user = decodeURIComponent(url.username);
-    const password = decodeURIComponent(url.password);
+    // Named by host only: the message must not repeat the password it failed to decode.
+    const where = `The user name or password in the model URL for ${url.host}`;
+    const user = decodeDeclared(url.username, where);
+    const password = decodeDeclared(url.password, where);
     authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
     url.username = '';
     url.password = '';

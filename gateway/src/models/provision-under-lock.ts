@@ -5,7 +5,7 @@ import { downloadModelFile } from './download-file.js';
 import { expectedHash } from './expected-hash.js';
 import { acquireFileLock } from './file-lock.js';
 import type { JobProgress } from './job-progress.js';
-import { ModelError } from './model-error.js';
+import { folderError, ModelError } from './model-error.js';
 import type { ModelFolder } from './model-folder.js';
 import type { PinStore } from './model-pins.js';
 import type { ModelSource } from './model-source.js';
@@ -58,11 +58,12 @@ export async function provisionFile(ctx: ProvisionContext, job: FileJob): Promis
   } catch (error) {
     const reason: unknown = job.controller.signal.reason;
     if (reason instanceof ModelError && reason.code === 'lock_lost') throw reason;
+    if (error instanceof ModelError) throw error;
     // Cancelled while waiting for the lock or hashing: say so, not "operation was aborted".
-    if (job.controller.signal.aborted && !(error instanceof ModelError)) {
-      throw new ModelError('aborted', `Provisioning ${filename} was cancelled`, { cause: error });
-    }
-    throw error;
+    if (job.controller.signal.aborted) throw new ModelError('aborted', `Provisioning ${filename} was cancelled`, { cause: error });
+    // Creating the folder, taking the lock and moving a bad file aside write in the models folder
+    // too: a read-only or full one is reported as such, not as whatever the fallback guesses.
+    throw folderError(error, (error as NodeJS.ErrnoException | undefined)?.path ?? ctx.folder.modelsDir) ?? error;
   } finally {
     await release?.();
   }

@@ -1,5 +1,6 @@
 import { MatchPattern } from '@webext-core/match-patterns';
 import { z } from 'zod';
+import { workerVariableConflict } from '../workers/worker-env.js';
 
 /** Plugin ids appear in URLs, file names and env values: keep them boring. */
 export const pluginIdSchema = z
@@ -39,7 +40,13 @@ const sourceUrl = z
 
 export const modelDeclarationSchema = z.object({
   /** Environment variable that carries the model's absolute path to the backend. */
-  key: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name ([A-Za-z_][A-Za-z0-9_]*)'),
+  key: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name ([A-Za-z_][A-Za-z0-9_]*)')
+    .superRefine((key, ctx) => {
+      const conflict = workerVariableConflict(key);
+      if (conflict) ctx.addIssue({ code: 'custom', message: `${conflict}; choose a name of the plugin's own, e.g. "MY_MODEL_PATH"` });
+    }),
   filename: modelFilenameSchema,
   source_url: sourceUrl,
   sha256: z

@@ -32,8 +32,25 @@ const ALLOWED_PREFIXES = ['LC_'];
 const WITHHELD_NAMES = new Set(['SYSTEM_API_KEY', 'CLOUD_BASE_URL']);
 const WITHHELD_PREFIX = 'AIPLUGS_';
 
-/** The variables the gateway itself sets; a model key may not take one of these names. */
-export const RESERVED_WORKER_VARIABLES = ['AIPLUGS_PLUGIN_ID', 'AIPLUGS_PLUGIN_DIR', 'AIPLUGS_MODELS_DIR'] as const;
+/** Set in every worker: prints should reach the log as they happen and in UTF-8 whatever the locale says. */
+const OUTPUT_SETTINGS = { PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' } as const;
+
+const isAllowlisted = (key: string) => (WORKER_ENV_ALLOWLIST as readonly string[]).includes(key) || ALLOWED_PREFIXES.some((prefix) => key.startsWith(prefix));
+
+/**
+ * Why a model `key` may not be this variable's name, or null when it may. A model path under a
+ * name the worker already gets would silently replace what it needs (`PATH`: the host no longer
+ * starts) or be replaced by it (`AIPLUGS_PLUGIN_ID`). The manifest schema asks this, so the list
+ * stays here, beside the code that fills the environment. Compared ignoring case, as Windows
+ * does, so a manifest that is valid on one system is valid on all.
+ */
+export function workerVariableConflict(name: string): string | null {
+  const key = name.toUpperCase();
+  if (key.startsWith(WITHHELD_PREFIX)) return `"${name}" is reserved for the gateway (${WITHHELD_PREFIX}*)`;
+  if (key in OUTPUT_SETTINGS || WITHHELD_NAMES.has(key)) return `"${name}" is set by the gateway`;
+  if (isAllowlisted(key)) return `"${name}" is passed to every worker from the gateway's environment`;
+  return null;
+}
 
 export interface WorkerEnvOptions {
   plugin: LoadedPlugin;
@@ -62,7 +79,7 @@ const normalise = (name: string) => (process.platform === 'win32' ? name.toUpper
 export function isPassedToWorkers(name: string, extra: ReadonlySet<string> = new Set()): boolean {
   const key = normalise(name);
   if (WITHHELD_NAMES.has(key) || key.startsWith(WITHHELD_PREFIX)) return false;
-  return (WORKER_ENV_ALLOWLIST as readonly string[]).includes(key) || ALLOWED_PREFIXES.some((prefix) => key.startsWith(prefix)) || extra.has(key);
+  return isAllowlisted(key) || extra.has(key);
 }
 
 /**
@@ -81,13 +98,9 @@ export function buildWorkerEnv(options: WorkerEnvOptions): NodeJS.ProcessEnv {
     if (value === undefined || secrets.has(value) || !isPassedToWorkers(name, extra)) continue;
     env[name] = value;
   }
-  // Prints should reach the log as they happen and in UTF-8 whatever the locale says.
-  env.PYTHONUNBUFFERED = '1';
-  env.PYTHONIOENCODING = 'utf-8';
-  for (const [key, path] of Object.entries(options.modelPaths)) {
-    if ((RESERVED_WORKER_VARIABLES as readonly string[]).includes(key)) continue;
-    env[key] = path;
-  }
+  Object.assign(env, OUTPUT_SETTINGS);
+  // Model keys never clash with the names set around them: the manifest schema refuses those.
+  Object.assign(env, options.modelPaths);
   env.AIPLUGS_PLUGIN_ID = options.plugin.id;
   env.AIPLUGS_PLUGIN_DIR = options.plugin.dir;
   env.AIPLUGS_MODELS_DIR = options.modelsDir;

@@ -100,6 +100,55 @@ for (const id of ['node-ops', 'py-ops']) {
   });
 }
 
+describe('answers that cannot be sent are errors at once, not hangs', () => {
+  // A short timeout: a call left unanswered fails as worker_timeout instead of stalling the suite.
+  const quick = () => manager({ requestTimeoutMs: 5000, startupTimeoutMs: 15_000 });
+  const isBackendError = (pattern: RegExp) => (error: Error & { code: string; status: number }) => {
+    assert.equal(error.code, 'backend_error', error.message);
+    assert.equal(error.status, 500);
+    assert.match(error.message, pattern);
+    return true;
+  };
+
+  const kinds = { bigint: 'a BigInt', symbol: 'a Symbol', function: 'a function', 'undefined-toJSON': 'an object whose toJSON() returns undefined' };
+  for (const [kind, what] of Object.entries(kinds)) {
+    test(`a JS run() returning ${what} is a backend_error and the worker stays up`, async () => {
+      const { workers } = quick();
+      const plugin = await fixturePlugin('node-ops');
+      const { pid } = (await workers.infer(plugin, {}, noSignal())) as Echo;
+      await assert.rejects(workers.infer(plugin, { op: 'not-json', kind }, noSignal()), isBackendError(/run\(\) returned a value that is not JSON/));
+      assert.equal(((await workers.infer(plugin, {}, noSignal())) as Echo).pid, pid);
+      assert.equal(workers.status('node-ops')?.recentCrashes, 0);
+    });
+  }
+
+  test('a JS generator yielding a value JSON drops is a backend_error', async () => {
+    const { workers } = quick();
+    const chunks: unknown[] = [];
+    await assert.rejects(workers.infer(await fixturePlugin('node-ops'), { op: 'stream-not-json', kind: 'symbol' }, noSignal(), (chunk) => chunks.push(chunk)), isBackendError(/run\(\) yielded a value that is not JSON/));
+    assert.deepEqual(chunks, [{ part: 0 }]);
+  });
+
+  test('a Python exception whose message cannot be encoded or read still answers the caller', async () => {
+    const { workers } = quick();
+    const plugin = await fixturePlugin('py-ops');
+    await assert.rejects(workers.infer(plugin, { op: 'raise', message: 'lone \ud800 surrogate' }, noSignal()), isBackendError(/ValueError/));
+    await assert.rejects(workers.infer(plugin, { op: 'raise-unprintable' }, noSignal()), isBackendError(/Unprintable/));
+    assert.equal(workers.status('py-ops')?.recentCrashes, 0);
+  });
+
+  test('a malformed answer that names a pending request fails that request and cancels it in the host', async () => {
+    const { workers, lines } = quick();
+    const plugin = await fixturePlugin('node-ops');
+    // A fresh worker numbers its first request 1: the forged line answers it without a result.
+    await assert.rejects(workers.infer(plugin, { op: 'forge', line: '{"type":"result","id":1}' }, noSignal()), isBackendError(/malformed answer/));
+    assert.ok(lines.some((line) => line.includes('"node-ops" worker sent a bad message: result:')), 'the log says what was wrong');
+    await waitFor(() => lines.some((line) => line.includes('[node-ops] forge cancelled')), 'the host to cancel the forged request');
+    assert.equal(((await workers.infer(plugin, { op: 'sleep', ms: 1 }, noSignal())) as { slept: number }).slept, 1);
+    assert.equal(workers.status('node-ops')?.recentCrashes, 0);
+  });
+});
+
 for (const id of ['node-ops', 'py-ops']) {
   describe(`${id} resource limits`, () => {
     test('a worker whose memory (RSS, not just heap) passes workers.max_memory_mb is killed, the caller and the log are told, and it counts as a crash', async () => {

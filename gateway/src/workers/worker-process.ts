@@ -182,6 +182,17 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     options.onOutput('stderr', line);
   });
 
+  // A message about a pending request that we cannot read (a result without its value, say): no
+  // valid answer for it will follow, so the caller is told now rather than at its timeout, and
+  // the host is asked to drop the request in case it is still at work on it.
+  const failMalformed = (id: number, problem: string) => {
+    const entry = pending.get(id);
+    if (!entry) return;
+    pending.delete(id);
+    requests?.write(encodeGatewayMessage({ type: 'cancel', id }));
+    entry.reject(new BackendError({ type: 'ProtocolError', message: `the worker sent a malformed answer (${problem})` }));
+  };
+
   const splitter = createLineSplitter({
     maxLineBytes: options.maxMessageBytes ?? 64 * 1024 * 1024,
     onLine(line) {
@@ -189,6 +200,7 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
       const decoded = decodeHostMessage(line);
       if (!decoded.ok) {
         options.onProtocolError?.(decoded.problem);
+        if (decoded.id !== undefined) failMalformed(decoded.id, decoded.problem);
         return;
       }
       const message = decoded.message;

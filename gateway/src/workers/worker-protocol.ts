@@ -44,11 +44,16 @@ export function encodeGatewayMessage(message: GatewayMessage): string {
   return `${JSON.stringify(message)}\n`;
 }
 
+/** Just enough of an invalid message to tell which request it was about. */
+const namesRequestSchema = z.object({ id: requestId });
+
 /**
  * Parses one line from a host. Returns the message, or a description of what was wrong so the
  * caller can log it with the plugin's name (a broken line is a host bug, never the backend's output).
+ * A broken message that still names a request id returns it as `id`: that request will get no
+ * valid answer, so the caller fails it now instead of letting it wait for its timeout.
  */
-export function decodeHostMessage(line: string): { ok: true; message: HostMessage } | { ok: false; problem: string } {
+export function decodeHostMessage(line: string): { ok: true; message: HostMessage } | { ok: false; problem: string; id?: number } {
   let json: unknown;
   try {
     json = JSON.parse(line);
@@ -56,8 +61,10 @@ export function decodeHostMessage(line: string): { ok: true; message: HostMessag
     return { ok: false, problem: `not JSON (${(error as Error).message})` };
   }
   const parsed = hostMessageSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, problem: parsed.error.issues.map((issue) => `${issue.path.join('.') || '(message)'}: ${issue.message}`).join('; ') };
-  return { ok: true, message: parsed.data };
+  if (parsed.success) return { ok: true, message: parsed.data };
+  const problem = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(message)'}: ${issue.message}`).join('; ');
+  const named = namesRequestSchema.safeParse(json);
+  return named.success ? { ok: false, problem, id: named.data.id } : { ok: false, problem };
 }
 
 /**

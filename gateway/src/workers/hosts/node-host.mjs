@@ -35,6 +35,24 @@ function describe(error) {
   return { type: 'Error', message: typeof error === 'string' ? error : `non-Error thrown: ${safeStringify(error)}` };
 }
 
+/**
+ * One answer line carrying a backend value: a result, or a chunk's data. JSON.stringify throws on
+ * some values (a BigInt, a cycle) and silently leaves out others (a function, a Symbol, an object
+ * whose toJSON() returns undefined); both throw here, because an answer without its value is not
+ * one the gateway can settle the call with. `what` says where the value came from.
+ */
+function valueLine(message, key, value, what) {
+  let json;
+  try {
+    json = JSON.stringify(value ?? null);
+  } catch (error) {
+    throw new TypeError(`${what} a value that is not JSON: ${error.message}`);
+  }
+  if (json === undefined) throw new TypeError(`${what} a value that is not JSON: ${typeof value === 'object' ? 'its toJSON() gave nothing JSON can hold' : `a ${typeof value}`}`);
+  // Spliced in rather than stringified again inside the message: a result may be megabytes.
+  return `${JSON.stringify(message).slice(0, -1)},${JSON.stringify(key)}:${json}}\n`;
+}
+
 function safeStringify(value) {
   try {
     return JSON.stringify(value);
@@ -93,7 +111,7 @@ async function handle(id, payload) {
       for await (const item of value) {
         if (controller.signal.aborted) break;
         chunks.push(item);
-        send({ type: 'chunk', id, data: item ?? null });
+        output.write(valueLine({ type: 'chunk', id }, 'data', item, 'run() yielded'));
       }
       value = chunks;
     }
@@ -103,12 +121,12 @@ async function handle(id, payload) {
     }
     let line;
     try {
-      line = JSON.stringify({ type: 'result', id, result: value ?? null });
+      line = valueLine({ type: 'result', id }, 'result', value, 'run() returned');
     } catch (error) {
-      send({ type: 'error', id, error: { type: 'TypeError', message: `run() returned a value that is not JSON: ${error.message}` } });
+      send({ type: 'error', id, error: { type: 'TypeError', message: error.message } });
       return;
     }
-    output.write(`${line}\n`);
+    output.write(line);
   } catch (error) {
     if (controller.signal.aborted) send({ type: 'cancelled', id });
     else send({ type: 'error', id, error: describe(error) });

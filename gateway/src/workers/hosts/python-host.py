@@ -155,6 +155,16 @@ class Host:
         self.tasks = {}
         self.cancelled = set()
 
+    def send_error(self, request_id, error):
+        """Every request is answered: an exception that cannot be described (its __str__ raises)
+        or sent (a lone surrogate in its message) is reported by its type alone, rather than
+        leaving the caller to wait for the timeout."""
+        try:
+            self.channel.send({"type": "error", "id": request_id, "error": describe(error)})
+        except Exception as problem:
+            name = type(error).__name__
+            self.channel.send({"type": "error", "id": request_id, "error": {"type": name, "message": "%s (its message could not be sent: %s)" % (name, problem)}})
+
     def send_chunk(self, request_id, data):
         self.channel.send({"type": "chunk", "id": request_id, "data": data})
 
@@ -197,7 +207,7 @@ class Host:
         except asyncio.CancelledError:
             self.channel.send({"type": "cancelled", "id": request_id})
         except BaseException as error:  # the backend's exception goes to the caller; the worker stays up
-            self.channel.send({"type": "error", "id": request_id, "error": describe(error)})
+            self.send_error(request_id, error)
         finally:
             self.tasks.pop(request_id, None)
             self.cancelled.discard(request_id)
@@ -212,7 +222,9 @@ class Host:
             return
         if kind == "request":
             self.tasks[request_id] = self.loop.create_task(self.handle(request_id, message.get("payload")))
-        elif kind == "cancel":
+        elif kind == "cancel" and request_id in self.tasks:
+            # A request that already finished has nothing to cancel (the gateway cancels one whose
+            # answer it could not read); remembering its id would only leak it.
             self.cancelled.add(request_id)
             task = self.tasks.get(request_id)
             # Only an async run() can be interrupted mid-way; a sync one stops at its next yield

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatManifestIssues, manifestSchema } from './manifest-schema.js';
+
+/** A manifest declaring one model under `key`. */
+const withModelKey = (key: string) => ({
+  manifest_version: 3,
+  id: 'p',
+  name: 'P',
+  version: '1',
+  inference: { default_mode: 'local', local_entry: 'backend.py', models: [{ key, filename: 'm.bin', source_url: 'https://example.com/m.bin', sha256: 'a'.repeat(64) }] },
+});
+
+const keyIssues = (key: string) => {
+  const parsed = manifestSchema.safeParse(withModelKey(key));
+  return parsed.success ? [] : formatManifestIssues(parsed.error);
+};
+
+describe('manifest schema: model keys', () => {
+  it('accepts a key of the plugin’s own', () => {
+    assert.deepEqual(keyIssues('MATH_MODEL_PATH'), []);
+  });
+
+  // PATH: the host no longer starts ("spawn ENOTDIR"); AIPLUGS_PLUGIN_ID: the model path is
+  // silently replaced by the plugin id; the others are the gateway's or the user's environment.
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LC_ALL', 'PYTHONIOENCODING', 'SYSTEM_API_KEY', 'AIPLUGS_PLUGIN_ID', 'AIPLUGS_ANYTHING', 'Path']) {
+    it(`refuses "${key}", a variable the worker already gets, naming it`, () => {
+      const issues = keyIssues(key);
+      assert.equal(issues.length, 1, issues.join('\n'));
+      assert.match(issues[0] ?? '', new RegExp(`^inference\\.models\\[0\\]\\.key: "${key}" `));
+    });
+  }
+});
