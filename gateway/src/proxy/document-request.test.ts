@@ -45,6 +45,13 @@ describe('isDocumentRequest', () => {
     assert.equal(isDocumentRequest('GET', { Accept: 'text/html', 'X-Requested-With': 'XMLHttpRequest' }), false);
     assert.equal(isDocumentRequest('GET', { Accept: 'text/html', Upgrade: 'websocket' }), false);
   });
+
+  it("without fetch metadata, tells a browser's navigation from a page script's request by Upgrade-Insecure-Requests", () => {
+    const fromPage = { Accept: 'text/html', Referer: 'http://site.example/' };
+    assert.equal(isDocumentRequest('GET', { ...fromPage, 'Upgrade-Insecure-Requests': '1' }), true);
+    assert.equal(isDocumentRequest('GET', fromPage), false);
+    assert.equal(isDocumentRequest('GET', { Accept: 'text/html', Origin: 'http://site.example' }), false);
+  });
 });
 
 describe('isInjectableResponse', () => {

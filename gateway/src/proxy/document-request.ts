@@ -30,8 +30,10 @@ const DOCUMENT_DESTINATIONS = new Set(['document', 'iframe', 'frame']);
 /**
  * A navigation to a document. With fetch metadata (every current browser on https and trustworthy
  * origins) only `Sec-Fetch-Dest: document|iframe|frame` + `Sec-Fetch-Mode: navigate` count.
- * Without it (plain-HTTP origins, curl, old clients) a GET that accepts `text/html` counts, unless
- * it announces itself as XHR.
+ * Without it (plain-HTTP sites, curl, old clients) a GET that accepts `text/html` counts when it
+ * is a browser's navigation, which carries `Upgrade-Insecure-Requests: 1` (browsers send it on
+ * navigations only), or comes from no page at all (no `Referer`, no `Origin`: curl, a typed URL).
+ * A script's fetch or XHR on a plain-HTTP page has neither, whatever `Accept` it chose.
  */
 export function isDocumentRequest(method: string, headers: Headers): boolean {
   if (method.toUpperCase() !== 'GET') return false;
@@ -39,7 +41,9 @@ export function isDocumentRequest(method: string, headers: Headers): boolean {
   if (dest !== undefined) return DOCUMENT_DESTINATIONS.has(dest.toLowerCase()) && headerValue(headers, 'sec-fetch-mode')?.toLowerCase() === 'navigate';
   if (headerValue(headers, 'x-requested-with')?.toLowerCase() === 'xmlhttprequest') return false;
   if (headerValue(headers, 'upgrade') !== undefined) return false;
-  return /\btext\/html\b|\bapplication\/xhtml\+xml\b/i.test(headerValue(headers, 'accept') ?? '');
+  if (!/\btext\/html\b|\bapplication\/xhtml\+xml\b/i.test(headerValue(headers, 'accept') ?? '')) return false;
+  if (headerValue(headers, 'upgrade-insecure-requests')?.trim() === '1') return true;
+  return headerValue(headers, 'referer') === undefined && headerValue(headers, 'origin') === undefined;
 }
 
 /** The response's media type, lower case, without parameters (`text/html`). */
