@@ -18,14 +18,18 @@ export interface BridgeRulesOptions {
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-/** `<scheme>://host[:port]/__aiplugs/…` (HTTP) — a URL matcher, unlike a callback, never waits for a body. */
+/**
+ * `<scheme>://host[:port]/__aiplugs/…` (HTTP) — a URL matcher, unlike a callback, never waits for a
+ * body. Case-sensitive, as paths are: `/__AiPlugs/` is the site's (mockttp writes the scheme in
+ * lower case, and the host may be in any).
+ */
 export function bridgeUrlPattern(scheme: BridgeScheme): RegExp {
-  return new RegExp(`^${scheme}://[^/?#]*${escape(PAGE_BRIDGE_PREFIX)}`, 'i');
+  return new RegExp(`^${scheme}://[^/?#]*${escape(PAGE_BRIDGE_PREFIX)}`);
 }
 
 /** `<scheme>://host[:port]/__aiplugs/cap/<token>/api/plugins/<id>/files/<path>`: plugin files, which injected markup loads as blocking scripts and styles. */
 export function bridgeFileUrlPattern(scheme: BridgeScheme): RegExp {
-  return new RegExp(`^${scheme}://[^/?#]*${escape(PAGE_BRIDGE_PREFIX)}cap/[^/?#]+/api/plugins/[^/?#]+/files/[^?#]+(?:\\?[^#]*)?$`, 'i');
+  return new RegExp(`^${scheme}://[^/?#]*${escape(PAGE_BRIDGE_PREFIX)}cap/[^/?#]+/api/plugins/[^/?#]+/files/[^?#]+(?:\\?[^#]*)?$`);
 }
 
 /** `ws(s)://<site>/__aiplugs/cap/<token>/ws`: a page runtime's `AiPlugs.connect`. */
@@ -76,7 +80,9 @@ async function answerInProcess(request: CompletedRequest, apiUrl: (pageUrl: URL)
  * as plain HTTP on loopback, to the API port, its path rewritten to carry the proxy's secret and
  * the page's scheme, its `Host` kept as the site's (the origin the page's capability must match).
  * Nothing is buffered here: the API decides on the head and reads a capped body. The site's
- * cookies and credentials are dropped; they are none of the gateway's business.
+ * cookies and credentials are dropped from HTTP requests; they are none of the gateway's business.
+ * (mockttp's WebSocket passthrough cannot drop headers: a page socket's upgrade request reaches
+ * the API with them, which reads no cookie and logs no header.)
  *
  * @example
  *   await addBridgeRules(server, { apiPort, secret });

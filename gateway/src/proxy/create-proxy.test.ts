@@ -206,6 +206,15 @@ describe('createProxy', () => {
     assert.equal(forwarded?.headers.cookie, undefined);
   });
 
+  it("leaves a site's own paths that differ from the bridge's only in case to the site", async () => {
+    const before = apiSeen.length;
+    for (const path of ['/__Aiplugs/x', '/__AIPLUGS/cap/t0k.en/api/plugins/a/files/b.js']) {
+      await viaProxy(proxy, `${origin}${path}`, { 'sec-fetch-dest': 'script', 'sec-fetch-mode': 'no-cors' });
+      assert.ok(seen[path], `${path} reached the site`);
+    }
+    assert.equal(apiSeen.length, before);
+  });
+
   it('refuses a request that points the proxy at itself (a loop), with an error page, once', { timeout: 20_000 }, async () => {
     // The loop check now matches both ends of a connection (patches/README.md "loop-check"); a
     // page or local program that aims the proxy at its own port must still be stopped at the
