@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createModelProvisioner } from './model-provisioner.js';
 import { randomContent, sha256Hex, startModelServer, testPlugin, type TestModel } from './testing/model-test-server.js';
@@ -39,18 +39,23 @@ function startChild(input: { modelsDir: string; pluginDir: string; pluginId: str
   return { child, exited };
 }
 
+/** A temp folder and a model server serving `content` at /m.bin, both gone after the test; `models` declares that file. */
+async function setUp(t: TestContext, name: string, content: Buffer, throttle?: { chunkBytes: number; delayMs: number }) {
+  const root = await mkdtemp(join(tmpdir(), `aiplugs-${name}-`));
+  const server = await startModelServer();
+  t.after(async () => {
+    await server.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  server.files.set('/m.bin', { content, ...(throttle ? { throttle } : {}) });
+  const models: TestModel[] = [{ key: 'MODEL', filename: 'm.bin', source_url: server.url('/m.bin'), sha256: sha256Hex(content) }];
+  return { root, server, modelsDir: join(root, 'models'), models };
+}
+
 describe('model provisioner across processes', () => {
   it('resumes with Range after the downloading process is killed with SIGKILL', async (t) => {
-    const root = await mkdtemp(join(tmpdir(), 'aiplugs-kill-'));
-    const server = await startModelServer();
-    t.after(async () => {
-      await server.close();
-      await rm(root, { recursive: true, force: true });
-    });
-    const modelsDir = join(root, 'models');
     const content = randomContent(1024 * 1024);
-    server.files.set('/m.bin', { content, throttle: { chunkBytes: 16 * 1024, delayMs: 10 } });
-    const models: TestModel[] = [{ key: 'MODEL', filename: 'm.bin', source_url: server.url('/m.bin'), sha256: sha256Hex(content) }];
+    const { root, server, modelsDir, models } = await setUp(t, 'kill', content, { chunkBytes: 16 * 1024, delayMs: 10 });
 
     let killedAt = 0;
     const { exited } = startChild({ modelsDir, pluginDir: root, pluginId: 'p', models }, (line, child) => {
@@ -75,17 +80,9 @@ describe('model provisioner across processes', () => {
   });
 
   it('lets two processes on one models folder produce one valid file with one download', async (t) => {
-    const root = await mkdtemp(join(tmpdir(), 'aiplugs-two-'));
-    const server = await startModelServer();
-    t.after(async () => {
-      await server.close();
-      await rm(root, { recursive: true, force: true });
-    });
-    const modelsDir = join(root, 'models');
-    await mkdir(modelsDir);
     const content = randomContent(512 * 1024);
-    server.files.set('/m.bin', { content, throttle: { chunkBytes: 32 * 1024, delayMs: 10 } });
-    const models: TestModel[] = [{ key: 'MODEL', filename: 'm.bin', source_url: server.url('/m.bin'), sha256: sha256Hex(content) }];
+    const { root, server, modelsDir, models } = await setUp(t, 'two', content, { chunkBytes: 32 * 1024, delayMs: 10 });
+    await mkdir(modelsDir);
     const outcomes: ChildLine[][] = [[], []];
     const children = [0, 1].map((index) =>
       startChild({ modelsDir, pluginDir: root, pluginId: `p${index}`, models }, (line) => {
@@ -101,19 +98,10 @@ describe('model provisioner across processes', () => {
 
   // Permissions mean nothing to root: as root, the child runs as "nobody", for whom they do.
   it('reports a models folder it may not write as permission_denied, naming the folder', { skip: process.platform === 'win32' }, async (t) => {
-    const root = await mkdtemp(join(tmpdir(), 'aiplugs-readonly-'));
-    const server = await startModelServer();
-    t.after(async () => {
-      await server.close();
-      await rm(root, { recursive: true, force: true });
-    });
-    const modelsDir = join(root, 'models');
+    const { root, server, modelsDir, models } = await setUp(t, 'readonly', randomContent(1024));
     await mkdir(modelsDir);
     await chmod(modelsDir, 0o555);
     await chmod(root, 0o755);
-    const content = randomContent(1024);
-    server.files.set('/m.bin', { content });
-    const models: TestModel[] = [{ key: 'MODEL', filename: 'm.bin', source_url: server.url('/m.bin'), sha256: sha256Hex(content) }];
     const outcomes: ChildLine[] = [];
     const nobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     const { exited } = startChild({ modelsDir, pluginDir: root, pluginId: 'p', models }, (line) => outcomes.push(line), nobody);
