@@ -1,8 +1,9 @@
 /**
  * A page must not make the gateway download the Web AI model (~400 MB by default) on its own:
  * the page runtime asks for a user gesture first, but a hostile page can call the bridge route
- * directly, so the gateway refuses a page's create() that would start a download unless the user
- * allowed page downloads (`webai.page_downloads`) or the model is already there.
+ * directly, so the gateway refuses a page's call that would start a download (create(), or any
+ * call that needs the model: measure, prompt, summarize…) unless the user allowed page downloads
+ * (`webai.page_downloads`) or the model is already there.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -42,6 +43,21 @@ describe('page-started model downloads', () => {
     assert.deepEqual((last.data as { error: { code: string; name: string } }).error.name, 'NotAllowedError');
     assert.equal(server.requestsFor(DEFAULT_PATH).length, 0, 'the model server was never asked');
   });
+
+  for (const [route, body] of [
+    ['language-model/measure', { input: 'hi' }],
+    ['language-model/prompt', { input: 'hi' }],
+    ['summarizer/summarize', { input: 'hello world', stream: true }],
+  ] as const) {
+    it(`nor by skipping create: ${route} is refused the same way, and nothing is fetched`, async () => {
+      const response = await harness.page(ORIGIN)(`/api/webai/${route}`, body);
+      const events = response.ok ? await readEvents(response) : [{ event: 'error', data: await response.json() }];
+      const last = events.at(-1)!;
+      assert.equal(last.event, 'error', `${route} must fail: ${JSON.stringify(events)}`);
+      assert.equal((last.data as { error: { name: string } }).error.name, 'NotAllowedError');
+      assert.equal(server.requestsFor(DEFAULT_PATH).length, 0, 'the model server was never asked');
+    });
+  }
 
   it('the user (token) may start it, and afterwards pages create() on the present model', async () => {
     const events = await readEvents(await harness.user('/api/webai/language-model/create', {}));

@@ -125,6 +125,17 @@ export function createWebAiService(options: WebAiServiceOptions) {
   }
 
   /** The worker's environment for a built-in: the model provisioned (or `webai.model_path` checked). */
+  /**
+   * A page can call any route without the runtime's user-gesture check, and every local call starts
+   * a cold worker, which provisions its model: only the user may start the LLM's download (hundreds
+   * of MB), unless they let pages (webai.page_downloads). Asked before each page call that would.
+   */
+  async function refusePageDownload(api: WebAiApi, caller: Caller): Promise<void> {
+    if (caller.kind !== 'page' || api === 'language-detector' || options.config().page_downloads) return;
+    if ((await localState(api)) !== 'downloadable') return;
+    throw webAiError('webai_download_not_allowed', `${caller.origin} asked to download the Web AI model; only the user may start it (webai.page_downloads is off)`);
+  }
+
   async function provisionBuiltIn(plugin: LoadedPlugin, signal: AbortSignal, onProgress?: (progress: ModelProgress) => void): Promise<Record<string, string>> {
     const path = options.config().model_path;
     if (plugin.id === options.builtIns.llm.id && path) {
@@ -246,11 +257,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
         return { inputQuota: inputQuotaOf(options.config().context_size, options.config().max_output_tokens), backend };
       }
       const plugin = pluginOf(api);
-      // A page can call this route without the runtime's user-gesture check: only the user may start
-      // the LLM's download (hundreds of MB), unless they let pages (webai.page_downloads).
-      if (caller.kind === 'page' && api !== 'language-detector' && !options.config().page_downloads && (await localState(api)) === 'downloadable') {
-        throw webAiError('webai_download_not_allowed', `${caller.origin} asked to download the Web AI model; only the user may start it (webai.page_downloads is off)`);
-      }
+      await refusePageDownload(api, caller);
       try {
         await provisionBuiltIn(plugin, signal, (progress) => {
           // Bytes of the one model file; 1 is sent once the worker is ready, not when bytes end.
@@ -287,6 +294,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       const messages = promptOf(api, parsed, call, constraintOf(call));
       checkInputSize(messages);
       if (backend === 'cloud') return { tokens: estimateTokens(messages), inputQuota: inputQuotaOf(config.context_size, config.max_output_tokens), backend };
+      await refusePageDownload(api, caller);
       const counted = (await options.local.infer(options.builtIns.llm, { op: 'count', settings: settings(), messages }, signal)) as { tokens: number; inputQuota: number };
       return { tokens: counted.tokens, inputQuota: counted.inputQuota, backend };
     },
@@ -298,6 +306,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       const sampling = api === 'language-model' ? samplingOf(parsed as OptionsOf<'language-model'>) : { temperature: 0.2, topK: 20 };
       const messages = promptOf(api, parsed, call, constraint);
       checkInputSize(messages);
+      if (backend === 'local') await refusePageDownload(api, caller);
       let release = () => {};
       if (caller.kind === 'page') {
         options.limits.admit(caller.origin);
