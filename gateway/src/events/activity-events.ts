@@ -14,6 +14,7 @@ export const SKIP_REASONS = {
   'not-html': 'not an HTML document (status or content type)',
   undecodable: 'its content-encoding cannot be decoded',
   'unsupported-charset': 'its charset is not ASCII-compatible',
+  'unsupported-xhtml': 'an XHTML document with no certain place for the markup (a root other than <html>, or a DOCTYPE with an internal subset)',
 } as const;
 export type SkipReason = keyof typeof SKIP_REASONS;
 

@@ -106,7 +106,8 @@ export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Lo
     return {
       statusCode: plan.statusCode,
       headers: withoutHeaders(plan.headers, UPSTREAM_FRAMING_HEADERS),
-      transform: () => [...createDecoders(encoding), plan.createTransform()],
+      // A body that shows it cannot take the markup after all passes through: reported once more, with why.
+      transform: () => [...createDecoders(encoding), plan.createTransform((reason) => reporter?.onDecision(injectionDecision(request.url, response, null, reason, reporter)))],
     };
   };
 }

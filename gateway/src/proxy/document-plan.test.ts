@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { createCapabilityIssuer } from '../bridge/page-capability.js';
@@ -126,11 +127,63 @@ describe('document plan', () => {
     assert.deepEqual(await run(plan, [page.subarray(0, 1), page.subarray(1)]), page);
   });
 
+  it('does not hold an early-flushed head back for a <meta charset> when the Content-Type names an encoding', async () => {
+    const flushed = '<!doctype html><html><head><title>x</title><link rel=stylesheet href="/style.css"><link rel=preload as=script href="/app.js">';
+    /** What reaches the client before the rest of the document comes, over every way to cut the head in two. */
+    const early = async (contentType: string) => {
+      const seen = new Set<string>();
+      const bytes = Buffer.from(flushed);
+      for (let cut = 1; cut <= bytes.length; cut += 1) {
+        const plan = planner('strip', [match], 1 << 20)({ url: 'https://a.test/', statusCode: 200, headers: { 'content-type': contentType } });
+        assert.ok(plan);
+        const transform = plan.createTransform();
+        const out: Buffer[] = [];
+        transform.on('data', (chunk: Buffer) => out.push(chunk));
+        transform.write(bytes.subarray(0, cut));
+        if (cut < bytes.length) transform.write(bytes.subarray(cut));
+        await nextTurn();
+        await nextTurn();
+        const text = Buffer.concat(out).toString('latin1');
+        seen.add(text.includes('data-aiplugs="runtime"') && text.endsWith('href="/app.js">') ? 'all' : text.includes('data-aiplugs') ? 'markup only' : 'held');
+      }
+      return [...seen].join();
+    };
+    for (const contentType of ['text/html; charset=utf-8', 'text/html;charset="UTF-8"', 'text/html; charset=Shift_JIS', 'text/html; charset=windows-1252', 'text/html; charset=iso-8859-1', 'text/html; charset=gbk']) {
+      assert.equal(await early(contentType), 'all', contentType);
+    }
+    // No charset, or a label browsers do not know (they ignore it and prescan for a <meta charset>): held.
+    for (const contentType of ['text/html', 'text/html; charset=', 'text/html; charset=utf-9', 'text/html; x-charset=utf-8']) {
+      assert.equal(await early(contentType), 'held', contentType);
+    }
+  });
+
+  it('passes XHTML documents it cannot inject into safely through untouched, and says why', async () => {
+    const X = 'http://www.w3.org/1999/xhtml';
+    const documents = [
+      `<?xml version="1.0"?><x:html xmlns:x="${X}"><x:head><x:title>t</x:title></x:head><x:body><x:p>ok</x:p></x:body></x:html>`,
+      `<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/></svg>`,
+      `<?xml version="1.0"?><!DOCTYPE html [<!ENTITY who "ok">]><html xmlns="${X}"><head><title>t</title></head><body><p>&who;</p></body></html>`,
+    ];
+    for (const doc of documents) {
+      const plan = planner('strip', [match], 1 << 20)({ url: 'https://a.test/', statusCode: 200, headers: { 'content-type': 'application/xhtml+xml' } });
+      assert.ok(plan);
+      const reasons: string[] = [];
+      const out = await buffer(Readable.from([Buffer.from(doc)]).pipe(plan.createTransform((reason) => reasons.push(reason))));
+      assert.equal(out.toString(), doc);
+      assert.deepEqual(reasons, ['unsupported-xhtml']);
+    }
+    const plain = `<?xml version="1.0"?><html xmlns="${X}"><head><title>t</title></head><body><p>ok</p></body></html>`;
+    const plan = planner('strip', [match], 1 << 20)({ url: 'https://a.test/', statusCode: 200, headers: { 'content-type': 'application/xhtml+xml' } });
+    const out = (await run(plan!, [Buffer.from(plain)])).toString();
+    assert.ok(out.startsWith(`<?xml version="1.0"?><html xmlns="${X}"><head><script data-aiplugs="runtime">//<![CDATA[`), out.slice(0, 200));
+  });
+
   it('rewrites meta CSP tags per mode, keeping their other attributes', async () => {
     const head = `<html><head><meta charset="utf-8"><meta id="csp" http-equiv="Content-Security-Policy" content="script-src &#39;self&#39;"><title>t</title>`;
     const strip = planner('strip', [match], 1024)({ url: 'https://a.test/', statusCode: 200, headers: html });
     assert.ok(strip);
-    assert.match((await run(strip, [Buffer.from(head)])).toString(), /^<html><head><meta charset="utf-8"><script [^]*<\/script><title>t<\/title>$/);
+    // The Content-Type names the charset: the markup need not wait for the <meta charset>.
+    assert.match((await run(strip, [Buffer.from(head)])).toString(), /^<html><head><script [^]*<\/script><meta charset="utf-8"><title>t<\/title>$/);
     const nonce = planner('nonce', [match], 1024)({ url: 'https://a.test/', statusCode: 200, headers: html });
     assert.ok(nonce);
     const out = (await run(nonce, [Buffer.from(head)])).toString();

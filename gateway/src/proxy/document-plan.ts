@@ -7,8 +7,9 @@ import type { PluginMatch } from '../plugins/plugin-registry.js';
 import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
 import type { CspContext } from './csp-policy.js';
 import { headerValue, isInjectableResponse, mediaType } from './document-request.js';
-import { HeadRewriter } from './head-rewriter.js';
-import { isAsciiIncompatible } from './html-injection.js';
+import { isEncodingLabel } from './encoding-labels.js';
+import { HeadRewriter, type PassThroughReason } from './head-rewriter.js';
+import { charsetParameter, isAsciiIncompatible } from './html-injection.js';
 import { createDocumentTemplates, type DocumentTemplates } from './document-templates.js';
 import type { MetaCspRewrite } from './meta-csp.js';
 import { CACHE_HEADERS } from './response-headers.js';
@@ -25,8 +26,12 @@ export interface DocumentPlan {
   statusCode: number;
   /** Response headers for the rewritten document (no Content-Length: the body is streamed). */
   headers: Headers;
-  /** A fresh transform over the DECODED body: injects into the head, streams the rest. */
-  createTransform: () => Transform;
+  /**
+   * A fresh transform over the DECODED body: injects into the head, streams the rest. Its bytes can
+   * still show that the document cannot take the markup (a UTF-16 BOM, an XHTML shape with no safe
+   * place for it): it then passes the document through untouched and tells `onPassThrough` why.
+   */
+  createTransform: (onPassThrough?: (reason: PassThroughReason) => void) => Transform;
   plugins: string[];
 }
 
@@ -90,6 +95,8 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     const plugins = matches.map(({ plugin }) => plugin.id);
     const webAi = options.webAi?.() ?? null;
     const xml = mediaType(response.headers) === 'application/xhtml+xml';
+    // A charset the browser honours outranks any <meta charset>: the head need not wait for one.
+    const transportCharset = isEncodingLabel(charsetParameter(contentType));
     const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession(), webai: webAi !== null });
     const markup = templates.markup(matches, {
       webAi,
@@ -107,7 +114,15 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
       statusCode: response.statusCode,
       headers: rewriteHeaders(response.headers, options.cspMode, context, templates),
       plugins,
-      createTransform: () => new HeadRewriter({ maxHeadBytes: options.maxHeadBytes, markup, rewriteMetaCsp: metaCspRewrite(options.cspMode, context, templates) }),
+      createTransform: (onPassThrough) =>
+        new HeadRewriter({
+          maxHeadBytes: options.maxHeadBytes,
+          markup,
+          rewriteMetaCsp: metaCspRewrite(options.cspMode, context, templates),
+          transportCharset,
+          xml,
+          ...(onPassThrough ? { onPassThrough } : {}),
+        }),
     };
   };
 }

@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import type { SkipReason } from '../events/activity-events.js';
 import { HeadScanner } from './head-scanner.js';
 import { isAsciiIncompatible } from './html-injection.js';
 import type { ByteEdit, MetaCspRewrite } from './meta-csp.js';
@@ -10,7 +11,16 @@ export interface HeadRewriterOptions {
   markup: string | Buffer;
   /** Maps each CSP meta tag's policy to its replacement, or null to remove the tag. */
   rewriteMetaCsp: MetaCspRewrite;
+  /** The Content-Type names an encoding browsers honour: no waiting for a `<meta charset>` (head-scanner). */
+  transportCharset?: boolean;
+  /** An XHTML document: injected into only where the XML parser agrees (head-scanner). */
+  xml?: boolean;
+  /** Told, once, when the body shows the document cannot take the markup and it passes through untouched. */
+  onPassThrough?: (reason: PassThroughReason) => void;
 }
+
+/** Why a document planned for injection was left untouched after all, found in its bytes. */
+export type PassThroughReason = Extract<SkipReason, 'unsupported-charset' | 'unsupported-xhtml'>;
 
 /**
  * A stream that injects markup into a document's head and rewrites its CSP meta tags while the
@@ -32,9 +42,15 @@ export class HeadRewriter extends Transform {
   private sniffed: Buffer | null = Buffer.alloc(0);
   private passThrough = false;
 
-  constructor(options: HeadRewriterOptions) {
+  constructor(private readonly options: HeadRewriterOptions) {
     super();
-    this.scanner = new HeadScanner({ maxBytes: options.maxHeadBytes, markup: options.markup, rewriteMetaCsp: options.rewriteMetaCsp });
+    this.scanner = new HeadScanner({
+      maxBytes: options.maxHeadBytes,
+      markup: options.markup,
+      rewriteMetaCsp: options.rewriteMetaCsp,
+      transportCharset: options.transportCharset ?? false,
+      xml: options.xml ?? false,
+    });
   }
 
   /** Bytes the scanner examined: at most about one per byte of the document's head, for tests. */
@@ -52,6 +68,7 @@ export class HeadRewriter extends Transform {
       // A UTF-16 page (by BOM) cannot take ASCII markup without corrupting it.
       if (isAsciiIncompatible(chunk, undefined)) {
         this.passThrough = true;
+        this.options.onPassThrough?.('unsupported-charset');
         return callback(null, chunk);
       }
     }
@@ -59,7 +76,10 @@ export class HeadRewriter extends Transform {
     this.held.push(chunk);
     this.received += chunk.byteLength;
     this.release(this.scanner.settled);
-    if (this.scanner.done && this.emitted === this.received) this.passThrough = true;
+    if (this.scanner.done && this.emitted === this.received) {
+      this.passThrough = true;
+      this.reportRefusal();
+    }
     callback();
   }
 
@@ -74,8 +94,14 @@ export class HeadRewriter extends Transform {
     if (!this.passThrough) {
       this.scanner.end();
       this.release(Infinity);
+      this.reportRefusal();
     }
     callback();
+  }
+
+  private reportRefusal(): void {
+    const reason = this.scanner.refusal;
+    if (reason) this.options.onPassThrough?.(reason);
   }
 
   /** Passes on every byte before `settled`, with the edits decided for them. */

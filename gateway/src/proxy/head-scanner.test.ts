@@ -5,14 +5,37 @@ import type { ByteEdit } from './meta-csp.js';
 
 const MARKUP = '<!--X-->';
 
+interface ScanOptions {
+  chunkSize?: number;
+  maxBytes?: number;
+  rewrite?: (policy: string) => string | null;
+  xml?: boolean;
+  transportCharset?: boolean;
+}
+
+const newScanner = (options: ScanOptions) =>
+  new HeadScanner({
+    maxBytes: options.maxBytes ?? 1 << 20,
+    markup: MARKUP,
+    rewriteMetaCsp: options.rewrite ?? ((policy) => policy),
+    ...(options.xml ? { xml: true } : {}),
+    ...(options.transportCharset ? { transportCharset: true } : {}),
+  });
+
 /** The edits for a whole document, fed `chunkSize` bytes at a time (0: in one piece). */
-function scan(html: string, options: { chunkSize?: number; maxBytes?: number; rewrite?: (policy: string) => string | null } = {}): ByteEdit[] {
-  const scanner = new HeadScanner({ maxBytes: options.maxBytes ?? 1 << 20, markup: MARKUP, rewriteMetaCsp: options.rewrite ?? ((policy) => policy) });
+function scan(html: string, options: ScanOptions = {}): ByteEdit[] {
   const bytes = Buffer.from(html, 'latin1');
   const size = options.chunkSize || bytes.length || 1;
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+  return scanChunks(newScanner(options), chunks);
+}
+
+/** The edits `scanner` decides over a whole document in these chunks. */
+function scanChunks(scanner: HeadScanner, chunks: Buffer[]): ByteEdit[] {
   const edits: ByteEdit[] = [];
-  for (let at = 0; at < bytes.length; at += size) {
-    scanner.write(bytes.subarray(at, at + size));
+  for (const chunk of chunks) {
+    scanner.write(chunk);
     edits.push(...scanner.takeEdits(scanner.settled));
   }
   scanner.end();
@@ -148,5 +171,119 @@ describe('HeadScanner: CSP meta tags', () => {
   it('finds the same edits in 1-byte chunks', () => {
     const html = `<!doctype html><html><head><title>t</title>${tag}<meta charset=utf-8></head>`;
     assert.deepEqual(scan(html, { chunkSize: 1, rewrite: (found) => `${found}; y` }), scan(html, { rewrite: (found) => `${found}; y` }));
+  });
+});
+
+/** Every way to cut `bytes` in two, and in 1-byte pieces: the chunkings a test should hold at. */
+function* chunkings(bytes: Buffer): Generator<Buffer[]> {
+  yield [bytes];
+  yield [...bytes].map((byte) => Buffer.of(byte));
+  for (let cut = 1; cut < bytes.length; cut += 1) yield [bytes.subarray(0, cut), bytes.subarray(cut)];
+}
+
+/** The edits decided, and how far the bytes are settled, once `chunks` are written and before the document ends. */
+function beforeTheRest(html: string, chunks: Buffer[], options: ScanOptions): { edits: ByteEdit[]; settled: number } {
+  const headScanner = newScanner(options);
+  const edits: ByteEdit[] = [];
+  for (const chunk of chunks) {
+    headScanner.write(chunk);
+    edits.push(...headScanner.takeEdits(headScanner.settled));
+  }
+  return { edits, settled: Math.min(headScanner.settled, html.length) };
+}
+
+describe('HeadScanner: a charset in the Content-Type (the transport layer)', () => {
+  // An early-flushed head: the rest of the document comes seconds later.
+  const flushed = '<!doctype html><html><head><title>x</title><link rel=stylesheet href="/style.css"><link rel=preload as=script href="/app.js">';
+
+  it('injects at the first safe point and settles every byte received, without waiting for a <meta charset>', () => {
+    for (const chunks of chunkings(Buffer.from(flushed, 'latin1'))) {
+      const { edits, settled } = beforeTheRest(flushed, chunks, { transportCharset: true });
+      const cuts = chunks.map((chunk) => chunk.length).join('+');
+      assert.deepEqual(edits, [{ start: after(flushed, '<head>'), end: after(flushed, '<head>'), text: MARKUP }], cuts);
+      assert.equal(settled, flushed.length, cuts);
+    }
+  });
+
+  it('makes a later <meta charset> irrelevant: the markup stays at the first point', () => {
+    const late = '<html><head><title>t</title><meta charset=windows-1252><body>';
+    assert.equal(at(late), after(late, '<meta charset=windows-1252>'));
+    for (const size of [0, 1, 3]) {
+      const edits = scan(late, { chunkSize: size, transportCharset: true }).filter((edit) => edit.text === MARKUP);
+      assert.deepEqual(edits.map((edit) => edit.start), [after(late, '<head>')]);
+    }
+  });
+
+  it('without it, still holds the head back for a <meta charset> in the first 1,024 bytes', () => {
+    for (const chunks of chunkings(Buffer.from(flushed, 'latin1'))) {
+      const { edits, settled } = beforeTheRest(flushed, chunks, {});
+      assert.deepEqual(edits, []);
+      assert.ok(settled <= after(flushed, '<head>'));
+    }
+  });
+});
+
+describe('HeadScanner: XHTML (xml)', () => {
+  const X = 'http://www.w3.org/1999/xhtml';
+  const xmlDecl = '<?xml version="1.0"?>';
+  /** Documents the XML parser reads as the HTML tokenizer does up to the insertion point: where it goes. */
+  const accepted: Record<string, { doc: string; at: (doc: string) => number }> = {
+    plain: { doc: `${xmlDecl}<html xmlns="${X}"><head><title>t</title></head><body><p>ok</p></body></html>`, at: (doc) => after(doc, '<head>') },
+    noHead: { doc: `${xmlDecl}<html xmlns="${X}"><body><p>ok</p></body></html>`, at: (doc) => before(doc, '<body>') },
+    commentFirst: { doc: `${xmlDecl}<!-- c --><html xmlns="${X}"><head><title>t</title></head><body><p>ok</p></body></html>`, at: (doc) => after(doc, '<head>') },
+    cdataHead: { doc: `${xmlDecl}<html xmlns="${X}"><head><title>t</title><script><![CDATA[ var s = "<head>"; ]]></script></head><body><p>ok</p></body></html>`, at: (doc) => after(doc, '<head>') },
+    headAttrGt: { doc: `${xmlDecl}<html xmlns="${X}"><head profile="a>b"><title>t</title></head><body><p>ok</p></body></html>`, at: (doc) => after(doc, 'profile="a>b">') },
+    doctype: {
+      doc: `${xmlDecl}\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n<?xml-stylesheet href="s.css"?>\n<html xmlns="${X}">\n<head/><body/></html>`,
+      at: (doc) => after(doc, '<head/>'),
+    },
+    // The XML parser ignores <meta charset>: nothing to wait for.
+    metaCharset: { doc: `<html xmlns="${X}"><head><title>t</title><meta charset="utf-8"/></head></html>`, at: (doc) => after(doc, '<head>') },
+    // Only a DOCTYPE can have an internal subset: a "[" elsewhere is nothing.
+    bracketComment: { doc: `<!-- [if IE] --><?pi [x]?><html xmlns="${X}"><head>`, at: (doc) => doc.length },
+    prefixedHead: { doc: `<html xmlns="${X}" xmlns:x="${X}"><x:head><x:title>t</x:title></x:head></html>`, at: (doc) => before(doc, '<x:head>') },
+  };
+  /** Documents whose markup would land outside an unprefixed <html> (or inside a DOCTYPE, a PI, a CDATA section): left alone. */
+  const refused: Record<string, string> = {
+    prefixed: `${xmlDecl}<x:html xmlns:x="${X}"><x:head><x:title>t</x:title></x:head><x:body><x:p>ok</x:p></x:body></x:html>`,
+    svgRoot: `${xmlDecl}<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/><foreignObject><p xmlns="${X}">ok</p></foreignObject></svg>`,
+    doctypeSubset: `${xmlDecl}<!DOCTYPE html [<!ENTITY who "ok">]><html xmlns="${X}"><head><title>t</title></head><body><p>&who;</p></body></html>`,
+    emptySubset: `<!DOCTYPE html []><html xmlns="${X}"><head></head></html>`,
+    literalGt: `<!DOCTYPE html SYSTEM "a>b.dtd"><html xmlns="${X}"><head></head></html>`,
+    piGt: `<?xml-stylesheet href="a>b.css"?><html xmlns="${X}"><head></head></html>`,
+    emptyRoot: `${xmlDecl}<html xmlns="${X}"/>`,
+    cdataInRoot: `<html xmlns="${X}"><![CDATA[ <head> ]]><head></head></html>`,
+    abruptComment: `<!--><html>--><html xmlns="${X}"><head></head></html>`,
+    noRoot: `${xmlDecl}<!-- nothing else -->`,
+  };
+
+  /** Scans `doc` as XHTML at every chunking; `check` gets the edits, the scanner and a label for the cuts. */
+  const atEveryChunking = (name: string, doc: string, check: (edits: ReturnType<typeof scanChunks>, headScanner: HeadScanner, cuts: string) => void) => {
+    for (const chunks of chunkings(Buffer.from(doc, 'latin1'))) {
+      const headScanner = newScanner({ xml: true });
+      check(scanChunks(headScanner, chunks), headScanner, `${name} cut ${chunks.map((chunk) => chunk.length).join('+')}`);
+    }
+  };
+
+  it('injects inside the unprefixed root <html>, where the HTML scanner would, at every chunking', () => {
+    for (const [name, { doc, at: expected }] of Object.entries(accepted)) {
+      atEveryChunking(name, doc, (edits, headScanner, cuts) => {
+        assert.deepEqual(edits.filter((edit) => edit.text === MARKUP).map((edit) => edit.start), [expected(doc)], cuts);
+        assert.equal(headScanner.refusal, null, cuts);
+      });
+    }
+  });
+
+  it('leaves every other shape untouched and says why, at every chunking', () => {
+    for (const [name, doc] of Object.entries(refused)) {
+      atEveryChunking(name, doc, (edits, headScanner, cuts) => {
+        assert.deepEqual(edits, [], cuts);
+        assert.equal(headScanner.refusal, 'unsupported-xhtml', cuts);
+      });
+    }
+  });
+
+  it('the same documents served as HTML are injected as before', () => {
+    for (const doc of Object.values(refused)) assert.equal(scan(doc).filter((edit) => edit.text === MARKUP).length, 1);
   });
 });

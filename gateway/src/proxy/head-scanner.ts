@@ -17,11 +17,23 @@
  *   when a script or `<base>` lies between, the markup goes before it with a copy of that
  *   declaration in front (the first declaration is the one that counts).
  *
+ * The `<meta charset>` wait is skipped when nothing in the document can change its encoding: the
+ * response's Content-Type names one browsers honour (it outranks any `<meta charset>`), or the
+ * document is XHTML (the XML parser never reads one).
+ *
+ * An XHTML document (`xml`) takes the markup only where HTML's tokens and XML's agree (see
+ * xhtml-prolog.ts) and the place is inside its root element, an unprefixed `<html>` that is not
+ * empty (`<html/>`): after its prolog (XML declaration, comments, processing instructions, a DOCTYPE
+ * without an internal subset), nothing but that root. Any other shape (a prefixed `<x:html>`, an SVG
+ * root, a DOCTYPE with an internal subset, a CDATA section before the head…) is left untouched:
+ * markup before the root or inside a DOCTYPE makes the whole document an XML parse error.
+ *
  * CSP meta tags count only as children of the head: the scan follows the document to where the
  * body starts (or a `<template>`, whose contents it does not follow) and no further.
  */
-import { HtmlTokenizer, type ContentModel, type StartTag, type TokenHandler } from './html-tokenizer.js';
+import { HtmlTokenizer, type ContentModel, type MarkupKind, type StartTag, type TokenHandler } from './html-tokenizer.js';
 import { attributeOf, metaCspEdit, type ByteEdit, type MetaCspRewrite } from './meta-csp.js';
+import { XhtmlProlog } from './xhtml-prolog.js';
 
 /** Bytes browsers scan for a `<meta charset>` before parsing (HTML's encoding prescan). */
 export const PRESCAN_BYTES = 1024;
@@ -32,7 +44,17 @@ export interface HeadScannerOptions {
   /** The markup to insert: ASCII, or its bytes; opaque here. */
   markup: string | Buffer;
   rewriteMetaCsp: MetaCspRewrite;
+  /**
+   * The response's Content-Type names an encoding browsers honour (a label of the Encoding
+   * Standard): no `<meta charset>` can change it, so the markup goes at the first point at once.
+   */
+  transportCharset?: boolean;
+  /** An XHTML document (application/xhtml+xml), parsed as XML: injected into only in the shapes above. */
+  xml?: boolean;
 }
+
+/** Why a document is passed through untouched, once its bytes showed it cannot take the markup safely. */
+export type ScanRefusal = 'unsupported-xhtml';
 
 type Mode = 'beforeHtml' | 'beforeHead' | 'inHead' | 'afterHead' | 'done';
 
@@ -95,8 +117,21 @@ export class HeadScanner implements TokenHandler {
   private pinned = false;
   /** Decided edits not yet taken, in document order. */
   private edits: ByteEdit[] = [];
+  /** Whether a `<meta charset>` in the first 1,024 bytes can still decide the encoding. */
+  private readonly prescan: boolean;
+  /** For XHTML: whether the XML parser agrees with the tokens read so far. */
+  private readonly xhtml: XhtmlProlog | null;
+  private refused: ScanRefusal | null = null;
 
-  constructor(private readonly options: HeadScannerOptions) {}
+  constructor(private readonly options: HeadScannerOptions) {
+    this.xhtml = options.xml ? new XhtmlProlog() : null;
+    this.prescan = !options.transportCharset && !options.xml;
+  }
+
+  /** Set when the document is to pass through untouched: nothing was or will be edited. */
+  get refusal(): ScanRefusal | null {
+    return this.refused;
+  }
 
   /** Bytes examined so far (each once, however the document is chunked). */
   get work(): number {
@@ -119,8 +154,14 @@ export class HeadScanner implements TokenHandler {
 
   write(chunk: Uint8Array): void {
     if (this.mode === 'done') return;
-    const room = this.options.maxBytes - this.tokenizer.position;
-    this.tokenizer.write(chunk.length < room ? chunk : chunk.subarray(0, Math.max(room, 0)));
+    const start = this.tokenizer.position;
+    const room = this.options.maxBytes - start;
+    const part = chunk.length < room ? chunk : chunk.subarray(0, Math.max(room, 0));
+    if (this.xhtml && !this.injected) {
+      this.xhtml.reading(part, start);
+      this.tokenizer.write(part);
+      this.xhtml.read(part, start, this.mode === 'beforeHtml');
+    } else this.tokenizer.write(part);
     if (this.fallback !== null && this.tokenizer.position >= PRESCAN_BYTES) {
       const pending = this.tokenizer.tokenInProgress;
       if (pending < 0 || pending >= PRESCAN_BYTES) this.injectAt(this.fallback);
@@ -143,13 +184,16 @@ export class HeadScanner implements TokenHandler {
 
   text(at: number): void {
     this.beforeToken(at);
+    // XML allows no text before the root element.
+    if (this.xhtml && this.mode === 'beforeHtml') return this.refuse();
     if (this.mode === 'beforeHtml' || this.mode === 'beforeHead') this.decide(at);
     // Text is "anything else" from here to the body: the body starts.
     this.finish();
   }
 
-  markup(start: number): void {
+  markup(start: number, end: number, kind: MarkupKind): void {
     this.beforeToken(start);
+    if (this.xhtml && !this.injected && this.mode !== 'done' && !this.xhtml.agrees(start, end, kind, this.mode === 'beforeHtml')) this.refuse();
   }
 
   startTag(tag: StartTag): ContentModel {
@@ -157,6 +201,11 @@ export class HeadScanner implements TokenHandler {
     switch (this.mode) {
       case 'beforeHtml':
       case 'beforeHead':
+        // The XHTML root: the markup goes inside it, so it must be one with room for children.
+        if (this.xhtml && this.mode === 'beforeHtml' && (tag.name !== 'html' || tag.selfClosing)) {
+          this.refuse();
+          return 'data';
+        }
         if (tag.name === 'html') {
           this.mode = 'beforeHead';
           return 'data';
@@ -181,6 +230,8 @@ export class HeadScanner implements TokenHandler {
 
   endTag(name: string, start: number): void {
     this.beforeToken(start);
+    // XML allows no end tag before the root element.
+    if (this.xhtml && this.mode === 'beforeHtml') return this.refuse();
     // Other end tags are ignored in every mode here (a `</head>` after the head too).
     if (!HEAD_ENDING_END_TAGS.has(name)) return;
     if (this.mode === 'beforeHtml' || this.mode === 'beforeHead') {
@@ -219,7 +270,7 @@ export class HeadScanner implements TokenHandler {
 
   /** The first point the markup can go: there, or after a `<meta charset>` still to come. */
   private decide(at: number): void {
-    if (at >= PRESCAN_BYTES) this.injectAt(at);
+    if (!this.prescan || at >= PRESCAN_BYTES) this.injectAt(at);
     else this.fallback = at;
   }
 
@@ -238,6 +289,14 @@ export class HeadScanner implements TokenHandler {
     this.edits.splice(index < 0 ? this.edits.length : index, 0, edit);
   }
 
+  /** The document passes through untouched: no edit was decided (none can be before the head). */
+  private refuse(): void {
+    this.refused = 'unsupported-xhtml';
+    this.edits = [];
+    this.mode = 'done';
+    this.tokenizer.stop();
+  }
+
   /** Nothing after this point is edited. */
   private finish(): void {
     this.stopLookingForCharset();
@@ -248,6 +307,8 @@ export class HeadScanner implements TokenHandler {
   /** The end of the document or of the bytes we may read: inject at the best point so far. */
   private giveUp(): void {
     if (this.mode === 'done') return;
+    // An XHTML document whose root element never started (or was cut off at maxBytes).
+    if (this.xhtml && this.mode === 'beforeHtml') return this.refuse();
     if (!this.injected && this.fallback === null) this.injectAt(this.tokenizer.boundary);
     this.finish();
   }

@@ -44,6 +44,22 @@ describe('HtmlTokenizer', () => {
     ]);
   });
 
+  it('tells how each markup token opened and closed, and which start tags close themselves', () => {
+    const kinds: string[] = [];
+    const tags: string[] = [];
+    const tokenizer = new HtmlTokenizer({
+      startTag: (tag) => (tags.push(`${tag.name}${tag.selfClosing ? '/' : ''}`), 'data'),
+      endTag() {},
+      markup: (_start, _end, kind) => kinds.push(kind),
+      text() {},
+    });
+    tokenizer.write(Buffer.from('<!--a--><!--><!---><!--b--!><!DOCTYPE html><![CDATA[x]]><?pi x?></><\/3><html a="1"/><head/ x><br/>'));
+    tokenizer.write(Buffer.from('<!--open'));
+    tokenizer.end();
+    assert.deepEqual(kinds, ['comment', 'abrupt-comment', 'abrupt-comment', 'abrupt-comment', 'declaration', 'declaration', 'processing-instruction', 'bogus', 'bogus', 'unfinished']);
+    assert.deepEqual(tags, ['html/', 'head', 'br/']);
+  });
+
   it('reads raw text, RCDATA and script data (with its escapes) to the right end tag only', () => {
     const html = `<title></tit></title ><style>a</styled></style/><script><!--<script></script>--></script><p>`;
     const list = tokens(html).list;

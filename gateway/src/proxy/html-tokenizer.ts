@@ -35,15 +35,29 @@ export interface StartTag {
   name: string;
   start: number;
   end: number;
+  /** Written `<name …/>` (which HTML ignores on most elements, and XML reads as an empty element). */
+  selfClosing: boolean;
   /** Without duplicates: as in HTML, the first of two same-named attributes wins. */
   attributes: Attribute[];
 }
+
+/**
+ * How a markup token opened and closed, for readers that must know whether an XML parser would end
+ * it at the same byte:
+ * - `comment`: `<!--` … `-->`;
+ * - `abrupt-comment`: a comment HTML ends at `<!-->`, `<!--->` or `--!>`;
+ * - `declaration`: `<!` … the first `>` (a doctype, `<![CDATA[`, anything else);
+ * - `processing-instruction`: `<?` … the first `>`;
+ * - `bogus`: `</>` or `</` not followed by a letter, … the first `>`;
+ * - `unfinished`: a comment or declaration the document ended inside.
+ */
+export type MarkupKind = 'comment' | 'abrupt-comment' | 'declaration' | 'processing-instruction' | 'bogus' | 'unfinished';
 
 export interface TokenHandler {
   startTag(tag: StartTag): ContentModel;
   endTag(name: string, start: number, end: number): void;
   /** A comment, doctype, bogus comment or `</>`: never content. */
-  markup(start: number, end: number): void;
+  markup(start: number, end: number, kind: MarkupKind): void;
   /** Character data that is not whitespace, starting at `at` (data content model only). */
   text(at: number): void;
 }
@@ -124,6 +138,8 @@ export class HtmlTokenizer {
   /** End of the last whole token or whitespace in the data content model. */
   private lastBoundary = 0;
   private isEndTag = false;
+  /** What the bogus comment being read opened as. */
+  private bogusKind: MarkupKind = 'bogus';
   private tagName = '';
   private attributes: Attribute[] = [];
   private attribute: Attribute | null = null;
@@ -207,7 +223,7 @@ export class HtmlTokenizer {
       case S.CommentEnd:
       case S.CommentEndBang:
         // An unfinished comment or doctype is still emitted, up to the end.
-        this.handler.markup(this.tokenStart, this.offset);
+        this.handler.markup(this.tokenStart, this.offset, 'unfinished');
         break;
       default:
         // An unfinished tag is dropped; text and raw text need nothing.
@@ -239,7 +255,7 @@ export class HtmlTokenizer {
           else if (isAlpha(c)) {
             this.beginTag(false);
             continue;
-          } else if (c === 0x3f) this.state = S.BogusComment;
+          } else if (c === 0x3f) this.bogus('processing-instruction');
           else {
             // `<` not followed by a tag: it is text, and this byte is read again as data.
             this.state = S.Data;
@@ -254,8 +270,8 @@ export class HtmlTokenizer {
           }
           if (c === 0x3e) {
             this.state = S.Data;
-            this.markup(base + i + 1);
-          } else this.state = S.BogusComment;
+            this.markup(base + i + 1, 'bogus');
+          } else this.bogus('bogus');
           break;
         case S.TagName:
           if (isSpace(c)) this.state = S.BeforeAttrName;
@@ -338,7 +354,7 @@ export class HtmlTokenizer {
           }
           break;
         case S.SelfClosing:
-          if (c === 0x3e) this.emitTag(base + i + 1);
+          if (c === 0x3e) this.emitTag(base + i + 1, true);
           else {
             this.state = S.BeforeAttrName;
             continue;
@@ -349,14 +365,14 @@ export class HtmlTokenizer {
           // `<!…` end at the first `>`, like a bogus comment, so they need no states of their own.
           if (c === 0x2d) this.state = S.MarkupDeclDash;
           else {
-            this.state = S.BogusComment;
+            this.bogus('declaration');
             continue;
           }
           break;
         case S.MarkupDeclDash:
           if (c === 0x2d) this.state = S.CommentStart;
           else {
-            this.state = S.BogusComment;
+            this.bogus('declaration');
             continue;
           }
           break;
@@ -368,7 +384,7 @@ export class HtmlTokenizer {
           }
           i = close;
           this.state = S.Data;
-          this.markup(base + i + 1);
+          this.markup(base + i + 1, this.bogusKind);
           break;
         }
         case S.CommentStart:
@@ -376,7 +392,7 @@ export class HtmlTokenizer {
           if (c === 0x2d) this.state = this.state === S.CommentStart ? S.CommentStartDash : S.CommentEnd;
           else if (c === 0x3e) {
             this.state = S.Data;
-            this.markup(base + i + 1);
+            this.markup(base + i + 1, 'abrupt-comment');
           } else this.state = S.Comment;
           break;
         case S.Comment: {
@@ -395,7 +411,7 @@ export class HtmlTokenizer {
         case S.CommentEnd:
           if (c === 0x3e) {
             this.state = S.Data;
-            this.markup(base + i + 1);
+            this.markup(base + i + 1, 'comment');
           } else if (c === 0x21) this.state = S.CommentEndBang;
           else if (c !== 0x2d) this.state = S.Comment;
           break;
@@ -403,7 +419,7 @@ export class HtmlTokenizer {
           if (c === 0x2d) this.state = S.CommentEndDash;
           else if (c === 0x3e) {
             this.state = S.Data;
-            this.markup(base + i + 1);
+            this.markup(base + i + 1, 'abrupt-comment');
           } else this.state = S.Comment;
           break;
         case S.Raw:
@@ -572,7 +588,12 @@ export class HtmlTokenizer {
     this.valueFrom = -1;
   }
 
-  private emitTag(end: number): void {
+  private bogus(kind: MarkupKind): void {
+    this.bogusKind = kind;
+    this.state = S.BogusComment;
+  }
+
+  private emitTag(end: number, selfClosing = false): void {
     this.state = S.Data;
     this.lastBoundary = end;
     this.attribute = null;
@@ -581,16 +602,16 @@ export class HtmlTokenizer {
       this.handler.endTag(this.tagName, this.tokenStart, end);
       return;
     }
-    const model = this.handler.startTag({ name: this.tagName, start: this.tokenStart, end, attributes: this.attributes });
+    const model = this.handler.startTag({ name: this.tagName, start: this.tokenStart, end, selfClosing, attributes: this.attributes });
     if (model !== 'data') {
       this.rawName = this.tagName;
       this.state = model === 'script' ? S.Script : S.Raw;
     }
   }
 
-  private markup(end: number): void {
+  private markup(end: number, kind: MarkupKind): void {
     this.lastBoundary = end;
-    this.handler.markup(this.tokenStart, end);
+    this.handler.markup(this.tokenStart, end, kind);
   }
 }
 

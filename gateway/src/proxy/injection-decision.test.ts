@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { generateCACertificate } from 'mockttp';
 import { createCapabilityIssuer } from '../bridge/page-capability.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
-import type { InjectionActivity } from '../events/activity-events.js';
+import { SKIP_REASONS, type InjectionActivity } from '../events/activity-events.js';
 import type { Logger } from '../events/logger.js';
 import { createPluginRegistry, type PluginRegistry } from '../plugins/plugin-registry.js';
 import { activePlugins, whyNoPlugins } from '../settings/active-plugins.js';
@@ -47,6 +47,9 @@ describe('injectionDecision', () => {
       injectionDecision('https://a.test/', { statusCode, headers }, null, refused, { cspMode: 'strip', explainNoPlugins: why }).reason;
     assert.equal(skipped(404, html, 'plugin-free', () => 'paused'), 'plugin-free');
     assert.equal(skipped(200, html, 'undecodable', () => 'paused'), 'undecodable');
+    // Found in the body, once the document streams: an XHTML shape with no safe place for the markup.
+    assert.equal(skipped(200, { 'content-type': 'application/xhtml+xml' }, 'unsupported-xhtml', () => null), 'unsupported-xhtml');
+    assert.match(SKIP_REASONS['unsupported-xhtml'], /XHTML/);
     assert.equal(skipped(404, html, null, () => 'paused'), 'not-html');
     assert.equal(skipped(200, { 'content-type': 'application/pdf' }, null, () => 'paused'), 'not-html');
     assert.equal(skipped(200, html, null, () => 'paused'), 'paused');

@@ -1,6 +1,7 @@
 import type { InjectionActivity, SkipReason } from '../events/activity-events.js';
 import type { CspMode } from '../config/config-schema.js';
 import { isInjectableResponse } from './document-request.js';
+import type { PassThroughReason } from './head-rewriter.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -24,8 +25,13 @@ export interface ResponseHead {
   headers: Headers;
 }
 
-/** Why the proxy planned nothing for a document before looking at plugins. */
-export type Refusal = Extract<SkipReason, 'undecodable' | 'plugin-free'>;
+/**
+ * Why a document got nothing though plugins may match: refused before looking at plugins (a
+ * plugin-free load, an encoding that cannot be decoded), or planned for injection and then left
+ * untouched once its bytes showed it could not take the markup (`PassThroughReason`: a UTF-16 BOM,
+ * an XHTML shape with no safe place for it; reported when the transform says so).
+ */
+export type Refusal = Extract<SkipReason, 'undecodable' | 'plugin-free'> | PassThroughReason;
 
 /**
  * The activity event for one document: what was injected, or the first reason nothing was, in
@@ -38,7 +44,7 @@ export function injectionDecision(
   response: ResponseHead,
   /** The plugins injected, or null when the document was left alone. */
   plugins: string[] | null,
-  /** Set when nothing was planned: a load the user asked to have plugin-free, or a content-encoding that could not be decoded. */
+  /** Set when nothing was injected: a load the user asked to have plugin-free, a content-encoding that could not be decoded, a body that could not take the markup. */
   refused: Refusal | null,
   reporter: Pick<DecisionReporter, 'cspMode' | 'explainNoPlugins'>,
 ): InjectionActivity {

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { HeadRewriter, type HeadRewriterOptions } from './head-rewriter.js';
+
+const MARKUP = '<script data-aiplugs-test="1" src="/__aiplugs/runtime.js"></script>';
+const X = 'http://www.w3.org/1999/xhtml';
+
+const rewriter = (options: Partial<HeadRewriterOptions> = {}) => new HeadRewriter({ maxHeadBytes: 1 << 20, markup: MARKUP, rewriteMetaCsp: (policy) => policy, ...options });
+
+/** Every way to cut `bytes` in two, in 1-byte pieces, and whole. */
+function* chunkings(bytes: Buffer): Generator<Buffer[]> {
+  yield [bytes];
+  yield [...bytes].map((byte) => Buffer.of(byte));
+  for (let cut = 1; cut < bytes.length; cut += 1) yield [bytes.subarray(0, cut), bytes.subarray(cut)];
+}
+const cuts = (chunks: Buffer[]) => chunks.map((chunk) => chunk.length).join('+');
+
+/** What the rewriter has passed on once `chunks` are written, while the rest of the document has not come yet. */
+async function emittedSoFar(stream: HeadRewriter, chunks: Buffer[]): Promise<string> {
+  const out: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => out.push(chunk));
+  for (const chunk of chunks) stream.write(chunk);
+  await nextTurn();
+  await nextTurn();
+  return Buffer.concat(out).toString('latin1');
+}
+
+describe('HeadRewriter: an early-flushed head', () => {
+  // The origin flushes this, and the rest seconds later.
+  const flushed = '<!doctype html><html><head><title>x</title><link rel=stylesheet href="/style.css"><link rel=preload as=script href="/app.js">';
+  const injected = flushed.replace('<head>', `<head>${MARKUP}`);
+
+  it('with a charset in the Content-Type, passes on the markup and every byte received before the rest arrives', async () => {
+    for (const chunks of chunkings(Buffer.from(flushed, 'latin1'))) {
+      assert.equal(await emittedSoFar(rewriter({ transportCharset: true }), chunks), injected, cuts(chunks));
+    }
+  });
+
+  it('without one, holds the head back for a <meta charset> that may still come in the first 1,024 bytes', async () => {
+    for (const chunks of chunkings(Buffer.from(flushed, 'latin1'))) {
+      const early = await emittedSoFar(rewriter(), chunks);
+      assert.ok(!early.includes(MARKUP) && flushed.startsWith(early) && early.length <= flushed.indexOf('<title>'), `${cuts(chunks)}: ${early}`);
+    }
+  });
+});
+
+describe('HeadRewriter: XHTML', () => {
+  const xmlDecl = '<?xml version="1.0"?>';
+  const refused: Record<string, string> = {
+    prefixed: `${xmlDecl}<x:html xmlns:x="${X}"><x:head><x:title>t</x:title></x:head><x:body><x:p>ok</x:p></x:body></x:html>`,
+    svgRoot: `${xmlDecl}<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/><foreignObject><p xmlns="${X}">ok</p></foreignObject></svg>`,
+    doctypeSubset: `${xmlDecl}<!DOCTYPE html [<!ENTITY who "ok">]><html xmlns="${X}"><head><title>t</title></head><body><p>&who;</p></body></html>`,
+  };
+  const accepted: Record<string, string> = {
+    plain: `${xmlDecl}<html xmlns="${X}"><head><title>t</title></head><body><p>ok</p></body></html>`,
+    noHead: `${xmlDecl}<html xmlns="${X}"><body><p>ok</p></body></html>`,
+    commentFirst: `${xmlDecl}<!-- c --><html xmlns="${X}"><head><title>t</title></head><body><p>ok</p></body></html>`,
+    cdataHead: `${xmlDecl}<html xmlns="${X}"><head><title>t</title><script><![CDATA[ var s = "<head>"; ]]></script></head><body><p>ok</p></body></html>`,
+    headAttrGt: `${xmlDecl}<html xmlns="${X}"><head profile="a>b"><title>t</title></head><body><p>ok</p></body></html>`,
+    doctype: `${xmlDecl}<!DOCTYPE html><html xmlns="${X}"><head><title>t</title></head><body><p>ok</p></body></html>`,
+  };
+
+  it('passes a document of another shape through byte for byte, and reports it, at every chunking', async () => {
+    for (const [name, doc] of Object.entries(refused)) {
+      const bytes = Buffer.from(doc, 'latin1');
+      for (const chunks of chunkings(bytes)) {
+        const reasons: string[] = [];
+        const out = await buffer(Readable.from(chunks).pipe(rewriter({ xml: true, onPassThrough: (reason) => reasons.push(reason) })));
+        assert.equal(out.toString('latin1'), doc, `${name} cut ${cuts(chunks)}`);
+        assert.deepEqual(reasons, ['unsupported-xhtml'], `${name} cut ${cuts(chunks)}`);
+      }
+    }
+  });
+
+  it('injects inside the root <html>: prolog and root start tag untouched, everything else in place', async () => {
+    for (const [name, doc] of Object.entries(accepted)) {
+      const rootEnd = doc.indexOf('>', doc.indexOf('<html')) + 1;
+      const closing = doc.lastIndexOf('</html>');
+      for (const chunks of chunkings(Buffer.from(doc, 'latin1'))) {
+        const reasons: string[] = [];
+        const out = (await buffer(Readable.from(chunks).pipe(rewriter({ xml: true, onPassThrough: (reason) => reasons.push(reason) })))).toString('latin1');
+        const at = out.indexOf(MARKUP);
+        const where = `${name} cut ${cuts(chunks)}`;
+        assert.ok(at >= rootEnd && at <= closing, `${where}: ${out}`);
+        assert.equal(out.slice(0, at) + out.slice(at + MARKUP.length), doc, where);
+        assert.deepEqual(reasons, [], where);
+      }
+    }
+  });
+
+  it('reports a UTF-16 page (by BOM) it leaves alone', async () => {
+    const reasons: string[] = [];
+    const page = Buffer.from('\ufeff<html><head></head></html>', 'utf16le');
+    assert.deepEqual(await buffer(Readable.from([page]).pipe(rewriter({ onPassThrough: (reason) => reasons.push(reason) }))), page);
+    assert.deepEqual(reasons, ['unsupported-charset']);
+  });
+});
