@@ -35,9 +35,9 @@ test.afterAll(async () => {
   await site?.close();
 });
 
-/** `aiplugs browser --headless --json URL`, until its started line. */
-async function launch(dataDir: string, url: string, extra: string[] = []) {
-  const child = spawn(process.execPath, [CLI, 'browser', '--headless', '--json', '--temp-profile', ...extra, '--data-dir', dataDir, url], {
+/** `aiplugs browser --headless --json [URL]`, until its started line. */
+async function launch(dataDir: string, url: string | null, extra: string[] = []) {
+  const child = spawn(process.execPath, [CLI, 'browser', '--headless', '--json', '--temp-profile', ...extra, '--data-dir', dataDir, ...(url === null ? [] : [url])], {
     cwd: REPO_ROOT,
     env: { ...process.env, AIPLUGS_BROWSER: loopbackChromium(), AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: 'localhost', AIPLUGS_API_PORT: '0', AIPLUGS_PROXY_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -73,6 +73,21 @@ test('attached to a running gateway: the page loads through the proxy (CA by SPK
     await expect.poll(() => site.requests.filter((request) => request.path === '/').length, { timeout: 30_000 }).toBeGreaterThan(0);
     await expectCleanExit(run);
     expect(gateway.child.exitCode).toBeNull();
+  } finally {
+    await gateway.stop();
+  }
+});
+
+test("the dashboard's one-time login link never sits on the browser's command line, which every local user can read", async () => {
+  const gateway = await startGatewayProcess();
+  try {
+    // No URL: the dashboard, signed in. Without the extension the link went on Chromium's argv,
+    // where another account polling /proc could redeem it first and read the token.
+    const run = await launch(gateway.dataDir, null, ['--no-extension']);
+    await expect.poll(() => gateway.log(), { timeout: 30_000 }).toContain('Dashboard: signed in with a one-time link');
+    expect(await processesMentioning('login?code=')).toEqual([]);
+    expect(JSON.stringify(run.started)).not.toContain('code=');
+    await expectCleanExit(run);
   } finally {
     await gateway.stop();
   }

@@ -58,7 +58,8 @@ export function devtoolsPipe(toBrowser: Writable, fromBrowser: Readable) {
 
 /**
  * Opens `url` in a new tab of a browser that started on `about:blank`, and closes that blank tab.
- * Why not pass the URL on the command line: with an extension that has `declarativeNetRequest`
+ * Why not pass the URL on the command line: any local user can read a process's command line, and
+ * the URL may be a one-time login link; and with an extension that has `declarativeNetRequest`
  * loaded by `--load-extension`, Chromium holds the start-up tab's navigation (it stayed on
  * about:blank in headless Chromium 156), while a tab opened once the browser is up loads at once.
  */

@@ -88,8 +88,10 @@ export async function launchBrowser(options: LaunchBrowserOptions): Promise<Laun
   }
   const profileDir = options.profileDir ?? (await mkdtemp(join(tmpdir(), 'aiplugs-browser-')));
   const removeProfile = () => (temporary ? rm(profileDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }) : Promise.resolve());
-  // With an extension, the first page is opened once the browser is up (see openFirstPage).
-  const viaPipe = Boolean(options.extensionDir) && options.url !== undefined;
+  // The first page is opened once the browser is up (see openFirstPage), never named on its
+  // command line: every local user can read that (/proc/<pid>/cmdline), and the first page is
+  // often the dashboard's one-time login link.
+  const viaPipe = options.url !== undefined;
   const args = chromiumArgs({ ...options, profileDir, ...(viaPipe ? { url: 'about:blank' } : {}) });
   if (viaPipe) args.splice(args.length - 1, 0, '--remote-debugging-pipe');
   const child = spawn(options.executable, args, { detached: process.platform !== 'win32', stdio: viaPipe ? ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe'] });
