@@ -166,12 +166,11 @@ const handlers: Handlers = {
     // flag, so that the extension injects nothing into the documents the proxy never sees either.
     // The proxy is in the tab's path when the extension routes the browser through it, or when it
     // injected the tab's document (a command-line or system proxy).
-    const [settings, state] = await Promise.all([loadSettings(), loadTabState(tabId)]);
-    const proxyInPath = (settings.proxyRouting && Boolean(settings.proxyPort)) || state?.runtime?.transport === 'bridge';
+    const [settings, [marked]] = await Promise.all([loadSettings(), browser.scripting.executeScript({ target: { tabId, frameIds: [0] }, func: markSkipOnceInPage, args: [SKIP_ONCE_KEY] })]);
+    const proxyInPath = (settings.proxyRouting && Boolean(settings.proxyPort)) || marked?.result === true;
     await browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: pluginFreeRuleIds(tabId), addRules: pluginFreeRules(tabId, proxyInPath) });
     const { [StorageKey.suppressedTabs]: tabs = [] } = (await browser.storage.session.get(StorageKey.suppressedTabs)) as { [key: string]: number[] };
     await browser.storage.session.set({ [StorageKey.suppressedTabs]: [...new Set([...tabs, tabId])] });
-    await browser.scripting.executeScript({ target: { tabId, frameIds: [0] }, func: markSkipOnceInPage, args: [SKIP_ONCE_KEY] });
     await browser.tabs.reload(tabId);
     return null;
   },
