@@ -133,16 +133,22 @@ test.describe('dashboard on a real gateway', () => {
     await page.close();
   });
 
-  test('a cookie session cannot change settings from another origin', async () => {
+  test('a session cannot change settings from another origin, and its cookie alone (which reaches every port of 127.0.0.1) does nothing', async () => {
     const page = await browser.newPage();
     await openDashboard(page, (await runCli(['dashboard', '--data-dir', gateway.dataDir])).stdout.trim());
     const cookies = await page.context().cookies();
     const cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-    const patch = (origin?: string) =>
-      fetch(`${gateway.ready.apiUrl}/api/settings`, { method: 'PATCH', headers: { cookie, 'content-type': 'application/json', ...(origin ? { origin } : {}) }, body: '{"paused":true}' });
-    expect((await patch()).status).toBe(403);
-    expect((await patch('https://evil.example')).status).toBe(403);
-    expect((await patch(gateway.ready.apiUrl)).status).toBe(200);
+    // The key the sign-in handed the page, kept in its origin's storage and gone from its address.
+    const key = await page.evaluate(() => localStorage.getItem('aiplugs-session-key') ?? '');
+    expect(key).toMatch(/^[\w-]{40,}$/);
+    expect(page.url()).not.toContain(key);
+    const patch = (headers: Record<string, string>) =>
+      fetch(`${gateway.ready.apiUrl}/api/settings`, { method: 'PATCH', headers: { cookie, 'content-type': 'application/json', ...headers }, body: '{"paused":true}' });
+    expect((await patch({ origin: gateway.ready.apiUrl })).status).toBe(401);
+    expect((await fetch(`${gateway.ready.apiUrl}/api/dashboard/pairing`, { headers: { cookie } })).status).toBe(401);
+    expect((await patch({ 'x-aiplugs-session': key })).status).toBe(403);
+    expect((await patch({ 'x-aiplugs-session': key, origin: 'https://evil.example' })).status).toBe(403);
+    expect((await patch({ 'x-aiplugs-session': key, origin: gateway.ready.apiUrl })).status).toBe(200);
     await fetch(`${gateway.ready.apiUrl}/api/settings`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"paused":false}' });
     await page.close();
   });

@@ -8,7 +8,7 @@ import type { SettingsStore } from '../settings/settings-store.js';
 import { ApiError, toErrorResponse } from './api-error.js';
 import { pageErrorBody } from './page-errors.js';
 import type { ApiEnv, Caller } from './api-env.js';
-import { guardRequests, isPublicRoute } from './guard-requests.js';
+import { guardRequests, isPublicRoute, type GuardOptions } from './guard-requests.js';
 import { limitBodies, type BodyLimits } from './limit-bodies.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { injectionRoutes } from './routes/injection-routes.js';
@@ -38,7 +38,7 @@ export interface ApiOptions {
   /** Extra sub-apps from other capabilities (models, settings, dashboard), mounted at their paths. */
   mounts?: Array<{ path: string; app: Hono<ApiEnv> }>;
   /** The dashboard's session check (cookie from its one-time login link). */
-  isDashboardSession?: (cookieHeader: string | undefined) => boolean;
+  isDashboardSession?: GuardOptions['isDashboardSession'];
   /** Calls the extension may make at once for one site (net/site-of.ts; `api.max_page_requests_in_flight`). */
   maxPageRequestsInFlight?: number;
 }

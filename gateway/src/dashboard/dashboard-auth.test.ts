@@ -19,15 +19,18 @@ describe('dashboard auth', () => {
     assert.equal(auth.redeemLoginCode(code), false);
   });
 
-  it('sessions are recognised from the Cookie header until ended', () => {
+  it('sessions are recognised from the Cookie header (and, for API calls, their key) until ended', () => {
     const auth = createDashboardAuth({ cookieName: 'aiplugs_session_5000' });
-    const session = auth.createSession();
+    const { session, key } = auth.createSession();
     const header = `other=1; aiplugs_session_5000=${session}`;
-    assert.equal(auth.isSession(header), true);
-    assert.equal(auth.isSession(`aiplugs_session_5001=${session}`), false);
+    assert.equal(auth.isSession(header, null), true);
+    assert.equal(auth.isSession(header, key), true);
+    assert.equal(auth.isSession(header, undefined), false);
+    assert.equal(auth.isSession(header, auth.createSession().key), false, "another session's key");
+    assert.equal(auth.isSession(`aiplugs_session_5001=${session}`, null), false);
     assert.match(auth.sessionCookie(session), /HttpOnly; SameSite=Strict/);
     auth.endSession(header);
-    assert.equal(auth.isSession(header), false);
+    assert.equal(auth.isSession(header, key), false);
     assert.equal(readCookie('a=1; b=x=y', 'b'), 'x=y');
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { tokensEqual } from '../api/token-compare.js';
 
 export interface DashboardAuthOptions {
   /** Per API port, since browsers share cookies between ports of one host. */
@@ -14,11 +15,14 @@ export interface DashboardAuth {
   mintLoginCode(): string;
   /** Consumes a login code; true if it was valid (and now is not). */
   redeemLoginCode(code: string): boolean;
-  /** A new browser session id, for the cookie. */
-  createSession(): string;
+  /** A new browser session: its id, for the cookie, and its key, for the page (page/session-names.ts). */
+  createSession(): { session: string; key: string };
   endSession(cookieHeader: string | undefined): void;
-  /** Whether a request's Cookie header carries a live session. */
-  isSession(cookieHeader: string | undefined): boolean;
+  /**
+   * Whether a request's Cookie header carries a live session, and, when `key` is given (an API
+   * call's; null for the dashboard's own pages, which hold no secret), the key of that session.
+   */
+  isSession(cookieHeader: string | undefined, key: string | null | undefined): boolean;
   /** The Set-Cookie value for a session (HttpOnly, SameSite=Strict, whole site). */
   sessionCookie(session: string): string;
 }
@@ -34,15 +38,16 @@ export function readCookie(header: string | undefined, name: string): string | n
 
 /**
  * Logins for the dashboard. The CLI prints a one-time link (`/login?code=…`); opening it trades
- * the code for an HttpOnly, SameSite=Strict session cookie, so the token itself never sits in a
- * URL or browser history and EventSource (which cannot send headers) still authenticates.
- * Sessions live in memory: a gateway restart logs everyone out.
+ * the code for an HttpOnly, SameSite=Strict session cookie and a key the page keeps (see
+ * page/session-names.ts: the cookie also reaches other ports of 127.0.0.1), so the token itself
+ * never sits in a URL or browser history. Sessions live in memory: a restart logs everyone out.
  */
 export function createDashboardAuth(options: DashboardAuthOptions): DashboardAuth {
   const ttl = options.linkTtlMs ?? 24 * 3600_000;
   const now = options.now ?? Date.now;
   const codes = new Map<string, number>();
-  const sessions = new Set<string>();
+  /** Session id → its key. */
+  const sessions = new Map<string, string>();
   const secret = () => randomBytes(32).toString('base64url');
   return {
     cookieName: options.cookieName,
@@ -59,16 +64,19 @@ export function createDashboardAuth(options: DashboardAuthOptions): DashboardAut
     },
     createSession() {
       const session = secret();
-      sessions.add(session);
-      return session;
+      const key = secret();
+      sessions.set(session, key);
+      return { session, key };
     },
     endSession(header) {
       const session = readCookie(header, options.cookieName);
       if (session) sessions.delete(session);
     },
-    isSession(header) {
+    isSession(header, key) {
       const session = readCookie(header, options.cookieName);
-      return session !== null && sessions.has(session);
+      const expected = session === null ? undefined : sessions.get(session);
+      if (expected === undefined || key === undefined) return false;
+      return key === null || tokensEqual(key, expected);
     },
     sessionCookie: (session) => `${options.cookieName}=${session}; Path=/; HttpOnly; SameSite=Strict`,
   };

@@ -8,6 +8,7 @@ import { createEventBus } from '../events/event-bus.js';
 import { createLogger } from '../events/logger.js';
 import { createDashboardAuth } from './dashboard-auth.js';
 import { dashboardApi, dashboardPages, type DashboardOptions } from './dashboard-routes.js';
+import { SESSION_KEY_HEADER, SESSION_KEY_PARAM } from './page/session-names.js';
 
 const ORIGIN = 'http://127.0.0.1:5000';
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuv';
@@ -38,10 +39,12 @@ function makeApp() {
   return { app, auth, request, shutdowns: () => shutdowns };
 }
 
-async function signIn(request: ReturnType<typeof makeApp>['request'], auth: ReturnType<typeof makeApp>['auth']): Promise<string> {
+/** Signs in with a login link: the session cookie, and the key the page gets in the fragment it goes on to. */
+async function signIn(request: ReturnType<typeof makeApp>['request'], auth: ReturnType<typeof makeApp>['auth']): Promise<{ cookie: string; key: string }> {
   const response = await request(`/login?code=${auth.mintLoginCode()}`);
   assert.equal(response.status, 303);
-  return (response.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const key = new URLSearchParams(new URL(response.headers.get('location') ?? '', ORIGIN).hash.slice(1)).get(SESSION_KEY_PARAM) ?? '';
+  return { cookie: (response.headers.get('set-cookie') ?? '').split(';')[0]!, key };
 }
 
 describe('dashboard routes behind the API guard', () => {
@@ -64,21 +67,41 @@ describe('dashboard routes behind the API guard', () => {
     assert.match(first.headers.get('set-cookie') ?? '', /^aiplugs_session_5000=[\w-]+; Path=\/; HttpOnly; SameSite=Strict$/);
     assert.equal((await request(`/login?code=${code}`)).status, 401);
     const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const key = new URLSearchParams(new URL(first.headers.get('location') ?? '', ORIGIN).hash.slice(1)).get(SESSION_KEY_PARAM) ?? '';
     const page = await request('/', { headers: { cookie } });
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
-    assert.deepEqual(await (await request('/api/dashboard/pairing', { headers: { cookie } })).json(), { token: TOKEN, apiUrl: ORIGIN });
+    assert.deepEqual(await (await request('/api/dashboard/pairing', { headers: { cookie, [SESSION_KEY_HEADER]: key } })).json(), { token: TOKEN, apiUrl: ORIGIN });
+  });
+
+  it("the session cookie alone, which the browser also sends to every other port of 127.0.0.1, neither reads the token nor changes anything", async () => {
+    // Another local account's server on another port gets the cookie from any request the browser
+    // makes to it; the dashboard's calls also carry the session's key, which only its own page has.
+    const { request, auth } = makeApp();
+    const { cookie, key } = await signIn(request, auth);
+    assert.match(key, /^[\w-]{40,}$/, 'the sign-in hands the page its key in the fragment, which no server sees');
+    assert.equal((await request('/api/dashboard/pairing', { headers: { cookie } })).status, 401);
+    assert.equal((await request('/api/events', { headers: { cookie } })).status, 401);
+    assert.equal((await request('/api/settings', { method: 'PATCH', headers: { cookie, origin: ORIGIN, 'content-type': 'application/json' }, body: '{}' })).status, 401);
+    assert.equal((await request('/api/dashboard/pairing', { headers: { cookie, [SESSION_KEY_HEADER]: 'guessed' } })).status, 401);
+    assert.deepEqual(await (await request('/api/dashboard/pairing', { headers: { cookie, [SESSION_KEY_HEADER]: key } })).json(), { token: TOKEN, apiUrl: ORIGIN });
+    // EventSource cannot send headers: the event stream takes the key in its query (past the guard: this app has no stream).
+    assert.equal((await request(`/api/events?${SESSION_KEY_PARAM}=${key}`, { headers: { cookie } })).status, 404);
+    // The page itself needs only the cookie (it holds no secret).
+    assert.equal((await request('/', { headers: { cookie, accept: 'text/html' } })).status, 200);
   });
 
   it('a session changes things only from the dashboard origin; the bearer token works anywhere', async () => {
     const { request, auth } = makeApp();
-    const cookie = await signIn(request, auth);
+    const session = await signIn(request, auth);
+    const cookie = session.cookie;
+    const key = { [SESSION_KEY_HEADER]: session.key };
     const patch = (headers: Record<string, string>) => request('/api/settings', { method: 'PATCH', headers: { 'content-type': 'application/json', ...headers }, body: '{}' });
-    assert.equal((await patch({ cookie })).status, 403);
-    assert.equal((await patch({ cookie, origin: 'https://evil.example' })).status, 403);
-    assert.equal((await patch({ cookie, origin: ORIGIN })).status, 200);
+    assert.equal((await patch({ cookie, ...key })).status, 403);
+    assert.equal((await patch({ cookie, ...key, origin: 'https://evil.example' })).status, 403);
+    assert.equal((await patch({ cookie, ...key, origin: ORIGIN })).status, 200);
     assert.equal((await patch({ authorization: `Bearer ${TOKEN}` })).status, 200);
-    assert.equal((await patch({ cookie: 'aiplugs_session_5000=forged', origin: ORIGIN })).status, 401);
+    assert.equal((await patch({ cookie: 'aiplugs_session_5000=forged', ...key, origin: ORIGIN })).status, 401);
   });
 
   it('the token form signs in; a wrong token does not', async () => {

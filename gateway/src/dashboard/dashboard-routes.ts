@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { tokensEqual } from '../api/token-compare.js';
 import { ApiError, parseJsonBody } from '../api/api-error.js';
+import { SESSION_KEY_PARAM } from './page/session-names.js';
 import type { ApiEnv } from '../api/api-env.js';
 import { builtExtensionDir } from '../browser/browser-args.js';
 import { readBrowserBundle } from '../built-assets.js';
@@ -72,8 +73,9 @@ export function dashboardPages(options: DashboardOptions) {
   const html = readAsset('page/index.html');
   const assets = Object.fromEntries(Object.entries(ASSETS).map(([name, asset]) => [name, { body: asset.read(), type: asset.type }]));
   const signIn = (c: { header: (name: string, value: string) => void; redirect: (url: string, status: 303) => Response }) => {
-    c.header('set-cookie', options.auth.sessionCookie(options.auth.createSession()));
-    return c.redirect('/', 303);
+    const { session, key } = options.auth.createSession();
+    c.header('set-cookie', options.auth.sessionCookie(session));
+    return c.redirect(`/#${SESSION_KEY_PARAM}=${key}`, 303);
   };
   return new Hono<ApiEnv>()
     .get('/', (c) => c.html(html, 200, PAGE_HEADERS))

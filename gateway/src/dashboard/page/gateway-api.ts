@@ -1,11 +1,35 @@
 /**
  * The gateway API as the dashboard calls it: same origin, with the session cookie its login link
- * set. The shapes below are what the dashboard reads of each answer (see the gateway's routes).
+ * set and the session's key (session-names.ts). The shapes below are what the dashboard reads of
+ * each answer (see the gateway's routes).
  */
+import { SESSION_KEY_HEADER, SESSION_KEY_PARAM } from './session-names.js';
+
+const KEY_STORAGE = 'aiplugs-session-key';
+
+/**
+ * The session's key: taken once from the fragment the sign-in sent this page to (and the fragment
+ * cleared, so that it stays out of the history), then from this origin's storage, which every tab
+ * of the dashboard shares and no other port can read.
+ */
+export function sessionKey(): string {
+  const fromSignIn = new URLSearchParams(location.hash.slice(1)).get(SESSION_KEY_PARAM);
+  if (fromSignIn) {
+    localStorage.setItem(KEY_STORAGE, fromSignIn);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return localStorage.getItem(KEY_STORAGE) ?? '';
+}
+
+/** Headers every API call of the dashboard carries. */
+export const apiHeaders = (): Record<string, string> => ({ 'content-type': 'application/json', [SESSION_KEY_HEADER]: sessionKey() });
+
+/** The event stream's address: EventSource sends no headers, so the key goes in the query. */
+export const eventsUrl = (): string => `/api/events?${new URLSearchParams({ [SESSION_KEY_PARAM]: sessionKey() })}`;
 
 /** Calls the gateway's API; a lost session goes back to the login page. */
 export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const response = await fetch(path, { ...init, headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) } });
+  const response = await fetch(path, { ...init, headers: { ...apiHeaders(), ...(init.headers as Record<string, string> | undefined) } });
   if (response.status === 401) {
     location.href = '/login';
     throw new Error('signed out');

@@ -6,6 +6,7 @@ import { clearActivity, onInference, onInjection, wireActivityFilters } from './
 import { wireBrowserButton } from './browser-card.js';
 import { loadCa, wireCaButtons } from './ca-card.js';
 import { loadCloudUsage, onCloudUsage } from './cloud-usage-table.js';
+import { eventsUrl } from './gateway-api.js';
 import { loadOverview, startUptime, wireStopButton } from './gateway-card.js';
 import { clearLog, onLog, wireLogFilters } from './live-log.js';
 import { loadModels, onModelProgress } from './models-table.js';
@@ -31,7 +32,7 @@ const EVENT_HANDLERS: Record<string, (data: never) => void> = {
 };
 
 function connectEvents(): void {
-  const source = new EventSource('/api/events');
+  const source = new EventSource(eventsUrl());
   for (const [type, handle] of Object.entries(EVENT_HANDLERS)) {
     source.addEventListener(type, (message) => {
       try {

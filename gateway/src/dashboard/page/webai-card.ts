@@ -1,6 +1,6 @@
 import { createSseParser } from '../../inference/sse-parser.js';
 import { byId, el } from './dom.js';
-import { api } from './gateway-api.js';
+import { api, apiHeaders } from './gateway-api.js';
 
 // Built-in AI (Web AI, docs/WEBAI.md): what each API runs on and whether it is ready, the model
 // download (only the user starts it unless webai.page_downloads), and the sites allowed to
@@ -105,7 +105,7 @@ async function downloadModel(): Promise<void> {
   byId('webai-download').hidden = true;
   const progress = byId('webai-progress');
   try {
-    const response = await fetch('/api/webai/language-model/create', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const response = await fetch('/api/webai/language-model/create', { method: 'POST', headers: apiHeaders(), body: '{}' });
     if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     const parser = createSseParser({ maxEventChars: 1 << 16 });
