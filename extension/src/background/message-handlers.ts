@@ -1,6 +1,6 @@
 import browser, { type Runtime } from 'webextension-polyfill';
 import { discoverGateway, GatewayError, rangeAddresses, type GatewayClient } from '../common/gateway-client';
-import { BackgroundRequestSchema, PAGE_MESSAGE_TYPES, StorageKey, type BackgroundFailure, type BackgroundFailureCode, type BackgroundReplies, type ConnectionStatus, type BackgroundRequest, type PageRequest, type PageResponse, type RelayRequest, type RequestOf } from '../common/protocol';
+import { BackgroundRequestSchema, PAGE_MESSAGE_TYPES, type BackgroundFailure, type BackgroundFailureCode, type BackgroundReplies, type ConnectionStatus, type BackgroundRequest, type PageRequest, type PageResponse, type RelayRequest, type RequestOf } from '../common/protocol';
 import { hostMatchesSitePattern, sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState, saveSettings } from '../common/storage';
 import { pageMessage } from '../../../gateway/src/api/page-messages';
@@ -10,8 +10,8 @@ import { buildHeaderRules, installHeaderRules } from './header-rules';
 import { markSkipOnceInPage } from './page-injection';
 import { acceptPairingOffer } from './pairing-offer';
 import { rememberedPlan } from './plan-cache';
-import { pluginFreeRuleIds, pluginFreeRules } from './plugin-free-rules';
 import { applyProxyRouting } from './proxy-routing';
+import { startSuppressedLoad } from './suppressed-loads';
 import { recordRuntimeStatus, resyncTabs, syncTab } from './tab-sync';
 import { runInPageWorld, type PageTarget } from './user-scripts';
 
@@ -168,9 +168,7 @@ const handlers: Handlers = {
     // injected the tab's document (a command-line or system proxy).
     const [settings, [marked]] = await Promise.all([loadSettings(), browser.scripting.executeScript({ target: { tabId, frameIds: [0] }, func: markSkipOnceInPage, args: [SKIP_ONCE_KEY] })]);
     const proxyInPath = (settings.proxyRouting && Boolean(settings.proxyPort)) || marked?.result === true;
-    await browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: pluginFreeRuleIds(tabId), addRules: pluginFreeRules(tabId, proxyInPath) });
-    const { [StorageKey.suppressedTabs]: tabs = [] } = (await browser.storage.session.get(StorageKey.suppressedTabs)) as { [key: string]: number[] };
-    await browser.storage.session.set({ [StorageKey.suppressedTabs]: [...new Set([...tabs, tabId])] });
+    await startSuppressedLoad(tabId, (marked as { documentId?: string } | undefined)?.documentId, proxyInPath);
     await browser.tabs.reload(tabId);
     return null;
   },

@@ -3,7 +3,7 @@ import { PLUGIN_FREE_HEADER } from '../../../gateway/src/proxy/plugin-free-load'
 
 /**
  * The session rules of one "Reload without plugins" of a tab, lifted once that load is parsed
- * (tab-sync.ts), both on the tab's documents and frames:
+ * (suppressed-loads.ts), both on the tab's documents and frames:
  * - the site keeps its own policy: an `allow` rule above the user's CSP-stripping rules
  *   (header-rules.ts, priority 1), which exist for plugins and no plugin runs on this load;
  * - where the gateway's proxy is in the tab's path, the mark for which it passes those documents
@@ -11,9 +11,9 @@ import { PLUGIN_FREE_HEADER } from '../../../gateway/src/proxy/plugin-free-load'
  *   still applies. Nowhere else: a site that received the mark would learn that AiPlugs is
  *   installed, and a load the proxy does not see needs no mark (the extension injects nothing
  *   into a suppressed load).
+ * `ids`: two session rule ids no other rule holds (a tab id will not do: they reach 2^31).
  */
-export function pluginFreeRules(tabId: number, proxyInPath: boolean): DeclarativeNetRequest.Rule[] {
-  const [keepPolicy, mark] = pluginFreeRuleIds(tabId);
+export function pluginFreeRules(tabId: number, proxyInPath: boolean, [keepPolicy, mark]: readonly [number, number]): DeclarativeNetRequest.Rule[] {
   const documents: DeclarativeNetRequest.RuleConditionType = { tabIds: [tabId], resourceTypes: ['main_frame', 'sub_frame'] };
   const rules: DeclarativeNetRequest.Rule[] = [{ id: keepPolicy, priority: 2, action: { type: 'allow' }, condition: documents }];
   if (proxyInPath) {
@@ -26,6 +26,3 @@ export function pluginFreeRules(tabId: number, proxyInPath: boolean): Declarativ
   }
   return rules;
 }
-
-/** The tab's two session rule ids; from 1, as rule ids must be, though a tab id may be 0. */
-export const pluginFreeRuleIds = (tabId: number): [number, number] => [tabId * 2 + 1, tabId * 2 + 2];

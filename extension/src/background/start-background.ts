@@ -2,9 +2,9 @@ import browser from 'webextension-polyfill';
 import { StorageKey } from '../common/protocol';
 import { loadSettings, removeTabState } from '../common/storage';
 import { handleMessage, syncHeaderRules } from './message-handlers';
-import { pluginFreeRuleIds } from './plugin-free-rules';
 import { applyProxyRouting, listenForProxyRequests } from './proxy-routing';
 import { keepLocalStorageFromContentScripts } from './storage-access';
+import { endSuppressedLoad } from './suppressed-loads';
 
 /**
  * Wires the background. Listeners are registered synchronously at start-up, as MV3 requires for
@@ -15,7 +15,7 @@ export function startBackground(): void {
   browser.runtime.onMessage.addListener(handleMessage);
   browser.tabs.onRemoved.addListener((tabId) => {
     void removeTabState(tabId);
-    void browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: pluginFreeRuleIds(tabId) }).catch(() => undefined);
+    void endSuppressedLoad(tabId).catch(() => undefined);
   });
   listenForProxyRequests(loadSettings);
   // Settings changed anywhere (popup, another window): the routing follows.

@@ -1,12 +1,12 @@
 import browser from 'webextension-polyfill';
 import { GatewayError } from '../common/gateway-client';
-import { runningCount, StorageKey, type PageOutcome, type RuntimeStatus, type TabState } from '../common/protocol';
+import { runningCount, type PageOutcome, type RuntimeStatus, type TabState } from '../common/protocol';
 import { hostMatchesSitePattern } from '../common/site-patterns';
 import { allTabStates, loadSettings, loadTabState, saveTabState } from '../common/storage';
 import { clientFor } from './gateway-connection';
 import { applyPlanInPage, documentParsedInPage, reconcileInPage, type ApplyPlanInput, type ReconcilePlan } from './page-injection';
 import { rememberPlan } from './plan-cache';
-import { pluginFreeRuleIds } from './plugin-free-rules';
+import { endSuppressedLoad, isSuppressedLoad } from './suppressed-loads';
 import { canRunWithoutInlineScripts, runInPageWorld } from './user-scripts';
 
 /**
@@ -115,13 +115,11 @@ async function runInPage<T, A extends unknown[]>(request: SyncRequest, func: (..
  * was redirected to another site does not see it, though the proxy passed it through plugin-free.
  */
 async function finishSuppressedLoad(request: SyncRequest): Promise<boolean> {
-  const { [StorageKey.suppressedTabs]: tabs = [] } = (await browser.storage.session.get(StorageKey.suppressedTabs)) as { [key: string]: number[] };
-  if (!tabs.includes(request.tabId)) return false;
+  if (!(await isSuppressedLoad(request.tabId, request.documentId))) return false;
   try {
     await runInPage(request, documentParsedInPage, []);
   } finally {
-    await browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: pluginFreeRuleIds(request.tabId) });
-    await browser.storage.session.set({ [StorageKey.suppressedTabs]: tabs.filter((id) => id !== request.tabId) });
+    await endSuppressedLoad(request.tabId);
   }
   return true;
 }
