@@ -205,6 +205,24 @@ test('the dashboard pairs in one click, the popup explains each state in words a
   await popup.close();
   await dashboard.close();
 
+  // Attack: another server on loopback that acts as a whole gateway (here a real one with another
+  // data dir: another account's, say) offers a code from its page. While the paired gateway runs,
+  // the extension stays with it; switching takes the other gateway's token, pasted in the popup.
+  const squatterDir = await mkdtemp(join(tmpdir(), 'aiplugs-pairing-squatter-'));
+  cleanups.push(() => rm(squatterDir, { recursive: true, force: true }));
+  const other = await startGatewayProcess({ dataDir: squatterDir, args: ['--plugins-dir', FIXTURE_PLUGINS, '--api-port', String(await outsideRange())] });
+  cleanups.push(() => other.stop());
+  const otherDashboard = await openDashboard(context, other);
+  await otherDashboard.getByRole('button', { name: 'Pair the extension' }).click();
+  await expect(otherDashboard.locator('#pair-result')).toHaveAttribute('data-state', 'failed');
+  await expect(otherDashboard.locator('#pair-result')).toContainText(`paired with the AiPlugs gateway at http://127.0.0.1:${portA}`);
+  expect(pairedLines(other)).toBe(0);
+  await otherDashboard.close();
+  await other.stop();
+  ({ popup, line } = await connectionOf(context, tabId));
+  await expect(line).toHaveAttribute('data-state', 'connected');
+  await popup.close();
+
   // Not running: in words, naming where it looked.
   await gateway.stop();
   ({ popup, line } = await connectionOf(context));

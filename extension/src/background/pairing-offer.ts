@@ -26,7 +26,8 @@ class PairingRefused extends Error {
  * from: the address is the page's origin as the browser reports it (never what the page says),
  * it must be on this machine, answer as an AiPlugs gateway on that very port, give the token for
  * the code (which it does only for this extension's Origin), and guard its API with that token
- * (a 401 without it), which a page served by some other local server cannot fake.
+ * (a 401 without it), which a page served by some other local server cannot fake. A server that
+ * fakes a whole gateway can, so an offer never replaces a paired gateway that is running.
  */
 export async function acceptPairingOffer(pageUrl: string | undefined, code: string): Promise<ConnectionStatus> {
   const address = loopbackOrigin(pageUrl);
@@ -38,6 +39,11 @@ export async function acceptPairingOffer(pageUrl: string | undefined, code: stri
   if (settings.gatewayAddress === address && settings.token && (await createGatewayClient({ address, token: settings.token }).settings().then(() => true, () => false))) {
     // Already paired with this gateway (a second `aiplugs browser` in the same profile): nothing to redeem.
     return connectionStatus();
+  }
+  if (settings.gatewayAddress && settings.gatewayAddress !== address && settings.token && (await createGatewayClient({ address: settings.gatewayAddress, token: settings.token }).settings().then(() => true, () => false))) {
+    // Any server on loopback can act as a whole gateway (another account's, one a website sent the
+    // tab to): while the paired one runs, a page's offer does not take the extension from it.
+    throw new PairingRefused(`This browser is paired with the AiPlugs gateway at ${settings.gatewayAddress}, which is running: to pair with ${address} instead, paste its token in the extension's popup.`);
   }
   let token: string;
   try {
