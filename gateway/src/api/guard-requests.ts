@@ -9,18 +9,25 @@ import { SIGNED_CALL_SCHEME } from '../pairing/token-proof.js';
 import { siteOf } from '../net/site-of.js';
 import { SESSION_KEY_HEADER, SESSION_KEY_PARAM } from '../dashboard/page/session-names.js';
 
-/** Routes anyone on this machine may read without the token: liveness and the public CA certificate. */
 /**
- * The dashboard session key a request carries: null for the dashboard's own pages (a GET outside
- * the API, which holds no secret and needs the cookie alone), else the key in the header, or in the
- * query of the event stream, which EventSource opens without headers.
+ * What a dashboard session's cookie reaches alone, by exact route as sent: the dashboard's page
+ * (which holds no secret) and signing out (a form, which sends no key). Everything else also needs
+ * the session's key: a list of what may go without it, since a route matched another way (a
+ * percent-encoded `/%61pi/…` reaches `/api/…`) must not slip through.
  */
-function dashboardKey(method: string, url: URL, header: string | undefined): string | null | undefined {
-  if (method === 'GET' && !url.pathname.startsWith('/api/') && url.pathname !== '/ws') return null;
+const COOKIE_ONLY_ROUTES: ReadonlySet<string> = new Set(['GET /', 'POST /logout']);
+
+/**
+ * The dashboard session key a request carries: null where the cookie alone will do, else the key
+ * in the header, or in the query of the event stream, which EventSource opens without headers.
+ */
+function dashboardKey(route: string, url: URL, header: string | undefined): string | null | undefined {
+  if (COOKIE_ONLY_ROUTES.has(route)) return null;
   if (header !== undefined) return header;
-  return method === 'GET' && url.pathname === '/api/events' ? (url.searchParams.get(SESSION_KEY_PARAM) ?? undefined) : undefined;
+  return route === 'GET /api/events' ? (url.searchParams.get(SESSION_KEY_PARAM) ?? undefined) : undefined;
 }
 
+/** Routes anyone on this machine may read without the token: liveness and the public CA certificate. */
 export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'GET /api/health',
   'GET /api/ca.pem',
@@ -83,7 +90,6 @@ export interface GuardOptions {
   webAiOnSite?: ((origin: string) => boolean) | undefined;
   /** Origins allowed to call the API from a browser (the dashboard's own). */
   apiOrigins: () => string[];
-  /** Whether a Cookie header carries a dashboard session (set by its login link); accepted like the token. */
   /** A dashboard session's cookie, and for API calls its key too (dashboard/dashboard-auth.ts); null: the dashboard's own pages. */
   isDashboardSession?: (cookieHeader: string | undefined, key: string | null | undefined) => boolean;
   /** Calls the extension may make at once for one site (net/site-of.ts; `api.max_page_requests_in_flight`); default 32. */
@@ -136,7 +142,7 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
       throw new ApiError(403, 'forbidden_origin', `Origin "${origin}" may not call the gateway API`);
     }
     const header = c.req.header('authorization') ?? '';
-    if (!PUBLIC_ROUTES.has(route) && !header && options.isDashboardSession?.(c.req.header('cookie'), dashboardKey(c.req.method, url, c.req.header(SESSION_KEY_HEADER)))) {
+    if (!PUBLIC_ROUTES.has(route) && !header && options.isDashboardSession?.(c.req.header('cookie'), dashboardKey(route, url, c.req.header(SESSION_KEY_HEADER)))) {
       // Cookies ride along on cross-site requests too: changes need our own Origin (SameSite=Strict is the first line).
       if (!SAFE_METHODS.has(c.req.method) && !(origin && allowedOrigins.includes(origin))) {
         throw new ApiError(403, 'forbidden_origin', 'A dashboard session may only change things from the dashboard itself');

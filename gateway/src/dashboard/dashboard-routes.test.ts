@@ -87,8 +87,15 @@ describe('dashboard routes behind the API guard', () => {
     assert.deepEqual(await (await request('/api/dashboard/pairing', { headers: { cookie, [SESSION_KEY_HEADER]: key } })).json(), { token: TOKEN, apiUrl: ORIGIN });
     // EventSource cannot send headers: the event stream takes the key in its query (past the guard: this app has no stream).
     assert.equal((await request(`/api/events?${SESSION_KEY_PARAM}=${key}`, { headers: { cookie } })).status, 404);
-    // The page itself needs only the cookie (it holds no secret).
+    // Nor by another spelling of an API path, which the router takes for the same route.
+    for (const path of ['/%61pi/dashboard/pairing', '/api/dashboard/%70airing', '//api/dashboard/pairing']) {
+      assert.notEqual((await request(path, { headers: { cookie } })).status, 200, path);
+    }
+    // The page itself needs only the cookie (it holds no secret), and so does signing out (a form).
     assert.equal((await request('/', { headers: { cookie, accept: 'text/html' } })).status, 200);
+    const out = await request('/logout', { method: 'POST', headers: { cookie, origin: ORIGIN } });
+    assert.equal(out.status, 303);
+    assert.equal((await request('/api/dashboard/pairing', { headers: { cookie, [SESSION_KEY_HEADER]: key } })).status, 401, 'the session is over');
   });
 
   it('a session changes things only from the dashboard origin; the bearer token works anywhere', async () => {
