@@ -32,6 +32,8 @@ export function createConnectionCalls({ router, logger, post, allowed, maxInFlig
     while (connection.calls.size < maxInFlight && connection.backlog.length > 0) start(connection, connection.backlog.shift()!);
     if (connection.paused && connection.backlog.length === 0 && connection.calls.size < maxInFlight) {
       connection.paused = false;
+      // Its pongs waited unread: the heartbeat judges it afresh from here (connection-heartbeat.ts).
+      connection.alive = true;
       connection.ws.resume();
     }
   };
@@ -60,7 +62,7 @@ export function createConnectionCalls({ router, logger, post, allowed, maxInFlig
         fallback: message.fallback,
         signal: controller.signal,
         caller: connection.caller,
-        onChunk: message.stream === false ? undefined : (data) => void post(connection, { type: 'chunk', id: message.id, data: data ?? null }),
+        onChunk: message.stream === false ? undefined : (data) => void (controller.signal.aborted || post(connection, { type: 'chunk', id: message.id, data: data ?? null })),
         onMode: (served) => {
           mode = served;
         },

@@ -53,7 +53,13 @@ const router: InferenceRouter = {
       }
       if (payload?.op === 'hold') await new Promise((resolve) => setTimeout(resolve, payload.n ?? 100));
       if (payload?.op === 'fail') throw new ApiError(503, 'worker_busy', 'busy, try later');
-      if (payload?.op === 'deep') return JSON.parse(`${'['.repeat(10_000)}${']'.repeat(10_000)}`) as unknown;
+      const deep = () => JSON.parse(`${'['.repeat(10_000)}${']'.repeat(10_000)}`) as unknown;
+      if (payload?.op === 'deep') return deep();
+      if (payload?.op === 'deep-chunk') {
+        request.onChunk?.(deep());
+        request.onChunk?.('after');
+        return 'done';
+      }
       return { plugin: pluginId, payload };
     } finally {
       running -= 1;
@@ -154,6 +160,9 @@ test('an answer JSON cannot write (nested 10,000 deep) ends its call with an err
   assert.equal((await page.next()).type, 'hello');
   page.send({ type: 'infer', id: 'd', payload: { op: 'deep' } });
   assert.deepEqual(await page.next(), { type: 'error', id: 'd', error: { code: 'backend_error', message: 'the answer cannot be written as JSON' } });
+  // A streamed chunk that cannot be written ends its call: no later chunk, no result.
+  page.send({ type: 'infer', id: 'c', payload: { op: 'deep-chunk' } });
+  assert.deepEqual(await page.next(), { type: 'error', id: 'c', error: { code: 'backend_error', message: 'the answer cannot be written as JSON' } });
   page.send({ type: 'ping', t: 8 });
   assert.deepEqual(await page.next(), { type: 'pong', t: 8 });
   page.ws.close();

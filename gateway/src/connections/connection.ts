@@ -40,12 +40,12 @@ export const abortCalls = (connection: Connection) => {
 /** Sends one message to a connection; false when it cannot be sent. */
 export type Post = (connection: Connection, message: ServerMessage) => boolean;
 
+const UNWRITABLE_ANSWER = { code: 'backend_error', message: 'the answer cannot be written as JSON' };
+
 /**
  * A sender with backpressure towards the page: a peer with more than `maxBuffered` bytes queued
  * is not reading, and is closed (1013) rather than allowed to grow the gateway's memory.
  */
-const UNWRITABLE_ANSWER = { code: 'backend_error', message: 'the answer cannot be written as JSON' };
-
 export function createPost(maxBuffered: number, logger: Logger): Post {
   return (connection, message) => {
     const { ws } = connection;
@@ -64,9 +64,14 @@ export function createPost(maxBuffered: number, logger: Logger): Post {
       text = JSON.stringify(message);
     } catch (error) {
       // What a plugin or the cloud answered, relayed: a value JSON cannot write (too deep, say).
-      // The call it belongs to still gets its end.
+      // The call it belongs to ends here, with an error, and nothing more of it is sent.
       logger.warn(`Not sending a ${message.type} to ${connection.pluginId} client ${connection.clientId}: ${(error as Error).message}`);
-      if ('id' in message && message.id !== undefined) ws.send(JSON.stringify({ type: 'error', id: message.id, error: UNWRITABLE_ANSWER }));
+      if ('id' in message && message.id !== undefined) {
+        const call = connection.calls.get(message.id);
+        connection.calls.delete(message.id);
+        call?.abort();
+        ws.send(JSON.stringify({ type: 'error', id: message.id, error: UNWRITABLE_ANSWER }));
+      }
       return false;
     }
     ws.send(text);

@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { BlankEnv } from 'hono/types';
 import { z } from 'zod';
+import { parseBoundedJson } from '../api/bounded-json.js';
 import type { EventBus } from '../events/event-bus.js';
 import { pluginIdSchema } from '../plugins/manifest-schema.js';
 import type { PluginRecord } from '../plugins/plugin-registry.js';
@@ -74,14 +75,10 @@ export function modelsRoutes<E extends Env = BlankEnv>(provisioner: ModelProvisi
   const plugins = (): PluginWithModels[] => registry.list().filter(enabled);
 
   /** The plugins a pull or verify body names, refusing an unknown or broken one. */
-  const targetsOf = async (c: { req: { json(): Promise<unknown> } }): Promise<PluginWithModels[]> => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw modelsApiError(400, 'invalid_json', 'The request body is not valid JSON');
-    }
-    const parsed = pullBodySchema.safeParse(body);
+  const targetsOf = async (c: { req: { text(): Promise<string> } }): Promise<PluginWithModels[]> => {
+    const body = parseBoundedJson(await c.req.text());
+    if (!body.ok) throw modelsApiError(400, 'invalid_json', 'The request body is not valid JSON');
+    const parsed = pullBodySchema.safeParse(body.value);
     if (!parsed.success) {
       const details = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
       throw modelsApiError(400, 'invalid_body', `${details} (expected {"plugin": "<plugin id>" | "all"})`);

@@ -124,7 +124,6 @@ export function createWebAiService(options: WebAiServiceOptions) {
     return options.provisioner.offline && !fileSource ? 'unavailable' : 'downloadable';
   }
 
-  /** The worker's environment for a built-in: the model provisioned (or `webai.model_path` checked). */
   /**
    * A page can call any route without the runtime's user-gesture check, and every local call starts
    * a cold worker, which provisions its model: only the user may start the LLM's download (hundreds
@@ -136,6 +135,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
     throw webAiError('webai_download_not_allowed', `${caller.origin} asked to download the Web AI model; only the user may start it (webai.page_downloads is off)`);
   }
 
+  /** The worker's environment for a built-in: the model provisioned (or `webai.model_path` checked). */
   async function provisionBuiltIn(plugin: LoadedPlugin, signal: AbortSignal, onProgress?: (progress: ModelProgress) => void): Promise<Record<string, string>> {
     const path = options.config().model_path;
     if (plugin.id === options.builtIns.llm.id && path) {
