@@ -7,9 +7,9 @@ export function startHeartbeat(connections: Iterable<Connection>, heartbeatMs: n
     for (const connection of connections) {
       if (connection.paused) {
         // Not read while its calls run (backpressure), so its pongs wait unread: no sign of a dead
-        // peer. It starts afresh once read again; a dead one is closed once its calls end and it
-        // is read again, or sooner by the send side (createPost) if what it is sent piles up.
-        connection.alive = true;
+        // peer. It starts afresh once read again (connection-calls.ts); a dead one is closed once
+        // its calls end and it is read again, or sooner by the send side (createPost) if what it
+        // is sent piles up.
         continue;
       }
       if (!connection.alive) {

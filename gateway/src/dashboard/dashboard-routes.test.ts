@@ -39,12 +39,17 @@ function makeApp() {
   return { app, auth, request, shutdowns: () => shutdowns };
 }
 
-/** Signs in with a login link: the session cookie, and the key the page gets in the fragment it goes on to. */
+/** What a sign-in's answer gives the browser: the session cookie, and the key the page gets in the fragment it goes on to. */
+function sessionOf(response: Response): { cookie: string; key: string } {
+  const key = new URLSearchParams(new URL(response.headers.get('location') ?? '', ORIGIN).hash.slice(1)).get(SESSION_KEY_PARAM) ?? '';
+  return { cookie: (response.headers.get('set-cookie') ?? '').split(';')[0]!, key };
+}
+
+/** Signs in with a login link. */
 async function signIn(request: ReturnType<typeof makeApp>['request'], auth: ReturnType<typeof makeApp>['auth']): Promise<{ cookie: string; key: string }> {
   const response = await request(`/login?code=${auth.mintLoginCode()}`);
   assert.equal(response.status, 303);
-  const key = new URLSearchParams(new URL(response.headers.get('location') ?? '', ORIGIN).hash.slice(1)).get(SESSION_KEY_PARAM) ?? '';
-  return { cookie: (response.headers.get('set-cookie') ?? '').split(';')[0]!, key };
+  return sessionOf(response);
 }
 
 describe('dashboard routes behind the API guard', () => {
@@ -66,8 +71,7 @@ describe('dashboard routes behind the API guard', () => {
     assert.equal(first.status, 303);
     assert.match(first.headers.get('set-cookie') ?? '', /^aiplugs_session_5000=[\w-]+; Path=\/; HttpOnly; SameSite=Strict$/);
     assert.equal((await request(`/login?code=${code}`)).status, 401);
-    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]!;
-    const key = new URLSearchParams(new URL(first.headers.get('location') ?? '', ORIGIN).hash.slice(1)).get(SESSION_KEY_PARAM) ?? '';
+    const { cookie, key } = sessionOf(first);
     const page = await request('/', { headers: { cookie } });
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
