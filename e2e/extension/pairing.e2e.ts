@@ -9,14 +9,15 @@ import getPort, { portNumbers } from 'get-port';
 import { loopbackChromium } from '../support/chromium.js';
 import { CLI, REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
-import { FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
+import { EXTENSION_ID, FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
 import { startExtensionSite } from './support/extension-site.js';
 import { goto } from '../support/navigate.js';
 
 /**
- * Pairing without copy-paste: `aiplugs browser` pairs the extension it loads and keeps its
- * profile; the dashboard's one click; the popup finding a gateway that moved, in words; and what
- * a hostile page cannot do.
+ * Pairing without copy-paste: `aiplugs browser` pairs the extension it loads (over the DevTools
+ * pipe) and keeps its profile; the dashboard's one click, confirmed in the extension's own tab;
+ * the popup finding a gateway that moved, in words; and what a hostile page or another local
+ * account's gateway cannot do.
  */
 
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
@@ -83,7 +84,7 @@ test('aiplugs browser pairs the extension it loads, keeps the named profile (no 
   };
   const profileDir = join(dataDir, 'profiles', 'default');
   const first = await launch();
-  expect(first.started).toMatchObject({ profile: 'default', profileDir, pairing: 'offered', gatewayAttached: true });
+  expect(first.started).toMatchObject({ profile: 'default', profileDir, pairing: 'offered', paired: true, gatewayAttached: true });
   expect(gateway.log()).toContain('Pairing: one-time code issued for extension begpjpdcgffpmaidncfacapllamkklkg');
   await expect.poll(() => pairedLines(gateway), { timeout: 30_000 }).toBe(1);
   // …and then went on to the page asked for, through the proxy.
@@ -123,7 +124,58 @@ test('aiplugs browser pairs the extension it loads, keeps the named profile (no 
   await gateway.stop();
 });
 
-test('the dashboard pairs in one click, the popup explains each state in words and finds the gateway where it moved; hostile pages cannot pair or read the token', async () => {
+/** The extension's pairing confirmation, which it opens in a tab of its own when a page offers a code. */
+const confirmationTab = (context: BrowserContext) => context.waitForEvent('page', { predicate: (page) => page.url().startsWith(`chrome-extension://${EXTENSION_ID}/pairing.html`) });
+
+test("a page's offer alone pairs nothing: another account's gateway gets a confirmation the user can decline, even from an unpaired extension", async () => {
+  // Attack: another local account runs a whole gateway on 127.0.0.1 (here a real one on another
+  // data dir) and gets its page opened in a top frame (a website can send a tab there). The
+  // extension has never been paired: before, it took the offer at once and planned what it
+  // injects on every site from that server.
+  const squatterDir = await mkdtemp(join(tmpdir(), 'aiplugs-pairing-unpaired-'));
+  cleanups.push(() => rm(squatterDir, { recursive: true, force: true }));
+  const other = await startGatewayProcess({ dataDir: squatterDir, args: ['--plugins-dir', FIXTURE_PLUGINS, '--api-port', String(await outsideRange())] });
+  cleanups.push(() => other.stop());
+  const browser = await launchWithExtension();
+  cleanups.push(() => browser.close());
+  const lure = await openDashboard(browser.context, other);
+  const opened = confirmationTab(browser.context);
+  await lure.getByRole('button', { name: 'Pair the extension' }).click();
+  await expect(lure.locator('#pair-result')).toHaveAttribute('data-state', 'confirm');
+  await expect(lure.locator('#pair-result')).toContainText('Confirm in the AiPlugs tab');
+  const confirmation = await opened;
+  await expect(confirmation.getByTestId('pairing-address')).toHaveText(other.ready.apiUrl);
+  await keepScreenshot(confirmation, 'pairing-confirmation');
+  expect(pairedLines(other)).toBe(0);
+  // One offer waits at a time: another (here from a second page) is refused while its question is open (no pile of tabs).
+  const again = await openDashboard(browser.context, other);
+  await again.getByRole('button', { name: 'Pair the extension' }).click();
+  await expect(again.locator('#pair-result')).toHaveAttribute('data-state', 'failed');
+  await expect(again.locator('#pair-result')).toContainText('waits for an answer in the AiPlugs tab');
+  await again.close();
+  expect(browser.context.pages().filter((page) => page.url().startsWith(`chrome-extension://${EXTENSION_ID}/pairing.html`))).toHaveLength(1);
+  let { popup, line } = await connectionOf(browser.context);
+  await expect(line).toHaveAttribute('data-state', 'unconfigured');
+  await popup.close();
+
+  // The user did not ask for this: declined, nothing redeemed, and the page is told so.
+  await confirmation.getByTestId('pairing-decline').click();
+  await expect(confirmation.getByTestId('pairing-status')).toHaveAttribute('data-state', 'declined');
+  await expect(lure.locator('#pair-result')).toHaveAttribute('data-state', 'failed');
+  await expect(lure.locator('#pair-result')).toContainText('declined');
+  expect(pairedLines(other)).toBe(0);
+  ({ popup, line } = await connectionOf(browser.context));
+  await expect(line).toHaveAttribute('data-state', 'unconfigured');
+  await popup.close();
+  // A decision is taken once: the page cannot have the declined offer accepted later.
+  await confirmation.reload();
+  await expect(confirmation.getByTestId('pairing-status')).toHaveAttribute('data-state', 'gone');
+  await expect(confirmation.getByTestId('pairing-accept')).toBeHidden();
+  await browser.close();
+  await other.stop();
+});
+
+test('the dashboard pairs with one click and the user\'s confirmation, the popup explains each state in words and finds the gateway where it moved; hostile pages cannot pair or read the token', async () => {
   const portA = await outsideRange();
   let gateway = await gatewayAt(portA);
   const token = await gateway.token();
@@ -186,13 +238,21 @@ test('the dashboard pairs in one click, the popup explains each state in words a
   await popup.close();
   await evil.close();
 
-  // One click in the dashboard; the dashboard window never sees the token.
+  // One click in the dashboard, and one in the extension's own tab to confirm; the dashboard
+  // window never sees the token.
   const dashboard = await openDashboard(context, gateway);
   await dashboard.evaluate(() => {
     (window as unknown as { __seen: string[] }).__seen = [];
     window.addEventListener('message', (event) => (window as unknown as { __seen: string[] }).__seen.push(JSON.stringify(event.data)));
   });
+  const opened = confirmationTab(context);
   await dashboard.getByRole('button', { name: 'Pair the extension' }).click();
+  await expect(dashboard.locator('#pair-result')).toHaveAttribute('data-state', 'confirm');
+  const confirmation = await opened;
+  await expect(confirmation.getByTestId('pairing-address')).toHaveText(gateway.ready.apiUrl);
+  expect(pairedLines(gateway)).toBe(0);
+  await confirmation.getByTestId('pairing-accept').click();
+  await expect(confirmation.getByTestId('pairing-status')).toHaveAttribute('data-state', 'paired');
   await expect(dashboard.locator('#pair-result')).toHaveAttribute('data-state', 'paired');
   await expect(dashboard.locator('#pair-result')).toContainText('Paired with AiPlugs');
   expect(await dashboard.evaluate(() => (window as unknown as { __seen: string[] }).__seen.join('\n'))).not.toContain(token);

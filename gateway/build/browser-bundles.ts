@@ -36,11 +36,6 @@ export const BROWSER_BUNDLES: readonly BrowserBundle[] = [
     file: 'dashboard.js',
     options: { ...COMMON, entryPoints: [join(SOURCE_DIR, 'dashboard/page/main.ts')], format: 'esm', target: 'es2022' },
   },
-  {
-    // The `/pair` page `aiplugs browser` opens first (dashboard/page/pair-page.ts).
-    file: 'pairing.js',
-    options: { ...COMMON, entryPoints: [join(SOURCE_DIR, 'dashboard/page/pair-page.ts')], format: 'esm', target: 'es2022' },
-  },
 ];
 
 /** Bundles one of BROWSER_BUNDLES in memory and returns its code. */

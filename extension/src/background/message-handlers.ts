@@ -1,6 +1,6 @@
 import browser, { type Runtime } from 'webextension-polyfill';
 import { discoverGateway, GatewayError, rangeAddresses, type GatewayClient } from '../common/gateway-client';
-import { BackgroundRequestSchema, PAGE_MESSAGE_TYPES, type BackgroundFailure, type BackgroundFailureCode, type BackgroundReplies, type ConnectionStatus, type BackgroundRequest, type PageRequest, type PageResponse, type RelayRequest, type RequestOf } from '../common/protocol';
+import { BackgroundRequestSchema, PAGE_MESSAGE_TYPES, type BackgroundFailure, type BackgroundFailureCode, type BackgroundReplies, type ConnectionStatus, type PairingOutcome, type BackgroundRequest, type PageRequest, type PageResponse, type RelayRequest, type RequestOf } from '../common/protocol';
 import { hostMatchesSitePattern, sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState, saveSettings } from '../common/storage';
 import { pageMessage } from '../../../gateway/src/api/page-messages';
@@ -8,7 +8,7 @@ import { SKIP_ONCE_KEY } from '../injected/navigation-hook';
 import { clientFor, connectionStatus, currentClient, pair, provenToken, rememberedTokens } from './gateway-connection';
 import { buildHeaderRules, installHeaderRules } from './header-rules';
 import { markSkipOnceInPage } from './page-injection';
-import { acceptPairingOffer } from './pairing-offer';
+import { decidePairing, describePairing, offerPairing } from './pairing-offer';
 import { rememberedPlan } from './plan-cache';
 import { applyProxyRouting } from './proxy-routing';
 import { startSuppressedLoad } from './suppressed-loads';
@@ -58,6 +58,12 @@ async function afterPairing(status: ConnectionStatus): Promise<ConnectionStatus>
     void resyncTabs();
   }
   return status;
+}
+
+/** The same for a pairing made through an offer (the user's answer, or `aiplugs browser`). */
+export async function afterOffer(outcome: PairingOutcome): Promise<PairingOutcome> {
+  if (outcome.state === 'paired') await afterPairing(await connectionStatus());
+  return outcome;
 }
 
 /** Every message the background answers, by type: the protocol in `common/protocol.ts`. */
@@ -135,8 +141,15 @@ const handlers: Handlers = {
   },
   /** Only a top frame's content script (a gateway page on this machine) offers codes; the page's URL is the browser's word, not the page's. */
   async 'pairing-offer'({ code }, sender) {
-    if (topFrameTab(sender) === null) throw new Error('Pairing offers are taken from a top-level page only.');
-    return afterPairing(await acceptPairingOffer(sender.url, code));
+    const tabId = topFrameTab(sender);
+    if (tabId === null) throw new Error('Pairing offers are taken from a top-level page only.');
+    return offerPairing(sender.url, code, { tabId, documentId: sender.documentId });
+  },
+  async 'pairing-pending'({ offer }) {
+    return describePairing(offer);
+  },
+  async 'pairing-decide'({ offer, accept }) {
+    return afterOffer(await decidePairing(offer, accept));
   },
   async 'set-plugin-enabled'({ tabId, pluginId, enabled }) {
     const state = await loadTabState(tabId);

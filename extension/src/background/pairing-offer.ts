@@ -1,7 +1,9 @@
+import browser from 'webextension-polyfill';
 import { createGatewayClient, GatewayError, normalizeAddress } from '../common/gateway-client';
-import type { ConnectionStatus } from '../common/protocol';
+import type { PairingListenerMessage, PairingOutcome } from '../common/protocol';
 import { loadSettings } from '../common/storage';
 import { connectionStatus, rememberPairing } from './gateway-connection';
+import { holdPairing, pendingPairing, PENDING_PAIRING_MS, takePairing } from './pending-pairing';
 
 /** Where the pairing listener runs (its content script's matches). */
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost']);
@@ -21,30 +23,23 @@ class PairingRefused extends Error {
   override name = 'PairingRefused';
 }
 
-/**
- * Takes a one-time pairing code offered by a page, and pairs with the gateway that page came
- * from: the address is the page's origin as the browser reports it (never what the page says),
- * it must be on this machine, answer as an AiPlugs gateway on that very port, give the token for
- * the code (which it does only for this extension's Origin), and guard its API with that token
- * (a 401 without it), which a page served by some other local server cannot fake. A server that
- * fakes a whole gateway can, so an offer never replaces a paired gateway that is running.
- */
-export async function acceptPairingOffer(pageUrl: string | undefined, code: string): Promise<ConnectionStatus> {
-  const address = loopbackOrigin(pageUrl);
-  if (!address) throw new PairingRefused('Pairing offers are taken only from an AiPlugs gateway\'s own pages on this machine.');
-  const anonymous = createGatewayClient({ address, token: null, timeoutMs: 5000 });
-  const health = await anonymous.health(3000).catch(() => null);
+const failed = (error: unknown): PairingOutcome => ({ state: 'failed', message: error instanceof PairingRefused ? error.message : `Pairing failed: ${(error as Error).message}` });
+
+/** `address` answers as an AiPlugs gateway on that very port, or this throws. */
+async function requireGateway(address: string): Promise<void> {
+  const health = await createGatewayClient({ address, token: null, timeoutMs: 5000 }).health(3000).catch(() => null);
   if (!health || String(health.apiPort) !== new URL(address).port) throw new PairingRefused(`${address} is not an AiPlugs gateway.`);
-  const settings = await loadSettings();
-  if (settings.gatewayAddress === address && settings.token && (await createGatewayClient({ address, token: settings.token }).settings().then(() => true, () => false))) {
-    // Already paired with this gateway (a second `aiplugs browser` in the same profile): nothing to redeem.
-    return connectionStatus();
-  }
-  if (settings.gatewayAddress && settings.gatewayAddress !== address && settings.token && (await createGatewayClient({ address: settings.gatewayAddress, token: settings.token }).settings().then(() => true, () => false))) {
-    // Any server on loopback can act as a whole gateway (another account's, one a website sent the
-    // tab to): while the paired one runs, a page's offer does not take the extension from it.
-    throw new PairingRefused(`This browser is paired with the AiPlugs gateway at ${settings.gatewayAddress}, which is running: to pair with ${address} instead, paste its token in the extension's popup.`);
-  }
+}
+
+const opens = (address: string, token: string) => createGatewayClient({ address, token }).settings().then(() => true, () => false);
+
+/**
+ * Redeems `code` at `address` (the gateway gives the token only for this extension's Origin) and
+ * pairs, if its API is guarded by that token (a 401 without it), which a page served by some other
+ * local server cannot fake.
+ */
+async function redeemAndPair(address: string, code: string): Promise<PairingOutcome> {
+  const anonymous = createGatewayClient({ address, token: null, timeoutMs: 5000 });
   let token: string;
   try {
     token = (await anonymous.redeemPairing(code)).token;
@@ -52,8 +47,102 @@ export async function acceptPairingOffer(pageUrl: string | undefined, code: stri
     throw new PairingRefused(error instanceof GatewayError ? error.message : `The gateway at ${address} did not take the pairing code.`);
   }
   const guarded = await anonymous.settings().then(() => false, (error: unknown) => error instanceof GatewayError && error.status === 401);
-  const opened = await createGatewayClient({ address, token }).settings().then(() => true, () => false);
-  if (!guarded || !opened) throw new PairingRefused(`${address} answered like a gateway but does not guard its API with the token it gave: not paired.`);
+  if (!guarded || !(await opens(address, token))) throw new PairingRefused(`${address} answered like a gateway but does not guard its API with the token it gave: not paired.`);
   await rememberPairing(address, token);
-  return connectionStatus();
+  return { state: 'paired', message: (await connectionStatus()).message };
+}
+
+/** The page that offered a code, and the document it was in (it may have navigated since). */
+export interface OfferingPage {
+  tabId: number;
+  documentId?: string | undefined;
+}
+
+/** Brings a tab and its window forward; false when it is gone. */
+async function bringForward(tabId: number): Promise<boolean> {
+  try {
+    const tab = await browser.tabs.update(tabId, { active: true });
+    if (tab.windowId !== undefined) await browser.windows.update(tab.windowId, { focused: true }).catch(() => undefined);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A page's offer of a one-time code. The page's address is its origin as the browser reports it
+ * (never what the page says), and it must be on this machine and answer as an AiPlugs gateway on
+ * that very port. Any server on loopback can act as a whole gateway, though (another account's,
+ * one a website sent the tab to), so an offer pairs nothing by itself: it waits for the user's
+ * answer in the extension's own tab (`pairing.html`, which no page can open or frame). While the
+ * paired gateway runs, an offer from another is refused outright.
+ */
+export async function offerPairing(pageUrl: string | undefined, code: string, from: OfferingPage): Promise<PairingOutcome> {
+  try {
+    const address = loopbackOrigin(pageUrl);
+    if (!address) throw new PairingRefused('Pairing offers are taken only from an AiPlugs gateway\'s own pages on this machine.');
+    await requireGateway(address);
+    const settings = await loadSettings();
+    if (settings.gatewayAddress && settings.token && (await opens(settings.gatewayAddress, settings.token))) {
+      // Already paired with this gateway: nothing to ask. With another that runs: not from a page.
+      if (settings.gatewayAddress === address) return { state: 'paired', message: (await connectionStatus()).message };
+      throw new PairingRefused(`This browser is paired with the AiPlugs gateway at ${settings.gatewayAddress}, which is running: to pair with ${address} instead, paste its token in the extension's popup.`);
+    }
+    const waiting = await pendingPairing();
+    if (waiting?.confirmTabId !== undefined && (await bringForward(waiting.confirmTabId))) {
+      throw new PairingRefused(`Another pairing offer (from ${waiting.address}) waits for an answer in the AiPlugs tab: answer it there first.`);
+    }
+    const id = crypto.randomUUID();
+    await holdPairing({ id, address, code, ...from, expiresAt: Date.now() + PENDING_PAIRING_MS });
+    const tab = await browser.tabs.create({ url: `${browser.runtime.getURL('/pairing.html')}?offer=${id}`, active: true, openerTabId: from.tabId });
+    await holdPairing({ id, address, code, ...from, confirmTabId: tab.id, expiresAt: Date.now() + PENDING_PAIRING_MS });
+    return { state: 'confirm', message: `Confirm in the AiPlugs tab that opened: it asks whether to pair with the gateway at ${address}.` };
+  } catch (error) {
+    return failed(error);
+  }
+}
+
+/** What the confirmation tab shows about the offer it names, or null when there is none to answer. */
+export async function describePairing(id: string): Promise<{ address: string; expiresAt: number } | null> {
+  const offer = await pendingPairing();
+  return offer?.id === id ? { address: offer.address, expiresAt: offer.expiresAt } : null;
+}
+
+/** The user's answer in the confirmation tab: pairs (or not), and tells the page that offered. */
+export async function decidePairing(id: string, accept: boolean): Promise<PairingOutcome> {
+  const offer = await takePairing(id);
+  if (!offer) return { state: 'gone', message: 'This pairing offer was already answered, replaced, or has expired: press "Pair the extension" in the dashboard again.' };
+  let outcome: PairingOutcome;
+  if (!accept) outcome = { state: 'declined', message: `Pairing with ${offer.address} was declined in the AiPlugs extension: nothing changed.` };
+  else {
+    try {
+      await requireGateway(offer.address);
+      outcome = await redeemAndPair(offer.address, offer.code);
+    } catch (error) {
+      outcome = failed(error);
+    }
+  }
+  const message: PairingListenerMessage = { type: 'pairing-decided', outcome };
+  // Only into the document that offered: the tab may have gone on to another page.
+  await browser.tabs.sendMessage(offer.tabId, message, { frameId: 0, ...(offer.documentId ? { documentId: offer.documentId } : {}) } as { frameId: number }).catch(() => undefined);
+  if (outcome.state === 'paired') await bringForward(offer.tabId);
+  return outcome;
+}
+
+/**
+ * `aiplugs browser`'s pairing, over the DevTools pipe only the process that started the browser
+ * holds (gateway/src/browser/devtools-pipe.ts): no question to ask, and the gateway named is the
+ * one the user launched the browser with, so it may replace another pairing.
+ */
+export async function pairFromLauncher(address: string, code: string): Promise<PairingOutcome> {
+  try {
+    const normalized = loopbackOrigin(`${address}/`);
+    if (!normalized) throw new PairingRefused(`${address} is not a gateway address on this machine.`);
+    await requireGateway(normalized);
+    const settings = await loadSettings();
+    if (settings.gatewayAddress === normalized && settings.token && (await opens(normalized, settings.token))) return { state: 'paired', message: (await connectionStatus()).message };
+    return await redeemAndPair(normalized, code);
+  } catch (error) {
+    return failed(error);
+  }
 }

@@ -1,6 +1,7 @@
 import browser from 'webextension-polyfill';
 import { StorageKey } from '../common/protocol';
 import { loadSettings, removeTabState } from '../common/storage';
+import { listenForLauncherPairing } from './launcher-pairing';
 import { handleMessage, syncHeaderRules } from './message-handlers';
 import { applyProxyRouting, listenForProxyRequests } from './proxy-routing';
 import { keepLocalStorageFromContentScripts } from './storage-access';
@@ -13,6 +14,7 @@ import { endSuppressedLoad } from './suppressed-loads';
 export function startBackground(): void {
   void keepLocalStorageFromContentScripts();
   browser.runtime.onMessage.addListener(handleMessage);
+  listenForLauncherPairing();
   browser.tabs.onRemoved.addListener((tabId) => {
     void removeTabState(tabId);
     void endSuppressedLoad(tabId).catch(() => undefined);

@@ -217,7 +217,7 @@ const PAGE_MESSAGES = [
   z.object({ type: z.literal('page-navigated'), url: pageUrl }),
   z.object({ type: z.literal('runtime-status'), status: RuntimeStatusSchema }),
   z.object({ type: z.literal('page-request'), request: PageRequestSchema }),
-  // from the pairing listener on a gateway's own page (dashboard, /pair)
+  // from the pairing listener on a gateway's own page (the dashboard)
   z.object({ type: z.literal('pairing-offer'), code: text(200) }),
 ] as const;
 
@@ -226,6 +226,9 @@ const EXTENSION_PAGE_MESSAGES = [
   z.object({ type: z.literal('get-connection') }),
   z.object({ type: z.literal('discover-gateway') }),
   z.object({ type: z.literal('pair'), address: text(2048), token: text(512) }),
+  // from the pairing confirmation tab, which names the offer it asks about
+  z.object({ type: z.literal('pairing-pending'), offer: text(64) }),
+  z.object({ type: z.literal('pairing-decide'), offer: text(64), accept: z.boolean() }),
   z.object({ type: z.literal('set-plugin-enabled'), tabId, pluginId: text(200), enabled: z.boolean() }),
   z.object({ type: z.literal('set-paused'), paused: z.boolean() }),
   z.object({ type: z.literal('reload-without-plugins'), tabId }),
@@ -249,7 +252,9 @@ export interface BackgroundReplies {
   'get-connection': ConnectionStatus;
   'discover-gateway': { address: string | null; probed: number };
   pair: ConnectionStatus;
-  'pairing-offer': ConnectionStatus;
+  'pairing-offer': PairingOutcome;
+  'pairing-pending': { address: string; expiresAt: number } | null;
+  'pairing-decide': PairingOutcome;
   'set-plugin-enabled': TabState | null;
   'set-paused': ConnectionStatus;
   'reload-without-plugins': null;
@@ -261,6 +266,19 @@ export interface BackgroundReplies {
 
 /** What the background sends a tab's page relay (`tabs.sendMessage`, top frame). */
 export type RelayRequest = { type: 'run-menu-command'; pluginId: string; commandId: number };
+
+/**
+ * How a pairing offer went, in words for the page that made it (never a secret): `confirm` while
+ * the user is asked in the extension's confirmation tab; `gone` when the offer asked about was
+ * already decided, replaced or expired.
+ */
+export interface PairingOutcome {
+  state: 'paired' | 'confirm' | 'declined' | 'failed' | 'gone';
+  message: string;
+}
+
+/** What the background sends the pairing listener of the page that offered a code, once the user answered. */
+export type PairingListenerMessage = { type: 'pairing-decided'; outcome: PairingOutcome };
 
 export type RequestOf<T extends BackgroundRequest['type']> = Extract<BackgroundRequest, { type: T }>;
 
@@ -279,6 +297,8 @@ export const StorageKey = {
   isTab: (key: string) => key.startsWith('tab:'),
   /** Tabs with a "reload without plugins" block rule waiting to be lifted. */
   suppressedTabs: 'suppressed-tabs',
+  /** The pairing offer waiting for the user (background/pending-pairing.ts). */
+  pendingPairing: 'pending-pairing',
 } as const;
 
 /** The popup's plugin rows: matched plugins with what the page runtime says about each. */

@@ -1,7 +1,8 @@
 import browser from 'webextension-polyfill';
 import { StorageKey, type MenuCommand, type TabState } from '../common/protocol';
 import { loadTabState } from '../common/storage';
-import { ask, targetTabId } from './popup-view';
+import { ask } from '../common/ask-background';
+import { targetTabId } from './popup-view';
 
 /** The popup's commands, grouped by plugin: what the page runtime last reported for the tab. */
 export function commandGroups(state: TabState | null): Array<{ pluginId: string; name: string; commands: MenuCommand[] }> {

@@ -1,13 +1,11 @@
 import browser from 'webextension-polyfill';
+import { ask } from '../common/ask-background';
 import { createGatewayClient } from '../common/gateway-client';
 import type { GatewayEvent } from '../common/gateway-answers';
 import {
   pluginViews,
   runningCount,
   StorageKey,
-  type BackgroundFailure,
-  type BackgroundReplies,
-  type BackgroundRequest,
   type ConnectionStatus,
   type TabPluginView,
   type TabState,
@@ -15,13 +13,6 @@ import {
 import { sitePatternFor } from '../common/site-patterns';
 import { loadSettings, loadTabState } from '../common/storage';
 import { mountWebAiCloudSwitch } from './webai-cloud-switch';
-
-/** Sends a typed request to the background; a `{failure}` answer becomes a thrown error. */
-export async function ask<T extends BackgroundRequest['type']>(message: Extract<BackgroundRequest, { type: T }>): Promise<BackgroundReplies[T]> {
-  const reply = (await browser.runtime.sendMessage(message)) as BackgroundReplies[T] | BackgroundFailure;
-  if (reply && typeof reply === 'object' && 'failure' in reply) throw new Error(reply.failure.message);
-  return reply as BackgroundReplies[T];
-}
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 

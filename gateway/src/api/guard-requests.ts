@@ -40,9 +40,6 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'POST /api/pairing/redeem',
   // Proves the gateway holds the token without revealing it (pairing/token-proof.ts).
   'POST /api/pairing/proof',
-  // The page `aiplugs browser` opens to hand that code to the extension (the code is in its fragment).
-  'GET /pair',
-  'GET /pair.js',
 ]);
 
 /** True for a route anyone on this machine may call without the token. */

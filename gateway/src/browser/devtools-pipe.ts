@@ -3,7 +3,8 @@ import type { Readable, Writable } from 'node:stream';
 /**
  * The browser's DevTools protocol over `--remote-debugging-pipe` (fd 3 in, fd 4 out, JSON messages
  * ended by NUL): reachable only by the process that started the browser, unlike a debugging port.
- * Used for one thing: opening the first page once the browser is up (see `openFirstPage`).
+ * Used to open the first page once the browser is up (see `openFirstPage`) and to pair the
+ * extension it loaded (`pair-over-pipe.ts`).
  */
 export function devtoolsPipe(toBrowser: Writable, fromBrowser: Readable) {
   let nextId = 0;
@@ -33,7 +34,8 @@ export function devtoolsPipe(toBrowser: Writable, fromBrowser: Readable) {
   fromBrowser.on('error', () => undefined);
   toBrowser.on('error', () => undefined);
   return {
-    call<T>(method: string, params: object = {}, timeoutMs = 15_000): Promise<T> {
+    /** `sessionId`: a call into a target attached with `flatten: true` (a page, a service worker). */
+    call<T>(method: string, params: object = {}, timeoutMs = 15_000, sessionId?: string): Promise<T> {
       const id = ++nextId;
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -50,7 +52,7 @@ export function devtoolsPipe(toBrowser: Writable, fromBrowser: Readable) {
             reject(error);
           },
         });
-        toBrowser.write(`${JSON.stringify({ id, method, params })}\0`);
+        toBrowser.write(`${JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) })}\0`);
       });
     },
   };
@@ -63,7 +65,9 @@ export function devtoolsPipe(toBrowser: Writable, fromBrowser: Readable) {
  * loaded by `--load-extension`, Chromium holds the start-up tab's navigation (it stayed on
  * about:blank in headless Chromium 156), while a tab opened once the browser is up loads at once.
  */
-export async function openFirstPage(pipe: ReturnType<typeof devtoolsPipe>, url: string): Promise<void> {
+export type DevtoolsPipe = ReturnType<typeof devtoolsPipe>;
+
+export async function openFirstPage(pipe: DevtoolsPipe, url: string): Promise<void> {
   const { targetInfos } = await pipe.call<{ targetInfos: Array<{ targetId: string; type: string; url: string }> }>('Target.getTargets');
   await pipe.call('Target.createTarget', { url });
   for (const target of targetInfos) if (target.type === 'page' && target.url === 'about:blank') await pipe.call('Target.closeTarget', { targetId: target.targetId }).catch(() => undefined);

@@ -60,11 +60,8 @@ export async function requestLoginUrl(apiUrl: string, token: string): Promise<st
   return ((await response.json()) as { url: string }).url;
 }
 
-/**
- * The gateway's `/pair` page with a one-time code for extension `extensionId` in its fragment
- * (never sent to a server) and the page to go on to: `aiplugs browser` opens it first.
- */
-export async function requestPairingUrl(apiUrl: string, token: string, extensionId: string, next: string): Promise<string> {
+/** A one-time pairing code for extension `extensionId`, which only that extension can redeem (`aiplugs browser` hands it over the DevTools pipe). */
+export async function requestPairingCode(apiUrl: string, token: string, extensionId: string): Promise<string> {
   const response = await fetch(`${apiUrl}/api/pairing/codes`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -72,6 +69,5 @@ export async function requestPairingUrl(apiUrl: string, token: string, extension
     signal: AbortSignal.timeout(5000),
   });
   if (!response.ok) throw new Error(`The gateway refused a pairing code (HTTP ${response.status})`);
-  const { code } = (await response.json()) as { code: string };
-  return `${apiUrl}/pair#${new URLSearchParams({ code, next })}`;
+  return ((await response.json()) as { code: string }).code;
 }

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { chromiumArgs, type BrowserArgsOptions } from './browser-args.js';
-import { devtoolsPipe, openFirstPage } from './devtools-pipe.js';
+import { devtoolsPipe, openFirstPage, type DevtoolsPipe } from './devtools-pipe.js';
 
 /** How the browser ended. */
 export interface BrowserExit {
@@ -34,6 +34,8 @@ export interface LaunchBrowserOptions extends Omit<BrowserArgsOptions, 'profileD
   profileDir?: string | undefined;
   /** Where its stderr goes as it comes (the Debian wrapper prints noise there); only its end is kept by default. */
   onOutput?: (text: string) => void;
+  /** Runs over the browser's DevTools pipe once it is up, before the first page opens (with `url` only); a failure is said on stderr. */
+  beforeFirstPage?: (pipe: DevtoolsPipe) => Promise<void>;
 }
 
 /** How much of the browser's stderr is kept to explain a failure. */
@@ -134,12 +136,14 @@ export async function launchBrowser(options: LaunchBrowserOptions): Promise<Laun
   };
   if (viaPipe) {
     const pipe = devtoolsPipe(child.stdio[3] as Writable, child.stdio[4] as Readable);
-    // A browser that fails to start ends this wait; a failure leaves the blank tab and is said on stderr.
-    await Promise.race([openFirstPage(pipe, options.url!), exited]).catch((error: unknown) => {
-      const note = `aiplugs: could not open ${options.url}: ${(error as Error).message}\n`;
+    const say = (what: string) => (error: unknown) => {
+      const note = `aiplugs: ${what}: ${(error as Error).message}\n`;
       output = (output + note).slice(-OUTPUT_TAIL_CHARS);
       options.onOutput?.(note);
-    });
+    };
+    // A browser that fails to start ends these waits; a failure is said on stderr, and a first page that did not open leaves the blank tab.
+    if (options.beforeFirstPage) await Promise.race([options.beforeFirstPage(pipe), exited]).catch(say('could not pair the extension'));
+    await Promise.race([openFirstPage(pipe, options.url!), exited]).catch(say(`could not open ${options.url}`));
   }
   return { pid, profileDir, temporary, args, closed, close };
 }

@@ -2,7 +2,6 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { ApiError, parseJsonBody } from '../api/api-error.js';
 import type { ApiEnv } from '../api/api-env.js';
-import { readBrowserBundle } from '../built-assets.js';
 import type { Logger } from '../events/logger.js';
 import { AIPLUGS_EXTENSION_ID, extensionOrigin } from './extension-id.js';
 import type { PairingCodes } from './pairing-codes.js';
@@ -50,29 +49,4 @@ export function pairingRoutes(options: PairingRoutesOptions) {
       const { nonce } = await parseJsonBody(c, proofBody);
       return c.json({ proof: await tokenProof(options.token, Number(new URL(options.apiUrl()).port), nonce) });
     });
-}
-
-/** Same strictness as the dashboard: no framing, only our own script. */
-const PAGE_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-};
-
-const PAIR_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>AiPlugs - pairing the extension</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/dashboard/dashboard.css">
-<script type="module" src="/pair.js"></script></head>
-<body class="login"><main><h1>AiPlugs</h1><p id="pair-status" role="status">Pairing the AiPlugs extension with this gateway…</p></main></body></html>`;
-
-/**
- * `GET /pair#code=…&next=…`: the first page `aiplugs browser` opens. Its script hands the code in
- * the fragment to the extension's content script and then goes on to `next`.
- */
-export function pairPage() {
-  const script = readBrowserBundle('pairing.js');
-  return new Hono<ApiEnv>()
-    .get('/pair', (c) => c.html(PAIR_PAGE, 200, PAGE_HEADERS))
-    .get('/pair.js', (c) => c.body(script, 200, { ...PAGE_HEADERS, 'content-type': 'text/javascript; charset=utf-8' }));
 }

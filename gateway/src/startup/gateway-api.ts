@@ -18,7 +18,7 @@ import { modelStatusRoutes } from '../models/model-status-route.js';
 import { modelsRoutes } from '../models/models-routes.js';
 import { LOOPBACK } from '../net/pick-port.js';
 import { createPairingCodes } from '../pairing/pairing-codes.js';
-import { pairingRoutes, pairPage } from '../pairing/pairing-routes.js';
+import { pairingRoutes } from '../pairing/pairing-routes.js';
 import type { PluginRegistry } from '../plugins/plugin-registry.js';
 import { isGatewayOrigin, siteActive } from '../settings/active-plugins.js';
 import type { SettingsStore } from '../settings/settings-store.js';
@@ -104,7 +104,6 @@ export function createGatewayApi(options: GatewayApiOptions): { api: ReturnType<
       { path: '/api/cloud', app: cloudUsageRoutes(budget) },
       { path: '/', app: dashboardPages(dashboard) },
       { path: '/api', app: dashboardApi(dashboard) },
-      { path: '/', app: pairPage() },
       { path: '/api/pairing', app: pairingRoutes({ codes: createPairingCodes(), token, apiUrl: () => `http://${LOOPBACK}:${apiPort}`, logger: logger.child('pairing') }) },
     ],
     isDashboardSession: dashboardAuth.isSession,

@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { apiBypass, builtExtensionDir } from '../../browser/browser-args.js';
 import { findBrowser } from '../../browser/find-browser.js';
-import { attachOrStartGateway, requestLoginUrl, requestPairingUrl } from '../../browser/gateway-link.js';
+import { attachOrStartGateway, requestLoginUrl, requestPairingCode } from '../../browser/gateway-link.js';
 import { launchBrowser, type BrowserExit } from '../../browser/launch-browser.js';
+import { pairOverPipe } from '../../browser/pair-over-pipe.js';
 import { resolveDataDir } from '../../data/data-dir.js';
 import { unpackedExtensionId } from '../../pairing/extension-id.js';
 import { CliError, EXIT } from '../cli-error.js';
@@ -49,9 +50,10 @@ export function registerBrowserCommand(program: Command): void {
     const link = await attachOrStartGateway({ dataDir: flags.dataDir, startOptions: { writeLog: (line) => process.stderr.write(`${line}\n`) } });
     const extensionDir = flags.extension === false ? null : typeof flags.extension === 'string' ? flags.extension : builtExtensionDir();
     const target = url ?? (await requestLoginUrl(link.info.apiUrl, link.token).catch(() => 'about:blank'));
-    // The loaded extension is paired by a one-time code only it can redeem, handed over by the gateway's /pair page.
+    // The loaded extension is paired by a one-time code only it can redeem, handed to its worker over the DevTools pipe.
     const extensionId = extensionDir ? unpackedExtensionId(extensionDir) : null;
-    const first = extensionId ? await requestPairingUrl(link.info.apiUrl, link.token, extensionId, target).catch(() => null) : null;
+    const code = extensionId ? await requestPairingCode(link.info.apiUrl, link.token, extensionId).catch(() => null) : null;
+    let paired = false;
     let browser;
     try {
       browser = await launchBrowser({
@@ -60,7 +62,15 @@ export function registerBrowserCommand(program: Command): void {
         caSpki: link.info.caSpki,
         extensionDir,
         profileDir,
-        url: first ?? target,
+        url: target,
+        ...(extensionId && code
+          ? {
+              beforeFirstPage: async (pipe) => {
+                await pairOverPipe(pipe, extensionId, link.info.apiUrl, code);
+                paired = true;
+              },
+            }
+          : {}),
         headless: flags.headless ?? false,
         noSandbox: process.platform === 'linux' && process.getuid?.() === 0,
         bypass: [apiBypass(link.info.apiUrl)],
@@ -70,13 +80,13 @@ export function registerBrowserCommand(program: Command): void {
       throw new CliError(EXIT.failure, (error as Error).message);
     }
     const profile = flags.tempProfile ? null : flags.profile;
-    const started = { event: 'browser-started', pid: browser.pid, executable: found.path, args: browser.args, profile, profileDir: browser.profileDir, extensionDir, pairing: first ? 'offered' : 'none', gatewayAttached: link.attached, apiUrl: link.info.apiUrl, proxyUrl: link.info.proxyUrl };
+    const started = { event: 'browser-started', pid: browser.pid, executable: found.path, args: browser.args, profile, profileDir: browser.profileDir, extensionDir, pairing: code ? 'offered' : 'none', paired, gatewayAttached: link.attached, apiUrl: link.info.apiUrl, proxyUrl: link.info.proxyUrl };
     if (flags.json) print(JSON.stringify(started));
     else {
       print(
         `Started ${found.name} (pid ${browser.pid}) through ${link.info.proxyUrl}`,
         `  profile:   ${browser.profileDir} ${profile ? `("${profile}", kept: --temp-profile for a throw-away one)` : '(deleted when the browser closes)'}`,
-        `  extension: ${extensionDir ? `${extensionDir}${first ? ', paired with this gateway' : ' (not paired: its id is unknown; pair it from the dashboard)'}` : 'not loaded (build it: extension/.output/chrome-mv3)'}`,
+        `  extension: ${extensionDir ? `${extensionDir}${paired ? ', paired with this gateway' : code ? ' (not paired: see the reason above; pair it from the dashboard)' : ' (not paired: its id is unknown; pair it from the dashboard)'}` : 'not loaded (build it: extension/.output/chrome-mv3)'}`,
         `  gateway:   ${link.attached ? 'the running one' : 'started for this browser; stops with it'} (${link.info.apiUrl})`,
         'Close the browser or press Ctrl-C to end.',
       );

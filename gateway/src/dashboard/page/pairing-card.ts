@@ -1,9 +1,13 @@
 import { byId } from './dom.js';
 import { api } from './gateway-api.js';
-import { offerToExtension } from './offer-to-extension.js';
+import { nextPairingResult, offerToExtension } from './offer-to-extension.js';
 
-// Pairing: one click hands the extension in this browser a one-time code (never the token); the
-// token itself is shown only on request, for browsers where that cannot work (Firefox).
+// Pairing: one click hands the extension in this browser a one-time code (never the token), which
+// it redeems once the user confirms in a tab of its own; the token itself is shown only on
+// request, for browsers where that cannot work (Firefox).
+
+/** A little longer than a code lives (gateway/src/pairing/pairing-codes.ts): the extension answers once the user has. */
+const CONFIRMATION_WAIT_MS = 130_000;
 
 async function loadToken(): Promise<string> {
   const input = byId('token', HTMLInputElement);
@@ -17,7 +21,12 @@ async function pairExtension(button: HTMLElement, result: HTMLElement): Promise<
   result.textContent = 'Pairing…';
   try {
     const { code } = await api<{ code: string }>('/api/pairing/codes', { method: 'POST', body: '{}' });
-    const answer = await offerToExtension(code);
+    let answer = await offerToExtension(code);
+    if (answer?.pending) {
+      result.dataset.state = 'confirm';
+      result.textContent = answer.message;
+      answer = (await nextPairingResult(CONFIRMATION_WAIT_MS)) ?? { ...answer, pending: false, message: 'No answer came from the AiPlugs tab while the code lived: press "Pair the extension" again.' };
+    }
     result.dataset.state = answer?.paired ? 'paired' : 'failed';
     result.textContent = answer
       ? answer.message
