@@ -173,6 +173,21 @@ describe('createProxy', () => {
     assert.deepEqual(html.body, page);
   });
 
+  it('keeps a page a script fetched or prefetched apart from navigations in the browser cache (Vary), passed through untouched; other fetches keep no Vary', async () => {
+    const fetched = await viaProxy(proxy, `${origin}/page.html`, { accept: '*/*', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'no-cors', 'sec-purpose': 'prefetch' });
+    assert.equal(fetched.headers.vary, 'sec-fetch-dest, upgrade-insecure-requests');
+    assert.deepEqual(fetched.body, page);
+    assert.equal(fetched.headers['content-length'], String(page.length));
+    // A plain-HTTP page's script (no fetch metadata) likewise.
+    const noMetadata = await viaProxy(proxy, `${origin}/page.html`, { accept: 'text/html', referer: `${origin}/` });
+    assert.equal(noMetadata.headers.vary, 'sec-fetch-dest, upgrade-insecure-requests');
+    assert.deepEqual(noMetadata.body, page);
+    const json = await viaProxy(proxy, `${origin}/data.gz`, { accept: '*/*', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'cors' });
+    assert.equal(json.headers.vary, undefined);
+    const image = await viaProxy(proxy, `${origin}/page.html`, { accept: '*/*', 'sec-fetch-dest': 'image', 'sec-fetch-mode': 'no-cors' });
+    assert.equal(image.headers.vary, undefined);
+  });
+
   // Without the head-only matcher, mockttp waited for the whole body of every GET before it
   // chose a rule, so this request never reached the site and the test hung until its timeout.
   it('sends a passed-through GET on as its head arrives, without waiting for its body to end', { timeout: 20_000 }, async () => {

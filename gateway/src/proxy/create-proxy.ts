@@ -15,13 +15,13 @@ import type { PluginMatch } from '../plugins/plugin-registry.js';
 import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import { canDecode, createDecoders, decodableAcceptEncoding } from './body-codec.js';
 import { createDocumentPlanner, type DocumentPlan, type DocumentResponse } from './document-plan.js';
-import { headerValue, isDocumentRequest } from './document-request.js';
+import { headerValue, isDocumentRequest, isInjectableResponse, mayPrefetchDocument } from './document-request.js';
 import { injectionDecision, loggableUrl, type DecisionReporter } from './injection-decision.js';
 import { addBridgeRules } from './bridge-rules.js';
 import { HeadMatcher } from './head-matcher.js';
 import { isPluginFreeLoad, PLUGIN_FREE_HEADER } from './plugin-free-load.js';
 import { createLeafCertificateCache, DEFAULT_LEAF_CERTIFICATE_LIMITS, type LeafCertificateLimits } from './leaf-certificate-cache.js';
-import { CACHE_HEADERS, CONDITIONAL_REQUEST_HEADERS, withoutHeaders } from './response-headers.js';
+import { CACHE_HEADERS, CONDITIONAL_REQUEST_HEADERS, NAVIGATION_VARY, withoutHeaders, withVary } from './response-headers.js';
 import { createUpstreamErrorLog, describeUpstreamFailure, renderUpstreamErrorPage } from './upstream-error-page.js';
 
 type PassThroughResponseHead = requestSteps.PassThroughResponseHead;
@@ -122,6 +122,19 @@ function servePluginFreeDocument(reporter?: DecisionReporter) {
     if (!isDocumentRequest(request.method, request.headers)) return undefined;
     reporter?.onDecision(injectionDecision(request.url, response, null, 'plugin-free', reporter));
     return { headers: { ...withoutHeaders(response.headers, CACHE_HEADERS), 'cache-control': 'no-store' } };
+  };
+}
+
+/**
+ * A page fetched before it is visited (a script's fetch, `<link rel=prefetch>`) goes to the page
+ * untouched, but the browser may keep it and serve a later navigation to the same URL from that
+ * copy, past the proxy, without plugins (Chromium reuses a prefetched copy for five minutes
+ * whatever its freshness). Where plugins would be injected, the copy is kept apart from navigations.
+ */
+function keepFetchedDocumentsApart(activePlugins: ProxyOptions['activePlugins']) {
+  return (response: PassThroughResponseHead, request: InitiatedRequest): StreamResponseResult | undefined => {
+    if (!isInjectableResponse(response.statusCode, response.headers) || activePlugins(request.url).length === 0) return undefined;
+    return { headers: withVary(response.headers, NAVIGATION_VARY) };
   };
 }
 
@@ -244,6 +257,11 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
         transformResponseStream: streamDocumentResponse(planDocument, logger, reporter),
       }),
     ],
+  });
+  await server.addRequestRule({
+    matchers: [new HeadMatcher('fetches that may be pages', (request) => mayPrefetchDocument(request.method, request.headers))],
+    completionChecker: new Always(),
+    steps: [new PassThroughStep({ ...upstream, transformResponseStream: keepFetchedDocumentsApart(options.activePlugins) })],
   });
   await server.forUnmatchedRequest().always().thenPassThrough(upstream);
   await server

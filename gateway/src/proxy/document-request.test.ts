@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { headerValue, isDocumentRequest, isInjectableResponse } from './document-request.js';
+import { headerValue, isDocumentRequest, isInjectableResponse, mayPrefetchDocument } from './document-request.js';
 
 const navigate = { 'Sec-Fetch-Dest': 'document', 'Sec-Fetch-Mode': 'navigate', Accept: 'text/html' };
 
@@ -51,6 +51,22 @@ describe('isDocumentRequest', () => {
     assert.equal(isDocumentRequest('GET', { ...fromPage, 'Upgrade-Insecure-Requests': '1' }), true);
     assert.equal(isDocumentRequest('GET', fromPage), false);
     assert.equal(isDocumentRequest('GET', { Accept: 'text/html', Origin: 'http://site.example' }), false);
+  });
+});
+
+describe('mayPrefetchDocument', () => {
+  it('takes GETs that fetch for a script or a prefetch, and GETs without fetch metadata that are not navigations', () => {
+    assert.equal(mayPrefetchDocument('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'cors' }), true);
+    assert.equal(mayPrefetchDocument('GET', { 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'no-cors', 'sec-purpose': 'prefetch' }), true);
+    assert.equal(mayPrefetchDocument('GET', { Accept: 'text/html', Referer: 'http://site.example/' }), true);
+    assert.equal(mayPrefetchDocument('GET', {}), true);
+  });
+
+  it('leaves navigations, sub-resources of other kinds and other methods to the other rules', () => {
+    assert.equal(mayPrefetchDocument('GET', navigate), false);
+    assert.equal(mayPrefetchDocument('GET', { Accept: 'text/html', 'Upgrade-Insecure-Requests': '1' }), false);
+    for (const dest of ['image', 'script', 'style', 'font', 'iframe', 'document']) assert.equal(mayPrefetchDocument('GET', { 'Sec-Fetch-Dest': dest, 'Sec-Fetch-Mode': 'no-cors' }), false, dest);
+    assert.equal(mayPrefetchDocument('POST', { 'Sec-Fetch-Dest': 'empty' }), false);
   });
 });
 

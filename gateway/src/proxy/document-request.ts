@@ -46,6 +46,17 @@ export function isDocumentRequest(method: string, headers: Headers): boolean {
   return headerValue(headers, 'referer') === undefined && headerValue(headers, 'origin') === undefined;
 }
 
+/**
+ * A GET that may fetch a document for later use as a page: a script's fetch or XHR, or a
+ * `<link rel=prefetch>` (`Sec-Fetch-Dest: empty`), or any GET from a browser that sends no fetch
+ * metadata. Never a navigation, an image, a script or a style: those keep the plain passthrough.
+ */
+export function mayPrefetchDocument(method: string, headers: Headers): boolean {
+  if (method.toUpperCase() !== 'GET') return false;
+  const dest = headerValue(headers, 'sec-fetch-dest');
+  return dest === undefined ? !isDocumentRequest(method, headers) : dest.toLowerCase() === 'empty';
+}
+
 /** The response's media type, lower case, without parameters (`text/html`). */
 export const mediaType = (headers: Headers): string => (headerValue(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 

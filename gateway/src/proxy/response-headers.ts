@@ -14,3 +14,20 @@ export function withoutHeaders(headers: Headers, names: readonly string[]): Head
   const drop = new Set(names);
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !drop.has(name.toLowerCase())));
 }
+
+/**
+ * The request headers that tell a navigation from a fetch of the same URL: a browser's cache keeps
+ * a page a script fetched (or `<link rel=prefetch>` loaded) apart from one it navigates to only
+ * when the response varies on them.
+ */
+export const NAVIGATION_VARY = ['sec-fetch-dest', 'upgrade-insecure-requests'];
+
+/** `headers` with `names` added to its `Vary` (kept as it was when it already names them, or is `*`). */
+export function withVary(headers: Headers, names: readonly string[]): Headers {
+  const key = Object.keys(headers).find((name) => name.toLowerCase() === 'vary');
+  const current = key === undefined ? [] : [headers[key]].flat().join(',').split(',').map((token) => token.trim()).filter(Boolean);
+  if (current.includes('*')) return headers;
+  const missing = names.filter((name) => !current.some((token) => token.toLowerCase() === name));
+  if (missing.length === 0) return headers;
+  return { ...withoutHeaders(headers, ['vary']), vary: [...current, ...missing].join(', ') };
+}
