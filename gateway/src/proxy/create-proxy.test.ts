@@ -61,6 +61,8 @@ describe('createProxy', () => {
       } else if (path === '/data.gz') {
         const gz = zlib.gzipSync('{"a":1}');
         response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(gz.length) }).end(gz);
+      } else if (path === '/page.html' && request.headers['if-none-match'] === '"v1"') {
+        response.writeHead(304, { etag: '"v1"', vary: 'Accept-Encoding' }).end();
       } else if (path === '/range' && request.headers.range === 'bytes=10-60') {
         response.writeHead(206, { 'content-type': 'text/html', 'content-range': `bytes 10-60/${page.length}`, 'content-length': '51' }).end(page.subarray(10, 61));
       } else {
@@ -175,17 +177,21 @@ describe('createProxy', () => {
 
   it('keeps a page a script fetched or prefetched apart from navigations in the browser cache (Vary), passed through untouched; other fetches keep no Vary', async () => {
     const fetched = await viaProxy(proxy, `${origin}/page.html`, { accept: '*/*', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'no-cors', 'sec-purpose': 'prefetch' });
-    assert.equal(fetched.headers.vary, 'sec-fetch-dest, upgrade-insecure-requests');
+    assert.equal(fetched.headers.vary, 'sec-fetch-dest');
     assert.deepEqual(fetched.body, page);
     assert.equal(fetched.headers['content-length'], String(page.length));
     // A plain-HTTP page's script (no fetch metadata) likewise.
     const noMetadata = await viaProxy(proxy, `${origin}/page.html`, { accept: 'text/html', referer: `${origin}/` });
-    assert.equal(noMetadata.headers.vary, 'sec-fetch-dest, upgrade-insecure-requests');
+    assert.equal(noMetadata.headers.vary, 'sec-fetch-dest');
     assert.deepEqual(noMetadata.body, page);
     const json = await viaProxy(proxy, `${origin}/data.gz`, { accept: '*/*', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'cors' });
     assert.equal(json.headers.vary, undefined);
     const image = await viaProxy(proxy, `${origin}/page.html`, { accept: '*/*', 'sec-fetch-dest': 'image', 'sec-fetch-mode': 'no-cors' });
     assert.equal(image.headers.vary, undefined);
+    // Its revalidation: a 304 updates the stored headers, so it carries the Vary too (after the site's own).
+    const revalidated = await viaProxy(proxy, `${origin}/page.html`, { accept: '*/*', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'cors', 'if-none-match': '"v1"' });
+    assert.equal(revalidated.status, 304);
+    assert.equal(revalidated.headers.vary, 'Accept-Encoding, sec-fetch-dest');
   });
 
   // Without the head-only matcher, mockttp waited for the whole body of every GET before it

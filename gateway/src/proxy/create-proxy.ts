@@ -133,7 +133,8 @@ function servePluginFreeDocument(reporter?: DecisionReporter) {
  */
 function keepFetchedDocumentsApart(activePlugins: ProxyOptions['activePlugins']) {
   return (response: PassThroughResponseHead, request: InitiatedRequest): StreamResponseResult | undefined => {
-    if (!isInjectableResponse(response.statusCode, response.headers) || activePlugins(request.url).length === 0) return undefined;
+    // A 304 updates the stored copy's headers: it carries the same Vary, or the site's own would replace ours.
+    if (!(response.statusCode === 304 || isInjectableResponse(response.statusCode, response.headers)) || activePlugins(request.url).length === 0) return undefined;
     return { headers: withVary(response.headers, NAVIGATION_VARY) };
   };
 }
@@ -165,8 +166,11 @@ export function createErrorResponder(logger: Logger) {
 /**
  * The interception proxy: a mockttp server on 127.0.0.1 whose rules, in priority order, are
  * 1. the same-origin bridge (`/__aiplugs/*` on any host, streamed to the API port, see bridge-rules),
- * 2. documents (GET navigations that may get plugins injected, rewritten as a stream),
- * 3. everything else, passed through untouched (fetch/XHR, images, scripts, uploads, WebSockets).
+ * 2. plugin-free loads (the extension's mark: passed through, never cached),
+ * 3. documents (GET navigations that may get plugins injected, rewritten as a stream),
+ * 4. GETs that may fetch a page before it is visited (fetch/XHR, prefetch): passed through, kept
+ *    apart from navigations in the browser's cache where plugins would be injected,
+ * 5. everything else, passed through untouched (images, scripts, uploads, WebSockets).
  *
  * No body is held whole: rule matching looks at the method, URL and headers only (a callback
  * matcher is only reached by GETs, whose bodies are empty), documents stream through the plan's
