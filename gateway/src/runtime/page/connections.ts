@@ -60,7 +60,8 @@ export function createConnect(world: PageWorld): AiPlugsPageRuntime['connect'] {
         emit('close', { code: NEEDS_PROXY, reason: 'AiPlugs.connect needs the gateway proxy on this page' });
       }, 0);
     } else {
-      open();
+      // A prerendered page opens its socket once it is shown (PageWorld.activated).
+      void world.activated.then(() => closed || open());
     }
     return {
       events,

@@ -57,6 +57,18 @@ export interface PageWorld {
   nonce: string;
   /** Dispatches a `CustomEvent` on `window`. */
   emit(type: string, detail: unknown): void;
+  /**
+   * Settles once the user may see the page: at once, or for a page the browser prerenders (a
+   * speculation rule, the address bar's guess) when it is shown. Calls to the gateway wait for it,
+   * so a page the user never opens spends no inference, cloud budget or model download.
+   */
+  activated: Promise<void>;
+}
+
+/** A prerendered document (`document.prerendering`, not yet in TypeScript's DOM types) settles on `prerenderingchange`. */
+function whenActivated(doc: Document & { prerendering?: boolean }): Promise<void> {
+  if (doc.prerendering !== true) return Promise.resolve();
+  return new Promise((resolve) => doc.addEventListener('prerenderingchange', () => resolve(), { once: true }));
 }
 
 export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeConfig>): PageWorld {
@@ -81,5 +93,16 @@ export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeCo
     emit: (type, detail) => {
       dispatch(new NativeCustomEvent(type, { detail }));
     },
+    activated: whenActivated(document),
   };
+}
+
+/** Calls the gateway once the page is shown (`PageWorld.activated`); aborting the call while it waits rejects it at once. */
+export function onceActivated<T>(world: PageWorld, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+  if (!signal) return world.activated.then(call);
+  const aborted = new Promise<never>((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  return Promise.race([world.activated, aborted]).then(call);
 }

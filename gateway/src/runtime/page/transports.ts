@@ -1,4 +1,4 @@
-import type { PageWorld } from './page-world.js';
+import { onceActivated, type PageWorld } from './page-world.js';
 
 /** The gateway's error answer, `{error: {code, message}}`, or anything else a failed call gave. */
 interface ErrorBody {
@@ -114,9 +114,11 @@ export function createTransport(world: PageWorld): Transport {
   const callExtension = extensionChannel(world);
   return {
     infer: (pluginId, body, signal) =>
-      world.transport === 'extension' ? callExtension({ kind: 'infer', pluginId, body }, signal) : bridgeInfer(world, pluginId, body, signal),
+      onceActivated(world, signal, () => (world.transport === 'extension' ? callExtension({ kind: 'infer', pluginId, body }, signal) : bridgeInfer(world, pluginId, body, signal))),
     modelStatus: (pluginId, signal) =>
-      world.transport === 'extension' ? callExtension({ kind: 'model-status', pluginId }, signal) : bridgeCall(world, pluginId, 'models/status', { method: 'GET', signal }),
+      onceActivated(world, signal, () =>
+        world.transport === 'extension' ? callExtension({ kind: 'model-status', pluginId }, signal) : bridgeCall(world, pluginId, 'models/status', { method: 'GET', signal }),
+      ),
     callExtension,
   };
 }

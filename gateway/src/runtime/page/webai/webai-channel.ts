@@ -1,5 +1,6 @@
 // The gateway's own parser: one set of text/event-stream rules for both ends (as the extension does).
 import { createSseParser } from '../../../inference/sse-parser.js';
+import { onceActivated } from '../page-world.js';
 import type { WebAiEnv } from './webai-env.js';
 import { webAiException } from './webai-errors.js';
 
@@ -29,13 +30,15 @@ export interface WebAiChannel {
 export function createWebAiChannel(env: WebAiEnv): WebAiChannel {
   const { world } = env;
   const post = (api: WebAiRoute, verb: string, body: unknown, signal: AbortSignal, accept: string) =>
-    world.fetch(`${world.bridge}/api/webai/${api}/${verb}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept },
-      body: world.toJson(body),
-      signal,
-      credentials: 'omit', // the site's cookies are none of the gateway's business
-    });
+    onceActivated(world, signal, () =>
+      world.fetch(`${world.bridge}/api/webai/${api}/${verb}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept },
+        body: world.toJson(body),
+        signal,
+        credentials: 'omit', // the site's cookies are none of the gateway's business
+      }),
+    );
   const failure = async (response: Response) => webAiException(env, await response.json().catch(() => null), response.status);
   /** The signal's reason when the call was aborted (whatever fetch rejected with), else the error. */
   const settle = (signal: AbortSignal) => (error: unknown) => {
