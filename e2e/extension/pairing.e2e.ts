@@ -139,6 +139,22 @@ test("a page's offer alone pairs nothing: another account's gateway gets a confi
   const browser = await launchWithExtension();
   cleanups.push(() => browser.close());
   const lure = await openDashboard(browser.context, other);
+  // Offers sent all at once open one question, not one each.
+  const burst = confirmationTab(browser.context);
+  const results = await lure.evaluate(
+    () =>
+      new Promise<Array<{ pending?: boolean; message: string }>>((resolve) => {
+        const seen: Array<{ pending?: boolean; message: string }> = [];
+        window.addEventListener('message', (event) => {
+          if ((event.data as { type?: string })?.type === 'aiplugs:pairing-result' && seen.push(event.data as { message: string }) === 5) resolve(seen);
+        });
+        for (let i = 0; i < 5; i += 1) window.postMessage({ type: 'aiplugs:pairing-offer', code: `burst-${i}` }, location.origin);
+      }),
+  );
+  expect(results.filter((result) => result.pending)).toHaveLength(1);
+  expect(results.filter((result) => /waits for an answer in the AiPlugs tab/.test(result.message))).toHaveLength(4);
+  await (await burst).close();
+  expect(browser.context.pages().filter((page) => page.url().startsWith(`chrome-extension://${EXTENSION_ID}/pairing.html`))).toHaveLength(0);
   const opened = confirmationTab(browser.context);
   await lure.getByRole('button', { name: 'Pair the extension' }).click();
   await expect(lure.locator('#pair-result')).toHaveAttribute('data-state', 'confirm');
@@ -167,6 +183,10 @@ test("a page's offer alone pairs nothing: another account's gateway gets a confi
   ({ popup, line } = await connectionOf(browser.context));
   await expect(line).toHaveAttribute('data-state', 'unconfigured');
   await popup.close();
+  // …and the page cannot ask again at once: no question after question until the user gives in.
+  await lure.getByRole('button', { name: 'Pair the extension' }).click();
+  await expect(lure.locator('#pair-result')).toHaveAttribute('data-state', 'failed');
+  await expect(lure.locator('#pair-result')).toContainText('declined in this browser a moment ago');
   // A decision is taken once: the page cannot have the declined offer accepted later.
   await confirmation.reload();
   await expect(confirmation.getByTestId('pairing-status')).toHaveAttribute('data-state', 'gone');

@@ -3,7 +3,7 @@ import { createGatewayClient, GatewayError, normalizeAddress } from '../common/g
 import type { PairingListenerMessage, PairingOutcome } from '../common/protocol';
 import { loadSettings } from '../common/storage';
 import { connectionStatus, rememberPairing } from './gateway-connection';
-import { holdPairing, pendingPairing, PENDING_PAIRING_MS, takePairing } from './pending-pairing';
+import { holdPairing, oneAtATime, type PendingPairing, pendingPairing, PENDING_PAIRING_MS, recentlyDeclined, recordDecline, takePairing } from './pending-pairing';
 
 /** Where the pairing listener runs (its content script's matches). */
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost']);
@@ -69,37 +69,60 @@ async function bringForward(tabId: number): Promise<boolean> {
   }
 }
 
+const tabExists = (tabId: number) => browser.tabs.get(tabId).then(() => true, () => false);
+
+/** Refuses, in words, while the gateway this browser is paired with runs and is not `address`. */
+async function requireNoOtherRunningPairing(address: string): Promise<'paired-here' | 'free'> {
+  const settings = await loadSettings();
+  if (!settings.gatewayAddress || !settings.token || !(await opens(settings.gatewayAddress, settings.token))) return 'free';
+  if (settings.gatewayAddress === address) return 'paired-here';
+  throw new PairingRefused(`This browser is paired with the AiPlugs gateway at ${settings.gatewayAddress}, which is running: to pair with ${address} instead, paste its token in the extension's popup.`);
+}
+
 /**
  * A page's offer of a one-time code. The page's address is its origin as the browser reports it
  * (never what the page says), and it must be on this machine and answer as an AiPlugs gateway on
  * that very port. Any server on loopback can act as a whole gateway, though (another account's,
  * one a website sent the tab to), so an offer pairs nothing by itself: it waits for the user's
  * answer in the extension's own tab (`pairing.html`, which no page can open or frame). While the
- * paired gateway runs, an offer from another is refused outright.
+ * paired gateway runs, an offer from another is refused outright; one offer waits at a time; and
+ * after the user declines one, that address's offers are refused for a while.
  */
-export async function offerPairing(pageUrl: string | undefined, code: string, from: OfferingPage): Promise<PairingOutcome> {
-  try {
-    const address = loopbackOrigin(pageUrl);
-    if (!address) throw new PairingRefused('Pairing offers are taken only from an AiPlugs gateway\'s own pages on this machine.');
-    await requireGateway(address);
-    const settings = await loadSettings();
-    if (settings.gatewayAddress && settings.token && (await opens(settings.gatewayAddress, settings.token))) {
-      // Already paired with this gateway: nothing to ask. With another that runs: not from a page.
-      if (settings.gatewayAddress === address) return { state: 'paired', message: (await connectionStatus()).message };
-      throw new PairingRefused(`This browser is paired with the AiPlugs gateway at ${settings.gatewayAddress}, which is running: to pair with ${address} instead, paste its token in the extension's popup.`);
+export function offerPairing(pageUrl: string | undefined, code: string, from: OfferingPage): Promise<PairingOutcome> {
+  return oneAtATime(async () => {
+    try {
+      const address = loopbackOrigin(pageUrl);
+      if (!address) throw new PairingRefused('Pairing offers are taken only from an AiPlugs gateway\'s own pages on this machine.');
+      await requireGateway(address);
+      // Already paired with this gateway: nothing to ask.
+      if ((await requireNoOtherRunningPairing(address)) === 'paired-here') return { state: 'paired', message: (await connectionStatus()).message };
+      if (await recentlyDeclined(address)) throw new PairingRefused(`Pairing with ${address} was declined in this browser a moment ago: try again in two minutes, or pair by hand in the extension's popup.`);
+      const waiting = await pendingPairing();
+      if (waiting?.confirmTabId !== undefined && (await tabExists(waiting.confirmTabId))) {
+        // Its question comes forward for the page that asked it, never for another page's offer.
+        if (waiting.tabId === from.tabId) await bringForward(waiting.confirmTabId);
+        throw new PairingRefused(`Another pairing offer (from ${waiting.address}) waits for an answer in the AiPlugs tab: answer it there first.`);
+      }
+      const id = crypto.randomUUID();
+      const offer = { id, address, code, ...from, expiresAt: Date.now() + PENDING_PAIRING_MS };
+      await holdPairing(offer);
+      const tab = await browser.tabs.create({ url: `${browser.runtime.getURL('/pairing.html')}?offer=${id}`, active: true, openerTabId: from.tabId });
+      await holdPairing({ ...offer, confirmTabId: tab.id });
+      return { state: 'confirm', message: `Confirm in the AiPlugs tab that opened: it asks whether to pair with the gateway at ${address}.` };
+    } catch (error) {
+      return failed(error);
     }
-    const waiting = await pendingPairing();
-    if (waiting?.confirmTabId !== undefined && (await bringForward(waiting.confirmTabId))) {
-      throw new PairingRefused(`Another pairing offer (from ${waiting.address}) waits for an answer in the AiPlugs tab: answer it there first.`);
-    }
-    const id = crypto.randomUUID();
-    await holdPairing({ id, address, code, ...from, expiresAt: Date.now() + PENDING_PAIRING_MS });
-    const tab = await browser.tabs.create({ url: `${browser.runtime.getURL('/pairing.html')}?offer=${id}`, active: true, openerTabId: from.tabId });
-    await holdPairing({ id, address, code, ...from, confirmTabId: tab.id, expiresAt: Date.now() + PENDING_PAIRING_MS });
-    return { state: 'confirm', message: `Confirm in the AiPlugs tab that opened: it asks whether to pair with the gateway at ${address}.` };
-  } catch (error) {
-    return failed(error);
+  });
+}
+
+/** Tells the page that offered how it went: only its own document (Chromium), or a page of the same gateway still in that tab (Firefox names no document). */
+async function tellOfferingPage(offer: PendingPairing, outcome: PairingOutcome): Promise<void> {
+  if (!offer.documentId) {
+    const tab = await browser.tabs.get(offer.tabId).catch(() => null);
+    if (loopbackOrigin(tab?.url) !== offer.address) return;
   }
+  const message: PairingListenerMessage = { type: 'pairing-decided', outcome };
+  await browser.tabs.sendMessage(offer.tabId, message, { frameId: 0, ...(offer.documentId ? { documentId: offer.documentId } : {}) } as { frameId: number }).catch(() => undefined);
 }
 
 /** What the confirmation tab shows about the offer it names, or null when there is none to answer. */
@@ -109,24 +132,28 @@ export async function describePairing(id: string): Promise<{ address: string; ex
 }
 
 /** The user's answer in the confirmation tab: pairs (or not), and tells the page that offered. */
-export async function decidePairing(id: string, accept: boolean): Promise<PairingOutcome> {
-  const offer = await takePairing(id);
-  if (!offer) return { state: 'gone', message: 'This pairing offer was already answered, replaced, or has expired: press "Pair the extension" in the dashboard again.' };
-  let outcome: PairingOutcome;
-  if (!accept) outcome = { state: 'declined', message: `Pairing with ${offer.address} was declined in the AiPlugs extension: nothing changed.` };
-  else {
-    try {
-      await requireGateway(offer.address);
-      outcome = await redeemAndPair(offer.address, offer.code);
-    } catch (error) {
-      outcome = failed(error);
+export function decidePairing(id: string, accept: boolean): Promise<PairingOutcome> {
+  return oneAtATime(async () => {
+    const offer = await takePairing(id);
+    if (!offer) return { state: 'gone', message: 'This pairing offer was already answered, replaced, or has expired: press "Pair the extension" in the dashboard again.' };
+    let outcome: PairingOutcome;
+    if (!accept) {
+      await recordDecline(offer.address);
+      outcome = { state: 'declined', message: `Pairing with ${offer.address} was declined in the AiPlugs extension: nothing changed.` };
+    } else {
+      try {
+        await requireGateway(offer.address);
+        // The paired gateway may have started again while the question was open.
+        await requireNoOtherRunningPairing(offer.address);
+        outcome = await redeemAndPair(offer.address, offer.code);
+      } catch (error) {
+        outcome = failed(error);
+      }
     }
-  }
-  const message: PairingListenerMessage = { type: 'pairing-decided', outcome };
-  // Only into the document that offered: the tab may have gone on to another page.
-  await browser.tabs.sendMessage(offer.tabId, message, { frameId: 0, ...(offer.documentId ? { documentId: offer.documentId } : {}) } as { frameId: number }).catch(() => undefined);
-  if (outcome.state === 'paired') await bringForward(offer.tabId);
-  return outcome;
+    await tellOfferingPage(offer, outcome);
+    if (outcome.state === 'paired') await bringForward(offer.tabId);
+    return outcome;
+  });
 }
 
 /**

@@ -32,6 +32,37 @@ export async function holdPairing(offer: PendingPairing): Promise<void> {
   await browser.storage.session.set({ [StorageKey.pendingPairing]: offer });
 }
 
+/** How long offers from an address are refused after the user declined one (or closed its tab unanswered): no asking again and again. */
+export const DECLINED_PAUSE_MS = 2 * 60_000;
+
+/** When the user last declined an offer from each address (only those within the pause are kept). */
+async function declines(now: number): Promise<Record<string, number>> {
+  const stored = ((await browser.storage.session.get(StorageKey.pairingDeclines))[StorageKey.pairingDeclines] as Record<string, number> | undefined) ?? {};
+  return Object.fromEntries(Object.entries(stored).filter(([, at]) => now - at < DECLINED_PAUSE_MS));
+}
+
+export async function recordDecline(address: string, now = Date.now()): Promise<void> {
+  await browser.storage.session.set({ [StorageKey.pairingDeclines]: { ...(await declines(now)), [address]: now } });
+}
+
+/** True while offers from `address` are paused after a decline. */
+export async function recentlyDeclined(address: string, now = Date.now()): Promise<boolean> {
+  return (await declines(now))[address] !== undefined;
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs offers and answers one at a time: each reads the waiting offer and then writes it, and two
+ * offers sent at once would otherwise both find none waiting (two questions), or an answer and an
+ * offer would interleave (an answered offer asked again).
+ */
+export function oneAtATime<T>(task: () => Promise<T>): Promise<T> {
+  const run = queue.then(task, task);
+  queue = run.catch(() => undefined);
+  return run;
+}
+
 /** The offer `id` names, taken out (an answer is given once), or null when it is decided, replaced or expired. */
 export async function takePairing(id: string): Promise<PendingPairing | null> {
   const offer = await pendingPairing();

@@ -299,6 +299,8 @@ export const StorageKey = {
   suppressedTabs: 'suppressed-tabs',
   /** The pairing offer waiting for the user (background/pending-pairing.ts). */
   pendingPairing: 'pending-pairing',
+  /** Addresses whose offers the user declined lately. */
+  pairingDeclines: 'pairing-declines',
 } as const;
 
 /** The popup's plugin rows: matched plugins with what the page runtime says about each. */

@@ -10,8 +10,10 @@ export function devtoolsPipe(toBrowser: Writable, fromBrowser: Readable) {
   let nextId = 0;
   let buffered = '';
   const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  fromBrowser.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
+  // Decoded as a stream: a character split between two reads stays whole.
+  fromBrowser.setEncoding('utf8');
+  fromBrowser.on('data', (chunk: string) => {
+    buffered += chunk;
     // Events we did not ask for are many and large: bound what waits for its NUL.
     if (buffered.length > 4 * 1024 * 1024) buffered = '';
     let end;

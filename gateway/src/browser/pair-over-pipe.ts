@@ -5,7 +5,10 @@ import type { DevtoolsPipe } from './devtools-pipe.js';
 const TargetsAnswer = z.object({ targetInfos: z.array(z.object({ targetId: z.string(), type: z.string(), url: z.string() })) });
 const AttachAnswer = z.object({ sessionId: z.string() });
 /** `Runtime.evaluate` with `returnByValue`: the value, or why it threw. */
-const EvaluateAnswer = z.object({ result: z.object({ value: z.unknown().optional() }), exceptionDetails: z.object({ text: z.string().optional() }).optional() });
+const EvaluateAnswer = z.object({
+  result: z.object({ value: z.unknown().optional() }),
+  exceptionDetails: z.object({ text: z.string().optional(), exception: z.object({ description: z.string().optional() }).optional() }).optional(),
+});
 const Outcome = z.object({ state: z.string(), message: z.string() });
 
 /** A loaded extension's worker starts within a second or two; a busy machine may take longer. */
@@ -42,7 +45,7 @@ export async function pairOverPipe(pipe: DevtoolsPipe, extensionId: string, apiU
       await sleep(200);
     }
     const answer = await evaluate(`globalThis.${LAUNCHER_PAIRING_FUNCTION}(${JSON.stringify(apiUrl)}, ${JSON.stringify(code)})`);
-    if (answer.exceptionDetails) throw new Error(answer.exceptionDetails.text ?? 'the extension failed to pair');
+    if (answer.exceptionDetails) throw new Error(answer.exceptionDetails.exception?.description ?? answer.exceptionDetails.text ?? 'the extension failed to pair');
     const outcome = Outcome.parse(answer.result.value);
     if (outcome.state !== 'paired') throw new Error(outcome.message);
   } finally {

@@ -6,6 +6,30 @@ import { ask } from '../../common/ask-background';
  */
 const byId = (id: string) => document.getElementById(id)!;
 
+/** How long the tab must have been in view before its buttons take a click. */
+const ARM_DELAY_MS = 1000;
+
+/**
+ * The buttons take clicks only once the tab has been in view for a moment, and again a moment after
+ * it comes back: a page that has the user click fast where **Pair** is about to appear (it can
+ * open this tab with its offer) gets nothing from the clicks that land here.
+ */
+function armAfterDelay(buttons: HTMLButtonElement[]): void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const disarm = () => {
+    clearTimeout(timer);
+    for (const button of buttons) button.disabled = true;
+  };
+  const arm = () => {
+    disarm();
+    if (document.visibilityState === 'visible') timer = setTimeout(() => buttons.forEach((button) => (button.disabled = false)), ARM_DELAY_MS);
+  };
+  window.addEventListener('blur', disarm);
+  window.addEventListener('focus', arm);
+  document.addEventListener('visibilitychange', arm);
+  arm();
+}
+
 function show(state: string, message: string): void {
   const status = byId('status');
   status.dataset.state = state;
@@ -28,8 +52,11 @@ async function start(): Promise<void> {
     const outcome = await ask({ type: 'pairing-decide', offer, accept }).catch((error: unknown) => ({ state: 'failed' as const, message: (error as Error).message }));
     show(outcome.state, outcome.message);
   };
-  byId('accept').addEventListener('click', () => void decide(true), { once: true });
-  byId('decline').addEventListener('click', () => void decide(false), { once: true });
+  const accept = byId('accept') as HTMLButtonElement;
+  const decline = byId('decline') as HTMLButtonElement;
+  armAfterDelay([accept, decline]);
+  accept.addEventListener('click', () => void decide(true), { once: true });
+  decline.addEventListener('click', () => void decide(false), { once: true });
 }
 
 void start();
