@@ -27,6 +27,11 @@ describe('isDocumentRequest', () => {
     assert.equal(isDocumentRequest('GET', { 'sec-fetch-dest': 'frame', 'sec-fetch-mode': 'navigate' }), true);
   });
 
+  it("accepts a navigation a site's service worker fetches on (navigate mode, no destination)", () => {
+    assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate', Accept: 'text/html' }), true);
+    assert.equal(isDocumentRequest('POST', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate' }), false);
+  });
+
   it('rejects fetch/XHR, CORS, no-cors, images, scripts, workers and non-GET', () => {
     assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'cors', Accept: 'text/html' }), false);
     assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'no-cors' }), false);
@@ -64,6 +69,7 @@ describe('mayPrefetchDocument', () => {
 
   it('leaves navigations, sub-resources of other kinds and other methods to the other rules', () => {
     assert.equal(mayPrefetchDocument('GET', navigate), false);
+    assert.equal(mayPrefetchDocument('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate' }), false);
     assert.equal(mayPrefetchDocument('GET', { Accept: 'text/html', 'Upgrade-Insecure-Requests': '1' }), false);
     for (const dest of ['image', 'script', 'style', 'font', 'iframe', 'document']) assert.equal(mayPrefetchDocument('GET', { 'Sec-Fetch-Dest': dest, 'Sec-Fetch-Mode': 'no-cors' }), false, dest);
     assert.equal(mayPrefetchDocument('POST', { 'Sec-Fetch-Dest': 'empty' }), false);

@@ -25,11 +25,18 @@ export function headerValue(headers: Headers, name: string): string | undefined 
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-const DOCUMENT_DESTINATIONS = new Set(['document', 'iframe', 'frame']);
+/**
+ * `empty`: a navigation a site's service worker fetches on (`fetch(event.request)`, as Workbox's
+ * NetworkFirst does) keeps the navigate mode and loses its destination. No page can make a
+ * request in navigate mode (`new Request(url, {mode: 'navigate'})` throws), so this is a document
+ * on its way to a tab.
+ */
+const DOCUMENT_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'empty']);
 
 /**
  * A navigation to a document. With fetch metadata (every current browser on https and trustworthy
- * origins) only `Sec-Fetch-Dest: document|iframe|frame` + `Sec-Fetch-Mode: navigate` count.
+ * origins) only `Sec-Fetch-Mode: navigate` with `Sec-Fetch-Dest: document|iframe|frame` (or
+ * `empty`, from a service worker) counts.
  * Without it (plain-HTTP sites, curl, old clients) a GET that accepts `text/html` counts when it
  * is a browser's navigation, which carries `Upgrade-Insecure-Requests: 1` (browsers send it on
  * navigations only), or comes from no page at all (no `Referer`, no `Origin`: curl, a typed URL).
@@ -52,9 +59,9 @@ export function isDocumentRequest(method: string, headers: Headers): boolean {
  * metadata. Never a navigation, an image, a script or a style: those keep the plain passthrough.
  */
 export function mayPrefetchDocument(method: string, headers: Headers): boolean {
-  if (method.toUpperCase() !== 'GET') return false;
+  if (method.toUpperCase() !== 'GET' || isDocumentRequest(method, headers)) return false;
   const dest = headerValue(headers, 'sec-fetch-dest');
-  return dest === undefined ? !isDocumentRequest(method, headers) : dest.toLowerCase() === 'empty';
+  return dest === undefined || dest.toLowerCase() === 'empty';
 }
 
 /** The response's media type, lower case, without parameters (`text/html`). */
