@@ -32,6 +32,8 @@ export interface StartOptions {
   cli?: string;
   /** Working directory (default: the repository). */
   cwd?: string;
+  /** The Node binary to run it with (default: this one). */
+  node?: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export interface StartOptions {
  */
 export async function startGatewayProcess(options: StartOptions = {}): Promise<GatewayChild> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'aiplugs-e2e-')));
-  const child = spawn(process.execPath, [options.cli ?? CLI, 'start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
+  const child = spawn(options.node ?? process.execPath, [options.cli ?? CLI, 'start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, AIPLUGS_PROXY_TRUSTED_TEST_HOSTS: 'localhost', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
