@@ -40,7 +40,9 @@ test.beforeAll(async () => {
   await writeFile(join(pluginsDir, 'clock/content.js'), "window.AiPlugs.infer('clock', {}).then((answer) => { document.documentElement.dataset.clock = JSON.stringify(answer); });\n");
   site = await startTestSite({
     '/': html('<script type="speculationrules">{"prerender": [{"source": "list", "urls": ["/next"]}]}</script>', '<a id="go" href="/next">next</a>'),
-    '/next': html('', '<p>next</p>'),
+    '/next': html('', '<p>next</p><img src="/seen.gif" alt="">'),
+    // Asked for once the prerendered page is parsing: it is far enough along to be shown.
+    '/seen.gif': respond(200, { 'content-type': 'image/gif', 'cache-control': 'no-store' }, Buffer.from('R0lGODlhAQABAAAAACw=', 'base64')),
   });
   gateway = await startGatewayProcess({ args: ['--plugins-dir', pluginsDir] });
   profileDir = await mkdtemp(join(tmpdir(), 'aiplugs-prerender-profile-'));
@@ -74,9 +76,10 @@ async function evaluateIn(url: string, expression: string): Promise<unknown> {
 test("a prerendered page's plugins call the gateway only once the page is shown", async () => {
   await pipe.call('Target.createTarget', { url: `${site.origin}/` });
   await expect.poll(() => site.requests.filter((request) => request.path === '/next' && String(request.headers['sec-purpose']).includes('prerender')).length, { message: 'Chromium prerendered /next' }).toBe(1);
-  // Time for the prerendered page to load and run its plugin (it called its backend in this
-  // time before the fix; now nothing happens, so there is no event to wait for).
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  await expect.poll(() => site.requests.filter((request) => request.path === '/seen.gif').length, { message: 'the prerendered page is loading' }).toBe(1);
+  // Time for its plugin to run (it called its backend in this time before the fix; now nothing
+  // happens, so there is no event to wait for).
+  await new Promise((resolve) => setTimeout(resolve, 2000));
   expect(await evaluateIn(`${site.origin}/`, "document.getElementById('go').click(), 'clicked'")).toBe('clicked');
   const read = `JSON.stringify({ clock: document.documentElement.dataset.clock, shownAt: performance.timeOrigin + performance.getEntriesByType('navigation')[0].activationStart, activationStart: performance.getEntriesByType('navigation')[0].activationStart })`;
   let seen: { clock?: string; shownAt: number; activationStart: number } | undefined;

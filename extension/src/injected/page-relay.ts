@@ -23,7 +23,11 @@ export function startPageRelay(): void {
   const send = (message: BackgroundRequest) => browser.runtime.sendMessage(message);
   const quietly = (promise: Promise<unknown>) => promise.catch(() => undefined); // the extension was reloaded: nothing to tell
 
-  quietly(send({ type: 'page-loaded', url: location.href, restored: false }));
+  const loaded = () => quietly(send({ type: 'page-loaded', url: location.href, restored: false }));
+  // A page the browser prerenders is in no tab yet (its frame is not the tab's top frame): its
+  // load is told once it is shown, and its plugins start then, as they do behind the proxy.
+  if ((document as Document & { prerendering?: boolean }).prerendering === true) document.addEventListener('prerenderingchange', loaded, { once: true });
+  else loaded();
   // A document restored from the back/forward cache kept its state but the tab's state moved on.
   window.addEventListener('pageshow', (event) => {
     if (event.persisted) quietly(send({ type: 'page-loaded', url: location.href, restored: true }));
