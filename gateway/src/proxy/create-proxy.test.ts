@@ -177,12 +177,12 @@ describe('createProxy', () => {
 
   it('keeps a page a script fetched or prefetched apart from navigations in the browser cache (Vary), passed through untouched; other fetches keep no Vary', async () => {
     const fetched = await viaProxy(proxy, `${origin}/page.html`, { accept: '*/*', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'no-cors', 'sec-purpose': 'prefetch' });
-    assert.equal(fetched.headers.vary, 'sec-fetch-dest');
+    assert.equal(fetched.headers.vary, 'sec-fetch-dest, sec-fetch-mode');
     assert.deepEqual(fetched.body, page);
     assert.equal(fetched.headers['content-length'], String(page.length));
     // A plain-HTTP page's script (no fetch metadata) likewise.
     const noMetadata = await viaProxy(proxy, `${origin}/page.html`, { accept: 'text/html', referer: `${origin}/` });
-    assert.equal(noMetadata.headers.vary, 'sec-fetch-dest');
+    assert.equal(noMetadata.headers.vary, 'sec-fetch-dest, sec-fetch-mode');
     assert.deepEqual(noMetadata.body, page);
     const json = await viaProxy(proxy, `${origin}/data.gz`, { accept: '*/*', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'cors' });
     assert.equal(json.headers.vary, undefined);
@@ -191,7 +191,7 @@ describe('createProxy', () => {
     // Its revalidation: a 304 updates the stored headers, so it carries the Vary too (after the site's own).
     const revalidated = await viaProxy(proxy, `${origin}/page.html`, { accept: '*/*', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'cors', 'if-none-match': '"v1"' });
     assert.equal(revalidated.status, 304);
-    assert.equal(revalidated.headers.vary, 'Accept-Encoding, sec-fetch-dest');
+    assert.equal(revalidated.headers.vary, 'Accept-Encoding, sec-fetch-dest, sec-fetch-mode');
   });
 
   // Without the head-only matcher, mockttp waited for the whole body of every GET before it

@@ -16,13 +16,16 @@ export function withoutHeaders(headers: Headers, names: readonly string[]): Head
 }
 
 /**
- * The request header that tells a navigation from a fetch of the same URL: a browser's cache keeps
+ * The request headers that tell a navigation from a fetch of the same URL: a browser's cache keeps
  * a page a script fetched (or `<link rel=prefetch>` loaded) apart from one it navigates to only
- * when the response varies on it. Not `Upgrade-Insecure-Requests`, which would do the same where
- * browsers send no fetch metadata (plain HTTP): a service worker's navigation request carries it,
- * and its Cache API lookups would then miss every page it had stored with `fetch`.
+ * when the response varies on them. The mode too: a navigation a service worker fetches on has the
+ * destination of a fetch (`empty`) but keeps the navigate mode. Fetch metadata never shows in a
+ * `Request`'s headers (they are forbidden names), so a service worker's Cache API lookups are not
+ * affected. Not `Upgrade-Insecure-Requests`, which would do the same where browsers send no fetch
+ * metadata (plain HTTP): a service worker's navigation request carries it, and its Cache API
+ * lookups would then miss every page it had stored with `fetch`.
  */
-export const NAVIGATION_VARY = ['sec-fetch-dest'];
+export const NAVIGATION_VARY = ['sec-fetch-dest', 'sec-fetch-mode'];
 
 /** `headers` with `names` added to its `Vary` (kept as it was when it already names them, or is `*`). */
 export function withVary(headers: Headers, names: readonly string[]): Headers {

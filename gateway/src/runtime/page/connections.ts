@@ -82,6 +82,8 @@ export function createConnect(world: PageWorld): AiPlugsPageRuntime['connect'] {
       close() {
         closed = true;
         if (socket) socket.close(1000, 'closed by page');
+        // Closed before its page was shown (never opened): said all the same.
+        else if (world.transport !== 'extension') setTimeout(() => emit('close', { code: 1000, reason: 'closed by page' }), 0);
       },
     };
   };

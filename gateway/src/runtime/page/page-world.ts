@@ -63,12 +63,27 @@ export interface PageWorld {
    * so a page the user never opens spends no inference, cloud budget or model download.
    */
   activated: Promise<void>;
+  /** True once `activated` has settled (at once on a page that was not prerendered). */
+  isShown(): boolean;
 }
 
-/** A prerendered document (`document.prerendering`, not yet in TypeScript's DOM types) settles on `prerenderingchange`. */
-function whenActivated(doc: Document & { prerendering?: boolean }): Promise<void> {
-  if (doc.prerendering !== true) return Promise.resolve();
-  return new Promise((resolve) => doc.addEventListener('prerenderingchange', () => resolve(), { once: true }));
+/**
+ * For a prerendered document (`document.prerendering`, not yet in TypeScript's DOM types): the
+ * browser's `prerenderingchange` (a page's own dispatch of that event is not trusted, and ignored).
+ */
+function whenActivated(doc: Document & { prerendering?: boolean }): Pick<PageWorld, 'activated' | 'isShown'> {
+  if (doc.prerendering !== true) return { activated: Promise.resolve(), isShown: () => true };
+  let shown = false;
+  const activated = new Promise<void>((resolve) => {
+    const onChange = (event: Event) => {
+      if (!event.isTrusted) return;
+      doc.removeEventListener('prerenderingchange', onChange);
+      shown = true;
+      resolve();
+    };
+    doc.addEventListener('prerenderingchange', onChange);
+  });
+  return { activated, isShown: () => shown };
 }
 
 export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeConfig>): PageWorld {
@@ -93,16 +108,21 @@ export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeCo
     emit: (type, detail) => {
       dispatch(new NativeCustomEvent(type, { detail }));
     },
-    activated: whenActivated(document),
+    ...whenActivated(document),
   };
 }
 
 /** Calls the gateway once the page is shown (`PageWorld.activated`); aborting the call while it waits rejects it at once. */
 export function onceActivated<T>(world: PageWorld, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+  if (world.isShown()) return call();
   if (!signal) return world.activated.then(call);
-  const aborted = new Promise<never>((_resolve, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void world.activated.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      if (!signal.aborted) call().then(resolve, reject);
+    });
   });
-  return Promise.race([world.activated, aborted]).then(call);
 }
