@@ -37,9 +37,9 @@ test.beforeAll(async () => {
     '/fetched': page('<p>next</p>'),
     '/network-first/': page(register('/network-first/sw.js')),
     '/network-first/sw.js': worker(`${CLAIM.replace('PRELOAD', 'null')} self.addEventListener('fetch', (e) => { if (e.request.mode === 'navigate') e.respondWith(fetch(e.request)); });`),
-    // A page the worker controls prefetches another; the worker then fetches the navigation to it on.
-    '/network-first/prefetching': page('<a id="go" href="/network-first/prefetched">next</a><script>fetch("/network-first/prefetched").then((r) => r.text()).then(() => (document.body.dataset.fetched = "yes"))</script>'),
-    '/network-first/prefetched': page('<p>next</p>'),
+    // A page the worker controls fetches another; the worker then fetches the navigation to it on.
+    '/network-first/fetching': page('<a id="go" href="/network-first/fetched">next</a><script>fetch("/network-first/fetched").then((r) => r.text()).then(() => (document.body.dataset.fetched = "yes"))</script>'),
+    '/network-first/fetched': page('<p>next</p>'),
     '/preload/': page(register('/preload/sw.js')),
     '/preload/sw.js': worker(`${CLAIM.replace('PRELOAD', 'self.registration.navigationPreload.enable()')} self.addEventListener('fetch', (e) => { if (e.request.mode === 'navigate') e.respondWith(e.preloadResponse.then((r) => r || fetch(e.request))); });`),
   });
@@ -69,18 +69,18 @@ for (const [from, to] of [['/prefetching', '/prefetched'], ['/fetching', '/fetch
   });
 }
 
-test("a page prefetched under a service worker that fetches navigations on gets its plugins when visited (the worker's fetch has the prefetch's destination)", async () => {
+test("a page fetched under a service worker that fetches navigations on gets its plugins when visited (the worker's fetch has the script's destination)", async () => {
   const context = await browser.newContext();
   const tab = await context.newPage();
   await goto(tab, `${site.origin}/network-first/`);
   await expect(tab.locator('body')).toHaveAttribute('data-sw', 'ready');
-  await goto(tab, `${site.origin}/network-first/prefetching`);
+  await goto(tab, `${site.origin}/network-first/fetching`);
   expect(await tab.evaluate(() => Boolean(navigator.serviceWorker.controller)), 'the worker controls the page').toBe(true);
   await expect(tab.locator('body')).toHaveAttribute('data-fetched', 'yes');
   await tab.click('#go');
-  await tab.waitForURL('**/network-first/prefetched');
+  await tab.waitForURL('**/network-first/fetched');
   await expect(tab.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
-  expect(seenAt('/network-first/prefetched')).toEqual([
+  expect(seenAt('/network-first/fetched')).toEqual([
     ['empty', 'cors'],
     ['empty', 'navigate'],
   ]);
