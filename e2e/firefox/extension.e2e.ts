@@ -87,3 +87,16 @@ test('with the proxy as well: the injected runtime adopts the add-on hook, and e
   expect(await hookOf(page)).toEqual(expect.objectContaining({ owner: 'extension', decided: true, runtime: 'bridge' }));
   await expectOneNavigationPerChange(page);
 });
+
+test("the dashboard's one-click pairing says at once that Firefox pairs by hand (a code is bound to a Chromium extension id), and asks nothing", async () => {
+  firefox = await launchFirefox();
+  await firefox.browser.installExtension(FIREFOX_BUILD);
+  const link = await fetch(`${gateway.ready.apiUrl}/api/dashboard/login-link`, { method: 'POST', headers: { authorization: `Bearer ${await gateway.token()}` } });
+  const dashboard = await open(firefox.browser, ((await link.json()) as { url: string }).url);
+  await expect.poll(() => dashboard.$eval('body', (element) => (element as HTMLElement).dataset.ready ?? null), { timeout: 20_000 }).toBe('true');
+  const pages = (await firefox.browser.pages()).length;
+  await dashboard.click('#pair-extension');
+  await expect.poll(() => dashboard.$eval('#pair-result', (element) => (element as HTMLElement).dataset.state ?? null), { timeout: 20_000 }).toBe('failed');
+  expect(await dashboard.$eval('#pair-result', (element) => element.textContent)).toContain('In Firefox the extension pairs by hand');
+  expect((await firefox.browser.pages()).length).toBe(pages);
+});

@@ -69,6 +69,8 @@ async function bringForward(tabId: number): Promise<boolean> {
   }
 }
 
+const FIREFOX_PAIRS_BY_HAND = 'In Firefox the extension pairs by hand: open "Pair by hand" below, copy the token, and paste it in the AiPlugs popup with this gateway\'s address.';
+
 const tabExists = (tabId: number) => browser.tabs.get(tabId).then(() => true, () => false);
 
 /** Refuses, in words, while the gateway this browser is paired with runs and is not `address`. */
@@ -91,6 +93,8 @@ async function requireNoOtherRunningPairing(address: string): Promise<'paired-he
 export function offerPairing(pageUrl: string | undefined, code: string, from: OfferingPage): Promise<PairingOutcome> {
   return oneAtATime(async () => {
     try {
+      // A code is bound to a Chromium extension id; Firefox's ids are random per install.
+      if (browser.runtime.getURL('/').startsWith('moz-extension:')) throw new PairingRefused(FIREFOX_PAIRS_BY_HAND);
       const address = loopbackOrigin(pageUrl);
       if (!address) throw new PairingRefused('Pairing offers are taken only from an AiPlugs gateway\'s own pages on this machine.');
       await requireGateway(address);
