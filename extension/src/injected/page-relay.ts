@@ -23,10 +23,22 @@ export function startPageRelay(): void {
   const send = (message: BackgroundRequest) => browser.runtime.sendMessage(message);
   const quietly = (promise: Promise<unknown>) => promise.catch(() => undefined); // the extension was reloaded: nothing to tell
 
-  const loaded = () => quietly(send({ type: 'page-loaded', url: location.href, restored: false }));
-  // A page the browser prerenders is in no tab yet (its frame is not the tab's top frame): its
-  // load is told once it is shown, and its plugins start then, as they do behind the proxy.
-  if ((document as Document & { prerendering?: boolean }).prerendering === true) document.addEventListener('prerenderingchange', loaded, { once: true });
+  // A page the browser prerenders is in no tab yet (its frame is not the tab's top frame, and the
+  // background takes nothing from it): its load is told once it is shown, and its plugins start
+  // then, as they do behind the proxy; the runtime's last report so far goes with it.
+  const prerendering = () => (document as Document & { prerendering?: boolean }).prerendering === true;
+  let heldStatus: BackgroundRequest | null = null;
+  const loaded = () => {
+    quietly(send({ type: 'page-loaded', url: location.href, restored: false }));
+    if (heldStatus) quietly(send(heldStatus));
+    heldStatus = null;
+  };
+  const onShown = (event: Event) => {
+    if (!event.isTrusted) return; // a page's own dispatch: the browser's comes later
+    document.removeEventListener('prerenderingchange', onShown);
+    loaded();
+  };
+  if (prerendering()) document.addEventListener('prerenderingchange', onShown);
   else loaded();
   // A document restored from the back/forward cache kept its state but the tab's state moved on.
   window.addEventListener('pageshow', (event) => {
@@ -41,7 +53,10 @@ export function startPageRelay(): void {
   });
   window.addEventListener(PageEvent.runtimeStatus, (event) => {
     const report = RuntimeStatusReportSchema.safeParse(parse<unknown>((event as CustomEvent).detail));
-    if (report.success) quietly(send({ type: 'runtime-status', status: { ...report.data, url: location.href, commands: menuCommands(report.data.commands) } }));
+    if (!report.success) return;
+    const message: BackgroundRequest = { type: 'runtime-status', status: { ...report.data, url: location.href, commands: menuCommands(report.data.commands) } };
+    if (prerendering()) heldStatus = message;
+    else quietly(send(message));
   });
   // The popup's "run this command": only the background sends these (the page cannot reach runtime.onMessage).
   browser.runtime.onMessage.addListener((message: unknown) => {
