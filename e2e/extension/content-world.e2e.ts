@@ -49,6 +49,8 @@ test("the relay's world cannot read the gateway token", async () => {
   const seen = await inRelayWorld(tab, `chrome.storage.local.get(null).then((all) => JSON.stringify(all), (error) => 'refused: ' + error.message)`);
   expect(String(seen)).not.toContain(token);
   expect(String(seen)).toMatch(/^refused: /);
+  // Nor the session area, where a pairing offer waits for the user's answer.
+  expect(String(await inRelayWorld(tab, `chrome.storage.session.get(null).then((all) => JSON.stringify(all), (error) => 'refused: ' + error.message)`))).toMatch(/^refused: /);
   await tab.close();
 });
 
@@ -60,6 +62,9 @@ test("the relay's world cannot make the background act as the popup", async () =
     { type: 'set-paused', paused: true },
     { type: 'set-proxy-routing', enabled: true },
     { type: 'get-connection' },
+    // Answering a pairing question (the renderer cannot read the waiting offer's id either: below).
+    { type: 'pairing-decide', offer: 'any', accept: true },
+    { type: 'pairing-pending', offer: 'any' },
   ];
   for (const attack of attacks) expect(String(await send(attack))).toContain('not_allowed');
   // Nothing changed, as the popup shows it.
