@@ -72,6 +72,22 @@ async function liveSecureContexts(): Promise<number> {
   }
 }
 
+/**
+ * What the proxy keeps once the flood's last connections are gone. The count is of every secure
+ * context in this process: a TLS socket (the proxy's side, and this test's client side, which
+ * makes a context per connection) holds one until it is released, and the last handshakes' may
+ * not be yet when the flood returns (once in CI: 32 counted for a cache of 20). Counted again for
+ * up to 2 s while above `bound`; a cache that keeps more stays above it.
+ */
+async function keptAfterFlood(before: number, bound: number): Promise<number> {
+  let kept = (await liveSecureContexts()) - before;
+  for (let attempt = 0; kept > bound && attempt < 20; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    kept = (await liveSecureContexts()) - before;
+  }
+  return kept;
+}
+
 describe('leaf certificates', () => {
   const proxies: GatewayProxy[] = [];
   after(async () => {
@@ -99,7 +115,7 @@ describe('leaf certificates', () => {
     proxies.push(proxy);
     const before = await liveSecureContexts();
     const minted = await flood(proxy, 3000, 'page');
-    const kept = (await liveSecureContexts()) - before;
+    const kept = await keptAfterFlood(before, 100 + 5);
     t.diagnostic(`minted ${minted} of 3000, secure contexts kept after the flood: ${kept}`);
     assert.equal(minted, 200, 'the burst was minted, the rest refused');
     assert.ok(kept <= 100 + 5, `${kept} certificates kept for a cache of 100`);
@@ -110,7 +126,7 @@ describe('leaf certificates', () => {
     proxies.push(proxy);
     const before = await liveSecureContexts();
     const minted = await flood(proxy, 300, 'slow');
-    const kept = (await liveSecureContexts()) - before;
+    const kept = await keptAfterFlood(before, 20 + 5);
     t.diagnostic(`minted ${minted} of 300, secure contexts kept: ${kept}`);
     assert.equal(minted, 300);
     assert.ok(kept <= 20 + 5, `${kept} certificates kept for a cache of 20`);
