@@ -29,6 +29,7 @@ const SOURCES = [
   'gateway/src/api/page-origin.ts',
   'gateway/src/pairing/token-proof.ts',
   'gateway/src/proxy/plugin-free-load.ts',
+  'gateway/src/runtime/page/prerendering.ts',
   'package.json',
   'package-lock.json',
   'docs/EXTENSION.md',

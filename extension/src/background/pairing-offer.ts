@@ -1,9 +1,10 @@
 import browser from 'webextension-polyfill';
+import { PAIRING_CODE_TTL_MS } from '../../../gateway/src/dashboard/page/pairing-messages';
 import { createGatewayClient, GatewayError, normalizeAddress } from '../common/gateway-client';
 import type { PairingListenerMessage, PairingOutcome } from '../common/protocol';
 import { loadSettings } from '../common/storage';
 import { connectionStatus, rememberPairing } from './gateway-connection';
-import { holdPairing, oneAtATime, type PendingPairing, pendingPairing, PENDING_PAIRING_MS, recentlyDeclined, recordDecline, takePairing } from './pending-pairing';
+import { holdPairing, oneAtATime, type PendingPairing, pendingPairing, recentlyDeclined, recordDecline, takePairing } from './pending-pairing';
 
 /** Where the pairing listener runs (its content script's matches). */
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost']);
@@ -49,7 +50,7 @@ async function redeemAndPair(address: string, code: string): Promise<PairingOutc
   const guarded = await anonymous.settings().then(() => false, (error: unknown) => error instanceof GatewayError && error.status === 401);
   if (!guarded || !(await opens(address, token))) throw new PairingRefused(`${address} answered like a gateway but does not guard its API with the token it gave: not paired.`);
   await rememberPairing(address, token);
-  return { state: 'paired', message: (await connectionStatus()).message };
+  return pairedOutcome();
 }
 
 /** The page that offered a code, and the document it was in (it may have navigated since). */
@@ -73,12 +74,20 @@ const FIREFOX_PAIRS_BY_HAND = 'In Firefox the extension pairs by hand: open "Pai
 
 const tabExists = (tabId: number) => browser.tabs.get(tabId).then(() => true, () => false);
 
+const pairedOutcome = async (): Promise<PairingOutcome> => ({ state: 'paired', message: (await connectionStatus()).message });
+
+/** The address of the gateway this browser is paired with, while it runs and takes the token; else null. */
+async function runningPairedAddress(): Promise<string | null> {
+  const { gatewayAddress, token } = await loadSettings();
+  return gatewayAddress && token && (await opens(gatewayAddress, token)) ? gatewayAddress : null;
+}
+
 /** Refuses, in words, while the gateway this browser is paired with runs and is not `address`. */
 async function requireNoOtherRunningPairing(address: string): Promise<'paired-here' | 'free'> {
-  const settings = await loadSettings();
-  if (!settings.gatewayAddress || !settings.token || !(await opens(settings.gatewayAddress, settings.token))) return 'free';
-  if (settings.gatewayAddress === address) return 'paired-here';
-  throw new PairingRefused(`This browser is paired with the AiPlugs gateway at ${settings.gatewayAddress}, which is running: to pair with ${address} instead, paste its token in the extension's popup.`);
+  const running = await runningPairedAddress();
+  if (running === null) return 'free';
+  if (running === address) return 'paired-here';
+  throw new PairingRefused(`This browser is paired with the AiPlugs gateway at ${running}, which is running: to pair with ${address} instead, paste its token in the extension's popup.`);
 }
 
 /**
@@ -99,7 +108,7 @@ export function offerPairing(pageUrl: string | undefined, code: string, from: Of
       if (!address) throw new PairingRefused('Pairing offers are taken only from an AiPlugs gateway\'s own pages on this machine.');
       await requireGateway(address);
       // Already paired with this gateway: nothing to ask.
-      if ((await requireNoOtherRunningPairing(address)) === 'paired-here') return { state: 'paired', message: (await connectionStatus()).message };
+      if ((await requireNoOtherRunningPairing(address)) === 'paired-here') return await pairedOutcome();
       if (await recentlyDeclined(address)) throw new PairingRefused(`Pairing with ${address} was declined in this browser a moment ago: try again in two minutes, or pair by hand in the extension's popup.`);
       const waiting = await pendingPairing();
       if (waiting?.confirmTabId !== undefined && (await tabExists(waiting.confirmTabId))) {
@@ -108,7 +117,7 @@ export function offerPairing(pageUrl: string | undefined, code: string, from: Of
         throw new PairingRefused(`Another pairing offer (from ${waiting.address}) waits for an answer in the AiPlugs tab: answer it there first.`);
       }
       const id = crypto.randomUUID();
-      const offer = { id, address, code, ...from, expiresAt: Date.now() + PENDING_PAIRING_MS };
+      const offer = { id, address, code, ...from, expiresAt: Date.now() + PAIRING_CODE_TTL_MS };
       await holdPairing(offer);
       const tab = await browser.tabs.create({ url: `${browser.runtime.getURL('/pairing.html')}?offer=${id}`, active: true, openerTabId: from.tabId });
       await holdPairing({ ...offer, confirmTabId: tab.id });
@@ -170,8 +179,7 @@ export async function pairFromLauncher(address: string, code: string): Promise<P
     const normalized = loopbackOrigin(`${address}/`);
     if (!normalized) throw new PairingRefused(`${address} is not a gateway address on this machine.`);
     await requireGateway(normalized);
-    const settings = await loadSettings();
-    if (settings.gatewayAddress === normalized && settings.token && (await opens(normalized, settings.token))) return { state: 'paired', message: (await connectionStatus()).message };
+    if ((await runningPairedAddress()) === normalized) return await pairedOutcome();
     return await redeemAndPair(normalized, code);
   } catch (error) {
     return failed(error);

@@ -1,5 +1,6 @@
 import browser from 'webextension-polyfill';
 import { StorageKey } from '../common/protocol';
+import { serialQueue } from './serial-queue';
 
 /**
  * The one pairing offer waiting for the user's answer in the extension's confirmation tab. Kept in
@@ -16,12 +17,9 @@ export interface PendingPairing {
   documentId?: string | undefined;
   /** The confirmation tab, brought forward when the same offer comes again. */
   confirmTabId?: number | undefined;
-  /** The gateway's codes live two minutes (gateway/src/pairing/pairing-codes.ts). */
+  /** As long as the gateway honours the code (PAIRING_CODE_TTL_MS). */
   expiresAt: number;
 }
-
-/** As long as the gateway honours the code. */
-export const PENDING_PAIRING_MS = 2 * 60_000;
 
 export async function pendingPairing(now = Date.now()): Promise<PendingPairing | null> {
   const stored = (await browser.storage.session.get(StorageKey.pendingPairing))[StorageKey.pendingPairing] as PendingPairing | undefined;
@@ -30,6 +28,14 @@ export async function pendingPairing(now = Date.now()): Promise<PendingPairing |
 
 export async function holdPairing(offer: PendingPairing): Promise<void> {
   await browser.storage.session.set({ [StorageKey.pendingPairing]: offer });
+}
+
+/** The offer `id` names, taken out (an answer is given once), or null when it is decided, replaced or expired. */
+export async function takePairing(id: string): Promise<PendingPairing | null> {
+  const offer = await pendingPairing();
+  if (!offer || offer.id !== id) return null;
+  await browser.storage.session.remove(StorageKey.pendingPairing);
+  return offer;
 }
 
 /** How long offers from an address are refused after the user declined one (or closed its tab unanswered): no asking again and again. */
@@ -50,23 +56,9 @@ export async function recentlyDeclined(address: string, now = Date.now()): Promi
   return (await declines(now))[address] !== undefined;
 }
 
-let queue: Promise<unknown> = Promise.resolve();
-
 /**
  * Runs offers and answers one at a time: each reads the waiting offer and then writes it, and two
  * offers sent at once would otherwise both find none waiting (two questions), or an answer and an
  * offer would interleave (an answered offer asked again).
  */
-export function oneAtATime<T>(task: () => Promise<T>): Promise<T> {
-  const run = queue.then(task, task);
-  queue = run.catch(() => undefined);
-  return run;
-}
-
-/** The offer `id` names, taken out (an answer is given once), or null when it is decided, replaced or expired. */
-export async function takePairing(id: string): Promise<PendingPairing | null> {
-  const offer = await pendingPairing();
-  if (!offer || offer.id !== id) return null;
-  await browser.storage.session.remove(StorageKey.pendingPairing);
-  return offer;
-}
+export const oneAtATime = serialQueue();

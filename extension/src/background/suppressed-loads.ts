@@ -2,6 +2,7 @@ import browser from 'webextension-polyfill';
 import { z } from 'zod/mini';
 import { StorageKey } from '../common/protocol';
 import { pluginFreeRules } from './plugin-free-rules';
+import { serialQueue } from './serial-queue';
 
 /**
  * The tabs whose next load the user asked to have without plugins ("Reload without plugins"), in
@@ -22,12 +23,7 @@ async function read(): Promise<SuppressedLoad[]> {
 const write = (loads: SuppressedLoad[]) => browser.storage.session.set({ [StorageKey.suppressedTabs]: loads });
 
 /** One change at a time: two tabs asking at once must not be given the same rule ids. */
-let queue: Promise<unknown> = Promise.resolve();
-const serially = <T>(task: () => Promise<T>): Promise<T> => {
-  const run = queue.then(task, task);
-  queue = run.catch(() => undefined);
-  return run;
-};
+const serially = serialQueue();
 
 /** The two smallest session rule ids no rule holds. */
 async function freeRuleIds(): Promise<[number, number]> {

@@ -1,5 +1,6 @@
 import browser from 'webextension-polyfill';
 import { pageMessage } from '../../../gateway/src/api/page-messages';
+import { whenShown } from '../../../gateway/src/runtime/page/prerendering';
 import {
   MAX_MENU_COMMANDS,
   MAX_PAGE_CALLS_IN_FLIGHT,
@@ -26,20 +27,15 @@ export function startPageRelay(): void {
   // A page the browser prerenders is in no tab yet (its frame is not the tab's top frame, and the
   // background takes nothing from it): its load is told once it is shown, and its plugins start
   // then, as they do behind the proxy; the runtime's last report so far goes with it.
-  const prerendering = () => (document as Document & { prerendering?: boolean }).prerendering === true;
+  const { activated, isShown } = whenShown(document);
   let heldStatus: BackgroundRequest | null = null;
   const loaded = () => {
     quietly(send({ type: 'page-loaded', url: location.href, restored: false }));
     if (heldStatus) quietly(send(heldStatus));
     heldStatus = null;
   };
-  const onShown = (event: Event) => {
-    if (!event.isTrusted) return; // a page's own dispatch: the browser's comes later
-    document.removeEventListener('prerenderingchange', onShown);
-    loaded();
-  };
-  if (prerendering()) document.addEventListener('prerenderingchange', onShown);
-  else loaded();
+  if (isShown()) loaded();
+  else void activated.then(loaded);
   // A document restored from the back/forward cache kept its state but the tab's state moved on.
   window.addEventListener('pageshow', (event) => {
     if (event.persisted) quietly(send({ type: 'page-loaded', url: location.href, restored: true }));
@@ -55,7 +51,7 @@ export function startPageRelay(): void {
     const report = RuntimeStatusReportSchema.safeParse(parse<unknown>((event as CustomEvent).detail));
     if (!report.success) return;
     const message: BackgroundRequest = { type: 'runtime-status', status: { ...report.data, url: location.href, commands: menuCommands(report.data.commands) } };
-    if (prerendering()) heldStatus = message;
+    if (!isShown()) heldStatus = message;
     else quietly(send(message));
   });
   // The popup's "run this command": only the background sends these (the page cannot reach runtime.onMessage).

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { LAUNCHER_PAIRING_FUNCTION } from '../dashboard/page/pairing-messages.js';
 import type { DevtoolsPipe } from './devtools-pipe.js';
@@ -13,8 +14,6 @@ const Outcome = z.object({ state: z.string(), message: z.string() });
 
 /** A loaded extension's worker starts within a second or two; a busy machine may take longer. */
 const WORKER_WAIT_MS = 20_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function extensionWorker(pipe: DevtoolsPipe, extensionId: string, deadline: number): Promise<string> {
   for (;;) {

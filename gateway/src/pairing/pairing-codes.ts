@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { PAIRING_CODE_TTL_MS } from '../dashboard/page/pairing-messages.js';
 
 export interface PairingCodesOptions {
   /** How long a code stays valid if nobody redeems it. */
@@ -30,7 +31,7 @@ export interface PairingCodes {
  * page nor another extension can forge), lives two minutes, and works once.
  */
 export function createPairingCodes(options: PairingCodesOptions = {}): PairingCodes {
-  const ttl = options.ttlMs ?? 120_000;
+  const ttl = options.ttlMs ?? PAIRING_CODE_TTL_MS;
   const max = options.maxOutstanding ?? 32;
   const now = options.now ?? Date.now;
   const codes = new Map<string, { redeemer: string; expiresAt: number }>();

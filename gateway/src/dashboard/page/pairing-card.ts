@@ -1,13 +1,14 @@
 import { byId } from './dom.js';
 import { api } from './gateway-api.js';
 import { nextPairingResult, offerToExtension } from './offer-to-extension.js';
+import { PAIRING_CODE_TTL_MS } from './pairing-messages.js';
 
 // Pairing: one click hands the extension in this browser a one-time code (never the token), which
 // it redeems once the user confirms in a tab of its own; the token itself is shown only on
 // request, for browsers where that cannot work (Firefox).
 
-/** A little longer than a code lives (gateway/src/pairing/pairing-codes.ts): the extension answers once the user has. */
-const CONFIRMATION_WAIT_MS = 130_000;
+/** A little longer than a code lives: the extension answers once the user has. */
+const CONFIRMATION_WAIT_MS = PAIRING_CODE_TTL_MS + 10_000;
 
 async function loadToken(): Promise<string> {
   const input = byId('token', HTMLInputElement);

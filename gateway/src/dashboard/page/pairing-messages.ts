@@ -5,6 +5,9 @@
  * and the gateway honours it only from the extension's own Origin.
  */
 export const PAIRING_OFFER = 'aiplugs:pairing-offer';
+
+/** How long a one-time code lives unredeemed; the extension holds a page's offer that long, and the dashboard waits for its answer a little longer. */
+export const PAIRING_CODE_TTL_MS = 120_000;
 export const PAIRING_RESULT = 'aiplugs:pairing-result';
 
 /** Page → extension (`window.postMessage` on the dashboard): "redeem this code at my origin". */

@@ -1,3 +1,4 @@
+import { whenShown } from './prerendering.js';
 import type { PageRuntimeConfig, RuntimeTransport } from './runtime-config.js';
 
 /** The flag object the navigation hook keeps on `window` (shared with the extension's MAIN-world hook). */
@@ -67,25 +68,6 @@ export interface PageWorld {
   isShown(): boolean;
 }
 
-/**
- * For a prerendered document (`document.prerendering`, not yet in TypeScript's DOM types): the
- * browser's `prerenderingchange` (a page's own dispatch of that event is not trusted, and ignored).
- */
-function whenActivated(doc: Document & { prerendering?: boolean }): Pick<PageWorld, 'activated' | 'isShown'> {
-  if (doc.prerendering !== true) return { activated: Promise.resolve(), isShown: () => true };
-  let shown = false;
-  const activated = new Promise<void>((resolve) => {
-    const onChange = (event: Event) => {
-      if (!event.isTrusted) return;
-      doc.removeEventListener('prerenderingchange', onChange);
-      shown = true;
-      resolve();
-    };
-    doc.addEventListener('prerenderingchange', onChange);
-  });
-  return { activated, isShown: () => shown };
-}
-
 export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeConfig>): PageWorld {
   const NativeCustomEvent = w.CustomEvent;
   const dispatch = w.dispatchEvent.bind(w);
@@ -108,7 +90,7 @@ export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeCo
     emit: (type, detail) => {
       dispatch(new NativeCustomEvent(type, { detail }));
     },
-    ...whenActivated(document),
+    ...whenShown(document),
   };
 }
 
