@@ -59,9 +59,11 @@ export function isDocumentRequest(method: string, headers: Headers): boolean {
  * metadata. Never a navigation, an image, a script or a style: those keep the plain passthrough.
  */
 export function mayPrefetchDocument(method: string, headers: Headers): boolean {
-  if (method.toUpperCase() !== 'GET' || isDocumentRequest(method, headers)) return false;
+  if (method.toUpperCase() !== 'GET') return false;
+  // Asked of every request the proxy sees: images, scripts and styles leave at the first lookup.
   const dest = headerValue(headers, 'sec-fetch-dest');
-  return dest === undefined || dest.toLowerCase() === 'empty';
+  if (dest !== undefined && dest.toLowerCase() !== 'empty') return false;
+  return !isDocumentRequest(method, headers);
 }
 
 /** The response's media type, lower case, without parameters (`text/html`). */

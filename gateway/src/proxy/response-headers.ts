@@ -1,3 +1,5 @@
+import { headerValue } from './document-request.js';
+
 type Headers = Record<string, string | string[] | undefined>;
 
 /** Validators and freshness that would let a browser reuse a copy without our injection. */
@@ -29,8 +31,7 @@ export const NAVIGATION_VARY = ['sec-fetch-dest', 'sec-fetch-mode'];
 
 /** `headers` with `names` added to its `Vary` (kept as it was when it already names them, or is `*`). */
 export function withVary(headers: Headers, names: readonly string[]): Headers {
-  const key = Object.keys(headers).find((name) => name.toLowerCase() === 'vary');
-  const current = key === undefined ? [] : [headers[key]].flat().join(',').split(',').map((token) => token.trim()).filter(Boolean);
+  const current = (headerValue(headers, 'vary') ?? '').split(',').map((token) => token.trim()).filter(Boolean);
   if (current.includes('*')) return headers;
   const missing = names.filter((name) => !current.some((token) => token.toLowerCase() === name));
   if (missing.length === 0) return headers;
