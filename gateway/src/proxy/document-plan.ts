@@ -9,7 +9,7 @@ import type { CspContext } from './csp-policy.js';
 import { headerValue, isInjectableResponse, mediaType } from './document-request.js';
 import { isEncodingLabel } from './encoding-labels.js';
 import { HeadRewriter, type PassThroughReason } from './head-rewriter.js';
-import { charsetParameter, isAsciiIncompatible } from './html-injection.js';
+import { charsetParameter, isWideCharset } from './html-injection.js';
 import { createDocumentTemplates, type DocumentTemplates } from './document-templates.js';
 import type { MetaCspRewrite } from './meta-csp.js';
 import { CACHE_HEADERS } from './response-headers.js';
@@ -86,8 +86,8 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
   const templates = createDocumentTemplates();
   return (response) => {
     if (!isInjectableResponse(response.statusCode, response.headers)) return null;
-    const contentType = headerValue(response.headers, 'content-type');
-    if (isAsciiIncompatible(new Uint8Array(), contentType)) return null;
+    const charset = charsetParameter(headerValue(response.headers, 'content-type'));
+    if (isWideCharset(charset)) return null;
     const matches = options.activePlugins(response.url);
     if (matches.length === 0) return null;
     const origin = new URL(response.url).origin;
@@ -96,7 +96,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     const webAi = options.webAi?.() ?? null;
     const xml = mediaType(response.headers) === 'application/xhtml+xml';
     // A charset the browser honours outranks any <meta charset>: the head need not wait for one.
-    const transportCharset = isEncodingLabel(charsetParameter(contentType));
+    const transportCharset = isEncodingLabel(charset);
     const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession(), webai: webAi !== null });
     const markup = templates.markup(matches, {
       webAi,

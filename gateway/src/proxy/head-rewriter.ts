@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { SkipReason } from '../events/activity-events.js';
 import { HeadScanner } from './head-scanner.js';
-import { isAsciiIncompatible } from './html-injection.js';
+import { startsWithUtf16Bom } from './html-injection.js';
 import type { ByteEdit, MetaCspRewrite } from './meta-csp.js';
 
 export interface HeadRewriterOptions {
@@ -65,10 +65,8 @@ export class HeadRewriter extends Transform {
       if (this.sniffed.byteLength < 2) return callback();
       chunk = this.sniffed;
       this.sniffed = null;
-      // A UTF-16 page (by BOM) cannot take ASCII markup without corrupting it.
-      if (isAsciiIncompatible(chunk, undefined)) {
-        this.passThrough = true;
-        this.options.onPassThrough?.('unsupported-charset');
+      if (startsWithUtf16Bom(chunk)) {
+        this.stopRewriting('unsupported-charset');
         return callback(null, chunk);
       }
     }
@@ -76,10 +74,7 @@ export class HeadRewriter extends Transform {
     this.held.push(chunk);
     this.received += chunk.byteLength;
     this.release(this.scanner.settled);
-    if (this.scanner.done && this.emitted === this.received) {
-      this.passThrough = true;
-      this.reportRefusal();
-    }
+    if (this.scanner.done && this.emitted === this.received) this.stopRewriting(this.scanner.refusal);
     callback();
   }
 
@@ -94,13 +89,14 @@ export class HeadRewriter extends Transform {
     if (!this.passThrough) {
       this.scanner.end();
       this.release(Infinity);
-      this.reportRefusal();
+      this.stopRewriting(this.scanner.refusal);
     }
     callback();
   }
 
-  private reportRefusal(): void {
-    const reason = this.scanner.refusal;
+  /** From here on every chunk passes straight through; `reason` is set when nothing was edited. */
+  private stopRewriting(reason: PassThroughReason | null): void {
+    this.passThrough = true;
     if (reason) this.options.onPassThrough?.(reason);
   }
 

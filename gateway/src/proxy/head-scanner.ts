@@ -160,7 +160,7 @@ export class HeadScanner implements TokenHandler {
     if (this.xhtml && !this.injected) {
       this.xhtml.reading(part, start);
       this.tokenizer.write(part);
-      this.xhtml.read(part, start, this.mode === 'beforeHtml');
+      this.xhtml.read(this.mode === 'beforeHtml');
     } else this.tokenizer.write(part);
     if (this.fallback !== null && this.tokenizer.position >= PRESCAN_BYTES) {
       const pending = this.tokenizer.tokenInProgress;

@@ -20,9 +20,11 @@ export function charsetParameter(contentType: string | undefined): string | unde
   return undefined;
 }
 
-/** Pages in UTF-16/32 cannot take ASCII markup without corrupting them. */
-export function isAsciiIncompatible(prefix: Uint8Array, contentType: string | undefined): boolean {
-  if (WIDE_LABELS.has(charsetParameter(contentType) ?? '')) return true;
+/** Pages labelled UTF-16/32 (by `charsetParameter`) cannot take ASCII markup without corrupting them. */
+export const isWideCharset = (label: string | undefined): boolean => label !== undefined && WIDE_LABELS.has(label);
+
+/** A UTF-16 byte order mark, which outranks any label: such a page cannot take ASCII markup either. */
+export function startsWithUtf16Bom(prefix: Uint8Array): boolean {
   const [a, b] = prefix;
   return (a === 0xfe && b === 0xff) || (a === 0xff && b === 0xfe);
 }

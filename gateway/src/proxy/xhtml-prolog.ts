@@ -23,7 +23,7 @@ const QUESTION_MARK = 0x3f;
  *   const prolog = new XhtmlProlog();
  *   prolog.reading(chunk, offsetOfChunk); // before the tokenizer reads the chunk
  *   tokenizer.write(chunk);               // its markup callback asks prolog.agrees(start, end, kind, beforeRoot)
- *   prolog.read(chunk, offsetOfChunk, stillBeforeRoot);
+ *   prolog.read(stillBeforeRoot);
  */
 export class XhtmlProlog {
   /** The chunk the tokenizer is reading, and the absolute offset of its first byte. */
@@ -40,13 +40,14 @@ export class XhtmlProlog {
     this.chunkStart = start;
   }
 
-  /** Called once the tokenizer has read the chunk; `beforeRoot` while no root element has started yet. */
-  read(chunk: Uint8Array, start: number, beforeRoot: boolean): void {
+  /** Called once the tokenizer has read the chunk given to `reading`; `beforeRoot` while no root element has started yet. */
+  read(beforeRoot: boolean): void {
+    const { chunk } = this;
     if (chunk.length === 0) return;
     this.lastByte = chunk[chunk.length - 1]!;
     if (!beforeRoot) return;
     const bracket = chunk.lastIndexOf(LEFT_BRACKET);
-    if (bracket >= 0) this.lastBracket = start + bracket;
+    if (bracket >= 0) this.lastBracket = this.chunkStart + bracket;
   }
 
   /** Whether the XML parser reads the markup token at [start, end) as the same token, and allows it here. */
