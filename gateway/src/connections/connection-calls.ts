@@ -2,7 +2,7 @@ import { ApiError } from '../api/api-error.js';
 import { pageErrorBody } from '../api/page-errors.js';
 import type { Logger } from '../events/logger.js';
 import type { InferenceRouter } from '../inference/inference-router.js';
-import type { Connection, InferMessage, Post } from './connection.js';
+import { abortCall, type Connection, type InferMessage, type Post } from './connection.js';
 import type { MessageId } from './connection-protocol.js';
 
 export interface CallOptions {
@@ -102,9 +102,7 @@ export function createConnectionCalls({ router, logger, post, allowed, maxInFlig
     cancel(connection, id) {
       const queued = connection.backlog.findIndex((call) => call.id === id);
       if (queued !== -1) connection.backlog.splice(queued, 1);
-      const controller = connection.calls.get(id);
-      connection.calls.delete(id);
-      controller?.abort();
+      abortCall(connection, id);
       drain(connection);
     },
   };

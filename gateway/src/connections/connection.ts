@@ -31,6 +31,13 @@ export interface Connection extends ConnectionIdentity {
 export const keyOf = ({ pluginId, clientId, caller }: ConnectionIdentity) =>
   caller.kind === 'page' ? `${pluginId}\n${clientId}\n${caller.origin}\n${caller.session}` : `${pluginId}\n${clientId}`;
 
+/** Stops one running call: its controller aborts, so nothing more of it is sent. */
+export const abortCall = (connection: Connection, id: MessageId) => {
+  const controller = connection.calls.get(id);
+  connection.calls.delete(id);
+  controller?.abort();
+};
+
 export const abortCalls = (connection: Connection) => {
   for (const controller of connection.calls.values()) controller.abort();
   connection.calls.clear();
@@ -67,9 +74,7 @@ export function createPost(maxBuffered: number, logger: Logger): Post {
       // The call it belongs to ends here, with an error, and nothing more of it is sent.
       logger.warn(`Not sending a ${message.type} to ${connection.pluginId} client ${connection.clientId}: ${(error as Error).message}`);
       if ('id' in message && message.id !== undefined) {
-        const call = connection.calls.get(message.id);
-        connection.calls.delete(message.id);
-        call?.abort();
+        abortCall(connection, message.id);
         ws.send(JSON.stringify({ type: 'error', id: message.id, error: UNWRITABLE_ANSWER }));
       }
       return false;
