@@ -33,19 +33,20 @@ async function freeRuleIds(): Promise<[number, number]> {
   return [ids[0]!, ids[1]!];
 }
 
-async function lift(tabId: number): Promise<SuppressedLoad[]> {
+/** The tab's entry, if any, apart from the others'. */
+async function splitOff(tabId: number): Promise<{ ended: SuppressedLoad[]; others: SuppressedLoad[] }> {
   const loads = await read();
-  const ended = loads.filter((load) => load.tabId === tabId);
-  if (ended.length > 0) await browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: ended.flatMap((load) => load.ruleIds) });
-  return loads.filter((load) => load.tabId !== tabId);
+  return { ended: loads.filter((load) => load.tabId === tabId), others: loads.filter((load) => load.tabId !== tabId) };
 }
 
-/** Puts the tab's rules in place for its next load and remembers it (replacing one not yet over). */
+const ruleIdsOf = (loads: SuppressedLoad[]) => loads.flatMap((load) => load.ruleIds);
+
+/** Puts the tab's rules in place for its next load and remembers it (replacing one not yet over, in the same rule update). */
 export function startSuppressedLoad(tabId: number, since: string | undefined, proxyInPath: boolean): Promise<void> {
   return serially(async () => {
-    const others = await lift(tabId);
+    const { ended, others } = await splitOff(tabId);
     const ruleIds = await freeRuleIds();
-    await browser.declarativeNetRequest.updateSessionRules({ addRules: pluginFreeRules(tabId, proxyInPath, ruleIds) });
+    await browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: ruleIdsOf(ended), addRules: pluginFreeRules(tabId, proxyInPath, ruleIds) });
     await write([...others, { tabId, ruleIds, ...(since === undefined ? {} : { since }) }]);
   });
 }
@@ -58,5 +59,10 @@ export async function isSuppressedLoad(tabId: number, documentId: string | undef
 
 /** Lifts the tab's rules: its plugin-free load is over (or the tab is gone). */
 export function endSuppressedLoad(tabId: number): Promise<void> {
-  return serially(async () => write(await lift(tabId)));
+  return serially(async () => {
+    const { ended, others } = await splitOff(tabId);
+    if (ended.length === 0) return;
+    await browser.declarativeNetRequest.updateSessionRules({ removeRuleIds: ruleIdsOf(ended) });
+    await write(others);
+  });
 }
