@@ -196,11 +196,15 @@ test.describe('injection rules (nonce mode)', () => {
     expect(await page.evaluate(() => document.documentElement.dataset.injectedByPage)).toBeUndefined();
   });
 
-  test('an iframe document is injected too, its document_start file inline', async () => {
+  test('an iframe document gets the plugins that ask for frames (all_frames), its document_start file inline, and no others', async () => {
     const page = await open('nonce', '/frame-parent');
     const frame = page.frameLocator('#child');
     await expect(frame.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
     await expect(frame.locator('script[data-aiplugs-plugin="marker"]:not([src])')).toHaveCount(1);
+    // Ping is for top-level pages only, as a WebExtension's content scripts are by default.
+    expect(await injected(page)).toEqual(['marker', 'ping']);
+    const child = page.frames().find((candidate) => candidate !== page.mainFrame());
+    expect(await child?.evaluate(() => (window as Window).AiPlugs?.plugins ?? null)).toEqual(['marker']);
   });
 
   test('fetch, XHR and JSON come back byte-identical and uninjected', async () => {

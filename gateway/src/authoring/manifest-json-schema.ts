@@ -28,6 +28,7 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
   'content_scripts[].css': 'Style sheets, relative to the plugin folder, added to the page. Prefer styles inside your own shadow root: page CSS cannot reach those.',
   'content_scripts[].css[]': 'A path relative to the plugin folder (no "..", no leading "/").',
   'content_scripts[].run_at': 'When the scripts run: "document_start" (before the page\'s own scripts), "document_end" (DOM parsed) or "document_idle" (the default: after DOMContentLoaded, at the page\'s load event or 200 ms after DOMContentLoaded, whichever comes first, as Chrome runs extensions\' document_idle scripts).',
+  'content_scripts[].all_frames': 'Whether frames (iframes) whose URL matches get this group too. Default false: top-level pages only, as with a WebExtension\'s content scripts, so ads and embedded players do not get the plugin\'s UI or calls. Only the proxy injects into frames; without it, the extension runs plugins in top-level pages only.',
   web_accessible_resources: 'Files pages may load besides the content scripts and their CSS (images, fonts, templates): paths or "*" / "**" globs relative to the plugin folder, e.g. "icons/*.svg". Nothing else in the folder is ever served to a page; dotfiles never are, whatever a glob says.',
   'web_accessible_resources[]': 'A path or glob relative to the plugin folder.',
   inference: 'How AiPlugs.infer() calls for this plugin are answered: by a local backend process or by a cloud / cluster server.',

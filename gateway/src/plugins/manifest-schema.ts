@@ -63,6 +63,11 @@ export const contentScriptSchema = z.object({
   js: z.array(relativeFile).default([]),
   css: z.array(relativeFile).default([]),
   run_at: z.enum(['document_start', 'document_end', 'document_idle']).default('document_idle'),
+  /**
+   * Frames (iframes) get this group too; by default only top-level pages do, as with a
+   * WebExtension's content scripts: an ad or an embedded player does not get the plugin's UI or calls.
+   */
+  all_frames: z.boolean().default(false),
 });
 
 export const cloudSettingsSchema = z.object({

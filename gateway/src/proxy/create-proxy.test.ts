@@ -9,6 +9,7 @@ import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { createCapabilityIssuer } from '../bridge/page-capability.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { Logger } from '../events/logger.js';
+import type { InjectionActivity } from '../events/activity-events.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { createProxy, loggableUrl, type GatewayProxy } from './create-proxy.js';
 import { PLUGIN_FREE_HEADER } from './plugin-free-load.js';
@@ -17,6 +18,8 @@ const match = {
   plugin: { id: 'demo', dir: '/x', status: 'enabled', manifest: {} as never, contentScripts: [], inlineScripts: new Map() },
   scripts: [{ matches: ['<all_urls>'], exclude_matches: [], js: ['content.js'], css: [], run_at: 'document_start' }],
 } as unknown as PluginMatch;
+/** A plugin whose group asks for frames too (`all_frames`); `match`'s is for top-level pages only. */
+const frameMatch = { ...match, scripts: [{ ...match.scripts[0], all_frames: true }] } as PluginMatch;
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const page = Buffer.from(`<!doctype html><html><head><title>t</title></head><body>${'p'.repeat(200_000)}</body></html>`);
@@ -47,6 +50,7 @@ describe('createProxy', () => {
   let api: Server;
   const seen: Record<string, IncomingHttpHeaders> = {};
   const apiSeen: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
+  const decisions: InjectionActivity[] = [];
 
   before(async () => {
     site = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -83,7 +87,8 @@ describe('createProxy', () => {
     proxy = await createProxy({
       port: 0,
       ca: ca as unknown as CertificateAuthority,
-      activePlugins: () => [match],
+      activePlugins: (url) => [url.includes('/framed/') ? frameMatch : match],
+      decisions: { explainNoPlugins: () => null, onDecision: (decision) => decisions.push(decision) },
       capabilities: createCapabilityIssuer(),
       bridgeSecret: 'proxy-test-secret-0123456789',
       logger: silent,
@@ -158,6 +163,27 @@ describe('createProxy', () => {
     assert.equal(seen['/data.gz']?.[PLUGIN_FREE_HEADER], undefined);
     assert.deepEqual(zlib.gunzipSync(object.body).toString(), '{"a":1}');
     assert.equal(object.headers['content-length'], String(object.body.length));
+  });
+
+  it('leaves a frame alone when its plugins are for top-level pages only, kept apart from visits in the browser cache; a plugin that asks for frames gets them', async () => {
+    const frame = { ...navigate, 'sec-fetch-dest': 'iframe' };
+    const untouched = await viaProxy(proxy, `${origin}/page.html`, frame);
+    assert.deepEqual(untouched.body, page);
+    assert.equal(untouched.headers['content-length'], String(page.length));
+    assert.equal(untouched.headers.vary, 'sec-fetch-dest, sec-fetch-mode');
+    assert.equal(untouched.headers['cache-control'], undefined);
+    assert.deepEqual(decisions.at(-1), { type: 'injection', url: `${origin}/page.html`, status: 200, plugins: [], reason: 'top-frame-only', csp: null });
+    // The browser's revalidation of its copy goes to the site as asked, and the 304 keeps it apart too.
+    const revalidated = await viaProxy(proxy, `${origin}/page.html`, { ...frame, 'if-none-match': '"v1"' });
+    assert.equal(seen['/page.html']?.['if-none-match'], '"v1"');
+    assert.equal(revalidated.status, 304);
+    assert.match(String(revalidated.headers.vary), /sec-fetch-dest, sec-fetch-mode/);
+    const injected = await viaProxy(proxy, `${origin}/framed/page.html`, frame);
+    assert.ok(injected.body.includes('data-aiplugs-plugin="demo"'), 'a plugin that asks for frames is injected into one');
+    assert.equal(injected.headers['cache-control'], 'no-store');
+    // The same URL as a visit gets the top-level plugin.
+    const visited = await viaProxy(proxy, `${origin}/page.html`, navigate);
+    assert.ok(visited.body.includes('data-aiplugs-plugin="demo"'));
   });
 
   it('passes a body in an encoding it cannot decode through untouched', async () => {

@@ -12,10 +12,11 @@ import type { CspMode } from '../config/config-schema.js';
 import type { Logger } from '../events/logger.js';
 import { LOOPBACK } from '../net/pick-port.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
+import { frameMatches } from '../plugins/frame-matches.js';
 import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import { canDecode, createDecoders, decodableAcceptEncoding } from './body-codec.js';
 import { createDocumentPlanner, type DocumentPlan, type DocumentResponse } from './document-plan.js';
-import { headerValue, isDocumentRequest, isInjectableResponse, mayPrefetchDocument } from './document-request.js';
+import { headerValue, isDocumentRequest, isFrameNavigation, isInjectableResponse, mayPrefetchDocument } from './document-request.js';
 import { injectionDecision, loggableUrl, type DecisionReporter } from './injection-decision.js';
 import { addBridgeRules } from './bridge-rules.js';
 import { HeadMatcher } from './head-matcher.js';
@@ -94,11 +95,18 @@ const UPSTREAM_FRAMING_HEADERS = ['content-encoding', 'content-length', 'transfe
  * without content-encoding. Bodies in an encoding we cannot decode pass through untouched.
  * Relies on the `transformResponseStream` hook of our mockttp patch (patches/README.md).
  */
-export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Logger, reporter?: DecisionReporter) {
+export function streamDocumentResponse(planDocument: DocumentPlanner, activePlugins: ProxyOptions['activePlugins'], logger: Logger, reporter?: DecisionReporter) {
+  const keepApart = keepFetchedDocumentsApart(activePlugins);
   return (response: PassThroughResponseHead, request: InitiatedRequest): StreamResponseResult | undefined => {
+    const frame = isFrameNavigation(request.headers);
+    if (frame && forTopLevelOnly(activePlugins(request.url))) {
+      // An ad or an embed gets no plugin UI or calls, and a later visit of its URL still gets them.
+      reporter?.onDecision(injectionDecision(request.url, response, null, isInjectableResponse(response.statusCode, response.headers) ? 'top-frame-only' : null, reporter));
+      return keepApart(response, request);
+    }
     const encoding = headerValue(response.headers, 'content-encoding');
     const decodable = canDecode(encoding);
-    const plan = decodable ? planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers }) : null;
+    const plan = decodable ? planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers, frame }) : null;
     reporter?.onDecision(injectionDecision(request.url, response, plan ? plan.plugins : null, decodable ? null : 'undecodable', reporter));
     if (!decodable) logger.debug(`Not rewriting ${loggableUrl(request.url)}: cannot decode content-encoding "${encoding}"`);
     if (!plan) return undefined;
@@ -111,6 +119,13 @@ export function streamDocumentResponse(planDocument: DocumentPlanner, logger: Lo
     };
   };
 }
+
+/** Plugins match, and none of them asks for frames (`all_frames`): a frame of this URL gets nothing. */
+const forTopLevelOnly = (matches: PluginMatch[]) => matches.length > 0 && frameMatches(matches).length === 0;
+
+/** The plugins a navigation to `url` gets: a frame only the groups that ask for frames. */
+const navigationPlugins = (activePlugins: ProxyOptions['activePlugins'], url: string, headers: InitiatedRequest['headers']) =>
+  isFrameNavigation(headers) ? frameMatches(activePlugins(url)) : activePlugins(url);
 
 /**
  * A document of a plugin-free load (plugin-free-load.ts) goes to the page as the site sent it, but
@@ -250,7 +265,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
       new PassThroughStep({
         ...upstream,
         beforeRequest: (request) => {
-          if (options.activePlugins(request.url).length === 0) return undefined;
+          if (navigationPlugins(options.activePlugins, request.url, request.headers).length === 0) return undefined;
           // A 304 for a page we inject would let the browser reuse a copy without the injection,
           // and a body we cannot decode (zstd on Node 20) could not be injected into.
           const acceptEncoding = headerValue(request.headers, 'accept-encoding');
@@ -258,7 +273,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
           if (acceptEncoding !== undefined) headers['accept-encoding'] = decodableAcceptEncoding(acceptEncoding);
           return { headers: headers as Record<string, string> };
         },
-        transformResponseStream: streamDocumentResponse(planDocument, logger, reporter),
+        transformResponseStream: streamDocumentResponse(planDocument, options.activePlugins, logger, reporter),
       }),
     ],
   });

@@ -3,6 +3,7 @@ import { capabilityBase } from '../bridge/bridge-paths.js';
 import { randomFromPool } from '../bridge/random-pool.js';
 import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import type { CspMode } from '../config/config-schema.js';
+import { frameMatches } from '../plugins/frame-matches.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
 import type { CspContext } from './csp-policy.js';
@@ -20,6 +21,8 @@ export interface DocumentResponse {
   url: string;
   statusCode: number;
   headers: Headers;
+  /** A frame's document: it gets only the groups that ask for frames (`all_frames`). */
+  frame?: boolean;
 }
 
 export interface DocumentPlan {
@@ -88,7 +91,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     if (!isInjectableResponse(response.statusCode, response.headers)) return null;
     const charset = charsetParameter(headerValue(response.headers, 'content-type'));
     if (isWideCharset(charset)) return null;
-    const matches = options.activePlugins(response.url);
+    const matches = response.frame ? frameMatches(options.activePlugins(response.url)) : options.activePlugins(response.url);
     if (matches.length === 0) return null;
     const origin = new URL(response.url).origin;
     const context: CspContext = { nonce: randomFromPool(16).toString('base64'), origin };

@@ -53,6 +53,12 @@ export function isDocumentRequest(method: string, headers: Headers): boolean {
   return headerValue(headers, 'referer') === undefined && headerValue(headers, 'origin') === undefined;
 }
 
+/** A navigation of a frame (an iframe or frame element), known by fetch metadata; without it, none counts as one. */
+export function isFrameNavigation(headers: Headers): boolean {
+  const dest = headerValue(headers, 'sec-fetch-dest')?.toLowerCase();
+  return dest === 'iframe' || dest === 'frame';
+}
+
 /**
  * A GET that may fetch a document for later use as a page: a script's fetch or XHR, or a
  * `<link rel=prefetch>` (`Sec-Fetch-Dest: empty`), or any GET from a browser that sends no fetch

@@ -27,11 +27,12 @@ export interface ResponseHead {
 
 /**
  * Why a document got nothing though plugins may match: refused before looking at plugins (a
- * plugin-free load, an encoding that cannot be decoded), or planned for injection and then left
+ * plugin-free load, an encoding that cannot be decoded, a frame whose plugins are for top-level
+ * pages only), or planned for injection and then left
  * untouched once its bytes showed it could not take the markup (`PassThroughReason`: a UTF-16 BOM,
  * an XHTML shape with no safe place for it; reported when the transform says so).
  */
-export type Refusal = Extract<SkipReason, 'undecodable' | 'plugin-free'> | PassThroughReason;
+export type Refusal = Extract<SkipReason, 'undecodable' | 'plugin-free' | 'top-frame-only'> | PassThroughReason;
 
 /**
  * The activity event for one document: what was injected, or the first reason nothing was, in
