@@ -20,6 +20,8 @@ export interface GatewayChild {
   dataDir: string;
   /** Everything the gateway wrote to stderr (its log) so far. */
   log: () => string;
+  /** The lines it wrote to stdout after the ready line (with `--json`, JSON lines only). */
+  stdoutLines: () => string[];
   token: () => Promise<string>;
   stop: () => Promise<number | null>;
 }
@@ -51,12 +53,14 @@ export async function startGatewayProcess(options: StartOptions = {}): Promise<G
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
+  const later: string[] = [];
   const ready = await new Promise<ReadyLine>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => reject(new Error(`gateway not ready after 20 s:\n${stderr}`)), 20_000);
     lines.once('line', (line) => {
       clearTimeout(timer);
       resolve(JSON.parse(line) as ReadyLine);
+      lines.on('line', (next) => later.push(next));
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -70,6 +74,7 @@ export async function startGatewayProcess(options: StartOptions = {}): Promise<G
     pid: runtime.pid,
     dataDir,
     log: () => stderr,
+    stdoutLines: () => [...later],
     token: async () => (await readFile(join(dataDir, 'token'), 'utf8')).trim(),
     stop: async () => {
       if (child.exitCode === null) {

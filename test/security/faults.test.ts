@@ -42,6 +42,7 @@ async function healthWithinOneSecond(gateway: GatewayChild): Promise<void> {
 
 let gateway: GatewayChild;
 let site: TestSite;
+const OVERLONG_JSON = '{"a":"first"}, and more than the length said';
 const page = `<!doctype html><html><head><title>load</title></head><body>${'<p>text</p>'.repeat(2000)}</body></html>`;
 /** ~260 KB: a leak of anything per page (its body, its decoded copy, its injection state) shows in megabytes. */
 const largePage = `<!doctype html><html><head><title>large</title></head><body>${'<p>some text of a page</p>'.repeat(10_000)}</body></html>`;
@@ -53,6 +54,22 @@ before(async () => {
     '/reset': (_request, response) => {
       response.writeHead(200, { 'content-type': 'text/html', 'content-length': '100000' });
       response.write(`<html><head></head><body>${'x'.repeat(5000)}`);
+      setTimeout(() => response.socket?.destroy(), 20);
+    },
+    // A body longer than it says: the bytes past its length are not part of the response.
+    '/overlong.json': (request, response) => {
+      response.socket?.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n${OVERLONG_JSON}`);
+      response.socket?.end();
+    },
+    // Files the proxy passes through (no injection), cut off by their server, cacheable as most are.
+    '/reset.js': (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/javascript', 'content-length': '2000', 'cache-control': 'max-age=3600' });
+      response.write('window.loaded = "partly"; // '.padEnd(100, 'x'));
+      setTimeout(() => response.socket?.destroy(), 20);
+    },
+    '/reset-chunked.js': (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'max-age=3600' });
+      response.write('window.loaded = "partly"; // '.padEnd(100, 'x'));
       setTimeout(() => response.socket?.destroy(), 20);
     },
   });
@@ -74,6 +91,26 @@ describe('faults', () => {
     await healthWithinOneSecond(gateway);
     const ok = await proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}/page`, { headers: NAVIGATION_HEADERS });
     assert.equal(ok.status, 200);
+  });
+
+  it('a passed-through file whose upstream resets mid-body ends incomplete, as it would direct: never whole, never with the error page in it', async () => {
+    for (const path of ['/reset.js', '/reset-chunked.js']) {
+      const outcome = await proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}${path}`, { headers: { accept: '*/*', 'sec-fetch-dest': 'script', 'sec-fetch-mode': 'no-cors' } }).then(
+        (response) => `a complete ${response.status} of ${response.body.length} bytes: ${response.body.toString().slice(0, 200)}`,
+        (error: Error) => `failed: ${error.message}`,
+      );
+      // Complete, it would be cached for an hour as the script (with the gateway's page in it, before).
+      assert.match(outcome, /^failed:/, path);
+    }
+    await healthWithinOneSecond(gateway);
+  });
+
+  it('a passed-through file whose upstream sends more than its Content-Length gets the declared bytes, and the gateway writes no stray line to stdout', async () => {
+    const response = await proxiedRequest(gateway.ready.proxyUrl, gateway.ready.caCertPath, `${site.origin}/overlong.json`, { headers: { accept: '*/*', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'cors' } });
+    assert.equal(response.body.toString(), OVERLONG_JSON.slice(0, 12));
+    await healthWithinOneSecond(gateway);
+    // With --json, stdout is the ready line and JSON events only: tools read it as JSON lines.
+    for (const line of gateway.stdoutLines()) assert.doesNotThrow(() => JSON.parse(line), line);
   });
 
   it('slowloris clients on both ports do not starve anyone', async () => {
