@@ -17,7 +17,6 @@ export type StreamInferBody = z.infer<typeof streamInferBodySchema>;
  * Answers one plugin call as `text/event-stream`: `chunk` events with each partial result as it is
  * produced, then one `result` event (`{"result", "mode"}`) or one `error` event
  * (`{"error":{"code","message"}}`). The call is cancelled when the client disconnects.
- * Exported so `POST /api/plugins/:id/infer` can hand `{stream: true}` bodies here.
  *
  * @example
  *   // in a route: return streamInference(c, router, c.req.param('id'), body);

@@ -9,6 +9,8 @@ import type { PluginFileReader } from './plugin-files.js';
 const inferBodySchema = z.object({
   payload: z.unknown(),
   mode: z.enum(['local', 'cloud']).optional(),
+  /** Overrides `cloud.fallback` for this call, as on the SSE and WebSocket routes (a page's is ignored). */
+  fallback: z.boolean().optional(),
 });
 
 /** The public view of a plugin: what it is, where it runs, whether it loaded. */
@@ -43,7 +45,7 @@ export function pluginRoutes(registry: PluginRegistry, router: InferenceRouter, 
     })
     .post('/:id/infer', async (c) => {
       const body = await parseJsonBody(c, inferBodySchema);
-      const result = await router.infer(c.req.param('id'), { payload: body.payload, mode: body.mode, signal: c.req.raw.signal, caller: c.get('caller') });
+      const result = await router.infer(c.req.param('id'), { payload: body.payload, mode: body.mode, fallback: body.fallback, signal: c.req.raw.signal, caller: c.get('caller') });
       return c.json({ result });
     })
     .get('/:id/files/*', async (c) => {
