@@ -102,3 +102,25 @@ test('--help works everywhere and usage errors exit 2', async () => {
   expect(noTty.stderr).toContain('pass --yes');
   await rm(dataDir, { recursive: true, force: true });
 });
+
+test('relative --data-dir, --plugins-dir and --models-dir are taken from the working directory and handed on absolute (ready line, backends)', async () => {
+  const cwd = await mkdtemp(join(tmpdir(), 'aiplugs-relative-'));
+  await mkdir(join(cwd, 'my-plugins/where'), { recursive: true });
+  await writeFile(
+    join(cwd, 'my-plugins/where/manifest.json'),
+    JSON.stringify({ manifest_version: 3, id: 'where', name: 'Where', version: '1.0.0', inference: { default_mode: 'local', local_entry: 'backend.mjs' } }),
+  );
+  await writeFile(join(cwd, 'my-plugins/where/backend.mjs'), "import { existsSync } from 'node:fs';\nexport function run() { const dir = process.env.AIPLUGS_PLUGIN_DIR; return { dir, exists: existsSync(`${dir}/manifest.json`) }; }\n");
+  const gateway = await startGatewayProcess({ cwd, dataDir: 'state', args: ['--plugins-dir', 'my-plugins', '--models-dir', 'my-models'] });
+  try {
+    // Read from another directory than the gateway's, as tools do.
+    expect(gateway.ready).toMatchObject({ dataDir: join(cwd, 'state'), caCertPath: join(cwd, 'state/ca.pem') });
+    expect(existsSync(gateway.ready.caCertPath)).toBe(true);
+    const answer = await fetch(`${gateway.ready.apiUrl}/api/plugins/where/infer`, { method: 'POST', headers: { authorization: `Bearer ${await gateway.token()}`, 'content-type': 'application/json' }, body: '{"payload":null}' });
+    // The backend runs in its plugin folder: a relative path there named nothing.
+    expect(await answer.json()).toEqual({ result: { dir: join(cwd, 'my-plugins/where'), exists: true } });
+  } finally {
+    await gateway.stop();
+    await rm(cwd, { recursive: true, force: true });
+  }
+});

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ReadyInfo } from '../../gateway/src/gateway.js';
@@ -67,15 +67,17 @@ export async function startGatewayProcess(options: StartOptions = {}): Promise<G
       reject(new Error(`gateway exited with ${code} before ready:\n${stderr}`));
     });
   });
-  const runtime = JSON.parse(await readFile(join(dataDir, 'runtime.json'), 'utf8')) as { pid: number };
+  // A relative dataDir is the gateway's to resolve, against its working directory.
+  const dataDirPath = resolve(options.cwd ?? REPO_ROOT, dataDir);
+  const runtime = JSON.parse(await readFile(join(dataDirPath, 'runtime.json'), 'utf8')) as { pid: number };
   return {
     ready,
     child,
     pid: runtime.pid,
-    dataDir,
+    dataDir: dataDirPath,
     log: () => stderr,
     stdoutLines: () => [...later],
-    token: async () => (await readFile(join(dataDir, 'token'), 'utf8')).trim(),
+    token: async () => (await readFile(join(dataDirPath, 'token'), 'utf8')).trim(),
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 /** Accepts the spellings people type into environment variables for a yes/no switch. */
@@ -30,9 +31,15 @@ const nonNegativeInt = z.coerce.number().int().min(0);
 
 export const cspModeSchema = z.enum(['nonce', 'strip']);
 
+/**
+ * A folder, made absolute against the working directory: the gateway hands these paths to
+ * backends, whose working directory is their plugin's folder, and to tools that read them.
+ */
+const optionalDir = optionalText.transform((dir) => (dir === null ? null : resolve(dir)));
+
 export const configSchema = z.strictObject({
-  plugins_dir: optionalText,
-  models_dir: optionalText,
+  plugins_dir: optionalDir,
+  models_dir: optionalDir,
   log_level: z.enum(['debug', 'info', 'warn', 'error']),
   api: z.strictObject({
     port: optionalPort,

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import envPaths from 'env-paths';
 import { z } from 'zod';
 import { writeFileAtomic } from './write-file-atomic.js';
 
-/** `--data-dir` > `AIPLUGS_DATA_DIR` > the per-user application data folder of this OS. */
+/**
+ * `--data-dir` > `AIPLUGS_DATA_DIR` > the per-user application data folder of this OS, absolute:
+ * the ready line and runtime.json give its paths to tools running in other directories.
+ */
 export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  return flag ?? env.AIPLUGS_DATA_DIR ?? envPaths('aiplugs', { suffix: '' }).data;
+  return resolve(flag || env.AIPLUGS_DATA_DIR || envPaths('aiplugs', { suffix: '' }).data);
 }
 
 /** Creates the data dir private to the user (0700): it holds the CA key and the API token. */
