@@ -11,6 +11,8 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'listen-host', file: 'dist/server/mockttp-server.js', purpose: 'listen on 127.0.0.1 only' },
   { id: 'error-responder', file: 'dist/server/mockttp-server.js', purpose: "the gateway's error page for failed requests" },
   { id: 'headers-sent-failure', file: 'dist/server/mockttp-server.js', purpose: 'a response that fails mid-body is cut short, never completed with an error page' },
+  { id: 'upstream-parsing', file: 'dist/rules/requests/request-step-impls.js', purpose: "sites' response heads are read as browsers read them (lenient, up to 256 KiB)" },
+  { id: 'request-head-size', file: 'dist/server/http-combo-server.js', purpose: 'request heads up to 64 KiB (big cookies)' },
   { id: 'complete-response-errors', file: 'dist/rules/requests/request-step-impls.js', purpose: 'bytes past a complete upstream response do not fail it' },
   { id: 'request-listener', file: 'dist/server/mockttp-server.js', purpose: 'a malformed request target cannot crash the process' },
   { id: 'request-target', file: 'dist/util/request-utils.js', purpose: 'a malformed absolute-form target gets a 400' },

@@ -303,6 +303,65 @@ describe('mockttp patch: error-responder', () => {
   });
 });
 
+describe('mockttp patch: upstream-parsing and request-head-size', () => {
+  /** A site that answers every request with `response`, byte for byte, then closes; it records each request head. */
+  async function rawSite(response: string) {
+    const heads: string[] = [];
+    const server = createNetServer((socket) => {
+      let head = '';
+      socket.on('data', (chunk: Buffer) => {
+        head += chunk.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        heads.push(head);
+        socket.end(response);
+      });
+      socket.on('error', () => undefined);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, heads, close: () => server.close() };
+  }
+
+  const through = async (response: string, requestHeaders = '') => {
+    const site = await rawSite(response);
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    try {
+      await proxy.forUnmatchedRequest().always().thenPassThrough();
+      // Written without a half-close (rawExchange ends its side at once, which mockttp takes for an abort).
+      const socket = netConnect({ host: '127.0.0.1', port: proxy.port });
+      socket.write(`GET ${site.url}/ HTTP/1.1\r\nHost: ${new URL(site.url).host}\r\n${requestHeaders}Connection: close\r\n\r\n`);
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      await once(socket, 'close');
+      return { answer, heads: site.heads };
+    } finally {
+      await proxy.stop();
+      site.close();
+    }
+  };
+
+  it("relays responses browsers show though Node's strict parser refused them: LF-only lines, a folded header, a 20 KB head", async () => {
+    const body = '<p>the site</p>';
+    for (const [shape, response] of [
+      ['LF-only line endings (routers, old CGI)', `HTTP/1.1 200 OK\ncontent-type: text/html\ncontent-length: ${body.length}\n\n${body}`],
+      ['a folded header', `HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nx-note: one\r\n two\r\ncontent-length: ${body.length}\r\n\r\n${body}`],
+      ['a 20 KB policy header', `HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-security-policy: default-src 'self' ${'https://cdn.example '.repeat(1000)}\r\ncontent-length: ${body.length}\r\n\r\n${body}`],
+    ] as const) {
+      const { answer } = await through(response);
+      assert.match(answer, /^HTTP\/1\.1 200 /, `${shape}: ${answer.slice(0, 120)}`);
+      assert.ok(answer.endsWith(body), shape);
+    }
+  });
+
+  it('takes a request head of 40 KB (cookies a site set) to the site, where Node refused it with 431', async () => {
+    const cookie = `Cookie: ${Array.from({ length: 10 }, (_, i) => `c${i}=${'v'.repeat(4000)}`).join('; ')}\r\n`;
+    const { answer, heads } = await through('HTTP/1.1 204 No Content\r\n\r\n', cookie);
+    assert.match(answer, /^HTTP\/1\.1 204 /, answer.slice(0, 120));
+    assert.ok(heads[0]?.includes('c9='), 'the site got every cookie');
+  });
+});
+
 describe('mockttp patch: request-listener and request-target', () => {
   it('answers an absolute-form target no URL parser accepts with 400, and keeps serving', async () => {
     const proxy = getLocal({ recordTraffic: false });
