@@ -55,8 +55,22 @@ describe('createDecoders', () => {
     assert.ok(partial.length > 0 && text.subarray(0, partial.length).equals(partial));
   });
 
+  it('decodes the first gzip member and ignores what follows, as browsers do (a newline some servers add failed the page)', async () => {
+    const gzip = zlib.gzipSync(text);
+    for (const chunkSize of [1, 7, 1000, gzip.length + 10]) {
+      assert.deepEqual(await decode(Buffer.concat([gzip, Buffer.from('\n\n')]), 'gzip', chunkSize), text, `trailing newlines, ${chunkSize}-byte chunks`);
+      assert.deepEqual(await decode(Buffer.concat([gzip, zlib.gzipSync('second member')]), 'gzip', chunkSize), text, `two members, ${chunkSize}-byte chunks`);
+    }
+    // Header fields a server may set: a file name, a comment, an extra field, a header CRC.
+    const named = zlib.gzipSync(text);
+    const header = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 3]), Buffer.from([3, 0, 1, 2, 3]), Buffer.from('page.html\0'), Buffer.from('a comment\0'), Buffer.from([0xab, 0xcd])]);
+    assert.deepEqual(await decode(Buffer.concat([header, named.subarray(10)]), 'x-gzip', 3), text);
+  });
+
   it('fails loudly on a corrupt body and on a coding it cannot decode', async () => {
     await assert.rejects(decode(Buffer.from('definitely not gzip'), 'gzip'));
+    await assert.rejects(decode(Buffer.from([0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 3, 0x61, 0x62]), 'gzip'), /header never ends/);
+
     assert.throws(() => createDecoders('compress'), /compress/);
   });
 });

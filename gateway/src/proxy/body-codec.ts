@@ -17,35 +17,48 @@ const createZstdDecompress = (zlib as unknown as { createZstdDecompress?: (optio
 const lenient = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
 
 /**
- * `deflate` should be zlib-wrapped (RFC 9110) but some servers send raw DEFLATE. A zlib stream's
- * first byte has compression method 8 in its low nibble and the header is a multiple of 31;
- * anything else is treated as raw, as browsers do.
+ * Decodes through a zlib stream chosen once the body's first bytes show which (`start`: the
+ * stream and how many of those bytes are a header it must not see, or null while more are needed).
  */
-class DeflateDecoder extends Transform {
+class SniffingDecoder extends Transform {
   private inner: Transform | null = null;
   private first: Buffer | null = null;
+  /** zlib ends a raw or zlib stream where its data ends, before the body does (a gzip trailer, bytes after it). */
+  private innerEnded = false;
 
-  private start(header: Buffer): Transform {
-    const isZlib = header.length >= 2 && (header[0]! & 0x0f) === 8 && ((header[0]! << 8) | header[1]!) % 31 === 0;
-    const inner = isZlib ? zlib.createInflate(lenient) : zlib.createInflateRaw(lenient);
+  constructor(private readonly choose: (prefix: Buffer, final: boolean) => { inner: Transform; skip: number } | null) {
+    super();
+  }
+
+  private start(prefix: Buffer, final: boolean): Buffer | null {
+    const chosen = this.choose(prefix, final);
+    if (!chosen) return null;
+    const { inner } = chosen;
     inner.on('data', (data: Buffer) => {
       if (!this.push(data)) inner.pause();
     });
     inner.on('error', (error) => this.destroy(error));
+    inner.once('end', () => (this.innerEnded = true));
     this.inner = inner;
-    return inner;
+    return prefix.subarray(chosen.skip);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (!this.inner) {
-      // The two header bytes may arrive split across chunks.
-      chunk = this.first ? Buffer.concat([this.first, chunk]) : chunk;
-      if (chunk.length < 2) {
-        this.first = chunk;
+      // The header may arrive split across chunks.
+      const prefix = this.first ? Buffer.concat([this.first, chunk]) : chunk;
+      let rest: Buffer | null;
+      try {
+        rest = this.start(prefix, false);
+      } catch (error) {
+        return callback(error as Error);
+      }
+      if (!rest) {
+        this.first = prefix;
         return callback();
       }
       this.first = null;
-      this.start(chunk);
+      chunk = rest;
     }
     // zlib calls back once it has consumed the chunk; while our reader is slow, `inner` stays
     // paused, so it stops consuming and the upstream waits (backpressure end to end).
@@ -58,19 +71,75 @@ class DeflateDecoder extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    const inner = this.inner ?? (this.first ? this.start(this.first) : null);
-    if (!inner) return callback();
-    inner.once('end', () => callback());
-    if (this.first) inner.end(this.first);
-    else inner.end();
+    let rest: Buffer | null = null;
+    try {
+      if (!this.inner && this.first) rest = this.start(this.first, true);
+    } catch (error) {
+      return callback(error as Error);
+    }
     this.first = null;
+    const inner = this.inner;
+    if (!inner || this.innerEnded) return callback();
+    inner.once('end', () => callback());
+    if (rest && rest.length > 0) inner.end(rest);
+    else inner.end();
   }
 }
 
+/**
+ * `deflate` should be zlib-wrapped (RFC 9110) but some servers send raw DEFLATE. A zlib stream's
+ * first byte has compression method 8 in its low nibble and the header is a multiple of 31;
+ * anything else is treated as raw, as browsers do.
+ */
+function chooseDeflate(prefix: Buffer, final: boolean): { inner: Transform; skip: number } | null {
+  if (prefix.length < 2 && !final) return null;
+  const isZlib = prefix.length >= 2 && (prefix[0]! & 0x0f) === 8 && ((prefix[0]! << 8) | prefix[1]!) % 31 === 0;
+  return { inner: isZlib ? zlib.createInflate(lenient) : zlib.createInflateRaw(lenient), skip: 0 };
+}
+
+const GZIP_FLAGS = { headerCrc: 2, extra: 4, name: 8, comment: 16 };
+/** A gzip header longer than this (its file name or comment, mostly) is not a page's. */
+const MAX_GZIP_HEADER = 64 * 1024;
+
+/** The length of the gzip member header at the start of `bytes` (RFC 1952), or null while it is incomplete. */
+export function gzipHeaderLength(bytes: Buffer): number | null {
+  if (bytes.length >= 2 && (bytes[0] !== 0x1f || bytes[1] !== 0x8b)) throw new Error('not a gzip body (no gzip magic number)');
+  if (bytes.length < 10) return null;
+  const flags = bytes[3]!;
+  let at = 10;
+  if (flags & GZIP_FLAGS.extra) {
+    if (bytes.length < at + 2) return null;
+    at += 2 + bytes.readUInt16LE(at);
+  }
+  for (const flag of [GZIP_FLAGS.name, GZIP_FLAGS.comment]) {
+    if (!(flags & flag)) continue;
+    const end = bytes.indexOf(0, at);
+    if (end < 0) return null;
+    at = end + 1;
+  }
+  if (flags & GZIP_FLAGS.headerCrc) at += 2;
+  return bytes.length >= at ? at : null;
+}
+
+/**
+ * gzip as browsers decode it: the first member, whatever follows it. Node's gunzip reads on into
+ * what comes after, and failed on the newline or two some servers write after their gzip output
+ * (the page, rendered direct, came empty through the proxy). The header is read here and the
+ * DEFLATE data inflated raw, which ends at the member's end; like browsers, no CRC is checked.
+ */
+function chooseGzip(prefix: Buffer, final: boolean): { inner: Transform; skip: number } | null {
+  const length = gzipHeaderLength(prefix);
+  if (length === null) {
+    if (final || prefix.length > MAX_GZIP_HEADER) throw new Error('not a gzip body (its header never ends)');
+    return null;
+  }
+  return { inner: zlib.createInflateRaw(lenient), skip: length };
+}
+
 const DECODERS: Record<string, DecoderFactory> = {
-  gzip: () => zlib.createGunzip(lenient),
-  'x-gzip': () => zlib.createGunzip(lenient),
-  deflate: () => new DeflateDecoder(),
+  gzip: () => new SniffingDecoder(chooseGzip),
+  'x-gzip': () => new SniffingDecoder(chooseGzip),
+  deflate: () => new SniffingDecoder(chooseDeflate),
   br: () => zlib.createBrotliDecompress({ finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }),
   ...(createZstdDecompress ? { zstd: () => createZstdDecompress() } : {}),
 };
