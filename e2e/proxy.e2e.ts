@@ -207,6 +207,31 @@ test.describe('injection rules (nonce mode)', () => {
     expect(await child?.evaluate(() => (window as Window).AiPlugs?.plugins ?? null)).toEqual(['marker']);
   });
 
+  test('a page whose policy sandboxes it (an opaque origin, which the bridge refuses) runs its own scripts and no plugin, with no failed loads', async () => {
+    const page = await browsers.nonce!.newPage();
+    const bridged: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/__aiplugs/')) bridged.push(`${request.frame() === page.mainFrame() ? 'page' : 'frame'}:${new URL(request.url()).pathname.split('/').slice(-1)[0] ?? ''}`);
+    });
+    await goto(page, `${site.origin}/sandboxed`);
+    await expect(page.locator('html')).toHaveAttribute('data-page-script', 'ran');
+    await page.waitForLoadState('load');
+    expect(await page.evaluate(() => [self.origin, 'AiPlugs' in window, (window as Window).__order ?? [], document.querySelectorAll('[data-aiplugs-plugin]').length])).toEqual(['null', false, ['page:loading'], 0]);
+    // Before, the runtime asked the bridge for each plugin file, and each failed (ERR_BLOCKED_BY_ORB).
+    expect(bridged).toEqual([]);
+    // A frame sandboxed by its parent's attribute looks like any frame to the proxy: its runtime
+    // stands down, so no plugin runs there and nothing more is asked of the bridge.
+    bridged.length = 0;
+    await goto(page, `${site.origin}/sandboxed-frame-parent`);
+    await page.waitForLoadState('load');
+    const child = page.frames().find((candidate) => candidate !== page.mainFrame());
+    expect(await child?.evaluate(() => [self.origin, 'AiPlugs' in window, (window as Window).__order ?? []])).toEqual(['null', false, ['page:loading']]);
+    expect(await injected(page)).toEqual(['marker', 'ping']);
+    // (The frame's static tags were fetched as it parsed, before the runtime ran: its document_idle file never is.)
+    expect(bridged.filter((file) => file.endsWith('idle.js'))).toEqual(['page:idle.js']);
+    await page.close();
+  });
+
   test('fetch, XHR and JSON come back byte-identical and uninjected', async () => {
     const page = await open('nonce', '/');
     const result = await page.evaluate(async () => {

@@ -61,6 +61,8 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
         page('trusted types', '', '<script src="/tt.js"></script>'),
       ),
       '/tt.js': respond(200, { 'content-type': 'text/javascript' }, "const p = trustedTypes.createPolicy('app', { createHTML: (s) => s }); document.body.insertAdjacentHTML('beforeend', p.createHTML('<b id=tt>tt ok</b>'));"),
+      '/sandboxed': html({ 'content-security-policy': 'sandbox allow-scripts' }, page('sandboxed')),
+      '/sandboxed-frame-parent': html({}, page('parent', '', '<iframe id="child" sandbox="allow-scripts" src="/frame-child"></iframe>')),
       '/frame-parent': html({}, page('parent', '', '<iframe id="child" src="/frame-child"></iframe>')),
       '/frame-child': html({}, page('child')),
       '/spa': html({}, page('spa', '', '<script src="/spa.js"></script>')),

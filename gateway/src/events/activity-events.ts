@@ -11,6 +11,7 @@ export const SKIP_REASONS = {
   'disabled-on-site': 'the matching plugins are switched off on this site',
   'no-match': 'no plugin runs on this URL',
   'gateway-page': 'the gateway’s own pages never get plugins',
+  sandboxed: 'its policy sandboxes it into an opaque origin, which cannot reach the gateway (the site’s policy is kept)',
   'top-frame-only': 'a frame, and the plugins matching it run in top-level pages only (no all_frames)',
   'not-html': 'not an HTML document (status or content type)',
   undecodable: 'its content-encoding cannot be decoded',

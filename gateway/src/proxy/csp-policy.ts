@@ -86,6 +86,16 @@ export function allowAiPlugs(policy: string, context: CspContext): string {
   return serializePolicy(directives);
 }
 
+/**
+ * Whether an enforced policy (a `Content-Security-Policy` header's value, policies separated by
+ * commas) puts the document in an opaque origin: a `sandbox` directive without `allow-same-origin`.
+ * Such a page cannot reach the bridge, though it is on its own site's path.
+ */
+export function sandboxesIntoOpaqueOrigin(value: string | undefined): boolean {
+  if (value === undefined || !/sandbox/i.test(value)) return false;
+  return value.split(',').some((policy) => parsePolicy(policy).some(({ name, values }) => name === 'sandbox' && !has(values, 'allow-same-origin')));
+}
+
 /** A header value may hold several policies separated by commas; each is rewritten on its own. */
 export function allowAiPlugsInHeader(value: string, context: CspContext): string {
   return value

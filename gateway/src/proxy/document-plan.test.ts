@@ -31,6 +31,14 @@ describe('document plan', () => {
     assert.equal(planner('nonce')({ url: 'https://a.test/', statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-16' } }), null);
   });
 
+  it("leaves alone a page the site's kept policy sandboxes into an opaque origin (the bridge would refuse its every load); stripped, or sandboxed with its origin, it is injected", () => {
+    const sandboxed = (policy: string) => ({ url: 'https://a.test/', statusCode: 200, headers: { ...html, 'content-security-policy': policy } });
+    assert.equal(planner('nonce')(sandboxed('sandbox allow-scripts')), null);
+    assert.equal(planner('nonce')(sandboxed("default-src 'self', SANDBOX allow-forms")), null);
+    assert.ok(planner('nonce')(sandboxed('sandbox allow-scripts allow-same-origin')));
+    assert.ok(planner('strip')(sandboxed('sandbox allow-scripts')));
+  });
+
   it("tells the page which plugins the gateway cannot serve, and nothing else about the cloud", async () => {
     const other = { ...match, plugin: { ...match.plugin, id: 'other' } } as unknown as PluginMatch;
     const servable = createDocumentPlanner({ activePlugins: () => [match, other], cspMode: 'strip', version: '1', apiPort: () => 5000, capabilities, maxHeadBytes: 64, servable: ({ plugin }) => plugin.id !== 'other' });

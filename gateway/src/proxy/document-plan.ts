@@ -6,7 +6,7 @@ import type { CspMode } from '../config/config-schema.js';
 import { frameMatches } from '../plugins/frame-matches.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
-import type { CspContext } from './csp-policy.js';
+import { sandboxesIntoOpaqueOrigin, type CspContext } from './csp-policy.js';
 import { headerValue, isInjectableResponse, mediaType } from './document-request.js';
 import { isEncodingLabel } from './encoding-labels.js';
 import { HeadRewriter, type PassThroughReason } from './head-rewriter.js';
@@ -89,6 +89,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
   const templates = createDocumentTemplates();
   return (response) => {
     if (!isInjectableResponse(response.statusCode, response.headers)) return null;
+    if (options.cspMode === 'nonce' && sandboxesIntoOpaqueOrigin(headerValue(response.headers, 'content-security-policy'))) return null;
     const charset = charsetParameter(headerValue(response.headers, 'content-type'));
     if (isWideCharset(charset)) return null;
     const matches = response.frame ? frameMatches(options.activePlugins(response.url)) : options.activePlugins(response.url);

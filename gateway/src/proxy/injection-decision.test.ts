@@ -53,8 +53,10 @@ describe('injectionDecision', () => {
     assert.equal(skipped(404, html, null, () => 'paused'), 'not-html');
     assert.equal(skipped(200, { 'content-type': 'application/pdf' }, null, () => 'paused'), 'not-html');
     assert.equal(skipped(200, html, null, () => 'paused'), 'paused');
-    // Plugins would run but nothing was planned: only the charset check refuses that.
+    // Plugins would run but nothing was planned: the charset check refused it, or the site's sandbox (kept in nonce mode).
     assert.equal(skipped(200, { 'content-type': 'text/html; charset=utf-16' }, null, () => null), 'unsupported-charset');
+    const sandboxed = { ...html, 'content-security-policy': 'sandbox allow-scripts' };
+    assert.equal(injectionDecision('https://a.test/', { statusCode: 200, headers: sandboxed }, null, null, { cspMode: 'nonce', explainNoPlugins: () => null }).reason, 'sandboxed');
   });
 });
 

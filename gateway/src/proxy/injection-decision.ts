@@ -1,6 +1,7 @@
 import type { InjectionActivity, SkipReason } from '../events/activity-events.js';
 import type { CspMode } from '../config/config-schema.js';
-import { isInjectableResponse } from './document-request.js';
+import { sandboxesIntoOpaqueOrigin } from './csp-policy.js';
+import { headerValue, isInjectableResponse } from './document-request.js';
 import type { PassThroughReason } from './head-rewriter.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -54,14 +55,16 @@ export function injectionDecision(
     url: loggableUrl(url),
     status: response.statusCode,
     plugins: plugins ?? [],
-    reason: plugins ? null : skipReason(url, response, refused, reporter.explainNoPlugins),
+    reason: plugins ? null : skipReason(url, response, refused, reporter),
     csp: plugins ? reporter.cspMode : null,
   };
 }
 
-function skipReason(url: string, response: ResponseHead, refused: Refusal | null, explainNoPlugins: (url: string) => SkipReason | null): SkipReason {
+function skipReason(url: string, response: ResponseHead, refused: Refusal | null, reporter: Pick<DecisionReporter, 'cspMode' | 'explainNoPlugins'>): SkipReason {
   if (refused) return refused;
   if (!isInjectableResponse(response.statusCode, response.headers)) return 'not-html';
-  // Plugins would run, yet nothing was planned: the planner refused the charset.
-  return explainNoPlugins(url) ?? 'unsupported-charset';
+  const noPlugins = reporter.explainNoPlugins(url);
+  if (noPlugins) return noPlugins;
+  // Plugins would run, yet nothing was planned: the planner refused the site's sandbox or the charset.
+  return reporter.cspMode === 'nonce' && sandboxesIntoOpaqueOrigin(headerValue(response.headers, 'content-security-policy')) ? 'sandboxed' : 'unsupported-charset';
 }

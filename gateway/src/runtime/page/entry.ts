@@ -31,6 +31,13 @@ function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
     dropPluginElements(w);
     return;
   }
+  // An opaque origin (a `sandbox` policy without allow-same-origin, a sandboxed frame) is refused
+  // by the bridge, its own site's path included: no plugin file would load and no call would go
+  // through, only errors in the console. The extension's transport does not use the bridge.
+  if (config.transport !== 'extension' && w.origin === 'null') {
+    dropPluginElements(w);
+    return;
+  }
 
   const world = capturePageWorld(w, config);
   const states = createPluginStates(world, config.version, config.plugins || []);
