@@ -31,3 +31,20 @@ describe('manifest schema: model keys', () => {
     });
   }
 });
+
+describe('manifest schema: local_entry', () => {
+  const entryIssues = (localEntry: string) => {
+    const parsed = manifestSchema.safeParse({ manifest_version: 3, id: 'p', name: 'P', version: '1', inference: { default_mode: 'local', local_entry: localEntry } });
+    return parsed.success ? [] : formatManifestIssues(parsed.error);
+  };
+
+  it('takes the backends the gateway runs: Python, JavaScript, TypeScript', () => {
+    for (const entry of ['backend.py', 'backend.js', 'server/main.mjs', 'b.cjs', 'b.ts', 'b.mts', 'b.cts', 'B.PY']) assert.deepEqual(entryIssues(entry), [], entry);
+  });
+
+  it('refuses any other file at load, where it was enabled and failed every call with unsupported_backend', () => {
+    for (const entry of ['backend.rb', 'backend', 'main.go']) {
+      assert.deepEqual(entryIssues(entry), ['inference.local_entry: not a backend the gateway can run; use a .py, .js, .mjs, .cjs, .ts, .mts or .cts file'], entry);
+    }
+  });
+});

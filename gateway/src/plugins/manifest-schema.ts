@@ -1,5 +1,6 @@
 import { MatchPattern } from '@webext-core/match-patterns';
 import { z } from 'zod';
+import { isRunnableEntry, UNRUNNABLE_ENTRY } from '../workers/backend-command.js';
 import { workerVariableConflict } from '../workers/worker-env.js';
 
 /** Plugin ids appear in URLs, file names and env values: keep them boring. */
@@ -86,7 +87,7 @@ export const GRANTABLE_SECRETS = ['SYSTEM_API_KEY', 'CLOUD_BASE_URL', 'AIPLUGS_A
 export const inferenceSchema = z
   .object({
     default_mode: z.enum(['local', 'cloud']),
-    local_entry: relativeFile.optional(),
+    local_entry: relativeFile.refine(isRunnableEntry, UNRUNNABLE_ENTRY).optional(),
     models: z.array(modelDeclarationSchema).default([]),
     cloud: cloudSettingsSchema.optional(),
     env: z.array(z.enum(GRANTABLE_SECRETS)).default([]),

@@ -19,6 +19,14 @@ export const NODE_HOST = codePath('workers/hosts/node-host.mjs');
 const NODE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
 
+export const UNRUNNABLE_ENTRY = 'not a backend the gateway can run; use a .py, .js, .mjs, .cjs, .ts, .mts or .cts file';
+
+/** Whether a `local_entry` names a backend the gateway can run: Python, JavaScript or TypeScript, by extension. */
+export function isRunnableEntry(localEntry: string): boolean {
+  const ext = extname(localEntry).toLowerCase();
+  return ext === '.py' || NODE_EXTENSIONS.has(ext) || TYPESCRIPT_EXTENSIONS.has(ext);
+}
+
 /** Resolved once, and only for a `.ts` backend: tsx's loader, so those need no build step (the gateway itself runs compiled). */
 let tsxLoader: string | null | undefined;
 function findTsxLoader(): string | null {
@@ -98,5 +106,5 @@ export function backendCommand(options: BackendCommandOptions): BackendCommand {
     if (!loader) throw new UnsupportedBackendError(`${options.localEntry}: TypeScript backends need the tsx package, which is not installed`);
     return { runtime: 'node', program: node, args: [...nodeFlags, '--import', loader, NODE_HOST, ...hostArgs], entry };
   }
-  throw new UnsupportedBackendError(`${options.localEntry}: unsupported backend type "${ext || '(none)'}"; use .py, .js, .mjs, .cjs or .ts`);
+  throw new UnsupportedBackendError(`${options.localEntry}: ${UNRUNNABLE_ENTRY}`);
 }
