@@ -55,6 +55,11 @@ describe('plugin registry', () => {
     assert.deepEqual(record.manifest.inference?.models[0]?.mirrors, []);
   });
 
+  it('reads a manifest saved with a UTF-8 byte order mark (Notepad writes one), which JSON.parse refuses', async () => {
+    const registry = await createPluginRegistry({ pluginsDir: await pluginsDir({ bom: `\uFEFF${JSON.stringify(manifest('bom'))}` }) });
+    assert.equal(registry.get('bom')?.status, 'enabled', errorsIn(registry.get('bom')).join('\n'));
+  });
+
   it('disables a plugin with bad JSON', async () => {
     assert.match((await errorsOf('{ "id": '))[0] ?? '', /invalid JSON/);
   });

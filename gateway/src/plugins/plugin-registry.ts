@@ -88,7 +88,8 @@ export async function loadPlugin(dir: string, folderName: string): Promise<Plugi
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Editors on Windows (Notepad) save UTF-8 with a byte order mark, which JSON.parse refuses.
+    json = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
   } catch (error) {
     return broken([`manifest.json: invalid JSON (${(error as Error).message})`]);
   }
