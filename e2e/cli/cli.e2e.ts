@@ -124,3 +124,18 @@ test('relative --data-dir, --plugins-dir and --models-dir are taken from the wor
     await rm(cwd, { recursive: true, force: true });
   }
 });
+
+test('a --plugins-dir that does not exist (or is a file) is one clear line and exit 3, before the CA or token is made', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-no-plugins-'));
+  try {
+    const missing = await runCli(['start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, '--plugins-dir', join(dataDir, 'nope')]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain(`plugins_dir ${join(dataDir, 'nope')}: no such folder`);
+    expect(existsSync(join(dataDir, 'ca.pem')) || existsSync(join(dataDir, 'token'))).toBe(false);
+    await writeFile(join(dataDir, 'a-file'), 'x');
+    const file = await runCli(['start', '--json', '--api-port', '0', '--proxy-port', '0', '--data-dir', dataDir, '--plugins-dir', join(dataDir, 'a-file')]);
+    expect([file.code, file.stderr.trim().split('\n').at(-1)]).toEqual([3, `aiplugs: plugins_dir ${join(dataDir, 'a-file')}: not a folder; give --plugins-dir a folder of plugins`]);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

@@ -24,7 +24,7 @@ import { createGatewayApi } from './startup/gateway-api.js';
 import { startGatewayProxy } from './startup/gateway-proxy.js';
 import { createShutdown } from './startup/gateway-stop.js';
 import { createInferenceServices } from './startup/inference-services.js';
-import { loadPlugins } from './startup/load-plugins.js';
+import { assertPluginsFolder, loadPlugins } from './startup/load-plugins.js';
 import { systemProxyHooks } from './system-proxy/gateway-hooks.js';
 import { warnIfPythonMissing } from './workers/python-check.js';
 import { repoPath } from './package-paths.js';
@@ -136,6 +136,7 @@ interface OwnedStart {
 async function startOwnedGateway({ options, env, dataDir, config, bus, logger, logSecrets, release }: OwnedStart): Promise<RunningGateway> {
   // A port the user pinned and another program holds: say so now, not after the CA and plugins.
   await assertPinnedPortsFree({ api: config.api.port, proxy: config.proxy.port });
+  await assertPluginsFolder(config);
   const token = await ensureApiToken(dataDir);
   logSecrets.push(token);
   const ca = await ensureCertificateAuthority({ dataDir, lifetimeDays: config.ca.lifetime_days, renewBeforeDays: config.ca.renew_before_days, logger: logger.child('ca') });
