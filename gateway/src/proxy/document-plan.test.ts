@@ -60,8 +60,8 @@ describe('document plan', () => {
     assert.match(await injected({ 'content-type': 'application/xhtml+xml' }), /<script data-aiplugs-plugin="demo" src="[^"]+\/files\/content\.js"><\/script>/);
   });
 
-  it('strip mode drops CSP and X-Frame-Options; both modes stop caching and keep other security headers', () => {
-    const headers = { ...html, 'content-security-policy': "script-src 'self'", 'x-frame-options': 'DENY', etag: '"1"', 'content-length': '10', 'strict-transport-security': 'max-age=1', 'x-content-type-options': 'nosniff' };
+  it("strip mode drops CSP and X-Frame-Options; both modes stop caching, drop what is untrue of the rewritten body (length, ranges, digests) and keep other security headers", () => {
+    const headers = { ...html, 'content-security-policy': "script-src 'self'", 'x-frame-options': 'DENY', etag: '"1"', 'content-length': '10', 'accept-ranges': 'bytes', 'content-digest': 'sha-256=:x:', 'strict-transport-security': 'max-age=1', 'x-content-type-options': 'nosniff' };
     const strip = planner('strip')({ url: 'https://a.test/', statusCode: 200, headers });
     assert.deepEqual(strip?.headers, { ...html, 'strict-transport-security': 'max-age=1', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
     const nonce = planner('nonce')({ url: 'https://a.test/', statusCode: 200, headers });

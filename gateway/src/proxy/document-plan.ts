@@ -27,7 +27,7 @@ export interface DocumentResponse {
 
 export interface DocumentPlan {
   statusCode: number;
-  /** Response headers for the rewritten document (no Content-Length: the body is streamed). */
+  /** Response headers for the rewritten document (none about the site's bytes: no Content-Length, ranges or digests). */
   headers: Headers;
   /**
    * A fresh transform over the DECODED body: injects into the head, streams the rest. Its bytes can
@@ -54,6 +54,8 @@ export interface DocumentPlannerOptions {
 }
 
 const CSP_HEADERS = ['content-security-policy', 'content-security-policy-report-only'];
+/** Headers about the site's bytes, untrue of the rewritten body: its length, ranges of it, digests of it. */
+const BODY_HEADERS = ['content-length', 'accept-ranges', 'content-md5', 'digest', 'content-digest', 'repr-digest'];
 const STRIPPED_HEADERS = [...CSP_HEADERS, 'x-frame-options'];
 
 /** What becomes of a `<meta http-equiv=Content-Security-Policy>` in the head, per mode. */
@@ -65,7 +67,7 @@ function rewriteHeaders(headers: Headers, mode: CspMode, context: CspContext, te
   const out: Headers = {};
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
-    if (CACHE_HEADERS.includes(lower) || lower === 'content-length') continue;
+    if (CACHE_HEADERS.includes(lower) || BODY_HEADERS.includes(lower)) continue;
     if (mode === 'strip' && STRIPPED_HEADERS.includes(lower)) continue;
     if (mode === 'nonce' && CSP_HEADERS.includes(lower) && value !== undefined) {
       out[name] = Array.isArray(value) ? value.map((policy) => templates.cspHeader(policy, context)) : templates.cspHeader(value, context);
