@@ -161,6 +161,11 @@ export const configSchema = z.strictObject({
     /** Pages get AiPlugs' built-in AI even where the browser's own is available. */
     replace_native: flag,
   }),
+}).superRefine((config, ctx) => {
+  // Else the second listener fails as if another program held the port.
+  if (config.api.port && config.api.port === config.proxy.port) {
+    ctx.addIssue({ code: 'custom', path: ['proxy', 'port'], message: `the same as api.port; the API and the proxy need a port each` });
+  }
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

@@ -58,6 +58,11 @@ describe('loadConfig', () => {
     await assert.rejects(loadConfig({ env: { AIPLUGS_API_PORT: 'eighty' } }), /api\.port = "eighty".*expected number/);
   });
 
+  it('refuses one port for both the API and the proxy (the second listener said another program held it); port 0 for both is fine', async () => {
+    await assert.rejects(loadConfig({ env: { AIPLUGS_API_PORT: '5300', AIPLUGS_PROXY_PORT: '5300' } }), /proxy\.port = "5300" \(from environment variable AIPLUGS_PROXY_PORT\): the same as api\.port/);
+    assert.equal((await loadConfig({ env: { AIPLUGS_API_PORT: '0', AIPLUGS_PROXY_PORT: '0' } })).proxy.port, 0);
+  });
+
   it('rejects unknown keys and broken JSON in a user file', async () => {
     await assert.rejects(loadConfig({ userFile: await userConfig({ proxy: { cps_mode: 'strip' } }) }), /proxy\.cps_mode \(from .*\): unknown key/);
     await assert.rejects(loadConfig({ userFile: await userConfig('{ nope') }), /is not valid JSON/);
