@@ -84,6 +84,14 @@ for (const id of ['node-ops', 'py-ops']) {
       assert.ok(events.some((event) => event.type === 'worker-state' && event.plugin === id && event.state === 'stopping' && /timed out/.test(event.detail ?? '')));
     });
 
+    test('a backend that closes the answer channel ends its worker: the call fails at once as a crash, not at its timeout', async () => {
+      const { workers } = manager({ requestTimeoutMs: 120_000 });
+      const plugin = await fixturePlugin(id);
+      const { pid } = (await workers.infer(plugin, {}, noSignal())) as Echo;
+      assert.equal(await errorCode(workers.infer(plugin, { op: 'close-channel' }, noSignal())), 'worker_crashed');
+      assert.notEqual(((await workers.infer(plugin, {}, noSignal())) as Echo).pid, pid, 'the next call gets a fresh worker');
+    });
+
     test('a crash mid-request is reported with stderr, and the worker restarts after a backoff', async () => {
       const { workers } = manager();
       const plugin = await fixturePlugin(id);

@@ -73,7 +73,14 @@ class Channel:
         with self.lock:
             view = memoryview(data)
             while view:
-                written = os.write(self.fd, view)
+                try:
+                    written = os.write(self.fd, view)
+                except OSError as error:
+                    # The channel is gone (a backend closed the fd, the gateway's end went away): no
+                    # call can be answered any more, so the worker ends, and the gateway restarts it
+                    # at once instead of waiting out every call's timeout.
+                    sys.stderr.write("aiplugs host: cannot answer the gateway (%s); exiting\n" % error)
+                    die_with_group()
                 view = view[written:]
 
 
