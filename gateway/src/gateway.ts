@@ -204,7 +204,9 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     logger,
     // Downloads stop where they are: their .part files resume on the next start.
     first: [stopWatchingPlugins, () => provisioner.close(), closeBrowsers, () => apiServer.webSockets.close()],
-    together: [() => apiServer.connections.close(), () => workers.stop(), () => proxy.stop(), () => apiServer.close()],
+    // The API closes once the workers have stopped: the calls they were running are answered
+    // 503 shutting_down by then, not cut off with an empty reply.
+    together: [() => apiServer.connections.close(), async () => (await workers.stop(), await apiServer.close()), () => proxy.stop()],
     cleanUp: [() => systemProxy.restoreOnExit(process.pid), () => clearRuntimeInfo(dataDir, process.pid)],
     release,
   });

@@ -21,6 +21,9 @@ type FetchApp = { fetch: (request: Request, env: ApiEnv['Bindings']) => Response
  */
 export const API_KEEP_ALIVE_MS = 65_000;
 
+/** How long a stopping API waits for answers already being written before it closes every connection. */
+const CLOSE_GRACE_MS = 250;
+
 /** The API server's socket timeouts. */
 export function limitApiSockets(server: ServerType): void {
   const http = server as ServerType & { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number };
@@ -81,8 +84,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const close = () =>
     new Promise<void>((resolve) => {
+      const http = server as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
       server.close(() => resolve());
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      http.closeIdleConnections?.();
+      // Answers being written (the 503s of calls the shutdown ended) get a moment to go out; event
+      // streams never end by themselves, so every connection is closed after it.
+      setTimeout(() => http.closeAllConnections?.(), CLOSE_GRACE_MS).unref();
     });
   return { server, connections, webSockets, bridgeFetch: (request) => bridge.fetch(request, {}), close };
 }

@@ -69,6 +69,17 @@ test('SIGTERM to the gateway stops every worker: no child outlives it', async ()
   assert.match(gateway.log(), /\[node-ops\] node-ops backend loaded/);
 });
 
+test('an HTTP call running when the gateway stops is answered 503 shutting_down, not with an empty reply', async () => {
+  const gateway = await startGateway();
+  await workerPid(gateway.call, 'node-ops');
+  const running = gateway.call('/api/plugins/node-ops/infer', { payload: { op: 'sleep', ms: 60_000 } }).catch((error: Error) => `no answer: ${error.message} (${String((error.cause as Error | undefined)?.message)})`);
+  const inFlight = async () => ((await gateway.call('/api/workers')).body.workers as Array<{ inFlight: number }>)[0]?.inFlight;
+  await waitFor(async () => (await inFlight()) === 1, 'the call to reach the worker');
+  gateway.child.kill('SIGTERM');
+  assert.deepEqual(await running, { status: 503, body: { error: { code: 'shutting_down', message: 'The gateway is shutting down' } } });
+  assert.equal((await gateway.exited).code, 0);
+});
+
 test('a gateway killed with SIGKILL leaves no worker running: they notice and exit', async () => {
   const gateway = await startGateway();
   const pids = [await workerPid(gateway.call, 'node-ops'), await workerPid(gateway.call, 'py-ops')];
