@@ -58,9 +58,16 @@ export const modelDeclarationSchema = z.object({
   mirrors: z.array(sourceUrl).default([]),
 });
 
+/** A WebExtension URL glob: `*` any run of characters, `?` any one, matched against the whole URL. */
+const urlGlob = z.string().min(1).max(2048);
+
 export const contentScriptSchema = z.object({
   matches: z.array(matchPattern).min(1),
   exclude_matches: z.array(matchPattern).default([]),
+  /** Of the URLs `matches` covers, only those one of these globs matches too (WebExtension semantics). */
+  include_globs: z.array(urlGlob).default([]),
+  /** URLs left alone though the patterns cover them. */
+  exclude_globs: z.array(urlGlob).default([]),
   js: z.array(relativeFile).default([]),
   css: z.array(relativeFile).default([]),
   run_at: z.enum(['document_start', 'document_end', 'document_idle']).default('document_idle'),
