@@ -94,18 +94,19 @@ test("a page cannot send a local-only plugin's call to the user's cloud server",
   await tab.close();
 });
 
-test("a page's cloud calls spend its plugin's budget, capped in answer length, and the user sees the count", async () => {
+test("a page's cloud calls spend its plugin's budget, capped in answer length and in what they send, and the user sees the count", async () => {
   const tab = await open('/');
   const before = cloud.calls();
   const asked = cloud.maxTokens.length;
-  const outcomes = [];
+  // A 300 KB prompt (8 MiB went to the user's key before the input cap): refused, not sent, not a request.
+  const outcomes = [await pageInfer(tab, 'metered', { text: 'x'.repeat(300_000) })];
   for (let call = 0; call < 3; call += 1) outcomes.push(await pageInfer(tab, 'metered', { text: 'hi', max_tokens: 100_000 }));
-  expect(outcomes.map((outcome) => (outcome.ok ? 'ok' : outcome.code))).toEqual(['ok', 'ok', 'cloud_budget_exceeded']);
+  expect(outcomes.map((outcome) => (outcome.ok ? 'ok' : outcome.code))).toEqual(['cloud_input_too_large', 'ok', 'ok', 'cloud_budget_exceeded']);
   expect(cloud.calls() - before).toBe(2);
   // The page asked for 100,000 tokens; the manifest's 64 is what the server was asked for.
   expect(cloud.maxTokens.slice(asked)).toEqual([64, 64]);
   const usage = await fetch(`${gateway.ready.apiUrl}/api/cloud/usage`, { headers: { authorization: `Bearer ${await gateway.token()}` } });
-  expect(await usage.json()).toMatchObject({ plugins: [{ plugin: 'metered', requests: 2, rejected: 1, limits: { requestsPerMinute: 2, maxTokens: 64 } }] });
+  expect(await usage.json()).toMatchObject({ plugins: [{ plugin: 'metered', requests: 2, rejected: 2, limits: { requestsPerMinute: 2, maxTokens: 64, maxInputBytes: 262_144 } }] });
   await tab.close();
 });
 

@@ -23,6 +23,7 @@ const PAGE_MESSAGES: Record<string, string> = {
   plugin_not_injected: 'This plugin is not active on this page',
   mode_not_allowed: 'This plugin may not run in the requested mode on pages',
   cloud_budget_exceeded: "The plugin used up its cloud budget for now; try again in a minute",
+  cloud_input_too_large: 'This call sends more to the cloud AI server than AiPlugs allows pages',
   cloud_not_configured: 'No cloud AI server is configured in AiPlugs',
   cloud_unreachable: 'The cloud AI server could not be reached',
   cloud_timeout: 'The cloud AI server did not answer in time',

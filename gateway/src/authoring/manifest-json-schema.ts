@@ -55,6 +55,7 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
   'inference.cloud.system_prompt': 'A system message put before the user\'s, for "chat".',
   'inference.cloud.requests_per_minute': 'The most cloud calls per minute the plugin\'s pages need. The user\'s cap (cloud.page_requests_per_minute) still applies: a manifest can only lower it.',
   'inference.cloud.max_tokens': 'The longest answer (max_tokens) the plugin\'s page calls need. The user\'s cap (cloud.page_max_tokens) still applies.',
+  'inference.cloud.max_input_bytes': 'The largest payload (bytes of JSON: the prompt, mostly) the plugin\'s page calls need to send to the cloud. The user\'s cap (cloud.page_max_input_bytes) still applies.',
 };
 
 type JsonSchema = { [key: string]: unknown; properties?: Record<string, JsonSchema>; items?: JsonSchema };

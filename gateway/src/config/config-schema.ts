@@ -89,6 +89,8 @@ export const configSchema = z.strictObject({
     page_requests_per_minute: positiveInt,
     /** Longest answer (max_tokens) a page-started cloud call may ask for. */
     page_max_tokens: positiveInt,
+    /** Largest request a page-started cloud call may send (its prompt, mostly), in bytes of JSON. */
+    page_max_input_bytes: positiveInt,
     /** The most bytes read from one cloud answer, streamed or not. */
     max_response_bytes: positiveInt,
     /** The longest line, and the largest event, of a streamed cloud answer, in characters. */

@@ -84,7 +84,7 @@ const page = { kind: 'page', origin: 'https://site.test', session: 's1' } as con
 test('a page gets the mode the user set (or the default), never another one, and cannot ask for a fallback', async () => {
   const cloud = backend('cloud');
   const router = (userMode?: InferenceMode) =>
-    createInferenceRouter({ registry: registryWith('local'), local: backend('local'), cloud, userMode: () => userMode, budget: createCloudBudget({ limits: () => ({ requestsPerMinute: 10, maxTokens: 100 }) }) });
+    createInferenceRouter({ registry: registryWith('local'), local: backend('local'), cloud, userMode: () => userMode, budget: createCloudBudget({ limits: () => ({ requestsPerMinute: 10, maxTokens: 100, maxInputBytes: 1000 }) }) });
   await assert.rejects(router().infer('p', { payload: 1, mode: 'cloud', caller: page }), (error: ApiError) => error.code === 'mode_not_allowed');
   assert.deepEqual(await router().infer('p', { payload: 1, mode: 'local', caller: page }), { from: 'local', payload: 1 });
   assert.deepEqual(await router('cloud').infer('p', { payload: 1, caller: page }), { from: 'cloud', payload: 1 });
@@ -92,13 +92,13 @@ test('a page gets the mode the user set (or the default), never another one, and
   // The user's own calls (no caller) may pick either side.
   assert.deepEqual(await router().infer('p', { payload: 1, mode: 'cloud' }), { from: 'cloud', payload: 1 });
   // A page's fallback flag is ignored: only the user's policy (none here) counts.
-  const failing = createInferenceRouter({ registry: registryWith('local'), local: backend('local', unavailable('worker_failed')), cloud, fallback: () => 'none', budget: createCloudBudget({ limits: () => ({ requestsPerMinute: 10, maxTokens: 100 }) }) });
+  const failing = createInferenceRouter({ registry: registryWith('local'), local: backend('local', unavailable('worker_failed')), cloud, fallback: () => 'none', budget: createCloudBudget({ limits: () => ({ requestsPerMinute: 10, maxTokens: 100, maxInputBytes: 1000 }) }) });
   const before = cloud.calls;
   await assert.rejects(failing.infer('p', { payload: 1, fallback: true, caller: page }), /worker_failed/);
   assert.equal(cloud.calls, before);
 });
 
-test("a page's cloud calls spend its plugin's budget: requests per minute and a max_tokens cap", async () => {
+test("a page's cloud calls spend its plugin's budget: requests per minute, a max_tokens cap and an input cap", async () => {
   let now = 1_000_000;
   const seen: Array<number | undefined> = [];
   const cloud: InferenceBackend = {
@@ -108,25 +108,29 @@ test("a page's cloud calls spend its plugin's budget: requests per minute and a 
       return payload;
     },
   };
-  const budget = createCloudBudget({ limits: () => ({ requestsPerMinute: 2, maxTokens: 256 }), now: () => now });
+  const budget = createCloudBudget({ limits: () => ({ requestsPerMinute: 2, maxTokens: 256, maxInputBytes: 4096 }), now: () => now });
   const router = createInferenceRouter({ registry: registryWith('cloud'), local: backend('local'), cloud, budget });
+  // A payload over the input cap is refused before it counts as a request or reaches the cloud.
+  await assert.rejects(router.infer('p', { payload: 'x'.repeat(4096), caller: page }), (error: ApiError) => error.code === 'cloud_input_too_large' && error.status === 413);
   await router.infer('p', { payload: 1, caller: page });
   await router.infer('p', { payload: 2, caller: page });
   await assert.rejects(router.infer('p', { payload: 3, caller: page }), (error: ApiError) => error.code === 'cloud_budget_exceeded' && error.status === 429);
+  // The user's own calls have no input cap.
+  await router.infer('p', { payload: 'x'.repeat(5000) });
   // The user's own calls are not counted against pages.
   await router.infer('p', { payload: 4 });
   now += 60_001;
   await router.infer('p', { payload: 5, caller: page });
-  assert.deepEqual(seen, [256, 256, undefined, 256]);
-  assert.deepEqual(budget.usage(), [{ plugin: 'p', requests: 3, rejected: 1, tokens: 21, lastMinute: 1, limits: { requestsPerMinute: 2, maxTokens: 256 } }]);
+  assert.deepEqual(seen, [256, 256, undefined, undefined, 256]);
+  assert.deepEqual(budget.usage(), [{ plugin: 'p', requests: 3, rejected: 2, tokens: 21, lastMinute: 1, limits: { requestsPerMinute: 2, maxTokens: 256, maxInputBytes: 4096 } }]);
 });
 
 test('a manifest may ask for a smaller cloud budget than the user allows, never a larger one', () => {
-  const plugin = (cloud: { requests_per_minute?: number; max_tokens?: number }) =>
+  const plugin = (cloud: { requests_per_minute?: number; max_tokens?: number; max_input_bytes?: number }) =>
     ({ id: 'p', manifest: { inference: { default_mode: 'cloud', cloud: { endpoint: 'chat', ...cloud } } } }) as unknown as LoadedPlugin;
-  const caps = { requestsPerMinute: 10, maxTokens: 1000 };
-  assert.deepEqual(effectiveLimits(plugin({ requests_per_minute: 3, max_tokens: 200 }), caps), { requestsPerMinute: 3, maxTokens: 200 });
-  assert.deepEqual(effectiveLimits(plugin({ requests_per_minute: 300, max_tokens: 20_000 }), caps), caps);
+  const caps = { requestsPerMinute: 10, maxTokens: 1000, maxInputBytes: 100_000 };
+  assert.deepEqual(effectiveLimits(plugin({ requests_per_minute: 3, max_tokens: 200, max_input_bytes: 5000 }), caps), { requestsPerMinute: 3, maxTokens: 200, maxInputBytes: 5000 });
+  assert.deepEqual(effectiveLimits(plugin({ requests_per_minute: 300, max_tokens: 20_000, max_input_bytes: 10_000_000 }), caps), caps);
   assert.deepEqual(effectiveLimits(plugin({}), caps), caps);
 });
 

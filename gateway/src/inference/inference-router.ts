@@ -170,7 +170,7 @@ function routeCall(options: InferenceRouterOptions): InferenceRouter['infer'] {
       if (which === 'local') return options.local.infer(plugin, request.payload, signal, onChunk);
       if (!page) return options.cloud.infer(plugin, request.payload, signal, onChunk);
       if (!options.budget) throw new ApiError(403, 'mode_not_allowed', `Plugin "${pluginId}": pages may not reach the cloud here`);
-      const { maxTokens } = options.budget.admit(plugin);
+      const { maxTokens } = options.budget.admit(plugin, Buffer.byteLength(JSON.stringify(request.payload ?? null)));
       return options.cloud.infer(plugin, request.payload, signal, onChunk, { maxTokens, onUsage: (usage) => options.budget?.recordTokens(pluginId, usage.totalTokens) });
     };
     try {

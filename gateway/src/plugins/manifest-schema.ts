@@ -86,6 +86,7 @@ export const cloudSettingsSchema = z.object({
   /** What the plugin's page calls need at most; the user's `cloud.page_*` caps still apply. */
   requests_per_minute: z.number().int().positive().optional(),
   max_tokens: z.number().int().positive().optional(),
+  max_input_bytes: z.number().int().positive().optional(),
 });
 
 /** Gateway secrets a backend may ask for; each is passed only if the user also allowed it. */

@@ -47,7 +47,10 @@ export async function createInferenceServices({ config, env, token, registry, se
     provisionModels: (plugin, signal) => (webAi && builtInIds.has(plugin.id) ? webAi.provisionBuiltIn(plugin, signal) : provisioner.ensure(plugin, { signal })),
   });
   const cloud = createCloudRelay({ settings: () => config.cloud, logger: logger.child('cloud') });
-  const budget = createCloudBudget({ limits: () => ({ requestsPerMinute: config.cloud.page_requests_per_minute, maxTokens: config.cloud.page_max_tokens }), bus });
+  const budget = createCloudBudget({
+    limits: () => ({ requestsPerMinute: config.cloud.page_requests_per_minute, maxTokens: config.cloud.page_max_tokens, maxInputBytes: config.cloud.page_max_input_bytes }),
+    bus,
+  });
   const router = createInferenceRouter({
     registry,
     local: workers,

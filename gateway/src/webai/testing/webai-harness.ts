@@ -74,7 +74,7 @@ export async function startWebAiHarness(options: HarnessOptions = {}) {
     stopGraceMs: 500,
   });
   const cloud = createCloudRelay({ settings: () => config.cloud, logger: logger.child('cloud'), retryDelayMs: () => 1 });
-  const budget = createCloudBudget({ limits: () => ({ requestsPerMinute: config.cloud.page_requests_per_minute, maxTokens: config.cloud.page_max_tokens }), bus });
+  const budget = createCloudBudget({ limits: () => ({ requestsPerMinute: config.cloud.page_requests_per_minute, maxTokens: config.cloud.page_max_tokens, maxInputBytes: config.cloud.page_max_input_bytes }), bus });
   service = createWebAiService({
     config: () => config.webai,
     builtIns,
