@@ -258,6 +258,43 @@ describe('memory a page cannot grow', () => {
       agent.destroy();
     }
   });
+  it("documents whose heads never end hold back at most 32 documents' worth together: the rest stream on", async () => {
+    // Each document opens a comment before <head> and never closes it: its head may still come, so
+    // each held up to proxy.max_head_bytes (1 MiB), and a local program (or a site's many frames)
+    // opening 128 of them grew the gateway by ~1 MiB each.
+    const BYTES_PER_DOCUMENT = 900 * 1024;
+    const DOCUMENTS = 128;
+    const heads = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.write('<!doctype html><html><!-- ');
+      const piece = 'a'.repeat(64 * 1024);
+      for (let sent = 0; sent < BYTES_PER_DOCUMENT; sent += piece.length) response.write(piece);
+      // …and nothing more for as long as the test runs.
+    });
+    heads.listen(0, '127.0.0.1');
+    await once(heads, 'listening');
+    const port = (heads.address() as AddressInfo).port;
+    const sockets: Socket[] = [];
+    try {
+      let received = 0;
+      for (let document = 0; document < DOCUMENTS; document += 1) {
+        const socket = connect({ host: '127.0.0.1', port: gateway.ready.proxyPort });
+        socket.on('data', (data: Buffer) => (received += data.length));
+        socket.on('error', () => undefined);
+        socket.write(`GET http://localhost:${port}/d${document} HTTP/1.1\r\nhost: localhost:${port}\r\naccept: text/html\r\nsec-fetch-dest: document\r\nsec-fetch-mode: navigate\r\n\r\n`);
+        sockets.push(socket);
+      }
+      // What does not reach its reader is held in the gateway: all of it was, before the cap.
+      const expected = (DOCUMENTS - 32) * BYTES_PER_DOCUMENT;
+      for (let wait = 0; wait < 200 && received < expected; wait += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok(received >= expected, `the documents over the cap streamed on: ${(received / MiB).toFixed(0)} MiB of ${(expected / MiB).toFixed(0)} arrived`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      heads.closeAllConnections();
+      heads.close();
+    }
+  });
+
   it('a site flooding a WebSocket whose page stopped reading does not fill the gateway', async () => {
     // A frozen or busy tab stops reading its socket; the site goes on sending. The proxy must
     // stop reading the site too, not hold what the page does not take (~65 MB/s it used to).

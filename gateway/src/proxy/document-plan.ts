@@ -10,6 +10,7 @@ import { sandboxesIntoOpaqueOrigin, type CspContext } from './csp-policy.js';
 import { headerValue, isInjectableResponse, mediaType } from './document-request.js';
 import { isEncodingLabel } from './encoding-labels.js';
 import { HeadRewriter, type PassThroughReason } from './head-rewriter.js';
+import { createHeldBytes } from './held-bytes.js';
 import { charsetParameter, isWideCharset } from './html-injection.js';
 import { createDocumentTemplates, type DocumentTemplates } from './document-templates.js';
 import type { MetaCspRewrite } from './meta-csp.js';
@@ -47,6 +48,8 @@ export interface DocumentPlannerOptions {
   capabilities: CapabilityIssuer;
   /** How much of a document is held back to find its head; the rest always streams. */
   maxHeadBytes: number;
+  /** How much all documents together may hold back (held-bytes.ts). Default: 32 documents' worth of maxHeadBytes. */
+  maxHeldBytes?: number;
   /** Whether injected documents get the Web AI grant (`webai.enabled`), and how their runtime uses it. Default: no grant. */
   webAi?: () => WebAiPageConfig | null;
   /** Which plugins the gateway can serve as configured (see inference/plugin-availability.ts). Default: all. */
@@ -54,6 +57,8 @@ export interface DocumentPlannerOptions {
 }
 
 const CSP_HEADERS = ['content-security-policy', 'content-security-policy-report-only'];
+/** As many documents as a browser loads at once through one proxy (Chromium: 32 sockets), each holding all it may. */
+const HELD_DOCUMENTS = 32;
 /** Headers about the site's bytes, untrue of the rewritten body: its length, ranges of it, digests of it. */
 const BODY_HEADERS = ['content-length', 'accept-ranges', 'content-md5', 'digest', 'content-digest', 'repr-digest'];
 const STRIPPED_HEADERS = [...CSP_HEADERS, 'x-frame-options'];
@@ -89,6 +94,7 @@ function rewriteHeaders(headers: Headers, mode: CspMode, context: CspContext, te
  */
 export function createDocumentPlanner(options: DocumentPlannerOptions): (response: DocumentResponse) => DocumentPlan | null {
   const templates = createDocumentTemplates();
+  const heldBytes = createHeldBytes(options.maxHeldBytes ?? HELD_DOCUMENTS * options.maxHeadBytes);
   return (response) => {
     if (!isInjectableResponse(response.statusCode, response.headers)) return null;
     if (options.cspMode === 'nonce' && sandboxesIntoOpaqueOrigin(headerValue(response.headers, 'content-security-policy'))) return null;
@@ -127,6 +133,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
           rewriteMetaCsp: metaCspRewrite(options.cspMode, context, templates),
           transportCharset,
           xml,
+          heldBytes,
           ...(onPassThrough ? { onPassThrough } : {}),
         }),
     };

@@ -4,6 +4,7 @@ import { buffer } from 'node:stream/consumers';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { HeadRewriter, type HeadRewriterOptions } from './head-rewriter.js';
+import { createHeldBytes } from './held-bytes.js';
 
 const MARKUP = '<script data-aiplugs-test="1" src="/__aiplugs/runtime.js"></script>';
 const X = 'http://www.w3.org/1999/xhtml';
@@ -96,5 +97,30 @@ describe('HeadRewriter: XHTML', () => {
     const page = Buffer.from('\ufeff<html><head></head></html>', 'utf16le');
     assert.deepEqual(await buffer(Readable.from([page]).pipe(rewriter({ onPassThrough: (reason) => reasons.push(reason) }))), page);
     assert.deepEqual(reasons, ['unsupported-charset']);
+  });
+});
+
+describe('HeadRewriter: what all documents hold back together', () => {
+  it('a document that would take the total over the cap stops looking: its markup goes where it can now, and its held bytes stream on', async () => {
+    const heldBytes = createHeldBytes(1000);
+    // A head that never ends: a comment before <head>, still open.
+    const opening = '<!doctype html><html><!-- ';
+    const first = rewriter({ heldBytes });
+    const second = rewriter({ heldBytes });
+    assert.equal(await emittedSoFar(first, [Buffer.from(opening + 'a'.repeat(600), 'latin1')]), '<!doctype html><html>', 'the first document holds its comment: the head may still come');
+    assert.equal(heldBytes.held, '<!-- '.length + 600);
+    const secondOut = await emittedSoFar(second, [Buffer.from(opening + 'b'.repeat(600), 'latin1')]);
+    assert.equal(secondOut, `<!doctype html><html>${MARKUP}<!-- ${'b'.repeat(600)}`, 'over the cap, the second injects before the comment and passes everything on');
+    assert.equal(heldBytes.held, '<!-- '.length + 600, 'only the first is still held');
+    first.destroy();
+    second.destroy();
+    assert.equal(heldBytes.held, 0, 'a document that ends gives its share back');
+  });
+
+  it('a document that finishes gives its share back', async () => {
+    const heldBytes = createHeldBytes(1 << 20);
+    const out = await buffer(Readable.from([Buffer.from('<html><!-- x'), Buffer.from(' --><head></head><body>b</body></html>')]).pipe(rewriter({ heldBytes })));
+    assert.match(out.toString(), /<head><script data-aiplugs-test/);
+    assert.equal(heldBytes.held, 0);
   });
 });

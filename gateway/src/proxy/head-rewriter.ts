@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { SkipReason } from '../events/activity-events.js';
 import { HeadScanner } from './head-scanner.js';
+import type { HeldBytes } from './held-bytes.js';
 import { startsWithUtf16Bom } from './html-injection.js';
 import type { ByteEdit, MetaCspRewrite } from './meta-csp.js';
 
@@ -17,6 +18,8 @@ export interface HeadRewriterOptions {
   xml?: boolean;
   /** Told, once, when the body shows the document cannot take the markup and it passes through untouched. */
   onPassThrough?: (reason: PassThroughReason) => void;
+  /** What every document together may hold back (held-bytes.ts); over it, this one stops looking. */
+  heldBytes?: HeldBytes;
 }
 
 /** Why a document planned for injection was left untouched after all, found in its bytes. */
@@ -41,6 +44,8 @@ export class HeadRewriter extends Transform {
   /** The first bytes, until there are two to tell a UTF-16 BOM by; null once told. */
   private sniffed: Buffer | null = Buffer.alloc(0);
   private passThrough = false;
+  /** This document's share of `heldBytes`. */
+  private counted = 0;
 
   constructor(private readonly options: HeadRewriterOptions) {
     super();
@@ -74,8 +79,27 @@ export class HeadRewriter extends Transform {
     this.held.push(chunk);
     this.received += chunk.byteLength;
     this.release(this.scanner.settled);
+    if (!this.countHeld()) {
+      this.scanner.stopLooking();
+      this.release(Infinity);
+      this.countHeld();
+    }
     if (this.scanner.done && this.emitted === this.received) this.stopRewriting(this.scanner.refusal);
     callback();
+  }
+
+  /** Brings this document's share of `heldBytes` up to date; false when the total is over the cap. */
+  private countHeld(): boolean {
+    const holding = this.received - this.emitted;
+    const within = this.options.heldBytes?.add(holding - this.counted) ?? true;
+    this.counted = holding;
+    return within;
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.options.heldBytes?.add(-this.counted);
+    this.counted = 0;
+    callback(error);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -91,6 +115,7 @@ export class HeadRewriter extends Transform {
       this.release(Infinity);
       this.stopRewriting(this.scanner.refusal);
     }
+    this.countHeld();
     callback();
   }
 

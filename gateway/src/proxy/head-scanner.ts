@@ -175,6 +175,11 @@ export class HeadScanner implements TokenHandler {
     this.giveUp();
   }
 
+  /** Decides now, as at `maxBytes`: what is held can go (the gateway holds too much over all documents). */
+  stopLooking(): void {
+    this.giveUp();
+  }
+
   /** Removes and returns the edits that start before `upTo` (`settled`, or Infinity at the end). */
   takeEdits(upTo: number): ByteEdit[] {
     // One starting exactly at `settled` may still get the markup inserted in front of it.
