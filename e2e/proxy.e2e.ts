@@ -446,6 +446,42 @@ test.describe('injection rules (nonce mode)', () => {
     expect(results.refused).toBe(4403);
   });
 
+  test('AiPlugs.connect over the socket limit: a message sent at once waits for the socket the gateway takes, and close() during a retry ends it', async () => {
+    const page = await open('nonce', '/');
+    const outcome = await page.evaluate(async () => {
+      type Detail = { type?: string; id?: string; result?: unknown; code?: number };
+      type Connection = { on: (type: string, cb: (detail: Detail) => void) => void; send: (message: unknown) => void; close: () => void };
+      const aiplugs = (window as unknown as { AiPlugs: { connect: (id: string) => Connection } }).AiPlugs;
+      const settle = (connection: Connection) => new Promise<void>((resolve) => connection.on('open', () => resolve()));
+      // A page load holds at most 32 plugin sockets (SECURITY.md): these take them all.
+      const holders = Array.from({ length: 32 }, () => aiplugs.connect('ping'));
+      await Promise.all(holders.map(settle));
+      const waiting = aiplugs.connect('ping');
+      const refusals: number[] = [];
+      waiting.on('close', (detail) => refusals.push(detail.code ?? 0));
+      // Sent at once: the gateway refuses this socket (1013) until a place frees. It was sent on the
+      // refused socket and lost before.
+      const answer = new Promise<Detail>((resolve) => waiting.on('message', (message) => message.type === 'result' && resolve(message)));
+      waiting.send({ type: 'infer', id: 'q1', payload: { n: 'queued' } });
+      const retrying = aiplugs.connect('ping');
+      let reopened = 0;
+      retrying.on('open', () => (reopened += 1));
+      await new Promise<void>((resolve) => retrying.on('close', () => resolve()));
+      // Refused, and waiting to retry: closed now, it must never open (it did, after the wait).
+      retrying.close();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Two places free: one for the waiting socket, one the closed one would have taken.
+      holders[0]!.close();
+      holders[1]!.close();
+      const result = await answer;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      for (const holder of holders) holder.close();
+      waiting.close();
+      return { result, refused: refusals.includes(1013), reopened };
+    });
+    expect(outcome).toMatchObject({ result: { type: 'result', id: 'q1', result: { pong: { n: 'queued' } } }, refused: true, reopened: 0 });
+  });
+
   test('a page may not call a plugin that is not injected into it', async () => {
     const page = await open('nonce', '/');
     const status = await page.evaluate(async () => {

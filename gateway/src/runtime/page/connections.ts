@@ -22,6 +22,8 @@ export function createConnect(world: PageWorld): AiPlugsPageRuntime['connect'] {
     const { bridge } = world;
     const events = new EventTarget();
     let socket: WebSocket | null = null;
+    /** The gateway said hello on `socket`: it took the connection. A socket it refuses (over its socket limits, say) is opened and closed at once, and what was sent on it was lost. */
+    let accepted = false;
     let closed = false;
     let attempt = 0;
     const pending: string[] = [];
@@ -32,11 +34,6 @@ export function createConnect(world: PageWorld): AiPlugsPageRuntime['connect'] {
     const open = () => {
       const current = new world.WebSocket(url);
       socket = current;
-      current.onopen = () => {
-        attempt = 0;
-        emit('open');
-        while (pending.length) current.send(pending.shift() as string);
-      };
       current.onmessage = (event) => {
         let data: unknown = event.data;
         try {
@@ -44,13 +41,21 @@ export function createConnect(world: PageWorld): AiPlugsPageRuntime['connect'] {
         } catch {
           // a plain text message
         }
+        if (!accepted && data !== null && typeof data === 'object' && (data as { type?: unknown }).type === 'hello') {
+          accepted = true;
+          attempt = 0;
+          emit('open');
+          while (pending.length) current.send(pending.shift() as string);
+        }
         emit('message', data);
       };
       current.onclose = (event) => {
+        accepted = false;
         emit('close', { code: event.code, reason: event.reason });
         if (closed || event.code === REPLACED || event.code === REFUSED) return;
         attempt += 1;
-        setTimeout(open, Math.min(30000, 250 * Math.pow(2, attempt)));
+        // close() during the wait ends it: no socket opens after it.
+        setTimeout(() => closed || open(), Math.min(30000, 250 * Math.pow(2, attempt)));
       };
     };
     if (world.transport === 'extension') {
@@ -76,7 +81,7 @@ export function createConnect(world: PageWorld): AiPlugsPageRuntime['connect'] {
       },
       send(message) {
         const text = typeof message === 'string' ? message : world.toJson(message);
-        if (socket && socket.readyState === 1) socket.send(text);
+        if (socket && accepted && socket.readyState === 1) socket.send(text);
         else if (!closed) pending.push(text);
       },
       close() {
