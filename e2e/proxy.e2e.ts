@@ -482,6 +482,21 @@ test.describe('injection rules (nonce mode)', () => {
     expect(outcome).toMatchObject({ result: { type: 'result', id: 'q1', result: { pong: { n: 'queued' } } }, refused: true, reopened: 0 });
   });
 
+  test('AiPlugs.infer refuses a payload JSON cannot carry (bytes, a Blob, a Map, a Set) with a TypeError, where the backend got {}', async () => {
+    const page = await open('nonce', '/');
+    const outcomes = await page.evaluate(async () => {
+      const aiplugs = (window as unknown as { AiPlugs: { infer: (id: string, payload: unknown) => Promise<unknown> } }).AiPlugs;
+      const attempt = (payload: unknown) => aiplugs.infer('ping', payload).then((value) => ({ value }), (error: Error) => ({ error: `${error.name}: ${error.message}` }));
+      return [await attempt(new Uint8Array([1, 2, 3])), await attempt({ file: new Blob(['x']) }), await attempt(new Map([['a', 1]])), await attempt({ list: [1, 2], at: new Date(0) })];
+    });
+    expect(outcomes.slice(0, 3).map((outcome) => ('error' in outcome ? outcome.error : 'resolved'))).toEqual([
+      expect.stringMatching(/^TypeError: AiPlugs: the payload is bytes/),
+      expect.stringMatching(/^TypeError: AiPlugs: "file" in the payload is a Blob/),
+      expect.stringMatching(/^TypeError: AiPlugs: the payload is a Map/),
+    ]);
+    expect(outcomes[3]).toEqual({ value: { pong: { list: [1, 2], at: '1970-01-01T00:00:00.000Z' } } });
+  });
+
   test('a page may not call a plugin that is not injected into it', async () => {
     const page = await open('nonce', '/');
     const status = await page.evaluate(async () => {

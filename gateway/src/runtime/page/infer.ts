@@ -10,7 +10,8 @@ export function createInfer(transport: Transport, states: PluginStates): AiPlugs
   return <Result = unknown>(pluginId: string, payload?: unknown, options?: AiPlugsInferOptions): Promise<Result> => {
     const body: InferBody = { payload: payload === undefined ? null : payload };
     if (options && options.mode) body.mode = options.mode;
-    return transport.infer(pluginId, body, options && options.signal).then(
+    // A payload JSON cannot carry throws where it is written: a rejection, like any other failure.
+    return new Promise<unknown>((resolve) => resolve(transport.infer(pluginId, body, options && options.signal))).then(
       (result) => {
         if (states.get(pluginId)?.state === 'error') states.setState(pluginId, 'running');
         return result as Result;

@@ -44,7 +44,7 @@ export interface PageWorld {
   dispatch: (event: Event) => boolean;
   listen: Window['addEventListener'];
   unlisten: Window['removeEventListener'];
-  toJson: (value: unknown) => string;
+  toJson: (value: unknown, replacer?: (key: string, value: unknown) => unknown) => string;
   fromJson: (text: string) => unknown;
   /** This document's origin, which its bridge base is under. */
   origin: string;

@@ -1,3 +1,4 @@
+import { refuseLossyValues } from './lossless-json.js';
 import { onceActivated, type PageWorld } from './page-world.js';
 
 /** The gateway's error answer, `{error: {code, message}}`, or anything else a failed call gave. */
@@ -63,7 +64,7 @@ function bridgeCall(world: PageWorld, pluginId: string, route: string, init: Req
 }
 
 function bridgeInfer(world: PageWorld, pluginId: string, body: InferBody, signal: AbortSignal | undefined): Promise<unknown> {
-  return bridgeCall(world, pluginId, 'infer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: world.toJson(body), signal }).then(
+  return bridgeCall(world, pluginId, 'infer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: world.toJson(body, refuseLossyValues), signal }).then(
     (json) => (json as { result: unknown }).result,
   );
 }
@@ -106,7 +107,7 @@ function extensionChannel(world: PageWorld): Transport['callExtension'] {
           if (pending.delete(id)) reject(signal.reason);
         });
       }
-      world.emit('aiplugs:extension-request', world.toJson({ ...request, id, url: world.w.location.href }));
+      world.emit('aiplugs:extension-request', world.toJson({ ...request, id, url: world.w.location.href }, refuseLossyValues));
     });
 }
 
