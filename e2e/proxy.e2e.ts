@@ -259,24 +259,38 @@ test.describe('injection rules (nonce mode)', () => {
     await page.close();
   });
 
-  test('an SPA pushState page gets exactly one aiplugs:navigate per change', async () => {
+  test('an SPA pushState page gets exactly one aiplugs:navigate per change, of the kind the change was; its own History.prototype patch still runs', async () => {
     const page = await open('nonce', '/spa');
     await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
-    await page.evaluate(() => {
+    const patch = await page.evaluate(() => {
+      // As routers and analytics do, after the runtime: it was never called (the runtime's own
+      // pushState sat on the history object, in front of the prototype).
+      const original = History.prototype.pushState;
+      let calls = 0;
+      History.prototype.pushState = function (this: History, ...args: Parameters<History['pushState']>) {
+        calls += 1;
+        return original.apply(this, args);
+      };
       history.pushState({}, '', '/spa/one');
       history.pushState({}, '', '/spa/one');
       history.replaceState({}, '', '/spa/two');
       location.hash = '#three';
+      const link = document.body.appendChild(Object.assign(document.createElement('a'), { href: '#four', textContent: 'four' }));
+      link.click();
+      return { calls, name: original.name, length: original.length };
     });
+    expect(patch).toEqual({ calls: 2, name: 'pushState', length: 2 });
     await page.goBack();
-    // One event per real change (the repeated pushState to the same URL is not one); the kind
-    // depends on which hook saw it first (History API, Navigation API, popstate or hashchange).
-    await expect.poll(() => page.evaluate(() => (window as Window).__navs?.map((nav) => `${new URL(nav.from).pathname}${new URL(nav.from).hash} -> ${new URL(nav.to).pathname}${new URL(nav.to).hash}`))).toEqual([
-      '/spa -> /spa/one',
-      '/spa/one -> /spa/two',
-      '/spa/two -> /spa/two#three',
-      '/spa/two#three -> /spa/two',
-    ]);
+    // One event per real change (the repeated pushState to the same URL is not one).
+    await expect
+      .poll(() => page.evaluate(() => (window as Window).__navs?.map((nav) => `${nav.kind}: ${new URL(nav.from).pathname}${new URL(nav.from).hash} -> ${new URL(nav.to).pathname}${new URL(nav.to).hash}`)))
+      .toEqual([
+        'pushState: /spa -> /spa/one',
+        'replaceState: /spa/one -> /spa/two',
+        'hashchange: /spa/two -> /spa/two#three',
+        'hashchange: /spa/two#three -> /spa/two#four',
+        'popstate: /spa/two#four -> /spa/two#three',
+      ]);
   });
 
   test('gzip, br and deflate pages are injected and re-encoded correctly', async () => {

@@ -30,6 +30,7 @@ const SOURCES = [
   'gateway/src/pairing/token-proof.ts',
   'gateway/src/proxy/plugin-free-load.ts',
   'gateway/src/runtime/page/prerendering.ts',
+  'gateway/src/runtime/page/url-changes.ts',
   'package.json',
   'package-lock.json',
   'docs/EXTENSION.md',

@@ -10,6 +10,8 @@
  *    extension's fallback waits for that decision so the proxy and the extension never both inject.
  */
 
+import { watchUrlChanges, type UrlChangeWindow } from '../../../gateway/src/runtime/page/url-changes';
+
 export const HOOK_PROPERTY = '__aiplugsNavigationHook';
 /** sessionStorage flag set by "reload without plugins"; consumed by the next document of the tab. */
 export const SKIP_ONCE_KEY = 'aiplugs:skip-once';
@@ -49,28 +51,8 @@ export function installNavigationHook(w: HookWindow = window as HookWindow): Nav
     // storage disabled for this origin: no "reload without plugins" here
   }
 
-  const notify = (kind: string) => {
-    const to = w.location.href;
-    if (to === hook.lastUrl) return;
-    const from = hook.lastUrl;
-    hook.lastUrl = to;
-    dispatch(new NativeCustomEvent('aiplugs:navigate', { detail: { from, to, kind } }));
-  };
-  for (const name of ['pushState', 'replaceState'] as const) {
-    const original = w.history[name];
-    w.history[name] = function (this: History, ...args: Parameters<History['pushState']>) {
-      const result = original.apply(this, args);
-      notify(name);
-      return result;
-    };
-  }
-  w.addEventListener('popstate', () => notify('popstate'));
-  w.addEventListener('hashchange', () => notify('hashchange'));
-  // Same-document navigations that bypass the history API (navigation.navigate + intercept);
-  // deferred so that a pushState or popstate behind the same change reports first, with its kind.
-  w.navigation?.addEventListener?.('currententrychange', () => {
-    void Promise.resolve().then(() => notify('navigation'));
-  });
+  const listen = w.addEventListener.bind(w);
+  watchUrlChanges(w as unknown as UrlChangeWindow, hook, (detail) => dispatch(new NativeCustomEvent('aiplugs:navigate', { detail })), (type, listener) => listen(type, listener));
 
   // --- injection detection ---------------------------------------------------------------------------
   const waiting: Array<() => void> = [];

@@ -1,4 +1,5 @@
 import { NAVIGATION_HOOK, type NavigationHook, type PageWorld } from './page-world.js';
+import { watchUrlChanges, type UrlChangeWindow } from './url-changes.js';
 
 /**
  * One hook per page reports SPA URL changes as `aiplugs:navigate` events. The extension's
@@ -10,37 +11,7 @@ export function installNavigationHook(world: PageWorld): void {
   const { w } = world;
   if (w[NAVIGATION_HOOK]) return;
   const hook: NavigationHook = { owner: 'page-runtime', lastUrl: w.location.href };
-  const notify = (kind: AiPlugsNavigation['kind']) => {
-    const to = w.location.href;
-    if (to === hook.lastUrl) return;
-    const from = hook.lastUrl;
-    hook.lastUrl = to;
-    const detail: AiPlugsNavigation = { from, to, kind };
-    world.emit('aiplugs:navigate', detail);
-  };
-  for (const name of ['pushState', 'replaceState'] as const) {
-    const original = w.history[name];
-    w.history[name] = function (this: History, ...args: Parameters<History['pushState']>) {
-      const result = original.apply(this, args);
-      notify(name);
-      return result;
-    };
-  }
-  world.listen('popstate', () => {
-    notify('popstate');
-  });
-  world.listen('hashchange', () => {
-    notify('hashchange');
-  });
-  if (w.navigation && w.navigation.addEventListener) {
-    // Same-document navigations the history API never sees (navigation.navigate + intercept).
-    // Deferred, so a pushState/popstate that caused it reports first with its own kind.
-    w.navigation.addEventListener('currententrychange', () => {
-      void Promise.resolve().then(() => {
-        notify('navigation');
-      });
-    });
-  }
+  watchUrlChanges(w as unknown as UrlChangeWindow, hook, (change: AiPlugsNavigation) => world.emit('aiplugs:navigate', change), (type, listener) => world.listen(type, listener));
   Object.defineProperty(w, NAVIGATION_HOOK, { value: hook });
 }
 

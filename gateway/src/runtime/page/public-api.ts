@@ -54,6 +54,11 @@ declare global {
   interface AiPlugsNavigation {
     from: string;
     to: string;
+    /**
+     * `pushState` / `replaceState`: the page called the history API; `popstate`: back or forward;
+     * `hashchange`: only the fragment moved (`location.hash`, a link to `#…`); `navigation`: any
+     * other (the Navigation API's `navigate()` with `intercept`).
+     */
     kind: 'pushState' | 'replaceState' | 'popstate' | 'hashchange' | 'navigation';
   }
 
