@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLI, REPO_ROOT, startGatewayProcess, type GatewayChild } from '../../e2e/support/gateway-process.js';
@@ -103,6 +106,29 @@ describe('faults', () => {
       assert.match(outcome, /^failed:/, path);
     }
     await healthWithinOneSecond(gateway);
+  });
+
+  it('over HTTP/2 (how browsers speak to the proxy), such a file ends in a stream error, not a reset a client takes for a clean end', async () => {
+    const tunnel = await new Promise<Socket>((resolve, reject) => {
+      const request = httpRequest({ host: '127.0.0.1', port: gateway.ready.proxyPort, method: 'CONNECT', path: new URL(site.origin).host });
+      request.on('connect', (_response, socket) => resolve(socket));
+      request.on('error', reject);
+      request.end();
+    });
+    const ca = await readFile(gateway.ready.caCertPath, 'utf8');
+    const session = http2Connect(site.origin, { createConnection: () => tlsConnect({ socket: tunnel, servername: 'localhost', ALPNProtocols: ['h2'], ca }) });
+    try {
+      const stream = session.request({ ':path': '/reset-chunked.js', accept: '*/*', 'sec-fetch-dest': 'script', 'sec-fetch-mode': 'no-cors' });
+      stream.resume();
+      const outcome = await new Promise<string>((resolve) => {
+        stream.on('error', (error: Error) => resolve(`error: ${error.message}`));
+        stream.on('close', () => resolve(stream.rstCode === 0 ? 'a clean end (RST_STREAM NO_ERROR)' : `reset ${stream.rstCode}`));
+      });
+      // Before: the error page was appended; then a reset with NO_ERROR, which reads as complete.
+      assert.match(outcome, /^(error|reset [1-9])/);
+    } finally {
+      session.destroy();
+    }
   });
 
   it('a passed-through file whose upstream sends more than its Content-Length gets the declared bytes, and the gateway writes no stray line to stdout', async () => {
