@@ -57,7 +57,7 @@ export interface DocumentPlannerOptions {
 }
 
 const CSP_HEADERS = ['content-security-policy', 'content-security-policy-report-only'];
-/** As many documents as a browser loads at once through one proxy (Chromium: 32 sockets), each holding all it may. */
+/** A budget: 32 documents each holding all they may (max_head_bytes), which no ordinary browsing comes near. */
 const HELD_DOCUMENTS = 32;
 /** Headers about the site's bytes, untrue of the rewritten body: its length, ranges of it, digests of it. */
 const BODY_HEADERS = ['content-length', 'accept-ranges', 'content-md5', 'digest', 'content-digest', 'repr-digest'];

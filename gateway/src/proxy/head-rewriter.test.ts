@@ -101,20 +101,29 @@ describe('HeadRewriter: XHTML', () => {
 });
 
 describe('HeadRewriter: what all documents hold back together', () => {
-  it('a document that would take the total over the cap stops looking: its markup goes where it can now, and its held bytes stream on', async () => {
-    const heldBytes = createHeldBytes(1000);
+  it('over the cap, a document holding much stops looking: its markup goes where it can now, and its held bytes stream on', async () => {
+    const heldBytes = createHeldBytes(80 * 1024);
+    const comment = 'a'.repeat(70 * 1024);
     // A head that never ends: a comment before <head>, still open.
     const opening = '<!doctype html><html><!-- ';
     const first = rewriter({ heldBytes });
     const second = rewriter({ heldBytes });
-    assert.equal(await emittedSoFar(first, [Buffer.from(opening + 'a'.repeat(600), 'latin1')]), '<!doctype html><html>', 'the first document holds its comment: the head may still come');
-    assert.equal(heldBytes.held, '<!-- '.length + 600);
-    const secondOut = await emittedSoFar(second, [Buffer.from(opening + 'b'.repeat(600), 'latin1')]);
-    assert.equal(secondOut, `<!doctype html><html>${MARKUP}<!-- ${'b'.repeat(600)}`, 'over the cap, the second injects before the comment and passes everything on');
-    assert.equal(heldBytes.held, '<!-- '.length + 600, 'only the first is still held');
+    assert.equal(await emittedSoFar(first, [Buffer.from(opening + comment, 'latin1')]), '<!doctype html><html>', 'the first document holds its comment: the head may still come');
+    assert.equal(heldBytes.held, '<!-- '.length + comment.length);
+    const secondOut = await emittedSoFar(second, [Buffer.from(opening + comment, 'latin1')]);
+    assert.equal(secondOut, `<!doctype html><html>${MARKUP}<!-- ${comment}`, 'over the cap, the second injects before the comment and passes everything on');
+    assert.equal(heldBytes.held, '<!-- '.length + comment.length, 'only the first is still held');
     first.destroy();
     second.destroy();
     assert.equal(heldBytes.held, 0, 'a document that ends gives its share back');
+  });
+
+  it('over the cap, an ordinary page (holding little) is not cut: its markup still waits for the end of its DOCTYPE', async () => {
+    const heldBytes = createHeldBytes(1000);
+    heldBytes.add(5000); // documents filling the cap
+    const page = rewriter({ heldBytes });
+    assert.equal(await emittedSoFar(page, [Buffer.from('<!DOCTYPE ht', 'latin1')]), '', 'the DOCTYPE is held whole, not split by the markup');
+    page.destroy();
   });
 
   it('a document that finishes gives its share back', async () => {

@@ -79,7 +79,7 @@ export class HeadRewriter extends Transform {
     this.held.push(chunk);
     this.received += chunk.byteLength;
     this.release(this.scanner.settled);
-    if (!this.countHeld()) {
+    if (!this.countHeld() && this.counted > HELD_FLOOR) {
       this.scanner.stopLooking();
       this.release(Infinity);
       this.countHeld();
@@ -159,3 +159,10 @@ export class HeadRewriter extends Transform {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Over the cap on what all documents hold, only a document holding more than this stops looking:
+ * the ones filling the cap, not an ordinary page that happens to arrive then (cut short, it could
+ * lose its DOCTYPE's place, its late `<meta charset>` or its meta policy's rewrite).
+ */
+const HELD_FLOOR = 64 * 1024;
