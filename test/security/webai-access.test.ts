@@ -24,8 +24,9 @@ describe('Web AI through the page bridge', () => {
     harness = await startWebAiHarness({
       configure: (config) => {
         config.cloud.base_url = cloud.baseUrl;
-        config.webai.cloud_apis = ['summarizer'];
+        config.webai.cloud_apis = ['summarizer', 'language-model'];
         config.webai.page_requests_per_minute = 3;
+        config.cloud.page_max_input_bytes = 8 * 1024;
       },
     });
   });
@@ -99,6 +100,23 @@ describe('Web AI through the page bridge', () => {
       assert.equal(served.status, 200);
       assert.deepEqual(((await served.json()) as { result: string; backend: string }).result, 'A cloud summary.');
       assert.equal(cloud.seen.length, before + 1);
+    } finally {
+      await harness.settings.update({ webai_cloud_origins: [] });
+    }
+  });
+
+  it("holds a page's cloud call to the input cap, a response constraint's schema counted with the prompt", async () => {
+    const origin = 'https://schema.example';
+    await harness.settings.update({ webai_cloud_origins: [origin] });
+    try {
+      const before = cloud.seen.length;
+      // A short prompt with a 20 KB schema kept out of the prompt (omitResponseConstraintInput): cloud
+      // servers bill the schema as input all the same, and it went out uncounted.
+      const schema = { type: 'object', properties: Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`field_${i}`, { type: 'string', description: 'x'.repeat(30) }])) };
+      const reply = await harness.page(origin)('/api/webai/language-model/prompt', { input: 'hi', responseConstraint: schema, omitResponseConstraintInput: true });
+      assert.equal(reply.status, 413);
+      assert.equal(await errorCode(reply), 'cloud_input_too_large');
+      assert.equal(cloud.seen.length, before, 'nothing reached the cloud');
     } finally {
       await harness.settings.update({ webai_cloud_origins: [] });
     }

@@ -210,8 +210,9 @@ export function createWebAiService(options: WebAiServiceOptions) {
   async function generateCloud(messages: PromptMessage[], sampling: { temperature: number }, jsonSchema: unknown, caller: Caller, signal: AbortSignal, onText: ((text: string) => void) | undefined) {
     const config = options.config();
     let maxTokens = config.max_output_tokens;
-    // The prompt is what a page controls of the payload (webai.max_input_chars bounds it first).
-    if (caller.kind === 'page') maxTokens = Math.min(maxTokens, options.budget.admit(cloudRecord, Buffer.byteLength(JSON.stringify(messages))).maxTokens);
+    // What a page controls of the payload: the prompt and a response constraint's schema (both billed as input).
+    const inputBytes = Buffer.byteLength(JSON.stringify(messages)) + (jsonSchema === undefined ? 0 : Buffer.byteLength(JSON.stringify(jsonSchema)));
+    if (caller.kind === 'page') maxTokens = Math.min(maxTokens, options.budget.admit(cloudRecord, inputBytes).maxTokens);
     const usage: Usage = { inputTokens: null, outputTokens: null };
     const payload = {
       messages: messages.map(({ role, content }) => ({ role, content })),
