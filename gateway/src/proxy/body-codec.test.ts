@@ -49,6 +49,18 @@ describe('createDecoders', () => {
     assert.deepEqual(createDecoders(undefined), []);
   });
 
+  it('takes empty pieces and empty bodies in its stride', async () => {
+    const gzip = zlib.gzipSync(text);
+    const out: Buffer[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, callback) => (out.push(chunk), callback()) });
+    await pipeline([Readable.from([Buffer.alloc(0), gzip.subarray(0, 5), Buffer.alloc(0), gzip.subarray(5)]), ...createDecoders('gzip'), sink]);
+    assert.deepEqual(Buffer.concat(out), text);
+    // A body of one empty piece (a 200 with no content): no header to wait for, nothing to refuse.
+    const empty: Buffer[] = [];
+    await pipeline([Readable.from([Buffer.alloc(0)]), ...createDecoders('gzip'), new Writable({ write: (chunk: Buffer, _encoding, callback) => (empty.push(chunk), callback()) })]);
+    assert.deepEqual(empty, []);
+  });
+
   it('keeps what a truncated body decodes to, as browsers do', async () => {
     const gzip = zlib.gzipSync(text);
     const partial = await decode(gzip.subarray(0, gzip.length - 12), 'gzip');
@@ -70,6 +82,8 @@ describe('createDecoders', () => {
   it('fails loudly on a corrupt body and on a coding it cannot decode', async () => {
     await assert.rejects(decode(Buffer.from('definitely not gzip'), 'gzip'));
     await assert.rejects(decode(Buffer.from([0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 3, 0x61, 0x62]), 'gzip'), /header never ends/);
+    // A file name that never ends, sent a byte at a time, is refused once it passes 4 KiB.
+    await assert.rejects(decode(Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 3]), Buffer.alloc(5000, 0x61)]), 'gzip', 1), /header never ends/);
 
     assert.throws(() => createDecoders('compress'), /compress/);
   });

@@ -44,6 +44,7 @@ class SniffingDecoder extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (chunk.length === 0) return callback();
     if (!this.inner) {
       // The header may arrive split across chunks.
       const prefix = this.first ? Buffer.concat([this.first, chunk]) : chunk;
@@ -68,6 +69,12 @@ class SniffingDecoder extends Transform {
   override _read(size: number): void {
     this.inner?.resume();
     super._read(size);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // A response cut short: the zlib handle goes now, not at garbage collection.
+    this.inner?.destroy();
+    callback(error);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -98,8 +105,11 @@ function chooseDeflate(prefix: Buffer, final: boolean): { inner: Transform; skip
 }
 
 const GZIP_FLAGS = { headerCrc: 2, extra: 4, name: 8, comment: 16 };
-/** A gzip header longer than this (its file name or comment, mostly) is not a page's. */
-const MAX_GZIP_HEADER = 64 * 1024;
+/**
+ * A gzip header longer than this (its file name or comment, mostly) is not a page's. Small, as the
+ * header is looked for again in all it has so far each time a piece of it arrives.
+ */
+const MAX_GZIP_HEADER = 4 * 1024;
 
 /** The length of the gzip member header at the start of `bytes` (RFC 1952), or null while it is incomplete. */
 export function gzipHeaderLength(bytes: Buffer): number | null {
