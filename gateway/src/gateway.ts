@@ -119,6 +119,15 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   }
 }
 
+/** Stops the workers, then closes the API, even if stopping them failed. */
+async function stopWorkersThen(workers: { stop(): Promise<void> }, close: () => Promise<void>): Promise<void> {
+  try {
+    await workers.stop();
+  } finally {
+    await close();
+  }
+}
+
 /** What `startGateway` hands over once this process holds the data dir's lock. */
 interface OwnedStart {
   options: StartGatewayOptions;
@@ -204,9 +213,10 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     logger,
     // Downloads stop where they are: their .part files resume on the next start.
     first: [stopWatchingPlugins, () => provisioner.close(), closeBrowsers, () => apiServer.webSockets.close()],
-    // The API closes once the workers have stopped: the calls they were running are answered
-    // 503 shutting_down by then, not cut off with an empty reply.
-    together: [() => apiServer.connections.close(), async () => (await workers.stop(), await apiServer.close()), () => proxy.stop()],
+    // The API closes once the workers have stopped: a direct caller's running call is answered
+    // 503 shutting_down by then, not cut off with an empty reply (a page's goes through the proxy,
+    // which stops meanwhile).
+    together: [() => apiServer.connections.close(), () => stopWorkersThen(workers, apiServer.close), () => proxy.stop()],
     cleanUp: [() => systemProxy.restoreOnExit(process.pid), () => clearRuntimeInfo(dataDir, process.pid)],
     release,
   });
