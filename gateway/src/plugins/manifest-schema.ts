@@ -1,6 +1,6 @@
 import { MatchPattern } from '@webext-core/match-patterns';
 import { z } from 'zod';
-import { isRunnableEntry, UNRUNNABLE_ENTRY } from '../workers/backend-command.js';
+import { isRunnableEntry, UNRUNNABLE_ENTRY } from './backend-entry.js';
 import { workerVariableConflict } from '../workers/worker-env.js';
 
 /** Plugin ids appear in URLs, file names and env values: keep them boring. */
@@ -58,8 +58,8 @@ export const modelDeclarationSchema = z.object({
   mirrors: z.array(sourceUrl).default([]),
 });
 
-/** A WebExtension URL glob: `*` any run of characters, `?` any one, matched against the whole URL. */
-const urlGlob = z.string().min(1).max(2048);
+/** A WebExtension URL glob: `*` any run of characters, `?` any one, matched against the whole URL (each costs up to its length × the URL's to match). */
+const urlGlob = z.string().min(1).max(256);
 
 export const contentScriptSchema = z.object({
   matches: z.array(matchPattern).min(1),

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { codePath } from '../package-paths.js';
+import { NODE_EXTENSIONS, PYTHON_EXTENSION, TYPESCRIPT_EXTENSIONS, UNRUNNABLE_ENTRY } from '../plugins/backend-entry.js';
 import { dataLimitMb } from './worker-limits.js';
 
 export type BackendRuntime = 'python' | 'node';
@@ -15,17 +16,6 @@ export interface BackendCommand {
 
 export const PYTHON_HOST = codePath('workers/hosts/python-host.py');
 export const NODE_HOST = codePath('workers/hosts/node-host.mjs');
-
-const NODE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
-const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
-
-export const UNRUNNABLE_ENTRY = 'not a backend the gateway can run; use a .py, .js, .mjs, .cjs, .ts, .mts or .cts file';
-
-/** Whether a `local_entry` names a backend the gateway can run: Python, JavaScript or TypeScript, by extension. */
-export function isRunnableEntry(localEntry: string): boolean {
-  const ext = extname(localEntry).toLowerCase();
-  return ext === '.py' || NODE_EXTENSIONS.has(ext) || TYPESCRIPT_EXTENSIONS.has(ext);
-}
 
 /** Resolved once, and only for a `.ts` backend: tsx's loader, so those need no build step (the gateway itself runs compiled). */
 let tsxLoader: string | null | undefined;
@@ -89,7 +79,7 @@ export function backendCommand(options: BackendCommandOptions): BackendCommand {
   const ext = extname(entry).toLowerCase();
   const hostArgs = ['--entry', entry, '--in-fd', String(options.inFd), '--out-fd', String(options.outFd), '--parent-pid', String(options.parentPid), '--concurrency', String(options.concurrency)];
   const memoryCap = options.maxMemoryMb ?? 0;
-  if (ext === '.py') {
+  if (ext === PYTHON_EXTENSION) {
     // -u: unbuffered, so a backend's print() reaches the log when it happens, not at exit.
     const pythonArgs = ['-u', PYTHON_HOST, ...hostArgs, ...(memoryCap > 0 ? ['--data-limit-mb', String(dataLimitMb(memoryCap))] : [])];
     return { runtime: 'python', program: pythonFor(options.pluginDir, options.python), args: pythonArgs, entry };
