@@ -188,6 +188,51 @@ test('collapsing leaves one toggle; a page that removes the dock gets it back', 
   await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
 });
 
+test("a page's overlay at the highest z-index, or a transformed root, neither covers nor moves the dock", async () => {
+  const page = await openPage();
+  await page.evaluate(() => {
+    // A cookie wall, appended after the dock, over the whole window.
+    const wall = document.createElement('div');
+    wall.id = 'cookie-wall';
+    document.documentElement.append(wall);
+    // A constructed sheet: the page's policy refuses inline styles. A transformed root is the
+    // containing block of fixed elements inside it.
+    const sheet = new CSSStyleSheet();
+    // (!important and an id: this page's /hostile.css unsets everything with !important.)
+    sheet.replaceSync('#cookie-wall { display: block !important; position: fixed !important; inset: 0 !important; z-index: 2147483647 !important; background: rgba(0,0,0,.5) !important } html { transform: translateZ(0) !important } body { display: block !important; height: 4000px !important }');
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  });
+  // The page's styles took.
+  expect(await page.evaluate(() => [getComputedStyle(document.getElementById('cookie-wall')!).zIndex, getComputedStyle(document.documentElement).transform !== 'none'])).toEqual(['2147483647', true]);
+  const [badge] = await dockElements(page);
+  const viewport = page.viewportSize()!;
+  // Before: the hit test found div#cookie-wall, and the dock sat at y ≈ 3970, off screen.
+  expect(badge!.hit).toBe('aiplugs-dock');
+  expect(badge!.box.y + badge!.box.height).toBeLessThanOrEqual(viewport.height);
+  expect(badge!.box.y).toBeGreaterThan(viewport.height / 2);
+});
+
+test('a page that replaces its root element, or rewrites itself with document.write, gets the dock back', async () => {
+  const page = await openPage();
+  await page.evaluate(() => {
+    const root = document.createElement('html');
+    root.append(document.createElement('head'), document.createElement('body'));
+    document.replaceChild(root, document.documentElement);
+  });
+  await expect.poll(() => page.evaluate(() => document.querySelectorAll('aiplugs-dock').length)).toBe(1);
+  await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
+  await page.evaluate(() => {
+    // The page's policy requires Trusted Types for markup sinks.
+    const types = (window as unknown as { trustedTypes: { createPolicy(name: string, rules: { createHTML(text: string): string }): { createHTML(text: string): string } } }).trustedTypes;
+    const policy = types.createPolicy('dock-test', { createHTML: (text) => text });
+    document.open();
+    document.write(policy.createHTML('<!doctype html><html><head><title>rewritten</title></head><body><p>new</p></body></html>'));
+    document.close();
+  });
+  await expect.poll(() => page.evaluate(() => document.querySelectorAll('aiplugs-dock').length)).toBe(1);
+  await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Dock test', 'collapse ›']);
+});
+
 test('pausing removes every entry of the plugin; resuming brings back what it registers again', async () => {
   const page = await openPage();
   await page.evaluate(() => (window as unknown as DockPage).AiPlugs.ui.menuCommand('echo', 'Extra', () => undefined));

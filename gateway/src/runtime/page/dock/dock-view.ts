@@ -19,11 +19,17 @@ export function createDockView(world: PageWorld, registry: DockRegistry): DockVi
   const doc = document;
   const create = doc.createElement.bind(doc) as Document['createElement'];
   const attachShadow = Element.prototype.attachShadow;
+  const showPopover = (HTMLElement.prototype as Partial<HTMLElement>).showPopover;
   const Observer = world.w.MutationObserver;
   const Sheet = world.w.CSSStyleSheet;
 
   const host = create(DOCK_TAG);
   host.setAttribute('data-aiplugs', 'dock');
+  // In the top layer (a manual popover, which nothing dismisses), the dock is above any z-index a
+  // page uses (a cookie wall at the maximum covered it) and placed against the window whatever the
+  // page transforms (a transformed <html> carried it off screen). Only a later top-layer element
+  // (a modal dialog the page opens) goes over it.
+  if (showPopover) host.setAttribute('popover', 'manual');
   const root = attachShadow.call(host, { mode: 'closed' });
   const sheet = new Sheet();
   sheet.replaceSync(DOCK_CSS);
@@ -152,16 +158,20 @@ export function createDockView(world: PageWorld, registry: DockRegistry): DockVi
     attach();
   }
 
-  // A page that clears its document (an SPA router replacing <body>, say) gets the dock back.
+  // A page that clears its document (an SPA router replacing <body>, a new root element,
+  // document.open and write) gets the dock back.
   const observer = new Observer(() => {
     if (!host.isConnected && registry.entries().length > 0) attach();
   });
+  observer.observe(doc, { childList: true });
   function attach(): void {
     if (host.isConnected) return;
     const parent = doc.documentElement;
     if (!parent) return;
     parent.appendChild(host);
     observer.observe(parent, { childList: true });
+    // Leaving the document took it out of the top layer.
+    if (showPopover) showPopover.call(host);
   }
 
   return { render };
