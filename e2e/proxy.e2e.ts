@@ -511,6 +511,26 @@ test.describe('injection rules (nonce mode)', () => {
     expect(outcomes[3]).toEqual({ value: { pong: { list: [1, 2], at: '1970-01-01T00:00:00.000Z' } } });
   });
 
+  test("AiPlugs.infer works on a page whose libraries set Object.prototype.mode and wrap Response.prototype.json", async () => {
+    const page = await open('nonce', '/');
+    const outcome = await page.evaluate(async () => {
+      const aiplugs = (window as unknown as { AiPlugs: { infer: (id: string, payload: unknown) => Promise<unknown> } }).AiPlugs;
+      // Before: every call failed with fetch's raw TypeError (mode "cloud"), or took the page's forged JSON.
+      Object.defineProperty(Object.prototype, 'mode', { value: 'cloud', configurable: true, writable: true });
+      const json = Response.prototype.json;
+      Response.prototype.json = function () {
+        return Promise.resolve({ result: 'forged by the page' });
+      };
+      try {
+        return await aiplugs.infer('ping', { n: 1 }).then((value) => ({ value }), (error: Error) => ({ error: `${error.name}: ${error.message}` }));
+      } finally {
+        delete (Object.prototype as { mode?: unknown }).mode;
+        Response.prototype.json = json;
+      }
+    });
+    expect(outcome).toEqual({ value: { pong: { n: 1 } } });
+  });
+
   test('a page may not call a plugin that is not injected into it', async () => {
     const page = await open('nonce', '/');
     const status = await page.evaluate(async () => {

@@ -38,7 +38,13 @@ export type RuntimeWindow = Omit<Window & typeof globalThis, 'AiPlugs' | 'AIPLUG
  */
 export interface PageWorld {
   w: RuntimeWindow;
-  fetch: typeof fetch;
+  /**
+   * fetch, given an init no page can add to through `Object.prototype` (a page whose libraries set
+   * `Object.prototype.mode` made every call fail with a raw TypeError).
+   */
+  fetch: (url: string, init: RequestInit) => Promise<Response>;
+  /** A response's JSON (null when it has none), read with what the runtime took at start: a page may replace `Response.prototype.json`. */
+  readJson: (response: Response) => Promise<unknown>;
   WebSocket: typeof WebSocket;
   CustomEvent: typeof CustomEvent;
   dispatch: (event: Event) => boolean;
@@ -71,11 +77,26 @@ export interface PageWorld {
 export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeConfig>): PageWorld {
   const NativeCustomEvent = w.CustomEvent;
   const dispatch = w.dispatchEvent.bind(w);
+  const nativeFetch = w.fetch.bind(w);
+  const responseText = w.Response.prototype.text;
+  const { assign, create } = Object;
+  const parse = JSON.parse;
   const current = document.currentScript;
   const origin = w.location.origin;
   return {
     w,
-    fetch: w.fetch.bind(w),
+    fetch: (url, init) => nativeFetch(url, assign(create(null) as RequestInit, init)),
+    readJson: (response) =>
+      responseText.call(response).then(
+        (text) => {
+          try {
+            return parse(text) as unknown;
+          } catch {
+            return null;
+          }
+        },
+        () => null,
+      ),
     WebSocket: w.WebSocket,
     CustomEvent: NativeCustomEvent,
     dispatch,

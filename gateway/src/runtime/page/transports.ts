@@ -53,9 +53,8 @@ function bridgeCall(world: PageWorld, pluginId: string, route: string, init: Req
       credentials: 'omit', // the site's cookies are none of the gateway's business
     })
     .then((response) =>
-      response
-        .json()
-        .catch(() => null)
+      world
+        .readJson(response)
         .then((json: unknown) => {
           if (!response.ok) throw aiPlugsError(json, response.status);
           return json;

@@ -39,7 +39,7 @@ export function createWebAiChannel(env: WebAiEnv): WebAiChannel {
         credentials: 'omit', // the site's cookies are none of the gateway's business
       }),
     );
-  const failure = async (response: Response) => webAiException(env, await response.json().catch(() => null), response.status);
+  const failure = async (response: Response) => webAiException(env, await world.readJson(response), response.status);
   /** The signal's reason when the call was aborted (whatever fetch rejected with), else the error. */
   const settle = (signal: AbortSignal) => (error: unknown) => {
     throw signal.aborted ? signal.reason : error;
@@ -50,7 +50,7 @@ export function createWebAiChannel(env: WebAiEnv): WebAiChannel {
       post(api, verb, body, signal, 'application/json')
         .then(async (response) => {
           if (!response.ok) throw await failure(response);
-          return response.json() as Promise<unknown>;
+          return world.readJson(response);
         })
         .catch(settle(signal)),
 
