@@ -63,6 +63,17 @@ const HELD_DOCUMENTS = 32;
 const BODY_HEADERS = ['content-length', 'accept-ranges', 'content-md5', 'digest', 'content-digest', 'repr-digest'];
 const STRIPPED_HEADERS = [...CSP_HEADERS, 'x-frame-options'];
 
+/**
+ * Why a document its plugins match cannot take them, from its head alone: a kept policy that
+ * sandboxes it into an opaque origin (the bridge would refuse its every load), or a UTF-16/32
+ * charset. Null when it can. Asked by the planner, and again by the activity view for a document
+ * that got nothing, so the two always agree.
+ */
+export function unfitDocument(headers: Headers, cspMode: CspMode, charset = charsetParameter(headerValue(headers, 'content-type'))): 'sandboxed' | 'unsupported-charset' | null {
+  if (cspMode === 'nonce' && sandboxesIntoOpaqueOrigin(headerValue(headers, 'content-security-policy'))) return 'sandboxed';
+  return isWideCharset(charset) ? 'unsupported-charset' : null;
+}
+
 /** What becomes of a `<meta http-equiv=Content-Security-Policy>` in the head, per mode. */
 function metaCspRewrite(mode: CspMode, context: CspContext, templates: DocumentTemplates): MetaCspRewrite {
   return mode === 'strip' ? () => null : (policy) => templates.cspHeader(policy, context);
@@ -97,9 +108,8 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
   const heldBytes = createHeldBytes(options.maxHeldBytes ?? HELD_DOCUMENTS * options.maxHeadBytes);
   return (response) => {
     if (!isInjectableResponse(response.statusCode, response.headers)) return null;
-    if (options.cspMode === 'nonce' && sandboxesIntoOpaqueOrigin(headerValue(response.headers, 'content-security-policy'))) return null;
     const charset = charsetParameter(headerValue(response.headers, 'content-type'));
-    if (isWideCharset(charset)) return null;
+    if (unfitDocument(response.headers, options.cspMode, charset)) return null;
     const matches = response.frame ? frameMatches(options.activePlugins(response.url)) : options.activePlugins(response.url);
     if (matches.length === 0) return null;
     const origin = new URL(response.url).origin;

@@ -1,7 +1,7 @@
 import type { InjectionActivity, SkipReason } from '../events/activity-events.js';
 import type { CspMode } from '../config/config-schema.js';
-import { sandboxesIntoOpaqueOrigin } from './csp-policy.js';
-import { headerValue, isInjectableResponse } from './document-request.js';
+import { unfitDocument } from './document-plan.js';
+import { isInjectableResponse } from './document-request.js';
 import type { PassThroughReason } from './head-rewriter.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -63,8 +63,6 @@ export function injectionDecision(
 function skipReason(url: string, response: ResponseHead, refused: Refusal | null, reporter: Pick<DecisionReporter, 'cspMode' | 'explainNoPlugins'>): SkipReason {
   if (refused) return refused;
   if (!isInjectableResponse(response.statusCode, response.headers)) return 'not-html';
-  const noPlugins = reporter.explainNoPlugins(url);
-  if (noPlugins) return noPlugins;
-  // Plugins would run, yet nothing was planned: the planner refused the site's sandbox or the charset.
-  return reporter.cspMode === 'nonce' && sandboxesIntoOpaqueOrigin(headerValue(response.headers, 'content-security-policy')) ? 'sandboxed' : 'unsupported-charset';
+  // Plugins would run, yet nothing was planned: the planner found the document unfit for them.
+  return reporter.explainNoPlugins(url) ?? unfitDocument(response.headers, reporter.cspMode) ?? 'unsupported-charset';
 }
