@@ -57,3 +57,30 @@ describe('the API, given a malformed Host', () => {
     });
   }
 });
+
+describe('the API, given a method its route does not answer', () => {
+  const call = async (method: string, path: string) =>
+    fetch(`${gateway.ready.apiUrl}${path}`, { method, headers: { authorization: `Bearer ${await gateway.token()}` } });
+
+  it('answers 405 with the methods it does answer in Allow, where it said 404 "no such route" (clients took a typo in the method for a wrong URL)', async () => {
+    for (const [method, path, allow] of [
+      ['POST', '/api/health', 'GET, HEAD'],
+      ['DELETE', '/api/plugins', 'GET, HEAD'],
+      ['GET', '/api/plugins/echo/infer', 'POST'],
+      ['PUT', '/api/settings', 'GET, HEAD, PATCH'],
+    ] as const) {
+      const response = await call(method, path);
+      assert.equal(response.status, 405, `${method} ${path}`);
+      assert.equal(response.headers.get('allow'), allow, `${method} ${path}`);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, 'method_not_allowed');
+      assert.match(body.error.message, new RegExp(`${method} .*${allow}`));
+    }
+  });
+
+  it('still answers 404 for a path no method answers', async () => {
+    const response = await call('GET', '/api/no-such-thing');
+    assert.equal(response.status, 404);
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'not_found');
+  });
+});

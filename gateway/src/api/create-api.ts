@@ -5,6 +5,7 @@ import type { Logger } from '../events/logger.js';
 import type { InferenceRouter } from '../inference/inference-router.js';
 import type { PluginMatch, PluginRegistry } from '../plugins/plugin-registry.js';
 import type { SettingsStore } from '../settings/settings-store.js';
+import { allowedMethods } from './allowed-methods.js';
 import { ApiError, toErrorResponse } from './api-error.js';
 import { pageErrorBody } from './page-errors.js';
 import type { ApiEnv, Caller } from './api-env.js';
@@ -80,8 +81,11 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   app.route('/api/settings', settingsRoutes(options.settings, options.registry, options.activePlugins));
   app.route('/api/inject', injectionRoutes({ version: options.version, activePlugins: options.activePlugins, apiPort: () => options.addresses().apiPort, bridgeBase: options.bridgeBase, files }));
   for (const mount of options.mounts ?? []) app.route(mount.path, mount.app);
-  app.all('/api/*', () => {
-    throw new ApiError(404, 'not_found', 'No such API route');
+  app.all('/api/*', (c) => {
+    const allow = allowedMethods(app, c.req.path);
+    if (allow.length === 0) throw new ApiError(404, 'not_found', 'No such API route');
+    c.header('allow', allow.join(', '));
+    throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not answered here; use ${allow.join(', ')}`);
   });
   return app;
 }

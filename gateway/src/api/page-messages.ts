@@ -41,6 +41,7 @@ const PAGE_MESSAGES: Record<string, string> = {
   gateway_busy: 'AiPlugs is busy; try again shortly',
   file_not_found: 'No such plugin file',
   not_found: 'No such AiPlugs route',
+  method_not_allowed: 'This AiPlugs route does not answer that method',
   forbidden: 'Pages may not make this call',
   capability_required: 'Pages may not make this call',
   shutting_down: 'AiPlugs is shutting down',
