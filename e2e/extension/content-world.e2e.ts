@@ -7,7 +7,7 @@
  * would run there.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { EXTENSION_ID, openPopup } from './support/extension-browser.js';
+import { EXTENSION_ID, openPopup, tabIdOf } from './support/extension-browser.js';
 import { startPairedExtensionStack, type PairedExtensionStack } from './support/paired-stack.js';
 import { goto } from '../support/navigate.js';
 
@@ -76,5 +76,47 @@ test("the relay's world cannot make the background act as the popup", async () =
   // A malformed message of a type the page may send is refused too, before any handler reads it.
   expect(String(await send({ type: 'page-navigated', url: { toString: 1 } }))).toContain('invalid_message');
   await popup.close();
+  await tab.close();
+});
+
+/** A plugin that matches only `/spa/b` (on any site), on another site than the tab's: the extension site by its IP. */
+const otherSite = () => stack.site.origin.replace('localhost', '127.0.0.1');
+const spaBRuns = (tab: Page) => tab.evaluate(() => document.documentElement.getAttribute('data-run-spa-b'));
+
+test("the relay's world cannot get another site's plugins into its page by naming that site's URL", async () => {
+  const tab = await open();
+  await expect.poll(() => tab.evaluate(() => document.documentElement.getAttribute('data-run-marker-start'))).toBe('1');
+  const send = (message: Record<string, unknown>) => inRelayWorld(tab, `chrome.runtime.sendMessage(${JSON.stringify(message)}).then(() => 'sent', (error) => 'refused: ' + error.message)`);
+  expect(await send({ type: 'page-loaded', url: `${otherSite()}/spa/b`, restored: false })).toBe('sent');
+  expect(await send({ type: 'page-navigated', url: `${otherSite()}/spa/b` })).toBe('sent');
+  // The background handles a tab's messages in order: once it has recorded the page's next
+  // navigation (a real one, which its hook reports), it is past those.
+  const control = `${stack.site.origin}/plain?after-the-claims`;
+  await tab.evaluate((url) => history.pushState({}, '', url), control);
+  const worker = await stack.browser.worker();
+  const tabId = await tabIdOf(stack.browser, tab);
+  await expect.poll(() => worker.evaluate(async (id) => ((await chrome.storage.session.get(`tab:${id}`))[`tab:${id}`] as { url?: string; injection?: string } | undefined), tabId)).toMatchObject({ url: control, injection: 'extension' });
+  expect(await spaBRuns(tab)).toBeNull();
+  expect(await tab.evaluate(() => (window as { __e2e?: { runs: Array<{ id: string }> } }).__e2e?.runs.map((run) => run.id))).toEqual(['marker-start']);
+  await tab.close();
+});
+
+test("a call the background meant for one site's document does nothing in a document of another site (Chromium can run it in the tab's next document)", async () => {
+  const tab = await open();
+  await expect.poll(() => tab.evaluate(() => document.documentElement.getAttribute('data-run-marker-start'))).toBe('1');
+  // The plan the background would bring to a page of the other site at /spa/b, code included.
+  const planUrl = `${otherSite()}/spa/b`;
+  const answer = await fetch(`${stack.gateway.ready.apiUrl}/api/inject?url=${encodeURIComponent(planUrl)}`, { headers: { authorization: `Bearer ${await stack.gateway.token()}` } });
+  const plan = (await answer.json()) as { runtime: string; bridge: string | null; plugins: Array<{ id: string }> };
+  expect(plan.plugins.map((plugin) => plugin.id)).toContain('spa-b');
+  // The extension's page function itself, loaded as the extension's build loads it (its module's
+  // imports are the extension's, which this project's compiler settings do not resolve).
+  const pageInjection = '../../extension/src/background/page-injection.ts';
+  const { applyPlanInPage } = (await import(pageInjection)) as { applyPlanInPage: (input: unknown) => unknown };
+  const input = { runtime: plan.runtime, plan: { url: planUrl, bridge: plan.bridge, retry: false, plugins: plan.plugins }, force: false };
+  expect(await tab.evaluate(applyPlanInPage, input)).toEqual({ outcome: 'none', elsewhere: true });
+  expect(await spaBRuns(tab)).toBeNull();
+  // The tab's own plugins were not stopped for the other site's plan either.
+  expect(await tab.evaluate(() => document.documentElement.getAttribute('data-stop-marker-start'))).toBeNull();
   await tab.close();
 });

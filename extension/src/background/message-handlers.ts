@@ -33,6 +33,23 @@ export async function syncHeaderRules(): Promise<void> {
 const topFrameTab = (sender: Runtime.MessageSender): number | null =>
   sender.tab?.id !== undefined && (sender.frameId ?? 0) === 0 ? sender.tab.id : null;
 
+/**
+ * The sender's origin, as the browser names the document (its URL is the browser's word, the
+ * message's is the page's), when `url` is on it; null when not, or when either is no URL. A page
+ * may move itself within its origin (pushState), never out of it.
+ */
+function senderOriginFor(sender: Runtime.MessageSender, url: string): string | null {
+  try {
+    const origin = new URL(sender.url ?? '').origin;
+    return origin !== 'null' && origin === new URL(url).origin ? origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A top frame's word about its own URL: its tab, if the URL is on the document's own origin. */
+const topFrameOwnUrl = (sender: Runtime.MessageSender, url: string): number | null => (senderOriginFor(sender, url) ? topFrameTab(sender) : null);
+
 function pageFailure(id: string, status: number, code: string, message: string): PageResponse {
   return { id, ok: false, status, error: { code, message } };
 }
@@ -68,13 +85,14 @@ export async function afterOffer(outcome: PairingOutcome): Promise<PairingOutcom
 
 /** Every message the background answers, by type: the protocol in `common/protocol.ts`. */
 const handlers: Handlers = {
+  // A renderer that claimed another site's URL got that site's plugins into its own page.
   async 'page-loaded'(message, sender) {
-    const tabId = topFrameTab(sender);
+    const tabId = topFrameOwnUrl(sender, message.url);
     if (tabId !== null) void syncTab({ tabId, url: message.url, reason: 'load', documentId: sender.documentId }).catch(() => undefined);
     return null;
   },
   async 'page-navigated'(message, sender) {
-    const tabId = topFrameTab(sender);
+    const tabId = topFrameOwnUrl(sender, message.url);
     if (tabId !== null) void syncTab({ tabId, url: message.url, reason: 'navigate', documentId: sender.documentId }).catch(() => undefined);
     return null;
   },
@@ -93,13 +111,8 @@ const handlers: Handlers = {
    */
   async 'page-request'({ request }, sender) {
     const { id, pluginId, url } = request;
-    let pageOrigin: string;
-    try {
-      pageOrigin = new URL(sender.url ?? '').origin;
-      if (pageOrigin !== new URL(url).origin) return pageFailure(id, 403, 'forbidden', 'The call did not come from this page');
-    } catch {
-      return pageFailure(id, 400, 'invalid_url', 'The page URL is not valid');
-    }
+    const pageOrigin = senderOriginFor(sender, url);
+    if (!pageOrigin) return pageFailure(id, 403, 'forbidden', 'The call did not come from this page');
     const client = await currentClient();
     const settings = await loadSettings();
     if (!client || !settings.token) return pageFailure(id, 503, 'gateway_unpaired', pageMessage('gateway_unpaired'));
@@ -107,7 +120,7 @@ const handlers: Handlers = {
       if (request.kind === 'run') {
         const tabId = topFrameTab(sender);
         if (tabId === null) return pageFailure(id, 403, 'forbidden', 'Plugin scripts run in the top frame only');
-        return await runPluginFile(client, { tabId, documentId: sender.documentId }, request);
+        return await runPluginFile(client, { tabId, documentId: sender.documentId, origin: pageOrigin }, request);
       }
       const active = await client.active(url);
       if (!active.plugins.some((plugin) => plugin.id === pluginId && plugin.active)) {

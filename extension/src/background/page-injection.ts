@@ -47,6 +47,8 @@ export function applyPlanInPage(input: ApplyPlanInput): PageOutcome | Promise<Pa
   const hook = w.__aiplugsNavigationHook;
 
   const act = (): PageOutcome => {
+    // Checked again after the wait below: the document's site is what the plan was made for.
+    if (location.origin !== new URL(input.plan.url).origin) return { outcome: 'none', elsewhere: true };
     if (hook && hook.suppressed) return { outcome: 'suppressed' };
     const existing = w.__aiplugsRuntime;
     if (existing) {
@@ -89,6 +91,7 @@ export function applyPlanInPage(input: ApplyPlanInput): PageOutcome | Promise<Pa
 
 /** Starts the plan's plugins in the runtime the background just ran in the page (the `needsRuntime` answer). */
 export function reconcileInPage(plan: ReconcilePlan): PageOutcome {
+  if (location.origin !== new URL(plan.url).origin) return { outcome: 'none', elsewhere: true };
   const runtime = (window as unknown as { __aiplugsRuntime?: { reconcile: (plan: unknown) => string[] } }).__aiplugsRuntime;
   if (!runtime) return { outcome: 'failed', error: 'The AiPlugs runtime did not start on this page' };
   runtime.reconcile(plan);

@@ -185,7 +185,7 @@ export function syncTab(request: SyncRequest): Promise<TabState> {
     try {
       outcome = await runInPage(request, applyPlanInPage, [input]);
       if (outcome?.needsRuntime) {
-        const started = await runInPageWorld(request, plan.runtime, 'aiplugs://runtime/page-runtime.js');
+        const started = await runInPageWorld({ ...request, origin: new URL(request.url).origin }, plan.runtime, 'aiplugs://runtime/page-runtime.js');
         outcome = started ? await runInPage(request, reconcileInPage, [reconcilePlan]) : { outcome: 'failed', error: 'The AiPlugs runtime failed to start on this page (see its console)' };
       }
     } catch (error) {
@@ -195,6 +195,7 @@ export function syncTab(request: SyncRequest): Promise<TabState> {
       outcome = { outcome: plan.plugins.length > 0 ? 'failed' : 'none', error: `The browser refused to inject into this page: ${message}` };
     }
     if (!outcome) outcome = { outcome: 'failed', error: 'The page did not answer' };
+    if (outcome.elsewhere) return previous ?? state;
     const latest = await loadTabState(request.tabId);
     // A status report that arrived while we waited belongs to this document: keep it.
     const runtime = latest?.runtime && latest.updatedAt >= state.updatedAt ? latest.runtime : state.runtime;

@@ -1,3 +1,5 @@
+import { onlyOnOrigin } from './origin-guard';
+
 /**
  * The CSP-proof way to run plugin code in a page: `chrome.userScripts.execute` (Chromium 135+)
  * runs code strings in the page's MAIN world as the browser's own injection, which the page's
@@ -11,6 +13,8 @@
 export interface PageTarget {
   tabId: number;
   documentId?: string | undefined;
+  /** The site the code is for: it stops at once in a document of any other (origin-guard.ts). */
+  origin?: string | undefined;
 }
 
 interface UserScriptsApi {
@@ -58,7 +62,7 @@ export async function runInPageWorld(target: PageTarget, code: string, sourceUrl
     target: injectionTarget,
     world: 'MAIN',
     injectImmediately: true,
-    js: [{ code: `${code}\n;${JSON.stringify(FINISHED)}\n//# sourceURL=${sourceUrl}\n` }],
+    js: [{ code: `${target.origin ? onlyOnOrigin(code, target.origin) : code}\n;${JSON.stringify(FINISHED)}\n//# sourceURL=${sourceUrl}\n` }],
   });
   return result?.result === FINISHED;
 }

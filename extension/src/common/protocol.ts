@@ -135,6 +135,11 @@ export interface PageOutcome {
    * (`chrome.userScripts`, not an inline script the page's policy could block).
    */
   needsRuntime?: boolean;
+  /**
+   * The call ran in a document of another site than its plan's (Chromium can run a call aimed at
+   * one document in the tab's next one): nothing was done there, and that document syncs itself.
+   */
+  elsewhere?: boolean;
 }
 
 // --- per-tab state (storage.session) and settings (storage.local) ------------------------------------
