@@ -353,6 +353,17 @@ test.describe('injection rules (nonce mode)', () => {
     await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
   });
 
+  test('a page a form POST navigates to gets its plugins, over HTTPS (fetch metadata) and plain HTTP, and the site gets the form as sent', async () => {
+    for (const origin of [site.origin, plainSite.origin]) {
+      const page = await open('nonce', '/form', origin);
+      await Promise.all([page.waitForURL(/\/form-result$/), page.locator('#send').click()]);
+      await expect(page.locator('#posted')).toHaveText('caf\u00e9 & more');
+      await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+      expect(await injected(page)).toEqual(['marker', 'ping']);
+      await page.close();
+    }
+  });
+
   test('without fetch metadata (curl-like clients) Accept decides; XHR and HEAD never', async () => {
     const { proxyUrl, caCertPath } = gateways.nonce!.ready;
     const get = (headers: Record<string, string>, method = 'GET') => proxiedRequest(proxyUrl, caCertPath, `${plainSite.origin}/`, { method, headers });

@@ -92,6 +92,18 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       '/download': html({ 'content-disposition': 'attachment; filename="page.html"' }, page('download')),
       '/not-found': respond(404, { 'content-type': 'text/html' }, page('missing')),
       '/excluded/page': html({}, page('excluded')),
+      // A page reached by a form POST (search and login results, checkout steps, ASP.NET postbacks).
+      '/form': html({}, page('form', '', '<form id="form" method="post" action="/form-result"><input name="q" value="caf\u00e9 & more"><button id="send">Send</button></form>')),
+      '/form-result': (request, response) => {
+        if (request.method !== 'POST') return void response.writeHead(405, { allow: 'POST' }).end();
+        let body = '';
+        request.setEncoding('utf8');
+        request.on('data', (chunk: string) => (body += chunk));
+        request.on('end', () => {
+          const q = new URLSearchParams(body).get('q') ?? '';
+          response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page('form result', '', `<p id="posted">${q.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`)}</p>`));
+        });
+      },
       '/cached': (request, response) => {
         if (request.headers['if-none-match'] === '"v1"') return void response.writeHead(304, { etag: '"v1"' }).end();
         response.writeHead(200, { 'content-type': 'text/html', etag: '"v1"', 'cache-control': 'max-age=3600' }).end(page('cached'));

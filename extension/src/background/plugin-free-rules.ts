@@ -21,7 +21,8 @@ export function pluginFreeRules(tabId: number, proxyInPath: boolean, [keepPolicy
       id: mark,
       priority: 3,
       action: { type: 'modifyHeaders', requestHeaders: [{ header: PLUGIN_FREE_HEADER, operation: 'set', value: '1' }] },
-      condition: { ...documents, requestMethods: ['get'] },
+      // A page a form POST reached is a document the proxy injects too (a reload sends the form again).
+      condition: { ...documents, requestMethods: ['get', 'post'] },
     });
   }
   return rules;

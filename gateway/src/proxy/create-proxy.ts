@@ -241,12 +241,13 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
   await server.start(options.port);
   await addBridgeRules(server, { apiPort: options.apiPort(), secret: options.bridgeSecret, fetchInProcess: options.bridgeFetch });
   const reporter = options.decisions ? { ...options.decisions, cspMode: options.cspMode } : undefined;
-  // What carries the mark of a plugin-free load (plugin-free-load.ts: the extension marks GETs of
-  // frames and documents) goes to the site as the browser asked for it, less the mark. Rules are
-  // tried in order, so this one comes first; GETs only, as a hook that sees the request waits for
-  // its body (a mark a page set on its own upload goes on with it: the page told its own site).
+  // What carries the mark of a plugin-free load (plugin-free-load.ts: the extension marks the
+  // GETs and POSTs of frames and documents) goes to the site as the browser asked for it, less the
+  // mark. Rules are tried in order, so this one comes first; GETs and POST navigations only, as a
+  // hook that sees the request waits for (up to `upload_replay_bytes` of) its body: a mark a page
+  // set on its own upload goes on with it (the page told its own site).
   await server.addRequestRule({
-    matchers: [new HeadMatcher('plugin-free loads', (request) => request.method === 'GET' && isPluginFreeLoad(request.headers))],
+    matchers: [new HeadMatcher('plugin-free loads', (request) => (request.method === 'GET' || isDocumentRequest(request.method, request.headers)) && isPluginFreeLoad(request.headers))],
     completionChecker: new Always(),
     steps: [
       new PassThroughStep({
@@ -257,7 +258,8 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
     ],
   });
   // What `.forGet().matching(…).always().thenPassThrough(…)` builds, with a matcher that reads no
-  // body (see head-matcher.ts); isDocumentRequest takes GETs only.
+  // body (see head-matcher.ts); isDocumentRequest takes GETs and POST navigations (a form's body is
+  // small, and the hook below waits for at most `upload_replay_bytes` of one).
   await server.addRequestRule({
     matchers: [new HeadMatcher('document navigations', (request) => isDocumentRequest(request.method, request.headers))],
     completionChecker: new Always(),

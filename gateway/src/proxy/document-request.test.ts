@@ -29,10 +29,17 @@ describe('isDocumentRequest', () => {
 
   it("accepts a navigation a site's service worker fetches on (navigate mode, no destination)", () => {
     assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate', Accept: 'text/html' }), true);
-    assert.equal(isDocumentRequest('POST', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate' }), false);
+    assert.equal(isDocumentRequest('POST', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate' }), true);
   });
 
-  it('rejects fetch/XHR, CORS, no-cors, images, scripts, workers and non-GET', () => {
+  it('accepts a form POST navigation, with fetch metadata or as a browser sends it without (plain HTTP); never a POST from no page', () => {
+    assert.equal(isDocumentRequest('POST', navigate), true);
+    assert.equal(isDocumentRequest('POST', { Accept: 'text/html', 'Upgrade-Insecure-Requests': '1', Origin: 'http://a.test' }), true);
+    assert.equal(isDocumentRequest('POST', { Accept: 'text/html' }), false);
+    assert.equal(isDocumentRequest('POST', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'cors', Accept: 'text/html' }), false);
+  });
+
+  it('rejects fetch/XHR, CORS, no-cors, images, scripts, workers, HEAD, PUT and the like', () => {
     assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'cors', Accept: 'text/html' }), false);
     assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'no-cors' }), false);
     assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'image', 'Sec-Fetch-Mode': 'no-cors' }), false);
@@ -40,7 +47,7 @@ describe('isDocumentRequest', () => {
     assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'document', 'Sec-Fetch-Mode': 'cors' }), false);
     assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'websocket', 'Sec-Fetch-Mode': 'websocket' }), false);
     assert.equal(isDocumentRequest('HEAD', navigate), false);
-    assert.equal(isDocumentRequest('POST', navigate), false);
+    assert.equal(isDocumentRequest('PUT', navigate), false);
   });
 
   it('falls back to Accept when there is no fetch metadata (plain HTTP, curl, old browsers)', () => {

@@ -34,23 +34,26 @@ export function headerValue(headers: Headers, name: string): string | undefined 
 const DOCUMENT_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'empty']);
 
 /**
- * A navigation to a document. With fetch metadata (every current browser on https and trustworthy
- * origins) only `Sec-Fetch-Mode: navigate` with `Sec-Fetch-Dest: document|iframe|frame` (or
- * `empty`, from a service worker) counts.
- * Without it (plain-HTTP sites, curl, old clients) a GET that accepts `text/html` counts when it
- * is a browser's navigation, which carries `Upgrade-Insecure-Requests: 1` (browsers send it on
- * navigations only), or comes from no page at all (no `Referer`, no `Origin`: curl, a typed URL).
- * A script's fetch or XHR on a plain-HTTP page has neither, whatever `Accept` it chose.
+ * A navigation to a document: a GET, or a POST (a form sent: search and login results, checkout
+ * steps, postbacks). With fetch metadata (every current browser on https and trustworthy origins)
+ * only `Sec-Fetch-Mode: navigate` with `Sec-Fetch-Dest: document|iframe|frame` (or `empty`, from
+ * a service worker) counts.
+ * Without it (plain-HTTP sites, curl, old clients) a request that accepts `text/html` counts when
+ * it is a browser's navigation, which carries `Upgrade-Insecure-Requests: 1` (browsers send it on
+ * navigations only), or is a GET from no page at all (no `Referer`, no `Origin`: curl, a typed
+ * URL). A script's fetch or XHR on a plain-HTTP page has neither, whatever `Accept` it chose.
  */
 export function isDocumentRequest(method: string, headers: Headers): boolean {
-  if (method.toUpperCase() !== 'GET') return false;
+  const verb = method.toUpperCase();
+  if (verb !== 'GET' && verb !== 'POST') return false;
   const dest = headerValue(headers, 'sec-fetch-dest');
   if (dest !== undefined) return DOCUMENT_DESTINATIONS.has(dest.toLowerCase()) && headerValue(headers, 'sec-fetch-mode')?.toLowerCase() === 'navigate';
   if (headerValue(headers, 'x-requested-with')?.toLowerCase() === 'xmlhttprequest') return false;
   if (headerValue(headers, 'upgrade') !== undefined) return false;
   if (!/\btext\/html\b|\bapplication\/xhtml\+xml\b/i.test(headerValue(headers, 'accept') ?? '')) return false;
   if (headerValue(headers, 'upgrade-insecure-requests')?.trim() === '1') return true;
-  return headerValue(headers, 'referer') === undefined && headerValue(headers, 'origin') === undefined;
+  // A POST from no page is a program's (curl, an API client), not a form a person sent.
+  return verb === 'GET' && headerValue(headers, 'referer') === undefined && headerValue(headers, 'origin') === undefined;
 }
 
 /** A navigation of a frame (an iframe or frame element), known by fetch metadata; without it, none counts as one. */
