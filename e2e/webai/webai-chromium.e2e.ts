@@ -6,6 +6,7 @@ import { startExampleGateway } from '../plugins/support.js';
 import { launchThroughProxy } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
 import { goto } from '../support/navigate.js';
+import { respond, startTestSite } from '../support/test-site.js';
 
 // The browser's built-in AI APIs in real Chromium through the proxy, answered by the gateway as
 // `npm start` runs it: the runtime defines the globals, and the in-page conformance checks
@@ -89,6 +90,24 @@ test('(c) an available native API is left to answer: its objects, and no Web AI 
   await conformance(page, { phase: 'native-available' });
   expect(webAiRequests).toEqual([]);
   await page.close();
+});
+
+test("a frame another origin embeds gets no Web AI (the specs' default policy is 'self'); a frame of the page's own origin does", async () => {
+  const other = await startTestSite({ '/ai': respond(200, { 'content-type': 'text/html' }, '<!doctype html><html><head><title>embed</title></head><body>embed</body></html>') });
+  const page = await stack.browser.newPage();
+  try {
+    await page.addInitScript(REMOVE_NATIVE);
+    await goto(page, `${stack.site.origin}/ai-frames?other=${encodeURIComponent(other.origin)}`);
+    const frame = (origin: string) => page.frames().find((candidate) => candidate !== page.mainFrame() && candidate.url().startsWith(origin))!;
+    const seen = (origin: string) =>
+      frame(origin)?.evaluate(() => ({ runtime: typeof (window as unknown as { AiPlugs?: unknown }).AiPlugs, summarizer: typeof (window as unknown as { Summarizer?: unknown }).Summarizer }));
+    // Both frames have the runtime (a fixture plugin asks for frames): only one gets Web AI.
+    await expect.poll(() => seen(stack.site.origin)).toEqual({ runtime: 'object', summarizer: 'function' });
+    await expect.poll(() => seen(other.origin)).toEqual({ runtime: 'object', summarizer: 'undefined' });
+  } finally {
+    await page.close();
+    await other.close();
+  }
 });
 
 test('with webai.replace_native the user gets AiPlugs even where the native one is available', async () => {

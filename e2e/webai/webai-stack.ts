@@ -71,6 +71,12 @@ export function conformanceServerOptions(): WebAiServerOptions {
     routes: {
       '/ai': respond(200, { 'content-type': 'text/html' }, html()),
       '/no-gesture': respond(200, { 'content-type': 'text/html' }, html(CREATE_WITHOUT_GESTURE)),
+      // `/ai` framed twice: by this site, and from the test site at `?other=` (another origin).
+      '/ai-frames': (request, response) => {
+        const other = new URL(request.url ?? '/', 'https://localhost').searchParams.get('other') ?? '';
+        if (!/^https:\/\/localhost:\d+$/.test(other)) return void response.writeHead(400).end();
+        response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><html><head><title>frames</title></head><body><iframe id="same" src="/ai"></iframe><iframe id="other" src="${other}/ai"></iframe></body></html>`);
+      },
     },
     throttle: { chunkBytes: 32 * 1024, delayMs: 60 },
     env: { AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true', AIPLUGS_WEBAI_MAX_OUTPUT_TOKENS: '48' },

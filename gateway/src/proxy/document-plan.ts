@@ -24,6 +24,13 @@ export interface DocumentResponse {
   headers: Headers;
   /** A frame's document: it gets only the groups that ask for frames (`all_frames`). */
   frame?: boolean;
+  /**
+   * A frame another origin embeds: no Web AI. The specs gate each API by a permissions policy whose
+   * default allowlist is `'self'`, so such a frame may use them only where its embedder delegates
+   * them (`<iframe allow>`), which its request does not show; an ad frame would otherwise run the
+   * user's model and spend its site's Web AI limits.
+   */
+  foreignFrame?: boolean;
 }
 
 export interface DocumentPlan {
@@ -115,7 +122,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     const origin = new URL(response.url).origin;
     const context: CspContext = { nonce: randomFromPool(16).toString('base64'), origin };
     const plugins = matches.map(({ plugin }) => plugin.id);
-    const webAi = options.webAi?.() ?? null;
+    const webAi = response.foreignFrame ? null : (options.webAi?.() ?? null);
     const xml = mediaType(response.headers) === 'application/xhtml+xml';
     // A charset the browser honours outranks any <meta charset>: the head need not wait for one.
     const transportCharset = isEncodingLabel(charset);
