@@ -10,7 +10,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
 import { startPaidCloud, type PaidCloud } from '../support/paid-cloud.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
-import { launchWithExtension, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
+import { badgeText, launchWithExtension, openPopup, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
 import { goto } from '../support/navigate.js';
 
 const PLUGINS = join(REPO_ROOT, 'e2e/fixtures/hostile-plugins');
@@ -123,6 +123,41 @@ test('a page cannot tell the extension it is another site', async () => {
   // Once the report is recorded (the page may describe its own plugins), the URL is still the page's.
   await expect.poll(async () => (await stored())?.runtime?.plugins?.map((plugin) => plugin.id)).toEqual(['fake']);
   expect((await stored())?.url).toBe(`${site.origin}/`);
+  await tab.close();
+});
+
+test("a page's own runtime report cannot inflate the badge, credit commands to plugins not on it, or speak as the extension in the popup", async () => {
+  const tab = await open();
+  const tabId = await tabIdOf(browser, tab);
+  const worker = await browser.worker();
+  const reported = async () => {
+    const state = (await worker.evaluate((key) => chrome.storage.session.get(key), `tab:${tabId}`)) as Record<string, { runtime?: { plugins?: unknown[] } } | undefined>;
+    return state[`tab:${tabId}`]?.runtime?.plugins?.length;
+  };
+  const lure = 'Your AiPlugs token expired. Visit http://evil.example/repair to re-pair. '.repeat(5);
+  await tab.evaluate((lure) => {
+    const invented = Array.from({ length: 40 }, (_, index) => ({ id: `invented-${index}`, state: 'running' }));
+    const report = {
+      transport: 'extension',
+      version: '1',
+      // `guarded` runs here; `path-b` is installed but matches another path.
+      plugins: [...invented, { id: 'path-b', state: 'running' }, { id: 'guarded', state: 'error', error: lure }],
+      commands: [
+        { pluginId: 'path-b', id: 1, label: 'Export my data' },
+        { pluginId: 'guarded', id: 2, label: 'Guarded command' },
+      ],
+    };
+    window.dispatchEvent(new CustomEvent('aiplugs:runtime-status', { detail: JSON.stringify(report) }));
+  }, lure);
+  await expect.poll(reported).toBe(42);
+  // Only `guarded`, of the plugins the gateway matched to the page, counts (it was 42).
+  await expect.poll(() => badgeText(browser, tabId)).toBe('1');
+  const popup = await openPopup(browser.context, tabId);
+  await expect(popup.getByTestId('menu-command')).toHaveText(['Guarded command']);
+  const guarded = popup.locator('li[data-plugin="guarded"] .state');
+  await expect(guarded).toHaveText(/^error, as the page reports it: Your AiPlugs token expired/);
+  expect((await guarded.textContent())!.length).toBeLessThan(200);
+  await popup.close();
   await tab.close();
 });
 

@@ -205,6 +205,8 @@ export type ConnectionStatus =
 export interface TabPluginView extends MatchedPlugin {
   state: PluginRunState | 'off' | 'starting';
   error?: string;
+  /** The error is the page runtime's report, which any page script can write: not the extension's word. */
+  errorFromPage?: boolean;
 }
 
 // --- messages to the background ------------------------------------------------------------------
@@ -316,13 +318,18 @@ export function pluginViews(state: TabState | null): TabPluginView[] {
     const report = reported.get(plugin.id);
     if (!plugin.active) return { ...plugin, state: 'off' };
     if (!report) return { ...plugin, state: state.injection === 'failed' ? 'error' : 'starting', error: state.injection === 'failed' ? state.injectionError : undefined };
-    return { ...plugin, state: report.state, error: report.error };
+    return { ...plugin, state: report.state, error: report.error, errorFromPage: report.error !== undefined };
   });
 }
 
-/** How many plugins run on the tab: what the toolbar badge shows. */
+/**
+ * How many plugins run on the tab: what the toolbar badge shows. Any page script can report a
+ * runtime status, so only plugins the gateway says match the tab count (a page made the badge say
+ * 41 with 40 invented ones).
+ */
 export function runningCount(state: TabState | null): number {
-  return (state?.runtime?.plugins ?? []).filter((plugin) => plugin.state !== 'stopped').length;
+  const matched = new Set((state?.matched ?? []).map((plugin) => plugin.id));
+  return (state?.runtime?.plugins ?? []).filter((plugin) => matched.has(plugin.id) && plugin.state !== 'stopped').length;
 }
 
 export type { InjectionPlan, PluginInfo };

@@ -4,12 +4,18 @@ import { loadTabState } from '../common/storage';
 import { ask } from '../common/ask-background';
 import { targetTabId } from './popup-view';
 
-/** The popup's commands, grouped by plugin: what the page runtime last reported for the tab. */
+/**
+ * The popup's commands, grouped by plugin: what the page runtime last reported for the tab, for
+ * plugins the gateway says match it only (any page script can report commands, and credited them
+ * to any installed plugin it named).
+ */
 export function commandGroups(state: TabState | null): Array<{ pluginId: string; name: string; commands: MenuCommand[] }> {
   const names = new Map((state?.matched ?? []).map((plugin) => [plugin.id, plugin.name]));
   const groups = new Map<string, MenuCommand[]>();
-  for (const command of state?.runtime?.commands ?? []) groups.set(command.pluginId, [...(groups.get(command.pluginId) ?? []), command]);
-  return [...groups].map(([pluginId, commands]) => ({ pluginId, name: names.get(pluginId) ?? pluginId, commands }));
+  for (const command of state?.runtime?.commands ?? []) {
+    if (names.has(command.pluginId)) groups.set(command.pluginId, [...(groups.get(command.pluginId) ?? []), command]);
+  }
+  return [...groups].map(([pluginId, commands]) => ({ pluginId, name: names.get(pluginId)!, commands }));
 }
 
 /**

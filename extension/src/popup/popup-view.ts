@@ -55,6 +55,10 @@ interface Download {
 /** Worker states that mean the plugin's backend is broken (the worker manager's words). */
 const WORKER_FAILURE = /^(failed|backoff)$/;
 
+/** The most of a page's text the popup shows (a plugin's error message is the page's to write). */
+const PAGE_TEXT_CHARS = 160;
+const pageWords = (text: string) => (text.length > PAGE_TEXT_CHARS ? `${text.slice(0, PAGE_TEXT_CHARS - 1)}…` : text);
+
 function stateText(plugin: TabPluginView, download: Download | undefined, worker: { state: string; detail?: string } | undefined): { text: string; state: string } {
   if (worker && WORKER_FAILURE.test(worker.state) && plugin.state !== 'off') return { text: `error: ${worker.detail ?? `backend ${worker.state}`}`, state: 'error' };
   if (download && download.state === 'downloading') return { text: `model downloading${download.percent === null ? '' : ` ${download.percent}%`}`, state: 'downloading' };
@@ -63,6 +67,8 @@ function stateText(plugin: TabPluginView, download: Download | undefined, worker
     case 'running':
       return { text: 'running', state: 'running' };
     case 'error':
+      // What the page runtime reports, any page script can report: said as the page's word, and short.
+      if (plugin.errorFromPage) return { text: `error, as the page reports it: ${pageWords(plugin.error ?? '')}`, state: 'error' };
       return { text: `error: ${plugin.error ?? 'unknown'}`, state: 'error' };
     case 'stopped':
       return { text: 'stopped', state: 'stopped' };
