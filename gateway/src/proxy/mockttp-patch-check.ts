@@ -14,6 +14,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'upstream-parsing', file: 'dist/rules/requests/request-step-impls.js', purpose: "sites' response heads are read as browsers read them (lenient, up to 256 KiB)" },
   { id: 'request-head-size', file: 'dist/server/http-combo-server.js', purpose: 'request heads up to 64 KiB (big cookies)' },
   { id: 'complete-response-errors', file: 'dist/rules/requests/request-step-impls.js', purpose: 'bytes past a complete upstream response do not fail it' },
+  { id: 'head-flush', file: 'dist/rules/requests/request-step-impls.js', purpose: "an HTTP/1 response's head goes out when the site sent it, not with the first body bytes" },
   { id: 'request-listener', file: 'dist/server/mockttp-server.js', purpose: 'a malformed request target cannot crash the process' },
   { id: 'request-target', file: 'dist/util/request-utils.js', purpose: 'a malformed absolute-form target gets a 400' },
   { id: 'sni-callback', file: 'dist/server/http-combo-server.js', purpose: 'bounded, rate-limited leaf certificates' },

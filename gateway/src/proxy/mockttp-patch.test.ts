@@ -648,6 +648,49 @@ describe('mockttp patch: transformResponseStream', () => {
   });
 });
 
+describe('mockttp patch: head-flush', () => {
+  let proxy: Mockttp;
+  let upstream: { server: Server; url: string };
+  let bodyGate = gate();
+
+  before(async () => {
+    // An event stream or a long poll: the site sends its head at once and its body when it has one.
+    upstream = await listen((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      response.flushHeaders();
+      void bodyGate.promise.then(() => response.end('data: first\n\n'));
+    });
+    proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+  });
+
+  after(async () => {
+    bodyGate.open();
+    await proxy.stop();
+    upstream.server.closeAllConnections();
+    upstream.server.close();
+  });
+
+  for (const [name, transformed] of [
+    ['passed through', false],
+    ['through a transformResponseStream hook', true],
+  ] as const) {
+    it(`sends an HTTP/1 client the head a site sent before its body, ${name}, where it waited for the first body byte`, { timeout: 10_000 }, async () => {
+      bodyGate = gate();
+      await proxy.forGet(`${upstream.url}/${transformed ? 'transformed' : 'plain'}`).thenPassThrough(transformed ? { transformResponseStream: () => ({ transform: () => new Transform({ transform: (chunk: Buffer, _e, done) => done(null, chunk) }) }) } : {});
+      // The site sends its body only once the client has the head: a proxy that holds the head never gets it.
+      const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+        httpRequest({ host: '127.0.0.1', port: proxy.port, path: `${upstream.url}/${transformed ? 'transformed' : 'plain'}`, headers: { host: new URL(upstream.url).host } }, resolve).on('error', reject).end();
+      });
+      assert.equal(response.headers['content-type'], 'text/event-stream');
+      bodyGate.open();
+      let body = '';
+      for await (const chunk of response) body += String(chunk);
+      assert.equal(body, 'data: first\n\n');
+    });
+  }
+});
+
 describe('mockttp patch: upstream-idle', () => {
   it("drops an idle socket to a site before the site's keep-alive timeout does, so no request meets a closing socket", async () => {
     // A request written on an upstream socket in the instant the site closes it for idleness is
