@@ -6,7 +6,9 @@
  * worker (node-llama-cpp) through the real worker manager and routes. Nothing leaves loopback.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sha256Hex, startModelServer, type ModelTestServer } from '../models/testing/model-test-server.js';
@@ -200,6 +202,31 @@ describe('the LLM worker under the worker manager', () => {
       assert.equal((last.data as { error: { code: string } }).error.code, 'worker_memory_exceeded');
     } finally {
       await harness.close();
+    }
+  });
+});
+
+describe('a model file that cannot be loaded', () => {
+  it('is "unavailable" once a create() failed to load it, and "available" again once the file is replaced (it stayed "available": every create() failed for good)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aiplugs-unloadable-'));
+    const modelPath = join(dir, 'model.gguf');
+    await writeFile(modelPath, randomBytes(300 * 1024));
+    const harness = await startWebAiHarness({ configure: (config) => (config.webai.model_path = modelPath) });
+    try {
+      const availability = async (api: string) => (await json<{ availability: string }>(await harness.user(`/api/webai/${api}/availability`, {}))).availability;
+      assert.equal(await availability('language-model'), 'available', 'a file is there: nothing says yet that it cannot load');
+      const detector = await availability('language-detector');
+      const failed = await readEvents(await harness.user('/api/webai/language-model/create', {}));
+      assert.equal(failed.at(-1)!.event, 'error');
+      assert.equal(await availability('language-model'), 'unavailable');
+      assert.equal(await availability('summarizer'), 'unavailable', 'every API of that model');
+      assert.equal(await availability('language-detector'), detector, 'another model is not concerned');
+      await writeFile(modelPath, tiny);
+      assert.equal(await availability('language-model'), 'available');
+      assert.equal((await readEvents(await harness.user('/api/webai/language-model/create', {}))).at(-1)!.event, 'ready');
+    } finally {
+      await harness.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

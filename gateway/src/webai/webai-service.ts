@@ -22,6 +22,7 @@ import { translatorPrompt } from './prompts/translator-prompt.js';
 import { writerPrompt } from './prompts/writer-prompt.js';
 import { OPTIONS_SCHEMA, type OptionsOf, type WebAiApi, type WebAiCall } from './webai-apis.js';
 import { webAiError } from './webai-errors.js';
+import { createUnloadableModel } from './unloadable-model.js';
 import { unsupportedReason } from './webai-support.js';
 
 export type Availability = 'unavailable' | 'downloadable' | 'downloading' | 'available';
@@ -70,6 +71,10 @@ export interface QuotaInfo {
 export function createWebAiService(options: WebAiServiceOptions) {
   const cloudRecord = webAiCloudRecord();
   let detectorLanguages: string[] | null = null;
+  const llmModel = createUnloadableModel(async () => options.config().model_path || ((await options.provisioner.list([options.builtIns.llm]))[0]?.path ?? null));
+  /** A call to the LLM worker: the first one of a worker loads the model, and may find it cannot. */
+  const llmCall = (payload: unknown, signal: AbortSignal, onChunk?: Parameters<InferenceBackend['infer']>[3]) =>
+    options.local.infer(options.builtIns.llm, payload, signal, onChunk).catch(llmModel.noteFailure);
 
   const settings = () => {
     const config = options.config();
@@ -111,6 +116,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
   /** Where the local model of `api` stands, without hashing or downloading anything. */
   async function localState(api: WebAiApi): Promise<Availability> {
     const config = options.config();
+    if (api !== 'language-detector' && (await llmModel.isUnloadable())) return 'unavailable';
     if (api !== 'language-detector' && config.model_path) return (await stat(config.model_path).catch(() => null))?.isFile() ? 'available' : 'unavailable';
     const [status] = await options.provisioner.list([pluginOf(api)]);
     if (!status) return 'unavailable';
@@ -188,8 +194,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
     const usage: Usage = { inputTokens: null, outputTokens: null };
     let refusal: ApiError | null = null;
     const config = options.config();
-    await options.local.infer(
-      options.builtIns.llm,
+    await llmCall(
       { op: 'generate', settings: settings(), messages, sampling, maxTokens: config.max_output_tokens, ...(jsonSchema !== undefined ? { jsonSchema } : {}) },
       signal,
       (chunk) => {
@@ -278,7 +283,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
         if (problem) throw webAiError('webai_not_supported', `${api}: ${problem}`);
         inputQuota = options.config().max_input_chars;
       } else {
-        ({ inputQuota } = (await options.local.infer(plugin, { op: 'info', settings: settings() }, signal)) as { inputQuota: number });
+        ({ inputQuota } = (await llmCall({ op: 'info', settings: settings() }, signal)) as { inputQuota: number });
       }
       onProgress(1);
       return { inputQuota, backend };
@@ -297,7 +302,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       checkInputSize(messages);
       if (backend === 'cloud') return { tokens: estimateTokens(messages), inputQuota: inputQuotaOf(config.context_size, config.max_output_tokens), backend };
       await refusePageDownload(api, caller);
-      const counted = (await options.local.infer(options.builtIns.llm, { op: 'count', settings: settings(), messages }, signal)) as { tokens: number; inputQuota: number };
+      const counted = (await llmCall({ op: 'count', settings: settings(), messages }, signal)) as { tokens: number; inputQuota: number };
       return { tokens: counted.tokens, inputQuota: counted.inputQuota, backend };
     },
 

@@ -1,6 +1,17 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ApiError } from '../api/api-error.js';
 
+/** A plugin backend's `run` raised: `type` is the exception's (its class or `name`), for callers that tell failures apart. */
+export class BackendRaisedError extends ApiError {
+  constructor(
+    plugin: string,
+    readonly type: string,
+    message: string,
+  ) {
+    super(500, 'backend_error', `Plugin "${plugin}" backend raised ${type}: ${message}`);
+  }
+}
+
 /**
  * The errors the worker manager answers with. Each has a stable `code` (the API's error body
  * carries it) and the status a caller should see. The router's fallback decides on the code.
@@ -22,7 +33,7 @@ export const workerErrors = {
     new ApiError(504, 'worker_cpu_exceeded', `Plugin "${plugin}" call used more than ${budgetSeconds} s of CPU time (workers.request_cpu_seconds); its worker was stopped`),
   timeout: (plugin: string, seconds: number) => new ApiError(504, 'worker_timeout', `Plugin "${plugin}" did not answer within ${seconds} s; its worker was restarted`),
   /** `run` raised: the exception's type and message, verbatim. */
-  backend: (plugin: string, type: string, message: string) => new ApiError(500, 'backend_error', `Plugin "${plugin}" backend raised ${type}: ${message}`),
+  backend: (plugin: string, type: string, message: string) => new BackendRaisedError(plugin, type, message),
   noLocalBackend: (plugin: string) => new ApiError(501, 'no_local_backend', `Plugin "${plugin}" has no local backend (inference.local_entry)`),
   unsupported: (plugin: string, reason: string) => new ApiError(501, 'unsupported_backend', `Plugin "${plugin}": ${reason}`),
   modelsUnavailable: (plugin: string, reason: string) => new ApiError(503, 'models_unavailable', `Plugin "${plugin}" models are not available: ${reason}`),

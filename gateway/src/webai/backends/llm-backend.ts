@@ -12,6 +12,7 @@
 import { getLlama, LlamaChat, LlamaLogLevel, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel } from 'node-llama-cpp';
 import { z } from 'zod';
 import { inputQuotaOf } from '../input-quota.js';
+import { modelLoadError } from './model-load-error.js';
 
 const settingsSchema = z.object({
   contextSize: z.number().int().positive(),
@@ -59,7 +60,9 @@ async function load(settings: Settings): Promise<Loaded> {
     logLevel: LlamaLogLevel.warn,
     logger: (level, message) => console.error(`llama.cpp ${level}: ${message.trim()}`),
   });
-  const model = await llama.loadModel({ modelPath: path });
+  const model = await llama.loadModel({ modelPath: path }).catch((error: unknown) => {
+    throw modelLoadError(path, error);
+  });
   const contextSize = Math.min(settings.contextSize, model.trainContextSize);
   const context = await model.createContext({ contextSize, sequences: 1 });
   const chat = new LlamaChat({ contextSequence: context.getSequence() });
