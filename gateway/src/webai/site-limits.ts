@@ -1,4 +1,5 @@
 import { siteOf } from '../net/site-of.js';
+import { workerErrors } from '../workers/worker-errors.js';
 import { webAiError } from './webai-errors.js';
 
 const MINUTE_MS = 60_000;
@@ -16,8 +17,23 @@ export interface SiteLimitsOptions {
 export interface SiteLimits {
   /** Counts one call against the minute of the origin's site; throws `webai_rate_limited` past it. */
   admit(origin: string): void;
-  /** Takes one of the generation slots of the origin's site (throws past the cap); call the result when done. */
-  startGeneration(origin: string): () => void;
+  /**
+   * Takes one of the generation slots of the origin's site, waiting its turn while they are all
+   * taken (a page's `Promise.all` over its paragraphs is ordinary use, not a flood); throws past
+   * the turns a site may have waiting, and rejects with `cancelled` if `signal` aborts first. Call
+   * the result when done.
+   */
+  startGeneration(origin: string, signal?: AbortSignal): Promise<() => void>;
+}
+
+/** Turns a site may have waiting for a generation slot, per slot (`webai.page_max_concurrent`). */
+const WAITING_PER_SLOT = 8;
+
+interface SiteRecord {
+  calls: number[];
+  running: number;
+  /** Generations waiting for a slot, first come first served. */
+  waiting: Array<() => void>;
 }
 
 /**
@@ -34,12 +50,12 @@ export interface SiteLimits {
  */
 export function createSiteLimits(options: SiteLimitsOptions): SiteLimits {
   const now = options.now ?? Date.now;
-  const records = new Map<string, { calls: number[]; running: number }>();
+  const records = new Map<string, SiteRecord>();
   const recordOf = (site: string) => {
     let record = records.get(site);
     if (!record) {
       if (records.size >= SWEEP_AT) sweep();
-      record = { calls: [], running: 0 };
+      record = { calls: [], running: 0, waiting: [] };
       records.set(site, record);
     }
     return record;
@@ -51,9 +67,24 @@ export function createSiteLimits(options: SiteLimitsOptions): SiteLimits {
   const sweep = () => {
     for (const [site, record] of records) {
       expire(record);
-      if (record.calls.length === 0 && record.running === 0) records.delete(site);
+      if (record.calls.length === 0 && record.running === 0 && record.waiting.length === 0) records.delete(site);
     }
   };
+  /** Resolves when a release hands this turn the slot; a turn whose caller gave up leaves the line. */
+  const waitForSlot = (record: SiteRecord, signal: AbortSignal | undefined) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(workerErrors.cancelled());
+      const turn = () => {
+        signal?.removeEventListener('abort', leave);
+        resolve();
+      };
+      const leave = () => {
+        record.waiting.splice(record.waiting.indexOf(turn), 1);
+        reject(workerErrors.cancelled());
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      record.waiting.push(turn);
+    });
   return {
     admit(origin) {
       const site = siteOf(origin);
@@ -63,17 +94,23 @@ export function createSiteLimits(options: SiteLimitsOptions): SiteLimits {
       if (record.calls.length >= limit) throw webAiError('webai_rate_limited', `${site} made ${limit} Web AI calls in the last minute (webai.page_requests_per_minute)`);
       record.calls.push(now());
     },
-    startGeneration(origin) {
+    async startGeneration(origin, signal) {
       const site = siteOf(origin);
       const record = recordOf(site);
       const limit = options.maxConcurrent();
-      if (record.running >= limit) throw webAiError('webai_rate_limited', `${site} already runs ${limit} Web AI generation(s) (webai.page_max_concurrent)`);
+      if (record.running >= limit) {
+        if (record.waiting.length >= WAITING_PER_SLOT * limit) {
+          throw webAiError('webai_rate_limited', `${site} already runs ${limit} Web AI generation(s) and has ${record.waiting.length} waiting (webai.page_max_concurrent)`);
+        }
+        await waitForSlot(record, signal);
+      }
       record.running += 1;
       let released = false;
       return () => {
         if (released) return;
         released = true;
         record.running -= 1;
+        record.waiting.shift()?.();
       };
     },
   };

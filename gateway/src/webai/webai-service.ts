@@ -317,7 +317,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       let release = () => {};
       if (caller.kind === 'page') {
         options.limits.admit(caller.origin);
-        release = options.limits.startGeneration(caller.origin);
+        release = await options.limits.startGeneration(caller.origin, signal);
       }
       try {
         // A proofreader's corrections come from the whole answer: it does not stream its raw text.
