@@ -301,6 +301,22 @@ export async function webAiConformance(params: ConformanceParams): Promise<Confo
       const stream = session.promptStreaming('again');
       await expectError(stream.getReader().read(), 'InvalidStateError', DOMException);
     });
+    await check("create()'s signal, aborted after create, destroys the object: a call in flight rejects with its reason, later calls are InvalidStateError (Summarizer and LanguageModel)", async () => {
+      for (const api of [w.Summarizer, w.LanguageModel] as unknown as Array<{ create(options: unknown): Promise<Record<string, (input: string) => Promise<unknown>>> }>) {
+        const controller = new AbortController();
+        const object = await api.create({ signal: controller.signal });
+        const call = 'summarize' in object ? 'summarize' : 'prompt';
+        const running = object[call]!('Tell me a long story about the mountains and the sea.');
+        controller.abort('torn down');
+        let reason: unknown = null;
+        await running.then(
+          () => undefined,
+          (error: unknown) => (reason = error),
+        );
+        assert(reason === 'torn down', `the call in flight rejected with ${String(reason)}`);
+        await expectError(object[call]!('again'), 'InvalidStateError', DOMException);
+      }
+    });
     if (params.overQuotaChars) {
       await check('LanguageModel: an input over the quota is QuotaExceededError', async () => {
         const session = await w.LanguageModel.create();

@@ -79,7 +79,8 @@ export function conformanceServerOptions(): WebAiServerOptions {
       },
     },
     throttle: { chunkBytes: 32 * 1024, delayMs: 60 },
-    env: { AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true', AIPLUGS_WEBAI_MAX_OUTPUT_TOKENS: '48' },
+    // The checks make more calls in a minute than the per-site limit lets a page (its own tests: test/security/webai-access.test.ts).
+    env: { AIPLUGS_WEBAI_PAGE_DOWNLOADS: 'true', AIPLUGS_WEBAI_MAX_OUTPUT_TOKENS: '48', AIPLUGS_WEBAI_PAGE_REQUESTS_PER_MINUTE: '600' },
   };
 }
 

@@ -74,9 +74,9 @@ export function defineLanguageModel(env: WebAiEnv, channel: WebAiChannel) {
     if (usage && typeof usage.inputTokens === 'number') state.inputUsage = usage.inputTokens + (typeof usage.outputTokens === 'number' ? usage.outputTokens : 0);
   }
 
-  function instanceOf(options: Record<string, unknown>, history: Turn[], inputUsage: number, inputQuota: number): object {
+  function instanceOf(options: Record<string, unknown>, history: Turn[], inputUsage: number, inputQuota: number, lifetime: AbortSignal | undefined): object {
     const instance = new LanguageModel(CREATING);
-    states.set(instance, { options, history, inputUsage, inputQuota, scope: new ModelScope(env), queue: Promise.resolve(), onquotaoverflow: null });
+    states.set(instance, { options, history, inputUsage, inputQuota, scope: new ModelScope(env, lifetime), queue: Promise.resolve(), onquotaoverflow: null });
     return instance;
   }
 
@@ -99,7 +99,7 @@ export function defineLanguageModel(env: WebAiEnv, channel: WebAiChannel) {
       return rejecting(() => {
         const picked = pickOptions(options, OPTION_KEYS);
         const create = (options || {}) as WebAiCreateOptions;
-        return createOnGateway(env, channel, 'language-model', picked, { signal: create.signal, monitor: create.monitor }).then((ready) => instanceOf(picked, [], 0, ready.inputQuota));
+        return createOnGateway(env, channel, 'language-model', picked, { signal: create.signal, monitor: create.monitor }).then((ready) => instanceOf(picked, [], 0, ready.inputQuota, create.signal));
       });
     }
 
@@ -201,8 +201,9 @@ export function defineLanguageModel(env: WebAiEnv, channel: WebAiChannel) {
     clone(options?: unknown): Promise<object> {
       return rejecting(() => {
         const state = stateOf(this);
-        return state.scope.run(signalOf(options), () =>
-          queued(state, () => Promise.resolve(instanceOf(state.options, state.history.map((turn) => ({ ...turn })), state.inputUsage, state.inputQuota))),
+        const signal = signalOf(options);
+        return state.scope.run(signal, () =>
+          queued(state, () => Promise.resolve(instanceOf(state.options, state.history.map((turn) => ({ ...turn })), state.inputUsage, state.inputQuota, signal))),
         );
       });
     }

@@ -10,18 +10,29 @@ export class ModelScope {
   private readonly controller: AbortController;
   private destroyed = false;
 
-  constructor(private readonly env: WebAiEnv) {
+  /**
+   * @param lifetime the signal of the `create()` (or `clone()`) that made the object: the specs
+   *   destroy the object when it aborts, with its reason, however long after it was made.
+   */
+  constructor(
+    private readonly env: WebAiEnv,
+    lifetime?: AbortSignal,
+  ) {
     this.controller = new env.AbortController();
+    if (!lifetime) return;
+    if (lifetime.aborted) this.destroy(lifetime.reason);
+    else lifetime.addEventListener('abort', () => this.destroy(lifetime.reason), { once: true });
   }
 
   get isDestroyed(): boolean {
     return this.destroyed;
   }
 
-  destroy(): void {
+  /** Calls in flight reject with `reason` (an AbortError by default); later ones are InvalidStateError. */
+  destroy(reason: unknown = destroyingReason(this.env)): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.controller.abort(destroyingReason(this.env));
+    this.controller.abort(reason);
   }
 
   /** The signal one call runs under; throws when destroyed or already aborted (check before any work). */

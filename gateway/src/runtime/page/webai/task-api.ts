@@ -70,7 +70,7 @@ export function defineTaskApi(env: WebAiEnv, channel: WebAiChannel, spec: TaskAp
         const create = (options || {}) as WebAiCreateOptions;
         return createOnGateway(env, channel, spec.route, picked, { signal: create.signal, monitor: create.monitor }).then((ready) => {
           const instance = new Api(CREATING);
-          states.set(instance, { options: picked, inputQuota: ready.inputQuota, scope: new ModelScope(env) });
+          states.set(instance, { options: picked, inputQuota: ready.inputQuota, scope: new ModelScope(env, create.signal) });
           return instance;
         });
       });
