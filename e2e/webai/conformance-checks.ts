@@ -301,6 +301,13 @@ export async function webAiConformance(params: ConformanceParams): Promise<Confo
       const stream = session.promptStreaming('again');
       await expectError(stream.getReader().read(), 'InvalidStateError', DOMException);
     });
+    await check('language tags are canonicalized and deduplicated (EN-us and en-US are one en-US)', async () => {
+      const summarizer = await w.Summarizer.create({ outputLanguage: 'EN', expectedInputLanguages: ['EN-us', 'en-US'] });
+      const attributes = summarizer as unknown as { outputLanguage: string; expectedInputLanguages: string[] };
+      assert(attributes.outputLanguage === 'en', `outputLanguage ${attributes.outputLanguage}`);
+      assert(JSON.stringify(attributes.expectedInputLanguages) === '["en-US"]', `expectedInputLanguages ${JSON.stringify(attributes.expectedInputLanguages)}`);
+      summarizer.destroy();
+    });
     await check("create()'s signal, aborted after create, destroys the object: a call in flight rejects with its reason, later calls are InvalidStateError (Summarizer and LanguageModel)", async () => {
       for (const api of [w.Summarizer, w.LanguageModel] as unknown as Array<{ create(options: unknown): Promise<Record<string, (input: string) => Promise<unknown>>> }>) {
         const controller = new AbortController();

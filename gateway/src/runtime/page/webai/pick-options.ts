@@ -1,10 +1,27 @@
+/** Members that hold one language tag, and those that hold a list of them. */
+const LANGUAGE_KEYS = new Set(['outputLanguage', 'sourceLanguage', 'targetLanguage', 'correctionExplanationLanguage']);
+const LANGUAGE_LIST_KEYS = new Set(['expectedInputLanguages', 'expectedContextLanguages']);
+
+/**
+ * Language tags canonicalized and deduplicated, as the specs ask (`EN-us` → `en-US`); a list
+ * with a tag that is no tag at all is left as it came, for the gateway to refuse.
+ */
+function canonicalTags(tags: unknown[]): unknown[] {
+  try {
+    return tags.every((tag) => typeof tag === 'string') ? Intl.getCanonicalLocales(tags as string[]) : tags;
+  } catch {
+    return tags;
+  }
+}
+
 /**
  * A WebIDL dictionary as the gateway takes it: only the members the API knows (unknown members
- * are ignored, as WebIDL ignores them), strings as strings, `undefined` left out. Values are
- * checked by the gateway, whose refusals become TypeErrors here. Pure.
+ * are ignored, as WebIDL ignores them), strings as strings, language tags canonical, `undefined`
+ * left out. Values are checked by the gateway, whose refusals become TypeErrors here. Pure.
  *
  * @example
  *   pickOptions({ type: 'tldr', signal, extra: 1 }, ['type', 'format']); // -> { type: 'tldr' }
+ *   pickOptions({ outputLanguage: 'EN' }, ['outputLanguage']); // -> { outputLanguage: 'en' }
  */
 export function pickOptions(raw: unknown, keys: readonly string[]): Record<string, unknown> {
   if (raw === undefined || raw === null) return {};
@@ -14,7 +31,10 @@ export function pickOptions(raw: unknown, keys: readonly string[]): Record<strin
   for (const key of keys) {
     const value = source[key];
     if (value === undefined) continue;
-    picked[key] = Array.isArray(value) ? value.map((item) => (typeof item === 'string' || typeof item === 'object' ? item : String(item))) : value;
+    const plain = Array.isArray(value) ? value.map((item) => (typeof item === 'string' || typeof item === 'object' ? item : String(item))) : value;
+    if (LANGUAGE_LIST_KEYS.has(key) && Array.isArray(plain)) picked[key] = canonicalTags(plain);
+    else if (LANGUAGE_KEYS.has(key) && typeof plain === 'string') picked[key] = canonicalTags([plain])[0];
+    else picked[key] = plain;
   }
   return picked;
 }
