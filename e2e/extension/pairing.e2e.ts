@@ -9,7 +9,7 @@ import getPort, { portNumbers } from 'get-port';
 import { loopbackChromium } from '../support/chromium.js';
 import { CLI, REPO_ROOT, startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
 import { respond, startTestSite, type TestSite } from '../support/test-site.js';
-import { EXTENSION_ID, FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
+import { badgeText, EXTENSION_ID, FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
 import { startExtensionSite } from './support/extension-site.js';
 import { goto } from '../support/navigate.js';
 
@@ -303,13 +303,22 @@ test('the dashboard pairs with one click and the user\'s confirmation, the popup
   await expect(line).toHaveAttribute('data-state', 'connected');
   await popup.close();
 
-  // Not running: in words, naming where it looked.
+  // Not running: in words, naming where it looked; another gateway answering in the contract's
+  // range (another account's, say) is named as another one, not offered as this browser's to pair
+  // with (the popup said "runs at …, but this browser is not paired with it").
   await gateway.stop();
+  const bystanderDir = await mkdtemp(join(tmpdir(), 'aiplugs-pairing-bystander-'));
+  cleanups.push(() => rm(bystanderDir, { recursive: true, force: true }));
+  // (On the stopped gateway's proxy port: this browser goes through it, loopback included.)
+  const bystander = await startGatewayProcess({ dataDir: bystanderDir, args: ['--plugins-dir', FIXTURE_PLUGINS, '--api-port', String(await getPort({ port: portNumbers(5000, 5100), host: '127.0.0.1' })), '--proxy-port', String(proxyPort)] });
+  cleanups.push(() => bystander.stop());
   ({ popup, line } = await connectionOf(context));
   await expect(line).toHaveAttribute('data-state', 'down', { timeout: 30_000 });
   await expect(line).toContainText(`not running (looked at ports ${portA} where it was paired, and 5000-5100)`);
+  await expect(line).toContainText(`at ${bystander.ready.apiUrl} is another gateway, which this browser is not paired with`);
   await keepScreenshot(popup, 'popup-gateway-not-running');
   await popup.close();
+  await bystander.stop();
 
   // Back on another port (in the contract's range): found, and remembered from then on.
   const portB = await getPort({ port: portNumbers(5000, 5100), host: '127.0.0.1' });
@@ -321,8 +330,13 @@ test('the dashboard pairs with one click and the user\'s confirmation, the popup
   await popup.close();
   await gateway.stop();
 
-  // Back on the first port (outside the range): found because it was paired there before.
+  // Back on the first port (outside the range): found because it was paired there before, and
+  // by a tab's own load before anyone opens the popup (its sync failed with "not reachable at
+  // portB", a "!" on the badge, until the popup looked).
   gateway = await gatewayAt(portA);
+  await page.reload();
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  await expect.poll(() => badgeText(browser, tabId), { timeout: 30_000 }).toMatch(/^[1-9]\d*$/);
   ({ popup, line } = await connectionOf(context));
   await expect(line).toHaveAttribute('data-state', 'connected', { timeout: 30_000 });
   await expect(line).toContainText(`at http://127.0.0.1:${portA}`);

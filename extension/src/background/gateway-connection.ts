@@ -164,13 +164,18 @@ export async function connectionStatus(): Promise<ConnectionStatus> {
     return { state: 'rejected', address: current, version: health.version, message: `The gateway at ${current} refused this browser's pairing (its token changed, or it is another gateway's data dir). Pair again: "Pair the extension" in its dashboard.` };
   }
   const other = seen[0];
+  const looked = remembered.length > 0 ? `ports ${portsText(remembered)} where it was paired, and 5000-5100` : 'ports 5000-5100';
+  // A paired browser whose gateway is down is told so, not pointed at whichever other gateway answers (another account's, say).
+  if (current && settings.token) {
+    const besides = other ? ` (AiPlugs ${other.health.version} at ${other.address} is another gateway, which this browser is not paired with.)` : '';
+    return { state: 'down', address: current, message: `The AiPlugs gateway is not running (looked at ${looked}). Start it with "npx aiplugs start"; this browser stays paired and finds it again.${besides}` };
+  }
   if (other) {
     return { state: 'unpaired', address: other.address, version: other.health.version, message: `AiPlugs ${other.health.version} runs at ${other.address}, but this browser is not paired with it: press "Pair the extension" in its dashboard, or open a browser with "npx aiplugs browser".` };
   }
   if (!current) {
     return { state: 'unconfigured', message: 'No AiPlugs gateway found on this machine (looked at ports 5000-5100). Start it with "npx aiplugs start", then press "Pair the extension" in its dashboard (it may run on another port).' };
   }
-  const looked = remembered.length > 0 ? `ports ${portsText(remembered)} where it was paired, and 5000-5100` : 'ports 5000-5100';
   return { state: 'down', address: current, message: `The AiPlugs gateway is not running (looked at ${looked}). Start it with "npx aiplugs start"; this browser stays paired and finds it again.` };
 }
 
