@@ -87,6 +87,22 @@ test('with proxy routing off a page still gets its plugins, through the fallback
   await page.close();
 });
 
+test("a tab that went on to a page no content script runs in (data:, about:blank) shows no plugin and no switch of the site before (the popup kept showing them)", async () => {
+  const page = await browser.context.newPage();
+  await goto(page, `${site.origin}/plain`);
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  const tabId = await tabIdOf(browser, page);
+  for (const url of ['data:text/html,<p>data</p>', 'about:blank']) {
+    await page.goto(url);
+    const popup = await openPopup(browser.context, tabId);
+    await expect(popup.getByTestId('injection')).toHaveAttribute('data-state', 'unsupported');
+    await expect(popup.locator('#plugins li')).toHaveCount(0);
+    await expect(popup.locator('#tab-host')).toHaveText('');
+    await popup.close();
+  }
+  await page.close();
+});
+
 test('fallback plugins call the gateway through the extension, only for plugins active on the page', async () => {
   const page = await browser.context.newPage();
   await goto(page, `${site.origin}/plain`);

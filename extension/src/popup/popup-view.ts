@@ -17,6 +17,21 @@ import { mountWebAiCloudSwitch } from './webai-cloud-switch';
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** The tab the popup is about: `?tabId=` (tests, or a popup opened as a page), else the active tab. */
+/**
+ * The tab's stored state, if it still describes the page the tab shows. A tab that went on to a
+ * page no content script runs in (chrome://, file://, data:, about:blank, a PDF) sends no report
+ * and leaves the last site's state behind: such a page is shown as one plugins do not run on,
+ * where the popup listed the previous site's plugins and switches.
+ */
+async function shownTabState(tabId: number): Promise<TabState | null> {
+  const [state, tab] = await Promise.all([loadTabState(tabId), browser.tabs.get(tabId).catch(() => null)]);
+  if (!state) return null;
+  // The browser names the tab's URL only where the extension may run (web pages, with <all_urls>).
+  const url = tab?.url;
+  const sameSite = url !== undefined && /^https?:/i.test(url) && new URL(url).origin === new URL(state.url).origin;
+  return sameSite ? state : { tabId, url: url && /^https?:/i.test(url) ? url : '', injection: 'unsupported', matched: [], updatedAt: state.updatedAt };
+}
+
 export async function targetTabId(): Promise<number | null> {
   const param = new URLSearchParams(location.search).get('tabId');
   if (param && /^\d+$/.test(param)) return Number(param);
@@ -83,7 +98,7 @@ export async function startPopup(): Promise<void> {
   const tabId = await targetTabId();
   const downloads = new Map<string, Download>();
   const workers = new Map<string, { state: string; detail?: string }>();
-  let tabState: TabState | null = tabId === null ? null : await loadTabState(tabId);
+  let tabState: TabState | null = tabId === null ? null : await shownTabState(tabId);
   let connection: ConnectionStatus | null = null;
   let settings = await loadSettings();
 
