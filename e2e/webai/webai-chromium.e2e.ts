@@ -110,6 +110,29 @@ test("a frame another origin embeds gets no Web AI (the specs' default policy is
   }
 });
 
+test('a gateway that cannot be reached is an UnknownError DOMException, as the specs have it for what is not the page\'s doing (it was fetch\'s TypeError)', async () => {
+  const gone = await startExampleGateway({ pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins` });
+  const other = await launchThroughProxy(gone.ready.proxyUrl, gone.ready.caSpki);
+  try {
+    const page = await other.newPage();
+    await page.addInitScript(REMOVE_NATIVE);
+    await goto(page, `${stack.site.origin}/ai`);
+    await expect.poll(() => page.evaluate(() => typeof (window as unknown as { Summarizer?: unknown }).Summarizer)).toBe('function');
+    // The page stays; the gateway (its proxy and bridge) goes.
+    expect(await gone.close()).toBe(0);
+    const failure = await page.evaluate(() =>
+      (window as unknown as { Summarizer: { availability(): Promise<string> } }).Summarizer.availability().then(
+        () => 'resolved',
+        (error: Error) => `${error instanceof DOMException ? 'DOMException' : 'other'} ${error.name}`,
+      ),
+    );
+    expect(failure).toBe('DOMException UnknownError');
+  } finally {
+    await other.close();
+    await gone.close();
+  }
+});
+
 test('with webai.replace_native the user gets AiPlugs even where the native one is available', async () => {
   const replaced = await startExampleGateway({ pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`, env: { AIPLUGS_WEBAI_REPLACE_NATIVE: 'true' } });
   const other = await launchThroughProxy(replaced.ready.proxyUrl, replaced.ready.caSpki);

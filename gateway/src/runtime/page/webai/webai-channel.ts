@@ -29,15 +29,24 @@ export interface WebAiChannel {
 
 export function createWebAiChannel(env: WebAiEnv): WebAiChannel {
   const { world } = env;
+  /**
+   * fetch's TypeError when the gateway cannot be reached (stopped, restarting) or a stream breaks
+   * off: the specs' UnknownError, since a page takes a TypeError for its own mistake.
+   */
+  const unreachable = (signal: AbortSignal) => (error: unknown) => {
+    throw signal.aborted ? error : new env.DOMException(`AiPlugs could not be reached (${(error as Error)?.message ?? String(error)})`, 'UnknownError');
+  };
   const post = (api: WebAiRoute, verb: string, body: unknown, signal: AbortSignal, accept: string) =>
     onceActivated(world, signal, () =>
-      world.fetch(`${world.bridge}/api/webai/${api}/${verb}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept },
-        body: world.toJson(body),
-        signal,
-        credentials: 'omit', // the site's cookies are none of the gateway's business
-      }),
+      world
+        .fetch(`${world.bridge}/api/webai/${api}/${verb}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept },
+          body: world.toJson(body),
+          signal,
+          credentials: 'omit', // the site's cookies are none of the gateway's business
+        })
+        .catch(unreachable(signal)),
     );
   const failure = async (response: Response) => webAiException(env, await world.readJson(response), response.status);
   /** The signal's reason when the call was aborted (whatever fetch rejected with), else the error. */
@@ -50,7 +59,7 @@ export function createWebAiChannel(env: WebAiEnv): WebAiChannel {
       post(api, verb, body, signal, 'application/json')
         .then(async (response) => {
           if (!response.ok) throw await failure(response);
-          return world.readJson(response);
+          return world.readJson(response).catch(unreachable(signal));
         })
         .catch(settle(signal)),
 
@@ -63,7 +72,7 @@ export function createWebAiChannel(env: WebAiEnv): WebAiChannel {
           const decoder = new env.TextDecoder();
           const parser = createSseParser({ maxEventChars: MAX_EVENT_CHARS });
           for (;;) {
-            const { done, value } = await reader.read();
+            const { done, value } = await reader.read().catch(unreachable(signal));
             const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
             for (const raw of [...parser.push(text), ...(done ? parser.end() : [])]) {
               const event: ServerEvent = { event: raw.event, data: world.fromJson(raw.data) };
