@@ -324,6 +324,15 @@ export async function webAiConformance(params: ConformanceParams): Promise<Confo
         await expectError(object[call]!('again'), 'InvalidStateError', DOMException);
       }
     });
+    await check('LanguageModel: an input over the quota in tokens is QuotaExceededError with its quota and what it requested, where the browser has the class', async () => {
+      const session = await w.LanguageModel.create();
+      const error = (await expectError(session.prompt('x '.repeat(2500)), 'QuotaExceededError', DOMException)) as DOMException & { quota?: number; requested?: number };
+      if (typeof (globalThis as { QuotaExceededError?: unknown }).QuotaExceededError === 'function') {
+        assert(error.quota === session.inputQuota, `quota ${error.quota}, inputQuota ${session.inputQuota}`);
+        assert(typeof error.requested === 'number' && error.requested > session.inputQuota, `requested ${error.requested}`);
+      }
+      session.destroy();
+    });
     if (params.overQuotaChars) {
       await check('LanguageModel: an input over the quota is QuotaExceededError', async () => {
         const session = await w.LanguageModel.create();

@@ -59,6 +59,16 @@ export function webAiPageMessage(code: string): string | undefined {
  * @example
  *   throw webAiError('webai_not_supported', 'Translator: no model for en → xx');
  */
+/** An input over the model's input quota, in its tokens: the page's `QuotaExceededError` carries both numbers. */
+export class InputQuotaError extends ApiError {
+  constructor(
+    readonly requested: number,
+    readonly quota: number,
+  ) {
+    super(WEB_AI_ERRORS.webai_quota_exceeded.status, 'webai_quota_exceeded', `the input is ${requested} tokens; the input quota is ${quota}`);
+  }
+}
+
 export function webAiError(code: WebAiErrorCode, message: string): ApiError {
   return new ApiError(WEB_AI_ERRORS[code].status as ContentfulStatusCode, code, message);
 }

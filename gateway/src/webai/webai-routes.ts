@@ -7,7 +7,7 @@ import { orderedEvents, type SendEvent } from '../api/ordered-events.js';
 import { pageErrorBody } from '../api/page-errors.js';
 import type { Logger } from '../events/logger.js';
 import { VERB_OF, webAiApiSchema, webAiCallSchema, type WebAiApi } from './webai-apis.js';
-import { domExceptionName, webAiPageMessage } from './webai-errors.js';
+import { domExceptionName, InputQuotaError, webAiPageMessage } from './webai-errors.js';
 import type { WebAiService } from './webai-service.js';
 
 const optionsBody = z.strictObject({ options: z.unknown().optional() });
@@ -17,7 +17,8 @@ const optionsBody = z.strictObject({ options: z.unknown().optional() });
 function errorPayload(error: unknown, page: boolean) {
   const code = error instanceof ApiError ? error.code : 'internal_error';
   const message = page ? (webAiPageMessage(code) ?? pageErrorBody(error).error.message) : error instanceof ApiError ? error.message : 'The gateway hit an unexpected error; see its log';
-  return { error: { code, name: domExceptionName(code), message } };
+  const quota = error instanceof InputQuotaError ? { requested: error.requested, quota: error.quota } : {};
+  return { error: { code, name: domExceptionName(code), message, ...quota } };
 }
 
 function apiOf(c: Context<ApiEnv>): WebAiApi {

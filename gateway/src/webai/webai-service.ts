@@ -21,7 +21,7 @@ import { summarizerPrompt } from './prompts/summarizer-prompt.js';
 import { translatorPrompt } from './prompts/translator-prompt.js';
 import { writerPrompt } from './prompts/writer-prompt.js';
 import { OPTIONS_SCHEMA, type OptionsOf, type WebAiApi, type WebAiCall } from './webai-apis.js';
-import { webAiError } from './webai-errors.js';
+import { InputQuotaError, webAiError } from './webai-errors.js';
 import { createUnloadableModel } from './unloadable-model.js';
 import { unsupportedReason } from './webai-support.js';
 
@@ -204,7 +204,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
           onText?.(event.text);
         } else if (event.type === 'usage') usage.inputTokens = event.inputTokens ?? null;
         else if (event.type === 'done') usage.outputTokens = event.outputTokens ?? null;
-        else if (event.type === 'quota_exceeded') refusal = webAiError('webai_quota_exceeded', `the input is ${event.inputTokens} tokens; the input quota is ${event.inputQuota}`);
+        else if (event.type === 'quota_exceeded') refusal = new InputQuotaError(event.inputTokens ?? 0, event.inputQuota ?? 0);
         else if (event.type === 'unsupported') refusal = webAiError('webai_not_supported', event.message ?? 'not supported by the local model');
       },
     );

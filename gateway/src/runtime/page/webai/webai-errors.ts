@@ -2,7 +2,13 @@ import type { WebAiEnv } from './webai-env.js';
 
 /** The Web AI routes' error answer: `name` is the DOMException (or `TypeError`) the page throws. */
 interface ErrorBody {
-  error?: { code?: unknown; name?: unknown; message?: unknown };
+  error?: { code?: unknown; name?: unknown; message?: unknown; requested?: unknown; quota?: unknown };
+}
+
+/** The answer's `requested` and `quota`, where both are counts. */
+function quotaDetail(error: NonNullable<ErrorBody['error']>): { quota?: number; requested?: number } {
+  const count = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  return count(error.quota) && count(error.requested) ? { quota: error.quota as number, requested: error.requested as number } : {};
 }
 
 /** DOMException names a gateway answer may turn into; anything else is an OperationError. */
@@ -23,7 +29,7 @@ export function webAiException(env: WebAiEnv, body: unknown, status: number): Er
   const message = typeof error.message === 'string' ? error.message : `AiPlugs built-in AI request failed with HTTP ${status}`;
   const name = typeof error.name === 'string' ? error.name : 'OperationError';
   if (name === 'TypeError') return new TypeError(message);
-  if (name === 'QuotaExceededError') return quotaError(env, message);
+  if (name === 'QuotaExceededError') return quotaError(env, message, quotaDetail(error));
   return new env.DOMException(message, KNOWN_NAMES.has(name) ? name : 'OperationError');
 }
 
