@@ -227,12 +227,22 @@ export async function webAiConformance(params: ConformanceParams): Promise<Confo
       const session = await w.LanguageModel.create({ initialPrompts: [{ role: 'system', content: 'You are terse.' }] });
       assert(session.topK > 0 && typeof session.temperature === 'number', 'topK and temperature');
       assert(Number.isFinite(session.inputQuota) && session.inputQuota > 0, `inputQuota ${session.inputQuota}`);
-      assert(session.inputUsage === 0, 'no usage before the first prompt');
+      const initial = session.inputUsage;
+      assert(initial > 0, `the initial prompts count from create() on (inputUsage ${initial})`);
       const answer = await session.prompt('Say hello.');
       assert(typeof answer === 'string', 'a string');
-      assert(session.inputUsage > 0, `inputUsage ${session.inputUsage}`);
+      assert(session.inputUsage > initial, `inputUsage ${session.inputUsage}`);
       const measured = await session.measureInputUsage('How many tokens is this sentence?');
       assert(typeof measured === 'number' && measured > 0, `measureInputUsage ${measured}`);
+      session.destroy();
+    });
+    await check('LanguageModel: create() refuses initialPrompts that are no conversation (SyntaxError) or over the quota (QuotaExceededError); prompt([]) is a SyntaxError', async () => {
+      await expectError(w.LanguageModel.create({ initialPrompts: [{ role: 'user', content: 'hi' }, { role: 'system', content: 'late' }] }), 'SyntaxError', DOMException);
+      await expectError(w.LanguageModel.create({ initialPrompts: [{ role: 'user', content: 'hi', prefix: true }] }), 'SyntaxError', DOMException);
+      await expectError(w.LanguageModel.create({ initialPrompts: [{ role: 'system', content: 'x '.repeat(2500) }] }), 'QuotaExceededError', DOMException);
+      const session = await w.LanguageModel.create();
+      await expectError(session.prompt([]), 'SyntaxError', DOMException);
+      await expectError(session.prompt([{ role: 'user', content: 'hi', prefix: true }]), 'SyntaxError', DOMException);
       session.destroy();
     });
     await check('LanguageModel: promptStreaming() is a ReadableStream of string chunks', async () => {

@@ -9,6 +9,8 @@ import { ApiError } from '../api/api-error.js';
 export const WEB_AI_ERRORS = {
   /** The API, these options, or this language pair cannot be served (`availability()` says "unavailable"). */
   webai_not_supported: { status: 400, name: 'NotSupportedError', page: 'This AI capability is not available with these options' },
+  /** The messages are no conversation the Prompt API takes: empty, a system message not first, a prefix not the last assistant one. */
+  webai_bad_conversation: { status: 400, name: 'SyntaxError', page: 'The messages are not a valid conversation' },
   /** The input (with the session's history) is larger than `inputQuota`. */
   webai_quota_exceeded: { status: 413, name: 'QuotaExceededError', page: 'The input is larger than the input quota' },
   /** This origin made too many calls in the last minute, or has too many generations running. */

@@ -12,7 +12,7 @@ import { workerErrors } from '../workers/worker-errors.js';
 import { LLM_MODEL_KEY, webAiCloudRecord, type WebAiBuiltIns, type WebAiConfig } from './builtin-plugins.js';
 import { inputQuotaOf } from './input-quota.js';
 import type { SiteLimits } from './site-limits.js';
-import { languageModelPrompt, samplingOf, type ResponseConstraint } from './prompts/language-model-prompt.js';
+import { initialConversation, languageModelPrompt, samplingOf, type ResponseConstraint } from './prompts/language-model-prompt.js';
 import { proofreadCorrections } from './prompts/proofread-corrections.js';
 import { proofreaderPrompt } from './prompts/proofreader-prompt.js';
 import type { PromptMessage } from './prompts/prompt-message.js';
@@ -141,6 +141,19 @@ export function createWebAiService(options: WebAiServiceOptions) {
     throw webAiError('webai_download_not_allowed', `${caller.origin} asked to download the Web AI model; only the user may start it (webai.page_downloads is off)`);
   }
 
+  /**
+   * What a session's `initialPrompts` take of the input quota, checked at `create()` as the spec
+   * does: a malformed start is a SyntaxError there, one over the quota a QuotaExceededError.
+   */
+  async function initialUsage(parsed: OptionsOf<'language-model'>, inputQuota: number, backend: WebAiBackend, signal: AbortSignal): Promise<number> {
+    const messages = initialConversation(parsed);
+    if (messages.length === 0) return 0;
+    checkInputSize(messages);
+    const tokens = backend === 'cloud' ? estimateTokens(messages) : ((await llmCall({ op: 'count', settings: settings(), messages }, signal)) as { tokens: number }).tokens;
+    if (tokens > inputQuota) throw new InputQuotaError(tokens, inputQuota);
+    return tokens;
+  }
+
   /** The worker's environment for a built-in: the model provisioned (or `webai.model_path` checked). */
   async function provisionBuiltIn(plugin: LoadedPlugin, signal: AbortSignal, onProgress?: (progress: ModelProgress) => void): Promise<Record<string, string>> {
     const path = options.config().model_path;
@@ -254,14 +267,16 @@ export function createWebAiService(options: WebAiServiceOptions) {
      * The spec's `create()`: makes the backend ready — downloads and verifies the model with
      * progress (`loaded`, 0…1), starts the worker — and tells the input quota. Cancelled by `signal`.
      */
-    async create(api: WebAiApi, rawOptions: unknown, caller: Caller, signal: AbortSignal, onProgress: (loaded: number) => void): Promise<QuotaInfo> {
+    async create(api: WebAiApi, rawOptions: unknown, caller: Caller, signal: AbortSignal, onProgress: (loaded: number) => void): Promise<QuotaInfo & { inputUsage: number }> {
       const { options: parsed, backend } = admit(api, rawOptions, caller);
       if (caller.kind === 'page') options.limits.admit(caller.origin);
       if (api === 'language-model') samplingOf(parsed as OptionsOf<'language-model'>);
       onProgress(0);
       if (backend === 'cloud') {
+        const inputQuota = inputQuotaOf(options.config().context_size, options.config().max_output_tokens);
+        const inputUsage = api === 'language-model' ? await initialUsage(parsed as OptionsOf<'language-model'>, inputQuota, backend, signal) : 0;
         onProgress(1);
-        return { inputQuota: inputQuotaOf(options.config().context_size, options.config().max_output_tokens), backend };
+        return { inputQuota, inputUsage, backend };
       }
       const plugin = pluginOf(api);
       await refusePageDownload(api, caller);
@@ -285,8 +300,9 @@ export function createWebAiService(options: WebAiServiceOptions) {
       } else {
         ({ inputQuota } = (await llmCall({ op: 'info', settings: settings() }, signal)) as { inputQuota: number });
       }
+      const inputUsage = api === 'language-model' ? await initialUsage(parsed as OptionsOf<'language-model'>, inputQuota, backend, signal) : 0;
       onProgress(1);
-      return { inputQuota, backend };
+      return { inputQuota, inputUsage, backend };
     },
 
     /** The spec's `measureInputUsage()`: tokens this input would take (with the session's history). */

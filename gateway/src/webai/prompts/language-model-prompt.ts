@@ -1,4 +1,3 @@
-import { ApiError } from '../../api/api-error.js';
 import type { ChatMessageInput, LanguageModelOptions } from '../webai-apis.js';
 import { webAiError } from '../webai-errors.js';
 import type { PromptMessage } from './prompt-message.js';
@@ -39,9 +38,25 @@ function textOf(message: ChatMessageInput): string {
     .join('');
 }
 
-/** A malformed conversation is the page's programming error: a TypeError on its side. */
-function invalid(message: string): never {
-  throw new ApiError(400, 'invalid_body', message);
+/**
+ * Messages as the Prompt API takes them (its "validate and canonicalize" steps): a system message
+ * only first, a prefix only on the last message, an assistant one; otherwise a SyntaxError.
+ */
+function conversation(all: ChatMessageInput[]): PromptMessage[] {
+  return all.map((message, index) => {
+    if (message.role === 'system' && index !== 0) throw webAiError('webai_bad_conversation', 'LanguageModel: a system message may only come first, in initialPrompts');
+    if (message.prefix && (index !== all.length - 1 || message.role !== 'assistant')) throw webAiError('webai_bad_conversation', 'LanguageModel: only the last message, an assistant one, may be a prefix');
+    return { role: message.role, content: textOf(message), ...(message.prefix ? { prefix: true } : {}) };
+  });
+}
+
+/**
+ * A session's `initialPrompts` as `create()` checks them before the session exists (the spec
+ * refuses a malformed or over-quota start there, not at the first prompt): empty when there are none.
+ */
+export function initialConversation(options: LanguageModelOptions): PromptMessage[] {
+  checkModalities(options);
+  return conversation(options.initialPrompts ?? []);
 }
 
 /**
@@ -55,13 +70,8 @@ function invalid(message: string): never {
  */
 export function languageModelPrompt(options: LanguageModelOptions, turns: ChatMessageInput[], constraint?: ResponseConstraint): PromptMessage[] {
   checkModalities(options);
-  const all = [...(options.initialPrompts ?? []), ...turns];
-  if (all.length === 0 || turns.length === 0) invalid('LanguageModel: prompt() needs an input');
-  const messages: PromptMessage[] = all.map((message, index) => {
-    if (message.role === 'system' && index !== 0) invalid('LanguageModel: a system message may only come first, in initialPrompts');
-    if (message.prefix && (index !== all.length - 1 || message.role !== 'assistant')) invalid('LanguageModel: only the last message, an assistant one, may be a prefix');
-    return { role: message.role, content: textOf(message), ...(message.prefix ? { prefix: true } : {}) };
-  });
+  if (turns.length === 0) throw webAiError('webai_bad_conversation', 'LanguageModel: prompt() needs an input');
+  const messages = conversation([...(options.initialPrompts ?? []), ...turns]);
   if (constraint && !constraint.omitFromInput) {
     const lastUser = messages.findLastIndex((message) => message.role === 'user');
     const target = messages[lastUser];

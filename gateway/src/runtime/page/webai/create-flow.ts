@@ -5,6 +5,8 @@ import type { WebAiEnv } from './webai-env.js';
 /** What the gateway tells a page once its model is ready. */
 export interface ReadyInfo {
   inputQuota: number;
+  /** What the options already take of the quota (a LanguageModel's `initialPrompts`). */
+  inputUsage: number;
 }
 
 /**
@@ -31,9 +33,9 @@ export async function createOnGateway(env: WebAiEnv, channel: WebAiChannel, api:
   }
   let ready: ReadyInfo | null = null;
   await channel.events(api, 'create', { options }, signal, (event) => {
-    const data = event.data as { loaded?: unknown; inputQuota?: unknown };
+    const data = event.data as { loaded?: unknown; inputQuota?: unknown; inputUsage?: unknown };
     if (event.event === 'progress' && typeof data.loaded === 'number') progress(Math.min(1, Math.max(0, data.loaded)));
-    else if (event.event === 'ready') ready = { inputQuota: typeof data.inputQuota === 'number' ? data.inputQuota : Infinity };
+    else if (event.event === 'ready') ready = { inputQuota: typeof data.inputQuota === 'number' ? data.inputQuota : Infinity, inputUsage: typeof data.inputUsage === 'number' ? data.inputUsage : 0 };
   });
   if (signal.aborted) throw signal.reason;
   if (!ready) throw new env.DOMException('The gateway ended create() without an answer', 'NetworkError');

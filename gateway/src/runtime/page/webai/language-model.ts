@@ -99,7 +99,7 @@ export function defineLanguageModel(env: WebAiEnv, channel: WebAiChannel) {
       return rejecting(() => {
         const picked = pickOptions(options, OPTION_KEYS);
         const create = (options || {}) as WebAiCreateOptions;
-        return createOnGateway(env, channel, 'language-model', picked, { signal: create.signal, monitor: create.monitor }).then((ready) => instanceOf(picked, [], 0, ready.inputQuota, create.signal));
+        return createOnGateway(env, channel, 'language-model', picked, { signal: create.signal, monitor: create.monitor }).then((ready) => instanceOf(picked, [], ready.inputUsage, ready.inputQuota, create.signal));
       });
     }
 
