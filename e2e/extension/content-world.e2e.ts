@@ -113,7 +113,13 @@ test("a call the background meant for one site's document does nothing in a docu
   // imports are the extension's, which this project's compiler settings do not resolve).
   const pageInjection = '../../extension/src/background/page-injection.ts';
   const { applyPlanInPage } = (await import(pageInjection)) as { applyPlanInPage: (input: unknown) => unknown };
-  const input = { runtime: plan.runtime, plan: { url: planUrl, bridge: plan.bridge, retry: false, plugins: plan.plugins }, force: false };
+  const input = { origin: new URL(planUrl).origin, runtime: plan.runtime, plan: { url: planUrl, bridge: plan.bridge, retry: false, plugins: plan.plugins }, force: false };
+  // The hostile page has replaced what it can of the check: every URL it parses is on its own origin.
+  await tab.evaluate(() => {
+    (window as unknown as { URL: unknown }).URL = class {
+      origin = location.origin;
+    };
+  });
   expect(await tab.evaluate(applyPlanInPage, input)).toEqual({ outcome: 'none', elsewhere: true });
   expect(await spaBRuns(tab)).toBeNull();
   // The tab's own plugins were not stopped for the other site's plan either.

@@ -23,6 +23,12 @@ export type PlanFile = Omit<InjectedFile, 'code'> & { code?: string };
 
 export interface ApplyPlanInput {
   /**
+   * The origin of the plan's URL, worked out by the background: the page function compares it with
+   * `location.origin`, which no page can forge, using none of the page's globals (a page can
+   * replace `URL`).
+   */
+  origin: string;
+  /**
    * The extension-transport page runtime as a complete script (from `GET /api/inject`), inserted
    * as an inline script; null when the background runs it itself (`chrome.userScripts`): then the
    * fallback is claimed and the answer is `needsRuntime`.
@@ -48,7 +54,7 @@ export function applyPlanInPage(input: ApplyPlanInput): PageOutcome | Promise<Pa
 
   const act = (): PageOutcome => {
     // Checked again after the wait below: the document's site is what the plan was made for.
-    if (location.origin !== new URL(input.plan.url).origin) return { outcome: 'none', elsewhere: true };
+    if (location.origin !== input.origin) return { outcome: 'none', elsewhere: true };
     if (hook && hook.suppressed) return { outcome: 'suppressed' };
     const existing = w.__aiplugsRuntime;
     if (existing) {
@@ -90,8 +96,8 @@ export function applyPlanInPage(input: ApplyPlanInput): PageOutcome | Promise<Pa
 }
 
 /** Starts the plan's plugins in the runtime the background just ran in the page (the `needsRuntime` answer). */
-export function reconcileInPage(plan: ReconcilePlan): PageOutcome {
-  if (location.origin !== new URL(plan.url).origin) return { outcome: 'none', elsewhere: true };
+export function reconcileInPage(plan: ReconcilePlan, origin: string): PageOutcome {
+  if (location.origin !== origin) return { outcome: 'none', elsewhere: true };
   const runtime = (window as unknown as { __aiplugsRuntime?: { reconcile: (plan: unknown) => string[] } }).__aiplugsRuntime;
   if (!runtime) return { outcome: 'failed', error: 'The AiPlugs runtime did not start on this page' };
   runtime.reconcile(plan);

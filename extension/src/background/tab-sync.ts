@@ -211,13 +211,14 @@ export function syncTab(request: SyncRequest): Promise<TabState> {
         scripts: withoutInline ? scripts.map((script) => ({ ...script, js: script.js.map(({ file, path }) => ({ file, path })) })) : scripts,
       })),
     };
-    const input: ApplyPlanInput = { runtime: withoutInline ? null : plan.runtime, plan: reconcilePlan, force: request.reason === 'retry' };
+    const origin = new URL(request.url).origin;
+    const input: ApplyPlanInput = { origin, runtime: withoutInline ? null : plan.runtime, plan: reconcilePlan, force: request.reason === 'retry' };
     let outcome: PageOutcome;
     try {
       outcome = await runInPage(request, applyPlanInPage, [input]);
       if (outcome?.needsRuntime) {
-        const started = await runInPageWorld({ ...request, origin: new URL(request.url).origin }, plan.runtime, 'aiplugs://runtime/page-runtime.js');
-        outcome = started ? await runInPage(request, reconcileInPage, [reconcilePlan]) : { outcome: 'failed', error: 'The AiPlugs runtime failed to start on this page (see its console)' };
+        const started = await runInPageWorld({ ...request, origin }, plan.runtime, 'aiplugs://runtime/page-runtime.js');
+        outcome = started ? await runInPage(request, reconcileInPage, [reconcilePlan, origin]) : { outcome: 'failed', error: 'The AiPlugs runtime failed to start on this page (see its console)' };
       }
     } catch (error) {
       const message = (error as Error).message ?? String(error);
