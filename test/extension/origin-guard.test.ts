@@ -39,7 +39,7 @@ describe('onlyOnOrigin', () => {
     for (const prologue of ['"use strict";\n', "'use strict'\n", '/* header */\n// note\n"use strict";', '"use asm"; "use strict";']) {
       assert.equal(runOn('https://a.test', onlyOnOrigin(prologue + strictness, 'https://a.test')).strict, true, JSON.stringify(prologue));
     }
-    for (const prologue of ['', 'var x = "use strict";\n', '"abc"\n.length;\n"use strict";\n', '// "use strict"\n']) {
+    for (const prologue of ['', 'var x = "use strict";\n', '"abc"\n.length;\n"use strict";\n', '// "use strict"\n', "'use strict'.length;\n", '"use strict" + "";\n']) {
       assert.equal(runOn('https://a.test', onlyOnOrigin(prologue + strictness, 'https://a.test')).strict, false, JSON.stringify(prologue));
     }
   });

@@ -19,12 +19,13 @@ export function isStrictScript(code: string): boolean {
     const end = code.indexOf(quote, at + 1);
     if (end < 0) return false;
     const directive = code.slice(at + 1, end);
-    if (directive === 'use strict') return true;
     // Escapes or a line break: not a plain directive, and nothing later in the prologue counts.
     if (/[\\\n]/.test(directive)) return false;
     at = end + 1;
     while (code[at] === ' ' || code[at] === '\t') at += 1;
-    if (code[at] !== ';' && code[at] !== '\n' && code[at] !== '\r') return false;
+    // A directive is a statement of the string alone: `'use strict'.length` is not one.
+    if (at < code.length && code[at] !== ';' && code[at] !== '\n' && code[at] !== '\r') return false;
+    if (directive === 'use strict') return true;
     at += 1;
   }
 }
