@@ -20,8 +20,14 @@ export class ModelScope {
   ) {
     this.controller = new env.AbortController();
     if (!lifetime) return;
-    if (lifetime.aborted) this.destroy(lifetime.reason);
-    else lifetime.addEventListener('abort', () => this.destroy(lifetime.reason), { once: true });
+    if (lifetime.aborted) {
+      this.destroy(lifetime.reason);
+      return;
+    }
+    // Let go of the page's signal once destroyed: one signal may outlive many objects made with it.
+    const onAbort = () => this.destroy(lifetime.reason);
+    lifetime.addEventListener('abort', onAbort, { once: true });
+    this.controller.signal.addEventListener('abort', () => lifetime.removeEventListener('abort', onAbort), { once: true });
   }
 
   get isDestroyed(): boolean {
