@@ -52,6 +52,32 @@ describe('createSiteLimits', () => {
     assert.deepEqual(order, ['third', 'fourth']);
   });
 
+  it('hands a released slot to the turn waiting for it: one asked for in the same instant waits behind it, and no more run than the cap', async () => {
+    const limits = createSiteLimits({ requestsPerMinute: () => 100, maxConcurrent: () => 1, now: () => 0 });
+    let running = 0;
+    let most = 0;
+    const started: string[] = [];
+    const run = (name: string) =>
+      limits.startGeneration('https://a.example').then((release) => {
+        running += 1;
+        most = Math.max(most, running);
+        started.push(name);
+        return () => {
+          running -= 1;
+          release();
+        };
+      });
+    const first = await run('first');
+    const waiter = run('waiter');
+    await settle();
+    first();
+    const newcomer = run('newcomer');
+    (await waiter)();
+    (await newcomer)();
+    assert.deepEqual(started, ['first', 'waiter', 'newcomer']);
+    assert.equal(most, 1);
+  });
+
   it('refuses a generation past the turns a site may have waiting (8 per slot), and one whose caller gave up leaves the line', async () => {
     const limits = createSiteLimits({ requestsPerMinute: () => 100, maxConcurrent: () => 1, now: () => 0 });
     const running = await limits.startGeneration('https://a.example');

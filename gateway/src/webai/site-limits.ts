@@ -79,7 +79,8 @@ export function createSiteLimits(options: SiteLimitsOptions): SiteLimits {
         resolve();
       };
       const leave = () => {
-        record.waiting.splice(record.waiting.indexOf(turn), 1);
+        const index = record.waiting.indexOf(turn);
+        if (index >= 0) record.waiting.splice(index, 1);
         reject(workerErrors.cancelled());
       };
       signal?.addEventListener('abort', leave, { once: true });
@@ -98,19 +99,21 @@ export function createSiteLimits(options: SiteLimitsOptions): SiteLimits {
       const site = siteOf(origin);
       const record = recordOf(site);
       const limit = options.maxConcurrent();
-      if (record.running >= limit) {
+      // Behind those already waiting, whatever is free this instant: first come, first served.
+      if (record.running >= limit || record.waiting.length > 0) {
         if (record.waiting.length >= WAITING_PER_SLOT * limit) {
           throw webAiError('webai_rate_limited', `${site} already runs ${limit} Web AI generation(s) and has ${record.waiting.length} waiting (webai.page_max_concurrent)`);
         }
+        // The release that wakes this turn hands it its slot: `running` already counts it.
         await waitForSlot(record, signal);
-      }
-      record.running += 1;
+      } else record.running += 1;
       let released = false;
       return () => {
         if (released) return;
         released = true;
-        record.running -= 1;
-        record.waiting.shift()?.();
+        const next = record.waiting.shift();
+        if (next) next();
+        else record.running -= 1;
       };
     },
   };
