@@ -92,7 +92,7 @@ test('(c) an available native API is left to answer: its objects, and no Web AI 
   await page.close();
 });
 
-test("a frame another origin embeds gets no Web AI (the specs' default policy is 'self'); a frame of the page's own origin does", async () => {
+test("a frame gets no Web AI (the specs' default policy is 'self', and a frame's request does not show who embeds it); the page does, and a frame of its origin can use its parent's", async () => {
   const other = await startTestSite({ '/ai': respond(200, { 'content-type': 'text/html' }, '<!doctype html><html><head><title>embed</title></head><body>embed</body></html>') });
   const page = await stack.browser.newPage();
   try {
@@ -101,9 +101,14 @@ test("a frame another origin embeds gets no Web AI (the specs' default policy is
     const frame = (origin: string) => page.frames().find((candidate) => candidate !== page.mainFrame() && candidate.url().startsWith(origin))!;
     const seen = (origin: string) =>
       frame(origin)?.evaluate(() => ({ runtime: typeof (window as unknown as { AiPlugs?: unknown }).AiPlugs, summarizer: typeof (window as unknown as { Summarizer?: unknown }).Summarizer }));
-    // Both frames have the runtime (a fixture plugin asks for frames): only one gets Web AI.
-    await expect.poll(() => seen(stack.site.origin)).toEqual({ runtime: 'object', summarizer: 'function' });
+    // Both frames have the runtime (a fixture plugin asks for frames), the page has Web AI.
+    expect(await page.evaluate(() => typeof (window as unknown as { Summarizer?: unknown }).Summarizer)).toBe('function');
+    await expect.poll(() => seen(stack.site.origin)).toEqual({ runtime: 'object', summarizer: 'undefined' });
     await expect.poll(() => seen(other.origin)).toEqual({ runtime: 'object', summarizer: 'undefined' });
+    // The ad frame reloads itself (a same-origin navigation of its own): still none.
+    await frame(other.origin).evaluate(() => location.reload());
+    await expect.poll(() => seen(other.origin)).toEqual({ runtime: 'object', summarizer: 'undefined' });
+    expect(await frame(stack.site.origin).evaluate(() => typeof (parent as unknown as { Summarizer?: unknown }).Summarizer)).toBe('function');
   } finally {
     await page.close();
     await other.close();

@@ -16,7 +16,7 @@ import { frameMatches } from '../plugins/frame-matches.js';
 import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import { canDecode, createDecoders, decodableAcceptEncoding } from './body-codec.js';
 import { createDocumentPlanner, type DocumentPlan, type DocumentResponse } from './document-plan.js';
-import { headerValue, isDocumentRequest, isForeignFrameNavigation, isFrameNavigation, isInjectableResponse, mayPrefetchDocument } from './document-request.js';
+import { headerValue, isDocumentRequest, isFrameNavigation, isInjectableResponse, mayPrefetchDocument } from './document-request.js';
 import { injectionDecision, loggableUrl, type DecisionReporter } from './injection-decision.js';
 import { addBridgeRules } from './bridge-rules.js';
 import { HeadMatcher } from './head-matcher.js';
@@ -106,7 +106,7 @@ export function streamDocumentResponse(planDocument: DocumentPlanner, activePlug
     }
     const encoding = headerValue(response.headers, 'content-encoding');
     const decodable = canDecode(encoding);
-    const plan = decodable ? planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers, frame, foreignFrame: frame && isForeignFrameNavigation(request.headers) }) : null;
+    const plan = decodable ? planDocument({ url: request.url, statusCode: response.statusCode, headers: response.headers, frame }) : null;
     reporter?.onDecision(injectionDecision(request.url, response, plan ? plan.plugins : null, decodable ? null : 'undecodable', reporter));
     if (!decodable) logger.debug(`Not rewriting ${loggableUrl(request.url)}: cannot decode content-encoding "${encoding}"`);
     if (!plan) return undefined;

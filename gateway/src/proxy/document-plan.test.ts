@@ -23,6 +23,23 @@ async function run(plan: NonNullable<ReturnType<ReturnType<typeof planner>>>, ch
 
 const html = { 'content-type': 'text/html; charset=utf-8' };
 
+describe('document plan: Web AI', () => {
+  const inFrames = { ...match, scripts: match.scripts.map((script) => ({ ...script, all_frames: true })) } as PluginMatch;
+  const withWebAi = createDocumentPlanner({ activePlugins: () => [inFrames], cspMode: 'nonce', version: '1.0.0', apiPort: () => 5000, capabilities, maxHeadBytes: 64, webAi: () => ({ replaceNative: false }) });
+  const markupFor = async (url: string, frame = false) => {
+    const plan = withWebAi({ url, statusCode: 200, headers: html, frame })!;
+    return (await run(plan, [Buffer.from('<!doctype html><html><head><title>t</title></head><body></body></html>')])).toString();
+  };
+
+  it('goes to top-level pages that are secure contexts (https, http on loopback) only: not to a frame, nor to a plain-HTTP site', async () => {
+    for (const url of ['https://a.test/', 'http://localhost:3000/', 'http://app.localhost/', 'http://127.0.0.1:8000/', 'http://[::1]:8000/']) {
+      assert.match(await markupFor(url), /"webai":/, url);
+    }
+    assert.doesNotMatch(await markupFor('http://a.test/'), /"webai":/, 'a plain-HTTP site is no secure context: the specs do not expose the APIs there');
+    assert.doesNotMatch(await markupFor('https://ads.test/', true), /"webai":/, "a frame: its request does not show who embeds it");
+  });
+});
+
 describe('document plan', () => {
   it('passes non-documents and pages without active plugins', () => {
     assert.equal(planner('nonce')({ url: 'https://a.test/', statusCode: 200, headers: { 'content-type': 'application/json' } }), null);

@@ -3,6 +3,7 @@ import { capabilityBase } from '../bridge/bridge-paths.js';
 import { randomFromPool } from '../bridge/random-pool.js';
 import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import type { CspMode } from '../config/config-schema.js';
+import { isSecureContextUrl } from '../net/secure-context-url.js';
 import { frameMatches } from '../plugins/frame-matches.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
@@ -24,13 +25,7 @@ export interface DocumentResponse {
   headers: Headers;
   /** A frame's document: it gets only the groups that ask for frames (`all_frames`). */
   frame?: boolean;
-  /**
-   * A frame another origin embeds: no Web AI. The specs gate each API by a permissions policy whose
-   * default allowlist is `'self'`, so such a frame may use them only where its embedder delegates
-   * them (`<iframe allow>`), which its request does not show; an ad frame would otherwise run the
-   * user's model and spend its site's Web AI limits.
-   */
-  foreignFrame?: boolean;
+
 }
 
 export interface DocumentPlan {
@@ -81,6 +76,16 @@ export function unfitDocument(headers: Headers, cspMode: CspMode, charset = char
   return isWideCharset(charset) ? 'unsupported-charset' : null;
 }
 
+/**
+ * Whether a document gets Web AI (the APIs, and the grant its calls need): a top-level page that
+ * is a secure context, as the specs expose the APIs. Not a frame: the specs gate each API by a
+ * permissions policy whose default allowlist is `'self'`, and a frame's request does not show who
+ * embeds it (`Sec-Fetch-Site` names whoever navigated it, which an ad frame that reloads itself is
+ * itself), so an ad frame would run the user's model and spend its embedder's limits. A frame of
+ * the page's own origin can use its parent's (`parent.Summarizer`).
+ */
+const webAiDocument = (response: DocumentResponse) => !response.frame && isSecureContextUrl(response.url);
+
 /** What becomes of a `<meta http-equiv=Content-Security-Policy>` in the head, per mode. */
 function metaCspRewrite(mode: CspMode, context: CspContext, templates: DocumentTemplates): MetaCspRewrite {
   return mode === 'strip' ? () => null : (policy) => templates.cspHeader(policy, context);
@@ -122,7 +127,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     const origin = new URL(response.url).origin;
     const context: CspContext = { nonce: randomFromPool(16).toString('base64'), origin };
     const plugins = matches.map(({ plugin }) => plugin.id);
-    const webAi = response.foreignFrame ? null : (options.webAi?.() ?? null);
+    const webAi = webAiDocument(response) ? (options.webAi?.() ?? null) : null;
     const xml = mediaType(response.headers) === 'application/xhtml+xml';
     // A charset the browser honours outranks any <meta charset>: the head need not wait for one.
     const transportCharset = isEncodingLabel(charset);

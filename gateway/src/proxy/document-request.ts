@@ -63,14 +63,6 @@ export function isFrameNavigation(headers: Headers): boolean {
 }
 
 /**
- * A frame whose document is not of the origin that navigated it (`Sec-Fetch-Site` other than
- * `same-origin`): an ad or an embed of another site, as far as the request can tell.
- */
-export function isForeignFrameNavigation(headers: Headers): boolean {
-  return isFrameNavigation(headers) && headerValue(headers, 'sec-fetch-site')?.toLowerCase() !== 'same-origin';
-}
-
-/**
  * A GET that may fetch a document for later use as a page: a script's fetch or XHR, or a
  * `<link rel=prefetch>` (`Sec-Fetch-Dest: empty`), or any GET from a browser that sends no fetch
  * metadata. Never a navigation, an image, a script or a style: those keep the plain passthrough.
