@@ -9,7 +9,7 @@
 //      → a stream: {type:'usage'}, then {type:'text'}…, then {type:'done'} — or a single
 //        {type:'quota_exceeded'} / {type:'unsupported'} when it cannot start.
 // Cancelling a request (the gateway's cancel message → the host's AbortSignal) stops generation.
-import { getLlama, LlamaChat, LlamaLogLevel, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, InsufficientMemoryError, LlamaChat, LlamaLogLevel, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel } from 'node-llama-cpp';
 import { z } from 'zod';
 import { inputQuotaOf } from '../input-quota.js';
 import { modelLoadError } from './model-load-error.js';
@@ -61,7 +61,8 @@ async function load(settings: Settings): Promise<Loaded> {
     logger: (level, message) => console.error(`llama.cpp ${level}: ${message.trim()}`),
   });
   const model = await llama.loadModel({ modelPath: path }).catch((error: unknown) => {
-    throw modelLoadError(path, error);
+    // Short of memory now says nothing about the file: it may load once memory is free.
+    throw error instanceof InsufficientMemoryError ? error : modelLoadError(path, error);
   });
   const contextSize = Math.min(settings.contextSize, model.trainContextSize);
   const context = await model.createContext({ contextSize, sequences: 1 });
