@@ -324,11 +324,11 @@ export function pluginViews(state: TabState | null): TabPluginView[] {
 
 /**
  * How many plugins run on the tab: what the toolbar badge shows. Any page script can report a
- * runtime status, so only plugins the gateway says match the tab count (a page made the badge say
- * 41 with 40 invented ones).
+ * runtime status, so only plugins the gateway says match the tab and are switched on there count
+ * (a page made the badge say 41 with 40 invented ones).
  */
 export function runningCount(state: TabState | null): number {
-  const matched = new Set((state?.matched ?? []).map((plugin) => plugin.id));
+  const matched = new Set((state?.matched ?? []).filter((plugin) => plugin.active).map((plugin) => plugin.id));
   return (state?.runtime?.plugins ?? []).filter((plugin) => matched.has(plugin.id) && plugin.state !== 'stopped').length;
 }
 

@@ -1,16 +1,15 @@
 import browser from 'webextension-polyfill';
 import { StorageKey, type MenuCommand, type TabState } from '../common/protocol';
-import { loadTabState } from '../common/storage';
 import { ask } from '../common/ask-background';
-import { targetTabId } from './popup-view';
+import { shownTabState, targetTabId } from './popup-view';
 
 /**
  * The popup's commands, grouped by plugin: what the page runtime last reported for the tab, for
- * plugins the gateway says match it only (any page script can report commands, and credited them
- * to any installed plugin it named).
+ * plugins the gateway says match it and are switched on there only (any page script can report
+ * commands, and credited them to any installed plugin it named).
  */
 export function commandGroups(state: TabState | null): Array<{ pluginId: string; name: string; commands: MenuCommand[] }> {
-  const names = new Map((state?.matched ?? []).map((plugin) => [plugin.id, plugin.name]));
+  const names = new Map((state?.matched ?? []).filter((plugin) => plugin.active).map((plugin) => [plugin.id, plugin.name]));
   const groups = new Map<string, MenuCommand[]>();
   for (const command of state?.runtime?.commands ?? []) {
     if (names.has(command.pluginId)) groups.set(command.pluginId, [...(groups.get(command.pluginId) ?? []), command]);
@@ -73,7 +72,7 @@ export async function mountMenuCommands(): Promise<void> {
     );
   };
 
-  render(await loadTabState(tabId));
+  render(await shownTabState(tabId));
   browser.storage.onChanged.addListener((changes, area) => {
     const change = area === 'session' ? changes[StorageKey.tab(tabId)] : undefined;
     if (change) render((change.newValue as TabState | undefined) ?? null);

@@ -16,14 +16,14 @@ import { mountWebAiCloudSwitch } from './webai-cloud-switch';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** The tab the popup is about: `?tabId=` (tests, or a popup opened as a page), else the active tab. */
 /**
  * The tab's stored state, if it still describes the page the tab shows. A tab that went on to a
- * page no content script runs in (chrome://, file://, data:, about:blank, a PDF) sends no report
- * and leaves the last site's state behind: such a page is shown as one plugins do not run on,
- * where the popup listed the previous site's plugins and switches.
+ * page no content script runs in (chrome://, file://, data:, about:blank) sends no report and
+ * leaves the last site's state behind: such a page is shown as one plugins do not run on, where
+ * the popup listed the previous site's plugins, switches and commands. (A page of the same site
+ * that no script runs in, such as a PDF, still shows the state before it.)
  */
-async function shownTabState(tabId: number): Promise<TabState | null> {
+export async function shownTabState(tabId: number): Promise<TabState | null> {
   const [state, tab] = await Promise.all([loadTabState(tabId), browser.tabs.get(tabId).catch(() => null)]);
   if (!state) return null;
   // The browser names the tab's URL only where the extension may run (web pages, with <all_urls>).
@@ -32,6 +32,7 @@ async function shownTabState(tabId: number): Promise<TabState | null> {
   return sameSite ? state : { tabId, url: url && /^https?:/i.test(url) ? url : '', injection: 'unsupported', matched: [], updatedAt: state.updatedAt };
 }
 
+/** The tab the popup is about: `?tabId=` (tests, or a popup opened as a page), else the active tab. */
 export async function targetTabId(): Promise<number | null> {
   const param = new URLSearchParams(location.search).get('tabId');
   if (param && /^\d+$/.test(param)) return Number(param);
