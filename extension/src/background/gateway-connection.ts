@@ -179,6 +179,27 @@ export async function connectionStatus(): Promise<ConnectionStatus> {
   return { state: 'down', address: current, message: `The AiPlugs gateway is not running (looked at ${looked}). Start it with "npx aiplugs start"; this browser stays paired and finds it again.` };
 }
 
+/**
+ * Nothing answered where the gateway was, or something that is not it (no AiPlugs error code: a
+ * proxy's error page where this browser reaches loopback through one, another program).
+ */
+export const notTheGateway = (error: unknown) => error instanceof GatewayError && (error.code === 'gateway_down' || error.code.startsWith('http_'));
+
+/** How long one search for a moved gateway answers every tab's sync: a search probes the whole port range. */
+const LOOK_AGAIN_MS = 10_000;
+let lastLook: { at: number; client: Promise<GatewayClient | null> } | null = null;
+
+/** The client of the gateway this browser is paired with, if it answers now somewhere other than `from`. */
+export function relocatedClient(from: string | null): Promise<GatewayClient | null> {
+  if (lastLook && Date.now() - lastLook.at < LOOK_AGAIN_MS) return lastLook.client;
+  const client = connectionStatus().then(
+    async (status) => (status.state === 'connected' && status.address !== from ? clientFor(await loadSettings()) : null),
+    () => null,
+  );
+  lastLook = { at: Date.now(), client };
+  return client;
+}
+
 /** Stores what the user typed (address normalized) and reports how the gateway took it. */
 export async function pair(addressInput: string, token: string): Promise<ConnectionStatus> {
   const address = normalizeAddress(addressInput);

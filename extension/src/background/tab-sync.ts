@@ -3,7 +3,7 @@ import { GatewayError, type GatewayClient } from '../common/gateway-client';
 import { runningCount, type PageOutcome, type RuntimeStatus, type TabState } from '../common/protocol';
 import { hostMatchesSitePattern } from '../common/site-patterns';
 import { allTabStates, loadSettings, loadTabState, saveTabState } from '../common/storage';
-import { clientFor, connectionStatus } from './gateway-connection';
+import { clientFor, notTheGateway, relocatedClient } from './gateway-connection';
 import { applyPlanInPage, documentParsedInPage, reconcileInPage, type ApplyPlanInput, type ReconcilePlan } from './page-injection';
 import { rememberPlan } from './plan-cache';
 import { endSuppressedLoad, isSuppressedLoad } from './suppressed-loads';
@@ -126,27 +126,6 @@ async function finishSuppressedLoad(request: SyncRequest): Promise<boolean> {
 
 /** What a sync needs of the gateway for a URL: the injection plan, the active set, the plugins' names, the switches. */
 const askGateway = (client: GatewayClient, url: string) => Promise.all([client.inject(url), client.active(url), client.plugins(), client.settings()]);
-
-/**
- * Nothing answered where the gateway was, or something that is not it (no AiPlugs error code: a
- * proxy's error page where this browser reaches loopback through one, another program).
- */
-const notTheGateway = (error: unknown) => error instanceof GatewayError && (error.code === 'gateway_down' || error.code.startsWith('http_'));
-
-/** How long one search for a moved gateway answers every tab's sync: a search probes the whole port range. */
-const LOOK_AGAIN_MS = 10_000;
-let lastLook: { at: number; client: Promise<GatewayClient | null> } | null = null;
-
-/** The client of the gateway this browser is paired with, if it answers now somewhere other than `from`. */
-function relocatedClient(from: string | null): Promise<GatewayClient | null> {
-  if (lastLook && Date.now() - lastLook.at < LOOK_AGAIN_MS) return lastLook.client;
-  const client = connectionStatus().then(
-    async (status) => (status.state === 'connected' && status.address !== from ? clientFor(await loadSettings()) : null),
-    () => null,
-  );
-  lastLook = { at: Date.now(), client };
-  return client;
-}
 
 /**
  * Recomputes what runs on a tab: asks the gateway which plugins are active for the URL, then
