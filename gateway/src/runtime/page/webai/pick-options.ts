@@ -1,6 +1,8 @@
 /** Members that hold one language tag, and those that hold a list of them. */
 const LANGUAGE_KEYS = new Set(['outputLanguage', 'sourceLanguage', 'targetLanguage', 'correctionExplanationLanguage']);
 const LANGUAGE_LIST_KEYS = new Set(['expectedInputLanguages', 'expectedContextLanguages']);
+/** Members that hold a list of `{type, languages}` (the LanguageModel's expected inputs and outputs). */
+const EXPECTED_KEYS = new Set(['expectedInputs', 'expectedOutputs']);
 
 /**
  * Language tags canonicalized and deduplicated, as the specs ask (`EN-us` → `en-US`); a list
@@ -12,6 +14,12 @@ function canonicalTags(tags: unknown[]): unknown[] {
   } catch {
     return tags;
   }
+}
+
+/** An expected input or output with its `languages` canonical. */
+function withCanonicalLanguages(item: unknown): unknown {
+  const languages = item && typeof item === 'object' ? (item as { languages?: unknown }).languages : undefined;
+  return Array.isArray(languages) ? { ...(item as object), languages: canonicalTags(languages) } : item;
 }
 
 /**
@@ -34,6 +42,7 @@ export function pickOptions(raw: unknown, keys: readonly string[]): Record<strin
     const plain = Array.isArray(value) ? value.map((item) => (typeof item === 'string' || typeof item === 'object' ? item : String(item))) : value;
     if (LANGUAGE_LIST_KEYS.has(key) && Array.isArray(plain)) picked[key] = canonicalTags(plain);
     else if (LANGUAGE_KEYS.has(key) && typeof plain === 'string') picked[key] = canonicalTags([plain])[0];
+    else if (EXPECTED_KEYS.has(key) && Array.isArray(plain)) picked[key] = plain.map(withCanonicalLanguages);
     else picked[key] = plain;
   }
   return picked;
