@@ -2,7 +2,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { webAiConformance, type ConformanceParams, type ConformanceResult } from './conformance-checks.js';
 import { FAKE_AVAILABLE_NATIVE, REMOVE_NATIVE, WEB_AI_GLOBALS } from './native-scripts.js';
 import { conformanceServerOptions, DEFAULT_MODEL_PATH, startWebAiStack, type WebAiStack } from './webai-stack.js';
-import { startExampleGateway } from '../plugins/support.js';
+import { startExampleGateway, type ExampleGateway } from '../plugins/support.js';
 import { launchThroughProxy } from '../support/chromium.js';
 import { REPO_ROOT } from '../support/gateway-process.js';
 import { goto } from '../support/navigate.js';
@@ -106,8 +106,19 @@ test("a frame gets no Web AI (the specs' default policy is 'self', and a frame's
     await expect.poll(() => seen(stack.site.origin)).toEqual({ runtime: 'object', summarizer: 'undefined' });
     await expect.poll(() => seen(other.origin)).toEqual({ runtime: 'object', summarizer: 'undefined' });
     // The ad frame reloads itself (a same-origin navigation of its own): still none.
-    await frame(other.origin).evaluate(() => location.reload());
-    await expect.poll(() => seen(other.origin)).toEqual({ runtime: 'object', summarizer: 'undefined' });
+    type Marked = { __beforeReload?: boolean; AiPlugs?: unknown; Summarizer?: unknown };
+    await frame(other.origin).evaluate(() => {
+      (window as unknown as Marked).__beforeReload = true;
+      setTimeout(() => location.reload(), 0);
+    });
+    const reloaded = () =>
+      frame(other.origin)
+        ?.evaluate(() => {
+          const w = window as unknown as Marked;
+          return { reloaded: w.__beforeReload !== true, runtime: typeof w.AiPlugs, summarizer: typeof w.Summarizer };
+        })
+        .catch(() => null);
+    await expect.poll(reloaded).toEqual({ reloaded: true, runtime: 'object', summarizer: 'undefined' });
     expect(await frame(stack.site.origin).evaluate(() => typeof (parent as unknown as { Summarizer?: unknown }).Summarizer)).toBe('function');
   } finally {
     await page.close();
@@ -115,16 +126,29 @@ test("a frame gets no Web AI (the specs' default policy is 'self', and a frame's
   }
 });
 
-test('a gateway that cannot be reached is an UnknownError DOMException, as the specs have it for what is not the page\'s doing (it was fetch\'s TypeError)', async () => {
-  const gone = await startExampleGateway({ pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins` });
-  const other = await launchThroughProxy(gone.ready.proxyUrl, gone.ready.caSpki);
+/**
+ * The test site's `/ai` in a browser of its own, through a gateway of its own (`env`), after
+ * `initScript`, once the runtime is there; the gateway is closed afterwards (a second close is a no-op).
+ */
+async function onOwnGateway(env: NodeJS.ProcessEnv, initScript: string, body: (page: Page, gateway: ExampleGateway) => Promise<void>): Promise<void> {
+  const gateway = await startExampleGateway({ pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`, env });
+  const browser = await launchThroughProxy(gateway.ready.proxyUrl, gateway.ready.caSpki);
   try {
-    const page = await other.newPage();
-    await page.addInitScript(REMOVE_NATIVE);
+    const page = await browser.newPage();
+    await page.addInitScript(initScript);
     await goto(page, `${stack.site.origin}/ai`);
-    await expect.poll(() => page.evaluate(() => typeof (window as unknown as { Summarizer?: unknown }).Summarizer)).toBe('function');
+    await expect.poll(() => page.evaluate(() => typeof (window as unknown as { AiPlugs?: unknown }).AiPlugs)).toBe('object');
+    await body(page, gateway);
+  } finally {
+    await browser.close();
+    expect(await gateway.close()).toBe(0);
+  }
+}
+
+test('a gateway that cannot be reached is an UnknownError DOMException, as the specs have it for what is not the page\'s doing (it was fetch\'s TypeError)', async () => {
+  await onOwnGateway({}, REMOVE_NATIVE, async (page, gateway) => {
     // The page stays; the gateway (its proxy and bridge) goes.
-    expect(await gone.close()).toBe(0);
+    expect(await gateway.close()).toBe(0);
     const failure = await page.evaluate(() =>
       (window as unknown as { Summarizer: { availability(): Promise<string> } }).Summarizer.availability().then(
         () => 'resolved',
@@ -132,24 +156,12 @@ test('a gateway that cannot be reached is an UnknownError DOMException, as the s
       ),
     );
     expect(failure).toBe('DOMException UnknownError');
-  } finally {
-    await other.close();
-    await gone.close();
-  }
+  });
 });
 
 test('with webai.replace_native the user gets AiPlugs even where the native one is available', async () => {
-  const replaced = await startExampleGateway({ pluginsDir: `${REPO_ROOT}e2e/fixtures/plugins`, env: { AIPLUGS_WEBAI_REPLACE_NATIVE: 'true' } });
-  const other = await launchThroughProxy(replaced.ready.proxyUrl, replaced.ready.caSpki);
-  try {
-    const page = await other.newPage();
-    await page.addInitScript(FAKE_AVAILABLE_NATIVE);
-    await goto(page, `${stack.site.origin}/ai`);
-    await expect.poll(() => page.evaluate(() => typeof (window as unknown as { AiPlugs?: unknown }).AiPlugs)).toBe('object');
+  await onOwnGateway({ AIPLUGS_WEBAI_REPLACE_NATIVE: 'true' }, FAKE_AVAILABLE_NATIVE, async (page) => {
     // The fresh gateway has no model: AiPlugs' truthful answer, not the fake's "available".
     expect(await page.evaluate(() => (window as unknown as { LanguageModel: { availability(): Promise<string> } }).LanguageModel.availability())).toBe('downloadable');
-  } finally {
-    await other.close();
-    expect(await replaced.close()).toBe(0);
-  }
+  });
 });
