@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pickOptions } from './pick-options.js';
+import { pickOptions } from './page/webai/pick-options.js';
 
 describe('pickOptions', () => {
   it('canonicalizes and deduplicates language tags, nested expected inputs and outputs included', () => {
