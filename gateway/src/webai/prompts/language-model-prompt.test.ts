@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError } from '../../api/api-error.js';
-import { LANGUAGE_MODEL_PARAMS, languageModelPrompt, samplingOf } from './language-model-prompt.js';
+import { initialConversation, LANGUAGE_MODEL_PARAMS, languageModelPrompt, samplingOf } from './language-model-prompt.js';
 
 const code = (fn: () => unknown) => {
   try {
@@ -27,12 +27,20 @@ describe('languageModelPrompt', () => {
     ]);
   });
 
-  it('refuses images and audio (NotSupportedError) and misplaced system or prefix messages (TypeError)', () => {
+  it('refuses images and audio (NotSupportedError) and an empty input or misplaced system or prefix messages (SyntaxError, as the Prompt API says)', () => {
     assert.equal(code(() => languageModelPrompt({}, [{ role: 'user', content: [{ type: 'image', value: 'x' }] }])), 'webai_not_supported');
     assert.equal(code(() => languageModelPrompt({ expectedInputs: [{ type: 'audio' }] }, [{ role: 'user', content: 'x' }])), 'webai_not_supported');
-    assert.equal(code(() => languageModelPrompt({}, [{ role: 'user', content: 'a' }, { role: 'system', content: 'b' }])), 'invalid_body');
-    assert.equal(code(() => languageModelPrompt({}, [{ role: 'assistant', content: 'a', prefix: true }, { role: 'user', content: 'b' }])), 'invalid_body');
-    assert.equal(code(() => languageModelPrompt({}, [])), 'invalid_body');
+    assert.equal(code(() => languageModelPrompt({}, [{ role: 'user', content: 'a' }, { role: 'system', content: 'b' }])), 'webai_bad_conversation');
+    assert.equal(code(() => languageModelPrompt({}, [{ role: 'assistant', content: 'a', prefix: true }, { role: 'user', content: 'b' }])), 'webai_bad_conversation');
+    assert.equal(code(() => languageModelPrompt({}, [{ role: 'user', content: 'a', prefix: true }])), 'webai_bad_conversation');
+    assert.equal(code(() => languageModelPrompt({}, [])), 'webai_bad_conversation');
+  });
+
+  it('checks initialPrompts on their own, as create() does: the same rules, and none is no conversation to check', () => {
+    assert.deepEqual(initialConversation({}), []);
+    assert.equal(code(() => initialConversation({ initialPrompts: [{ role: 'user', content: 'a' }, { role: 'system', content: 'b' }] })), 'webai_bad_conversation');
+    assert.equal(code(() => initialConversation({ initialPrompts: [{ role: 'user', content: 'a', prefix: true }] })), 'webai_bad_conversation');
+    assert.deepEqual(initialConversation({ initialPrompts: [{ role: 'system', content: 'Be brief.' }] }), [{ role: 'system', content: 'Be brief.' }]);
   });
 
   it('keeps a final assistant prefix for the model to continue', () => {
