@@ -16,7 +16,7 @@ import { PLUGIN_FREE_HEADER } from './plugin-free-load.js';
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const SIZE = 128 * MiB;
 const HALF = SIZE / 2;
-/** Node's client frames a GET body only by a declared length. */
+/** Node's client frames a GET body only by a declared length (and a POST navigation's here alike). */
 const NAVIGATION = { 'sec-fetch-dest': 'document', 'sec-fetch-mode': 'navigate', accept: 'text/html', 'content-length': String(SIZE) };
 const LIMIT = 16 * MiB; // well above the 1 MiB replay copy, well below what an unbounded copy keeps halfway (64 MiB)
 
@@ -64,6 +64,10 @@ describe('createProxy: bodies passed through are not retained', () => {
     // a GET may carry one too, and the wait must not keep it.
     ['a navigation GET body', { method: 'GET', headers: NAVIGATION }],
     ['a plugin-free navigation GET body', { method: 'GET', headers: { ...NAVIGATION, [PLUGIN_FREE_HEADER]: '1' } }],
+    // A page's form POST is a navigation too (documents the proxy injects): a page that posts a
+    // huge form must not make the gateway hold it while the document rule waits.
+    ['a form POST navigation', { method: 'POST', headers: NAVIGATION }],
+    ['a plugin-free form POST navigation', { method: 'POST', headers: { ...NAVIGATION, [PLUGIN_FREE_HEADER]: '1' } }],
   ];
   for (const [name, request] of uploads) {
     it(`keeps no copy of ${name} of ${SIZE / MiB} MiB`, async (t) => {
