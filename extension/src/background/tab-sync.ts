@@ -127,6 +127,17 @@ async function finishSuppressedLoad(request: SyncRequest): Promise<boolean> {
 /** What a sync needs of the gateway for a URL: the injection plan, the active set, the plugins' names, the switches. */
 const askGateway = (client: GatewayClient, url: string) => Promise.all([client.inject(url), client.active(url), client.plugins(), client.settings()]);
 
+/** askGateway of the paired gateway; where it does not answer at `address`, where it answers now (it may have come back on another port). */
+async function askPairedGateway(client: GatewayClient, address: string | null, url: string) {
+  try {
+    return await askGateway(client, url);
+  } catch (error) {
+    const moved = notTheGateway(error) ? await relocatedClient(address) : null;
+    if (!moved) throw error;
+    return askGateway(moved, url);
+  }
+}
+
 /**
  * Recomputes what runs on a tab: asks the gateway which plugins are active for the URL, then
  * reconciles the page (starting, stopping, or — when the document has no runtime — injecting
@@ -158,16 +169,9 @@ export function syncTab(request: SyncRequest): Promise<TabState> {
     }
     let plan, active, plugins, gatewaySettings;
     try {
-      [plan, active, plugins, gatewaySettings] = await askGateway(client, request.url);
+      [plan, active, plugins, gatewaySettings] = await askPairedGateway(client, settings.gatewayAddress, request.url);
     } catch (error) {
-      // The gateway may have come back on another port: look where the popup would, and ask it there.
-      const moved = notTheGateway(error) ? await relocatedClient(settings.gatewayAddress) : null;
-      try {
-        if (!moved) throw error;
-        [plan, active, plugins, gatewaySettings] = await askGateway(moved, request.url);
-      } catch (failure) {
-        return store({ ...state, injection: 'failed', injectionError: describeFailure(failure) });
-      }
+      return store({ ...state, injection: 'failed', injectionError: describeFailure(error) });
     }
     const host = new URL(request.url).hostname;
     const names = new Map(plugins.map((plugin) => [plugin.id, plugin.name ?? plugin.id]));

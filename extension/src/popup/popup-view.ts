@@ -27,9 +27,9 @@ export async function shownTabState(tabId: number): Promise<TabState | null> {
   const [state, tab] = await Promise.all([loadTabState(tabId), browser.tabs.get(tabId).catch(() => null)]);
   if (!state) return null;
   // The browser names the tab's URL only where the extension may run (web pages, with <all_urls>).
-  const url = tab?.url;
-  const sameSite = url !== undefined && /^https?:/i.test(url) && new URL(url).origin === new URL(state.url).origin;
-  return sameSite ? state : { tabId, url: url && /^https?:/i.test(url) ? url : '', injection: 'unsupported', matched: [], updatedAt: state.updatedAt };
+  const url = tab?.url && /^https?:/i.test(tab.url) ? tab.url : '';
+  if (url && new URL(url).origin === new URL(state.url).origin) return state;
+  return { tabId, url, injection: 'unsupported', matched: [], updatedAt: state.updatedAt };
 }
 
 /** The tab the popup is about: `?tabId=` (tests, or a popup opened as a page), else the active tab. */

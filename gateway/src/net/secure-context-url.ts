@@ -7,18 +7,12 @@ import { isLoopbackAddress } from './assert-loopback.js';
  * AI APIs) have no business in a document that is not one.
  *
  * @example
- *   isSecureContextUrl('http://localhost:3000/'); // → true
- *   isSecureContextUrl('http://example.com/'); // → false
+ *   isSecureContextUrl(new URL('http://localhost:3000/')); // → true
+ *   isSecureContextUrl(new URL('http://example.com/')); // → false
  */
-export function isSecureContextUrl(url: string): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  if (parsed.protocol === 'https:') return true;
-  if (parsed.protocol !== 'http:') return false;
-  const host = parsed.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+export function isSecureContextUrl(url: URL): boolean {
+  if (url.protocol === 'https:') return true;
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   return host === 'localhost' || host.endsWith('.localhost') || isLoopbackAddress(host);
 }

@@ -247,7 +247,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
   // hook that sees the request waits for (up to `upload_replay_bytes` of) its body: a mark a page
   // set on its own upload goes on with it (the page told its own site).
   await server.addRequestRule({
-    matchers: [new HeadMatcher('plugin-free loads', (request) => (request.method === 'GET' || isDocumentRequest(request.method, request.headers)) && isPluginFreeLoad(request.headers))],
+    matchers: [new HeadMatcher('plugin-free loads', (request) => isPluginFreeLoad(request.headers) && (request.method === 'GET' || isDocumentRequest(request.method, request.headers)))],
     completionChecker: new Always(),
     steps: [
       new PassThroughStep({

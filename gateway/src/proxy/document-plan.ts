@@ -84,7 +84,7 @@ export function unfitDocument(headers: Headers, cspMode: CspMode, charset = char
  * itself), so an ad frame would run the user's model and spend its embedder's limits. A frame of
  * the page's own origin can use its parent's (`parent.Summarizer`).
  */
-const webAiDocument = (response: DocumentResponse) => !response.frame && isSecureContextUrl(response.url);
+const webAiDocument = (response: DocumentResponse, url: URL) => !response.frame && isSecureContextUrl(url);
 
 /** What becomes of a `<meta http-equiv=Content-Security-Policy>` in the head, per mode. */
 function metaCspRewrite(mode: CspMode, context: CspContext, templates: DocumentTemplates): MetaCspRewrite {
@@ -124,10 +124,11 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     if (unfitDocument(response.headers, options.cspMode, charset)) return null;
     const matches = response.frame ? frameMatches(options.activePlugins(response.url)) : options.activePlugins(response.url);
     if (matches.length === 0) return null;
-    const origin = new URL(response.url).origin;
+    const url = new URL(response.url);
+    const origin = url.origin;
     const context: CspContext = { nonce: randomFromPool(16).toString('base64'), origin };
     const plugins = matches.map(({ plugin }) => plugin.id);
-    const webAi = webAiDocument(response) ? (options.webAi?.() ?? null) : null;
+    const webAi = webAiDocument(response, url) ? (options.webAi?.() ?? null) : null;
     const xml = mediaType(response.headers) === 'application/xhtml+xml';
     // A charset the browser honours outranks any <meta charset>: the head need not wait for one.
     const transportCharset = isEncodingLabel(charset);

@@ -57,10 +57,6 @@ export function webAiPageMessage(code: string): string | undefined {
   return (WEB_AI_ERRORS as Record<string, { page: string }>)[code]?.page;
 }
 
-/**
- * @example
- *   throw webAiError('webai_not_supported', 'Translator: no model for en → xx');
- */
 /** An input over the model's input quota, in its tokens: the page's `QuotaExceededError` carries both numbers. */
 export class InputQuotaError extends ApiError {
   constructor(
@@ -71,6 +67,10 @@ export class InputQuotaError extends ApiError {
   }
 }
 
+/**
+ * @example
+ *   throw webAiError('webai_not_supported', 'Translator: no model for en → xx');
+ */
 export function webAiError(code: WebAiErrorCode, message: string): ApiError {
   return new ApiError(WEB_AI_ERRORS[code].status as ContentfulStatusCode, code, message);
 }

@@ -143,10 +143,12 @@ export function createWebAiService(options: WebAiServiceOptions) {
 
   /**
    * What a session's `initialPrompts` take of the input quota, checked at `create()` as the spec
-   * does: a malformed start is a SyntaxError there, one over the quota a QuotaExceededError.
+   * does: a malformed start is a SyntaxError there, one over the quota a QuotaExceededError. Only
+   * the LanguageModel has them.
    */
-  async function initialUsage(parsed: OptionsOf<'language-model'>, inputQuota: number, backend: WebAiBackend, signal: AbortSignal): Promise<number> {
-    const messages = initialConversation(parsed);
+  async function initialUsage(api: WebAiApi, parsed: OptionsOf<WebAiApi>, inputQuota: number, backend: WebAiBackend, signal: AbortSignal): Promise<number> {
+    if (api !== 'language-model') return 0;
+    const messages = initialConversation(parsed as OptionsOf<'language-model'>);
     if (messages.length === 0) return 0;
     checkInputSize(messages);
     const tokens = backend === 'cloud' ? estimateTokens(messages) : ((await llmCall({ op: 'count', settings: settings(), messages }, signal)) as { tokens: number }).tokens;
@@ -274,7 +276,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       onProgress(0);
       if (backend === 'cloud') {
         const inputQuota = inputQuotaOf(options.config().context_size, options.config().max_output_tokens);
-        const inputUsage = api === 'language-model' ? await initialUsage(parsed as OptionsOf<'language-model'>, inputQuota, backend, signal) : 0;
+        const inputUsage = await initialUsage(api, parsed, inputQuota, backend, signal);
         onProgress(1);
         return { inputQuota, inputUsage, backend };
       }
@@ -300,7 +302,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       } else {
         ({ inputQuota } = (await llmCall({ op: 'info', settings: settings() }, signal)) as { inputQuota: number });
       }
-      const inputUsage = api === 'language-model' ? await initialUsage(parsed as OptionsOf<'language-model'>, inputQuota, backend, signal) : 0;
+      const inputUsage = await initialUsage(api, parsed, inputQuota, backend, signal);
       onProgress(1);
       return { inputQuota, inputUsage, backend };
     },

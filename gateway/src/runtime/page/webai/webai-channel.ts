@@ -59,7 +59,7 @@ export function createWebAiChannel(env: WebAiEnv): WebAiChannel {
       post(api, verb, body, signal, 'application/json')
         .then(async (response) => {
           if (!response.ok) throw await failure(response);
-          return world.readJson(response).catch(unreachable(signal));
+          return world.readJson(response);
         })
         .catch(settle(signal)),
 
