@@ -10,7 +10,7 @@ describe('allowAiPlugs', () => {
     const out = allowAiPlugs("script-src 'self'", context);
     assert.deepEqual(directive(out, 'script-src'), ["'self'", "'nonce-N0nce'"]);
     assert.deepEqual(directive(allowAiPlugs("script-src 'nonce-page'", context), 'script-src'), ["'nonce-page'", "'nonce-N0nce'"]);
-    for (const policy of ["script-src 'self'", "default-src 'none'", "script-src 'nonce-page'", "style-src 'sha256-abc'", "script-src 'self' 'unsafe-inline'"]) {
+    for (const policy of ["script-src 'self'", "default-src 'none'", "script-src 'nonce-page'", "style-src 'sha256-abc'", "script-src 'self' 'unsafe-inline' 'nonce-page'"]) {
       for (const name of ['script-src', 'style-src']) assert.ok(!(directive(allowAiPlugs(policy, context), name) ?? []).some((value) => value.includes('__aiplugs')), `${policy} → ${name}`);
     }
   });
@@ -21,9 +21,14 @@ describe('allowAiPlugs', () => {
     assert.deepEqual(directive(out, 'object-src'), ["'none'"]);
   });
 
-  it("does not break a page that relies on 'unsafe-inline' by adding a nonce (nor loosens it)", () => {
+  it("does not break a page that relies on 'unsafe-inline' by adding a nonce: the bridge's path lets plugin files in", () => {
     const out = allowAiPlugs("script-src 'self' 'unsafe-inline'", context);
-    assert.deepEqual(directive(out, 'script-src'), ["'self'", "'unsafe-inline'"]);
+    assert.deepEqual(directive(out, 'script-src'), ["'self'", "'unsafe-inline'", 'https://site.test/__aiplugs/']);
+    // Scripts from a CDN only: without the path every plugin file was refused (and reported to the site).
+    const cdnOnly = allowAiPlugs("script-src 'unsafe-inline' https://cdn.test; style-src 'unsafe-inline'; report-uri /csp", context);
+    assert.deepEqual(directive(cdnOnly, 'script-src'), ["'unsafe-inline'", 'https://cdn.test', 'https://site.test/__aiplugs/']);
+    assert.deepEqual(directive(cdnOnly, 'style-src'), ["'unsafe-inline'", 'https://site.test/__aiplugs/']);
+    assert.deepEqual(directive(allowAiPlugs("script-src * 'unsafe-inline'", context), 'script-src'), ['*', "'unsafe-inline'"]);
   });
 
   it('derives script, style and connect directives from default-src only policies', () => {

@@ -34,13 +34,17 @@ const has = (values: string[], keyword: string) => values.some((value) => value.
 /**
  * Adds our nonce to one source list, and nothing else: no host or path source, so a script the
  * page did not nonce stays blocked even if it points at the bridge. A nonce would switch off a
- * page's `'unsafe-inline'`, so a list that relies on it (no nonce or hash of its own) is left as
- * it is: our elements then load only if it already allows them (e.g. through `'self'`).
+ * page's `'unsafe-inline'`, so a list that relies on it (no nonce or hash of its own) gets the
+ * bridge's path instead (`https://site/__aiplugs/`, which only the gateway answers through the
+ * proxy): there every inline script runs already, so the path lets no page script do more than it
+ * could, and without it a list that does not name the site (scripts from a CDN only) blocked every
+ * plugin file, and sent the site's report collector a report naming the user's plugins per file.
  */
 function allowOurElements(values: string[], context: CspContext): string[] {
   const kept = values.filter((value) => value.toLowerCase() !== "'none'");
   const pageUsesUnsafeInline = has(kept, "'unsafe-inline'") && !kept.some(isNonceOrHash) && !has(kept, "'strict-dynamic'");
-  return pageUsesUnsafeInline ? values : [...kept, `'nonce-${context.nonce}'`];
+  if (!pageUsesUnsafeInline) return [...kept, `'nonce-${context.nonce}'`];
+  return has(kept, '*') ? values : [...kept, `${context.origin}/__aiplugs/`];
 }
 
 function allowBridgeConnections(values: string[], context: CspContext): string[] {
