@@ -1,3 +1,4 @@
+import { createToJson } from './page-json.js';
 import { whenShown } from './prerendering.js';
 import type { PageRuntimeConfig, RuntimeTransport } from './runtime-config.js';
 
@@ -50,6 +51,7 @@ export interface PageWorld {
   dispatch: (event: Event) => boolean;
   listen: Window['addEventListener'];
   unlisten: Window['removeEventListener'];
+  /** JSON.stringify, deaf to the `toJSON` a page's library put on Array or Date (page-json.ts). */
   toJson: (value: unknown, replacer?: (key: string, value: unknown) => unknown) => string;
   fromJson: (text: string) => unknown;
   /** This document's origin, which its bridge base is under. */
@@ -102,7 +104,7 @@ export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeCo
     dispatch,
     listen: w.addEventListener.bind(w),
     unlisten: w.removeEventListener.bind(w),
-    toJson: JSON.stringify,
+    toJson: createToJson({ stringify: JSON.stringify, isArray: Array.isArray, Date, dateToJson: Date.prototype.toJSON }),
     fromJson: JSON.parse,
     origin,
     bridge: origin + (typeof config.bridge === 'string' ? config.bridge : '/__aiplugs'),
