@@ -85,7 +85,9 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   await prepareDataDir(dataDir);
   const defaultUserConfig = join(dataDir, 'config.json');
   const userFile = options.configFile ?? env.AIPLUGS_CONFIG ?? (existsSync(defaultUserConfig) ? defaultUserConfig : null);
-  const config = await loadConfig({ userFile, env, overrides: options.overrides ?? [] });
+  // loadConfig runs before the logger exists (the config sets its level): its notices wait for it.
+  const notices: string[] = [];
+  const config = await loadConfig({ userFile, env, overrides: options.overrides ?? [], onNotice: (message) => notices.push(message) });
 
   const bus = createEventBus({ activityHistory: config.logs.activity_events });
   // Every line goes to stderr (or the caller's writeLog) and, once this process owns the data dir, to logs/.
@@ -93,6 +95,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   const logSecrets: Array<string | null> = [config.cloud.api_key];
   let logFile: LogFile | null = null;
   const logger = createLogger({ bus, level: config.log_level, write: (line) => (writeStderr(line), logFile?.write(line)), secrets: () => logSecrets });
+  for (const notice of notices) logger.info(notice);
   let onLockLost = (_error: Error) => {};
   const releaseLock = await lockDataDir(dataDir, { onWait: (message) => logger.warn(message), onCompromised: (error) => onLockLost(error) });
   const logsDir = join(dataDir, 'logs');

@@ -27,6 +27,14 @@ const portRange = z
   .refine(([low, high]) => low <= high, 'the first port must not be above the second');
 
 const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * A secret that may be unset (empty = unset, as above) but not blank: a key of spaces would be
+ * sent as a bare `Authorization: Bearer`, which servers answer with a puzzling 401 at the first call.
+ */
+const optionalSecret = optionalText.refine((value) => value === null || value.trim() !== '', {
+  message: 'only whitespace, which would be sent as a bare "Authorization: Bearer"; give the key, or an empty value for no key',
+});
 const nonNegativeInt = z.coerce.number().int().min(0);
 
 export const cspModeSchema = z.enum(['nonce', 'strip']);
@@ -79,9 +87,15 @@ export const configSchema = z.strictObject({
   }),
   cloud: z.strictObject({
     base_url: z.preprocess((value) => (value === '' ? null : value), z.url({ protocol: /^https?$/ }).nullable()),
-    api_key: optionalText,
+    api_key: optionalSecret,
     model: optionalText,
+    /** Per attempt until the answer starts, then the longest silence while it is read. */
     timeout_ms: positiveInt,
+    /**
+     * The longest a whole cloud call may take (retries and reading the answer included), however
+     * steadily the server sends. The default here also keeps a defaults file without the key loading.
+     */
+    total_timeout_ms: positiveInt.default(600_000),
     retries: nonNegativeInt,
     /** When the chosen side (local/cloud) cannot serve, whether the other one may. */
     fallback: z.enum(['none', 'local_to_cloud', 'cloud_to_local', 'both']),

@@ -93,6 +93,35 @@ describe('loadConfig', () => {
     });
   });
 
+  it('refuses a blank SYSTEM_API_KEY (it was sent as a bare "Authorization: Bearer"), naming the variable', async () => {
+    for (const blank of ['   ', '\t', ' \n ']) {
+      await assert.rejects(loadConfig({ env: { SYSTEM_API_KEY: blank } }), (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /^Invalid configuration:\n {2}cloud\.api_key = ".*" \(from environment variable SYSTEM_API_KEY\): only whitespace, which would be sent as a bare "Authorization: Bearer"/);
+        return true;
+      });
+    }
+    await assert.rejects(loadConfig({ userFile: await userConfig({ cloud: { api_key: '  ' } }) }), /cloud\.api_key = "  " \(from .*config\.json\): only whitespace/);
+  });
+
+  it('an empty SYSTEM_API_KEY= still means no key, beating the files, and says so once', async () => {
+    const userFile = await userConfig({ cloud: { api_key: 'sk-from-file' } });
+    const notices: string[] = [];
+    const config = await loadConfig({ userFile, env: { SYSTEM_API_KEY: '' }, onNotice: (message) => notices.push(message) });
+    assert.equal(config.cloud.api_key, null);
+    assert.deepEqual(notices, ['SYSTEM_API_KEY is set but empty: cloud calls send no API key (cloud.api_key from the config files is not used)']);
+    const quiet: string[] = [];
+    await loadConfig({ userFile, env: { SYSTEM_API_KEY: 'sk-from-env' }, onNotice: (message) => quiet.push(message) });
+    await loadConfig({ userFile, env: {}, onNotice: (message) => quiet.push(message) });
+    assert.deepEqual(quiet, []);
+  });
+
+  it('cloud.total_timeout_ms defaults to 10 minutes and must be a positive number of ms', async () => {
+    assert.equal((await loadConfig({ env: {} })).cloud.total_timeout_ms, 600_000);
+    assert.equal((await loadConfig({ userFile: await userConfig({ cloud: { total_timeout_ms: 1500 } }), env: {} })).cloud.total_timeout_ms, 1500);
+    await assert.rejects(loadConfig({ userFile: await userConfig({ cloud: { total_timeout_ms: 0 } }) }), /cloud\.total_timeout_ms = 0 /);
+  });
+
   it('derives one AIPLUGS_* name per key', () => {
     assert.equal(envNameFor(['proxy', 'csp_mode']), 'AIPLUGS_PROXY_CSP_MODE');
   });

@@ -162,6 +162,21 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Command-line flags, highest precedence. */
   overrides?: ConfigAssignment[];
+  /** Told what the environment decided that a user might not expect (see `envNotices`); before any logger exists, so the caller logs them. */
+  onNotice?: (message: string) => void;
+}
+
+/**
+ * What the environment decided silently: `SYSTEM_API_KEY=` (empty) means "no key", beating
+ * `cloud.api_key` in the config files, as `CLOUD_BASE_URL=` turns the cloud off. That is on purpose
+ * (a shell can switch a key off for one run), but a key in config.json then goes unused without a
+ * word, so it is said once, at info level.
+ *
+ * @example
+ *   envNotices({ SYSTEM_API_KEY: '' }); // → ['SYSTEM_API_KEY is set but empty: cloud calls send no API key (cloud.api_key from the config files is not used)']
+ */
+export function envNotices(env: NodeJS.ProcessEnv): string[] {
+  return env.SYSTEM_API_KEY === '' ? ['SYSTEM_API_KEY is set but empty: cloud calls send no API key (cloud.api_key from the config files is not used)'] : [];
 }
 
 /**
@@ -180,5 +195,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Gatew
     ...envAssignments(defaults, options.env ?? {}),
     ...(options.overrides ?? []),
   ];
-  return resolveConfig(layers);
+  const config = resolveConfig(layers);
+  for (const notice of envNotices(options.env ?? {})) options.onNotice?.(notice);
+  return config;
 }

@@ -3,9 +3,9 @@ import ky, { HTTPError, TimeoutError } from 'ky';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ApiError } from '../api/api-error.js';
 import type { Logger } from '../events/logger.js';
-import { redact } from '../events/logger.js';
 import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { retryVerdict } from './cloud-retry.js';
+import { hideKeyInError } from './hide-key.js';
 import type { CallLimits, InferenceBackend } from './inference-router.js';
 import { createLineSplitter, StreamLimitError } from './line-splitter.js';
 import { buildCloudCall, type CloudAnswer, type CloudCall } from './openai-compatible.js';
@@ -25,6 +25,8 @@ export interface CloudRelaySettings {
   max_event_chars?: number;
   /** The most characters of a streamed answer the relay keeps (its text, or its chunks). Default 4 Mi. */
   max_answer_chars?: number;
+  /** The longest a whole call may take, retries and the reading of the answer included. Default 10 min. */
+  total_timeout_ms?: number;
 }
 
 export interface CloudRelayOptions {
@@ -54,11 +56,24 @@ export interface CloudRelay extends InferenceBackend {
 
 const DEFAULT_BOUNDS = { max_response_bytes: 64 * 1024 * 1024, max_event_chars: 1024 * 1024, max_answer_chars: 4 * 1024 * 1024 };
 
+/**
+ * `timeout_ms` only bounds silence, so a server that sends a byte now and then keeps a call (and
+ * the caller's slot) open for ever. Ten minutes is far beyond a long streamed completion and still
+ * ends a trickle.
+ */
+const DEFAULT_TOTAL_TIMEOUT_MS = 10 * 60 * 1000;
+
 /** An error body is only read for its message: this much is plenty. */
 const ERROR_BODY_BYTES = 16 * 1024;
 
 function cancelled(): ApiError {
   return new ApiError(499 as ContentfulStatusCode, 'cancelled', 'The request was cancelled by the caller');
+}
+
+/** The call outlived `cloud.total_timeout_ms`, however steadily the server was sending. */
+function overDeadline(where: string, totalMs: number): ApiError {
+  const limit = totalMs >= 1000 ? `${Math.round(totalMs / 1000)} s` : `${totalMs} ms`;
+  return new ApiError(504, 'cloud_timeout', `The cloud server (${where}) did not finish its answer within the total limit of ${limit} (cloud.total_timeout_ms)`);
 }
 
 function tooLarge(where: string, what: string): ApiError {
@@ -153,8 +168,38 @@ async function readBody(response: Response, options: ReadOptions): Promise<void>
   }
 }
 
-async function httpFailure(error: HTTPError, read: Omit<ReadOptions, 'maxBytes' | 'onText'>): Promise<ApiError> {
+const isRedirect = (status: number) => status >= 300 && status < 400;
+
+/** Where a redirect pointed, as an origin only: its path and query may carry anything. */
+function redirectTarget(location: string | null, requestUrl: string): string | null {
+  if (!location) return null;
+  try {
+    const origin = new URL(location, requestUrl).origin;
+    return origin === 'null' ? null : origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Redirects are not followed (the POST is sent with `redirect: 'manual'`): a 3xx is a bad answer.
+ * A 307/308 would send the user's prompt again to a host the user never configured, and a
+ * 301/302/303 turns the POST into a GET of any URL whose answer the caller reads (the gateway's
+ * own API on 127.0.0.1 included; the error codes even told open loopback ports from closed ones). Same-origin redirects are refused too: they still turn the call into a GET of another path
+ * of that server (a remote gateway's own API), and OpenAI-compatible servers and AiPlugs gateways
+ * answer their API where it is asked. A redirect there is a base URL to fix (http to https, a
+ * moved host), so the message names the status and the target's origin, never its path.
+ */
+function redirectFailure(response: Response, requestUrl: string, where: string): ApiError {
+  void response.body?.cancel().catch(() => undefined);
+  const target = redirectTarget(response.headers.get('location'), requestUrl);
+  const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  return new ApiError(502, 'cloud_bad_response', `The cloud server (${where}) answered ${status}${target ? ` to ${target}` : ''}; redirects are not followed (check cloud.base_url / CLOUD_BASE_URL)`);
+}
+
+async function httpFailure(error: HTTPError, read: Omit<ReadOptions, 'maxBytes' | 'onText'>, requestUrl: string): Promise<ApiError> {
   const { status, statusText } = error.response;
+  if (isRedirect(status)) return redirectFailure(error.response, requestUrl, read.where);
   let text = '';
   await readBody(error.response, { ...read, maxBytes: ERROR_BODY_BYTES, truncate: true, onText: (piece) => (text += piece) }).catch(() => undefined);
   const message = `The cloud server (${read.where}) answered ${status}${statusText ? ` ${statusText}` : ''}: ${errorBodyMessage(text)}`;
@@ -212,7 +257,10 @@ async function relayStream(response: Response, call: CloudCall, bounds: Bounds, 
  * the server turned it away with 429/503 (honouring `Retry-After`); never after a 500/502/504 or a
  * timeout, which may come after the work was done. Every retry is logged. What an answer may cost
  * in memory is bounded (`cloud.max_response_bytes`, `max_event_chars`, `max_answer_chars`); past a
- * bound the call ends with `cloud_response_too_large` and the upstream request is closed.
+ * bound the call ends with `cloud_response_too_large` and the upstream request is closed. A whole
+ * call ends at `cloud.total_timeout_ms` (`cloud_timeout`), however steadily the server sends.
+ * No redirect is followed (see `redirectFailure`), and the key is hidden in every error that leaves
+ * the relay (`hideKeyInError`): servers echo request headers in their error pages and streams.
  * `base_url` and the API key come from config, where `CLOUD_BASE_URL` and `SYSTEM_API_KEY`
  * already take precedence (load-config.ts).
  *
@@ -229,7 +277,8 @@ export function createCloudRelay(options: CloudRelayOptions): CloudRelay {
   async function post(call: CloudCall, headers: Record<string, string>, settings: CloudRelaySettings, signal: AbortSignal, who: string): Promise<Response> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await ky.post(call.url, { json: call.body, headers, signal, timeout: settings.timeout_ms, retry: 0, ...(options.fetch ? { fetch: options.fetch } : {}) });
+        // redirect: 'manual' — see redirectFailure for why none is followed.
+        return await ky.post(call.url, { json: call.body, headers, signal, timeout: settings.timeout_ms, retry: 0, redirect: 'manual', ...(options.fetch ? { fetch: options.fetch } : {}) });
       } catch (error) {
         if (signal.aborted) throw cancelled();
         const verdict = retryVerdict(error, attempt, { retries: settings.retries, maxRetryAfterMs, backoffMs });
@@ -245,17 +294,52 @@ export function createCloudRelay(options: CloudRelayOptions): CloudRelay {
     }
   }
 
+  /** One call to the server, under `signal` (the caller's, joined with the call's deadline). */
+  async function relayCall(settings: CloudRelaySettings, call: CloudCall, pluginId: string, signal: AbortSignal, onChunk: ((chunk: unknown) => void) | undefined, onUsage: CloudInferOptions['onUsage']): Promise<unknown> {
+    const bounds: Bounds = {
+      max_response_bytes: settings.max_response_bytes ?? DEFAULT_BOUNDS.max_response_bytes,
+      max_event_chars: settings.max_event_chars ?? DEFAULT_BOUNDS.max_event_chars,
+      max_answer_chars: settings.max_answer_chars ?? DEFAULT_BOUNDS.max_answer_chars,
+    };
+    const where = new URL(call.url).origin;
+    const headers: Record<string, string> = { accept: call.stream ? 'text/event-stream, application/x-ndjson;q=0.9, application/json;q=0.8' : 'application/json' };
+    if (settings.api_key) headers.authorization = `Bearer ${settings.api_key}`;
+    const read = { idleMs: settings.timeout_ms, signal, where, maxBytes: bounds.max_response_bytes };
+    let response: Response;
+    try {
+      response = await post(call, headers, settings, signal, `Cloud call for "${pluginId}" to ${where}`);
+    } catch (error) {
+      if (signal.aborted) throw cancelled();
+      if (error instanceof HTTPError) throw await httpFailure(error, read, call.url);
+      if (error instanceof TimeoutError) throw new ApiError(504, 'cloud_timeout', `The cloud server (${where}) did not answer within ${Math.round(settings.timeout_ms / 1000)} s`);
+      if (error instanceof ApiError) throw error;
+      throw networkFailure(error, where);
+    }
+
+    let answer: CloudAnswer;
+    if (isEventStream(response) || isLineStream(response)) {
+      answer = await relayStream(response, call, bounds, read, onChunk);
+    } else {
+      let text = '';
+      await readBody(response, { ...read, onText: (piece) => (text += piece) });
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new ApiError(502, 'cloud_bad_response', `The cloud server (${where}) answered with something that is not JSON: ${errorBodyMessage(text)}`);
+      }
+      answer = call.parseJson(json);
+    }
+    if (answer.usage) onUsage?.(answer.usage);
+    return answer.result;
+  }
+
   return {
     async infer(plugin: LoadedPlugin, payload: unknown, signal: AbortSignal, onChunk?: (chunk: unknown) => void, callOptions: CloudInferOptions = {}) {
       const settings = options.settings();
       if (!settings.base_url) {
         throw new ApiError(501, 'cloud_not_configured', 'Cloud inference is not configured: set cloud.base_url in config.json or CLOUD_BASE_URL (and the key in SYSTEM_API_KEY)');
       }
-      const bounds: Bounds = {
-        max_response_bytes: settings.max_response_bytes ?? DEFAULT_BOUNDS.max_response_bytes,
-        max_event_chars: settings.max_event_chars ?? DEFAULT_BOUNDS.max_event_chars,
-        max_answer_chars: settings.max_answer_chars ?? DEFAULT_BOUNDS.max_answer_chars,
-      };
       const call: CloudCall = buildCloudCall({
         baseUrl: settings.base_url,
         pluginId: plugin.id,
@@ -265,41 +349,20 @@ export function createCloudRelay(options: CloudRelayOptions): CloudRelay {
         stream: onChunk !== undefined,
         limits: { maxTokens: callOptions.maxTokens, streamUsage: callOptions.onUsage !== undefined },
       });
-      const where = new URL(call.url).origin;
-      const headers: Record<string, string> = { accept: call.stream ? 'text/event-stream, application/x-ndjson;q=0.9, application/json;q=0.8' : 'application/json' };
-      if (settings.api_key) headers.authorization = `Bearer ${settings.api_key}`;
-      const hide = (text: string) => redact(text, [settings.api_key]);
-      const read = { idleMs: settings.timeout_ms, signal, where, maxBytes: bounds.max_response_bytes };
-      let response: Response;
+      // The whole call, retries and reading included, ends at the deadline: aborting `callSignal`
+      // aborts the upstream request (ky) or cancels its body (readBody), as a caller's cancel does.
+      const totalMs = settings.total_timeout_ms ?? DEFAULT_TOTAL_TIMEOUT_MS;
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), totalMs);
+      const callSignal = AbortSignal.any([signal, deadline.signal]);
       try {
-        response = await post(call, headers, settings, signal, `Cloud call for "${plugin.id}" to ${where}`);
+        return await relayCall(settings, call, plugin.id, callSignal, onChunk, callOptions.onUsage);
       } catch (error) {
-        if (signal.aborted) throw cancelled();
-        if (error instanceof HTTPError) {
-          const failure = await httpFailure(error, read);
-          throw new ApiError(failure.status, failure.code, hide(failure.message));
-        }
-        if (error instanceof TimeoutError) throw new ApiError(504, 'cloud_timeout', `The cloud server (${where}) did not answer within ${Math.round(settings.timeout_ms / 1000)} s`);
-        if (error instanceof ApiError) throw error;
-        throw networkFailure(error, where);
+        const final = deadline.signal.aborted && !signal.aborted ? overDeadline(new URL(call.url).origin, totalMs) : error;
+        throw hideKeyInError(final, settings.api_key);
+      } finally {
+        clearTimeout(timer);
       }
-
-      let answer: CloudAnswer;
-      if (isEventStream(response) || isLineStream(response)) {
-        answer = await relayStream(response, call, bounds, read, onChunk);
-      } else {
-        let text = '';
-        await readBody(response, { ...read, onText: (piece) => (text += piece) });
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          throw new ApiError(502, 'cloud_bad_response', `The cloud server (${where}) answered with something that is not JSON: ${errorBodyMessage(text)}`);
-        }
-        answer = call.parseJson(json);
-      }
-      if (answer.usage) callOptions.onUsage?.(answer.usage);
-      return answer.result;
     },
   };
 }
