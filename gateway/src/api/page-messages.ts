@@ -15,6 +15,7 @@ const PAGE_MESSAGES: Record<string, string> = {
   worker_timeout: "The plugin's backend did not answer in time",
   worker_memory_exceeded: "The plugin's backend used more memory than allowed and was stopped",
   worker_cpu_exceeded: "The plugin's backend used more CPU time than allowed and was stopped",
+  result_too_large: "The plugin's backend answered more than AiPlugs passes on",
   no_local_backend: 'The plugin has no local backend',
   unsupported_backend: "The plugin's backend cannot run on this machine",
   no_inference: 'The plugin declares no backend',

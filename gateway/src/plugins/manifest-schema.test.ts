@@ -48,3 +48,34 @@ describe('manifest schema: local_entry', () => {
     }
   });
 });
+
+describe('manifest schema: match patterns', () => {
+  const patternIssues = (pattern: string) => {
+    const parsed = manifestSchema.safeParse({ manifest_version: 3, id: 'p', name: 'P', version: '1', content_scripts: [{ matches: [pattern], js: ['a.js'] }] });
+    return parsed.success ? [] : formatManifestIssues(parsed.error);
+  };
+
+  it('takes the hosts Chrome takes: any host, a leading "*." label, or none', () => {
+    for (const pattern of ['<all_urls>', '*://*/*', '*://*.example.com/*', 'https://example.com/app/*', 'file:///*']) assert.deepEqual(patternIssues(pattern), [], pattern);
+  });
+
+  // The library took "*://*.*.com/*" and then ran the plugin on x.com, a.b.com and foo.*.com.
+  for (const pattern of ['*://*.*.com/*', 'https://*.example.*/*', 'http://exa*mple.com/*', 'http://*a.com/*', 'http://a.*/*', '*://**.com/*', 'https://*.a*.com/*']) {
+    it(`refuses "${pattern}": a "*" in the host other than a leading "*." label, as Chrome does`, () => {
+      assert.deepEqual(patternIssues(pattern), [`content_scripts[0].matches[0]: Invalid match pattern "${pattern}": a "*" in the host must be the whole host or its first label, as in "*.example.com"`]);
+    });
+  }
+
+  it('keeps the library’s reason for other mistakes', () => {
+    assert.deepEqual(patternIssues('http://example.com:8080/*'), ['content_scripts[0].matches[0]: Invalid match pattern "http://example.com:8080/*": Hostname cannot include a port']);
+  });
+
+  it('repeats only the start of a long refused pattern (a 10 KB pattern filled a log line)', () => {
+    for (const pattern of [`*://*.*.com/${'a'.repeat(10_000)}`, `gopher://x/${'a'.repeat(10_000)}`, `${'a'.repeat(10_000)}://x/*`]) {
+      const [issue, ...others] = patternIssues(pattern);
+      assert.deepEqual(others, []);
+      assert.ok(issue && issue.length < 400, issue?.slice(0, 500));
+      assert.ok(issue?.includes(`Invalid match pattern "${pattern.slice(0, 100)}… (${pattern.length} characters)": `), issue?.slice(0, 500));
+    }
+  });
+});

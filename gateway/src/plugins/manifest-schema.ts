@@ -19,12 +19,47 @@ const relativeFile = z
   .string()
   .refine(isSafeRelativePath, 'expected a relative path inside the plugin folder (no "..", no leading "/", no "\\", no NUL)');
 
-const matchPattern = z.string().superRefine((pattern, ctx) => {
+/** At most this much of a refused pattern is repeated in its error: a 10 KB pattern must not fill a log line. */
+const ECHOED_PATTERN_CHARS = 100;
+
+/** The pattern as an error message may show it: whole when short, else its start and its length. */
+export function echoPattern(pattern: string): string {
+  return pattern.length <= ECHOED_PATTERN_CHARS ? pattern : `${pattern.slice(0, ECHOED_PATTERN_CHARS)}… (${pattern.length} characters)`;
+}
+
+/**
+ * Chrome's host rule, which @webext-core/match-patterns only half applies: the host is `*`, or has
+ * no `*`, or has one only as its leading `*.` label. The library takes `*://*.*.com/*` and then
+ * matches it against hosts no such pattern names (`x.com`, `foo.*.com`).
+ */
+export function hostWildcardProblem(pattern: string): string | null {
+  const host = /^[^:/]+:\/\/([^/]*)/.exec(pattern)?.[1];
+  if (host === undefined || host === '*') return null;
+  const rest = host.startsWith('*.') ? host.slice(2) : host;
+  return rest.includes('*') ? 'a "*" in the host must be the whole host or its first label, as in "*.example.com"' : null;
+}
+
+/** Why Chrome would refuse `pattern`, in a message that repeats at most the start of it; null when it is valid. */
+export function matchPatternProblem(pattern: string): string | null {
+  const shown = `Invalid match pattern "${echoPattern(pattern)}"`;
+  const hostProblem = hostWildcardProblem(pattern);
+  if (hostProblem) return `${shown}: ${hostProblem}`;
   try {
     new MatchPattern(pattern);
+    return null;
   } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    // The library's message starts with the whole pattern; keep only its reason.
+    const message = (error as Error).message;
+    const prefix = `Invalid match pattern "${pattern}": `;
+    const reason = message.startsWith(prefix) ? message.slice(prefix.length) : 'not a match pattern';
+    // A reason may quote part of the pattern too ("<scheme> not a valid protocol").
+    return `${shown}: ${echoPattern(reason)}`;
   }
+}
+
+const matchPattern = z.string().superRefine((pattern, ctx) => {
+  const problem = matchPatternProblem(pattern);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 /** A model file name: one path segment, not hidden, not one of the provisioner's own suffixes. */

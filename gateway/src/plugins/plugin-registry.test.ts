@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, realpath, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -94,6 +94,37 @@ describe('plugin registry', () => {
     const record = registry.get('linked');
     assert.equal(record?.status, 'error');
     assert.match(record?.status === 'error' ? (record.errors[0] ?? '') : '', /resolves outside the plugin folder/);
+  });
+
+  it('refuses a manifest.json that is a symlink leading out of the plugin folder, saying so, and takes one that stays inside', async () => {
+    const root = await pluginsDir({ outside: manifest('outside'), inside: manifest('inside') });
+    // A valid manifest elsewhere: before the check it was read through the link and the plugin ran.
+    await writeFile(join(root, 'elsewhere.json'), JSON.stringify(manifest('outside')));
+    await rm(join(root, 'outside', 'manifest.json'));
+    await symlink(join(root, 'elsewhere.json'), join(root, 'outside', 'manifest.json'));
+    await writeFile(join(root, 'inside', 'real.json'), JSON.stringify(manifest('inside')));
+    await rm(join(root, 'inside', 'manifest.json'));
+    await symlink('real.json', join(root, 'inside', 'manifest.json'));
+    for (const records of [await loadPlugins(root), (await createPluginRegistry({ pluginsDir: root })).list()]) {
+      const outside = records.find((record) => record.dir.endsWith('outside'));
+      assert.deepEqual(errorsIn(outside), ['manifest.json: is a symlink that resolves outside the plugin folder; put the manifest itself in the folder']);
+      assert.equal(records.find((record) => record.dir.endsWith('inside'))?.status, 'enabled');
+    }
+  });
+
+  it('says where a manifest stops being JSON, never what its bytes are', async () => {
+    // A symlink to /etc/passwd put "root:x:0:0"… into the log and GET /api/plugins; a plain file
+    // that is not JSON must not either.
+    const passwdLike = 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n';
+    assert.deepEqual(await errorsOf(passwdLike), ['manifest.json: invalid JSON at line 1, column 1 (unexpected character)']);
+    assert.deepEqual(await errorsOf('{\n  "id": "x",\n  "token": s3cr3t-value\n}'), ['manifest.json: invalid JSON at line 3, column 12 (unexpected character)']);
+    assert.deepEqual(await errorsOf('{ "id": "x", }'), ['manifest.json: invalid JSON at line 1, column 14 (Expected double-quoted property name)']);
+    assert.deepEqual(await errorsOf('{ "id": '), ['manifest.json: invalid JSON at line 1, column 9 (the text ends before the JSON does)']);
+    const root = await pluginsDir({ passwd: manifest('passwd') });
+    await rm(join(root, 'passwd', 'manifest.json'));
+    await symlink('/etc/passwd', join(root, 'passwd', 'manifest.json'));
+    const errors = errorsIn((await loadPlugins(root))[0]);
+    assert.deepEqual(errors, ['manifest.json: is a symlink that resolves outside the plugin folder; put the manifest itself in the folder']);
   });
 
   it('keeps the first of two plugins with the same id, and disables only the second folder', async () => {

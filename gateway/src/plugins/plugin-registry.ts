@@ -1,6 +1,7 @@
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { readInlineScripts } from './inline-scripts.js';
+import { describeJsonError } from './json-error.js';
 import { locatePluginFile } from './locate-plugin-file.js';
 import { pluginRevision } from './plugin-revision.js';
 import { formatManifestIssues, manifestSchema, pluginIdSchema, type ContentScript, type PluginManifest } from './manifest-schema.js';
@@ -82,16 +83,22 @@ export async function loadPlugin(dir: string, folderName: string): Promise<Plugi
   const broken = (errors: string[], id = folderName): BrokenPlugin => ({ id, dir, status: 'error', errors });
   let text: string;
   try {
-    text = await readFile(join(dir, 'manifest.json'), 'utf8');
+    // The manifest is a file of the plugin like any other: a symlink leading out of the folder
+    // (to /etc/passwd, say) is refused before a byte of it is read.
+    const located = await locatePluginFile(dir, 'manifest.json');
+    if (!located) return broken(['manifest.json: is a symlink that resolves outside the plugin folder; put the manifest itself in the folder']);
+    if (!(await stat(located.path)).isFile()) return broken(['manifest.json: is not a file']);
+    text = await readFile(located.path, 'utf8');
   } catch (error) {
     return broken([`manifest.json: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
   }
   let json: unknown;
+  // Editors on Windows (Notepad) save UTF-8 with a byte order mark, which JSON.parse refuses.
+  const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
   try {
-    // Editors on Windows (Notepad) save UTF-8 with a byte order mark, which JSON.parse refuses.
-    json = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
+    json = JSON.parse(source);
   } catch (error) {
-    return broken([`manifest.json: invalid JSON (${(error as Error).message})`]);
+    return broken([`manifest.json: ${describeJsonError(source, error as Error)}`]);
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) return broken(formatManifestIssues(parsed.error), declaredId(json));

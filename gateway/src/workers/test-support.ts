@@ -1,7 +1,10 @@
+import { join } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createEventBus, type EventBus, type GatewayEvent } from '../events/event-bus.js';
 import { createLogger, type Logger } from '../events/logger.js';
 import { loadPlugin, type LoadedPlugin } from '../plugins/plugin-registry.js';
+import { createWorkerManager, type WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
 
 /** Test helpers shared by the worker, router and connection tests (not used by the gateway). */
 
@@ -52,4 +55,31 @@ export async function errorCode(promise: Promise<unknown>): Promise<string> {
     return (error as { code?: string }).code ?? (error as Error).name;
   }
   throw new Error('expected the promise to reject');
+}
+
+/** Where the test managers say models are: no fixture reads them. */
+export const MODELS_DIR = '/opt/aiplugs-test-models';
+const modelPaths = async (plugin: LoadedPlugin) => Object.fromEntries(plugin.manifest.inference!.models.map((model) => [model.key, join(MODELS_DIR, model.filename)]));
+
+/**
+ * A worker manager per call, with a recording logger, quick crash backoff and no keep-alive; every
+ * one of them is stopped after the calling file's tests. Call it at the top level of a test file.
+ */
+export function workerManagers(): (overrides?: Partial<WorkerManagerOptions>) => { workers: WorkerManager } & ReturnType<typeof recordingLogger> {
+  const managers: WorkerManager[] = [];
+  after(() => Promise.all(managers.map((workers) => workers.stop())));
+  return (overrides = {}) => {
+    const recorder = recordingLogger();
+    const workers = createWorkerManager({
+      provisionModels: modelPaths,
+      modelsDir: MODELS_DIR,
+      logger: recorder.logger,
+      bus: recorder.bus,
+      keepAliveMs: 0,
+      crash: { initialBackoffMs: 10, maxBackoffMs: 50 },
+      ...overrides,
+    });
+    managers.push(workers);
+    return { workers, ...recorder };
+  };
 }

@@ -31,6 +31,12 @@ export const workerErrors = {
   /** The watchdog stopped the worker: one call used more CPU time than `workers.request_cpu_seconds`. */
   cpuExceeded: (plugin: string, budgetSeconds: number) =>
     new ApiError(504, 'worker_cpu_exceeded', `Plugin "${plugin}" call used more than ${budgetSeconds} s of CPU time (workers.request_cpu_seconds); its worker was stopped`),
+  /**
+   * One result or streamed chunk over the worker answer limit: skipped, the call fails, the worker
+   * stays up and nothing counts as a crash (a page growing a plugin's output must not disable it).
+   */
+  resultTooLarge: (plugin: string, limitBytes: number) =>
+    new ApiError(502, 'result_too_large', `Plugin "${plugin}" backend answered with more than ${formatBytes(limitBytes)}, the most a worker may send in one result or chunk; the call failed and the worker stays up`),
   timeout: (plugin: string, seconds: number) => new ApiError(504, 'worker_timeout', `Plugin "${plugin}" did not answer within ${seconds} s; its worker was restarted`),
   /** `run` raised: the exception's type and message, verbatim. */
   backend: (plugin: string, type: string, message: string) => new BackendRaisedError(plugin, type, message),
@@ -41,6 +47,13 @@ export const workerErrors = {
   /** The caller went away. Nobody reads this answer; 499 is the usual "client closed request". */
   cancelled: () => new ApiError(499 as ContentfulStatusCode, 'cancelled', 'The request was cancelled by the caller'),
 };
+
+/** "64 MiB", "256 KiB", "1000 bytes": a limit as a person reads it. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
 
 /** Keeps crash reports readable: the last lines of stderr, indented under the message. */
 export function withStderr(message: string, stderr: string[], lines = 10): string {

@@ -3,30 +3,11 @@ import { cp, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { LoadedPlugin } from '../plugins/plugin-registry.js';
-import { errorCode, FIXTURE_PLUGINS, fixturePlugin, processAlive, recordingLogger, waitFor } from './test-support.js';
-import { createWorkerManager, type WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
+import { errorCode, FIXTURE_PLUGINS, fixturePlugin, MODELS_DIR, processAlive, waitFor, workerManagers } from './test-support.js';
 
-const MODELS_DIR = '/opt/aiplugs-test-models';
-const modelPaths = async (plugin: LoadedPlugin) => Object.fromEntries(plugin.manifest.inference!.models.map((model) => [model.key, join(MODELS_DIR, model.filename)]));
 const noSignal = () => new AbortController().signal;
 
-const managers: WorkerManager[] = [];
-function manager(overrides: Partial<WorkerManagerOptions> = {}) {
-  const recorder = recordingLogger();
-  const workers = createWorkerManager({
-    provisionModels: modelPaths,
-    modelsDir: MODELS_DIR,
-    logger: recorder.logger,
-    bus: recorder.bus,
-    keepAliveMs: 0,
-    crash: { initialBackoffMs: 10, maxBackoffMs: 50 },
-    ...overrides,
-  });
-  managers.push(workers);
-  return { workers, ...recorder };
-}
-after(() => Promise.all(managers.map((workers) => workers.stop())));
+const manager = workerManagers();
 
 type Echo = { echo: unknown; pid: number };
 

@@ -7,10 +7,21 @@ import { backendCommand, UnsupportedBackendError } from './backend-command.js';
 import { createCrashPolicy, type CrashPolicy, type CrashPolicyOptions } from './crash-policy.js';
 import type { TreeUsage } from './process-usage.js';
 import { createResourceWatchdog, type ResourceWatchdog } from './resource-watchdog.js';
-import { withStderr, workerErrors } from './worker-errors.js';
+import { formatBytes, withStderr, workerErrors } from './worker-errors.js';
 import { buildWorkerEnv } from './worker-env.js';
 import { cpuBreach, describeBreach, memoryBreach, type LimitBreach } from './worker-limits.js';
-import { ANSWER_FD, BackendError, REQUEST_FD, spawnWorkerProcess, WorkerCancelledError, WorkerExitError, type WorkerProcess } from './worker-process.js';
+import type { OutputBudgetOptions } from './worker-output.js';
+import {
+  ANSWER_FD,
+  AnswerTooLargeError,
+  BackendError,
+  DEFAULT_MAX_ANSWER_BYTES,
+  REQUEST_FD,
+  spawnWorkerProcess,
+  WorkerCancelledError,
+  WorkerExitError,
+  type WorkerProcess,
+} from './worker-process.js';
 
 export type WorkerState = 'idle' | 'provisioning' | 'starting' | 'ready' | 'backoff' | 'stopping' | 'failed';
 
@@ -64,6 +75,10 @@ export interface WorkerManagerOptions {
   queueSize?: number;
   /** Between SIGTERM and SIGKILL when stopping a worker. Default 3 s. */
   stopGraceMs?: number;
+  /** The largest result or streamed chunk a worker may send; a larger one fails its call with 502 `result_too_large`. Default 64 MiB. */
+  maxAnswerBytes?: number;
+  /** How much of a worker's printed output reaches the log per window (worker-output.ts). Default 1000 lines or 256 KiB per 10 s. */
+  outputBudget?: OutputBudgetOptions;
   /** Restart backoff and crash-loop limits (default: 3 crashes in 5 min stop the plugin). */
   crash?: CrashPolicyOptions;
   /** The environment the allowlisted variables are taken from. Default `process.env`. */
@@ -119,6 +134,7 @@ interface Settings {
   stopGraceMs: number;
   maxMemoryMb: number;
   requestCpuMs: number;
+  maxAnswerBytes: number;
 }
 
 /**
@@ -315,6 +331,11 @@ class PluginWorker {
   private translate(error: Error, worker: WorkerProcess): Error {
     if (error instanceof BackendError) return workerErrors.backend(this.id, error.failure.type, error.failure.message);
     if (error instanceof WorkerCancelledError) return workerErrors.cancelled();
+    if (error instanceof AnswerTooLargeError) {
+      // Not a crash: the answer was skipped and the worker is still in step and serving.
+      this.log.warn(`Plugin "${this.id}" worker ${worker.pid} answered with more than ${formatBytes(error.limitBytes)}; that call failed with result_too_large, the worker stays up`);
+      return workerErrors.resultTooLarge(this.id, error.limitBytes);
+    }
     const breach = this.breaches.get(worker);
     if (error instanceof WorkerExitError && breach) return this.breachError(breach);
     if (error instanceof WorkerExitError) {
@@ -429,6 +450,12 @@ class PluginWorker {
         env,
         cwd: plugin.dir,
         onOutput: (stream, line) => (stream === 'stdout' ? this.output.info(line) : this.output.warn(line)),
+        onOutputDropped: ({ lines, bytes }, budget) =>
+          this.log.warn(
+            `Dropped ${lines} lines (${formatBytes(bytes)}) of output from plugin "${this.id}": it printed more than ${budget.lines} lines or ${formatBytes(budget.bytes)} in ${budget.windowMs / 1000} s`,
+          ),
+        maxMessageBytes: this.settings.maxAnswerBytes,
+        ...(this.options.outputBudget ? { outputBudget: this.options.outputBudget } : {}),
         onProtocolError: (problem) => this.log.error(`Plugin "${this.id}" worker sent a bad message: ${problem}`),
       });
       this.process = worker;
@@ -633,6 +660,7 @@ export function createWorkerManager(options: WorkerManagerOptions): WorkerManage
     stopGraceMs: options.stopGraceMs ?? 3000,
     maxMemoryMb: options.maxMemoryMb ?? 0,
     requestCpuMs: options.requestCpuMs ?? 0,
+    maxAnswerBytes: options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES,
   };
   const limited = settings.maxMemoryMb > 0 || settings.requestCpuMs > 0;
   const watchdog = limited ? (options.watchdog ?? createResourceWatchdog({ onError: (error) => options.logger.warn(`Worker watchdog sample failed: ${error.message}`) })) : null;

@@ -1,11 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { BackendCommand } from './backend-command.js';
-import { createLineSplitter, decodeHostMessage, encodeGatewayMessage, type BackendFailure } from './worker-protocol.js';
+import { createOutputBudget, createOutputLines, decodeOutputLine, DEFAULT_OUTPUT_BUDGET, type DroppedOutput, type OutputBudgetOptions } from './worker-output.js';
+import { answerHeadOf, createLineSplitter, decodeHostMessage, encodeGatewayMessage, type BackendFailure } from './worker-protocol.js';
 
 /** The child's file descriptors for the request channel (0-2 stay stdin/stdout/stderr). */
 export const REQUEST_FD = 3;
 export const ANSWER_FD = 4;
+
+/** The largest answer (one result, or one streamed chunk) a worker may send: 64 MiB of JSON. */
+export const DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** How a worker process ended, and whether the gateway meant it to (stop, idle unload, timeout kill). */
 export interface WorkerExit {
@@ -36,6 +40,17 @@ export class WorkerExitError extends Error {
   }
 }
 
+/**
+ * The answer (a result, or one streamed chunk) was longer than the gateway takes: it was skipped
+ * and the worker stays up, its protocol stream in step.
+ */
+export class AnswerTooLargeError extends Error {
+  override name = 'AnswerTooLargeError';
+  constructor(readonly limitBytes: number) {
+    super(`the answer is larger than ${limitBytes} bytes`);
+  }
+}
+
 /** The host confirmed it dropped a cancelled request. */
 export class WorkerCancelledError extends Error {
   override name = 'WorkerCancelledError';
@@ -45,15 +60,19 @@ export interface WorkerProcessOptions {
   command: BackendCommand;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Every line the backend prints, for the gateway log. */
+  /** Every line the backend prints, for the gateway log, up to the output budget. */
   onOutput: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** Lines over the output budget were dropped: told once per budget window, and at exit. */
+  onOutputDropped?: (dropped: DroppedOutput, budget: OutputBudgetOptions) => void;
+  /** How much printed output reaches `onOutput` per window. Default DEFAULT_OUTPUT_BUDGET. */
+  outputBudget?: OutputBudgetOptions;
   /** A line on the answer channel that is not a valid message (a host bug, logged). */
   onProtocolError?: (problem: string) => void;
   /** Lines of stderr kept for crash reports. Default 20. */
   stderrLines?: number;
-  /** Largest answer line accepted; a bigger one kills the worker. Default 64 MiB. */
+  /** Largest answer line accepted; a bigger one fails its request with AnswerTooLargeError. Default DEFAULT_MAX_ANSWER_BYTES. */
   maxMessageBytes?: number;
-  /** Longest printed line before it is logged in pieces. Default 16 KiB. */
+  /** Longest printed line logged; the rest of a longer one is cut. Default 16 KiB. */
   maxOutputLine?: number;
 }
 
@@ -85,30 +104,6 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   onChunk: ((data: unknown) => void) | undefined;
-}
-
-/** Splits printed output into lines, logging over-long ones in pieces rather than buffering them. */
-function lineReader(stream: Readable | null, maxLine: number, onLine: (line: string) => void): void {
-  if (!stream) return;
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (text: string) => {
-    pending += text;
-    let newline = pending.indexOf('\n');
-    while (newline !== -1) {
-      onLine(pending.slice(0, newline).replace(/\r$/, ''));
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf('\n');
-    }
-    while (pending.length > maxLine) {
-      onLine(pending.slice(0, maxLine));
-      pending = pending.slice(maxLine);
-    }
-  });
-  stream.on('end', () => {
-    if (pending) onLine(pending);
-    pending = '';
-  });
 }
 
 /** Signals the whole process group (the host is its leader), falling back to the process alone. */
@@ -174,13 +169,45 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
   requests?.on('error', () => undefined);
   answers?.on('error', () => undefined);
 
+  // Printed output: cut lines, a budget per window, and the last stderr lines kept whatever the
+  // budget dropped, for start-failure and crash messages (worker-output.ts says why).
+  const budgetOptions = options.outputBudget ?? DEFAULT_OUTPUT_BUDGET;
+  const budget = createOutputBudget(budgetOptions);
+  let reportTimer: NodeJS.Timeout | null = null;
+  const report = (dropped: DroppedOutput | null) => {
+    if (dropped) options.onOutputDropped?.(dropped, budgetOptions);
+  };
+  const reportNow = () => {
+    if (reportTimer) clearTimeout(reportTimer);
+    reportTimer = null;
+    report(budget.takeDropped());
+  };
+  const printed = (stream: 'stdout' | 'stderr', bytes: Buffer, cut: boolean) => {
+    let line: string | undefined;
+    if (stream === 'stderr') {
+      line = decodeOutputLine(bytes, cut);
+      tail.push(line);
+      if (tail.length > tailSize) tail.shift();
+    }
+    const now = Date.now();
+    const { admitted, report: previous } = budget.admit(bytes.length, now);
+    if (previous) reportNow();
+    if (admitted) {
+      options.onOutput(stream, line ?? decodeOutputLine(bytes, cut));
+    } else if (!reportTimer) {
+      // Said at the end of the window even if the backend falls silent meanwhile.
+      reportTimer = setTimeout(reportNow, Math.max(0, budget.windowEnd() - now));
+      reportTimer.unref();
+    }
+  };
   const maxLine = options.maxOutputLine ?? 16 * 1024;
-  lineReader(child.stdout, maxLine, (line) => options.onOutput('stdout', line));
-  lineReader(child.stderr, maxLine, (line) => {
-    tail.push(line);
-    if (tail.length > tailSize) tail.shift();
-    options.onOutput('stderr', line);
-  });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const source = child[stream];
+    if (!source) continue;
+    const lines = createOutputLines({ maxLineBytes: maxLine, onLine: (bytes, cut) => printed(stream, bytes, cut) });
+    source.on('data', lines.push);
+    source.on('end', lines.end);
+  }
 
   // A message about a pending request that we cannot read (a result without its value, say): no
   // valid answer for it will follow, so the caller is told now rather than at its timeout, and
@@ -194,7 +221,7 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
   };
 
   const splitter = createLineSplitter({
-    maxLineBytes: options.maxMessageBytes ?? 64 * 1024 * 1024,
+    maxLineBytes: options.maxMessageBytes ?? DEFAULT_MAX_ANSWER_BYTES,
     onLine(line) {
       if (!line) return;
       const decoded = decodeHostMessage(line);
@@ -228,9 +255,21 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
         }
       }
     },
-    onOverflow(bytes) {
-      options.onProtocolError?.(`an answer exceeded ${bytes} bytes; stopping the worker`);
-      signalTree(child, 'SIGKILL');
+    onOverflow(limit, head) {
+      // The splitter skips the rest of the line: only its request fails, the worker stays up.
+      // With a host that does not write type and id first, the request is known only when it is
+      // the one in flight; otherwise its caller waits for the request timeout.
+      const about = answerHeadOf(head);
+      const id = about?.id ?? (pending.size === 1 ? [...pending.keys()][0] : undefined);
+      const entry = id === undefined ? undefined : pending.get(id);
+      if (id === undefined || !entry) {
+        options.onProtocolError?.(`an answer larger than ${limit} bytes, about no request in flight, was skipped`);
+        return;
+      }
+      pending.delete(id);
+      // A stream goes on after an over-long chunk: ask the host to stop it. A result ended its request.
+      if (about?.type !== 'result') requests?.write(encodeGatewayMessage({ type: 'cancel', id }));
+      entry.reject(new AnswerTooLargeError(limit));
     },
   });
   answers?.on('data', splitter.push);
@@ -245,6 +284,8 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       if (!alive) return;
       alive = false;
+      // The output has drained ('close'): say what the last window dropped before the exit is reported.
+      reportNow();
       const exit: WorkerExit = { code, signal, expected, ...(spawnError ? { spawnError } : {}) };
       const how = spawnError ?? (signal ? `was killed by ${signal}` : `exited with code ${code}`);
       const startFailure = fatal ? `${fatal.type}: ${fatal.message}` : null;

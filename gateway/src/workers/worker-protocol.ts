@@ -67,37 +67,49 @@ export function decodeHostMessage(line: string): { ok: true; message: HostMessag
   return named.success ? { ok: false, problem, id: named.data.id } : { ok: false, problem };
 }
 
+/** How many bytes of an over-long answer are kept to tell which request it was about. */
+const ANSWER_HEAD_BYTES = 256;
+
 /**
  * Splits a byte stream into lines without re-decoding what it has already scanned, and refuses a
  * line longer than `maxLineBytes` (a runaway host must not grow the gateway's memory unboundedly).
+ * A refused line is skipped up to its newline and the lines after it are read as usual: JSON never
+ * contains a raw newline, so the framing survives and the worker need not be stopped. `onOverflow`
+ * gets the first bytes of the refused line, to tell which request it answered.
  *
  * @example
- *   const split = createLineSplitter({ maxLineBytes: 1 << 20, onLine: console.log, onOverflow: () => child.kill() });
+ *   const split = createLineSplitter({ maxLineBytes: 1 << 20, onLine: console.log, onOverflow: (limit, head) => failRequest(answerIdOf(head)) });
  *   stream.on('data', split.push);
  */
-export function createLineSplitter(options: { maxLineBytes: number; onLine: (line: string) => void; onOverflow: (bytes: number) => void }) {
+export function createLineSplitter(options: { maxLineBytes: number; onLine: (line: string) => void; onOverflow: (maxLineBytes: number, head: Buffer) => void }) {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  let overflowed = false;
+  let skipping = false;
   return {
     push(chunk: Buffer): void {
-      if (overflowed) return;
       let start = 0;
       for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
         const piece = chunk.subarray(start, newline);
+        start = newline + 1;
+        if (skipping) {
+          // The end of a refused line: what follows is a fresh line.
+          skipping = false;
+          continue;
+        }
         const line = pendingBytes === 0 ? piece.toString('utf8') : Buffer.concat([...pending, piece]).toString('utf8');
         pending = [];
         pendingBytes = 0;
-        start = newline + 1;
         options.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
       }
-      if (start < chunk.length) {
+      if (start < chunk.length && !skipping) {
         pending.push(chunk.subarray(start));
         pendingBytes += chunk.length - start;
         if (pendingBytes > options.maxLineBytes) {
-          overflowed = true;
+          const head = Buffer.from(Buffer.concat(pending).subarray(0, ANSWER_HEAD_BYTES));
           pending = [];
-          options.onOverflow(pendingBytes);
+          pendingBytes = 0;
+          skipping = true;
+          options.onOverflow(options.maxLineBytes, head);
         }
       }
     },
@@ -110,4 +122,17 @@ export function createLineSplitter(options: { maxLineBytes: number; onLine: (lin
       return rest;
     },
   };
+}
+
+/**
+ * Which request an answer is about, from its first bytes: both hosts write `type` and `id` first
+ * (`{"type": "result", "id": 3, …`), so the id is known long before the value ends. Undefined for
+ * a line that does not start that way.
+ */
+export function answerHeadOf(head: Buffer): { type: string; id: number } | undefined {
+  const text = head.toString('latin1');
+  const typeFirst = /^\s*\{\s*"type"\s*:\s*"(\w+)"\s*,\s*"id"\s*:\s*(\d+)\s*[,}]/.exec(text);
+  if (typeFirst) return { type: typeFirst[1]!, id: Number(typeFirst[2]) };
+  const idFirst = /^\s*\{\s*"id"\s*:\s*(\d+)\s*,\s*"type"\s*:\s*"(\w+)"/.exec(text);
+  return idFirst ? { type: idFirst[2]!, id: Number(idFirst[1]) } : undefined;
 }
