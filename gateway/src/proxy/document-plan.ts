@@ -8,11 +8,12 @@ import { frameMatches } from '../plugins/frame-matches.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
 import { sandboxesIntoOpaqueOrigin, type CspContext } from './csp-policy.js';
-import { headerValue, isInjectableResponse, mediaType } from './document-request.js';
+import { extractContentType } from './content-type.js';
+import { headerValue, isInjectableResponse } from './document-request.js';
 import { isEncodingLabel } from './encoding-labels.js';
 import { HeadRewriter, type PassThroughReason } from './head-rewriter.js';
 import { createHeldBytes } from './held-bytes.js';
-import { charsetParameter, isWideCharset } from './html-injection.js';
+import { isWideCharset } from './html-injection.js';
 import { createDocumentTemplates, type DocumentTemplates } from './document-templates.js';
 import type { MetaCspRewrite } from './meta-csp.js';
 import { CACHE_HEADERS } from './response-headers.js';
@@ -71,7 +72,7 @@ const STRIPPED_HEADERS = [...CSP_HEADERS, 'x-frame-options'];
  * charset. Null when it can. Asked by the planner, and again by the activity view for a document
  * that got nothing, so the two always agree.
  */
-export function unfitDocument(headers: Headers, cspMode: CspMode, charset = charsetParameter(headerValue(headers, 'content-type'))): 'sandboxed' | 'unsupported-charset' | null {
+export function unfitDocument(headers: Headers, cspMode: CspMode, charset = extractContentType(headers)?.charset): 'sandboxed' | 'unsupported-charset' | null {
   if (cspMode === 'nonce' && sandboxesIntoOpaqueOrigin(headerValue(headers, 'content-security-policy'))) return 'sandboxed';
   return isWideCharset(charset) ? 'unsupported-charset' : null;
 }
@@ -120,7 +121,8 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
   const heldBytes = createHeldBytes(options.maxHeldBytes ?? HELD_DOCUMENTS * options.maxHeadBytes);
   return (response) => {
     if (!isInjectableResponse(response.statusCode, response.headers)) return null;
-    const charset = charsetParameter(headerValue(response.headers, 'content-type'));
+    const contentType = extractContentType(response.headers);
+    const charset = contentType?.charset;
     if (unfitDocument(response.headers, options.cspMode, charset)) return null;
     const matches = response.frame ? frameMatches(options.activePlugins(response.url)) : options.activePlugins(response.url);
     if (matches.length === 0) return null;
@@ -129,7 +131,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     const context: CspContext = { nonce: randomFromPool(16).toString('base64'), origin };
     const plugins = matches.map(({ plugin }) => plugin.id);
     const webAi = webAiDocument(response, url) ? (options.webAi?.() ?? null) : null;
-    const xml = mediaType(response.headers) === 'application/xhtml+xml';
+    const xml = contentType?.essence === 'application/xhtml+xml';
     // A charset the browser honours outranks any <meta charset>: the head need not wait for one.
     const transportCharset = isEncodingLabel(charset);
     const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession(), webai: webAi !== null });

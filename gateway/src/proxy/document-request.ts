@@ -1,3 +1,5 @@
+import { extractContentType } from './content-type.js';
+
 /**
  * Which exchanges are documents worth injecting. Pure functions over headers so each rule can be
  * unit-tested alone; the proxy calls `isDocumentRequest` before contacting the upstream and
@@ -75,8 +77,8 @@ export function mayPrefetchDocument(method: string, headers: Headers): boolean {
   return !isDocumentRequest(method, headers);
 }
 
-/** The response's media type, lower case, without parameters (`text/html`). */
-export const mediaType = (headers: Headers): string => (headerValue(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+/** The response's media type as the browser takes it (content-type.ts), lower case, without parameters (`text/html`). */
+export const mediaType = (headers: Headers): string => extractContentType(headers)?.essence ?? '';
 
 /** A 2xx HTML response that is shown, not downloaded, and has a body: a whole one (a 206 is a slice of one). */
 export function isInjectableResponse(status: number, headers: Headers): boolean {

@@ -54,11 +54,11 @@ const ENCODING_LABELS: ReadonlySet<string> = new Set(
 );
 
 /**
- * Whether browsers honour `label` (as `charsetParameter` returns it: trimmed, lower case) as a
+ * Whether browsers honour `label` (as `extractContentType` gives it: trimmed, lower case) as a
  * document's encoding.
  *
  * @example
- *   isEncodingLabel(charsetParameter('text/html; charset=Shift_JIS')); // → true
+ *   isEncodingLabel(extractContentType({ 'content-type': 'text/html; charset=Shift_JIS' })?.charset); // → true
  *   isEncodingLabel('utf-9'); // → false: browsers ignore it and prescan for a <meta charset>
  */
 export function isEncodingLabel(label: string | undefined): boolean {

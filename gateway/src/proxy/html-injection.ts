@@ -10,17 +10,7 @@
  */
 const WIDE_LABELS = new Set(['csunicode', 'iso-10646-ucs-2', 'ucs-2', 'unicode', 'unicodefeff', 'unicodefffe', 'utf-16', 'utf-16be', 'utf-16le', 'utf-32', 'utf-32be', 'utf-32le']);
 
-/** The `charset` parameter of a Content-Type, lower case, unquoted; undefined when there is none. */
-export function charsetParameter(contentType: string | undefined): string | undefined {
-  for (const parameter of (contentType ?? '').split(';').slice(1)) {
-    const equals = parameter.indexOf('=');
-    if (equals === -1 || parameter.slice(0, equals).trim().toLowerCase() !== 'charset') continue;
-    return parameter.slice(equals + 1).trim().replace(/^"(.*)"$/, '$1').trim().toLowerCase();
-  }
-  return undefined;
-}
-
-/** Pages labelled UTF-16/32 (by `charsetParameter`) cannot take ASCII markup without corrupting them. */
+/** Pages labelled UTF-16/32 (a charset as `extractContentType` gives it) cannot take ASCII markup without corrupting them. */
 export const isWideCharset = (label: string | undefined): boolean => label !== undefined && WIDE_LABELS.has(label);
 
 /** A UTF-16 byte order mark, which outranks any label: such a page cannot take ASCII markup either. */
