@@ -10,7 +10,7 @@ import { chromiumPath, launchThroughProxy, QUIET_CHROMIUM_ARGS } from './support
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
 import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/proxy-client.js';
 import type { TestSite } from './support/test-site.js';
-import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
+import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, TEXT_TYPE_LAST_BODY, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
 import { goto } from './support/navigate.js';
 import { PLUGIN_FREE_HEADER } from '../gateway/src/proxy/plugin-free-load.js';
 
@@ -103,6 +103,12 @@ for (const mode of ['nonce', 'strip'] as const) {
     test("default-src 'none' only", async () => {
       const page = await open(mode, '/csp-default-only');
       await expectPluginsRan(page);
+    });
+
+    test("an 'unsafe-inline' policy that names a CDN and not the site", async () => {
+      const page = await open(mode, '/csp-unsafe-inline-cdn');
+      await expectPluginsRan(page);
+      await expect(page.locator('html')).toHaveAttribute('data-page-script', 'ran');
     });
 
     test("'strict-dynamic' nonce policy", async () => {
@@ -348,6 +354,21 @@ test.describe('injection rules (nonce mode)', () => {
     expect(await order(page)).toEqual(expect.arrayContaining([expect.stringMatching(/^start:/), expect.stringMatching(/^end:/)]));
   });
 
+  test('a document and a script whose site sends a header twice (nosniff, ETag, Content-Language) load as they do direct, over HTTP/2 to the browser too', async () => {
+    const page = await open('nonce', '/repeated-headers');
+    await expect(page.locator('html')).toHaveAttribute('data-repeated-headers', 'ran');
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+  });
+
+  test('with two Content-Type headers the proxy reads the type the browser renders: the last', async () => {
+    // HTML last: a page with plugins. HTML first: Chromium shows text, so markup put into it would show as text.
+    const html = await open('nonce', '/html-type-last');
+    await expect(html.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    const text = await open('nonce', '/text-type-last');
+    expect(await text.evaluate(() => document.contentType)).toBe('text/plain');
+    expect(await text.locator('body').innerText()).toBe(TEXT_TYPE_LAST_BODY);
+  });
+
   test('a plain-HTTP page is injected', async () => {
     const page = await open('nonce', '/', plainSite.origin);
     await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
@@ -540,6 +561,23 @@ test.describe('injection rules (nonce mode)', () => {
       }
     });
     expect(outcome).toEqual({ value: { pong: { n: 1 } } });
+  });
+
+  test("AiPlugs.infer sends arrays and dates as JSON on a page whose library (Prototype.js 1.6) put toJSON on Array and Date", async () => {
+    const page = await open('nonce', '/');
+    const outcome = await page.evaluate(async () => {
+      const aiplugs = (window as unknown as { AiPlugs: { infer: (id: string, payload: unknown) => Promise<unknown> } }).AiPlugs;
+      const arrayProto = Array.prototype as { toJSON?: () => string };
+      arrayProto.toJSON = function (this: unknown[]) {
+        return `[${this.join(', ')}]`;
+      };
+      Date.prototype.toJSON = function (this: Date) {
+        return `"${this.toISOString()}"`;
+      };
+      // Before: the backend got "ids": "[1, 2]".
+      return aiplugs.infer('ping', { ids: [1, [2, 3]], when: new Date(0) }).then((value) => ({ value }), (error: Error) => ({ error: `${error.name}: ${error.message}` }));
+    });
+    expect(outcome).toEqual({ value: { pong: { ids: [1, [2, 3]], when: '1970-01-01T00:00:00.000Z' } } });
   });
 
   test('a page may not call a plugin that is not injected into it', async () => {

@@ -40,6 +40,8 @@ const page = (title: string, head = '', body = '') =>
 /** The page's own script: proves page scripts still run, and records its place in the order. */
 const APP_JS = `window.__order = window.__order || []; window.__order.push('page:' + document.readyState); document.documentElement.dataset.pageScript = 'ran';`;
 
+/** A page whose last Content-Type is text/plain: the browser shows this text, and nothing else. */
+export const TEXT_TYPE_LAST_BODY = '<!doctype html><html><head><title>text last</title></head><body>text last</body></html>';
 export const LARGE_BYTES = 48 * 1024 * 1024;
 
 /** A local HTTPS site covering every kind of response the proxy must treat right. */
@@ -52,6 +54,11 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       '/csp-header': html({ 'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'", 'x-frame-options': 'DENY' }, page('csp header')),
       '/csp-meta': html({}, page('csp meta', `<meta http-equiv="Content-Security-Policy" content="script-src 'self'; connect-src 'none'">`)),
       '/csp-default-only': html({ 'content-security-policy': "default-src 'none'; script-src-attr 'none'" }, page('csp default only').replace('<script src="/app.js"></script>', '')),
+      // Inline scripts and a CDN, not the site itself: a list the proxy may not add a nonce to.
+      '/csp-unsafe-inline-cdn': html(
+        { 'content-security-policy': "script-src 'unsafe-inline' https://cdn.invalid; style-src 'unsafe-inline'" },
+        page('unsafe inline', '<script>document.documentElement.dataset.pageScript = "ran";</script>').replace('<script src="/app.js"></script>', ''),
+      ),
       '/strict-dynamic': html(
         { 'content-security-policy': "script-src 'nonce-pagenonce' 'strict-dynamic'; object-src 'none'; base-uri 'none'" },
         `<!doctype html><html><head><title>strict dynamic</title><script nonce="pagenonce">window.__order = window.__order || []; window.__order.push('page'); document.documentElement.dataset.pageScript = 'ran';</script></head><body>sd</body></html>`,
@@ -89,6 +96,18 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
         { 'content-type': 'application/xhtml+xml; charset=utf-8' },
         '<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title></head><body><p id="text">an XHTML page &amp; its plugins</p></body></html>',
       ),
+      // Two Content-Type headers (misconfigured stacks): the browser takes the last (content-type.ts).
+      '/html-type-last': (_request, response) => void response.writeHead(200, ['Content-Type', 'text/plain', 'Content-Type', 'text/html']).end(page('html last')),
+      // Headers sent twice, as stacks that set them in both the app and its front server do.
+      '/repeated-headers': (_request, response) =>
+        void response
+          .writeHead(200, ['Content-Type', 'text/html; charset=utf-8', 'X-Content-Type-Options', 'nosniff', 'X-Content-Type-Options', 'nosniff', 'Content-Language', 'en', 'Content-Language', 'de'])
+          .end(page('repeated headers', '', '<script src="/repeated-headers.js"></script>')),
+      '/repeated-headers.js': (_request, response) =>
+        void response
+          .writeHead(200, ['Content-Type', 'text/javascript', 'X-Content-Type-Options', 'nosniff', 'X-Content-Type-Options', 'nosniff', 'ETag', '"a"', 'ETag', '"a"'])
+          .end("document.documentElement.dataset.repeatedHeaders = 'ran';"),
+      '/text-type-last': (_request, response) => void response.writeHead(200, ['Content-Type', 'text/html; charset=utf-8', 'Content-Type', 'text/plain']).end(TEXT_TYPE_LAST_BODY),
       '/download': html({ 'content-disposition': 'attachment; filename="page.html"' }, page('download')),
       '/not-found': respond(404, { 'content-type': 'text/html' }, page('missing')),
       '/excluded/page': html({}, page('excluded')),

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
-import { connect as http2Connect } from 'node:http2';
+import { connect as http2Connect, constants as http2Constants, createServer as createHttp2Server, type IncomingHttpHeaders as Http2Headers } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { connect as netConnect, createServer as createNetServer, Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
 import { Transform } from 'node:stream';
@@ -20,6 +20,7 @@ import { after, before, describe, it } from 'node:test';
 import { generateCACertificate, getLocal, type Mockttp } from 'mockttp';
 import * as passthroughHandlingModule from 'mockttp/dist/rules/passthrough-handling';
 import * as certificatesModule from 'mockttp/dist/util/certificates';
+import { writeHead } from 'mockttp/dist/util/request-utils';
 import { isLocalPortActive, isSocketLoop } from 'mockttp/dist/util/socket-util';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { getHeapStatistics } from 'node:v8';
@@ -689,6 +690,51 @@ describe('mockttp patch: head-flush', () => {
       assert.equal(body, 'data: first\n\n');
     });
   }
+});
+
+describe('mockttp patch: h2-single-values', () => {
+  it('answers an HTTP/2 client a response whose site sent a single-value header twice, joined as a browser reads them over HTTP/1', async () => {
+    // Node's HTTP/2 server threw ERR_HTTP2_HEADER_SINGLE_VALUE: the page could not load through the proxy at all.
+    const server = createHttp2Server((_request, response) => {
+      const headers: Array<[string, string]> = [
+        ['X-Content-Type-Options', 'nosniff'],
+        ['X-Content-Type-Options', 'nosniff'],
+        ['Content-Type', 'text/plain'],
+        ['Content-Type', 'text/html'],
+        ['Content-Type', 'text/plain'],
+        ['Content-Length', '2'],
+        ['Content-Length', '2'],
+        ['Set-Cookie', 'a=1'],
+        ['Set-Cookie', 'b=2'],
+      ];
+      try {
+        writeHead(response, 200, undefined, headers);
+        response.end('ok');
+      } catch {
+        // The compatibility response keeps the headers that threw: reset the stream, or the client waits for ever.
+        response.stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+      }
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = http2Connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      const stream = client.request({ ':path': '/' });
+      const [headers] = (await once(stream, 'response')) as [Http2Headers];
+      let body = '';
+      for await (const chunk of stream) body += String(chunk);
+      assert.equal(body, 'ok');
+      assert.equal(headers[':status'], 200);
+      assert.equal(headers['x-content-type-options'], 'nosniff');
+      // The last valid Content-Type wins for a browser, as it did with the three headers.
+      assert.equal(headers['content-type'], 'text/plain, text/html, text/plain');
+      assert.equal(headers['content-length'], '2');
+      assert.deepEqual(headers['set-cookie'], ['a=1', 'b=2']);
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
 });
 
 describe('mockttp patch: upstream-idle', () => {
