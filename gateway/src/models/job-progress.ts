@@ -49,11 +49,7 @@ export function createJobProgress(job: ProgressState, filename: string, ctx: Pro
     }
   };
 
-  const publish = (progress: ModelProgress, force: boolean) => {
-    job.last = progress;
-    job.published = true;
-    const now = Date.now();
-    if (!force && now - lastEventAt < ctx.settings.progressIntervalMs) return;
+  const fanOut = (progress: ModelProgress, now: number) => {
     lastEventAt = now;
     for (const listener of job.listeners) listener(progress);
     emitEvents(progress);
@@ -61,6 +57,25 @@ export function createJobProgress(job: ProgressState, filename: string, ctx: Pro
       lastLogAt = now;
       ctx.logger?.info(`Downloading model ${filename} for ${[...job.plugins].join(', ')}… ${describeProgress(progress)}`);
     }
+  };
+
+  // Progress held back by the interval goes out when it ends, whether or not more bytes come: a
+  // burst and then a stall otherwise left every listener on the count before the burst.
+  let held: NodeJS.Timeout | undefined;
+  const publish = (progress: ModelProgress, force: boolean) => {
+    job.last = progress;
+    job.published = true;
+    const now = Date.now();
+    if (!force && now - lastEventAt < ctx.settings.progressIntervalMs) {
+      held ??= setTimeout(() => {
+        held = undefined;
+        fanOut(job.last, Date.now());
+      }, lastEventAt + ctx.settings.progressIntervalMs - now).unref();
+      return;
+    }
+    clearTimeout(held);
+    held = undefined;
+    fanOut(progress, now);
   };
 
   const onProgress = (progress: DownloadProgress) => {

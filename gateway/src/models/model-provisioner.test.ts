@@ -62,6 +62,21 @@ describe('model provisioner', () => {
     assert.equal(second?.headers['if-range'], `"${sha256Hex(content).slice(0, 16)}"`);
   });
 
+  it('publishes the bytes a burst brought once the progress interval ends, though none follow (a stall)', async (t) => {
+    // Before: the burst's progress fell inside the interval and was dropped, and with no byte after
+    // it every event said 0 bytes until the stall retry, while GET /api/models said 38%.
+    const f = await fixture(t);
+    const content = randomContent(256 * 1024);
+    const plugin = serve(f, '/m.bin', content, { script: [{ stallAfter: 100_000 }] });
+    const done = f.provisioner({ progressIntervalMs: 200, stallTimeoutMs: 5_000 }).ensure(plugin);
+    const burst = () => f.events.some((event) => event.type === 'model-progress' && event.state === 'downloading' && event.receivedBytes === 100_000);
+    while (!burst() && f.server.requestsFor('/m.bin').length < 2) await sleep(20);
+    assert.ok(burst(), 'no event told of the 100,000 bytes before the stall retry');
+    assert.equal(f.server.requestsFor('/m.bin').length, 1);
+    await done;
+    assert.equal(f.events.filter((event) => event.type === 'model-progress').at(-1)?.state, 'ready');
+  });
+
   it('resumes after a connection reset', async (t) => {
     const f = await fixture(t);
     const content = randomContent(256 * 1024);
