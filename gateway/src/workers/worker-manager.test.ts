@@ -317,6 +317,28 @@ test('stop() ends every worker and refuses new work', async () => {
   assert.equal(await errorCode(workers.infer(await fixturePlugin('node-ops'), {}, noSignal())), 'shutting_down');
 });
 
+test('the model download stops when its only caller leaves, and a later call starts it again', async () => {
+  // Before: the download ran on with the worker's lifetime, after the page that started it had gone.
+  const signals: AbortSignal[] = [];
+  const { workers } = manager({
+    provisionModels: (_plugin, signal) => {
+      signals.push(signal);
+      if (signals.length > 1) return Promise.resolve({ MATH_MODEL_PATH: join(MODELS_DIR, 'math-model.bin') });
+      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('download aborted')), { once: true }));
+    },
+  });
+  const plugin = await fixturePlugin('seed-math');
+  const caller = new AbortController();
+  const first = errorCode(workers.infer(plugin, { a: 2, b: 3 }, caller.signal));
+  await waitFor(() => signals.length === 1, 'the download to start');
+  caller.abort();
+  assert.equal(await first, 'cancelled');
+  await waitFor(() => signals[0]?.aborted, 'the download to be stopped');
+  await waitFor(() => workers.status('seed-math')?.state === 'idle', 'the worker to be idle');
+  assert.equal(workers.status('seed-math')?.recentCrashes, 0);
+  assert.deepEqual(await workers.infer(plugin, { a: 2, b: 3 }, noSignal()), { sum: 5, model_path: join(MODELS_DIR, 'math-model.bin') });
+});
+
 test('a model provisioning failure fails the request without counting as a crash', async () => {
   const { workers } = manager({
     provisionModels: async () => {

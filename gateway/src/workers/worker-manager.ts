@@ -150,6 +150,8 @@ class PluginWorker {
   startedAt: number | null = null;
   lastError: string | null = null;
   private starting = false;
+  /** Aborts the model download of a start in progress: the worker's lifetime, or the last waiting caller leaving. */
+  private provisioning: AbortController | null = null;
   private stopping: Promise<void> | null = null;
   private killReason: KillReason | null = null;
   private backoffUntil = 0;
@@ -243,6 +245,8 @@ class PluginWorker {
     else if (job.worker && job.requestId !== undefined) job.worker.cancel(job.requestId);
     // The slot stays taken until the host confirms or answers: one request at a time means it.
     this.finish(job, { error: workerErrors.cancelled() });
+    // A page that started a big download and left must not keep it going (the part is kept for the next caller).
+    if (this.queue.length === 0 && this.inFlight.size === 0) this.provisioning?.abort();
     this.armIdle();
   }
 
@@ -410,10 +414,20 @@ class PluginWorker {
       if (!entry) throw workerErrors.noLocalBackend(this.id);
       this.setState('provisioning');
       let modelPaths: Record<string, string>;
+      const provisioning = new AbortController();
+      this.provisioning = provisioning;
       try {
-        modelPaths = await this.options.provisionModels(plugin, this.lifetime);
+        modelPaths = await this.options.provisionModels(plugin, AbortSignal.any([this.lifetime, provisioning.signal]));
       } catch (error) {
+        if (provisioning.signal.aborted && !this.closed) {
+          this.setState('idle', 'model download stopped: no request is waiting for it any more');
+          // A request that came in meanwhile starts it again, from the part on disk.
+          queueMicrotask(() => this.pump());
+          return;
+        }
         throw error instanceof ApiError ? error : workerErrors.modelsUnavailable(this.id, (error as Error).message);
+      } finally {
+        this.provisioning = null;
       }
       if (this.closed) return;
       let command;
