@@ -27,6 +27,10 @@ const portRange = z
   .refine(([low, high]) => low <= high, 'the first port must not be above the second');
 
 const positiveInt = z.coerce.number().int().positive();
+/** Node's timers wait at most 2^31-1 ms; past that one fires after 1 ms (every cloud call timed out at once). */
+const MAX_TIMER_MS = 2_147_483_647;
+const timerMs = positiveInt.max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (24.8 days), the longest a timer waits`);
+const timerSeconds = (min: 0 | 1) => z.coerce.number().int().min(min).max(Math.floor(MAX_TIMER_MS / 1000), `at most ${Math.floor(MAX_TIMER_MS / 1000)} s (24.8 days), the longest a timer waits`);
 
 /**
  * A secret that may be unset (empty = unset, as above) but not blank: a key of spaces would be
@@ -90,12 +94,12 @@ export const configSchema = z.strictObject({
     api_key: optionalSecret,
     model: optionalText,
     /** Per attempt until the answer starts, then the longest silence while it is read. */
-    timeout_ms: positiveInt,
+    timeout_ms: timerMs,
     /**
      * The longest a whole cloud call may take (retries and reading the answer included), however
      * steadily the server sends. The default here also keeps a defaults file without the key loading.
      */
-    total_timeout_ms: positiveInt.default(600_000),
+    total_timeout_ms: timerMs.default(600_000),
     retries: nonNegativeInt,
     /** When the chosen side (local/cloud) cannot serve, whether the other one may. */
     fallback: z.enum(['none', 'local_to_cloud', 'cloud_to_local', 'both']),
@@ -114,14 +118,14 @@ export const configSchema = z.strictObject({
   }),
   workers: z.strictObject({
     python: z.string().min(1),
-    keep_alive_seconds: nonNegativeInt,
-    request_timeout_seconds: positiveInt,
+    keep_alive_seconds: timerSeconds(0),
+    request_timeout_seconds: timerSeconds(1),
     concurrency: positiveInt,
     queue_size: nonNegativeInt,
     /** Per-worker cap on resident memory (the worker and its children) in MB, 0 = none: over it the worker is killed. */
     max_memory_mb: nonNegativeInt,
     /** CPU time one call may use (0 = no budget; wall time is capped by request_timeout_seconds). */
-    request_cpu_seconds: nonNegativeInt,
+    request_cpu_seconds: timerSeconds(0),
     /** Environment variables passed to workers beyond the built-in allowlist (never a gateway secret). */
     env_passthrough: list,
   }),

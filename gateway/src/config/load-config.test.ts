@@ -113,6 +113,10 @@ describe('loadConfig', () => {
     const quiet: string[] = [];
     await loadConfig({ userFile, env: { SYSTEM_API_KEY: 'sk-from-env' }, onNotice: (message) => quiet.push(message) });
     await loadConfig({ userFile, env: {}, onNotice: (message) => quiet.push(message) });
+    // Not said where untrue: no file has a key, or an override sends one all the same.
+    await loadConfig({ env: { SYSTEM_API_KEY: '' }, onNotice: (message) => quiet.push(message) });
+    const overridden = await loadConfig({ userFile, env: { SYSTEM_API_KEY: '' }, overrides: [{ path: ['cloud', 'api_key'], value: 'sk-flag', source: 'test' }], onNotice: (message) => quiet.push(message) });
+    assert.equal(overridden.cloud.api_key, 'sk-flag');
     assert.deepEqual(quiet, []);
   });
 
@@ -120,6 +124,14 @@ describe('loadConfig', () => {
     assert.equal((await loadConfig({ env: {} })).cloud.total_timeout_ms, 600_000);
     assert.equal((await loadConfig({ userFile: await userConfig({ cloud: { total_timeout_ms: 1500 } }), env: {} })).cloud.total_timeout_ms, 1500);
     await assert.rejects(loadConfig({ userFile: await userConfig({ cloud: { total_timeout_ms: 0 } }) }), /cloud\.total_timeout_ms = 0 /);
+  });
+
+  it('refuses a timeout longer than a timer can wait, which would fire after 1 ms', async () => {
+    // Before: 3000000000 ("no limit") was taken, and every cloud call ended in cloud_timeout at once.
+    await assert.rejects(loadConfig({ userFile: await userConfig({ cloud: { total_timeout_ms: 3_000_000_000 } }), env: {} }), /cloud\.total_timeout_ms = 3000000000 .*at most 2147483647 ms/);
+    await assert.rejects(loadConfig({ userFile: await userConfig({ cloud: { timeout_ms: 3_000_000_000 } }), env: {} }), /cloud\.timeout_ms/);
+    await assert.rejects(loadConfig({ userFile: await userConfig({ workers: { request_timeout_seconds: 3_000_000 } }), env: {} }), /workers\.request_timeout_seconds .*at most 2147483 s/);
+    assert.equal((await loadConfig({ userFile: await userConfig({ cloud: { total_timeout_ms: 2_147_483_647 } }), env: {} })).cloud.total_timeout_ms, 2_147_483_647);
   });
 
   it('derives one AIPLUGS_* name per key', () => {

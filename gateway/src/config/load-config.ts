@@ -170,13 +170,14 @@ export interface LoadConfigOptions {
  * What the environment decided silently: `SYSTEM_API_KEY=` (empty) means "no key", beating
  * `cloud.api_key` in the config files, as `CLOUD_BASE_URL=` turns the cloud off. That is on purpose
  * (a shell can switch a key off for one run), but a key in config.json then goes unused without a
- * word, so it is said once, at info level.
+ * word, so it is said once, at info level: when a config file had a key and no key is sent.
  *
  * @example
- *   envNotices({ SYSTEM_API_KEY: '' }); // → ['SYSTEM_API_KEY is set but empty: cloud calls send no API key (cloud.api_key from the config files is not used)']
+ *   envNotices({ SYSTEM_API_KEY: '' }, fileLayers, config); // → ['SYSTEM_API_KEY is set but empty: cloud calls send no API key (cloud.api_key from the config files is not used)']
  */
-export function envNotices(env: NodeJS.ProcessEnv): string[] {
-  return env.SYSTEM_API_KEY === '' ? ['SYSTEM_API_KEY is set but empty: cloud calls send no API key (cloud.api_key from the config files is not used)'] : [];
+export function envNotices(env: NodeJS.ProcessEnv, fileLayers: ConfigAssignment[], config: GatewayConfig): string[] {
+  const fileKey = fileLayers.some(({ path, value }) => path.join('.') === 'cloud.api_key' && typeof value === 'string' && value !== '');
+  return env.SYSTEM_API_KEY === '' && fileKey && config.cloud.api_key === null ? ['SYSTEM_API_KEY is set but empty: cloud calls send no API key (cloud.api_key from the config files is not used)'] : [];
 }
 
 /**
@@ -189,13 +190,8 @@ export function envNotices(env: NodeJS.ProcessEnv): string[] {
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<GatewayConfig> {
   const defaultsFile = options.defaultsFile ?? DEFAULT_CONFIG_FILE;
   const defaults = await readConfigFile(defaultsFile);
-  const layers = [
-    ...flattenConfig(defaults, defaultsFile),
-    ...(options.userFile ? flattenConfig(await readConfigFile(options.userFile), options.userFile) : []),
-    ...envAssignments(defaults, options.env ?? {}),
-    ...(options.overrides ?? []),
-  ];
-  const config = resolveConfig(layers);
-  for (const notice of envNotices(options.env ?? {})) options.onNotice?.(notice);
+  const fileLayers = [...flattenConfig(defaults, defaultsFile), ...(options.userFile ? flattenConfig(await readConfigFile(options.userFile), options.userFile) : [])];
+  const config = resolveConfig([...fileLayers, ...envAssignments(defaults, options.env ?? {}), ...(options.overrides ?? [])]);
+  for (const notice of envNotices(options.env ?? {}, fileLayers, config)) options.onNotice?.(notice);
   return config;
 }

@@ -18,6 +18,13 @@ test('hides a start of the key cut short by "…" or by the end of the text', ()
   assert.equal(hideKey(`excerpt: {"h":"Bearer ${JSON.stringify(KEY).slice(1, 12)}`, KEY), 'excerpt: {"h":"[redacted]');
 });
 
+test("hides the key in PHP's JSON (a / escaped), and a long key's cut start without a regex per length", () => {
+  assert.equal(hideKey(`{"h":"Bearer ${JSON.stringify(KEY).slice(1, -1).replaceAll('/', '\\/')}"}`, KEY), '{"h":"[redacted]"}');
+  const long = `tok-${'x9/'.repeat(700)}end`;
+  assert.equal(hideKey(`said: Bearer ${long.slice(0, 1500)}…`, long), 'said: [redacted]…');
+  assert.equal(hideKey(`a ${long.slice(0, 3)}… b ${long.slice(0, 40)}`, long), `a ${long.slice(0, 3)}… b [redacted]`);
+});
+
 test('leaves other text, and texts without a key, alone', () => {
   assert.equal(hideKey('Incorrect API key provided: sk-****6789', KEY), 'Incorrect API key provided: sk-****6789');
   assert.equal(hideKey(`Bearer ${KEY}`, null), `Bearer ${KEY}`);

@@ -12,7 +12,31 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
  * of the headers as JSON, or our own excerpt of a JSON answer) and URL-encoded.
  */
 function keyForms(key: string): string[] {
-  return [...new Set([key, JSON.stringify(key).slice(1, -1), encodeURIComponent(key)])].filter((form) => form.length >= MIN_SECRET_CHARS);
+  const json = JSON.stringify(key).slice(1, -1);
+  // PHP's json_encode escapes "/" too.
+  return [...new Set([key, json, json.replaceAll('/', '\\/'), encodeURIComponent(key)])].filter((form) => form.length >= MIN_SECRET_CHARS);
+}
+
+/** Where the relay may have cut a text: before each "…", and at its end. */
+function cutPoints(text: string): number[] {
+  const cuts: number[] = [];
+  for (let at = text.indexOf('…'); at !== -1; at = text.indexOf('…', at + 1)) cuts.push(at);
+  cuts.push(text.length);
+  return cuts;
+}
+
+/** The longest start of a form (shorter than the form, at least MIN_SECRET_CHARS) that `text` has just before `cut`. */
+function cutKeyLength(text: string, cut: number, forms: string[]): number {
+  let longest = 0;
+  for (const form of forms) {
+    for (let length = Math.min(form.length - 1, cut); length >= MIN_SECRET_CHARS && length > longest; length -= 1) {
+      if (text.startsWith(form.slice(0, length), cut - length)) {
+        longest = length;
+        break;
+      }
+    }
+  }
+  return longest;
 }
 
 /**
@@ -32,10 +56,12 @@ export function hideKey(text: string, key: string | null | undefined): string {
   // Longest first, so a spelling that contains another is hidden whole.
   const alternatives = [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|');
   let hidden = text.replace(new RegExp(`(?:bearer\\s+)?(?:${alternatives})`, 'gi'), REDACTED);
-  for (const form of forms) {
-    for (let length = form.length - 1; length >= MIN_SECRET_CHARS; length -= 1) {
-      hidden = hidden.replace(new RegExp(`(?:bearer\\s+)?${escapeRegExp(form.slice(0, length))}(?=…|$)`, 'gi'), REDACTED);
-    }
+  // The last cut first, so that the places of the earlier ones stay where they were.
+  for (const cut of cutPoints(hidden).reverse()) {
+    const length = cutKeyLength(hidden, cut, forms);
+    if (length === 0) continue;
+    const bearer = /bearer\s+$/i.exec(hidden.slice(0, cut - length));
+    hidden = `${hidden.slice(0, cut - length - (bearer?.[0].length ?? 0))}${REDACTED}${hidden.slice(cut)}`;
   }
   return hidden;
 }

@@ -55,5 +55,7 @@ describe('describeJsonError', () => {
     const message = describeJsonError(text, parseError(text));
     assert.equal(message, 'invalid JSON at line 1, column 1 (unexpected character)');
     assert.equal(describeJsonError('{\n "a": 1\n "b": 2}', parseError('{\n "a": 1\n "b": 2}')), "invalid JSON at line 3, column 2 (Expected ',' or '}' after property value)");
+    // V8 says "after JSON at position 3" here: the position is given once, as line and column.
+    assert.equal(describeJsonError('{}\nx', parseError('{}\nx')), 'invalid JSON at line 2, column 1 (Unexpected non-whitespace character)');
   });
 });

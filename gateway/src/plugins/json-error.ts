@@ -120,7 +120,7 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
  * quotes the text (`Unexpected token 'r', "root:x:0:0"...`) or names the character is replaced.
  */
 function reasonOf(message: string): string {
-  const reason = message.replace(/ in JSON at position \d+.*$/s, '');
+  const reason = message.replace(/ (?:in|after) JSON at position \d+.*$/s, '');
   return /"|^Unexpected token/.test(reason) ? 'unexpected character' : reason;
 }
 

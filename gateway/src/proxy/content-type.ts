@@ -50,6 +50,18 @@ export function splitHeaderValues(value: string): string[] {
  *   extractContentType({}); // → null
  */
 export function extractContentType(headers: Headers): ContentType | null {
+  // Asked of one response by the planner, the rules and the activity view: read once. Its header
+  // (up to the 256 KiB head a site may send) costs a hostile site nothing to make long.
+  const known = readHeaders.get(headers);
+  if (known !== undefined) return known;
+  const found = readContentType(headers);
+  readHeaders.set(headers, found);
+  return found;
+}
+
+const readHeaders = new WeakMap<Headers, ContentType | null>();
+
+function readContentType(headers: Headers): ContentType | null {
   let found: ContentType | null = null;
   for (const value of contentTypeValues(headers)) {
     const parsed = MIMEType.parse(value);

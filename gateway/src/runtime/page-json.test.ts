@@ -37,6 +37,24 @@ describe('the runtime JSON encoder', () => {
     assert.equal(withPrototypeJs(() => toJson([1, 2])), '[1,2]');
   });
 
+  it("honours a subclass's toJSON and runs a getter once", () => {
+    class Tagged extends Array<number> {
+      toJSON() {
+        return 'tagged';
+      }
+    }
+    let reads = 0;
+    const payload = {
+      tagged: Tagged.from([1]),
+      get counted() {
+        reads += 1;
+        return [1];
+      },
+    };
+    assert.equal(withPrototypeJs(() => toJson(payload)), '{"tagged":"tagged","counted":"[1]"}');
+    assert.equal(reads, 1);
+  });
+
   it("keeps an object's own toJSON, and hands the replacer what it would have got", () => {
     const seen: string[] = [];
     const out = withPrototypeJs(() => toJson({ a: [1], b: { toJSON: () => 7 } }, (key, value) => (seen.push(`${key}:${Array.isArray(value) ? 'array' : typeof value}`), value)));

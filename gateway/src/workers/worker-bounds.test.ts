@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { errorCode, fixturePlugin, waitFor, workerManagers } from './test-support.js';
+import { spawnWorkerProcess } from './worker-process.js';
 
 const noSignal = () => new AbortController().signal;
 const KiB = 1024;
@@ -102,5 +103,42 @@ describe('the default answer limit', () => {
     const answered = (await workers.infer(plugin, { op: 'big', bytes: 50 * MiB }, noSignal())) as { big: string; pid: number };
     assert.equal(answered.big.length, 50 * MiB);
     assert.equal(answered.pid, status?.pid);
+  });
+});
+
+describe('an over-long streamed chunk', () => {
+  test("keeps its call's slot until the backend has stopped the stream: the next call does not run beside it", async () => {
+    // Before: the call failed and its slot went to the next call at once, while the backend was
+    // still at the stream (one call at a time, as the plugin's concurrency said, no more held).
+    const { workers } = manager({ maxAnswerBytes: 1 * MiB, concurrency: 1 });
+    const plugin = await fixturePlugin('node-ops');
+    await workers.infer(plugin, {}, noSignal());
+    const first = errorCode(workers.infer(plugin, { op: 'big', bytes: 3 * MiB, stream: true, thenMs: 500 }, noSignal(), () => undefined));
+    const second = workers.infer(plugin, { op: 'big-running' }, noSignal());
+    assert.equal(await first, 'result_too_large');
+    assert.deepEqual(await second, { bigRunning: false });
+  });
+});
+
+describe('the output budget across windows', () => {
+  test("reports what a window dropped when the next window's first line comes before its end-of-window timer", async (t) => {
+    // Before: admit() handed over the count and the report asked for it again (null): 3 lines vanished unreported.
+    t.mock.timers.enable({ apis: ['Date'], now: 0 });
+    const logged: string[] = [];
+    const dropped: number[] = [];
+    const worker = spawnWorkerProcess({
+      command: { runtime: 'node', program: process.execPath, args: ['-e', "for (let i = 0; i < 5; i++) console.log('a' + i); setTimeout(() => console.log('b'), 400);"], entry: '' },
+      env: process.env,
+      cwd: process.cwd(),
+      outputBudget: { lines: 2, bytes: MiB, windowMs: 1000 },
+      onOutput: (_stream, line) => logged.push(line),
+      onOutputDropped: (output) => dropped.push(output.lines),
+    });
+    await waitFor(() => logged.length === 2, 'the first window to fill');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the three lines over the budget arrive too
+    t.mock.timers.tick(5000); // the window is over; its timer, in real time, fires only after 'b'
+    await worker.exited;
+    assert.deepEqual(logged, ['a0', 'a1', 'b']);
+    assert.deepEqual(dropped, [3]);
   });
 });

@@ -104,6 +104,8 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   onChunk: ((data: unknown) => void) | undefined;
+  /** Set once a streamed chunk overflowed: the call fails so when the host ends it (the slot stays busy until then). */
+  tooLarge?: number;
 }
 
 /** Signals the whole process group (the host is its leader), falling back to the process alone. */
@@ -191,7 +193,12 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     }
     const now = Date.now();
     const { admitted, report: previous } = budget.admit(bytes.length, now);
-    if (previous) reportNow();
+    if (previous) {
+      // admit() has taken the last window's count already: report that, not takeDropped()'s null.
+      if (reportTimer) clearTimeout(reportTimer);
+      reportTimer = null;
+      report(previous);
+    }
     if (admitted) {
       options.onOutput(stream, line ?? decodeOutputLine(bytes, cut));
     } else if (!reportTimer) {
@@ -248,7 +255,8 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
           const entry = pending.get(message.id);
           if (!entry) return;
           pending.delete(message.id);
-          if (message.type === 'result') entry.resolve(message.result);
+          if (entry.tooLarge !== undefined) entry.reject(new AnswerTooLargeError(entry.tooLarge));
+          else if (message.type === 'result') entry.resolve(message.result);
           else if (message.type === 'error') entry.reject(new BackendError(message.error));
           else entry.reject(new WorkerCancelledError('cancelled'));
           return;
@@ -266,10 +274,16 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
         options.onProtocolError?.(`an answer larger than ${limit} bytes, about no request in flight, was skipped`);
         return;
       }
-      pending.delete(id);
-      // A stream goes on after an over-long chunk: ask the host to stop it. A result ended its request.
-      if (about?.type !== 'result') requests?.write(encodeGatewayMessage({ type: 'cancel', id }));
-      entry.reject(new AnswerTooLargeError(limit));
+      if (about?.type === 'result') {
+        pending.delete(id);
+        entry.reject(new AnswerTooLargeError(limit));
+        return;
+      }
+      // A stream goes on after an over-long chunk: ask the host to stop it, and fail the call when
+      // it says it has, so the call's slot is not given to another while the backend still works.
+      entry.onChunk = undefined;
+      entry.tooLarge = limit;
+      requests?.write(encodeGatewayMessage({ type: 'cancel', id }));
     },
   });
   answers?.on('data', splitter.push);

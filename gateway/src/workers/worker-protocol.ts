@@ -70,6 +70,18 @@ export function decodeHostMessage(line: string): { ok: true; message: HostMessag
 /** How many bytes of an over-long answer are kept to tell which request it was about. */
 const ANSWER_HEAD_BYTES = 256;
 
+/** The first `bytes` of `pieces`, copying no more of the (up to 64 MiB) line than that. */
+function headOf(pieces: Buffer[], bytes: number): Buffer {
+  const taken: Buffer[] = [];
+  let length = 0;
+  for (const piece of pieces) {
+    if (length >= bytes) break;
+    taken.push(piece.subarray(0, bytes - length));
+    length += taken.at(-1)!.length;
+  }
+  return Buffer.concat(taken);
+}
+
 /**
  * Splits a byte stream into lines without re-decoding what it has already scanned, and refuses a
  * line longer than `maxLineBytes` (a runaway host must not grow the gateway's memory unboundedly).
@@ -105,7 +117,7 @@ export function createLineSplitter(options: { maxLineBytes: number; onLine: (lin
         pending.push(chunk.subarray(start));
         pendingBytes += chunk.length - start;
         if (pendingBytes > options.maxLineBytes) {
-          const head = Buffer.from(Buffer.concat(pending).subarray(0, ANSWER_HEAD_BYTES));
+          const head = headOf(pending, ANSWER_HEAD_BYTES);
           pending = [];
           pendingBytes = 0;
           skipping = true;

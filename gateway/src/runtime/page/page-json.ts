@@ -3,8 +3,10 @@
  * built-in prototypes. Prototype.js (1.6, still on many older sites) sets `Array.prototype.toJSON`
  * to return its own JSON text, and `Date.prototype.toJSON` to return a quoted one; JSON.stringify
  * calls them first, so every array a plugin sent reached its backend as a string. A replacer sees
- * the value after `toJSON` ran, but it is also given the holder, so it can take the original back.
- * An array's or a date's own `toJSON`, and any other object's, is still honoured.
+ * the value after `toJSON` ran, but it is also given the holder, so it can take the original back:
+ * only when `toJSON` made a string of an array or a date, only when that `toJSON` is the one on
+ * `Array.prototype` or `Date.prototype` (a subclass's or the object's own is honoured), and only
+ * from a data property (a getter is not run twice).
  *
  * @example
  *   const toJson = createToJson({ stringify: JSON.stringify, isArray: Array.isArray, Date, dateToJson: Date.prototype.toJSON });
@@ -22,16 +24,26 @@ type Replacer = (key: string, value: unknown) => unknown;
 
 export function createToJson(builtins: JsonBuiltins): (value: unknown, replacer?: Replacer) => string {
   const { stringify, isArray, Date: NativeDate } = builtins;
-  // Taken now, before any page script runs: a page may replace `Object.hasOwn` or `Function.prototype.call` too.
-  const hasOwn = Object.hasOwn;
+  // Taken now, before any page script runs: a page may replace these too.
+  const ownDescriptor = Object.getOwnPropertyDescriptor;
+  const arrayPrototype = Array.prototype as unknown as { toJSON?: unknown };
+  const datePrototype = NativeDate.prototype as unknown as { toJSON?: unknown };
   const dateToJson = Function.prototype.call.bind(builtins.dateToJson) as (date: Date) => string;
+  /** The array or date a page library's prototype toJSON turned into `converted`, or undefined. */
+  const original = (holder: object, key: string): unknown[] | Date | undefined => {
+    const descriptor = ownDescriptor(holder, key);
+    const value: unknown = descriptor && 'value' in descriptor ? descriptor.value : undefined;
+    if (value === null || typeof value !== 'object') return undefined;
+    const { toJSON } = value as { toJSON?: unknown };
+    if (isArray(value)) return toJSON !== undefined && toJSON === arrayPrototype.toJSON ? value : undefined;
+    return value instanceof NativeDate && toJSON === datePrototype.toJSON && toJSON !== builtins.dateToJson ? value : undefined;
+  };
   return (value, replacer) =>
-    stringify(value, function (this: Record<string, unknown>, key: string, converted: unknown) {
-      const original = this[key];
+    stringify(value, function (this: object, key: string, converted: unknown) {
       let taken = converted;
-      if (original !== null && typeof original === 'object' && !hasOwn(original, 'toJSON')) {
-        if (isArray(original)) taken = original;
-        else if (original instanceof NativeDate) taken = dateToJson(original);
+      if (typeof converted === 'string') {
+        const libraryMade = original(this, key);
+        if (libraryMade !== undefined) taken = isArray(libraryMade) ? libraryMade : dateToJson(libraryMade);
       }
       return replacer ? replacer(key, taken) : taken;
     });
