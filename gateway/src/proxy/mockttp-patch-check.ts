@@ -16,6 +16,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'complete-response-errors', file: 'dist/rules/requests/request-step-impls.js', purpose: 'bytes past a complete upstream response do not fail it' },
   { id: 'head-flush', file: 'dist/rules/requests/request-step-impls.js', purpose: "an HTTP/1 response's head goes out when the site sent it, not with the first body bytes" },
   { id: 'h2-single-values', file: 'dist/util/header-utils.js', purpose: 'a header a site sent twice does not stop an HTTP/2 client getting the response' },
+  { id: 'websocket-pipe-errors', file: 'dist/rules/websockets/websocket-step-impls.js', purpose: 'a relayed socket whose peer went away prints no stack trace per queued message' },
   { id: 'request-listener', file: 'dist/server/mockttp-server.js', purpose: 'a malformed request target cannot crash the process' },
   { id: 'request-target', file: 'dist/util/request-utils.js', purpose: 'a malformed absolute-form target gets a 400' },
   { id: 'sni-callback', file: 'dist/server/http-combo-server.js', purpose: 'bounded, rate-limited leaf certificates' },

@@ -959,6 +959,33 @@ function closeCode(socket: WebSocket, ms: number): Promise<number | 'still open'
   });
 }
 
+describe('mockttp patch: websocket-pipe-errors', () => {
+  it('prints nothing when a client goes away with messages still queued for it (it printed a stack trace per message)', async (t) => {
+    const printed = t.mock.method(console, 'error', () => undefined);
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyWebSocket().thenPassThrough();
+    const { site, siteSocket, client } = await relayedSocketPair(proxy, false);
+    try {
+      client.pause();
+      // Queued in the proxy for a client that reads nothing, then the client is gone.
+      const message = randomBytes(64 * 1024);
+      for (let i = 0; i < 64; i++) siteSocket.send(message, { binary: true, compress: false });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      client.terminate();
+      await closeCode(siteSocket, 5000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(
+        printed.mock.calls.map((call) => String(call.arguments[0])).filter((text) => text.startsWith('Websocket')),
+        [],
+      );
+    } finally {
+      site.close();
+      await proxy.stop();
+    }
+  });
+});
+
 describe('mockttp patch: websocket-message-limit', () => {
   it('closes a relayed socket on a message over maxMessageBytes, from the site or from the client', async () => {
     const proxy = getLocal({ recordTraffic: false });
