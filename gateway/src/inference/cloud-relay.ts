@@ -185,8 +185,9 @@ function redirectTarget(location: string | null, requestUrl: string): string | n
  * Redirects are not followed (the POST is sent with `redirect: 'manual'`): a 3xx is a bad answer.
  * A 307/308 would send the user's prompt again to a host the user never configured, and a
  * 301/302/303 turns the POST into a GET of any URL whose answer the caller reads (the gateway's
- * own API on 127.0.0.1 included; the error codes even told open loopback ports from closed ones). Same-origin redirects are refused too: they still turn the call into a GET of another path
- * of that server (a remote gateway's own API), and OpenAI-compatible servers and AiPlugs gateways
+ * own API on 127.0.0.1 included; the error codes even told open loopback ports from closed ones).
+ * Same-origin redirects are refused too: they still turn the call into a GET of another path of
+ * that server (a remote gateway's own API), and OpenAI-compatible servers and AiPlugs gateways
  * answer their API where it is asked. A redirect there is a base URL to fix (http to https, a
  * moved host), so the message names the status and the target's origin, never its path.
  */
