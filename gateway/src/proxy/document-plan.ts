@@ -26,7 +26,6 @@ export interface DocumentResponse {
   headers: Headers;
   /** A frame's document: it gets only the groups that ask for frames (`all_frames`). */
   frame?: boolean;
-
 }
 
 export interface DocumentPlan {
@@ -72,9 +71,9 @@ const STRIPPED_HEADERS = [...CSP_HEADERS, 'x-frame-options'];
  * charset. Null when it can. Asked by the planner, and again by the activity view for a document
  * that got nothing, so the two always agree.
  */
-export function unfitDocument(headers: Headers, cspMode: CspMode, charset = extractContentType(headers)?.charset): 'sandboxed' | 'unsupported-charset' | null {
+export function unfitDocument(headers: Headers, cspMode: CspMode): 'sandboxed' | 'unsupported-charset' | null {
   if (cspMode === 'nonce' && sandboxesIntoOpaqueOrigin(headerValue(headers, 'content-security-policy'))) return 'sandboxed';
-  return isWideCharset(charset) ? 'unsupported-charset' : null;
+  return isWideCharset(extractContentType(headers)?.charset) ? 'unsupported-charset' : null;
 }
 
 /**
@@ -121,9 +120,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
   const heldBytes = createHeldBytes(options.maxHeldBytes ?? HELD_DOCUMENTS * options.maxHeadBytes);
   return (response) => {
     if (!isInjectableResponse(response.statusCode, response.headers)) return null;
-    const contentType = extractContentType(response.headers);
-    const charset = contentType?.charset;
-    if (unfitDocument(response.headers, options.cspMode, charset)) return null;
+    if (unfitDocument(response.headers, options.cspMode)) return null;
     const matches = response.frame ? frameMatches(options.activePlugins(response.url)) : options.activePlugins(response.url);
     if (matches.length === 0) return null;
     const url = new URL(response.url);
@@ -131,9 +128,10 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     const context: CspContext = { nonce: randomFromPool(16).toString('base64'), origin };
     const plugins = matches.map(({ plugin }) => plugin.id);
     const webAi = webAiDocument(response, url) ? (options.webAi?.() ?? null) : null;
+    const contentType = extractContentType(response.headers);
     const xml = contentType?.essence === 'application/xhtml+xml';
     // A charset the browser honours outranks any <meta charset>: the head need not wait for one.
-    const transportCharset = isEncodingLabel(charset);
+    const transportCharset = isEncodingLabel(contentType?.charset);
     const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession(), webai: webAi !== null });
     const markup = templates.markup(matches, {
       webAi,

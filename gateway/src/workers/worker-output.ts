@@ -1,3 +1,5 @@
+import { createByteLines, firstBytes } from './byte-lines.js';
+
 /**
  * What a backend prints goes to the gateway log, and the log's sinks (stderr, the rotating file,
  * the event bus) queue whatever they are given in the gateway's memory. A backend printing without
@@ -98,9 +100,8 @@ export function decodeOutputLine(line: Buffer, cut: boolean): string {
 }
 
 /**
- * Splits a byte stream into lines of at most `maxLineBytes`: a longer line is passed on at once,
- * cut (at a character boundary), and the rest of it up to its newline is skipped. So at most
- * `maxLineBytes` of a stream is ever held, however long its lines.
+ * Splits printed output into lines of at most `maxLineBytes`: a longer line is passed on at once,
+ * cut (at a character boundary), and the rest of it up to its newline is skipped (byte-lines.ts).
  *
  * @example
  *   const lines = createOutputLines({ maxLineBytes: 16_384, onLine: (bytes, cut) => log(decodeOutputLine(bytes, cut)) });
@@ -108,51 +109,13 @@ export function decodeOutputLine(line: Buffer, cut: boolean): string {
  *   stream.on('end', lines.end);
  */
 export function createOutputLines(options: { maxLineBytes: number; onLine: (line: Buffer, cut: boolean) => void }) {
-  let held: Buffer[] = [];
-  let heldBytes = 0;
-  let skipping = false;
-  const take = (piece: Buffer): Buffer => {
-    const line = heldBytes === 0 ? piece : Buffer.concat([...held, piece]);
-    held = [];
-    heldBytes = 0;
-    return line;
-  };
-  /** Adds the start of a line; passes it on, cut, as soon as it is too long. */
-  const hold = (piece: Buffer) => {
-    if (skipping || piece.length === 0) return;
-    if (heldBytes + piece.length <= options.maxLineBytes) {
-      held.push(piece);
-      heldBytes += piece.length;
-      return;
-    }
-    const line = take(piece);
-    options.onLine(line.subarray(0, utf8Boundary(line, options.maxLineBytes)), true);
-    skipping = true;
-  };
-  return {
-    push(chunk: Buffer): void {
-      let start = 0;
-      for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
-        const piece = chunk.subarray(start, newline);
-        start = newline + 1;
-        if (skipping) {
-          skipping = false;
-          continue;
-        }
-        hold(piece);
-        if (skipping) {
-          // hold() just passed the line on, cut: its newline is here, so the next line starts clean.
-          skipping = false;
-          continue;
-        }
-        options.onLine(take(Buffer.alloc(0)), false);
-      }
-      hold(chunk.subarray(start));
+  return createByteLines({
+    maxLineBytes: options.maxLineBytes,
+    onLine: (line) => options.onLine(line, false),
+    onOverlong: (start) => {
+      // One byte past the limit tells whether the limit falls inside a character.
+      const line = firstBytes(start, options.maxLineBytes + 1);
+      options.onLine(line.subarray(0, utf8Boundary(line, options.maxLineBytes)), true);
     },
-    /** The stream ended: its last line, if it had no newline. */
-    end(): void {
-      if (!skipping && heldBytes > 0) options.onLine(take(Buffer.alloc(0)), false);
-      skipping = false;
-    },
-  };
+  });
 }

@@ -176,14 +176,13 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
   const budgetOptions = options.outputBudget ?? DEFAULT_OUTPUT_BUDGET;
   const budget = createOutputBudget(budgetOptions);
   let reportTimer: NodeJS.Timeout | null = null;
+  /** Says what a window dropped now, and not again when its timer fires. */
   const report = (dropped: DroppedOutput | null) => {
-    if (dropped) options.onOutputDropped?.(dropped, budgetOptions);
-  };
-  const reportNow = () => {
     if (reportTimer) clearTimeout(reportTimer);
     reportTimer = null;
-    report(budget.takeDropped());
+    if (dropped) options.onOutputDropped?.(dropped, budgetOptions);
   };
+  const reportNow = () => report(budget.takeDropped());
   const printed = (stream: 'stdout' | 'stderr', bytes: Buffer, cut: boolean) => {
     let line: string | undefined;
     if (stream === 'stderr') {
@@ -193,12 +192,8 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     }
     const now = Date.now();
     const { admitted, report: previous } = budget.admit(bytes.length, now);
-    if (previous) {
-      // admit() has taken the last window's count already: report that, not takeDropped()'s null.
-      if (reportTimer) clearTimeout(reportTimer);
-      reportTimer = null;
-      report(previous);
-    }
+    // admit() has taken the last window's count already: report that, not takeDropped()'s null.
+    if (previous) report(previous);
     if (admitted) {
       options.onOutput(stream, line ?? decodeOutputLine(bytes, cut));
     } else if (!reportTimer) {

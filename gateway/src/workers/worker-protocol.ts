@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createByteLines, firstBytes } from './byte-lines.js';
 
 /**
  * The request channel between the gateway and a worker host (python-host.py, node-host.mjs):
@@ -70,70 +71,27 @@ export function decodeHostMessage(line: string): { ok: true; message: HostMessag
 /** How many bytes of an over-long answer are kept to tell which request it was about. */
 const ANSWER_HEAD_BYTES = 256;
 
-/** The first `bytes` of `pieces`, copying no more of the (up to 64 MiB) line than that. */
-function headOf(pieces: Buffer[], bytes: number): Buffer {
-  const taken: Buffer[] = [];
-  let length = 0;
-  for (const piece of pieces) {
-    if (length >= bytes) break;
-    taken.push(piece.subarray(0, bytes - length));
-    length += taken.at(-1)!.length;
-  }
-  return Buffer.concat(taken);
-}
-
 /**
- * Splits a byte stream into lines without re-decoding what it has already scanned, and refuses a
- * line longer than `maxLineBytes` (a runaway host must not grow the gateway's memory unboundedly).
- * A refused line is skipped up to its newline and the lines after it are read as usual: JSON never
+ * Splits the answer channel into lines (byte-lines.ts), decoding each once, and refuses a line
+ * longer than `maxLineBytes` (a runaway host must not grow the gateway's memory unboundedly). A
+ * refused line is skipped up to its newline and the lines after it are read as usual: JSON never
  * contains a raw newline, so the framing survives and the worker need not be stopped. `onOverflow`
  * gets the first bytes of the refused line, to tell which request it answered.
  *
  * @example
- *   const split = createLineSplitter({ maxLineBytes: 1 << 20, onLine: console.log, onOverflow: (limit, head) => failRequest(answerIdOf(head)) });
+ *   const split = createLineSplitter({ maxLineBytes: 1 << 20, onLine: console.log, onOverflow: (limit, head) => failRequest(answerHeadOf(head)) });
  *   stream.on('data', split.push);
  */
 export function createLineSplitter(options: { maxLineBytes: number; onLine: (line: string) => void; onOverflow: (maxLineBytes: number, head: Buffer) => void }) {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let skipping = false;
-  return {
-    push(chunk: Buffer): void {
-      let start = 0;
-      for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
-        const piece = chunk.subarray(start, newline);
-        start = newline + 1;
-        if (skipping) {
-          // The end of a refused line: what follows is a fresh line.
-          skipping = false;
-          continue;
-        }
-        const line = pendingBytes === 0 ? piece.toString('utf8') : Buffer.concat([...pending, piece]).toString('utf8');
-        pending = [];
-        pendingBytes = 0;
-        options.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
-      }
-      if (start < chunk.length && !skipping) {
-        pending.push(chunk.subarray(start));
-        pendingBytes += chunk.length - start;
-        if (pendingBytes > options.maxLineBytes) {
-          const head = headOf(pending, ANSWER_HEAD_BYTES);
-          pending = [];
-          pendingBytes = 0;
-          skipping = true;
-          options.onOverflow(options.maxLineBytes, head);
-        }
-      }
+  const lines = createByteLines({
+    maxLineBytes: options.maxLineBytes,
+    onLine: (bytes) => {
+      const line = bytes.toString('utf8');
+      options.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
     },
-    /** The unterminated rest, for streams that end without a final newline (backend output). */
-    flush(): string | null {
-      if (pendingBytes === 0) return null;
-      const rest = Buffer.concat(pending).toString('utf8');
-      pending = [];
-      pendingBytes = 0;
-      return rest;
-    },
-  };
+    onOverlong: (start) => options.onOverflow(options.maxLineBytes, firstBytes(start, ANSWER_HEAD_BYTES)),
+  });
+  return { push: lines.push };
 }
 
 /**
