@@ -68,6 +68,8 @@ describe('manifest schema: match patterns', () => {
 
   it('keeps the library’s reason for other mistakes', () => {
     assert.deepEqual(patternIssues('http://example.com:8080/*'), ['content_scripts[0].matches[0]: Invalid match pattern "http://example.com:8080/*": Hostname cannot include a port']);
+    // A port's "*" is the port's, not the host's: it was called a wildcard misplaced in the host.
+    for (const pattern of ['*://localhost:*/*', 'https://*.example.com:*/*']) assert.deepEqual(patternIssues(pattern), [`content_scripts[0].matches[0]: Invalid match pattern "${pattern}": Hostname cannot include a port`]);
   });
 
   it('repeats only the start of a long refused pattern (a 10 KB pattern filled a log line)', () => {

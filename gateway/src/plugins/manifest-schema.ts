@@ -33,7 +33,8 @@ export function echoPattern(pattern: string): string {
  * matches it against hosts no such pattern names (`x.com`, `foo.*.com`).
  */
 export function hostWildcardProblem(pattern: string): string | null {
-  const host = /^[^:/]+:\/\/([^/]*)/.exec(pattern)?.[1];
+  // The host ends at its port (which the library refuses with its own message) or its path.
+  const host = /^[^:/]+:\/\/([^/:]*)/.exec(pattern)?.[1];
   if (host === undefined || host === '*') return null;
   const rest = host.startsWith('*.') ? host.slice(2) : host;
   return rest.includes('*') ? 'a "*" in the host must be the whole host or its first label, as in "*.example.com"' : null;
