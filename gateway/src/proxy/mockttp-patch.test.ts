@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
 import { connect as http2Connect, constants as http2Constants, createServer as createHttp2Server, type IncomingHttpHeaders as Http2Headers } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -959,6 +960,16 @@ function closeCode(socket: WebSocket, ms: number): Promise<number | 'still open'
   });
 }
 
+/** The most a loopback TCP connection's two socket buffers may hold (Linux's tcp_wmem and tcp_rmem limits; 64 MiB elsewhere). */
+async function kernelSocketBufferMost(): Promise<number> {
+  const most = async (file: string) => Number((await readFile(file, 'utf8')).trim().split(/\s+/)[2]);
+  try {
+    return (await most('/proc/sys/net/ipv4/tcp_wmem')) + (await most('/proc/sys/net/ipv4/tcp_rmem'));
+  } catch {
+    return 64 * MiB;
+  }
+}
+
 describe('mockttp patch: websocket-pipe-errors', () => {
   it('prints nothing when a client goes away with messages still queued for it (it printed a stack trace per message)', async (t) => {
     const printed = t.mock.method(console, 'error', () => undefined);
@@ -968,10 +979,18 @@ describe('mockttp patch: websocket-pipe-errors', () => {
     const { site, siteSocket, client } = await relayedSocketPair(proxy, false);
     try {
       client.pause();
-      // Queued in the proxy for a client that reads nothing, then the client is gone.
+      // Queued in the proxy for a client that reads nothing, then the client is gone. Only what
+      // the proxy itself holds fails there, so the site sends more than the kernel's buffers on
+      // both sides of the proxy can take (a fixed 4 MiB all fitted where tcp_rmem allows 32 MiB,
+      // and the unpatched copy printed nothing).
       const message = randomBytes(64 * 1024);
-      for (let i = 0; i < 64; i++) siteSocket.send(message, { binary: true, compress: false });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const bytes = (await kernelSocketBufferMost()) + 8 * MiB;
+      for (let sent = 0; sent < bytes; sent += message.length) siteSocket.send(message, { binary: true, compress: false });
+      // Until the proxy has read all of it (unpatched) or stopped reading (patched).
+      for (let last = -1, steady = 0; siteSocket.bufferedAmount > 0 && steady < 3; steady = siteSocket.bufferedAmount === last ? steady + 1 : 0) {
+        last = siteSocket.bufferedAmount;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       client.terminate();
       await closeCode(siteSocket, 5000);
       await new Promise((resolve) => setTimeout(resolve, 100));
