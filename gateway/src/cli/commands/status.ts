@@ -29,7 +29,7 @@ export function registerStatusCommand(program: Command): void {
     const running = await findRunningGateway(dataDir);
     if (!running) {
       const runtime = await readRuntimeInfo(dataDir);
-      const reason = runtime ? `runtime.json names pid ${runtime.pid} at ${runtime.apiUrl}, which does not answer (stale: \`aiplugs doctor --fix\` removes it)` : `no runtime.json in ${dataDir}`;
+      const reason = runtime ? `runtime.json names pid ${runtime.pid} at ${runtime.apiUrl}, where no gateway of this data dir answers (stale: \`aiplugs doctor --fix\` removes it)` : `no runtime.json in ${dataDir}`;
       if (flags.json) printJson({ running: false, dataDir, reason });
       else print(`AiPlugs gateway: not running (${reason})`, 'Start it with: aiplugs start');
       process.exitCode = EXIT.notRunning;
