@@ -101,6 +101,27 @@ function rawProxyRequest(proxyPort: number, lines: string[], body = ''): Promise
   });
 }
 
+/** A plain-HTTP request sent inside a CONNECT tunnel to `target`, as an HTTP proxy client may send one. */
+function tunnelledRequest(proxyPort: number, target: string, lines: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: proxyPort });
+    let answer = '';
+    let tunnelled = false;
+    socket.on('data', (data: Buffer) => {
+      answer += data.toString('latin1');
+      if (tunnelled || !answer.includes('\r\n\r\n')) return;
+      tunnelled = true;
+      assert.match(answer, /^HTTP\/1\.1 200 /, answer);
+      answer = '';
+      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+    socket.write(`CONNECT ${target} HTTP/1.1\r\nhost: ${target}\r\n\r\n`);
+    setTimeout(() => socket.end(), 1500);
+  });
+}
+
 let gateway: GatewayChild;
 let site: TestSite;
 let token: string;
@@ -217,6 +238,32 @@ describe('a local program posing as a page', () => {
       'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==',
     ]);
     assert.doesNotMatch(answer, /"type":"hello"/, answer.slice(0, 300));
+  });
+
+  it('cannot name, inside a tunnel to an IP address, a site its server is not', async () => {
+    // A tunnel to an IP address let the Host header name the page's site: a local program's own
+    // server (127.0.0.2 here) got the plugins of localhost's pages injected into its HTML, with a
+    // capability for http://localhost:<port>, an origin it is not. Browsers open tunnels by name.
+    let reached = 0;
+    const own = createServer((_request, response) => {
+      reached += 1;
+      response.writeHead(200, { 'content-type': 'text/html' });
+      response.end('<!doctype html><html><head><title>mine</title></head><body>mine</body></html>');
+    });
+    own.listen(0, '127.0.0.2');
+    await once(own, 'listening');
+    const { port } = own.address() as AddressInfo;
+    try {
+      const answer = await tunnelledRequest(gateway.ready.proxyPort, `127.0.0.2:${port}`, ['GET / HTTP/1.1', `host: localhost:${port}`, 'accept: text/html', 'sec-fetch-dest: document', 'sec-fetch-mode: navigate', 'connection: close']);
+      assert.doesNotMatch(answer, /data-aiplugs="runtime"/, answer.slice(0, 2000));
+      assert.match(answer, /^HTTP\/1\.1 421 /, answer.slice(0, 300));
+      assert.equal(reached, 0, 'the request went no further');
+      // The same server, named as it is, is a page like any other.
+      const named = await tunnelledRequest(gateway.ready.proxyPort, `127.0.0.2:${port}`, ['GET / HTTP/1.1', `host: 127.0.0.2:${port}`, 'accept: text/html', 'connection: close']);
+      assert.match(named, /^HTTP\/1\.1 200 [\s\S]*<body>mine<\/body>/, named.slice(0, 300));
+    } finally {
+      own.close();
+    }
   });
 
   it('cannot use a capability minted for another site', async () => {

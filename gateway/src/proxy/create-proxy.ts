@@ -20,6 +20,7 @@ import { headerValue, isDocumentRequest, isFrameNavigation, isInjectableResponse
 import { injectionDecision, loggableUrl, type DecisionReporter } from './injection-decision.js';
 import { addBridgeRules } from './bridge-rules.js';
 import { HeadMatcher } from './head-matcher.js';
+import { addMisdirectedRules } from './misdirected-requests.js';
 import { isPluginFreeLoad, PLUGIN_FREE_HEADER } from './plugin-free-load.js';
 import { createLeafCertificateCache, DEFAULT_LEAF_CERTIFICATE_LIMITS, type LeafCertificateLimits } from './leaf-certificate-cache.js';
 import { CACHE_HEADERS, CONDITIONAL_REQUEST_HEADERS, NAVIGATION_VARY, withoutHeaders, withVary } from './response-headers.js';
@@ -239,6 +240,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
     });
 
   await server.start(options.port);
+  await addMisdirectedRules(server);
   await addBridgeRules(server, { apiPort: options.apiPort(), secret: options.bridgeSecret, fetchInProcess: options.bridgeFetch });
   const reporter = options.decisions ? { ...options.decisions, cspMode: options.cspMode } : undefined;
   // What carries the mark of a plugin-free load (plugin-free-load.ts: the extension marks the

@@ -4,7 +4,7 @@ import type { RequestMatcher } from 'mockttp/dist/rules/matchers';
 import { Serializable } from 'mockttp/dist/serialization/serialization';
 
 /** What a head matcher may read: the request line and headers, never the body. */
-export type RequestHead = Pick<OngoingRequest, 'method' | 'url' | 'headers'>;
+export type RequestHead = Pick<OngoingRequest, 'method' | 'url' | 'headers' | 'destination'>;
 
 /**
  * A mockttp rule matcher that decides on the request's head, synchronously.
