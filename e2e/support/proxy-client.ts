@@ -14,7 +14,9 @@ export interface RawResponse {
 export async function proxiedRequest(proxyUrl: string, caCertPath: string, url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawResponse> {
   const agent = new ProxyAgent({ uri: proxyUrl, requestTls: { ca: await readFile(caCertPath, 'utf8') } });
   try {
-    const response = await request(url, { dispatcher: agent, method: (options.method ?? 'GET') as 'GET', headers: options.headers ?? {}, ...(options.body !== undefined ? { body: options.body } : {}) });
+    // A copy: undici's ProxyAgent adds a `host` to the headers object it is given, and a shared one
+    // (NAVIGATION_HEADERS) then named the first request's site in every later request.
+    const response = await request(url, { dispatcher: agent, method: (options.method ?? 'GET') as 'GET', headers: { ...options.headers }, ...(options.body !== undefined ? { body: options.body } : {}) });
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(response.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : String(value ?? '');
     return { status: response.statusCode, headers, body: Buffer.from(await response.body.arrayBuffer()) };
