@@ -1,4 +1,6 @@
-import { serve, type ServerType } from '@hono/node-server';
+import { createServer } from 'node:http';
+import { getRequestListener, RequestError, type ServerType } from '@hono/node-server';
+import { errorBody } from '../api/api-error.js';
 import type { ApiEnv } from '../api/api-env.js';
 import { createBridgeEntry } from '../bridge/bridge-entry.js';
 import type { CapabilityIssuer } from '../bridge/page-capability.js';
@@ -33,11 +35,24 @@ export function limitApiSockets(server: ServerType): void {
   http.keepAliveTimeout = API_KEEP_ALIVE_MS;
 }
 
+/**
+ * What the HTTP adapter answers a request it cannot make a URL of (a Host such as `a:b` or
+ * `127.0.0.1:99999`): the API's error shape, where the adapter's own answer was an empty 400.
+ * Anything else that fails before the app answers is the gateway's fault, and says no more.
+ */
+function answerUnservable(error: unknown): Response {
+  return error instanceof RequestError
+    ? Response.json(errorBody('bad_request', 'The request line or Host header is malformed'), { status: 400 })
+    : Response.json(errorBody('internal_error', 'The gateway could not answer this request'), { status: 500 });
+}
+
 function listen(app: FetchApp, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch as never, port, hostname: LOOPBACK }, () => resolve(server));
+    // serve() would make the same server, but passes no errorHandler on to the listener.
+    const server = createServer(getRequestListener(app.fetch as never, { hostname: LOOPBACK, errorHandler: answerUnservable }));
     server.once('error', reject);
     limitApiSockets(server);
+    server.listen(port, LOOPBACK, () => resolve(server));
   });
 }
 
