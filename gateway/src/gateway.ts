@@ -7,9 +7,11 @@ import type { GatewayConfig } from './config/config-schema.js';
 import { loadConfig, type ConfigAssignment } from './config/load-config.js';
 import { clearRuntimeInfo, ensureApiToken, prepareDataDir, resolveDataDir, writeRuntimeInfo } from './data/data-dir.js';
 import { lockDataDir } from './data/data-dir-lock.js';
+import { restrictUmask } from './data/restrict-umask.js';
 import { createEventBus, type EventBus } from './events/event-bus.js';
 import { openLogFile, type LogFile } from './events/log-file.js';
 import { createLogger, type Logger } from './events/logger.js';
+import { assertTrustedModelsFolder } from './models/model-folder.js';
 import { createModelProvisioner } from './models/model-provisioner.js';
 import { assertLoopbackListeners } from './net/assert-loopback.js';
 import { LOOPBACK, pickPort } from './net/pick-port.js';
@@ -80,9 +82,12 @@ export interface RunningGateway {
 export async function startGateway(options: StartGatewayOptions = {}): Promise<RunningGateway> {
   // Before anything listens: an unpatched mockttp would listen on every interface.
   await assertMockttpPatched({ rootPackageJson: repoPath('package.json') });
+  // Before the gateway makes anything: nothing it makes is writable by others (restrict-umask.ts).
+  restrictUmask();
   const env = options.env ?? process.env;
   const dataDir = resolveDataDir(options.dataDir, env);
-  await prepareDataDir(dataDir);
+  // Before anything in it is read: only the user's own data dir (assertOwnDataDir).
+  await prepareDataDir(dataDir, { ownOnly: true });
   const defaultUserConfig = join(dataDir, 'config.json');
   const userFile = options.configFile ?? env.AIPLUGS_CONFIG ?? (existsSync(defaultUserConfig) ? defaultUserConfig : null);
   // loadConfig runs before the logger exists (the config sets its level): its notices wait for it.
@@ -149,13 +154,15 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
   // A port the user pinned and another program holds: say so now, not after the CA and plugins.
   await assertPinnedPortsFree({ api: config.api.port, proxy: config.proxy.port });
   await assertPluginsFolder(config);
+  const modelsDir = config.models_dir ?? repoPath('models');
+  await assertTrustedModelsFolder(modelsDir);
   const token = await ensureApiToken(dataDir);
   logSecrets.push(token);
   const ca = await ensureCertificateAuthority({ dataDir, lifetimeDays: config.ca.lifetime_days, renewBeforeDays: config.ca.renew_before_days, logger: logger.child('ca') });
   const { registry, stopWatching: stopWatchingPlugins } = await loadPlugins(config, logger);
 
   const provisioner = createModelProvisioner({
-    modelsDir: config.models_dir ?? repoPath('models'),
+    modelsDir,
     offline: config.models.offline,
     mirror: config.models.mirror,
     stalePartHours: config.models.stale_part_hours,

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { restrictUmask } from '../data/restrict-umask.js';
 import { VERSION } from '../version.js';
 import { EXIT, reportCliFailure } from './cli-error.js';
 import { registerBrowserCommand } from './commands/browser.js';
@@ -63,6 +64,9 @@ function tolerateClosedOutput(): void {
 /** Runs the CLI; turns known errors into one clear line and a meaningful exit code. */
 export async function main(argv: string[]): Promise<void> {
   tolerateClosedOutput();
+  // Whatever umask it was started with, nothing a command makes (`plugin new`'s files, the data
+  // dir's) is writable by other accounts (restrict-umask.ts).
+  restrictUmask();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

@@ -3,6 +3,8 @@ import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import envPaths from 'env-paths';
 import { z } from 'zod';
+import { ConfigError } from '../config/load-config.js';
+import { checkTrustedDirectory } from './trusted-directory.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 
 /**
@@ -13,10 +15,36 @@ export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv)
   return resolve(flag || env.AIPLUGS_DATA_DIR || envPaths('aiplugs', { suffix: '' }).data);
 }
 
-/** Creates the data dir private to the user (0700): it holds the CA key and the API token. */
-export async function prepareDataDir(dataDir: string): Promise<void> {
+/**
+ * Creates the data dir private to the user (0700): it holds the CA key and the API token.
+ * With `ownOnly` (the gateway), a data dir that is not the user's own is refused before anything
+ * in it is read: see assertOwnDataDir.
+ */
+export async function prepareDataDir(dataDir: string, options: { ownOnly?: boolean } = {}): Promise<void> {
+  // Made (if absent) before the check, so a folder another account slips in meanwhile is checked too.
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (options.ownOnly) await assertOwnDataDir(dataDir);
   await mkdir(join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
   await chmod(dataDir, 0o700);
+}
+
+/**
+ * The gateway trusts its data dir's token, CA key and config (which names the interpreters it
+ * runs), so a data dir another account made (in /tmp, say) would hand that account the user's
+ * traffic and code execution: that account can plant those files and, as its owner, chmod it back
+ * after we made it 0700. Refused unless it belongs to the user (not even to root, for a non-root
+ * user: it could not be made private) and other accounts cannot write to it. Throws a ConfigError
+ * (exit 3) that names the folder and what to do.
+ *
+ * Not required where root works on a user's data dir on purpose (`sudo aiplugs ca install --data-dir`).
+ */
+async function assertOwnDataDir(dataDir: string): Promise<void> {
+  const reason = await checkTrustedDirectory(dataDir, { trustRoot: false });
+  if (!reason) return;
+  throw new ConfigError(
+    `data dir ${dataDir} is ${reason}, so it is not used: another account could have put a token, CA or config in it, or read yours. ` +
+      'Give --data-dir (or AIPLUGS_DATA_DIR) a folder of your own, e.g. a new one; or, if this one is yours, make it so (chown, chmod 700) and check what is in it',
+  );
 }
 
 /** The API token: generated once per install, mode 0600, never injected into pages. */

@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from '../config/load-config.js';
+import { checkTrustedDirectory } from '../data/trusted-directory.js';
 import { formatManifestIssues, modelDeclarationSchema, type ModelDeclaration } from '../plugins/manifest-schema.js';
 import { sha256File } from './hash-file.js';
 import { ModelError } from './model-error.js';
@@ -31,6 +33,26 @@ export interface ModelFolder {
   cachedHash(filename: string): Promise<string | undefined>;
   /** The file's hash (from the cache, else by reading it); undefined when absent. */
   verifiedHash(filename: string, onBytes?: (bytes: number, total: number) => void): Promise<{ sha256: string; size: number } | undefined>;
+}
+
+/**
+ * The gateway runs its workers on the models it finds here and trusts the verify records beside
+ * them (a matching size, mtime and inode skips the hash), so a models folder another account owns
+ * or can write lets it swap a model and forge its record. Refused with a ConfigError (exit 3) that
+ * names the folder; root's folders are trusted (a system-wide install), and a folder not made yet
+ * is fine (the gateway makes it, under its umask: restrict-umask.ts).
+ */
+export async function assertTrustedModelsFolder(dir: string): Promise<void> {
+  const modelsDir = resolve(dir);
+  const reason = await checkTrustedDirectory(modelsDir, { trustRoot: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw error;
+  });
+  if (!reason) return;
+  throw new ConfigError(
+    `models_dir ${modelsDir} is ${reason}: that account could replace a model and its verification record, so it is not used. ` +
+      'Give --models-dir a folder of your own, or make this one yours and not writable by others (chown, chmod o-w)',
+  );
 }
 
 export function openModelFolder(dir: string): ModelFolder {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -292,5 +292,40 @@ describe('plugin folders that are symlinks', () => {
         ['linked-file', 'error', `a symlink to "${join(root, 'notes.txt')}", which is not a folder`],
       ],
     );
+  });
+});
+
+describe('plugin folders another account can change', { skip: process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root to chown a folder to another account' : false }, () => {
+  const OTHER = 12345;
+
+  it("disables another account's plugin folder unread, and the others keep working", async () => {
+    const root = await pluginsDir({ good: manifest('good'), planted: manifest('planted') });
+    await chown(join(root, 'planted'), OTHER, OTHER);
+    const registry = await createPluginRegistry({ pluginsDir: root });
+    assert.equal(registry.get('good')?.status, 'enabled');
+    assert.match(errorsIn(registry.get('planted')).join('\n'), /its folder .*planted is owned by another account \(uid 12345\)/);
+  });
+
+  it('disables every plugin of a plugins folder every account can write', async () => {
+    const root = await pluginsDir({ good: manifest('good') });
+    await chmod(root, 0o777);
+    const registry = await createPluginRegistry({ pluginsDir: root });
+    assert.match(errorsIn(registry.get('good')).join('\n'), /the plugins folder .* is writable by other accounts \(mode 0777\)/);
+  });
+
+  it('keeps no last good version running once its folder becomes writable by others', async () => {
+    const root = await pluginsDir({ good: manifest('good') });
+    const registry = await createPluginRegistry({ pluginsDir: root });
+    assert.equal(registry.get('good')?.status, 'enabled');
+    await chmod(join(root, 'good'), 0o777);
+    await registry.reload();
+    assert.equal(registry.get('good')?.status, 'error');
+  });
+
+  it("trusts the user's group-writable folders (umask 002)", async () => {
+    const root = await pluginsDir({ good: manifest('good') });
+    await chmod(root, 0o775);
+    await chmod(join(root, 'good'), 0o775);
+    assert.equal((await createPluginRegistry({ pluginsDir: root })).get('good')?.status, 'enabled');
   });
 });

@@ -1,5 +1,6 @@
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { checkTrustedDirectory } from '../data/trusted-directory.js';
 import { readInlineScripts } from './inline-scripts.js';
 import { describeJsonError } from './json-error.js';
 import { locatePluginFile } from './locate-plugin-file.js';
@@ -28,6 +29,8 @@ export interface BrokenPlugin {
   status: 'error';
   /** Each problem on its own line, prefixed with its JSON path where there is one. */
   errors: string[];
+  /** Its folder (or the plugins folder) is another account's to change: no last good version keeps running. */
+  untrusted?: true;
 }
 
 export type PluginRecord = LoadedPlugin | BrokenPlugin;
@@ -127,20 +130,38 @@ async function linkProblem(path: string): Promise<string | null> {
 }
 
 /**
+ * Why the code in a folder must not run as the user, or null: a plugin's backend runs with the
+ * user's rights, so its folder, and the plugins folder that holds it (where anyone who can write
+ * adds a plugin, and hot reload loads it), must not be another account's to change
+ * (data/trusted-directory.ts; root's are trusted, as a global npm install's plugins are root's).
+ * A folder that vanished meanwhile is for loadPlugin to report.
+ */
+async function untrustedCode(dir: string): Promise<string | null> {
+  return checkTrustedDirectory(dir, { trustRoot: true }).catch(() => null);
+}
+
+/**
  * Loads each plugin folder of `pluginsDir`, in name order: its folders, and its symlinks to folders
  * (`ln -s ~/src/my-plugin plugins/`: the user put them there; the plugin's own files are still held
  * inside the folder the link leads to, locate-plugin-file.ts). Files (a README, a tsconfig.json) and
  * dot-entries are no plugins; a symlink that leads to no folder is reported, not skipped in silence.
+ * A folder another account can change (untrustedCode) is disabled unread, every one of them when
+ * it is the plugins folder itself.
  */
 async function loadPluginFolders(pluginsDir: string): Promise<PluginRecord[]> {
   const entries = (await readdir(pluginsDir, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const pluginsDirProblem = await untrustedCode(pluginsDir);
   const records = await Promise.all(
     entries.map(async (entry): Promise<PluginRecord | null> => {
       const dir = join(pluginsDir, entry.name);
-      if (entry.isDirectory()) return loadPlugin(dir, entry.name);
-      if (!entry.isSymbolicLink()) return null;
-      const problem = await linkProblem(dir);
-      return problem ? { id: entry.name, dir, status: 'error', errors: [problem] } : loadPlugin(dir, entry.name);
+      if (!entry.isDirectory() && !entry.isSymbolicLink()) return null;
+      const untrusted = (error: string): BrokenPlugin => ({ id: entry.name, dir, status: 'error', errors: [error], untrusted: true });
+      if (pluginsDirProblem) return untrusted(`the plugins folder ${pluginsDir} is ${pluginsDirProblem}: another account could add or change plugins that run as you; make it yours and not writable by others (chown, chmod o-w)`);
+      const problem = entry.isSymbolicLink() ? await linkProblem(dir) : null;
+      if (problem) return { id: entry.name, dir, status: 'error', errors: [problem] };
+      const folderProblem = await untrustedCode(dir);
+      if (folderProblem) return untrusted(`its folder ${dir} is ${folderProblem}: that account could change the code that runs as you; make it yours and not writable by others (chown, chmod o-w), or remove it`);
+      return loadPlugin(dir, entry.name);
     }),
   );
   return records.filter((record): record is PluginRecord => record !== null);
@@ -177,7 +198,8 @@ export async function loadPlugins(pluginsDir: string): Promise<PluginRecord[]> {
  * problems shown. Found by folder: a manifest too broken to read has no id to find it by.
  */
 function keepLastGood(previous: PluginRecord | undefined, record: PluginRecord): PluginRecord {
-  return record.status === 'error' && previous?.status === 'enabled' ? { ...previous, pendingErrors: record.errors } : record;
+  // Not for a folder another account can change now: its code would keep running from files that account controls.
+  return record.status === 'error' && !record.untrusted && previous?.status === 'enabled' ? { ...previous, pendingErrors: record.errors } : record;
 }
 
 /**

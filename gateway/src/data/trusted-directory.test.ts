@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { chmod, chown, lchown, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { checkTrustedDirectory, distrustReason } from './trusted-directory.js';
+
+const USER = 1000;
+const OTHER = 12345;
+const DIR = 0o040000;
+
+describe('distrustReason', () => {
+  const codeRule = { userUid: USER, trustRoot: true };
+  const dataRule = { userUid: USER, trustRoot: false };
+
+  it("trusts the user's folder, group-writable too (Debian's umask 002 with a group per user)", () => {
+    assert.equal(distrustReason({ uid: USER, mode: DIR | 0o755 }, codeRule), null);
+    assert.equal(distrustReason({ uid: USER, mode: DIR | 0o775 }, codeRule), null);
+  });
+
+  it("refuses another account's folder, and root's unless the rule trusts root", () => {
+    assert.equal(distrustReason({ uid: OTHER, mode: DIR | 0o700 }, codeRule), 'owned by another account (uid 12345)');
+    assert.equal(distrustReason({ uid: 0, mode: DIR | 0o755 }, codeRule), null);
+    assert.equal(distrustReason({ uid: 0, mode: DIR | 0o755 }, dataRule), 'owned by another account (uid 0)');
+  });
+
+  it('refuses a folder every account can write, even its own', () => {
+    assert.equal(distrustReason({ uid: USER, mode: DIR | 0o777 }, codeRule), 'writable by other accounts (mode 0777)');
+    assert.equal(distrustReason({ uid: 0, mode: DIR | 0o1777 }, codeRule), 'writable by other accounts (mode 0777)');
+  });
+});
+
+const isRoot = process.getuid?.() === 0;
+describe('checkTrustedDirectory', { skip: !isRoot && process.env.CI !== 'true' ? 'needs root to chown a folder to another account' : false }, () => {
+  const roots: string[] = [];
+  after(async () => {
+    for (const root of roots) await rm(root, { recursive: true, force: true });
+  });
+  const scratch = async () => {
+    const root = await mkdtemp(join(tmpdir(), 'aiplugs-trusted-'));
+    roots.push(root);
+    return root;
+  };
+
+  it("reads the folder's owner and mode", async () => {
+    const root = await scratch();
+    assert.equal(await checkTrustedDirectory(root, { trustRoot: false }), null);
+    await chmod(root, 0o777);
+    assert.equal(await checkTrustedDirectory(root, { trustRoot: false }), 'writable by other accounts (mode 0777)');
+    await chmod(root, 0o700);
+    await chown(root, OTHER, OTHER);
+    assert.equal(await checkTrustedDirectory(root, { trustRoot: false }), 'owned by another account (uid 12345)');
+  });
+
+  it("follows a symlink to the folder, and refuses another account's symlink, which it can repoint", async () => {
+    const root = await scratch();
+    const theirs = join(root, 'theirs');
+    await mkdir(theirs);
+    await chown(theirs, OTHER, OTHER);
+    await symlink(theirs, join(root, 'to-theirs'));
+    assert.equal(await checkTrustedDirectory(join(root, 'to-theirs'), { trustRoot: true }), 'owned by another account (uid 12345)');
+    const mine = join(root, 'mine');
+    await mkdir(mine);
+    await symlink(mine, join(root, 'their-link'));
+    await lchown(join(root, 'their-link'), OTHER, OTHER);
+    assert.equal(await checkTrustedDirectory(join(root, 'their-link'), { trustRoot: true }), 'a symlink owned by another account (uid 12345)');
+  });
+
+  it('rejects when there is nothing there', async () => {
+    await assert.rejects(checkTrustedDirectory(join(await scratch(), 'absent'), { trustRoot: true }), { code: 'ENOENT' });
+  });
+});

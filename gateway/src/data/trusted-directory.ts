@@ -1,0 +1,59 @@
+import { lstat, stat } from 'node:fs/promises';
+
+/** What the rule reads of a folder: its owner and permission bits (a `Stats` fits). */
+export interface OwnerAndMode {
+  uid: number;
+  mode: number;
+}
+
+export interface TrustRule {
+  /** The uid this process runs as. */
+  userUid: number;
+  /**
+   * Whether root's folders are trusted too: yes for code and models (a global `npm install` puts
+   * the example plugins under a root-owned prefix, and root can change anything anyway); no for a
+   * data dir, which must be made private to the user (chmod 0700), and only its owner can.
+   */
+  trustRoot: boolean;
+}
+
+/**
+ * Why a folder is not trusted with what the gateway reads from it and runs (its token and CA,
+ * plugin code, model files), or null when it is: it must belong to the user (or root, if the rule
+ * says so) and not be writable by other accounts. The text completes "<path> is …".
+ *
+ * Group-writable is allowed: Debian and Ubuntu give each user a group of their own and umask 002,
+ * so every folder they make (every git clone) is group-writable, with no one else in that group.
+ *
+ * @example
+ *   distrustReason({ uid: 12345, mode: 0o40755 }, { userUid: 1000, trustRoot: true }); // 'owned by another account (uid 12345)'
+ */
+export function distrustReason(stats: OwnerAndMode, rule: TrustRule): string | null {
+  const ownedByTrusted = stats.uid === rule.userUid || (rule.trustRoot && stats.uid === 0);
+  if (!ownedByTrusted) return `owned by another account (uid ${stats.uid})`;
+  if (stats.mode & 0o002) return `writable by other accounts (mode ${(stats.mode & 0o777).toString(8).padStart(4, '0')})`;
+  return null;
+}
+
+/**
+ * `distrustReason` for the folder at `path` as it is now, and for the symlink at `path` if it is one:
+ * its owner could point it elsewhere at any time, so it must be the user's or root's (who can change
+ * anything anyway); its own mode, always 0777 on Linux, means nothing. Null on platforms without
+ * uids (Windows), where these modes do not apply. Rejects as `lstat`/`stat` do (ENOENT when there
+ * is nothing there).
+ *
+ * @example
+ *   const reason = await checkTrustedDirectory(modelsDir, { trustRoot: true });
+ *   if (reason) throw new ConfigError(`models_dir ${modelsDir} is ${reason}; …`);
+ */
+export async function checkTrustedDirectory(path: string, options: { trustRoot: boolean }): Promise<string | null> {
+  const userUid = process.getuid?.();
+  if (userUid === undefined) return null;
+  const rule = { userUid, trustRoot: options.trustRoot };
+  const link = await lstat(path);
+  if (link.isSymbolicLink()) {
+    const reason = distrustReason({ uid: link.uid, mode: 0 }, { userUid, trustRoot: true });
+    if (reason) return `a symlink ${reason}`;
+  }
+  return distrustReason(link.isSymbolicLink() ? await stat(path) : link, rule);
+}
