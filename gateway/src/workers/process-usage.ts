@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { descendantsOf } from './process-descendants.js';
 
 /** What the watchdog needs to know of one process. */
 export interface ProcessUsage {
@@ -54,18 +55,7 @@ export function parseProcStat(text: string, units: StatUnits): ProcessUsage | nu
 
 /** The pids of `root` and all its descendants in `table` (root first); empty if root is gone. */
 export function treeOf(root: number, table: Map<number, ProcessUsage>): number[] {
-  if (!table.has(root)) return [];
-  const children = new Map<number, number[]>();
-  for (const { pid, ppid } of table.values()) {
-    if (pid === ppid) continue;
-    const siblings = children.get(ppid);
-    if (siblings) siblings.push(pid);
-    else children.set(ppid, [pid]);
-  }
-  const members = new Set([root]);
-  // A Set iterates over what is added while iterating: a breadth-first walk, safe against cycles.
-  for (const pid of members) for (const child of children.get(pid) ?? []) members.add(child);
-  return [...members];
+  return table.has(root) ? [root, ...descendantsOf(root, table.values())] : [];
 }
 
 /** Sums what `table` knows of `pids`. */

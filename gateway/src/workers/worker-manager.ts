@@ -633,13 +633,7 @@ class PluginWorker {
 
   /** Last resort at process exit: no time for grace, but never leave a worker behind. */
   killNow(): void {
-    const pid = this.process?.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(process.platform === 'win32' ? pid : -pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    this.process?.killNow();
   }
 }
 

@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { BackendCommand } from './backend-command.js';
+import { processTreeKiller } from './process-descendants.js';
 import { createOutputBudget, createOutputLines, decodeOutputLine, DEFAULT_OUTPUT_BUDGET, type DroppedOutput, type OutputBudgetOptions } from './worker-output.js';
 import { answerHeadOf, createLineSplitter, decodeHostMessage, encodeGatewayMessage, type BackendFailure } from './worker-protocol.js';
 
@@ -93,10 +94,14 @@ export interface WorkerProcess {
   request(payload: unknown, onChunk?: (data: unknown) => void): WorkerRequest;
   /** Asks the host to drop a request; its `done` settles when the host confirms or answers. */
   cancel(id: number): void;
-  /** SIGTERM to the process group, then SIGKILL after `graceMs`. */
+  /**
+   * SIGTERM to the process group and to the descendants that left it, then SIGKILL after `graceMs`.
+   */
   stop(graceMs: number): Promise<WorkerExit>;
-  /** SIGKILL to the process group now (a hung worker gets no grace). */
+  /** SIGKILL to the process group and the descendants that left it, now (a hung worker gets no grace). */
   kill(): Promise<WorkerExit>;
+  /** SIGKILL to the tree, synchronously, without waiting (for `process.exit`). */
+  killNow(): void;
   stderrTail(): string[];
 }
 
@@ -106,24 +111,6 @@ interface Pending {
   onChunk: ((data: unknown) => void) | undefined;
   /** Set once a streamed chunk overflowed: the call fails so when the host ends it (the slot stays busy until then). */
   tooLarge?: number;
-}
-
-/** Signals the whole process group (the host is its leader), falling back to the process alone. */
-function signalTree(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    if (process.platform !== 'win32') {
-      process.kill(-child.pid, signal);
-      return;
-    }
-  } catch {
-    // the group is already gone, or the child is not a leader
-  }
-  try {
-    child.kill(signal);
-  } catch {
-    // already exited
-  }
 }
 
 /**
@@ -165,6 +152,13 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     detached: process.platform !== 'win32',
     windowsHide: true,
   });
+  // The host leads its own process group; children that left it (a new session) are found in
+  // /proc on Linux while the host lives, and go with it too (process-descendants.ts).
+  const tree = child.pid === undefined ? null : processTreeKiller(child.pid);
+  /** Signals the host's tree while it has not been reaped (afterwards its pid may be another's). */
+  const signalTree = (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) tree?.signal(signal, true);
+  };
   const requests = child.stdio[REQUEST_FD] as Writable | null;
   const answers = child.stdio[ANSWER_FD] as Readable | null;
   // EPIPE when writing to a worker that just died is reported through 'exit'; nothing to add.
@@ -229,7 +223,10 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
       const decoded = decodeHostMessage(line);
       if (!decoded.ok) {
         options.onProtocolError?.(decoded.problem);
-        if (decoded.id !== undefined) failMalformed(decoded.id, decoded.problem);
+        // Not JSON (a backend wrote half a line onto the channel, and the host's answer followed
+        // it): the request its start names, else the one in flight, gets no valid answer.
+        const id = decoded.id ?? answerHeadOf(Buffer.from(line.slice(0, 256)))?.id ?? (pending.size === 1 ? [...pending.keys()][0] : undefined);
+        if (id !== undefined) failMalformed(id, decoded.problem);
         return;
       }
       const message = decoded.message;
@@ -293,6 +290,10 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       if (!alive) return;
       alive = false;
+      // Nothing more is read from a process that has gone: a descendant that escaped with its
+      // stdio (re-parented before it could be found) must not keep the gateway's event loop, and
+      // so its shutdown, waiting on these pipes.
+      for (const stream of child.stdio) stream?.destroy();
       // The output has drained ('close'): say what the last window dropped before the exit is reported.
       reportNow();
       const exit: WorkerExit = { code, signal, expected, ...(spawnError ? { spawnError } : {}) };
@@ -309,15 +310,10 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
       resolve(exit);
     };
     child.once('exit', (code, signal) => {
-      // Anything the backend spawned dies with it (same process group): no orphans, and the
-      // stdio pipes they inherited close, so 'close' below can fire.
-      if (child.pid !== undefined && process.platform !== 'win32') {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // the group is already empty
-        }
-      }
+      // Anything the backend spawned dies with it (its process group, and the children that left
+      // the group found while it lived): no orphans, and the stdio pipes they inherited close, so
+      // 'close' below can fire.
+      if (process.platform !== 'win32') tree?.signal('SIGKILL', false);
       // 'close' waits for stdio to drain, so the last printed lines are in the tail before we
       // report; a grandchild that escaped the group must not delay crash detection for long.
       const late = setTimeout(() => finish(code, signal), 2000);
@@ -332,9 +328,9 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
   const terminate = async (graceMs: number): Promise<WorkerExit> => {
     expected = true;
     if (!alive) return exited;
-    signalTree(child, graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
+    signalTree(graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
     if (graceMs > 0) {
-      const timer = setTimeout(() => signalTree(child, 'SIGKILL'), graceMs);
+      const timer = setTimeout(() => signalTree('SIGKILL'), graceMs);
       timer.unref();
       void exited.then(() => clearTimeout(timer));
     }
@@ -376,6 +372,10 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     },
     stop: (graceMs) => terminate(graceMs),
     kill: () => terminate(0),
+    killNow() {
+      expected = true;
+      signalTree('SIGKILL');
+    },
     stderrTail: () => [...tail],
   };
 }

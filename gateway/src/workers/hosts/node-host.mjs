@@ -37,11 +37,12 @@ function describe(error) {
 
 /**
  * One answer line carrying a backend value: a result, or a chunk's data. JSON.stringify throws on
- * some values (a BigInt, a cycle) and silently leaves out others (a function, a Symbol, an object
- * whose toJSON() returns undefined); both throw here, because an answer without its value is not
- * one the gateway can settle the call with. `what` says where the value came from.
+ * some values (a BigInt, a cycle) and silently leaves out or changes others (a function, a Symbol,
+ * an object whose toJSON() returns undefined; NaN and ±Infinity become null); all of them throw
+ * here, because an answer without its value is not one the gateway can settle the call with.
+ * `what` says where the value came from, `root` names it in a path (`result.a[0].b`).
  */
-function valueLine(message, key, value, what) {
+function valueLine(message, key, value, what, root) {
   let json;
   try {
     json = JSON.stringify(value ?? null);
@@ -49,8 +50,38 @@ function valueLine(message, key, value, what) {
     throw new TypeError(`${what} a value that is not JSON: ${error.message}`);
   }
   if (json === undefined) throw new TypeError(`${what} a value that is not JSON: ${typeof value === 'object' ? 'its toJSON() gave nothing JSON can hold' : `a ${typeof value}`}`);
+  // NaN and ±Infinity were written as null: only a text with a null can hide one.
+  const nonFinite = json.includes('null') ? findNonFinite(value, root) : undefined;
+  if (nonFinite) throw new TypeError(`${what} a value that is not JSON: ${nonFinite}`);
   // Spliced in rather than stringified again inside the message: a result may be megabytes.
   return `${JSON.stringify(message).slice(0, -1)},${JSON.stringify(key)}:${json}}\n`;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * The first NaN or ±Infinity in `value`, described with its path, as the Python host words it; or
+ * undefined. Walks with JSON.stringify itself (a replacer), so it sees exactly what was written
+ * (toJSON() results, own enumerable keys, boxed numbers): linear, and only for texts with a null.
+ */
+function findNonFinite(value, root) {
+  const paths = new Map(); // an object → its path, set when it is met, read for its members
+  let found;
+  try {
+    JSON.stringify(value ?? null, function (key, item) {
+      const path = key === '' && !paths.has(this) ? root : `${paths.get(this)}${Array.isArray(this) ? `[${key}]` : IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`;
+      const number = item instanceof Number ? Number(item) : item;
+      if (typeof number === 'number' && !Number.isFinite(number)) {
+        found = `${path} is ${number}; JSON has no NaN or Infinity (send null or a string)`;
+        throw found;
+      }
+      if (item !== null && typeof item === 'object') paths.set(item, path);
+      return item;
+    });
+  } catch {
+    // thrown to stop at the first one found
+  }
+  return found;
 }
 
 function safeStringify(value) {
@@ -111,7 +142,7 @@ async function handle(id, payload) {
       for await (const item of value) {
         if (controller.signal.aborted) break;
         chunks.push(item);
-        output.write(valueLine({ type: 'chunk', id }, 'data', item, 'run() yielded'));
+        output.write(valueLine({ type: 'chunk', id }, 'data', item, 'run() yielded', 'chunk'));
       }
       value = chunks;
     }
@@ -121,7 +152,7 @@ async function handle(id, payload) {
     }
     let line;
     try {
-      line = valueLine({ type: 'result', id }, 'result', value, 'run() returned');
+      line = valueLine({ type: 'result', id }, 'result', value, 'run() returned', 'result');
     } catch (error) {
       send({ type: 'error', id, error: { type: 'TypeError', message: error.message } });
       return;

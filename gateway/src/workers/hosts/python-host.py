@@ -20,7 +20,9 @@ import concurrent.futures
 import importlib.util
 import inspect
 import json
+import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -69,7 +71,10 @@ class Channel:
         os.set_blocking(fd, True)
 
     def send(self, message):
-        data = (json.dumps(message, default=to_json, allow_nan=False, ensure_ascii=False) + "\n").encode("utf-8")
+        self.write((json.dumps(message, default=to_json, allow_nan=False, ensure_ascii=False) + "\n").encode("utf-8"))
+
+    def write(self, data):
+        """Writes one encoded line (see value_line)."""
         with self.lock:
             view = memoryview(data)
             while view:
@@ -93,6 +98,90 @@ def to_json(value):
     if isinstance(value, (set, frozenset)):
         return list(value)
     raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
+
+
+# JavaScript reads every JSON number as a double: beyond this an integer arrives changed (2**64 + 1
+# as 18446744073709551616, 10**400 as Infinity, and so as null).
+MAX_SAFE_INTEGER = 2 ** 53 - 1
+# An integer token of 16 digits or more (not digits of a float: no "." or exponent next to it) is
+# the only way an int outside that range shows in json.dumps' output. Rare, so only then is the
+# value walked to tell for sure; a long digit string in the text just costs that walk.
+LONG_INTEGER = re.compile(r"(?<![\d.])\d{16,}(?![\d.eE])")
+IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*\Z", re.ASCII)
+
+
+def value_line(message, key, value, what, root):
+    """One answer line carrying a backend value (a result, or a chunk's data) as `key`, encoded.
+    Raises TypeError, saying what and where (`result.a[0].b`), for a value JSON cannot carry
+    faithfully: not JSON at all, NaN or ±Infinity, or an integer JavaScript cannot hold exactly.
+    The value is serialised once and spliced in, and walked only when the text shows a suspect."""
+    try:
+        body = json.dumps(value, default=to_json, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as error:
+        raise TypeError("%s a value that is not JSON: %s" % (what, find_unfaithful(value, root) or error))
+    if LONG_INTEGER.search(body):
+        problem = find_unfaithful(value, root)
+        if problem:
+            raise TypeError("%s a value that is not JSON: %s" % (what, problem))
+    try:
+        return "".join([json.dumps(message)[:-1], ", ", json.dumps(key), ": ", body, "}\n"]).encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate
+        raise TypeError("%s a value that is not JSON: %s" % (what, error))
+
+
+def find_unfaithful(value, root):
+    """The first value in `value` that JSON cannot carry faithfully to JavaScript, described with
+    its path from `root`: NaN or ±Infinity, or an int outside ±(2**53 - 1). None if there is none
+    (or only values json.dumps refuses for another reason). Walks as json.dumps does (to_json for
+    other types), in document order, each container once, without recursion: linear."""
+    seen = {}  # id -> object, kept alive so that no id is reused while walking
+    stack = [(value, None)]  # (value, (parent entry, key or index))
+    while stack:
+        entry = stack.pop()
+        item = entry[0]
+        if item is None or isinstance(item, (bool, str)):
+            continue
+        if isinstance(item, int):
+            if -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                continue
+            shown = str(item) if item.bit_length() <= 128 else "an integer of %d bits" % item.bit_length()
+            return "%s is %s, outside JavaScript's safe integer range \u00b1(2^53 \u2212 1): send large numbers as strings" % (path_of(entry, root), shown)
+        if isinstance(item, float):
+            if math.isfinite(item):
+                continue
+            shown = "NaN" if math.isnan(item) else "Infinity" if item > 0 else "-Infinity"
+            return "%s is %s; JSON has no NaN or Infinity (send null or a string)" % (path_of(entry, root), shown)
+        if id(item) in seen:
+            continue
+        seen[id(item)] = item
+        if isinstance(item, dict):
+            children = [(child, (entry, name if isinstance(name, str) else json.dumps(name))) for name, child in item.items()]
+        elif isinstance(item, (list, tuple)):
+            children = [(child, (entry, index)) for index, child in enumerate(item)]
+        else:
+            try:
+                children = [(to_json(item), entry[1])]
+            except Exception:
+                continue
+        stack.extend(reversed(children))
+    return None
+
+
+def path_of(entry, root):
+    """`result.a[0]["b c"]`: the path of a walked entry, written the way JavaScript would."""
+    keys = []
+    while entry[1] is not None:
+        entry, key = entry[1]
+        keys.append(key)
+    parts = [root]
+    for key in reversed(keys):
+        if isinstance(key, int):
+            parts.append("[%d]" % key)
+        elif IDENTIFIER.match(key):
+            parts.append("." + key)
+        else:
+            parts.append("[%s]" % json.dumps(key, ensure_ascii=False))
+    return "".join(parts)
 
 
 HOST_FILE = os.path.abspath(__file__)
@@ -172,8 +261,9 @@ class Host:
             name = type(error).__name__
             self.channel.send({"type": "error", "id": request_id, "error": {"type": name, "message": "%s (its message could not be sent: %s)" % (name, problem)}})
 
-    def send_chunk(self, request_id, data):
-        self.channel.send({"type": "chunk", "id": request_id, "data": data})
+    @staticmethod
+    def chunk_line(request_id, data):
+        return value_line({"type": "chunk", "id": request_id}, "data", data, "run() yielded", "chunk")
 
     def run_sync(self, request_id, payload):
         """Runs a plain run() in a worker thread; a sync generator is drained there too, so a
@@ -181,12 +271,15 @@ class Host:
         value = self.run(payload)
         if inspect.isgenerator(value):
             chunks = []
-            for item in value:
-                if request_id in self.cancelled:
-                    value.close()
-                    break
-                chunks.append(item)
-                self.loop.call_soon_threadsafe(self.send_chunk, request_id, item)
+            try:
+                for item in value:
+                    if request_id in self.cancelled:
+                        break
+                    chunks.append(item)
+                    # Encoded here, so a chunk that is not JSON fails the call (TypeError, to handle()).
+                    self.loop.call_soon_threadsafe(self.channel.write, self.chunk_line(request_id, item))
+            finally:
+                value.close()
             return chunks
         return value
 
@@ -202,15 +295,17 @@ class Host:
                 chunks = []
                 async for item in value:
                     chunks.append(item)
-                    self.send_chunk(request_id, item)
+                    self.channel.write(self.chunk_line(request_id, item))
                 value = chunks
             if request_id in self.cancelled:
                 self.channel.send({"type": "cancelled", "id": request_id})
                 return
             try:
-                self.channel.send({"type": "result", "id": request_id, "result": value})
-            except (TypeError, ValueError) as error:
-                self.channel.send({"type": "error", "id": request_id, "error": {"type": "TypeError", "message": "run() returned a value that is not JSON: %s" % error}})
+                line = value_line({"type": "result", "id": request_id}, "result", value, "run() returned", "result")
+            except TypeError as error:
+                self.channel.send({"type": "error", "id": request_id, "error": {"type": "TypeError", "message": str(error)}})
+                return
+            self.channel.write(line)
         except asyncio.CancelledError:
             self.channel.send({"type": "cancelled", "id": request_id})
         except BaseException as error:  # the backend's exception goes to the caller; the worker stays up
@@ -277,6 +372,10 @@ class Host:
 
 def main():
     args = parse_args()
+    # The channel is the host's alone: programs the backend starts (os.system, a subprocess with
+    # close_fds=False) must not inherit it, as they do not in the Node host.
+    os.set_inheritable(args.in_fd, False)
+    os.set_inheritable(args.out_fd, False)
     cap_memory(args.data_limit_mb)
     channel = Channel(args.out_fd)
     threading.Thread(target=watch_parent, args=(args.parent_pid,), name="aiplugs-parent-watch", daemon=True).start()
