@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -91,4 +93,19 @@ export function workerManagers(): (overrides?: Partial<WorkerManagerOptions>) =>
     managers.push(workers);
     return { workers, ...recorder };
   };
+}
+
+/**
+ * Writes a plugin folder per `[id, entry file, source]` (a local backend, nothing else) into a new
+ * temporary plugins folder, removed after this test file; returns that folder.
+ */
+export async function backendPlugins(description: string, backends: ReadonlyArray<readonly [id: string, entry: string, source: string]>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'aiplugs-backends-'));
+  after(() => rm(root, { recursive: true, force: true }));
+  for (const [id, entry, source] of backends) {
+    await mkdir(join(root, id));
+    await writeFile(join(root, id, entry), source);
+    await writeFile(join(root, id, 'manifest.json'), JSON.stringify({ manifest_version: 3, id, name: id, version: '1.0.0', description, inference: { default_mode: 'local', local_entry: entry } }));
+  }
+  return root;
 }

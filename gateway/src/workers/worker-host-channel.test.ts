@@ -4,11 +4,8 @@
  * error at once instead of leaving it to the request timeout. Real Python and Node workers.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { fixturePlugin, workerManagers } from './test-support.js';
+import { describe, test } from 'node:test';
+import { backendPlugins, fixturePlugin, workerManagers } from './test-support.js';
 
 const noSignal = () => new AbortController().signal;
 const manager = workerManagers();
@@ -46,16 +43,10 @@ export function run(payload) {
 }
 `;
 
-const root = await mkdtemp(join(tmpdir(), 'aiplugs-host-channel-'));
-after(() => rm(root, { recursive: true, force: true }));
-for (const [id, entry, source] of [
+const root = await backendPlugins('touches the channel', [
   ['channel-py', 'backend.py', PYTHON],
   ['channel-node', 'backend.mjs', NODE],
-] as const) {
-  await mkdir(join(root, id));
-  await writeFile(join(root, id, entry), source);
-  await writeFile(join(root, id, 'manifest.json'), JSON.stringify({ manifest_version: 3, id, name: id, version: '1.0.0', description: 'touches the channel', inference: { default_mode: 'local', local_entry: entry } }));
-}
+]);
 
 for (const id of ['channel-py', 'channel-node']) {
   describe(id, { skip: process.platform !== 'linux' && 'reads /proc' }, () => {

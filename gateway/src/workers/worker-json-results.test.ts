@@ -6,11 +6,8 @@
  * path), so the backend's author knows what to change. Real Python and Node workers.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { fixturePlugin, workerManagers } from './test-support.js';
+import { describe, test } from 'node:test';
+import { backendPlugins, fixturePlugin, workerManagers } from './test-support.js';
 
 const noSignal = () => new AbortController().signal;
 const manager = workerManagers();
@@ -49,16 +46,10 @@ export function run({ op }) {
 }
 `;
 
-const root = await mkdtemp(join(tmpdir(), 'aiplugs-json-results-'));
-after(() => rm(root, { recursive: true, force: true }));
-for (const [id, entry, source] of [
+const root = await backendPlugins('returns values JSON cannot carry', [
   ['json-py', 'backend.py', PYTHON],
   ['json-node', 'backend.mjs', NODE],
-] as const) {
-  await mkdir(join(root, id));
-  await writeFile(join(root, id, entry), source);
-  await writeFile(join(root, id, 'manifest.json'), JSON.stringify({ manifest_version: 3, id, name: id, version: '1.0.0', description: 'returns values JSON cannot carry', inference: { default_mode: 'local', local_entry: entry } }));
-}
+]);
 
 const NO_NAN = 'JSON has no NaN or Infinity (send null or a string)';
 const UNSAFE = "outside JavaScript's safe integer range ±(2^53 − 1): send large numbers as strings";
