@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
-import { connect as http2Connect, constants as http2Constants, createServer as createHttp2Server, type IncomingHttpHeaders as Http2Headers } from 'node:http2';
+import { connect as http2Connect, constants as http2Constants, createSecureServer as createSecureHttp2Server, createServer as createHttp2Server, type IncomingHttpHeaders as Http2Headers } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { connect as netConnect, createServer as createNetServer, Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
 import { Transform } from 'node:stream';
@@ -734,6 +734,44 @@ describe('mockttp patch: h2-single-values', () => {
     } finally {
       client.close();
       server.close();
+    }
+  });
+});
+
+describe('mockttp patch: h2-upstream-headers', () => {
+  it("relays an HTTP/2 site's response with 300 header fields (cookies), where Node's client refused more than 128", async () => {
+    // Node's HTTP/2 client takes 128 fields by default and reset the stream (ENHANCE_YOUR_CALM):
+    // the page got a 502 through the proxy. Chromium takes any number, up to 256 KiB in all.
+    const ca = await generateCACertificate({ subject: { commonName: 'localhost' } });
+    const COOKIES = 300;
+    const site = createSecureHttp2Server({ key: ca.key, cert: ca.cert }, (_request, response) => {
+      const headers: Array<[string, string]> = [['content-type', 'text/plain']];
+      for (let index = 0; index < COOKIES; index++) headers.push(['set-cookie', `c${index}=${index}; Path=/`]);
+      response.writeHead(200, headers.flat() as unknown as Record<string, string>);
+      response.end('ok');
+    });
+    site.listen(0, '127.0.0.1');
+    await once(site, 'listening');
+    const siteUrl = `https://localhost:${(site.address() as AddressInfo).port}`;
+    const proxy = getLocal({ https: ca, http2: true, recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyRequest().thenPassThrough({ ignoreHostHttpsErrors: true });
+    const client = http2Connect(siteUrl, {
+      createConnection: () => tlsConnect({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
+      maxHeaderListPairs: 1000,
+    });
+    try {
+      const stream = client.request({ ':path': '/' });
+      const [headers] = (await once(stream, 'response')) as [Http2Headers];
+      let body = '';
+      for await (const chunk of stream) body += String(chunk);
+      assert.equal(headers[':status'], 200, body.slice(0, 200));
+      assert.equal(headers['set-cookie']?.length, COOKIES);
+      assert.equal(body, 'ok');
+    } finally {
+      client.close();
+      await proxy.stop();
+      site.close();
     }
   });
 });
