@@ -13,6 +13,7 @@ import { openLogFile, type LogFile } from './events/log-file.js';
 import { createLogger, type Logger } from './events/logger.js';
 import { assertTrustedModelsFolder } from './models/model-folder.js';
 import { createModelProvisioner } from './models/model-provisioner.js';
+import { provisionerOptionsFromConfig } from './models/provisioner-settings.js';
 import { assertLoopbackListeners } from './net/assert-loopback.js';
 import { LOOPBACK, pickPort } from './net/pick-port.js';
 import { assertPinnedPortsFree } from './net/port-in-use.js';
@@ -163,11 +164,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
 
   const provisioner = createModelProvisioner({
     modelsDir,
-    offline: config.models.offline,
-    mirror: config.models.mirror,
-    stalePartHours: config.models.stale_part_hours,
-    maxDownloadBytes: config.models.max_download_bytes,
-    minFreeBytes: config.models.min_free_bytes,
+    ...provisionerOptionsFromConfig(config.models),
     bus,
     logger: logger.child('models'),
   });

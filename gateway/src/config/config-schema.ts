@@ -137,6 +137,9 @@ export const configSchema = z.strictObject({
     max_download_bytes: positiveInt,
     /** Free space a model download must leave on the models disk; checked before and while it runs. */
     min_free_bytes: nonNegativeInt,
+    /** A download averaging fewer bytes per second than this over `low_speed_seconds` fails (the part kept, to resume); 0 = no limit. */
+    low_speed_bytes_per_second: nonNegativeInt,
+    low_speed_seconds: timerSeconds(1),
   }),
   ca: z.strictObject({
     lifetime_days: positiveInt.max(825),

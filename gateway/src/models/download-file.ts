@@ -63,6 +63,12 @@ export interface DownloadOptions {
   retryAfterMaxMs: number;
   /** No byte for this long (including while waiting for headers) counts as a transient failure. */
   stallTimeoutMs: number;
+  /**
+   * Low-speed limit, as curl's `--speed-limit`/`--speed-time`: an attempt whose bytes average less
+   * than `lowSpeedBytesPerSecond` over any `lowSpeedWindowMs` fails (for this source; the part is kept).
+   */
+  lowSpeedBytesPerSecond: number;
+  lowSpeedWindowMs: number;
   signal: AbortSignal;
   createPartStream: CreatePartStream;
   /**
@@ -288,11 +294,41 @@ async function openFileSource(source: Extract<ModelSource, { kind: 'file' }>, re
   return { body, totalBytes: stats.size, meta: { sha256: partKey(request), source: source.display, lastModified: validator, totalBytes: stats.size } };
 }
 
+/**
+ * Fails the transfer when fewer than `bytesPerSecond` × window arrived in a whole window: a source
+ * that drips a few bytes now and then never trips the stall timer but would hold every caller
+ * waiting for the model for hours. Not transient: retrying the same source would drip again, so
+ * the next mirror is tried and the part is kept for a later resume.
+ */
+function createLowSpeedGuard(options: DownloadOptions, request: DownloadRequest, source: ModelSource, offset: () => number, destroy: (error: Error) => void) {
+  if (options.lowSpeedBytesPerSecond <= 0 || options.lowSpeedWindowMs <= 0) return { stop: () => undefined };
+  const minimum = (options.lowSpeedBytesPerSecond * options.lowSpeedWindowMs) / 1000;
+  let windowStart = offset();
+  const timer = setInterval(() => {
+    const received = offset() - windowStart;
+    windowStart = offset();
+    if (received >= minimum) return;
+    const origin = source.kind === 'http' ? new URL(String(source.url)).origin : source.display;
+    const seconds = Math.round(options.lowSpeedWindowMs / 100) / 10;
+    const rate = Math.round((received * 1000) / options.lowSpeedWindowMs);
+    destroy(
+      new ModelError(
+        'network',
+        `Download of ${request.filename} from ${origin} averaged ${rate} B/s over ${seconds}s, below the minimum of ${options.lowSpeedBytesPerSecond} B/s (low-speed limit); ` +
+          `stopped at byte ${offset()}, the partial file is kept and will resume`,
+      ),
+    );
+  }, options.lowSpeedWindowMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
 /** One attempt: from `state.offset` to the end of the source, appending to the `.part`. */
 async function transferOnce(source: ModelSource, request: DownloadRequest, state: PartState, options: DownloadOptions): Promise<void> {
   const watchdog = createStallWatchdog(options.stallTimeoutMs, () => source.display);
   let sink: HashingSink | undefined;
   let body: Readable | undefined;
+  let lowSpeed: { stop(): void } | undefined;
   try {
     const opened =
       source.kind === 'http' ? await openHttpSource(source, request, state, options, watchdog) : await openFileSource(source, request, state, options);
@@ -318,6 +354,7 @@ async function transferOnce(source: ModelSource, request: DownloadRequest, state
     // The watchdog is fed by bytes reaching the disk: if neither the network nor the disk moves
     // for `stallTimeoutMs`, this attempt is stuck either way.
     watchdog.touch();
+    lowSpeed = createLowSpeedGuard(options, request, source, () => state.offset, (error) => opened.body.destroy(error));
     const guard = createByteGuard({
       offset: state.offset,
       limit: byteLimit(request),
@@ -331,6 +368,7 @@ async function transferOnce(source: ModelSource, request: DownloadRequest, state
     }
   } finally {
     watchdog.stop();
+    lowSpeed?.stop();
     if (body && !body.destroyed) body.destroy();
     if (sink) {
       if (!sink.destroyed && !sink.writableFinished) sink.destroy();

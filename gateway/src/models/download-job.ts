@@ -1,5 +1,6 @@
 import type { EventBus } from '../events/event-bus.js';
 import type { ModelDeclaration } from '../plugins/manifest-schema.js';
+import type { ModelPeer } from '../plugins/plugin-registry.js';
 import { createJobProgress, type ProgressState } from './job-progress.js';
 import { modelErrorInfo, type ModelErrorInfo } from './model-error.js';
 import type { ModelSource } from './model-source.js';
@@ -19,7 +20,15 @@ export interface JobContext extends ProvisionContext {
 }
 
 /** Starts provisioning one file; the job publishes `ready` or `failed` when it settles. */
-export function startJob(ctx: JobContext, declaration: ModelDeclaration, sha256: string | null, sources: ModelSource[], plugin: string, logProgress: boolean): Job {
+export function startJob(
+  ctx: JobContext,
+  declaration: ModelDeclaration,
+  sha256: string | null,
+  sources: ModelSource[],
+  plugin: string,
+  logProgress: boolean,
+  peers: ModelPeer[] = [],
+): Job {
   const { filename, size } = declaration;
   const state: ProgressState = {
     plugins: new Set([plugin]),
@@ -32,6 +41,7 @@ export function startJob(ctx: JobContext, declaration: ModelDeclaration, sha256:
     declaration,
     sha256,
     sources,
+    peers,
     controller: new AbortController(),
     progress: createJobProgress(state, filename, ctx),
     waiters: 0,

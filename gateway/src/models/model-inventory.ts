@@ -94,7 +94,9 @@ export function collectDeclarations(plugins: PluginWithModels[]): Declared[] {
         byName.set(declaration.filename, entry);
       } else if (entry.sha256 !== declaration.sha256 && !entry.conflict) {
         const first = entry.owners[0]?.plugin.id ?? '?';
-        entry.conflict = `"${declaration.filename}" is declared with SHA-256 ${entry.sha256} by ${first} and ${declaration.sha256} by ${plugin.id}`;
+        entry.conflict =
+          `"${declaration.filename}" is declared with SHA-256 ${entry.sha256} by ${first} and ${declaration.sha256} by ${plugin.id}; ` +
+          'rename the model (its "filename") in one of the manifests so that each plugin gets its own file';
       }
       entry.size ??= declaration.size;
       entry.owners.push({ plugin, declaration });
@@ -127,7 +129,7 @@ async function statusOf(ctx: InventoryContext, entry: Declared): Promise<ModelSt
     percent: total ? Math.min(100, Math.round((1000 * received) / total) / 10) : null,
     bytesPerSecond,
   });
-  if (entry.conflict) return { ...base, state: 'conflict', error: { code: 'conflict', message: entry.conflict } };
+  if (entry.conflict) return conflictStatus(ctx, entry, base);
   const active = ctx.activeProgress(entry.filename);
   if (active) return withProgress(active.receivedBytes, active.totalBytes, Math.round(active.bytesPerSecond));
   const stats = await stat(target).catch(() => undefined);
@@ -141,6 +143,15 @@ async function statusOf(ctx: InventoryContext, entry: Declared): Promise<ModelSt
   const part = await stat(`${join(ctx.modelsDir, entry.filename)}.part`).catch(() => undefined);
   if (part && (await isFileLocked(target, ctx.lockStaleMs))) return withProgress(part.size, entry.size ?? null, null);
   return { ...base, receivedBytes: part ? part.size : null };
+}
+
+/** A file declared with two hashes: says whose verified file is on disk, if the cache knows (name-conflict.ts). */
+async function conflictStatus(ctx: InventoryContext, entry: Declared, base: ModelStatus): Promise<ModelStatus> {
+  const stats = await stat(base.path).catch(() => undefined);
+  const onDisk = stats?.isFile() ? await ctx.cache.lookup(entry.filename, stats) : undefined;
+  const holders = entry.owners.filter(({ declaration }) => onDisk !== undefined && declaration.sha256 === onDisk).map(({ plugin }) => plugin.id);
+  const holding = holders.length > 0 ? ` (the file on disk is the one of ${holders.join(', ')}, which keeps using it)` : '';
+  return { ...base, state: 'conflict', sizeOnDisk: stats?.isFile() ? stats.size : null, error: { code: 'conflict', message: `${entry.conflict ?? ''}${holding}` } };
 }
 
 /** Re-hashes every present declared file, ignoring (and refreshing) the cache; moves nothing. */

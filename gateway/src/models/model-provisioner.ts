@@ -75,9 +75,14 @@ export function createModelProvisioner(options: ModelProvisionerOptions): ModelP
     const sha256 = await expectedHash(pins, declaration);
     let job = jobs.get(declaration.filename);
     if (job && job.sha256 !== sha256) {
-      throw new ModelError('conflict', `Plugin ${plugin.id} declares ${declaration.filename} with SHA-256 ${sha256 ?? PENDING_SHA256}, but ${[...job.plugins].join(', ')} is fetching it with ${job.sha256 ?? PENDING_SHA256}`);
+      throw new ModelError(
+        'conflict',
+        `Plugin ${plugin.id} declares ${declaration.filename} with SHA-256 ${sha256 ?? PENDING_SHA256}, but ${[...job.plugins].join(', ')} is fetching it with ${job.sha256 ?? PENDING_SHA256}. ` +
+          'Rename the model (its "filename") in one of the manifests so that each plugin gets its own file.',
+      );
     }
-    if (!job) job = track(startJob(jobContext, declaration, sha256, sources, plugin.id, !ensureOptions.quiet));
+    const peers = (plugin.modelPeers ?? []).filter((peer) => peer.filename === declaration.filename);
+    if (!job) job = track(startJob(jobContext, declaration, sha256, sources, plugin.id, !ensureOptions.quiet, peers));
     const shared = job;
     shared.plugins.add(plugin.id);
     if (!ensureOptions.quiet) shared.logProgress = true;

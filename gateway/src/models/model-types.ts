@@ -7,9 +7,10 @@ import type { ModelProgress } from './progress-meter.js';
 
 /**
  * The part of a loaded plugin the provisioner reads: its id (for messages and events), its folder
- * (for relative `file:` sources) and its manifest. Any `LoadedPlugin` fits.
+ * (for relative `file:` sources), its manifest, and the other plugins that declare the same file
+ * names (`modelPeers`, from the registry; absent for plugins built in code). Any `LoadedPlugin` fits.
  */
-export type PluginWithModels = Pick<LoadedPlugin, 'id' | 'dir' | 'manifest'>;
+export type PluginWithModels = Pick<LoadedPlugin, 'id' | 'dir' | 'manifest'> & Partial<Pick<LoadedPlugin, 'modelPeers'>>;
 
 export interface EnsureOptions {
   /** Cancels this caller's wait; a shared download stops only when every caller has cancelled. */

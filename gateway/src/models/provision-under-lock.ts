@@ -9,6 +9,8 @@ import { folderError, ModelError } from './model-error.js';
 import type { ModelFolder } from './model-folder.js';
 import type { PinStore } from './model-pins.js';
 import type { ModelSource } from './model-source.js';
+import { nameConflict } from './name-conflict.js';
+import type { ModelPeer } from '../plugins/plugin-registry.js';
 import { formatBytes } from './progress-meter.js';
 import type { ProvisionerSettings } from './provisioner-settings.js';
 import { ensureSpace } from './space-reserve.js';
@@ -26,6 +28,8 @@ export interface FileJob {
   /** null: a pending declaration's first download, whose hash is pinned when it completes. */
   readonly sha256: string | null;
   readonly sources: ModelSource[];
+  /** Other plugins declaring this file name, with their hashes (see name-conflict.ts). */
+  readonly peers: ModelPeer[];
   readonly controller: AbortController;
   plugins: Set<string>;
   logProgress: boolean;
@@ -37,6 +41,7 @@ const forWhom = (job: FileJob) => [...job.plugins].join(', ');
 /**
  * Makes one file present and verified: a cache hit needs no lock; otherwise under the cross-process
  * lock, a file someone else finished is verified, a wrong one moved aside, and a missing one downloaded.
+ * A file that another plugin declares under the same name with its own hash is left alone (`conflict`).
  */
 export async function provisionFile(ctx: ProvisionContext, job: FileJob): Promise<string> {
   const { filename } = job.declaration;
@@ -52,7 +57,12 @@ export async function provisionFile(ctx: ProvisionContext, job: FileJob): Promis
     // Whoever held the lock may have finished the file meanwhile; a corrupt one is moved aside, not deleted.
     const present = await ctx.folder.verifiedHash(filename, (receivedBytes, totalBytes) => job.progress.onProgress({ phase: 'verifying', receivedBytes, totalBytes }));
     if (present && present.sha256 === expected) return target;
+    const claim = { filename, target, expected, plugins: [...job.plugins], peers: job.peers };
+    const taken = nameConflict(claim, present?.sha256);
+    if (taken) throw taken;
     if (present) await setAside(ctx, job, expected, present.sha256);
+    const notOurs = nameConflict(claim, undefined);
+    if (notOurs) throw notOurs;
     await download(ctx, job, expected);
     return target;
   } catch (error) {
@@ -123,6 +133,8 @@ async function download(ctx: ProvisionContext, job: FileJob, expected: string | 
       retryMaxMs: settings.retryMaxMs,
       retryAfterMaxMs: settings.retryAfterMaxMs,
       stallTimeoutMs: settings.stallTimeoutMs,
+      lowSpeedBytesPerSecond: settings.lowSpeedBytesPerSecond,
+      lowSpeedWindowMs: settings.lowSpeedWindowMs,
       signal: job.controller.signal,
       createPartStream: settings.createPartStream,
       ensureSpace: (bytesToCome) => ensureSpace(settings, folder.modelsDir, { filename, forWhom: forWhom(job), bytesToCome }),

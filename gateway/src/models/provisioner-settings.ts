@@ -1,3 +1,4 @@
+import type { GatewayConfig } from '../config/config-schema.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../events/logger.js';
 import { createPartFileStream, type CreatePartStream } from './download-file.js';
@@ -19,6 +20,14 @@ export interface ModelProvisionerOptions {
   logger?: Logger;
   /** No byte for this long fails an attempt as stalled. Default 30 000. */
   stallTimeoutMs?: number;
+  /**
+   * Low-speed limit (curl's `--speed-limit`/`--speed-time`): an attempt that averages less than
+   * this many bytes per second over `lowSpeedWindowMs` fails for its source, keeping the part.
+   * Default 10 240 (10 KiB/s); 0 turns it off. Config: `models.low_speed_bytes_per_second`.
+   */
+  lowSpeedBytesPerSecond?: number;
+  /** The window of the low-speed limit. Default 60 000 (one minute, so a brief dip passes). Config: `models.low_speed_seconds`. */
+  lowSpeedWindowMs?: number;
   /** Extra attempts per source after a transient failure. Default 5. */
   retries?: number;
   /** First backoff delay, doubled per retry with jitter. Default 1 000. */
@@ -51,6 +60,19 @@ export interface ModelProvisionerOptions {
 
 const GiB = 1024 * 1024 * 1024;
 
+/** The provisioner options the config's `models` section sets (the gateway and `aiplugs models` alike). */
+export function provisionerOptionsFromConfig(models: GatewayConfig['models']) {
+  return {
+    offline: models.offline,
+    mirror: models.mirror,
+    stalePartHours: models.stale_part_hours,
+    maxDownloadBytes: models.max_download_bytes,
+    minFreeBytes: models.min_free_bytes,
+    lowSpeedBytesPerSecond: models.low_speed_bytes_per_second,
+    lowSpeedWindowMs: models.low_speed_seconds * 1000,
+  } satisfies Partial<ModelProvisionerOptions>;
+}
+
 export type ProvisionerSettings = ReturnType<typeof resolveProvisionerSettings>;
 
 /** The options with their documented defaults filled in; a bad mirror spec throws here. */
@@ -60,6 +82,8 @@ export function resolveProvisionerSettings(options: ModelProvisionerOptions) {
     mirrors: parseMirrorSpec(options.mirror ?? null),
     stalePartMs: (options.stalePartHours ?? 168) * 3_600_000,
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+    lowSpeedBytesPerSecond: options.lowSpeedBytesPerSecond ?? 10_240,
+    lowSpeedWindowMs: options.lowSpeedWindowMs ?? 60_000,
     retries: options.retries ?? 5,
     retryBaseMs: options.retryBaseMs ?? 1_000,
     retryMaxMs: options.retryMaxMs ?? 30_000,

@@ -20,6 +20,18 @@ export interface LoadedPlugin {
   inlineScripts: ReadonlyMap<string, string>;
   /** Set when a later edit broke the plugin: this (last good) version keeps running meanwhile. */
   pendingErrors?: string[];
+  /**
+   * The other enabled plugins that declare one of this plugin's model file names, with the hash
+   * each declares (the same or another): the provisioner settles a name declared with two hashes.
+   */
+  modelPeers?: ModelPeer[];
+}
+
+/** Another plugin declaring a model file name (see `LoadedPlugin.modelPeers`). */
+export interface ModelPeer {
+  filename: string;
+  plugin: string;
+  sha256: string;
 }
 
 export interface BrokenPlugin {
@@ -185,8 +197,8 @@ function assignIds(records: PluginRecord[]): PluginRecord[] {
   });
 }
 
-/** The registry's rules across plugins: one folder per id, one hash per model file name. */
-const settle = (records: PluginRecord[]) => rejectModelConflicts(assignIds(records));
+/** The registry's rules across plugins: one folder per id; who shares which model file name. */
+const settle = (records: PluginRecord[]) => noteModelPeers(assignIds(records));
 
 /** Loads every plugin folder of `pluginsDir` (see loadPluginFolders) and settles ids and model files among them. */
 export async function loadPlugins(pluginsDir: string): Promise<PluginRecord[]> {
@@ -203,25 +215,28 @@ function keepLastGood(previous: PluginRecord | undefined, record: PluginRecord):
 }
 
 /**
- * Models live in one central folder, keyed by file name: two plugins may share a file, but not
- * declare different contents (hashes) under one name, or each would keep replacing the other's.
- * The first plugin (in id order) keeps the name; a later one that disagrees is disabled.
+ * Models live in one central folder, keyed by file name, so two plugins that declare one name
+ * share one file. When they disagree on its hash, neither is disabled here: only the models folder
+ * knows whose file is already there (the provisioner decides, see docs/MODELS.md §1). Each plugin
+ * is told who else declares its files, with which hash, in `modelPeers`.
  */
-function rejectModelConflicts(records: PluginRecord[]): PluginRecord[] {
-  const owners = new Map<string, { id: string; sha256: string }>();
-  return records.map((record) => {
+function noteModelPeers(records: PluginRecord[]): PluginRecord[] {
+  const declarers = new Map<string, ModelPeer[]>();
+  for (const record of records) {
+    if (record.status !== 'enabled') continue;
+    for (const model of record.manifest.inference?.models ?? []) {
+      const list = declarers.get(model.filename) ?? [];
+      if (!list.some((peer) => peer.plugin === record.id)) list.push({ filename: model.filename, plugin: record.id, sha256: model.sha256 });
+      declarers.set(model.filename, list);
+    }
+  }
+  return records.map((record): PluginRecord => {
     if (record.status !== 'enabled') return record;
-    const models = record.manifest.inference?.models ?? [];
-    const conflicts = models.flatMap((model, index) => {
-      const owner = owners.get(model.filename);
-      if (owner && owner.sha256 !== model.sha256) {
-        return [`inference.models[${index}].filename: "${model.filename}" is already declared by plugin "${owner.id}" with a different sha256`];
-      }
-      return [];
-    });
-    if (conflicts.length > 0) return { id: record.id, dir: record.dir, status: 'error', errors: conflicts };
-    for (const model of models) if (!owners.has(model.filename)) owners.set(model.filename, { id: record.id, sha256: model.sha256 });
-    return record;
+    const rest: LoadedPlugin = { ...record };
+    delete rest.modelPeers; // a last good version kept from before carries the old list
+    const filenames = new Set((record.manifest.inference?.models ?? []).map((model) => model.filename));
+    const peers = [...filenames].flatMap((filename) => (declarers.get(filename) ?? []).filter((peer) => peer.plugin !== record.id));
+    return peers.length > 0 ? { ...rest, modelPeers: peers } : rest;
   });
 }
 

@@ -1,6 +1,7 @@
 import { createEventBus } from '../../events/event-bus.js';
 import { createLogger } from '../../events/logger.js';
 import { createModelProvisioner } from '../../models/model-provisioner.js';
+import { provisionerOptionsFromConfig } from '../../models/provisioner-settings.js';
 import { createPluginRegistry } from '../../plugins/plugin-registry.js';
 import { repoPath } from '../../package-paths.js';
 import { createWebAiBuiltIns, withBuiltIns } from '../../webai/builtin-plugins.js';
@@ -18,11 +19,7 @@ export async function loadModelsContext(flags: ModelsCommandFlags): Promise<Mode
   const registry = await createPluginRegistry({ pluginsDir: flags.pluginsDir ?? config.plugins_dir ?? repoPath('plugins') });
   const provisioner = createModelProvisioner({
     modelsDir: flags.modelsDir ?? config.models_dir ?? repoPath('models'),
-    offline: config.models.offline,
-    mirror: config.models.mirror,
-    stalePartHours: config.models.stale_part_hours,
-    maxDownloadBytes: config.models.max_download_bytes,
-    minFreeBytes: config.models.min_free_bytes,
+    ...provisionerOptionsFromConfig(config.models),
     bus,
     logger: logger.child('models'),
   });
