@@ -96,6 +96,11 @@ test('--help works everywhere and usage errors exit 2', async () => {
   }
   expect((await runCli(['no-such-command'])).code).toBe(2);
   expect((await runCli(['ca', 'install', '--store', 'nowhere'])).code).toBe(2);
+  // A port in hex was taken as another port (0x1610 = 5648), an empty folder as the default one.
+  for (const args of [['start', '--api-port', '0x1610'], ['start', '--proxy-port', '8e3'], ['start', '--data-dir', ''], ['status', '--data-dir', ''], ['start', '--plugins-dir', '']]) {
+    const result = await runCli(args);
+    expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+  }
   const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-cli-'));
   const noTty = await runCli(['ca', 'install', '--data-dir', dataDir]);
   expect(noTty.code).toBe(2);

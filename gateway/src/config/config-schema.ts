@@ -19,18 +19,28 @@ const list = z.preprocess((value) => {
 /** Empty strings mean "unset" so that `FOO=` in a shell clears a setting. */
 const optionalText = z.preprocess((value) => (value === '' ? null : value), z.string().min(1).nullable());
 
-const port = z.coerce.number().int().min(0).max(65535);
+/**
+ * A number from JSON, or from an environment variable written in plain decimal. z.coerce took
+ * whatever Number() takes: "0x1610" was port 5648, "1e3" was 1000, and "" (a variable set to
+ * nothing) was 0. Any other text stays text, and fails as "expected number".
+ */
+const decimal = <T extends z.ZodNumber>(schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' && /^\s*-?\d+(?:\.\d+)?\s*$/.test(value) ? Number(value) : value), schema);
+
+const portNumber = z.number().int().min(0).max(65535);
+const port = decimal(portNumber);
 const optionalPort = z.preprocess((value) => (value === '' ? null : value), port.nullable());
 const portRange = z
   .preprocess((value) => (typeof value === 'string' ? value.split(/[-,]/).map((part) => part.trim()) : value),
-    z.tuple([port.min(1), port.min(1)]))
+    z.tuple([decimal(portNumber.min(1)), decimal(portNumber.min(1))]))
   .refine(([low, high]) => low <= high, 'the first port must not be above the second');
 
-const positiveInt = z.coerce.number().int().positive();
+const positiveNumber = z.number().int().positive();
+const positiveInt = decimal(positiveNumber);
 /** Node's timers wait at most 2^31-1 ms; past that one fires after 1 ms (every cloud call timed out at once). */
 const MAX_TIMER_MS = 2_147_483_647;
-const timerMs = positiveInt.max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (24.8 days), the longest a timer waits`);
-const timerSeconds = (min: 0 | 1) => z.coerce.number().int().min(min).max(Math.floor(MAX_TIMER_MS / 1000), `at most ${Math.floor(MAX_TIMER_MS / 1000)} s (24.8 days), the longest a timer waits`);
+const timerMs = decimal(positiveNumber.max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (24.8 days), the longest a timer waits`));
+const timerSeconds = (min: 0 | 1) => decimal(z.number().int().min(min).max(Math.floor(MAX_TIMER_MS / 1000), `at most ${Math.floor(MAX_TIMER_MS / 1000)} s (24.8 days), the longest a timer waits`));
 
 /**
  * A secret that may be unset (empty = unset, as above) but not blank: a key of spaces would be
@@ -39,7 +49,7 @@ const timerSeconds = (min: 0 | 1) => z.coerce.number().int().min(min).max(Math.f
 const optionalSecret = optionalText.refine((value) => value === null || value.trim() !== '', {
   message: 'only whitespace, which would be sent as a bare "Authorization: Bearer"; give the key, or an empty value for no key',
 });
-const nonNegativeInt = z.coerce.number().int().min(0);
+const nonNegativeInt = decimal(z.number().int().min(0));
 
 export const cspModeSchema = z.enum(['nonce', 'strip']);
 
@@ -81,7 +91,7 @@ export const configSchema = z.strictObject({
     /** Leaf certificates kept in memory (least recently used first out). */
     leaf_cache_size: positiveInt,
     /** New leaf certificates minted per second, all clients together (fractions allowed). */
-    leaf_mints_per_second: z.coerce.number().positive(),
+    leaf_mints_per_second: decimal(z.number().positive()),
     /** New leaf certificates that may be minted at once after a quiet period. */
     leaf_mint_burst: positiveInt,
     /** How much of an upload mockttp keeps as its replay copy; the upload itself always streams through. */
@@ -142,13 +152,13 @@ export const configSchema = z.strictObject({
     low_speed_seconds: timerSeconds(1),
   }),
   ca: z.strictObject({
-    lifetime_days: positiveInt.max(825),
+    lifetime_days: decimal(positiveNumber.max(825)),
     renew_before_days: positiveInt,
   }),
   /** The log file `<data dir>/logs/gateway.log` (the same lines as stderr, secrets redacted). */
   logs: z.strictObject({
     /** Size at which gateway.log is rotated to gateway.log.1. */
-    max_file_bytes: z.coerce.number().int().min(4096),
+    max_file_bytes: decimal(z.number().int().min(4096)),
     /** Rotated files kept (gateway.log.1 … .N); the oldest goes first. */
     max_files: positiveInt,
     /** Activity events (documents the proxy decided about, inference calls) kept in memory for the dashboard; the oldest goes first. */

@@ -134,6 +134,21 @@ describe('loadConfig', () => {
     assert.equal((await loadConfig({ userFile: await userConfig({ cloud: { total_timeout_ms: 2_147_483_647 } }), env: {} })).cloud.total_timeout_ms, 2_147_483_647);
   });
 
+  it('takes numbers in plain decimal only: a hex, exponent or empty value is refused, not read as another number', async () => {
+    // Number() took "0x1610" as port 5648, "1e3" as 1000 and "" (a variable set to nothing) as 0.
+    for (const [name, value, key] of [
+      ['AIPLUGS_API_PORT', '0x1610', 'api.port'],
+      ['AIPLUGS_API_MAX_BODY_BYTES', '1e3', 'api.max_body_bytes'],
+      ['AIPLUGS_MODELS_MIN_FREE_BYTES', '', 'models.min_free_bytes'],
+      ['AIPLUGS_WORKERS_MAX_MEMORY_MB', ' ', 'workers.max_memory_mb'],
+    ] as const) {
+      await assert.rejects(loadConfig({ env: { [name]: value } }), (error: Error) => error instanceof ConfigError && error.message.includes(key), `${name}=${JSON.stringify(value)}`);
+    }
+    const config = await loadConfig({ env: { AIPLUGS_API_PORT: ' 6001 ', AIPLUGS_API_MAX_BODY_BYTES: '2048', AIPLUGS_PROXY_LEAF_MINTS_PER_SECOND: '2.5' } });
+    assert.deepEqual([config.api.port, config.api.max_body_bytes, config.proxy.leaf_mints_per_second], [6001, 2048, 2.5]);
+    assert.equal((await loadConfig({ env: { AIPLUGS_API_PORT: '' } })).api.port, null, 'an empty port still means "pick one"');
+  });
+
   it('derives one AIPLUGS_* name per key', () => {
     assert.equal(envNameFor(['proxy', 'csp_mode']), 'AIPLUGS_PROXY_CSP_MODE');
   });

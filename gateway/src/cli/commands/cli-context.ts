@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { ensureCertificateAuthority, type CertificateAuthority } from '../../ca/certificate-authority.js';
 import type { GatewayConfig } from '../../config/config-schema.js';
 import { loadConfig } from '../../config/load-config.js';
@@ -15,8 +15,21 @@ export interface DataDirFlags {
   json?: boolean;
 }
 
-export const addDataDirOption = (command: Command) => command.option('--data-dir <dir>', 'the gateway data dir (default: AIPLUGS_DATA_DIR or the per-user app folder)');
-export const addConfigOption = (command: Command) => command.option('--config <file>', 'a user config file (default: <data dir>/config.json when present)');
+/** A folder or file argument: an empty one (`--data-dir ""`, an unset shell variable) is a usage error, not the default. */
+export function parsePathArgument(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a path, got an empty one (leave the option out for the default)');
+  return value;
+}
+
+/** A port argument, in plain decimal (Number() took "0x1610" as 5648 and "8e3" as 8000). */
+export function parsePortArgument(value: string): number {
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) throw new InvalidArgumentError('expected a port number 0-65535 (0 = any free port)');
+  return port;
+}
+
+export const addDataDirOption = (command: Command) => command.option('--data-dir <dir>', 'the gateway data dir (default: AIPLUGS_DATA_DIR or the per-user app folder)', parsePathArgument);
+export const addConfigOption = (command: Command) => command.option('--config <file>', 'a user config file (default: <data dir>/config.json when present)', parsePathArgument);
 export const addJsonOption = (command: Command) => command.option('--json', 'print JSON on stdout instead of text');
 
 export const cliDataDir = (flags: DataDirFlags, env: NodeJS.ProcessEnv = process.env) => resolveDataDir(flags.dataDir, env);

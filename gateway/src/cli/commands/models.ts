@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline/promises';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { Logger } from '../../events/logger.js';
+import { parsePathArgument } from './cli-context.js';
 import type { ModelProvisioner, ModelStatus, PluginWithModels } from '../../models/model-provisioner.js';
 import { describeProgress, formatBytes, formatDuration, type ModelProgress } from '../../models/progress-meter.js';
 import type { PluginRecord } from '../../plugins/plugin-registry.js';
@@ -142,9 +143,9 @@ export function registerModelsCommand(
   const models = program
     .command('models')
     .description('list, download, verify and clean up the models plugins declare')
-    .option('--models-dir <dir>', 'central models folder (default: from config / AIPLUGS_MODELS_DIR)')
-    .option('--plugins-dir <dir>', 'plugins folder (default: from config)')
-    .option('--config <file>', 'a user config file layered over config/config.json');
+    .option('--models-dir <dir>', 'central models folder (default: from config / AIPLUGS_MODELS_DIR)', parsePathArgument)
+    .option('--plugins-dir <dir>', 'plugins folder (default: from config)', parsePathArgument)
+    .option('--config <file>', 'a user config file layered over config/config.json', parsePathArgument);
   const context = (command: Command) => load(command.optsWithGlobals<ModelsCommandFlags>());
 
   models

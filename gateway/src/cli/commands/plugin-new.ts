@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { scaffoldPlugin, SCAFFOLD_BACKENDS, SCAFFOLD_DEFAULT_MATCHES, type ScaffoldBackend } from '../../authoring/scaffold-plugin.js';
 import { PACKAGE_ROOT } from '../../package-paths.js';
+import { parsePathArgument } from './cli-context.js';
 
 interface PluginNewFlags {
   backend: ScaffoldBackend;
@@ -39,7 +40,7 @@ export function registerPluginNewCommand(program: Command): void {
     .option('--name <name>', 'human-readable name (default: from the id)')
     .option('--description <text>', 'one-sentence description')
     .option('--match <pattern>', `a match pattern for the content script; repeatable (default: ${SCAFFOLD_DEFAULT_MATCHES.join(' ')}, local pages only)`, collect)
-    .option('--plugins-dir <dir>', 'where plugins live (default: AIPLUGS_PLUGINS_DIR or the repository plugins/)')
+    .option('--plugins-dir <dir>', 'where plugins live (default: AIPLUGS_PLUGINS_DIR or the repository plugins/)', parsePathArgument)
     .option('--json', 'print the result as JSON')
     .action(async (id: string, flags: PluginNewFlags) => {
       const result = await scaffoldPlugin({

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { parsePathArgument, parsePortArgument } from './cli-context.js';
 import type { ConfigAssignment } from '../../config/load-config.js';
 import { reportCliFailure } from '../cli-error.js';
 import { requestLoginUrl } from '../../browser/gateway-link.js';
@@ -21,12 +21,6 @@ async function pointSystemProxyAtGateway(gateway: RunningGateway): Promise<void>
   }
   await setSystemProxy({ dataDir: gateway.info.dataDir, backend, target: { host: '127.0.0.1', port: gateway.info.proxyPort }, gatewayPid: process.pid });
   gateway.logger.info(`System proxy (${backend.name}) now points at ${gateway.info.proxyUrl}; it is restored when the gateway stops`);
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number 0-65535 (0 = any free port)');
-  return port;
 }
 
 interface StartFlags {
@@ -56,12 +50,12 @@ export function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description('start the gateway (API + proxy) in the foreground; Ctrl-C stops it')
-    .option('--api-port <port>', 'API port (default: first free in 5000-5100; 0 = any)', parsePort)
-    .option('--proxy-port <port>', 'proxy port (default: first free in 8080-8180; 0 = any)', parsePort)
-    .option('--plugins-dir <dir>', 'plugins folder (default: the repository plugins/)')
-    .option('--models-dir <dir>', 'central models folder (default: the repository models/)')
-    .option('--data-dir <dir>', 'where the CA, token, runtime.json and logs live')
-    .option('--config <file>', 'a user config file layered over config/config.json')
+    .option('--api-port <port>', 'API port (default: first free in 5000-5100; 0 = any)', parsePortArgument)
+    .option('--proxy-port <port>', 'proxy port (default: first free in 8080-8180; 0 = any)', parsePortArgument)
+    .option('--plugins-dir <dir>', 'plugins folder (default: the repository plugins/)', parsePathArgument)
+    .option('--models-dir <dir>', 'central models folder (default: the repository models/)', parsePathArgument)
+    .option('--data-dir <dir>', 'where the CA, token, runtime.json and logs live', parsePathArgument)
+    .option('--config <file>', 'a user config file layered over config/config.json', parsePathArgument)
     .option('--json', 'print one JSON ready line on stdout, logs stay on stderr')
     .option('--system-proxy', 'also point the OS proxy settings at the gateway (restored on exit; see `aiplugs proxy`)')
     .option('--attach', 'if a gateway already runs for this data dir, print its ready info and stay until it stops (Ctrl-C detaches) instead of exiting 1')
