@@ -13,6 +13,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'headers-sent-failure', file: 'dist/server/mockttp-server.js', purpose: 'a response that fails mid-body is cut short, never completed with an error page' },
   { id: 'upstream-parsing', file: 'dist/rules/requests/request-step-impls.js', purpose: "sites' response heads are read as browsers read them (lenient, up to 256 KiB)" },
   { id: 'h2-upstream-headers', file: 'dist/rules/requests/request-step-impls.js', purpose: "an HTTP/2 site's response head may have as many fields as Chromium takes" },
+  { id: 'h2-request-headers', file: 'dist/server/http-combo-server.js', purpose: 'an HTTP/2 request may have as many header fields (cookie crumbs) as a browser sends' },
   { id: 'request-head-size', file: 'dist/server/http-combo-server.js', purpose: 'request heads up to 64 KiB (big cookies)' },
   { id: 'complete-response-errors', file: 'dist/rules/requests/request-step-impls.js', purpose: 'bytes past a complete upstream response do not fail it' },
   { id: 'head-flush', file: 'dist/rules/requests/request-step-impls.js', purpose: "an HTTP/1 response's head goes out when the site sent it, not with the first body bytes" },

@@ -776,6 +776,40 @@ describe('mockttp patch: h2-upstream-headers', () => {
   });
 });
 
+describe('mockttp patch: h2-request-headers', () => {
+  it('takes an HTTP/2 request of 300 header fields (cookies sent as crumbs), where Node refused more than 128', async () => {
+    // HTTP/2 clients may send each cookie as a field of its own (RFC 9113 8.2.3; Firefox does), and
+    // Node's HTTP/2 server reset a request of more than 128 fields: a site with many cookies failed.
+    const ca = await generateCACertificate({ subject: { commonName: 'localhost' } });
+    let cookies = '';
+    const { server: site, url: siteUrl } = await listenHttps(ca, (request, response) => {
+      cookies = request.headers.cookie ?? '';
+      answerOk(request, response);
+    });
+    const proxy = getLocal({ https: ca, http2: true, recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyRequest().thenPassThrough({ ignoreHostHttpsErrors: true });
+    const client = http2Connect(siteUrl, {
+      createConnection: () => tlsConnect({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
+    });
+    try {
+      const crumbs = Array.from({ length: 300 }, (_, index) => `c${index}=${index}`);
+      // An array value sends one field per crumb.
+      const stream = client.request({ ':path': '/', cookie: crumbs } as unknown as Http2Headers);
+      const [headers] = (await once(stream, 'response')) as [Http2Headers];
+      stream.resume();
+      await once(stream, 'end');
+      assert.equal(headers[':status'], 200);
+      assert.equal(cookies.split('; ').length, 300);
+    } finally {
+      client.close();
+      await proxy.stop();
+      site.closeAllConnections();
+      site.close();
+    }
+  });
+});
+
 describe('mockttp patch: upstream-idle', () => {
   it("drops an idle socket to a site before the site's keep-alive timeout does, so no request meets a closing socket", async () => {
     // A request written on an upstream socket in the instant the site closes it for idleness is
