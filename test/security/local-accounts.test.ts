@@ -10,7 +10,7 @@
  * (CI runs as root); elsewhere they skip, never under CI=true.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -197,6 +197,15 @@ describe('a models folder another account can write', needsRoot, () => {
     await mkdir(modelsDir);
     await chmod(modelsDir, 0o777);
     assertRefused(await runStart(['--models-dir', modelsDir, '--data-dir', await scratchDir(0o700)]), modelsDir, /writable by other accounts/);
+  });
+
+  it('writable by every account: `aiplugs models` refuses it too (`models verify` trusted its records)', async () => {
+    const modelsDir = join(await scratchDir(), 'models');
+    await mkdir(modelsDir);
+    await chmod(modelsDir, 0o777);
+    const run = spawnSync(process.execPath, [CLI, 'models', 'list', '--models-dir', modelsDir], { cwd: REPO_ROOT, encoding: 'utf8' });
+    assert.equal(run.status, EXIT_CONFIG, run.stderr);
+    assert.ok(run.stderr.includes(modelsDir) && /writable by other accounts/.test(run.stderr), run.stderr);
   });
 });
 

@@ -1,5 +1,6 @@
 import { createEventBus } from '../../events/event-bus.js';
 import { createLogger } from '../../events/logger.js';
+import { assertTrustedModelsFolder } from '../../models/model-folder.js';
 import { createModelProvisioner } from '../../models/model-provisioner.js';
 import { provisionerOptionsFromConfig } from '../../models/provisioner-settings.js';
 import { createPluginRegistry } from '../../plugins/plugin-registry.js';
@@ -17,8 +18,11 @@ export async function loadModelsContext(flags: ModelsCommandFlags): Promise<Mode
   const bus = createEventBus({ history: 1 });
   const logger = createLogger({ bus, level: config.log_level });
   const registry = await createPluginRegistry({ pluginsDir: flags.pluginsDir ?? config.plugins_dir ?? repoPath('plugins') });
+  const modelsDir = flags.modelsDir ?? config.models_dir ?? repoPath('models');
+  // The folder the gateway would refuse (model-folder.ts): `models verify` would trust its records too.
+  await assertTrustedModelsFolder(modelsDir);
   const provisioner = createModelProvisioner({
-    modelsDir: flags.modelsDir ?? config.models_dir ?? repoPath('models'),
+    modelsDir,
     ...provisionerOptionsFromConfig(config.models),
     bus,
     logger: logger.child('models'),
