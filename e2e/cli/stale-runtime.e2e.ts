@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ test.describe.configure({ timeout: 120_000 });
 let dataDir: string;
 let crashed: GatewayChild;
 let xdg: string;
+let staleRuntime: string;
 const heard: Array<{ port: number; method: string; url: string; authorization: string }> = [];
 const squatters: Server[] = [];
 const env = () => ({ GSETTINGS_BACKEND: 'keyfile', XDG_CONFIG_HOME: xdg });
@@ -48,8 +49,15 @@ test.beforeAll(async () => {
   crashed = await startGatewayProcess({ dataDir, env: env() });
   process.kill(crashed.pid, 'SIGKILL');
   await once(crashed.child, 'exit');
+  staleRuntime = await readFile(join(dataDir, 'runtime.json'), 'utf8');
   await squat(crashed.ready.apiPort, crashed.ready.apiPort, crashed.ready.proxyPort);
   await squat(crashed.ready.proxyPort, crashed.ready.apiPort, crashed.ready.proxyPort);
+});
+
+// `aiplugs stop` removes a runtime.json whose pid is gone: each test starts from the crash's.
+test.beforeEach(async () => {
+  heard.length = 0;
+  await writeFile(join(dataDir, 'runtime.json'), staleRuntime);
 });
 
 test.afterAll(async () => {
@@ -60,9 +68,9 @@ test.afterAll(async () => {
 
 for (const command of [['status'], ['stop'], ['dashboard'], ['plugins', 'list']]) {
   test(`\`aiplugs ${command.join(' ')}\` says no gateway runs, and sends the token nowhere`, async () => {
-    heard.length = 0;
     const token = await crashed.token();
     const result = await runCli([...command, '--data-dir', dataDir], env());
+    expect(heard.some((request) => request.url === '/api/health'), 'the command asked the squatter whether it is the gateway').toBe(true);
     expect(heard.map((request) => request.authorization).filter((authorization) => authorization.includes(token)), JSON.stringify(heard)).toEqual([]);
     expect(heard.filter((request) => request.url !== '/api/health' && request.url !== '/api/pairing/proof'), 'only the public routes were asked').toEqual([]);
     if (command[0] !== 'plugins') expect(result.code, result.stdout + result.stderr).toBe(4); // `plugins list` falls back to the folder
@@ -77,6 +85,7 @@ test('`aiplugs proxy set` does not point the system proxy at the other account',
   const gs = (...args: string[]) => execFileSync('gsettings', args, { env: { ...process.env, ...env() }, encoding: 'utf8' }).trim();
   gs('set', 'org.gnome.system.proxy', 'mode', 'none');
   const result = await runCli(['proxy', 'set', '--data-dir', dataDir], env());
+  expect(heard.some((request) => request.url === '/api/health'), 'the command asked the squatter whether it is the gateway').toBe(true);
   expect(result.code, result.stdout + result.stderr).toBe(4);
   expect(gs('get', 'org.gnome.system.proxy', 'mode')).toBe("'none'");
 });

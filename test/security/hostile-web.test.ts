@@ -111,14 +111,19 @@ function tunnelledRequest(proxyPort: number, target: string, lines: string[]): P
       answer += data.toString('latin1');
       if (tunnelled || !answer.includes('\r\n\r\n')) return;
       tunnelled = true;
-      assert.match(answer, /^HTTP\/1\.1 200 /, answer);
+      if (!/^HTTP\/1\.1 200 /.test(answer)) {
+        socket.destroy();
+        reject(new Error(`the proxy refused the tunnel: ${answer.slice(0, 200)}`));
+        return;
+      }
       answer = '';
       socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     });
     socket.on('error', reject);
+    // The request says `connection: close`: the answer ends with the connection.
     socket.on('close', () => resolve(answer));
     socket.write(`CONNECT ${target} HTTP/1.1\r\nhost: ${target}\r\n\r\n`);
-    setTimeout(() => socket.end(), 1500);
+    socket.setTimeout(15_000, () => socket.destroy());
   });
 }
 

@@ -10,23 +10,29 @@ const OTHER = 12345;
 const DIR = 0o040000;
 
 describe('distrustReason', () => {
-  const codeRule = { userUid: USER, trustRoot: true };
-  const dataRule = { userUid: USER, trustRoot: false };
+  const codeRule = { userUid: USER, userGid: USER, trustRoot: true };
+  const dataRule = { userUid: USER, userGid: USER, trustRoot: false };
 
   it("trusts the user's folder, group-writable too (Debian's umask 002 with a group per user)", () => {
-    assert.equal(distrustReason({ uid: USER, mode: DIR | 0o755 }, codeRule), null);
-    assert.equal(distrustReason({ uid: USER, mode: DIR | 0o775 }, codeRule), null);
+    assert.equal(distrustReason({ uid: USER, gid: USER, mode: DIR | 0o755 }, codeRule), null);
+    assert.equal(distrustReason({ uid: USER, gid: USER, mode: DIR | 0o775 }, codeRule), null);
   });
 
   it("refuses another account's folder, and root's unless the rule trusts root", () => {
-    assert.equal(distrustReason({ uid: OTHER, mode: DIR | 0o700 }, codeRule), 'owned by another account (uid 12345)');
-    assert.equal(distrustReason({ uid: 0, mode: DIR | 0o755 }, codeRule), null);
-    assert.equal(distrustReason({ uid: 0, mode: DIR | 0o755 }, dataRule), 'owned by another account (uid 0)');
+    assert.equal(distrustReason({ uid: OTHER, gid: OTHER, mode: DIR | 0o700 }, codeRule), 'owned by another account (uid 12345)');
+    assert.equal(distrustReason({ uid: 0, gid: 0, mode: DIR | 0o755 }, codeRule), null);
+    assert.equal(distrustReason({ uid: 0, gid: 0, mode: DIR | 0o755 }, dataRule), 'owned by another account (uid 0)');
+  });
+
+  it("refuses a group-writable folder whose group is not the user's own (a shared group's members are other accounts)", () => {
+    assert.equal(distrustReason({ uid: USER, gid: 100, mode: DIR | 0o775 }, codeRule), 'writable by the members of group 100 (mode 0775)');
+    assert.equal(distrustReason({ uid: USER, gid: 100, mode: DIR | 0o755 }, codeRule), null);
+    assert.equal(distrustReason({ uid: 0, gid: 0, mode: DIR | 0o775 }, codeRule), null);
   });
 
   it('refuses a folder every account can write, even its own', () => {
-    assert.equal(distrustReason({ uid: USER, mode: DIR | 0o777 }, codeRule), 'writable by other accounts (mode 0777)');
-    assert.equal(distrustReason({ uid: 0, mode: DIR | 0o1777 }, codeRule), 'writable by other accounts (mode 0777)');
+    assert.equal(distrustReason({ uid: USER, gid: USER, mode: DIR | 0o777 }, codeRule), 'writable by other accounts (mode 0777)');
+    assert.equal(distrustReason({ uid: 0, gid: 0, mode: DIR | 0o1777 }, codeRule), 'writable by other accounts (mode 0777)');
   });
 });
 

@@ -3,12 +3,15 @@ import { lstat, stat } from 'node:fs/promises';
 /** What the rule reads of a folder: its owner and permission bits (a `Stats` fits). */
 export interface OwnerAndMode {
   uid: number;
+  gid: number;
   mode: number;
 }
 
 export interface TrustRule {
   /** The uid this process runs as. */
   userUid: number;
+  /** Its primary group: with a group per user (Debian, Ubuntu), a folder it may share with no one. */
+  userGid: number;
   /**
    * Whether root's folders are trusted too: yes for code and models (a global `npm install` puts
    * the example plugins under a root-owned prefix, and root can change anything anyway); no for a
@@ -22,16 +25,21 @@ export interface TrustRule {
  * plugin code, model files), or null when it is: it must belong to the user (or root, if the rule
  * says so) and not be writable by other accounts. The text completes "<path> is …".
  *
- * Group-writable is allowed: Debian and Ubuntu give each user a group of their own and umask 002,
- * so every folder they make (every git clone) is group-writable, with no one else in that group.
+ * Group-writable is allowed where the group is the user's own primary group (or root's, where root
+ * is trusted): Debian and Ubuntu give each user a group of their own and umask 002, so every folder
+ * they make (every git clone) is group-writable, with no one else in that group. A shared group's
+ * (`users`, `staff`) members are other accounts.
  *
  * @example
- *   distrustReason({ uid: 12345, mode: 0o40755 }, { userUid: 1000, trustRoot: true }); // 'owned by another account (uid 12345)'
+ *   distrustReason({ uid: 12345, gid: 12345, mode: 0o40755 }, { userUid: 1000, userGid: 1000, trustRoot: true }); // 'owned by another account (uid 12345)'
  */
 export function distrustReason(stats: OwnerAndMode, rule: TrustRule): string | null {
   const ownedByTrusted = stats.uid === rule.userUid || (rule.trustRoot && stats.uid === 0);
   if (!ownedByTrusted) return `owned by another account (uid ${stats.uid})`;
-  if (stats.mode & 0o002) return `writable by other accounts (mode ${(stats.mode & 0o777).toString(8).padStart(4, '0')})`;
+  const mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
+  if (stats.mode & 0o002) return `writable by other accounts (mode ${mode})`;
+  const ownGroup = stats.gid === rule.userGid || (rule.trustRoot && stats.gid === 0);
+  if (stats.mode & 0o020 && !ownGroup) return `writable by the members of group ${stats.gid} (mode ${mode})`;
   return null;
 }
 
@@ -49,10 +57,10 @@ export function distrustReason(stats: OwnerAndMode, rule: TrustRule): string | n
 export async function checkTrustedDirectory(path: string, options: { trustRoot: boolean }): Promise<string | null> {
   const userUid = process.getuid?.();
   if (userUid === undefined) return null;
-  const rule = { userUid, trustRoot: options.trustRoot };
+  const rule = { userUid, userGid: process.getgid?.() ?? userUid, trustRoot: options.trustRoot };
   const link = await lstat(path);
   if (link.isSymbolicLink()) {
-    const reason = distrustReason({ uid: link.uid, mode: 0 }, { userUid, trustRoot: true });
+    const reason = distrustReason({ uid: link.uid, gid: link.gid, mode: 0 }, { ...rule, trustRoot: true });
     if (reason) return `a symlink ${reason}`;
   }
   return distrustReason(link.isSymbolicLink() ? await stat(path) : link, rule);

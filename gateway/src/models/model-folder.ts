@@ -51,7 +51,7 @@ export async function assertTrustedModelsFolder(dir: string): Promise<void> {
   if (!reason) return;
   throw new ConfigError(
     `models_dir ${modelsDir} is ${reason}: that account could replace a model and its verification record, so it is not used. ` +
-      'Give --models-dir a folder of your own, or make this one yours and not writable by others (chown, chmod o-w)',
+      'Give --models-dir a folder of your own, or make this one yours and not writable by others (chown -R, chmod -R go-w: what is inside counts too)',
   );
 }
 

@@ -57,7 +57,7 @@ export async function provisionFile(ctx: ProvisionContext, job: FileJob): Promis
     // Whoever held the lock may have finished the file meanwhile; a corrupt one is moved aside, not deleted.
     const present = await ctx.folder.verifiedHash(filename, (receivedBytes, totalBytes) => job.progress.onProgress({ phase: 'verifying', receivedBytes, totalBytes }));
     if (present && present.sha256 === expected) return target;
-    const claim = { filename, target, expected, plugins: [...job.plugins], peers: job.peers };
+    const claim = { filename, target, expected, declared: job.declaration.sha256, plugins: [...job.plugins], peers: job.peers };
     const taken = nameConflict(claim, present?.sha256);
     if (taken) throw taken;
     if (present) await setAside(ctx, job, expected, present.sha256);

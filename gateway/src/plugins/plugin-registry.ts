@@ -168,11 +168,11 @@ async function loadPluginFolders(pluginsDir: string): Promise<PluginRecord[]> {
       const dir = join(pluginsDir, entry.name);
       if (!entry.isDirectory() && !entry.isSymbolicLink()) return null;
       const untrusted = (error: string): BrokenPlugin => ({ id: entry.name, dir, status: 'error', errors: [error], untrusted: true });
-      if (pluginsDirProblem) return untrusted(`the plugins folder ${pluginsDir} is ${pluginsDirProblem}: another account could add or change plugins that run as you; make it yours and not writable by others (chown, chmod o-w)`);
+      if (pluginsDirProblem) return untrusted(`the plugins folder ${pluginsDir} is ${pluginsDirProblem}: another account could add or change plugins that run as you; make it yours and not writable by others (chown -R, chmod -R go-w: what is inside counts too)`);
       const problem = entry.isSymbolicLink() ? await linkProblem(dir) : null;
       if (problem) return { id: entry.name, dir, status: 'error', errors: [problem] };
       const folderProblem = await untrustedCode(dir);
-      if (folderProblem) return untrusted(`its folder ${dir} is ${folderProblem}: that account could change the code that runs as you; make it yours and not writable by others (chown, chmod o-w), or remove it`);
+      if (folderProblem) return untrusted(`its folder ${dir} is ${folderProblem}: that account could change the code that runs as you; make it yours and not writable by others (chown -R, chmod -R go-w: what is inside counts too), or remove it`);
       return loadPlugin(dir, entry.name);
     }),
   );

@@ -181,6 +181,8 @@ export function createErrorResponder(logger: Logger) {
 
 /**
  * The interception proxy: a mockttp server on 127.0.0.1 whose rules, in priority order, are
+ * 0. a request whose URL names another host than the IP address it goes to: 421, nothing else
+ *    sees it (misdirected-requests.ts),
  * 1. the same-origin bridge (`/__aiplugs/*` on any host, streamed to the API port, see bridge-rules),
  * 2. plugin-free loads (the extension's mark: passed through, never cached),
  * 3. documents (GET navigations that may get plugins injected, rewritten as a stream),
