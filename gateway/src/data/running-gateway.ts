@@ -19,13 +19,40 @@ export interface HealthInfo {
   uptimeSeconds: number;
 }
 
+/** The most read of an answer from a server not yet proven to be the gateway (its answers are a few hundred bytes). */
+const MAX_UNPROVEN_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * The JSON of an answer, read to at most `MAX_UNPROVEN_ANSWER_BYTES`; null when it is longer or
+ * not JSON. Whatever listens on a stale runtime.json's port could answer with gigabytes.
+ */
+async function readSmallJson(response: Response): Promise<unknown> {
+  const reader = response.body?.getReader();
+  if (!reader) return null;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
+    if (size > MAX_UNPROVEN_ANSWER_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(read.value);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
 /** Asks a gateway's public health route whether it is alive and really AiPlugs. */
 export async function pingGateway(apiUrl: string, timeoutMs = 2000): Promise<HealthInfo | null> {
   try {
     const response = await fetch(`${apiUrl}/api/health`, { signal: AbortSignal.timeout(timeoutMs) });
     if (!response.ok) return null;
-    const body = (await response.json()) as HealthInfo;
-    return body.name === 'aiplugs' ? body : null;
+    const body = (await readSmallJson(response)) as HealthInfo | null;
+    return body?.name === 'aiplugs' ? body : null;
   } catch {
     return null;
   }
@@ -51,7 +78,7 @@ export async function holdsToken(apiUrl: string, apiPort: number, token: string,
       body: JSON.stringify({ nonce }),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const answer = response.ok ? ProofAnswer.safeParse(await response.json()) : null;
+    const answer = response.ok ? ProofAnswer.safeParse(await readSmallJson(response)) : null;
     return answer?.success === true && answer.data.proof === (await tokenProof(token, apiPort, nonce));
   } catch {
     return false;
