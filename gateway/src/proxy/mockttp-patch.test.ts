@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
-import { connect as http2Connect, constants as http2Constants, createSecureServer as createSecureHttp2Server, createServer as createHttp2Server, type IncomingHttpHeaders as Http2Headers } from 'node:http2';
+import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session, type ClientSessionOptions, createSecureServer as createSecureHttp2Server, createServer as createHttp2Server, type IncomingHttpHeaders as Http2Headers } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { connect as netConnect, createServer as createNetServer, Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
 import { Transform } from 'node:stream';
@@ -753,13 +753,7 @@ describe('mockttp patch: h2-upstream-headers', () => {
     site.listen(0, '127.0.0.1');
     await once(site, 'listening');
     const siteUrl = `https://localhost:${(site.address() as AddressInfo).port}`;
-    const proxy = getLocal({ https: ca, http2: true, recordTraffic: false });
-    await proxy.start();
-    await proxy.forAnyRequest().thenPassThrough({ ignoreHostHttpsErrors: true });
-    const client = http2Connect(siteUrl, {
-      createConnection: () => tlsConnect({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
-      maxHeaderListPairs: 1000,
-    });
+    const { proxy, client } = await h2ThroughProxy(ca, siteUrl, { maxHeaderListPairs: 1000 });
     try {
       const stream = client.request({ ':path': '/' });
       const [headers] = (await once(stream, 'response')) as [Http2Headers];
@@ -786,12 +780,7 @@ describe('mockttp patch: h2-request-headers', () => {
       cookies = request.headers.cookie ?? '';
       answerOk(request, response);
     });
-    const proxy = getLocal({ https: ca, http2: true, recordTraffic: false });
-    await proxy.start();
-    await proxy.forAnyRequest().thenPassThrough({ ignoreHostHttpsErrors: true });
-    const client = http2Connect(siteUrl, {
-      createConnection: () => tlsConnect({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
-    });
+    const { proxy, client } = await h2ThroughProxy(ca, siteUrl);
     try {
       const crumbs = Array.from({ length: 300 }, (_, index) => `c${index}=${index}`);
       // An array value sends one field per crumb.
@@ -867,12 +856,7 @@ describe('mockttp patch: upstream-sockets', () => {
     });
     let connections = 0;
     site.on('secureConnection', () => connections++);
-    const proxy = getLocal({ https: ca, http2: true, recordTraffic: false });
-    await proxy.start();
-    await proxy.forAnyRequest().thenPassThrough({ ignoreHostHttpsErrors: true });
-    const client = http2Connect(siteUrl, {
-      createConnection: () => tlsConnect({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
-    });
+    const { proxy, client } = await h2ThroughProxy(ca, siteUrl);
     try {
       const statuses = await Promise.all(
         Array.from({ length: REQUESTS }, (_, index) => {
@@ -917,6 +901,21 @@ describe('mockttp patch: upstream-context', () => {
     }
   });
 });
+
+/**
+ * A proxy that intercepts HTTPS with `ca` and passes everything through, and an HTTP/2 client
+ * speaking to `siteUrl` through it, over TLS with ALPN as a browser does.
+ */
+async function h2ThroughProxy(ca: { key: string; cert: string }, siteUrl: string, clientOptions: ClientSessionOptions = {}): Promise<{ proxy: Mockttp; client: ClientHttp2Session }> {
+  const proxy = getLocal({ https: ca, http2: true, recordTraffic: false });
+  await proxy.start();
+  await proxy.forAnyRequest().thenPassThrough({ ignoreHostHttpsErrors: true });
+  const client = http2Connect(siteUrl, {
+    ...clientOptions,
+    createConnection: () => tlsConnect({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
+  });
+  return { proxy, client };
+}
 
 const answerOk: Handler = (_request, response) => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
 
