@@ -369,6 +369,18 @@ test.describe('injection rules (nonce mode)', () => {
     expect(await text.locator('body').innerText()).toBe(TEXT_TYPE_LAST_BODY);
   });
 
+  test('a document its site breaks off mid-body shows as far as it got, as direct, over HTTP/2 and plain HTTP', async () => {
+    // The browser stops parsing a document whose load fails: told at once, it had not yet parsed
+    // past the runtime, and the page stayed blank.
+    for (const origin of [site.origin, plainSite.origin]) {
+      const page = await browsers.nonce!.newPage();
+      await page.goto(`${origin}/broken-off`, { waitUntil: 'commit' });
+      await expect(page.locator('#last')).toHaveText('as far as it got');
+      expect(await injected(page)).toEqual(['marker', 'ping']);
+      await page.close();
+    }
+  });
+
   test('a plain-HTTP page is injected', async () => {
     const page = await open('nonce', '/', plainSite.origin);
     await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');

@@ -83,6 +83,12 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       '/fragment.html': html({}, HTML_FRAGMENT),
       '/image.png': respond(200, { 'content-type': 'image/png' }, Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')),
       '/gzip': html({ 'content-encoding': 'gzip' }, gzipSync(compressed)),
+      '/broken-off': (_request, response) => {
+        // A site (a PHP page behind gzip, say) that declares more bytes than it sends, then closes.
+        const body = gzipSync(page('broken off', '', `<p>${'text '.repeat(5000)}</p><p id="last">as far as it got</p>`));
+        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip', 'content-length': String(body.length + 500) });
+        response.write(body, () => setTimeout(() => response.socket?.destroy(), 20));
+      },
       '/br': html({ 'content-encoding': 'br' }, brotliCompressSync(compressed)),
       '/deflate': html({ 'content-encoding': 'deflate' }, deflateSync(compressed)),
       '/euc-kr': respond(200, { 'content-type': 'text/html; charset=euc-kr' }, encodedPage('euc-kr')),

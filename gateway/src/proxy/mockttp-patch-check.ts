@@ -16,6 +16,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'h2-request-headers', file: 'dist/server/http-combo-server.js', purpose: 'an HTTP/2 request may have as many header fields (cookie crumbs) as a browser sends' },
   { id: 'request-head-size', file: 'dist/server/http-combo-server.js', purpose: 'request heads up to 64 KiB (big cookies)' },
   { id: 'complete-response-errors', file: 'dist/rules/requests/request-step-impls.js', purpose: 'bytes past a complete upstream response do not fail it' },
+  { id: 'upstream-cut-flush', file: 'dist/rules/requests/request-step-impls.js', purpose: 'a transformed document its site broke off reaches the browser as far as it got before it is cut short' },
   { id: 'head-flush', file: 'dist/rules/requests/request-step-impls.js', purpose: "an HTTP/1 response's head goes out when the site sent it, not with the first body bytes" },
   { id: 'h2-single-values', file: 'dist/util/header-utils.js', purpose: 'a header a site sent twice does not stop an HTTP/2 client getting the response' },
   { id: 'websocket-pipe-errors', file: 'dist/rules/websockets/websocket-step-impls.js', purpose: 'a relayed socket whose peer went away prints no stack trace per queued message' },

@@ -21,6 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import { generateCACertificate, getLocal, type Mockttp } from 'mockttp';
 import * as passthroughHandlingModule from 'mockttp/dist/rules/passthrough-handling';
 import * as certificatesModule from 'mockttp/dist/util/certificates';
+import type { PassThroughStepOptions } from 'mockttp/dist/rules/requests/request-step-definitions';
 import { writeHead } from 'mockttp/dist/util/request-utils';
 import { isLocalPortActive, isSocketLoop } from 'mockttp/dist/util/socket-util';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
@@ -482,7 +483,7 @@ describe('mockttp patch: transformResponseStream', () => {
         };
         return;
       }
-      if (path === '/dies') {
+      if (path === '/dies' || path === '/dies-held') {
         // Half a document, then the connection drops.
         response.writeHead(200, { 'content-type': 'text/html', 'content-length': String(2 * CHUNK.length) });
         response.write(CHUNK, () => setTimeout(() => response.socket?.destroy(), 20));
@@ -640,6 +641,43 @@ describe('mockttp patch: transformResponseStream', () => {
     });
     await assert.rejects(viaProxy(proxy, `${upstream.url}/dies`), /aborted|socket hang up|ECONNRESET/);
     assert.equal(transformed, CHUNK.length, 'the half that arrived went through the transform');
+  });
+
+  it('sends the client what its stages still held when the upstream dies mid-body, then cuts the response short', async () => {
+    // A stage that holds its input (the head rewriter until it finds the head, a decoder's window):
+    // what the site did send still reaches the browser, which shows a page broken off direct as far as it got.
+    await proxy.forGet(`${upstream.url}/dies-held`).thenPassThrough({ transformResponseStream: () => ({ transform: () => holdUntilEnd() }) });
+    let received = 0;
+    await assert.rejects(viaProxy(proxy, `${upstream.url}/dies-held`, { onData: (bytes) => (received = bytes) }), /aborted|socket hang up|ECONNRESET/);
+    assert.equal(received, CHUNK.length, 'the half that arrived, then the failure');
+  });
+
+  it('over HTTP/2 too: the held bytes leave before the stream is reset, and the reset is an error', async () => {
+    // nghttp2 sends a reset ahead of the stream's queued data: reset at once, the bytes were lost.
+    const ca = await generateCACertificate({ subject: { commonName: 'localhost' } });
+    const { server: site, url: siteUrl } = await listenHttps(ca, (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html', 'content-length': String(2 * CHUNK.length) });
+      response.write(CHUNK, () => setTimeout(() => response.socket?.destroy(), 20));
+    });
+    const { proxy, client } = await h2ThroughProxy(ca, siteUrl, {}, { transformResponseStream: () => ({ transform: () => holdUntilEnd() }) });
+    try {
+      const stream = client.request({ ':path': '/page' });
+      let received = 0;
+      stream.on('data', (chunk: Buffer) => (received += chunk.length));
+      stream.on('error', () => undefined); // the reset, checked by its code below
+      let ended = false;
+      stream.on('end', () => (ended = true));
+      await new Promise((resolve) => stream.on('close', resolve));
+      assert.equal(ended, false, 'never ended as complete');
+      const code = stream.rstCode;
+      assert.equal(code, http2Constants.NGHTTP2_INTERNAL_ERROR);
+      assert.equal(received, CHUNK.length);
+    } finally {
+      client.close();
+      await proxy.stop();
+      site.closeAllConnections();
+      site.close();
+    }
   });
 
   it('refuses to be combined with beforeResponse', () => {
@@ -906,10 +944,10 @@ describe('mockttp patch: upstream-context', () => {
  * A proxy that intercepts HTTPS with `ca` and passes everything through, and an HTTP/2 client
  * speaking to `siteUrl` through it, over TLS with ALPN as a browser does.
  */
-async function h2ThroughProxy(ca: { key: string; cert: string }, siteUrl: string, clientOptions: ClientSessionOptions = {}): Promise<{ proxy: Mockttp; client: ClientHttp2Session }> {
+async function h2ThroughProxy(ca: { key: string; cert: string }, siteUrl: string, clientOptions: ClientSessionOptions = {}, passThrough: PassThroughStepOptions = {}): Promise<{ proxy: Mockttp; client: ClientHttp2Session }> {
   const proxy = getLocal({ https: ca, http2: true, recordTraffic: false });
   await proxy.start();
-  await proxy.forAnyRequest().thenPassThrough({ ignoreHostHttpsErrors: true });
+  await proxy.forAnyRequest().thenPassThrough({ ignoreHostHttpsErrors: true, ...passThrough });
   const client = http2Connect(siteUrl, {
     ...clientOptions,
     createConnection: () => tlsConnect({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
@@ -1203,3 +1241,12 @@ describe('mockttp patch: loop-check', () => {
     assert.equal(isSocketLoop(new Set([toItself]), fromBrowser), true);
   });
 });
+
+/** A stage that passes nothing on until its input ends, then all of it. */
+function holdUntilEnd(): Transform {
+  const held: Buffer[] = [];
+  return new Transform({
+    transform: (chunk: Buffer, _encoding, done) => done(null, void held.push(chunk)),
+    flush: (done) => done(null, Buffer.concat(held)),
+  });
+}
