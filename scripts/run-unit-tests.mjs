@@ -4,7 +4,7 @@
 // todo tests are listed at the end, by name and reason; under CI=true any of them fails the run
 // (a CI machine has every tool installed, so nothing has a reason to skip there).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -22,7 +22,11 @@ const build = spawnSync(process.execPath, ['--import', 'tsx', 'gateway/build/bui
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 const files = ['gateway', 'test'].flatMap(findTests).sort();
+// The suites' temporary folders (and their browsers', and their children's) go in one folder that
+// goes with the run: a run leaves nothing in the machine's /tmp. Others may enter it, as they may
+// /tmp: the local-accounts tests run commands as a second account on folders made in it.
 const scratch = mkdtempSync(join(tmpdir(), 'aiplugs-unit-'));
+chmodSync(scratch, 0o755);
 const skippedLog = join(scratch, 'skipped.jsonl');
 const reporters = [
   '--test-reporter=spec',
@@ -30,7 +34,7 @@ const reporters = [
   `--test-reporter=${new URL('./skipped-tests-reporter.mjs', import.meta.url).href}`,
   `--test-reporter-destination=${skippedLog}`,
 ];
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...reporters, ...process.argv.slice(2), ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...reporters, ...process.argv.slice(2), ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: scratch } });
 
 let skipped = [];
 try {

@@ -1,9 +1,18 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildGateway } from '../../gateway/build/build.js';
 
 /**
  * The e2e suites drive the compiled gateway (gateway/bin/aiplugs.js runs gateway/dist): rebuild it
  * first when the sources changed since the last build, so a stale build is never what gets tested.
+ * Their temporary folders, their browsers' profiles and what those leave behind go in one folder
+ * (TMPDIR, which the workers inherit) removed when the run ends: a run leaves nothing in /tmp.
  */
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(): Promise<() => void> {
   if (await buildGateway()) console.log('Rebuilt gateway/dist: it was older than the sources.');
+  const scratch = mkdtempSync(join(tmpdir(), 'aiplugs-e2e-run-'));
+  chmodSync(scratch, 0o755);
+  process.env.TMPDIR = scratch;
+  return () => rmSync(scratch, { recursive: true, force: true });
 }
