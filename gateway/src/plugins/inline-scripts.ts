@@ -1,8 +1,7 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { isInlineSafe } from '../proxy/inline-text.js';
 import type { PluginManifest } from './manifest-schema.js';
 import { locatePluginFile } from './locate-plugin-file.js';
+import { readBoundedFile } from './read-bounded-file.js';
 
 /**
  * Largest `document_start` script a document carries inline. Each injected document gets its own
@@ -24,26 +23,6 @@ export function runsTheSameInline(text: string): boolean {
   return isInlineSafe(text) && !/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|currentScript|\bimport\s*\(|[#@]\s*source(?:Mapping)?URL=/.test(text);
 }
 
-/** The file's text if it is at most `max` bytes; never follows a symlink as its last step. */
-async function readUpTo(path: string, max: number): Promise<string | null> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    if ((await handle.stat()).size > max) return null;
-    const buffer = Buffer.alloc(max + 1);
-    let length = 0;
-    // Until the end of the file: one read may return less (network file systems).
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) return buffer.toString('latin1', 0, length);
-      length += bytesRead;
-      // Grown since the stat: too big after all.
-      if (length > max) return null;
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * The text of a plugin's `document_start` scripts that go inline into the HTML documents it
  * is injected into (file → text), so that a script that must hold the parser costs the page no
@@ -60,8 +39,8 @@ export async function readInlineScripts(dir: string, manifest: PluginManifest): 
       try {
         const located = await locatePluginFile(dir, file);
         if (!located?.keepable) return null;
-        const text = await readUpTo(located.path, MAX_INLINE_SCRIPT_BYTES);
-        return text !== null && runsTheSameInline(text) ? [file, text] : null;
+        const text = (await readBoundedFile(located.path, MAX_INLINE_SCRIPT_BYTES))?.toString('latin1');
+        return text !== undefined && runsTheSameInline(text) ? [file, text] : null;
       } catch {
         return null;
       }

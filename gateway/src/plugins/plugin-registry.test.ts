@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { locatePluginFile } from './locate-plugin-file.js';
-import { createPluginRegistry, loadPlugins, type BrokenPlugin, type PluginRecord } from './plugin-registry.js';
+import { createPluginRegistry, loadPlugins, MAX_MANIFEST_BYTES, type BrokenPlugin, type PluginRecord } from './plugin-registry.js';
 
 const GOOD_SHA = 'a'.repeat(64);
 
@@ -125,6 +125,15 @@ describe('plugin registry', () => {
     await symlink('/etc/passwd', join(root, 'passwd', 'manifest.json'));
     const errors = errorsIn((await loadPlugins(root))[0]);
     assert.deepEqual(errors, ['manifest.json: is a symlink that resolves outside the plugin folder; put the manifest itself in the folder']);
+  });
+
+  it('refuses a manifest past 1 MiB unread, and the other plugins load', async () => {
+    // Valid JSON all the same: before the cap it was read whole and parsed, at every reload.
+    const root = await pluginsDir({ big: manifest('big'), small: manifest('small') });
+    await writeFile(join(root, 'big', 'manifest.json'), JSON.stringify(manifest('big')) + ' '.repeat(MAX_MANIFEST_BYTES));
+    const records = await loadPlugins(root);
+    assert.deepEqual(errorsIn(records.find((record) => record.dir.endsWith('big'))), ['manifest.json: is larger than a manifest can be (1 MiB at most)']);
+    assert.equal(records.find((record) => record.dir.endsWith('small'))?.status, 'enabled');
   });
 
   it('keeps the first of two plugins with the same id, and disables only the second folder', async () => {

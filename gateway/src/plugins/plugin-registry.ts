@@ -1,9 +1,10 @@
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { readdir, readlink, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { checkTrustedDirectory } from '../data/trusted-directory.js';
 import { readInlineScripts } from './inline-scripts.js';
 import { describeJsonError } from './json-error.js';
 import { locatePluginFile } from './locate-plugin-file.js';
+import { readBoundedFile } from './read-bounded-file.js';
 import { pluginRevision } from './plugin-revision.js';
 import { formatManifestIssues, manifestSchema, pluginIdSchema, type ContentScript, type PluginManifest } from './manifest-schema.js';
 import { compileContentScript, contentScriptCovers, type CompiledContentScript } from './url-matcher.js';
@@ -91,6 +92,12 @@ function declaredId(json: unknown): string | undefined {
 }
 
 /**
+ * A manifest lists files, patterns and models: a few KiB. Read whole and parsed at every reload
+ * (and by every `aiplugs plugins` command), a bigger file is refused before it is read.
+ */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/**
  * Reads and validates one plugin folder. Never throws: every problem becomes a `BrokenPlugin`
  * so one bad manifest cannot take the others down.
  */
@@ -103,7 +110,9 @@ export async function loadPlugin(dir: string, folderName: string): Promise<Plugi
     const located = await locatePluginFile(dir, 'manifest.json');
     if (!located) return broken(['manifest.json: is a symlink that resolves outside the plugin folder; put the manifest itself in the folder']);
     if (!(await stat(located.path)).isFile()) return broken(['manifest.json: is not a file']);
-    text = await readFile(located.path, 'utf8');
+    const bytes = await readBoundedFile(located.path, MAX_MANIFEST_BYTES);
+    if (!bytes) return broken([`manifest.json: is larger than a manifest can be (${MAX_MANIFEST_BYTES / 1024 / 1024} MiB at most)`]);
+    text = bytes.toString('utf8');
   } catch (error) {
     return broken([`manifest.json: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
   }
