@@ -5,6 +5,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { z } from 'zod';
+import { tokenProof } from '../../gateway/src/pairing/token-proof.js';
 import { detectProxyBackend } from '../../gateway/src/system-proxy/system-proxy.js';
 import { skipUnlessInstalled, TOOLS } from '../../test/support/required-tools.js';
 import { startGatewayProcess, type GatewayChild } from '../support/gateway-process.js';
@@ -25,9 +27,21 @@ const heard: Array<{ port: number; method: string; url: string; authorization: s
 const squatters: Server[] = [];
 const env = () => ({ GSETTINGS_BACKEND: 'keyfile', XDG_CONFIG_HOME: xdg });
 
+/**
+ * While `proveWith` holds a token, the squatter answers the proof with it: the gateway proved it
+ * holds the token, and exited before the command's next call, which met the squatter instead.
+ */
+let proveWith: string | null = null;
+
 async function squat(port: number, apiPort: number, proxyPort: number): Promise<void> {
-  const server = createServer((request: IncomingMessage, response) => {
+  const server = createServer(async (request: IncomingMessage, response) => {
     heard.push({ port, method: request.method ?? '', url: request.url ?? '', authorization: request.headers.authorization ?? '' });
+    if (request.url === '/api/pairing/proof' && proveWith) {
+      const { nonce } = z.object({ nonce: z.string() }).parse(await json(request));
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ proof: await tokenProof(proveWith, apiPort, nonce) }));
+      return;
+    }
     request.resume();
     if (request.url === '/api/health') {
       response.writeHead(200, { 'content-type': 'application/json' });
@@ -77,6 +91,23 @@ for (const command of [['status'], ['stop'], ['dashboard'], ['plugins', 'list']]
   });
 }
 
+for (const command of [['stop'], ['dashboard'], ['plugins', 'list']]) {
+  test(`\`aiplugs ${command.join(' ')}\` never sends the token itself, even to a server that took the port after the gateway proved itself`, async () => {
+    // Its calls are signed for that one request instead: whoever hears one cannot use it again.
+    const token = await crashed.token();
+    proveWith = token;
+    try {
+      await runCli([...command, '--data-dir', dataDir], env());
+    } finally {
+      proveWith = null;
+    }
+    const calls = heard.filter((request) => request.url !== '/api/health' && request.url !== '/api/pairing/proof');
+    expect(calls.length, 'the command took the squatter for the gateway and called it').toBeGreaterThan(0);
+    expect(calls.map((request) => request.authorization), JSON.stringify(heard)).toEqual(calls.map(() => expect.stringMatching(/^AiPlugs-Signed /)));
+    expect(heard.filter((request) => request.authorization.includes(token)), JSON.stringify(heard)).toEqual([]);
+  });
+}
+
 test('`aiplugs proxy set` does not point the system proxy at the other account', async () => {
   test.skip(process.platform !== 'linux', 'GNOME proxy settings are a Linux desktop thing');
   const missing = await skipUnlessInstalled(TOOLS.gsettings, TOOLS.gnomeProxySchema);
@@ -89,3 +120,9 @@ test('`aiplugs proxy set` does not point the system proxy at the other account',
   expect(result.code, result.stdout + result.stderr).toBe(4);
   expect(gs('get', 'org.gnome.system.proxy', 'mode')).toBe("'none'");
 });
+
+async function json(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}

@@ -2,6 +2,7 @@ import { resolveDataDir, type RuntimeInfo } from '../data/data-dir.js';
 import { GatewayAlreadyRunningError } from '../data/data-dir-lock.js';
 import { findRunningGateway, readToken } from '../data/running-gateway.js';
 import { startGateway, type ReadyInfo, type StartGatewayOptions } from '../gateway.js';
+import { signedFetch } from '../pairing/signed-fetch.js';
 
 export { findRunningGateway, pingGateway, readToken, type HealthInfo } from '../data/running-gateway.js';
 
@@ -55,19 +56,14 @@ function attachedLink(runtime: RuntimeInfo, token: string): GatewayLink {
 
 /** Mints a one-time dashboard login link from a running gateway (token-protected call). */
 export async function requestLoginUrl(apiUrl: string, token: string): Promise<string> {
-  const response = await fetch(`${apiUrl}/api/dashboard/login-link`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+  const response = await signedFetch(apiUrl, token, '/api/dashboard/login-link', { method: 'POST', timeoutMs: 5000 });
   if (!response.ok) throw new Error(`The gateway refused a login link (HTTP ${response.status})`);
   return ((await response.json()) as { url: string }).url;
 }
 
 /** A one-time pairing code for extension `extensionId`, which only that extension can redeem (`aiplugs browser` hands it over the DevTools pipe). */
 export async function requestPairingCode(apiUrl: string, token: string, extensionId: string): Promise<string> {
-  const response = await fetch(`${apiUrl}/api/pairing/codes`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ extension_id: extensionId }),
-    signal: AbortSignal.timeout(5000),
-  });
+  const response = await signedFetch(apiUrl, token, '/api/pairing/codes', { method: 'POST', json: { extension_id: extensionId }, timeoutMs: 5000 });
   if (!response.ok) throw new Error(`The gateway refused a pairing code (HTTP ${response.status})`);
   return ((await response.json()) as { code: string }).code;
 }

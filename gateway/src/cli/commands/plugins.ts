@@ -8,6 +8,7 @@ import { loadPlugin, loadPlugins, type PluginRecord } from '../../plugins/plugin
 import { PACKAGE_ROOT } from '../../package-paths.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { addConfigOption, addDataDirOption, addJsonOption, cliConfig, cliDataDir, print, printJson, type DataDirFlags } from './cli-context.js';
+import { signedFetch } from '../../pairing/signed-fetch.js';
 
 type PluginView = ReturnType<typeof describePlugin>;
 
@@ -46,7 +47,7 @@ export function registerPluginsCommand(program: Command): void {
     let views: PluginView[];
     let source: string;
     if (running) {
-      const response = await fetch(`${running.runtime.apiUrl}/api/plugins`, { headers: { authorization: `Bearer ${running.token}` } });
+      const response = await signedFetch(running.runtime.apiUrl, running.token, '/api/plugins');
       if (!response.ok) throw new CliError(EXIT.failure, `The gateway answered HTTP ${response.status}`);
       views = ((await response.json()) as { plugins: PluginView[] }).plugins;
       source = `the running gateway (${running.runtime.apiUrl})`;

@@ -6,6 +6,7 @@ import { runCommand } from '../../os/run-command.js';
 import { isProcessAlive } from '../../system-proxy/system-proxy.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { addDataDirOption, cliDataDir, print, type DataDirFlags } from './cli-context.js';
+import { signedFetch } from '../../pairing/signed-fetch.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -47,7 +48,7 @@ export function registerStopCommand(program: Command): void {
     const dataDir = cliDataDir(flags);
     const running = await findRunningGateway(dataDir);
     if (running) {
-      const response = await fetch(`${running.runtime.apiUrl}/api/shutdown`, { method: 'POST', headers: { authorization: `Bearer ${running.token}` } });
+      const response = await signedFetch(running.runtime.apiUrl, running.token, '/api/shutdown', { method: 'POST' });
       if (response.status !== 202) throw new CliError(EXIT.failure, `The gateway refused to stop (HTTP ${response.status})`);
       if (!(await waitForExit(running.runtime.pid, flags.timeout * 1000))) throw new CliError(EXIT.failure, `Gateway pid ${running.runtime.pid} is still running after ${flags.timeout} s; try again with --force`);
       print(`Stopped the gateway (pid ${running.runtime.pid}).`);
