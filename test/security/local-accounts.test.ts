@@ -169,6 +169,14 @@ describe('a data dir another account made', needsRoot, () => {
     assertRefused(await runStart(['--data-dir', link]), link, /another account \(uid 12345\)/);
   });
 
+  it('is refused inside a folder another account owns, which could swap it for its own at any time', async () => {
+    const theirs = await scratchDir();
+    const dataDir = join(theirs, 'data');
+    await mkdir(dataDir, { mode: 0o700 });
+    await chown(theirs, OTHER_UID, OTHER_UID);
+    assertRefused(await runStart(['--data-dir', dataDir]), dataDir, new RegExp(`inside ${theirs}, which is owned by another account \\(uid 12345\\)`));
+  });
+
   it("a non-root user is told clearly that root's folder is not theirs (no raw EPERM)", async () => {
     const dataDir = await scratchDir(0o755);
     const home = await scratchDir(0o755);
@@ -190,6 +198,13 @@ describe('a models folder another account can write', needsRoot, () => {
     await writeFile(join(modelsDir, '.aiplugs/big.bin.verified.json'), JSON.stringify({ size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, sha256: declared }));
     await chownTree(modelsDir, OTHER_UID);
     assertRefused(await runStart(['--models-dir', modelsDir, '--data-dir', await scratchDir(0o700)]), modelsDir, /another account \(uid 12345\)/);
+  });
+
+  it('inside a folder every account can write (not sticky, as /tmp is): the start is refused', async () => {
+    const holder = await scratchDir(0o777);
+    const modelsDir = join(holder, 'models');
+    await mkdir(modelsDir);
+    assertRefused(await runStart(['--models-dir', modelsDir, '--data-dir', await scratchDir(0o700)]), modelsDir, /inside .*, which is writable by other accounts \(mode 0777\)/);
   });
 
   it('writable by every account: the start is refused', async () => {

@@ -3,7 +3,7 @@ import { chmod, chown, lchown, mkdir, mkdtemp, rm, symlink } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { checkTrustedDirectory, distrustReason } from './trusted-directory.js';
+import { ancestorDistrustReason, checkTrustedDirectory, distrustReason } from './trusted-directory.js';
 
 const USER = 1000;
 const OTHER = 12345;
@@ -33,6 +33,26 @@ describe('distrustReason', () => {
   it('refuses a folder every account can write, even its own', () => {
     assert.equal(distrustReason({ uid: USER, gid: USER, mode: DIR | 0o777 }, codeRule), 'writable by other accounts (mode 0777)');
     assert.equal(distrustReason({ uid: 0, gid: 0, mode: DIR | 0o1777 }, codeRule), 'writable by other accounts (mode 0777)');
+  });
+});
+
+describe('ancestorDistrustReason', () => {
+  const rule = { userUid: USER, userGid: USER, trustRoot: false };
+
+  it("trusts root's folders above any folder, and the user's", () => {
+    assert.equal(ancestorDistrustReason({ uid: 0, gid: 0, mode: DIR | 0o755 }, rule), null);
+    assert.equal(ancestorDistrustReason({ uid: USER, gid: USER, mode: DIR | 0o700 }, rule), null);
+  });
+
+  it('trusts a sticky folder others may write (/tmp): they cannot rename what is not theirs', () => {
+    assert.equal(ancestorDistrustReason({ uid: 0, gid: 0, mode: DIR | 0o1777 }, rule), null);
+    assert.equal(ancestorDistrustReason({ uid: OTHER, gid: OTHER, mode: DIR | 0o1777 }, rule), 'owned by another account (uid 12345)');
+  });
+
+  it('refuses one others may write without the sticky bit, and one another account owns', () => {
+    assert.equal(ancestorDistrustReason({ uid: 0, gid: 0, mode: DIR | 0o777 }, rule), 'writable by other accounts (mode 0777)');
+    assert.equal(ancestorDistrustReason({ uid: USER, gid: 100, mode: DIR | 0o775 }, rule), 'writable by the members of group 100 (mode 0775)');
+    assert.equal(ancestorDistrustReason({ uid: OTHER, gid: OTHER, mode: DIR | 0o755 }, rule), 'owned by another account (uid 12345)');
   });
 });
 
@@ -70,6 +90,26 @@ describe('checkTrustedDirectory', { skip: !isRoot && process.env.CI !== 'true' ?
     await symlink(mine, join(root, 'their-link'));
     await lchown(join(root, 'their-link'), OTHER, OTHER);
     assert.equal(await checkTrustedDirectory(join(root, 'their-link'), { trustRoot: true }), 'a symlink owned by another account (uid 12345)');
+  });
+
+  it('refuses a folder inside one another account could swap it out of, by the path as named or as resolved', async () => {
+    const root = await scratch();
+    const shared = join(root, 'shared');
+    await mkdir(join(shared, 'mine'), { recursive: true });
+    await chmod(shared, 0o777);
+    assert.equal(await checkTrustedDirectory(join(shared, 'mine'), { trustRoot: false }), `inside ${shared}, which is writable by other accounts (mode 0777)`);
+    await chmod(shared, 0o1777);
+    assert.equal(await checkTrustedDirectory(join(shared, 'mine'), { trustRoot: false }), null, 'sticky, as /tmp');
+    await chmod(shared, 0o755);
+    await chown(shared, OTHER, OTHER);
+    assert.equal(await checkTrustedDirectory(join(shared, 'mine'), { trustRoot: false }), `inside ${shared}, which is owned by another account (uid 12345)`);
+    // Named through a folder of the user's that links into it: the resolved path counts too.
+    await symlink(shared, join(root, 'via'));
+    assert.equal(await checkTrustedDirectory(join(root, 'via', 'mine'), { trustRoot: false }), `inside ${join(root, 'via')}, which is owned by another account (uid 12345)`);
+    // And a link in the named path that another account owns, which it can repoint.
+    await chown(shared, 0, 0);
+    await lchown(join(root, 'via'), OTHER, OTHER);
+    assert.equal(await checkTrustedDirectory(join(root, 'via', 'mine'), { trustRoot: false }), `inside ${join(root, 'via')}, which is a symlink owned by another account (uid 12345)`);
   });
 
   it('rejects when there is nothing there', async () => {

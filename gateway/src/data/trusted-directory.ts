@@ -1,4 +1,5 @@
-import { lstat, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 /** What the rule reads of a folder: its owner and permission bits (a `Stats` fits). */
 export interface OwnerAndMode {
@@ -44,6 +45,21 @@ export function distrustReason(stats: OwnerAndMode, rule: TrustRule): string | n
 }
 
 /**
+ * Why a folder above a trusted one lets another account swap that one (rename it away and put its
+ * own in its place), or null: it must be the user's or root's (`/`, `/home`), and one that others
+ * may write must be sticky (`/tmp`), where only an entry's owner may rename or remove it.
+ *
+ * @example
+ *   ancestorDistrustReason({ uid: 0, gid: 0, mode: 0o41777 }, rule); // null: /tmp
+ *   ancestorDistrustReason({ uid: 0, gid: 0, mode: 0o40777 }, rule); // 'writable by other accounts (mode 0777)'
+ */
+export function ancestorDistrustReason(stats: OwnerAndMode, rule: TrustRule): string | null {
+  const rootTrusted = { ...rule, trustRoot: true };
+  if (stats.mode & 0o1000) return distrustReason({ ...stats, mode: stats.mode & ~0o022 }, rootTrusted);
+  return distrustReason(stats, rootTrusted);
+}
+
+/**
  * `distrustReason` for the folder at `path` as it is now, and for the symlink at `path` if it is one:
  * its owner could point it elsewhere at any time, so it must be the user's or root's (who can change
  * anything anyway); its own mode, always 0777 on Linux, means nothing. Null on platforms without
@@ -63,5 +79,31 @@ export async function checkTrustedDirectory(path: string, options: { trustRoot: 
     const reason = distrustReason({ uid: link.uid, gid: link.gid, mode: 0 }, { ...rule, trustRoot: true });
     if (reason) return `a symlink ${reason}`;
   }
-  return distrustReason(link.isSymbolicLink() ? await stat(path) : link, rule);
+  return distrustReason(link.isSymbolicLink() ? await stat(path) : link, rule) ?? (await untrustedAncestor(path, rule));
+}
+
+/**
+ * The first folder above `path` that `ancestorDistrustReason` refuses, as "inside <it>, which is
+ * <why>", or null. Both chains count: the folders the path names (whoever can write one of them
+ * can replace what comes next, a symlink included) and those it resolves to.
+ */
+async function untrustedAncestor(path: string, rule: TrustRule): Promise<string | null> {
+  const named = resolve(path);
+  const chains = [ancestors(named), ancestors(await realpath(named))];
+  for (const folder of new Set(chains.flat())) {
+    const link = await lstat(folder);
+    const linkReason = link.isSymbolicLink() ? distrustReason({ uid: link.uid, gid: link.gid, mode: 0 }, { ...rule, trustRoot: true }) : null;
+    const reason = linkReason ? `a symlink ${linkReason}` : ancestorDistrustReason(link.isSymbolicLink() ? await stat(folder) : link, rule);
+    if (reason) return `inside ${folder}, which is ${reason}`;
+  }
+  return null;
+}
+
+/** The folders above an absolute path, nearest first, up to the root. */
+function ancestors(path: string): string[] {
+  const above: string[] = [];
+  for (let folder = dirname(path); ; folder = dirname(folder)) {
+    above.push(folder);
+    if (folder === dirname(folder)) return above;
+  }
 }
