@@ -187,6 +187,38 @@ describe('a data dir another account made', needsRoot, () => {
   });
 });
 
+describe('`aiplugs ca install` on a data dir another account made', needsRoot, () => {
+  // Under sudo (the documented way to install system-wide) it ran as root on any folder it was
+  // given: that account's CA became trusted, and with it that account read the user's HTTPS.
+  const install = (dataDir: string, home: string, env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [CLI, 'ca', 'install', '--yes', '--store', 'nss', '--data-dir', dataDir], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, SUDO_UID: '', SUDO_GID: '', ...env, HOME: home } });
+
+  async function theirDataDirWithCa(): Promise<string> {
+    const dataDir = join(await scratchDir(), 'data');
+    const made = spawnSync(process.execPath, [CLI, 'ca', 'path', '--data-dir', dataDir], { cwd: REPO_ROOT, encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    await chownTree(dataDir, OTHER_UID);
+    return dataDir;
+  }
+
+  it('trusts nothing from it: exit 3, naming the folder, and no trust store touched', async () => {
+    const dataDir = await theirDataDirWithCa();
+    const home = await scratchDir();
+    const run = install(dataDir, home);
+    assert.equal(run.status, EXIT_CONFIG, run.stdout + run.stderr);
+    assert.ok(run.stderr.includes(dataDir) && /another account \(uid 12345\)/.test(run.stderr), run.stderr);
+    await assert.rejects(stat(join(home, '.pki')), { code: 'ENOENT' });
+  });
+
+  it('installs it under sudo run by the account whose data dir it is', async () => {
+    const dataDir = await theirDataDirWithCa();
+    const home = await scratchDir();
+    const run = install(dataDir, home, { SUDO_UID: String(OTHER_UID), SUDO_GID: String(OTHER_UID) });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /added to nss/);
+  });
+});
+
 describe('a models folder another account can write', needsRoot, () => {
   it('owned by another account (a forged verify record in it): the start is refused', async () => {
     const modelsDir = join(await scratchDir(), 'models');

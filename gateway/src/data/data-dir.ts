@@ -47,6 +47,23 @@ async function assertOwnDataDir(dataDir: string): Promise<void> {
   );
 }
 
+/**
+ * `aiplugs ca install` makes the data dir's CA trusted (system-wide under sudo): a data dir another
+ * account made or can write would have it trust that account's CA, which then reads all the user's
+ * HTTPS. The folder must be the user's or root's; under sudo, "the user" is the one who ran sudo
+ * (SUDO_UID: installing for a user's own data dir is what sudo is for here). A ConfigError (exit 3).
+ */
+export async function assertCaDataDir(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const sudoUid = Number(env.SUDO_UID);
+  const user = process.getuid?.() === 0 && Number.isInteger(sudoUid) && env.SUDO_UID !== '' ? { uid: sudoUid, gid: Number(env.SUDO_GID) || sudoUid } : undefined;
+  const reason = await checkTrustedDirectory(dataDir, { trustRoot: true, ...(user ? { user } : {}) });
+  if (!reason) return;
+  throw new ConfigError(
+    `data dir ${dataDir} is ${reason}, so its CA is not trusted anywhere: another account could have put its own CA there, and would then read your HTTPS traffic. ` +
+      'Give --data-dir the data dir of your own gateway',
+  );
+}
+
 /** The API token: generated once per install, mode 0600, never injected into pages. */
 export async function ensureApiToken(dataDir: string): Promise<string> {
   const path = join(dataDir, 'token');

@@ -63,17 +63,18 @@ export function ancestorDistrustReason(stats: OwnerAndMode, rule: TrustRule): st
  * `distrustReason` for the folder at `path` as it is now, and for the symlink at `path` if it is one:
  * its owner could point it elsewhere at any time, so it must be the user's or root's (who can change
  * anything anyway); its own mode, always 0777 on Linux, means nothing. Null on platforms without
- * uids (Windows), where these modes do not apply. Rejects as `lstat`/`stat` do (ENOENT when there
+ * uids (Windows), where these modes do not apply. `user` judges for another account than this
+ * process's (root working for the user who ran sudo). Rejects as `lstat`/`stat` do (ENOENT when there
  * is nothing there).
  *
  * @example
  *   const reason = await checkTrustedDirectory(modelsDir, { trustRoot: true });
  *   if (reason) throw new ConfigError(`models_dir ${modelsDir} is ${reason}; …`);
  */
-export async function checkTrustedDirectory(path: string, options: { trustRoot: boolean }): Promise<string | null> {
-  const userUid = process.getuid?.();
+export async function checkTrustedDirectory(path: string, options: { trustRoot: boolean; user?: { uid: number; gid: number } }): Promise<string | null> {
+  const userUid = options.user?.uid ?? process.getuid?.();
   if (userUid === undefined) return null;
-  const rule = { userUid, userGid: process.getgid?.() ?? userUid, trustRoot: options.trustRoot };
+  const rule = { userUid, userGid: options.user?.gid ?? process.getgid?.() ?? userUid, trustRoot: options.trustRoot };
   const link = await lstat(path);
   if (link.isSymbolicLink()) {
     const reason = distrustReason({ uid: link.uid, gid: link.gid, mode: 0 }, { ...rule, trustRoot: true });

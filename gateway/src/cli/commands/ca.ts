@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
+import { assertCaDataDir } from '../../data/data-dir.js';
 import { caIdentity } from '../../trust/ca-identity.js';
 import { defaultStoreIds, installCa, TRUST_WARNING, trustStatus, uninstallCa, type TrustChange } from '../../trust/ca-trust.js';
 import { TRUST_STORE_IDS, type TrustStoreId } from '../../trust/trust-store.js';
@@ -82,6 +83,10 @@ export function registerCaCommand(program: Command): void {
   addConfigOption(install);
   addJsonOption(install);
   install.action(async (flags: StoreFlags) => {
+    await assertCaDataDir(cliDataDir(flags)).catch((error: unknown) => {
+      // Absent: `ca install` makes it, and its CA, as the gateway would.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    });
     const authority = await cliCertificateAuthority(flags);
     const stores = flags.store ?? defaultStoreIds();
     process.stderr.write(`${TRUST_WARNING}\n\nCA: ${authority.certPath}\nStores: ${stores.join(', ')}\n`);
