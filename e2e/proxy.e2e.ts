@@ -381,6 +381,16 @@ test.describe('injection rules (nonce mode)', () => {
     }
   });
 
+  test('a redirect whose site names two different targets is refused with a page that says so, as the browser refuses it direct', async () => {
+    // Over HTTP/2 to the browser the two were joined into one target: "/, /gzip", where it went.
+    const page = await browsers.nonce!.newPage();
+    const response = await page.goto(`${site.origin}/two-locations`);
+    expect(response?.status()).toBe(502);
+    expect(page.url()).toBe(`${site.origin}/two-locations`);
+    await expect(page.locator('h1')).toHaveText(`${new URL(site.origin).host} sent a broken redirect`);
+    await page.close();
+  });
+
   test('a plain-HTTP page is injected', async () => {
     const page = await open('nonce', '/', plainSite.origin);
     await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');

@@ -83,6 +83,7 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       '/fragment.html': html({}, HTML_FRAGMENT),
       '/image.png': respond(200, { 'content-type': 'image/png' }, Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')),
       '/gzip': html({ 'content-encoding': 'gzip' }, gzipSync(compressed)),
+      '/two-locations': (_request, response) => void response.writeHead(302, ['Location', '/', 'Location', '/gzip', 'Content-Length', '0']).end(),
       '/broken-off': (_request, response) => {
         // A site (a PHP page behind gzip, say) that declares more bytes than it sends, then closes.
         const body = gzipSync(page('broken off', '', `<p>${'text '.repeat(5000)}</p><p id="last">as far as it got</p>`));

@@ -19,6 +19,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'upstream-cut-flush', file: 'dist/rules/requests/request-step-impls.js', purpose: 'a transformed document its site broke off reaches the browser as far as it got before it is cut short' },
   { id: 'head-flush', file: 'dist/rules/requests/request-step-impls.js', purpose: "an HTTP/1 response's head goes out when the site sent it, not with the first body bytes" },
   { id: 'h2-single-values', file: 'dist/util/header-utils.js', purpose: 'a header a site sent twice does not stop an HTTP/2 client getting the response' },
+  { id: 'h2-location-conflict', file: 'dist/util/header-utils.js', purpose: 'a redirect to two different places fails over HTTP/2 as a browser fails it, never joined into one target' },
   { id: 'websocket-pipe-errors', file: 'dist/rules/websockets/websocket-step-impls.js', purpose: 'a relayed socket whose peer went away prints no stack trace per queued message' },
   { id: 'request-listener', file: 'dist/server/mockttp-server.js', purpose: 'a malformed request target cannot crash the process' },
   { id: 'request-target', file: 'dist/util/request-utils.js', purpose: 'a malformed absolute-form target gets a 400' },

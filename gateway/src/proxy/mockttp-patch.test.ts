@@ -776,6 +776,37 @@ describe('mockttp patch: h2-single-values', () => {
   });
 });
 
+describe('mockttp patch: h2-location-conflict', () => {
+  it('refuses a redirect whose site named two different targets, as a browser does, instead of joining them into one', async () => {
+    // Chromium fails such a response over HTTP/1 (ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION); joined
+    // for HTTP/2, the two became one URL ("/a, /b"), where the browser went.
+    const ca = await generateCACertificate({ subject: { commonName: 'localhost' } });
+    const { server: site, url: siteUrl } = await listenHttps(ca, (request, response) => {
+      const twice = request.url === '/same' ? ['/a', '/a'] : ['/a', '/b'];
+      response.writeHead(302, [['Location', twice[0]!], ['Location', twice[1]!], ['Content-Length', '0']].flat()).end();
+    });
+    const { proxy, client } = await h2ThroughProxy(ca, siteUrl);
+    try {
+      const status = async (path: string) => {
+        const stream = client.request({ ':path': path });
+        const [headers] = (await once(stream, 'response')) as [Http2Headers];
+        stream.resume();
+        await once(stream, 'end');
+        return [headers[':status'], headers.location];
+      };
+      assert.deepEqual(await status('/same'), [302, '/a'], 'the same target twice is one target');
+      const [code, location] = await status('/two');
+      assert.notEqual(code, 302);
+      assert.equal(location, undefined);
+    } finally {
+      client.close();
+      await proxy.stop();
+      site.closeAllConnections();
+      site.close();
+    }
+  });
+});
+
 describe('mockttp patch: h2-upstream-headers', () => {
   it("relays an HTTP/2 site's response with 300 header fields (cookies), where Node's client refused more than 128", async () => {
     // Node's HTTP/2 client takes 128 fields by default and reset the stream (ENHANCE_YOUR_CALM):

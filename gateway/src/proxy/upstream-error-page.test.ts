@@ -21,6 +21,11 @@ describe('upstream failures', () => {
     assert.equal(describeUpstreamFailure(failure('ECONNRESET'), 'h').kind, 'reset');
   });
 
+  it('says a redirect to two places is broken, not that the connection failed', () => {
+    const described = describeUpstreamFailure(failure('ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION'), 'h');
+    assert.deepEqual([described.kind, described.title], ['invalid', 'h sent a broken redirect']);
+  });
+
   it('renders an ASCII page with the host escaped', () => {
     const page = renderUpstreamErrorPage(describeUpstreamFailure(failure('ENOTFOUND'), '<x>.test'));
     assert.match(page, /&#60;x&#62;\.test could not be found/);

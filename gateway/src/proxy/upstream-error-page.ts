@@ -9,7 +9,7 @@ export interface UpstreamFailure {
   title: string;
   reason: string;
   /** Certificate errors are the ones a user must not click through. */
-  kind: 'tls' | 'dns' | 'refused' | 'timeout' | 'reset' | 'other';
+  kind: 'tls' | 'dns' | 'refused' | 'timeout' | 'reset' | 'invalid' | 'other';
 }
 
 const TLS_REASONS: Record<string, string> = {
@@ -50,6 +50,7 @@ export function describeUpstreamFailure(error: unknown, host: string): UpstreamF
   if (code === 'ECONNREFUSED') return { status: 502, kind: 'refused', title: `${host} refused the connection`, reason: `Nothing accepted the connection to ${host} (ECONNREFUSED).` };
   if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT' || /timed? ?out/i.test(message)) return { status: 504, kind: 'timeout', title: `${host} took too long to answer`, reason: `The connection to ${host} timed out (${code || 'timeout'}).` };
   if (code === 'ECONNRESET' || code === 'EPIPE') return { status: 502, kind: 'reset', title: `${host} closed the connection`, reason: `The connection to ${host} was reset before a full answer arrived (${code}).` };
+  if (code === 'ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION') return { status: 502, kind: 'invalid', title: `${host} sent a broken redirect`, reason: `${host} named two different addresses to go to, so there is no telling which one it meant; browsers refuse such a redirect too (${code}).` };
   return { status: 502, kind: 'other', title: `Could not load ${host}`, reason: `The connection to ${host} failed: ${message}${code ? ` (${code})` : ''}.` };
 }
 
