@@ -381,6 +381,16 @@ test.describe('injection rules (nonce mode)', () => {
     }
   });
 
+  test("a page that declares its own top-level AiPlugs runs as it does direct, and its plugins still run", async () => {
+    // The runtime's AiPlugs was a non-configurable global: the page's `let AiPlugs` threw a
+    // SyntaxError ("already been declared"), and none of that script ran.
+    const page = await open('nonce', '/own-aiplugs');
+    await expect(page.locator('html')).toHaveAttribute('data-own', "the page's own");
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    expect(await page.evaluate(() => (window as Window).AiPlugs?.plugins)).toEqual(['marker', 'ping']);
+    await page.close();
+  });
+
   test('a redirect whose site names two different targets is refused with a page that says so, as the browser refuses it direct', async () => {
     // Over HTTP/2 to the browser the two were joined into one target: "/, /gzip", where it went.
     const page = await browsers.nonce!.newPage();

@@ -83,6 +83,7 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       '/fragment.html': html({}, HTML_FRAGMENT),
       '/image.png': respond(200, { 'content-type': 'image/png' }, Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')),
       '/gzip': html({ 'content-encoding': 'gzip' }, gzipSync(compressed)),
+      '/own-aiplugs': html({}, page('own name', '', `<script>let AiPlugs = 'the page\\'s own'; document.documentElement.dataset.own = AiPlugs;</script>`)),
       '/two-locations': (_request, response) => void response.writeHead(302, ['Location', '/', 'Location', '/gzip', 'Content-Length', '0']).end(),
       '/broken-off': (_request, response) => {
         // A site (a PHP page behind gzip, say) that declares more bytes than it sends, then closes.
