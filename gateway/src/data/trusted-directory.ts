@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -76,10 +77,8 @@ export async function checkTrustedDirectory(path: string, options: { trustRoot: 
   if (userUid === undefined) return null;
   const rule = { userUid, userGid: options.user?.gid ?? process.getgid?.() ?? userUid, trustRoot: options.trustRoot };
   const link = await lstat(path);
-  if (link.isSymbolicLink()) {
-    const reason = distrustReason({ uid: link.uid, gid: link.gid, mode: 0 }, { ...rule, trustRoot: true });
-    if (reason) return `a symlink ${reason}`;
-  }
+  const linkReason = symlinkDistrust(link, rule);
+  if (linkReason) return linkReason;
   return distrustReason(link.isSymbolicLink() ? await stat(path) : link, rule) ?? (await untrustedAncestor(path, rule));
 }
 
@@ -93,11 +92,20 @@ async function untrustedAncestor(path: string, rule: TrustRule): Promise<string 
   const chains = [ancestors(named), ancestors(await realpath(named))];
   for (const folder of new Set(chains.flat())) {
     const link = await lstat(folder);
-    const linkReason = link.isSymbolicLink() ? distrustReason({ uid: link.uid, gid: link.gid, mode: 0 }, { ...rule, trustRoot: true }) : null;
-    const reason = linkReason ? `a symlink ${linkReason}` : ancestorDistrustReason(link.isSymbolicLink() ? await stat(folder) : link, rule);
+    const reason = symlinkDistrust(link, rule) ?? ancestorDistrustReason(link.isSymbolicLink() ? await stat(folder) : link, rule);
     if (reason) return `inside ${folder}, which is ${reason}`;
   }
   return null;
+}
+
+/**
+ * Why a symlink is not to be followed, or null (also when `link` is no symlink): its owner could
+ * point it elsewhere at any time, so it must be the user's or root's; its mode means nothing.
+ */
+function symlinkDistrust(link: Stats, rule: TrustRule): string | null {
+  if (!link.isSymbolicLink()) return null;
+  const reason = distrustReason({ uid: link.uid, gid: link.gid, mode: 0 }, { ...rule, trustRoot: true });
+  return reason && `a symlink ${reason}`;
 }
 
 /** The folders above an absolute path, nearest first, up to the root. */
