@@ -23,10 +23,11 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 
 const files = ['gateway', 'test'].flatMap(findTests).sort();
 // The suites' temporary folders (and their browsers', and their children's) go in one folder that
-// goes with the run: a run leaves nothing in the machine's /tmp. Others may enter it, as they may
-// /tmp: the local-accounts tests run commands as a second account on folders made in it.
+// goes with the run: a run leaves nothing in the machine's /tmp. Like /tmp, every account may make
+// its own entries in it and none may touch another's (sticky): some tests run commands as a second
+// account (`nobody`), whose tools (tsx's cache) make folders of their own in TMPDIR.
 const scratch = mkdtempSync(join(tmpdir(), 'aiplugs-unit-'));
-chmodSync(scratch, 0o755);
+chmodSync(scratch, 0o1777);
 const skippedLog = join(scratch, 'skipped.jsonl');
 const reporters = [
   '--test-reporter=spec',
