@@ -9,7 +9,7 @@ import { generateCACertificate } from 'mockttp';
 import { chromiumPath, launchThroughProxy, QUIET_CHROMIUM_ARGS } from './support/chromium.js';
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
 import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/proxy-client.js';
-import type { TestSite } from './support/test-site.js';
+import { startTestSite, type TestSite } from './support/test-site.js';
 import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, TEXT_TYPE_LAST_BODY, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
 import { goto } from './support/navigate.js';
 import { PLUGIN_FREE_HEADER } from '../gateway/src/proxy/plugin-free-load.js';
@@ -389,6 +389,32 @@ test.describe('injection rules (nonce mode)', () => {
     await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
     expect(await page.evaluate(() => (window as Window).AiPlugs?.plugins)).toEqual(['marker', 'ping']);
     await page.close();
+  });
+
+  test('a site that sets 130 cookies of 500 bytes (an 80 KB response head) loads with all of them, and so do its next pages, as direct', async () => {
+    // Over HTTP/2 from the proxy, a head past 64 KiB reset the page (FRAME_SIZE_ERROR) and closed
+    // the browser's connection: no page, no cookie.
+    const cookies = Array.from({ length: 130 }, (_, index) => `c${index}=${'v'.repeat(500)}; Path=/`);
+    const cookieSite = await startTestSite(
+      {
+        '/': (_request, response) => void response.writeHead(200, { 'content-type': 'text/html', 'set-cookie': cookies }).end('<!doctype html><title>cookies</title><h1>set</h1>'),
+        '/next': (request, response) => void response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>next</title><h1>${String(request.headers.cookie ?? '').split('; ').length}</h1>`),
+      },
+      { maxHeaderSize: 256 * 1024 },
+    );
+    const context = await browsers.nonce!.newContext();
+    try {
+      const page = await context.newPage();
+      expect((await page.goto(`${cookieSite.origin}/`))?.status()).toBe(200);
+      await expect(page.locator('h1')).toHaveText('set');
+      expect(await context.cookies()).toHaveLength(130);
+      await page.goto(`${cookieSite.origin}/next`);
+      await expect(page.locator('h1')).toHaveText('130');
+      expect(await injected(page)).toEqual(['marker', 'ping']);
+    } finally {
+      await context.close();
+      await cookieSite.close();
+    }
   });
 
   test('a redirect whose site names two different targets is refused with a page that says so, as the browser refuses it direct', async () => {

@@ -19,7 +19,7 @@ export interface TestSite {
 let certificate: Promise<{ key: string; cert: string }> | null = null;
 
 /** A website stand-in: a real HTTP(S) server on loopback with the given routes. */
-export async function startTestSite(routes: Record<string, Handler>, options: { https?: boolean } = {}): Promise<TestSite> {
+export async function startTestSite(routes: Record<string, Handler>, options: { https?: boolean; maxHeaderSize?: number } = {}): Promise<TestSite> {
   const requests: TestSite['requests'] = [];
   const handle: Handler = (request, response) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
@@ -29,11 +29,13 @@ export async function startTestSite(routes: Record<string, Handler>, options: { 
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   };
   let server: Server;
+  // Node takes request heads of 16 KiB by default; a site taking more (many cookies) says so.
+  const limits = options.maxHeaderSize ? { maxHeaderSize: options.maxHeaderSize } : {};
   if (options.https === false) {
-    server = createHttpServer(handle);
+    server = createHttpServer(limits, handle);
   } else {
     certificate ??= generateCACertificate({ subject: { commonName: 'localhost' } });
-    server = createHttpsServer(await certificate, handle);
+    server = createHttpsServer({ ...(await certificate), ...limits }, handle);
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
