@@ -4,7 +4,7 @@
 // todo tests are listed at the end, by name and reason; under CI=true any of them fails the run
 // (a CI machine has every tool installed, so nothing has a reason to skip there).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -24,10 +24,14 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 const files = ['gateway', 'test'].flatMap(findTests).sort();
 // The suites' temporary folders (and their browsers', and their children's) go in one folder that
 // goes with the run: a run leaves nothing in the machine's /tmp. Like /tmp, every account may make
-// its own entries in it and none may touch another's (sticky): some tests run commands as a second
-// account (`nobody`), whose tools (tsx's cache) make folders of their own in TMPDIR.
+// its own entries in that TMPDIR and none may touch another's (sticky): some tests run commands as
+// a second account (`nobody`), whose tools (tsx's cache) make folders of their own there. The
+// skipped-tests log stays outside it, where no other account can put one first.
 const scratch = mkdtempSync(join(tmpdir(), 'aiplugs-unit-'));
-chmodSync(scratch, 0o1777);
+const testTmp = join(scratch, 'tmp');
+mkdirSync(testTmp);
+chmodSync(scratch, 0o755);
+chmodSync(testTmp, 0o1777);
 const skippedLog = join(scratch, 'skipped.jsonl');
 const reporters = [
   '--test-reporter=spec',
@@ -35,7 +39,7 @@ const reporters = [
   `--test-reporter=${new URL('./skipped-tests-reporter.mjs', import.meta.url).href}`,
   `--test-reporter-destination=${skippedLog}`,
 ];
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...reporters, ...process.argv.slice(2), ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: scratch } });
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...reporters, ...process.argv.slice(2), ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: testTmp } });
 
 let skipped = [];
 try {

@@ -36,8 +36,16 @@ describe('signed calls', () => {
     assert.equal(await check(header, CALL, now), 'ok'); // the refused attempt did not spend its nonce
   });
 
+  it('refuse a signature made before this gateway started: one heard by a program that held the port meanwhile cannot be replayed to it', async () => {
+    const startedAt = Date.now();
+    const heard = await signedAuthorization(TOKEN, CALL, startedAt - 1_000); // made for the gateway before, same token
+    const check = createSignedCallCheck(TOKEN, { startedAt });
+    assert.equal(await check(heard, CALL, startedAt + 1_000), 'stale');
+    assert.equal(await check(await signedAuthorization(TOKEN, CALL, startedAt + 1_000), CALL, startedAt + 1_000), 'ok');
+  });
+
   it('remember a bounded number of nonces, and forget them once their signatures could no longer be taken', async () => {
-    const check = createSignedCallCheck(TOKEN, 2);
+    const check = createSignedCallCheck(TOKEN, { maxNonces: 2 });
     const now = Date.now();
     assert.equal(await check(await signedAuthorization(TOKEN, CALL, now), CALL, now), 'ok');
     assert.equal(await check(await signedAuthorization(TOKEN, CALL, now), CALL, now), 'ok');

@@ -12,9 +12,13 @@ export type SignedCallVerdict = 'ok' | 'invalid' | 'stale' | 'replayed' | 'busy'
  * Checks calls signed with the token (`AiPlugs-Signed`, pairing/token-proof.ts) instead of
  * carrying it: the signature must be the token's for this port and request, within the clock
  * window, and its nonce new. A nonce is remembered only once its signature is valid, so nobody
- * without the token can fill the memory of them.
+ * without the token can fill the memory of them. Nonces live in this process only, so a call signed
+ * before it started (`startedAt`) was meant for an earlier gateway and is refused: a program that
+ * took the port of a stopped gateway and heard a signed call cannot replay it to the next one.
  */
-export function createSignedCallCheck(token: string, maxNonces = MAX_REMEMBERED_NONCES) {
+export function createSignedCallCheck(token: string, options: { maxNonces?: number; startedAt?: number } = {}) {
+  const maxNonces = options.maxNonces ?? MAX_REMEMBERED_NONCES;
+  const startedAt = options.startedAt ?? Date.now();
   const seen = new Map<string, number>();
   const forgetExpired = (now: number) => {
     for (const [nonce, expires] of seen) {
@@ -27,7 +31,7 @@ export function createSignedCallCheck(token: string, maxNonces = MAX_REMEMBERED_
     if (!parts) return 'invalid';
     const expected = await callSignature(token, { ...call, timestamp: parts.timestamp, nonce: parts.nonce });
     if (!tokensEqual(parts.signature, expected)) return 'invalid';
-    if (Math.abs(now - parts.timestamp) > SIGNED_CALL_WINDOW_MS) return 'stale';
+    if (Math.abs(now - parts.timestamp) > SIGNED_CALL_WINDOW_MS || parts.timestamp < startedAt) return 'stale';
     forgetExpired(now);
     if (seen.has(parts.nonce)) return 'replayed';
     if (seen.size >= maxNonces) return 'busy';

@@ -49,6 +49,13 @@ describe('ancestorDistrustReason', () => {
     assert.equal(ancestorDistrustReason({ uid: OTHER, gid: OTHER, mode: DIR | 0o1777 }, rule), 'owned by another account (uid 12345)');
   });
 
+  it("trusts one writable by a group whose members could become root anyway (Homebrew's admin, Debian's staff)", () => {
+    const rootLike = (gid: number) => gid === 80;
+    assert.equal(ancestorDistrustReason({ uid: USER, gid: 80, mode: DIR | 0o775 }, rule, rootLike), null);
+    assert.equal(ancestorDistrustReason({ uid: USER, gid: 100, mode: DIR | 0o775 }, rule, rootLike), 'writable by the members of group 100 (mode 0775)');
+    assert.equal(ancestorDistrustReason({ uid: USER, gid: 80, mode: DIR | 0o777 }, rule, rootLike), 'writable by other accounts (mode 0777)');
+  });
+
   it('refuses one others may write without the sticky bit, and one another account owns', () => {
     assert.equal(ancestorDistrustReason({ uid: 0, gid: 0, mode: DIR | 0o777 }, rule), 'writable by other accounts (mode 0777)');
     assert.equal(ancestorDistrustReason({ uid: USER, gid: 100, mode: DIR | 0o775 }, rule), 'writable by the members of group 100 (mode 0775)');
@@ -103,13 +110,30 @@ describe('checkTrustedDirectory', { skip: !isRoot && process.env.CI !== 'true' ?
     await chmod(shared, 0o755);
     await chown(shared, OTHER, OTHER);
     assert.equal(await checkTrustedDirectory(join(shared, 'mine'), { trustRoot: false }), `inside ${shared}, which is owned by another account (uid 12345)`);
-    // Named through a folder of the user's that links into it: the resolved path counts too.
+    // Named through a folder of the user's that links into it: the folders it resolves to count too.
     await symlink(shared, join(root, 'via'));
-    assert.equal(await checkTrustedDirectory(join(root, 'via', 'mine'), { trustRoot: false }), `inside ${join(root, 'via')}, which is owned by another account (uid 12345)`);
+    assert.equal(await checkTrustedDirectory(join(root, 'via', 'mine'), { trustRoot: false }), `inside ${shared}, which is owned by another account (uid 12345)`);
     // And a link in the named path that another account owns, which it can repoint.
     await chown(shared, 0, 0);
     await lchown(join(root, 'via'), OTHER, OTHER);
     assert.equal(await checkTrustedDirectory(join(root, 'via', 'mine'), { trustRoot: false }), `inside ${join(root, 'via')}, which is a symlink owned by another account (uid 12345)`);
+  });
+
+  it('follows a chain of symlinks hop by hop: a folder others can write between two links counts', async () => {
+    // data → open/hop → real: the named path and the resolved one are both the user's; open is not.
+    const root = await scratch();
+    await mkdir(join(root, 'real'));
+    await mkdir(join(root, 'open'));
+    await chmod(join(root, 'open'), 0o777);
+    await symlink(join(root, 'real'), join(root, 'open', 'hop'));
+    await symlink(join(root, 'open', 'hop'), join(root, 'data'));
+    assert.equal(await checkTrustedDirectory(join(root, 'data'), { trustRoot: false }), `inside ${join(root, 'open')}, which is writable by other accounts (mode 0777)`);
+    // And `..` after a link is taken where the link leads, as the kernel takes it.
+    await chmod(join(root, 'open'), 0o755);
+    // (open/hop/../sub is root/sub, next to real; path.join would have made it open/sub.)
+    await mkdir(join(root, 'sub'));
+    await lchown(join(root, 'open', 'hop'), OTHER, OTHER);
+    assert.equal(await checkTrustedDirectory(`${root}/open/hop/../sub`, { trustRoot: false }), `inside ${join(root, 'open', 'hop')}, which is a symlink owned by another account (uid 12345)`);
   });
 
   it('rejects when there is nothing there', async () => {

@@ -1,6 +1,6 @@
-import type { Stats } from 'node:fs';
-import { lstat, realpath, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readFileSync, type Stats } from 'node:fs';
+import { lstat, readlink, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /** What the rule reads of a folder: its owner and permission bits (a `Stats` fits). */
 export interface OwnerAndMode {
@@ -48,16 +48,45 @@ export function distrustReason(stats: OwnerAndMode, rule: TrustRule): string | n
 /**
  * Why a folder above a trusted one lets another account swap that one (rename it away and put its
  * own in its place), or null: it must be the user's or root's (`/`, `/home`), and one that others
- * may write must be sticky (`/tmp`), where only an entry's owner may rename or remove it.
+ * may write must be sticky (`/tmp`), where only an entry's owner may rename or remove it, or be
+ * writable only by a group whose members could become root anyway (`rootEquivalentGroup`).
  *
  * @example
  *   ancestorDistrustReason({ uid: 0, gid: 0, mode: 0o41777 }, rule); // null: /tmp
  *   ancestorDistrustReason({ uid: 0, gid: 0, mode: 0o40777 }, rule); // 'writable by other accounts (mode 0777)'
  */
-export function ancestorDistrustReason(stats: OwnerAndMode, rule: TrustRule): string | null {
+export function ancestorDistrustReason(stats: OwnerAndMode, rule: TrustRule, groupIsRootEquivalent = rootEquivalentGroup): string | null {
   const rootTrusted = { ...rule, trustRoot: true };
-  if (stats.mode & 0o1000) return distrustReason({ ...stats, mode: stats.mode & ~0o022 }, rootTrusted);
-  return distrustReason(stats, rootTrusted);
+  const sticky = (stats.mode & 0o1000) !== 0;
+  const onlyRootLikeGroupWrites = (stats.mode & 0o002) === 0 && groupIsRootEquivalent(stats.gid);
+  // Then only the owner counts (its message names no mode).
+  return distrustReason(sticky || onlyRootLikeGroupWrites ? { ...stats, mode: stats.mode & ~0o022 } : stats, rootTrusted);
+}
+
+let rootEquivalentGids: Set<number> | undefined;
+
+/**
+ * Groups whose members can make themselves root anyway, so a folder above ours that they may write
+ * gives no one anything new: macOS's `admin` (80), which Homebrew makes `/opt/homebrew` and
+ * `/usr/local` writable by, and Debian's `staff`, whose `/usr/local` (2775, before Debian 12) comes
+ * first in root's PATH. Root's own group always.
+ */
+function rootEquivalentGroup(gid: number): boolean {
+  if (gid === 0) return true;
+  if (process.platform === 'darwin') return gid === 80;
+  rootEquivalentGids ??= new Set(
+    (() => {
+      try {
+        return readFileSync('/etc/group', 'utf8').split('\n');
+      } catch {
+        return [];
+      }
+    })()
+      .map((line) => line.split(':'))
+      .filter(([name]) => name === 'staff')
+      .map((fields) => Number(fields[2])),
+  );
+  return rootEquivalentGids.has(gid);
 }
 
 /**
@@ -83,19 +112,71 @@ export async function checkTrustedDirectory(path: string, options: { trustRoot: 
 }
 
 /**
- * The first folder above `path` that `ancestorDistrustReason` refuses, as "inside <it>, which is
- * <why>", or null. Both chains count: the folders the path names (whoever can write one of them
- * can replace what comes next, a symlink included) and those it resolves to.
+ * For a folder the gateway is about to make (`mkdir -p`): why the folders it would be made in let
+ * another account swap it afterwards, as `checkTrustedDirectory` says it of an existing one, or null.
  */
-async function untrustedAncestor(path: string, rule: TrustRule): Promise<string | null> {
-  const named = resolve(path);
-  const chains = [ancestors(named), ancestors(await realpath(named))];
-  for (const folder of new Set(chains.flat())) {
-    const link = await lstat(folder);
-    const reason = symlinkDistrust(link, rule) ?? ancestorDistrustReason(link.isSymbolicLink() ? await stat(folder) : link, rule);
-    if (reason) return `inside ${folder}, which is ${reason}`;
+export async function checkTrustedFutureDirectory(path: string, options: { trustRoot: boolean }): Promise<string | null> {
+  const userUid = process.getuid?.();
+  if (userUid === undefined) return null;
+  return untrustedAncestor(path, { userUid, userGid: process.getgid?.() ?? userUid, trustRoot: options.trustRoot }, { missingFine: true });
+}
+
+/**
+ * The first folder or symlink on the way to `path` that another account could use to swap what
+ * comes after it, as "inside <it>, which is <why>", or null: each folder the kernel looks in must
+ * pass `ancestorDistrustReason`, and each symlink it follows `symlinkDistrust` (whoever can write a
+ * folder can replace what is in it, and a symlink's owner can repoint it). Nearest first.
+ */
+async function untrustedAncestor(path: string, rule: TrustRule, options: { missingFine?: boolean } = {}): Promise<string | null> {
+  const steps = await pathWalk(path, options);
+  for (const step of steps.reverse()) {
+    const reason = step.kind === 'link' ? symlinkDistrust(step.stats, rule) : ancestorDistrustReason(step.stats, rule);
+    if (reason) return `inside ${step.path}, which is ${reason}`;
   }
   return null;
+}
+
+type WalkStep = { kind: 'folder' | 'link'; path: string; stats: Stats };
+
+/** How many symlinks a walk follows before it gives up (Linux's own limit, MAXSYMLINKS). */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * What the kernel goes through to reach `path`, in order: each folder it looks a name up in, and
+ * each symlink it follows, hop by hop (a link to a link included), with `..` taken after the link
+ * before it, as the kernel takes it. `path.resolve` would drop `a/link/..` before seeing the link.
+ */
+async function pathWalk(path: string, options: { missingFine?: boolean } = {}): Promise<WalkStep[]> {
+  const steps: WalkStep[] = [];
+  const names = (text: string) => text.split('/').filter((name) => name !== '' && name !== '.');
+  const remaining = names(path.startsWith('/') ? path : `${process.cwd()}/${path}`);
+  let current = '/';
+  let hops = 0;
+  while (remaining.length > 0) {
+    const name = remaining.shift()!;
+    if (name === '..') {
+      current = dirname(current);
+      continue;
+    }
+    if (!steps.some((step) => step.kind === 'folder' && step.path === current)) steps.push({ kind: 'folder', path: current, stats: await stat(current) });
+    const next = current === '/' ? `/${name}` : `${current}/${name}`;
+    const info = await lstat(next).catch((error: NodeJS.ErrnoException) => {
+      // The rest is to be made, by us: only where it will be made counts.
+      if (options.missingFine && error.code === 'ENOENT') return null;
+      throw error;
+    });
+    if (!info) break;
+    if (!info.isSymbolicLink()) {
+      current = next;
+      continue;
+    }
+    if (++hops > MAX_LINK_HOPS) throw Object.assign(new Error(`too many levels of symbolic links: ${path}`), { code: 'ELOOP' });
+    steps.push({ kind: 'link', path: next, stats: info });
+    const target = await readlink(next);
+    remaining.unshift(...names(target));
+    if (target.startsWith('/')) current = '/';
+  }
+  return steps;
 }
 
 /**
@@ -106,13 +187,4 @@ function symlinkDistrust(link: Stats, rule: TrustRule): string | null {
   if (!link.isSymbolicLink()) return null;
   const reason = distrustReason({ uid: link.uid, gid: link.gid, mode: 0 }, { ...rule, trustRoot: true });
   return reason && `a symlink ${reason}`;
-}
-
-/** The folders above an absolute path, nearest first, up to the root. */
-function ancestors(path: string): string[] {
-  const above: string[] = [];
-  for (let folder = dirname(path); ; folder = dirname(folder)) {
-    above.push(folder);
-    if (folder === dirname(folder)) return above;
-  }
 }

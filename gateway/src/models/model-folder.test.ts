@@ -31,4 +31,9 @@ describe('a models folder the gateway trusts', { skip: process.getuid?.() !== 0 
     await assertTrustedModelsFolder(await folder('mine', 0o775));
     await assertTrustedModelsFolder(join(root, 'not-yet'));
   });
+
+  it('refuses one not made yet where another account could swap it once made', async () => {
+    const open = await folder('shared', 0o777);
+    await assert.rejects(assertTrustedModelsFolder(join(open, 'models', 'cache')), new RegExp(`inside ${open}, which is writable by other accounts \\(mode 0777\\)`));
+  });
 });

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../config/load-config.js';
-import { checkTrustedDirectory } from '../data/trusted-directory.js';
+import { checkTrustedDirectory, checkTrustedFutureDirectory } from '../data/trusted-directory.js';
 import { formatManifestIssues, modelDeclarationSchema, type ModelDeclaration } from '../plugins/manifest-schema.js';
 import { sha256File } from './hash-file.js';
 import { ModelError } from './model-error.js';
@@ -40,12 +40,13 @@ export interface ModelFolder {
  * them (a matching size, mtime and inode skips the hash), so a models folder another account owns
  * or can write lets it swap a model and forge its record. Refused with a ConfigError (exit 3) that
  * names the folder; root's folders are trusted (a system-wide install), and a folder not made yet
- * is fine (the gateway makes it, under its umask: restrict-umask.ts).
+ * is fine where the folders it will be made in are (the gateway makes it, under its umask:
+ * restrict-umask.ts).
  */
 export async function assertTrustedModelsFolder(dir: string): Promise<void> {
   const modelsDir = resolve(dir);
   const reason = await checkTrustedDirectory(modelsDir, { trustRoot: true }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return null;
+    if (error.code === 'ENOENT') return checkTrustedFutureDirectory(modelsDir, { trustRoot: true });
     throw error;
   });
   if (!reason) return;

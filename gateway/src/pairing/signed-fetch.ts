@@ -4,7 +4,8 @@ import { signedAuthorization } from './token-proof.js';
  * A call to a gateway's API signed with its token, never carrying it. The CLI and the Playwright
  * helper prove the gateway on runtime.json's port holds the token before they call it, but it may
  * exit in between and another program take the port: that program then hears a signature good for
- * this one request, on this port, once, for a minute.
+ * this one request, on this port, within a minute, and at no gateway started after it was made
+ * (api/signed-calls.ts), which is the only one it could still reach.
  */
 export async function signedFetch(apiUrl: string, token: string, path: string, init: { method?: string; json?: unknown; timeoutMs?: number } = {}): Promise<Response> {
   const url = new URL(path, apiUrl);

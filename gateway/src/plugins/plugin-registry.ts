@@ -158,7 +158,10 @@ async function linkProblem(path: string): Promise<string | null> {
  * A folder that vanished meanwhile is for loadPlugin to report.
  */
 async function untrustedCode(dir: string): Promise<string | null> {
-  return checkTrustedDirectory(dir, { trustRoot: true }).catch(() => null);
+  return checkTrustedDirectory(dir, { trustRoot: true }).catch((error: NodeJS.ErrnoException) =>
+    // What cannot be checked (a folder above it unreadable, a link loop) is not trusted either.
+    error.code === 'ENOENT' ? null : `not checkable (${error.code ?? error.message})`,
+  );
 }
 
 /**

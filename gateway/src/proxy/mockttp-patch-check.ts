@@ -15,6 +15,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'h2-upstream-headers', file: 'dist/rules/requests/request-step-impls.js', purpose: "an HTTP/2 site's response head may have as many fields as Chromium takes" },
   { id: 'h2-request-headers', file: 'dist/server/http-combo-server.js', purpose: 'an HTTP/2 request may have as many header fields (cookie crumbs) as a browser sends' },
   { id: 'h2-send-head-size', file: 'dist/server/http-combo-server.js', purpose: 'a response head of up to 1 MiB goes to an HTTP/2 client (many cookies), where past 64 KiB Node closed the connection' },
+  { id: 'h2-upstream-send-size', file: 'dist/rules/requests/request-step-impls.js', purpose: 'a request head of up to 1 MiB goes to an HTTP/2 site (the cookies it set), where past 64 KiB it was a 502' },
   { id: 'request-head-size', file: 'dist/server/http-combo-server.js', purpose: 'request heads up to 64 KiB (big cookies)' },
   { id: 'complete-response-errors', file: 'dist/rules/requests/request-step-impls.js', purpose: 'bytes past a complete upstream response do not fail it' },
   { id: 'upstream-cut-flush', file: 'dist/rules/requests/request-step-impls.js', purpose: 'a transformed document its site broke off reaches the browser as far as it got before it is cut short' },

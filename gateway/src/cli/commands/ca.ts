@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { assertCaDataDir } from '../../data/data-dir.js';
@@ -83,10 +84,10 @@ export function registerCaCommand(program: Command): void {
   addConfigOption(install);
   addJsonOption(install);
   install.action(async (flags: StoreFlags) => {
-    await assertCaDataDir(cliDataDir(flags)).catch((error: unknown) => {
-      // Absent: `ca install` makes it, and its CA, as the gateway would.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    });
+    // Made first if absent (with its CA, as the gateway would), then checked: a folder another
+    // account slips in meanwhile is checked too.
+    await mkdir(cliDataDir(flags), { recursive: true, mode: 0o700 });
+    await assertCaDataDir(cliDataDir(flags));
     const authority = await cliCertificateAuthority(flags);
     const stores = flags.store ?? defaultStoreIds();
     process.stderr.write(`${TRUST_WARNING}\n\nCA: ${authority.certPath}\nStores: ${stores.join(', ')}\n`);

@@ -80,14 +80,14 @@ function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
   }
   w.AIPLUGS_API_PORT = config.apiPort;
   // Read-only, so a page's `window.AiPlugs = …` does not replace it under its plugins; configurable,
-  // or a page's own top-level `let AiPlugs` (or const, class) is a SyntaxError and none of that
-  // script runs. Such a page then shadows the name for bare references: plugins can say window.AiPlugs.
+  // or a page's own top-level `let AiPlugs` (or const, class, function) is an error and none of that
+  // script runs. Such a page keeps the name for itself, as a page that calls a global of its own
+  // by a name a plugin also uses does: the page works, its plugins may not (docs/PLUGINS.md).
   Object.defineProperty(w, 'AiPlugs', { value: Object.freeze(api), configurable: true, enumerable: false, writable: false });
   // For the extension only (it runs in this world through scripting.executeScript). A page can call
   // it too, which gains it nothing it could not do already: no token, no plugin the tab may not use.
   Object.defineProperty(w, '__aiplugsRuntime', {
     value: Object.freeze({ transport: world.transport, reconcile: lifecycle.reconcile, report: states.report, running: states.running }),
-    configurable: true,
   });
   const hook = w[NAVIGATION_HOOK];
   if (hook && typeof hook.runtimeReady === 'function') hook.runtimeReady(world.transport);
