@@ -6,8 +6,13 @@ import { readdirSync, readFileSync } from 'node:fs';
  * `start_new_session=True`, Node `detached: true`, `setsid`). Those are found on Linux by their
  * parent links in `/proc` while the worker still lives (once it is gone they are re-parented and
  * no longer look like its descendants), remembered with their start time, and signalled too.
- * Elsewhere only the group is signalled.
+ * A root that exits by itself leaves no such scan behind, so the tree also carries a tag in its
+ * environment (`TREE_TAG_VARIABLE`, inherited unless a child clears it) and, once the root is gone,
+ * the processes that carry it are found by it. Elsewhere only the group is signalled.
  */
+
+/** The environment variable that marks a worker's tree: `<name>=<the tree's random tag>`. */
+export const TREE_TAG_VARIABLE = 'AIPLUGS_WORKER_TREE';
 
 /** One process's parent link, from `/proc/<pid>/stat`. */
 export interface ProcessLink {
@@ -79,11 +84,27 @@ export function readProcessLinks(procDir = '/proc'): ProcessLink[] {
   return links;
 }
 
+/**
+ * The processes whose environment carries `tag` (Linux; the user's own: another account's
+ * `environ` cannot be read). Synchronous, as readProcessLinks.
+ */
+export function readTaggedProcesses(tag: string, procDir = '/proc'): ProcessLink[] {
+  const marker = `${TREE_TAG_VARIABLE}=${tag}`;
+  return readProcessLinks(procDir).filter((link) => {
+    try {
+      return readFileSync(`${procDir}/${link.pid}/environ`, 'latin1').split('\0').includes(marker);
+    } catch {
+      return false; // gone, or not ours
+    }
+  });
+}
+
 export interface ProcessTreeKiller {
   /**
    * Signals the root's process group (the root alone where it leads none) and every descendant
    * that left the group. With `rescan`, first looks for new ones: only while the root has not been
-   * reaped, so its pid, and its children's parent links, are still its own.
+   * reaped, so its pid, and its children's parent links, are still its own. Without it (the root
+   * is gone), a tree given a tag also looks for the processes that carry it.
    */
   signal(signal: NodeJS.Signals, rescan: boolean): void;
 }
@@ -98,7 +119,7 @@ export interface ProcessTreeKiller {
  *   tree.signal('SIGTERM', true); // while the child lives
  *   child.once('exit', () => tree.signal('SIGKILL', false));
  */
-export function processTreeKiller(root: number, options: { procDir?: string; platform?: NodeJS.Platform } = {}): ProcessTreeKiller {
+export function processTreeKiller(root: number, options: { procDir?: string; platform?: NodeJS.Platform; tag?: string } = {}): ProcessTreeKiller {
   const procDir = options.procDir ?? '/proc';
   const platform = options.platform ?? process.platform;
   const escaped = new Map<number, ProcessLink>();
@@ -116,6 +137,9 @@ export function processTreeKiller(root: number, options: { procDir?: string; pla
         const links = readProcessLinks(procDir);
         const below = new Set(descendantsOf(root, links));
         for (const link of links) if (below.has(link.pid) && link.pgid !== root) escaped.set(link.pid, link);
+      }
+      if (platform === 'linux' && !rescan && options.tag) {
+        for (const link of readTaggedProcesses(options.tag, procDir)) if (link.pid !== root && link.pgid !== root) escaped.set(link.pid, link);
       }
       // Found before the group is signalled: once the root dies its children are re-parented.
       if (platform === 'win32' || !send(-root, signal)) send(root, signal);

@@ -1,7 +1,7 @@
 /**
  * A backend's child that left the worker's process group (Python `start_new_session=True`, Node
  * `detached: true`) still goes with the worker: on stop (`POST /api/workers/:id/stop`), on a kill
- * (request timeout) and on gateway shutdown. Real Python and Node workers; every sleep a test
+ * (request timeout), when the worker dies by itself, and on gateway shutdown. Real Python and Node workers; every sleep a test
  * causes is killed after it, whatever the outcome.
  */
 import assert from 'node:assert/strict';
@@ -21,6 +21,9 @@ const BACKENDS = {
 
 def run(payload):
     child = subprocess.Popen(["sleep", "3600"], start_new_session=True)
+    if payload.get("then") == "die":
+        print("child", child.pid, flush=True)
+        os._exit(3)
     if payload.get("then") == "hang":
         print("child", child.pid, flush=True)
         while True:
@@ -35,6 +38,11 @@ export function run(payload) {
   // stdio inherited: the child also holds the worker's stdout/stderr pipes.
   const child = spawn('sleep', ['3600'], { detached: true, stdio: 'inherit' });
   child.unref();
+  if (payload.then === 'die') {
+    console.log('child', child.pid);
+    setTimeout(() => process.exit(3), 100); // once the line is out
+    return new Promise(() => {});
+  }
   if (payload.then === 'hang') {
     console.log('child', child.pid);
     return new Promise(() => {});
@@ -88,6 +96,17 @@ for (const [runtime, backend] of Object.entries(BACKENDS)) {
       const { child } = await detach(workers);
       await workers.stop();
       await waitFor(() => !processAlive(child), `detached child ${child} to be killed at shutdown`, 5000);
+    });
+
+    test('a worker that dies by itself takes it down too', async () => {
+      // No stop came first to find the child by its parent link: by the exit it was re-parented.
+      const { workers, lines } = manager();
+      const dying = workers.infer(await fixturePlugin(id, pluginsDir), { then: 'die' }, noSignal());
+      const printed = await waitFor(() => lines.map((line) => new RegExp(`\\[${id}\\] child (\\d+)`).exec(line)?.[1]).find(Boolean), 'the child pid in the log');
+      const child = Number(printed);
+      children.add(child);
+      await assert.rejects(dying);
+      await waitFor(() => !processAlive(child), `detached child ${child} to be killed with the worker that died`, 5000);
     });
 
     test('a worker killed for a timeout takes it down too', async () => {

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type { BackendCommand } from './backend-command.js';
-import { processTreeKiller } from './process-descendants.js';
+import { processTreeKiller, TREE_TAG_VARIABLE } from './process-descendants.js';
 import { createOutputBudget, createOutputLines, decodeOutputLine, DEFAULT_OUTPUT_BUDGET, type DroppedOutput, type OutputBudgetOptions } from './worker-output.js';
 import { answerHeadOf, createLineSplitter, decodeHostMessage, encodeGatewayMessage, type BackendFailure } from './worker-protocol.js';
 
@@ -142,9 +143,11 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
   ready.catch(() => undefined);
   let isReady = false;
 
+  // Marks everything the backend starts, for the children that leave its group (below).
+  const treeTag = randomUUID();
   const child = spawn(options.command.program, options.command.args, {
     cwd: options.cwd,
-    env: options.env,
+    env: { ...options.env, [TREE_TAG_VARIABLE]: treeTag },
     // stdin closed: a backend that reads it gets EOF instead of hanging on the gateway's terminal.
     stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
     // Own process group: the gateway can stop the backend with everything it spawned, and a
@@ -153,8 +156,9 @@ export function spawnWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     windowsHide: true,
   });
   // The host leads its own process group; children that left it (a new session) are found in
-  // /proc on Linux while the host lives, and go with it too (process-descendants.ts).
-  const tree = child.pid === undefined ? null : processTreeKiller(child.pid);
+  // /proc on Linux while the host lives, or by their tag once it died by itself, and go with it
+  // too (process-descendants.ts).
+  const tree = child.pid === undefined ? null : processTreeKiller(child.pid, { tag: treeTag });
   /** Signals the host's tree while it has not been reaped (afterwards its pid may be another's). */
   const signalTree = (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) tree?.signal(signal, true);
