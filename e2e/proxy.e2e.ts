@@ -378,6 +378,12 @@ test.describe('injection rules (nonce mode)', () => {
       await expect(page.locator('#last')).toHaveText('as far as it got');
       expect(await injected(page)).toEqual(['marker', 'ping']);
       await page.close();
+      // Passed through untouched (no plugin for that path), too.
+      const passed = await browsers.nonce!.newPage();
+      await passed.goto(`${origin}/excluded/broken-off`, { waitUntil: 'commit' });
+      await expect(passed.locator('#last')).toHaveText('as far as it got');
+      expect(await injected(passed)).toBeNull();
+      await passed.close();
     }
   });
 

@@ -44,6 +44,13 @@ const APP_JS = `window.__order = window.__order || []; window.__order.push('page
 export const TEXT_TYPE_LAST_BODY = '<!doctype html><html><head><title>text last</title></head><body>text last</body></html>';
 export const LARGE_BYTES = 48 * 1024 * 1024;
 
+/** A site (a PHP page behind gzip, say) that declares more bytes than it sends, then closes. */
+const brokenOff: Handler = (_request, response) => {
+  const body = gzipSync(page('broken off', '', `<p>${'text '.repeat(5000)}</p><p id="last">as far as it got</p>`));
+  response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip', 'content-length': String(body.length + 500) });
+  response.write(body, () => setTimeout(() => response.socket?.destroy(), 20));
+};
+
 /** A local HTTPS site covering every kind of response the proxy must treat right. */
 export function startProxyTestSite(options: { https?: boolean } = {}): Promise<TestSite> {
   const compressed = page('compressed');
@@ -85,12 +92,8 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       '/gzip': html({ 'content-encoding': 'gzip' }, gzipSync(compressed)),
       '/own-aiplugs': html({}, page('own name', '', `<script>let AiPlugs = 'the page\\'s own'; document.documentElement.dataset.own = AiPlugs;</script>`)),
       '/two-locations': (_request, response) => void response.writeHead(302, ['Location', '/', 'Location', '/gzip', 'Content-Length', '0']).end(),
-      '/broken-off': (_request, response) => {
-        // A site (a PHP page behind gzip, say) that declares more bytes than it sends, then closes.
-        const body = gzipSync(page('broken off', '', `<p>${'text '.repeat(5000)}</p><p id="last">as far as it got</p>`));
-        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip', 'content-length': String(body.length + 500) });
-        response.write(body, () => setTimeout(() => response.socket?.destroy(), 20));
-      },
+      '/excluded/broken-off': brokenOff,
+      '/broken-off': brokenOff,
       '/br': html({ 'content-encoding': 'br' }, brotliCompressSync(compressed)),
       '/deflate': html({ 'content-encoding': 'deflate' }, deflateSync(compressed)),
       '/euc-kr': respond(200, { 'content-type': 'text/html; charset=euc-kr' }, encodedPage('euc-kr')),
