@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { descendantsOf, parseStatLink, processTreeKiller, readProcessLinks } from './process-descendants.js';
+import { descendantsOf, parseStatLink, processTreeKiller, readProcessLinks, TREE_TAG_VARIABLE } from './process-descendants.js';
 import { processAlive, waitFor } from './test-support.js';
 
 describe('descendantsOf', () => {
@@ -91,6 +91,31 @@ describe('processTreeKiller', { skip: process.platform !== 'linux' && 'reads /pr
     tree.signal('SIGKILL', false);
     await new Promise((resolve) => root.once('exit', resolve));
     assert.equal(processAlive(other.pid!), true, 'not the process it remembered: left alone');
+  });
+
+  test('after the root died, kills what carries its tag and started after it: not another tag, no tag, an older process, nor the root', async () => {
+    // A fake /proc over real, harmless sleeps (each in its own group), so what gets signalled shows.
+    const root = spawn('sleep', ['3600'], { detached: true, stdio: 'ignore' });
+    const [tagged, otherTag, untagged, older] = ['tagged', 'other', 'none', 'older'].map(() => spawn('sleep', ['3600'], { detached: true, stdio: 'ignore' }));
+    spawned.push(root.pid!, tagged!.pid!, otherTag!.pid!, untagged!.pid!, older!.pid!);
+    const procDir = await mkdtemp(join(tmpdir(), 'aiplugs-fake-proc-'));
+    after(() => rm(procDir, { recursive: true, force: true }));
+    const stat = (pid: number, startTime: number) => `${pid} (sleep) S 1 ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 ${startTime} 1000 256\n`;
+    const fake = async (pid: number, startTime: number, environ: string) => {
+      await mkdir(join(procDir, String(pid)));
+      await writeFile(join(procDir, String(pid), 'stat'), stat(pid, startTime));
+      await writeFile(join(procDir, String(pid), 'environ'), environ);
+    };
+    const tag = 'tag-1';
+    await fake(root.pid!, 100, `${TREE_TAG_VARIABLE}=${tag}\0`);
+    await fake(tagged!.pid!, 200, `PATH=/bin\0${TREE_TAG_VARIABLE}=${tag}\0HOME=/h\0`);
+    await fake(otherTag!.pid!, 200, `${TREE_TAG_VARIABLE}=${tag}2\0`);
+    await fake(untagged!.pid!, 200, 'PATH=/bin\0');
+    await fake(older!.pid!, 50, `${TREE_TAG_VARIABLE}=${tag}\0`);
+    const tree = processTreeKiller(root.pid!, { procDir, tag });
+    tree.signal('SIGKILL', false);
+    await waitFor(() => !processAlive(tagged!.pid!), 'the tagged process to die');
+    for (const survivor of [otherTag, untagged, older]) assert.equal(processAlive(survivor!.pid!), true);
   });
 });
 

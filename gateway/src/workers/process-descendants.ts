@@ -88,11 +88,14 @@ export function readProcessLinks(procDir = '/proc'): ProcessLink[] {
  * The processes whose environment carries `tag` (Linux; the user's own: another account's
  * `environ` cannot be read). Synchronous, as readProcessLinks.
  */
-export function readTaggedProcesses(tag: string, procDir = '/proc'): ProcessLink[] {
-  const marker = `${TREE_TAG_VARIABLE}=${tag}`;
+export function readTaggedProcesses(tag: string, options: { procDir?: string; startedAfter?: number } = {}): ProcessLink[] {
+  const procDir = options.procDir ?? '/proc';
+  const marker = `\0${TREE_TAG_VARIABLE}=${tag}\0`;
+  // Only what started after the tree's root can be of it: a few processes, whose environments are read.
   return readProcessLinks(procDir).filter((link) => {
+    if (link.startTime < (options.startedAfter ?? 0)) return false;
     try {
-      return readFileSync(`${procDir}/${link.pid}/environ`, 'latin1').split('\0').includes(marker);
+      return `\0${readFileSync(`${procDir}/${link.pid}/environ`, 'latin1')}`.includes(marker);
     } catch {
       return false; // gone, or not ours
     }
@@ -123,6 +126,8 @@ export function processTreeKiller(root: number, options: { procDir?: string; pla
   const procDir = options.procDir ?? '/proc';
   const platform = options.platform ?? process.platform;
   const escaped = new Map<number, ProcessLink>();
+  // When the root started (read while it surely lives: now), the bound for the tag's search.
+  const rootStart = platform === 'linux' && options.tag ? readLink(procDir, root)?.startTime : undefined;
   const send = (pid: number, signal: NodeJS.Signals): boolean => {
     try {
       process.kill(pid, signal);
@@ -138,8 +143,8 @@ export function processTreeKiller(root: number, options: { procDir?: string; pla
         const below = new Set(descendantsOf(root, links));
         for (const link of links) if (below.has(link.pid) && link.pgid !== root) escaped.set(link.pid, link);
       }
-      if (platform === 'linux' && !rescan && options.tag) {
-        for (const link of readTaggedProcesses(options.tag, procDir)) if (link.pid !== root && link.pgid !== root) escaped.set(link.pid, link);
+      if (platform === 'linux' && !rescan && options.tag && rootStart !== undefined) {
+        for (const link of readTaggedProcesses(options.tag, { procDir, startedAfter: rootStart })) if (link.pid !== root && link.pgid !== root) escaped.set(link.pid, link);
       }
       // Found before the group is signalled: once the root dies its children are re-parented.
       if (platform === 'win32' || !send(-root, signal)) send(root, signal);
