@@ -3,8 +3,9 @@
  * leave its worker's process group. The real CLI (`aiplugs start`) with a Python plugin whose
  * backend starts `sleep 3600` in a new session (it inherits the worker's stdout/stderr pipes):
  *  - SIGTERM: the gateway exits 0 within a bound, and the detached child is gone with it;
- *  - a child that escaped beyond finding (double fork: re-parented away from the worker before
- *    the stop) still cannot hold the gateway open through the pipes it inherited;
+ *  - a child re-parented away from the worker before the stop (a double fork) is found by the tag
+ *    in its environment and goes too; one that also cleared its environment is beyond finding,
+ *    and still cannot hold the gateway open through the pipes it inherited;
  *  - `POST /api/workers/:id/stop` takes the detached child down.
  * Every sleep a test causes is killed after it, whatever the outcome.
  */
@@ -18,10 +19,11 @@ import { startGatewayProcess, type GatewayChild } from '../../e2e/support/gatewa
 const BACKEND = `import os, subprocess
 
 def run(payload):
-    if payload.get("op") == "escape":
+    if payload.get("op") in ("escape", "escape-clean"):
         # sh starts sleep in the background and exits: sleep is re-parented away from the worker
-        # at once, its stderr still the worker's stderr pipe.
-        sh = subprocess.Popen(["sh", "-c", "sleep 3600 & echo $!"], stdout=subprocess.PIPE, start_new_session=True)
+        # at once, its stderr still the worker's stderr pipe ("clean": with an empty environment).
+        line = "env -i sleep 3600 & echo $!" if payload["op"] == "escape-clean" else "sleep 3600 & echo $!"
+        sh = subprocess.Popen(["sh", "-c", line], stdout=subprocess.PIPE, start_new_session=True)
         child = int(sh.stdout.readline())
         sh.stdout.close()
         sh.wait()
@@ -114,11 +116,18 @@ describe('children a backend starts outside its process group', { skip: process.
     await until(async () => !(await running(child)), `detached child ${child} to be killed`, 5000);
   });
 
-  it('SIGTERM: a child re-parented away before the stop cannot hold the gateway open through the pipes it inherited', async () => {
+  it('SIGTERM: a child re-parented away before the stop is found by its tag and goes too', async () => {
     const { gateway, infer } = await gatewayWithPlugin();
     const { child } = await infer({ op: 'escape' });
     assert.equal(await terminate(gateway, 10_000), 0);
-    // Out of reach by design (not a descendant any more): it lives on, and is killed in after().
+    await until(async () => !(await running(child)), `re-parented child ${child} to be killed`, 5000);
+  });
+
+  it('SIGTERM: one that also cleared its environment cannot hold the gateway open through the pipes it inherited', async () => {
+    const { gateway, infer } = await gatewayWithPlugin();
+    const { child } = await infer({ op: 'escape-clean' });
+    assert.equal(await terminate(gateway, 10_000), 0);
+    // Out of reach by design (no descendant any more, no tag): it lives on, and is killed in after().
     assert.equal(await running(child), true);
   });
 
