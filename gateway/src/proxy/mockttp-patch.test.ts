@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type Server } from 'node:http';
-import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session, type ClientSessionOptions, createSecureServer as createSecureHttp2Server, createServer as createHttp2Server, type IncomingHttpHeaders as Http2Headers } from 'node:http2';
+import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session, type ClientSessionOptions, type ClientSessionRequestOptions, createSecureServer as createSecureHttp2Server, createServer as createHttp2Server, type IncomingHttpHeaders as Http2Headers } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { connect as netConnect, createServer as createNetServer, Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
 import { Transform } from 'node:stream';
@@ -673,10 +673,7 @@ describe('mockttp patch: transformResponseStream', () => {
       assert.equal(code, http2Constants.NGHTTP2_INTERNAL_ERROR);
       assert.equal(received, CHUNK.length);
     } finally {
-      client.close();
-      await proxy.stop();
-      site.closeAllConnections();
-      site.close();
+      await closeH2(client, proxy, site);
     }
   });
 
@@ -789,10 +786,7 @@ describe('mockttp patch: h2-location-conflict', () => {
     try {
       const status = async (path: string) => {
         // Unpatched, the repeated header throws in the proxy, which then never answers this stream.
-        const stream = client.request({ ':path': path }, { signal: AbortSignal.timeout(5000) });
-        const [headers] = (await once(stream, 'response')) as [Http2Headers];
-        stream.resume();
-        await once(stream, 'end');
+        const headers = await h2Exchange(client, { ':path': path }, { signal: AbortSignal.timeout(5000) });
         return [headers[':status'], headers.location];
       };
       assert.deepEqual(await status('/same'), [302, '/a'], 'the same target twice is one target');
@@ -800,10 +794,7 @@ describe('mockttp patch: h2-location-conflict', () => {
       assert.notEqual(code, 302);
       assert.equal(location, undefined);
     } finally {
-      client.close();
-      await proxy.stop();
-      site.closeAllConnections();
-      site.close();
+      await closeH2(client, proxy, site);
     }
   });
 });
@@ -833,9 +824,7 @@ describe('mockttp patch: h2-upstream-headers', () => {
       assert.equal(headers['set-cookie']?.length, COOKIES);
       assert.equal(body, 'ok');
     } finally {
-      client.close();
-      await proxy.stop();
-      site.close();
+      await closeH2(client, proxy, site);
     }
   });
 });
@@ -854,17 +843,11 @@ describe('mockttp patch: h2-request-headers', () => {
     try {
       const crumbs = Array.from({ length: 300 }, (_, index) => `c${index}=${index}`);
       // An array value sends one field per crumb.
-      const stream = client.request({ ':path': '/', cookie: crumbs } as unknown as Http2Headers);
-      const [headers] = (await once(stream, 'response')) as [Http2Headers];
-      stream.resume();
-      await once(stream, 'end');
+      const headers = await h2Exchange(client, { ':path': '/', cookie: crumbs } as unknown as Http2Headers);
       assert.equal(headers[':status'], 200);
       assert.equal(cookies.split('; ').length, 300);
     } finally {
-      client.close();
-      await proxy.stop();
-      site.closeAllConnections();
-      site.close();
+      await closeH2(client, proxy, site);
     }
   });
 });
@@ -880,18 +863,12 @@ describe('mockttp patch: h2-send-head-size', () => {
     const { proxy, client } = await h2ThroughProxy(ca, siteUrl, { maxHeaderListPairs: 1000, settings: { maxHeaderListSize: 256 * 1024 } });
     try {
       for (const path of ['/page', '/next']) {
-        const stream = client.request({ ':path': path });
-        const [headers] = (await once(stream, 'response')) as [Http2Headers];
-        stream.resume();
-        await once(stream, 'end');
+        const headers = await h2Exchange(client, { ':path': path });
         assert.equal(headers[':status'], 200);
         assert.equal(headers['set-cookie']?.length, 130);
       }
     } finally {
-      client.close();
-      await proxy.stop();
-      site.closeAllConnections();
-      site.close();
+      await closeH2(client, proxy, site);
     }
   });
 
@@ -910,16 +887,11 @@ describe('mockttp patch: h2-send-head-size', () => {
       // Letters HPACK codes in 5 bits: 80 KB in three frames. Past eight frames nghttp2 refuses a
       // head whatever its size (too many CONTINUATION frames), the proxy's own receiving end included.
       const cookie = Array.from({ length: 130 }, (_, index) => `c${index}=${'e'.repeat(600)}`).join('; ');
-      const stream = client.request({ ':path': '/', cookie });
-      const [headers] = (await once(stream, 'response')) as [Http2Headers];
-      stream.resume();
-      await once(stream, 'end');
+      const headers = await h2Exchange(client, { ':path': '/', cookie });
       assert.equal(headers[':status'], 200);
       assert.equal(cookieBytes, cookie.length);
     } finally {
-      client.close();
-      await proxy.stop();
-      site.close();
+      await closeH2(client, proxy, site);
     }
   });
 });
@@ -993,10 +965,7 @@ describe('mockttp patch: upstream-sockets', () => {
       assert.deepEqual(statuses, Array<number>(REQUESTS).fill(200));
       assert.ok(connections <= LIMIT, `${connections} upstream connections for ${REQUESTS} requests (at most ${LIMIT})`);
     } finally {
-      client.close();
-      await proxy.stop();
-      site.closeAllConnections();
-      site.close();
+      await closeH2(client, proxy, site);
     }
   });
 });
@@ -1040,6 +1009,23 @@ async function h2ThroughProxy(ca: { key: string; cert: string }, siteUrl: string
     createConnection: () => tlsConnect({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
   });
   return { proxy, client };
+}
+
+/** One request over an HTTP/2 client, read to its end: the response head. */
+async function h2Exchange(client: ClientHttp2Session, headers: Http2Headers, options: ClientSessionRequestOptions = {}): Promise<Http2Headers> {
+  const stream = client.request(headers, options);
+  const [head] = (await once(stream, 'response')) as [Http2Headers];
+  stream.resume();
+  await once(stream, 'end');
+  return head;
+}
+
+/** Closes what an HTTP/2 test through the proxy opened: the client, the proxy and the site with its connections. */
+async function closeH2(client: ClientHttp2Session, proxy: Mockttp, site: { close(): unknown; closeAllConnections?(): void }): Promise<void> {
+  client.close();
+  await proxy.stop();
+  site.closeAllConnections?.();
+  site.close();
 }
 
 const answerOk: Handler = (_request, response) => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
