@@ -10,7 +10,7 @@ import { chromiumPath, launchThroughProxy, QUIET_CHROMIUM_ARGS } from './support
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
 import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/proxy-client.js';
 import { startTestSite, type TestSite } from './support/test-site.js';
-import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, TEXT_TYPE_LAST_BODY, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
+import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, TEXT_TYPE_LAST_BODY, bodyMetaCharsetPage, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
 import { goto } from './support/navigate.js';
 import { PLUGIN_FREE_HEADER } from '../gateway/src/proxy/plugin-free-load.js';
 
@@ -322,22 +322,28 @@ test.describe('injection rules (nonce mode)', () => {
     });
   }
 
-  test('a <meta charset> near byte 800 stays in the first 1,024 bytes: the text renders as it does direct', async () => {
-    const { proxyUrl, caCertPath } = gateways.nonce!.ready;
-    const response = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}/late-meta-charset`, { headers: NAVIGATION_HEADERS });
-    expect(withoutInjection(response.body).rest.equals(lateMetaCharsetPage())).toBe(true);
-    const direct = await chromium.launch({ executablePath: chromiumPath(), args: QUIET_CHROMIUM_ARGS });
-    try {
-      const directPage = await (await direct.newContext({ ignoreHTTPSErrors: true })).newPage();
-      await goto(directPage, `${site.origin}/late-meta-charset`);
-      await expect(directPage.locator('#text')).toHaveText(LATE_META_CHARSET_TEXT);
-    } finally {
-      await direct.close();
-    }
-    const page = await open('nonce', '/late-meta-charset');
-    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
-    await expect(page.locator('#text')).toHaveText(LATE_META_CHARSET_TEXT);
-  });
+  for (const [path, where, original] of [
+    ['/late-meta-charset', 'near byte 800', lateMetaCharsetPage()],
+    ['/body-meta-charset', 'after a tag that starts the body', bodyMetaCharsetPage()],
+  ] as const) {
+    test(`a <meta charset> ${where} stays in the first 1,024 bytes: the text renders as it does direct`, async () => {
+      const { proxyUrl, caCertPath } = gateways.nonce!.ready;
+      const response = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}${path}`, { headers: NAVIGATION_HEADERS });
+      // The site's bytes, but for a copy of the declaration where the markup had to go before it.
+      expect(withoutInjection(response.body).rest.toString('utf8').replace('<meta charset="utf-8"/>', '')).toBe(original.toString('utf8'));
+      const direct = await chromium.launch({ executablePath: chromiumPath(), args: QUIET_CHROMIUM_ARGS });
+      try {
+        const directPage = await (await direct.newContext({ ignoreHTTPSErrors: true })).newPage();
+        await goto(directPage, `${site.origin}${path}`);
+        await expect(directPage.locator('#text')).toHaveText(LATE_META_CHARSET_TEXT);
+      } finally {
+        await direct.close();
+      }
+      const page = await open('nonce', path);
+      await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+      await expect(page.locator('#text')).toHaveText(LATE_META_CHARSET_TEXT);
+    });
+  }
 
   test('a page with no <head> gets the runtime before its first script', async () => {
     const page = await open('nonce', '/no-head');

@@ -28,6 +28,14 @@ export function lateMetaCharsetPage(): Buffer {
   return Buffer.from(`${before}${padding}${after}<meta charset="utf-8">\n<body><p id="text">${LATE_META_CHARSET_TEXT}</p><script src="/app.js"></script></body></html>`, 'utf8');
 }
 
+/**
+ * The same text on a page whose `<meta charset>` comes after an image (a tracking pixel) has started the body:
+ * browsers take it all the same, since it starts in the first 1,024 bytes.
+ */
+export function bodyMetaCharsetPage(): Buffer {
+  return Buffer.from(`<!doctype html><html><head><title>body charset</title></head>\n<img alt="" width="1" height="1"><meta charset="utf-8">\n<p id="text">${LATE_META_CHARSET_TEXT}</p><script src="/app.js"></script></html>`, 'utf8');
+}
+
 export function encodedPage(charset: keyof typeof ENCODED_PAGES): Buffer {
   const text = ENCODED_PAGES[charset];
   return iconv.encode(`<!DOCTYPE html>\n<html>\n<head>\n<meta charset="${charset}">\n<title>${text}</title>\n</head>\n<body><p id="text">${text}</p><script src="/app.js"></script></body>\n</html>\n`, charset);
@@ -101,6 +109,7 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       '/gbk': respond(200, { 'content-type': 'text/html; charset=gbk' }, encodedPage('gbk')),
       '/iso-8859-1': respond(200, { 'content-type': 'text/html; charset=iso-8859-1' }, encodedPage('iso-8859-1')),
       '/late-meta-charset': respond(200, { 'content-type': 'text/html' }, lateMetaCharsetPage()),
+      '/body-meta-charset': respond(200, { 'content-type': 'text/html' }, bodyMetaCharsetPage()),
       '/no-head': html({}, '<p id="text">no head here</p><script src="/app.js"></script>'),
       '/xhtml': respond(
         200,

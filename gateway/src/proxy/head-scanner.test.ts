@@ -119,6 +119,37 @@ describe('HeadScanner: where the markup goes', () => {
     assert.deepEqual(insertion(none), { start: after(none, '<head>'), text: MARKUP });
   });
 
+  it('keeps a <meta charset> that follows the start of the body in the first 1,024 bytes: a copy goes in front of the markup, before the body', () => {
+    const insertion = (html: string, chunkSize = 0) => {
+      const found = scan(html, { chunkSize, rewrite: () => null }).filter((edit) => String(edit.text).endsWith(MARKUP));
+      assert.equal(found.length, 1);
+      return { start: found[0]!.start, text: String(found[0]!.text) };
+    };
+    const copied = { text: `<meta charset="utf-8"/>${MARKUP}` };
+    // Browsers take the declaration from anywhere in those bytes, whatever started the body before it.
+    for (const [html, first] of [
+      ['<html><head><title>t</title><template><p>x</p></template><meta charset=utf-8>', '<head>'],
+      ['<html><head><title>t</title></head><img src=pixel.gif><meta charset=utf-8>', '<head>'],
+      ['<!doctype html><body><div>x</div><meta charset=utf-8>', '<!doctype html>'],
+      ['<!doctype html><my-app></my-app><p>text</p><meta http-equiv=content-type content="text/html; charset=utf-8">', '<!doctype html>'],
+    ] as const) {
+      for (const size of [0, 1, 7]) assert.deepEqual(insertion(html, size), { start: after(html, first), ...copied }, `${html} in ${size}-byte chunks`);
+    }
+    // What the tokenizer of that search does not read as a tag declares nothing: the markup goes at the first point, as it is.
+    for (const html of [
+      '<head><title>t</title><body><script>"<meta charset=utf-8>"</script>',
+      '<head><title>t</title><body><textarea><meta charset=utf-8></textarea>',
+      '<head><title>t</title><body><!-- <meta charset=utf-8> -->',
+      '<head><title>t</title><body><plaintext><meta charset=utf-8>',
+      `<head><title>t</title><body><p>${'a'.repeat(PRESCAN_BYTES)}</p><meta charset=utf-8>`,
+    ]) {
+      assert.deepEqual(insertion(html), { start: after(html, '<head>'), text: MARKUP }, html);
+    }
+    // A <meta charset> after the body in the prescan bytes is no CSP: only a head's is rewritten.
+    const policy = '<head><title>t</title><body><meta http-equiv=Content-Security-Policy content="script-src \'none\'"><meta charset=utf-8>';
+    assert.deepEqual(scan(policy, { rewrite: () => null }).map((edit) => edit.start), [after(policy, '<head>')]);
+  });
+
   it('decides the same way however the document is chunked', () => {
     const documents = ['<!doctype html><html><head data-x="a>b"><title>', '<!-- c -->\n<html>\n <body>', `<head><title>t</title><meta charset="utf-8"><script>`];
     for (const html of documents) {

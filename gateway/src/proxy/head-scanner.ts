@@ -15,7 +15,10 @@
  *   when only head content that runs nothing lies between (browsers look for the charset in those
  *   bytes; pushed out of them, a page's text can decode as windows-1252, and Firefox reloads it);
  *   when a script or `<base>` lies between, the markup goes before it with a copy of that
- *   declaration in front (the first declaration is the one that counts).
+ *   declaration in front (the first declaration is the one that counts). So too when the body
+ *   starts before the declaration (a `<div>`, an `<img>`, a `<template>`, text): browsers still
+ *   take a `<meta charset>` from anywhere in those bytes, so the search goes on through them for
+ *   that tag alone, and the markup stays before the body.
  *
  * The `<meta charset>` wait is skipped when nothing in the document can change its encoding: the
  * response's Content-Type names one browsers honour (it outranks any `<meta charset>`), or the
@@ -56,7 +59,8 @@ export interface HeadScannerOptions {
 /** Why a document is passed through untouched, once its bytes showed it cannot take the markup safely. */
 export type ScanRefusal = 'unsupported-xhtml';
 
-type Mode = 'beforeHtml' | 'beforeHead' | 'inHead' | 'afterHead' | 'done';
+/** `charsetInBody`: the body has started, and the markup waits only for a `<meta charset>` in the prescan bytes. */
+type Mode = 'beforeHtml' | 'beforeHead' | 'inHead' | 'afterHead' | 'charsetInBody' | 'done';
 
 /** Start tags the parser puts into the head from "in head", and what follows each. */
 const HEAD_CONTENT: Record<string, ContentModel> = {
@@ -80,6 +84,12 @@ const BACK_INTO_HEAD = new Set(['base', 'basefont', 'bgsound', 'link', 'meta', '
 const HEAD_ENDING_END_TAGS = new Set(['head', 'body', 'html', 'br']);
 /** Head content the markup must not move past: it runs, or changes how our URLs resolve. */
 const MUST_FOLLOW_MARKUP = new Set(['script', 'base']);
+/**
+ * Body elements whose contents are not markup, as the tokenizer of a browser's charset search
+ * reads them too (a `<meta charset>` inside a `<textarea>` or an `<xmp>` declares nothing).
+ * `<plaintext>` is not here: nothing after it is markup, so the search ends there.
+ */
+const BODY_TEXT_CONTENT: Record<string, ContentModel> = { ...HEAD_CONTENT, textarea: 'rcdata', xmp: 'rawtext', iframe: 'rawtext', noembed: 'rawtext' };
 
 /**
  * The encoding label a `<meta>` declares, by `charset` or by `http-equiv=content-type`'s
@@ -164,7 +174,7 @@ export class HeadScanner implements TokenHandler {
     } else this.tokenizer.write(part);
     if (this.fallback !== null && this.tokenizer.position >= PRESCAN_BYTES) {
       const pending = this.tokenizer.tokenInProgress;
-      if (pending < 0 || pending >= PRESCAN_BYTES) this.injectAt(this.fallback);
+      if (pending < 0 || pending >= PRESCAN_BYTES) this.prescanOver();
     }
     if (this.tokenizer.position >= this.options.maxBytes) this.giveUp();
   }
@@ -189,11 +199,12 @@ export class HeadScanner implements TokenHandler {
 
   text(at: number): void {
     this.beforeToken(at);
+    if (this.mode === 'charsetInBody') return;
     // XML allows no text before the root element.
     if (this.xhtml && this.mode === 'beforeHtml') return this.refuse();
     if (this.mode === 'beforeHtml' || this.mode === 'beforeHead') this.decide(at);
     // Text is "anything else" from here to the body: the body starts.
-    this.finish();
+    this.bodyStarts();
   }
 
   markup(start: number, end: number, kind: MarkupKind): void {
@@ -226,8 +237,10 @@ export class HeadScanner implements TokenHandler {
         return this.inHead(tag);
       case 'afterHead':
         if (tag.name === 'html' || tag.name === 'head' || BACK_INTO_HEAD.has(tag.name)) return this.inHead(tag);
-        this.finish();
-        return 'data';
+        this.bodyStarts();
+        return this.charsetInBody(tag);
+      case 'charsetInBody':
+        return this.charsetInBody(tag);
       case 'done':
         return 'data';
     }
@@ -238,21 +251,21 @@ export class HeadScanner implements TokenHandler {
     // XML allows no end tag before the root element.
     if (this.xhtml && this.mode === 'beforeHtml') return this.refuse();
     // Other end tags are ignored in every mode here (a `</head>` after the head too).
-    if (!HEAD_ENDING_END_TAGS.has(name)) return;
+    if (!HEAD_ENDING_END_TAGS.has(name) || this.mode === 'charsetInBody') return;
     if (this.mode === 'beforeHtml' || this.mode === 'beforeHead') {
       this.decide(start);
       this.mode = 'inHead';
     }
     if (this.mode === 'inHead' && name === 'head') this.mode = 'afterHead';
-    else if (name !== 'head') this.finish();
+    else if (name !== 'head') this.bodyStarts();
   }
 
   private inHead(tag: StartTag): ContentModel {
     const model = HEAD_CONTENT[tag.name];
     if (tag.name === 'template' || model === undefined) {
       // <template> contents are not the head's children; anything else starts the body.
-      this.finish();
-      return 'data';
+      this.bodyStarts();
+      return this.charsetInBody(tag);
     }
     if (MUST_FOLLOW_MARKUP.has(tag.name) && this.fallback !== null) this.pinned = true;
     if (tag.name === 'meta') this.meta(tag);
@@ -270,7 +283,32 @@ export class HeadScanner implements TokenHandler {
 
   /** A token starting past the prescan bytes ends the search for a `<meta charset>`. */
   private beforeToken(start: number): void {
-    if (this.fallback !== null && start >= PRESCAN_BYTES) this.injectAt(this.fallback);
+    if (this.fallback !== null && start >= PRESCAN_BYTES) this.prescanOver();
+  }
+
+  /** No `<meta charset>` in the prescan bytes: the markup goes at the first point. */
+  private prescanOver(): void {
+    if (this.mode === 'charsetInBody') this.finish();
+    else this.stopLookingForCharset();
+  }
+
+  /**
+   * The body starts at this token: nothing from here on is edited. While a `<meta charset>` in the
+   * prescan bytes could still decide the encoding, the search for one goes on (`charsetInBody`).
+   */
+  private bodyStarts(): void {
+    if (this.fallback === null) return this.finish();
+    this.mode = 'charsetInBody';
+  }
+
+  /** A tag in the body, while the prescan bytes last: a `<meta charset>` there is copied in front of the markup, which stays before the body. */
+  private charsetInBody(tag: StartTag): ContentModel {
+    const charset = declaredCharset(tag);
+    if (this.fallback !== null && charset !== null) {
+      this.injectAt(this.fallback, charsetCopy(charset));
+      this.finish();
+    } else if (tag.name === 'plaintext') this.finish();
+    return BODY_TEXT_CONTENT[tag.name] ?? 'data';
   }
 
   /** The first point the markup can go: there, or after a `<meta charset>` still to come. */
