@@ -90,4 +90,32 @@ describe('HtmlTokenizer', () => {
       }
     }
   });
+
+  it("costs linear work on a tag of 100,000 attributes, and keeps its first 256 (the first of a name wins)", () => {
+    const names = Array.from({ length: 100_000 }, (_, index) => `a${index}`);
+    const html = `<meta charset=utf-8 ${names.join(' ')} a5=again content=late>`;
+    let kept: string[] = [];
+    const tokenizer = new HtmlTokenizer({
+      startTag: (tag) => {
+        kept = tag.attributes.map((attribute) => `${attribute.name}=${attribute.value}`);
+        return 'data';
+      },
+      endTag() {},
+      markup() {},
+      text() {},
+    });
+    tokenizer.write(Buffer.from(html, 'latin1'));
+    tokenizer.end();
+    // Bytes examined and names compared: comparing each name with every one before it was ~5·10⁹ here.
+    assert.ok(tokenizer.work <= 2 * html.length, `work ${tokenizer.work} for ${html.length} bytes`);
+    assert.equal(kept.length, 256);
+    assert.deepEqual(kept.slice(0, 3), ['charset=utf-8', 'a0=', 'a1=']);
+    assert.equal(kept.at(-1), 'a254=');
+    assert.equal(kept.filter((attribute) => attribute.startsWith('a5=')).length, 1);
+    // Duplicates among the first names are dropped whether they are scanned or looked up in the set.
+    for (const count of [3, 20]) {
+      const head = Array.from({ length: count }, (_, index) => `b${index}=${index}`).join(' ');
+      assert.deepEqual(tokens(`<meta ${head} b0=x b${count - 1}=y>`).list, [`<meta ${head}>@0-${`<meta ${head} b0=x b${count - 1}=y>`.length}`]);
+    }
+  });
 });

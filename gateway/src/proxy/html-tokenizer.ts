@@ -64,6 +64,14 @@ export interface TokenHandler {
 
 /** Names longer than this match none we look for; keeping more would only cost memory. */
 const NAME_LIMIT = 16;
+/**
+ * A tag keeps this many distinct attributes, the first ones, as HTML keeps the first of two with one
+ * name: what the proxy reads of a tag (a `<meta>`'s charset, http-equiv and content) comes early,
+ * and a page's tag of a hundred thousand attributes then holds no more memory than one of 256.
+ */
+const KEPT_ATTRIBUTES = 256;
+/** Past this many, a tag's attribute names are looked up in a set: a name costs the same, however many came before it. */
+const SCANNED_ATTRIBUTES = 8;
 
 const enum S {
   Data,
@@ -126,7 +134,10 @@ const UTF8_BOM = [0xef, 0xbb, 0xbf];
  *   tokenizer.end();
  */
 export class HtmlTokenizer {
-  /** Bytes examined so far, a byte looked at twice counting twice: the work done, for tests. */
+  /**
+   * The work done, for tests: bytes examined (a byte looked at twice counts twice), and attribute
+   * names compared to tell a duplicate.
+   */
   work = 0;
   /** Absolute offset of the next byte to be written. */
   private offset = 0;
@@ -143,7 +154,8 @@ export class HtmlTokenizer {
   private tagName = '';
   private attributes: Attribute[] = [];
   private attribute: Attribute | null = null;
-  private duplicate = false;
+  /** The names in `attributes`, once there are more than SCANNED_ATTRIBUTES of them. */
+  private attributeNames: Set<string> | null = null;
   /** The value being read, from this chunk's `valueFrom` onwards (earlier chunks already in `attribute.value`). */
   private valueFrom = -1;
   /** Tag whose end tag closes the current RCDATA/RAWTEXT/script data. */
@@ -461,6 +473,7 @@ export class HtmlTokenizer {
             this.isEndTag = true;
             this.tagName = this.rawName;
             this.attributes = [];
+            this.attributeNames = null;
             this.state = S.TagName;
             continue;
           }
@@ -559,6 +572,7 @@ export class HtmlTokenizer {
     this.isEndTag = isEndTag;
     this.tagName = '';
     this.attributes = [];
+    this.attributeNames = null;
     this.attribute = null;
     this.state = S.TagName;
   }
@@ -568,10 +582,25 @@ export class HtmlTokenizer {
     this.state = S.AttrName;
   }
 
+  /** Keeps the attribute unless the tag has one of its name, or has all it keeps (a page's tag of 100,000 attribute names once took minutes here). */
   private endAttributeName(): void {
-    const attribute = this.attribute!;
-    this.duplicate = this.attributes.some((other) => other.name === attribute.name);
-    if (!this.duplicate) this.attributes.push(attribute);
+    const { attributes } = this;
+    if (attributes.length >= KEPT_ATTRIBUTES) return;
+    const { name } = this.attribute!;
+    let names = this.attributeNames;
+    if (!names && attributes.length < SCANNED_ATTRIBUTES) {
+      this.work += attributes.length;
+      if (attributes.some((other) => other.name === name)) return;
+    } else {
+      if (!names) {
+        this.work += attributes.length;
+        names = this.attributeNames = new Set(attributes.map((other) => other.name));
+      }
+      this.work += 1;
+      if (names.has(name)) return;
+      names.add(name);
+    }
+    attributes.push(this.attribute!);
   }
 
   private beginValue(at: number, base: number, quoted: boolean): void {
