@@ -57,7 +57,7 @@ export interface ProxyOptions {
   planDocument?: DocumentPlanner;
   /** Bounds on leaf certificates (`proxy.leaf_*`); defaults in leaf-certificate-cache. */
   leafCertificates?: LeafCertificateLimits;
-  /** How much of an upload mockttp keeps as its replay copy before dropping it (`proxy.upload_replay_bytes`); default 1 MiB. */
+  /** How much of an upload mockttp keeps as its replay copy before dropping it (`proxy.upload_replay_bytes`); default 64 KiB. */
   uploadReplayBytes?: number;
   /** Largest WebSocket message relayed between a page and its site (`proxy.max_websocket_message_bytes`); default 100 MiB. */
   maxWebSocketMessageBytes?: number;
@@ -84,7 +84,12 @@ export interface GatewayProxy {
 const DEFAULT_MAX_HEAD_BYTES = 1024 * 1024;
 /** The `ws` default, which mockttp's own side of a relayed socket always had. */
 const DEFAULT_MAX_WEBSOCKET_MESSAGE_BYTES = 100 * 1024 * 1024;
-const DEFAULT_UPLOAD_REPLAY_BYTES = 1024 * 1024;
+/**
+ * Nothing of the gateway's reads an upload's replay copy (the bridge streams to the API port, the
+ * document rule looks at heads), but an upload keeps it, twice over once read whole, until its
+ * answer comes: a page can keep a few hundred uploads waiting on sites of its own.
+ */
+const DEFAULT_UPLOAD_REPLAY_BYTES = 64 * 1024;
 
 export { loggableUrl };
 
@@ -219,8 +224,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
     // Browsers speak HTTP/2 to the proxy and the proxy to HTTP/2 sites (ALPN, HTTP/1.1 fallback).
     http2: true,
     recordTraffic: false,
-    // Bounds what mockttp buffers of a request body: a bridged call (bigger ones reach the bridge
-    // empty) and the replay copy it starts of every upload, dropped once it passes this size.
+    // Bounds the replay copy mockttp starts of every request body, dropped once it passes this size.
     maxBodySize: options.uploadReplayBytes ?? DEFAULT_UPLOAD_REPLAY_BYTES,
     errorResponder: createErrorResponder(logger),
   });
