@@ -345,6 +345,42 @@ test.describe('injection rules (nonce mode)', () => {
     });
   }
 
+  test('a head its site sends early, naming no charset, reaches the browser before the rest: its stylesheet is asked for while the site waits', async () => {
+    let styleAsked: () => void = () => {};
+    const asked = new Promise<void>((resolve) => (styleAsked = resolve));
+    let styleBeforeRest = false;
+    const early = await startTestSite({
+      '/early': (_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/html' });
+        response.write('<!doctype html><html><head><title>early</title><link rel="stylesheet" href="/early.css">');
+        // The rest once the browser has asked for the stylesheet, or after 10 s: it was held back until then before.
+        const sendRest = () => {
+          if (!response.writableEnded) response.end('</head><body><p id="late">late</p></body></html>');
+        };
+        const rest = setTimeout(sendRest, 10_000);
+        void asked.then(() => {
+          styleBeforeRest = !response.writableEnded;
+          clearTimeout(rest);
+          sendRest();
+        });
+      },
+      '/early.css': (_request, response) => {
+        styleAsked();
+        response.writeHead(200, { 'content-type': 'text/css' }).end('#late { color: rgb(1, 2, 3); }');
+      },
+    });
+    const page = await browsers.nonce!.newPage();
+    try {
+      await goto(page, `${early.origin}/early`);
+      expect(styleBeforeRest).toBe(true);
+      await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+      await expect(page.locator('#late')).toHaveCSS('color', 'rgb(1, 2, 3)');
+    } finally {
+      await page.close();
+      await early.close();
+    }
+  });
+
   test('a page with no <head> gets the runtime before its first script', async () => {
     const page = await open('nonce', '/no-head');
     await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');

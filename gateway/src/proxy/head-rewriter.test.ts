@@ -46,6 +46,22 @@ describe('HeadRewriter: an early-flushed head', () => {
       assert.ok(!early.includes(MARKUP) && flushed.startsWith(early) && early.length <= flushed.indexOf('<title>'), `${cuts(chunks)}: ${early}`);
     }
   });
+
+  it('lets it go when the site pauses: the markup and the head follow before the rest arrives, whose policies are still rewritten', async () => {
+    const stream = rewriter({ rewriteMetaCsp: (policy) => `${policy}; rewritten` });
+    const out: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => out.push(chunk));
+    const emitted = () => Buffer.concat(out).toString('latin1');
+    stream.write(Buffer.from(flushed, 'latin1'));
+    // Before, the head waited for the rest of the document, however long the site took to send it.
+    const deadline = Date.now() + 10_000;
+    while (emitted() !== injected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(emitted(), injected);
+    const rest = '<meta http-equiv=Content-Security-Policy content="script-src \'self\'"><meta charset=utf-8></head><body>late</body></html>';
+    stream.end(Buffer.from(rest, 'latin1'));
+    await new Promise((resolve) => stream.on('end', resolve).resume());
+    assert.equal(emitted(), injected + rest.replace("'self'", "'self'; rewritten"));
+  });
 });
 
 describe('HeadRewriter: XHTML', () => {

@@ -46,6 +46,8 @@ export class HeadRewriter extends Transform {
   private passThrough = false;
   /** This document's share of `heldBytes`. */
   private counted = 0;
+  /** Ends the wait for a `<meta charset>` when the site pauses before it could come (CHARSET_WAIT_MS). */
+  private charsetWait: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: HeadRewriterOptions) {
     super();
@@ -85,7 +87,27 @@ export class HeadRewriter extends Transform {
       this.countHeld();
     }
     if (this.scanner.done && this.emitted === this.received) this.stopRewriting(this.scanner.refusal);
+    this.waitForCharset();
     callback();
+  }
+
+  /**
+   * While bytes wait for a `<meta charset>` that may still come, a pause of the site's ends the wait:
+   * a site that sends its head early (and names no charset) would otherwise have its stylesheets
+   * and scripts asked for only once it sent the rest, where the browser direct asks for them at once.
+   */
+  private waitForCharset(): void {
+    if (this.charsetWait) clearTimeout(this.charsetWait);
+    this.charsetWait = null;
+    if (this.passThrough || !this.scanner.waitingForCharset) return;
+    this.charsetWait = setTimeout(() => {
+      this.charsetWait = null;
+      if (this.passThrough || this.destroyed) return;
+      this.scanner.stopWaitingForCharset();
+      this.release(this.scanner.settled);
+      this.countHeld();
+      if (this.scanner.done && this.emitted === this.received) this.stopRewriting(this.scanner.refusal);
+    }, CHARSET_WAIT_MS);
   }
 
   /** Brings this document's share of `heldBytes` up to date; false when the total is over the cap. */
@@ -97,12 +119,15 @@ export class HeadRewriter extends Transform {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.charsetWait) clearTimeout(this.charsetWait);
     this.options.heldBytes?.add(-this.counted);
     this.counted = 0;
     callback(error);
   }
 
   override _flush(callback: TransformCallback): void {
+    if (this.charsetWait) clearTimeout(this.charsetWait);
+    this.charsetWait = null;
     if (this.sniffed) {
       // A document of fewer than two bytes.
       this.held.push(this.sniffed);
@@ -159,6 +184,14 @@ export class HeadRewriter extends Transform {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * How long a site may pause, while the markup waits for a `<meta charset>` in the first 1,024
+ * bytes, before it goes in without one. Those bytes come in one packet unless the site flushed
+ * early on purpose; what comes after the pause is found all the same by Chromium while it is head
+ * content (the markup is), and only a declaration after the start of the body is then missed.
+ */
+const CHARSET_WAIT_MS = 100;
 
 /**
  * Over the cap on what all documents hold, only a document holding more than this stops looking:

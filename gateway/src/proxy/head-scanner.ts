@@ -190,6 +190,16 @@ export class HeadScanner implements TokenHandler {
     this.giveUp();
   }
 
+  /** Whether bytes are held back for a `<meta charset>` that may still come in the prescan bytes. */
+  get waitingForCharset(): boolean {
+    return this.fallback !== null;
+  }
+
+  /** Puts the markup where it would go if the prescan bytes held no `<meta charset>`; the head's CSP meta tags are still looked for. */
+  stopWaitingForCharset(): void {
+    if (this.fallback !== null) this.prescanOver();
+  }
+
   /** Removes and returns the edits that start before `upTo` (`settled`, or Infinity at the end). */
   takeEdits(upTo: number): ByteEdit[] {
     // One starting exactly at `settled` may still get the markup inserted in front of it.
