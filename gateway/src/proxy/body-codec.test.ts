@@ -26,6 +26,11 @@ describe('canDecode', () => {
   it('accepts identity, gzip, deflate, br and lists of them; rejects unknown codings', () => {
     for (const encoding of [undefined, '', 'identity', 'gzip', 'x-gzip', 'deflate', 'br', 'GZIP', 'gzip, br']) assert.equal(canDecode(encoding), true, encoding);
     assert.equal(canDecode('compress'), false);
+    // Three stacked codings at most: each is a zlib stream, and a head can name thousands.
+    assert.equal(canDecode('gzip, br, deflate'), true);
+    assert.equal(canDecode('gzip, gzip, gzip, gzip'), false);
+    assert.equal(canDecode(Array(20_000).fill('br').join(',')), false);
+    assert.throws(() => createDecoders('br, br, br, br'), /4 stacked content-encodings/);
     assert.equal(canDecode('gzip, sdch'), false);
   });
 

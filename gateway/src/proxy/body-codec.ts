@@ -162,9 +162,18 @@ function codings(contentEncoding: string | undefined): string[] {
     .filter((coding) => coding !== '' && coding !== 'identity');
 }
 
-/** True when every coding of `contentEncoding` can be decoded here (identity and none included). */
+/**
+ * Most codings one body may stack to be decoded here. Sites stack two at most ("gzip, br" from a
+ * CDN recompressing); each is a zlib stream, and one head of `br, br, …` once made the proxy build
+ * 20,000 of them for one page before its body came (300 MB), or made it decode 2,000 layers of a
+ * 53 KB body for 24 s. A body of more passes through as the site sent it.
+ */
+export const MAX_STACKED_CODINGS = 3;
+
+/** True when every coding of `contentEncoding` can be decoded here (identity and none included), and there are few enough. */
 export function canDecode(contentEncoding: string | undefined): boolean {
-  return codings(contentEncoding).every((coding) => coding in DECODERS);
+  const named = codings(contentEncoding);
+  return named.length <= MAX_STACKED_CODINGS && named.every((coding) => coding in DECODERS);
 }
 
 /**
@@ -175,7 +184,9 @@ export function canDecode(contentEncoding: string | undefined): boolean {
  *   pipeline(upstream, ...createDecoders('gzip'), rewrite, client, done)
  */
 export function createDecoders(contentEncoding: string | undefined): Transform[] {
-  return codings(contentEncoding)
+  const named = codings(contentEncoding);
+  if (named.length > MAX_STACKED_CODINGS) throw new Error(`Cannot decode ${named.length} stacked content-encodings (at most ${MAX_STACKED_CODINGS})`);
+  return named
     .reverse()
     .map((coding) => {
       const create = DECODERS[coding];

@@ -60,6 +60,13 @@ describe('createProxy', () => {
         response.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip', etag: '"v1"' }).end(zlib.gzipSync(page));
       } else if (path === '/page.br') {
         response.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'br' }).end(zlib.brotliCompressSync(page));
+      } else if (path === '/page.stacked') {
+        // A body gzipped four times over, and a head naming 3,000 codings with none of them applied.
+        let body: Buffer = page;
+        for (let layer = 0; layer < 4; layer += 1) body = zlib.gzipSync(body);
+        response.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip, gzip, gzip, gzip' }).end(body);
+      } else if (path === '/page.bombed') {
+        response.writeHead(200, { 'content-type': 'text/html', 'content-encoding': Array(3_000).fill('br').join(',') }).end('opaque');
       } else if (path === '/page.compress') {
         response.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'compress' }).end('opaque');
       } else if (path === '/data.gz') {
@@ -190,6 +197,18 @@ describe('createProxy', () => {
     const reply = await viaProxy(proxy, `${origin}/page.compress`, navigate);
     assert.equal(reply.headers['content-encoding'], 'compress');
     assert.equal(reply.body.toString(), 'opaque');
+  });
+
+  it('passes a body of more than three stacked codings through untouched, building no decoder for them', async () => {
+    const stacked = await viaProxy(proxy, `${origin}/page.stacked`, navigate);
+    assert.equal(stacked.headers['content-encoding'], 'gzip, gzip, gzip, gzip');
+    let body = stacked.body;
+    for (let layer = 0; layer < 4; layer += 1) body = zlib.gunzipSync(body);
+    assert.deepEqual(body, page);
+    // Before, the proxy built a brotli decoder for each of these 3,000 (20,000 cost ~300 MB), then failed the page.
+    const bombed = await viaProxy(proxy, `${origin}/page.bombed`, navigate);
+    assert.equal(bombed.body.toString(), 'opaque');
+    assert.equal(String(bombed.headers['content-encoding']).split(',').length, 3_000);
   });
 
   it('passes non-documents through byte for byte, still encoded and with their length', async () => {
