@@ -25,6 +25,7 @@ import type { PassThroughStepOptions } from 'mockttp/dist/rules/requests/request
 import { writeHead } from 'mockttp/dist/util/request-utils';
 import { isLocalPortActive, isSocketLoop } from 'mockttp/dist/util/socket-util';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { getHeapStatistics } from 'node:v8';
 import { CHUNK, collectGarbage, gate, listen, type Handler, MiB, pump, rawExchange, retainedBuffers, retainedHalfwayThroughDownload, viaProxy } from '../../../test/support/proxy-exchange.js';
 
@@ -1110,6 +1111,40 @@ describe('mockttp patch: websocket-limits', () => {
     } finally {
       client.terminate();
       site.close();
+      await proxy.stop();
+    }
+  });
+
+  it('counts each message, not only its bytes: a flood of empty messages at a client that takes none stops too', async () => {
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyWebSocket().thenPassThrough();
+    // The proxy's socket to the client never gets a send written out. mockttp keeps the `send` it
+    // finds as the socket opens, so this goes in first; its `ws` is the one `require` loads.
+    const relay = (createRequire(createRequire(import.meta.url).resolve('mockttp'))('ws') as typeof WebSocket).prototype;
+    const send = relay.send;
+    let relayed = 0;
+    let siteSocket: WebSocket | undefined;
+    relay.send = function (this: WebSocket, ...args: unknown[]) {
+      if (siteSocket && this !== siteSocket && (this as unknown as { _isServer: boolean })._isServer) return void (relayed += 1);
+      return (send as (...sent: unknown[]) => void).apply(this, args);
+    } as WebSocket['send'];
+    const pair = await relayedSocketPair(proxy, false).finally(() => (relay.send = send));
+    siteSocket = pair.siteSocket;
+    const flood = 200_000;
+    try {
+      // 400 KB on the wire: the sockets hold it all, so only the proxy's own reading can stop short.
+      for (let index = 0; index < flood; index += 1) siteSocket.send('', { compress: false });
+      let before = -1;
+      while (relayed !== before && relayed < flood) {
+        before = relayed;
+        await sleep(500);
+      }
+      // Reading pauses past 1 MiB of sends waiting (256 bytes a message), within the chunk it is reading (64 KiB, ~32,768 of them).
+      assert.ok(relayed > 0 && relayed < flood / 2, `the proxy took ${relayed} of ${flood} empty messages for a client that took none`);
+    } finally {
+      pair.client.terminate();
+      pair.site.close();
       await proxy.stop();
     }
   });
