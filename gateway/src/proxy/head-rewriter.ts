@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { SkipReason } from '../events/activity-events.js';
+import { ByteQueue } from './byte-queue.js';
 import { HeadScanner } from './head-scanner.js';
 import type { HeldBytes } from './held-bytes.js';
 import { startsWithUtf16Bom } from './html-injection.js';
@@ -37,8 +38,7 @@ export type PassThroughReason = Extract<SkipReason, 'unsupported-charset' | 'uns
 export class HeadRewriter extends Transform {
   private readonly scanner: HeadScanner;
   /** Received bytes not yet passed on, starting at absolute offset `emitted`. */
-  private readonly held: Buffer[] = [];
-  private heldFrom = 0;
+  private readonly held = new ByteQueue();
   private emitted = 0;
   private received = 0;
   /** The first bytes, until there are two to tell a UTF-16 BOM by; null once told. */
@@ -164,26 +164,15 @@ export class HeadRewriter extends Transform {
 
   /** Moves the held bytes up to absolute offset `to` out: pushed on, or dropped. */
   private forward(to: number, keep: boolean): void {
-    while (this.emitted < to) {
-      const head = this.held[this.heldFrom]!;
-      const take = Math.min(head.byteLength, to - this.emitted);
-      if (keep) this.push(take === head.byteLength ? head : head.subarray(0, take));
-      this.emitted += take;
-      if (take === head.byteLength) {
-        this.held[this.heldFrom] = EMPTY;
-        this.heldFrom += 1;
-      } else {
-        this.held[this.heldFrom] = head.subarray(take);
-      }
-    }
-    if (this.heldFrom > 64 && this.heldFrom * 2 > this.held.length) {
-      this.held.splice(0, this.heldFrom);
-      this.heldFrom = 0;
-    }
+    if (to <= this.emitted) return;
+    this.held.take(to - this.emitted, keep ? this.pushPiece : null);
+    this.emitted = to;
   }
-}
 
-const EMPTY = Buffer.alloc(0);
+  private readonly pushPiece = (piece: Buffer): void => {
+    this.push(piece);
+  };
+}
 
 /**
  * How long a site may pause, while the markup waits for a `<meta charset>` in the first 1,024
