@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { PluginRecord, PluginRegistry } from '../../plugins/plugin-registry.js';
 import { locatePluginFile } from '../../plugins/locate-plugin-file.js';
+import { echoPattern } from '../../plugins/manifest-schema.js';
 import { publishedFiles } from '../../plugins/published-files.js';
 import { ApiError } from '../api-error.js';
 
@@ -70,7 +71,7 @@ export function createPluginFileReader(registry: PluginRegistry, limits: PluginF
     async read(id: string, path: string): Promise<PluginFile> {
       const record = registry.get(id);
       if (!record || record.status !== 'enabled') throw new ApiError(404, 'plugin_not_found', `No enabled plugin "${id}"`);
-      if (!isPublished(record, path)) throw new ApiError(404, 'file_not_found', `Plugin "${id}" publishes no file "${path}"`);
+      if (!isPublished(record, path)) throw new ApiError(404, 'file_not_found', `Plugin "${id}" publishes no file "${echoPattern(path)}"`);
       const key = `${id}\0${record.revision}\0${path}`;
       const cached = cache.get(key);
       if (cached) return cached;
