@@ -508,11 +508,11 @@ test.describe('injection rules (nonce mode)', () => {
     }
   });
 
-  test('injected documents are fetched anew on every load but Back and Forward; sub-resources keep their caching', async () => {
+  test('injected documents are never cached; sub-resources keep their caching', async () => {
     const { proxyUrl, caCertPath } = gateways.nonce!.ready;
     const document = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}/cached`, { headers: { ...NAVIGATION_HEADERS, 'if-none-match': '"v1"' } });
     expect(document.status).toBe(200);
-    expect(document.headers['cache-control']).toBe('private, no-cache');
+    expect(document.headers['cache-control']).toBe('no-store');
     expect(document.headers.etag).toBeUndefined();
     expect(withoutInjection(document.body).injected).not.toBe('');
     const style = await proxiedRequest(proxyUrl, caCertPath, `${site.origin}/style.css`, { headers: { 'sec-fetch-dest': 'style', 'sec-fetch-mode': 'no-cors' } });

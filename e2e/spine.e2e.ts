@@ -40,7 +40,7 @@ test('a page under a strict CSP gets the echo plugin, which calls its backend th
   const response = await goto(page, `${site.origin}/`);
   expect(response?.headers()['content-security-policy']).toBeUndefined();
   expect(response?.headers()['x-frame-options']).toBeUndefined();
-  expect(response?.headers()['cache-control']).toBe('private, no-cache');
+  expect(response?.headers()['cache-control']).toBe('no-store');
 
   await expect(page.locator('html')).toHaveAttribute('data-page-script', 'ran');
   await expect(page.locator('html')).toHaveAttribute('data-aiplugs-echo', /Spine test page/);

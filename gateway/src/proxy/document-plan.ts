@@ -16,7 +16,7 @@ import { createHeldBytes } from './held-bytes.js';
 import { isWideCharset } from './html-injection.js';
 import { createDocumentTemplates, type DocumentTemplates } from './document-templates.js';
 import type { MetaCspRewrite } from './meta-csp.js';
-import { CACHE_HEADERS, changedDocumentCaching, NAVIGATION_VARY, withVary } from './response-headers.js';
+import { CACHE_HEADERS } from './response-headers.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -103,9 +103,8 @@ function rewriteHeaders(headers: Headers, mode: CspMode, context: CspContext, te
     }
     out[name] = value;
   }
-  out['cache-control'] = changedDocumentCaching(headerValue(headers, 'cache-control'));
-  // Stored now: a fetch of the same URL (`cache: 'force-cache'`, a prefetch) must not get this copy.
-  return withVary(out, NAVIGATION_VARY);
+  out['cache-control'] = 'no-store';
+  return out;
 }
 
 /**

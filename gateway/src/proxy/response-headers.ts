@@ -12,20 +12,6 @@ export const CACHE_HEADERS = ['cache-control', 'expires', 'etag', 'last-modified
  */
 export const CONDITIONAL_REQUEST_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'];
 
-/**
- * The Cache-Control of a document the proxy changed, whose validators and freshness it took off.
- * `no-cache`: the browser keeps the copy for history loads, so Back and Forward show the page as
- * they show the site's own (a POST's result without asking to send the form again; the back/forward
- * cache, which drops a `no-store` page whenever a later page sets a cookie). Any other load must
- * revalidate, and with no validator that is a new request through the proxy: no stored copy, with
- * the capability and the plugins of its day, stands in for a new visit. `private`: it was made for
- * this user. A site that forbids storing its page keeps `no-store`.
- */
-export function changedDocumentCaching(siteCacheControl: string | undefined): string {
-  const forbidsStoring = (siteCacheControl ?? '').split(',').some((directive) => directive.trim().toLowerCase() === 'no-store');
-  return forbidsStoring ? 'no-store' : 'private, no-cache';
-}
-
 export function withoutHeaders(headers: Headers, names: readonly string[]): Headers {
   const drop = new Set(names);
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !drop.has(name.toLowerCase())));
