@@ -17,7 +17,7 @@ const EMPTY = Buffer.alloc(0);
 export class ByteQueue {
   private readonly parts: Buffer[] = [];
   private first = 0;
-  /** The block small chunks are copied into while it is the last part's, and how much of it is used. */
+  /** The block small chunks are copied into, and how much of it is used (what lies before is never written again). */
   private block: Buffer | null = null;
   private blockUsed = 0;
 
@@ -25,20 +25,23 @@ export class ByteQueue {
     if (chunk.byteLength === 0) return;
     if (chunk.byteLength >= COPY_BELOW) {
       this.parts.push(chunk);
-      this.block = null;
       return;
     }
-    const block = this.block;
+    let block = this.block;
+    if (!block || this.blockUsed + chunk.byteLength > block.byteLength) {
+      block = this.block = Buffer.allocUnsafeSlow(BLOCK_BYTES);
+      this.blockUsed = 0;
+    }
+    const from = this.blockUsed;
+    this.blockUsed += chunk.copy(block, from);
+    // The last part grows when it ends where this chunk went; else the chunk is a part of its own in
+    // the same block (taken parts leave room behind them that a block per chunk would waste).
     const last = this.parts.length > this.first ? this.parts[this.parts.length - 1]! : null;
-    if (block && last && last.buffer === block.buffer && this.blockUsed + chunk.byteLength <= block.byteLength) {
-      chunk.copy(block, this.blockUsed);
-      this.blockUsed += chunk.byteLength;
+    if (last && last.buffer === block.buffer && last.byteOffset + last.byteLength === block.byteOffset + from) {
       this.parts[this.parts.length - 1] = block.subarray(last.byteOffset - block.byteOffset, this.blockUsed);
-      return;
+    } else {
+      this.parts.push(block.subarray(from, this.blockUsed));
     }
-    this.block = Buffer.allocUnsafeSlow(BLOCK_BYTES);
-    this.blockUsed = chunk.copy(this.block, 0);
-    this.parts.push(this.block.subarray(0, this.blockUsed));
   }
 
   /** Removes the first `count` bytes (there must be as many), handing each piece to `sink`, or dropping them. */

@@ -43,7 +43,8 @@ describe('HeadRewriter: an early-flushed head', () => {
 
   it('without one, holds the head back for a <meta charset> that may still come in the first 1,024 bytes', async () => {
     for (const chunks of chunkings(Buffer.from(flushed, 'latin1'))) {
-      const early = await emittedSoFar(rewriter(), chunks);
+      // However long this machine takes between the writes and the look (a pause of the site's ends the wait: the next test).
+      const early = await emittedSoFar(rewriter({ charsetWaitMs: 60_000 }), chunks);
       assert.ok(!early.includes(MARKUP) && flushed.startsWith(early) && early.length <= flushed.indexOf('<title>'), `${cuts(chunks)}: ${early}`);
     }
   });
@@ -137,6 +138,26 @@ describe('HeadRewriter: holding a head sent a byte at a time', () => {
     stream.end(Buffer.from('--><head></head>', 'latin1'));
     await new Promise((resolve) => stream.on('end', resolve));
     assert.ok(Buffer.concat(out).toString('latin1') === `<!doctype html><html><!-- ${'x'.repeat(256 * 1024)}--><head>${MARKUP}</head>`, 'the document came out whole, the markup in its head');
+  });
+});
+
+describe('HeadRewriter: passing on a head sent a byte at a time', () => {
+  it('keeps what it passes on as small as what it passes: 100,000 one-byte chunks waiting for a reader take under 16 MiB', async () => {
+    // Once the markup is in, each chunk goes on at once (here inside a <title>); before, each took a 16 KiB block of its own: 1.6 GB here.
+    const title = Buffer.from('x'.repeat(100_000), 'latin1');
+    const stream = rewriter();
+    stream.write(Buffer.from('<!doctype html><html><head><meta charset=utf-8><title>', 'latin1'));
+    collectGarbage();
+    const before = process.memoryUsage();
+    for (let at = 0; at < title.length; at += 1) stream.write(title.subarray(at, at + 1));
+    await nextTurn();
+    collectGarbage();
+    const after = process.memoryUsage();
+    const grew = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+    assert.ok(grew < 16 * MiB, `${(grew / MiB).toFixed(1)} MiB for ${title.length} bytes passed on and not yet read`);
+    stream.end('</title></head>');
+    const out = (await buffer(stream)).toString('latin1');
+    assert.ok(out === `<!doctype html><html><head><meta charset=utf-8>${MARKUP}<title>${title.toString('latin1')}</title></head>`, 'the document came out whole');
   });
 });
 

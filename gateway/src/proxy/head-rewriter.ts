@@ -21,6 +21,8 @@ export interface HeadRewriterOptions {
   onPassThrough?: (reason: PassThroughReason) => void;
   /** What every document together may hold back (held-bytes.ts); over it, this one stops looking. */
   heldBytes?: HeldBytes;
+  /** How long the site may pause before the markup stops waiting for a `<meta charset>` (CHARSET_WAIT_MS). */
+  charsetWaitMs?: number;
 }
 
 /** Why a document planned for injection was left untouched after all, found in its bytes. */
@@ -48,6 +50,8 @@ export class HeadRewriter extends Transform {
   private counted = 0;
   /** Ends the wait for a `<meta charset>` when the site pauses before it could come (CHARSET_WAIT_MS). */
   private charsetWait: NodeJS.Timeout | null = null;
+  /** Counts the chunks written, so that a wait that ended late can tell whether one came meanwhile. */
+  private writes = 0;
 
   constructor(private readonly options: HeadRewriterOptions) {
     super();
@@ -97,17 +101,23 @@ export class HeadRewriter extends Transform {
    * and scripts asked for only once it sent the rest, where the browser direct asks for them at once.
    */
   private waitForCharset(): void {
+    this.writes += 1;
     if (this.charsetWait) clearTimeout(this.charsetWait);
     this.charsetWait = null;
     if (this.passThrough || !this.scanner.waitingForCharset) return;
+    const writes = this.writes;
     this.charsetWait = setTimeout(() => {
       this.charsetWait = null;
-      if (this.passThrough || this.destroyed) return;
-      this.scanner.stopWaitingForCharset();
-      this.release(this.scanner.settled);
-      this.countHeld();
-      if (this.scanner.done && this.emitted === this.received) this.stopRewriting(this.scanner.refusal);
-    }, CHARSET_WAIT_MS);
+      // Timers run before the sockets are read: when the gateway itself was busy past the wait, what
+      // the site sent meanwhile is read first, and a chunk that came ends this wait instead.
+      setImmediate(() => {
+        if (this.writes !== writes || this.passThrough || this.destroyed) return;
+        this.scanner.stopWaitingForCharset();
+        this.release(this.scanner.settled);
+        this.countHeld();
+        if (this.scanner.done && this.emitted === this.received) this.stopRewriting(this.scanner.refusal);
+      });
+    }, this.options.charsetWaitMs ?? CHARSET_WAIT_MS).unref();
   }
 
   /** Brings this document's share of `heldBytes` up to date; false when the total is over the cap. */

@@ -150,6 +150,19 @@ describe('HeadScanner: where the markup goes', () => {
     assert.deepEqual(scan(policy, { rewrite: () => null }).map((edit) => edit.start), [after(policy, '<head>')]);
   });
 
+  it('stops waiting for a <meta charset> when told (its site paused), in the head or after the body started', () => {
+    for (const [html, done] of [['<html><head><title>t</title>', false], ['<html><head><title>t</title><div>x', true]] as const) {
+      const scanner = newScanner({});
+      scanner.write(Buffer.from(html, 'latin1'));
+      assert.equal(scanner.waitingForCharset, true, html);
+      scanner.stopWaitingForCharset();
+      assert.equal(scanner.waitingForCharset, false, html);
+      assert.deepEqual(scanner.takeEdits(scanner.settled), [{ start: after(html, '<head>'), end: after(html, '<head>'), text: MARKUP }], html);
+      // In the head, its CSP meta tags are still looked for; after the body started, nothing more is.
+      assert.equal(scanner.done, done, html);
+    }
+  });
+
   it('decides the same way however the document is chunked', () => {
     const documents = ['<!doctype html><html><head data-x="a>b"><title>', '<!-- c -->\n<html>\n <body>', `<head><title>t</title><meta charset="utf-8"><script>`];
     for (const html of documents) {
