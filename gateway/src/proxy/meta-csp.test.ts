@@ -1,25 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HtmlTokenizer, type StartTag } from './html-tokenizer.js';
 import { metaCspEdit, metaCspPolicy, quoteAttributeValue } from './meta-csp.js';
+import { firstTag as tokenizeFirstTag } from './testing/first-tag.js';
 
-/** The first start tag of `html`, as the tokenizer reports it. */
-function firstTag(html: string): StartTag {
-  let found: StartTag | undefined;
-  const tokenizer = new HtmlTokenizer({
-    startTag: (tag) => {
-      found ??= tag;
-      return 'data';
-    },
-    endTag() {},
-    markup() {},
-    text() {},
-  });
-  tokenizer.write(Buffer.from(html, 'latin1'));
-  tokenizer.end();
-  assert.ok(found);
-  return found;
-}
+const firstTag = (html: string) => tokenizeFirstTag(html).tag;
 
 const apply = (html: string, rewrite: (policy: string) => string | null) => {
   const edit = metaCspEdit(firstTag(html), rewrite);
