@@ -101,22 +101,23 @@ for (const [runtime, backend] of Object.entries(BACKENDS)) {
     test('a worker that dies by itself takes it down too', async () => {
       // No stop came first to find the child by its parent link: by the exit it was re-parented.
       const { workers, lines } = manager();
-      const dying = workers.infer(await fixturePlugin(id, pluginsDir), { then: 'die' }, noSignal());
+      // Awaited from the start: the worker may die, and the call fail, before its line is read.
+      const dying = assert.rejects(workers.infer(await fixturePlugin(id, pluginsDir), { then: 'die' }, noSignal()));
       const printed = await waitFor(() => lines.map((line) => new RegExp(`\\[${id}\\] child (\\d+)`).exec(line)?.[1]).find(Boolean), 'the child pid in the log');
       const child = Number(printed);
       children.add(child);
-      await assert.rejects(dying);
+      await dying;
       await waitFor(() => !processAlive(child), `detached child ${child} to be killed with the worker that died`, 5000);
     });
 
     test('a worker killed for a timeout takes it down too', async () => {
       const { workers, lines } = manager({ requestTimeoutMs: 1500, startupTimeoutMs: 15_000 });
       const plugin = await fixturePlugin(id, pluginsDir);
-      const hung = workers.infer(plugin, { then: 'hang' }, noSignal());
+      const hung = errorCode(workers.infer(plugin, { then: 'hang' }, noSignal()));
       const printed = await waitFor(() => lines.map((line) => new RegExp(`\\[${id}\\] child (\\d+)`).exec(line)?.[1]).find(Boolean), 'the child pid in the log');
       const child = Number(printed);
       children.add(child);
-      assert.equal(await errorCode(hung), 'worker_timeout');
+      assert.equal(await hung, 'worker_timeout');
       await waitFor(() => !processAlive(child), `detached child ${child} to be killed with the timed-out worker`, 5000);
     });
   });
