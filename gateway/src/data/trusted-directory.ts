@@ -74,19 +74,19 @@ let rootEquivalentGids: Set<number> | undefined;
 function rootEquivalentGroup(gid: number): boolean {
   if (gid === 0) return true;
   if (process.platform === 'darwin') return gid === 80;
-  rootEquivalentGids ??= new Set(
-    (() => {
-      try {
-        return readFileSync('/etc/group', 'utf8').split('\n');
-      } catch {
-        return [];
-      }
-    })()
-      .map((line) => line.split(':'))
-      .filter(([name]) => name === 'staff')
-      .map((fields) => Number(fields[2])),
-  );
+  rootEquivalentGids ??= groupIdsNamed('staff');
   return rootEquivalentGids.has(gid);
+}
+
+/** The ids /etc/group gives the group `name` (none where it cannot be read). */
+function groupIdsNamed(name: string): Set<number> {
+  let lines: string[];
+  try {
+    lines = readFileSync('/etc/group', 'utf8').split('\n');
+  } catch {
+    return new Set();
+  }
+  return new Set(lines.map((line) => line.split(':')).filter(([group]) => group === name).map((fields) => Number(fields[2])));
 }
 
 /**
@@ -148,6 +148,7 @@ const MAX_LINK_HOPS = 40;
  */
 async function pathWalk(path: string, options: { missingFine?: boolean } = {}): Promise<WalkStep[]> {
   const steps: WalkStep[] = [];
+  const folders = new Set<string>();
   const names = (text: string) => text.split('/').filter((name) => name !== '' && name !== '.');
   const remaining = names(path.startsWith('/') ? path : `${process.cwd()}/${path}`);
   let current = '/';
@@ -158,7 +159,10 @@ async function pathWalk(path: string, options: { missingFine?: boolean } = {}): 
       current = dirname(current);
       continue;
     }
-    if (!steps.some((step) => step.kind === 'folder' && step.path === current)) steps.push({ kind: 'folder', path: current, stats: await stat(current) });
+    if (!folders.has(current)) {
+      folders.add(current);
+      steps.push({ kind: 'folder', path: current, stats: await stat(current) });
+    }
     const next = current === '/' ? `/${name}` : `${current}/${name}`;
     const info = await lstat(next).catch((error: NodeJS.ErrnoException) => {
       // The rest is to be made, by us: only where it will be made counts.

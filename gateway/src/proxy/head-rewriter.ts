@@ -50,8 +50,6 @@ export class HeadRewriter extends Transform {
   private counted = 0;
   /** Ends the wait for a `<meta charset>` when the site pauses before it could come (CHARSET_WAIT_MS). */
   private charsetWait: NodeJS.Timeout | null = null;
-  /** Counts the chunks written, so that a wait that ended late can tell whether one came meanwhile. */
-  private writes = 0;
 
   constructor(private readonly options: HeadRewriterOptions) {
     super();
@@ -84,6 +82,13 @@ export class HeadRewriter extends Transform {
     this.scanner.write(chunk);
     this.held.push(chunk);
     this.received += chunk.byteLength;
+    this.passOnSettled();
+    this.waitForCharset();
+    callback();
+  }
+
+  /** Passes on what the scanner has settled; over the cap on what all documents hold, a document holding much stops looking. */
+  private passOnSettled(): void {
     this.release(this.scanner.settled);
     if (!this.countHeld() && this.counted > HELD_FLOOR) {
       this.scanner.stopLooking();
@@ -91,8 +96,6 @@ export class HeadRewriter extends Transform {
       this.countHeld();
     }
     if (this.scanner.done && this.emitted === this.received) this.stopRewriting(this.scanner.refusal);
-    this.waitForCharset();
-    callback();
   }
 
   /**
@@ -101,21 +104,18 @@ export class HeadRewriter extends Transform {
    * and scripts asked for only once it sent the rest, where the browser direct asks for them at once.
    */
   private waitForCharset(): void {
-    this.writes += 1;
     if (this.charsetWait) clearTimeout(this.charsetWait);
     this.charsetWait = null;
     if (this.passThrough || !this.scanner.waitingForCharset) return;
-    const writes = this.writes;
+    const received = this.received;
     this.charsetWait = setTimeout(() => {
       this.charsetWait = null;
       // Timers run before the sockets are read: when the gateway itself was busy past the wait, what
       // the site sent meanwhile is read first, and a chunk that came ends this wait instead.
       setImmediate(() => {
-        if (this.writes !== writes || this.passThrough || this.destroyed) return;
+        if (this.received !== received || this.passThrough || this.destroyed) return;
         this.scanner.stopWaitingForCharset();
-        this.release(this.scanner.settled);
-        this.countHeld();
-        if (this.scanner.done && this.emitted === this.received) this.stopRewriting(this.scanner.refusal);
+        this.passOnSettled();
       });
     }, this.options.charsetWaitMs ?? CHARSET_WAIT_MS).unref();
   }

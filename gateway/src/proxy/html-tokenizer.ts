@@ -587,15 +587,12 @@ export class HtmlTokenizer {
     const { attributes } = this;
     if (attributes.length >= KEPT_ATTRIBUTES) return;
     const { name } = this.attribute!;
-    let names = this.attributeNames;
-    if (!names && attributes.length < SCANNED_ATTRIBUTES) {
+    if (attributes.length < SCANNED_ATTRIBUTES) {
       this.work += attributes.length;
       if (attributes.some((other) => other.name === name)) return;
     } else {
-      if (!names) {
-        this.work += attributes.length;
-        names = this.attributeNames = new Set(attributes.map((other) => other.name));
-      }
+      // Made once, from the names scanned so far; every name kept after them goes in too.
+      const names = (this.attributeNames ??= new Set(attributes.map((other) => other.name)));
       this.work += 1;
       if (names.has(name)) return;
       names.add(name);
