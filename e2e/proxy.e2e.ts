@@ -213,6 +213,17 @@ test.describe('injection rules (nonce mode)', () => {
     expect(await child?.evaluate(() => (window as Window).AiPlugs?.plugins ?? null)).toEqual(['marker']);
   });
 
+  test('an HTML document in an <object> or <embed> is a frame: it gets the plugins that ask for frames, and no others', async () => {
+    const page = await open('nonce', '/object-parent');
+    await expect.poll(() => page.frames().length).toBe(3);
+    const children = page.frames().filter((candidate) => candidate !== page.mainFrame());
+    for (const child of children) {
+      await expect.poll(() => child.evaluate(() => document.documentElement.dataset.markerIdle ?? null)).toBe('ran');
+      expect(await child.evaluate(() => (window as Window).AiPlugs?.plugins ?? null)).toEqual(['marker']);
+    }
+    expect(await injected(page)).toEqual(['marker', 'ping']);
+  });
+
   test('a page whose policy sandboxes it (an opaque origin, which the bridge refuses) runs its own scripts and no plugin, with no failed loads', async () => {
     const page = await browsers.nonce!.newPage();
     const bridged: string[] = [];

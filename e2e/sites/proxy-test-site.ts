@@ -87,6 +87,8 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       '/sandboxed-frame-parent': html({}, page('parent', '', '<iframe id="child" sandbox="allow-scripts" src="/frame-child"></iframe>')),
       '/frame-parent': html({}, page('parent', '', '<iframe id="child" src="/frame-child"></iframe>')),
       '/frame-child': html({}, page('child')),
+      // HTML in plugin elements: Chromium navigates them as frames (Sec-Fetch-Dest: object, embed).
+      '/object-parent': html({}, page('parent', '', '<object id="object" data="/frame-child" type="text/html"></object><embed id="embed" src="/frame-child" type="text/html">')),
       '/spa': html({}, page('spa', '', '<script src="/spa.js"></script>')),
       // An image whose answer never ends: the page's load event never comes.
       '/endless-image': html({}, page('endless image', '', '<img src="/endless.png" alt="">')),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { headerValue, isDocumentRequest, isInjectableResponse, mayPrefetchDocument } from './document-request.js';
+import { headerValue, isDocumentRequest, isFrameNavigation, isInjectableResponse, mayPrefetchDocument } from './document-request.js';
 
 const navigate = { 'Sec-Fetch-Dest': 'document', 'Sec-Fetch-Mode': 'navigate', Accept: 'text/html' };
 
@@ -20,11 +20,23 @@ describe('headerValue', () => {
   });
 });
 
+describe('isFrameNavigation', () => {
+  it('counts the elements whose document is a frame, by fetch metadata alone', () => {
+    for (const dest of ['iframe', 'frame', 'object', 'embed', 'IFrame']) assert.equal(isFrameNavigation({ 'sec-fetch-dest': dest }), true, dest);
+    for (const dest of ['document', 'empty']) assert.equal(isFrameNavigation({ 'sec-fetch-dest': dest }), false, dest);
+    assert.equal(isFrameNavigation({ accept: 'text/html' }), false);
+  });
+});
+
 describe('isDocumentRequest', () => {
   it('accepts navigations to documents and frames', () => {
     assert.equal(isDocumentRequest('GET', navigate), true);
     assert.equal(isDocumentRequest('GET', { ...navigate, 'Sec-Fetch-Dest': 'iframe' }), true);
     assert.equal(isDocumentRequest('GET', { 'sec-fetch-dest': 'frame', 'sec-fetch-mode': 'navigate' }), true);
+    assert.equal(isDocumentRequest('GET', { 'sec-fetch-dest': 'object', 'sec-fetch-mode': 'navigate' }), true);
+    assert.equal(isDocumentRequest('GET', { 'sec-fetch-dest': 'embed', 'sec-fetch-mode': 'navigate' }), true);
+    // A plugin element's image or PDF has the same destination, in no-cors mode when it is no navigation.
+    assert.equal(isDocumentRequest('GET', { 'sec-fetch-dest': 'object', 'sec-fetch-mode': 'no-cors' }), false);
   });
 
   it("accepts a navigation a site's service worker fetches on (navigate mode, no destination)", () => {

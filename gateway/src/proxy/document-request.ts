@@ -33,13 +33,20 @@ export function headerValue(headers: Headers, name: string): string | undefined 
  * request in navigate mode (`new Request(url, {mode: 'navigate'})` throws), so this is a document
  * on its way to a tab.
  */
-const DOCUMENT_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'empty']);
+const DOCUMENT_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'object', 'embed', 'empty']);
+
+/**
+ * Navigations of a nested browsing context. Chromium shows HTML in an `<object>` or `<embed>` as
+ * a frame, navigated with `Sec-Fetch-Dest: object|embed` (an image or a PDF there is no HTML, and
+ * the response decides).
+ */
+const FRAME_DESTINATIONS = new Set(['iframe', 'frame', 'object', 'embed']);
 
 /**
  * A navigation to a document: a GET, or a POST (a form sent: search and login results, checkout
  * steps, postbacks). With fetch metadata (every current browser on https and trustworthy origins)
- * only `Sec-Fetch-Mode: navigate` with `Sec-Fetch-Dest: document|iframe|frame` (or `empty`, from
- * a service worker) counts.
+ * only `Sec-Fetch-Mode: navigate` with `Sec-Fetch-Dest: document|iframe|frame|object|embed` (or
+ * `empty`, from a service worker) counts.
  * Without it (plain-HTTP sites, curl, old clients) a request that accepts `text/html` counts when
  * it is a browser's navigation, which carries `Upgrade-Insecure-Requests: 1` (browsers send it on
  * navigations only), or is a GET from no page at all (no `Referer`, no `Origin`: curl, a typed
@@ -58,10 +65,10 @@ export function isDocumentRequest(method: string, headers: Headers): boolean {
   return verb === 'GET' && headerValue(headers, 'referer') === undefined && headerValue(headers, 'origin') === undefined;
 }
 
-/** A navigation of a frame (an iframe or frame element), known by fetch metadata; without it, none counts as one. */
+/** A navigation of a frame (an iframe, frame, object or embed element), known by fetch metadata; without it, none counts as one. */
 export function isFrameNavigation(headers: Headers): boolean {
   const dest = headerValue(headers, 'sec-fetch-dest')?.toLowerCase();
-  return dest === 'iframe' || dest === 'frame';
+  return dest !== undefined && FRAME_DESTINATIONS.has(dest);
 }
 
 /**
