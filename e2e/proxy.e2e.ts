@@ -10,7 +10,7 @@ import { chromiumPath, launchThroughProxy, QUIET_CHROMIUM_ARGS } from './support
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
 import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/proxy-client.js';
 import { startTestSite, type TestSite } from './support/test-site.js';
-import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, TEXT_TYPE_LAST_BODY, bodyMetaCharsetPage, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
+import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, NO_TYPE_TEXT, TEXT_TYPE_LAST_BODY, bodyMetaCharsetPage, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
 import { goto } from './support/navigate.js';
 import { PLUGIN_FREE_HEADER } from '../gateway/src/proxy/plugin-free-load.js';
 
@@ -420,6 +420,23 @@ test.describe('injection rules (nonce mode)', () => {
     const text = await open('nonce', '/text-type-last');
     expect(await text.evaluate(() => document.contentType)).toBe('text/plain');
     expect(await text.locator('body').innerText()).toBe(TEXT_TYPE_LAST_BODY);
+  });
+
+  test('a page its site sends with no Content-Type is what Chromium takes it for: HTML gets plugins (a late <meta charset> still read), text stays text', async () => {
+    const page = await open('nonce', '/no-type');
+    expect(await page.evaluate(() => document.contentType)).toBe('text/html');
+    await expectPluginsRan(page);
+    // The copy of its <meta charset> goes in front of the markup: a body starting so would be shown as text.
+    const late = await open('nonce', '/no-type-late-charset');
+    await expect(late.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    await expect(late.locator('#text')).toHaveText(LATE_META_CHARSET_TEXT);
+    expect(await late.evaluate(() => [document.contentType, document.characterSet, document.querySelector('b')?.parentElement === document.body])).toEqual(['text/html', 'UTF-8', true]);
+    for (const [path, body] of [['/no-type-text', NO_TYPE_TEXT], ['/no-type-nosniff', null]] as const) {
+      const text = await open('nonce', path);
+      expect(await text.evaluate(() => [document.contentType, 'AiPlugs' in window])).toEqual(['text/plain', false]);
+      if (body) expect(await text.locator('body').innerText()).toBe(body);
+      else expect(await text.locator('body').innerText()).toMatch(/^<!doctype html><html><head><title>no type nosniff<\/title><script src="\/app.js"><\/script><\/head>/);
+    }
   });
 
   test('a document its site breaks off mid-body shows as far as it got, as direct, over HTTP/2 and plain HTTP', async () => {

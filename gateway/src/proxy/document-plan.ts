@@ -9,7 +9,7 @@ import type { PluginMatch } from '../plugins/plugin-registry.js';
 import type { WebAiPageConfig } from '../runtime/page/runtime-config.js';
 import { sandboxesIntoOpaqueOrigin, type CspContext } from './csp-policy.js';
 import { extractContentType } from './content-type.js';
-import { headerValue, isInjectableResponse } from './document-request.js';
+import { headerValue, isInjectableResponse, typeFromBody } from './document-request.js';
 import { isEncodingLabel } from './encoding-labels.js';
 import { HeadRewriter, type PassThroughReason } from './head-rewriter.js';
 import { createHeldBytes } from './held-bytes.js';
@@ -156,6 +156,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
           rewriteMetaCsp: metaCspRewrite(options.cspMode, context, templates),
           transportCharset,
           xml,
+          sniffHtml: typeFromBody(response.headers),
           heldBytes,
           ...(onPassThrough ? { onPassThrough } : {}),
         }),

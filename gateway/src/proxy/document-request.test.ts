@@ -104,12 +104,24 @@ describe('isInjectableResponse', () => {
   it('rejects other types, other statuses and downloads', () => {
     assert.equal(isInjectableResponse(200, { 'content-type': 'application/json' }), false);
     assert.equal(isInjectableResponse(200, { 'content-type': 'image/png' }), false);
-    assert.equal(isInjectableResponse(200, {}), false);
     assert.equal(isInjectableResponse(204, { 'content-type': 'text/html' }), false);
     assert.equal(isInjectableResponse(206, { 'content-type': 'text/html' }), false);
     assert.equal(isInjectableResponse(304, { 'content-type': 'text/html' }), false);
     assert.equal(isInjectableResponse(404, { 'content-type': 'text/html' }), false);
     assert.equal(isInjectableResponse(302, { 'content-type': 'text/html' }), false);
     assert.equal(isInjectableResponse(200, { 'content-type': 'text/html', 'content-disposition': 'attachment; filename=a.html' }), false);
+  });
+
+  // Chromium 156 shows each of these as HTML when the body starts like HTML (html-sniffing.ts), and as text with nosniff.
+  it('leaves a response with no type, or one a browser takes as none, to its first bytes, unless sniffing is forbidden', () => {
+    for (const type of [undefined, '', 'garbage', 'unknown/unknown', 'Application/Unknown', '*/*']) {
+      const headers = type === undefined ? {} : { 'content-type': type };
+      assert.equal(isInjectableResponse(200, headers), true, type);
+      assert.equal(isInjectableResponse(200, { ...headers, 'x-content-type-options': 'nosniff' }), false, type);
+      assert.equal(isInjectableResponse(200, { ...headers, 'X-Content-Type-Options': 'NoSniff, other' }), false, type);
+      assert.equal(isInjectableResponse(404, headers), false, type);
+    }
+    assert.equal(isInjectableResponse(200, { 'x-content-type-options': 'other, nosniff' }), true);
+    for (const type of ['text/plain', 'application/octet-stream', 'foo/bar', 'text/xml']) assert.equal(isInjectableResponse(200, { 'content-type': type }), false, type);
   });
 });

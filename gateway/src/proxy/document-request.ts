@@ -1,4 +1,4 @@
-import { extractContentType } from './content-type.js';
+import { extractContentType, splitHeaderValues } from './content-type.js';
 
 /**
  * Which exchanges are documents worth injecting. Pure functions over headers so each rule can be
@@ -87,10 +87,26 @@ export function mayPrefetchDocument(method: string, headers: Headers): boolean {
 /** The response's media type as the browser takes it (content-type.ts), lower case, without parameters (`text/html`). */
 export const mediaType = (headers: Headers): string => extractContentType(headers)?.essence ?? '';
 
-/** A 2xx HTML response that is shown, not downloaded, and has a body: a whole one (a 206 is a slice of one). */
+/**
+ * Media types a browser takes as none given: Chromium shows such a document as whatever its first
+ * bytes look like (html-sniffing.ts). '' is no Content-Type, or none it can parse; `*∕*` is
+ * skipped like one (content-type.ts).
+ */
+const UNKNOWN_TYPES = new Set(['', 'unknown/unknown', 'application/unknown']);
+
+/** `X-Content-Type-Options: nosniff`, read as Fetch reads it: the first of its values. */
+const forbidsSniffing = (headers: Headers) => splitHeaderValues(headerValue(headers, 'x-content-type-options') ?? '')[0]?.toLowerCase() === 'nosniff';
+
+/** The browser tells the body's type from its first bytes: it came with none, and sniffing is allowed. */
+export const typeFromBody = (headers: Headers): boolean => UNKNOWN_TYPES.has(mediaType(headers)) && !forbidsSniffing(headers);
+
+/**
+ * A 2xx response that is shown, not downloaded, and has a body (a whole one: a 206 is a slice of
+ * one), that is HTML by its type or may be by its first bytes (`typeFromBody`: those then decide).
+ */
 export function isInjectableResponse(status: number, headers: Headers): boolean {
   if (status < 200 || status > 299 || status === 204 || status === 205 || status === 206) return false;
   const type = mediaType(headers);
-  if (type !== 'text/html' && type !== 'application/xhtml+xml') return false;
+  if (type !== 'text/html' && type !== 'application/xhtml+xml' && !typeFromBody(headers)) return false;
   return !/^\s*attachment/i.test(headerValue(headers, 'content-disposition') ?? '');
 }

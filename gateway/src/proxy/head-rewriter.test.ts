@@ -118,6 +118,56 @@ describe('HeadRewriter: XHTML', () => {
   });
 });
 
+describe('HeadRewriter: a document that came with no type (sniffHtml)', () => {
+  const run = async (chunks: Buffer[], options: Partial<HeadRewriterOptions> = {}) => {
+    const reasons: string[] = [];
+    const out = await buffer(Readable.from(chunks).pipe(rewriter({ sniffHtml: true, charsetWaitMs: 60_000, onPassThrough: (reason) => reasons.push(reason), ...options })));
+    return { out: out.toString('latin1'), reasons };
+  };
+
+  it('injects into one whose first bytes a browser takes for HTML, at every chunking', async () => {
+    for (const [doc, injected] of [
+      ['<html><head><title>t</title></head><body>x', `<html><head>${MARKUP}<title>t</title></head><body>x`],
+      [' \n<p>x', ` \n${MARKUP}<p>x`],
+      ['<!-- c --><b>x', `<!-- c -->${MARKUP}<b>x`],
+    ] as const) {
+      for (const chunks of chunkings(Buffer.from(doc, 'latin1'))) assert.deepEqual(await run(chunks), { out: injected, reasons: [] }, `${doc} cut ${cuts(chunks)}`);
+    }
+  });
+
+  it('passes any other through byte for byte, and reports it, at every chunking', async () => {
+    for (const doc of ['hello <b>x</b>', '\u00ef\u00bb\u00bf<html><head></head>', '<?xml version="1.0"?><html><head></head>', '<ht', '', `${' '.repeat(600)}<p>x`]) {
+      for (const chunks of chunkings(Buffer.from(doc, 'latin1'))) {
+        assert.deepEqual(await run(chunks), { out: doc, reasons: ['not-html'] }, `${JSON.stringify(doc.slice(0, 20))} cut ${cuts(chunks)}`);
+      }
+    }
+  });
+
+  it('keeps the injected one HTML to the browser: a <meta charset> copied in front of the markup follows a <head>', async () => {
+    const doc = '<b>x</b><meta charset="utf-8"><p>\u00e9</p>';
+    for (const chunks of chunkings(Buffer.from(doc, 'latin1'))) {
+      const { out, reasons } = await run(chunks);
+      assert.match(out, /^<head><meta charset="utf-8"\/?>/, cuts(chunks));
+      assert.equal(out.slice(out.indexOf(MARKUP) + MARKUP.length), doc, cuts(chunks));
+      assert.deepEqual(reasons, []);
+    }
+    // A document with a type is told by its type: nothing goes in front.
+    assert.match((await run([Buffer.from(doc, 'latin1')], { sniffHtml: false })).out, /^<meta charset/);
+  });
+
+  it('waits for the bytes that tell, and only for those: a site that sends whitespace first, then the page', async () => {
+    const stream = rewriter({ sniffHtml: true, transportCharset: true });
+    const out: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => out.push(chunk));
+    stream.write(Buffer.from('  \n<'));
+    await nextTurn();
+    assert.equal(Buffer.concat(out).toString('latin1'), '');
+    stream.write(Buffer.from('p>x'));
+    await nextTurn();
+    assert.equal(Buffer.concat(out).toString('latin1'), `  \n${MARKUP}<p>x`);
+  });
+});
+
 /** How much memory `stream` keeps for `bytes` written to it one byte per chunk, as Node's HTTP parser hands on a chunked body of one-byte chunks. */
 async function growthWhileTrickled(stream: HeadRewriter, bytes: Buffer): Promise<number> {
   collectGarbage();

@@ -4,6 +4,7 @@ import { ByteQueue } from './byte-queue.js';
 import { HeadScanner } from './head-scanner.js';
 import type { HeldBytes } from './held-bytes.js';
 import { startsWithUtf16Bom } from './html-injection.js';
+import { SNIFF_WINDOW, sniffHtml } from './html-sniffing.js';
 import type { ByteEdit, MetaCspRewrite } from './meta-csp.js';
 
 export interface HeadRewriterOptions {
@@ -17,6 +18,11 @@ export interface HeadRewriterOptions {
   transportCharset?: boolean;
   /** An XHTML document: injected into only where the XML parser agrees (head-scanner). */
   xml?: boolean;
+  /**
+   * The document came with no type: the browser shows it as HTML only if its first bytes look
+   * like HTML (html-sniffing.ts). Others pass through untouched, and the injected one still must.
+   */
+  sniffHtml?: boolean;
   /** Told, once, when the body shows the document cannot take the markup and it passes through untouched. */
   onPassThrough?: (reason: PassThroughReason) => void;
   /** What every document together may hold back (held-bytes.ts); over it, this one stops looking. */
@@ -26,7 +32,7 @@ export interface HeadRewriterOptions {
 }
 
 /** Why a document planned for injection was left untouched after all, found in its bytes. */
-export type PassThroughReason = Extract<SkipReason, 'unsupported-charset' | 'unsupported-xhtml'>;
+export type PassThroughReason = Extract<SkipReason, 'unsupported-charset' | 'unsupported-xhtml' | 'not-html'>;
 
 /**
  * A stream that injects markup into a document's head and rewrites its CSP meta tags while the
@@ -43,8 +49,10 @@ export class HeadRewriter extends Transform {
   private readonly held = new ByteQueue();
   private emitted = 0;
   private received = 0;
-  /** The first bytes, until there are two to tell a UTF-16 BOM by; null once told. */
+  /** The first bytes, until they tell a UTF-16 BOM, or HTML in a document with no type (`sniffHtml`); null once told. */
   private sniffed: Buffer | null = Buffer.alloc(0);
+  /** Where the bytes that made a document with no type HTML start, until an edit is made: one before them must keep it HTML. */
+  private signatureAt = -1;
   private passThrough = false;
   /** This document's share of `heldBytes`. */
   private counted = 0;
@@ -71,20 +79,42 @@ export class HeadRewriter extends Transform {
     if (this.passThrough) return callback(null, chunk);
     if (this.sniffed) {
       this.sniffed = Buffer.concat([this.sniffed, chunk]);
-      if (this.sniffed.byteLength < 2) return callback();
+      const refusal = this.tellStart(false);
+      if (refusal === undefined) return callback();
       chunk = this.sniffed;
       this.sniffed = null;
-      if (startsWithUtf16Bom(chunk)) {
-        this.stopRewriting('unsupported-charset');
+      if (refusal) {
+        this.stopRewriting(refusal);
         return callback(null, chunk);
       }
     }
+    this.scan(chunk);
+    callback();
+  }
+
+  /**
+   * What the first bytes tell: a reason to leave the document alone, null to go on, undefined
+   * while they cannot tell yet (`complete`: no more come). Holds at most 512 bytes and a chunk.
+   */
+  private tellStart(complete: boolean): PassThroughReason | null | undefined {
+    const start = this.sniffed ?? Buffer.alloc(0);
+    if (this.options.sniffHtml) {
+      const sniffed = sniffHtml(start, complete);
+      if (sniffed === 'undecided') return undefined;
+      if (sniffed === 'other') return 'not-html';
+      this.signatureAt = start.findIndex((byte) => byte === 0x3c);
+      return null;
+    }
+    if (start.byteLength < 2 && !complete) return undefined;
+    return startsWithUtf16Bom(start) ? 'unsupported-charset' : null;
+  }
+
+  private scan(chunk: Buffer): void {
     this.scanner.write(chunk);
     this.held.push(chunk);
     this.received += chunk.byteLength;
     this.passOnSettled();
     this.waitForCharset();
-    callback();
   }
 
   /** Passes on what the scanner has settled; over the cap on what all documents hold, a document holding much stops looking. */
@@ -139,11 +169,18 @@ export class HeadRewriter extends Transform {
     if (this.charsetWait) clearTimeout(this.charsetWait);
     this.charsetWait = null;
     if (this.sniffed) {
-      // A document of fewer than two bytes.
-      this.held.push(this.sniffed);
-      this.received += this.sniffed.byteLength;
-      this.scanner.write(this.sniffed);
+      // A document too short to tell by until its end.
+      const refusal = this.tellStart(true);
+      const start = this.sniffed;
       this.sniffed = null;
+      if (refusal) {
+        this.stopRewriting(refusal);
+        this.push(start);
+      } else {
+        this.held.push(start);
+        this.received += start.byteLength;
+        this.scanner.write(start);
+      }
     }
     if (!this.passThrough) {
       this.scanner.end();
@@ -168,6 +205,13 @@ export class HeadRewriter extends Transform {
 
   private apply(edit: ByteEdit): void {
     this.forward(edit.start, true);
+    if (this.signatureAt >= 0) {
+      // Markup that goes before the bytes the browser told HTML by is what it tells by now: the
+      // runtime's `<script` is HTML, a `<meta charset>` copy in front of it is not, so a `<head>`
+      // goes first. The page's tree is the same: its head starts there either way.
+      if (edit.start <= this.signatureAt && sniffHtml(textStart(edit.text), true) !== 'html') this.push(Buffer.from('<head>', 'latin1'));
+      this.signatureAt = -1;
+    }
     if (edit.text.length > 0) this.push(typeof edit.text === 'string' ? Buffer.from(edit.text, 'latin1') : edit.text);
     this.forward(edit.end, false);
   }
@@ -191,6 +235,9 @@ export class HeadRewriter extends Transform {
  * content (the markup is), and only a declaration after the start of the body is then missed.
  */
 const CHARSET_WAIT_MS = 100;
+
+/** The first bytes of an edit's text, enough to sniff. */
+const textStart = (text: string | Buffer): Buffer => (typeof text === 'string' ? Buffer.from(text.slice(0, SNIFF_WINDOW), 'latin1') : text.subarray(0, SNIFF_WINDOW));
 
 /**
  * Over the cap on what all documents hold, only a document holding more than this stops looking:
