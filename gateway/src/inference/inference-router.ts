@@ -3,6 +3,7 @@ import { ApiError } from '../api/api-error.js';
 import type { InferenceActivity } from '../events/activity-events.js';
 import type { Logger } from '../events/logger.js';
 import type { LoadedPlugin, PluginRegistry } from '../plugins/plugin-registry.js';
+import { siteOf } from '../net/site-of.js';
 import type { CloudBudget } from './cloud-budget.js';
 import type { TokenUsage } from './openai-compatible.js';
 
@@ -20,6 +21,8 @@ export interface CallLimits {
   maxTokens?: number | undefined;
   /** Told what the call cost, when the backend knows. */
   onUsage?: ((usage: TokenUsage) => void) | undefined;
+  /** The site whose page made the call (net/site-of.ts): the local backend charges it the crashes its calls may cause. */
+  site?: string | undefined;
 }
 
 /** Something that can answer a plugin's request: the worker manager (local) or the cloud relay. */
@@ -167,7 +170,7 @@ function routeCall(options: InferenceRouterOptions): InferenceRouter['infer'] {
         }
       : undefined;
     const run = (which: InferenceMode) => {
-      if (which === 'local') return options.local.infer(plugin, request.payload, signal, onChunk);
+      if (which === 'local') return options.local.infer(plugin, request.payload, signal, onChunk, request.caller?.kind === 'page' ? { site: siteOf(request.caller.origin) } : undefined);
       if (!page) return options.cloud.infer(plugin, request.payload, signal, onChunk);
       if (!options.budget) throw new ApiError(403, 'mode_not_allowed', `Plugin "${pluginId}": pages may not reach the cloud here`);
       const { maxTokens } = options.budget.admit(plugin, Buffer.byteLength(JSON.stringify(request.payload ?? null)));

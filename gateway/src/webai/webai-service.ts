@@ -3,9 +3,10 @@ import { availableParallelism } from 'node:os';
 import type { Caller } from '../api/api-env.js';
 import { ApiError } from '../api/api-error.js';
 import type { CloudBudget } from '../inference/cloud-budget.js';
-import type { InferenceBackend } from '../inference/inference-router.js';
+import type { CallLimits, InferenceBackend } from '../inference/inference-router.js';
 import type { ModelProvisioner } from '../models/model-provisioner.js';
 import { PENDING_SHA256 } from '../models/model-pins.js';
+import { siteOf } from '../net/site-of.js';
 import type { ModelProgress } from '../models/progress-meter.js';
 import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { workerErrors } from '../workers/worker-errors.js';
@@ -68,13 +69,16 @@ export interface QuotaInfo {
  *   const webAi = createWebAiService({ config: () => config.webai, builtIns, local: workers, cloud, … });
  *   await webAi.availability('summarizer', {}, { kind: 'page', origin, session });
  */
+/** What the local backend is told of a call: a page's site, which it charges the crashes the call may cause (workers/site-crashes.ts). */
+const callLimits = (caller: Caller): CallLimits | undefined => (caller.kind === 'page' ? { site: siteOf(caller.origin) } : undefined);
+
 export function createWebAiService(options: WebAiServiceOptions) {
   const cloudRecord = webAiCloudRecord();
   let detectorLanguages: string[] | null = null;
   const llmModel = createUnloadableModel(async () => options.config().model_path || ((await options.provisioner.list([options.builtIns.llm]))[0]?.path ?? null));
   /** A call to the LLM worker: the first one of a worker loads the model, and may find it cannot. */
-  const llmCall = (payload: unknown, signal: AbortSignal, onChunk?: Parameters<InferenceBackend['infer']>[3]) =>
-    options.local.infer(options.builtIns.llm, payload, signal, onChunk).catch(llmModel.noteFailure);
+  const llmCall = (payload: unknown, caller: Caller, signal: AbortSignal, onChunk?: Parameters<InferenceBackend['infer']>[3]) =>
+    options.local.infer(options.builtIns.llm, payload, signal, onChunk, callLimits(caller)).catch(llmModel.noteFailure);
 
   const settings = () => {
     const config = options.config();
@@ -146,12 +150,12 @@ export function createWebAiService(options: WebAiServiceOptions) {
    * does: a malformed start is a SyntaxError there, one over the quota a QuotaExceededError. Only
    * the LanguageModel has them.
    */
-  async function initialUsage(api: WebAiApi, parsed: OptionsOf<WebAiApi>, inputQuota: number, backend: WebAiBackend, signal: AbortSignal): Promise<number> {
+  async function initialUsage(api: WebAiApi, parsed: OptionsOf<WebAiApi>, inputQuota: number, backend: WebAiBackend, caller: Caller, signal: AbortSignal): Promise<number> {
     if (api !== 'language-model') return 0;
     const messages = initialConversation(parsed as OptionsOf<'language-model'>);
     if (messages.length === 0) return 0;
     checkInputSize(messages);
-    const tokens = backend === 'cloud' ? estimateTokens(messages) : ((await llmCall({ op: 'count', settings: settings(), messages }, signal)) as { tokens: number }).tokens;
+    const tokens = backend === 'cloud' ? estimateTokens(messages) : ((await llmCall({ op: 'count', settings: settings(), messages }, caller, signal)) as { tokens: number }).tokens;
     if (tokens > inputQuota) throw new InputQuotaError(tokens, inputQuota);
     return tokens;
   }
@@ -204,13 +208,14 @@ export function createWebAiService(options: WebAiServiceOptions) {
   /** A cloud estimate: about four characters per token (no tokenizer for a remote model). */
   const estimateTokens = (messages: PromptMessage[]) => Math.ceil(messages.reduce((sum, message) => sum + message.content.length, 0) / 4);
 
-  async function generateLocal(messages: PromptMessage[], sampling: { temperature: number; topK: number }, jsonSchema: unknown, signal: AbortSignal, onText: ((text: string) => void) | undefined) {
+  async function generateLocal(messages: PromptMessage[], sampling: { temperature: number; topK: number }, jsonSchema: unknown, caller: Caller, signal: AbortSignal, onText: ((text: string) => void) | undefined) {
     let text = '';
     const usage: Usage = { inputTokens: null, outputTokens: null };
     let refusal: ApiError | null = null;
     const config = options.config();
     await llmCall(
       { op: 'generate', settings: settings(), messages, sampling, maxTokens: config.max_output_tokens, ...(jsonSchema !== undefined ? { jsonSchema } : {}) },
+      caller,
       signal,
       (chunk) => {
         const event = chunk as { type?: string; text?: string; inputTokens?: number; inputQuota?: number; outputTokens?: number; message?: string };
@@ -276,7 +281,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       onProgress(0);
       if (backend === 'cloud') {
         const inputQuota = inputQuotaOf(options.config().context_size, options.config().max_output_tokens);
-        const inputUsage = await initialUsage(api, parsed, inputQuota, backend, signal);
+        const inputUsage = await initialUsage(api, parsed, inputQuota, backend, caller, signal);
         onProgress(1);
         return { inputQuota, inputUsage, backend };
       }
@@ -294,15 +299,15 @@ export function createWebAiService(options: WebAiServiceOptions) {
       }
       let inputQuota: number;
       if (api === 'language-detector') {
-        const { languages } = (await options.local.infer(plugin, { op: 'languages' }, signal)) as { languages: string[] };
+        const { languages } = (await options.local.infer(plugin, { op: 'languages' }, signal, undefined, callLimits(caller))) as { languages: string[] };
         detectorLanguages = languages;
         const problem = unsupportedReason('language-detector', parsed as OptionsOf<'language-detector'>, { llm: options.config().languages, detector: languages });
         if (problem) throw webAiError('webai_not_supported', `${api}: ${problem}`);
         inputQuota = options.config().max_input_chars;
       } else {
-        ({ inputQuota } = (await llmCall({ op: 'info', settings: settings() }, signal)) as { inputQuota: number });
+        ({ inputQuota } = (await llmCall({ op: 'info', settings: settings() }, caller, signal)) as { inputQuota: number });
       }
-      const inputUsage = await initialUsage(api, parsed, inputQuota, backend, signal);
+      const inputUsage = await initialUsage(api, parsed, inputQuota, backend, caller, signal);
       onProgress(1);
       return { inputQuota, inputUsage, backend };
     },
@@ -320,7 +325,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       checkInputSize(messages);
       if (backend === 'cloud') return { tokens: estimateTokens(messages), inputQuota: inputQuotaOf(config.context_size, config.max_output_tokens), backend };
       await refusePageDownload(api, caller);
-      const counted = (await llmCall({ op: 'count', settings: settings(), messages }, signal)) as { tokens: number; inputQuota: number };
+      const counted = (await llmCall({ op: 'count', settings: settings(), messages }, caller, signal)) as { tokens: number; inputQuota: number };
       return { tokens: counted.tokens, inputQuota: counted.inputQuota, backend };
     },
 
@@ -342,7 +347,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
         const stream = api === 'proofreader' ? undefined : onText;
         const { text, usage } =
           backend === 'local'
-            ? await generateLocal(messages, sampling, constraint?.schema, signal, stream)
+            ? await generateLocal(messages, sampling, constraint?.schema, caller, signal, stream)
             : await generateCloud(messages, sampling, constraint?.schema, caller, signal, stream);
         if (constraint && backend === 'cloud') {
           try {
@@ -369,7 +374,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       if (typeof call.input !== 'string') throw new ApiError(400, 'invalid_body', 'input: a string');
       if (call.input.length > options.config().max_input_chars) throw webAiError('webai_quota_exceeded', `the input is longer than webai.max_input_chars (${options.config().max_input_chars})`);
       if (caller.kind === 'page') options.limits.admit(caller.origin);
-      return (await options.local.infer(options.builtIns.languageDetector, { op: 'detect', text: call.input }, signal)) as { results: Array<{ detectedLanguage: string; confidence: number }> };
+      return (await options.local.infer(options.builtIns.languageDetector, { op: 'detect', text: call.input }, signal, undefined, callLimits(caller))) as { results: Array<{ detectedLanguage: string; confidence: number }> };
     },
 
     /** For the worker manager: provisions a built-in before its worker starts. */

@@ -22,6 +22,8 @@ export const workerErrors = {
   /** Crash loop: the plugin stays off until its files change or the user resets it. */
   failed: (plugin: string, reason: string) =>
     new ApiError(503, 'worker_failed', `Plugin "${plugin}" is stopped after repeated crashes (reset it with POST /api/workers/${plugin}/reset, or change its files): ${reason}`),
+  /** Calls from this page's site crashed the worker repeatedly (site-crashes.ts): only that site is refused. */
+  failedForSite: (plugin: string) => new ApiError(503, 'worker_failed', `Plugin "${plugin}" refuses this site's calls for a while: they made its backend crash repeatedly`),
   startFailed: (plugin: string, reason: string) => new ApiError(502, 'worker_start_failed', `Plugin "${plugin}" backend failed to start: ${reason}`),
   crashed: (plugin: string, reason: string) => new ApiError(502, 'worker_crashed', `Plugin "${plugin}" backend crashed while answering: ${reason}`),
   restarted: (plugin: string, why: string) => new ApiError(502, 'worker_restarted', `Plugin "${plugin}" backend was restarted (${why}) before it answered`),

@@ -89,6 +89,34 @@ for (const id of ['node-ops', 'py-ops']) {
   });
 }
 
+describe("a page's calls that crash a worker", () => {
+  // helper-79: any website could stop a plugin for every site and the user with three bad calls.
+  test('stop only that site: other sites and the user are still served, and the plugin never fails', async () => {
+    const { workers, lines } = manager({ crash: { limit: 3, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 5 } });
+    const plugin = await fixturePlugin('node-ops');
+    const evil = { site: 'evil.test' };
+    for (let crash = 0; crash < 3; crash += 1) assert.equal(await errorCode(workers.infer(plugin, { op: 'crash' }, noSignal(), undefined, evil)), 'worker_crashed');
+    assert.equal(await errorCode(workers.infer(plugin, {}, noSignal(), undefined, evil)), 'worker_failed');
+    assert.deepEqual(((await workers.infer(plugin, { from: 'good' }, noSignal(), undefined, { site: 'good.test' })) as Echo).echo, { from: 'good' });
+    assert.deepEqual(((await workers.infer(plugin, { from: 'user' }, noSignal())) as Echo).echo, { from: 'user' });
+    assert.notEqual(workers.status('node-ops')?.state, 'failed');
+    assert.equal(workers.status('node-ops')?.recentCrashes, 0);
+    assert.ok(lines.some((line) => line.includes('calls from evil.test made its worker crash repeatedly')));
+    // A reset lifts the site's stop too.
+    workers.reset('node-ops');
+    assert.deepEqual(((await workers.infer(plugin, {}, noSignal(), undefined, evil)) as Echo).echo, {});
+  });
+
+  test("count for the plugin when a call of the user's own crashed it: a broken backend still stops", async () => {
+    const { workers } = manager({ crash: { limit: 2, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 5 } });
+    const plugin = await fixturePlugin('node-ops');
+    assert.equal(await errorCode(workers.infer(plugin, { op: 'crash' }, noSignal())), 'worker_crashed');
+    assert.equal(await errorCode(workers.infer(plugin, { op: 'crash' }, noSignal())), 'worker_crashed');
+    assert.equal(workers.status('node-ops')?.state, 'failed');
+    assert.equal(await errorCode(workers.infer(plugin, {}, noSignal(), undefined, { site: 'good.test' })), 'worker_failed');
+  });
+});
+
 describe('answers that cannot be sent are errors at once, not hangs', () => {
   // A short timeout: a call left unanswered fails as worker_timeout instead of stalling the suite.
   const quick = () => manager({ requestTimeoutMs: 5000, startupTimeoutMs: 15_000 });

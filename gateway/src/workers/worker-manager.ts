@@ -1,12 +1,13 @@
 import { ApiError } from '../api/api-error.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../events/logger.js';
-import type { InferenceBackend } from '../inference/inference-router.js';
+import type { CallLimits, InferenceBackend } from '../inference/inference-router.js';
 import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { backendCommand, UnsupportedBackendError } from './backend-command.js';
 import { createCrashPolicy, type CrashPolicy, type CrashPolicyOptions } from './crash-policy.js';
 import type { TreeUsage } from './process-usage.js';
 import { createResourceWatchdog, type ResourceWatchdog } from './resource-watchdog.js';
+import { createSiteCrashes, type SiteCrashes } from './site-crashes.js';
 import { formatBytes, withStderr, workerErrors } from './worker-errors.js';
 import { buildWorkerEnv } from './worker-env.js';
 import { cpuBreach, describeBreach, memoryBreach, type LimitBreach } from './worker-limits.js';
@@ -92,7 +93,7 @@ export interface WorkerManagerOptions {
 }
 
 export interface WorkerManager extends InferenceBackend {
-  infer(plugin: LoadedPlugin, payload: unknown, signal: AbortSignal, onChunk?: (chunk: unknown) => void): Promise<unknown>;
+  infer(plugin: LoadedPlugin, payload: unknown, signal: AbortSignal, onChunk?: (chunk: unknown) => void, limits?: CallLimits): Promise<unknown>;
   list(): WorkerStatus[];
   status(pluginId: string): WorkerStatus | undefined;
   /** Clears a crash-loop stop so the next request starts the worker again. */
@@ -110,6 +111,8 @@ export interface WorkerManager extends InferenceBackend {
 
 interface Job {
   payload: unknown;
+  /** The site whose page made the call; none for the user's own calls. */
+  site: string | undefined;
   signal: AbortSignal;
   onChunk: ((chunk: unknown) => void) | undefined;
   resolve: (value: unknown) => void;
@@ -166,7 +169,14 @@ class PluginWorker {
   /** Processes the watchdog stopped, and why: their exits are crashes, their callers get the reason. */
   private readonly breaches = new WeakMap<WorkerProcess, LimitBreach>();
   private closed = false;
+  /** Crashes that stop the plugin: at start-up, or while a call of the user's own ran. */
   private readonly crashes: CrashPolicy;
+  /** Crashes while only pages' calls ran: each stops those pages' sites (site-crashes.ts). */
+  private readonly siteCrashes: SiteCrashes;
+  /** The same crashes, for the restart backoff alone: it never stops the plugin. */
+  private readonly pageCrashBackoff: CrashPolicy;
+  /** Calls a worker's death failed whose job may have left `inFlight` before the exit is handled. */
+  private readonly crashedJobs = new WeakMap<WorkerProcess, Job[]>();
   private readonly log: Logger;
   private readonly output: Logger;
 
@@ -178,6 +188,8 @@ class PluginWorker {
     private readonly watchdog: ResourceWatchdog | null,
   ) {
     this.crashes = createCrashPolicy(options.crash);
+    this.siteCrashes = createSiteCrashes(options.crash);
+    this.pageCrashBackoff = createCrashPolicy({ ...options.crash, limit: Infinity });
     this.log = options.logger;
     // Backend output is logged under the plugin's own id, as the seed did.
     this.output = options.logger.child(plugin.id);
@@ -208,16 +220,18 @@ class PluginWorker {
     };
   }
 
-  async submit(plugin: LoadedPlugin, payload: unknown, signal: AbortSignal, onChunk?: (chunk: unknown) => void): Promise<unknown> {
+  async submit(plugin: LoadedPlugin, payload: unknown, signal: AbortSignal, onChunk?: (chunk: unknown) => void, site?: string): Promise<unknown> {
     if (this.closed) throw workerErrors.shuttingDown();
     this.refresh(plugin);
     if (this.state === 'failed') throw workerErrors.failed(this.id, this.lastError ?? 'unknown error');
+    if (site !== undefined && this.siteCrashes.refuses(site, Date.now())) throw workerErrors.failedForSite(this.id);
     if (signal.aborted) throw workerErrors.cancelled();
     const capacity = this.settings.concurrency + this.settings.queueSize;
     if (this.inFlight.size + this.queue.length >= capacity) throw workerErrors.busy(this.id, capacity);
     return new Promise<unknown>((resolvePromise, rejectPromise) => {
       const job: Job = {
         payload,
+        site,
         signal,
         onChunk,
         settled: false,
@@ -286,6 +300,7 @@ class PluginWorker {
     const changed = plugin.revision !== this.plugin.revision;
     this.plugin = plugin;
     if (!changed) return;
+    this.siteCrashes.reset();
     if (this.state === 'failed' && plugin.revision !== this.failedRevision) {
       this.log.info(`Plugin "${this.id}" changed since its crash loop; trying its backend again`);
       this.reset();
@@ -324,7 +339,10 @@ class PluginWorker {
         this.served += 1;
         this.finish(job, { result });
       },
-      (error: Error) => this.finish(job, { error: this.translate(error, worker) }),
+      (error: Error) => {
+        if (error instanceof WorkerExitError && (!error.exit.expected || this.breaches.has(worker))) this.crashedJobs.set(worker, [...(this.crashedJobs.get(worker) ?? []), job]);
+        this.finish(job, { error: this.translate(error, worker) });
+      },
     ).finally(() => {
       clearTimeout(job.timer);
       this.inFlight.delete(job);
@@ -542,15 +560,47 @@ class PluginWorker {
     // A kill by the watchdog is expected by the process wrapper, but it is the backend's fault: a crash.
     if ((expected && !breach) || this.closed || !this.readyProcesses.has(worker)) return;
     this.startedAt = null;
+    let what = 'crashed';
     if (breach) {
       this.lastError = describeBreach(breach);
-      this.recordCrash(breach.kind === 'memory' ? 'over its memory cap' : 'over its CPU budget');
+      what = breach.kind === 'memory' ? 'over its memory cap' : 'over its CPU budget';
     } else {
       this.lastError = withStderr(`worker ${worker.pid} exited unexpectedly`, worker.stderrTail());
       this.log.error(`Plugin "${this.id}" ${this.lastError}`);
-      this.recordCrash('crashed');
     }
+    const sites = this.pagesBehind(worker);
+    if (sites) this.chargeSites(sites, what);
+    else this.recordCrash(what);
     this.pump();
+  }
+
+  /**
+   * The sites whose pages' calls ran on a worker when it died, or null when none did or a call of
+   * the user's own ran too (the crash is then the plugin's: no page is blamed for the user's input).
+   */
+  private pagesBehind(worker: WorkerProcess): Set<string> | null {
+    const running = [...(this.crashedJobs.get(worker) ?? []), ...[...this.inFlight].filter((job) => job.worker === worker)];
+    this.crashedJobs.delete(worker);
+    if (running.length === 0 || running.some((job) => job.site === undefined)) return null;
+    return new Set(running.map((job) => job.site as string));
+  }
+
+  private chargeSites(sites: Set<string>, what: string): void {
+    const now = Date.now();
+    const refused = this.siteCrashes.charge(sites, now);
+    for (const site of refused) {
+      this.log.warn(`Plugin "${this.id}": calls from ${site} made its worker crash repeatedly; that site's calls are refused for the crash window (reset lifts it)`);
+    }
+    if (refused.length > 0) {
+      for (const job of this.queue.filter((queued) => queued.site !== undefined && refused.includes(queued.site))) {
+        this.queue.splice(this.queue.indexOf(job), 1);
+        this.finish(job, { error: workerErrors.failedForSite(this.id) });
+      }
+    }
+    const verdict = this.pageCrashBackoff.record(now);
+    if (verdict.action !== 'restart') return;
+    this.backoffUntil = now + verdict.delayMs;
+    this.setState('backoff', `${what} during a page's call (${[...sites].join(', ')}); restart in ${verdict.delayMs} ms\n${this.lastError ?? ''}`.trim());
   }
 
   private recordCrash(what: string): void {
@@ -578,6 +628,8 @@ class PluginWorker {
   reset(): boolean {
     const wasFailed = this.state === 'failed';
     this.crashes.reset();
+    this.siteCrashes.reset();
+    this.pageCrashBackoff.reset();
     this.backoffUntil = 0;
     this.failedRevision = null;
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
@@ -687,7 +739,7 @@ export function createWorkerManager(options: WorkerManagerOptions): WorkerManage
   liveManagers.add(killAll);
 
   return {
-    async infer(plugin, payload, signal, onChunk) {
+    async infer(plugin, payload, signal, onChunk, limits) {
       if (stopped) throw workerErrors.shuttingDown();
       if (!plugin.manifest.inference?.local_entry) throw workerErrors.noLocalBackend(plugin.id);
       let worker = workers.get(plugin.id);
@@ -695,7 +747,7 @@ export function createWorkerManager(options: WorkerManagerOptions): WorkerManage
         worker = new PluginWorker(plugin, options, settings, lifetime.signal, watchdog);
         workers.set(plugin.id, worker);
       }
-      return worker.submit(plugin, payload, signal, onChunk);
+      return worker.submit(plugin, payload, signal, onChunk, limits?.site);
     },
     list: () => [...workers.values()].map((worker) => worker.status()),
     status: (pluginId) => workers.get(pluginId)?.status(),
