@@ -8,11 +8,18 @@ import { mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createWorker, OEM } from 'tesseract.js';
+import { imageSize } from './image-size.js';
 
 const MODEL_PATH = process.env.TESSERACT_ENG_PATH;
 const LANG = 'eng';
 /** Images above this (decoded) are refused rather than tying the worker up. */
 const MAX_IMAGE_BYTES = 15 * 1024 * 1024;
+/**
+ * Larger images are refused before Tesseract decodes them (~3 bytes of memory per pixel, and
+ * the time to match): 40 megapixels is an A4 page scanned at 600 dpi. The page's button sends at
+ * most 3000 pixels a side.
+ */
+const MAX_MEGAPIXELS = 40;
 
 let ocrPromise = null;
 
@@ -35,6 +42,10 @@ function loadOcr() {
       langPath: await languageFolder(MODEL_PATH),
       gzip: true,
       cacheMethod: 'none', // the models/ folder is the cache; never write eng.traineddata into the cwd
+      // Without a handler, tesseract.js throws each failed job's error from its message listener as
+      // well, where nothing can catch it, and an image it cannot read ends this process; the
+      // job's promise is rejected either way, and that reaches the caller.
+      errorHandler: () => {},
     });
     console.log(`image-reader: loaded Tesseract model ${MODEL_PATH} in ${Date.now() - started} ms`);
     return worker;
@@ -52,6 +63,9 @@ function decodeImage(image) {
   const bytes = Buffer.from(base64, 'base64');
   if (bytes.length === 0) throw new TypeError('The image is empty or not base64');
   if (bytes.length > MAX_IMAGE_BYTES) throw new RangeError(`The image is ${bytes.length} bytes; at most ${MAX_IMAGE_BYTES} are read`);
+  const { format, width, height } = imageSize(bytes);
+  if (!(width > 0 && height > 0)) throw new RangeError(`The ${format} image has no pixels`);
+  if (width * height > MAX_MEGAPIXELS * 1e6) throw new RangeError(`The ${format} image is ${width} × ${height}; at most ${MAX_MEGAPIXELS} megapixels are read`);
   return bytes;
 }
 
