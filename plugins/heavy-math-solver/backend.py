@@ -22,7 +22,12 @@ print("heavy-math-solver: backend loaded (pid %d); exact arithmetic, no model fi
 
 MAX_TEXT = 20000
 MAX_EXPONENT = 64
-MAX_DIGITS = 400
+# Every number and polynomial is bounded as it is made, never after: "((x+1)^64)^64" multiplied out
+# a polynomial of degree 4,096 before its size was checked (36 s of CPU for 17 characters), and a
+# page could keep the worker busy with such text. Equations of degree 1 and 2 are solved; up to 8
+# may appear on the way ("(x+1)^3 - x^3 = 7").
+MAX_DEGREE = 8
+MAX_BITS = 1330  # about 400 decimal digits: read as a length, where str() of a big number costs its square
 
 
 class MathError(ValueError):
@@ -69,18 +74,32 @@ def poly_const(value):
 def poly_add(a, b, sign=1):
     out = dict(a)
     for degree, coefficient in b.items():
-        out[degree] = out.get(degree, Fraction(0)) + sign * coefficient
+        out[degree] = check_size(out.get(degree, Fraction(0)) + sign * coefficient)
         if out[degree] == 0:
             del out[degree]
     return out
 
 
+def poly_degree(p):
+    return max(p) if p else 0
+
+
+def check_degree(degree):
+    if degree > MAX_DEGREE:
+        raise MathError("the variable's power grows past %d" % MAX_DEGREE)
+
+
 def poly_mul(a, b):
+    check_degree(poly_degree(a) + poly_degree(b))
     out = {}
     for da, ca in a.items():
         for db, cb in b.items():
-            out[da + db] = out.get(da + db, Fraction(0)) + ca * cb
-    return {d: c for d, c in out.items() if c != 0}
+            out[da + db] = out.get(da + db, Fraction(0)) + check_size(ca * cb)
+    return {d: check_size(c) for d, c in out.items() if c != 0}
+
+
+def poly_scale(p, divisor):
+    return {d: check_size(c / divisor) for d, c in p.items()}
 
 
 def poly_constant_value(p):
@@ -90,7 +109,7 @@ def poly_constant_value(p):
 
 
 def check_size(value):
-    if len(str(value.numerator)) > MAX_DIGITS or len(str(value.denominator)) > MAX_DIGITS:
+    if value.numerator.bit_length() > MAX_BITS or value.denominator.bit_length() > MAX_BITS:
         raise MathError("the numbers grow too large")
     return value
 
@@ -142,7 +161,7 @@ class Parser:
                     divisor = poly_constant_value(right)
                     if divisor == 0:
                         raise MathError("division by zero")
-                    left = {d: c / divisor for d, c in left.items()}
+                    left = poly_scale(left, divisor)
             elif self.starts_factor():
                 left = poly_mul(left, self.parse_unary())  # implicit: 2x, 3(x + 1), (a)(b)
             else:
@@ -169,12 +188,11 @@ class Parser:
                 value = poly_constant_value(base)
                 if value == 0:
                     raise MathError("division by zero")
-                return poly_const(check_size(value ** power))
+                base, power = {0: 1 / value}, -power
+            check_degree(poly_degree(base) * power)
             result = {0: Fraction(1)}
             for _ in range(power):
-                result = poly_mul(result, base)
-            for coefficient in result.values():
-                check_size(coefficient)
+                result = poly_mul(result, base)  # each step checked: a big number stops at its first
             return result
         return base
 
@@ -182,7 +200,7 @@ class Parser:
         value = self.parse_atom()
         while self.peek() == ("op", "%"):
             self.take()
-            value = {d: c / 100 for d, c in value.items()}
+            value = poly_scale(value, 100)
         return value
 
     def parse_atom(self):
@@ -329,4 +347,6 @@ def run(payload):
             problems.append(solve_one(source))
         except (MathError, ZeroDivisionError, OverflowError) as error:
             skipped.append({"input": source, "reason": str(error)})
+        except RecursionError:
+            skipped.append({"input": source, "reason": "nested too deeply"})
     return {"problems": problems, "skipped": skipped}
