@@ -20,6 +20,7 @@ import { headerValue, isDocumentRequest, isFrameNavigation, isInjectableResponse
 import { injectionDecision, loggableUrl, type DecisionReporter } from './injection-decision.js';
 import { addBridgeRules } from './bridge-rules.js';
 import { HeadMatcher } from './head-matcher.js';
+import { createLocalNetworkGuard, type LocalNetworkGuardOptions } from './local-network-access.js';
 import { addMisdirectedRules } from './misdirected-requests.js';
 import { isPluginFreeLoad, PLUGIN_FREE_HEADER } from './plugin-free-load.js';
 import { createLeafCertificateCache, DEFAULT_LEAF_CERTIFICATE_LIMITS, type LeafCertificateLimits } from './leaf-certificate-cache.js';
@@ -69,6 +70,8 @@ export interface ProxyOptions {
   servable?: (match: PluginMatch) => boolean;
   /** Where the certificate for clients without SNI is kept between starts (ca/no-sni-certificate); without it, one is minted per start. */
   noSniCertificatePath?: string;
+  /** How the proxy keeps Local Network Access (local-network-access.ts); tests class addresses. */
+  localNetwork?: LocalNetworkGuardOptions;
 }
 
 export interface GatewayProxy {
@@ -231,6 +234,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
   const upstream = {
     ignoreHostHttpsErrors: options.trustedTestHosts,
     additionalTrustedCAs: (options.upstreamCaFiles ?? []).map((certPath) => ({ certPath })),
+    checkUpstreamAddress: createLocalNetworkGuard(options.localNetwork),
   };
   const planDocument =
     options.planDocument ??

@@ -43,6 +43,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'before-request-copies', file: 'dist/rules/requests/request-step-impls.js', purpose: 'the document hook gets header copies without lodash' },
   { id: 'before-request-framing', file: 'dist/rules/requests/request-step-impls.js', purpose: 'a request body past the replay limit keeps its framing after the document hook' },
   { id: 'lazy-x509', file: 'dist/util/certificates.js', purpose: 'the certificate packages load on first use, not at start' },
+  { id: 'upstream-address-check', file: 'dist/rules/passthrough-handling.js', purpose: "a page's requests keep Local Network Access" },
 ] as const;
 
 export class MockttpPatchError extends Error {

@@ -5,11 +5,11 @@
  */
 
 export interface UpstreamFailure {
-  status: 502 | 504;
+  status: 403 | 502 | 504;
   title: string;
   reason: string;
   /** Certificate errors are the ones a user must not click through. */
-  kind: 'tls' | 'dns' | 'refused' | 'timeout' | 'reset' | 'invalid' | 'other';
+  kind: 'tls' | 'dns' | 'refused' | 'timeout' | 'reset' | 'invalid' | 'local-network' | 'other';
 }
 
 const TLS_REASONS: Record<string, string> = {
@@ -46,6 +46,7 @@ export function describeUpstreamFailure(error: unknown, host: string): UpstreamF
   if (tlsReason) {
     return { status: 502, kind: 'tls', title: `Blocked: ${host} failed certificate checks`, reason: `AiPlugs refused to connect to ${host} because ${tlsReason} (${code || 'TLS error'}). Your connection was not sent. If this is your own local test server, add its host to proxy.trusted_test_hosts in the AiPlugs config.` };
   }
+  if (code === 'E_AIPLUGS_LOCAL_NETWORK') return { status: 403, kind: 'local-network', title: `Blocked: a page may not reach ${host}`, reason: `AiPlugs refused this request because ${message}. Chromium refuses it too without a proxy. Nothing was sent to ${host}.` };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { status: 502, kind: 'dns', title: `${host} could not be found`, reason: `The name ${host} did not resolve (${code}). Check the address or your network.` };
   if (code === 'ECONNREFUSED') return { status: 502, kind: 'refused', title: `${host} refused the connection`, reason: `Nothing accepted the connection to ${host} (ECONNREFUSED).` };
   if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT' || /timed? ?out/i.test(message)) return { status: 504, kind: 'timeout', title: `${host} took too long to answer`, reason: `The connection to ${host} timed out (${code || 'timeout'}).` };
