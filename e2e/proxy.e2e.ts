@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, expect, test, type Browser, type Page } from '@playwright/test';
 import iconv from 'iconv-lite';
@@ -10,7 +11,7 @@ import { chromiumPath, launchThroughProxy, QUIET_CHROMIUM_ARGS } from './support
 import { REPO_ROOT, startGatewayProcess, type GatewayChild } from './support/gateway-process.js';
 import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/proxy-client.js';
 import { startTestSite, type TestSite } from './support/test-site.js';
-import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, NO_TYPE_TEXT, TEXT_TYPE_LAST_BODY, bodyMetaCharsetPage, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
+import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, NO_TYPE_TEXT, SAVED_HTML, TEXT_TYPE_LAST_BODY, bodyMetaCharsetPage, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
 import { goto } from './support/navigate.js';
 import { PLUGIN_FREE_HEADER } from '../gateway/src/proxy/plugin-free-load.js';
 
@@ -420,6 +421,13 @@ test.describe('injection rules (nonce mode)', () => {
     const text = await open('nonce', '/text-type-last');
     expect(await text.evaluate(() => document.contentType)).toBe('text/plain');
     expect(await text.locator('body').innerText()).toBe(TEXT_TYPE_LAST_BODY);
+  });
+
+  test('an HTML file saved through <a download> is the file the site sent: no runtime, no capability', async () => {
+    // Chromium fetches a download in navigate mode with no destination, as a service worker's navigation looks.
+    const page = await open('nonce', '/download-link');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    expect(await readFile((await download.path())!, 'utf8')).toBe(SAVED_HTML);
   });
 
   test('a page its site sends with no Content-Type is what Chromium takes it for: HTML gets plugins (a late <meta charset> still read), text stays text', async () => {

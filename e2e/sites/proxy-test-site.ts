@@ -50,6 +50,8 @@ const APP_JS = `window.__order = window.__order || []; window.__order.push('page
 
 /** A page whose last Content-Type is text/plain: the browser shows this text, and nothing else. */
 export const TEXT_TYPE_LAST_BODY = '<!doctype html><html><head><title>text last</title></head><body>text last</body></html>';
+/** An HTML file a page offers for download (`<a download>`): saved as the site sent it. */
+export const SAVED_HTML = '<!doctype html><html><head><title>saved</title></head><body><p>a file to keep</p></body></html>';
 /** A body with no Content-Type that does not start like HTML: shown as text, though it has tags. */
 export const NO_TYPE_TEXT = 'Plain notes: use <b> for bold and <p> for paragraphs.';
 export const LARGE_BYTES = 48 * 1024 * 1024;
@@ -132,6 +134,8 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
           .writeHead(200, ['Content-Type', 'text/javascript', 'X-Content-Type-Options', 'nosniff', 'X-Content-Type-Options', 'nosniff', 'ETag', '"a"', 'ETag', '"a"'])
           .end("document.documentElement.dataset.repeatedHeaders = 'ran';"),
       // No Content-Type: Chromium shows a body that starts like HTML as HTML, and any other as text (html-sniffing.ts).
+      '/download-link': html({}, page('download link', '', '<a id="save" href="/saved.html" download>save</a>')),
+      '/saved.html': html({}, SAVED_HTML),
       '/no-type': respond(200, {}, page('no type')),
       '/no-type-late-charset': respond(200, {}, Buffer.from(`<b>bold</b><meta charset="utf-8"><p id="text">${LATE_META_CHARSET_TEXT}</p><script src="/app.js"></script>`, 'utf8')),
       '/no-type-text': respond(200, {}, NO_TYPE_TEXT),

@@ -41,7 +41,9 @@ describe('isDocumentRequest', () => {
 
   it("accepts a navigation a site's service worker fetches on (navigate mode, no destination)", () => {
     assert.equal(isDocumentRequest('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate', Accept: 'text/html' }), true);
-    assert.equal(isDocumentRequest('POST', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate' }), true);
+    assert.equal(isDocumentRequest('POST', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate', Accept: 'text/html,application/xhtml+xml' }), true);
+    // A download (<a download>, "Save link as"): navigate mode, no destination, and no Accept (Chromium 156; helper-78).
+    assert.equal(isDocumentRequest('GET', { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'empty', referer: 'http://a.test/' }), false);
   });
 
   it('accepts a form POST navigation, with fetch metadata or as a browser sends it without (plain HTTP); never a POST from no page', () => {
@@ -84,11 +86,13 @@ describe('mayPrefetchDocument', () => {
     assert.equal(mayPrefetchDocument('GET', { 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'no-cors', 'sec-purpose': 'prefetch' }), true);
     assert.equal(mayPrefetchDocument('GET', { Accept: 'text/html', Referer: 'http://site.example/' }), true);
     assert.equal(mayPrefetchDocument('GET', {}), true);
+    // A download is passed through as the site sent it.
+    assert.equal(mayPrefetchDocument('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate' }), true);
   });
 
   it('leaves navigations, sub-resources of other kinds and other methods to the other rules', () => {
     assert.equal(mayPrefetchDocument('GET', navigate), false);
-    assert.equal(mayPrefetchDocument('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate' }), false);
+    assert.equal(mayPrefetchDocument('GET', { 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'navigate', Accept: 'text/html' }), false);
     assert.equal(mayPrefetchDocument('GET', { Accept: 'text/html', 'Upgrade-Insecure-Requests': '1' }), false);
     for (const dest of ['image', 'script', 'style', 'font', 'iframe', 'document']) assert.equal(mayPrefetchDocument('GET', { 'Sec-Fetch-Dest': dest, 'Sec-Fetch-Mode': 'no-cors' }), false, dest);
     assert.equal(mayPrefetchDocument('POST', { 'Sec-Fetch-Dest': 'empty' }), false);

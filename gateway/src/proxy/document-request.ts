@@ -31,7 +31,8 @@ export function headerValue(headers: Headers, name: string): string | undefined 
  * `empty`: a navigation a site's service worker fetches on (`fetch(event.request)`, as Workbox's
  * NetworkFirst does) keeps the navigate mode and loses its destination. No page can make a
  * request in navigate mode (`new Request(url, {mode: 'navigate'})` throws), so this is a document
- * on its way to a tab.
+ * on its way to a tab, if it keeps the navigation's `Accept` too (`acceptsHtml`): a download
+ * (`<a download>`, "Save link as") is in navigate mode with no destination either, and no Accept.
  */
 const DOCUMENT_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'object', 'embed', 'empty']);
 
@@ -56,14 +57,20 @@ export function isDocumentRequest(method: string, headers: Headers): boolean {
   const verb = method.toUpperCase();
   if (verb !== 'GET' && verb !== 'POST') return false;
   const dest = headerValue(headers, 'sec-fetch-dest');
-  if (dest !== undefined) return DOCUMENT_DESTINATIONS.has(dest.toLowerCase()) && headerValue(headers, 'sec-fetch-mode')?.toLowerCase() === 'navigate';
+  if (dest !== undefined) {
+    const destination = dest.toLowerCase();
+    if (!DOCUMENT_DESTINATIONS.has(destination) || headerValue(headers, 'sec-fetch-mode')?.toLowerCase() !== 'navigate') return false;
+    return destination !== 'empty' || acceptsHtml(headers);
+  }
   if (headerValue(headers, 'x-requested-with')?.toLowerCase() === 'xmlhttprequest') return false;
   if (headerValue(headers, 'upgrade') !== undefined) return false;
-  if (!/\btext\/html\b|\bapplication\/xhtml\+xml\b/i.test(headerValue(headers, 'accept') ?? '')) return false;
+  if (!acceptsHtml(headers)) return false;
   if (headerValue(headers, 'upgrade-insecure-requests')?.trim() === '1') return true;
   // A POST from no page is a program's (curl, an API client), not a form a person sent.
   return verb === 'GET' && headerValue(headers, 'referer') === undefined && headerValue(headers, 'origin') === undefined;
 }
+
+const acceptsHtml = (headers: Headers) => /\btext\/html\b|\bapplication\/xhtml\+xml\b/i.test(headerValue(headers, 'accept') ?? '');
 
 /** A navigation of a frame (an iframe, frame, object or embed element), known by fetch metadata; without it, none counts as one. */
 export function isFrameNavigation(headers: Headers): boolean {
