@@ -6,8 +6,9 @@ import type { LoadedPlugin, PluginRecord, PluginRegistry } from '../plugins/plug
 import { createCloudBudget, effectiveLimits } from './cloud-budget.js';
 import { createInferenceRouter, type FallbackPolicy, type InferenceBackend, type InferenceMode } from './inference-router.js';
 
-function registryWith(defaultMode: InferenceMode): PluginRegistry {
-  const manifest: PluginManifest = { manifest_version: 3, id: 'p', name: 'P', version: '1', description: '', content_scripts: [], inference: { default_mode: defaultMode, models: [], env: [] } };
+function registryWith(defaultMode: InferenceMode, options: { declaresCloud?: boolean } = {}): PluginRegistry {
+  const cloud = options.declaresCloud === false ? {} : { cloud: { endpoint: 'chat' as const } };
+  const manifest = { manifest_version: 3, id: 'p', name: 'P', version: '1', description: '', content_scripts: [], inference: { default_mode: defaultMode, models: [], env: [], ...cloud } } as PluginManifest;
   const plugin: LoadedPlugin = { id: 'p', dir: '/p', status: 'enabled', manifest, contentScripts: [], revision: 'r', inlineScripts: new Map() };
   const records: PluginRecord[] = [plugin];
   return { list: () => records, get: (id) => records.find((record) => record.id === id), matching: () => [], reload: async () => records, onChange: () => () => undefined };
@@ -46,6 +47,30 @@ test('falls back local → cloud only when the policy allows and the failure mea
   await assert.rejects(make('cloud_to_local', unavailable('worker_failed')).infer('p', { payload: 1 }), /worker_failed happened/);
   // The backend raised: the cloud would not know better.
   await assert.rejects(make('both', new ApiError(500, 'backend_error', 'ValueError: bad')).infer('p', { payload: 1 }), /ValueError: bad/);
+});
+
+test("never falls back past a mode chosen for the plugin or the call, nor to a cloud its manifest does not use (helper-77)", async () => {
+  const page = { kind: 'page' as const, origin: 'https://a.test', session: 's' };
+  const budget = createCloudBudget({ limits: () => ({ requestsPerMinute: 10, maxTokens: 100, maxInputBytes: 1000 }) });
+  const make = (options: { userMode?: InferenceMode; declaresCloud?: boolean } = {}) => {
+    const cloud = backend('cloud');
+    const router = createInferenceRouter({ registry: registryWith('local', options), local: backend('local', unavailable('worker_busy')), cloud, fallback: () => 'local_to_cloud', userMode: () => options.userMode, budget });
+    return { router, cloud };
+  };
+  // The user set the plugin to local: neither a page's call nor the user's own goes to the cloud.
+  const pinned = make({ userMode: 'local' });
+  await assert.rejects(pinned.router.infer('p', { payload: 1, caller: page }), /worker_busy/);
+  await assert.rejects(pinned.router.infer('p', { payload: 1 }), /worker_busy/);
+  // A direct caller that asks for local gets local, unless it asks for the fallback too.
+  const chosen = make();
+  await assert.rejects(chosen.router.infer('p', { payload: 1, mode: 'local' }), /worker_busy/);
+  assert.deepEqual(await chosen.router.infer('p', { payload: 1, mode: 'local', fallback: true }), { from: 'cloud', payload: 1 });
+  // A plugin whose manifest has no cloud section never sends its data there, whoever asks.
+  const localOnly = make({ declaresCloud: false });
+  for (const request of [{ payload: 1, caller: page }, { payload: 1 }, { payload: 1, fallback: true }]) await assert.rejects(localOnly.router.infer('p', request), /worker_busy/);
+  assert.equal(pinned.cloud.calls + localOnly.cloud.calls, 0);
+  // With neither, the policy decides, for pages too.
+  assert.deepEqual(await make().router.infer('p', { payload: 1, caller: page }), { from: 'cloud', payload: 1 });
 });
 
 test('falls back cloud → local, and a per-request flag overrides the policy', async () => {

@@ -122,6 +122,21 @@ export function allowsFallback(policy: FallbackPolicy, from: InferenceMode): boo
 }
 
 /**
+ * Whether a failed call may go to the other side. The fallback policy is the default; a mode
+ * chosen for this plugin or this call is not (the user's per-plugin mode, a direct caller's
+ * `mode`), and a direct caller's `fallback` decides for its own call. The cloud never gets a
+ * plugin's data its manifest does not send there (no `inference.cloud`), and a page's call never
+ * goes to the other side of a mode the user chose (helper-77: with `local_to_cloud`, a page whose
+ * call failed locally reached the cloud for a plugin the user had set to local).
+ */
+export function fallbackPermitted(facts: { policy: FallbackPolicy; from: InferenceMode; page: boolean; request: Pick<InferRequest, 'mode' | 'fallback'>; userMode: InferenceMode | undefined; declaresCloud: boolean }): boolean {
+  if (facts.from === 'local' && !facts.declaresCloud) return false;
+  if (!facts.page && facts.request.fallback !== undefined) return facts.request.fallback;
+  if (facts.userMode !== undefined || (!facts.page && facts.request.mode !== undefined)) return false;
+  return allowsFallback(facts.policy, facts.from);
+}
+
+/**
  * Routes a plugin call to local or cloud: for the user (token) the request's `mode` beats the
  * user's setting, which beats the manifest's `default_mode`; a page gets the setting only (see
  * chooseMode), and its cloud calls spend the plugin's budget. When the chosen side cannot serve (see FALLBACK_CODES) and
@@ -160,7 +175,8 @@ function routeCall(options: InferenceRouterOptions): InferenceRouter['infer'] {
     const inference = plugin.manifest.inference;
     if (!inference) throw new ApiError(400, 'no_inference', `Plugin "${pluginId}" declares no inference backend`);
     const page = request.caller?.kind === 'page';
-    const mode = chooseMode(pluginId, options.userMode?.(pluginId) ?? inference.default_mode, request.mode, request.caller);
+    const userMode = options.userMode?.(pluginId);
+    const mode = chooseMode(pluginId, userMode ?? inference.default_mode, request.mode, request.caller);
     const signal = request.signal ?? new AbortController().signal;
     let chunked = false;
     const onChunk = request.onChunk
@@ -182,7 +198,7 @@ function routeCall(options: InferenceRouterOptions): InferenceRouter['infer'] {
       return result;
     } catch (error) {
       const other: InferenceMode = mode === 'local' ? 'cloud' : 'local';
-      const permitted = (page ? undefined : request.fallback) ?? allowsFallback(options.fallback?.(pluginId) ?? 'none', mode);
+      const permitted = fallbackPermitted({ policy: options.fallback?.(pluginId) ?? 'none', from: mode, page, request, userMode, declaresCloud: inference.cloud !== undefined });
       if (!permitted || chunked || signal.aborted || !(error instanceof ApiError) || !FALLBACK_CODES.has(error.code)) throw error;
       options.logger?.warn(`Plugin "${pluginId}": ${mode} inference failed (${error.code}); falling back to ${other}`);
       try {

@@ -22,5 +22,7 @@ describe('servableFromPage', () => {
   it("follows the user's mode over the manifest's", () => {
     assert.equal(servableFromPage(local, { ...facts, userMode: 'cloud' }), false);
     assert.equal(servableFromPage(both, { ...facts, userMode: 'local' }), true);
+    // Set to the cloud by the user: no fallback takes the call back to this machine.
+    assert.equal(servableFromPage(both, { ...facts, userMode: 'cloud', fallback: 'cloud_to_local' }), false);
   });
 });

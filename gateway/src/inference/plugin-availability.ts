@@ -18,5 +18,6 @@ export function servableFromPage(manifest: { inference?: { default_mode: Inferen
   if (!inference) return true; // no backend: nothing for the gateway to serve
   const mode = facts.userMode ?? inference.default_mode;
   if (mode !== 'cloud' || facts.cloudConfigured) return true;
-  return Boolean(inference.local_entry) && allowsFallback(facts.fallback, 'cloud');
+  // A mode the user chose is never fallen back from (inference-router.ts, fallbackPermitted).
+  return facts.userMode === undefined && Boolean(inference.local_entry) && allowsFallback(facts.fallback, 'cloud');
 }
