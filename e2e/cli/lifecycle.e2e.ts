@@ -37,6 +37,23 @@ async function runCliBounded(args: string[], env: NodeJS.ProcessEnv = {}, ms = 9
 
 const readRuntime = async (dataDir: string) => JSON.parse(await readFile(join(dataDir, 'runtime.json'), 'utf8')) as { pid: number; apiUrl: string };
 
+test('a stop signal delivered twice at once (timeout(1), a harness signalling the child and its group) stops the gateway cleanly', async () => {
+  // Before, the second one hit the default action half-way through the stop: killed by the signal, runtime.json left behind.
+  const gateway = await startGatewayProcess();
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => gateway.child.once('exit', (code, signal) => resolve([code, signal])));
+  // The second comes as soon as the first is taken, while the gateway stops (two at once may merge into one).
+  const echo = (chunk: Buffer) => {
+    if (!chunk.toString().includes('Received SIGTERM')) return;
+    gateway.child.stderr?.off('data', echo);
+    process.kill(gateway.pid, 'SIGTERM');
+  };
+  gateway.child.stderr?.on('data', echo);
+  process.kill(gateway.pid, 'SIGTERM');
+  expect(await exited).toEqual([0, null]);
+  expect(gateway.log()).toMatch(/Stopped/);
+  expect(existsSync(join(gateway.dataDir, 'runtime.json'))).toBe(false);
+});
+
 test('a second start on the same data dir exits 1 naming the running gateway; runtime.json, status and stop still find the first', async () => {
   const first = await startGatewayProcess();
   try {

@@ -102,6 +102,28 @@ describe('the launcher in front of the gateway', () => {
     // The channel closes; the gateway shares the launcher's stdout, so its report still arrives.
     { what: 'a launcher killed with SIGKILL still stops the gateway, cleanly', send: (pid: number) => process.kill(pid, 'SIGKILL'), gets: 'SIGTERM', exit: { code: null, signal: 'SIGKILL' } },
   ] as const;
+  it('a launcher whose own parent goes away (npx: npm passes a SIGTERM to its shell only) stops the gateway, cleanly', { timeout: 30_000 }, async (t) => {
+    // The launcher under a shell, as npm exec runs it; the shell dies, and the launcher is orphaned.
+    const shell = spawn('sh', ['-c', `"${process.execPath}" --import tsx "${PROBE}" start wait; true`], { env: { ...baseEnv, ...SECRETS }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const lines = createInterface({ input: shell.stdout })[Symbol.asyncIterator]();
+    const report = JSON.parse((await lines.next()).value as string) as Report;
+    // Whatever happens, nothing is left behind: the launcher and the probe.
+    t.after(() => {
+      for (const pid of [report.ppid, report.pid]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone, as it should be
+        }
+      }
+    });
+    shell.kill('SIGKILL');
+    // Before, nothing came: the gateway ran on after its starter had been stopped.
+    assert.deepEqual(JSON.parse((await lines.next()).value as string), { signal: 'SIGTERM' });
+    assert.equal((await lines.next()).done, true, 'everything holding the output has exited');
+    assert.throws(() => process.kill(report.pid, 0));
+  });
+
   for (const { what, send, gets, exit } of signalCases) {
     it(what, async () => {
       const probe = runProbe(['wait'], { ...baseEnv, ...SECRETS });

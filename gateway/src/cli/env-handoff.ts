@@ -75,7 +75,7 @@ async function relaunch(argv: readonly string[], env: NodeJS.ProcessEnv): Promis
     env: withGatewayMallocTuning({ ...exec, [HANDOFF_FD_VARIABLE]: String(HANDOFF_FD) }, process.platform),
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     // Its own process group: a terminal's Ctrl-C reaches the launcher only, which passes it on
-    // once (the gateway treats a second SIGINT as "stop now").
+    // (the gateway takes a second SIGINT, two seconds on, as "stop now").
     detached: true,
   });
   const channel = child.stdio[HANDOFF_FD] as Writable;
@@ -86,15 +86,34 @@ async function relaunch(argv: readonly string[], env: NodeJS.ProcessEnv): Promis
     child.kill(signal);
   };
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  const orphaned = watchForOrphaning(() => forward('SIGTERM'));
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
   });
+  clearInterval(orphaned);
   for (const name of FORWARDED_SIGNALS) process.off(name, forward);
   channel.destroy();
   if (signal) process.kill(process.pid, signal); // end the same way, so a shell sees the same status
   else process.exitCode = code ?? 1;
 }
+
+/**
+ * Calls `onOrphaned` once when whoever started the launcher has gone: npx (npm exec, then `sh -c`)
+ * passes a SIGTERM to the shell only, which dies without passing it on, and the gateway ran on
+ * with its ports and runtime.json after the harness had stopped it (helper-77).
+ */
+function watchForOrphaning(onOrphaned: () => void): NodeJS.Timeout {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onOrphaned();
+  }, ORPHAN_CHECK_MS);
+  return timer.unref();
+}
+
+const ORPHAN_CHECK_MS = 500;
 
 /** Gateway side: reads the handed-over variables (one JSON line), then watches for the launcher going away. */
 async function receive(fd: number): Promise<Record<string, string>> {

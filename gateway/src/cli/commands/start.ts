@@ -73,21 +73,45 @@ export function registerStartCommand(program: Command): void {
       }
       const { info } = gateway;
       // Listening before the ready line: whoever reads it may signal at once (a launcher, a test).
-      const onSignal = (signal: NodeJS.Signals) => {
-        gateway.logger.info(`Received ${signal}`);
-        void gateway.stop();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const onSignal = stopOnSignal(gateway);
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'ready', ...info })}\n`);
       else process.stdout.write(readyText('AiPlugs gateway is running.', info, gateway.loginUrl(), 'Press Ctrl-C to stop.'));
       gateway.warmUp();
       if (flags.systemProxy) await pointSystemProxyAtGateway(gateway);
       // Ends on a signal, `aiplugs stop` (POST /api/shutdown) or the dashboard's Stop button.
+      // The handlers stay: a signal that comes after the stop, as the process exits, is no "stop now".
       await gateway.closed;
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
     });
+}
+
+/**
+ * How long after the first stop signal another is taken for the same one delivered twice:
+ * `timeout`, and a harness that signals a child and then its group, send it to the launcher and
+ * to the gateway at once, and the second killed the gateway half-way through stopping (helper-77).
+ */
+const SIGNAL_ECHO_MS = 2000;
+
+/** The first signal stops the gateway cleanly; another within SIGNAL_ECHO_MS is the same one; a later one (a second Ctrl-C) stops it now. */
+function stopOnSignal(gateway: { logger: { info(message: string): void }; stop(): Promise<void>; closed: Promise<unknown> }) {
+  let first: number | null = null;
+  let stopped = false;
+  void gateway.closed.then(() => (stopped = true));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (first === null) {
+      first = Date.now();
+      gateway.logger.info(`Received ${signal}`);
+      void gateway.stop();
+      return;
+    }
+    if (Date.now() - first < SIGNAL_ECHO_MS || stopped) return;
+    gateway.logger.info(`Received ${signal} again: stopping now`);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.kill(process.pid, signal);
+  };
+  return onSignal;
 }
 
 /** What `start` prints once a gateway is up (its own, or the one it attached to). */
