@@ -33,6 +33,17 @@ aiplugs-dock { display: none !important; visibility: hidden !important; opacity:
 * { all: unset !important; font-size: 2px !important; color: transparent !important; }
 button, span, div, p { display: none !important; }`;
 
+const RECORDER_JS = `window.__roots = [];
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) { const root = attach.call(this, init); window.__roots.push(root); return root; };`;
+const BLOCKER_JS = `window.__blocked = [];
+const create = document.createElement;
+document.createElement = function (tag, options) {
+  const element = create.call(document, tag, options);
+  if (String(tag).toLowerCase() === 'script') { element.type = 'javascript/blocked'; window.__blocked.push(element); }
+  return element;
+};`;
+
 /** The part of `(window as unknown as DockPage).AiPlugs` these tests call (types/aiplugs-page.d.ts has it all). */
 interface DockItem {
   remove(): void;
@@ -66,6 +77,15 @@ test.beforeAll(async () => {
     routes: {
       '/hostile.css': respond(200, { 'content-type': 'text/css' }, DOCK_HOSTILE_CSS),
       '/page': strictPage('Dock test', '<main><p>Some text for the plugins.</p></main>'),
+      // A session recorder (rrweb: PostHog, Sentry Replay, LogRocket) keeps every shadow root made after it loads.
+      '/recorder.js': respond(200, { 'content-type': 'text/javascript' }, RECORDER_JS),
+      '/recorded': strictPage('Recorded page', '<main><p>Recorded.</p></main>', '<script src="/recorder.js"></script>'),
+      // A consent manager's script blocker (Yett and the like) wraps document.createElement.
+      '/blocker.js': respond(200, { 'content-type': 'text/javascript' }, BLOCKER_JS),
+      '/blocking': strictPage('Blocking page', '<main><p>Blocked.</p></main>', '<script src="/blocker.js"></script>'),
+      // A page that freezes the intrinsics it uses (SES-style hardening).
+      '/frozen.js': respond(200, { 'content-type': 'text/javascript' }, 'Object.freeze(Error.prototype);'),
+      '/frozen': strictPage('Frozen page', '<main><p>Frozen.</p></main>', '<script src="/frozen.js"></script>'),
     },
     pluginsDir,
   });
@@ -129,6 +149,39 @@ test('echo puts its badge in the dock, a cloud-mode plugin shows nothing without
   // The closed shadow root: page scripts get nothing to reach into.
   expect(await page.evaluate(() => document.querySelector('aiplugs-dock')!.shadowRoot)).toBeNull();
   await keepScreenshot(page, 'page-dock-echo');
+});
+
+test("a page's wrapped DOM functions get nothing of the dock or the plugins: a recorder no shadow root, a blocker no script (helper-78)", async () => {
+  const recorded = await stack.browser.newPage();
+  await goto(recorded, `${stack.site.origin}/recorded`);
+  await expect.poll(() => dockSummary(recorded)).toEqual(['badge echo: Recorded page', 'collapse ›']);
+  // Before, the recorder was handed the dock's closed root and read the plugin's text in it.
+  expect(await recorded.evaluate(() => (window as unknown as { __roots: ShadowRoot[] }).__roots.length)).toBe(0);
+  const blocking = await stack.browser.newPage();
+  await goto(blocking, `${stack.site.origin}/blocking`);
+  // Before, echo's script was created through the wrapper, typed out of running, and no error said so.
+  await expect.poll(() => dockSummary(blocking)).toEqual(['badge echo: Blocking page', 'collapse ›']);
+  expect(await blocking.evaluate(() => (window as unknown as { __blocked: unknown[] }).__blocked.length)).toBe(0);
+  await Promise.all([recorded.close(), blocking.close()]);
+});
+
+test('on a page that froze Error.prototype, a failed call still rejects with an AiPlugsError and its code; a printout leaves the dock out', async () => {
+  const page = await stack.browser.newPage();
+  await goto(page, `${stack.site.origin}/frozen`);
+  await expect.poll(() => dockSummary(page)).toEqual(['badge echo: Frozen page', 'collapse ›']);
+  const failure = await page.evaluate(() =>
+    (window as unknown as { AiPlugs: { infer(id: string, payload: unknown): Promise<unknown> } }).AiPlugs.infer('no-such-plugin', {}).then(
+      () => null,
+      (error: Error & { code?: string }) => [error.name, error.code],
+    ),
+  );
+  // Before: a raw TypeError, "Cannot assign to read only property 'name'".
+  expect(failure).toEqual(['AiPlugsError', 'plugin_not_injected']);
+  await page.emulateMedia({ media: 'print' });
+  expect(await page.evaluate(() => getComputedStyle(document.querySelector('aiplugs-dock')!).display)).toBe('none');
+  await page.emulateMedia({ media: 'screen' });
+  expect(await page.evaluate(() => getComputedStyle(document.querySelector('aiplugs-dock')!).display)).toBe('block');
+  await page.close();
 });
 
 test('a plugin registers and removes buttons, badges, panels and menu commands; labels stay text', async () => {

@@ -38,12 +38,12 @@ function scriptUrlPolicy(world: PageWorld): { createScriptURL(url: string): unkn
 }
 
 export function createFileLoader(world: PageWorld, states: PluginStates, transport: Transport): FileLoader {
-  const { nonce } = world;
+  const { nonce, dom } = world;
   const policy = scriptUrlPolicy(world);
   const parent = () => document.head || document.documentElement;
 
   function addScript(src: string, pluginId: string | null): void {
-    const element = document.createElement('script');
+    const element = dom.createElement('script');
     if (nonce) element.nonce = nonce;
     element.async = false; // keep manifest order
     element.src = (policy ? policy.createScriptURL(src) : src) as string;
@@ -52,34 +52,34 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
         states.setState(pluginId, 'error', `Could not load ${src}`);
       };
     }
-    parent().appendChild(element);
+    dom.appendChild(parent(), element);
   }
 
   function addStyle(pluginId: string, file: PlanFile): void {
     let element: HTMLStyleElement | HTMLLinkElement;
     if (file.code !== undefined && world.transport === 'extension') {
-      element = document.createElement('style');
+      element = dom.createElement('style');
       element.textContent = file.code;
     } else {
-      const link = document.createElement('link');
+      const link = dom.createElement('link');
       link.rel = 'stylesheet';
       link.href = world.bridge + file.path;
       element = link;
     }
     if (nonce) element.nonce = nonce;
     element.setAttribute('data-aiplugs-plugin', pluginId);
-    parent().appendChild(element);
+    dom.appendChild(parent(), element);
   }
 
   // An inline script runs synchronously when inserted, unless the page's CSP forbids it: the
   // marker it sets first tells the two apart.
   function runInline(pluginId: string, file: PlanFile & { code: string }): void {
-    const element = document.createElement('script');
+    const element = dom.createElement('script');
     if (nonce) element.nonce = nonce;
     const marker = `aiplugs${String(Math.random()).slice(2)}`;
     element.textContent = `document.currentScript && document.currentScript.setAttribute("data-ran", "${marker}");\n${file.code}\n//# sourceURL=${pluginSourceUrl(pluginId, file.file)}\n`;
     try {
-      parent().appendChild(element);
+      dom.appendChild(parent(), element);
     } catch (error) {
       states.setState(pluginId, 'error', `The page refused the script (${(error as Error).message})`);
       return;

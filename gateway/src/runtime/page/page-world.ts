@@ -74,6 +74,39 @@ export interface PageWorld {
   activated: Promise<void>;
   /** True once `activated` has settled (at once on a page that was not prerendered). */
   isShown(): boolean;
+  /**
+   * DOM functions the runtime builds with, taken at start-up: a page's scripts may wrap them
+   * later, and did (helper-78): a session recorder's `attachShadow` was handed the dock's closed
+   * shadow root, and a script blocker's `createElement` turned a plugin's script off.
+   */
+  dom: PageDom;
+}
+
+export interface PageDom {
+  createElement<K extends keyof HTMLElementTagNameMap>(tag: K): HTMLElementTagNameMap[K];
+  createElement(tag: string): HTMLElement;
+  appendChild<T extends Node>(parent: Node, child: T): T;
+  attachShadow(host: Element, init: ShadowRootInit): ShadowRoot;
+  /** Null where the browser has no popovers. */
+  showPopover: ((element: HTMLElement) => void) | null;
+  MutationObserver: typeof MutationObserver;
+  CSSStyleSheet: typeof CSSStyleSheet;
+}
+
+function capturePageDom(w: RuntimeWindow): PageDom {
+  const { createElement } = w.Document.prototype;
+  const { appendChild } = w.Node.prototype;
+  const { attachShadow } = w.Element.prototype;
+  const showPopover = (w.HTMLElement.prototype as Partial<HTMLElement>).showPopover;
+  const doc = w.document;
+  return {
+    createElement: (tag: string) => createElement.call(doc, tag),
+    appendChild: <T extends Node>(parent: Node, child: T) => appendChild.call(parent, child) as T,
+    attachShadow: (host, init) => attachShadow.call(host, init),
+    showPopover: showPopover ? (element) => showPopover.call(element) : null,
+    MutationObserver: w.MutationObserver,
+    CSSStyleSheet: w.CSSStyleSheet,
+  };
 }
 
 export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeConfig>): PageWorld {
@@ -114,6 +147,7 @@ export function capturePageWorld(w: RuntimeWindow, config: Partial<PageRuntimeCo
       dispatch(new NativeCustomEvent(type, { detail }));
     },
     ...whenShown(document),
+    dom: capturePageDom(w),
   };
 }
 

@@ -9,11 +9,10 @@ interface ErrorBody {
 /** The error `infer()` rejects with: the gateway's code, its HTTP status (0 without one), a generic message. */
 export function aiPlugsError(body: unknown, status: number): AiPlugsError {
   const error: NonNullable<ErrorBody['error']> = (body && typeof body === 'object' && (body as ErrorBody).error) || {};
-  const failure = new Error(error.message || `AiPlugs request failed with HTTP ${status}`) as Error & { code: string; status: number };
-  failure.name = 'AiPlugsError';
-  failure.code = error.code || `http_${status}`;
-  failure.status = status;
-  return failure as AiPlugsError;
+  const failure = new Error(error.message || `AiPlugs request failed with HTTP ${status}`);
+  // Defined, not assigned: on a page that froze Error.prototype, assigning `name` throws (helper-78).
+  const own = (value: unknown) => ({ value, writable: true, configurable: true });
+  return Object.defineProperties(failure, { name: own('AiPlugsError'), code: own(error.code || `http_${status}`), status: own(status) }) as AiPlugsError;
 }
 
 /** What `infer()` sends: the payload, and the mode the page expects. */

@@ -54,4 +54,6 @@ button.toggle:hover { background: #475569; }
 .menu button:hover { background: #1e293b; }
 .menu .owner { color: #94a3b8; margin-left: 6px; }
 [hidden] { display: none !important; }
+/* The dock is the user's tool, not the page: a printout (or a PDF) of the page leaves it out. */
+@media print { :host { display: none !important; } }
 `;

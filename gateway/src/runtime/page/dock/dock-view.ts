@@ -12,16 +12,14 @@ export const DOCK_TAG = 'aiplugs-dock';
 /**
  * The dock in the page: one element in the bottom-right corner holding a CLOSED shadow root, so
  * page scripts cannot reach into it and page CSS cannot style it (see dock-style.ts). Everything
- * is built with `textContent`, never markup, and with DOM functions taken at start-up, before any
- * page script could replace them. Collapsing leaves one small toggle; the choice lasts for the page.
+ * is built with `textContent`, never markup, and with the DOM functions the runtime took at
+ * start-up (`PageWorld.dom`), before any page script could wrap them: the dock is made at the
+ * first `AiPlugs.ui` call, after the page's scripts ran. Collapsing leaves one small toggle; the
+ * choice lasts for the page.
  */
 export function createDockView(world: PageWorld, registry: DockRegistry): DockView {
   const doc = document;
-  const create = doc.createElement.bind(doc) as Document['createElement'];
-  const attachShadow = Element.prototype.attachShadow;
-  const showPopover = (HTMLElement.prototype as Partial<HTMLElement>).showPopover;
-  const Observer = world.w.MutationObserver;
-  const Sheet = world.w.CSSStyleSheet;
+  const { createElement: create, attachShadow, showPopover, MutationObserver: Observer, CSSStyleSheet: Sheet } = world.dom;
 
   const host = create(DOCK_TAG);
   host.setAttribute('data-aiplugs', 'dock');
@@ -30,7 +28,7 @@ export function createDockView(world: PageWorld, registry: DockRegistry): DockVi
   // page transforms (a transformed <html> carried it off screen). Only a later top-layer element
   // (a modal dialog the page opens) goes over it.
   if (showPopover) host.setAttribute('popover', 'manual');
-  const root = attachShadow.call(host, { mode: 'closed' });
+  const root = attachShadow(host, { mode: 'closed' });
   const sheet = new Sheet();
   sheet.replaceSync(DOCK_CSS);
   root.adoptedStyleSheets = [sheet];
@@ -168,10 +166,10 @@ export function createDockView(world: PageWorld, registry: DockRegistry): DockVi
     if (host.isConnected) return;
     const parent = doc.documentElement;
     if (!parent) return;
-    parent.appendChild(host);
+    world.dom.appendChild(parent, host);
     observer.observe(parent, { childList: true });
     // Leaving the document took it out of the top layer.
-    if (showPopover) showPopover.call(host);
+    if (showPopover) showPopover(host);
   }
 
   return { render };
