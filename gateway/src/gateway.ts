@@ -157,7 +157,7 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
   await assertPluginsFolder(config);
   const modelsDir = config.models_dir ?? repoPath('models');
   await assertTrustedModelsFolder(modelsDir);
-  const token = await ensureApiToken(dataDir);
+  const token = await ensureApiToken(dataDir, (reason) => logger.warn(reason));
   logSecrets.push(token);
   const ca = await ensureCertificateAuthority({ dataDir, lifetimeDays: config.ca.lifetime_days, renewBeforeDays: config.ca.renew_before_days, logger: logger.child('ca') });
   const { registry, stopWatching: stopWatchingPlugins } = await loadPlugins(config, logger);

@@ -87,6 +87,11 @@ describe('the API token', () => {
     assert.equal((await raw(gateway.ready.apiPort, '/api/ca.pem', { host })).status, 200);
   });
 
+  it('takes the token whatever the case of its scheme (RFC 9110), as a header or for a socket', async () => {
+    assert.equal((await raw(gateway.ready.apiPort, '/api/plugins', { host, authorization: `bearer ${token}` })).status, 200);
+    assert.equal((await raw(gateway.ready.apiPort, '/api/plugins', { host, authorization: `BEARER ${'x'.repeat(token.length)}` })).status, 401);
+  });
+
   it('changes settings only with the token', async () => {
     const denied = await raw(gateway.ready.apiPort, '/api/settings', { host, 'content-type': 'application/json' }, 'PATCH', '{"paused":true}');
     assert.equal(denied.status, 401);

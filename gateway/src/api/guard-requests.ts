@@ -8,6 +8,7 @@ import { tokensEqual } from './token-compare.js';
 import { SIGNED_CALL_SCHEME } from '../pairing/token-proof.js';
 import { siteOf } from '../net/site-of.js';
 import { SESSION_KEY_HEADER, SESSION_KEY_PARAM } from '../dashboard/page/session-names.js';
+import { bearerToken } from './bearer-token.js';
 
 /**
  * What a dashboard session's cookie reaches alone, by exact route as sent: the dashboard's page
@@ -157,7 +158,7 @@ export function guardRequests(options: GuardOptions): MiddlewareHandler<ApiEnv> 
         const verdict = await signedCalls(header, { apiPort: Number(new URL(`http://${host}`).port) || 80, method: c.req.method, target: url.pathname + url.search });
         if (verdict !== 'ok') throw new ApiError(...SIGNED_CALL_REFUSALS[verdict]);
       } else {
-        const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+        const given = bearerToken(header);
         if (!given) throw new ApiError(401, 'unauthorized', 'This call needs the API token (Authorization: Bearer <token>; see `aiplugs status`)');
         if (!tokensEqual(given, options.token)) throw new ApiError(401, 'unauthorized', 'The API token is wrong');
       }

@@ -12,6 +12,7 @@ import type { CapabilityIssuer } from '../bridge/page-capability.js';
 import type { ConnectionIdentity, ConnectionManager } from './connection-manager.js';
 import { clientIdSchema, CLOSE, MAX_FRAME_BYTES } from './connection-protocol.js';
 import { createPageSocketQuota, type PageSocketLimits } from './page-socket-quota.js';
+import { bearerToken } from '../api/bearer-token.js';
 
 export interface WebSocketEndpointOptions {
   connections: ConnectionManager;
@@ -82,7 +83,7 @@ function authorizeDirect(request: IncomingMessage, url: URL, options: WebSocketE
   }
   const authorization = header(request, 'authorization') ?? '';
   // Browsers cannot set headers on a WebSocket, so `?token=` is accepted too (compared in constant time).
-  const given = authorization.startsWith('Bearer ') ? authorization.slice('Bearer '.length).trim() : (url.searchParams.get('token') ?? '');
+  const given = bearerToken(authorization) || (url.searchParams.get('token') ?? '');
   if (!given) return refuse(401, 'unauthorized', 'This socket needs the API token (Authorization: Bearer, or ?token=)');
   if (!tokensEqual(given, options.token)) return refuse(401, 'unauthorized', 'The API token is wrong');
   const target = parseTarget(url);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError } from '../config/load-config.js';
-import { prepareDataDir } from './data-dir.js';
+import { ensureApiToken, prepareDataDir } from './data-dir.js';
 
 describe('prepareDataDir for the gateway (ownOnly)', { skip: process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root to chown a folder to another account' : false }, () => {
   let root = '';
@@ -27,5 +27,26 @@ describe('prepareDataDir for the gateway (ownOnly)', { skip: process.getuid?.() 
     await prepareDataDir(dataDir, { ownOnly: true });
     assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
     assert.ok((await stat(join(dataDir, 'logs'))).isDirectory());
+  });
+});
+
+describe('the data dir and token from outside (helper-77)', () => {
+  it('a file where the data dir should be is a clear configuration error, not a raw EEXIST', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'aiplugs-datadir-file-')), 'not-a-folder');
+    await writeFile(file, 'x');
+    await assert.rejects(prepareDataDir(file), (error: Error) => error instanceof ConfigError && error.message === `data dir ${file} is not a folder (a file is in the way); give --data-dir a folder`);
+    await assert.rejects(prepareDataDir(join(file, 'below')), ConfigError);
+  });
+
+  it('a token file that holds no token is replaced, and the replacement is told', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'aiplugs-token-'));
+    await writeFile(join(dataDir, 'token'), 'seeded\n');
+    const told: string[] = [];
+    const token = await ensureApiToken(dataDir, (reason) => told.push(reason));
+    assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(told.length, 1);
+    assert.match(told[0] ?? '', /did not hold a token/);
+    assert.equal(await ensureApiToken(dataDir, (reason) => told.push(reason)), token);
+    assert.equal(told.length, 1);
   });
 });

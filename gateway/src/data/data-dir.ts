@@ -22,7 +22,11 @@ export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv)
  */
 export async function prepareDataDir(dataDir: string, options: { ownOnly?: boolean } = {}): Promise<void> {
   // Made (if absent) before the check, so a folder another account slips in meanwhile is checked too.
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    // A file in the way, or one along the path: "EEXIST: file already exists, mkdir" said neither (helper-77).
+    if (error.code === 'EEXIST' || error.code === 'ENOTDIR') throw new ConfigError(`data dir ${dataDir} is not a folder (a file is in the way); give --data-dir a folder`);
+    throw error;
+  });
   if (options.ownOnly) await assertOwnDataDir(dataDir);
   await mkdir(join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
   await chmod(dataDir, 0o700);
@@ -65,7 +69,7 @@ export async function assertCaDataDir(dataDir: string, env: NodeJS.ProcessEnv = 
 }
 
 /** The API token: generated once per install, mode 0600, never injected into pages. */
-export async function ensureApiToken(dataDir: string): Promise<string> {
+export async function ensureApiToken(dataDir: string, onReplaced?: (reason: string) => void): Promise<string> {
   const path = join(dataDir, 'token');
   try {
     const token = (await readFile(path, 'utf8')).trim();
@@ -73,6 +77,8 @@ export async function ensureApiToken(dataDir: string): Promise<string> {
       await chmod(path, 0o600);
       return token;
     }
+    // A file put there by hand (a harness seeding a token): replaced, and said so (helper-77).
+    onReplaced?.(`${path} did not hold a token of 32 or more letters, digits, "_" or "-"; a new one was written there`);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
