@@ -22,7 +22,7 @@ function pluginRecord(id: string): LoadedPlugin {
   const manifest: PluginManifest = { manifest_version: 3, id, name: id, version: '1', description: '', content_scripts: [], inference: { default_mode: 'local', models: [], env: [] } };
   return { id, dir: `/${id}`, status: 'enabled', manifest, contentScripts: [], revision: 'r', inlineScripts: new Map() };
 }
-const records: PluginRecord[] = [pluginRecord('echo'), pluginRecord('other')];
+const records: PluginRecord[] = [pluginRecord('echo'), pluginRecord('other'), { id: 'broken', dir: '/broken', status: 'error', errors: ['manifest.json: name is missing'] }];
 const registry: PluginRegistry = { list: () => records, get: (id) => records.find((r) => r.id === id), matching: () => [], reload: async () => records, onChange: () => () => undefined };
 /** Plugins are active on every site the tests use, unless switched off on "paused.test" (or on a site a test adds). */
 const switchedOff = new Set(['http://paused.test']);
@@ -131,6 +131,8 @@ test('direct sockets need the token, this host, a trusted origin and an existing
   assert.equal(await refusedWith(direct(), { headers: { host: 'evil.example' } }), 403);
   assert.equal(await refusedWith(direct(), { origin: 'https://evil.example' }), 403);
   assert.equal(await refusedWith(direct('nope')), 404);
+  // Disabled, as the HTTP routes say (409 plugin_disabled), not missing (helper-77).
+  assert.equal(await refusedWith(direct('broken')), 409);
   assert.equal(await refusedWith('/ws?plugin_id=echo&token=' + TOKEN), 400);
   const viaHeader = client('/ws?plugin_id=echo&client_id=h1', { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.deepEqual(await viaHeader.next(), { type: 'hello', plugin_id: 'echo', client_id: 'h1', heartbeat_ms: 30_000 });

@@ -89,7 +89,9 @@ function authorizeDirect(request: IncomingMessage, url: URL, options: WebSocketE
   const target = parseTarget(url);
   if ('problem' in target) return refuse(400, 'invalid_query', target.problem);
   const record = options.registry.get(target.pluginId);
-  if (!record || record.status !== 'enabled') return refuse(404, 'plugin_not_found', `No enabled plugin "${target.pluginId}"`);
+  // As the HTTP routes answer (requireRunnablePlugin): a broken plugin is disabled, not missing.
+  if (!record) return refuse(404, 'plugin_not_found', `No plugin "${target.pluginId}" is installed`);
+  if (record.status !== 'enabled') return refuse(409, 'plugin_disabled', `Plugin "${target.pluginId}" is disabled: ${record.errors.join('; ')}`);
   return { ok: true, identity: { ...target, caller: { kind: 'user' } } };
 }
 
