@@ -11,7 +11,7 @@ import type { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { Logger } from '../events/logger.js';
 import type { InjectionActivity } from '../events/activity-events.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
-import { createProxy, loggableUrl, type GatewayProxy } from './create-proxy.js';
+import { createErrorResponder, createProxy, loggableUrl, type GatewayProxy } from './create-proxy.js';
 import { PLUGIN_FREE_HEADER } from './plugin-free-load.js';
 
 const match = {
@@ -312,5 +312,17 @@ describe('createProxy', () => {
     assert.equal(loggableUrl('https://a.test/search?q=secret#frag'), 'https://a.test/search');
     assert.equal(loggableUrl('https://a.test/p#token=1'), 'https://a.test/p');
     assert.equal(loggableUrl('https://a.test/p'), 'https://a.test/p');
+  });
+});
+
+describe('createErrorResponder', () => {
+  it("logs a site's failure as a warning, and a bridged call a page ended early at debug level only", () => {
+    const lines: string[] = [];
+    const logger: Logger = { ...silent, warn: (line: string) => lines.push(`warn ${line}`), debug: (line: string) => lines.push(`debug ${line}`) };
+    const respond = createErrorResponder(logger, () => '127.0.0.1:5000');
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    assert.equal(respond(reset, { url: 'http://127.0.0.1:5000/__aiplugs-bridge/x/api/plugins/echo/infer' }).statusCode, 502);
+    respond(reset, { url: 'https://site.test/page' });
+    assert.deepEqual(lines.map((line) => line.split(' ')[0]), ['debug', 'warn']);
   });
 });

@@ -165,9 +165,12 @@ function keepFetchedDocumentsApart(activePlugins: ProxyOptions['activePlugins'])
 
 /**
  * Answers requests the proxy could not complete with a page that says why, and logs each failing
- * host once a minute at most (Chromium's offline calls to Google hosts only at debug level).
+ * host once a minute at most (Chromium's offline calls to Google hosts only at debug level). A
+ * bridged call (`bridgeHost`, the API the bridge forwards to) that ends early is a page that
+ * aborted it or went away, never a site's failure: debug level (helper-77: an aborted
+ * `AiPlugs.infer` logged a warning that 127.0.0.1 had reset the connection).
  */
-export function createErrorResponder(logger: Logger) {
+export function createErrorResponder(logger: Logger, bridgeHost?: () => string) {
   const levelFor = createUpstreamErrorLog();
   return (error: unknown, request: { url: string }) => {
     let host = 'the site';
@@ -177,7 +180,7 @@ export function createErrorResponder(logger: Logger) {
       // keep the generic name
     }
     const failure = describeUpstreamFailure(error, host);
-    const level = levelFor(host);
+    const level = host === bridgeHost?.() ? 'debug' : levelFor(host);
     if (level !== 'silent') logger[level](`${failure.title}: ${failure.reason}`);
     return {
       statusCode: failure.status,
@@ -229,7 +232,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
     recordTraffic: false,
     // Bounds the replay copy mockttp starts of every request body, dropped once it passes this size.
     maxBodySize: options.uploadReplayBytes ?? DEFAULT_UPLOAD_REPLAY_BYTES,
-    errorResponder: createErrorResponder(logger),
+    errorResponder: createErrorResponder(logger, () => `${LOOPBACK}:${options.apiPort()}`),
   });
   const upstream = {
     ignoreHostHttpsErrors: options.trustedTestHosts,
