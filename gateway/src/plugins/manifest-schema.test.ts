@@ -30,6 +30,13 @@ describe('manifest schema: model keys', () => {
       assert.match(issues[0] ?? '', new RegExp(`^inference\\.models\\[0\\]\\.key: "${key}" `));
     });
   }
+
+  // NODE_OPTIONS: the model path was taken as Node's options and the worker could not start (helper-77).
+  for (const key of ['NODE_OPTIONS', 'NODE_PATH', 'PYTHONPATH', 'PYTHONSTARTUP', 'LD_PRELOAD', 'DYLD_INSERT_LIBRARIES', 'node_options']) {
+    it(`refuses "${key}", which the worker's runtime reads as it starts`, () => {
+      assert.match(keyIssues(key).join('\n'), new RegExp(`^inference\\.models\\[0\\]\\.key: "${key}" configures how the worker's runtime starts`));
+    });
+  }
 });
 
 describe('manifest schema: local_entry', () => {

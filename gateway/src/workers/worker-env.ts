@@ -49,8 +49,15 @@ export function workerVariableConflict(name: string): string | null {
   if (key.startsWith(WITHHELD_PREFIX)) return `"${name}" is reserved for the gateway (${WITHHELD_PREFIX}*)`;
   if (key in OUTPUT_SETTINGS || WITHHELD_NAMES.has(key)) return `"${name}" is set by the gateway`;
   if (isAllowlisted(key)) return `"${name}" is passed to every worker from the gateway's environment`;
+  if (RUNTIME_PREFIXES.some((prefix) => key.startsWith(prefix))) return `"${name}" configures how the worker's runtime starts (${RUNTIME_PREFIXES.join('*, ')}*)`;
   return null;
 }
+
+/**
+ * Read by Node, Python and the dynamic loader before the backend's code runs: a model path under
+ * `NODE_OPTIONS` was taken as Node's options and the worker could not start (helper-77).
+ */
+const RUNTIME_PREFIXES = ['NODE_', 'PYTHON', 'LD_', 'DYLD_'];
 
 export interface WorkerEnvOptions {
   plugin: LoadedPlugin;
