@@ -5,7 +5,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { keepScreenshot } from '../extension/support/extension-browser.js';
 import { clickDock, dockElements, dockSummary } from '../support/page-dock.js';
 import { respond } from '../support/test-site.js';
-import { REPO_PLUGINS, startExampleStack, strictPage, type ExampleStack } from './support.js';
+import { REPO_PLUGINS, startExampleStack, STRICT_CSP, strictPage, type ExampleStack } from './support.js';
 import { goto } from '../support/navigate.js';
 
 // The page dock the runtime owns (AiPlugs.ui), end to end: the real gateway with the example
@@ -33,6 +33,22 @@ aiplugs-dock { display: none !important; visibility: hidden !important; opacity:
 * { all: unset !important; font-size: 2px !important; color: transparent !important; }
 button, span, div, p { display: none !important; }`;
 
+/** A page with its own fixed UI, under the strict policy, without the hostile style sheet (it hides every button). */
+const fixedUiPage = (title: string, body: string, head = '') =>
+  respond(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': STRICT_CSP }, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title><link rel="stylesheet" href="/fixed-ui.css">${head}</head><body>${body}</body></html>`);
+const FIXED_UI_CSS = `.launcher { position: fixed; right: 16px; bottom: 16px; width: 64px; height: 64px; border-radius: 32px; }
+.cookie-bar { position: fixed; left: 0; right: 0; bottom: 0; height: 72px; background: #333; }
+.cookie-bar button { position: absolute; right: 24px; top: 20px; width: 90px; height: 32px; }`;
+const COOKIE_BAR_JS = `setTimeout(() => {
+  const bar = document.createElement('div');
+  bar.className = 'cookie-bar';
+  const accept = document.createElement('button');
+  accept.id = 'accept';
+  accept.textContent = 'Accept';
+  accept.addEventListener('click', () => { document.documentElement.dataset.accepted = 'yes'; });
+  bar.append(accept);
+  document.body.append(bar);
+}, 1000);`;
 const RECORDER_JS = `window.__roots = [];
 const attach = Element.prototype.attachShadow;
 Element.prototype.attachShadow = function (init) { const root = attach.call(this, init); window.__roots.push(root); return root; };`;
@@ -83,6 +99,11 @@ test.beforeAll(async () => {
       // A consent manager's script blocker (Yett and the like) wraps document.createElement.
       '/blocker.js': respond(200, { 'content-type': 'text/javascript' }, BLOCKER_JS),
       '/blocking': strictPage('Blocking page', '<main><p>Blocked.</p></main>', '<script src="/blocker.js"></script>'),
+      // A chat launcher in the bottom-right corner, and a cookie bar along the bottom that comes a second late.
+      '/fixed-ui.css': respond(200, { 'content-type': 'text/css' }, FIXED_UI_CSS),
+      '/cookie-bar.js': respond(200, { 'content-type': 'text/javascript' }, COOKIE_BAR_JS),
+      '/chat': fixedUiPage('Chat page', '<main><p>Help.</p></main><button id="chat" class="launcher">Chat</button>'),
+      '/cookies': fixedUiPage('Cookie page', '<main><p>Consent.</p></main>', '<script src="/cookie-bar.js" defer></script>'),
       // A page that freezes the intrinsics it uses (SES-style hardening).
       '/frozen.js': respond(200, { 'content-type': 'text/javascript' }, 'Object.freeze(Error.prototype);'),
       '/frozen': strictPage('Frozen page', '<main><p>Frozen.</p></main>', '<script src="/frozen.js"></script>'),
@@ -163,6 +184,27 @@ test("a page's wrapped DOM functions get nothing of the dock or the plugins: a r
   await expect.poll(() => dockSummary(blocking)).toEqual(['badge echo: Blocking page', 'collapse ›']);
   expect(await blocking.evaluate(() => (window as unknown as { __blocked: unknown[] }).__blocked.length)).toBe(0);
   await Promise.all([recorded.close(), blocking.close()]);
+});
+
+test("the dock leaves the page's own fixed controls clickable: it takes another corner (helper-78)", async () => {
+  const chat = await stack.browser.newPage();
+  await goto(chat, `${stack.site.origin}/chat`);
+  await expect.poll(() => dockSummary(chat)).toEqual(['badge echo: Chat page', 'collapse ›']);
+  // Before, the dock sat over the launcher's lower half and the page's own hit test found the dock there.
+  await expect.poll(() => chat.evaluate(() => document.elementFromPoint(innerWidth - 40, innerHeight - 24)?.id)).toBe('chat');
+  const [badge] = await dockElements(chat);
+  expect(badge!.box.x).toBeLessThan(chat.viewportSize()!.width / 2);
+  await chat.click('#chat');
+
+  const cookies = await stack.browser.newPage();
+  await goto(cookies, `${stack.site.origin}/cookies`);
+  await expect.poll(() => dockSummary(cookies)).toEqual(['badge echo: Cookie page', 'collapse ›']);
+  await cookies.locator('#accept').waitFor();
+  // The bar covers both bottom corners, so the dock goes to the top; the Accept button takes the click.
+  await expect.poll(async () => (await dockElements(cookies))[0]?.box.y ?? 1e9).toBeLessThan(cookies.viewportSize()!.height / 2);
+  await cookies.click('#accept');
+  await expect(cookies.locator('html')).toHaveAttribute('data-accepted', 'yes');
+  await Promise.all([chat.close(), cookies.close()]);
 });
 
 test('on a page that froze Error.prototype, a failed call still rejects with an AiPlugsError and its code; a printout leaves the dock out', async () => {

@@ -54,6 +54,11 @@ button.toggle:hover { background: #475569; }
 .menu button:hover { background: #1e293b; }
 .menu .owner { color: #94a3b8; margin-left: 6px; }
 [hidden] { display: none !important; }
+/* Another corner where the page's own fixed UI lies under the usual one (dock-placement.ts). */
+:host([data-corner$="left"]) { left: 8px !important; right: auto !important; }
+:host([data-corner^="top"]) { top: 8px !important; bottom: auto !important; }
+:host([data-corner$="left"]) .dock { align-items: flex-start; }
+:host([data-corner^="top"]) .dock { flex-direction: column-reverse; }
 /* The dock is the user's tool, not the page: a printout (or a PDF) of the page leaves it out. */
 @media print { :host { display: none !important; } }
 `;

@@ -1,5 +1,6 @@
 import type { PageWorld } from '../page-world.js';
 import type { DockEntry, DockRegistry } from './dock-registry.js';
+import { boxAt, chooseCorner, coversPageUi, type DockCorner } from './dock-placement.js';
 import { DOCK_CSS } from './dock-style.js';
 
 export interface DockView {
@@ -8,6 +9,9 @@ export interface DockView {
 }
 
 export const DOCK_TAG = 'aiplugs-dock';
+
+/** How often the dock looks whether the page's fixed UI came under it: a few hit tests each time. */
+const PLACEMENT_CHECK_MS = 1000;
 
 /**
  * The dock in the page: one element in the bottom-right corner holding a CLOSED shadow root, so
@@ -154,7 +158,25 @@ export function createDockView(world: PageWorld, registry: DockRegistry): DockVi
     dock.append(bar);
     root.replaceChildren(dock);
     attach();
+    place();
   }
+
+  // Out of the way of the page's own fixed controls (dock-placement.ts), looked at again as the
+  // page changes: a cookie bar or a chat launcher often comes a while after the page.
+  let corner: DockCorner = 'bottom-right';
+  const style = world.w.getComputedStyle.bind(world.w);
+  function place(): void {
+    if (!host.isConnected) return;
+    const rect = host.getBoundingClientRect();
+    const view = { width: doc.documentElement.clientWidth || world.w.innerWidth, height: doc.documentElement.clientHeight || world.w.innerHeight };
+    const next = chooseCorner(corner, (candidate) => coversPageUi(doc, boxAt(candidate, rect, view), host, style));
+    if (next === corner) return;
+    corner = next;
+    if (corner === 'bottom-right') host.removeAttribute('data-corner');
+    else host.setAttribute('data-corner', corner);
+  }
+  world.listen('resize', place);
+  world.w.setInterval(place, PLACEMENT_CHECK_MS);
 
   // A page that clears its document (an SPA router replacing <body>, a new root element,
   // document.open and write) gets the dock back.
