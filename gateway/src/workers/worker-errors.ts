@@ -18,7 +18,8 @@ export class BackendRaisedError extends ApiError {
  */
 export const workerErrors = {
   /** The bounded queue is full: come back later (HTTP 503, as the issue asks). */
-  busy: (plugin: string, limit: number) => new ApiError(503, 'worker_busy', `Plugin "${plugin}" is busy (${limit} request(s) running or queued); try again shortly`),
+  busy: (plugin: string, limit: number, whose?: string) =>
+    new ApiError(503, 'worker_busy', `Plugin "${plugin}" is busy (${limit} request(s) ${whose ? `of ${whose} ` : ''}running or queued); try again shortly`),
   /** Crash loop: the plugin stays off until its files change or the user resets it. */
   failed: (plugin: string, reason: string) =>
     new ApiError(503, 'worker_failed', `Plugin "${plugin}" is stopped after repeated crashes (reset it with POST /api/workers/${plugin}/reset, or change its files): ${reason}`),

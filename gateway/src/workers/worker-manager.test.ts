@@ -101,10 +101,29 @@ describe("a page's calls that crash a worker", () => {
     assert.deepEqual(((await workers.infer(plugin, { from: 'user' }, noSignal())) as Echo).echo, { from: 'user' });
     assert.notEqual(workers.status('node-ops')?.state, 'failed');
     assert.equal(workers.status('node-ops')?.recentCrashes, 0);
-    assert.ok(lines.some((line) => line.includes('calls from evil.test made its worker crash repeatedly')));
+    assert.ok(lines.some((line) => line.includes('calls from evil.test made its worker crash or time out repeatedly')));
     // A reset lifts the site's stop too.
     workers.reset('node-ops');
     assert.deepEqual(((await workers.infer(plugin, {}, noSignal(), undefined, evil)) as Echo).echo, {});
+  });
+
+  test('a call that runs to its timeout counts for its site too, and one site holds at most a quarter of the places (helper-80)', async () => {
+    const { workers } = manager({ requestTimeoutMs: 1000, startupTimeoutMs: 15_000, crash: { limit: 2, windowMs: 60_000, initialBackoffMs: 1, maxBackoffMs: 5 } });
+    const plugin = await fixturePlugin('node-ops');
+    const evil = { site: 'evil.test' };
+    for (let call = 0; call < 2; call += 1) assert.equal(await errorCode(workers.infer(plugin, { op: 'hang' }, noSignal(), undefined, evil)), 'worker_timeout');
+    // Before, timeouts counted for nothing: the site could send such calls without end.
+    assert.equal(await errorCode(workers.infer(plugin, {}, noSignal(), undefined, evil)), 'worker_failed');
+    workers.reset('node-ops');
+    // 1 running + 16 queued by default: a site gets 4 of the 17, the others stay open to other sites.
+    const { workers: queued } = manager({ requestTimeoutMs: 60_000 });
+    const stop = new AbortController();
+    const held = Array.from({ length: 4 }, () => queued.infer(plugin, { op: 'hang' }, stop.signal, undefined, evil).catch((error: { code?: string }) => error.code));
+    assert.equal(await errorCode(queued.infer(plugin, { op: 'hang' }, noSignal(), undefined, evil)), 'worker_busy');
+    const good = queued.infer(plugin, { from: 'good' }, noSignal(), undefined, { site: 'good.test' });
+    stop.abort();
+    assert.deepEqual(await Promise.all(held), Array(4).fill('cancelled'));
+    assert.deepEqual(((await good) as Echo).echo, { from: 'good' });
   });
 
   test("count for the plugin when a call of the user's own crashed it: a broken backend still stops", async () => {

@@ -128,6 +128,9 @@ interface Job {
 
 type KillReason = 'timeout' | 'idle' | 'shutdown' | 'unload' | 'reload';
 
+/** A site's pages may hold this fraction of a plugin's places (running and queued), at least one. */
+const SITE_SHARE_DIVISOR = 4;
+
 interface Settings {
   keepAliveMs: number;
   requestTimeoutMs: number;
@@ -228,6 +231,10 @@ class PluginWorker {
     if (signal.aborted) throw workerErrors.cancelled();
     const capacity = this.settings.concurrency + this.settings.queueSize;
     if (this.inFlight.size + this.queue.length >= capacity) throw workerErrors.busy(this.id, capacity);
+    // One site's pages hold at most a quarter of the places: a site sending slow calls filled them
+    // all, and every other site got worker_busy for as long as its calls took (helper-80).
+    const share = Math.max(1, Math.floor(capacity / SITE_SHARE_DIVISOR));
+    if (site !== undefined && this.callsOf(site) >= share) throw workerErrors.busy(this.id, share, 'this site');
     return new Promise<unknown>((resolvePromise, rejectPromise) => {
       const job: Job = {
         payload,
@@ -243,6 +250,14 @@ class PluginWorker {
       this.queue.push(job);
       this.pump();
     });
+  }
+
+  /** The calls a site's pages have queued or running. */
+  private callsOf(site: string): number {
+    let count = 0;
+    for (const job of this.queue) if (job.site === site) count += 1;
+    for (const job of this.inFlight) if (job.site === site && !job.settled) count += 1;
+    return count;
   }
 
   private finish(job: Job, outcome: { result: unknown } | { error: Error }): void {
@@ -401,6 +416,9 @@ class PluginWorker {
     const worker = job.worker;
     const seconds = Math.round(this.settings.requestTimeoutMs / 100) / 10;
     this.finish(job, { error: workerErrors.timeout(this.id, seconds) });
+    // A page's call that ran to the timeout counts for its site as a crash does: input that keeps
+    // the worker busy for minutes (a decoder's worst case) could otherwise be sent without end (helper-80).
+    if (job.site !== undefined) this.refuseSites(this.siteCrashes.charge([job.site], Date.now()));
     if (!worker || worker !== this.process || !worker.isAlive()) return;
     this.lastError = `a request timed out after ${seconds} s`;
     this.log.warn(`Plugin "${this.id}" did not answer within ${seconds} s; killing worker ${worker.pid} and restarting it`);
@@ -585,18 +603,21 @@ class PluginWorker {
     return new Set(running.map((job) => job.site as string));
   }
 
+  /** Says which sites are now refused, and fails their queued calls. */
+  private refuseSites(refused: string[]): void {
+    if (refused.length === 0) return;
+    for (const site of refused) {
+      this.log.warn(`Plugin "${this.id}": calls from ${site} made its worker crash or time out repeatedly; that site's calls are refused for the crash window (reset lifts it)`);
+    }
+    for (const job of this.queue.filter((queued) => queued.site !== undefined && refused.includes(queued.site))) {
+      this.queue.splice(this.queue.indexOf(job), 1);
+      this.finish(job, { error: workerErrors.failedForSite(this.id) });
+    }
+  }
+
   private chargeSites(sites: Set<string>, what: string): void {
     const now = Date.now();
-    const refused = this.siteCrashes.charge(sites, now);
-    for (const site of refused) {
-      this.log.warn(`Plugin "${this.id}": calls from ${site} made its worker crash repeatedly; that site's calls are refused for the crash window (reset lifts it)`);
-    }
-    if (refused.length > 0) {
-      for (const job of this.queue.filter((queued) => queued.site !== undefined && refused.includes(queued.site))) {
-        this.queue.splice(this.queue.indexOf(job), 1);
-        this.finish(job, { error: workerErrors.failedForSite(this.id) });
-      }
-    }
+    this.refuseSites(this.siteCrashes.charge(sites, now));
     const verdict = this.pageCrashBackoff.record(now);
     if (verdict.action !== 'restart') return;
     this.backoffUntil = now + verdict.delayMs;
