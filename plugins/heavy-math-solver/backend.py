@@ -28,6 +28,7 @@ MAX_EXPONENT = 64
 # may appear on the way ("(x+1)^3 - x^3 = 7").
 MAX_DEGREE = 8
 MAX_BITS = 1330  # about 400 decimal digits: read as a length, where str() of a big number costs its square
+MAX_NUMBER_CHARS = 400
 
 
 class MathError(ValueError):
@@ -55,6 +56,9 @@ def tokenize(text):
         if not match or match.end() == position:
             raise MathError("unexpected %r" % text[position])
         number, name, operator = match.groups()
+        if number is not None and len(number) > MAX_NUMBER_CHARS:
+            # Python refuses to read an integer of more than 4,300 digits (ValueError), which failed the whole text.
+            raise MathError("a number of more than %d digits" % MAX_NUMBER_CHARS)
         if number is not None:
             tokens.append(("num", Fraction(number)))
         elif name is not None:
@@ -307,7 +311,15 @@ WORD = re.compile(r"[a-zA-Z]{2,}")
 
 HYPHENATED = re.compile(r"^\d+(-\d+)+$")  # 2024-05-01, 555-1234: dates and numbers, not sums
 PERCENT_OF = re.compile(r"(\d)\s*%\s*of\s+", re.IGNORECASE)
-LONE_LETTERS = re.compile(r"^(?:[a-zA-Z]\s+)+|(?:\s+[a-zA-Z])+$")
+# Anchored at the start only: "(?:\s+[a-z])+$" for the end was tried at every position and backtracked
+# through each run of spaces (4 s for 20,000 spaces, helper-80); the end is stripped as the start
+# of the reversed text instead.
+LEADING_LONE_LETTERS = re.compile(r"^(?:[a-zA-Z]\s+)+")
+
+
+def strip_lone_letters(piece):
+    piece = LEADING_LONE_LETTERS.sub("", piece, count=1)
+    return LEADING_LONE_LETTERS.sub("", piece[::-1], count=1)[::-1]
 
 
 def candidates(text):
@@ -319,7 +331,7 @@ def candidates(text):
         for piece in re.split(r"\b(?!sqrt\b)[a-zA-Z]{2,}\b", chunk):
             piece = piece.strip(" \t\n.,;:")
             if "=" not in piece:
-                piece = LONE_LETTERS.sub("", piece)  # "take a 5 + 3 minute break": the "a" is English
+                piece = strip_lone_letters(piece)  # "take a 5 + 3 minute break": the "a" is English
             if HYPHENATED.match(piece):
                 continue
             if piece and re.search(r"\d", piece) and (re.search(r"[-+*/^=%]", piece) or "sqrt" in piece):

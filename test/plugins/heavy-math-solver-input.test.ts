@@ -35,4 +35,17 @@ describe('heavy-math-solver backend: what a page sends', () => {
     );
     assert.deepEqual(fine.skipped, [{ input: '3^64^64', reason: 'only whole exponents up to 64 are supported' }]);
   });
+
+  it('reads long runs of spaces and letters in linear time, and a huge number costs only its own stretch (helper-80)', async () => {
+    // A hang guard a hundred times what it takes: before, the regex that strips lone letters took 3.7 s on the first text.
+    const { workers } = manager({ requestTimeoutMs: 2_000 });
+    const plugin = await fixturePlugin('heavy-math-solver', join(REPO, 'plugins'));
+    const solve = async (text: string) => (await workers.infer(plugin, { text }, new AbortController().signal)) as Solved;
+    assert.deepEqual((await solve(`1${' '.repeat(19_998)}%`)).problems.length, 1);
+    assert.deepEqual((await solve(`1+${' a'.repeat(9_998)} 1`)).problems.length, 0);
+    // Before: Python's 4,300-digit limit raised a ValueError, and the whole text failed.
+    const long = await solve(`${'1'.repeat(5_000)}+1 and 2+2`);
+    assert.deepEqual(long.problems.map((problem) => problem.answer), ['2+2 = 4']);
+    assert.match(long.skipped[0]?.reason ?? '', /a number of more than 400 digits/);
+  });
 });
