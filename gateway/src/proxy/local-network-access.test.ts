@@ -18,6 +18,8 @@ describe('initiatorHost', () => {
     assert.equal(initiatorHost(url, { referer: 'http://page.test/a?b' }), 'page.test');
     assert.equal(initiatorHost(url, { 'sec-fetch-site': 'same-origin' }), 'target.test');
     assert.equal(initiatorHost(url, { 'sec-fetch-site': 'cross-site' }), null);
+    // The extension's own pages and worker are the user's, not a site's.
+    assert.equal(initiatorHost(url, { origin: 'chrome-extension://abcdefghijklmnop' }), null);
     assert.equal(initiatorHost(url, {}), null);
   });
 });
@@ -35,7 +37,11 @@ describe('createLocalNetworkGuard', () => {
     assert.equal(refused?.code, 'E_AIPLUGS_LOCAL_NETWORK');
     assert.match(refused?.message ?? '', /public\.test may not reach 127\.0\.0\.1:11434, a loopback address/);
     assert.ok(check('192.168.1.1', { url: 'http://192.168.1.1/', ...fetchFrom('http://public.test') }));
-    assert.ok(check('127.0.0.1', { url: 'http://127.0.0.1/', ...fetchFrom('null') }), 'an opaque page counts as public');
+    assert.ok(check('127.0.0.1', { url: 'http://127.0.0.1/', ...fetchFrom('null') }), "an opaque page's CORS read counts as public's");
+    assert.ok(check('127.0.0.1', { url: 'http://127.0.0.1/', method: 'POST', headers: { origin: 'null' } }), "and its post");
+    // A sandboxed frame's script names no page (Origin: null, no Referer): a blind read, as one that names none.
+    assert.equal(check('127.0.0.1', { url: 'http://localhost/app.js', method: 'GET', headers: { origin: 'null', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'script' } }), null);
+    assert.equal(check('127.0.0.1', { url: 'http://127.0.0.1:5000/api/health', ...fetchFrom('chrome-extension://abcdefghijklmnop') }), null);
     // A page of this machine or the local network may, as may a page of a name that is this machine.
     assert.equal(check('127.0.0.1', { url: 'http://127.0.0.1/', ...fetchFrom('http://127.0.0.1:3000') }), null);
     assert.equal(check('127.0.0.1', { url: 'http://127.0.0.1/', ...fetchFrom('http://app.localhost') }), null);

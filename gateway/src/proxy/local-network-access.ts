@@ -40,21 +40,35 @@ const isLoopbackName = (host: string) => host === 'localhost' || host.endsWith('
 /**
  * The page a request comes from, as the browser tells it: its origin's host, `opaque` for a
  * sandboxed or referrer-less page's `Origin: null`, or null when it tells nothing (a top-level
- * typed address, a local program, or a page that sent no `Referer` where no `Origin` goes).
+ * typed address, a local program, a page that sent no `Referer` where no `Origin` goes) or names
+ * no web page (the extension's own pages and worker, `chrome-extension://…`: the user's, not a site's).
  */
 export function initiatorHost(url: URL, headers: Headers): string | 'opaque' | null {
   const origin = headerValue(headers, 'origin')?.trim();
   if (origin === 'null') return 'opaque';
   const told = origin ?? headerValue(headers, 'referer');
   if (told) {
+    let page: URL;
     try {
-      return new URL(told).hostname;
+      page = new URL(told);
     } catch {
       return 'opaque';
     }
+    return page.protocol === 'http:' || page.protocol === 'https:' ? page.hostname : null;
   }
   return headerValue(headers, 'sec-fetch-site')?.toLowerCase() === 'same-origin' ? url.hostname : null;
 }
+
+/**
+ * A request whose answer its page cannot read and that changes nothing by itself: a GET or HEAD in
+ * no-cors mode (a script, an image), or one sent without fetch metadata. Chromium names no page for
+ * a sandboxed frame's scripts (`Origin: null`, no `Referer`), a frame that may well be its own site's.
+ */
+const isBlindRead = (method: string, headers: Headers) => {
+  const verb = method.toUpperCase();
+  const mode = headerValue(headers, 'sec-fetch-mode')?.toLowerCase();
+  return (verb === 'GET' || verb === 'HEAD') && (mode === undefined || mode === 'no-cors');
+};
 
 export interface LocalNetworkGuardOptions {
   /** How an address is classed; tests class a loopback address as public to play a public site. Default `addressSpaceOf`. */
@@ -113,7 +127,9 @@ export function createLocalNetworkGuard(options: LocalNetworkGuardOptions = {}) 
       return null;
     }
     if (space === 'public') return null;
-    const initiator = initiatorHost(url, request.headers);
+    const told = initiatorHost(url, request.headers);
+    // An opaque page's blind read tells no more than a request that names no page.
+    const initiator = told === 'opaque' && isBlindRead(request.method, request.headers) ? null : told;
     let from: AddressSpace;
     if (initiator === null) {
       // Told nothing: refused only where the name served documents from a more public address (rebinding).
@@ -123,6 +139,7 @@ export function createLocalNetworkGuard(options: LocalNetworkGuardOptions = {}) 
     } else {
       from = initiator === 'opaque' ? 'public' : pageSpace(initiator, url, space);
     }
-    return RANK[space] > RANK[from] ? new LocalNetworkRefusal(initiator ?? url.hostname, url.host, space) : null;
+    if (RANK[space] <= RANK[from]) return null;
+    return new LocalNetworkRefusal(initiator === 'opaque' ? 'no origin (a sandboxed frame)' : (initiator ?? url.hostname), url.host, space);
   };
 }
