@@ -28,6 +28,25 @@ function checkPixels(width, height) {
 }
 
 /**
+ * The PNG's chunks before pngjs reads them, in one pass: IHDR first and only once, and not
+ * interlaced. pngjs takes a later IHDR as the image's size (99 bytes declaring 1 × 1, then 20,000
+ * × 20,000, took the worker to 4 GB past the header check), and inflates an interlaced image with
+ * no size limit (a 1 MB zlib bomb, 2 GB) (helper-80).
+ * @param {Uint8Array} bytes
+ */
+function checkPngChunks(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = (at) => String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]);
+  if (type(8) !== 'IHDR') throw new ImageFormatError('The PNG image does not start with its header (IHDR)');
+  if (bytes[28] !== 0) throw new ImageFormatError('Interlaced PNG images are not read; send it as JPEG or a plain PNG');
+  // Length, type, data, CRC: 12 bytes besides the data.
+  for (let at = 8 + 12 + view.getUint32(8); at + 8 <= bytes.length; at += 12 + view.getUint32(at)) {
+    if (type(at) === 'IHDR') throw new ImageFormatError('The PNG image has a second header (IHDR)');
+    if (type(at) === 'IEND') return;
+  }
+}
+
+/**
  * Decodes JPEG or PNG bytes to RGBA.
  * @param {Uint8Array} bytes
  * @returns {{ width: number, height: number, rgba: Uint8Array }}
@@ -38,6 +57,7 @@ export function decodeImage(bytes) {
     // IHDR is always the first chunk: width and height at bytes 16-23, read before inflating.
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     checkPixels(view.getUint32(16), view.getUint32(20));
+    checkPngChunks(bytes);
     try {
       // pngjs inflates at most width × height × bytes per pixel (its sync inflater's maxLength).
       const png = pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

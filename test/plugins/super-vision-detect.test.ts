@@ -116,4 +116,23 @@ describe('super-vision detector', () => {
     assert.throws(() => decode.decodeImage(sof), { name: 'ImageFormatError', message: /JPEG image could not be decoded/ });
     assert.throws(() => decode.decodeImage(Buffer.from('GIF89a……')), { name: 'ImageFormatError', message: /neither JPEG nor PNG/ });
   });
+
+  // helper-80: 99 bytes of PNG took the worker to 4 GB, and an interlaced zlib bomb to 2 GB.
+  it('refuses a PNG with a second header, or an interlaced one, before pngjs reads it', () => {
+    const chunk = (type: string, data: Buffer) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(data.length);
+      return Buffer.concat([length, Buffer.from(type, 'latin1'), data, Buffer.alloc(4)]);
+    };
+    const header = (width: number, height: number, interlace = 0) => {
+      const data = Buffer.alloc(13);
+      data.writeUInt32BE(width, 0);
+      data.writeUInt32BE(height, 4);
+      data.set([8, 6, 0, 0, interlace], 8);
+      return chunk('IHDR', data);
+    };
+    const png = (...chunks: Buffer[]) => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...chunks, chunk('IEND', Buffer.alloc(0))]);
+    assert.throws(() => decode.decodeImage(png(header(1, 1), header(20_000, 20_000), chunk('IDAT', Buffer.alloc(1024)))), { name: 'ImageFormatError', message: /second header/ });
+    assert.throws(() => decode.decodeImage(png(header(600, 600, 1), chunk('IDAT', Buffer.alloc(64)))), { name: 'ImageFormatError', message: /Interlaced PNG images are not read/ });
+  });
 });
