@@ -8,7 +8,7 @@ import { mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createWorker, OEM } from 'tesseract.js';
-import { imageSize } from './image-size.js';
+import { criticalPng, imageSize, jpegScans } from './image-size.js';
 
 const MODEL_PATH = process.env.TESSERACT_ENG_PATH;
 const LANG = 'eng';
@@ -20,6 +20,8 @@ const MAX_IMAGE_BYTES = 15 * 1024 * 1024;
  * most 3000 pixels a side.
  */
 const MAX_MEGAPIXELS = 40;
+/** More scans are refused (image-size.js, jpegScans): photos have about ten; libjpeg-turbo's own cap is 500. */
+const MAX_JPEG_SCANS = 100;
 
 let ocrPromise = null;
 
@@ -66,7 +68,8 @@ function decodeImage(image) {
   const { format, width, height } = imageSize(bytes);
   if (!(width > 0 && height > 0)) throw new RangeError(`The ${format} image has no pixels`);
   if (width * height > MAX_MEGAPIXELS * 1e6) throw new RangeError(`The ${format} image is ${width} × ${height}; at most ${MAX_MEGAPIXELS} megapixels are read`);
-  return bytes;
+  if (format === 'JPEG' && jpegScans(bytes) > MAX_JPEG_SCANS) throw new RangeError(`The JPEG image has more than ${MAX_JPEG_SCANS} scans`);
+  return format === 'PNG' ? criticalPng(bytes) : bytes;
 }
 
 /**

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -40,6 +40,23 @@ function claimedPng(width: number, height: number): Buffer {
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(Buffer.alloc(4 * (width + 1)))), chunk('IEND', Buffer.alloc(0))]);
 }
 
+/** A PNG chunk with its CRC (libpng checks it, and skips a chunk whose CRC is wrong). */
+function pngChunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(typed));
+  return Buffer.concat([length, typed, crc]);
+}
+
+/** A JPEG whose frame header is a small image's, followed by `scans` scans of one byte each. */
+function scannedJpeg(scans: number): Buffer {
+  const sof = [0xff, 0xc2, 0x00, 0x0b, 0x08, 0x00, 0x10, 0x00, 0x10, 0x01, 0x01, 0x11, 0x00];
+  const scan = [0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00, 0x2a];
+  return Buffer.from([0xff, 0xd8, ...sof, ...Array.from({ length: scans }, () => scan).flat(), 0xff, 0xd9]);
+}
+
 describe('image-reader: imageSize', () => {
   it('reads the size from the header of each format it takes, and refuses others', () => {
     assert.deepEqual(imageSize(png(7, 5)), { format: 'PNG', width: 7, height: 5 });
@@ -67,8 +84,8 @@ describe('image-reader: imageSize', () => {
 
 describe('image-reader backend: what a page sends', () => {
   const manager = workerManagers();
-  const start = async () => {
-    const { workers } = manager({ provisionModels: async () => ({ TESSERACT_ENG_PATH: MODEL }), requestTimeoutMs: 60_000 });
+  const start = async (requestTimeoutMs = 60_000) => {
+    const { workers } = manager({ provisionModels: async () => ({ TESSERACT_ENG_PATH: MODEL }), requestTimeoutMs });
     const plugin = await fixturePlugin('image-reader', join(REPO, 'plugins'));
     const read = (image: Buffer | string) => workers.infer(plugin, { image: typeof image === 'string' ? image : `data:image/png;base64,${image.toString('base64')}` }, new AbortController().signal);
     return { workers, read };
@@ -89,6 +106,21 @@ describe('image-reader backend: what a page sends', () => {
     const refused = await refusal(read(claimedPng(32_000, 32_000)));
     assert.equal(refused.code, 'backend_error');
     assert.match(refused.message, /RangeError: The PNG image is 32000 × 32000; at most 40 megapixels are read/);
+    assert.equal(workers.status('image-reader')?.pid, pid);
+  });
+
+  it('refuses a JPEG of more than 100 scans, and reads a PNG without inflating its text chunks (helper-80)', async () => {
+    // A hang guard: before, 600 compressed text chunks in a 1-pixel PNG took 24 s of CPU.
+    const { workers, read } = await start(10_000);
+    await read(png(60, 20));
+    const pid = workers.status('image-reader')?.pid;
+    const refused = await refusal(read(scannedJpeg(101)));
+    assert.match(refused.message, /RangeError: The JPEG image has more than 100 scans/);
+    const plain = png(40, 20);
+    const iend = plain.length - 12;
+    const text = pngChunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), deflateSync(Buffer.alloc(7_900_000, 0x61))]));
+    const withText = Buffer.concat([plain.subarray(0, iend), ...Array.from({ length: 600 }, () => text), plain.subarray(iend)]);
+    assert.deepEqual(await read(withText), { text: '', confidence: 0, lines: [], model: 'eng.traineddata.gz' });
     assert.equal(workers.status('image-reader')?.pid, pid);
   });
 
