@@ -15,10 +15,18 @@ import { goto } from './support/navigate.js';
 const PLUGINS = join(REPO_ROOT, 'e2e/fixtures/hostile-plugins');
 const CLOUD_KEY = 'sk-hostile-web-test-key';
 
-/** What page JavaScript can learn about its bridge: the base URL in the runtime's own (inline) config. */
-const BRIDGE_BASE = `(() => {
-  const path = /\\/__aiplugs\\/cap\\/[A-Za-z0-9_.-]+/.exec(document.querySelector('script[data-aiplugs="runtime"]')?.textContent ?? '');
-  return path ? location.origin + path[0] : null;
+/**
+ * What page JavaScript can learn about its bridge: the base URL of its plugins' files, which the
+ * page's performance entries list (the runtime's own element is gone once it has run).
+ */
+const BRIDGE_BASE = `(async () => {
+  for (let tries = 0; tries < 200; tries += 1) {
+    const file = performance.getEntriesByType('resource').map((entry) => entry.name).find((name) => name.includes('/__aiplugs/cap/'));
+    const path = file && /\\/__aiplugs\\/cap\\/[A-Za-z0-9_.-]+/.exec(new URL(file).pathname);
+    if (path) return location.origin + path[0];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return null;
 })()`;
 
 const page = (title: string, head = '', body = '') => `<!doctype html><html><head><title>${title}</title>${head}</head><body><h1>${title}</h1>${body}</body></html>`;
@@ -113,7 +121,7 @@ test("a page's cloud calls spend its plugin's budget, capped in answer length an
 test('a page can load only the files a plugin publishes: never dotfiles, backends, manifests or other files', async () => {
   const tab = await open('/');
   const statuses = await tab.evaluate(async (baseExpression) => {
-    const base = eval(baseExpression) as string;
+    const base = (await eval(baseExpression)) as string;
     const get = async (file: string) => (await fetch(`${base}/api/plugins/guarded/files/${file}`)).status;
     return {
       content: await get('content.js'),
@@ -132,7 +140,7 @@ test('a page can load only the files a plugin publishes: never dotfiles, backend
 test("fetch's referrer option does not reach a plugin scoped to another path of the site", async () => {
   const tab = await open('/a/page');
   const status = await tab.evaluate(async (baseExpression) => {
-    const base = eval(baseExpression) as string;
+    const base = (await eval(baseExpression)) as string;
     const response = await fetch(`${base}/api/plugins/path-b/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

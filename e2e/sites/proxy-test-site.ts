@@ -134,6 +134,9 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
           .writeHead(200, ['Content-Type', 'text/javascript', 'X-Content-Type-Options', 'nosniff', 'X-Content-Type-Options', 'nosniff', 'ETag', '"a"', 'ETag', '"a"'])
           .end("document.documentElement.dataset.repeatedHeaders = 'ran';"),
       // No Content-Type: Chromium shows a body that starts like HTML as HTML, and any other as text (html-sniffing.ts).
+      // A page that hydrates where a framework would: its deferred script records what its head holds then.
+      '/hydrating': html({}, '<!doctype html><html><head><title>hydrating</title><script defer src="/hydrate.js"></script></head><body><h1>hydrating</h1></body></html>'),
+      '/hydrate.js': respond(200, { 'content-type': 'text/javascript' }, `window.__head = [...document.head.children].map((element) => [element.tagName, element.dataset.aiplugs || element.dataset.aiplugsPlugin || ''].join(' ').trim());`),
       '/download-link': html({}, page('download link', '', '<a id="save" href="/saved.html" download>save</a>')),
       '/saved.html': html({}, SAVED_HTML),
       '/no-type': respond(200, {}, page('no type')),

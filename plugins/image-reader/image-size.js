@@ -66,8 +66,9 @@ export function jpegScans(bytes) {
       continue;
     }
     const marker = bytes[at + 1];
-    // A stuffed 0xFF00, a fill byte, or a restart marker inside a scan's data.
-    if (marker === 0x00 || marker === 0xff || (marker >= 0xd0 && marker <= 0xd7)) {
+    // A stuffed 0xFF00, a fill byte, or a marker with no length: a restart, SOI, TEM (libjpeg takes
+    // TEM standalone; read as one with a length, it hid the scans after it: helper-81).
+    if (marker === 0x00 || marker === 0xff || marker === 0x01 || marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7)) {
       at += marker === 0xff ? 1 : 2;
       continue;
     }

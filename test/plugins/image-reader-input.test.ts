@@ -116,6 +116,10 @@ describe('image-reader backend: what a page sends', () => {
     const pid = workers.status('image-reader')?.pid;
     const refused = await refusal(read(scannedJpeg(101)));
     assert.match(refused.message, /RangeError: The JPEG image has more than 100 scans/);
+    // A TEM marker has no length: read as one with a length, it hid the scans after it (helper-81).
+    const hidden = scannedJpeg(101);
+    const withTem = Buffer.concat([hidden.subarray(0, 15), Buffer.from([0xff, 0x01]), hidden.subarray(15)]);
+    assert.match((await refusal(read(withTem))).message, /more than 100 scans/);
     const plain = png(40, 20);
     const iend = plain.length - 12;
     const text = pngChunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), deflateSync(Buffer.alloc(7_900_000, 0x61))]));

@@ -191,9 +191,11 @@ const handlers: Handlers = {
     // One plugin-free load of this tab (plugin-free-rules.ts); the document_start hook reads the
     // flag, so that the extension injects nothing into the documents the proxy never sees either.
     // The proxy is in the tab's path when the extension routes the browser through it, or when it
-    // injected the tab's document (a command-line or system proxy).
-    const [settings, [marked]] = await Promise.all([loadSettings(), browser.scripting.executeScript({ target: { tabId, frameIds: [0] }, func: markSkipOnceInPage, args: [SKIP_ONCE_KEY] })]);
-    const proxyInPath = (settings.proxyRouting && Boolean(settings.proxyPort)) || marked?.result === true;
+    // injected the tab's document (a command-line or system proxy): the runtime there reported the
+    // bridge as its transport (its element is gone by then, see the runtime's entry.ts). A page
+    // could report so itself, and would only get the proxy's mark on its own next load.
+    const [settings, state, [marked]] = await Promise.all([loadSettings(), loadTabState(tabId), browser.scripting.executeScript({ target: { tabId, frameIds: [0] }, func: markSkipOnceInPage, args: [SKIP_ONCE_KEY] })]);
+    const proxyInPath = (settings.proxyRouting && Boolean(settings.proxyPort)) || state?.injection === 'proxy';
     await startSuppressedLoad(tabId, (marked as { documentId?: string } | undefined)?.documentId, proxyInPath);
     await browser.tabs.reload(tabId);
     return null;

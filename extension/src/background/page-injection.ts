@@ -113,13 +113,7 @@ export function documentParsedInPage(): void | Promise<void> {
   if (document.readyState === 'loading') return new Promise((resolve) => document.addEventListener('DOMContentLoaded', () => resolve(), { once: true }));
 }
 
-/**
- * Marks the tab's next document "without plugins" (runs in the ISOLATED world: same sessionStorage),
- * and answers whether the gateway's proxy injected this one (its runtime tag is in the document):
- * then the proxy is in the tab's path. The page could add such a tag, and would only get the
- * proxy's mark on its own next load.
- */
-export function markSkipOnceInPage(key: string): boolean {
+/** Marks the tab's next document "without plugins" (runs in the ISOLATED world: same sessionStorage). */
+export function markSkipOnceInPage(key: string): void {
   sessionStorage.setItem(key, '1');
-  return document.querySelector('script[data-aiplugs="runtime"]') !== null;
 }

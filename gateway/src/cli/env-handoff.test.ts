@@ -104,7 +104,7 @@ describe('the launcher in front of the gateway', () => {
   ] as const;
   it('a launcher whose own parent goes away (npx: npm passes a SIGTERM to its shell only) stops the gateway, cleanly', { timeout: 30_000 }, async (t) => {
     // The launcher under a shell, as npm exec runs it; the shell dies, and the launcher is orphaned.
-    const shell = spawn('sh', ['-c', `"${process.execPath}" --import tsx "${PROBE}" start wait; true`], { env: { ...baseEnv, ...SECRETS }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const shell = spawn('sh', ['-c', `"${process.execPath}" --import tsx "${PROBE}" start wait; true`], { env: { ...baseEnv, ...SECRETS, npm_command: 'exec' }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     const lines = createInterface({ input: shell.stdout })[Symbol.asyncIterator]();
     const report = JSON.parse((await lines.next()).value as string) as Report;
     // Whatever happens, nothing is left behind: the launcher and the probe.
@@ -122,6 +122,26 @@ describe('the launcher in front of the gateway', () => {
     assert.deepEqual(JSON.parse((await lines.next()).value as string), { signal: 'SIGTERM' });
     assert.equal((await lines.next()).done, true, 'everything holding the output has exited');
     assert.throws(() => process.kill(report.pid, 0));
+  });
+
+  it('a launcher started in the background by a shell that exits (not under npm) keeps its gateway running', { timeout: 30_000 }, async (t) => {
+    const shell = spawn('sh', ['-c', `"${process.execPath}" --import tsx "${PROBE}" start wait & sleep 1`], { env: { ...baseEnv, ...SECRETS }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const shellExited = new Promise((resolve) => shell.once('exit', resolve));
+    const lines = createInterface({ input: shell.stdout })[Symbol.asyncIterator]();
+    const report = JSON.parse((await lines.next()).value as string) as Report;
+    t.after(() => {
+      for (const pid of [report.ppid, report.pid]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    });
+    await shellExited;
+    // Orphaned on purpose: two of the launcher's checks later, both still run.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    for (const pid of [report.ppid, report.pid]) assert.doesNotThrow(() => process.kill(pid, 0));
   });
 
   for (const { what, send, gets, exit } of signalCases) {

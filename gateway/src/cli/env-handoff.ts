@@ -86,12 +86,14 @@ async function relaunch(argv: readonly string[], env: NodeJS.ProcessEnv): Promis
     child.kill(signal);
   };
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
-  const orphaned = watchForOrphaning(() => forward('SIGTERM'));
+  // Only under npm (npx, npm start): a gateway started in the background from a shell that then
+  // exits (`aiplugs start &`, nohup) is orphaned on purpose and must keep running (helper-81).
+  const orphaned = env.npm_command !== undefined ? watchForOrphaning(() => forward('SIGTERM')) : undefined;
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
   });
-  clearInterval(orphaned);
+  if (orphaned) clearInterval(orphaned);
   for (const name of FORWARDED_SIGNALS) process.off(name, forward);
   channel.destroy();
   if (signal) process.kill(process.pid, signal); // end the same way, so a shell sees the same status

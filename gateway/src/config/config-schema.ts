@@ -85,6 +85,8 @@ export const configSchema = z.strictObject({
     trusted_test_hosts: list,
     /** PEM files of extra CAs trusted for upstream servers (a company CA); Node's store stays in use. */
     upstream_ca_files: list,
+    /** Host patterns of pages that may reach this machine and the local network through the proxy (Local Network Access). */
+    local_network_sites: list,
     paused: flag,
     /** Host match patterns (`example.com`, `*.example.com`) where nothing is injected. */
     disabled_sites: list,

@@ -34,8 +34,10 @@ describe('injection markup', () => {
     const head = parsedHead(buildInjectionMarkup(matches, options));
     assert.deepEqual(head.map((element) => element.tagName), ['script', 'link', 'script', 'script', 'script', 'script', 'meta'], 'the rest of the head is as it was');
     const [, link, one, byUrl, two, end] = head as [Element, Element, Element, Element, Element, Element];
-    assert.equal(text(one), `${code}\n//# sourceURL=aiplugs://a/one.js\n`);
-    assert.equal(text(two), '// two\n//# sourceURL=aiplugs://a/dir/two%20x.js\n');
+    // Each takes its element out after the file's own last line (a comment there cannot swallow it).
+    const gone = ';document.currentScript&&document.currentScript.remove();';
+    assert.equal(text(one), `${code}\n${gone}\n//# sourceURL=aiplugs://a/one.js\n`);
+    assert.equal(text(two), `// two\n${gone}\n//# sourceURL=aiplugs://a/dir/two%20x.js\n`);
     assert.equal(attribute(byUrl, 'src'), '/__aiplugs/cap/T/api/plugins/a/files/by-url.js', 'a file without inline text keeps its place');
     assert.equal(attribute(end, 'src'), '/__aiplugs/cap/T/api/plugins/a/files/end.js');
     for (const element of [link, one, byUrl, two, end]) {

@@ -59,7 +59,10 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
   const startTags = files('document_start').map(({ plugin, file }) => {
     const code = options.inlineStart === true ? plugin.inlineScripts.get(file) : undefined;
     // The file's own name for stack traces and DevTools, after a line break so no comment of the file swallows it.
-    return code === undefined ? `<script${owner(plugin.id)} src="${src(plugin.id, file)}"></script>` : `<script${owner(plugin.id)}>${code}\n//# sourceURL=${pluginSourceUrl(plugin.id, file)}\n</script>`;
+    // An inline copy takes its element out once it has run, as the runtime's does (runtime/page/entry.ts).
+    return code === undefined
+      ? `<script${owner(plugin.id)} src="${src(plugin.id, file)}"></script>`
+      : `<script${owner(plugin.id)}>${code}\n;document.currentScript&&document.currentScript.remove();\n//# sourceURL=${pluginSourceUrl(plugin.id, file)}\n</script>`;
   });
   const endTags = files('document_end').map(({ plugin, file }) => `<script${xml ? ' defer="defer"' : ' defer'}${owner(plugin.id)} src="${src(plugin.id, file)}"></script>`);
   const config: PageRuntimeConfig = {

@@ -42,6 +42,14 @@ describe('createLocalNetworkGuard', () => {
     // A sandboxed frame's script names no page (Origin: null, no Referer): a blind read, as one that names none.
     assert.equal(check('127.0.0.1', { url: 'http://localhost/app.js', method: 'GET', headers: { origin: 'null', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'script' } }), null);
     assert.equal(check('127.0.0.1', { url: 'http://127.0.0.1:5000/api/health', ...fetchFrom('chrome-extension://abcdefghijklmnop') }), null);
+    // Over plain HTTP the browser sends no fetch metadata: an opaque page's CORS read or socket looks like its script, so neither is blind (helper-81).
+    assert.ok(check('192.168.1.1', { url: 'http://192.168.1.1/api', method: 'GET', headers: { origin: 'null' } }));
+    assert.ok(check('127.0.0.1', { url: 'http://localtest.me:4455/', method: 'GET', headers: { origin: 'null', upgrade: 'websocket' } }));
+    // A frame's navigation is its page's request: a hidden frame posting to the router is refused; the page's own top-level one is not.
+    const frame = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe', accept: 'text/html', referer: 'http://public.test/' };
+    assert.ok(check('192.168.1.1', { url: 'http://192.168.1.1/apply.cgi', method: 'POST', headers: { ...frame, origin: 'http://public.test' } }));
+    assert.ok(check('192.168.1.1', { url: 'http://192.168.1.1/', method: 'GET', headers: frame }));
+    assert.equal(check('192.168.1.1', { url: 'http://192.168.1.1/', method: 'GET', headers: { ...frame, 'sec-fetch-dest': 'document' } }), null);
     // A page of this machine or the local network may, as may a page of a name that is this machine.
     assert.equal(check('127.0.0.1', { url: 'http://127.0.0.1/', ...fetchFrom('http://127.0.0.1:3000') }), null);
     assert.equal(check('127.0.0.1', { url: 'http://127.0.0.1/', ...fetchFrom('http://app.localhost') }), null);
@@ -72,6 +80,14 @@ describe('createLocalNetworkGuard', () => {
     assert.ok(check('127.0.0.1', { url: 'http://rebind.test:8080/api', ...sameOrigin }));
     check('127.0.0.1', { url: 'http://other.test/', method: 'GET', headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe' } });
     assert.ok(check('192.168.0.1', { url: 'http://x.test/', ...fetchFrom('http://other.test') }));
+  });
+
+  it("lets the pages the user listed reach local addresses (proxy.local_network_sites), and no others", () => {
+    const check = createLocalNetworkGuard({ allowedPages: ['app.plex.tv', '*.corp.example'] });
+    assert.equal(check('192.168.1.5', { url: 'https://192-168-1-5.abc.plex.direct:32400/', ...fetchFrom('https://app.plex.tv') }), null);
+    assert.equal(check('10.0.0.7', { url: 'https://api.corp.example/', ...fetchFrom('https://portal.corp.example') }), null);
+    assert.ok(check('10.0.0.7', { url: 'https://api.corp.example/', ...fetchFrom('https://evil.test') }));
+    assert.ok(check('127.0.0.1', { url: 'http://127.0.0.1/', ...fetchFrom('null') }), 'an opaque page names no host to allow');
   });
 
   it('lets a request that tells nothing through to a name it knows nothing of (a local program)', () => {

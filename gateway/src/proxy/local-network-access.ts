@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { LRUCache } from 'lru-cache';
+import { hostMatchesSitePattern } from '../settings/site-patterns.js';
 import { headerValue, isDocumentRequest, isFrameNavigation } from './document-request.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -60,14 +61,15 @@ export function initiatorHost(url: URL, headers: Headers): string | 'opaque' | n
 }
 
 /**
- * A request whose answer its page cannot read and that changes nothing by itself: a GET or HEAD in
- * no-cors mode (a script, an image), or one sent without fetch metadata. Chromium names no page for
- * a sandboxed frame's scripts (`Origin: null`, no `Referer`), a frame that may well be its own site's.
+ * A request whose answer its page cannot read and that changes nothing by itself: a GET or HEAD the
+ * browser says is in no-cors mode (a script, an image). Chromium names no page for a sandboxed
+ * frame's scripts (`Origin: null`, no `Referer`), a frame that may well be its own site's. Without
+ * fetch metadata (a plain-HTTP address) a CORS read or a WebSocket looks the same, so none counts
+ * as blind there (helper-81).
  */
 const isBlindRead = (method: string, headers: Headers) => {
   const verb = method.toUpperCase();
-  const mode = headerValue(headers, 'sec-fetch-mode')?.toLowerCase();
-  return (verb === 'GET' || verb === 'HEAD') && (mode === undefined || mode === 'no-cors');
+  return (verb === 'GET' || verb === 'HEAD') && headerValue(headers, 'sec-fetch-mode')?.toLowerCase() === 'no-cors' && headerValue(headers, 'upgrade') === undefined;
 };
 
 export interface LocalNetworkGuardOptions {
@@ -75,6 +77,11 @@ export interface LocalNetworkGuardOptions {
   addressSpace?: (address: string) => AddressSpace;
   /** Hosts whose documents' address space is remembered. Default 4096. */
   maxHosts?: number;
+  /**
+   * Host patterns of pages the user lets reach local addresses (`proxy.local_network_sites`:
+   * `app.plex.tv`, `*.corp.example`), as Chromium asks the user; the proxy cannot ask.
+   */
+  allowedPages?: readonly string[];
 }
 
 /** The error a refused request fails with; the proxy's error page names it (upstream-error-page.ts). */
@@ -122,8 +129,11 @@ export function createLocalNetworkGuard(options: LocalNetworkGuardOptions = {}) 
       return null;
     }
     const space = spaceOf(address);
-    if (isDocumentRequest(request.method, request.headers)) {
-      if (!isFrameNavigation(request.headers)) remember(url.hostname, space);
+    // A top-level navigation is the user's (as in Chromium); a frame's is its page's, checked like a
+    // subresource: a hidden frame posting a form to the router is a page's request (helper-81).
+    const frame = isFrameNavigation(request.headers);
+    if (isDocumentRequest(request.method, request.headers) && !frame) {
+      remember(url.hostname, space);
       return null;
     }
     if (space === 'public') return null;
@@ -140,6 +150,7 @@ export function createLocalNetworkGuard(options: LocalNetworkGuardOptions = {}) 
       from = initiator === 'opaque' ? 'public' : pageSpace(initiator, url, space);
     }
     if (RANK[space] <= RANK[from]) return null;
+    if (initiator !== null && initiator !== 'opaque' && (options.allowedPages ?? []).some((pattern) => hostMatchesSitePattern(initiator, pattern))) return null;
     return new LocalNetworkRefusal(initiator === 'opaque' ? 'no origin (a sandboxed frame)' : (initiator ?? url.hostname), url.host, space);
   };
 }

@@ -48,6 +48,7 @@ export async function startGatewayProxy({ config, dataDir, ca, apiPort, registry
     maxHeadBytes: config.proxy.max_head_bytes,
     trustedTestHosts: config.proxy.trusted_test_hosts,
     upstreamCaFiles: config.proxy.upstream_ca_files,
+    localNetwork: { allowedPages: config.proxy.local_network_sites },
     leafCertificates: { cacheSize: config.proxy.leaf_cache_size, mintsPerSecond: config.proxy.leaf_mints_per_second, mintBurst: config.proxy.leaf_mint_burst },
     uploadReplayBytes: config.proxy.upload_replay_bytes,
     maxWebSocketMessageBytes: config.proxy.max_websocket_message_bytes,

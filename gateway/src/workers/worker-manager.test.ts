@@ -115,14 +115,14 @@ describe("a page's calls that crash a worker", () => {
     // Before, timeouts counted for nothing: the site could send such calls without end.
     assert.equal(await errorCode(workers.infer(plugin, {}, noSignal(), undefined, evil)), 'worker_failed');
     workers.reset('node-ops');
-    // 1 running + 16 queued by default: a site gets 4 of the 17, the others stay open to other sites.
+    // 1 running + 16 queued by default: a site gets 13 of the 17, the other 4 stay open to other sites.
     const { workers: queued } = manager({ requestTimeoutMs: 60_000 });
     const stop = new AbortController();
-    const held = Array.from({ length: 4 }, () => queued.infer(plugin, { op: 'hang' }, stop.signal, undefined, evil).catch((error: { code?: string }) => error.code));
+    const held = Array.from({ length: 13 }, () => queued.infer(plugin, { op: 'hang' }, stop.signal, undefined, evil).catch((error: { code?: string }) => error.code));
     assert.equal(await errorCode(queued.infer(plugin, { op: 'hang' }, noSignal(), undefined, evil)), 'worker_busy');
     const good = queued.infer(plugin, { from: 'good' }, noSignal(), undefined, { site: 'good.test' });
     stop.abort();
-    assert.deepEqual(await Promise.all(held), Array(4).fill('cancelled'));
+    assert.deepEqual(await Promise.all(held), Array(13).fill('cancelled'));
     assert.deepEqual(((await good) as Echo).echo, { from: 'good' });
   });
 

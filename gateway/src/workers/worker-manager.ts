@@ -128,7 +128,7 @@ interface Job {
 
 type KillReason = 'timeout' | 'idle' | 'shutdown' | 'unload' | 'reload';
 
-/** A site's pages may hold this fraction of a plugin's places (running and queued), at least one. */
+/** This fraction of a plugin's places (running and queued), at least one, is kept from any one site's pages. */
 const SITE_SHARE_DIVISOR = 4;
 
 interface Settings {
@@ -231,9 +231,10 @@ class PluginWorker {
     if (signal.aborted) throw workerErrors.cancelled();
     const capacity = this.settings.concurrency + this.settings.queueSize;
     if (this.inFlight.size + this.queue.length >= capacity) throw workerErrors.busy(this.id, capacity);
-    // One site's pages hold at most a quarter of the places: a site sending slow calls filled them
-    // all, and every other site got worker_busy for as long as its calls took (helper-80).
-    const share = Math.max(1, Math.floor(capacity / SITE_SHARE_DIVISOR));
+    // A quarter of the places stays for other sites: one site sending slow calls filled them all,
+    // and every other site got worker_busy for as long as its calls took (helper-80). A page's own
+    // burst (Promise.all over a few calls) still fits in the rest.
+    const share = Math.max(1, capacity - Math.max(1, Math.floor(capacity / SITE_SHARE_DIVISOR)));
     if (site !== undefined && this.callsOf(site) >= share) throw workerErrors.busy(this.id, share, 'this site');
     return new Promise<unknown>((resolvePromise, rejectPromise) => {
       const job: Job = {

@@ -94,4 +94,10 @@ function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
   states.report();
 }
 
+// The element the proxy wrote the runtime in goes once it has run, as each plugin element does once
+// it has (plugin-states.ts, injection-markup.ts): a page that hydrates its whole document (React's
+// hydrateRoot(document), as Remix does) found our script first in its <head>, and threw its server
+// render away (helper-78).
+const runtimeElement = document.currentScript;
 startPageRuntime(AIPLUGS_PAGE_CONFIG || {});
+if (runtimeElement && runtimeElement.getAttribute('data-aiplugs') === 'runtime') runtimeElement.remove();

@@ -88,6 +88,17 @@ export function pluginOfBridgeUrl(bridge: string, url: unknown): string | null {
 
 /** Static tags the proxy wrote (`document_start` / `document_end`) report load failures here. */
 export function watchStaticTags(world: PageWorld, states: PluginStates): void {
+  // A plugin's script element goes once it has run (see entry.ts for why): the `document_end`
+  // files the proxy wrote, and the ones the runtime adds. On the document: a `load` event never
+  // reaches the window (DOM, "get the parent" of a Document).
+  document.addEventListener(
+    'load',
+    (event) => {
+      const target = event.target as (EventTarget & { tagName?: string; src?: string; remove?: () => void }) | null;
+      if (target && target.tagName === 'SCRIPT' && pluginOfBridgeUrl(world.bridge, target.src) && target.remove) target.remove();
+    },
+    true,
+  );
   world.listen(
     'error',
     (event) => {
