@@ -28,6 +28,22 @@ function runProbe(args: string[], env: NodeJS.ProcessEnv) {
 
 const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
 
+/** The probe's first report, from a launcher a shell started; whatever the test finds, the launcher and the probe are killed after it. */
+async function underShell(shell: ReturnType<typeof spawn>, t: { after(fn: () => void): void }) {
+  const lines = createInterface({ input: shell.stdout! })[Symbol.asyncIterator]();
+  const report = JSON.parse((await lines.next()).value as string) as Report;
+  t.after(() => {
+    for (const pid of [report.ppid, report.pid]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+    }
+  });
+  return { lines, report };
+}
+
 describe('splitting the launch environment', () => {
   it('keeps the worker allowlist and what Node reads at start; hands over everything else', () => {
     const { exec, handedOver } = splitLaunchEnv({
@@ -105,18 +121,7 @@ describe('the launcher in front of the gateway', () => {
   it('a launcher whose own parent goes away (npx: npm passes a SIGTERM to its shell only) stops the gateway, cleanly', { timeout: 30_000 }, async (t) => {
     // The launcher under a shell, as npm exec runs it; the shell dies, and the launcher is orphaned.
     const shell = spawn('sh', ['-c', `"${process.execPath}" --import tsx "${PROBE}" start wait; true`], { env: { ...baseEnv, ...SECRETS, npm_command: 'exec' }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-    const lines = createInterface({ input: shell.stdout })[Symbol.asyncIterator]();
-    const report = JSON.parse((await lines.next()).value as string) as Report;
-    // Whatever happens, nothing is left behind: the launcher and the probe.
-    t.after(() => {
-      for (const pid of [report.ppid, report.pid]) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone, as it should be
-        }
-      }
-    });
+    const { lines, report } = await underShell(shell, t);
     shell.kill('SIGKILL');
     // Before, nothing came: the gateway ran on after its starter had been stopped.
     assert.deepEqual(JSON.parse((await lines.next()).value as string), { signal: 'SIGTERM' });
@@ -127,17 +132,7 @@ describe('the launcher in front of the gateway', () => {
   it('a launcher started in the background by a shell that exits (not under npm) keeps its gateway running', { timeout: 30_000 }, async (t) => {
     const shell = spawn('sh', ['-c', `"${process.execPath}" --import tsx "${PROBE}" start wait & sleep 1`], { env: { ...baseEnv, ...SECRETS }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     const shellExited = new Promise((resolve) => shell.once('exit', resolve));
-    const lines = createInterface({ input: shell.stdout })[Symbol.asyncIterator]();
-    const report = JSON.parse((await lines.next()).value as string) as Report;
-    t.after(() => {
-      for (const pid of [report.ppid, report.pid]) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    });
+    const { report } = await underShell(shell, t);
     await shellExited;
     // Orphaned on purpose: two of the launcher's checks later, both still run.
     await new Promise((resolve) => setTimeout(resolve, 1500));
