@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { fixturePlugin, workerManagers } from '../../gateway/src/workers/test-support.js';
+import { scannedJpeg } from './hostile-images.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const MODEL = join(REPO, 'node_modules/@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz');
@@ -48,13 +49,6 @@ function pngChunk(type: string, data: Buffer): Buffer {
   const crc = Buffer.alloc(4);
   crc.writeUInt32BE(crc32(typed));
   return Buffer.concat([length, typed, crc]);
-}
-
-/** A JPEG whose frame header is a small image's, followed by `scans` scans of one byte each. */
-function scannedJpeg(scans: number): Buffer {
-  const sof = [0xff, 0xc2, 0x00, 0x0b, 0x08, 0x00, 0x10, 0x00, 0x10, 0x01, 0x01, 0x11, 0x00];
-  const scan = [0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00, 0x2a];
-  return Buffer.from([0xff, 0xd8, ...sof, ...Array.from({ length: scans }, () => scan).flat(), 0xff, 0xd9]);
 }
 
 describe('image-reader: imageSize', () => {

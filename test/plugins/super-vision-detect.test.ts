@@ -16,6 +16,7 @@ import {
   type PostprocessModule,
   type RgbaImage,
 } from './super-vision-support.js';
+import { scannedJpeg } from './hostile-images.js';
 
 // Super Vision's detector on real photos: CenterNet on TF.js' WebAssembly backend, loaded from the
 // npm package's copy of the declared model files, finds what the photos show, where they show it.
@@ -134,5 +135,10 @@ describe('super-vision detector', () => {
     const png = (...chunks: Buffer[]) => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...chunks, chunk('IEND', Buffer.alloc(0))]);
     assert.throws(() => decode.decodeImage(png(header(1, 1), header(20_000, 20_000), chunk('IDAT', Buffer.alloc(1024)))), { name: 'ImageFormatError', message: /second header/ });
     assert.throws(() => decode.decodeImage(png(header(600, 600, 1), chunk('IDAT', Buffer.alloc(64)))), { name: 'ImageFormatError', message: /Interlaced PNG images are not read/ });
+  });
+
+  // helper-80, helper-81: a progressive JPEG of thousands of tiny scans took jpeg-js 32 s for 464 KB.
+  it('refuses a JPEG of more than 100 scans before jpeg-js decodes it', () => {
+    assert.throws(() => decode.decodeImage(scannedJpeg(101)), { name: 'ImageFormatError', message: /more than 100 scans/ });
   });
 });

@@ -1,0 +1,8 @@
+/** Images a hostile page may send a plugin's backend, shared by the plugins' input tests. */
+
+/** A JPEG whose frame header is a 16 × 16 progressive image's, followed by `scans` scans of one byte each. */
+export function scannedJpeg(scans: number): Buffer {
+  const sof = [0xff, 0xc2, 0x00, 0x0b, 0x08, 0x00, 0x10, 0x00, 0x10, 0x01, 0x01, 0x11, 0x00];
+  const scan = [0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00, 0x2a];
+  return Buffer.from([0xff, 0xd8, ...sof, ...Array.from({ length: scans }, () => scan).flat(), 0xff, 0xd9]);
+}
