@@ -98,8 +98,8 @@ export class LocalNetworkRefusal extends Error {
 
 /**
  * The check mockttp asks of every upstream address (patch `upstream-address-check`): null to
- * connect, or the refusal. Navigations are never refused (a typed or linked address is the user's
- * own choice, as in Chromium); each top-level one teaches the guard its host's address space.
+ * connect, or the refusal. Top-level navigations are never refused (a typed or linked address is
+ * the user's own choice, as in Chromium), and each teaches the guard its host's address space.
  */
 export function createLocalNetworkGuard(options: LocalNetworkGuardOptions = {}) {
   const spaceOf = options.addressSpace ?? addressSpaceOf;
