@@ -26,6 +26,9 @@ export interface CallLimits {
 }
 
 /** Something that can answer a plugin's request: the worker manager (local) or the cloud relay. */
+/** What the local backend is told of a call: a page's site, which it charges the crashes the call may cause (workers/site-crashes.ts). */
+export const localCallLimits = (caller: Caller | undefined): CallLimits | undefined => (caller?.kind === 'page' ? { site: siteOf(caller.origin) } : undefined);
+
 export interface InferenceBackend {
   /**
    * Answers one call. `onChunk`, when given, receives partial results as they are produced
@@ -186,7 +189,7 @@ function routeCall(options: InferenceRouterOptions): InferenceRouter['infer'] {
         }
       : undefined;
     const run = (which: InferenceMode) => {
-      if (which === 'local') return options.local.infer(plugin, request.payload, signal, onChunk, request.caller?.kind === 'page' ? { site: siteOf(request.caller.origin) } : undefined);
+      if (which === 'local') return options.local.infer(plugin, request.payload, signal, onChunk, localCallLimits(request.caller));
       if (!page) return options.cloud.infer(plugin, request.payload, signal, onChunk);
       if (!options.budget) throw new ApiError(403, 'mode_not_allowed', `Plugin "${pluginId}": pages may not reach the cloud here`);
       const { maxTokens } = options.budget.admit(plugin, Buffer.byteLength(JSON.stringify(request.payload ?? null)));

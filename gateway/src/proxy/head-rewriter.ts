@@ -110,11 +110,16 @@ export class HeadRewriter extends Transform {
   }
 
   private scan(chunk: Buffer): void {
+    this.accept(chunk);
+    this.passOnSettled();
+    this.waitForCharset();
+  }
+
+  /** Bytes received: scanned, and held until their fate is settled. */
+  private accept(chunk: Buffer): void {
     this.scanner.write(chunk);
     this.held.push(chunk);
     this.received += chunk.byteLength;
-    this.passOnSettled();
-    this.waitForCharset();
   }
 
   /** Passes on what the scanner has settled; over the cap on what all documents hold, a document holding much stops looking. */
@@ -177,9 +182,7 @@ export class HeadRewriter extends Transform {
         this.stopRewriting(refusal);
         this.push(start);
       } else {
-        this.held.push(start);
-        this.received += start.byteLength;
-        this.scanner.write(start);
+        this.accept(start);
       }
     }
     if (!this.passThrough) {

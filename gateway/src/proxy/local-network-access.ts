@@ -121,22 +121,28 @@ export function createLocalNetworkGuard(options: LocalNetworkGuardOptions = {}) 
     return host === target.hostname ? targetSpace : 'public';
   };
 
-  return (address: string, request: { url: string; method: string; headers: Headers }): LocalNetworkRefusal | null => {
-    let url: URL;
+  const urlOf = (request: { url: string }): URL | null => {
     try {
-      url = new URL(request.url);
+      return new URL(request.url);
     } catch {
       return null;
     }
+  };
+
+  // Asked of every address of every request the proxy sends on: a request to a public address
+  // that is no top-level navigation leaves before its URL is parsed.
+  return (address: string, request: { url: string; method: string; headers: Headers }): LocalNetworkRefusal | null => {
     const space = spaceOf(address);
     // A top-level navigation is the user's (as in Chromium); a frame's is its page's, checked like a
     // subresource: a hidden frame posting a form to the router is a page's request (helper-81).
-    const frame = isFrameNavigation(request.headers);
-    if (isDocumentRequest(request.method, request.headers) && !frame) {
-      remember(url.hostname, space);
+    if (isDocumentRequest(request.method, request.headers) && !isFrameNavigation(request.headers)) {
+      const url = urlOf(request);
+      if (url) remember(url.hostname, space);
       return null;
     }
     if (space === 'public') return null;
+    const url = urlOf(request);
+    if (!url) return null;
     const told = initiatorHost(url, request.headers);
     // An opaque page's blind read tells no more than a request that names no page.
     const initiator = told === 'opaque' && isBlindRead(request.method, request.headers) ? null : told;

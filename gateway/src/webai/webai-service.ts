@@ -3,10 +3,9 @@ import { availableParallelism } from 'node:os';
 import type { Caller } from '../api/api-env.js';
 import { ApiError } from '../api/api-error.js';
 import type { CloudBudget } from '../inference/cloud-budget.js';
-import type { CallLimits, InferenceBackend } from '../inference/inference-router.js';
+import { localCallLimits, type InferenceBackend } from '../inference/inference-router.js';
 import type { ModelProvisioner } from '../models/model-provisioner.js';
 import { PENDING_SHA256 } from '../models/model-pins.js';
-import { siteOf } from '../net/site-of.js';
 import type { ModelProgress } from '../models/progress-meter.js';
 import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { workerErrors } from '../workers/worker-errors.js';
@@ -69,16 +68,13 @@ export interface QuotaInfo {
  *   const webAi = createWebAiService({ config: () => config.webai, builtIns, local: workers, cloud, … });
  *   await webAi.availability('summarizer', {}, { kind: 'page', origin, session });
  */
-/** What the local backend is told of a call: a page's site, which it charges the crashes the call may cause (workers/site-crashes.ts). */
-const callLimits = (caller: Caller): CallLimits | undefined => (caller.kind === 'page' ? { site: siteOf(caller.origin) } : undefined);
-
 export function createWebAiService(options: WebAiServiceOptions) {
   const cloudRecord = webAiCloudRecord();
   let detectorLanguages: string[] | null = null;
   const llmModel = createUnloadableModel(async () => options.config().model_path || ((await options.provisioner.list([options.builtIns.llm]))[0]?.path ?? null));
   /** A call to the LLM worker: the first one of a worker loads the model, and may find it cannot. */
   const llmCall = (payload: unknown, caller: Caller, signal: AbortSignal, onChunk?: Parameters<InferenceBackend['infer']>[3]) =>
-    options.local.infer(options.builtIns.llm, payload, signal, onChunk, callLimits(caller)).catch(llmModel.noteFailure);
+    options.local.infer(options.builtIns.llm, payload, signal, onChunk, localCallLimits(caller)).catch(llmModel.noteFailure);
 
   const settings = () => {
     const config = options.config();
@@ -299,7 +295,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       }
       let inputQuota: number;
       if (api === 'language-detector') {
-        const { languages } = (await options.local.infer(plugin, { op: 'languages' }, signal, undefined, callLimits(caller))) as { languages: string[] };
+        const { languages } = (await options.local.infer(plugin, { op: 'languages' }, signal, undefined, localCallLimits(caller))) as { languages: string[] };
         detectorLanguages = languages;
         const problem = unsupportedReason('language-detector', parsed as OptionsOf<'language-detector'>, { llm: options.config().languages, detector: languages });
         if (problem) throw webAiError('webai_not_supported', `${api}: ${problem}`);
@@ -374,7 +370,7 @@ export function createWebAiService(options: WebAiServiceOptions) {
       if (typeof call.input !== 'string') throw new ApiError(400, 'invalid_body', 'input: a string');
       if (call.input.length > options.config().max_input_chars) throw webAiError('webai_quota_exceeded', `the input is longer than webai.max_input_chars (${options.config().max_input_chars})`);
       if (caller.kind === 'page') options.limits.admit(caller.origin);
-      return (await options.local.infer(options.builtIns.languageDetector, { op: 'detect', text: call.input }, signal, undefined, callLimits(caller))) as { results: Array<{ detectedLanguage: string; confidence: number }> };
+      return (await options.local.infer(options.builtIns.languageDetector, { op: 'detect', text: call.input }, signal, undefined, localCallLimits(caller))) as { results: Array<{ detectedLanguage: string; confidence: number }> };
     },
 
     /** For the worker manager: provisions a built-in before its worker starts. */
