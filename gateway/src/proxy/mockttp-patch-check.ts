@@ -44,6 +44,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'before-request-framing', file: 'dist/rules/requests/request-step-impls.js', purpose: 'a request body past the replay limit keeps its framing after the document hook' },
   { id: 'lazy-x509', file: 'dist/util/certificates.js', purpose: 'the certificate packages load on first use, not at start' },
   { id: 'upstream-address-check', file: 'dist/rules/passthrough-handling.js', purpose: "a page's requests keep Local Network Access" },
+  { id: 'raw-upstream-body', file: 'dist/rules/requests/request-step-impls.js', purpose: "a big download's body goes past Node's parser, which copied every byte" },
 ] as const;
 
 export class MockttpPatchError extends Error {

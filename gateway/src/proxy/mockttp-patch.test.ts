@@ -1334,6 +1334,81 @@ describe('mockttp patch: port-probe-expiry', () => {
   });
 });
 
+describe('mockttp patch: raw-upstream-body', () => {
+  const BIG = 24 * MiB;
+  const BODY = randomBytes(BIG);
+  const SMALL = 2 * MiB;
+  let proxy: Mockttp;
+  let upstream: { server: Server; url: string };
+  let upstreamPort = 0;
+  let connections = 0;
+  /** Bytes that Node's HTTP parser was given from the proxy's connections to the site. */
+  let parsed = 0;
+  let restoreParser = () => {};
+
+  before(async () => {
+    upstream = await listen((request, response) => {
+      const path = request.url ?? '/';
+      if (path === '/overlong') {
+        // A site that sends more than it declared: the rest is no part of this response.
+        response.socket!.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${BIG}\r\n\r\n`), BODY, Buffer.from('HTTP/1.1 200 OK\r\n\r\njunk')]));
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(path === '/small' ? SMALL : BIG) });
+      if (path === '/dies') return void response.write(BODY.subarray(0, BIG / 2), () => setTimeout(() => response.socket?.destroy(), 20));
+      response.end(path === '/small' ? BODY.subarray(0, SMALL) : BODY);
+    });
+    upstream.server.on('connection', () => (connections += 1));
+    upstreamPort = Number(new URL(upstream.url).port);
+    // Node's parser class, from a socket of its own client (the class is not exported).
+    const probe = httpRequest(`${upstream.url}/small`).on('error', () => {});
+    const [socket] = (await once(probe, 'socket')) as [Socket & { parser: { constructor: { prototype: { execute: (data: Buffer) => unknown } } } }];
+    probe.destroy();
+    const parser = socket.parser.constructor.prototype;
+    const execute = parser.execute;
+    parser.execute = function (this: { socket?: Socket }, data: Buffer) {
+      if (this.socket?.remotePort === upstreamPort) parsed += data.length;
+      return execute.call(this, data);
+    };
+    restoreParser = () => (parser.execute = execute);
+    proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forGet(`${upstream.url}/staged`).thenPassThrough({ transformResponseStream: () => ({ transform: () => new Transform({ transform: (chunk, _e, done) => done(null, chunk) }) }) });
+    await proxy.forUnmatchedRequest().thenPassThrough();
+  });
+
+  after(async () => {
+    restoreParser();
+    await proxy.stop();
+    upstream.server.closeAllConnections();
+    upstream.server.close();
+  });
+
+  it("passes a big body of declared length from the site's socket to the client, past Node's parser, which copied every byte of it", async () => {
+    const download = async (path: string) => {
+      parsed = 0;
+      const exchange = await viaProxy(proxy, `${upstream.url}${path}`);
+      return { exchange, parsed };
+    };
+    for (const path of ['/plain', '/staged', '/overlong']) {
+      const { exchange, parsed: bytes } = await download(path);
+      assert.equal(exchange.status, 200, path);
+      assert.ok(exchange.body.equals(BODY), `${path}: the body arrived byte for byte (${exchange.body.length} of ${BIG} bytes)`);
+      assert.ok(bytes < MiB, `${path}: the parser was given ${(bytes / MiB).toFixed(1)} MiB of a ${BIG / MiB} MiB body`);
+    }
+    // A site that breaks off such a body: the client's response is cut short, never complete.
+    await assert.rejects(viaProxy(proxy, `${upstream.url}/dies`), /aborted|socket hang up|ECONNRESET/);
+    // A smaller body goes through the parser as before, and its connection to the site is reused.
+    const before = connections;
+    for (let i = 0; i < 2; i += 1) {
+      const { exchange, parsed: bytes } = await download('/small');
+      assert.ok(exchange.body.equals(BODY.subarray(0, SMALL)), 'the small body arrived byte for byte');
+      assert.ok(bytes >= SMALL, 'the parser read the small body');
+    }
+    assert.equal(connections - before, 1, 'both small bodies came over one connection to the site');
+  });
+});
+
 describe('mockttp patch: loop-check', () => {
   // Socket ends as isSocketLoop reads them: [address, port] here and there.
   const socket = (local: [string, number], remote: [string, number]) => ({ localAddress: local[0], localPort: local[1], remoteAddress: remote[0], remotePort: remote[1] }) as Socket;
