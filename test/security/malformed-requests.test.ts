@@ -86,3 +86,14 @@ describe('the API, given a method its route does not answer', () => {
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'not_found');
   });
 });
+
+describe('the WebSocket endpoint, asked without an upgrade', () => {
+  it('answers 426 with Upgrade: websocket and a code, where it said 404 "no route" (a client that forgot the upgrade took the URL for wrong)', async () => {
+    const response = await fetch(`${gateway.ready.apiUrl}/ws?plugin_id=echo&client_id=c1`, { headers: { authorization: `Bearer ${await gateway.token()}` } });
+    assert.equal(response.status, 426);
+    assert.equal(response.headers.get('upgrade'), 'websocket');
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'upgrade_required');
+    assert.match(body.error.message, /GET \/ws .*WebSocket/);
+  });
+});

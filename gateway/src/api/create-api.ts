@@ -6,7 +6,7 @@ import type { InferenceRouter } from '../inference/inference-router.js';
 import type { PluginMatch, PluginRegistry } from '../plugins/plugin-registry.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { allowedMethods } from './allowed-methods.js';
-import { ApiError, toErrorResponse } from './api-error.js';
+import { ApiError, errorBody, toErrorResponse } from './api-error.js';
 import { pageErrorBody } from './page-errors.js';
 import type { ApiEnv, Caller } from './api-env.js';
 import { guardRequests, isPublicRoute, type GuardOptions } from './guard-requests.js';
@@ -73,6 +73,9 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     const { apiPort, proxyPort } = options.addresses();
     return c.json({ status: 'ok', name: 'aiplugs', version: options.version, apiPort, proxyPort, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
   });
+  // The WebSocket endpoint's upgrades are taken before Hono sees them; a plain request there is a
+  // client that did not ask to upgrade (RFC 9110 §15.5.22: 426 names the protocol in Upgrade).
+  app.all('/ws', (c) => c.json(errorBody('upgrade_required', `${c.req.method} /ws is the WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)`), 426, { upgrade: 'websocket' }));
   app.get('/api/ca.pem', (c) => c.body(options.ca.cert, 200, { 'content-type': 'application/x-pem-file', 'content-disposition': 'attachment; filename="aiplugs-ca.pem"' }));
   // One reader for both: what the proxy's pages and the extension's fallback load comes from one cache.
   const files = createPluginFileReader(options.registry);
