@@ -223,7 +223,16 @@ async function startOwnedGateway({ options, env, dataDir, config, bus, logger, l
     // The API closes once the workers have stopped: a direct caller's running call is answered
     // 503 shutting_down by then, not cut off with an empty reply (a page's goes through the proxy,
     // which stops meanwhile).
-    together: [() => apiServer.connections.close(), () => stopWorkersThen(workers, apiServer.close), () => proxy.stop()],
+    together: [
+      () => apiServer.connections.close(),
+      // Event streams end first, after the workers' last states: a dashboard sees them end, not cut off.
+      () =>
+        stopWorkersThen(workers, async () => {
+          bus.close();
+          await apiServer.close();
+        }),
+      () => proxy.stop(),
+    ],
     cleanUp: [() => systemProxy.restoreOnExit(process.pid), () => clearRuntimeInfo(dataDir, process.pid)],
     release,
   });

@@ -17,8 +17,10 @@ export type GatewayEventInput = DistributiveOmit<GatewayEvent, 'time'>;
 
 export interface EventBus {
   emit(event: GatewayEventInput): void;
-  /** Returns the function that unsubscribes. */
-  subscribe(listener: (event: GatewayEvent) => void): () => void;
+  /** Returns the function that unsubscribes. `onClose` runs when the bus closes (at once if it has). */
+  subscribe(listener: (event: GatewayEvent) => void, onClose?: () => void): () => void;
+  /** Ends every subscription: at shutdown, event streams finish instead of being cut off. */
+  close(): void;
   /** The last events, oldest first, so a new dashboard sees recent history: activity after the rest. */
   recent(): GatewayEvent[];
 }
@@ -38,6 +40,12 @@ export function createEventBus(options: EventBusOptions = {}): EventBus {
   const general = createRingBuffer<GatewayEvent>(options.history ?? 500);
   const activity = createRingBuffer<GatewayEvent>(options.activityHistory ?? 500);
   const listeners = new Set<(event: GatewayEvent) => void>();
+  const closers = new Map<(event: GatewayEvent) => void, () => void>();
+  let closed = false;
+  const unsubscribe = (listener: (event: GatewayEvent) => void) => {
+    listeners.delete(listener);
+    closers.delete(listener);
+  };
   return {
     emit(input) {
       const event = { ...input, time: new Date().toISOString() } as GatewayEvent;
@@ -46,13 +54,25 @@ export function createEventBus(options: EventBusOptions = {}): EventBus {
         try {
           listener(event);
         } catch {
-          listeners.delete(listener);
+          unsubscribe(listener);
         }
       }
     },
-    subscribe(listener) {
+    subscribe(listener, onClose) {
+      if (closed) {
+        onClose?.();
+        return () => undefined;
+      }
       listeners.add(listener);
-      return () => listeners.delete(listener);
+      if (onClose) closers.set(listener, onClose);
+      return () => unsubscribe(listener);
+    },
+    close() {
+      closed = true;
+      const ending = [...closers.values()];
+      listeners.clear();
+      closers.clear();
+      for (const onClose of ending) onClose();
     },
     recent: () => [...general.toArray(), ...activity.toArray()],
   };

@@ -80,6 +80,26 @@ test('an HTTP call running when the gateway stops is answered 503 shutting_down,
   assert.equal((await gateway.exited).code, 0);
 });
 
+test('an event stream open when the gateway stops ends, where its reader saw the connection cut ("terminated")', async () => {
+  const gateway = await startGateway();
+  const response = await fetch(`${gateway.ready.apiUrl}/api/events`, { headers: { authorization: `Bearer ${gateway.token}` } });
+  assert.equal(response.status, 200);
+  const reader = response.body!.getReader();
+  await reader.read(); // The replayed history: the stream is open.
+  gateway.child.kill('SIGTERM');
+  let text = '';
+  const read = async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return 'ended';
+      text += Buffer.from(value).toString();
+    }
+  };
+  assert.equal(await read().catch((error: Error) => `failed: ${error.message}`), 'ended');
+  assert.match(text, /Shutting down/, 'the events of the shutdown came before the end');
+  assert.equal((await gateway.exited).code, 0);
+});
+
 test('a gateway killed with SIGKILL leaves no worker running: they notice and exit', async () => {
   const gateway = await startGateway();
   const pids = [await workerPid(gateway.call, 'node-ops'), await workerPid(gateway.call, 'py-ops')];

@@ -27,4 +27,16 @@ describe('GET /api/events', () => {
     assert.ok(seen.length <= MAX_SUBSCRIBER_LAG + 8, `${seen.length} of ${EMITTED} events were queued for one subscriber that read none`);
     assert.deepEqual(seen, [...seen].sort((a, b) => a - b), 'in order');
   });
+
+  it('ends the stream once the bus closes, after what was queued; one opened after that replays the history and ends', async () => {
+    const bus = createEventBus();
+    bus.emit({ type: 'log', level: 'info', scope: 'test', message: 'before' });
+    const open = await eventRoutes(bus).request('/');
+    bus.emit({ type: 'log', level: 'info', scope: 'test', message: 'last' });
+    bus.close();
+    const text = await open.text();
+    assert.match(text, /"message":"before"[\s\S]*"message":"last"/);
+    const late = await eventRoutes(bus).request('/');
+    assert.match(await late.text(), /"message":"last"/);
+  });
 });

@@ -18,11 +18,19 @@ export function eventRoutes(bus: EventBus) {
     streamSSE(c, async (stream) => {
       const queue: GatewayEvent[] = [...bus.recent()];
       let wake: (() => void) | null = null;
-      const unsubscribe = bus.subscribe((event) => {
-        if (queue.length >= MAX_SUBSCRIBER_LAG) queue.shift();
-        queue.push(event);
-        wake?.();
-      });
+      // At shutdown the stream ends once what is queued was sent: a reader sees its end, not a cut connection.
+      let ended = false;
+      const unsubscribe = bus.subscribe(
+        (event) => {
+          if (queue.length >= MAX_SUBSCRIBER_LAG) queue.shift();
+          queue.push(event);
+          wake?.();
+        },
+        () => {
+          ended = true;
+          wake?.();
+        },
+      );
       stream.onAbort(unsubscribe);
       try {
         while (!stream.aborted) {
@@ -31,13 +39,14 @@ export function eventRoutes(bus: EventBus) {
             await stream.writeSSE({ event: event.type, data: JSON.stringify(event) });
             continue;
           }
+          if (ended) break;
           // Park until the next event, with a heartbeat so proxies and idle timers keep the stream.
           await new Promise<void>((resolve) => {
             wake = resolve;
             setTimeout(resolve, 15_000).unref();
           });
           wake = null;
-          if (queue.length === 0 && !stream.aborted) await stream.write(': keep-alive\n\n');
+          if (queue.length === 0 && !ended && !stream.aborted) await stream.write(': keep-alive\n\n');
         }
       } finally {
         unsubscribe();
