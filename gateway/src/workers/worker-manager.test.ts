@@ -309,6 +309,15 @@ test('a plugin edited on disk gets a fresh worker running the new code', async (
   assert.notEqual(second.pid, first.pid);
 });
 
+test('a plugin that is gone (renamed, removed, broken) leaves the worker list once its worker stopped', async () => {
+  const { workers } = manager();
+  const { pid } = (await workers.infer(await fixturePlugin('node-ops'), {}, noSignal())) as Echo;
+  assert.deepEqual(workers.list().map((worker) => worker.plugin), ['node-ops']);
+  workers.refresh('node-ops', null);
+  await waitFor(() => workers.list().length === 0, 'the list to drop it');
+  assert.equal(processAlive(pid), false);
+});
+
 test('an idle worker is unloaded after its keep-alive and re-spawned on the next request', async () => {
   const { workers } = manager({ keepAliveMs: 100 });
   const plugin = await fixturePlugin('node-ops');

@@ -683,6 +683,11 @@ class PluginWorker {
     this.idleTimer = null;
   }
 
+  /** No process, none starting and no call: nothing would be lost by forgetting this worker. */
+  holdsNothing(): boolean {
+    return !this.process && !this.starting && this.queue.length === 0 && this.inFlight.size === 0;
+  }
+
   async unload(): Promise<void> {
     const worker = this.process;
     if (this.stopping) return this.stopping;
@@ -778,8 +783,11 @@ export function createWorkerManager(options: WorkerManagerOptions): WorkerManage
     refresh(pluginId, plugin) {
       const worker = workers.get(pluginId);
       if (!worker) return;
-      if (plugin) worker.refresh(plugin);
-      else void worker.unload();
+      if (plugin) return worker.refresh(plugin);
+      // Gone (removed, renamed, broken): once stopped it leaves the list, unless a call came meanwhile.
+      void worker.unload().then(() => {
+        if (workers.get(pluginId) === worker && worker.holdsNothing()) workers.delete(pluginId);
+      });
     },
     stop() {
       stopped ??= (async () => {
