@@ -1354,6 +1354,8 @@ describe('mockttp patch: raw-upstream-body', () => {
         response.socket!.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${BIG}\r\n\r\n`), BODY, Buffer.from('HTTP/1.1 200 OK\r\n\r\njunk')]));
         return;
       }
+      // A revalidation's 304 may repeat the length of the body it stands for, and has no body.
+      if (path === '/not-modified') return void response.writeHead(304, { 'content-length': String(BIG) }).end();
       response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(path === '/small' ? SMALL : BIG) });
       if (path === '/dies') return void response.write(BODY.subarray(0, BIG / 2), () => setTimeout(() => response.socket?.destroy(), 20));
       response.end(path === '/small' ? BODY.subarray(0, SMALL) : BODY);
@@ -1398,14 +1400,16 @@ describe('mockttp patch: raw-upstream-body', () => {
     }
     // A site that breaks off such a body: the client's response is cut short, never complete.
     await assert.rejects(viaProxy(proxy, `${upstream.url}/dies`), /aborted|socket hang up|ECONNRESET/);
-    // A smaller body goes through the parser as before, and its connection to the site is reused.
+    // A smaller body goes through the parser as before, and its connection to the site is reused;
+    // so is a 304's, which declared a big length for a body it does not have (helper-82).
     const before = connections;
+    assert.equal((await viaProxy(proxy, `${upstream.url}/not-modified`)).status, 304);
     for (let i = 0; i < 2; i += 1) {
       const { exchange, parsed: bytes } = await download('/small');
       assert.ok(exchange.body.equals(BODY.subarray(0, SMALL)), 'the small body arrived byte for byte');
       assert.ok(bytes >= SMALL, 'the parser read the small body');
     }
-    assert.equal(connections - before, 1, 'both small bodies came over one connection to the site');
+    assert.equal(connections - before, 1, 'the 304 and both small bodies came over one connection to the site');
   });
 });
 
