@@ -1392,11 +1392,16 @@ describe('mockttp patch: raw-upstream-body', () => {
       const exchange = await viaProxy(proxy, `${upstream.url}${path}`);
       return { exchange, parsed };
     };
-    for (const path of ['/plain', '/staged', '/overlong']) {
+    // After such a body the connection to the site serves the next request, unless the site sent
+    // more than it declared.
+    for (const [path, reused] of [['/plain', true], ['/staged', true], ['/overlong', false]] as const) {
       const { exchange, parsed: bytes } = await download(path);
       assert.equal(exchange.status, 200, path);
       assert.ok(exchange.body.equals(BODY), `${path}: the body arrived byte for byte (${exchange.body.length} of ${BIG} bytes)`);
       assert.ok(bytes < MiB, `${path}: the parser was given ${(bytes / MiB).toFixed(1)} MiB of a ${BIG / MiB} MiB body`);
+      const before = connections;
+      assert.ok((await viaProxy(proxy, `${upstream.url}/small`)).body.equals(BODY.subarray(0, SMALL)), `${path}: the next body arrived whole`);
+      assert.equal(connections - before, reused ? 0 : 1, `${path}: ${reused ? 'the next request reused the connection' : 'the next request took a new connection'}`);
     }
     // A site that breaks off such a body: the client's response is cut short, never complete.
     await assert.rejects(viaProxy(proxy, `${upstream.url}/dies`), /aborted|socket hang up|ECONNRESET/);
