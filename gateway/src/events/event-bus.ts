@@ -39,22 +39,18 @@ export interface EventBusOptions {
 export function createEventBus(options: EventBusOptions = {}): EventBus {
   const general = createRingBuffer<GatewayEvent>(options.history ?? 500);
   const activity = createRingBuffer<GatewayEvent>(options.activityHistory ?? 500);
-  const listeners = new Set<(event: GatewayEvent) => void>();
-  const closers = new Map<(event: GatewayEvent) => void, () => void>();
+  /** Each listener, with what it runs when the bus closes. */
+  const listeners = new Map<(event: GatewayEvent) => void, (() => void) | undefined>();
   let closed = false;
-  const unsubscribe = (listener: (event: GatewayEvent) => void) => {
-    listeners.delete(listener);
-    closers.delete(listener);
-  };
   return {
     emit(input) {
       const event = { ...input, time: new Date().toISOString() } as GatewayEvent;
       (ACTIVITY_TYPES.has(event.type) ? activity : general).push(event);
-      for (const listener of listeners) {
+      for (const listener of listeners.keys()) {
         try {
           listener(event);
         } catch {
-          unsubscribe(listener);
+          listeners.delete(listener);
         }
       }
     },
@@ -63,16 +59,14 @@ export function createEventBus(options: EventBusOptions = {}): EventBus {
         onClose?.();
         return () => undefined;
       }
-      listeners.add(listener);
-      if (onClose) closers.set(listener, onClose);
-      return () => unsubscribe(listener);
+      listeners.set(listener, onClose);
+      return () => listeners.delete(listener);
     },
     close() {
       closed = true;
-      const ending = [...closers.values()];
+      const ending = [...listeners.values()];
       listeners.clear();
-      closers.clear();
-      for (const onClose of ending) onClose();
+      for (const onClose of ending) onClose?.();
     },
     recent: () => [...general.toArray(), ...activity.toArray()],
   };

@@ -25,10 +25,10 @@ export interface CallLimits {
   site?: string | undefined;
 }
 
-/** Something that can answer a plugin's request: the worker manager (local) or the cloud relay. */
 /** What the local backend is told of a call: a page's site, which it charges the crashes the call may cause (workers/site-crashes.ts). */
 export const localCallLimits = (caller: Caller | undefined): CallLimits | undefined => (caller?.kind === 'page' ? { site: siteOf(caller.origin) } : undefined);
 
+/** Something that can answer a plugin's request: the worker manager (local) or the cloud relay. */
 export interface InferenceBackend {
   /**
    * Answers one call. `onChunk`, when given, receives partial results as they are produced
