@@ -16,11 +16,12 @@ export interface PatchTestRun {
  * Runs gateway/src/proxy/mockttp-patch.test.ts in a test run of its own: on another Node binary,
  * or against another copy of mockttp (`env`), for the tests that check the patch tests themselves.
  */
-export async function runPatchTests(node: string, env: NodeJS.ProcessEnv): Promise<PatchTestRun> {
+export async function runPatchTests(node: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<PatchTestRun> {
   // Without NODE_TEST_CONTEXT the child is a test run of its own, not a file of this one.
   const { NODE_TEST_CONTEXT: _ignored, ...childEnv } = env;
-  // A test that hangs there (a request the unpatched proxy never answers) fails, not the whole run.
-  const child = spawn(node, ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-timeout=60000', PATCH_TEST], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A run that hangs there (a request the unpatched proxy never answers) ends, not the whole run.
+  // The runner applies this to the file as a whole: what has not finished by then is cancelled.
+  const child = spawn(node, ['--import', 'tsx', '--test', '--test-reporter=tap', `--test-timeout=${timeoutMs}`, PATCH_TEST], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let tap = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (tap += chunk.toString()));
