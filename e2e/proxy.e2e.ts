@@ -13,6 +13,7 @@ import { NAVIGATION_HEADERS, proxiedRequest, withoutInjection } from './support/
 import { startTestSite, type TestSite } from './support/test-site.js';
 import { ENCODED_PAGES, HTML_FRAGMENT, JSON_BODY, LARGE_BYTES, LATE_META_CHARSET_TEXT, NO_TYPE_TEXT, SAVED_HTML, TEXT_TYPE_LAST_BODY, bodyMetaCharsetPage, encodedPage, lateMetaCharsetPage, startProxyTestSite } from './sites/proxy-test-site.js';
 import { goto } from './support/navigate.js';
+import type { HydrationRecord } from './sites/react-ssr-page.js';
 import { PLUGIN_FREE_HEADER } from '../gateway/src/proxy/plugin-free-load.js';
 
 const FIXTURE_PLUGINS = join(REPO_ROOT, 'e2e/fixtures/plugins');
@@ -184,9 +185,21 @@ test.describe('injection rules (nonce mode)', () => {
   test("no script of AiPlugs is left in the page's head when its own deferred scripts run (React's hydrateRoot(document) threw its server render away over one)", async () => {
     const page = await open('nonce', '/hydrating');
     await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
-    // What the page's deferred script (where a framework hydrates) found in the head; the plugin's style sheet stays.
-    expect(await page.evaluate(() => (window as Window & { __head?: string[] }).__head)).toEqual(['LINK marker', 'TITLE', 'SCRIPT']);
+    // What the page's deferred script (where a framework hydrates) found in the head: its own first, then the plugin's style sheet.
+    expect(await page.evaluate(() => (window as Window & { __head?: string[] }).__head)).toEqual(['TITLE', 'SCRIPT', 'LINK marker']);
     expect(await page.evaluate(() => document.querySelectorAll('script[data-aiplugs], script[data-aiplugs-plugin]').length)).toBe(0);
+  });
+
+  test("a React 18 page that hydrates its whole document keeps its server render and the plugin's style sheet (a style sheet first in its head made React render it all again, without the sheet)", async () => {
+    const page = await open('nonce', '/react-ssr');
+    await expect.poll(() => page.evaluate(() => (window as Window & { __hydration?: HydrationRecord }).__hydration?.done ?? false)).toBe(true);
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    expect(await page.evaluate(() => (window as Window & { __hydration?: HydrationRecord }).__hydration?.errors)).toEqual([]);
+    // The node the server rendered is the one on the page, not one React made again.
+    expect(await page.evaluate(() => (document.getElementById('server-rendered') as (HTMLElement & { __fromServer?: boolean }) | null)?.__fromServer ?? false)).toBe(true);
+    expect(await page.evaluate(() => [...document.head.children].map((element) => element.tagName))).toEqual(['META', 'TITLE', 'SCRIPT', 'SCRIPT', 'SCRIPT', 'LINK']);
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--aiplugs-marker').trim())).toBe('injected');
+    await page.close();
   });
 
   test('the policy the page gets still blocks what the site blocked', async () => {

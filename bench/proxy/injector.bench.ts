@@ -28,7 +28,7 @@ import { MiB, REPO } from './harness.js';
 /** The last commit with the previous injector (main before issue #12 point 6). */
 const PREVIOUS_COMMIT = 'ec6e1e1';
 /** What the proxy injects into a page with no plugins: the inline runtime (~33 KB) with its config. */
-const MARKUP = buildInjectionMarkup([], { version: '0.0.0', apiPort: 5000, bridgeBase: '/__aiplugs/cap/bench-capability-token', nonce: 'bench-nonce' });
+const { markup: MARKUP } = buildInjectionMarkup([], { version: '0.0.0', apiPort: 5000, bridgeBase: '/__aiplugs/cap/bench-capability-token', nonce: 'bench-nonce' });
 const MAX_HEAD_BYTES = MiB;
 
 interface PreviousModules {

@@ -1,6 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { respond, startTestSite, type Handler, type TestSite } from '../support/test-site.js';
+import { reactSsrRoutes } from './react-ssr-page.js';
 
 export const JSON_BODY = '{"ok":true,"text":"caf\u00e9 \u2603","n":[1,2,3]}';
 export const HTML_FRAGMENT = '<!doctype html><html><head><title>fragment</title></head><body>fragment</body></html>';
@@ -137,6 +138,7 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       // A page that hydrates where a framework would: its deferred script records what its head holds then.
       '/hydrating': html({}, '<!doctype html><html><head><title>hydrating</title><script defer src="/hydrate.js"></script></head><body><h1>hydrating</h1></body></html>'),
       '/hydrate.js': respond(200, { 'content-type': 'text/javascript' }, `window.__head = [...document.head.children].map((element) => [element.tagName, element.dataset.aiplugs || element.dataset.aiplugsPlugin || ''].join(' ').trim());`),
+      ...reactSsrRoutes(),
       '/download-link': html({}, page('download link', '', '<a id="save" href="/saved.html" download>save</a>')),
       '/saved.html': html({}, SAVED_HTML),
       '/no-type': respond(200, {}, page('no type')),

@@ -28,15 +28,25 @@ export async function proxiedRequest(proxyUrl: string, caCertPath: string, url: 
 /** Headers Chromium sends for a top-level navigation. */
 export const NAVIGATION_HEADERS = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'sec-fetch-dest': 'document', 'sec-fetch-mode': 'navigate' };
 
-/** The injected markup is one contiguous run starting with the runtime (inline plugin scripts never hold `</script`); returns the body without it. */
+/**
+ * The body without what the proxy injected: one contiguous run starting with the runtime (inline
+ * plugin scripts never hold `</script`), and the plugins' style sheets, one run at the head's end.
+ * `injected` is the two runs, in document order.
+ */
 export function withoutInjection(body: Buffer): { rest: Buffer; injected: string } {
   const text = body.toString('latin1');
   const marker = text.indexOf('data-aiplugs="runtime"');
   if (marker < 0) return { rest: body, injected: '' };
   const start = text.lastIndexOf('<script', marker);
-  const pattern = /<script[^>]*data-aiplugs="runtime"[\s\S]*?<\/script>(?:<link [^>]*href="\/__aiplugs\/[^"]*">|<script[^>]* src="\/__aiplugs\/[^"]*"><\/script>|<script[^>]* data-aiplugs-plugin="[^"]*">[\s\S]*?<\/script>)*/y;
+  const pattern = /<script[^>]*data-aiplugs="runtime"[\s\S]*?<\/script>(?:<script[^>]* src="\/__aiplugs\/[^"]*"><\/script>|<script[^>]* data-aiplugs-plugin="[^"]*">[\s\S]*?<\/script>)*/y;
   pattern.lastIndex = start;
-  const match = pattern.exec(text);
-  const end = start + (match?.[0].length ?? 0);
-  return { rest: Buffer.concat([body.subarray(0, start), body.subarray(end)]), injected: text.slice(start, end) };
+  const end = start + (pattern.exec(text)?.[0].length ?? 0);
+  const styles = /(?:<link rel="stylesheet"[^>]* data-aiplugs-plugin="[^"]*" href="\/__aiplugs\/[^"]*"\/?>)+/g;
+  styles.lastIndex = end;
+  const sheets = styles.exec(text);
+  const runs: Array<[number, number]> = sheets ? [[start, end], [sheets.index, sheets.index + sheets[0].length]] : [[start, end]];
+  const kept = [0, ...runs.flat(), body.length];
+  const rest: Buffer[] = [];
+  for (let at = 0; at < kept.length; at += 2) rest.push(body.subarray(kept[at], kept[at + 1]));
+  return { rest: Buffer.concat(rest), injected: runs.map(([from, to]) => text.slice(from, to)).join('') };
 }

@@ -134,7 +134,8 @@ describe('document plan', () => {
     const body = ['<!doctype html><ht', 'ml><he', 'ad><title>t</title></he', 'ad><body>', 'x'.repeat(1000), '</body>'];
     const out = (await run(plan, body.map((part) => Buffer.from(part)))).toString();
     assert.ok(out.startsWith('<!doctype html><html><head><script data-aiplugs="runtime">(function (AIPLUGS_PAGE_CONFIG) {'));
-    assert.ok(out.endsWith(`<title>t</title></head><body>${'x'.repeat(1000)}</body>`));
+    // The plugin's style sheet goes last in the head, after the page's own head content.
+    assert.match(out, new RegExp(`<title>t</title><link rel="stylesheet" data-aiplugs-plugin="demo" href="/__aiplugs/cap/[^/"]+/api/plugins/demo/files/ui\\.css"></head><body>${'x'.repeat(1000)}</body>$`));
   });
 
   it('gives up waiting for a head at the cap and injects at the best point so far', async () => {
@@ -208,11 +209,11 @@ describe('document plan', () => {
     const strip = planner('strip', [match], 1024)({ url: 'https://a.test/', statusCode: 200, headers: html });
     assert.ok(strip);
     // The Content-Type names the charset: the markup need not wait for the <meta charset>.
-    assert.match((await run(strip, [Buffer.from(head)])).toString(), /^<html><head><script [^]*<\/script><meta charset="utf-8"><title>t<\/title>$/);
+    assert.match((await run(strip, [Buffer.from(head)])).toString(), /^<html><head><script [^]*<\/script><meta charset="utf-8"><title>t<\/title><link rel="stylesheet" data-aiplugs-plugin="demo" href="[^"]+\/ui\.css">$/);
     const nonce = planner('nonce', [match], 1024)({ url: 'https://a.test/', statusCode: 200, headers: html });
     assert.ok(nonce);
     const out = (await run(nonce, [Buffer.from(head)])).toString();
     const value = /nonce="([^"]+)"/.exec(out)?.[1];
-    assert.ok(out.endsWith(`<meta id="csp" http-equiv="Content-Security-Policy" content="script-src 'self' 'nonce-${value}'"><title>t</title>`), out);
+    assert.ok(out.includes(`<meta id="csp" http-equiv="Content-Security-Policy" content="script-src 'self' 'nonce-${value}'"><title>t</title><link rel="stylesheet" nonce="${value}" data-aiplugs-plugin="demo"`), out);
   });
 });

@@ -4,7 +4,7 @@ import { compileContentScript } from '../plugins/url-matcher.js';
 import type { ContentScript } from '../plugins/manifest-schema.js';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { allowAiPlugsInHeader } from './csp-policy.js';
-import { createDocumentTemplates } from './document-templates.js';
+import { createDocumentTemplates, type InjectionBytes } from './document-templates.js';
 import { buildInjectionMarkup } from './injection-markup.js';
 
 function matchOf(id: string, revision: string, scripts: Array<Partial<ContentScript>>, inline: Record<string, string> = {}): PluginMatch {
@@ -14,13 +14,14 @@ function matchOf(id: string, revision: string, scripts: Array<Partial<ContentScr
 }
 
 const options = (bridgeBase: string, nonce?: string) => ({ version: '1.2.3', apiPort: 5000, bridgeBase, nonce });
+const asText = ({ markup, styles }: InjectionBytes) => ({ markup: markup.toString('latin1'), styles: styles.toString('latin1') });
 
 describe('document templates', () => {
   it('fill in the same markup as building it for each document, with each document its own bridge base and nonce', () => {
     const templates = createDocumentTemplates();
     const matches = [matchOf('a', 'r1', [{ js: ['start.js'], css: ['ui.css'], run_at: 'document_start' }, { js: ['idle.js'] }]), matchOf('b&"', 'r1', [{ js: ['end one.js'], run_at: 'document_end' }])];
     for (const [base, nonce] of [['/__aiplugs/cap/AAA.bbb', 'bm9uY2Ux+/=='], ['/__aiplugs/cap/CCC.ddd', 'b3RoZXI='], ['/__aiplugs/cap/EEE.fff', undefined]] as const) {
-      assert.equal(templates.markup(matches, options(base, nonce)).toString('latin1'), buildInjectionMarkup(matches, options(base, nonce)));
+      assert.deepEqual(asText(templates.markup(matches, options(base, nonce))), buildInjectionMarkup(matches, options(base, nonce)));
     }
   });
 
@@ -28,10 +29,10 @@ describe('document templates', () => {
     const templates = createDocumentTemplates();
     const before = [matchOf('a', 'r1', [{ js: ['old.js'], run_at: 'document_start' }])];
     const after = [matchOf('a', 'r2', [{ js: ['new.js'], run_at: 'document_start' }])];
-    assert.match(templates.markup(before, options('/b', 'n')).toString('latin1'), /old\.js/);
-    const changed = templates.markup(after, options('/b', 'n')).toString('latin1');
-    assert.equal(changed, buildInjectionMarkup(after, options('/b', 'n')));
-    assert.doesNotMatch(changed, /old\.js/);
+    assert.match(asText(templates.markup(before, options('/b', 'n'))).markup, /old\.js/);
+    const changed = asText(templates.markup(after, options('/b', 'n')));
+    assert.deepEqual(changed, buildInjectionMarkup(after, options('/b', 'n')));
+    assert.doesNotMatch(changed.markup, /old\.js/);
   });
 
   it('follow a config change (version, API port, nonce on or off, Web AI grant, plugins the gateway cannot serve, XHTML, inline scripts)', () => {
@@ -50,7 +51,7 @@ describe('document templates', () => {
       options('/b', 'n'),
     ];
     for (const variant of variants) {
-      assert.equal(templates.markup(matches, variant).toString('latin1'), buildInjectionMarkup(matches, variant));
+      assert.deepEqual(asText(templates.markup(matches, variant)), buildInjectionMarkup(matches, variant));
     }
   });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { PluginMatch } from '../plugins/plugin-registry.js';
 import { allowAiPlugsInHeader, type CspContext } from './csp-policy.js';
-import { buildInjectionMarkup, type MarkupOptions } from './injection-markup.js';
+import { buildInjectionMarkup, type InjectionMarkup, type MarkupOptions } from './injection-markup.js';
 
 /** Per-document values go into these holes; random per process, ASCII letters and digits only, so no escaping changes them. */
 const HOLE = randomBytes(12).toString('hex');
@@ -27,6 +27,12 @@ const encode = (template: Template): EncodedTemplate => template.map((part) => (
 
 const fillBytes = (template: EncodedTemplate, bridgeBase: string, nonce: string): Buffer =>
   Buffer.concat(template.map((part) => (part === 'bridge' ? Buffer.from(bridgeBase, 'latin1') : part === 'nonce' ? Buffer.from(nonce, 'latin1') : part)));
+
+const templateBytes = (template: EncodedTemplate): number => template.reduce((bytes, part) => bytes + (typeof part === 'string' ? 0 : part.length), 0);
+
+/** A document's injection (injection-markup.ts) in bytes. */
+export type InjectionBytes = { [Part in keyof InjectionMarkup]: Buffer };
+type InjectionTemplates = { [Part in keyof InjectionMarkup]: EncodedTemplate };
 
 /** Policies (and markups) seen: bounded, since both come from what pages and plugins send. */
 const MAX_ENTRIES = 256;
@@ -53,7 +59,7 @@ function matchKey(matches: PluginMatch[]): string {
 
 export interface DocumentTemplates {
   /** `buildInjectionMarkup(matches, options)` as bytes, built once per plugin set and options, filled per document. */
-  markup(matches: PluginMatch[], options: MarkupOptions): Buffer;
+  markup(matches: PluginMatch[], options: MarkupOptions): InjectionBytes;
   /** `allowAiPlugsInHeader(value, context)`, parsed once per policy and origin, filled with each document's nonce. */
   cspHeader(value: string, context: CspContext): string;
 }
@@ -65,18 +71,22 @@ export interface DocumentTemplates {
  */
 export function createDocumentTemplates(): DocumentTemplates {
   // lru-cache: the byte bound, with the least recently used markup going first.
-  const markups = new LRUCache<string, EncodedTemplate>({
+  const markups = new LRUCache<string, InjectionTemplates>({
     max: MAX_ENTRIES,
     maxSize: MAX_MARKUP_BYTES,
-    sizeCalculation: (template) => template.reduce((bytes, part) => bytes + (typeof part === 'string' ? 0 : part.length), 1),
+    sizeCalculation: ({ markup, styles }) => templateBytes(markup) + templateBytes(styles) + 1,
   });
   const policies = new LRUCache<string, Template>({ max: MAX_ENTRIES });
   return {
     markup(matches, options) {
       const nonced = options.nonce !== undefined;
       const key = `${options.version}\n${options.apiPort}\n${nonced}\n${options.xml === true}\n${options.inlineStart === true}\n${options.unavailable?.join(',') ?? ''}\n${JSON.stringify(options.webAi ?? null)}\n${matchKey(matches)}`;
-      const template = remember(markups, key, () => encode(buildInjectionMarkup(matches, { ...options, bridgeBase: BRIDGE_HOLE, nonce: nonced ? NONCE_HOLE : undefined }).split(HOLES)));
-      return fillBytes(template, options.bridgeBase, options.nonce ?? '');
+      const template = remember(markups, key, () => {
+        const { markup, styles } = buildInjectionMarkup(matches, { ...options, bridgeBase: BRIDGE_HOLE, nonce: nonced ? NONCE_HOLE : undefined });
+        return { markup: encode(markup.split(HOLES)), styles: encode(styles.split(HOLES)) };
+      });
+      const filled = (part: EncodedTemplate) => fillBytes(part, options.bridgeBase, options.nonce ?? '');
+      return { markup: filled(template.markup), styles: filled(template.styles) };
     },
     cspHeader(value, context) {
       const template = remember(policies, `${context.origin}\n${value}`, () => allowAiPlugsInHeader(value, { ...context, nonce: NONCE_HOLE }).split(HOLES));

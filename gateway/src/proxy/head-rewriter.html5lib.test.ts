@@ -16,17 +16,27 @@ type Element = DefaultTreeAdapterMap['element'];
 
 const FIXTURES = new URL('../../../test/fixtures/html5lib/', import.meta.url);
 const MARK = 'data-aiplugs-test';
-/** Shaped like the real markup: blocking script, stylesheet, deferred script. */
-const MARKUP = `<script ${MARK} src="/__aiplugs/runtime.js"></script><link ${MARK} rel="stylesheet" href="/__aiplugs/a.css"><script ${MARK} defer src="/__aiplugs/a.js"></script>`;
+/** Shaped like the real markup: blocking script, deferred script; and the stylesheet at the head's end. */
+const MARKUP = `<script ${MARK} src="/__aiplugs/runtime.js"></script><script ${MARK} defer src="/__aiplugs/a.js"></script>`;
+const HEAD_END = `<link ${MARK} rel="stylesheet" href="/__aiplugs/a.css">`;
 
-/**
- * Documents that no insertion can leave unchanged, each with the reason. Reviewed one by one:
- * anything not listed here must come out identical.
- */
 const ENDS_IN_LEADING_COMMENT =
   'the document ends inside its first comment (or bogus comment), which the tokenizer emits at the end of the input: ' +
   'nothing can follow it, so the markup must go before it, and the comment moves from the document into the head';
+// The scan reads a <noscript> in the head as text, as browsers with scripting on do (plugins run only there).
+const NOSCRIPT_READ_WITH_SCRIPTING_ON =
+  "with scripting off, a <noscript> in the head holds markup, and the end of the head as scripting on reads it lies in a comment or element inside it: the style sheet goes there";
+/**
+ * Documents that no insertion can leave unchanged (or, named with a scripting flag, not with that
+ * flag), each with the reason. Reviewed one by one: anything not listed here must come out identical.
+ */
 const CANNOT_BE_FAITHFUL: Record<string, string> = {
+  'tests16#85 scripting off': NOSCRIPT_READ_WITH_SCRIPTING_ON, // "<!doctype html><noscript><!--<noscript></noscript>--></noscript>"
+  'tests16#87 scripting off': NOSCRIPT_READ_WITH_SCRIPTING_ON, // "<!doctype html><noscript><!--</noscript>X<noscript>--></noscript>"
+  'tests16#89 scripting off': NOSCRIPT_READ_WITH_SCRIPTING_ON, // "<!doctype html><noscript><iframe></noscript>X"
+  'tests16#182 scripting off': NOSCRIPT_READ_WITH_SCRIPTING_ON, // "<noscript><!--<noscript></noscript>--></noscript>"
+  'tests16#184 scripting off': NOSCRIPT_READ_WITH_SCRIPTING_ON, // "<noscript><!--</noscript>X<noscript>--></noscript>"
+  'tests16#186 scripting off': NOSCRIPT_READ_WITH_SCRIPTING_ON, // "<noscript><iframe></noscript>X"
   'tests1#39': ENDS_IN_LEADING_COMMENT, // "</#"
   'tests1#40': ENDS_IN_LEADING_COMMENT, // "<?"
   'tests1#41': ENDS_IN_LEADING_COMMENT, // "<?#"
@@ -76,7 +86,7 @@ function randomChunks(bytes: Buffer, seed: number): Buffer[] {
 }
 
 async function inject(chunks: Buffer[]): Promise<Buffer> {
-  return buffer(Readable.from(chunks).pipe(new HeadRewriter({ maxHeadBytes: 1 << 20, markup: MARKUP, rewriteMetaCsp: (policy) => policy })));
+  return buffer(Readable.from(chunks).pipe(new HeadRewriter({ maxHeadBytes: 1 << 20, markup: MARKUP, headEnd: HEAD_END, rewriteMetaCsp: (policy) => policy })));
 }
 
 function isOurs(node: Node): boolean {
@@ -111,6 +121,13 @@ function dump(node: Node, depth = 0, lines: string[] = []): string[] {
   return lines;
 }
 
+/** Whether the parser puts the injected style sheet into the head (not the body, not another element's text). */
+function styleSheetInHead(html: string): boolean {
+  const root = parse(html).childNodes.find((node): node is Element => node.nodeName === 'html');
+  const head = root?.childNodes.find((node): node is Element => node.nodeName === 'head');
+  return (head?.childNodes ?? []).some((node) => node.nodeName === 'link' && isOurs(node));
+}
+
 const tree = (html: string, scripting: boolean) => dump(parse(html, { scriptingEnabled: scripting })).join('\n');
 
 describe('injection keeps every html5lib document faithful', () => {
@@ -119,7 +136,7 @@ describe('injection keeps every html5lib document faithful', () => {
   const stale = new Set<string>();
   let checked = 0;
 
-  it(`parses to the same DOM apart from the added nodes, at every chunking (${cases.length} documents)`, async () => {
+  it(`parses to the same DOM apart from the added nodes, with the style sheet in the head, at every chunking (${cases.length} documents)`, async () => {
     for (const [index, testCase] of cases.entries()) {
       const bytes = Buffer.from(testCase.data, 'utf8');
       const whole = await inject([bytes]);
@@ -127,12 +144,14 @@ describe('injection keeps every html5lib document faithful', () => {
         assert.ok((await inject(chunks)).equals(whole), `${testCase.id}: output depends on chunking`);
       }
       assert.ok(whole.includes(MARKUP), `${testCase.id}: no markup injected`);
+      if (!styleSheetInHead(whole.toString('utf8'))) failures.push(`${testCase.id}: the style sheet is not in the head ${JSON.stringify(testCase.data)}`);
       for (const scripting of testCase.scripting) {
         const expected = tree(bytes.toString('utf8'), scripting);
         const actual = tree(whole.toString('utf8'), scripting);
         checked += 1;
-        if (testCase.id in CANNOT_BE_FAITHFUL) {
-          if (actual === expected) stale.add(testCase.id);
+        const exempt = [testCase.id, `${testCase.id} scripting ${scripting ? 'on' : 'off'}`].find((key) => key in CANNOT_BE_FAITHFUL);
+        if (exempt) {
+          if (actual === expected) stale.add(exempt);
           continue;
         }
         if (actual !== expected) failures.push(`${testCase.id} (scripting ${scripting ? 'on' : 'off'}) ${JSON.stringify(testCase.data)}\n--- expected\n${expected}\n--- actual\n${actual}`);

@@ -12,6 +12,8 @@ export interface HeadRewriterOptions {
   maxHeadBytes: number;
   /** The markup to inject: ASCII, or its bytes; opaque here. */
   markup: string | Buffer;
+  /** Markup for the end of the head, after the page's own head content (head-scanner.ts). */
+  headEnd?: string | Buffer;
   /** Maps each CSP meta tag's policy to its replacement, or null to remove the tag. */
   rewriteMetaCsp: MetaCspRewrite;
   /** The Content-Type names an encoding browsers honour: no waiting for a `<meta charset>` (head-scanner). */
@@ -64,6 +66,7 @@ export class HeadRewriter extends Transform {
     this.scanner = new HeadScanner({
       maxBytes: options.maxHeadBytes,
       markup: options.markup,
+      headEnd: options.headEnd ?? '',
       rewriteMetaCsp: options.rewriteMetaCsp,
       transportCharset: options.transportCharset ?? false,
       xml: options.xml ?? false,

@@ -4,6 +4,7 @@ import { HeadScanner, PRESCAN_BYTES } from './head-scanner.js';
 import type { ByteEdit } from './meta-csp.js';
 
 const MARKUP = '<!--X-->';
+const HEAD_END = '<!--END-->';
 
 interface ScanOptions {
   chunkSize?: number;
@@ -11,6 +12,7 @@ interface ScanOptions {
   rewrite?: (policy: string) => string | null;
   xml?: boolean;
   transportCharset?: boolean;
+  headEnd?: boolean;
 }
 
 const newScanner = (options: ScanOptions) =>
@@ -20,6 +22,7 @@ const newScanner = (options: ScanOptions) =>
     rewriteMetaCsp: options.rewrite ?? ((policy) => policy),
     ...(options.xml ? { xml: true } : {}),
     ...(options.transportCharset ? { transportCharset: true } : {}),
+    ...(options.headEnd ? { headEnd: HEAD_END } : {}),
   });
 
 /** The edits for a whole document, fed `chunkSize` bytes at a time (0: in one piece). */
@@ -178,6 +181,82 @@ describe('HeadScanner: where the markup goes', () => {
   it('gives up at maxBytes and injects at the best point so far', () => {
     const edits = scan(`<!doctype html><!--${'x'.repeat(100)}-->`, { maxBytes: 64, chunkSize: 10 });
     assert.deepEqual(edits, [{ start: '<!doctype html>'.length, end: '<!doctype html>'.length, text: MARKUP }]);
+  });
+});
+
+describe("HeadScanner: the head's end (the plugins' style sheets)", () => {
+  /** Where the head's end goes, the same at every chunking; and the markup still goes where it did without it. */
+  const headEndAt = (html: string, options: ScanOptions = {}) => {
+    const places = [0, 1, 3, 7].map((chunkSize) => {
+      const edits = scan(html, { ...options, chunkSize, headEnd: true });
+      assert.deepEqual(
+        edits.filter((edit) => edit.text !== HEAD_END),
+        scan(html, { ...options, chunkSize }),
+      );
+      const ends = edits.filter((edit) => edit.text === HEAD_END);
+      assert.equal(ends.length, 1);
+      assert.ok(edits.indexOf(ends[0]!) > edits.findIndex((edit) => edit.text === MARKUP), 'after the markup, in document order');
+      return ends[0]!.start;
+    });
+    assert.equal(new Set(places).size, 1, `${JSON.stringify(html)}: ${places.join(', ')}`);
+    return places[0];
+  };
+
+  it('goes before </head>, after all of the head the page wrote', () => {
+    const html = '<!doctype html><html><head><title>t</title><script>if (a </head> b) {}</script><style>p{}</style><!-- </head> --></head><body>x';
+    assert.equal(headEndAt(html), html.lastIndexOf('</head>'));
+  });
+
+  it('without </head>: before the token that starts the body (text, an element, </body>), past every head element', () => {
+    for (const [html, marker] of [
+      ['<html><head><title>t</title><link rel=x>Hello', 'Hello'],
+      ['<head><meta charset="utf-8"><div>x</div>', '<div>'],
+      ['<title>t</title>\n<body class=a>', '<body'],
+      ['<head><title>t</title></body>', '</body>'],
+      ['<!doctype html><p>no head at all', '<p>'],
+    ] as const) {
+      assert.equal(headEndAt(html), before(html, marker), html);
+    }
+  });
+
+  it('before a <template> in the head, whose contents the scan does not follow', () => {
+    const html = '<head><title>t</title><template><title>u</title></template></head>';
+    assert.equal(headEndAt(html), before(html, '<template>'));
+  });
+
+  it('when the document or the bytes to read end in the head: at the last point outside any token or element text', () => {
+    assert.equal(headEndAt('<head><title>t</title><script>var a = "</scr'), 22, 'before the unclosed script');
+    assert.equal(headEndAt('<head><title>t</title><meta name=x content="y'), 22, 'before the unfinished tag');
+    const long = `<head><title>t</title><script>${'x'.repeat(200)}</script><meta name=a>`;
+    assert.equal(headEndAt(long, { maxBytes: 100 }), before(long, '<script>'));
+    assert.equal(headEndAt('<head><title>t</title>'), 22);
+  });
+
+  it('with a <meta charset> still to come, after the body started: the markup goes before the body and the head end with it', () => {
+    const html = '<title>t</title><b>bold</b><meta charset="utf-8"><p>text</p>';
+    assert.equal(headEndAt(html), before(html, '<b>'));
+  });
+
+  it('keeps a <meta charset> after </head> where browsers look for it: a copy goes in front of the markup, since the head end pushes the original along', () => {
+    const html = '<!doctype html><html><head><title>t</title></head>\n<meta charset="utf-8"><body>';
+    for (const chunkSize of [0, 1, 5]) {
+      const edits = scan(html, { chunkSize, headEnd: true });
+      assert.deepEqual(
+        edits.map((edit) => [edit.start, String(edit.text)]),
+        [
+          [after(html, '<head>'), `<meta charset="utf-8"/>${MARKUP}`],
+          [before(html, '</head>'), HEAD_END],
+        ],
+      );
+    }
+  });
+
+  it('holds back only what it could still go in front of: the head streams token by token', () => {
+    const scanner = newScanner({ headEnd: true, transportCharset: true });
+    scanner.write(Buffer.from('<head><title>t</title><script>var a = 1;'));
+    assert.equal(scanner.settled, 22, 'not the text of a script it could not go inside');
+    scanner.write(Buffer.from('</script><link rel=x'));
+    assert.equal(scanner.settled, before('<head><title>t</title><script>var a = 1;</script><link', '<link'));
   });
 });
 

@@ -31,6 +31,13 @@
  * root, a DOCTYPE with an internal subset, a CDATA section before the head…) is left untouched:
  * markup before the root or inside a DOCTYPE makes the whole document an XML parse error.
  *
+ * The `headEnd` markup (the plugins' style sheets) goes last in the head: just before `</head>`,
+ * or before the token that starts the body without one. A page that hydrates its whole document
+ * (React 18's `hydrateRoot(document)`) finds its own nodes where its server render put them, and
+ * tolerates extra ones after them; one of ours ahead of them made it throw that render away, and our
+ * style sheet with it. When the scan stops before the head's end (`maxBytes`, the end of the
+ * document), it goes at the last point outside any token or element text.
+ *
  * CSP meta tags count only as children of the head: the scan follows the document to where the
  * body starts (or a `<template>`, whose contents it does not follow) and no further.
  */
@@ -46,6 +53,8 @@ export interface HeadScannerOptions {
   maxBytes: number;
   /** The markup to insert: ASCII, or its bytes; opaque here. */
   markup: string | Buffer;
+  /** Markup for the end of the head (see above); none when empty. */
+  headEnd?: string | Buffer;
   rewriteMetaCsp: MetaCspRewrite;
   /**
    * The response's Content-Type names an encoding browsers honour (a label of the Encoding
@@ -121,6 +130,8 @@ export class HeadScanner implements TokenHandler {
   private readonly tokenizer = new HtmlTokenizer(this);
   private mode: Mode = 'beforeHtml';
   private injected = false;
+  /** `headEnd` is still to be placed. */
+  private headEndPending: boolean;
   /** While looking for a `<meta charset>` past the first point the markup could go: that point. */
   private fallback: number | null = null;
   /** A script or `<base>` came after `fallback`: the markup stays there, a charset found goes in front of it. */
@@ -136,6 +147,7 @@ export class HeadScanner implements TokenHandler {
   constructor(private readonly options: HeadScannerOptions) {
     this.xhtml = options.xml ? new XhtmlProlog() : null;
     this.prescan = !options.transportCharset && !options.xml;
+    this.headEndPending = (options.headEnd?.length ?? 0) > 0;
   }
 
   /** Set when the document is to pass through untouched: nothing was or will be edited. */
@@ -157,7 +169,8 @@ export class HeadScanner implements TokenHandler {
   get settled(): number {
     if (this.mode === 'done') return Infinity;
     if (this.fallback !== null) return this.fallback;
-    if (!this.injected) return this.tokenizer.boundary;
+    // Until the head's end is placed, bytes pass on only up to where it could still go.
+    if (!this.injected || this.headEndPending) return this.tokenizer.insertionPoint;
     const open = this.tokenizer.openStartTag;
     return open >= 0 ? open : this.tokenizer.position;
   }
@@ -214,7 +227,7 @@ export class HeadScanner implements TokenHandler {
     if (this.xhtml && this.mode === 'beforeHtml') return this.refuse();
     if (this.mode === 'beforeHtml' || this.mode === 'beforeHead') this.decide(at);
     // Text is "anything else" from here to the body: the body starts.
-    this.bodyStarts();
+    this.bodyStarts(at);
   }
 
   markup(start: number, end: number, kind: MarkupKind): void {
@@ -247,7 +260,7 @@ export class HeadScanner implements TokenHandler {
         return this.inHead(tag);
       case 'afterHead':
         if (tag.name === 'html' || tag.name === 'head' || BACK_INTO_HEAD.has(tag.name)) return this.inHead(tag);
-        this.bodyStarts();
+        this.bodyStarts(tag.start);
         return this.charsetInBody(tag);
       case 'charsetInBody':
         return this.charsetInBody(tag);
@@ -266,15 +279,17 @@ export class HeadScanner implements TokenHandler {
       this.decide(start);
       this.mode = 'inHead';
     }
-    if (this.mode === 'inHead' && name === 'head') this.mode = 'afterHead';
-    else if (name !== 'head') this.bodyStarts();
+    if (this.mode === 'inHead' && name === 'head') {
+      this.placeHeadEnd(start);
+      this.mode = 'afterHead';
+    } else if (name !== 'head') this.bodyStarts(start);
   }
 
   private inHead(tag: StartTag): ContentModel {
     const model = HEAD_CONTENT[tag.name];
     if (tag.name === 'template' || model === undefined) {
       // <template> contents are not the head's children; anything else starts the body.
-      this.bodyStarts();
+      this.bodyStarts(tag.start);
       return this.charsetInBody(tag);
     }
     if (MUST_FOLLOW_MARKUP.has(tag.name) && this.fallback !== null) this.pinned = true;
@@ -303,10 +318,12 @@ export class HeadScanner implements TokenHandler {
   }
 
   /**
-   * The body starts at this token: nothing from here on is edited. While a `<meta charset>` in the
-   * prescan bytes could still decide the encoding, the search for one goes on (`charsetInBody`).
+   * The body starts at the token at `at`: nothing from there on is edited, and the head's end goes
+   * in front of it. While a `<meta charset>` in the prescan bytes could still decide the encoding,
+   * the search for one goes on (`charsetInBody`).
    */
-  private bodyStarts(): void {
+  private bodyStarts(at: number): void {
+    this.placeHeadEnd(at);
     if (this.fallback === null) return this.finish();
     this.mode = 'charsetInBody';
   }
@@ -329,6 +346,15 @@ export class HeadScanner implements TokenHandler {
 
   private stopLookingForCharset(): void {
     if (this.fallback !== null) this.injectAt(this.fallback);
+  }
+
+  /** Edits are in document order: this one starts after every edit decided so far (the markup, if still to come, goes in front of it). */
+  private placeHeadEnd(at: number): void {
+    if (!this.headEndPending) return;
+    this.headEndPending = false;
+    // A `<meta charset>` still to come lies past it, and would be pushed along by it: a copy goes in front of the markup.
+    if (this.fallback !== null) this.pinned = true;
+    this.edits.push({ start: at, end: at, text: this.options.headEnd ?? '' });
   }
 
   private injectAt(at: number, prefix: string | null = null): void {
@@ -363,6 +389,7 @@ export class HeadScanner implements TokenHandler {
     // An XHTML document whose root element never started (or was cut off at maxBytes).
     if (this.xhtml && this.mode === 'beforeHtml') return this.refuse();
     if (!this.injected && this.fallback === null) this.injectAt(this.tokenizer.boundary);
+    this.placeHeadEnd(this.tokenizer.insertionPoint);
     this.finish();
   }
 }

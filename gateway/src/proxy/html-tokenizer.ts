@@ -160,6 +160,8 @@ export class HtmlTokenizer {
   private valueFrom = -1;
   /** Tag whose end tag closes the current RCDATA/RAWTEXT/script data. */
   private rawName = '';
+  /** Where the start tag of that element began, while its end tag has not been read (-1 after). */
+  private rawStart = -1;
   /** How much of `rawName` (or "script", when double-escaping) the letters read so far match; -1 once they cannot. */
   private matched = 0;
 
@@ -168,6 +170,14 @@ export class HtmlTokenizer {
   /** The end of the last whole token (or whitespace) in data: where a caller may insert without splitting one. */
   get boundary(): number {
     return this.lastBoundary;
+  }
+
+  /**
+   * Where markup may go without landing in a token or in an element's text: `boundary`, or, while
+   * the text of a `<script>`, `<style>`, `<title>`… is read, before that element.
+   */
+  get insertionPoint(): number {
+    return this.rawStart >= 0 ? this.rawStart : this.lastBoundary;
   }
 
   /** Where the start tag being read (or a `<` that may begin one) began, or -1. */
@@ -625,12 +635,15 @@ export class HtmlTokenizer {
     this.attribute = null;
     this.valueFrom = -1;
     if (this.isEndTag) {
+      // In an element's text, the only end tag read is the one that closes it.
+      this.rawStart = -1;
       this.handler.endTag(this.tagName, this.tokenStart, end);
       return;
     }
     const model = this.handler.startTag({ name: this.tagName, start: this.tokenStart, end, selfClosing, attributes: this.attributes });
     if (model !== 'data') {
       this.rawName = this.tagName;
+      this.rawStart = this.tokenStart;
       this.state = model === 'script' ? S.Script : S.Raw;
     }
   }

@@ -39,14 +39,21 @@ function runtimeElement(config: PageRuntimeConfig, nonce: string, xml: boolean):
   return `<script${nonce} data-aiplugs="runtime">${xml ? `//<![CDATA[\n${code}\n//]]>` : code}</script>`;
 }
 
+/** What one document gets: `markup` at a single point early in its head, `styles` at the head's end. */
+export interface InjectionMarkup {
+  markup: string;
+  styles: string;
+}
+
 /**
- * Everything injected into one document, as one ASCII string placed at a single point early in
- * the head: the runtime first (inline, with this page's config), then styles, then scripts by `run_at`:
+ * Everything injected into one document, as ASCII strings. The markup goes at a single point early
+ * in the head: the runtime first (inline, with this page's config), then scripts by `run_at`:
  * `document_start` as blocking scripts (run before any page script; inline where the options and
  * the plugin's file allow, see plugins/inline-scripts.ts, so they cost the page no request), `document_end`
  * as `defer` (after parsing, before DOMContentLoaded), `document_idle` loaded by the runtime afterwards.
+ * The plugins' style sheets go last in the head, after the page's own (head-scanner.ts says why).
  */
-export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOptions): string {
+export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOptions): InjectionMarkup {
   const nonce = attr('nonce', options.nonce);
   const scripts = matches.flatMap(({ plugin, scripts: contentScripts }) => contentScripts.map((script) => ({ plugin, script })));
   const xml = options.xml === true;
@@ -74,5 +81,5 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
     ...(options.unavailable?.length ? { unavailable: options.unavailable } : {}),
     ...(options.webAi ? { webai: options.webAi } : {}),
   };
-  return [runtimeElement(config, nonce, xml), ...styles, ...startTags, ...endTags].join('');
+  return { markup: [runtimeElement(config, nonce, xml), ...startTags, ...endTags].join(''), styles: styles.join('') };
 }
