@@ -40,7 +40,9 @@ export type PassThroughReason = Extract<SkipReason, 'unsupported-charset' | 'uns
  * A stream that injects markup into a document's head and rewrites its CSP meta tags while the
  * bytes flow: each byte is scanned once (head-scanner), and only bytes whose fate is still open
  * are held back — the tag being read, or, near the top, up to a `<meta charset>` that may still
- * come — never more than `maxHeadBytes`. Past the head every chunk passes straight through.
+ * come; with a head end to place, also the comment or the element text (a `<script>`'s, say) being
+ * read, which it cannot go inside — never more than `maxHeadBytes`. Past the head every chunk
+ * passes straight through.
  *
  * @example
  *   Readable.from(chunks).pipe(new HeadRewriter({ maxHeadBytes: 1 << 20, markup: '<script src=/x></script>', rewriteMetaCsp: () => null }));
@@ -66,7 +68,7 @@ export class HeadRewriter extends Transform {
     this.scanner = new HeadScanner({
       maxBytes: options.maxHeadBytes,
       markup: options.markup,
-      headEnd: options.headEnd ?? '',
+      ...(options.headEnd ? { headEnd: options.headEnd } : {}),
       rewriteMetaCsp: options.rewriteMetaCsp,
       transportCharset: options.transportCharset ?? false,
       xml: options.xml ?? false,

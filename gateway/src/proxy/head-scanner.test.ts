@@ -202,9 +202,9 @@ describe("HeadScanner: the head's end (the plugins' style sheets)", () => {
     return places[0];
   };
 
-  it('goes before </head>, after all of the head the page wrote', () => {
-    const html = '<!doctype html><html><head><title>t</title><script>if (a </head> b) {}</script><style>p{}</style><!-- </head> --></head><body>x';
-    assert.equal(headEndAt(html), html.lastIndexOf('</head>'));
+  it('goes before the body, after all of the head the page wrote, and what the parser still puts into the head after </head>', () => {
+    const html = '<!doctype html><html><head><title>t</title><script>if (a </head> b) {}</script><style>p{}</style><!-- </head> --></head>\n<link rel=stylesheet href=late.css><!-- c --><body>x';
+    assert.equal(headEndAt(html), before(html, '<body>'));
   });
 
   it('without </head>: before the token that starts the body (text, an element, </body>), past every head element', () => {
@@ -237,16 +237,26 @@ describe("HeadScanner: the head's end (the plugins' style sheets)", () => {
     assert.equal(headEndAt(html), before(html, '<b>'));
   });
 
-  it('keeps a <meta charset> after </head> where browsers look for it: a copy goes in front of the markup, since the head end pushes the original along', () => {
-    const html = '<!doctype html><html><head><title>t</title></head>\n<meta charset="utf-8"><body>';
+  it('keeps a <meta charset> in the body where browsers look for it: a copy goes in front of the markup, since the head end pushes the original along', () => {
+    const html = '<!doctype html><html><head><title>t</title></head>\n<img src=a.png><meta charset="utf-8"><p>';
     for (const chunkSize of [0, 1, 5]) {
       const edits = scan(html, { chunkSize, headEnd: true });
       assert.deepEqual(
         edits.map((edit) => [edit.start, String(edit.text)]),
         [
           [after(html, '<head>'), `<meta charset="utf-8"/>${MARKUP}`],
-          [before(html, '</head>'), HEAD_END],
+          [before(html, '<img'), HEAD_END],
         ],
+      );
+    }
+  });
+
+  it('in XHTML, goes with the markup: what HTML reads as the end of a script can be inside a CDATA section for XML', () => {
+    const doc = '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>t</title><script>//<![CDATA[\nvar s = "</script>";\n//]]></script></head><body/></html>';
+    for (const chunkSize of [0, 1, 7]) {
+      assert.deepEqual(
+        scan(doc, { chunkSize, xml: true, headEnd: true }).map((edit) => [edit.start, String(edit.text)]),
+        [[after(doc, '<head>'), MARKUP + HEAD_END]],
       );
     }
   });

@@ -31,12 +31,14 @@
  * root, a DOCTYPE with an internal subset, a CDATA section before the head…) is left untouched:
  * markup before the root or inside a DOCTYPE makes the whole document an XML parse error.
  *
- * The `headEnd` markup (the plugins' style sheets) goes last in the head: just before `</head>`,
- * or before the token that starts the body without one. A page that hydrates its whole document
- * (React 18's `hydrateRoot(document)`) finds its own nodes where its server render put them, and
- * tolerates extra ones after them; one of ours ahead of them made it throw that render away, and our
- * style sheet with it. When the scan stops before the head's end (`maxBytes`, the end of the
- * document), it goes at the last point outside any token or element text.
+ * The `headEnd` markup (the plugins' style sheets) goes last in the head: just before the token
+ * that starts the body (after `</head>` and what the parser still puts into the head after it). A
+ * page that hydrates its whole document (React 18's `hydrateRoot(document)`) finds its own nodes
+ * where its server render put them, and tolerates extra ones after them; one of ours ahead of them
+ * made it throw that render away, and our style sheet with it. When the scan stops before the
+ * body (`maxBytes`, the end of the document), it goes at the last point outside any token or
+ * element text. In XHTML it goes with the markup: past that point, tokens are not checked against
+ * XML's, and a place HTML's tokens call outside a script can be inside XML's CDATA section.
  *
  * CSP meta tags count only as children of the head: the scan follows the document to where the
  * body starts (or a `<template>`, whose contents it does not follow) and no further.
@@ -117,8 +119,9 @@ function declaredCharset(tag: StartTag): string | null {
 /** The declaration again as `<meta charset="…"/>` (valid HTML and XHTML), if its label is a plain encoding name. */
 const charsetCopy = (label: string): string | null => (/^[A-Za-z0-9._:-]{1,40}$/.test(label) ? `<meta charset="${label}"/>` : null);
 
-const prefixed = (prefix: string, markup: string | Buffer): string | Buffer =>
-  typeof markup === 'string' ? prefix + markup : Buffer.concat([Buffer.from(prefix, 'latin1'), markup]);
+const bytes = (text: string | Buffer): Buffer => (typeof text === 'string' ? Buffer.from(text, 'latin1') : text);
+const joined = (first: string | Buffer, second: string | Buffer): string | Buffer =>
+  typeof first === 'string' && typeof second === 'string' ? first + second : Buffer.concat([bytes(first), bytes(second)]);
 
 /**
  * @example
@@ -130,8 +133,10 @@ export class HeadScanner implements TokenHandler {
   private readonly tokenizer = new HtmlTokenizer(this);
   private mode: Mode = 'beforeHtml';
   private injected = false;
-  /** `headEnd` is still to be placed. */
-  private headEndPending: boolean;
+  /** What goes at the first point: the options' markup (with the head end, in XHTML). */
+  private readonly insertion: string | Buffer;
+  /** The head end still to be placed, or null. */
+  private headEnd: string | Buffer | null;
   /** While looking for a `<meta charset>` past the first point the markup could go: that point. */
   private fallback: number | null = null;
   /** A script or `<base>` came after `fallback`: the markup stays there, a charset found goes in front of it. */
@@ -147,7 +152,9 @@ export class HeadScanner implements TokenHandler {
   constructor(private readonly options: HeadScannerOptions) {
     this.xhtml = options.xml ? new XhtmlProlog() : null;
     this.prescan = !options.transportCharset && !options.xml;
-    this.headEndPending = (options.headEnd?.length ?? 0) > 0;
+    const headEnd = options.headEnd?.length ? options.headEnd : null;
+    this.insertion = options.xml && headEnd ? joined(options.markup, headEnd) : options.markup;
+    this.headEnd = options.xml ? null : headEnd;
   }
 
   /** Set when the document is to pass through untouched: nothing was or will be edited. */
@@ -170,7 +177,7 @@ export class HeadScanner implements TokenHandler {
     if (this.mode === 'done') return Infinity;
     if (this.fallback !== null) return this.fallback;
     // Until the head's end is placed, bytes pass on only up to where it could still go.
-    if (!this.injected || this.headEndPending) return this.tokenizer.insertionPoint;
+    if (!this.injected || this.headEnd !== null) return this.tokenizer.insertionPoint;
     const open = this.tokenizer.openStartTag;
     return open >= 0 ? open : this.tokenizer.position;
   }
@@ -279,10 +286,8 @@ export class HeadScanner implements TokenHandler {
       this.decide(start);
       this.mode = 'inHead';
     }
-    if (this.mode === 'inHead' && name === 'head') {
-      this.placeHeadEnd(start);
-      this.mode = 'afterHead';
-    } else if (name !== 'head') this.bodyStarts(start);
+    if (this.mode === 'inHead' && name === 'head') this.mode = 'afterHead';
+    else if (name !== 'head') this.bodyStarts(start);
   }
 
   private inHead(tag: StartTag): ContentModel {
@@ -350,18 +355,18 @@ export class HeadScanner implements TokenHandler {
 
   /** Edits are in document order: this one starts after every edit decided so far (the markup, if still to come, goes in front of it). */
   private placeHeadEnd(at: number): void {
-    if (!this.headEndPending) return;
-    this.headEndPending = false;
+    if (this.headEnd === null) return;
     // A `<meta charset>` still to come lies past it, and would be pushed along by it: a copy goes in front of the markup.
     if (this.fallback !== null) this.pinned = true;
-    this.edits.push({ start: at, end: at, text: this.options.headEnd ?? '' });
+    this.edits.push({ start: at, end: at, text: this.headEnd });
+    this.headEnd = null;
   }
 
   private injectAt(at: number, prefix: string | null = null): void {
     this.fallback = null;
     this.pinned = false;
     this.injected = true;
-    const edit = { start: at, end: at, text: prefix ? prefixed(prefix, this.options.markup) : this.options.markup };
+    const edit = { start: at, end: at, text: prefix ? joined(prefix, this.insertion) : this.insertion };
     // CSP meta edits found while looking for a charset lie before or after it; an insertion goes
     // before a replacement that starts at the same offset.
     const index = this.edits.findIndex((other) => other.start >= at);
