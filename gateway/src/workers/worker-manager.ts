@@ -5,6 +5,7 @@ import type { CallLimits, InferenceBackend } from '../inference/inference-router
 import type { LoadedPlugin } from '../plugins/plugin-registry.js';
 import { backendCommand, UnsupportedBackendError } from './backend-command.js';
 import { createCrashPolicy, type CrashPolicy, type CrashPolicyOptions } from './crash-policy.js';
+import { callsByCaller, callToDisplace, CallerTurns, type Caller } from './fair-share.js';
 import type { TreeUsage } from './process-usage.js';
 import { createResourceWatchdog, type ResourceWatchdog } from './resource-watchdog.js';
 import { createSiteCrashes, type SiteCrashes } from './site-crashes.js';
@@ -152,6 +153,7 @@ class PluginWorker {
   process: WorkerProcess | null = null;
   readonly queue: Job[] = [];
   readonly inFlight = new Set<Job>();
+  private readonly turns = new CallerTurns();
   served = 0;
   startedAt: number | null = null;
   lastError: string | null = null;
@@ -230,7 +232,7 @@ class PluginWorker {
     if (site !== undefined && this.siteCrashes.refuses(site, Date.now())) throw workerErrors.failedForSite(this.id);
     if (signal.aborted) throw workerErrors.cancelled();
     const capacity = this.settings.concurrency + this.settings.queueSize;
-    if (this.inFlight.size + this.queue.length >= capacity) throw workerErrors.busy(this.id, capacity);
+    if (this.inFlight.size + this.queue.length >= capacity && !this.makeRoomFor(site, capacity)) throw workerErrors.busy(this.id, capacity);
     // A quarter of the places stays for other sites: one site sending slow calls filled them all,
     // and every other site got worker_busy for as long as its calls took (helper-80). A page's own
     // burst (Promise.all over a few calls) still fits in the rest.
@@ -259,6 +261,22 @@ class PluginWorker {
     for (const job of this.queue) if (job.site === site) count += 1;
     for (const job of this.inFlight) if (job.site === site && !job.settled) count += 1;
     return count;
+  }
+
+  /** All places are taken: a caller holding fewer than another frees one of its waiting places (fair-share.ts). */
+  private makeRoomFor(site: Caller, capacity: number): boolean {
+    const displaced = callToDisplace(this.queue, callsByCaller([...this.queue, ...this.inFlight]), site);
+    if (!displaced) return false;
+    this.queue.splice(this.queue.indexOf(displaced), 1);
+    this.finish(displaced, { error: workerErrors.busy(this.id, capacity) });
+    return true;
+  }
+
+  /** The next waiting call, by turns of their callers. */
+  private takeNext(): Job {
+    const [job] = this.queue.splice(this.turns.next(this.queue), 1);
+    this.turns.served(job!.site, this.queue);
+    return job!;
   }
 
   private finish(job: Job, outcome: { result: unknown } | { error: Error }): void {
@@ -291,7 +309,7 @@ class PluginWorker {
     const worker = this.process;
     if (worker && this.state === 'ready') {
       if (this.restartIfStale(worker)) return;
-      while (this.queue.length > 0 && this.inFlight.size < this.settings.concurrency) this.dispatch(worker, this.queue.shift()!);
+      while (this.queue.length > 0 && this.inFlight.size < this.settings.concurrency) this.dispatch(worker, this.takeNext());
       return;
     }
     if (worker || this.starting || this.stopping) return; // it will pump again when that settles
