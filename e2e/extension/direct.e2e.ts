@@ -9,6 +9,7 @@ import type { TestSite } from '../support/test-site.js';
 import { badgeText, EXTENSION_ID, FIXTURE_PLUGINS, keepScreenshot, launchWithExtension, openPopup, pairThroughPopup, tabIdOf, type ExtensionBrowser } from './support/extension-browser.js';
 import { startExtensionSite } from './support/extension-site.js';
 import { goto } from '../support/navigate.js';
+import type { HydrationRecord } from '../sites/react-ssr-page.js';
 
 /**
  * The extension without the proxy in the way: Chromium connects to sites directly (no CA
@@ -84,6 +85,17 @@ test('with proxy routing off a page still gets its plugins, through the fallback
   await expect(popup.locator('li[data-plugin="marker-start"]')).toHaveAttribute('data-state', 'running');
   await keepScreenshot(popup, 'popup-fallback-tab');
   await popup.close();
+  await page.close();
+});
+
+test("a React 18 page that hydrates its whole document keeps its server render and the plugin's style sheet in the fallback too (one put in the head as the page began made React render it all again, without the sheet)", async () => {
+  const page = await browser.context.newPage();
+  await goto(page, `${site.origin}/react-ssr-streamed`);
+  await expect.poll(() => page.evaluate(() => (window as Window & { __hydration?: HydrationRecord }).__hydration?.done ?? false)).toBe(true);
+  await expect(page.locator('html')).toHaveAttribute('data-run-marker-start', '1');
+  expect(await page.evaluate(() => (window as Window & { __hydration?: HydrationRecord }).__hydration?.errors)).toEqual([]);
+  expect(await page.evaluate(() => (document.getElementById('server-rendered') as (HTMLElement & { __fromServer?: boolean }) | null)?.__fromServer ?? false)).toBe(true);
+  await expect.poll(() => page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--marker-start-style').trim())).toBe('on');
   await page.close();
 });
 

@@ -53,8 +53,17 @@ export function reactSsrRoutes(): Record<string, Handler> {
   const { renderToString } = require('react-dom/server') as ReactDomServer;
   const App = new Function('React', `${APP}; return App;`)(React) as () => unknown;
   const script = (body: string | Buffer): Handler => respond(200, { 'content-type': 'text/javascript' }, body);
+  const document = `<!DOCTYPE html>${renderToString(React.createElement(App))}`;
   return {
-    '/react-ssr': respond(200, { 'content-type': 'text/html; charset=utf-8' }, `<!DOCTYPE html>${renderToString(React.createElement(App))}`),
+    '/react-ssr': respond(200, { 'content-type': 'text/html; charset=utf-8' }, document),
+    // The same, its head sent in two parts a moment apart, as a server that streams its render does:
+    // what arrives meanwhile finds the head begun and not yet ended.
+    '/react-ssr-streamed': (_request, response) => {
+      const cut = document.indexOf('<title>');
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.write(document.slice(0, cut));
+      setTimeout(() => response.end(document.slice(cut)), 300);
+    },
     '/react/react.js': script(umd('react', 'react.production.min.js')),
     '/react/react-dom.js': script(umd('react-dom', 'react-dom.production.min.js')),
     '/react/app.js': script(HYDRATE),

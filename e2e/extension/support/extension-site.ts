@@ -1,4 +1,5 @@
 import { respond, startTestSite, type Handler, type TestSite } from '../../support/test-site.js';
+import { reactSsrRoutes } from '../../sites/react-ssr-page.js';
 
 const html = (title: string, body: string, head = '') => `<!doctype html><html><head><title>${title}</title>${head}</head><body>${body}</body></html>`;
 const HTML = { 'content-type': 'text/html; charset=utf-8' };
@@ -85,6 +86,7 @@ const spaPage: Handler = (request, response) => {
 
 export const extensionSiteRoutes: Record<string, Handler> = {
   '/plain': respond(200, HTML, html('Plain page', '<h1>plain</h1>', '<script src="/page.js"></script>')),
+  ...reactSsrRoutes(),
   '/page.js': respond(200, JS, 'window.__pageScriptRan = true; window.__runsBeforePage = window.__e2e ? window.__e2e.runs.length : 0;'),
   '/spa.js': respond(200, JS, SPA_SCRIPT),
   '/strict': respond(200, STRICT_HEADERS, STRICT_PAGE),

@@ -68,7 +68,31 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
     }
     if (nonce) element.nonce = nonce;
     element.setAttribute('data-aiplugs-plugin', pluginId);
-    dom.appendChild(parent(), element);
+    afterHead(() => {
+      if (states.get(pluginId)?.state !== 'stopped') dom.appendChild(parent(), element);
+    });
+  }
+
+  /**
+   * Runs `callback` once the parser has left the head (the body exists), or at once. A style sheet
+   * added while the head is being parsed sits ahead of the page's head nodes still to come, and a
+   * page that hydrates its whole document (React 18's `hydrateRoot(document)`) threw its server
+   * render away over it, and the sheet with it; the proxy puts its sheets at the head's end for the
+   * same reason (head-scanner.ts). The observer's callback runs at the parser's next microtask
+   * checkpoint, before the page renders or runs another script.
+   */
+  function afterHead(callback: () => void): void {
+    const headDone = () => document.body !== null || document.readyState !== 'loading';
+    if (headDone()) return callback();
+    const check = () => {
+      if (!headDone()) return;
+      observer.disconnect();
+      document.removeEventListener('readystatechange', check);
+      callback();
+    };
+    const observer = new dom.MutationObserver(check);
+    observer.observe(document, { childList: true, subtree: true });
+    document.addEventListener('readystatechange', check);
   }
 
   // An inline script runs synchronously when inserted, unless the page's CSP forbids it: the
