@@ -25,13 +25,16 @@ export function callsByCaller(calls: Iterable<SharedCall>): Map<Caller, number> 
 /**
  * With every place taken, the waiting call that gives way to one from `caller`: the newest of the
  * caller holding most, when that caller holds at least two more than `caller` (then the two never
- * take a place back and forth). Undefined when none should.
+ * take a place back and forth). Undefined when none should. A page's call never takes one of the
+ * user's own: a site could otherwise end the user's work by calling. Running calls are never taken,
+ * so as many sites as there are places, one call each, still fill them.
  */
 export function callToDisplace<T extends SharedCall>(queue: readonly T[], counts: ReadonlyMap<Caller, number>, caller: Caller): T | undefined {
   let chosen: T | undefined;
   let most = (counts.get(caller) ?? 0) + 1;
   for (let index = queue.length - 1; index >= 0; index -= 1) {
     const call = queue[index]!;
+    if (call.site === undefined && caller !== undefined) continue;
     const held = counts.get(call.site) ?? 0;
     if (held > most) [chosen, most] = [call, held];
   }
@@ -43,20 +46,28 @@ const REMEMBERED_CALLERS = 256;
 
 /**
  * Round robin over callers: the next call to run is the oldest waiting one of the caller served
- * longest ago (or never), so a caller's backlog waits its turn instead of holding everyone's.
+ * longest ago, so a caller's backlog waits its turn instead of holding everyone's. A caller not
+ * served yet counts from when it came: counted as never served, new site names (free to a page's
+ * owner, `*.github.io`) went ahead of a site that had waited, for ever once names were forgotten.
  */
 export class CallerTurns {
   private readonly lastServed = new Map<Caller, number>();
   private turn = 0;
+
+  /** A call of `caller` joined `queue`: a caller not known yet counts as served now. */
+  arrived(caller: Caller, queue: readonly SharedCall[]): void {
+    if (this.lastServed.has(caller)) return;
+    this.lastServed.set(caller, this.turn);
+    this.forgetIdle(queue, caller);
+  }
 
   /** Index in `queue` of the call to run next (queue not empty). */
   next(queue: readonly SharedCall[]): number {
     let best = 0;
     let oldestTurn = Infinity;
     for (let index = 0; index < queue.length; index += 1) {
-      const served = this.lastServed.get(queue[index]!.site) ?? -1;
+      const served = this.lastServed.get(queue[index]!.site) ?? this.turn;
       if (served < oldestTurn) [best, oldestTurn] = [index, served];
-      if (served === -1) break;
     }
     return best;
   }
@@ -64,6 +75,10 @@ export class CallerTurns {
   served(caller: Caller, queue: readonly SharedCall[]): void {
     this.turn += 1;
     this.lastServed.set(caller, this.turn);
+    this.forgetIdle(queue, caller);
+  }
+
+  private forgetIdle(queue: readonly SharedCall[], caller: Caller): void {
     if (this.lastServed.size <= REMEMBERED_CALLERS) return;
     const waiting = new Set(queue.map((call) => call.site));
     for (const known of this.lastServed.keys()) if (!waiting.has(known) && known !== caller) this.lastServed.delete(known);

@@ -129,29 +129,35 @@ describe("a page's calls that crash a worker", () => {
   test('sites that fill every place together make room for another site, whose call runs at its turn, not after their backlog', async () => {
     const { workers } = manager({ requestTimeoutMs: 60_000 });
     const plugin = await fixturePlugin('node-ops');
-    const outcome = (call: Promise<unknown>) => call.then(() => 'answered', (error: { code?: string }) => error.code);
-    const held = (site: string) => {
-      const stop = new AbortController();
-      // A call that runs until its caller leaves, which frees its place at once.
-      return { stop, outcome: outcome(workers.infer(plugin, { op: 'sleep', ms: 600_000 }, stop.signal, undefined, { site })) };
-    };
+    // Who was answered, in order.
+    const answered: string[] = [];
+    const call = (site: string, ms: number, signal = noSignal()) =>
+      workers.infer(plugin, { op: 'sleep', ms }, signal, undefined, { site }).then(
+        () => {
+          answered.push(site);
+          return 'answered';
+        },
+        (error: { code?: string }) => error.code,
+      );
     // 1 running + 16 queued by default: two sites of one owner take them all, 13 (a site's most) and 4.
-    const first = held('evil-a.test');
+    // The first runs until its caller leaves; the others take a moment each.
+    const stopFirst = new AbortController();
+    const first = call('evil-a.test', 600_000, stopFirst.signal);
     await waitFor(() => workers.status('node-ops')?.inFlight === 1, 'the first call running');
-    const a = Array.from({ length: 12 }, () => held('evil-a.test'));
-    const b = Array.from({ length: 4 }, () => held('evil-b.test'));
+    const stopRest = new AbortController();
+    const a = Array.from({ length: 12 }, () => call('evil-a.test', 300, stopRest.signal));
+    const b = Array.from({ length: 4 }, () => call('evil-b.test', 300, stopRest.signal));
     // Before, every other site got worker_busy until their calls were done.
-    const good = outcome(workers.infer(plugin, { from: 'good' }, noSignal(), undefined, { site: 'good.test' }));
+    const good = call('good.test', 0);
     // The place was the newest waiting one of the site holding most.
-    assert.equal(await a[11]!.outcome, 'worker_busy');
-    // Turns: evil-b's first call (never served) goes next, then good.test's, before evil-a's eleven others.
-    first.stop.abort();
-    await waitFor(() => workers.status('node-ops')?.inFlight === 1 && workers.status('node-ops')?.queued === 15, "evil-b's call running");
-    b[0]!.stop.abort();
-    const deadline = new Promise<string>((resolve) => setTimeout(() => resolve('still waiting'), 10_000).unref());
-    assert.equal(await Promise.race([good, deadline]), 'answered');
-    for (const call of [...a.slice(0, 11), ...b.slice(1)]) call.stop.abort();
-    assert.deepEqual(await Promise.all([first, ...a.slice(0, 11), ...b].map((call) => call.outcome)), Array(16).fill('cancelled'));
+    assert.equal(await a[11], 'worker_busy');
+    stopFirst.abort();
+    assert.equal(await good, 'answered');
+    // By turns: one call of each site that came before it, not evil-a's twelve in arrival order.
+    assert.deepEqual(answered, ['evil-a.test', 'evil-b.test', 'good.test']);
+    stopRest.abort();
+    assert.equal(await first, 'cancelled');
+    await Promise.all([...a, ...b]);
   });
 
   test("count for the plugin when a call of the user's own crashed it: a broken backend still stops", async () => {

@@ -251,6 +251,7 @@ class PluginWorker {
       };
       signal.addEventListener('abort', job.onAbort, { once: true });
       this.queue.push(job);
+      this.turns.arrived(site, this.queue);
       this.pump();
     });
   }

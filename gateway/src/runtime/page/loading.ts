@@ -68,8 +68,11 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
     }
     if (nonce) element.nonce = nonce;
     element.setAttribute('data-aiplugs-plugin', pluginId);
+    // Each run of the plugin gets a new `stops` list: a run that ended (stopped, or restarted) before the head did adds nothing.
+    const run = states.get(pluginId)?.stops;
     afterHead(() => {
-      if (states.get(pluginId)?.state !== 'stopped') dom.appendChild(parent(), element);
+      const plugin = states.get(pluginId);
+      if (plugin && plugin.state !== 'stopped' && plugin.stops === run) dom.appendChild(parent(), element);
     });
   }
 
@@ -82,7 +85,8 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
    * checkpoint, before the page renders or runs another script.
    */
   function afterHead(callback: () => void): void {
-    const headDone = () => document.body !== null || document.readyState !== 'loading';
+    // An XML document (XHTML, SVG) may have no body element at all, and no page hydrates one.
+    const headDone = () => document.body !== null || document.readyState !== 'loading' || document.contentType !== 'text/html';
     if (headDone()) return callback();
     const check = () => {
       if (!headDone()) return;
