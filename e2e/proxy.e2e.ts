@@ -190,17 +190,19 @@ test.describe('injection rules (nonce mode)', () => {
     expect(await page.evaluate(() => document.querySelectorAll('script[data-aiplugs], script[data-aiplugs-plugin]').length)).toBe(0);
   });
 
-  test("a React 18 page that hydrates its whole document keeps its server render and the plugin's style sheet (a style sheet first in its head made React render it all again, without the sheet)", async () => {
-    const page = await open('nonce', '/react-ssr');
-    await expect.poll(() => page.evaluate(() => (window as Window & { __hydration?: HydrationRecord }).__hydration?.done ?? false)).toBe(true);
-    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
-    expect(await page.evaluate(() => (window as Window & { __hydration?: HydrationRecord }).__hydration?.errors)).toEqual([]);
-    // The node the server rendered is the one on the page, not one React made again.
-    expect(await page.evaluate(() => (document.getElementById('server-rendered') as (HTMLElement & { __fromServer?: boolean }) | null)?.__fromServer ?? false)).toBe(true);
-    expect(await page.evaluate(() => [...document.head.children].map((element) => element.tagName))).toEqual(['META', 'TITLE', 'SCRIPT', 'SCRIPT', 'SCRIPT', 'LINK']);
-    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--aiplugs-marker').trim())).toBe('injected');
-    await page.close();
-  });
+  for (const path of ['/react-ssr', '/react-ssr-streamed']) {
+    test(`a React 18 page that hydrates its whole document keeps its server render and the plugin's style sheet, ${path === '/react-ssr' ? 'sent whole' : 'its head sent in two parts'} (a style sheet first in its head made React render it all again, without the sheet)`, async () => {
+      const page = await open('nonce', path);
+      await expect.poll(() => page.evaluate(() => (window as Window & { __hydration?: HydrationRecord }).__hydration?.done ?? false)).toBe(true);
+      await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+      expect(await page.evaluate(() => (window as Window & { __hydration?: HydrationRecord }).__hydration?.errors)).toEqual([]);
+      // The node the server rendered is the one on the page, not one React made again.
+      expect(await page.evaluate(() => (document.getElementById('server-rendered') as (HTMLElement & { __fromServer?: boolean }) | null)?.__fromServer ?? false)).toBe(true);
+      expect(await page.evaluate(() => [...document.head.children].map((element) => element.tagName))).toEqual(['META', 'TITLE', 'SCRIPT', 'SCRIPT', 'SCRIPT', 'LINK']);
+      expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--aiplugs-marker').trim())).toBe('injected');
+      await page.close();
+    });
+  }
 
   test('the policy the page gets still blocks what the site blocked', async () => {
     const response = await proxiedRequest(gateways.nonce!.ready.proxyUrl, gateways.nonce!.ready.caCertPath, `${site.origin}/csp-header`, { headers: NAVIGATION_HEADERS });

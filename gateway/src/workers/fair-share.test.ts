@@ -21,7 +21,7 @@ describe('fair share of a plugin’s places', () => {
     assert.equal(callToDisplace(users, callsByCaller(users), 'page.test'), undefined, 'a page never takes one of the user’s own');
   });
 
-  it('runs waiting calls by turns: the caller served longest ago (or never) first, its oldest call', () => {
+  it('runs waiting calls by turns: the caller served (or come) longest ago first, its oldest call', () => {
     const turns = new CallerTurns();
     const queue = [call('a'), call('a'), call('b'), call(undefined), call('b')];
     queue.forEach((waiting, index) => turns.arrived(waiting.site, queue.slice(0, index + 1)));

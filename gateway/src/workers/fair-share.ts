@@ -41,7 +41,7 @@ export function callToDisplace<T extends SharedCall>(queue: readonly T[], counts
   return chosen;
 }
 
-/** Callers remembered at most: past this, those with nothing waiting are forgotten (they count as never served). */
+/** Callers remembered at most: past this, those with nothing waiting are forgotten (their next call counts as a new caller's). */
 const REMEMBERED_CALLERS = 256;
 
 /**
