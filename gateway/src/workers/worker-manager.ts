@@ -237,7 +237,7 @@ class PluginWorker {
     // and every other site got worker_busy for as long as its calls took (helper-80). A page's own
     // burst (Promise.all over a few calls) still fits in the rest.
     const share = Math.max(1, capacity - Math.max(1, Math.floor(capacity / SITE_SHARE_DIVISOR)));
-    if (site !== undefined && this.callsOf(site) >= share) throw workerErrors.busy(this.id, share, 'this site');
+    if (site !== undefined && (this.callsByCaller().get(site) ?? 0) >= share) throw workerErrors.busy(this.id, share, 'this site');
     return new Promise<unknown>((resolvePromise, rejectPromise) => {
       const job: Job = {
         payload,
@@ -256,17 +256,14 @@ class PluginWorker {
     });
   }
 
-  /** The calls a site's pages have queued or running. */
-  private callsOf(site: string): number {
-    let count = 0;
-    for (const job of this.queue) if (job.site === site) count += 1;
-    for (const job of this.inFlight) if (job.site === site && !job.settled) count += 1;
-    return count;
+  /** The calls each caller has queued or running. */
+  private callsByCaller(): Map<Caller, number> {
+    return callsByCaller([...this.queue, ...this.inFlight]);
   }
 
   /** All places are taken: a caller holding fewer than another frees one of its waiting places (fair-share.ts). */
   private makeRoomFor(site: Caller, capacity: number): boolean {
-    const displaced = callToDisplace(this.queue, callsByCaller([...this.queue, ...this.inFlight]), site);
+    const displaced = callToDisplace(this.queue, this.callsByCaller(), site);
     if (!displaced) return false;
     this.queue.splice(this.queue.indexOf(displaced), 1);
     this.finish(displaced, { error: workerErrors.busy(this.id, capacity) });
