@@ -182,11 +182,11 @@ test.describe('injection rules (nonce mode)', () => {
     await page.close();
   });
 
-  test("no script of AiPlugs is left in the page's head when its own deferred scripts run (React's hydrateRoot(document) threw its server render away over one)", async () => {
+  test("the page's own deferred script (where a framework hydrates) finds its head nodes first and only then AiPlugs' (React's hydrateRoot(document) threw its server render away over one of ours ahead of its own)", async () => {
     const page = await open('nonce', '/hydrating');
     await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
-    // What the page's deferred script (where a framework hydrates) found in the head: its own first, then the plugin's style sheet.
-    expect(await page.evaluate(() => (window as Window & { __head?: string[] }).__head)).toEqual(['TITLE', 'SCRIPT', 'LINK marker']);
+    // The plugin's style sheet and its document_end script (run after the page's) come last; the runtime and the document_start scripts are gone.
+    expect(await page.evaluate(() => (window as Window & { __head?: string[] }).__head)).toEqual(['TITLE', 'SCRIPT', 'LINK marker', 'SCRIPT marker']);
     expect(await page.evaluate(() => document.querySelectorAll('script[data-aiplugs], script[data-aiplugs-plugin]').length)).toBe(0);
   });
 
@@ -203,6 +203,20 @@ test.describe('injection rules (nonce mode)', () => {
       await page.close();
     });
   }
+
+  test("a React 18 page hydrated by an async script while its document is still being parsed keeps its server render: the plugin's document_end script, not run yet, waits after the page's own head nodes", async () => {
+    const page = await open('nonce', '/react-ssr-async');
+    await expect.poll(() => page.evaluate(() => (window as Window & { __hydration?: HydrationRecord }).__hydration?.done ?? false)).toBe(true);
+    // Hydration ran before the parser was done, so before any deferred script.
+    expect(await page.evaluate(() => (window as Window & { __hydration?: HydrationRecord }).__hydration?.readyState)).toBe('loading');
+    expect(await page.evaluate(() => (window as Window & { __hydration?: HydrationRecord }).__hydration?.errors)).toEqual([]);
+    expect(await page.evaluate(() => (document.getElementById('server-rendered') as (HTMLElement & { __fromServer?: boolean }) | null)?.__fromServer ?? false)).toBe(true);
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    expect(await page.evaluate(() => (window as Window).__order)).toContain('end:interactive');
+    expect(await page.evaluate(() => [...document.head.children].map((element) => element.tagName))).toEqual(['META', 'TITLE', 'SCRIPT', 'LINK']);
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--aiplugs-marker').trim())).toBe('injected');
+    await page.close();
+  });
 
   test('the policy the page gets still blocks what the site blocked', async () => {
     const response = await proxiedRequest(gateways.nonce!.ready.proxyUrl, gateways.nonce!.ready.caCertPath, `${site.origin}/csp-header`, { headers: NAVIGATION_HEADERS });

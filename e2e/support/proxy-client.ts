@@ -30,7 +30,8 @@ export const NAVIGATION_HEADERS = { accept: 'text/html,application/xhtml+xml,*/*
 
 /**
  * The body without what the proxy injected: one contiguous run starting with the runtime (inline
- * plugin scripts never hold `</script`), and the plugins' style sheets, one run at the head's end.
+ * plugin scripts never hold `</script`), and the plugins' style sheets and deferred scripts, one run
+ * at the head's end.
  * `injected` is the two runs, in document order.
  */
 export function withoutInjection(body: Buffer): { rest: Buffer; injected: string } {
@@ -41,10 +42,10 @@ export function withoutInjection(body: Buffer): { rest: Buffer; injected: string
   const pattern = /<script[^>]*data-aiplugs="runtime"[\s\S]*?<\/script>(?:<script[^>]* src="\/__aiplugs\/[^"]*"><\/script>|<script[^>]* data-aiplugs-plugin="[^"]*">[\s\S]*?<\/script>)*/y;
   pattern.lastIndex = start;
   const end = start + (pattern.exec(text)?.[0].length ?? 0);
-  const styles = /(?:<link rel="stylesheet"[^>]* data-aiplugs-plugin="[^"]*" href="\/__aiplugs\/[^"]*"\/?>)+/g;
-  styles.lastIndex = end;
-  const sheets = styles.exec(text);
-  const runs: Array<[number, number]> = sheets ? [[start, end], [sheets.index, sheets.index + sheets[0].length]] : [[start, end]];
+  const headEnd = /(?:<link rel="stylesheet"[^>]* data-aiplugs-plugin="[^"]*" href="\/__aiplugs\/[^"]*"\/?>|<script defer(?:="defer")?[^>]* data-aiplugs-plugin="[^"]*" src="\/__aiplugs\/[^"]*"><\/script>)+/g;
+  headEnd.lastIndex = end;
+  const tail = headEnd.exec(text);
+  const runs: Array<[number, number]> = tail ? [[start, end], [tail.index, tail.index + tail[0].length]] : [[start, end]];
   const kept = [0, ...runs.flat(), body.length];
   const rest: Buffer[] = [];
   for (let at = 0; at < kept.length; at += 2) rest.push(body.subarray(kept[at], kept[at + 1]));

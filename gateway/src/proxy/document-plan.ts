@@ -133,7 +133,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
     // A charset the browser honours outranks any <meta charset>: the head need not wait for one.
     const transportCharset = isEncodingLabel(contentType?.charset);
     const capability = options.capabilities.mint({ origin, plugins, session: options.capabilities.newSession(), webai: webAi !== null });
-    const { markup, styles } = templates.markup(matches, {
+    const { markup, headEnd } = templates.markup(matches, {
       webAi,
       version: options.version,
       apiPort: options.apiPort(),
@@ -153,7 +153,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
         new HeadRewriter({
           maxHeadBytes: options.maxHeadBytes,
           markup,
-          headEnd: styles,
+          headEnd,
           rewriteMetaCsp: metaCspRewrite(options.cspMode, context, templates),
           transportCharset,
           xml,

@@ -14,7 +14,7 @@ function matchOf(id: string, revision: string, scripts: Array<Partial<ContentScr
 }
 
 const options = (bridgeBase: string, nonce?: string) => ({ version: '1.2.3', apiPort: 5000, bridgeBase, nonce });
-const asText = ({ markup, styles }: InjectionBytes) => ({ markup: markup.toString('latin1'), styles: styles.toString('latin1') });
+const asText = ({ markup, headEnd }: InjectionBytes) => ({ markup: markup.toString('latin1'), headEnd: headEnd.toString('latin1') });
 
 describe('document templates', () => {
   it('fill in the same markup as building it for each document, with each document its own bridge base and nonce', () => {

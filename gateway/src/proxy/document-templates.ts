@@ -74,7 +74,7 @@ export function createDocumentTemplates(): DocumentTemplates {
   const markups = new LRUCache<string, InjectionTemplates>({
     max: MAX_ENTRIES,
     maxSize: MAX_MARKUP_BYTES,
-    sizeCalculation: ({ markup, styles }) => templateBytes(markup) + templateBytes(styles) + 1,
+    sizeCalculation: ({ markup, headEnd }) => templateBytes(markup) + templateBytes(headEnd) + 1,
   });
   const policies = new LRUCache<string, Template>({ max: MAX_ENTRIES });
   return {
@@ -82,11 +82,11 @@ export function createDocumentTemplates(): DocumentTemplates {
       const nonced = options.nonce !== undefined;
       const key = `${options.version}\n${options.apiPort}\n${nonced}\n${options.xml === true}\n${options.inlineStart === true}\n${options.unavailable?.join(',') ?? ''}\n${JSON.stringify(options.webAi ?? null)}\n${matchKey(matches)}`;
       const template = remember(markups, key, () => {
-        const { markup, styles } = buildInjectionMarkup(matches, { ...options, bridgeBase: BRIDGE_HOLE, nonce: nonced ? NONCE_HOLE : undefined });
-        return { markup: encode(markup.split(HOLES)), styles: encode(styles.split(HOLES)) };
+        const { markup, headEnd } = buildInjectionMarkup(matches, { ...options, bridgeBase: BRIDGE_HOLE, nonce: nonced ? NONCE_HOLE : undefined });
+        return { markup: encode(markup.split(HOLES)), headEnd: encode(headEnd.split(HOLES)) };
       });
       const filled = (part: EncodedTemplate) => fillBytes(part, options.bridgeBase, options.nonce ?? '');
-      return { markup: filled(template.markup), styles: filled(template.styles) };
+      return { markup: filled(template.markup), headEnd: filled(template.headEnd) };
     },
     cspHeader(value, context) {
       const template = remember(policies, `${context.origin}\n${value}`, () => allowAiPlugsInHeader(value, { ...context, nonce: NONCE_HOLE }).split(HOLES));

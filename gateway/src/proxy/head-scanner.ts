@@ -31,14 +31,16 @@
  * root, a DOCTYPE with an internal subset, a CDATA section before the head…) is left untouched:
  * markup before the root or inside a DOCTYPE makes the whole document an XML parse error.
  *
- * The `headEnd` markup (the plugins' style sheets) goes last in the head: just before the token
- * that starts the body (after `</head>` and what the parser still puts into the head after it). A
- * page that hydrates its whole document (React 18's `hydrateRoot(document)`) finds its own nodes
- * where its server render put them, and tolerates extra ones after them; one of ours ahead of them
- * made it throw that render away, and our style sheet with it. When the scan stops before the
- * body (`maxBytes`, the end of the document), it goes at the last point outside any token or
- * element text. In XHTML it goes with the markup: past that point, tokens are not checked against
- * XML's, and a place HTML's tokens call outside a script can be inside XML's CDATA section.
+ * The `headEnd` markup (the plugins' style sheets and deferred scripts) goes last in the head: just
+ * before the token that starts the body (after `</head>` and what the parser still puts into the
+ * head after it). A page that hydrates its whole document (React 18's `hydrateRoot(document)`)
+ * finds its own nodes where its server render put them, and tolerates extra ones after them; one of
+ * ours ahead of them made it throw that render away, and our style sheet with it (a deferred script
+ * of ours is still there when an async page script hydrates before the parser is done). When the
+ * scan stops before the body (`maxBytes`, the end of the document), it goes at the last point
+ * outside any token or element text. In XHTML it goes with the markup: past that point, tokens are
+ * not checked against XML's, and a place HTML's tokens call outside a script can be inside XML's
+ * CDATA section.
  *
  * CSP meta tags count only as children of the head: the scan follows the document to where the
  * body starts (or a `<template>`, whose contents it does not follow) and no further.

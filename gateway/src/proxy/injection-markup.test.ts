@@ -16,9 +16,9 @@ function matchOf(id: string, scripts: Array<Partial<ContentScript>>, inline: Rec
 
 const options = { version: '1.2.3', apiPort: 5000, bridgeBase: '/__aiplugs/cap/T', nonce: 'bm9uY2U=', inlineStart: true };
 
-/** The head's elements as a spec-conforming HTML parser builds them from the markup early in a head, and the styles at its end. */
-function parsedHead({ markup, styles }: InjectionMarkup): Element[] {
-  const document = parse(`<!doctype html><html><head>${markup}<meta name="after">${styles}</head><body></body></html>`);
+/** The head's elements as a spec-conforming HTML parser builds them from the markup early in a head, and the rest at its end. */
+function parsedHead({ markup, headEnd }: InjectionMarkup): Element[] {
+  const document = parse(`<!doctype html><html><head>${markup}<meta name="after">${headEnd}</head><body></body></html>`);
   const html = document.childNodes.find((node): node is Element => node.nodeName === 'html');
   const head = html?.childNodes.find((node): node is Element => node.nodeName === 'head');
   return (head?.childNodes ?? []).filter((node): node is Element => 'tagName' in node);
@@ -32,8 +32,10 @@ describe('injection markup', () => {
     const code = 'window.order = (window.order || []).concat("a");\nif (1 < 2 && "<script>" && "-->") {}\n// ends in a comment';
     const matches = [matchOf('a', [{ js: ['one.js', 'by-url.js', 'dir/two x.js'], css: ['a.css'], run_at: 'document_start' }, { js: ['end.js'], run_at: 'document_end' }, { js: ['idle.js'] }], { 'one.js': code, 'dir/two x.js': '// two', 'end.js': '// end', 'idle.js': '// idle' })];
     const head = parsedHead(buildInjectionMarkup(matches, options));
-    assert.deepEqual(head.map((element) => element.tagName), ['script', 'script', 'script', 'script', 'script', 'meta', 'link'], 'the rest of the head is as it was');
-    const [, one, byUrl, two, end, , link] = head as [Element, Element, Element, Element, Element, Element, Element];
+    // What stays in the document (the style sheet, the deferred script) comes after the page's own head nodes.
+    assert.deepEqual(head.map((element) => element.tagName), ['script', 'script', 'script', 'script', 'meta', 'link', 'script'], 'the rest of the head is as it was');
+    const [, one, byUrl, two, , link, end] = head as [Element, Element, Element, Element, Element, Element, Element];
+    assert.equal(attribute(end, 'defer'), '');
     // Each takes its element out after the file's own last line (a comment there cannot swallow it).
     const gone = ';document.currentScript&&document.currentScript.remove();';
     assert.equal(text(one), `${code}\n${gone}\n//# sourceURL=aiplugs://a/one.js\n`);

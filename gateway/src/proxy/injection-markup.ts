@@ -39,19 +39,21 @@ function runtimeElement(config: PageRuntimeConfig, nonce: string, xml: boolean):
   return `<script${nonce} data-aiplugs="runtime">${xml ? `//<![CDATA[\n${code}\n//]]>` : code}</script>`;
 }
 
-/** What one document gets: `markup` at a single point early in its head, `styles` at the head's end. */
+/** What one document gets: `markup` at a single point early in its head, `headEnd` at the head's end. */
 export interface InjectionMarkup {
   markup: string;
-  styles: string;
+  headEnd: string;
 }
 
 /**
  * Everything injected into one document, as ASCII strings. The markup goes at a single point early
- * in the head: the runtime first (inline, with this page's config), then scripts by `run_at`:
- * `document_start` as blocking scripts (run before any page script; inline where the options and
- * the plugin's file allow, see plugins/inline-scripts.ts, so they cost the page no request), `document_end`
- * as `defer` (after parsing, before DOMContentLoaded), `document_idle` loaded by the runtime afterwards.
- * The plugins' style sheets go last in the head, after the page's own (head-scanner.ts says why).
+ * in the head: the runtime first (inline, with this page's config), then the `document_start`
+ * scripts, blocking (they run before any page script; inline where the options and the plugin's
+ * file allow, see plugins/inline-scripts.ts, so they cost the page no request). Each of these is
+ * gone from the page by the time the parser moves on. What stays in the document goes last in the head, after
+ * the page's own nodes (head-scanner.ts says why): the style sheets, then the `document_end`
+ * scripts as `defer` (after parsing and after the page's own deferred head scripts, before
+ * DOMContentLoaded; an async page script can meet them before they run). `document_idle` files the runtime loads afterwards.
  */
 export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOptions): InjectionMarkup {
   const nonce = attr('nonce', options.nonce);
@@ -81,5 +83,5 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
     ...(options.unavailable?.length ? { unavailable: options.unavailable } : {}),
     ...(options.webAi ? { webai: options.webAi } : {}),
   };
-  return { markup: [runtimeElement(config, nonce, xml), ...startTags, ...endTags].join(''), styles: styles.join('') };
+  return { markup: [runtimeElement(config, nonce, xml), ...startTags].join(''), headEnd: [...styles, ...endTags].join('') };
 }
