@@ -379,6 +379,39 @@ describe('memory a page cannot grow', () => {
       wsSite.close();
     }
   });
+  it("sites' WebSockets each half-way through a huge message hold no more than the budget together", async () => {
+    // One message is held to proxy.max_websocket_message_bytes (100 MiB), but the proxy assembles
+    // each message whole, and nothing bounded the sum over sockets: a site whose page opens eight
+    // sockets and starts a 60 MiB message on each (compressed, so it costs the site ~60 KiB a
+    // socket) grew the gateway by ~960 MB. Now the sockets holding a large unfinished message share
+    // proxy.max_websocket_total_bytes (64 MiB): eight get 8 MiB each, and only one alone may hold 60 MiB.
+    const SOCKETS = 8;
+    const wsSite = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
+    await once(wsSite, 'listening');
+    const port = (wsSite.address() as AddressInfo).port;
+    const fragment = Buffer.alloc(60 * MiB);
+    // The first fragment of a message that never ends.
+    wsSite.on('connection', (socket) => socket.send(fragment, { fin: false, compress: true, binary: true }));
+    const before = await rssMb(gateway.pid);
+    let peak = before;
+    const sampling = setInterval(() => void rssMb(gateway.pid).then((mb) => (peak = Math.max(peak, mb))), 50);
+    const codes: number[] = [];
+    const clients = Array.from({ length: SOCKETS }, () => new WebSocket(`ws://localhost:${port}/`, { createConnection: () => connect(gateway.ready.proxyPort, '127.0.0.1') } as ClientOptions));
+    for (const client of clients) client.once('close', (code) => codes.push(code));
+    try {
+      for (let wait = 0; wait < 100 && codes.length < SOCKETS - 1; wait += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      clearInterval(sampling);
+      peak = Math.max(peak, await rssMb(gateway.pid));
+      assert.ok(peak - before < 200, `gateway RSS grew by ${(peak - before).toFixed(0)} MB holding ${SOCKETS} unfinished messages`);
+      assert.ok(codes.length >= SOCKETS - 1 && codes.every((code) => code === 1009), `sockets closed: ${codes.join(', ') || 'none'} (each as "message too big", all but one at most)`);
+    } finally {
+      clearInterval(sampling);
+      for (const client of clients) client.terminate();
+      for (const socket of wsSite.clients) socket.terminate();
+      wsSite.close();
+    }
+  });
 });
 
 describe('a site refusing a WebSocket', () => {

@@ -100,6 +100,8 @@ export const configSchema = z.strictObject({
     upload_replay_bytes: positiveInt,
     /** Largest WebSocket message relayed between a page and its site, either way; a larger one closes the socket. */
     max_websocket_message_bytes: positiveInt,
+    /** Unfinished WebSocket messages all sites' sockets may hold together: each open socket's share is its message limit. */
+    max_websocket_total_bytes: positiveInt,
   }),
   cloud: z.strictObject({
     base_url: z.preprocess((value) => (value === '' ? null : value), z.url({ protocol: /^https?$/ }).nullable()),

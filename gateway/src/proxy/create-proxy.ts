@@ -62,6 +62,11 @@ export interface ProxyOptions {
   uploadReplayBytes?: number;
   /** Largest WebSocket message relayed between a page and its site (`proxy.max_websocket_message_bytes`); default 100 MiB. */
   maxWebSocketMessageBytes?: number;
+  /**
+   * Unfinished messages all sites' relayed sockets may hold together (`proxy.max_websocket_total_bytes`):
+   * the sides whose unfinished message passed 64 KiB share it equally, each at most the message limit. Default 64 MiB.
+   */
+  maxWebSocketTotalBytes?: number;
   /** Whether injected documents get the Web AI grant (`webai.enabled`), and how their runtime uses it. */
   webAi?: () => WebAiPageConfig | null;
   /** Told of every document decision (injected, or why not) for the activity view. */
@@ -87,6 +92,8 @@ export interface GatewayProxy {
 const DEFAULT_MAX_HEAD_BYTES = 1024 * 1024;
 /** The `ws` default, which mockttp's own side of a relayed socket always had. */
 const DEFAULT_MAX_WEBSOCKET_MESSAGE_BYTES = 100 * 1024 * 1024;
+/** A hostile site's sockets make the proxy hold about twice this (inflated chunks, then their copy). */
+const DEFAULT_MAX_WEBSOCKET_TOTAL_BYTES = 64 * 1024 * 1024;
 /**
  * Nothing of the gateway's reads an upload's replay copy (the bridge streams to the API port, the
  * document rule looks at heads), but an upload keeps it, twice over once read whole, until its
@@ -303,7 +310,11 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
   await server
     .forAnyWebSocket()
     .always()
-    .thenPassThrough({ ...upstream, maxMessageBytes: options.maxWebSocketMessageBytes ?? DEFAULT_MAX_WEBSOCKET_MESSAGE_BYTES });
+    .thenPassThrough({
+      ...upstream,
+      maxMessageBytes: options.maxWebSocketMessageBytes ?? DEFAULT_MAX_WEBSOCKET_MESSAGE_BYTES,
+      maxTotalMessageBytes: options.maxWebSocketTotalBytes ?? DEFAULT_MAX_WEBSOCKET_TOTAL_BYTES,
+    });
   return {
     port: server.port,
     url: `http://${LOOPBACK}:${server.port}`,

@@ -33,6 +33,7 @@ export const MOCKTTP_PATCH_HUNKS = [
   { id: 'upstream-sockets', file: 'dist/rules/http-agents.js', purpose: 'at most 6 upstream sockets per site and downstream connection' },
   { id: 'websocket-limits', file: 'dist/rules/websockets/websocket-step-impls.js', purpose: 'relayed WebSockets have backpressure and a message limit both ways' },
   { id: 'websocket-message-limit', file: 'dist/rules/websockets/websocket-step-definitions.js', purpose: 'relayed WebSocket messages are limited per rule' },
+  { id: 'websocket-total-limit', file: 'dist/rules/websockets/websocket-step-impls.js', purpose: "unfinished WebSocket messages are limited over all of a rule's sockets together" },
   { id: 'url-memo', file: 'dist/util/url.js', purpose: 'URL normalization remembers a few recent URLs, not every one' },
   { id: 'upstream-context', file: 'dist/rules/passthrough-handling.js', purpose: 'one upstream TLS context per trust setting, not per connection' },
   { id: 'ws-capture-head', file: 'dist/server/mockttp-server.js', purpose: "a site's refusal of a WebSocket is relayed, not kept" },

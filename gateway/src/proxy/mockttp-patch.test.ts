@@ -1279,6 +1279,43 @@ describe('mockttp patch: websocket-message-limit', () => {
   });
 });
 
+describe('mockttp patch: websocket-total-limit', () => {
+  it('shares maxTotalMessageBytes between the sockets holding a large unfinished message: one that joins closes those past their new share, and small messages pass', async () => {
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyWebSocket().thenPassThrough({ maxTotalMessageBytes: 1024 * 1024 });
+    const pairs: Array<Awaited<ReturnType<typeof relayedSocketPair>>> = [];
+    try {
+      for (let i = 0; i < 3; i += 1) pairs.push(await relayedSocketPair(proxy, true));
+      const [first, second, third] = pairs as [(typeof pairs)[number], (typeof pairs)[number], (typeof pairs)[number]];
+      // Alone, the first may hold 700 KiB of a message that has not ended (the whole total is its share).
+      first.siteSocket.send(Buffer.alloc(700 * 1024), { fin: false, binary: true, compress: true });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(await closeCode(first.client, 200), 'still open');
+      // A second large message halves the shares: the first is past 512 KiB and goes.
+      second.siteSocket.send(Buffer.alloc(400 * 1024), { fin: false, binary: true, compress: true });
+      assert.equal(await closeCode(first.client, 5000), 1009);
+      assert.equal(await closeCode(second.client, 300), 'still open');
+      // A large message that ends gives its share back, and small messages take none.
+      const ended = new Promise<number>((resolve) => second.client.once('message', (data: Buffer) => resolve(data.length)));
+      second.siteSocket.send(Buffer.alloc(1), { fin: true, binary: true, compress: true });
+      assert.equal(await ended, 400 * 1024 + 1);
+      const received: number[] = [];
+      const all = new Promise<void>((resolve) => third.client.on('message', (data: Buffer) => received.push(data.length) === 21 && resolve()));
+      for (let i = 0; i < 20; i += 1) third.siteSocket.send(Buffer.alloc(16 * 1024));
+      third.siteSocket.send(Buffer.alloc(900 * 1024), { compress: true });
+      assert.equal(await Promise.race([all.then(() => 'all'), closeCode(third.client, 5000)]), 'all');
+      assert.equal(received.at(-1), 900 * 1024);
+    } finally {
+      for (const { client, site } of pairs) {
+        client.terminate();
+        site.close();
+      }
+      await proxy.stop();
+    }
+  });
+});
+
 describe('mockttp patch: ws-capture-head', () => {
   it("keeps only the head of a site's refusal of a WebSocket, however long its body, while the client reads it", async () => {
     const bodyBytes = 16 * MiB;

@@ -52,6 +52,7 @@ export async function startGatewayProxy({ config, dataDir, ca, apiPort, registry
     leafCertificates: { cacheSize: config.proxy.leaf_cache_size, mintsPerSecond: config.proxy.leaf_mints_per_second, mintBurst: config.proxy.leaf_mint_burst },
     uploadReplayBytes: config.proxy.upload_replay_bytes,
     maxWebSocketMessageBytes: config.proxy.max_websocket_message_bytes,
+    maxWebSocketTotalBytes: config.proxy.max_websocket_total_bytes,
     noSniCertificatePath: join(dataDir, NO_SNI_FILE),
     webAi: () => (config.webai.enabled ? { replaceNative: config.webai.replace_native } : null),
     decisions: {
