@@ -218,6 +218,14 @@ test.describe('injection rules (nonce mode)', () => {
     await page.close();
   });
 
+  test("a page whose <base href> names another origin still gets the plugin's style sheet and document_end script, which come after it", async () => {
+    const page = await open('nonce', '/base-elsewhere');
+    await expect(page.locator('html')).toHaveAttribute('data-marker-idle', 'ran');
+    expect(await page.evaluate(() => (window as Window).__order)).toContain('end:interactive');
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--aiplugs-marker').trim())).toBe('injected');
+    await page.close();
+  });
+
   test('the policy the page gets still blocks what the site blocked', async () => {
     const response = await proxiedRequest(gateways.nonce!.ready.proxyUrl, gateways.nonce!.ready.caCertPath, `${site.origin}/csp-header`, { headers: NAVIGATION_HEADERS });
     const policy = response.headers['content-security-policy'] ?? '';

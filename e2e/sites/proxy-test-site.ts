@@ -136,6 +136,8 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
           .end("document.documentElement.dataset.repeatedHeaders = 'ran';"),
       // No Content-Type: Chromium shows a body that starts like HTML as HTML, and any other as text (html-sniffing.ts).
       // A page that hydrates where a framework would: its deferred script records what its head holds then.
+      // Relative URLs in this page point to another origin, where nothing listens.
+      '/base-elsewhere': html({}, '<!doctype html><html><head><base href="http://127.0.0.1:9/"><title>base</title></head><body><h1>base elsewhere</h1></body></html>'),
       '/hydrating': html({}, '<!doctype html><html><head><title>hydrating</title><script defer src="/hydrate.js"></script></head><body><h1>hydrating</h1></body></html>'),
       '/hydrate.js': respond(200, { 'content-type': 'text/javascript' }, `window.__head = [...document.head.children].map((element) => [element.tagName, element.dataset.aiplugs || element.dataset.aiplugsPlugin || ''].join(' ').trim());`),
       ...reactSsrRoutes(),

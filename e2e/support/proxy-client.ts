@@ -39,10 +39,10 @@ export function withoutInjection(body: Buffer): { rest: Buffer; injected: string
   const marker = text.indexOf('data-aiplugs="runtime"');
   if (marker < 0) return { rest: body, injected: '' };
   const start = text.lastIndexOf('<script', marker);
-  const pattern = /<script[^>]*data-aiplugs="runtime"[\s\S]*?<\/script>(?:<script[^>]* src="\/__aiplugs\/[^"]*"><\/script>|<script[^>]* data-aiplugs-plugin="[^"]*">[\s\S]*?<\/script>)*/y;
+  const pattern = /<script[^>]*data-aiplugs="runtime"[\s\S]*?<\/script>(?:<script[^>]* src="(?:https?:\/\/[^/"]+)?\/__aiplugs\/[^"]*"><\/script>|<script[^>]* data-aiplugs-plugin="[^"]*">[\s\S]*?<\/script>)*/y;
   pattern.lastIndex = start;
   const end = start + (pattern.exec(text)?.[0].length ?? 0);
-  const headEnd = /(?:<link rel="stylesheet"[^>]* data-aiplugs-plugin="[^"]*" href="\/__aiplugs\/[^"]*"\/?>|<script defer(?:="defer")?[^>]* data-aiplugs-plugin="[^"]*" src="\/__aiplugs\/[^"]*"><\/script>)+/g;
+  const headEnd = /(?:<link rel="stylesheet"[^>]* data-aiplugs-plugin="[^"]*" href="https?:\/\/[^/"]+\/__aiplugs\/[^"]*"\/?>|<script defer(?:="defer")?[^>]* data-aiplugs-plugin="[^"]*" src="https?:\/\/[^/"]+\/__aiplugs\/[^"]*"><\/script>)+/g;
   headEnd.lastIndex = end;
   const tail = headEnd.exec(text);
   const runs: Array<[number, number]> = tail ? [[start, end], [tail.index, tail.index + tail[0].length]] : [[start, end]];

@@ -135,7 +135,7 @@ describe('document plan', () => {
     const out = (await run(plan, body.map((part) => Buffer.from(part)))).toString();
     assert.ok(out.startsWith('<!doctype html><html><head><script data-aiplugs="runtime">(function (AIPLUGS_PAGE_CONFIG) {'));
     // The plugin's style sheet goes last in the head: before the body, where the parser still puts it into the head.
-    assert.match(out, new RegExp(`<title>t</title></head><link rel="stylesheet" data-aiplugs-plugin="demo" href="/__aiplugs/cap/[^/"]+/api/plugins/demo/files/ui\\.css"><body>${'x'.repeat(1000)}</body>$`));
+    assert.match(out, new RegExp(`<title>t</title></head><link rel="stylesheet" data-aiplugs-plugin="demo" href="https://a\\.test/__aiplugs/cap/[^/"]+/api/plugins/demo/files/ui\\.css"><body>${'x'.repeat(1000)}</body>$`));
   });
 
   it('gives up waiting for a head at the cap and injects at the best point so far', async () => {

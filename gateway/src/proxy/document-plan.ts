@@ -138,6 +138,7 @@ export function createDocumentPlanner(options: DocumentPlannerOptions): (respons
       version: options.version,
       apiPort: options.apiPort(),
       bridgeBase: capabilityBase(capability),
+      origin,
       nonce: options.cspMode === 'nonce' ? context.nonce : undefined,
       unavailable: options.servable ? matches.filter((match) => !options.servable?.(match)).map(({ plugin }) => plugin.id) : undefined,
       xml,

@@ -13,7 +13,7 @@ function matchOf(id: string, revision: string, scripts: Array<Partial<ContentScr
   return { plugin, scripts: full };
 }
 
-const options = (bridgeBase: string, nonce?: string) => ({ version: '1.2.3', apiPort: 5000, bridgeBase, nonce });
+const options = (bridgeBase: string, nonce?: string) => ({ version: '1.2.3', apiPort: 5000, bridgeBase, nonce, origin: `https://${nonce ? 'a' : 'b'}.example` });
 const asText = ({ markup, headEnd }: InjectionBytes) => ({ markup: markup.toString('latin1'), headEnd: headEnd.toString('latin1') });
 
 describe('document templates', () => {

@@ -82,11 +82,12 @@ export function createDocumentTemplates(): DocumentTemplates {
       const nonced = options.nonce !== undefined;
       const key = `${options.version}\n${options.apiPort}\n${nonced}\n${options.xml === true}\n${options.inlineStart === true}\n${options.unavailable?.join(',') ?? ''}\n${JSON.stringify(options.webAi ?? null)}\n${matchKey(matches)}`;
       const template = remember(markups, key, () => {
-        const { markup, headEnd } = buildInjectionMarkup(matches, { ...options, bridgeBase: BRIDGE_HOLE, nonce: nonced ? NONCE_HOLE : undefined });
+        // The head end's origin goes in with its bridge base (its URLs are the only ones that carry it).
+        const { markup, headEnd } = buildInjectionMarkup(matches, { ...options, bridgeBase: BRIDGE_HOLE, origin: undefined, nonce: nonced ? NONCE_HOLE : undefined });
         return { markup: encode(markup.split(HOLES)), headEnd: encode(headEnd.split(HOLES)) };
       });
-      const filled = (part: EncodedTemplate) => fillBytes(part, options.bridgeBase, options.nonce ?? '');
-      return { markup: filled(template.markup), headEnd: filled(template.headEnd) };
+      const filled = (part: EncodedTemplate, bridgeBase: string) => fillBytes(part, bridgeBase, options.nonce ?? '');
+      return { markup: filled(template.markup, options.bridgeBase), headEnd: filled(template.headEnd, `${options.origin ?? ''}${options.bridgeBase}`) };
     },
     cspHeader(value, context) {
       const template = remember(policies, `${context.origin}\n${value}`, () => allowAiPlugsInHeader(value, { ...context, nonce: NONCE_HOLE }).split(HOLES));

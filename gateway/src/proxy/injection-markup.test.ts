@@ -49,6 +49,15 @@ describe('injection markup', () => {
     for (const element of [one, two]) assert.equal(attribute(element, 'src'), undefined);
   });
 
+  it("names the document's origin in the head end's URLs, which come after any <base href> of the page", () => {
+    const matches = [matchOf('a', [{ js: ['one.js'], css: ['a.css'], run_at: 'document_start' }, { js: ['end.js'], run_at: 'document_end' }], {})];
+    const head = parsedHead(buildInjectionMarkup(matches, { ...options, origin: 'https://site.example' }));
+    assert.deepEqual(
+      head.map((element) => attribute(element, 'src') ?? attribute(element, 'href') ?? null),
+      [null, '/__aiplugs/cap/T/api/plugins/a/files/one.js', null, 'https://site.example/__aiplugs/cap/T/api/plugins/a/files/a.css', 'https://site.example/__aiplugs/cap/T/api/plugins/a/files/end.js'],
+    );
+  });
+
   it('loads every file by URL where inline scripts are not asked for (XHTML)', () => {
     const matches = [matchOf('a', [{ js: ['one.js'], run_at: 'document_start' }], { 'one.js': 'window.one = 1;' })];
     for (const variant of [{ ...options, inlineStart: false }, { ...options, inlineStart: undefined }]) {

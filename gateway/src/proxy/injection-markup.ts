@@ -13,6 +13,12 @@ export interface MarkupOptions {
   apiPort: number;
   /** Where this document's bridge calls go: `/__aiplugs/cap/<token>` (see bridge/bridge-paths). */
   bridgeBase: string;
+  /**
+   * The document's origin, in front of the head end's URLs: they come after the page's own head
+   * nodes, so after any `<base href>`, which would send a path elsewhere (another origin's server
+   * refuses our files, and the plugin's sheet and document_end scripts were lost).
+   */
+  origin?: string | undefined;
   /** Added to every element we inject, so a page's CSP can let exactly our scripts run. */
   nonce?: string | undefined;
   /** Ids of injected plugins the gateway cannot serve as configured (the page runtime's `unavailable`). */
@@ -49,21 +55,23 @@ export interface InjectionMarkup {
  * Everything injected into one document, as ASCII strings. The markup goes at a single point early
  * in the head: the runtime first (inline, with this page's config), then the `document_start`
  * scripts, blocking (they run before any page script; inline where the options and the plugin's
- * file allow, see plugins/inline-scripts.ts, so they cost the page no request). Each of these is
- * gone from the page by the time the parser moves on. What stays in the document goes last in the head, after
- * the page's own nodes (head-scanner.ts says why): the style sheets, then the `document_end`
- * scripts as `defer` (after parsing and after the page's own deferred head scripts, before
- * DOMContentLoaded; an async page script can meet them before they run). `document_idle` files the runtime loads afterwards.
+ * file allow, see plugins/inline-scripts.ts, so they cost the page no request). Each of these that
+ * runs is gone from the page by the time the parser moves on. What stays goes last in the head, after
+ * the page's own nodes (head-scanner.ts says why), with absolute URLs: the style sheets, then the
+ * `document_end` scripts as `defer` (after parsing and after the page's own deferred head scripts,
+ * before DOMContentLoaded; an async page script can meet them before they run). In XHTML all of it
+ * goes early (head-scanner.ts). `document_idle` files the runtime loads afterwards.
  */
 export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOptions): InjectionMarkup {
   const nonce = attr('nonce', options.nonce);
   const scripts = matches.flatMap(({ plugin, scripts: contentScripts }) => contentScripts.map((script) => ({ plugin, script })));
   const xml = options.xml === true;
   const src = (id: string, file: string) => `${options.bridgeBase}${pluginFilePath(id, file)}`;
+  const endSrc = (id: string, file: string) => `${options.origin ?? ''}${src(id, file)}`;
   // XHTML is XML: an empty element closes itself and an attribute has a value.
   // Every element names its plugin: the runtime removes a stopped plugin's style sheets by it.
   const owner = (id: string) => `${nonce}${attr('data-aiplugs-plugin', id)}`;
-  const styles = scripts.flatMap(({ plugin, script }) => script.css.map((file) => `<link rel="stylesheet"${owner(plugin.id)} href="${src(plugin.id, file)}"${xml ? '/' : ''}>`));
+  const styles = scripts.flatMap(({ plugin, script }) => script.css.map((file) => `<link rel="stylesheet"${owner(plugin.id)} href="${endSrc(plugin.id, file)}"${xml ? '/' : ''}>`));
   const files = (runAt: string) => scripts.filter(({ script }) => script.run_at === runAt).flatMap(({ plugin, script }) => script.js.map((file) => ({ plugin, file })));
   const startTags = files('document_start').map(({ plugin, file }) => {
     const code = options.inlineStart === true ? plugin.inlineScripts.get(file) : undefined;
@@ -73,7 +81,7 @@ export function buildInjectionMarkup(matches: PluginMatch[], options: MarkupOpti
       ? `<script${owner(plugin.id)} src="${src(plugin.id, file)}"></script>`
       : `<script${owner(plugin.id)}>${code}\n;document.currentScript&&document.currentScript.remove();\n//# sourceURL=${pluginSourceUrl(plugin.id, file)}\n</script>`;
   });
-  const endTags = files('document_end').map(({ plugin, file }) => `<script${xml ? ' defer="defer"' : ' defer'}${owner(plugin.id)} src="${src(plugin.id, file)}"></script>`);
+  const endTags = files('document_end').map(({ plugin, file }) => `<script${xml ? ' defer="defer"' : ' defer'}${owner(plugin.id)} src="${endSrc(plugin.id, file)}"></script>`);
   const config: PageRuntimeConfig = {
     version: options.version,
     apiPort: options.apiPort,
