@@ -533,6 +533,30 @@ describe('sockets a page cannot multiply', () => {
     }
   });
 
+  it("plugin sockets each half-way through a message just under the frame limit hold no more than the budget together", async () => {
+    // A page's message on a plugin socket is held to 1 MiB, but a site may hold 128 sockets (four
+    // page loads): each half-way through one held 115 MB together. Now they share
+    // proxy.max_websocket_total_bytes (64 MiB), so at most 72 of them keep 900 KB each.
+    const pages = [];
+    for (let load = 0; load < 4; load += 1) pages.push(await openSockets(await pageBridgeBase(), 32));
+    const sockets = pages.flatMap((page) => page.sockets);
+    try {
+      assert.equal(pages.reduce((open, page) => open + page.open, 0), 128);
+      const codes: number[] = [];
+      for (const socket of sockets) socket.once('close', (code) => codes.push(code));
+      // A masked binary frame announcing 1,000,000 bytes (mask key 0), and 900,000 of them.
+      const head = Buffer.from([0x82, 0x80 | 127, 0, 0, 0, 0, 0, 0x0f, 0x42, 0x40, 0, 0, 0, 0]);
+      const part = Buffer.concat([head, Buffer.alloc(900_000)]);
+      for (const socket of sockets) (socket as unknown as { _socket: Socket })._socket.write(part);
+      for (let wait = 0; wait < 50 && codes.length < 56; wait += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      // Each is closed past its share: by ws's own check (1009), or cut off at once when another
+      // socket's joining shrank its share (1006), which frees what it held without waiting for it to answer.
+      assert.ok(codes.length >= 56 && codes.every((code) => code === 1009 || code === 1006), `sockets closed: ${codes.length} (${[...new Set(codes)].join(', ') || 'none'})`);
+    } finally {
+      for (const page of pages) page.close();
+    }
+  });
+
   it('one site holds at most 128 plugin sockets over all its page loads', async () => {
     const pages = await Promise.all(Array.from({ length: 5 }, async () => openSockets(await pageBridgeBase(), 32)));
     try {

@@ -100,7 +100,7 @@ export const configSchema = z.strictObject({
     upload_replay_bytes: positiveInt,
     /** Largest WebSocket message relayed between a page and its site, either way; a larger one closes the socket. */
     max_websocket_message_bytes: positiveInt,
-    /** Unfinished WebSocket messages all sites' sockets may hold together: each open socket's share is its message limit. */
+    /** What relayed WebSockets may hold in messages together (sites' sockets; plugin sockets a budget of their own): shared by those holding over 64 KiB. */
     max_websocket_total_bytes: positiveInt,
   }),
   cloud: z.strictObject({

@@ -14,6 +14,8 @@ export interface BridgeRulesOptions {
    * loads while it parses; without it they go over loopback like every other bridged request.
    */
   fetchInProcess?: ((request: Request) => Promise<Response>) | undefined;
+  /** What the unfinished messages of plugin sockets hold together, for each scheme (as sites' sockets: create-proxy.ts); none if unset. */
+  maxTotalMessageBytes?: number | undefined;
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -123,6 +125,8 @@ export async function addBridgeRules(server: Mockttp, options: BridgeRulesOption
       .thenPassThrough({
         // What the API takes from a page; its answers (results, chunks) may be larger.
         maxClientMessageBytes: MAX_FRAME_BYTES,
+        // A page's many sockets (128 a site, 512 in all) each just under that held ~128 MiB per site.
+        maxTotalMessageBytes: options.maxTotalMessageBytes,
         transformRequest: {
           setProtocol: 'ws',
           replaceHost: { targetHost, updateHostHeader: false },

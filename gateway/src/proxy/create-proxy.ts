@@ -63,8 +63,9 @@ export interface ProxyOptions {
   /** Largest WebSocket message relayed between a page and its site (`proxy.max_websocket_message_bytes`); default 100 MiB. */
   maxWebSocketMessageBytes?: number;
   /**
-   * Unfinished messages all sites' relayed sockets may hold together (`proxy.max_websocket_total_bytes`):
-   * the sides whose unfinished message passed 64 KiB share it equally, each at most the message limit. Default 64 MiB.
+   * What sites' relayed sockets may hold in messages together (`proxy.max_websocket_total_bytes`):
+   * the sides holding over 64 KiB share it equally, each at most the message limit; plugin sockets
+   * through the bridge get a budget of the same size of their own. Default 64 MiB.
    */
   maxWebSocketTotalBytes?: number;
   /** Whether injected documents get the Web AI grant (`webai.enabled`), and how their runtime uses it. */
@@ -261,7 +262,8 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
 
   await server.start(options.port);
   await addMisdirectedRules(server);
-  await addBridgeRules(server, { apiPort: options.apiPort(), secret: options.bridgeSecret, fetchInProcess: options.bridgeFetch });
+  const maxTotalMessageBytes = options.maxWebSocketTotalBytes ?? DEFAULT_MAX_WEBSOCKET_TOTAL_BYTES;
+  await addBridgeRules(server, { apiPort: options.apiPort(), secret: options.bridgeSecret, fetchInProcess: options.bridgeFetch, maxTotalMessageBytes });
   const reporter = options.decisions ? { ...options.decisions, cspMode: options.cspMode } : undefined;
   // What carries the mark of a plugin-free load (plugin-free-load.ts: the extension marks the
   // GETs and POSTs of frames and documents) goes to the site as the browser asked for it, less the
@@ -313,7 +315,7 @@ export async function createProxy(options: ProxyOptions): Promise<GatewayProxy> 
     .thenPassThrough({
       ...upstream,
       maxMessageBytes: options.maxWebSocketMessageBytes ?? DEFAULT_MAX_WEBSOCKET_MESSAGE_BYTES,
-      maxTotalMessageBytes: options.maxWebSocketTotalBytes ?? DEFAULT_MAX_WEBSOCKET_TOTAL_BYTES,
+      maxTotalMessageBytes,
     });
   return {
     port: server.port,

@@ -1280,14 +1280,27 @@ describe('mockttp patch: websocket-message-limit', () => {
 });
 
 describe('mockttp patch: websocket-total-limit', () => {
-  it('shares maxTotalMessageBytes between the sockets holding a large unfinished message: one that joins closes those past their new share, and small messages pass', async () => {
+  type Pair = Awaited<ReturnType<typeof relayedSocketPair>>;
+  /** Three relayed socket pairs through a proxy whose sockets share a 1 MiB total. */
+  async function withThreePairs(deflate: boolean, body: (pairs: [Pair, Pair, Pair]) => Promise<void>): Promise<void> {
     const proxy = getLocal({ recordTraffic: false });
     await proxy.start();
     await proxy.forAnyWebSocket().thenPassThrough({ maxTotalMessageBytes: 1024 * 1024 });
-    const pairs: Array<Awaited<ReturnType<typeof relayedSocketPair>>> = [];
+    const pairs: Pair[] = [];
     try {
-      for (let i = 0; i < 3; i += 1) pairs.push(await relayedSocketPair(proxy, true));
-      const [first, second, third] = pairs as [(typeof pairs)[number], (typeof pairs)[number], (typeof pairs)[number]];
+      for (let i = 0; i < 3; i += 1) pairs.push(await relayedSocketPair(proxy, deflate));
+      await body(pairs as [Pair, Pair, Pair]);
+    } finally {
+      for (const { client, site } of pairs) {
+        client.terminate();
+        site.close();
+      }
+      await proxy.stop();
+    }
+  }
+
+  it('shares maxTotalMessageBytes between the sockets holding a large unfinished message: one that joins closes those past their new share, and small messages pass', () =>
+    withThreePairs(true, async ([first, second, third]) => {
       // Alone, the first may hold 700 KiB of a message that has not ended (the whole total is its share).
       first.siteSocket.send(Buffer.alloc(700 * 1024), { fin: false, binary: true, compress: true });
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -1306,14 +1319,25 @@ describe('mockttp patch: websocket-total-limit', () => {
       third.siteSocket.send(Buffer.alloc(900 * 1024), { compress: true });
       assert.equal(await Promise.race([all.then(() => 'all'), closeCode(third.client, 5000)]), 'all');
       assert.equal(received.at(-1), 900 * 1024);
-    } finally {
-      for (const { client, site } of pairs) {
-        client.terminate();
-        site.close();
-      }
-      await proxy.stop();
-    }
-  });
+    }));
+
+  it('counts each part a message is kept in, and a length announced and not sent takes no share', () =>
+    withThreePairs(false, async ([announcing, legit, fragmenting]) => {
+      const siteRaw = (pair: Pair) => (pair.siteSocket as unknown as { _socket: Socket })._socket;
+      // A frame head announcing 900 KiB, and nothing after it: it holds nothing, so it takes no
+      // share, and a 600 KiB message on another socket still passes (a share of half was 512 KiB).
+      siteRaw(announcing).write(Buffer.from([0x82, 127, 0, 0, 0, 0, 0, 0x0e, 0x10, 0x00]));
+      const got = new Promise<number>((resolve) => legit.client.once('message', (data: Buffer) => resolve(data.length)));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      legit.siteSocket.send(Buffer.alloc(600 * 1024));
+      assert.equal(await got, 600 * 1024);
+      // 10,000 one-byte fragments count 10 KB of payload, but ws keeps each in a buffer of its own: ~1.3 MB counted.
+      const fragments = Buffer.alloc(10_000 * 3);
+      for (let k = 0; k < 10_000; k += 1) fragments.set([k === 0 ? 0x02 : 0x00, 1, 0x41], k * 3);
+      const closed = closeCode(fragmenting.client, 5000);
+      siteRaw(fragmenting).write(fragments);
+      assert.equal(await closed, 1009);
+    }));
 });
 
 describe('mockttp patch: ws-capture-head', () => {
