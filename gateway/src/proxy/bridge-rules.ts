@@ -14,7 +14,7 @@ export interface BridgeRulesOptions {
    * loads while it parses; without it they go over loopback like every other bridged request.
    */
   fetchInProcess?: ((request: Request) => Promise<Response>) | undefined;
-  /** What the unfinished messages of plugin sockets hold together, for each scheme (as sites' sockets: create-proxy.ts); none if unset. */
+  /** What plugin sockets may hold in messages together, for each scheme (as sites' sockets: create-proxy.ts); no bound if unset. */
   maxTotalMessageBytes?: number | undefined;
 }
 
