@@ -1321,6 +1321,21 @@ describe('mockttp patch: websocket-total-limit', () => {
       assert.equal(received.at(-1), 900 * 1024);
     }));
 
+  it('never counts a closed socket again, though a send it made is written after its close', () =>
+    withThreePairs(true, async ([leaving, , next]) => {
+      // A message still being compressed for the page when its site goes away, half-way through
+      // the next one: the write finishing after the close put the site's side back into the count
+      // for good, and its unfinished 300 KiB halved every later share.
+      const delivered = new Promise<number>((resolve) => leaving.client.once('message', (data: Buffer) => resolve(data.length)));
+      leaving.siteSocket.send(randomBytes(600 * 1024), { binary: true, compress: false });
+      leaving.siteSocket.send(Buffer.alloc(300 * 1024), { fin: false, binary: true, compress: false }, () => leaving.siteSocket.terminate());
+      assert.equal(await Promise.race([delivered, closeCode(leaving.client, 5000)]), 600 * 1024);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const got = new Promise<number>((resolve) => next.client.once('message', (data: Buffer) => resolve(data.length)));
+      next.siteSocket.send(Buffer.alloc(900 * 1024), { compress: true });
+      assert.equal(await Promise.race([got, closeCode(next.client, 5000)]), 900 * 1024);
+    }));
+
   it('counts each part a message is kept in, and a length announced and not sent takes no share', () =>
     withThreePairs(false, async ([announcing, legit, fragmenting]) => {
       const siteRaw = (pair: Pair) => (pair.siteSocket as unknown as { _socket: Socket })._socket;
