@@ -1334,6 +1334,10 @@ describe('mockttp patch: websocket-total-limit', () => {
       const got = new Promise<number>((resolve) => next.client.once('message', (data: Buffer) => resolve(data.length)));
       next.siteSocket.send(Buffer.alloc(900 * 1024), { compress: true });
       assert.equal(await Promise.race([got, closeCode(next.client, 5000)]), 900 * 1024);
+      // The whole total, and no more, is what a socket alone may hold.
+      const closed = closeCode(next.client, 5000);
+      next.siteSocket.send(Buffer.alloc(1100 * 1024), { compress: true });
+      assert.equal(await closed, 1009);
     }));
 
   it('counts each part a message is kept in, and a length announced and not sent takes no share', () =>
