@@ -226,6 +226,24 @@ test.describe('injection rules (nonce mode)', () => {
     await page.close();
   });
 
+  for (const [path, when, runs] of [
+    ['/stop-in-head', 'stopped while its head is parsed', 0],
+    ['/stop-in-body', 'stopped once the parser has passed its head, before its deferred scripts run', 0],
+    ['/restart-in-head', 'stopped and started again while its head is parsed', 1],
+  ] as const) {
+    test(`a plugin ${when} runs none of the files the proxy wrote for it after that, and only the ones its new run loads (${path})`, async () => {
+      const page = await open('nonce', path);
+      // ping's document_idle file comes after marker's, in order: once it has run, marker's would have.
+      await expect(page.locator('html')).toHaveAttribute('data-ping', /pong/);
+      const stages = await order(page);
+      expect(stages.filter((stage) => stage.startsWith('end:'))).toEqual(runs ? ['end:interactive'] : []);
+      expect(stages.filter((stage) => stage.startsWith('idle:'))).toEqual([]);
+      expect(await injected(page)).toEqual(runs ? ['marker', 'ping'] : ['ping']);
+      expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--aiplugs-marker').trim())).toBe('');
+      await page.close();
+    });
+  }
+
   test('the policy the page gets still blocks what the site blocked', async () => {
     const response = await proxiedRequest(gateways.nonce!.ready.proxyUrl, gateways.nonce!.ready.caCertPath, `${site.origin}/csp-header`, { headers: NAVIGATION_HEADERS });
     const policy = response.headers['content-security-policy'] ?? '';

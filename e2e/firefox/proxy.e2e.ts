@@ -84,7 +84,7 @@ test('a load the extension marks plugin-free ("Reload without plugins") reaches 
   }
 });
 
-test('a plugin-free load the proxy injected all the same (the mark missed it) runs no document_start or document_idle file in Firefox, inline or not', async () => {
+test('a plugin-free load the proxy injected all the same (the mark missed it) runs no plugin file in Firefox, inline or not', async () => {
   const firefox = await launchFirefox({ proxyUrl: gateway.ready.proxyUrl });
   try {
     const page = await firefox.browser.newPage();
@@ -96,10 +96,27 @@ test('a plugin-free load the proxy injected all the same (the mark missed it) ru
     await expect.poll(() => html(page, 'data-page-script'), { timeout: 30_000 }).toBe('ran');
     await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
     // Firefox prepares a deferred (document_end) script before the parser's microtask checkpoint,
-    // so that one still runs here (stand-down.ts).
-    const order = ((await page.evaluate(() => (window as Window).__order)) ?? []).filter((stage) => stage !== 'end:interactive');
-    expect(order).toEqual(['page:loading']);
+    // so taking it out of the document was not enough there; moved to another document, it never runs (proxy-elements.ts).
+    expect(await page.evaluate(() => (window as Window).__order)).toEqual(['page:loading']);
     expect(await page.evaluate(() => ['AiPlugs' in window, document.querySelectorAll('[data-aiplugs-plugin]').length])).toEqual([false, 0]);
+  } finally {
+    await firefox.close();
+  }
+});
+
+test('a plugin stopped (or stopped and started) while its document loads runs none of the files the proxy wrote for it after that in Firefox, and its new run\'s once', async () => {
+  const firefox = await launchFirefox({ proxyUrl: gateway.ready.proxyUrl });
+  try {
+    for (const [path, runs] of [['/stop-in-head', 0], ['/stop-in-body', 0], ['/restart-in-head', 1]] as const) {
+      const page = await firefox.browser.newPage();
+      await page.goto(`${httpSite.origin}${path}`);
+      // ping's document_idle file comes after marker's, in order: once it has run, marker's would have.
+      await expect.poll(() => html(page, 'data-ping'), { timeout: 30_000 }).toBe(JSON.stringify({ pong: { from: path } }));
+      const order = (await page.evaluate(() => (window as Window).__order)) ?? [];
+      expect(order.filter((stage) => !stage.startsWith('start')), path).toEqual(runs ? ['end:interactive'] : []);
+      expect(await page.evaluate(() => (window as Window).AiPlugs?.plugins), path).toEqual(runs ? ['marker', 'ping'] : ['ping']);
+      await page.close();
+    }
   } finally {
     await firefox.close();
   }

@@ -46,6 +46,16 @@ const html = (headers: Record<string, string>, body: string | Buffer): Handler =
 const page = (title: string, head = '', body = '') =>
   `<!doctype html><html><head><title>${title}</title>${head}<script src="/app.js"></script></head><body><h1>${title}</h1>${body}</body></html>`;
 
+/** Plans for `__aiplugsRuntime.reconcile`, as the extension sends them: ping alone, and marker's document_end file. */
+const PING = { id: 'ping' };
+const MARKER_AGAIN = { id: 'marker', scripts: [{ run_at: 'document_end', js: [{ file: 'end.js', path: '/api/plugins/marker/files/end.js' }] }] };
+
+/** A page that reconciles its plugins to each plan in turn, from a script in its head or at its body's start. */
+const reconcilingPage = (where: 'head' | 'body', plans: object[][]) => {
+  const script = `<script>${plans.map((plugins) => `window.__aiplugsRuntime.reconcile(${JSON.stringify({ plugins })});`).join('')}</script>`;
+  return `<!doctype html><html><head><title>reconciled</title>${where === 'head' ? script : ''}</head><body>${where === 'body' ? script : ''}<h1>reconciled</h1></body></html>`;
+};
+
 /** The page's own script: proves page scripts still run, and records its place in the order. */
 const APP_JS = `window.__order = window.__order || []; window.__order.push('page:' + document.readyState); document.documentElement.dataset.pageScript = 'ran';`;
 
@@ -138,6 +148,11 @@ export function startProxyTestSite(options: { https?: boolean } = {}): Promise<T
       // A page that hydrates where a framework would: its deferred script records what its head holds then.
       // Relative URLs in this page point to another origin, where nothing listens.
       '/base-elsewhere': html({}, '<!doctype html><html><head><base href="http://127.0.0.1:9/"><title>base</title></head><body><h1>base elsewhere</h1></body></html>'),
+      // The extension stops (or stops and starts again) a plugin while the document is still being
+      // parsed: `__aiplugsRuntime.reconcile`, called here by the page itself at the same moments.
+      '/stop-in-head': html({}, reconcilingPage('head', [[PING]])),
+      '/restart-in-head': html({}, reconcilingPage('head', [[PING], [PING, MARKER_AGAIN]])),
+      '/stop-in-body': html({}, reconcilingPage('body', [[PING]])),
       '/hydrating': html({}, '<!doctype html><html><head><title>hydrating</title><script defer src="/hydrate.js"></script></head><body><h1>hydrating</h1></body></html>'),
       '/hydrate.js': respond(200, { 'content-type': 'text/javascript' }, `window.__head = [...document.head.children].map((element) => [element.tagName, element.dataset.aiplugs || element.dataset.aiplugsPlugin || ''].join(' ').trim());`),
       ...reactSsrRoutes(),

@@ -5,7 +5,7 @@
  * off whatever GET carries it and passes the documents through as the site sent them, uncached: no
  * runtime, no plugin file, the site's own security policy. Through the proxy, the header never
  * reaches a site. A document the mark misses (one a site's service worker fetches belongs to no
- * tab) is injected as usual, and the runtime stands down there (runtime/page/stand-down.ts). A
+ * tab) is injected as usual, and the runtime stands down there (runtime/page/entry.ts, proxy-elements.ts). A
  * page cannot set the header on a navigation; on its own fetches it changes nothing, since fetches
  * are never injected.
  */

@@ -10,8 +10,8 @@ import { createFileLoader } from './loading.js';
 import { createOnNavigate, installNavigationHook } from './navigation.js';
 import { capturePageWorld, NAVIGATION_HOOK, type RuntimeWindow } from './page-world.js';
 import { createPluginStates, watchStaticTags } from './plugin-states.js';
+import { createProxyElements } from './proxy-elements.js';
 import type { PageRuntimeConfig } from './runtime-config.js';
-import { dropPluginElements } from './stand-down.js';
 import { createTransport } from './transports.js';
 import { installWebAi } from './webai/install-webai.js';
 
@@ -24,18 +24,21 @@ declare const AIPLUGS_PAGE_CONFIG: Partial<PageRuntimeConfig> | null | undefined
 function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
   const w = window as unknown as RuntimeWindow;
   if (w.AiPlugs && w.AiPlugs.runtime) return; // the proxy and the extension fallback both got here
-  // "Reload without plugins": the extension's document_start script marked this one load plugin-free,
-  // and the proxy injected it all the same (stand-down.ts says when).
+  const proxyElements = createProxyElements(w);
+  // "Reload without plugins": the extension's document_start script marked this one load
+  // plugin-free, and the proxy injected it all the same. That is a document the site's service
+  // worker fetched or kept (its requests belong to no tab, and the extension's mark is the tab's),
+  // or one from a cache. The runtime stands down, and no element the proxy wrote runs or applies.
   const existingHook = w[NAVIGATION_HOOK];
   if (existingHook && existingHook.suppressed) {
-    dropPluginElements(w);
+    proxyElements.retireAll();
     return;
   }
   // An opaque origin (a `sandbox` policy without allow-same-origin, a sandboxed frame) is refused
   // by the bridge, its own site's path included: no plugin file would load and no call would go
   // through, only errors in the console. The extension's transport does not use the bridge.
   if (config.transport !== 'extension' && w.origin === 'null') {
-    dropPluginElements(w);
+    proxyElements.retireAll();
     return;
   }
 
@@ -44,9 +47,12 @@ function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
   watchStaticTags(world, states);
   const transport = createTransport(world);
   installNavigationHook(world);
-  const loader = createFileLoader(world, states, transport);
+  const loader = createFileLoader(world, states, transport, proxyElements);
   const ui = createPageUi(world, states);
-  const lifecycle = createLifecycle(world, states, loader, ui.endRun);
+  const lifecycle = createLifecycle(world, states, loader, (pluginId) => {
+    proxyElements.retire(pluginId);
+    ui.endRun(pluginId);
+  });
   states.reportCommandsFrom(ui.commands);
   // Plugins the gateway cannot serve here (their mode is the cloud and none is configured).
   const unavailable = Array.isArray(config.unavailable) ? config.unavailable.filter((id) => typeof id === 'string') : [];

@@ -3,6 +3,7 @@ import type { PageWorld } from './page-world.js';
 import type { PlanFile, RunAt } from './runtime-config.js';
 import { pluginOfBridgeUrl, type PluginStates } from './plugin-states.js';
 import { pluginSourceUrl } from './plugin-source-url.js';
+import type { ProxyElements } from './proxy-elements.js';
 import type { Transport } from './transports.js';
 
 /** Adds plugin files to the document, the way this page's transport allows. */
@@ -37,7 +38,8 @@ function scriptUrlPolicy(world: PageWorld): { createScriptURL(url: string): unkn
   return null;
 }
 
-export function createFileLoader(world: PageWorld, states: PluginStates, transport: Transport): FileLoader {
+/** @param proxyElements what the proxy wrote for each plugin: a later run's own elements are spared, a retired run's idle files not loaded. */
+export function createFileLoader(world: PageWorld, states: PluginStates, transport: Transport, proxyElements: Pick<ProxyElements, 'isRetired' | 'spare'>): FileLoader {
   const { nonce, dom } = world;
   const policy = scriptUrlPolicy(world);
   const parent = () => document.head || document.documentElement;
@@ -68,6 +70,7 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
     }
     if (nonce) element.nonce = nonce;
     element.setAttribute('data-aiplugs-plugin', pluginId);
+    proxyElements.spare(element);
     // Each run of the plugin gets a new `stops` list: a run that ended (stopped, or restarted) before the head did adds nothing.
     const run = states.get(pluginId)?.stops;
     afterHead(() => {
@@ -167,7 +170,9 @@ export function createFileLoader(world: PageWorld, states: PluginStates, transpo
     whenIdle(() => {
       paths.forEach((path) => {
         const url = world.bridge + path;
-        addScript(url, pluginOfBridgeUrl(world.bridge, url));
+        const pluginId = pluginOfBridgeUrl(world.bridge, url);
+        // A plugin stopped or restarted since: its first run's files are not its new run's.
+        if (pluginId === null || !proxyElements.isRetired(pluginId)) addScript(url, pluginId);
       });
     });
   }
