@@ -180,9 +180,9 @@ async function waitForPort(port: number, child: ChildProcess, what: string): Pro
 }
 
 /**
- * The floor of any user-space hop: a Node process that pipes TCP connections to `targetPort` and
- * parses nothing (the client talks to it as if it were the origin). What a big transfer through it
- * costs, next to direct, is the loopback hop itself: a second read and write of every byte.
+ * A plain relay: a Node process that pipes TCP connections to `targetPort` and parses nothing (the
+ * client talks to it as if it were the origin). What a big transfer through it costs, next to
+ * direct, is the loopback hop itself: a second read and write of every byte.
  */
 const RELAY_SOURCE = `const net = require('node:net');
 const server = net.createServer((client) => {
@@ -193,13 +193,21 @@ const server = net.createServer((client) => {
 });
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
 
-export async function startRelay(targetPort: number): Promise<ProxyChild> {
-  const child = spawn(process.execPath, ['-e', RELAY_SOURCE, String(targetPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** The floor of any hop: splice_relay.py moves each byte between the sockets without copying it into user space. */
+const SPLICE_RELAY = fileURLToPath(new URL('./splice_relay.py', import.meta.url));
+
+export type RelayKind = 'node' | 'splice';
+
+/** A relay of `kind` to `targetPort`, as a child process that prints the port it listens on. */
+export async function startRelay(targetPort: number, kind: RelayKind = 'node'): Promise<ProxyChild> {
+  const [command, args] = kind === 'node' ? [process.execPath, ['-e', RELAY_SOURCE, String(targetPort)]] : ['python3', [SPLICE_RELAY, String(targetPort)]];
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = Number(await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`the relay exited with ${code}`)));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the ${kind} relay exited with ${code}`)));
   }));
-  return { name: 'relay', pid: child.pid!, port, stop: () => stopChild(child) };
+  return { name: `${kind} relay`, pid: child.pid!, port, stop: () => stopChild(child) };
 }
 
 /** mitmdump with the equivalent inject addon, or null when mitmproxy is not installed. */

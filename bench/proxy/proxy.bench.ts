@@ -8,8 +8,9 @@
  *    Goals: gateway ≤ 0.8 × mitmproxy, ≤ direct + 1 ms.
  * 2. 1 GiB through the gateway as a sub-resource, as a top-level navigation (a binary download
  *    and an HTML document that gets injected), and as an upload: throughput vs direct and the
- *    gateway's peak RSS. Goals: ≥ 0.8 × direct, < 200 MB RSS. Beside it, a plain TCP relay (a
- *    Node process that pipes sockets and parses nothing): the cost of the loopback hop alone.
+ *    gateway's peak RSS. Goals: ≥ 0.8 × direct, < 200 MB RSS. Beside it, two relays that parse
+ *    nothing: a Node process that pipes sockets, and one that moves the bytes with splice(2)
+ *    without copying them (splice_relay.py, the floor of any hop on this machine).
  * 3. A 5 MiB page: injected (navigation) vs passed through untouched (sub-resource) by the
  *    gateway. Goal: ≤ 1.2 × passthrough.
  *
@@ -157,10 +158,19 @@ async function transfer(base: string, proxyPort: number | undefined, probe: RssP
   }
 }
 
-async function throughputRows(origin: Origin, gateway: ProxyChild, relay: ProxyChild, mib: number, runs: number): Promise<ProxyBenchRow[]> {
+/** A relay measured beside the gateway: a reference for what the hop alone costs. */
+interface Relay {
+  label: string;
+  child: ProxyChild;
+}
+
+/** Speeds, ratios to the direct run of the same turn, and CPU per GiB, one of each per run. */
+function samples() {
+  return { speeds: [] as number[], ratios: [] as number[], cpus: [] as number[] };
+}
+
+async function throughputRows(origin: Origin, gateway: ProxyChild, relays: Relay[], mib: number, runs: number): Promise<ProxyBenchRow[]> {
   const probe = new RssProbe(gateway.pid);
-  const relayProbe = new RssProbe(relay.pid);
-  const relayBase = `http://127.0.0.1:${relay.port}`;
   const idle = await probe.currentMb();
   const rows: ProxyBenchRow[] = [];
   const kinds = [
@@ -170,49 +180,37 @@ async function throughputRows(origin: Origin, gateway: ProxyChild, relay: ProxyC
     ['upload', 'upload (POST body)'],
   ] as const;
   for (const [kind, label] of kinds) {
-    // Direct, the relay and the gateway take turns, and each run is compared with the direct run
+    // Direct, the relays and the gateway take turns, and each run is compared with the direct run
     // of its turn: the ratios, speeds and CPU are ranges over all runs, the peak RSS the highest.
     const directs: number[] = [];
-    const gateways: number[] = [];
-    const ratios: number[] = [];
-    const cpus: number[] = [];
-    const relayed = { speeds: [] as number[], ratios: [] as number[], cpus: [] as number[] };
+    const viaGateway = samples();
+    const viaRelays = relays.map(() => samples());
     let peak = 0;
+    const record = (into: ReturnType<typeof samples>, result: { mibPerSecond: number; cpuPerGiB: number | null }, direct: number) => {
+      into.speeds.push(result.mibPerSecond);
+      into.ratios.push(result.mibPerSecond / direct);
+      into.cpus.push(result.cpuPerGiB ?? NaN);
+    };
     for (let run = 0; run < runs; run += 1) {
       const direct = (await transfer(origin.http, undefined, null, kind, mib)).mibPerSecond;
-      const viaRelay = await transfer(relayBase, undefined, relayProbe, kind, mib);
-      const result = await transfer(origin.http, gateway.port, probe, kind, mib);
       directs.push(direct);
-      gateways.push(result.mibPerSecond);
-      ratios.push(result.mibPerSecond / direct);
-      cpus.push(result.cpuPerGiB ?? NaN);
-      relayed.speeds.push(viaRelay.mibPerSecond);
-      relayed.ratios.push(viaRelay.mibPerSecond / direct);
-      relayed.cpus.push(viaRelay.cpuPerGiB ?? NaN);
+      for (const [index, relay] of relays.entries()) {
+        record(viaRelays[index]!, await transfer(`http://127.0.0.1:${relay.child.port}`, undefined, new RssProbe(relay.child.pid), kind, mib), direct);
+      }
+      const result = await transfer(origin.http, gateway.port, probe, kind, mib);
+      record(viaGateway, result, direct);
       peak = Math.max(peak, result.peakMb ?? NaN);
     }
     const benchmark = `${mib} MiB ${label}, ${runs} runs`;
-    const met = Math.min(...ratios) >= 0.8 ? 'yes' : Math.max(...ratios) >= 0.8 ? '**no** (some runs only)' : '**no**';
+    const met = (ratios: number[]) => (Math.min(...ratios) >= 0.8 ? 'yes' : Math.max(...ratios) >= 0.8 ? '**no** (some runs only)' : '**no**');
+    const measured = (path: string, of: ReturnType<typeof samples>) => ({ benchmark, path, result: `${spread(of.speeds, 0)} MiB/s`, ratio: `${spread(of.ratios, 2)}× direct`, 'proxy CPU': `${spread(of.cpus, 2)} s/GiB` });
     rows.push({ benchmark, path: 'direct', result: `${spread(directs, 0)} MiB/s`, ratio: '', 'proxy CPU': '', 'peak RSS': '', goal: '', met: '' });
+    relays.forEach((relay, index) => rows.push({ ...measured(relay.label, viaRelays[index]!), 'peak RSS': '', goal: '', met: `0.8×: ${met(viaRelays[index]!.ratios)}` }));
     rows.push({
-      benchmark,
-      path: 'plain TCP relay (Node, parses nothing: the hop alone)',
-      result: `${spread(relayed.speeds, 0)} MiB/s`,
-      ratio: `${spread(relayed.ratios, 2)}× direct`,
-      'proxy CPU': `${spread(relayed.cpus, 2)} s/GiB`,
-      'peak RSS': '',
-      goal: '',
-      met: '',
-    });
-    rows.push({
-      benchmark,
-      path: 'gateway',
-      result: `${spread(gateways, 0)} MiB/s`,
-      ratio: `${spread(ratios, 2)}× direct`,
-      'proxy CPU': `${spread(cpus, 2)} s/GiB`,
+      ...measured('gateway', viaGateway),
       'peak RSS': `${peak.toFixed(0)} MB (idle ${idle.toFixed(0)} MB)`,
       goal: '≥ 0.8× direct, < 200 MB',
-      met: `speed: ${met}; RSS: ${verdict(peak < 200)}`,
+      met: `speed: ${met(viaGateway.ratios)}; RSS: ${verdict(peak < 200)}`,
     });
   }
   return rows;
@@ -275,21 +273,23 @@ export async function run(options: { mib?: number; requests?: number; runs?: num
     return null;
   });
   if (!MITMDUMP) process.stderr.write('mitmdump not found: mitmproxy comparison skipped\n');
-  let relay: ProxyChild | null = null;
+  const relays: Relay[] = [];
   try {
-    relay = await startRelay(Number(new URL(origin.http).port));
+    const originPort = Number(new URL(origin.http).port);
+    relays.push({ label: 'plain TCP relay (Node, parses nothing: the hop alone)', child: await startRelay(originPort, 'node') });
+    relays.push({ label: 'zero-copy relay (splice(2), bench/proxy/splice_relay.py: the floor of any hop)', child: await startRelay(originPort, 'splice') });
     // Big transfers first, on a gateway that has only loaded its code (one small page each
     // way), so their peak RSS is not inflated by heap the latency runs grew before them.
     const client = await createClient({ secure: false, origin: origin.http, proxyPort: gateway.port });
     await client.request(`${origin.http}/small.html`, { headers: NAVIGATE });
     await client.request(`${origin.http}/small.html`, { headers: SUBRESOURCE });
     client.close();
-    const throughput = await throughputRows(origin, gateway, relay, mib, runs);
+    const throughput = await throughputRows(origin, gateway, relays, mib, runs);
     const bigPage = await bigPageRows(origin, gateway, 30);
     const latencies = await latencyRows(origin, gateway, mitm, requests);
     return [...latencies, ...bigPage, ...throughput];
   } finally {
-    await Promise.allSettled([gateway.stop(), relay?.stop(), mitm?.stop(), origin.close()]);
+    await Promise.allSettled([gateway.stop(), ...relays.map((relay) => relay.child.stop()), mitm?.stop(), origin.close()]);
   }
 }
 
