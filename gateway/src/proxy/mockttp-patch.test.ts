@@ -1281,15 +1281,15 @@ describe('mockttp patch: websocket-message-limit', () => {
 
 describe('mockttp patch: websocket-total-limit', () => {
   type Pair = Awaited<ReturnType<typeof relayedSocketPair>>;
-  /** Three relayed socket pairs through a proxy whose sockets share a 1 MiB total. */
-  async function withThreePairs(deflate: boolean, body: (pairs: [Pair, Pair, Pair]) => Promise<void>): Promise<void> {
+  /** Three relayed socket pairs through a proxy whose sockets share `total` (1 MiB unless given). */
+  async function withThreePairs(deflate: boolean, body: (pairs: [Pair, Pair, Pair], proxy: Mockttp) => Promise<void>, total = MiB): Promise<void> {
     const proxy = getLocal({ recordTraffic: false });
     await proxy.start();
-    await proxy.forAnyWebSocket().thenPassThrough({ maxTotalMessageBytes: 1024 * 1024 });
+    await proxy.forAnyWebSocket().thenPassThrough({ maxTotalMessageBytes: total });
     const pairs: Pair[] = [];
     try {
       for (let i = 0; i < 3; i += 1) pairs.push(await relayedSocketPair(proxy, deflate));
-      await body(pairs as [Pair, Pair, Pair]);
+      await body(pairs as [Pair, Pair, Pair], proxy);
     } finally {
       for (const { client, site } of pairs) {
         client.terminate();
@@ -1357,6 +1357,78 @@ describe('mockttp patch: websocket-total-limit', () => {
       siteRaw(fragmenting).write(fragments);
       assert.equal(await closed, 1009);
     }));
+
+  /** Keeps the proxy's zlib from inflating compressed frames of `bytes` or more until release(); arrived() resolves as the next one is handed over. */
+  function holdInflation(bytes: number): { arrived: () => Promise<void>; release: () => void } {
+    type Decompress = (this: unknown, data: Buffer, ...rest: unknown[]) => void;
+    const { prototype } = (createRequire(createRequire(import.meta.url).resolve('mockttp'))('ws') as { PerMessageDeflate: { prototype: { decompress: Decompress } } }).PerMessageDeflate;
+    const decompress = prototype.decompress;
+    const held: Array<() => void> = [];
+    let handedOver = () => {};
+    prototype.decompress = function (data, ...rest) {
+      if (data.length < bytes) return decompress.call(this, data, ...rest);
+      held.push(() => decompress.call(this, data, ...rest));
+      handedOver();
+    };
+    return {
+      arrived: () => new Promise<void>((resolve) => (handedOver = resolve)),
+      release: () => {
+        prototype.decompress = decompress;
+        for (const inflate of held.splice(0)) inflate();
+      },
+    };
+  }
+
+  it('counts a compressed frame while zlib has it: sockets whose frames inflate to nothing are closed past their share', () =>
+    withThreePairs(true, async (pairs) => {
+      // Empty fixed-Huffman blocks (4 in 5 bytes) inflate to nothing, and slowly (60 MiB: 1.2 s). A frame
+      // of them had left ws's buffers and counted nothing while zlib had it, so socket after socket
+      // held one as large as the whole total (16 sockets held 130 MiB of an 8 MiB total, none closed).
+      // Here zlib is held on each frame, as a larger frame or a busier machine holds it, so the test
+      // does not depend on how fast zlib is.
+      const frame = 800 * 1024; // past half the total, the share of two sockets; within the whole
+      const blocks = Buffer.alloc(frame);
+      for (let at = 0; at < frame; at += 5) blocks.set([0x02, 0x08, 0x20, 0x80, 0x00], at);
+      const head = Buffer.from([0x42, 127, 0, 0, 0, 0, 0, 0, 0, 0]); // binary, compressed, not final
+      head.writeUInt32BE(frame, 6);
+      const closed = pairs.map((pair) => closeCode(pair.client, 5000));
+      const zlib = holdInflation(frame);
+      try {
+        // One socket after another, each once zlib has the frame before it.
+        for (const [index, pair] of pairs.entries()) {
+          const arrived = zlib.arrived();
+          (pair.siteSocket as unknown as { _socket: Socket })._socket.write(Buffer.concat([head, blocks]));
+          await Promise.race([arrived, closed[index]]);
+        }
+        // Each socket that began a frame closed the one before it, whose frame zlib still had; the last holds its own.
+        assert.deepEqual([await closed[0], await closed[1], await Promise.race([closed[2], sleep(300, 'still open')])], [1009, 1009, 'still open']);
+      } finally {
+        zlib.release();
+      }
+    }));
+
+  it("terminates a page's socket that stopped reading when its site's socket is cut off, where a close would wait behind what is queued for the page", async () => {
+    // A message larger than the kernel's socket buffers can take waits in the proxy for a page that
+    // does not read. The total lets one socket hold it, not two: a second socket beginning a message
+    // cuts the first off. A close frame to the page went behind the queued message, and ws gives a
+    // close 30 s before it destroys the socket: until then the proxy held the message.
+    const message = (await kernelSocketBufferMost()) + 4 * MiB;
+    await withThreePairs(false, async ([parked, joining], proxy) => {
+      let received = 0;
+      parked.client.on('message', () => (received += 1));
+      const pageClosed = closeCode(parked.client, 15_000);
+      parked.client.pause();
+      const relayed = gate();
+      await proxy.on('websocket-message-sent', (event) => event.content.length === message && relayed.open());
+      parked.siteSocket.send(Buffer.alloc(message), { binary: true });
+      await relayed.promise;
+      joining.siteSocket.send(Buffer.alloc(MiB), { binary: true });
+      assert.equal(await closeCode(parked.siteSocket, 5000), 1006, "the first site's socket was not cut off");
+      // The page reads again: its socket ended at the cut-off, without the message still queued for it.
+      parked.client.resume();
+      assert.deepEqual({ code: await pageClosed, received }, { code: 1006, received: 0 });
+    }, message + MiB);
+  });
 });
 
 describe('mockttp patch: ws-capture-head', () => {
