@@ -1429,6 +1429,28 @@ describe('mockttp patch: websocket-total-limit', () => {
       assert.deepEqual({ code: await pageClosed, received }, { code: 1006, received: 0 });
     }, message + MiB);
   });
+
+  it("keeps counting what a socket ended by ws's own limit sent on while it waits for a page that stopped reading: the next socket to hold a message terminates that page's socket", () =>
+    withThreePairs(false, async ([parked, joining]) => {
+      // ws itself ends a side whose frame announces more than its share leaves (or that comes in too
+      // many parts), and the page gets a close behind what is queued for it. That side left the count
+      // at once, its queued message with it: socket after socket, the proxy held 4.7 MiB of a 1 MiB
+      // total for 30 s (helper-89). Here the site sends 600 KiB messages to a page that does not
+      // read: once the kernel's buffers are full, one waits in the proxy, and the next one's frame
+      // announces more than the total leaves beside it.
+      const pageClosed = closeCode(parked.client, 15_000);
+      parked.client.pause();
+      const siteClosed = closeCode(parked.siteSocket, 10_000);
+      const messages = Math.ceil(((await kernelSocketBufferMost()) + 4 * MiB) / (600 * 1024));
+      for (let i = 0; i < messages; i += 1) parked.siteSocket.send(Buffer.alloc(600 * 1024), { binary: true });
+      assert.equal(await siteClosed, 1009, "ws's limit did not end the first site's socket");
+      joining.siteSocket.send(Buffer.alloc(MiB), { binary: true });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The page reads again: what the kernel holds, then its socket's end, without a close frame
+      // (one waited behind the message still queued in the proxy).
+      parked.client.resume();
+      assert.equal(await pageClosed, 1006);
+    }));
 });
 
 describe('mockttp patch: ws-capture-head', () => {
