@@ -50,9 +50,13 @@ const page = (title: string, head = '', body = '') =>
 const PING = { id: 'ping' };
 const MARKER_AGAIN = { id: 'marker', scripts: [{ run_at: 'document_end', js: [{ file: 'end.js', path: '/api/plugins/marker/files/end.js' }] }] };
 
-/** A page that reconciles its plugins to each plan in turn, from a script in its head or at its body's start. */
+/**
+ * A page that reconciles its plugins to each plan in turn, from a script in its head or at its
+ * body's start, then fires a DOMContentLoaded of its own (which must not end the runtime's watch).
+ */
 const reconcilingPage = (where: 'head' | 'body', plans: object[][]) => {
-  const script = `<script>${plans.map((plugins) => `window.__aiplugsRuntime.reconcile(${JSON.stringify({ plugins })});`).join('')}</script>`;
+  const reconcile = plans.map((plugins) => `window.__aiplugsRuntime.reconcile(${JSON.stringify({ plugins })});`).join('');
+  const script = `<script>${reconcile}document.dispatchEvent(new Event('DOMContentLoaded'));</script>`;
   return `<!doctype html><html><head><title>reconciled</title>${where === 'head' ? script : ''}</head><body>${where === 'body' ? script : ''}<h1>reconciled</h1></body></html>`;
 };
 

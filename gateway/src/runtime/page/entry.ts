@@ -24,7 +24,7 @@ declare const AIPLUGS_PAGE_CONFIG: Partial<PageRuntimeConfig> | null | undefined
 function startPageRuntime(config: Partial<PageRuntimeConfig>): void {
   const w = window as unknown as RuntimeWindow;
   if (w.AiPlugs && w.AiPlugs.runtime) return; // the proxy and the extension fallback both got here
-  const proxyElements = createProxyElements(w);
+  const proxyElements = createProxyElements(w, Array.isArray(config.plugins) ? config.plugins : []);
   // "Reload without plugins": the extension's document_start script marked this one load
   // plugin-free, and the proxy injected it all the same. That is a document the site's service
   // worker fetched or kept (its requests belong to no tab, and the extension's mark is the tab's),
