@@ -193,7 +193,7 @@ const server = net.createServer((client) => {
 });
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
 
-/** The floor of any hop: splice_relay.py moves each byte between the sockets without copying it into user space. */
+/** The least CPU a hop can spend: splice_relay.py moves each byte between the sockets without copying it into user space. */
 const SPLICE_RELAY = fileURLToPath(new URL('./splice_relay.py', import.meta.url));
 
 export type RelayKind = 'node' | 'splice';

@@ -10,7 +10,7 @@
  *    and an HTML document that gets injected), and as an upload: throughput vs direct and the
  *    gateway's peak RSS. Goals: ≥ 0.8 × direct, < 200 MB RSS. Beside it, two relays that parse
  *    nothing: a Node process that pipes sockets, and one that moves the bytes with splice(2)
- *    without copying them (splice_relay.py, the floor of any hop on this machine).
+ *    without copying them (splice_relay.py: the least CPU a hop can spend).
  * 3. A 5 MiB page: injected (navigation) vs passed through untouched (sub-resource) by the
  *    gateway. Goal: ≤ 1.2 × passthrough.
  *
@@ -277,7 +277,7 @@ export async function run(options: { mib?: number; requests?: number; runs?: num
   try {
     const originPort = Number(new URL(origin.http).port);
     relays.push({ label: 'plain TCP relay (Node, parses nothing: the hop alone)', child: await startRelay(originPort, 'node') });
-    relays.push({ label: 'zero-copy relay (splice(2), bench/proxy/splice_relay.py: the floor of any hop)', child: await startRelay(originPort, 'splice') });
+    relays.push({ label: 'zero-copy relay (splice(2), bench/proxy/splice_relay.py: the least CPU a hop can spend)', child: await startRelay(originPort, 'splice') });
     // Big transfers first, on a gateway that has only loaded its code (one small page each
     // way), so their peak RSS is not inflated by heap the latency runs grew before them.
     const client = await createClient({ secure: false, origin: origin.http, proxyPort: gateway.port });

@@ -1,9 +1,10 @@
-"""A zero-copy TCP relay: the cheapest hop a process can be on Linux.
+"""A zero-copy TCP relay: the least CPU a hop can spend on Linux.
 
 Each byte goes from one socket into a pipe and from the pipe into the other socket by splice(2),
 so it is never copied into user space, and nothing is parsed. The proxy benchmark runs it beside
-the gateway and a plain Node relay: what a big transfer through it costs next to direct is the
-cost of any loopback hop on this machine, whatever the hop is written in.
+the gateway and a plain Node relay: it shows how much of what a big transfer loses through a hop
+comes from the hop's own CPU, and how much from the second trip through loopback TCP that any
+hop adds.
 
 Usage: python3 splice_relay.py <target port>; prints the port it listens on (127.0.0.1).
 """
