@@ -1074,6 +1074,49 @@ async function relayedSocketPair(proxy: Mockttp, deflate: boolean): Promise<{ si
 }
 
 describe('mockttp patch: websocket-limits', () => {
+  it("gives the site's socket a close timeout: a page's last messages wait for a site that is not reading, then its close", async () => {
+    // mockttp makes the site's socket by hand, and ws's timer for its close ran out after a
+    // millisecond: what the page had sent before its close and the site had not taken yet was
+    // destroyed with the socket (helper-91).
+    const proxy = getLocal({ recordTraffic: false });
+    await proxy.start();
+    await proxy.forAnyWebSocket().thenPassThrough();
+    // The proxy's own sockets, as ws hands them their connections; its `ws` is the one `require` loads.
+    const relay = (createRequire(createRequire(import.meta.url).resolve('mockttp'))('ws') as typeof WebSocket).prototype as WebSocket & { setSocket: (...args: unknown[]) => void };
+    const setSocket = relay.setSocket;
+    const made: WebSocket[] = [];
+    relay.setSocket = function (this: WebSocket, ...args: unknown[]) {
+      made.push(this);
+      return setSocket.apply(this, args);
+    };
+    const { site, siteSocket, client } = await relayedSocketPair(proxy, false).finally(() => (relay.setSocket = setSocket));
+    const toSite = made.find((socket) => socket !== client && socket !== siteSocket && !(socket as unknown as { _isServer: boolean })._isServer)!;
+    try {
+      const raw = (siteSocket as unknown as { _socket: Socket })._socket;
+      raw.pause();
+      let received = 0;
+      siteSocket.on('message', () => (received += 1));
+      const closed = closeCode(siteSocket, 30_000);
+      // 256 KiB at a time until the kernel's buffers are full and one waits in the proxy: less
+      // than the proxy lets wait before it stops reading the page, so it reads the close.
+      let sent = 0;
+      while (toSite.bufferedAmount === 0 && sent < 1000) {
+        client.send(Buffer.alloc(256 * 1024, sent));
+        sent += 1;
+        await sleep(20);
+      }
+      assert.ok(toSite.bufferedAmount > 0, 'no message waited in the proxy');
+      client.close(1000);
+      await sleep(500);
+      raw.resume();
+      assert.deepEqual({ code: await closed, received }, { code: 1000, received: sent });
+    } finally {
+      client.terminate();
+      site.close();
+      await proxy.stop();
+    }
+  });
+
   it('reads from a site only as fast as the client takes it: a client that stops reading stops the flood', async () => {
     const proxy = getLocal({ recordTraffic: false });
     await proxy.start();
@@ -1429,6 +1472,24 @@ describe('mockttp patch: websocket-total-limit', () => {
       assert.deepEqual({ code: await pageClosed, received }, { code: 1006, received: 0 });
     }, message + MiB);
   });
+
+  it('lets go of a closed socket whose page went away while the proxy was compressing what it sent', () =>
+    withThreePairs(true, async ([leaving, , next]) => {
+      // ws calls back the sends it was compressing for a page whose socket is destroyed before it
+      // marks that socket closed, and leaves them in its count: the site's side, closed already,
+      // stayed counted for good, and every later share was smaller for every site (helper-91).
+      const siteClosed = closeCode(leaving.siteSocket, 10_000);
+      leaving.siteSocket.send(randomBytes(16 * MiB), { binary: true, compress: false });
+      leaving.siteSocket.close(1000);
+      assert.equal(await siteClosed, 1000);
+      // Random bytes: the proxy is still compressing them for the page.
+      (leaving.client as unknown as { _socket: Socket })._socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Alone, a socket may hold the whole total: more than half of it passes.
+      const got = new Promise<number>((resolve) => next.client.once('message', (data: Buffer) => resolve(data.length)));
+      next.siteSocket.send(Buffer.alloc(24 * MiB), { binary: true, compress: false });
+      assert.equal(await Promise.race([got, closeCode(next.client, 10_000)]), 24 * MiB);
+    }, 32 * MiB));
 
   it("keeps counting what a socket ended by ws's own limit sent on while it waits for a page that stopped reading: the next socket to hold a message terminates that page's socket", () =>
     withThreePairs(false, async ([parked, joining]) => {
