@@ -1489,6 +1489,10 @@ describe('mockttp patch: websocket-total-limit', () => {
       const got = new Promise<number>((resolve) => next.client.once('message', (data: Buffer) => resolve(data.length)));
       next.siteSocket.send(Buffer.alloc(24 * MiB), { binary: true, compress: false });
       assert.equal(await Promise.race([got, closeCode(next.client, 10_000)]), 24 * MiB);
+      // And no more than the total.
+      const closed = closeCode(next.client, 10_000);
+      next.siteSocket.send(Buffer.alloc(40 * MiB), { binary: true, compress: false });
+      assert.equal(await closed, 1009);
     }, 32 * MiB));
 
   it("keeps counting what a socket ended by ws's own limit sent on while it waits for a page that stopped reading: the next socket to hold a message terminates that page's socket", () =>
