@@ -29,8 +29,7 @@ export interface ProxyElements {
 export function createProxyElements(w: RuntimeWindow, written: readonly string[]): ProxyElements {
   const doc = w.document;
   // Taken at start-up, as the rest of the runtime's DOM functions are (page-world.ts).
-  const { adoptNode } = w.Document.prototype;
-  const { querySelectorAll } = w.Document.prototype;
+  const { adoptNode, querySelectorAll } = w.Document.prototype;
   const { getAttribute } = w.Element.prototype;
   const createDocument = w.DOMImplementation.prototype.createHTMLDocument;
   const implementation = doc.implementation;
